@@ -1,0 +1,4 @@
+namespace DiskImage.Cli;
+
+/// <summary>Where a command writes: data and JSON to <see cref="Out"/>, progress and errors to <see cref="Error"/>.</summary>
+internal sealed record CliContext(TextWriter Out, TextWriter Error);

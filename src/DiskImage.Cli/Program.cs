@@ -1,0 +1,3 @@
+using DiskImage.Cli;
+
+return DiskImageCli.Run(args);

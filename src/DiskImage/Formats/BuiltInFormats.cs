@@ -1,0 +1,10 @@
+namespace DiskImage.Formats;
+
+/// <summary>The formats that ship with the library, in probe order.</summary>
+internal static class BuiltInFormats
+{
+    public static IEnumerable<IImageFormat> All =>
+    [
+        Raw.RawFormat.Instance,
+    ];
+}

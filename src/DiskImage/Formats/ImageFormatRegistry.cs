@@ -1,0 +1,96 @@
+namespace DiskImage.Formats;
+
+/// <summary>
+/// The formats the library knows, registered explicitly (no reflection scanning), and probing
+/// among them. Raw is the fallback for anything no other format claims.
+/// </summary>
+public sealed class ImageFormatRegistry
+{
+    private readonly List<IImageFormat> _formats = [];
+
+    /// <summary>The registry with every built-in format.</summary>
+    public static ImageFormatRegistry Default { get; } = CreateDefault();
+
+    /// <summary>Formats in registration order.</summary>
+    public IReadOnlyList<IImageFormat> Formats => _formats;
+
+    /// <summary>Adds a format. Names must be unique.</summary>
+    public void Register(IImageFormat format)
+    {
+        ArgumentNullException.ThrowIfNull(format);
+        if (TryGet(format.Name, out _))
+        {
+            throw new ArgumentException($"A format named '{format.Name}' is already registered.", nameof(format));
+        }
+
+        _formats.Add(format);
+    }
+
+    /// <summary>Finds a format by name (case-insensitive).</summary>
+    public bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IImageFormat? format)
+    {
+        format = _formats.Find(f => string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase));
+        return format is not null;
+    }
+
+    /// <summary>Finds a format by name or throws <see cref="UnknownFormatException"/> in qemu-img's words.</summary>
+    public IImageFormat Get(string name) =>
+        TryGet(name, out var format) ? format : throw new UnknownFormatException($"Unknown driver '{name}'");
+
+    /// <summary>The largest header any registered format needs for probing.</summary>
+    public int ProbeHeaderSize => _formats.Count == 0 ? 0 : _formats.Max(f => f.ProbeHeaderSize);
+
+    /// <summary>Picks the format with the highest probe score; raw when nothing claims the bytes.</summary>
+    public IImageFormat Probe(ReadOnlySpan<byte> header, long fileLength)
+    {
+        IImageFormat? best = null;
+        var bestScore = 0;
+        foreach (var format in _formats)
+        {
+            var score = format.Probe(header, fileLength);
+            if (score > bestScore)
+            {
+                best = format;
+                bestScore = score;
+            }
+        }
+
+        return best ?? Get("raw");
+    }
+
+    /// <summary>Reads the start of <paramref name="path"/> and probes it.</summary>
+    public IImageFormat Probe(string path)
+    {
+        using var file = IO.HostFile.Open(path, writable: false);
+        var header = new byte[(int)Math.Min(ProbeHeaderSize, file.Length)];
+        file.Read(0, header);
+        return Probe(header, file.Length);
+    }
+
+    /// <summary>
+    /// Opens an image, probing its format when <paramref name="formatName"/> is null. A probed raw
+    /// image is opened with <see cref="ImageOpenOptions.FormatWasProbed"/> set.
+    /// </summary>
+    public IDiskImage Open(string path, string? formatName, ImageOpenOptions? options = null)
+    {
+        options ??= new ImageOpenOptions();
+        options = options with { Registry = options.Registry ?? this };
+        if (formatName is not null)
+        {
+            return Get(formatName).Open(path, options with { FormatWasProbed = false });
+        }
+
+        return Probe(path).Open(path, options with { FormatWasProbed = true });
+    }
+
+    private static ImageFormatRegistry CreateDefault()
+    {
+        var registry = new ImageFormatRegistry();
+        foreach (var format in BuiltInFormats.All)
+        {
+            registry.Register(format);
+        }
+
+        return registry;
+    }
+}

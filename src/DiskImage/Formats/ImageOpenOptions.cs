@@ -1,0 +1,32 @@
+namespace DiskImage.Formats;
+
+/// <summary>How to open an image.</summary>
+public sealed record ImageOpenOptions
+{
+    /// <summary>Read-only open (the default). Writers must ask for write access.</summary>
+    public bool ReadOnly { get; init; } = true;
+
+    /// <summary>Open the backing chain too (needed to read guest data; not needed for <c>info</c>).</summary>
+    public bool OpenBackingChain { get; init; } = true;
+
+    /// <summary>
+    /// Treat the file as hostile: refuse images that name backing files, external data files or
+    /// unknown header extensions, as an upload inspector would.
+    /// </summary>
+    public bool Untrusted { get; init; }
+
+    /// <summary>The format was named by the caller rather than probed (affects guessed-raw protections).</summary>
+    public bool FormatWasProbed { get; init; }
+
+    /// <summary>Where backing files' formats are looked up; null means <see cref="ImageFormatRegistry.Default"/>.</summary>
+    public ImageFormatRegistry? Registry { get; init; }
+
+    /// <summary>Supplies the passphrase for an encrypted image by secret id; null when none are known.</summary>
+    public Func<string?, byte[]?>? SecretProvider { get; init; }
+
+    /// <summary>Open the image in repair mode (check -r): allowed even when the corrupt bit is set.</summary>
+    public bool ForRepair { get; init; }
+
+    /// <summary>Options for read-only opens of backing files derived from these.</summary>
+    public ImageOpenOptions ForBacking() => this with { ReadOnly = true, ForRepair = false, FormatWasProbed = false };
+}

@@ -1,0 +1,70 @@
+using DiskImage.Options;
+
+namespace DiskImage.Formats.Raw;
+
+/// <summary>The raw format: the file is the disk, byte for byte. Thin (sparse) or thick (preallocated).</summary>
+public sealed class RawFormat : IImageFormat
+{
+    public static RawFormat Instance { get; } = new();
+
+    private RawFormat() { }
+
+    public string Name => "raw";
+
+    public int ProbeHeaderSize => 0;
+
+    /// <summary>Raw claims every file weakly, so it is chosen only when nothing else is.</summary>
+    public int Probe(ReadOnlySpan<byte> header, long fileLength) => 1;
+
+    public bool CanCreate => true;
+
+    public IDiskImage Open(string path, ImageOpenOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new RawImage(IO.HostFile.Open(path, !options.ReadOnly), options);
+    }
+
+    public void Create(string path, ImageCreateOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.BackingFile is not null)
+        {
+            throw new InvalidOptionException("raw does not support backing files");
+        }
+
+        var size = options.Size ?? throw new InvalidOptionException("Image creation needs a size parameter");
+        if (size < 0)
+        {
+            throw new InvalidOptionException("Image size must be non-negative");
+        }
+
+        var preallocation = (options as RawCreateOptions)?.Preallocation ?? Preallocation.Off;
+        using var file = IO.HostFile.Create(path);
+        RawPreallocator.Extend(file, 0, size, preallocation);
+    }
+
+    public ImageCreateOptions ParseCreateOptions(long? size, IReadOnlyDictionary<string, string> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var result = new RawCreateOptions { Size = size };
+        foreach (var (key, value) in options)
+        {
+            result = key switch
+            {
+                "size" => result with { Size = SizeText.Parse(value) },
+                "preallocation" => result with { Preallocation = ParsePreallocation(value) },
+                _ => throw new InvalidOptionException($"Invalid parameter '{key}'"),
+            };
+        }
+
+        return result;
+    }
+
+    internal static Preallocation ParsePreallocation(string value) => value switch
+    {
+        "off" => Preallocation.Off,
+        "falloc" => Preallocation.Falloc,
+        "full" => Preallocation.Full,
+        _ => throw new InvalidOptionException($"Parameter 'preallocation' does not accept value '{value}'"),
+    };
+}

@@ -1,0 +1,99 @@
+using DiskImage.IO;
+
+namespace DiskImage.Formats.Raw;
+
+/// <summary>An open raw image: guest offsets are file offsets.</summary>
+public sealed class RawImage : IDiskImage
+{
+    private readonly HostFile _file;
+    private readonly ImageOpenOptions _options;
+    private readonly long _length;
+
+    internal RawImage(HostFile file, ImageOpenOptions options)
+    {
+        _file = file;
+        _options = options;
+        _length = file.Length;
+    }
+
+    public IImageFormat Format => RawFormat.Instance;
+
+    public string FilePath => _file.Path;
+
+    public IDiskImage? Backing => null;
+
+    public long Length => _length;
+
+    public bool CanWrite => _file.CanWrite;
+
+    /// <summary>The file underneath, for operations (resize, copy offload) that work on it directly.</summary>
+    public HostFile File => _file;
+
+    public ImageInfo GetInfo() => new()
+    {
+        Filename = _file.Path,
+        Format = RawFormat.Instance.Name,
+        VirtualSize = _length,
+        ActualSize = _file.AllocatedSize,
+    };
+
+    public void Read(long offset, Span<byte> buffer)
+    {
+        CheckRange(offset, buffer.Length);
+        _file.Read(offset, buffer);
+    }
+
+    public void Write(long offset, ReadOnlySpan<byte> data)
+    {
+        CheckWritable();
+        CheckRange(offset, data.Length);
+        GuessedRawGuard.Check(_options, offset, data, _file);
+        _file.Write(offset, data);
+    }
+
+    public void WriteZeroes(long offset, long length, bool mayUnmap)
+    {
+        CheckWritable();
+        CheckRange(offset, length);
+        _file.WriteZeroes(offset, length, mayUnmap);
+    }
+
+    public void Discard(long offset, long length)
+    {
+        CheckWritable();
+        CheckRange(offset, length);
+        _file.Discard(offset, length);
+    }
+
+    public void Flush()
+    {
+        if (_file.CanWrite)
+        {
+            _file.Flush();
+        }
+    }
+
+    public IReadOnlyList<Extent> GetExtents(long offset, long length)
+    {
+        CheckRange(offset, length);
+        return _file.GetExtents(offset, length);
+    }
+
+    public void Dispose() => _file.Dispose();
+
+    private void CheckWritable()
+    {
+        if (!_file.CanWrite)
+        {
+            throw new InvalidOperationException("The image was opened read-only.");
+        }
+    }
+
+    private void CheckRange(long offset, long length)
+    {
+        if (offset < 0 || length < 0 || offset > _length - length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), $"Range {offset}+{length} lies outside the {_length}-byte image.");
+        }
+    }
+}

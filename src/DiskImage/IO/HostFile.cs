@@ -1,0 +1,289 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace DiskImage.IO;
+
+/// <summary>
+/// A host file accessed by offset through <see cref="RandomAccess"/>: the storage under every image
+/// format. Thread-safe. Sparse-file calls (holes, punch, zero range) use Linux syscalls and fall back
+/// to portable equivalents elsewhere.
+/// </summary>
+public sealed class HostFile : IDisposable
+{
+    private readonly SafeFileHandle _handle;
+    private bool _holeCallsWork = LinuxFileCalls.IsAvailable;
+    private bool _punchWorks = LinuxFileCalls.IsAvailable;
+    private bool _zeroRangeWorks = LinuxFileCalls.IsAvailable;
+
+    private HostFile(SafeFileHandle handle, string path, bool writable)
+    {
+        _handle = handle;
+        Path = path;
+        CanWrite = writable;
+    }
+
+    /// <summary>The path the file was opened with.</summary>
+    public string Path { get; }
+
+    /// <summary>Whether the file was opened for writing.</summary>
+    public bool CanWrite { get; }
+
+    /// <summary>The underlying handle, for calls this class does not wrap.</summary>
+    public SafeFileHandle Handle => _handle;
+
+    /// <summary>Current file length.</summary>
+    public long Length => RandomAccess.GetLength(_handle);
+
+    /// <summary>Opens an existing file; errors become <see cref="ImageAccessException"/> in qemu-img's words.</summary>
+    public static HostFile Open(string path, bool writable)
+    {
+        try
+        {
+            if (Directory.Exists(path))
+            {
+                throw new ImageAccessException($"Could not open '{path}': Is a directory");
+            }
+
+            var handle = File.OpenHandle(path, FileMode.Open, writable ? FileAccess.ReadWrite : FileAccess.Read, writable ? FileShare.Read : FileShare.ReadWrite);
+            return new HostFile(handle, path, writable);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ImageAccessException($"Could not open '{path}': {Describe(e)}", e);
+        }
+    }
+
+    /// <summary>Creates (or truncates) a file for writing.</summary>
+    public static HostFile Create(string path)
+    {
+        try
+        {
+            var handle = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read);
+            return new HostFile(handle, path, writable: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ImageAccessException($"Could not create '{path}': {Describe(e)}", e);
+        }
+    }
+
+    /// <summary>Reads exactly <c>buffer.Length</c> bytes; bytes past the end of the file read as zeroes.</summary>
+    public void Read(long offset, Span<byte> buffer)
+    {
+        var done = 0;
+        while (done < buffer.Length)
+        {
+            var n = RandomAccess.Read(_handle, buffer[done..], offset + done);
+            if (n == 0)
+            {
+                buffer[done..].Clear();
+                return;
+            }
+
+            done += n;
+        }
+    }
+
+    /// <summary>Reads up to <c>buffer.Length</c> bytes, stopping at end of file; returns the count read.</summary>
+    public int ReadAvailable(long offset, Span<byte> buffer)
+    {
+        var done = 0;
+        while (done < buffer.Length)
+        {
+            var n = RandomAccess.Read(_handle, buffer[done..], offset + done);
+            if (n == 0)
+            {
+                break;
+            }
+
+            done += n;
+        }
+
+        return done;
+    }
+
+    /// <summary>Writes all of <paramref name="data"/> at <paramref name="offset"/>, growing the file if needed.</summary>
+    public void Write(long offset, ReadOnlySpan<byte> data) => RandomAccess.Write(_handle, data, offset);
+
+    /// <summary>Sets the file length (truncating or extending with a hole).</summary>
+    public void SetLength(long length) => RandomAccess.SetLength(_handle, length);
+
+    /// <summary>Flushes file data and metadata to stable storage.</summary>
+    public void Flush() => RandomAccess.FlushToDisk(_handle);
+
+    /// <summary>Bytes the file occupies on disk (<c>st_blocks</c>), or its length where that cannot be had.</summary>
+    public long AllocatedSize => LinuxFileCalls.AllocatedBytes(_handle.DangerousGetHandle()) ?? Length;
+
+    /// <summary>
+    /// Reserves space for the range without writing it (<c>fallocate</c>), extending the file when the
+    /// range passes its end. Returns false where the file system cannot do it.
+    /// </summary>
+    public bool TryAllocate(long offset, long length)
+    {
+        if (!LinuxFileCalls.IsAvailable || length <= 0)
+        {
+            return false;
+        }
+
+        return LinuxFileCalls.FAllocate(_handle.DangerousGetHandle(), 0, offset, length) == 0;
+    }
+
+    /// <summary>
+    /// Makes the range read as zeroes: punches a hole when allowed and possible, else asks for a zero
+    /// range, else writes zeroes. The file length is never changed.
+    /// </summary>
+    public void WriteZeroes(long offset, long length, bool mayUnmap)
+    {
+        if (length <= 0)
+        {
+            return;
+        }
+
+        var end = Math.Min(offset + length, Length);
+        if (offset >= end)
+        {
+            return;
+        }
+
+        length = end - offset;
+        var fd = _handle.DangerousGetHandle();
+        if (mayUnmap && _punchWorks)
+        {
+            if (LinuxFileCalls.FAllocate(fd, LinuxFileCalls.FallocPunchHole | LinuxFileCalls.FallocKeepSize, offset, length) == 0)
+            {
+                return;
+            }
+
+            _punchWorks = false;
+        }
+
+        if (_zeroRangeWorks)
+        {
+            if (LinuxFileCalls.FAllocate(fd, LinuxFileCalls.FallocZeroRange | LinuxFileCalls.FallocKeepSize, offset, length) == 0)
+            {
+                return;
+            }
+
+            _zeroRangeWorks = false;
+        }
+
+        WriteZeroBytes(offset, length);
+    }
+
+    /// <summary>Releases the range's space if the file system can; never changes what the range reads as beyond zeroing it.</summary>
+    public void Discard(long offset, long length) => WriteZeroes(offset, length, mayUnmap: true);
+
+    /// <summary>Writes literal zero bytes over the range (used for full preallocation and fallbacks).</summary>
+    public void WriteZeroBytes(long offset, long length)
+    {
+        const int chunk = 1 << 20;
+        var zeroes = new byte[(int)Math.Min(chunk, Math.Max(length, 1))];
+        while (length > 0)
+        {
+            var n = (int)Math.Min(zeroes.Length, length);
+            Write(offset, zeroes.AsSpan(0, n));
+            offset += n;
+            length -= n;
+        }
+    }
+
+    /// <summary>
+    /// Data and hole runs of the file within <c>[offset, offset + length)</c>, from <c>SEEK_DATA</c>/<c>SEEK_HOLE</c>.
+    /// Holes are reported as <see cref="ExtentKind.Zero"/>; the part past end of file as zero too.
+    /// Where the calls are missing, the whole range is reported as data.
+    /// </summary>
+    public IReadOnlyList<Extent> GetExtents(long offset, long length)
+    {
+        var result = new List<Extent>();
+        if (length <= 0)
+        {
+            return result;
+        }
+
+        var end = offset + length;
+        var fileLength = Length;
+        var position = offset;
+        var fd = _handle.DangerousGetHandle();
+        while (position < end)
+        {
+            if (position >= fileLength)
+            {
+                Add(result, new Extent(position, end - position, ExtentKind.Zero));
+                break;
+            }
+
+            if (!_holeCallsWork)
+            {
+                Add(result, new Extent(position, Math.Min(end, fileLength) - position, ExtentKind.Data));
+                position = Math.Min(end, fileLength);
+                continue;
+            }
+
+            var data = LinuxFileCalls.LSeek(fd, position, LinuxFileCalls.SeekData);
+            if (data < 0)
+            {
+                if (Marshal.GetLastPInvokeError() == LinuxFileCalls.ENXIO)
+                {
+                    // No data at or after position: the rest of the file is a hole.
+                    data = fileLength;
+                }
+                else
+                {
+                    _holeCallsWork = false;
+                    continue;
+                }
+            }
+
+            if (data > position)
+            {
+                var holeEnd = Math.Min(data, end);
+                Add(result, new Extent(position, holeEnd - position, ExtentKind.Zero));
+                position = holeEnd;
+                continue;
+            }
+
+            var hole = LinuxFileCalls.LSeek(fd, position, LinuxFileCalls.SeekHole);
+            if (hole < 0)
+            {
+                _holeCallsWork = false;
+                continue;
+            }
+
+            var dataEnd = Math.Min(Math.Max(hole, position + 1), end);
+            Add(result, new Extent(position, dataEnd - position, ExtentKind.Data));
+            position = dataEnd;
+        }
+
+        return result;
+    }
+
+    /// <summary>Appends an extent, merging it with the previous one when they are of one kind.</summary>
+    internal static void Add(List<Extent> extents, Extent extent)
+    {
+        if (extent.Length <= 0)
+        {
+            return;
+        }
+
+        if (extents.Count > 0)
+        {
+            var last = extents[^1];
+            if (last.Kind == extent.Kind && last.End == extent.Offset)
+            {
+                extents[^1] = last with { Length = last.Length + extent.Length };
+                return;
+            }
+        }
+
+        extents.Add(extent);
+    }
+
+    public void Dispose() => _handle.Dispose();
+
+    private static string Describe(Exception e) => e switch
+    {
+        FileNotFoundException or DirectoryNotFoundException => "No such file or directory",
+        UnauthorizedAccessException => "Permission denied",
+        _ => e.Message,
+    };
+}

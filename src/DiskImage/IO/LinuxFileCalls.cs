@@ -1,0 +1,46 @@
+using System.Runtime.InteropServices;
+
+namespace DiskImage.IO;
+
+/// <summary>The few Linux calls the BCL does not expose: hole finding, fallocate, allocated size.</summary>
+internal static partial class LinuxFileCalls
+{
+    public const int SeekData = 3;
+    public const int SeekHole = 4;
+    public const int FallocKeepSize = 0x01;
+    public const int FallocPunchHole = 0x02;
+    public const int FallocZeroRange = 0x10;
+    public const int ENXIO = 6;
+
+    public static bool IsAvailable { get; } = OperatingSystem.IsLinux();
+
+    [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
+    public static partial long LSeek(nint fd, long offset, int whence);
+
+    [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
+    public static partial int FAllocate(nint fd, int mode, long offset, long length);
+
+    [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
+    private static unsafe partial int FStat(nint fd, byte* statBuffer);
+
+    [LibraryImport("libc", EntryPoint = "copy_file_range", SetLastError = true)]
+    public static partial nint CopyFileRange(nint fdIn, ref long offIn, nint fdOut, ref long offOut, nuint length, uint flags);
+
+    /// <summary>st_blocks × 512, or null when it cannot be had.</summary>
+    /// <remarks>st_blocks sits at byte 64 of struct stat on both x86-64 and the generic (arm64) layout.</remarks>
+    public static unsafe long? AllocatedBytes(nint fd)
+    {
+        if (!IsAvailable || (RuntimeInformation.ProcessArchitecture is not (Architecture.X64 or Architecture.Arm64)))
+        {
+            return null;
+        }
+
+        byte* buffer = stackalloc byte[256];
+        if (FStat(fd, buffer) != 0)
+        {
+            return null;
+        }
+
+        return *(long*)(buffer + 64) * 512;
+    }
+}

@@ -1,0 +1,18 @@
+using DiskImage.Cli;
+
+namespace DiskImage.Interop.Tests.Infrastructure;
+
+/// <summary>Runs the <c>diskimg</c> command line in-process and captures what it prints.</summary>
+public static class Diskimg
+{
+    public static ExternalTool.Result Run(params string[] arguments)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exitCode = DiskImageCli.Run(arguments, stdout, stderr);
+        return new ExternalTool.Result(exitCode, stdout.ToString(), stderr.ToString());
+    }
+
+    /// <summary>Runs and requires exit code 0.</summary>
+    public static string Ok(params string[] arguments) => Run(arguments).EnsureSuccess("diskimg " + string.Join(' ', arguments)).StdOut;
+}

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+
+namespace DiskImage.Interop.Tests.Infrastructure;
+
+/// <summary>Runs qemu-img, qemu-io, xorriso and friends, the judges of what we write.</summary>
+public static class ExternalTool
+{
+    /// <summary>The result of one run.</summary>
+    public sealed record Result(int ExitCode, string StdOut, string StdErr)
+    {
+        public Result EnsureSuccess(string what)
+        {
+            if (ExitCode != 0)
+            {
+                throw new InvalidOperationException($"{what} exited {ExitCode}: {StdErr}{StdOut}");
+            }
+
+            return this;
+        }
+    }
+
+    /// <summary>
+    /// Fails the test when <paramref name="tool"/> is not installed. The test command installs every tool,
+    /// so a missing one is a broken machine, in CI and locally alike.
+    /// </summary>
+    public static string Require(string tool)
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':'))
+        {
+            var candidate = Path.Combine(dir, tool);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new InvalidOperationException($"'{tool}' is not installed; run ./test.sh, which installs it.");
+    }
+
+    /// <summary>Runs a tool with arguments (no shell) and captures its output.</summary>
+    public static Result Run(string tool, params string[] arguments) => RunIn(null, tool, arguments);
+
+    /// <summary>Runs a tool in a working directory.</summary>
+    public static Result RunIn(string? workingDirectory, string tool, params string[] arguments)
+    {
+        var info = new ProcessStartInfo(Require(tool))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (workingDirectory is not null)
+        {
+            info.WorkingDirectory = workingDirectory;
+        }
+
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {tool}");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{tool} did not finish within 5 minutes");
+        }
+
+        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Runs qemu-img and requires success.</summary>
+    public static string QemuImg(params string[] arguments) => Run("qemu-img", arguments).EnsureSuccess("qemu-img " + string.Join(' ', arguments)).StdOut;
+
+    /// <summary>Runs qemu-io and requires success (qemu-io reports pattern mismatches on stdout with exit 0, so callers check the text).</summary>
+    public static string QemuIo(params string[] arguments) => Run("qemu-io", arguments).EnsureSuccess("qemu-io " + string.Join(' ', arguments)).StdOut;
+}
