@@ -1,0 +1,244 @@
+using System.Buffers.Binary;
+using DiskImage.Formats;
+using DiskImage.Interop.Tests.Infrastructure;
+
+namespace DiskImage.Interop.Tests.Reliability;
+
+/// <summary>
+/// A deterministic mutation fuzzer: qemu-made images with their metadata (header, L1/L2 tables,
+/// refcount structures, snapshot table, compressed data) corrupted at random, fed to open, info, block
+/// status, read and the CLI. Anything but a <see cref="DiskImageException"/>, a hang, or a CLI run that
+/// prints more than one error line is a finding.
+/// </summary>
+public class MutationFuzzTests
+{
+    private const int Seed = 20261124;
+    private static readonly TimeSpan s_perCaseLimit = TimeSpan.FromSeconds(10);
+
+    public static TheoryData<string> Seeds => new()
+    {
+        "plain", "compressed-zlib", "compressed-zstd", "snapshots", "extended-l2", "refcount1", "v2", "small-clusters",
+    };
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Mutated_images_fail_cleanly(string seedName)
+    {
+        using var dir = new TempDirectory();
+        var original = File.ReadAllBytes(MakeSeed(dir, seedName));
+        var regions = MetadataRegions.Find(original);
+        var random = new Random(Seed ^ seedName.GetHashCode(StringComparison.Ordinal));
+        var iterations = int.TryParse(Environment.GetEnvironmentVariable("DISKIMG_FUZZ_ITERATIONS"), out var n) ? n : 150;
+        var failures = new List<string>();
+        var mutant = dir.File("mutant.qcow2");
+        for (var i = 0; i < iterations && failures.Count < 5; i++)
+        {
+            var bytes = (byte[])original.Clone();
+            var description = Mutator.Mutate(bytes, regions, random);
+            File.WriteAllBytes(mutant, bytes);
+            var failure = Exercise(mutant);
+            if (failure is not null)
+            {
+                var keep = Path.Combine(Path.GetTempPath(), $"diskimg-finding-{seedName}-{i}.qcow2");
+                File.Copy(mutant, keep, overwrite: true);
+                failures.Add($"#{i} {description}: {failure} (kept as {keep})");
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+    }
+
+    /// <summary>Runs every read-side operation on one mutant; returns a description of a finding, or null.</summary>
+    internal static string? Exercise(string path)
+    {
+        var task = Task.Run(() => ExerciseCore(path));
+        if (!task.Wait(s_perCaseLimit))
+        {
+            return "hang (no answer within the time limit)";
+        }
+
+        return task.Result;
+    }
+
+    private static string? ExerciseCore(string path)
+    {
+        try
+        {
+            using var image = ImageFormatRegistry.Default.Open(path, null);
+            _ = image.GetInfo();
+            var buffer = new byte[64 * 1024];
+            var readBudget = 64L << 20;
+            foreach (var extent in image.GetExtents(0, image.Length))
+            {
+                if (extent.Kind != IO.ExtentKind.Data)
+                {
+                    continue;
+                }
+
+                for (var offset = extent.Offset; offset < extent.End && readBudget > 0; offset += buffer.Length)
+                {
+                    var length = (int)Math.Min(buffer.Length, extent.End - offset);
+                    image.Read(offset, buffer.AsSpan(0, length));
+                    readBudget -= length;
+                }
+            }
+        }
+        catch (DiskImageException)
+        {
+        }
+        catch (Exception e)
+        {
+            return $"{e.GetType().Name}: {e.Message}";
+        }
+
+        foreach (var verb in new[] { "info", "check", "map" })
+        {
+            var result = Diskimg.Run(verb, path);
+            var lines = result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            if (result.StdErr.Contains("   at ", StringComparison.Ordinal) || result.ExitCode >= 128 || (result.ExitCode == 1 && lines.Length > 1 && verb == "info"))
+            {
+                return $"'diskimg {verb}' exited {result.ExitCode} with: {result.StdErr.Trim()}";
+            }
+        }
+
+        return null;
+    }
+
+    private static string MakeSeed(TempDirectory dir, string name)
+    {
+        var raw = dir.File("pattern.raw");
+        var data = new byte[4 << 20];
+        var random = new Random(Seed);
+        for (var i = 0; i < data.Length; i += 65536)
+        {
+            // Alternate random, repetitive and zero chunks so every cluster kind appears.
+            switch ((i / 65536) % 4)
+            {
+                case 0: random.NextBytes(data.AsSpan(i, 65536)); break;
+                case 1: data.AsSpan(i, 65536).Fill((byte)(i >> 16)); break;
+                case 2: "log line 42: the quick brown fox\n"u8.ToArray().CopyTo(data, i); break;
+            }
+        }
+
+        File.WriteAllBytes(raw, data);
+        var path = dir.File(name + ".qcow2");
+        string[] options = name switch
+        {
+            "compressed-zlib" => ["-c"],
+            "compressed-zstd" => ["-c", "-o", "compression_type=zstd"],
+            "extended-l2" => ["-o", "extended_l2=on,cluster_size=32k"],
+            "refcount1" => ["-o", "refcount_bits=1"],
+            "v2" => ["-o", "compat=0.10"],
+            "small-clusters" => ["-o", "cluster_size=512"],
+            _ => [],
+        };
+        ExternalTool.QemuImg(["convert", "-f", "raw", "-O", "qcow2", .. options, raw, path]);
+        if (name == "snapshots")
+        {
+            ExternalTool.QemuImg("snapshot", "-c", "first", path);
+            ExternalTool.QemuIo("-c", "write -P 0x5a 1M 256k", path);
+            ExternalTool.QemuImg("snapshot", "-c", "second", path);
+        }
+
+        return path;
+    }
+
+    /// <summary>Where a qcow2 file keeps its metadata, found from its header (trusted: the seed is qemu-made).</summary>
+    internal sealed record MetadataRegions(int ClusterSize, List<(int Offset, int Length, string Name)> Regions)
+    {
+        public static MetadataRegions Find(byte[] file)
+        {
+            var span = file.AsSpan();
+            var clusterBits = (int)BinaryPrimitives.ReadUInt32BigEndian(span[20..]);
+            var clusterSize = 1 << clusterBits;
+            var l1Size = (int)BinaryPrimitives.ReadUInt32BigEndian(span[36..]);
+            var l1Offset = (int)BinaryPrimitives.ReadUInt64BigEndian(span[40..]);
+            var refTableOffset = (int)BinaryPrimitives.ReadUInt64BigEndian(span[48..]);
+            var refTableClusters = (int)BinaryPrimitives.ReadUInt32BigEndian(span[56..]);
+            var snapshotsOffset = (int)BinaryPrimitives.ReadUInt64BigEndian(span[64..]);
+            var regions = new List<(int, int, string)>
+            {
+                (0, Math.Min(clusterSize, 512), "header"),
+                (l1Offset, l1Size * 8, "L1"),
+                (refTableOffset, Math.Min(refTableClusters * clusterSize, 4096), "refcount table"),
+            };
+            if (snapshotsOffset > 0)
+            {
+                regions.Add((snapshotsOffset, Math.Min(clusterSize, 1024), "snapshot table"));
+            }
+
+            for (var i = 0; i < l1Size; i++)
+            {
+                var l2 = (long)(BinaryPrimitives.ReadUInt64BigEndian(span[(l1Offset + (i * 8))..]) & 0x00fffffffffffe00UL);
+                if (l2 != 0 && l2 + clusterSize <= file.Length)
+                {
+                    regions.Add(((int)l2, Math.Min(clusterSize, 4096), "L2"));
+                    var entry = BinaryPrimitives.ReadUInt64BigEndian(span[(int)l2..]);
+                    if ((entry & (1UL << 62)) != 0)
+                    {
+                        var hostOffset = (int)(entry & ((1UL << (62 - (clusterBits - 8))) - 1));
+                        regions.Add((hostOffset, Math.Min(512, file.Length - hostOffset), "compressed data"));
+                    }
+                }
+            }
+
+            var refBlock = (long)(BinaryPrimitives.ReadUInt64BigEndian(span[refTableOffset..]) & ~0x1ffUL);
+            if (refBlock != 0 && refBlock + clusterSize <= file.Length)
+            {
+                regions.Add(((int)refBlock, Math.Min(clusterSize, 1024), "refcount block"));
+            }
+
+            regions.RemoveAll(r => r.Item1 <= 0 && r.Item3 != "header" || r.Item1 + r.Item2 > file.Length || r.Item2 <= 0);
+            return new MetadataRegions(clusterSize, regions);
+        }
+    }
+
+    /// <summary>Corrupts one metadata region in one of several ways; returns what it did.</summary>
+    internal static class Mutator
+    {
+        private static readonly ulong[] s_interesting =
+        [
+            0, 1, 0x1ff, 0x200, 0x7fffffff, 0x80000000, 0xffffffff, 0x100000000, 0x00fffffffffffe00, 0x7fffffffffffffff, ulong.MaxValue,
+            1UL << 56, 1UL << 62, 1UL << 63, 0xc000000000000000,
+        ];
+
+        public static string Mutate(byte[] bytes, MetadataRegions regions, Random random)
+        {
+            var (offset, length, name) = regions.Regions[random.Next(regions.Regions.Count)];
+            var count = 1 + random.Next(3);
+            var what = new List<string>();
+            for (var k = 0; k < count; k++)
+            {
+                var at = offset + random.Next(length);
+                switch (random.Next(4))
+                {
+                    case 0:
+                        bytes[at] ^= (byte)(1 << random.Next(8));
+                        what.Add($"flip bit in {name} at {at}");
+                        break;
+                    case 1:
+                        bytes[at] = (byte)random.Next(256);
+                        what.Add($"random byte in {name} at {at}");
+                        break;
+                    default:
+                        var aligned = offset + (random.Next(Math.Max(1, length / 8)) * 8);
+                        if (name == "header")
+                        {
+                            aligned = random.Next(13) * 8;
+                        }
+
+                        if (aligned + 8 <= bytes.Length)
+                        {
+                            var value = s_interesting[random.Next(s_interesting.Length)];
+                            BinaryPrimitives.WriteUInt64BigEndian(bytes.AsSpan(aligned), value);
+                            what.Add($"u64 0x{value:x} into {name} at {aligned}");
+                        }
+
+                        break;
+                }
+            }
+
+            return string.Join("; ", what);
+        }
+    }
+}
