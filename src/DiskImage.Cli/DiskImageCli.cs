@@ -13,6 +13,7 @@ internal static class DiskImageCli
         var context = new CliContext(stdout, stderr);
         var root = new RootCommand("diskimg: create, inspect, check and convert raw, qcow2 and ISO 9660 disk images");
         root.Subcommands.Add(InfoCommand.Create(context));
+        root.Subcommands.Add(IsoCommand.Create(context));
         try
         {
             var parse = root.Parse(args);

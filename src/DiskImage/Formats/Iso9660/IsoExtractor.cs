@@ -1,0 +1,193 @@
+namespace DiskImage.Formats.Iso9660;
+
+/// <summary>
+/// Writes files, directories and symbolic links from an ISO image into a host directory.
+/// Every destination is checked to stay inside the target, existing symbolic links are never written
+/// through (files are created exclusively, which does not follow links), and directory attributes
+/// are applied after their contents so read-only directories can still be filled.
+/// </summary>
+public static class IsoExtractor
+{
+    /// <summary>Extracts and returns the number of nodes written.</summary>
+    public static int Extract(IsoFileSystem iso, IsoExtractOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(iso);
+        ArgumentNullException.ThrowIfNull(options);
+        Directory.CreateDirectory(options.TargetDirectory);
+        var root = Path.GetFullPath(options.TargetDirectory);
+        var session = new Session(iso, options, Path.TrimEndingDirectorySeparator(root));
+        var starts = options.Paths.Count == 0 ? [iso.Root] : options.Paths.Select(p => iso.Find(p)
+            ?? throw new InvalidOptionException($"'{p}' does not exist in the image")).ToList();
+        foreach (var start in starts)
+        {
+            if (start.Kind == IsoNodeKind.Directory)
+            {
+                session.Write(start);
+                foreach (var node in iso.Walk(start))
+                {
+                    session.Write(node);
+                }
+            }
+            else
+            {
+                session.Write(start);
+            }
+        }
+
+        session.FinishDirectories();
+        return session.Count;
+    }
+
+    private sealed class Session(IsoFileSystem iso, IsoExtractOptions options, string root)
+    {
+        private readonly List<(string Path, IsoNode Node)> _directories = [];
+
+        public int Count { get; private set; }
+
+        public void Write(IsoNode node)
+        {
+            var destination = Destination(node.Path);
+            if (destination != root)
+            {
+                EnsureParents(destination);
+            }
+
+            switch (node.Kind)
+            {
+                case IsoNodeKind.Directory:
+                    EnsureDirectory(destination);
+                    _directories.Add((destination, node));
+                    break;
+                case IsoNodeKind.Symlink:
+                    RemoveNonDirectory(destination);
+                    File.CreateSymbolicLink(destination, node.SymlinkTarget ?? "");
+                    break;
+                default:
+                    WriteFile(destination, node);
+                    break;
+            }
+
+            Count++;
+        }
+
+        /// <summary>Applies directory modes and times deepest first, after everything inside was written.</summary>
+        public void FinishDirectories()
+        {
+            foreach (var (path, node) in _directories.OrderByDescending(d => d.Path.Length))
+            {
+                if (IsSymlink(path))
+                {
+                    continue;
+                }
+
+                if (options.RestoreTimes && node.ModificationTime is { } time)
+                {
+                    Directory.SetLastWriteTimeUtc(path, time.UtcDateTime);
+                }
+
+                if (options.RestoreModes && node.Mode is { } mode && !OperatingSystem.IsWindows())
+                {
+                    File.SetUnixFileMode(path, (UnixFileMode)mode);
+                }
+            }
+        }
+
+        private void WriteFile(string destination, IsoNode node)
+        {
+            RemoveNonDirectory(destination);
+            var stream = new FileStream(destination, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                Share = FileShare.None,
+            });
+            using (stream)
+            {
+                iso.CopyTo(node, stream);
+                stream.Flush();
+                if (options.RestoreModes && !OperatingSystem.IsWindows())
+                {
+                    var mode = node.Mode is { } m ? (UnixFileMode)m : (UnixFileMode)0b110_100_100;
+                    File.SetUnixFileMode(stream.SafeFileHandle, mode);
+                }
+
+                if (options.RestoreTimes && node.ModificationTime is { } time)
+                {
+                    File.SetLastWriteTimeUtc(stream.SafeFileHandle, time.UtcDateTime);
+                }
+            }
+        }
+
+        private string Destination(string isoPath)
+        {
+            var relative = isoPath.TrimStart('/');
+            if (relative.Length == 0)
+            {
+                return root;
+            }
+
+            var full = Path.GetFullPath(Path.Combine(root, relative));
+            if (!full.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            {
+                throw new InvalidImageException($"Refusing to extract '{isoPath}': it would land outside '{root}'");
+            }
+
+            return full;
+        }
+
+        /// <summary>Every directory between the target and <paramref name="destination"/> must be a real directory, never a link.</summary>
+        private void EnsureParents(string destination)
+        {
+            var parent = Path.GetDirectoryName(destination)!;
+            var relative = Path.GetRelativePath(root, parent);
+            if (relative == ".")
+            {
+                return;
+            }
+
+            var current = root;
+            foreach (var part in relative.Split(Path.DirectorySeparatorChar))
+            {
+                current = Path.Combine(current, part);
+                EnsureDirectory(current);
+            }
+        }
+
+        private static void EnsureDirectory(string path)
+        {
+            var info = new FileInfo(path);
+            if (info.LinkTarget is not null)
+            {
+                throw new ImageAccessException($"Refusing to write through symbolic link '{path}'");
+            }
+
+            if (Directory.Exists(path))
+            {
+                return;
+            }
+
+            if (info.Exists)
+            {
+                throw new ImageAccessException($"Cannot create directory '{path}': a file is in the way");
+            }
+
+            Directory.CreateDirectory(path);
+        }
+
+        /// <summary>Removes a file or link (the link itself, never its target) that stands where a new node goes.</summary>
+        private static void RemoveNonDirectory(string path)
+        {
+            var info = new FileInfo(path);
+            if (info.LinkTarget is not null || info.Exists)
+            {
+                File.Delete(path);
+            }
+            else if (Directory.Exists(path))
+            {
+                throw new ImageAccessException($"Cannot write '{path}': a directory is in the way");
+            }
+        }
+
+        private static bool IsSymlink(string path) => new FileInfo(path).LinkTarget is not null;
+    }
+}
