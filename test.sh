@@ -9,6 +9,9 @@ need=()
 command -v qemu-img >/dev/null || need+=(qemu-utils)
 command -v xorriso >/dev/null || need+=(xorriso)
 command -v genisoimage >/dev/null || need+=(genisoimage)
+# Real-world ISOs the ISO 9660 reader is checked against.
+[ -e /usr/lib/ipxe/ipxe.iso ] || need+=(ipxe)
+[ -e /usr/lib/grub-rescue/grub-rescue-cdrom.iso ] || need+=(grub-rescue-pc)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing ${need[*]} ..." >&2
   sudo_cmd=()
