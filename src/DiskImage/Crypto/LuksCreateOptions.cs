@@ -1,0 +1,55 @@
+using System.Security.Cryptography;
+
+namespace DiskImage.Crypto;
+
+/// <summary>
+/// How to create a LUKS volume, with QEMU's defaults (aes-256 xts-plain64, sha256, 2 s of PBKDF2).
+/// <see cref="KeySecret"/> names the secret holding the first passphrase (<c>encrypt.key-secret</c>).
+/// </summary>
+public sealed record LuksCreateOptions
+{
+    public LuksCipherSpec Cipher { get; init; } = LuksCipherSpec.Default;
+
+    /// <summary><c>encrypt.hash-alg</c>: PBKDF2 and anti-forensic hash.</summary>
+    public HashAlgorithmName Hash { get; init; } = HashAlgorithmName.SHA256;
+
+    /// <summary><c>encrypt.iter-time</c>: milliseconds PBKDF2 should take.</summary>
+    public long IterTimeMs { get; init; } = Pbkdf2Calibration.DefaultIterTimeMs;
+
+    /// <summary><c>encrypt.key-secret</c>: id of the secret with the passphrase for key slot 0.</summary>
+    public string? KeySecret { get; init; }
+
+    /// <summary>
+    /// Reads the <c>encrypt.*</c> keys of a qemu-img <c>-o</c> list (<c>encrypt.format</c> excluded:
+    /// the caller has decided it is luks). Unknown <c>encrypt.</c> keys are refused.
+    /// </summary>
+    public static LuksCreateOptions FromKeyValues(IReadOnlyDictionary<string, string> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        string? Get(string key) => options.TryGetValue("encrypt." + key, out var value) ? value : null;
+        foreach (var key in options.Keys)
+        {
+            if (key.StartsWith("encrypt.", StringComparison.Ordinal) && !s_createKeys.Contains(key["encrypt.".Length..]))
+            {
+                throw new InvalidOptionException($"Invalid parameter '{key}'");
+            }
+        }
+
+        var spec = LuksCipherSpec.FromOptions(Get("cipher-alg"), Get("cipher-mode"), Get("ivgen-alg"), Get("ivgen-hash-alg"));
+        var hashName = Get("hash-alg") ?? "sha256";
+        if (!LuksHash.TryParse(hashName, out var hash))
+        {
+            throw new InvalidOptionException($"Invalid parameter '{hashName}' for encrypt.hash-alg");
+        }
+
+        var iterTime = (long)Pbkdf2Calibration.DefaultIterTimeMs;
+        if (Get("iter-time") is { } iterText && (!long.TryParse(iterText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out iterTime) || iterTime <= 0))
+        {
+            throw new InvalidOptionException($"Parameter 'encrypt.iter-time' expects a positive number of milliseconds");
+        }
+
+        return new LuksCreateOptions { Cipher = spec, Hash = hash, IterTimeMs = iterTime, KeySecret = Get("key-secret") };
+    }
+
+    private static readonly HashSet<string> s_createKeys = ["format", "key-secret", "cipher-alg", "cipher-mode", "ivgen-alg", "ivgen-hash-alg", "hash-alg", "iter-time"];
+}

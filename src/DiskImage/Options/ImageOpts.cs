@@ -1,0 +1,49 @@
+namespace DiskImage.Options;
+
+/// <summary>
+/// qemu-img's <c>--image-opts</c> form of a file name:
+/// <c>driver=qcow2,file.filename=PATH,encrypt.key-secret=ID</c>.
+/// </summary>
+public sealed record ImageOpts
+{
+    /// <summary><c>driver</c>: the format, or null to probe it.</summary>
+    public string? Driver { get; init; }
+
+    /// <summary><c>file.filename</c> (or <c>filename</c>): the image file.</summary>
+    public required string Filename { get; init; }
+
+    /// <summary><c>encrypt.key-secret</c>: id of the secret that unlocks the image.</summary>
+    public string? KeySecret { get; init; }
+
+    /// <summary>Parses the option list, refusing keys that are not understood.</summary>
+    public static ImageOpts Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var options = KeyValueOptions.Parse([text]);
+        options.Remove("driver", out var driver);
+        options.Remove("encrypt.key-secret", out var keySecret);
+        options.Remove("encrypt.format", out _);
+        if (options.Remove("file.driver", out var protocol) && protocol != "file")
+        {
+            throw new InvalidOptionException($"Protocol driver '{protocol}' is not supported (only 'file' is)");
+        }
+
+        string? filename = null;
+        if (options.Remove("file.filename", out var name) || options.Remove("filename", out name))
+        {
+            filename = name;
+        }
+
+        if (options.Count > 0)
+        {
+            throw new InvalidOptionException($"Block format '{driver ?? "(probed)"}' does not support the option '{options.Keys.First()}'");
+        }
+
+        if (string.IsNullOrEmpty(filename))
+        {
+            throw new InvalidOptionException("A block device must be specified for \"file\"");
+        }
+
+        return new ImageOpts { Driver = driver, Filename = filename, KeySecret = keySecret };
+    }
+}

@@ -1,0 +1,112 @@
+using System.Text;
+
+namespace DiskImage.Options;
+
+/// <summary>
+/// Secrets by id, filled from qemu-img style <c>--object secret,id=ID,data=TEXT</c> or
+/// <c>--object secret,id=ID,file=PATH[,format=raw|base64]</c> definitions.
+/// <see cref="Get"/> plugs into <c>ImageOpenOptions.SecretProvider</c> and <c>ImageCreateOptions.SecretProvider</c>.
+/// </summary>
+public sealed class SecretStore
+{
+    private readonly Dictionary<string, byte[]> _secrets = new(StringComparer.Ordinal);
+
+    /// <summary>Builds a store from <c>--object</c> values; objects of other types are refused.</summary>
+    public static SecretStore FromObjects(IEnumerable<string> objectDefinitions)
+    {
+        ArgumentNullException.ThrowIfNull(objectDefinitions);
+        var store = new SecretStore();
+        foreach (var definition in objectDefinitions)
+        {
+            store.AddObject(definition);
+        }
+
+        return store;
+    }
+
+    /// <summary>Adds or replaces a secret.</summary>
+    public void Add(string id, byte[] value)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        ArgumentNullException.ThrowIfNull(value);
+        _secrets[id] = value;
+    }
+
+    /// <summary>The secret's bytes, or null when no secret has that id (or the id is null).</summary>
+    public byte[]? Get(string? id) => id is not null && _secrets.TryGetValue(id, out var value) ? value : null;
+
+    /// <summary>Parses one <c>--object</c> value and adds the secret it defines.</summary>
+    public void AddObject(string definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+
+        // The type comes first without a key ("secret,id=..."); QEMU also accepts qom-type=secret.
+        var comma = definition.IndexOf(',', StringComparison.Ordinal);
+        var first = comma < 0 ? definition : definition[..comma];
+        var properties = KeyValueOptions.Parse([first.Contains('=', StringComparison.Ordinal) ? definition : (comma < 0 ? "" : definition[(comma + 1)..])]);
+        var type = first.Contains('=', StringComparison.Ordinal) ? properties.GetValueOrDefault("qom-type") : first;
+        properties.Remove("qom-type");
+        if (type != "secret")
+        {
+            throw new InvalidOptionException($"Object type '{type}' is not supported (only 'secret' objects are)");
+        }
+
+        if (!properties.Remove("id", out var id) || id.Length == 0)
+        {
+            throw new InvalidOptionException("Parameter 'id' is missing");
+        }
+
+        properties.Remove("data", out var data);
+        properties.Remove("file", out var file);
+        properties.Remove("format", out var format);
+        if (properties.Count > 0)
+        {
+            throw new InvalidOptionException($"Property '{properties.Keys.First()}' not found for secret '{id}'");
+        }
+
+        if (data is not null && file is not null)
+        {
+            throw new InvalidOptionException("'data' and 'file' are mutually exclusive");
+        }
+
+        byte[] raw;
+        if (data is not null)
+        {
+            raw = Encoding.UTF8.GetBytes(data);
+        }
+        else if (file is not null)
+        {
+            try
+            {
+                raw = File.ReadAllBytes(file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new ImageAccessException($"Unable to read secret file '{file}': {e.Message}", e);
+            }
+        }
+        else
+        {
+            throw new InvalidOptionException("Either 'data' or 'file' must be provided");
+        }
+
+        Add(id, (format ?? "raw") switch
+        {
+            "raw" => raw,
+            "base64" => DecodeBase64(raw, id),
+            var other => throw new InvalidOptionException($"Parameter 'format' does not accept value '{other}'"),
+        });
+    }
+
+    private static byte[] DecodeBase64(byte[] text, string id)
+    {
+        try
+        {
+            return Convert.FromBase64String(Encoding.ASCII.GetString(text).Trim());
+        }
+        catch (FormatException e)
+        {
+            throw new InvalidOptionException($"Secret '{id}' is not valid base64", e);
+        }
+    }
+}

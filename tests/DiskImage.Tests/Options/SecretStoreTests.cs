@@ -1,0 +1,50 @@
+using DiskImage.Options;
+using DiskImage.Tests.Infrastructure;
+
+namespace DiskImage.Tests.Options;
+
+public class SecretStoreTests
+{
+    [Fact]
+    public void Secrets_come_from_data_files_and_base64()
+    {
+        using var dir = new TempDirectory();
+        var file = dir.File("pass");
+        File.WriteAllBytes(file, "from file\n"u8.ToArray());
+
+        var store = SecretStore.FromObjects([
+            "secret,id=s0,data=plain,,with comma",
+            $"secret,id=s1,file={file}",
+            "qom-type=secret,id=s2,data=aGVsbG8=,format=base64",
+        ]);
+
+        Assert.Equal("plain,with comma"u8.ToArray(), store.Get("s0"));
+        Assert.Equal("from file\n"u8.ToArray(), store.Get("s1"));
+        Assert.Equal("hello"u8.ToArray(), store.Get("s2"));
+        Assert.Null(store.Get("s3"));
+        Assert.Null(store.Get(null));
+    }
+
+    [Theory]
+    [InlineData("secret,data=x", "'id'")]
+    [InlineData("secret,id=a", "'data' or 'file'")]
+    [InlineData("secret,id=a,data=x,file=y", "mutually exclusive")]
+    [InlineData("secret,id=a,data=x,format=hex", "'format'")]
+    [InlineData("secret,id=a,data=x,keyid=k", "'keyid'")]
+    [InlineData("throttle-group,id=a", "'throttle-group'")]
+    [InlineData("secret,id=a,data=!!,format=base64", "base64")]
+    public void Bad_definitions_are_refused_with_the_reason(string definition, string reason)
+    {
+        var e = Assert.Throws<InvalidOptionException>(() => SecretStore.FromObjects([definition]));
+        Assert.Contains(reason, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Image_opts_name_the_driver_file_and_key_secret()
+    {
+        var opts = ImageOpts.Parse("driver=qcow2,file.filename=/tmp/a,,b.qcow2,encrypt.key-secret=sec0");
+        Assert.Equal(new ImageOpts { Driver = "qcow2", Filename = "/tmp/a,b.qcow2", KeySecret = "sec0" }, opts);
+        Assert.Throws<InvalidOptionException>(() => ImageOpts.Parse("driver=qcow2"));
+        Assert.Contains("'cache.direct'", Assert.Throws<InvalidOptionException>(() => ImageOpts.Parse("driver=qcow2,file.filename=x,cache.direct=on")).Message, StringComparison.Ordinal);
+    }
+}
