@@ -14,6 +14,7 @@ internal static class DiskImageCli
         var root = new RootCommand("diskimg: create, inspect, check and convert raw, qcow2 and ISO 9660 disk images");
         root.Subcommands.Add(InfoCommand.Create(context));
         root.Subcommands.Add(IsoCommand.Create(context));
+        root.Subcommands.Add(MeasureCommand.Create(context));
         try
         {
             var parse = root.Parse(args);
