@@ -15,6 +15,7 @@ internal static class DiskImageCli
         root.Subcommands.Add(InfoCommand.Create(context));
         root.Subcommands.Add(IsoCommand.Create(context));
         root.Subcommands.Add(MeasureCommand.Create(context));
+        root.Subcommands.Add(BenchCommand.Create(context));
         try
         {
             var parse = root.Parse(args);
