@@ -5,6 +5,7 @@ internal static class BuiltInFormats
 {
     public static IEnumerable<IImageFormat> All =>
     [
+        Qcow2.Qcow2Format.Instance,
         Raw.RawFormat.Instance,
     ];
 }

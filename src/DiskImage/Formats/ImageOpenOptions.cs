@@ -27,6 +27,12 @@ public sealed record ImageOpenOptions
     /// <summary>Open the image in repair mode (check -r): allowed even when the corrupt bit is set.</summary>
     public bool ForRepair { get; init; }
 
+    /// <summary>
+    /// Full paths of the images above the one being opened (outermost first), so backing chains
+    /// that loop or are absurdly deep are refused.
+    /// </summary>
+    internal IReadOnlyList<string> OpeningChain { get; init; } = [];
+
     /// <summary>Options for read-only opens of backing files derived from these.</summary>
     public ImageOpenOptions ForBacking() => this with { ReadOnly = true, ForRepair = false, FormatWasProbed = false };
 }

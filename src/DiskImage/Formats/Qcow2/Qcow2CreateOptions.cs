@@ -1,0 +1,23 @@
+namespace DiskImage.Formats.Qcow2;
+
+/// <summary>Options for creating a qcow2 image, mirroring qemu-img's <c>-o</c> keys.</summary>
+public sealed record Qcow2CreateOptions : ImageCreateOptions
+{
+    /// <summary>2 (<c>compat=0.10</c>) or 3 (<c>compat=1.1</c>, the default).</summary>
+    public int Version { get; init; } = 3;
+
+    /// <summary>Power of two from 512 to 2 MiB; 64 KiB by default.</summary>
+    public int ClusterSize { get; init; } = 65536;
+
+    /// <summary>Power of two from 1 to 64; 16 by default (and the only choice for version 2).</summary>
+    public int RefcountBits { get; init; } = 16;
+
+    public bool LazyRefcounts { get; init; }
+
+    public Preallocation Preallocation { get; init; } = Preallocation.Off;
+
+    /// <summary>128-bit L2 entries with 32 subclusters per cluster; needs version 3 and clusters of 16 KiB or more.</summary>
+    public bool ExtendedL2 { get; init; }
+
+    public Qcow2CompressionType CompressionType { get; init; } = Qcow2CompressionType.Zlib;
+}

@@ -1,0 +1,44 @@
+using System.Buffers.Binary;
+
+namespace DiskImage.Formats.Qcow2;
+
+/// <summary>The qcow2 format (versions 2 and 3): detection, open, create and qemu-img style options.</summary>
+public sealed class Qcow2Format : IImageFormat
+{
+    public static Qcow2Format Instance { get; } = new();
+
+    private Qcow2Format() { }
+
+    public string Name => "qcow2";
+
+    public int ProbeHeaderSize => 8;
+
+    public bool CanCreate => true;
+
+    /// <summary>The magic with version 2 or 3; version 1 (the same magic) is the older qcow format.</summary>
+    public int Probe(ReadOnlySpan<byte> header, long fileLength)
+    {
+        if (header.Length < 8 || BinaryPrimitives.ReadUInt32BigEndian(header) != Qcow2Constants.Magic)
+        {
+            return 0;
+        }
+
+        var version = BinaryPrimitives.ReadUInt32BigEndian(header[4..]);
+        return version is 2 or 3 ? 100 : 0;
+    }
+
+    public IDiskImage Open(string path, ImageOpenOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Qcow2Image.Open(path, options);
+    }
+
+    public void Create(string path, ImageCreateOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Qcow2Creator.Create(path, options as Qcow2CreateOptions ?? Qcow2OptionParser.FromCommon(options));
+    }
+
+    public ImageCreateOptions ParseCreateOptions(long? size, IReadOnlyDictionary<string, string> options) =>
+        Qcow2OptionParser.Parse(size, options);
+}

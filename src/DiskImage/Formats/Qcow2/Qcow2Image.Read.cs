@@ -1,0 +1,125 @@
+using System.Buffers;
+using DiskImage.IO;
+
+namespace DiskImage.Formats.Qcow2;
+
+public sealed partial class Qcow2Image
+{
+    public void Read(long offset, Span<byte> buffer)
+    {
+        CheckRange(offset, buffer.Length);
+        CheckDataAccess();
+        ReadCore(offset, buffer);
+    }
+
+    public IReadOnlyList<Extent> GetExtents(long offset, long length)
+    {
+        CheckRange(offset, length);
+        var result = new List<Extent>();
+        var position = offset;
+        var end = offset + length;
+        while (position < end)
+        {
+            Qcow2Run run;
+            lock (_lock)
+            {
+                run = LookupLocked(position, end - position);
+            }
+
+            var kind = run.Kind switch
+            {
+                Qcow2ClusterKind.Data or Qcow2ClusterKind.Compressed => ExtentKind.Data,
+                Qcow2ClusterKind.Zero => ExtentKind.Zero,
+                _ => ExtentKind.Unallocated,
+            };
+            HostFile.Add(result, new Extent(position, run.Length, kind));
+            position += run.Length;
+        }
+
+        return result;
+    }
+
+    /// <summary>Reads guest bytes through this layer and the backing chain. Safe with or without the lock held.</summary>
+    private void ReadCore(long offset, Span<byte> buffer)
+    {
+        var done = 0;
+        while (done < buffer.Length)
+        {
+            var position = offset + done;
+            Qcow2Run run;
+            lock (_lock)
+            {
+                run = LookupLocked(position, buffer.Length - done);
+            }
+
+            var target = buffer.Slice(done, (int)run.Length);
+            switch (run.Kind)
+            {
+                case Qcow2ClusterKind.Data:
+                    ReadHostData(run.HostOffset, target);
+                    break;
+                case Qcow2ClusterKind.Zero:
+                    target.Clear();
+                    break;
+                case Qcow2ClusterKind.Unallocated:
+                    ReadBacking(position, target);
+                    break;
+                case Qcow2ClusterKind.Compressed:
+                    ReadCompressed(run.Entry, (int)(position & (_clusterSize - 1)), target);
+                    break;
+            }
+
+            done += target.Length;
+        }
+    }
+
+    private void ReadHostData(long hostOffset, Span<byte> target)
+    {
+        _file.Read(hostOffset, target);
+        Cipher?.Decrypt(hostOffset, target);
+    }
+
+    private void ReadBacking(long guestOffset, Span<byte> target)
+    {
+        var backing = _backing;
+        if (backing is null || guestOffset >= backing.Length)
+        {
+            target.Clear();
+            return;
+        }
+
+        var available = (int)Math.Min(target.Length, backing.Length - guestOffset);
+        backing.Read(guestOffset, target[..available]);
+        target[available..].Clear();
+    }
+
+    private void ReadCompressed(ulong entry, int inCluster, Span<byte> target)
+    {
+        var cluster = ArrayPool<byte>.Shared.Rent(_clusterSize);
+        try
+        {
+            DecompressCluster(entry, cluster.AsSpan(0, _clusterSize));
+            cluster.AsSpan(inCluster, target.Length).CopyTo(target);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(cluster);
+        }
+    }
+
+    private void DecompressCluster(ulong entry, Span<byte> cluster)
+    {
+        var (hostOffset, length) = CompressedSpan(entry);
+        var compressed = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var read = _file.ReadAvailable(hostOffset, compressed.AsSpan(0, length));
+            compressed.AsSpan(read, length - read).Clear();
+            Qcow2Compression.Decompress(_header.CompressionType, compressed, length, cluster, hostOffset);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(compressed);
+        }
+    }
+}

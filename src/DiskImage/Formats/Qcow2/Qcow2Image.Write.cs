@@ -1,0 +1,382 @@
+using System.Buffers;
+using System.Buffers.Binary;
+
+namespace DiskImage.Formats.Qcow2;
+
+public sealed partial class Qcow2Image
+{
+    public void Write(long offset, ReadOnlySpan<byte> data)
+    {
+        CheckWritable();
+        CheckRange(offset, data.Length);
+        CheckDataAccess();
+        var done = 0;
+        while (done < data.Length)
+        {
+            var position = offset + done;
+            Qcow2Run run;
+            lock (_lock)
+            {
+                run = LookupLocked(position, data.Length - done);
+                if (run.Kind != Qcow2ClusterKind.Data || !run.Copied)
+                {
+                    done += WriteAllocatingLocked(position, data[done..]);
+                    continue;
+                }
+            }
+
+            // Already owned by this image alone: data goes in place, outside the metadata lock.
+            WriteHostData(run.HostOffset, data.Slice(done, (int)run.Length));
+            done += (int)run.Length;
+        }
+    }
+
+    private void WriteHostData(long hostOffset, ReadOnlySpan<byte> data)
+    {
+        if (Cipher is null)
+        {
+            _file.Write(hostOffset, data);
+            return;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(data.Length);
+        try
+        {
+            var span = buffer.AsSpan(0, data.Length);
+            data.CopyTo(span);
+            Cipher.Encrypt(hostOffset, span);
+            _file.Write(hostOffset, span);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Writes the part of <paramref name="data"/> that falls in the cluster at <paramref name="guestOffset"/>
+    /// (or in a run of whole unallocated clusters), allocating and copying on write. Returns bytes consumed.
+    /// </summary>
+    private int WriteAllocatingLocked(long guestOffset, ReadOnlySpan<byte> data)
+    {
+        MarkDirtyForLazyRefcountsLocked();
+        var clusterIndex = guestOffset >> _clusterBits;
+        var l1Index = clusterIndex >> _l2Bits;
+        var l2Index = (int)(clusterIndex & (L2Entries - 1));
+        var inCluster = (int)(guestOffset & (_clusterSize - 1));
+        var l2Offset = L2TableForWriteLocked(l1Index);
+        var table = _l2Cache.Get(l2Offset);
+        var entry = ReadEntry(table, l2Index);
+        var bitmap = ReadBitmap(table, l2Index);
+
+        if (inCluster == 0 && data.Length >= _clusterSize && IsEmptyForWholeWrite(entry))
+        {
+            return WriteWholeClustersLocked(l2Offset, l2Index, data);
+        }
+
+        var take = Math.Min(data.Length, _clusterSize - inCluster);
+        var clusterStart = guestOffset - inCluster;
+        var host = (long)(entry & Qcow2Constants.L2OffsetMask);
+        var compressed = (entry & Qcow2Constants.FlagCompressed) != 0;
+        var copied = (entry & Qcow2Constants.FlagCopied) != 0;
+        var reuse = !compressed && host != 0 && copied;
+
+        int regionStart, regionEnd;
+        ulong newBitmap;
+        if (!_extendedL2)
+        {
+            regionStart = 0;
+            regionEnd = _clusterSize;
+            newBitmap = 0;
+        }
+        else
+        {
+            var firstSub = inCluster >> _subclusterBits;
+            var lastSub = (inCluster + take - 1) >> _subclusterBits;
+            var touched = (uint)(((1UL << (lastSub + 1)) - 1) & ~((1UL << firstSub) - 1));
+            var allocated = (uint)bitmap;
+            var zero = (uint)(bitmap >> 32);
+            if (compressed)
+            {
+                regionStart = 0;
+                regionEnd = _clusterSize;
+                allocated = uint.MaxValue;
+                zero = 0;
+            }
+            else if (host != 0 && !reuse)
+            {
+                // Shared with a snapshot: the whole cluster moves, keeping its subcluster states.
+                regionStart = 0;
+                regionEnd = _clusterSize;
+            }
+            else
+            {
+                regionStart = firstSub << _subclusterBits;
+                regionEnd = (lastSub + 1) << _subclusterBits;
+            }
+
+            allocated |= touched;
+            zero &= ~touched;
+            newBitmap = ((ulong)zero << 32) | allocated;
+        }
+
+        var newHost = reuse ? host : _refcounts!.Allocate(1);
+        var regionLength = regionEnd - regionStart;
+        var buffer = ArrayPool<byte>.Shared.Rent(regionLength);
+        try
+        {
+            var region = buffer.AsSpan(0, regionLength);
+            if (inCluster != regionStart || take != regionLength)
+            {
+                ReadRegionForCopyLocked(clusterStart + regionStart, region, entry, reuse);
+            }
+
+            data[..take].CopyTo(region[(inCluster - regionStart)..]);
+            WriteHostData(newHost + regionStart, region);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        table = _l2Cache.Get(l2Offset);
+        SetEntryLocked(table, l2Offset, l2Index, (ulong)newHost | Qcow2Constants.FlagCopied, newBitmap);
+        if (!reuse)
+        {
+            FreeEntryLocked(entry);
+        }
+
+        return take;
+    }
+
+    /// <summary>Current guest content of a region that is about to be copied into a (new or reused) host cluster.</summary>
+    private void ReadRegionForCopyLocked(long guestOffset, Span<byte> region, ulong entry, bool reuse)
+    {
+        if (reuse && !_extendedL2 && (entry & Qcow2Constants.FlagZero) != 0)
+        {
+            region.Clear(); // preallocated zero cluster
+            return;
+        }
+
+        ReadCore(guestOffset, region);
+    }
+
+    private bool IsEmptyForWholeWrite(ulong entry) =>
+        (entry & Qcow2Constants.FlagCompressed) == 0 && (entry & Qcow2Constants.L2OffsetMask) == 0;
+
+    /// <summary>Allocates a contiguous host run for whole clusters that own no host cluster yet and writes them in one go.</summary>
+    private int WriteWholeClustersLocked(long l2Offset, int l2Index, ReadOnlySpan<byte> data)
+    {
+        var table = _l2Cache.Get(l2Offset);
+        var count = 1;
+        while (l2Index + count < L2Entries && (long)(count + 1) * _clusterSize <= data.Length && count < 4096
+               && IsEmptyForWholeWrite(ReadEntry(table, l2Index + count)))
+        {
+            count++;
+        }
+
+        var host = _refcounts!.Allocate(count);
+        var bytes = count * _clusterSize;
+        WriteHostData(host, data[..bytes]);
+        table = _l2Cache.Get(l2Offset);
+        var allAllocated = _extendedL2 ? Qcow2Constants.SubclusterAllocMask : 0;
+        for (var i = 0; i < count; i++)
+        {
+            SetEntryLocked(table, l2Offset, l2Index + i, (ulong)(host + ((long)i * _clusterSize)) | Qcow2Constants.FlagCopied, allAllocated);
+        }
+
+        return bytes;
+    }
+
+    private void SetEntryLocked(byte[] table, long l2Offset, int index, ulong entry, ulong bitmap)
+    {
+        BinaryPrimitives.WriteUInt64BigEndian(table.AsSpan(index * _l2EntryBytes), entry);
+        if (_extendedL2)
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(table.AsSpan((index * 16) + 8), bitmap);
+        }
+
+        _l2Cache.MarkDirty(l2Offset);
+    }
+
+    /// <summary>
+    /// The L2 table for <paramref name="l1Index"/>, ready to be modified: created when missing, copied when
+    /// shared with a snapshot (COPIED clear).
+    /// </summary>
+    private long L2TableForWriteLocked(long l1Index)
+    {
+        var old = L2OffsetOf(l1Index);
+        if (old != 0 && (_l1[l1Index] & Qcow2Constants.FlagCopied) != 0)
+        {
+            return old;
+        }
+
+        var fresh = _refcounts!.Allocate(1);
+        var table = _l2Cache.CreateZeroed(fresh);
+        if (old != 0)
+        {
+            _l2Cache.Get(old).CopyTo(table, 0);
+            table = _l2Cache.Get(fresh);
+            _pendingFrees.Add(old >> _clusterBits);
+        }
+
+        _l1[l1Index] = (ulong)fresh | Qcow2Constants.FlagCopied;
+        MarkL1Dirty((int)l1Index);
+        return fresh;
+    }
+
+    private void MarkL1Dirty(int index)
+    {
+        _l1DirtyLow = Math.Min(_l1DirtyLow, index);
+        _l1DirtyHigh = Math.Max(_l1DirtyHigh, index);
+    }
+
+    /// <summary>Releases the host clusters an L2 entry held; the refcounts drop only after the L2 change is on disk.</summary>
+    private void FreeEntryLocked(ulong entry)
+    {
+        if ((entry & Qcow2Constants.FlagCompressed) != 0)
+        {
+            var (offset, length) = CompressedSpan(entry);
+            for (var cluster = offset >> _clusterBits; cluster <= (offset + length - 1) >> _clusterBits; cluster++)
+            {
+                _pendingFrees.Add(cluster);
+            }
+
+            return;
+        }
+
+        var host = (long)(entry & Qcow2Constants.L2OffsetMask);
+        if (host != 0)
+        {
+            _pendingFrees.Add(host >> _clusterBits);
+        }
+
+        if (_pendingFrees.Count > 8192)
+        {
+            FlushMetadataLocked();
+        }
+    }
+
+    private void MarkDirtyForLazyRefcountsLocked()
+    {
+        if (!_header.LazyRefcounts || _header.IsDirty)
+        {
+            return;
+        }
+
+        _header = _header with { IncompatibleFeatures = _header.IncompatibleFeatures | Qcow2Constants.IncompatibleDirty };
+        WriteHeaderLocked();
+        _file.Flush();
+        _dirtyBitSetHere = true;
+    }
+
+    private void CheckWritable()
+    {
+        if (!_file.CanWrite)
+        {
+            throw new InvalidOperationException("The image was opened read-only.");
+        }
+    }
+
+    /// <summary>
+    /// Writes metadata in crash-safe order: refcount increases, then (after a sync) L2 tables, then
+    /// (after a sync) the L1 table, and only then the refcount decreases of clusters no longer referenced.
+    /// </summary>
+    private void FlushMetadataLocked()
+    {
+        if (_refcounts is null)
+        {
+            return;
+        }
+
+        _refcounts.WriteDirty();
+        _file.Flush();
+        _l2Cache.WriteDirty();
+        if (_l1DirtyHigh >= 0)
+        {
+            _file.Flush();
+            var count = _l1DirtyHigh - _l1DirtyLow + 1;
+            var raw = ArrayPool<byte>.Shared.Rent(count * 8);
+            try
+            {
+                for (var i = 0; i < count; i++)
+                {
+                    BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan(i * 8), _l1[_l1DirtyLow + i]);
+                }
+
+                _file.Write(_header.L1TableOffset + (_l1DirtyLow * 8L), raw.AsSpan(0, count * 8));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(raw);
+            }
+
+            _l1DirtyLow = int.MaxValue;
+            _l1DirtyHigh = -1;
+        }
+
+        _file.Flush();
+        if (_pendingFrees.Count > 0)
+        {
+            ApplyPendingFreesLocked();
+            _refcounts.WriteDirty();
+            _file.Flush();
+        }
+    }
+
+    private void ApplyPendingFreesLocked()
+    {
+        foreach (var cluster in _pendingFrees)
+        {
+            _refcounts!.Add(cluster, -1);
+            if (_refcounts.Get(cluster) == 0)
+            {
+                var offset = cluster << _clusterBits;
+                _l2Cache.Remove(offset);
+                _file.WriteZeroes(offset, _clusterSize, mayUnmap: true);
+            }
+        }
+
+        _pendingFrees.Clear();
+        _freeByteOffset = 0;
+    }
+
+    private void WriteHeaderLocked() => _file.Write(0, _header.Serialize());
+
+    /// <summary>Loads the refcount structures, repairs a dirty image and clears unknown autoclear bits before any write.</summary>
+    private void PrepareForWriting()
+    {
+        lock (_lock)
+        {
+            _refcounts = new Qcow2Refcounts(_file, _header, DefaultRefcountCacheBytes, OnRefcountTableMoved);
+            _l2Cache.BeforeDirtyWrite = () =>
+            {
+                _refcounts.WriteDirty();
+                _file.Flush();
+            };
+            if (_header.IsDirty && !_options.ForRepair)
+            {
+                RebuildRefcountsLocked();
+                _header = _header with { IncompatibleFeatures = _header.IncompatibleFeatures & ~Qcow2Constants.IncompatibleDirty };
+                WriteHeaderLocked();
+                _file.Flush();
+            }
+
+            // A writer that does not maintain bitmaps must clear the "bitmaps consistent" bit, as QEMU clears unknown bits.
+            var keep = _header.AutoclearFeatures & Qcow2Constants.AutoclearDataFileRaw;
+            if (_header.AutoclearFeatures != keep)
+            {
+                _header = _header with { AutoclearFeatures = keep };
+                WriteHeaderLocked();
+                _file.Flush();
+            }
+        }
+    }
+
+    private void OnRefcountTableMoved(long offset, int clusters)
+    {
+        _header = _header with { RefcountTableOffset = offset, RefcountTableClusters = clusters };
+        WriteHeaderLocked();
+        _file.Flush();
+    }
+}

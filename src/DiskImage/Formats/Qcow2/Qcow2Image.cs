@@ -1,0 +1,279 @@
+using System.Buffers.Binary;
+using DiskImage.IO;
+
+namespace DiskImage.Formats.Qcow2;
+
+/// <summary>
+/// An open qcow2 image. Thread-safe: metadata (L1, L2 cache, refcounts, header) is guarded by one
+/// lock, while data of already-mapped clusters is read and written outside it.
+/// </summary>
+public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
+{
+    private const long DefaultL2CacheBytes = 4L << 20;
+    private const long DefaultRefcountCacheBytes = 1L << 20;
+    private const int MaxBackingDepth = 64;
+
+    private readonly object _lock = new();
+    private readonly HostFile _file;
+    private readonly ImageOpenOptions _options;
+    private readonly int _clusterBits;
+    private readonly int _clusterSize;
+    private readonly int _l2Bits;
+    private readonly int _l2EntryBytes;
+    private readonly bool _extendedL2;
+    private readonly int _subclusterBits;
+    private readonly Qcow2TableCache _l2Cache;
+    private readonly List<Qcow2Snapshot> _snapshots;
+    private readonly IDiskImage? _backing;
+    private readonly string? _dataAccessRefusal;
+    private Qcow2Header _header;
+    private ulong[] _l1;
+    private int _l1DirtyLow = int.MaxValue;
+    private int _l1DirtyHigh = -1;
+    private Qcow2Refcounts? _refcounts;
+    private readonly List<long> _pendingFrees = [];
+    private bool _dirtyBitSetHere;
+    private long _freeByteOffset;
+    private bool _disposed;
+
+    private Qcow2Image(HostFile file, Qcow2Header header, ImageOpenOptions options)
+    {
+        _file = file;
+        _header = header;
+        _options = options;
+        _clusterBits = header.ClusterBits;
+        _clusterSize = header.ClusterSize;
+        _extendedL2 = header.ExtendedL2;
+        _l2EntryBytes = _extendedL2 ? 16 : 8;
+        _l2Bits = _clusterBits - (_extendedL2 ? 4 : 3);
+        _subclusterBits = _extendedL2 ? _clusterBits - 5 : _clusterBits;
+        _l1 = ReadL1(file, header.L1TableOffset, header.L1Size);
+        _l2Cache = new Qcow2TableCache(file, _clusterSize, DefaultL2CacheBytes, 16);
+        _snapshots = Qcow2Snapshot.ReadTable(file, header);
+        if (header.HasDataFile)
+        {
+            _dataAccessRefusal = "qcow2 images with an external data file are not supported yet";
+        }
+    }
+
+    private Qcow2Image(HostFile file, Qcow2Header header, ImageOpenOptions options, IDiskImage? backing)
+        : this(file, header, options) => _backing = backing;
+
+    public IImageFormat Format => Qcow2Format.Instance;
+
+    public string FilePath => _file.Path;
+
+    public IDiskImage? Backing => _backing;
+
+    public long Length => _header.Size;
+
+    public bool CanWrite => _file.CanWrite;
+
+    public int ClusterSize => _clusterSize;
+
+    /// <summary>
+    /// The transform applied to data clusters as they are read from and written to the host file
+    /// (encryption). Null for plain images.
+    /// </summary>
+    internal IClusterCipher? Cipher { get; set; }
+
+    internal Qcow2Header Header => _header;
+
+    /// <summary>Opens an image file; see <see cref="IImageFormat.Open"/>.</summary>
+    internal static Qcow2Image Open(string path, ImageOpenOptions options)
+    {
+        var file = HostFile.Open(path, !options.ReadOnly);
+        IDiskImage? backing = null;
+        try
+        {
+            var header = Qcow2HeaderReader.Read(file, !options.ReadOnly, options.ForRepair);
+            if (options.Untrusted)
+            {
+                RefuseForUntrusted(header);
+            }
+
+            if (options.OpenBackingChain && header.BackingFile is not null)
+            {
+                backing = OpenBacking(path, header, options);
+            }
+
+            var image = new Qcow2Image(file, header, options, backing);
+            if (!options.ReadOnly)
+            {
+                image.PrepareForWriting();
+            }
+
+            return image;
+        }
+        catch
+        {
+            backing?.Dispose();
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The backing path resolved the way QEMU combines it with the overlay's path.</summary>
+    internal static string ResolveBackingPath(string overlayPath, string backingFile) =>
+        Path.IsPathRooted(backingFile) ? backingFile : Path.Combine(Path.GetDirectoryName(overlayPath) ?? "", backingFile);
+
+    private static void RefuseForUntrusted(Qcow2Header header)
+    {
+        if (header.BackingFile is not null)
+        {
+            throw new UnsupportedFeatureException($"Untrusted image names a backing file ('{header.BackingFile}'); refused");
+        }
+
+        if (header.HasDataFile || header.DataFile is not null)
+        {
+            throw new UnsupportedFeatureException("Untrusted image uses an external data file; refused");
+        }
+
+        var unknown = header.UnknownExtensions.FirstOrDefault();
+        if (unknown is not null)
+        {
+            throw new UnsupportedFeatureException($"Untrusted image has an unknown header extension (magic 0x{unknown.Magic:x8}); refused");
+        }
+    }
+
+    private static IDiskImage OpenBacking(string path, Qcow2Header header, ImageOpenOptions options)
+    {
+        var backingPath = ResolveBackingPath(path, header.BackingFile!);
+        var chain = options.OpeningChain.Append(Path.GetFullPath(path)).ToList();
+        if (chain.Count >= MaxBackingDepth)
+        {
+            throw new InvalidImageException($"Backing chain of '{path}' is too deep (more than {MaxBackingDepth} images)");
+        }
+
+        if (chain.Contains(Path.GetFullPath(backingPath)))
+        {
+            throw new InvalidImageException($"Backing chain of '{path}' loops back to '{backingPath}'");
+        }
+
+        var registry = options.Registry ?? ImageFormatRegistry.Default;
+        try
+        {
+            return registry.Open(backingPath, header.BackingFormat, options.ForBacking() with { OpeningChain = chain });
+        }
+        catch (ImageAccessException e)
+        {
+            throw new ImageAccessException($"Could not open backing file: {e.Message}", e);
+        }
+    }
+
+    private static ulong[] ReadL1(HostFile file, long offset, int size)
+    {
+        var l1 = new ulong[size];
+        if (size == 0)
+        {
+            return l1;
+        }
+
+        var raw = new byte[size * 8L];
+        file.Read(offset, raw);
+        for (var i = 0; i < size; i++)
+        {
+            l1[i] = BinaryPrimitives.ReadUInt64BigEndian(raw.AsSpan(i * 8));
+        }
+
+        return l1;
+    }
+
+    public ImageInfo GetInfo()
+    {
+        var header = _header;
+        var v3 = header.Version >= 3;
+        return new ImageInfo
+        {
+            Filename = _file.Path,
+            Format = Qcow2Format.Instance.Name,
+            VirtualSize = header.Size,
+            ActualSize = _file.AllocatedSize,
+            ClusterSize = header.ClusterSize,
+            Encrypted = header.CryptMethod != Qcow2Constants.CryptNone,
+            DirtyFlag = header.IsDirty,
+            BackingFilename = header.BackingFile,
+            FullBackingFilename = header.BackingFile is null ? null : ResolveBackingPath(_file.Path, header.BackingFile),
+            BackingFilenameFormat = header.BackingFile is null ? null : header.BackingFormat,
+            Snapshots = _snapshots.Select(s => s.ToInfo()).ToList(),
+            FormatSpecific = new Qcow2SpecificInfo
+            {
+                Compat = v3 ? "1.1" : "0.10",
+                CompressionType = header.CompressionType == Qcow2CompressionType.Zstd ? "zstd" : "zlib",
+                LazyRefcounts = v3 ? header.LazyRefcounts : null,
+                RefcountBits = header.RefcountBits,
+                Corrupt = v3 ? header.IsCorrupt : null,
+                ExtendedL2 = v3 ? header.ExtendedL2 : null,
+                DataFile = header.DataFile,
+                DataFileRaw = header.HasDataFile ? header.DataFileRaw : null,
+            },
+        };
+    }
+
+    public void Flush()
+    {
+        if (!_file.CanWrite)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            FlushMetadataLocked();
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            try
+            {
+                if (_file.CanWrite && _refcounts is not null)
+                {
+                    FlushMetadataLocked();
+                    if (_dirtyBitSetHere || _header.IsDirty)
+                    {
+                        _header = _header with { IncompatibleFeatures = _header.IncompatibleFeatures & ~Qcow2Constants.IncompatibleDirty };
+                        WriteHeaderLocked();
+                        _file.Flush();
+                    }
+                }
+            }
+            finally
+            {
+                _backing?.Dispose();
+                _file.Dispose();
+            }
+        }
+    }
+
+    private void CheckRange(long offset, long length)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (offset < 0 || length < 0 || offset > Length - length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), $"Range {offset}+{length} lies outside the {Length}-byte image.");
+        }
+    }
+
+    private void CheckDataAccess()
+    {
+        if (_dataAccessRefusal is not null)
+        {
+            throw new UnsupportedFeatureException(_dataAccessRefusal);
+        }
+
+        if (_header.CryptMethod != Qcow2Constants.CryptNone && Cipher is null)
+        {
+            throw new UnsupportedFeatureException(
+                $"Encrypted qcow2 images (crypt_method {_header.CryptMethod}) cannot be read or written yet; only their metadata is available");
+        }
+    }
+}

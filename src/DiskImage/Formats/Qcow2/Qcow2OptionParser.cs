@@ -1,0 +1,147 @@
+using System.Globalization;
+using DiskImage.Options;
+
+namespace DiskImage.Formats.Qcow2;
+
+/// <summary>Turns qemu-img's qcow2 <c>-o</c> keys into <see cref="Qcow2CreateOptions"/>, refusing what qemu-img 7.2 refuses, in its words.</summary>
+internal static class Qcow2OptionParser
+{
+    public static Qcow2CreateOptions Parse(long? size, IReadOnlyDictionary<string, string> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var result = new Qcow2CreateOptions { Size = size };
+        foreach (var (key, value) in options)
+        {
+            if (key.StartsWith("encrypt.", StringComparison.Ordinal) || key == "encryption")
+            {
+                throw new UnsupportedFeatureException($"qcow2 encryption ('{key}') is not supported yet");
+            }
+
+            result = key switch
+            {
+                "size" when size is not null => throw new InvalidOptionException("The image size must be specified only once"),
+                "size" => result with { Size = SizeText.Parse(value) },
+                "compat" => result with { Version = ParseCompat(value) },
+                "cluster_size" => result with { ClusterSize = ParseClusterSize(value) },
+                "refcount_bits" => result with { RefcountBits = ParseNumber(key, value) },
+                "lazy_refcounts" => result with { LazyRefcounts = KeyValueOptions.ParseBool(key, value) },
+                "extended_l2" => result with { ExtendedL2 = KeyValueOptions.ParseBool(key, value) },
+                "preallocation" => result with { Preallocation = ParsePreallocation(value) },
+                "compression_type" => result with { CompressionType = ParseCompressionType(value) },
+                "backing_file" => result with { BackingFile = value },
+                "backing_fmt" => result with { BackingFormat = value },
+                "data_file" or "data_file_raw" => throw new UnsupportedFeatureException($"qcow2 external data files ('{key}') are not supported yet"),
+                "nocow" or "extent_size_hint" => result,
+                _ => throw new InvalidOptionException($"Invalid parameter '{key}'"),
+            };
+        }
+
+        return Validate(result);
+    }
+
+    /// <summary>Options given as the common base record get qcow2's defaults.</summary>
+    public static Qcow2CreateOptions FromCommon(ImageCreateOptions options) => Validate(new Qcow2CreateOptions
+    {
+        Size = options.Size,
+        BackingFile = options.BackingFile,
+        BackingFormat = options.BackingFormat,
+        SkipBackingCheck = options.SkipBackingCheck,
+        Registry = options.Registry,
+        SecretProvider = options.SecretProvider,
+    });
+
+    /// <summary>Refuses invalid combinations, in qemu-img's order and words.</summary>
+    public static Qcow2CreateOptions Validate(Qcow2CreateOptions options)
+    {
+        var clusterSize = options.ClusterSize;
+        if (clusterSize < 512 || clusterSize > 2 * 1024 * 1024 || (clusterSize & (clusterSize - 1)) != 0)
+        {
+            throw new InvalidOptionException("Cluster size must be a power of two between 512 and 2048k");
+        }
+
+        if (options.Version is not (2 or 3))
+        {
+            throw new InvalidOptionException($"Parameter 'version' does not accept value '{options.Version}'");
+        }
+
+        if (options.Version == 2 && options.LazyRefcounts)
+        {
+            throw new InvalidOptionException("Lazy refcounts only supported with compatibility level 1.1 and above (use version=v3 or greater)");
+        }
+
+        if (options.BackingFile is not null && options.BackingFormat is null)
+        {
+            throw new InvalidOptionException("Backing file specified without backing format");
+        }
+
+        var bits = options.RefcountBits;
+        if (bits < 1 || bits > 64 || (bits & (bits - 1)) != 0)
+        {
+            throw new InvalidOptionException("Refcount width must be a power of two and may not exceed 64 bits");
+        }
+
+        if (options.Version == 2 && bits != 16)
+        {
+            throw new InvalidOptionException("Different refcount widths than 16 bits require compatibility level 1.1 or above (use version=v3 or greater)");
+        }
+
+        if (options.Version == 2 && options.CompressionType != Qcow2CompressionType.Zlib)
+        {
+            throw new InvalidOptionException("Non-zlib compression type is only supported with compatibility level 1.1 and above (use version=v3 or greater)");
+        }
+
+        if (options.ExtendedL2)
+        {
+            if (options.Version == 2)
+            {
+                throw new InvalidOptionException("Extended L2 entries are only supported with compatibility level 1.1 and above (use version=v3 or greater)");
+            }
+
+            if (clusterSize < 16384)
+            {
+                throw new InvalidOptionException("Extended L2 entries are only supported with cluster sizes of at least 16384 bytes");
+            }
+        }
+
+        return options;
+    }
+
+    private static int ParseCompat(string value) => value switch
+    {
+        "0.10" or "v2" => 2,
+        "1.1" or "v3" => 3,
+        _ => throw new InvalidOptionException($"Parameter 'version' does not accept value '{value}'"),
+    };
+
+    private static int ParseClusterSize(string value)
+    {
+        if (!SizeText.TryParse(value, out var size))
+        {
+            throw new InvalidOptionException("Parameter 'cluster_size' expects a non-negative number below 2^64");
+        }
+
+        return size > int.MaxValue ? int.MaxValue : (int)size;
+    }
+
+    private static int ParseNumber(string key, string value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+            ? number
+            : long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? int.MaxValue
+            : throw new InvalidOptionException($"Parameter '{key}' expects a number");
+
+    private static Preallocation ParsePreallocation(string value) => value switch
+    {
+        "off" => Preallocation.Off,
+        "metadata" => Preallocation.Metadata,
+        "falloc" => Preallocation.Falloc,
+        "full" => Preallocation.Full,
+        _ => throw new InvalidOptionException($"Parameter 'preallocation' does not accept value '{value}'"),
+    };
+
+    private static Qcow2CompressionType ParseCompressionType(string value) => value switch
+    {
+        "zlib" => Qcow2CompressionType.Zlib,
+        "zstd" => Qcow2CompressionType.Zstd,
+        _ => throw new InvalidOptionException($"Parameter 'compression-type' does not accept value '{value}'"),
+    };
+}

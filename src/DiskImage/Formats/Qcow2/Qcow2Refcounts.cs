@@ -1,0 +1,427 @@
+using System.Buffers.Binary;
+using DiskImage.IO;
+
+namespace DiskImage.Formats.Qcow2;
+
+/// <summary>
+/// The refcount table and blocks: lookups, updates through a block cache, cluster allocation, and the
+/// growth of the structures themselves (new blocks, self-describing blocks, a larger table). Guarded by
+/// the image's metadata lock.
+/// </summary>
+internal sealed class Qcow2Refcounts
+{
+    private readonly HostFile _file;
+    private readonly int _clusterBits;
+    private readonly int _clusterSize;
+    private readonly int _order;
+    private readonly int _blockBits;
+    private readonly ulong _max;
+    private readonly Qcow2TableCache _cache;
+    private readonly Action<long, int> _tableMoved;
+    private ulong[] _table;
+    private long _tableOffset;
+    private long _freeHint;
+    private long _highestAllocated;
+
+    public Qcow2Refcounts(HostFile file, Qcow2Header header, long cacheBytes, Action<long, int> tableMoved)
+    {
+        _file = file;
+        _clusterBits = header.ClusterBits;
+        _clusterSize = header.ClusterSize;
+        _order = header.RefcountOrder;
+        _blockBits = _clusterBits + 3 - _order;
+        _max = Qcow2RefcountBlock.MaxValue(_order);
+        _cache = new Qcow2TableCache(file, _clusterSize, cacheBytes, 4);
+        _tableMoved = tableMoved;
+        _tableOffset = header.RefcountTableOffset;
+        var entries = (int)((long)header.RefcountTableClusters * _clusterSize / 8);
+        _table = new ulong[entries];
+        var raw = new byte[entries * 8L];
+        file.Read(_tableOffset, raw);
+        for (var i = 0; i < entries; i++)
+        {
+            _table[i] = BinaryPrimitives.ReadUInt64BigEndian(raw.AsSpan(i * 8));
+        }
+
+        _highestAllocated = (file.Length + _clusterSize - 1) >> _clusterBits;
+    }
+
+    public Qcow2TableCache Cache => _cache;
+
+    public long TableOffset => _tableOffset;
+
+    public int TableEntries => _table.Length;
+
+    public ulong Max => _max;
+
+    /// <summary>Refcount of a host cluster; clusters no block covers have refcount 0.</summary>
+    public ulong Get(long clusterIndex)
+    {
+        var tableIndex = clusterIndex >> _blockBits;
+        if (tableIndex >= _table.Length)
+        {
+            return 0;
+        }
+
+        var blockOffset = BlockOffset(tableIndex);
+        if (blockOffset == 0)
+        {
+            return 0;
+        }
+
+        var block = _cache.Get(blockOffset);
+        return Qcow2RefcountBlock.Get(block, (int)(clusterIndex & ((1L << _blockBits) - 1)), _order);
+    }
+
+    /// <summary>Adds <paramref name="delta"/> to a cluster's refcount; the covering block must exist for increases.</summary>
+    public void Add(long clusterIndex, long delta)
+    {
+        var tableIndex = clusterIndex >> _blockBits;
+        if (tableIndex >= _table.Length || BlockOffset(tableIndex) == 0)
+        {
+            if (delta < 0)
+            {
+                throw new InvalidImageException($"qcow2: refcount of cluster {clusterIndex} would drop below zero (no refcount block)");
+            }
+
+            EnsureBlock(clusterIndex);
+            tableIndex = clusterIndex >> _blockBits;
+        }
+
+        var blockOffset = BlockOffset(tableIndex);
+        var block = _cache.Get(blockOffset);
+        var index = (int)(clusterIndex & ((1L << _blockBits) - 1));
+        var current = Qcow2RefcountBlock.Get(block, index, _order);
+        ulong next;
+        if (delta >= 0)
+        {
+            if ((ulong)delta > _max - current)
+            {
+                throw new InvalidImageException($"qcow2: refcount of cluster {clusterIndex} would overflow");
+            }
+
+            next = current + (ulong)delta;
+        }
+        else
+        {
+            if ((ulong)(-delta) > current)
+            {
+                throw new InvalidImageException($"qcow2: refcount of cluster {clusterIndex} would drop below zero");
+            }
+
+            next = current - (ulong)(-delta);
+        }
+
+        Qcow2RefcountBlock.Set(block, index, _order, next);
+        _cache.MarkDirty(blockOffset);
+        if (next == 0 && clusterIndex < _freeHint)
+        {
+            _freeHint = clusterIndex;
+        }
+
+        if (clusterIndex > _highestAllocated && next != 0)
+        {
+            _highestAllocated = clusterIndex;
+        }
+    }
+
+    /// <summary>Sets a refcount outright (used by the refcount rebuild); the block must already exist.</summary>
+    public void SetExisting(long clusterIndex, ulong value)
+    {
+        var blockOffset = BlockOffset(clusterIndex >> _blockBits);
+        var block = _cache.Get(blockOffset);
+        var index = (int)(clusterIndex & ((1L << _blockBits) - 1));
+        if (Qcow2RefcountBlock.Get(block, index, _order) != value)
+        {
+            Qcow2RefcountBlock.Set(block, index, _order, value);
+            _cache.MarkDirty(blockOffset);
+        }
+    }
+
+    public bool HasBlockFor(long clusterIndex)
+    {
+        var tableIndex = clusterIndex >> _blockBits;
+        return tableIndex < _table.Length && BlockOffset(tableIndex) != 0;
+    }
+
+    /// <summary>Host offsets of every refcount block in use.</summary>
+    public IEnumerable<long> BlockOffsets()
+    {
+        for (var i = 0; i < _table.Length; i++)
+        {
+            var offset = BlockOffset(i);
+            if (offset != 0)
+            {
+                yield return offset;
+            }
+        }
+    }
+
+    public int TableClusters => (int)((_table.Length * 8L + _clusterSize - 1) >> _clusterBits);
+
+    /// <summary>Clusters covered by the refcount table as it stands.</summary>
+    public long CoveredClusters => (long)_table.Length << _blockBits;
+
+    /// <summary>Makes later allocations start at or after <paramref name="clusterIndex"/> (used while rebuilding).</summary>
+    public void RaiseAllocationFloor(long clusterIndex)
+    {
+        _freeHint = Math.Max(_freeHint, clusterIndex);
+        _highestAllocated = Math.Max(_highestAllocated, clusterIndex);
+    }
+
+    /// <summary>Allocates <paramref name="count"/> contiguous clusters, each with refcount 1, and returns the host offset of the first.</summary>
+    public long Allocate(int count)
+    {
+        {
+            var start = FindFreeWithBlocks(count);
+            for (var i = 0L; i < count; i++)
+            {
+                Add(start + i, 1);
+            }
+
+            _freeHint = start + count;
+            _highestAllocated = Math.Max(_highestAllocated, start + count - 1);
+            return start << _clusterBits;
+        }
+    }
+
+    /// <summary>Finds a free run whose refcount blocks already exist (creating them first), without taking it.</summary>
+    public long FindFreeWithBlocks(int count)
+    {
+        while (true)
+        {
+            var start = FindFree(count);
+            var ready = true;
+            for (var i = 0L; i < count && ready; i++)
+            {
+                if (!HasBlockFor(start + i))
+                {
+                    EnsureBlock(start + i);
+                    ready = false;
+                }
+            }
+
+            if (ready)
+            {
+                return start;
+            }
+        }
+    }
+
+    /// <summary>Creates the refcount block covering a cluster when it is missing (used by the refcount rebuild).</summary>
+    public void EnsureBlockFor(long clusterIndex)
+    {
+        while (!HasBlockFor(clusterIndex))
+        {
+            EnsureBlock(clusterIndex);
+        }
+    }
+
+    /// <summary>
+    /// Finds <paramref name="count"/> free clusters in a row, without taking them. Cluster 0 (the header) is never free.
+    /// </summary>
+    public long FindFree(int count)
+    {
+        var candidate = Math.Max(_freeHint, 1);
+        var run = 0;
+        var position = candidate;
+        while (run < count)
+        {
+            var tableIndex = position >> _blockBits;
+            if (tableIndex >= _table.Length || BlockOffset(tableIndex) == 0)
+            {
+                // Nothing covered here is allocated: the rest of this block's range is free.
+                var blockEnd = (tableIndex + 1) << _blockBits;
+                var take = Math.Min(count - run, blockEnd - position);
+                run += (int)take;
+                position += take;
+                continue;
+            }
+
+            if (Get(position) == 0)
+            {
+                run++;
+                position++;
+            }
+            else
+            {
+                run = 0;
+                position++;
+                candidate = position;
+            }
+        }
+
+        return candidate;
+    }
+
+    /// <summary>Writes dirty refcount blocks (no sync).</summary>
+    public void WriteDirty() => _cache.WriteDirty();
+
+    private long BlockOffset(long tableIndex)
+    {
+        var entry = _table[tableIndex];
+        var offset = (long)(entry & Qcow2Constants.RefcountTableOffsetMask);
+        if ((offset & (_clusterSize - 1)) != 0 || offset >= Qcow2Constants.MaxHostOffset)
+        {
+            throw new InvalidImageException($"Refblock offset {offset:#x} unaligned (reftable index: {tableIndex:#x})", _tableOffset + tableIndex * 8);
+        }
+
+        return offset;
+    }
+
+    /// <summary>Creates the refcount block covering <paramref name="clusterIndex"/>, growing the table first when needed.</summary>
+    private void EnsureBlock(long clusterIndex)
+    {
+        var tableIndex = clusterIndex >> _blockBits;
+        if (tableIndex >= _table.Length)
+        {
+            GrowTable(tableIndex);
+            return;
+        }
+
+        if (BlockOffset(tableIndex) != 0)
+        {
+            return;
+        }
+
+        while (true)
+        {
+            var newBlock = FindFree(1);
+            if (newBlock >> _blockBits == tableIndex)
+            {
+                // The block lies in the range it describes, so it carries its own refcount.
+                var data = _cache.CreateZeroed(newBlock << _clusterBits);
+                Qcow2RefcountBlock.Set(data, (int)(newBlock & ((1L << _blockBits) - 1)), _order, 1);
+                PublishBlock(tableIndex, newBlock);
+                return;
+            }
+
+            if (!HasBlockFor(newBlock))
+            {
+                EnsureBlock(newBlock);
+                continue;
+            }
+
+            Add(newBlock, 1);
+            _cache.CreateZeroed(newBlock << _clusterBits);
+            PublishBlock(tableIndex, newBlock);
+            return;
+        }
+    }
+
+    /// <summary>Writes the new block and every pending refcount, then points the table entry at it.</summary>
+    private void PublishBlock(long tableIndex, long blockCluster)
+    {
+        _highestAllocated = Math.Max(_highestAllocated, blockCluster);
+        _cache.WriteDirty();
+        _file.Flush();
+        _table[tableIndex] = (ulong)(blockCluster << _clusterBits);
+        Span<byte> entry = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(entry, _table[tableIndex]);
+        _file.Write(_tableOffset + tableIndex * 8, entry);
+        _file.Flush();
+    }
+
+    /// <summary>
+    /// Moves the refcount table to a larger one at the end of the image, together with the new blocks
+    /// needed to describe the new table and themselves, then frees the old table.
+    /// </summary>
+    private void GrowTable(long neededIndex)
+    {
+        _cache.WriteDirty();
+        _file.Flush();
+        var end = Math.Max(_highestAllocated + 1, (_file.Length + _clusterSize - 1) >> _clusterBits);
+        var entriesPerCluster = _clusterSize / 8;
+        var newEntries = Math.Max(neededIndex + 1, _table.Length + (_table.Length / 2) + 1);
+        int tableClusters;
+        var blockIndices = new List<long>();
+        while (true)
+        {
+            tableClusters = (int)((newEntries + entriesPerCluster - 1) / entriesPerCluster);
+            blockIndices.Clear();
+            var areaEnd = end;
+            // Iterate until the set of new blocks covers the area holding those blocks and the table.
+            for (var guard = 0; guard < 64; guard++)
+            {
+                var total = blockIndices.Count + tableClusters;
+                var needed = new List<long>();
+                for (var ti = end >> _blockBits; ti <= (end + total - 1) >> _blockBits; ti++)
+                {
+                    if (ti >= _table.Length || BlockOffset(ti) == 0)
+                    {
+                        needed.Add(ti);
+                    }
+                }
+
+                if (needed.Count == blockIndices.Count)
+                {
+                    break;
+                }
+
+                blockIndices = needed;
+            }
+
+            var lastIndex = (end + blockIndices.Count + tableClusters - 1) >> _blockBits;
+            if (lastIndex < newEntries && neededIndex < newEntries)
+            {
+                break;
+            }
+
+            newEntries = Math.Max(newEntries, lastIndex + 1) + entriesPerCluster;
+        }
+
+        var newTableEntries = (long)tableClusters * entriesPerCluster;
+        if (newTableEntries * 8 > Qcow2Constants.MaxRefcountTableBytes)
+        {
+            throw new InvalidImageException("Reference count table too large");
+        }
+
+        var newTable = new ulong[newTableEntries];
+        Array.Copy(_table, newTable, _table.Length);
+        var blocks = new Dictionary<long, byte[]>();
+        for (var i = 0; i < blockIndices.Count; i++)
+        {
+            newTable[blockIndices[i]] = (ulong)((end + i) << _clusterBits);
+            blocks[blockIndices[i]] = new byte[_clusterSize];
+        }
+
+        var tableStart = end + blockIndices.Count;
+        for (var cluster = end; cluster < tableStart + tableClusters; cluster++)
+        {
+            var ti = cluster >> _blockBits;
+            if (blocks.TryGetValue(ti, out var block))
+            {
+                Qcow2RefcountBlock.Set(block, (int)(cluster & ((1L << _blockBits) - 1)), _order, 1);
+            }
+            else
+            {
+                Add(cluster, 1);
+            }
+        }
+
+        foreach (var (ti, block) in blocks)
+        {
+            _file.Write((long)newTable[ti], block);
+        }
+
+        _cache.WriteDirty();
+        var raw = new byte[newTableEntries * 8];
+        for (var i = 0; i < newTable.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan(i * 8), newTable[i]);
+        }
+
+        _file.Write(tableStart << _clusterBits, raw);
+        _file.Flush();
+        var oldOffset = _tableOffset;
+        var oldClusters = TableClusters;
+        _table = newTable;
+        _tableOffset = tableStart << _clusterBits;
+        _highestAllocated = Math.Max(_highestAllocated, tableStart + tableClusters - 1);
+        _tableMoved(_tableOffset, tableClusters);
+        for (var i = 0; i < oldClusters; i++)
+        {
+            Add((oldOffset >> _clusterBits) + i, -1);
+        }
+    }
+}

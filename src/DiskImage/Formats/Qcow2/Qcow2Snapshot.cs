@@ -1,0 +1,111 @@
+using System.Buffers.Binary;
+using System.Text;
+using DiskImage.IO;
+
+namespace DiskImage.Formats.Qcow2;
+
+/// <summary>One entry of the internal snapshot table.</summary>
+internal sealed record Qcow2Snapshot
+{
+    public required long L1TableOffset { get; init; }
+    public required int L1Size { get; init; }
+    public required string Id { get; init; }
+    public required string Name { get; init; }
+    public uint DateSeconds { get; init; }
+    public uint DateNanoseconds { get; init; }
+    public ulong VmClockNanoseconds { get; init; }
+    public long VmStateSize { get; init; }
+    public long? DiskSize { get; init; }
+    public ulong? Icount { get; init; }
+
+    public SnapshotInfo ToInfo() => new()
+    {
+        Id = Id,
+        Name = Name,
+        VmStateSize = VmStateSize,
+        DateSeconds = DateSeconds,
+        DateNanoseconds = DateNanoseconds,
+        VmClockNanoseconds = (long)VmClockNanoseconds,
+        Icount = Icount,
+        DiskSize = DiskSize,
+    };
+
+    /// <summary>Reads and bounds-checks the snapshot table the header points at.</summary>
+    public static List<Qcow2Snapshot> ReadTable(HostFile file, Qcow2Header header)
+    {
+        var result = new List<Qcow2Snapshot>();
+        if (header.SnapshotCount == 0)
+        {
+            return result;
+        }
+
+        var offset = header.SnapshotsOffset;
+        long total = 0;
+        Span<byte> fixedPart = stackalloc byte[Qcow2Constants.SnapshotHeaderSize];
+        for (var i = 0; i < header.SnapshotCount; i++)
+        {
+            offset = (offset + 7) & ~7L;
+            file.Read(offset, fixedPart);
+            var l1Offset = BinaryPrimitives.ReadInt64BigEndian(fixedPart);
+            var l1Size = BinaryPrimitives.ReadUInt32BigEndian(fixedPart[8..]);
+            var idLength = BinaryPrimitives.ReadUInt16BigEndian(fixedPart[12..]);
+            var nameLength = BinaryPrimitives.ReadUInt16BigEndian(fixedPart[14..]);
+            var extraSize = BinaryPrimitives.ReadUInt32BigEndian(fixedPart[36..]);
+            if (extraSize > Qcow2Constants.MaxSnapshotExtraData)
+            {
+                throw new InvalidImageException($"Too much extra metadata in snapshot table entry {i}", offset);
+            }
+
+            var entryLength = Qcow2Constants.SnapshotHeaderSize + extraSize + idLength + nameLength;
+            total += (entryLength + 7) & ~7L;
+            if (total > Qcow2Constants.MaxSnapshotTableBytes || offset + entryLength > file.Length)
+            {
+                throw new InvalidImageException("Snapshot table exceeds the size limit", offset);
+            }
+
+            if (l1Size > Qcow2Constants.MaxL1Bytes / 8 || (l1Offset & (header.ClusterSize - 1)) != 0 || l1Offset < 0 || l1Offset >= Qcow2Constants.MaxHostOffset)
+            {
+                throw new InvalidImageException($"Snapshot L1 table offset invalid (snapshot {i})", offset);
+            }
+
+            var rest = new byte[extraSize + idLength + nameLength];
+            file.Read(offset + Qcow2Constants.SnapshotHeaderSize, rest);
+            var extra = rest.AsSpan(0, (int)extraSize);
+            long vmState = BinaryPrimitives.ReadUInt32BigEndian(fixedPart[32..]);
+            long? diskSize = null;
+            ulong? icount = null;
+            if (extra.Length >= 8)
+            {
+                vmState = BinaryPrimitives.ReadInt64BigEndian(extra);
+            }
+
+            if (extra.Length >= 16)
+            {
+                diskSize = BinaryPrimitives.ReadInt64BigEndian(extra[8..]);
+            }
+
+            if (extra.Length >= 24)
+            {
+                var value = BinaryPrimitives.ReadUInt64BigEndian(extra[16..]);
+                icount = value == ulong.MaxValue ? null : value;
+            }
+
+            result.Add(new Qcow2Snapshot
+            {
+                L1TableOffset = l1Offset,
+                L1Size = (int)l1Size,
+                Id = Encoding.UTF8.GetString(rest.AsSpan((int)extraSize, idLength)),
+                Name = Encoding.UTF8.GetString(rest.AsSpan((int)extraSize + idLength, nameLength)),
+                DateSeconds = BinaryPrimitives.ReadUInt32BigEndian(fixedPart[16..]),
+                DateNanoseconds = BinaryPrimitives.ReadUInt32BigEndian(fixedPart[20..]),
+                VmClockNanoseconds = BinaryPrimitives.ReadUInt64BigEndian(fixedPart[24..]),
+                VmStateSize = vmState,
+                DiskSize = diskSize,
+                Icount = icount,
+            });
+            offset += entryLength;
+        }
+
+        return result;
+    }
+}
