@@ -24,6 +24,12 @@ public sealed record ImageOpenOptions
     /// <summary>Supplies the passphrase for an encrypted image by secret id; null when none are known.</summary>
     public Func<string?, byte[]?>? SecretProvider { get; init; }
 
+    /// <summary>
+    /// <c>encrypt.key-secret</c>: id of the secret (asked from <see cref="SecretProvider"/>) that unlocks an
+    /// encrypted image. Without it an encrypted image opens for metadata only; reading data then fails.
+    /// </summary>
+    public string? KeySecret { get; init; }
+
     /// <summary>Open the image in repair mode (check -r): allowed even when the corrupt bit is set.</summary>
     public bool ForRepair { get; init; }
 

@@ -1,0 +1,59 @@
+using System.CommandLine;
+using DiskImage.Formats;
+using DiskImage.Options;
+
+namespace DiskImage.Cli;
+
+/// <summary>
+/// qemu-img's secret plumbing shared by every verb: <c>--object secret,id=ID,data=TEXT|file=PATH</c>
+/// definitions and <c>--image-opts</c> file names (<c>driver=qcow2,file.filename=PATH,encrypt.key-secret=ID</c>).
+/// A verb declares the two options with <see cref="ObjectOption"/> and <see cref="ImageOptsOption"/>,
+/// then turns each file argument into an <see cref="ImageSource"/> with <see cref="Resolve"/>.
+/// </summary>
+internal static class Secrets
+{
+    /// <summary>A new <c>--object</c> option (repeatable).</summary>
+    public static Option<string[]> ObjectOption() => new("--object")
+    {
+        Description = "Define an object, e.g. secret,id=ID,data=TEXT or secret,id=ID,file=PATH[,format=raw|base64]",
+        Arity = ArgumentArity.ZeroOrMore,
+        AllowMultipleArgumentsPerToken = false,
+        HelpName = "properties",
+    };
+
+    /// <summary>A new <c>--image-opts</c> flag: file names are option lists rather than paths.</summary>
+    public static Option<bool> ImageOptsOption() => new("--image-opts")
+    {
+        Description = "Treat file names as option lists: driver=FMT,file.filename=PATH,encrypt.key-secret=ID",
+    };
+
+    /// <summary>The secrets defined with <c>--object</c>.</summary>
+    public static SecretStore Load(ParseResult parse, Option<string[]> objects) => SecretStore.FromObjects(parse.GetValue(objects) ?? []);
+
+    /// <summary>
+    /// Turns a file argument into a path, format and key secret: as given, or parsed as an option list
+    /// with <c>--image-opts</c> (where <c>-f</c> is not allowed, as in qemu-img).
+    /// </summary>
+    public static ImageSource Resolve(string argument, bool imageOpts, string? format, SecretStore secrets)
+    {
+        if (!imageOpts)
+        {
+            return new ImageSource(argument, format, null, secrets);
+        }
+
+        if (format is not null)
+        {
+            throw new InvalidOptionException("--image-opts and --format are mutually exclusive");
+        }
+
+        var opts = ImageOpts.Parse(argument);
+        return new ImageSource(opts.Filename, opts.Driver, opts.KeySecret, secrets);
+    }
+}
+
+/// <summary>An image named on the command line: where it is, its format (null = probe) and the secret that unlocks it.</summary>
+internal sealed record ImageSource(string Path, string? Format, string? KeySecret, SecretStore Secrets)
+{
+    /// <summary><paramref name="options"/> with the secret lookup and key secret filled in.</summary>
+    public ImageOpenOptions Apply(ImageOpenOptions options) => options with { SecretProvider = Secrets.Get, KeySecret = KeySecret ?? options.KeySecret };
+}
