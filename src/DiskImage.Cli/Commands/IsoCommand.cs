@@ -10,6 +10,8 @@ internal static class IsoCommand
         var command = new Command("iso", "Read, extract and build ISO 9660 images");
         command.Subcommands.Add(IsoLsCommand.Create(context));
         command.Subcommands.Add(IsoExtractCommand.Create(context));
+        command.Subcommands.Add(IsoCreateCommand.Create(context));
+        command.Subcommands.Add(IsoCloudInitCommand.Create(context));
         return command;
     }
 }

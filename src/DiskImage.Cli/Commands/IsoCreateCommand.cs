@@ -1,0 +1,126 @@
+using System.CommandLine;
+using System.Globalization;
+using DiskImage.Formats.Iso9660;
+
+namespace DiskImage.Cli.Commands;
+
+/// <summary>
+/// <c>diskimg iso create -o OUT [-V VOLID] [-J] [-R|-r] [-b IMG -no-emul-boot -boot-load-size N -boot-info-table]
+/// [-c CATALOG] [-eltorito-alt-boot -e EFIIMG -no-emul-boot] [--source-date-epoch T] PATH...</c>, with genisoimage's flag names.
+/// </summary>
+internal static class IsoCreateCommand
+{
+    private static readonly Option<string> s_output = new("-o", "--output") { Description = "Image file to write", Required = true };
+    private static readonly Option<string?> s_volumeId = new("-V", "--volid") { Description = "Volume id (32 characters at most)" };
+    private static readonly Option<bool> s_joliet = new("-J", "--joliet") { Description = "Add a Joliet tree" };
+    private static readonly Option<bool> s_rockExact = new("-R", "--rock") { Description = "Rock Ridge with the host's ownership and permissions" };
+    private static readonly Option<bool> s_rockRational = new("-r", "--rational-rock") { Description = "Rock Ridge with rationalized ownership and permissions" };
+    private static readonly Option<string[]> s_biosImage = new("-b", "-eltorito-boot") { Description = "BIOS El Torito boot image (path inside the image)" };
+    private static readonly Option<string[]> s_efiImage = new("-e", "--efi-boot") { Description = "UEFI El Torito boot image (path inside the image)" };
+    private static readonly Option<bool> s_noEmulation = new("-no-emul-boot") { Description = "No-emulation boot (the only mode supported)", Arity = ArgumentArity.Zero, AllowMultipleArgumentsPerToken = false };
+    private static readonly Option<string[]> s_loadSize = new("-boot-load-size") { Description = "512-byte sectors the firmware loads" };
+    private static readonly Option<bool> s_bootInfoTable = new("-boot-info-table") { Description = "Patch a boot info table into the boot image" };
+    private static readonly Option<bool> s_altBoot = new("-eltorito-alt-boot") { Description = "Start the next El Torito entry" };
+    private static readonly Option<string?> s_catalog = new("-c", "-eltorito-catalog") { Description = "Boot catalog path inside the image" };
+    private static readonly Option<long?> s_sourceDateEpoch = new("--source-date-epoch") { Description = "Fixed time (seconds since 1970) for reproducible output; defaults to $SOURCE_DATE_EPOCH" };
+    private static readonly Argument<string[]> s_paths = new("path") { Description = "Directories (grafted at the root) and files (added at the root)", Arity = ArgumentArity.OneOrMore };
+
+    public static Command Create(CliContext context)
+    {
+        var command = new Command("create", "Build an ISO 9660 image from files and directories")
+        {
+            s_output, s_volumeId, s_joliet, s_rockExact, s_rockRational, s_biosImage, s_efiImage, s_noEmulation,
+            s_loadSize, s_bootInfoTable, s_altBoot, s_catalog, s_sourceDateEpoch, s_paths,
+        };
+        command.SetAction(parse =>
+        {
+            var options = new IsoBuildOptions
+            {
+                VolumeId = parse.GetValue(s_volumeId) ?? "CDROM",
+                Joliet = parse.GetValue(s_joliet),
+                RockRidge = parse.GetValue(s_rockRational) ? IsoRockRidgeMode.Rationalized
+                    : parse.GetValue(s_rockExact) ? IsoRockRidgeMode.Exact : IsoRockRidgeMode.None,
+                SourceDateEpoch = SourceDateEpoch(parse.GetValue(s_sourceDateEpoch)),
+                BootImages = BootImages(parse.Tokens.Select(t => t.Value).ToList()),
+                BootCatalogPath = parse.GetValue(s_catalog),
+            };
+            var builder = new IsoBuilder(options);
+            foreach (var path in parse.GetValue(s_paths) ?? [])
+            {
+                if (Directory.Exists(path))
+                {
+                    builder.AddDirectoryTree(path);
+                }
+                else
+                {
+                    builder.AddFile(Path.GetFileName(Path.TrimEndingDirectorySeparator(path)), path);
+                }
+            }
+
+            builder.Build(parse.GetValue(s_output)!);
+            return 0;
+        });
+        return command;
+    }
+
+    internal static DateTimeOffset? SourceDateEpoch(long? seconds)
+    {
+        if (seconds is null && Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH") is { Length: > 0 } text)
+        {
+            seconds = long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed
+                : throw new InvalidOptionException($"SOURCE_DATE_EPOCH '{text}' is not a number of seconds");
+        }
+
+        return seconds is { } s ? DateTimeOffset.FromUnixTimeSeconds(s) : null;
+    }
+
+    /// <summary>El Torito options apply to the entry opened by the last -b/-e, so they are read in command-line order.</summary>
+    private static List<IsoBootImage> BootImages(List<string> tokens)
+    {
+        var images = new List<IsoBootImage>();
+        IsoBootImage? current = null;
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var token = tokens[i];
+            string Value() => i + 1 < tokens.Count ? tokens[++i] : throw new InvalidOptionException($"{token} needs a value");
+            switch (token)
+            {
+                case "-b" or "-eltorito-boot":
+                    Finish();
+                    current = new IsoBootImage { ImagePath = Value(), Platform = 0 };
+                    break;
+                case "-e" or "--efi-boot":
+                    Finish();
+                    current = new IsoBootImage { ImagePath = Value(), Platform = 0xEF };
+                    break;
+                case "-boot-load-size":
+                    var text = Value();
+                    if (current is null || !ushort.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var size) || size == 0)
+                    {
+                        throw new InvalidOptionException($"-boot-load-size '{text}' must follow -b or -e and be 1 to 65535");
+                    }
+
+                    current = current with { LoadSize = size };
+                    break;
+                case "-boot-info-table":
+                    current = (current ?? throw new InvalidOptionException("-boot-info-table must follow -b or -e")) with { BootInfoTable = true };
+                    break;
+                case "-eltorito-alt-boot":
+                    Finish();
+                    break;
+            }
+        }
+
+        Finish();
+        return images;
+
+        void Finish()
+        {
+            if (current is not null)
+            {
+                images.Add(current);
+                current = null;
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+using System.Text;
+
+namespace DiskImage.Formats.Iso9660;
+
+/// <summary>
+/// Turns host names into unique ISO 9660 identifiers (d-characters, 30 characters as levels 2-3
+/// allow, ";1" on files) and Joliet names (UCS-2, 64 characters as genisoimage without
+/// <c>-joliet-long</c>), and sorts them as ECMA-119 9.3 requires.
+/// </summary>
+internal static class IsoNameMapper
+{
+    public const int MaxIsoLength = 30;
+    public const int MaxIsoDirectoryLength = 31;
+    public const int MaxExtension = 8;
+    public const int MaxJolietLength = 64;
+
+    /// <summary>An ISO 9660 name split as ECMA-119 sorts it: name part, extension part.</summary>
+    public readonly record struct IsoName(string Base, string Extension, bool IsDirectory)
+    {
+        public string Identifier => IsDirectory ? Base : $"{Base}.{Extension};1";
+
+        public byte[] Bytes => Encoding.ASCII.GetBytes(Identifier);
+    }
+
+    public static readonly Comparer<IsoName> IsoOrder = Comparer<IsoName>.Create((a, b) =>
+    {
+        var byBase = string.CompareOrdinal(a.Base, b.Base);
+        return byBase != 0 ? byBase : string.CompareOrdinal(a.Extension, b.Extension);
+    });
+
+    /// <summary>Assigns ISO names to the children of one directory and returns them in ISO order.</summary>
+    public static List<IsoBuildNode> AssignIsoNames(IEnumerable<IsoBuildNode> children)
+    {
+        var used = new HashSet<(string, string)>();
+        var result = new List<IsoBuildNode>();
+        foreach (var child in children)
+        {
+            var isDirectory = child.Kind == IsoNodeKind.Directory;
+            var upper = child.Name.ToUpperInvariant();
+            string baseName, extension = "";
+            var dot = upper.LastIndexOf('.');
+            if (!isDirectory && dot > 0)
+            {
+                baseName = Map(upper[..dot]);
+                extension = Map(upper[(dot + 1)..]);
+                extension = extension[..Math.Min(extension.Length, MaxExtension)];
+            }
+            else
+            {
+                baseName = Map(upper);
+            }
+
+            var maxBase = isDirectory ? MaxIsoDirectoryLength : MaxIsoLength - extension.Length;
+            baseName = baseName.Length == 0 ? "_" : baseName[..Math.Min(baseName.Length, maxBase)];
+            var candidate = baseName;
+            for (var n = 1; !used.Add((candidate, extension)); n++)
+            {
+                var suffix = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                candidate = baseName[..Math.Min(baseName.Length, maxBase - suffix.Length)] + suffix;
+            }
+
+            child.IsoName = new IsoName(candidate, extension, isDirectory);
+            result.Add(child);
+        }
+
+        result.Sort((a, b) => IsoOrder.Compare(a.IsoName, b.IsoName));
+        return result;
+    }
+
+    /// <summary>Assigns Joliet names to the children of one directory and returns them in Joliet order.</summary>
+    public static List<IsoBuildNode> AssignJolietNames(IEnumerable<IsoBuildNode> children)
+    {
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        var result = new List<IsoBuildNode>();
+        foreach (var child in children)
+        {
+            var name = JolietSafe(child.Name);
+            var extension = "";
+            var dot = name.LastIndexOf('.');
+            if (child.Kind != IsoNodeKind.Directory && dot > 0 && name.Length - dot <= 10)
+            {
+                extension = name[dot..];
+                name = name[..dot];
+            }
+
+            var candidate = Fit(name, extension, "");
+            for (var n = 1; !used.Add(candidate); n++)
+            {
+                candidate = Fit(name, extension, "~" + n.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            child.JolietName = candidate;
+            result.Add(child);
+        }
+
+        result.Sort((a, b) => string.CompareOrdinal(a.JolietName, b.JolietName));
+        return result;
+    }
+
+    private static string Fit(string name, string extension, string suffix)
+    {
+        var room = MaxJolietLength - extension.Length - suffix.Length;
+        if (room < 1)
+        {
+            return (name + extension)[..(MaxJolietLength - suffix.Length)] + suffix;
+        }
+
+        var cut = name.Length > room ? name[..room] : name;
+        if (cut.Length > 0 && char.IsHighSurrogate(cut[^1]))
+        {
+            cut = cut[..^1];
+        }
+
+        return cut + suffix + extension;
+    }
+
+    private static string Map(string text)
+    {
+        var builder = new StringBuilder(text.Length);
+        foreach (var c in text)
+        {
+            builder.Append(c is (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '_' ? c : '_');
+        }
+
+        return builder.ToString();
+    }
+
+    /// <summary>Joliet forbids * / : ; ? \ and cannot hold characters outside the BMP.</summary>
+    private static string JolietSafe(string name)
+    {
+        var builder = new StringBuilder(name.Length);
+        for (var i = 0; i < name.Length; i++)
+        {
+            var c = name[i];
+            if (char.IsSurrogate(c))
+            {
+                if (char.IsHighSurrogate(c) && i + 1 < name.Length && char.IsLowSurrogate(name[i + 1]))
+                {
+                    i++;
+                }
+
+                builder.Append('_');
+            }
+            else
+            {
+                builder.Append(c is '*' or '/' or ':' or ';' or '?' or '\\' || c < ' ' ? '_' : c);
+            }
+        }
+
+        return builder.ToString();
+    }
+}
