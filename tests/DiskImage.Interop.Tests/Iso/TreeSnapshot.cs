@@ -9,7 +9,7 @@ public static class TreeSnapshot
     public static SortedDictionary<string, string> Of(string root, bool withTimes = true, bool withModes = true)
     {
         var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var entry in Directory.EnumerateFileSystemEntries(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
+        foreach (var entry in Entries(root))
         {
             var relative = Path.GetRelativePath(root, entry);
             var info = new FileInfo(entry);
@@ -29,6 +29,27 @@ public static class TreeSnapshot
             {
                 using var stream = File.OpenRead(entry);
                 result[relative] = $"file {mode} {time} {info.Length} {Convert.ToHexString(SHA256.HashData(stream))}";
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Every path under <paramref name="root"/>, without descending into symbolic links to directories.</summary>
+    public static List<string> Entries(string root)
+    {
+        var result = new List<string>();
+        var pending = new Stack<string>();
+        pending.Push(root);
+        while (pending.Count > 0)
+        {
+            foreach (var entry in Directory.GetFileSystemEntries(pending.Pop()))
+            {
+                result.Add(entry);
+                if (new FileInfo(entry).LinkTarget is null && Directory.Exists(entry))
+                {
+                    pending.Push(entry);
+                }
             }
         }
 
