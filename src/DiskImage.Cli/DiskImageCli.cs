@@ -16,6 +16,7 @@ internal static class DiskImageCli
         root.Subcommands.Add(IsoCommand.Create(context));
         root.Subcommands.Add(MeasureCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
+        root.Subcommands.Add(IoCommand.Create(context));
         try
         {
             var parse = root.Parse(args);

@@ -1,0 +1,29 @@
+using DiskImage.Formats;
+
+namespace DiskImage.Operations.Io;
+
+/// <summary>
+/// <c>qemu-io -c CMD... FILE</c>: opens an image (read-write unless asked otherwise) and runs the
+/// commands in order, each one even after an earlier one failed, as qemu-io does.
+/// </summary>
+public static class ImageIo
+{
+    /// <summary>Runs every command, handing each outcome to <paramref name="report"/>; true when none failed.</summary>
+    public static bool Run(IoOptions options, Action<IoCommandOutcome> report, ImageFormatRegistry? registry = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(report);
+        registry ??= ImageFormatRegistry.Default;
+        using var image = registry.Open(options.Path, options.Format, new ImageOpenOptions { ReadOnly = options.ReadOnly });
+        var session = new QemuIoSession(image);
+        var ok = true;
+        foreach (var command in options.Commands)
+        {
+            var outcome = session.Execute(command);
+            ok &= !outcome.Failed;
+            report(outcome);
+        }
+
+        return ok;
+    }
+}

@@ -1,0 +1,16 @@
+namespace DiskImage.Operations.Io;
+
+/// <summary>A qemu-io style run: open <see cref="Path"/> and run <see cref="Commands"/> in order.</summary>
+public sealed record IoOptions
+{
+    public required string Path { get; init; }
+
+    /// <summary>Image format; probed when null.</summary>
+    public string? Format { get; init; }
+
+    /// <summary><c>-r</c>: open read-only; writes then fail.</summary>
+    public bool ReadOnly { get; init; }
+
+    /// <summary>The <c>-c</c> command lines.</summary>
+    public IReadOnlyList<string> Commands { get; init; } = [];
+}

@@ -1,0 +1,23 @@
+namespace DiskImage.Operations.Io;
+
+/// <summary>One parsed qemu-io command.</summary>
+public abstract record QemuIoCommand;
+
+/// <summary><c>read [-qv] [-P pattern [-s off] [-l len]] off len</c>.</summary>
+/// <param name="Pattern">Byte every read byte (or the <paramref name="PatternOffset"/>/<paramref name="PatternLength"/> part) must equal.</param>
+public sealed record QemuIoRead(long Offset, long Length, byte? Pattern, long PatternOffset, long PatternLength, bool Dump, bool Quiet) : QemuIoCommand;
+
+/// <summary><c>write [-qzu] [-P pattern] off len</c>; <paramref name="Zero"/> writes zeroes without data, <paramref name="Unmap"/> lets them be holes.</summary>
+public sealed record QemuIoWrite(long Offset, long Length, byte Pattern, bool Zero, bool Unmap, bool Quiet) : QemuIoCommand;
+
+/// <summary><c>discard [-q] off len</c>.</summary>
+public sealed record QemuIoDiscard(long Offset, long Length, bool Quiet) : QemuIoCommand;
+
+/// <summary><c>flush</c> and <c>aio_flush</c>.</summary>
+public sealed record QemuIoFlush : QemuIoCommand;
+
+/// <summary><c>info</c>: format name, cluster size, VM state offset.</summary>
+public sealed record QemuIoInfo : QemuIoCommand;
+
+/// <summary><c>length</c>: the image's virtual size.</summary>
+public sealed record QemuIoLength : QemuIoCommand;
