@@ -2,8 +2,9 @@ namespace DiskImage.Crypto;
 
 /// <summary>
 /// Encrypts and decrypts image data in place, one 512-byte sector at a time. An image format calls it
-/// for every data cluster it reads or writes (never for metadata), giving both offsets because the IV
-/// depends on one of them: LUKS in qcow2 uses the host offset, legacy qcow AES the guest offset.
+/// for every data cluster it reads or writes (never for metadata). Decryption gets both offsets because
+/// the IV depends on one of them: LUKS in qcow2 uses the host offset, legacy qcow AES the guest offset.
+/// Only host-offset schemes encrypt (legacy AES is read only), so encryption takes the host offset alone.
 /// Implementations are thread-safe.
 /// </summary>
 public interface ISectorEncryption : IDisposable
@@ -17,6 +18,6 @@ public interface ISectorEncryption : IDisposable
     /// <summary>Decrypts <paramref name="data"/>, read from <paramref name="hostOffset"/> and seen by the guest at <paramref name="guestOffset"/>.</summary>
     void Decrypt(long guestOffset, long hostOffset, Span<byte> data);
 
-    /// <summary>Encrypts <paramref name="data"/> about to be written to <paramref name="hostOffset"/> for <paramref name="guestOffset"/>.</summary>
-    void Encrypt(long guestOffset, long hostOffset, Span<byte> data);
+    /// <summary>Encrypts <paramref name="data"/> about to be written to <paramref name="hostOffset"/>; only when <see cref="CanEncrypt"/>.</summary>
+    void Encrypt(long hostOffset, Span<byte> data);
 }

@@ -30,7 +30,7 @@ internal sealed class LegacyAesEncryption : ISectorEncryption
 
     public void Decrypt(long guestOffset, long hostOffset, Span<byte> data) => _cipher.Decrypt(LuksEncryption.SectorOf(guestOffset, data.Length), data);
 
-    public void Encrypt(long guestOffset, long hostOffset, Span<byte> data) =>
+    public void Encrypt(long hostOffset, Span<byte> data) =>
         throw new UnsupportedFeatureException("Writing to AES encrypted qcow2 images is not supported; convert the image to LUKS encryption");
 
     public void Dispose() => _cipher.Dispose();

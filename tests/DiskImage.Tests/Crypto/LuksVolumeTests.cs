@@ -121,15 +121,14 @@ public class LuksVolumeTests
         var plain = RandomNumberGenerator.GetBytes(4096);
 
         var atHost = plain.ToArray();
-        encryption.Encrypt(guestOffset: 0, hostOffset: 65536, atHost);
+        encryption.Encrypt(hostOffset: 65536, atHost);
         var sameGuestOtherHost = plain.ToArray();
-        encryption.Encrypt(guestOffset: 0, hostOffset: 131072, sameGuestOtherHost);
-        var otherGuestSameHost = plain.ToArray();
-        encryption.Encrypt(guestOffset: 8192, hostOffset: 65536, otherGuestSameHost);
-
+        encryption.Encrypt(hostOffset: 131072, sameGuestOtherHost);
         Assert.NotEqual(atHost, sameGuestOtherHost);
-        Assert.Equal(atHost, otherGuestSameHost);
-        encryption.Decrypt(0, 65536, atHost);
-        Assert.Equal(plain, atHost);
+
+        // The guest offset plays no part in LUKS decryption.
+        var decrypted = atHost.ToArray();
+        encryption.Decrypt(guestOffset: 8192, hostOffset: 65536, decrypted);
+        Assert.Equal(plain, decrypted);
     }
 }

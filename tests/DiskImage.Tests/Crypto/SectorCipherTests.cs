@@ -108,6 +108,6 @@ public class SectorCipherTests
 
         Assert.Equal(Pattern(512), data);
         Assert.False(legacy.CanEncrypt);
-        Assert.Throws<UnsupportedFeatureException>(() => legacy.Encrypt(0, 0, data));
+        Assert.Throws<UnsupportedFeatureException>(() => legacy.Encrypt(0, data));
     }
 }

@@ -56,7 +56,7 @@ public sealed partial class Qcow2Image
             switch (run.Kind)
             {
                 case Qcow2ClusterKind.Data:
-                    ReadHostData(run.HostOffset, target);
+                    ReadHostData(position, run.HostOffset, target);
                     break;
                 case Qcow2ClusterKind.Zero:
                     target.Clear();
@@ -73,10 +73,15 @@ public sealed partial class Qcow2Image
         }
     }
 
-    private void ReadHostData(long hostOffset, Span<byte> target)
+    private void ReadHostData(long guestOffset, long hostOffset, Span<byte> target)
     {
+        if (Cipher is not null)
+        {
+            ReadEncrypted(guestOffset, hostOffset, target);
+            return;
+        }
+
         _file.Read(hostOffset, target);
-        Cipher?.Decrypt(hostOffset, target);
     }
 
     private void ReadBacking(long guestOffset, Span<byte> target)

@@ -39,18 +39,7 @@ public sealed partial class Qcow2Image
             return;
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent(data.Length);
-        try
-        {
-            var span = buffer.AsSpan(0, data.Length);
-            data.CopyTo(span);
-            Cipher.Encrypt(hostOffset, span);
-            _file.Write(hostOffset, span);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        WriteEncrypted(hostOffset, data);
     }
 
     /// <summary>

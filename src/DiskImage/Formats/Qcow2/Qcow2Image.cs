@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using DiskImage.Crypto;
 using DiskImage.IO;
 
 namespace DiskImage.Formats.Qcow2;
@@ -73,9 +74,9 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
 
     /// <summary>
     /// The transform applied to data clusters as they are read from and written to the host file
-    /// (encryption). Null for plain images.
+    /// (encryption). Null for plain images and for encrypted ones opened without their secret.
     /// </summary>
-    internal IClusterCipher? Cipher { get; set; }
+    internal ISectorEncryption? Cipher { get; private set; }
 
     internal Qcow2Header Header => _header;
 
@@ -98,6 +99,11 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
             }
 
             var image = new Qcow2Image(file, header, options, backing);
+            if (header.CryptMethod != Qcow2Constants.CryptNone)
+            {
+                image.LoadEncryption(options);
+            }
+
             if (!options.ReadOnly)
             {
                 image.PrepareForWriting();
@@ -206,6 +212,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
                 ExtendedL2 = v3 ? header.ExtendedL2 : null,
                 DataFile = header.DataFile,
                 DataFileRaw = header.HasDataFile ? header.DataFileRaw : null,
+                Encrypt = _encryptionInfo,
             },
         };
     }
@@ -248,6 +255,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
             }
             finally
             {
+                Cipher?.Dispose();
                 _backing?.Dispose();
                 _file.Dispose();
             }
@@ -272,8 +280,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
 
         if (_header.CryptMethod != Qcow2Constants.CryptNone && Cipher is null)
         {
-            throw new UnsupportedFeatureException(
-                $"Encrypted qcow2 images (crypt_method {_header.CryptMethod}) cannot be read or written yet; only their metadata is available");
+            throw new InvalidOptionException(EncryptionSecrets.MissingKeySecretMessage);
         }
     }
 }

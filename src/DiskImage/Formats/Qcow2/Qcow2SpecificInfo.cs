@@ -26,4 +26,7 @@ public sealed record Qcow2SpecificInfo() : FormatSpecificInfo("qcow2")
 
     /// <summary><c>data-file-raw</c>, when there is a data file.</summary>
     public bool? DataFileRaw { get; init; }
+
+    /// <summary><c>encrypt</c>: the encryption format and, for LUKS, its header; null for plain images.</summary>
+    public Crypto.EncryptionInfo? Encrypt { get; init; }
 }

@@ -1,0 +1,119 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using DiskImage.Crypto;
+
+namespace DiskImage.Formats.Qcow2;
+
+/// <summary>
+/// Encrypted images: data clusters pass through <see cref="Cipher"/> in whole 512-byte sectors. Reads
+/// and writes that do not cover whole sectors are widened to them (a partial write decrypts the sector,
+/// merges and re-encrypts it under the metadata lock, so concurrent writers cannot lose each other's bytes).
+/// </summary>
+public sealed partial class Qcow2Image
+{
+    private const int SectorSize = 512;
+    private EncryptionInfo? _encryptionInfo;
+
+    /// <summary>The LUKS area's header and key slots, for images with crypt_method 2.</summary>
+    internal LuksVolume? LuksVolume { get; private set; }
+
+    private void LoadEncryption(ImageOpenOptions options)
+    {
+        var loaded = Qcow2EncryptionLoader.Load(_file, _header.CryptMethod, LuksArea(_header), _clusterSize, options);
+        Cipher = loaded.Encryption;
+        LuksVolume = loaded.Volume;
+        _encryptionInfo = loaded.Info;
+        if (Cipher is { CanEncrypt: false } && !options.ReadOnly)
+        {
+            Cipher.Dispose();
+            throw new UnsupportedFeatureException(
+                "Writing to AES encrypted qcow2 images is not supported; convert the image to LUKS (encrypt.format=luks) instead");
+        }
+    }
+
+    /// <summary>The FDE header extension's (offset, length) of the LUKS area, when present.</summary>
+    internal static (long Offset, long Length)? LuksArea(Qcow2Header header)
+    {
+        var extension = header.FindExtension(Qcow2Constants.ExtensionCryptoHeader);
+        if (extension is null || extension.Data.Length != 16)
+        {
+            return null;
+        }
+
+        var offset = BinaryPrimitives.ReadUInt64BigEndian(extension.Data);
+        var length = BinaryPrimitives.ReadUInt64BigEndian(extension.Data.AsSpan(8));
+        if (offset > long.MaxValue || length > long.MaxValue)
+        {
+            throw new InvalidImageException("Encryption header offset or length is out of range");
+        }
+
+        return ((long)offset, (long)length);
+    }
+
+    private void ReadEncrypted(long guestOffset, long hostOffset, Span<byte> target)
+    {
+        var head = (int)(hostOffset & (SectorSize - 1));
+        var length = AlignUp(head + target.Length);
+        if (head == 0 && length == target.Length)
+        {
+            _file.Read(hostOffset, target);
+            Cipher!.Decrypt(guestOffset, hostOffset, target);
+            return;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var sectors = buffer.AsSpan(0, length);
+            _file.Read(hostOffset - head, sectors);
+            Cipher!.Decrypt(guestOffset - head, hostOffset - head, sectors);
+            sectors.Slice(head, target.Length).CopyTo(target);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+        }
+    }
+
+    private void WriteEncrypted(long hostOffset, ReadOnlySpan<byte> data)
+    {
+        var head = (int)(hostOffset & (SectorSize - 1));
+        var length = AlignUp(head + data.Length);
+        var partial = head != 0 || length != data.Length;
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var sectors = buffer.AsSpan(0, length);
+            if (!partial)
+            {
+                data.CopyTo(sectors);
+                Cipher!.Encrypt(hostOffset, sectors);
+                _file.Write(hostOffset, sectors);
+                return;
+            }
+
+            lock (_lock)
+            {
+                // Only the first and last sectors hold bytes that must be kept; the host cluster is allocated,
+                // so decrypting them with the host offset gives their current content.
+                _file.Read(hostOffset - head, sectors[..SectorSize]);
+                _file.Read(hostOffset - head + length - SectorSize, sectors[(length - SectorSize)..]);
+                Cipher!.Decrypt(hostOffset - head, hostOffset - head, sectors[..SectorSize]);
+                if (length > SectorSize)
+                {
+                    Cipher.Decrypt(hostOffset - head + length - SectorSize, hostOffset - head + length - SectorSize, sectors[(length - SectorSize)..]);
+                }
+
+                data.CopyTo(sectors[head..]);
+                Cipher.Encrypt(hostOffset - head, sectors);
+                _file.Write(hostOffset - head, sectors);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+        }
+    }
+
+    private static int AlignUp(int value) => (value + SectorSize - 1) & ~(SectorSize - 1);
+}

@@ -1,0 +1,164 @@
+using System.Text;
+using DiskImage.Formats;
+using DiskImage.Interop.Tests.Infrastructure;
+using DiskImage.Options;
+
+namespace DiskImage.Interop.Tests.Crypto;
+
+/// <summary>Encrypted qcow2 images made by qemu-img and qemu-io, read and written by the library, judged by QEMU.</summary>
+public class Qcow2EncryptionInteropTests
+{
+    private const string Passphrase = "qcow2-secret";
+    private const long Size = 4 << 20;
+
+    private static string[] Secret(string id = "s0", string value = Passphrase) => ["--object", $"secret,id={id},data={value}"];
+
+    private static string ImageOpts(string path, string id = "s0") => $"driver=qcow2,file.filename={path},encrypt.key-secret={id}";
+
+    private static ImageOpenOptions Unlocking(string id = "s0", string value = Passphrase, bool readOnly = true)
+    {
+        var secrets = new SecretStore();
+        secrets.Add(id, Encoding.UTF8.GetBytes(value));
+        return new ImageOpenOptions { SecretProvider = secrets.Get, KeySecret = id, ReadOnly = readOnly };
+    }
+
+    private static void QemuWrite(string path, params string[] commands)
+    {
+        var arguments = new List<string>(Secret()) { "--image-opts" };
+        foreach (var command in commands)
+        {
+            arguments.Add("-c");
+            arguments.Add(command);
+        }
+
+        arguments.Add(ImageOpts(path));
+        var output = ExternalTool.QemuIo([.. arguments]);
+        Assert.DoesNotContain("Pattern verification failed", output, StringComparison.Ordinal);
+    }
+
+    private static byte[] QemuContent(string path)
+    {
+        var raw = path + ".expected.raw";
+        ExternalTool.QemuImg(["convert", .. Secret(), "--image-opts", ImageOpts(path), "-O", "raw", raw]);
+        var bytes = File.ReadAllBytes(raw);
+        File.Delete(raw);
+        return bytes;
+    }
+
+    private static byte[] OurContent(string path, ImageOpenOptions options)
+    {
+        using var image = ImageFormatRegistry.Default.Open(path, "qcow2", options);
+        var bytes = new byte[image.Length];
+        image.Read(0, bytes);
+        return bytes;
+    }
+
+    private static readonly string[] s_writes =
+    [
+        "write -P 0x11 0 4k",
+        "write -P 0x22 5000 70000",
+        "write -P 0x33 1398101 300k",
+        "write -P 0x44 2097275 1000",
+        $"write -P 0x55 {Size - 65536 - 512} 66048",
+    ];
+
+    [Theory]
+    [InlineData("encrypt.format=luks")]
+    [InlineData("encrypt.format=luks,encrypt.cipher-alg=aes-128,encrypt.cipher-mode=cbc,encrypt.ivgen-alg=essiv,encrypt.ivgen-hash-alg=sha256")]
+    [InlineData("encrypt.format=luks,encrypt.cipher-alg=aes-128,encrypt.hash-alg=sha512")]
+    [InlineData("encrypt.format=aes")]
+    public void Reads_qemu_made_encrypted_images_as_qemu_img_convert_does(string encryption)
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("enc.qcow2");
+        ExternalTool.QemuImg(["create", "-q", .. Secret(), "-f", "qcow2", "-o", $"{encryption},encrypt.key-secret=s0{(encryption.EndsWith("aes", StringComparison.Ordinal) ? "" : ",encrypt.iter-time=10")}", path, Size.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        QemuWrite(path, s_writes);
+
+        Assert.Equal(QemuContent(path), OurContent(path, Unlocking()));
+    }
+
+    [Fact]
+    public void Info_reports_the_luks_header_like_qemu_img()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("info.qcow2");
+        ExternalTool.QemuImg(["create", "-q", .. Secret(), "-f", "qcow2", "-o", "encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10,encrypt.cipher-mode=cbc,encrypt.ivgen-alg=essiv", path, "1M"]);
+        var qemu = System.Text.Json.JsonDocument.Parse(ExternalTool.QemuImg("info", "--output=json", path)).RootElement
+            .GetProperty("format-specific").GetProperty("data").GetProperty("encrypt");
+
+        using var image = ImageFormatRegistry.Default.Open(path, "qcow2", new ImageOpenOptions { OpenBackingChain = false });
+        var info = image.GetInfo();
+        var ours = Assert.IsType<DiskImage.Formats.Qcow2.Qcow2SpecificInfo>(info.FormatSpecific).Encrypt!;
+
+        Assert.True(info.Encrypted);
+        Assert.Equal(qemu.GetProperty("format").GetString(), ours.Format);
+        Assert.Equal(qemu.GetProperty("cipher-alg").GetString(), ours.CipherAlg);
+        Assert.Equal(qemu.GetProperty("cipher-mode").GetString(), ours.CipherMode);
+        Assert.Equal(qemu.GetProperty("ivgen-alg").GetString(), ours.IvgenAlg);
+        Assert.Equal(qemu.GetProperty("ivgen-hash-alg").GetString(), ours.IvgenHashAlg);
+        Assert.Equal(qemu.GetProperty("hash-alg").GetString(), ours.HashAlg);
+        Assert.Equal(qemu.GetProperty("uuid").GetString(), ours.Uuid);
+        Assert.Equal(qemu.GetProperty("payload-offset").GetInt64(), ours.PayloadOffset);
+        Assert.Equal(qemu.GetProperty("master-key-iters").GetInt64(), ours.MasterKeyIters);
+        var slots = qemu.GetProperty("slots").EnumerateArray().ToList();
+        Assert.Equal(slots.Count, ours.Slots.Count);
+        for (var i = 0; i < slots.Count; i++)
+        {
+            Assert.Equal(slots[i].GetProperty("active").GetBoolean(), ours.Slots[i].Active);
+            Assert.Equal(slots[i].GetProperty("key-offset").GetInt64(), ours.Slots[i].KeyOffset);
+            Assert.Equal(slots[i].TryGetProperty("iters", out var iters) ? iters.GetInt64() : null, ours.Slots[i].Iters);
+            Assert.Equal(slots[i].TryGetProperty("stripes", out var stripes) ? stripes.GetInt64() : null, ours.Slots[i].Stripes);
+        }
+
+        // Without the secret the metadata is readable but the data is not, in qemu-img's words.
+        var e = Assert.Throws<InvalidOptionException>(() => image.Read(0, new byte[512]));
+        Assert.Equal("Parameter 'encrypt.key-secret' is required for cipher", e.Message);
+    }
+
+    [Fact]
+    public void Writes_to_a_luks_image_are_read_back_by_qemu_and_leave_it_clean()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("write.qcow2");
+        ExternalTool.QemuImg(["create", "-q", .. Secret(), "-f", "qcow2", "-o", "encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10", path, Size.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        QemuWrite(path, "write -P 0x66 0 128k");
+
+        var marker = Encoding.ASCII.GetBytes("PLAINTEXT-MARKER-7f3a");
+        using (var image = ImageFormatRegistry.Default.Open(path, "qcow2", Unlocking(readOnly: false)))
+        {
+            image.Write(1000, Enumerable.Repeat((byte)0x77, 3000).ToArray());          // partial sectors, allocated cluster
+            image.Write(200_000, Enumerable.Repeat((byte)0x88, 70_000).ToArray());     // new clusters, unaligned
+            var markers = new byte[65536];
+            for (var i = 0; i + marker.Length <= markers.Length; i += marker.Length)
+            {
+                marker.CopyTo(markers, i);
+            }
+
+            image.Write(1 << 20, markers);
+        }
+
+        QemuWrite(path,
+            "read -P 0x66 0 1000", "read -P 0x77 1000 3000", "read -P 0x66 4000 127072",
+            "read -P 0x88 200000 70000");
+        var check = ExternalTool.Run("qemu-img", ["check", .. Secret(), "--image-opts", ImageOpts(path)]);
+        Assert.True(check.ExitCode == 0, check.StdOut + check.StdErr);
+        Assert.Equal(-1, File.ReadAllBytes(path).AsSpan().IndexOf(marker));
+        Assert.Equal(QemuContent(path), OurContent(path, Unlocking()));
+    }
+
+    [Fact]
+    public void Wrong_and_missing_secrets_give_qemus_errors_and_aes_images_stay_read_only()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("errors.qcow2");
+        ExternalTool.QemuImg(["create", "-q", .. Secret(), "-f", "qcow2", "-o", "encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10", path, "1M"]);
+        var aes = dir.File("aes.qcow2");
+        ExternalTool.QemuImg(["create", "-q", .. Secret(), "-f", "qcow2", "-o", "encrypt.format=aes,encrypt.key-secret=s0", aes, "1M"]);
+
+        var wrong = Assert.Throws<InvalidPassphraseException>(() => ImageFormatRegistry.Default.Open(path, "qcow2", Unlocking(value: "nope")));
+        Assert.Equal("Invalid password, cannot unlock any keyslot", wrong.Message);
+        var missing = Assert.Throws<InvalidOptionException>(() => ImageFormatRegistry.Default.Open(path, "qcow2", Unlocking() with { KeySecret = "other" }));
+        Assert.Equal("No secret with id 'other'", missing.Message);
+        Assert.Throws<UnsupportedFeatureException>(() => ImageFormatRegistry.Default.Open(aes, "qcow2", Unlocking(readOnly: false)));
+    }
+}
