@@ -7,5 +7,6 @@ internal static class BuiltInFormats
     [
         Qcow2.Qcow2Format.Instance,
         Raw.RawFormat.Instance,
+        Iso9660.IsoFormat.Instance,
     ];
 }

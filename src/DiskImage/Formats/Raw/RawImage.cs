@@ -35,6 +35,7 @@ public sealed class RawImage : IDiskImage
         Format = RawFormat.Instance.Name,
         VirtualSize = _length,
         ActualSize = _file.AllocatedSize,
+        FormatSpecific = Iso9660.IsoSpecificInfo.TryRead(this),
     };
 
     public void Read(long offset, Span<byte> buffer)
