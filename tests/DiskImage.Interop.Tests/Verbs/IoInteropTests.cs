@@ -37,6 +37,41 @@ public class IoInteropTests
         Assert.Equal(10, output.Split('\n').Count(l => l.StartsWith("read ", StringComparison.Ordinal)));
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("cluster_size=4k")]
+    [InlineData("extended_l2=on,cluster_size=32k")]
+    public void Our_writes_to_qcow2_read_back_in_qemu_io_and_pass_check(string options)
+    {
+        using var dir = new TempDirectory();
+        var image = dir.File("a.qcow2");
+        ExternalTool.QemuImg(["create", "-f", "qcow2", .. options.Length > 0 ? new[] { "-o", options } : [], image, "4M"]);
+        ExternalTool.QemuIo("-f", "qcow2", "-c", "write -P 0x77 0 4M", image);
+        Diskimg.Ok("io", "-f", "qcow2",
+            "-c", "write -P 0xab 1000 70000",
+            "-c", "write -z 128k 64k",
+            "-c", "write -z -u 256k 128k",
+            "-c", "discard 1M 1M",
+            "-c", "write -P 0x5a 3M 5000",
+            "-c", "flush",
+            image);
+
+        var output = ExternalTool.QemuIo("-f", "qcow2",
+            "-c", "read -P 0x77 0 1000",
+            "-c", "read -P 0xab 1000 70000",
+            "-c", "read -P 0x77 71000 60072",
+            "-c", "read -P 0 128k 64k",
+            "-c", "read -P 0x77 192k 64k",
+            "-c", "read -P 0 256k 128k",
+            "-c", "read -P 0 1M 1M",
+            "-c", "read -P 0x5a 3M 5000",
+            "-c", "read -P 0x77 3150728 1043576",
+            image);
+        Assert.DoesNotContain("Pattern verification failed", output, StringComparison.Ordinal);
+        Assert.Equal(9, output.Split('\n').Count(l => l.StartsWith("read ", StringComparison.Ordinal)));
+        Assert.Equal(0, ExternalTool.Run("qemu-img", "check", "-f", "qcow2", image).ExitCode);
+    }
+
     [Fact]
     public void Qemu_io_writes_verify_with_our_read_and_a_wrong_pattern_fails_as_in_qemu_io()
     {

@@ -68,6 +68,25 @@ public class MeasureInteropTests
         }
     }
 
+    [Theory]
+    [InlineData("-O", "qcow2")]
+    [InlineData("-O", "raw")]
+    [InlineData("-O", "qcow2", "-o", "cluster_size=4k,refcount_bits=64")]
+    [InlineData("-O", "qcow2", "-o", "compat=0.10")]
+    [InlineData("-O", "qcow2", "-o", "extended_l2=on")]
+    public void File_form_matches_qemu_img_for_qcow2_sources_and_chains(params string[] target)
+    {
+        using var dir = new TempDirectory();
+        var baseImage = dir.File("base.qcow2");
+        var top = dir.File("top.qcow2");
+        ExternalTool.QemuImg("create", "-f", "qcow2", baseImage, "10M");
+        ExternalTool.QemuIo("-f", "qcow2", "-c", "write -P 1 0 100k", "-c", "write -z 1M 128k", "-c", "write -P 2 5M 1", baseImage);
+        ExternalTool.QemuImg("create", "-f", "qcow2", "-b", baseImage, "-F", "qcow2", top, "12M");
+        ExternalTool.QemuIo("-f", "qcow2", "-c", "write -P 3 8M 64k", "-c", "write -z 0 64k", "-c", "write -P 4 11M 1", top);
+        AssertSameMeasurement([.. target, "-f", "qcow2", baseImage]);
+        AssertSameMeasurement([.. target, top]);
+    }
+
     [Fact]
     public void Missing_operands_and_bad_options_give_one_error_line()
     {
