@@ -17,6 +17,7 @@ internal static class DiskImageCli
         root.Subcommands.Add(MeasureCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(IoCommand.Create(context));
+        root.Subcommands.Add(CompareCommand.Create(context));
         try
         {
             var parse = root.Parse(args);

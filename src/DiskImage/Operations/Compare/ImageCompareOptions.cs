@@ -1,0 +1,18 @@
+namespace DiskImage.Operations.Compare;
+
+/// <summary>What <c>qemu-img compare</c> is asked: whether two images show the guest the same content.</summary>
+public sealed record ImageCompareOptions
+{
+    public required string FirstPath { get; init; }
+
+    public required string SecondPath { get; init; }
+
+    /// <summary><c>-f</c>: format of the first image; probed when null.</summary>
+    public string? FirstFormat { get; init; }
+
+    /// <summary><c>-F</c>: format of the second image; probed when null.</summary>
+    public string? SecondFormat { get; init; }
+
+    /// <summary><c>-s</c>: differing sizes or differing allocation also count as a difference.</summary>
+    public bool Strict { get; init; }
+}
