@@ -143,6 +143,12 @@ public sealed partial class Qcow2Image
         }
         else if (_header.Version < 3)
         {
+            if (keepAllocation)
+            {
+                _file.WriteZeroes(host, _clusterSize, mayUnmap: false);
+                return;
+            }
+
             newEntry = 0; // no zero flag in version 2: unallocated without a backing file reads as zeroes
         }
         else if (keepAllocation)

@@ -1,0 +1,87 @@
+using DiskImage.IO;
+
+namespace DiskImage.Formats.Qcow2;
+
+public sealed partial class Qcow2Image
+{
+    /// <summary>
+    /// Gives a freshly created image (size 0, no L1) its virtual size: allocates and writes the L1 table,
+    /// updates the header, then preallocates as asked.
+    /// </summary>
+    internal void InitializeNew(long size, Preallocation preallocation)
+    {
+        lock (_lock)
+        {
+            var bytesPerL2 = (long)L2Entries << _clusterBits;
+            var l1Size = (int)((size + bytesPerL2 - 1) / bytesPerL2);
+            if (l1Size * 8L > Qcow2Constants.MaxL1Bytes)
+            {
+                throw new InvalidOptionException("Image size is too large for this cluster size");
+            }
+
+            long l1Offset = 0;
+            if (l1Size > 0)
+            {
+                var clusters = (int)(((l1Size * 8L) + _clusterSize - 1) >> _clusterBits);
+                l1Offset = _refcounts!.Allocate(clusters);
+                _refcounts.WriteDirty();
+                _file.Flush();
+                _file.Write(l1Offset, new byte[l1Size * 8L]);
+            }
+
+            _l1 = new ulong[l1Size];
+            _header = _header with { Size = size, L1Size = l1Size, L1TableOffset = l1Offset };
+            _file.Flush();
+            WriteHeaderLocked();
+            _file.Flush();
+            if (preallocation != Preallocation.Off && size > 0)
+            {
+                PreallocateLocked(size, preallocation);
+            }
+
+            FlushMetadataLocked();
+        }
+    }
+
+    /// <summary>Maps every cluster to its own host cluster (L2 table first, then its data clusters), as QEMU's metadata preallocation does.</summary>
+    private void PreallocateLocked(long size, Preallocation preallocation)
+    {
+        var clusters = (size + _clusterSize - 1) >> _clusterBits;
+        var allAllocated = _extendedL2 ? Qcow2Constants.SubclusterAllocMask : 0;
+        long dataEnd = 0;
+        for (long first = 0; first < clusters; first += L2Entries)
+        {
+            var l2Offset = L2TableForWriteLocked(first >> _l2Bits);
+            var count = (int)Math.Min(L2Entries, clusters - first);
+            var host = _refcounts!.Allocate(count);
+            var table = _l2Cache.Get(l2Offset);
+            for (var i = 0; i < count; i++)
+            {
+                SetEntryLocked(table, l2Offset, i, (ulong)(host + ((long)i << _clusterBits)) | Qcow2Constants.FlagCopied, allAllocated);
+            }
+
+            var bytes = (long)count << _clusterBits;
+            switch (preallocation)
+            {
+                case Preallocation.Falloc:
+                    if (!_file.TryAllocate(host, bytes))
+                    {
+                        _file.WriteZeroBytes(host, bytes);
+                    }
+
+                    break;
+                case Preallocation.Full:
+                    _file.WriteZeroBytes(host, bytes);
+                    break;
+            }
+
+            dataEnd = Math.Max(dataEnd, host + bytes);
+        }
+
+        FlushMetadataLocked();
+        if (_file.Length < dataEnd)
+        {
+            _file.SetLength(dataEnd);
+        }
+    }
+}
