@@ -145,7 +145,15 @@ public sealed partial class Qcow2Image
         {
             if (keepAllocation)
             {
-                _file.WriteZeroes(host, _clusterSize, mayUnmap: false);
+                if (Cipher is null)
+                {
+                    _file.WriteZeroes(host, _clusterSize, mayUnmap: false);
+                }
+                else
+                {
+                    WriteZeroBytesLocked(guestOffset, _clusterSize); // zeroes must be stored encrypted
+                }
+
                 return;
             }
 
