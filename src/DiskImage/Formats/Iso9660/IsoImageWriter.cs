@@ -222,28 +222,38 @@ internal sealed class IsoImageWriter(IsoLayout layout)
         return content;
     }
 
-    /// <summary>Copies exactly <c>Size</c> bytes (a file that shrank since it was scanned reads as zeros), skipping all-zero chunks.</summary>
+    /// <summary>
+    /// Copies exactly <c>Size</c> bytes (a file that shrank since it was scanned reads as zeros). Holes in
+    /// the source are not read, and all-zero runs become holes in a seekable output.
+    /// </summary>
     private void CopyHostFile(Stream output, IsoBuildNode file)
     {
-        using var input = OpenSource(file);
+        using var input = IO.HostFile.Open(file.HostPath!, writable: false);
         var buffer = new byte[CopyBuffer];
-        var left = file.Size;
-        while (left > 0)
+        foreach (var extent in input.GetExtents(0, file.Size))
         {
-            var want = (int)Math.Min(buffer.Length, left);
-            var got = input.ReadAtLeast(buffer.AsSpan(0, want), want, throwOnEndOfStream: false);
-            buffer.AsSpan(got, want - got).Clear();
-            if (output.CanSeek && buffer.AsSpan(0, want).IndexOfAnyExcept((byte)0) < 0)
+            if (extent.Kind != IO.ExtentKind.Data)
             {
-                Zeros(output, want);
-            }
-            else
-            {
-                output.Write(buffer, 0, want);
-                _position += want;
+                Zeros(output, extent.Length);
+                continue;
             }
 
-            left -= want;
+            for (var done = 0L; done < extent.Length;)
+            {
+                var want = (int)Math.Min(buffer.Length, extent.Length - done);
+                input.Read(extent.Offset + done, buffer.AsSpan(0, want));
+                if (output.CanSeek && buffer.AsSpan(0, want).IndexOfAnyExcept((byte)0) < 0)
+                {
+                    Zeros(output, want);
+                }
+                else
+                {
+                    output.Write(buffer, 0, want);
+                    _position += want;
+                }
+
+                done += want;
+            }
         }
     }
 
