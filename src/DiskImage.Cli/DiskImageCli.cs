@@ -18,6 +18,7 @@ internal static class DiskImageCli
         root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(IoCommand.Create(context));
         root.Subcommands.Add(CompareCommand.Create(context));
+        root.Subcommands.Add(SnapshotCommand.Create(context));
         try
         {
             var parse = root.Parse(args);

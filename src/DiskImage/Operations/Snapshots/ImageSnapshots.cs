@@ -1,0 +1,81 @@
+using DiskImage.Formats;
+using DiskImage.Formats.Qcow2;
+
+namespace DiskImage.Operations.Snapshots;
+
+/// <summary>Lists, creates, applies and deletes internal snapshots (qemu-img snapshot).</summary>
+public static class ImageSnapshots
+{
+    /// <summary>Runs one operation and returns the snapshot list afterwards (what <c>-l</c> prints).</summary>
+    public static IReadOnlyList<SnapshotInfo> Run(SnapshotOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var readOnly = options.Action == SnapshotAction.List;
+        using var image = ImageFormatRegistry.Default.Open(options.Path, options.Format,
+            new ImageOpenOptions { ReadOnly = readOnly, OpenBackingChain = !readOnly });
+        if (image is not Qcow2Image qcow2)
+        {
+            return options.Action switch
+            {
+                SnapshotAction.List => [],
+                SnapshotAction.Create => throw new UnsupportedFeatureException($"Could not create snapshot '{options.Name}': -95 (Operation not supported)"),
+                SnapshotAction.Apply => throw new UnsupportedFeatureException($"Could not apply snapshot '{options.Name}': Block driver does not support snapshots"),
+                _ => throw new InvalidOptionException($"Could not delete snapshot '{options.Name}': snapshot not found"),
+            };
+        }
+
+        var name = options.Name ?? "";
+        var selector = new Qcow2SnapshotSelector { IdOrName = name };
+        switch (options.Action)
+        {
+            case SnapshotAction.Create:
+                Prefixed($"Could not create snapshot '{name}'", () => qcow2.CreateSnapshot(name, options.Date ?? DateTimeOffset.UtcNow));
+                break;
+            case SnapshotAction.Apply:
+                Prefixed($"Could not apply snapshot '{name}'", () => qcow2.ApplySnapshot(selector));
+                break;
+            case SnapshotAction.Delete:
+                Prefixed($"Could not delete snapshot '{name}'", () => qcow2.DeleteSnapshot(selector));
+                break;
+        }
+
+        return qcow2.Snapshots.Select(s => s.ToInfo()).ToList();
+    }
+
+    /// <summary>
+    /// Opens a read-only view of an internal snapshot of a qcow2 image (convert/measure <c>-l</c>): reads
+    /// return the snapshot's content and the length is its disk size.
+    /// </summary>
+    public static IDiskImage OpenSnapshot(string path, string? format, Qcow2SnapshotSelector selector, ImageOpenOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(selector);
+        options ??= new ImageOpenOptions();
+        var formatName = format ?? ImageFormatRegistry.Default.Probe(path).Name;
+        if (!string.Equals(formatName, Qcow2Format.Instance.Name, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new UnsupportedFeatureException($"Failed to load snapshot: Block format '{formatName}' used by device '' does not support internal snapshots");
+        }
+
+        return Qcow2Image.OpenSnapshot(path, selector, options with { ReadOnly = true });
+    }
+
+    private static void Prefixed(string prefix, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (UnsupportedFeatureException e)
+        {
+            throw new UnsupportedFeatureException($"{prefix}: {e.Message}", e);
+        }
+        catch (InvalidImageException e)
+        {
+            throw new InvalidImageException($"{prefix}: {e.Message}", e);
+        }
+        catch (DiskImageException e) when (e.GetType() == typeof(DiskImageException) || e is InvalidOptionException)
+        {
+            throw new InvalidOptionException($"{prefix}: {e.Message}", e);
+        }
+    }
+}

@@ -1,0 +1,18 @@
+namespace DiskImage.Operations.Snapshots;
+
+/// <summary>One internal-snapshot operation on an image file.</summary>
+public sealed record SnapshotOptions
+{
+    public required string Path { get; init; }
+
+    /// <summary>Image format; probed when null.</summary>
+    public string? Format { get; init; }
+
+    public SnapshotAction Action { get; init; } = SnapshotAction.List;
+
+    /// <summary>Snapshot name (create) or ID-or-name (apply, delete); unused for list.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>Creation time recorded in a new snapshot; now when null.</summary>
+    public DateTimeOffset? Date { get; init; }
+}
