@@ -35,7 +35,8 @@ public static class ImageSnapshots
                 Prefixed($"Could not apply snapshot '{name}'", () => qcow2.ApplySnapshot(selector));
                 break;
             case SnapshotAction.Delete:
-                Prefixed($"Could not delete snapshot '{name}'", () => qcow2.DeleteSnapshot(selector));
+                // qemu-img looks the snapshot to delete up by name only.
+                Prefixed($"Could not delete snapshot '{name}'", () => qcow2.DeleteSnapshot(new Qcow2SnapshotSelector { Name = name }));
                 break;
         }
 
