@@ -27,6 +27,21 @@ public class IsoInfoInteropTests(IsoSamples samples) : IClassFixture<IsoSamples>
         Assert.Equal(long.Parse(blocks["Volume size is: ".Length..], CultureInfo.InvariantCulture) * 2048, iso.VolumeSize);
 
         Assert.Equal(XorrisoBootEntries(image), iso.BootEntries.Select(Describe).ToList());
+
+        var summary = ExternalTool.Run("xorriso", "-indev", image, "-report_system_area", "plain").EnsureSuccess("xorriso -report_system_area").StdOut
+            .Split('\n').FirstOrDefault(l => l.StartsWith("System area summary:", StringComparison.Ordinal)) ?? "";
+        Assert.Equal(summary.Contains("GPT", StringComparison.Ordinal) ? "gpt" : summary.Contains("MBR", StringComparison.Ordinal) ? "mbr" : null, iso.SystemArea);
+    }
+
+    [Fact]
+    public void Iso_level_4_names_are_read_from_the_enhanced_tree_as_utf8()
+    {
+        using var fs = IsoFileSystem.Open(IsoSamples.Image(samples, "genisoimage-iso-level-4"));
+        Assert.True(fs.Volume.Enhanced);
+        var names = fs.GetChildren(fs.Root).Select(n => n.Name).ToList();
+        Assert.Contains("Tiếng Việt có dấu.txt", names);
+        Assert.Contains("señor año cañón.txt", names);
+        Assert.Contains(AwkwardTree.LongName, names);
     }
 
     [Fact]

@@ -22,9 +22,27 @@ internal static class IsoNames
         return builder.ToString();
     }
 
-    /// <summary>A plain ECMA-119 file identifier without its ";1" version and the dot of an empty extension.</summary>
-    public static string FromIso9660(ReadOnlySpan<byte> raw, bool isDirectory) =>
-        Trim(Encoding.Latin1.GetString(raw), isDirectory);
+    private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>
+    /// A plain ECMA-119 (or ISO 9660:1999) identifier without its ";1" version and the dot of an empty
+    /// extension. Writers such as genisoimage -iso-level 4 store host names as UTF-8 bytes, so valid
+    /// UTF-8 is read as such; anything else is taken byte for byte as Latin-1.
+    /// </summary>
+    public static string FromIso9660(ReadOnlySpan<byte> raw, bool isDirectory)
+    {
+        string text;
+        try
+        {
+            text = s_strictUtf8.GetString(raw);
+        }
+        catch (DecoderFallbackException)
+        {
+            text = Encoding.Latin1.GetString(raw);
+        }
+
+        return Trim(text, isDirectory);
+    }
 
     /// <summary>A Joliet identifier (UCS-2 big-endian) without its version.</summary>
     public static string FromJoliet(ReadOnlySpan<byte> raw, bool isDirectory) =>

@@ -35,6 +35,9 @@ public sealed record IsoSpecificInfo() : FormatSpecificInfo("iso9660")
     /// <summary><c>boot-entries</c>: El Torito entries in catalog order.</summary>
     public required IReadOnlyList<ElToritoBootEntry> BootEntries { get; init; }
 
+    /// <summary><c>system-area</c>: "mbr" or "gpt" for hybrid images bootable from a disk too; null otherwise.</summary>
+    public string? SystemArea { get; init; }
+
     /// <summary>
     /// Reads the volume descriptors of a device that has "CD001" at 32 KiB; null when it has not, or
     /// when they do not parse (a raw disk is still a raw disk, whatever its bytes look like).
@@ -69,6 +72,7 @@ public sealed record IsoSpecificInfo() : FormatSpecificInfo("iso9660")
                 Joliet = volume.JolietLevel > 0,
                 RockRidge = volume.RockRidge,
                 BootEntries = volume.BootEntries,
+                SystemArea = volume.SystemAreaPartitioning,
             };
         }
         catch (InvalidImageException)
