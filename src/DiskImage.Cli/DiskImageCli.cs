@@ -19,6 +19,7 @@ internal static class DiskImageCli
         root.Subcommands.Add(IoCommand.Create(context));
         root.Subcommands.Add(CompareCommand.Create(context));
         root.Subcommands.Add(SnapshotCommand.Create(context));
+        root.Subcommands.Add(DdCommand.Create(context));
         try
         {
             var parse = root.Parse(args);

@@ -1,0 +1,122 @@
+using System.Buffers;
+using DiskImage.Formats;
+using DiskImage.IO;
+
+namespace DiskImage.Operations.Dd;
+
+/// <summary>
+/// <c>qemu-img dd</c>: creates the output image sized to the copied range and copies it. Ranges the
+/// input's block status shows as zero, and blocks that read as all zeroes, are not written: the new
+/// image already reads as zeroes there.
+/// </summary>
+public static class ImageDd
+{
+    private const int SectorSize = 512;
+    private const int ChunkSize = 1 << 20;
+
+    /// <summary>Copies; reports bytes of the range done so far to <paramref name="progress"/>.</summary>
+    public static DdResult Copy(DdOptions options, IProgress<long>? progress = null, ImageFormatRegistry? registry = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        registry ??= ImageFormatRegistry.Default;
+        if (options.BlockSize is < 1 or > DdOptions.MaxBlockSize)
+        {
+            throw new InvalidOptionException($"Invalid bs specified. Must be between 1 and {DdOptions.MaxBlockSize}.");
+        }
+
+        if (options.Count < 0 || options.Skip < 0)
+        {
+            throw new InvalidOptionException("count and skip must not be negative");
+        }
+
+        var targetFormat = registry.Get(options.OutputFormat);
+        using var input = registry.Open(options.InputPath, options.InputFormat);
+        var bs = options.BlockSize;
+
+        // QEMU sees the input as whole sectors.
+        var end = (input.Length + SectorSize - 1) / SectorSize * SectorSize;
+        if (options.Count is { } count && count <= long.MaxValue / bs && count * bs < end)
+        {
+            end = count * bs;
+        }
+
+        var start = 0L;
+        var skippedPastEnd = false;
+        if (options.Skip is { } skip)
+        {
+            if (skip > long.MaxValue / bs || skip * bs > end)
+            {
+                skippedPastEnd = true;
+                start = end;
+            }
+            else
+            {
+                start = skip * bs;
+            }
+        }
+
+        var length = end - start;
+        CreateTarget(targetFormat, options.OutputPath, length, registry);
+        using var output = registry.Open(options.OutputPath, targetFormat.Name, new ImageOpenOptions { ReadOnly = false });
+        CopyRange(input, output, start, length, progress);
+        output.Flush();
+        return new DdResult(length, skippedPastEnd);
+    }
+
+    private static void CreateTarget(IImageFormat format, string path, long length, ImageFormatRegistry registry)
+    {
+        try
+        {
+            // Formats take whole sectors, as qemu-img creates them.
+            var size = (length + SectorSize - 1) / SectorSize * SectorSize;
+            var createOptions = format.ParseCreateOptions(size, new Dictionary<string, string>()) with { Registry = registry };
+            format.Create(path, createOptions);
+        }
+        catch (DiskImageException e)
+        {
+            throw new ImageAccessException($"{path}: error while creating output image: {e.Message}", e);
+        }
+    }
+
+    private static void CopyRange(IDiskImage input, IDiskImage output, long start, long length, IProgress<long>? progress)
+    {
+        if (length <= 0)
+        {
+            return;
+        }
+
+        var cursor = new ExtentCursor(input, start + length);
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        try
+        {
+            for (var offset = start; offset < start + length;)
+            {
+                var extent = cursor.At(offset);
+                var chunk = (int)Math.Min(Math.Min(extent.Length, ChunkSize), start + length - offset);
+                if (extent.Kind == ExtentKind.Data)
+                {
+                    var data = buffer.AsSpan(0, chunk);
+                    ExtentCursor.ReadPadded(input, offset, data);
+                    if (data.ContainsAnyExcept((byte)0))
+                    {
+                        WritePadded(output, offset - start, data);
+                    }
+                }
+
+                offset += chunk;
+                progress?.Report(offset - start);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Writes what fits in the output; the output may be shorter than the sector-rounded range only by padding zeroes.</summary>
+    private static void WritePadded(IBlockDevice output, long offset, ReadOnlySpan<byte> data)
+    {
+        var inside = (int)Math.Clamp(output.Length - offset, 0, data.Length);
+        output.Write(offset, data[..inside]);
+    }
+}
