@@ -15,17 +15,12 @@ public sealed class Qcow2Format : IImageFormat
 
     public bool CanCreate => true;
 
-    /// <summary>The magic with version 2 or 3; version 1 (the same magic) is the older qcow format.</summary>
-    public int Probe(ReadOnlySpan<byte> header, long fileLength)
-    {
-        if (header.Length < 8 || BinaryPrimitives.ReadUInt32BigEndian(header) != Qcow2Constants.Magic)
-        {
-            return 0;
-        }
-
-        var version = BinaryPrimitives.ReadUInt32BigEndian(header[4..]);
-        return version is 2 or 3 ? 100 : 0;
-    }
+    /// <summary>
+    /// Claims every file with the magic, whatever its version: a version this library cannot open must
+    /// be refused as such (as QEMU does), never silently read as a raw disk holding a qcow header.
+    /// </summary>
+    public int Probe(ReadOnlySpan<byte> header, long fileLength) =>
+        header.Length >= 4 && BinaryPrimitives.ReadUInt32BigEndian(header) == Qcow2Constants.Magic ? 100 : 0;
 
     public IDiskImage Open(string path, ImageOpenOptions options)
     {
