@@ -20,6 +20,7 @@ internal static class DiskImageCli
         root.Subcommands.Add(CompareCommand.Create(context));
         root.Subcommands.Add(SnapshotCommand.Create(context));
         root.Subcommands.Add(DdCommand.Create(context));
+        root.Subcommands.Add(ResizeCommand.Create(context));
         try
         {
             var parse = root.Parse(args);

@@ -9,8 +9,8 @@ public sealed partial class Qcow2Image
     internal IReadOnlyList<Qcow2Snapshot> Snapshots => _snapshots;
 
     /// <summary>
-    /// Opens a read-only view of an internal snapshot: its L1 table becomes the active one and the
-    /// length is the disk size recorded with it.
+    /// Opens a read-only view of an internal snapshot: its L1 table becomes the active one. The length
+    /// stays the image's current size, as with qemu-img convert -l (QEMU's temporary snapshot load).
     /// </summary>
     internal static Qcow2Image OpenSnapshot(string path, Qcow2SnapshotSelector selector, ImageOpenOptions options)
     {
@@ -32,16 +32,15 @@ public sealed partial class Qcow2Image
         lock (_lock)
         {
             var snapshot = FindSnapshot(selector) ?? throw new InvalidOptionException($"Failed to load snapshot: snapshot '{selector}' not found");
-            var size = snapshot.DiskSize ?? _header.Size;
             var l1 = ReadL1(_file, snapshot.L1TableOffset, snapshot.L1Size);
-            var needed = L1EntriesFor(size);
+            var needed = L1EntriesFor(_header.Size);
             if (needed > l1.Length)
             {
                 Array.Resize(ref l1, (int)needed);
             }
 
             _l1 = l1;
-            _header = _header with { Size = size, L1Size = l1.Length };
+            _header = _header with { L1Size = l1.Length };
         }
     }
 

@@ -45,7 +45,7 @@ public static class ImageSnapshots
 
     /// <summary>
     /// Opens a read-only view of an internal snapshot of a qcow2 image (convert/measure <c>-l</c>): reads
-    /// return the snapshot's content and the length is its disk size.
+    /// return the snapshot's content at the image's current length, as qemu-img convert -l does.
     /// </summary>
     public static IDiskImage OpenSnapshot(string path, string? format, Qcow2SnapshotSelector selector, ImageOpenOptions? options = null)
     {

@@ -1,0 +1,175 @@
+namespace DiskImage.Formats.Qcow2;
+
+/// <summary>Changing the virtual size (qemu-img resize, snapshot apply, amend size=).</summary>
+public sealed partial class Qcow2Image
+{
+    /// <summary>
+    /// Grows or shrinks the virtual size. Growing enlarges the L1 table crash-safely when needed and
+    /// preallocates the new clusters as asked; shrinking releases every cluster past the new end and
+    /// truncates the file after the last cluster still in use.
+    /// </summary>
+    internal void Resize(long newSize, Preallocation preallocation)
+    {
+        CheckWritable();
+        if (newSize < 0)
+        {
+            throw new InvalidOptionException("New image size must be positive");
+        }
+
+        lock (_lock)
+        {
+            var oldSize = _header.Size;
+            if (_snapshots.Count > 0 && _header.Version < 3 && newSize != oldSize)
+            {
+                throw new UnsupportedFeatureException("Can't resize a v2 image which has snapshots");
+            }
+
+            if (newSize < oldSize && preallocation != Preallocation.Off)
+            {
+                throw new InvalidOptionException("Preallocation can only be used for growing images");
+            }
+
+            FlushMetadataLocked();
+            if (newSize > oldSize)
+            {
+                GrowLocked(oldSize, newSize, preallocation);
+            }
+            else if (newSize < oldSize)
+            {
+                ShrinkLocked(newSize);
+            }
+        }
+    }
+
+    private void GrowLocked(long oldSize, long newSize, Preallocation preallocation)
+    {
+        var needed = L1EntriesFor(newSize);
+        if (needed * 8 > Qcow2Constants.MaxL1Bytes)
+        {
+            throw new InvalidOptionException("The image size is too large for this cluster size");
+        }
+
+        if (needed > _l1.Length)
+        {
+            var next = new ulong[needed];
+            Array.Copy(_l1, next, _l1.Length);
+            ReplaceActiveL1Locked(next);
+            FlushMetadataLocked();
+        }
+
+        _header = _header with { Size = newSize };
+        WriteHeaderLocked();
+        _file.Flush();
+        if (preallocation != Preallocation.Off)
+        {
+            var first = (oldSize + _clusterSize - 1) >> _clusterBits;
+            var end = (newSize + _clusterSize - 1) >> _clusterBits;
+            PreallocateRangeLocked(first, end, preallocation);
+        }
+    }
+
+    /// <summary>Gives every unallocated cluster in [first, end) its own zeroed host cluster.</summary>
+    private void PreallocateRangeLocked(long first, long end, Preallocation preallocation)
+    {
+        var allAllocated = _extendedL2 ? Qcow2Constants.SubclusterAllocMask : 0;
+        long dataEnd = 0;
+        var cluster = first;
+        while (cluster < end)
+        {
+            var l2Offset = L2TableForWriteLocked(cluster >> _l2Bits);
+            var tableEnd = Math.Min(end, ((cluster >> _l2Bits) + 1) << _l2Bits);
+            var table = _l2Cache.Get(l2Offset);
+            for (; cluster < tableEnd; cluster++)
+            {
+                var index = (int)(cluster & (L2Entries - 1));
+                if (ReadEntry(table, index) != 0)
+                {
+                    continue;
+                }
+
+                var host = _refcounts!.Allocate(1);
+                // A reused free cluster may hold old bytes; the guest must read zeroes.
+                if (preallocation == Preallocation.Full)
+                {
+                    _file.WriteZeroBytes(host, _clusterSize);
+                }
+                else
+                {
+                    _file.WriteZeroes(host, _clusterSize, mayUnmap: preallocation == Preallocation.Metadata);
+                    if (preallocation == Preallocation.Falloc)
+                    {
+                        _file.TryAllocate(host, _clusterSize);
+                    }
+                }
+
+                table = _l2Cache.Get(l2Offset);
+                SetEntryLocked(table, l2Offset, index, (ulong)host | Qcow2Constants.FlagCopied, allAllocated);
+                dataEnd = Math.Max(dataEnd, host + _clusterSize);
+            }
+        }
+
+        FlushMetadataLocked();
+        if (_file.Length < dataEnd)
+        {
+            _file.SetLength(dataEnd);
+        }
+    }
+
+    private void ShrinkLocked(long newSize)
+    {
+        var firstGone = (newSize + _clusterSize - 1) >> _clusterBits;
+        var firstWholeTable = (firstGone + L2Entries - 1) >> _l2Bits;
+        for (long l1Index = firstGone >> _l2Bits; l1Index < _l1.Length; l1Index++)
+        {
+            if (L2OffsetOf(l1Index) == 0)
+            {
+                continue;
+            }
+
+            // A table shared with a snapshot is copied first, so the snapshot keeps its clusters.
+            var l2Offset = L2TableForWriteLocked(l1Index);
+            var start = l1Index == firstGone >> _l2Bits ? (int)(firstGone & (L2Entries - 1)) : 0;
+            for (var index = start; index < L2Entries; index++)
+            {
+                var table = _l2Cache.Get(l2Offset);
+                var entry = ReadEntry(table, index);
+                if (entry == 0 && ReadBitmap(table, index) == 0)
+                {
+                    continue;
+                }
+
+                SetEntryLocked(table, l2Offset, index, 0, 0);
+                FreeEntryLocked(entry);
+            }
+
+            if (l1Index >= firstWholeTable)
+            {
+                _l1[l1Index] = 0;
+                MarkL1Dirty((int)l1Index);
+                _pendingFrees.Add(l2Offset >> _clusterBits);
+            }
+        }
+
+        _header = _header with { Size = newSize };
+        FlushMetadataLocked();
+        WriteHeaderLocked();
+        _file.Flush();
+        TruncateAfterLastUsedClusterLocked();
+    }
+
+    private void TruncateAfterLastUsedClusterLocked()
+    {
+        var refcounts = _refcounts!;
+        var last = ((_file.Length + _clusterSize - 1) >> _clusterBits) - 1;
+        while (last > 0 && refcounts.Get(last) == 0)
+        {
+            last--;
+        }
+
+        var end = (last + 1) << _clusterBits;
+        if (end < _file.Length)
+        {
+            _file.SetLength(end);
+        }
+    }
+}

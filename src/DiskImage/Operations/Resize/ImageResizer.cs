@@ -1,0 +1,78 @@
+using DiskImage.Formats;
+using DiskImage.Formats.Qcow2;
+using DiskImage.Formats.Raw;
+using DiskImage.Options;
+
+namespace DiskImage.Operations.Resize;
+
+/// <summary>Changes an image's virtual size (qemu-img resize) for raw and qcow2 images.</summary>
+public static class ImageResizer
+{
+    public static ResizeResult Resize(ResizeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        using var image = ImageFormatRegistry.Default.Open(options.Path, options.Format,
+            new ImageOpenOptions { ReadOnly = false, OpenBackingChain = false });
+        var oldSize = image.Length;
+        var newSize = TargetSize(options.Size, oldSize);
+        if (newSize < oldSize && !options.Shrink)
+        {
+            throw new InvalidOptionException("Use the --shrink option to perform a shrink operation.");
+        }
+
+        switch (image)
+        {
+            case Qcow2Image qcow2:
+                qcow2.Resize(newSize, options.Preallocation);
+                break;
+            case RawImage raw:
+                ResizeRaw(raw, oldSize, newSize, options.Preallocation);
+                break;
+            default:
+                throw new UnsupportedFeatureException($"Image format '{image.Format.Name}' does not support resizing");
+        }
+
+        return new ResizeResult(oldSize, newSize);
+    }
+
+    /// <summary>Resolves <c>SIZE</c>, <c>+SIZE</c> or <c>-SIZE</c> against the current size, with qemu-img's errors.</summary>
+    public static long TargetSize(string text, long currentSize)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var sign = text.Length > 0 && text[0] is '+' or '-' ? text[0] : '\0';
+        var number = sign == '\0' ? text : text[1..];
+        if (!SizeText.TryParse(number, out var value))
+        {
+            throw new InvalidOptionException("Parameter 'size' expects a non-negative number below 2^64");
+        }
+
+        var size = sign switch
+        {
+            '+' => value > long.MaxValue - currentSize ? throw new InvalidOptionException("Image size too large") : currentSize + value,
+            '-' => currentSize - value,
+            _ => value,
+        };
+        if (size < 0 || (size == 0 && sign == '-'))
+        {
+            throw new InvalidOptionException("New image size must be positive");
+        }
+
+        return size;
+    }
+
+    private static void ResizeRaw(RawImage raw, long oldSize, long newSize, Preallocation preallocation)
+    {
+        if (preallocation == Preallocation.Metadata)
+        {
+            throw new InvalidOptionException("Unsupported preallocation mode: metadata");
+        }
+
+        if (newSize < oldSize && preallocation != Preallocation.Off)
+        {
+            throw new InvalidOptionException("Preallocation can only be used for growing images");
+        }
+
+        RawPreallocator.Extend(raw.File, oldSize, newSize, preallocation);
+        raw.File.Flush();
+    }
+}
