@@ -87,6 +87,22 @@ public class MeasureInteropTests
         AssertSameMeasurement([.. target, top]);
     }
 
+    [Theory]
+    [InlineData("snap1")]
+    [InlineData("1")]
+    [InlineData("snapshot.name=snap1")]
+    public void Snapshot_form_matches_qemu_img(string snapshot)
+    {
+        using var dir = new TempDirectory();
+        var image = dir.File("s.qcow2");
+        ExternalTool.QemuImg("create", "-f", "qcow2", image, "10M");
+        ExternalTool.QemuIo("-f", "qcow2", "-c", "write -P 1 0 1M", image);
+        ExternalTool.QemuImg("snapshot", "-c", "snap1", image);
+        ExternalTool.QemuIo("-f", "qcow2", "-c", "write -P 2 2M 3M", image);
+        AssertSameMeasurement(["-O", "qcow2", "-l", snapshot, image]);
+        AssertSameMeasurement(["-O", "qcow2", "-o", "cluster_size=4k", "-l", snapshot, image]);
+    }
+
     [Fact]
     public void Missing_operands_and_bad_options_give_one_error_line()
     {
@@ -100,6 +116,8 @@ public class MeasureInteropTests
             ["measure", "-O", "qcow2", "-o", "compat=0.10,refcount_bits=8", "--size", "1G"],
             ["measure", "-O", "qcow2", "-o", "extended_l2=on,cluster_size=4k", "--size", "1G"],
             ["measure", "-f", "raw", "/nonexistent/file.raw"],
+            ["measure", "-O", "qcow2", "-l", "snap1", "--size", "1G"],
+            ["measure", "-O", "qcow2", "-f", "raw", "--size", "1G"],
         })
         {
             var theirs = ExternalTool.Run("qemu-img", args);

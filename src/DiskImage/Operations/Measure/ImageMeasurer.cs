@@ -32,9 +32,9 @@ public static class ImageMeasurer
             throw new InvalidOptionException("Image size must be non-negative");
         }
 
-        if (options.SnapshotName is not null && options.SourcePath is null)
+        if ((options.SnapshotName is not null || options.SourceFormat is not null) && options.SourcePath is null)
         {
-            throw new InvalidOptionException("--object, --image-opts, -f, and -l require a filename argument.");
+            throw new InvalidOptionException("--image-opts, -f, and -l require a filename argument.");
         }
 
         var createOptions = new Dictionary<string, string>(options.CreateOptions, StringComparer.Ordinal);
@@ -64,7 +64,8 @@ public static class ImageMeasurer
     {
         if (options.SnapshotName is not null)
         {
-            throw new UnsupportedFeatureException($"Measuring snapshot '{options.SnapshotName}' is not supported");
+            return Snapshots.ImageSnapshots.OpenSnapshot(options.SourcePath!, options.SourceFormat,
+                Formats.Qcow2.Qcow2SnapshotSelector.Parse(options.SnapshotName), new ImageOpenOptions { Registry = registry });
         }
 
         return registry.Open(options.SourcePath!, options.SourceFormat, new ImageOpenOptions { ReadOnly = true });
