@@ -1,4 +1,8 @@
 namespace DiskImage.Cli;
 
 /// <summary>Where a command writes: data and JSON to <see cref="Out"/>, progress and errors to <see cref="Error"/>.</summary>
-internal sealed record CliContext(TextWriter Out, TextWriter Error);
+internal sealed record CliContext(TextWriter Out, TextWriter Error)
+{
+    /// <summary>True when <see cref="Error"/> is an interactive terminal (progress bars are drawn only then).</summary>
+    public bool ErrorIsTerminal { get; init; }
+}

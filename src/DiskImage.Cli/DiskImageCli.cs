@@ -6,13 +6,39 @@ namespace DiskImage.Cli;
 /// <summary>Builds the <c>diskimg</c> command tree and runs it, turning library errors into one line and an exit code.</summary>
 internal static class DiskImageCli
 {
-    public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
+    public static int Run(string[] args) =>
+        Run(args, Console.Out, Console.Error, errorIsTerminal: !Console.IsErrorRedirected);
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool errorIsTerminal = false)
     {
-        var context = new CliContext(stdout, stderr);
+        try
+        {
+            var root = BuildCommands(new CliContext(stdout, stderr) { ErrorIsTerminal = errorIsTerminal });
+            var parse = root.Parse(args);
+            if (parse.Errors.Count > 0)
+            {
+                // "Unrecognized command or argument 'x'" says more than the "Required command" that comes with it.
+                var error = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+                return ErrorReporter.ReportParseError(stderr, error.Message);
+            }
+
+            var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+            return parse.Invoke(configuration);
+        }
+        catch (Exception e)
+        {
+            // Whatever went wrong, a user sees one line, never a stack trace.
+            return ErrorReporter.Report(stderr, e);
+        }
+    }
+
+    /// <summary>Every verb, one line each.</summary>
+    private static RootCommand BuildCommands(CliContext context)
+    {
         var root = new RootCommand("diskimg: create, inspect, check and convert raw, qcow2 and ISO 9660 disk images");
+        root.Subcommands.Add(CreateCommand.Create(context));
         root.Subcommands.Add(InfoCommand.Create(context));
+        root.Subcommands.Add(ConvertCommand.Create(context));
         root.Subcommands.Add(IsoCommand.Create(context));
         root.Subcommands.Add(MeasureCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
@@ -21,15 +47,6 @@ internal static class DiskImageCli
         root.Subcommands.Add(SnapshotCommand.Create(context));
         root.Subcommands.Add(DdCommand.Create(context));
         root.Subcommands.Add(ResizeCommand.Create(context));
-        try
-        {
-            var parse = root.Parse(args);
-            var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
-            return parse.Invoke(configuration);
-        }
-        catch (Exception e) when (ErrorReporter.IsReportable(e))
-        {
-            return ErrorReporter.Report(stderr, e);
-        }
+        return root;
     }
 }

@@ -6,13 +6,23 @@ internal static class ErrorReporter
     public const int GeneralError = 1;
 
     public static bool IsReportable(Exception e) => e is DiskImageException or IOException or UnauthorizedAccessException
-        or InvalidDataException or ArgumentException or InvalidOperationException or NotSupportedException or OutOfMemoryException;
+        or InvalidDataException or ArgumentException or InvalidOperationException or NotSupportedException or OutOfMemoryException
+        or OperationCanceledException or AggregateException;
 
     public static int Report(TextWriter stderr, Exception e)
     {
-        stderr.WriteLine($"diskimg: {OneLine(e.Message)}");
+        stderr.WriteLine($"diskimg: {OneLine(Unwrap(e).Message)}");
         return GeneralError;
     }
+
+    /// <summary>A command line System.CommandLine could not parse: its first complaint, on one line.</summary>
+    public static int ReportParseError(TextWriter stderr, string message)
+    {
+        stderr.WriteLine($"diskimg: {OneLine(message)}");
+        return GeneralError;
+    }
+
+    private static Exception Unwrap(Exception e) => e is AggregateException { InnerExceptions.Count: 1 } aggregate ? Unwrap(aggregate.InnerExceptions[0]) : e;
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 }

@@ -21,6 +21,13 @@ public interface IImageFormat
     /// <summary>Whether <see cref="Create"/> is supported.</summary>
     bool CanCreate { get; }
 
+    /// <summary>
+    /// Whether images of this format store compressed clusters (their open images implement
+    /// <see cref="ICompressedClusterWriter"/>). Asked before a target is created, so <c>-c</c> with a
+    /// format that cannot compress fails without touching any file.
+    /// </summary>
+    bool SupportsCompression => false;
+
     /// <summary>Opens an image. The caller owns the result.</summary>
     IDiskImage Open(string path, ImageOpenOptions options);
 

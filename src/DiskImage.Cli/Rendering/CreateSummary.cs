@@ -1,0 +1,81 @@
+using System.Globalization;
+using DiskImage.Operations.Create;
+using DiskImage.Options;
+
+namespace DiskImage.Cli.Rendering;
+
+/// <summary>
+/// qemu-img create's <c>Formatting 'FILE', fmt=... </c> line: the format's options in qemu-img 7.2's
+/// order, those with defaults always, the rest only when given. Sizes are shown in bytes.
+/// </summary>
+internal static class CreateSummary
+{
+    private sealed record OptionSpec(string Key, string? Default = null, bool IsSize = false);
+
+    private static readonly OptionSpec[] s_raw = [new("size", IsSize: true), new("preallocation")];
+
+    private static readonly OptionSpec[] s_qcow2 =
+    [
+        new("cluster_size", "65536", IsSize: true),
+        new("extended_l2", "off"),
+        new("preallocation"),
+        new("compression_type", "zlib"),
+        new("size", IsSize: true),
+        new("compat"),
+        new("backing_file"),
+        new("backing_fmt"),
+        new("data_file"),
+        new("data_file_raw"),
+        new("lazy_refcounts", "off"),
+        new("refcount_bits", "16"),
+    ];
+
+    public static string Describe(CreatePlan plan, IReadOnlyDictionary<string, string> given)
+    {
+        var values = new Dictionary<string, string>(given, StringComparer.Ordinal)
+        {
+            ["size"] = plan.Options.Size?.ToString(CultureInfo.InvariantCulture) ?? "0",
+        };
+        if (plan.Options.BackingFile is { } backing)
+        {
+            values["backing_file"] = backing;
+        }
+
+        if (plan.Options.BackingFormat is { } backingFormat)
+        {
+            values["backing_fmt"] = backingFormat;
+        }
+
+        var parts = new List<string> { $"fmt={plan.Format.Name}" };
+        var specs = plan.Format.Name switch
+        {
+            "raw" => s_raw,
+            "qcow2" => s_qcow2,
+            _ => [.. s_raw, new("backing_file"), new("backing_fmt")],
+        };
+
+        // Encryption options come first, in the order given (as qemu-img prints them).
+        parts.AddRange(given.Where(p => p.Key.StartsWith("encrypt", StringComparison.Ordinal)).Select(p => $"{p.Key}={p.Value}"));
+        foreach (var spec in specs)
+        {
+            if (!values.TryGetValue(spec.Key, out var value))
+            {
+                value = spec.Default;
+            }
+
+            if (value is null)
+            {
+                continue;
+            }
+
+            if (spec.IsSize && SizeText.TryParse(value, out var bytes))
+            {
+                value = bytes.ToString(CultureInfo.InvariantCulture);
+            }
+
+            parts.Add($"{spec.Key}={value}");
+        }
+
+        return $"Formatting '{plan.Path}', {string.Join(' ', parts)}";
+    }
+}

@@ -1,0 +1,45 @@
+using DiskImage.Formats;
+
+namespace DiskImage.Cli.Rendering;
+
+/// <summary><c>qemu-img info --output=json</c>'s object for one image, keys in qemu-img 7.2's order.</summary>
+internal static class ImageInfoFields
+{
+    public static InfoFields Describe(ImageInfo info)
+    {
+        var fields = new InfoFields();
+        if (info.Snapshots.Count > 0)
+        {
+            fields.Add("snapshots", info.Snapshots.Select(Snapshot).ToList());
+        }
+
+        fields.Add("backing-filename-format", info.BackingFilenameFormat);
+        fields.Add("virtual-size", info.VirtualSize);
+        fields.Add("filename", info.Filename);
+        fields.Add("cluster-size", info.ClusterSize);
+        fields.Add("format", info.Format);
+        fields.Add("actual-size", info.ActualSize);
+        if (info.FormatSpecific is { } specific)
+        {
+            fields.Add("format-specific", new InfoFields { { "type", specific.Type }, { "data", FormatSpecificFields.Describe(specific) } });
+        }
+
+        fields.Add("full-backing-filename", info.FullBackingFilename);
+        fields.Add("encrypted", info.Encrypted ? true : null);
+        fields.Add("backing-filename", info.BackingFilename);
+        fields.Add("dirty-flag", info.DirtyFlag ?? false);
+        return fields;
+    }
+
+    private static InfoFields Snapshot(SnapshotInfo snapshot) => new()
+    {
+        { "icount", snapshot.Icount },
+        { "vm-clock-nsec", snapshot.VmClockNanoseconds % 1_000_000_000 },
+        { "name", snapshot.Name },
+        { "date-sec", snapshot.DateSeconds },
+        { "date-nsec", snapshot.DateNanoseconds },
+        { "vm-clock-sec", snapshot.VmClockNanoseconds / 1_000_000_000 },
+        { "id", snapshot.Id },
+        { "vm-state-size", snapshot.VmStateSize },
+    };
+}

@@ -1,0 +1,209 @@
+using System.Buffers;
+using DiskImage.Formats;
+using DiskImage.Formats.Raw;
+
+namespace DiskImage.Operations.Convert;
+
+/// <summary>
+/// The worker side of the copy: reads one chunk's data, finds its zero runs and compresses its
+/// clusters, and says what to write. Thread-safe: any number of chunks may be processed at once.
+/// </summary>
+internal sealed class ChunkProcessor
+{
+    private readonly SourceLayout _layout;
+    private readonly CopyTarget _target;
+    private readonly long _minSparse;
+    private readonly bool[] _offloadable;
+
+    public ChunkProcessor(SourceLayout layout, CopyTarget target, ConvertOptions options)
+    {
+        _layout = layout;
+        _target = target;
+        _minSparse = options.MinSparseSize;
+        var offload = options.CopyOffload && !options.Compress && target.RawFile is not null && IO.LinuxFileCalls.IsAvailable;
+        _offloadable = [.. layout.Sources.Select(s => offload && s is RawImage)];
+    }
+
+    private bool FullyAllocate => _minSparse == 0;
+
+    public ChunkResult Process(CopyWork work, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var writes = new List<WriteOp>();
+        if (work.IsZeroRange)
+        {
+            AddZeroRange(writes, work.TargetOffset, work.Length);
+            return new ChunkResult(work, null, null, writes);
+        }
+
+        if (work.Pieces.All(p => !p.IsData || _offloadable[p.SourceIndex]))
+        {
+            foreach (var piece in work.Pieces)
+            {
+                if (piece.IsData)
+                {
+                    writes.Add(new WriteOp(WriteOpKind.CopyRange, piece.TargetOffset, piece.Length, SourceIndex: piece.SourceIndex, SourceOffset: piece.SourceOffset));
+                }
+                else
+                {
+                    AddZeroRange(writes, piece.TargetOffset, piece.Length);
+                }
+            }
+
+            return new ChunkResult(work, null, null, writes);
+        }
+
+        var length = checked((int)work.Length);
+        var unit = _target.Compressor?.ClusterSize ?? _target.ZeroUnit;
+        var padded = _target.Compressor is null ? length : (length + unit - 1) / unit * unit;
+        var buffer = ArrayPool<byte>.Shared.Rent(padded);
+        byte[]? compressed = null;
+        try
+        {
+            var data = buffer.AsSpan(0, padded);
+            data[length..].Clear();
+            foreach (var piece in work.Pieces)
+            {
+                var slice = data.Slice((int)(piece.TargetOffset - work.TargetOffset), (int)piece.Length);
+                if (piece.IsData)
+                {
+                    _layout.Sources[piece.SourceIndex].Read(piece.SourceOffset, slice);
+                }
+                else
+                {
+                    slice.Clear();
+                }
+            }
+
+            if (_target.Compressor is { } compressor)
+            {
+                compressed = ArrayPool<byte>.Shared.Rent(padded);
+                PlanCompressed(compressor, work.TargetOffset, data, length, compressed, writes);
+            }
+            else
+            {
+                PlanSparse(work.TargetOffset, data, unit, writes);
+            }
+
+            var result = new ChunkResult(work, buffer, compressed, writes);
+            buffer = null;
+            compressed = null;
+            return result;
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            if (compressed is not null)
+            {
+                ArrayPool<byte>.Shared.Return(compressed);
+            }
+        }
+    }
+
+    /// <summary>A range the sources hold no data for.</summary>
+    private void AddZeroRange(List<WriteOp> writes, long offset, long length)
+    {
+        if (FullyAllocate)
+        {
+            writes.Add(new WriteOp(WriteOpKind.ZeroBytes, offset, length));
+        }
+        else if (!_target.StartsZeroed)
+        {
+            writes.Add(new WriteOp(WriteOpKind.Zeroes, offset, length));
+        }
+    }
+
+    /// <summary>Writes data runs; zero runs of at least <c>-S</c> bytes are left out (or zeroed when the target is not zeroed).</summary>
+    private void PlanSparse(long targetOffset, ReadOnlySpan<byte> data, int unit, List<WriteOp> writes)
+    {
+        var units = ZeroScan.UnitCount(data.Length, unit);
+        var flags = ArrayPool<bool>.Shared.Rent(units);
+        try
+        {
+            var isZero = flags.AsSpan(0, units);
+            if (FullyAllocate)
+            {
+                isZero.Clear();
+            }
+            else
+            {
+                ZeroScan.MarkZeroUnits(data, unit, isZero);
+            }
+
+            var pendingStart = -1;
+            var i = 0;
+            while (i < units)
+            {
+                var runEnd = i;
+                while (runEnd < units && isZero[runEnd] == isZero[i])
+                {
+                    runEnd++;
+                }
+
+                var start = i * unit;
+                var end = Math.Min(runEnd * unit, data.Length);
+                if (isZero[i] && end - start >= _minSparse)
+                {
+                    FlushData(pendingStart, start);
+                    pendingStart = -1;
+                    if (!_target.StartsZeroed)
+                    {
+                        writes.Add(new WriteOp(WriteOpKind.Zeroes, targetOffset + start, end - start));
+                    }
+                }
+                else if (pendingStart < 0)
+                {
+                    pendingStart = start;
+                }
+
+                i = runEnd;
+            }
+
+            FlushData(pendingStart, data.Length);
+        }
+        finally
+        {
+            ArrayPool<bool>.Shared.Return(flags);
+        }
+
+        void FlushData(int start, int end)
+        {
+            if (start >= 0 && end > start)
+            {
+                writes.Add(new WriteOp(WriteOpKind.Data, targetOffset + start, end - start, BufferOffset: start));
+            }
+        }
+    }
+
+    /// <summary>Compresses each cluster; zero clusters are skipped, clusters that do not shrink are written plainly.</summary>
+    private void PlanCompressed(ICompressedClusterWriter compressor, long targetOffset, ReadOnlySpan<byte> data, int length, byte[] output, List<WriteOp> writes)
+    {
+        var cluster = compressor.ClusterSize;
+        var used = 0;
+        for (var start = 0; start < length; start += cluster)
+        {
+            var clusterData = data.Slice(start, cluster);
+            var valid = Math.Min(cluster, length - start);
+            if (!FullyAllocate && clusterData.IndexOfAnyExcept((byte)0) < 0)
+            {
+                if (!_target.StartsZeroed)
+                {
+                    writes.Add(new WriteOp(WriteOpKind.Zeroes, targetOffset + start, valid));
+                }
+            }
+            else if (compressor.TryCompressCluster(clusterData, output.AsSpan(used, cluster), out var written))
+            {
+                writes.Add(new WriteOp(WriteOpKind.Compressed, targetOffset + start, written, BufferOffset: used));
+                used += written;
+            }
+            else
+            {
+                writes.Add(new WriteOp(WriteOpKind.Data, targetOffset + start, valid, BufferOffset: start));
+            }
+        }
+    }
+}

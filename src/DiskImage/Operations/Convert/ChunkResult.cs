@@ -1,0 +1,33 @@
+using System.Buffers;
+
+namespace DiskImage.Operations.Convert;
+
+/// <summary>A processed piece of work: the writes to make and the pooled buffers they point into.</summary>
+internal sealed class ChunkResult(CopyWork work, byte[]? buffer, byte[]? compressed, List<WriteOp> writes) : IDisposable
+{
+    private byte[]? _buffer = buffer;
+    private byte[]? _compressed = compressed;
+
+    public CopyWork Work { get; } = work;
+
+    public byte[] Buffer => _buffer ?? [];
+
+    public byte[] Compressed => _compressed ?? [];
+
+    public IReadOnlyList<WriteOp> Writes { get; } = writes;
+
+    public void Dispose()
+    {
+        if (_buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = null;
+        }
+
+        if (_compressed is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_compressed);
+            _compressed = null;
+        }
+    }
+}

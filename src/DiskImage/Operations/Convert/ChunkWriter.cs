@@ -1,0 +1,109 @@
+using System.Buffers;
+using DiskImage.Formats.Raw;
+using DiskImage.IO;
+
+namespace DiskImage.Operations.Convert;
+
+/// <summary>Applies processed chunks to the target.</summary>
+internal sealed class ChunkWriter(SourceLayout layout, CopyTarget target)
+{
+    private const int ZeroBlock = 1 << 20;
+    private static readonly byte[] s_zeroes = new byte[ZeroBlock];
+    private bool _copyFileRangeWorks = true;
+
+    public void Apply(ChunkResult result, CancellationToken cancellationToken)
+    {
+        var image = target.Image;
+        foreach (var op in result.Writes)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            switch (op.Kind)
+            {
+                case WriteOpKind.Data:
+                    image.Write(op.TargetOffset, result.Buffer.AsSpan(op.BufferOffset, (int)op.Length));
+                    break;
+                case WriteOpKind.Compressed:
+                    target.Compressor!.WriteCompressedCluster(op.TargetOffset, result.Compressed.AsSpan(op.BufferOffset, (int)op.Length));
+                    break;
+                case WriteOpKind.Zeroes:
+                    image.WriteZeroes(op.TargetOffset, op.Length, mayUnmap: true);
+                    break;
+                case WriteOpKind.ZeroBytes:
+                    WriteZeroBytes(op.TargetOffset, op.Length, cancellationToken);
+                    break;
+                case WriteOpKind.CopyRange:
+                    CopyRange(op, cancellationToken);
+                    break;
+                default:
+                    throw new InvalidOperationException($"Unknown write kind {op.Kind}");
+            }
+        }
+    }
+
+    private void WriteZeroBytes(long offset, long length, CancellationToken cancellationToken)
+    {
+        while (length > 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var n = (int)Math.Min(length, ZeroBlock);
+            target.Image.Write(offset, s_zeroes.AsSpan(0, n));
+            offset += n;
+            length -= n;
+        }
+    }
+
+    /// <summary>In-kernel copy between raw files; falls back to read and write where the kernel refuses.</summary>
+    private void CopyRange(WriteOp op, CancellationToken cancellationToken)
+    {
+        var source = ((RawImage)layout.Sources[op.SourceIndex]).File;
+        var sourceOffset = op.SourceOffset;
+        var targetOffset = op.TargetOffset;
+        var remaining = op.Length;
+        var destination = target.RawFile!;
+        while (remaining > 0 && Volatile.Read(ref _copyFileRangeWorks))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var copied = (long)LinuxFileCalls.CopyFileRange(
+                source.Handle.DangerousGetHandle(), ref sourceOffset,
+                destination.Handle.DangerousGetHandle(), ref targetOffset,
+                (nuint)Math.Min(remaining, 1L << 30), 0);
+            if (copied <= 0)
+            {
+                // EXDEV, ENOSYS, EINVAL on some file systems, or an unexpected end of the source.
+                if (copied < 0)
+                {
+                    Volatile.Write(ref _copyFileRangeWorks, false);
+                }
+
+                break;
+            }
+
+            remaining -= copied;
+        }
+
+        if (remaining <= 0)
+        {
+            return;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(remaining, ZeroBlock));
+        try
+        {
+            while (remaining > 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var n = (int)Math.Min(remaining, buffer.Length);
+                source.Read(sourceOffset, buffer.AsSpan(0, n));
+                target.Image.Write(targetOffset, buffer.AsSpan(0, n));
+                sourceOffset += n;
+                targetOffset += n;
+                remaining -= n;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+}

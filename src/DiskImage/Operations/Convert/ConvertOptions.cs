@@ -1,0 +1,63 @@
+using DiskImage.Formats;
+
+namespace DiskImage.Operations.Convert;
+
+/// <summary>
+/// What <c>qemu-img convert [-f fmt] [-O fmt] [-o opts] [-c] [-S size] [-n] [--target-is-zero] [-m N] [-W] SRC... DST</c> asks for.
+/// </summary>
+public sealed record ConvertOptions
+{
+    /// <summary>qemu-img's default <c>-S</c>: zero runs of at least 4 KiB are left unwritten.</summary>
+    public const long DefaultMinSparseSize = 4096;
+
+    /// <summary>qemu-img's largest accepted <c>-S</c>.</summary>
+    public const long MaxMinSparseSize = 16 << 20;
+
+    /// <summary>qemu-img's default <c>-m</c>.</summary>
+    public const int DefaultWorkers = 8;
+
+    /// <summary>qemu-img's largest accepted <c>-m</c>.</summary>
+    public const int MaxWorkers = 16;
+
+    /// <summary>Source images, concatenated in order.</summary>
+    public required IReadOnlyList<string> Sources { get; init; }
+
+    /// <summary><c>-f</c>: format of every source; probed per source when null.</summary>
+    public string? SourceFormat { get; init; }
+
+    /// <summary>The target image path.</summary>
+    public required string Target { get; init; }
+
+    /// <summary><c>-O</c>: target format.</summary>
+    public string TargetFormat { get; init; } = "raw";
+
+    /// <summary><c>-o</c>: the target format's creation options.</summary>
+    public IReadOnlyDictionary<string, string> TargetOptions { get; init; } = new Dictionary<string, string>();
+
+    /// <summary><c>-c</c>: store clusters compressed (the target format must support it).</summary>
+    public bool Compress { get; init; }
+
+    /// <summary>
+    /// <c>-S</c>: zero runs at least this long are not written; 0 writes every byte (fully allocates).
+    /// A multiple of 512 up to <see cref="MaxMinSparseSize"/>.
+    /// </summary>
+    public long MinSparseSize { get; init; } = DefaultMinSparseSize;
+
+    /// <summary><c>-n</c>: the target exists already; do not create it.</summary>
+    public bool NoCreate { get; init; }
+
+    /// <summary><c>--target-is-zero</c>: the existing target reads as zeroes (requires <see cref="NoCreate"/>).</summary>
+    public bool TargetIsZero { get; init; }
+
+    /// <summary><c>-m</c>: parallel workers (1 to 16), capped by the machine's cores.</summary>
+    public int Workers { get; init; } = DefaultWorkers;
+
+    /// <summary><c>-W</c>: allow writes out of order.</summary>
+    public bool OutOfOrderWrites { get; init; }
+
+    /// <summary>Copy raw data extents to a raw target inside the kernel (<c>copy_file_range</c>) where possible.</summary>
+    public bool CopyOffload { get; init; } = true;
+
+    /// <summary>Where formats are looked up; null means <see cref="ImageFormatRegistry.Default"/>.</summary>
+    public ImageFormatRegistry? Registry { get; init; }
+}

@@ -1,0 +1,17 @@
+using DiskImage.Formats;
+using DiskImage.Formats.Raw;
+
+namespace DiskImage.Operations.Convert;
+
+/// <summary>The opened target and what the copy may assume about it.</summary>
+/// <param name="Image">The target image, open for writing.</param>
+/// <param name="StartsZeroed">The target reads as zeroes before the copy (freshly created, or <c>--target-is-zero</c>).</param>
+/// <param name="Compressor">Where compressed clusters go; null unless <c>-c</c>.</param>
+internal sealed record CopyTarget(IDiskImage Image, bool StartsZeroed, ICompressedClusterWriter? Compressor)
+{
+    /// <summary>The raw file under a raw target, for in-kernel copies; null for other formats.</summary>
+    public IO.HostFile? RawFile => (Image as RawImage)?.File;
+
+    /// <summary>Granularity of zero detection: the target's cluster (so qcow2 clusters are written whole), else a sector.</summary>
+    public int ZeroUnit { get; } = Math.Max(512, Compressor?.ClusterSize ?? Image.GetInfo().ClusterSize ?? 512);
+}

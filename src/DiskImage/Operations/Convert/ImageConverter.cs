@@ -1,0 +1,129 @@
+using DiskImage.Formats;
+
+namespace DiskImage.Operations.Convert;
+
+/// <summary>
+/// <c>qemu-img convert</c>: copies one or more source images (concatenated, backing chains flattened)
+/// into a new or existing target of any writable format, skipping what reads as zero.
+/// </summary>
+public static class ImageConverter
+{
+    /// <summary>Chunks are this large, or one target cluster when that is larger.</summary>
+    private const int ChunkSize = 2 << 20;
+
+    /// <summary>Runs the conversion, blocking until it has finished.</summary>
+    public static void Convert(ConvertOptions options, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        ConvertAsync(options, progress, cancellationToken).GetAwaiter().GetResult();
+
+    /// <summary>Runs the conversion. Options are checked and every source opened before the target is touched.</summary>
+    public static async Task ConvertAsync(ConvertOptions options, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Validate(options);
+        var registry = options.Registry ?? ImageFormatRegistry.Default;
+        var targetFormat = GetFormat(registry, options.TargetFormat);
+        if (options.SourceFormat is not null)
+        {
+            GetFormat(registry, options.SourceFormat);
+        }
+
+        if (options.Compress && !targetFormat.SupportsCompression)
+        {
+            throw new UnsupportedFeatureException("Compression not supported for this file format");
+        }
+
+        var sources = OpenSources(registry, options);
+        try
+        {
+            var layout = new SourceLayout(sources);
+            if (!options.NoCreate)
+            {
+                var createOptions = targetFormat.ParseCreateOptions(layout.TotalLength, options.TargetOptions) with { Registry = registry };
+                targetFormat.Create(options.Target, createOptions);
+            }
+
+            using var target = registry.Open(options.Target, targetFormat.Name, new ImageOpenOptions { ReadOnly = false, Registry = registry });
+            if (target.Length < layout.TotalLength)
+            {
+                throw new InvalidOptionException("output file is smaller than input file");
+            }
+
+            ICompressedClusterWriter? compressor = null;
+            if (options.Compress)
+            {
+                compressor = target as ICompressedClusterWriter ?? throw new UnsupportedFeatureException("Compression not supported for this file format");
+            }
+
+            var copyTarget = new CopyTarget(target, StartsZeroed: !options.NoCreate || options.TargetIsZero, compressor);
+            var chunkSize = Math.Max(ChunkSize, copyTarget.ZeroUnit);
+            var workers = Math.Clamp(options.Workers, 1, Math.Max(2, Environment.ProcessorCount));
+            var pipeline = new CopyPipeline(
+                layout,
+                new ChunkProcessor(layout, copyTarget, options),
+                new ChunkWriter(layout, copyTarget),
+                chunkSize,
+                workers,
+                options.OutOfOrderWrites);
+            await pipeline.RunAsync(progress, cancellationToken).ConfigureAwait(false);
+            target.Flush();
+        }
+        finally
+        {
+            foreach (var source in sources)
+            {
+                source.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The option checks qemu-img makes before opening anything, in its words.</summary>
+    private static void Validate(ConvertOptions options)
+    {
+        if (options.Sources.Count == 0)
+        {
+            throw new InvalidOptionException("Must specify image file name");
+        }
+
+        if (options.TargetIsZero && !options.NoCreate)
+        {
+            throw new InvalidOptionException("--target-is-zero requires use of -n flag");
+        }
+
+        if (options.MinSparseSize < 0 || options.MinSparseSize % 512 != 0 || options.MinSparseSize > ConvertOptions.MaxMinSparseSize)
+        {
+            throw new InvalidOptionException(
+                $"Invalid buffer size for sparse output specified. Valid sizes are multiples of 512 up to {ConvertOptions.MaxMinSparseSize}. Select 0 to disable sparse detection (fully allocates output).");
+        }
+
+        if (options.Workers is < 1 or > ConvertOptions.MaxWorkers)
+        {
+            throw new InvalidOptionException($"Invalid number of coroutines. Allowed number of coroutines is between 1 and {ConvertOptions.MaxWorkers}");
+        }
+    }
+
+    private static IImageFormat GetFormat(ImageFormatRegistry registry, string name) =>
+        registry.TryGet(name, out var format) ? format : throw new UnknownFormatException($"Unknown file format '{name}'");
+
+    private static List<IDiskImage> OpenSources(ImageFormatRegistry registry, ConvertOptions options)
+    {
+        var sources = new List<IDiskImage>(options.Sources.Count);
+        try
+        {
+            foreach (var path in options.Sources)
+            {
+                sources.Add(registry.Open(path, options.SourceFormat, new ImageOpenOptions { Registry = registry }));
+            }
+
+            return sources;
+        }
+        catch
+        {
+            foreach (var source in sources)
+            {
+                source.Dispose();
+            }
+
+            throw;
+        }
+    }
+}

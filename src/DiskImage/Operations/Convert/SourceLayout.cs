@@ -1,0 +1,48 @@
+using DiskImage.Formats;
+
+namespace DiskImage.Operations.Convert;
+
+/// <summary>The sources laid end to end as the target sees them, and their block status through each backing chain.</summary>
+internal sealed class SourceLayout
+{
+    /// <summary>Block status is asked for in windows this large, so memory stays bounded on fragmented images.</summary>
+    private const long StatusWindow = 1L << 30;
+
+    private readonly long[] _starts;
+
+    public SourceLayout(IReadOnlyList<IDiskImage> sources)
+    {
+        Sources = sources;
+        _starts = new long[sources.Count];
+        long total = 0;
+        for (var i = 0; i < sources.Count; i++)
+        {
+            _starts[i] = total;
+            total = checked(total + sources[i].Length);
+        }
+
+        TotalLength = total;
+    }
+
+    public IReadOnlyList<IDiskImage> Sources { get; }
+
+    public long TotalLength { get; }
+
+    /// <summary>Every run of the target range in order, data or reads-as-zero.</summary>
+    public IEnumerable<SourceSpan> Walk(CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < Sources.Count; i++)
+        {
+            var source = Sources[i];
+            for (long window = 0; window < source.Length; window += StatusWindow)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var length = Math.Min(StatusWindow, source.Length - window);
+                foreach (var extent in ChainBlockStatus.GetExtents(source, window, length))
+                {
+                    yield return new SourceSpan(_starts[i] + extent.Offset, extent.Length, !extent.ReadsAsZero, i, extent.Offset);
+                }
+            }
+        }
+    }
+}

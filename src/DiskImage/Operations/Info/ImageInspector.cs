@@ -1,0 +1,50 @@
+using DiskImage.Formats;
+using DiskImage.Operations.Create;
+
+namespace DiskImage.Operations.Info;
+
+/// <summary><c>qemu-img info</c>: what each image file says about itself, optionally down the backing chain.</summary>
+public static class ImageInspector
+{
+    /// <summary>Backing chains deeper than this are refused as loops (QEMU's limit is similar in spirit).</summary>
+    private const int MaxChainDepth = 1000;
+
+    /// <summary>
+    /// Info for <paramref name="path"/>, and with <paramref name="backingChain"/> for each backing file
+    /// in turn (each opened by the format its overlay names, or probed).
+    /// </summary>
+    public static IReadOnlyList<ImageInfo> Inspect(string path, string? format, bool backingChain, ImageOpenOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        options ??= new ImageOpenOptions();
+        var registry = options.Registry ?? ImageFormatRegistry.Default;
+        var result = new List<ImageInfo>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        string? next = path;
+        var nextFormat = format;
+        while (next is not null)
+        {
+            if (!seen.Add(Path.GetFullPath(next)) || result.Count >= MaxChainDepth)
+            {
+                throw new InvalidImageException($"Backing file '{next}' creates an infinite loop");
+            }
+
+            ImageInfo info;
+            using (var image = registry.Open(next, nextFormat, options with { OpenBackingChain = false, Registry = registry }))
+            {
+                info = image.GetInfo();
+            }
+
+            result.Add(info);
+            if (!backingChain || info.BackingFilename is null)
+            {
+                break;
+            }
+
+            next = info.FullBackingFilename ?? ImageCreator.ResolveBacking(next, info.BackingFilename);
+            nextFormat = info.BackingFilenameFormat;
+        }
+
+        return result;
+    }
+}
