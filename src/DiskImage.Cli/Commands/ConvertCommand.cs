@@ -1,6 +1,6 @@
 using System.CommandLine;
 using DiskImage.Cli.Rendering;
-using DiskImage.Operations.Convert;
+using DiskImage.Operations.Conversion;
 using DiskImage.Options;
 
 namespace DiskImage.Cli.Commands;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using DiskImage.Operations.Convert;
+using DiskImage.Operations.Conversion;
 using Spectre.Console;
 
 namespace DiskImage.Cli.Rendering;

@@ -15,6 +15,8 @@ public sealed class Qcow2Format : IImageFormat
 
     public bool CanCreate => true;
 
+    public bool SupportsCompression => true;
+
     /// <summary>
     /// Claims every file with the magic, whatever its version: a version this library cannot open must
     /// be refused as such (as QEMU does), never silently read as a raw disk holding a qcow header.

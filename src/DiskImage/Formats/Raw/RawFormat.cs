@@ -38,6 +38,8 @@ public sealed class RawFormat : IImageFormat
             throw new InvalidOptionException("Image size must be non-negative");
         }
 
+        // qemu-img rounds the size of a new raw image up to whole 512-byte sectors.
+        size = size > long.MaxValue - 511 ? size : (size + 511) & ~511L;
         var preallocation = (options as RawCreateOptions)?.Preallocation ?? Preallocation.Off;
         using var file = IO.HostFile.Create(path);
         RawPreallocator.Extend(file, 0, size, preallocation);

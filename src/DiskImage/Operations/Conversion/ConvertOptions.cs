@@ -1,6 +1,6 @@
 using DiskImage.Formats;
 
-namespace DiskImage.Operations.Convert;
+namespace DiskImage.Operations.Conversion;
 
 /// <summary>
 /// What <c>qemu-img convert [-f fmt] [-O fmt] [-o opts] [-c] [-S size] [-n] [--target-is-zero] [-m N] [-W] SRC... DST</c> asks for.

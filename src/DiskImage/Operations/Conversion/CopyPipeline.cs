@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 
-namespace DiskImage.Operations.Convert;
+namespace DiskImage.Operations.Conversion;
 
 /// <summary>
 /// The bounded parallel copy: a planner walks block status, workers (at most <c>-m</c> at once)

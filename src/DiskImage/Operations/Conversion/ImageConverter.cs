@@ -1,6 +1,6 @@
 using DiskImage.Formats;
 
-namespace DiskImage.Operations.Convert;
+namespace DiskImage.Operations.Conversion;
 
 /// <summary>
 /// <c>qemu-img convert</c>: copies one or more source images (concatenated, backing chains flattened)

@@ -1,6 +1,6 @@
 using DiskImage.Formats;
 
-namespace DiskImage.Operations.Convert;
+namespace DiskImage.Operations.Conversion;
 
 /// <summary>The sources laid end to end as the target sees them, and their block status through each backing chain.</summary>
 internal sealed class SourceLayout

@@ -1,4 +1,4 @@
-namespace DiskImage.Operations.Convert;
+namespace DiskImage.Operations.Conversion;
 
 /// <summary>What a write to the target does.</summary>
 internal enum WriteOpKind

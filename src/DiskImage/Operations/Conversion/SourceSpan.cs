@@ -1,4 +1,4 @@
-namespace DiskImage.Operations.Convert;
+namespace DiskImage.Operations.Conversion;
 
 /// <summary>A run of the target's guest range and where it comes from.</summary>
 /// <param name="TargetOffset">Offset in the target (sources are laid end to end).</param>

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace DiskImage.Operations.Convert;
+namespace DiskImage.Operations.Conversion;
 
 /// <summary>A processed piece of work: the writes to make and the pooled buffers they point into.</summary>
 internal sealed class ChunkResult(CopyWork work, byte[]? buffer, byte[]? compressed, List<WriteOp> writes) : IDisposable

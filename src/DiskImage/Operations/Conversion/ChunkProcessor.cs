@@ -2,7 +2,7 @@ using System.Buffers;
 using DiskImage.Formats;
 using DiskImage.Formats.Raw;
 
-namespace DiskImage.Operations.Convert;
+namespace DiskImage.Operations.Conversion;
 
 /// <summary>
 /// The worker side of the copy: reads one chunk's data, finds its zero runs and compresses its

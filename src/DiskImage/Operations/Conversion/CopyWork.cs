@@ -1,4 +1,4 @@
-namespace DiskImage.Operations.Convert;
+namespace DiskImage.Operations.Conversion;
 
 /// <summary>
 /// One unit of the copy, in target order: a chunk that holds some data (<see cref="Pieces"/> lists

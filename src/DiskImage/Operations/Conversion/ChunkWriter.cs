@@ -2,7 +2,7 @@ using System.Buffers;
 using DiskImage.Formats.Raw;
 using DiskImage.IO;
 
-namespace DiskImage.Operations.Convert;
+namespace DiskImage.Operations.Conversion;
 
 /// <summary>Applies processed chunks to the target.</summary>
 internal sealed class ChunkWriter(SourceLayout layout, CopyTarget target)

@@ -1,7 +1,7 @@
 using DiskImage.Formats;
 using DiskImage.Formats.Raw;
 
-namespace DiskImage.Operations.Convert;
+namespace DiskImage.Operations.Conversion;
 
 /// <summary>The opened target and what the copy may assume about it.</summary>
 /// <param name="Image">The target image, open for writing.</param>

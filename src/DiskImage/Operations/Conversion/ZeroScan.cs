@@ -1,4 +1,4 @@
-namespace DiskImage.Operations.Convert;
+namespace DiskImage.Operations.Conversion;
 
 /// <summary>Finds all-zero units in a buffer with the vectorized <c>IndexOfAnyExcept</c>.</summary>
 internal static class ZeroScan

@@ -1,4 +1,4 @@
-namespace DiskImage.Operations.Convert;
+namespace DiskImage.Operations.Conversion;
 
 /// <summary>
 /// Cuts the sources' runs into chunk-aligned work. Chunks that touch data become copy work; runs of

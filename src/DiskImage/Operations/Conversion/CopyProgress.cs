@@ -1,4 +1,4 @@
-namespace DiskImage.Operations.Convert;
+namespace DiskImage.Operations.Conversion;
 
 /// <summary>How far a copy has got: bytes of the target's guest range done (written or skipped) of the total.</summary>
 public readonly record struct CopyProgress(long BytesDone, long TotalBytes)
