@@ -1,5 +1,6 @@
 using DiskImage.Formats;
 using DiskImage.IO;
+using DiskImage.Operations.Map;
 
 namespace DiskImage.Operations;
 
@@ -16,6 +17,29 @@ internal static class ChainExtents
         var result = new List<Extent>();
         Append(result, image, offset, length);
         return result;
+    }
+
+    /// <summary>
+    /// What decides the content at <paramref name="offset"/>, as QEMU's map asks it: the first layer from the
+    /// top whose status is data or zero, for a run of at most <paramref name="length"/> bytes.
+    /// </summary>
+    public static MapEntry StatusAt(IDiskImage image, long offset, long length)
+    {
+        var layer = image;
+        var depth = 0;
+        while (true)
+        {
+            var status = LayerStatus.Of(layer, offset, length);
+            length = status.Length;
+            if (status.Data || status.Zero || layer.Backing is null)
+            {
+                return new MapEntry(offset, length, depth, status.Allocated, status.Zero, status.Data, status.HostOffset,
+                    status.HostOffset is null ? null : layer.FilePath);
+            }
+
+            layer = layer.Backing;
+            depth++;
+        }
     }
 
     private static void Append(List<Extent> result, IDiskImage image, long offset, long length)

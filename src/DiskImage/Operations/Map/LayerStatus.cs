@@ -1,0 +1,75 @@
+using DiskImage.Formats;
+using DiskImage.Formats.Qcow2;
+using DiskImage.Formats.Raw;
+using DiskImage.IO;
+
+namespace DiskImage.Operations.Map;
+
+/// <summary>
+/// Block status of one layer of a chain, with QEMU's generic rules applied: a run is "allocated" when the
+/// layer says data or zero; an unallocated run reads as zero when there is no backing file or the backing
+/// file ends before it.
+/// </summary>
+internal readonly record struct LayerStatus(long Length, bool Data, bool Zero, bool Allocated, long? HostOffset)
+{
+    public static LayerStatus Of(IDiskImage image, long offset, long length)
+    {
+        length = Math.Min(length, image.Length - offset);
+        var status = image switch
+        {
+            Qcow2Image qcow2 => OfQcow2(qcow2, offset, length),
+            RawImage raw => OfHostFile(raw.File, offset, length),
+            _ => OfExtents(image, offset, length),
+        };
+
+        if (!status.Allocated && (image.Backing is null || offset >= image.Backing.Length))
+        {
+            status = status with { Zero = true };
+        }
+
+        return status;
+    }
+
+    private static LayerStatus OfQcow2(Qcow2Image image, long offset, long length)
+    {
+        var run = image.GetBlockStatus(offset, length);
+        var data = run.Type is Qcow2SubclusterType.Normal or Qcow2SubclusterType.Compressed;
+        var zero = run.Type is Qcow2SubclusterType.ZeroPlain or Qcow2SubclusterType.ZeroAlloc;
+        var hasOffset = run.HasHostOffset && image.Header.CryptMethod == Qcow2Constants.CryptNone;
+        var status = new LayerStatus(run.Length, data, zero, data || zero, hasOffset ? run.HostOffset : null);
+        if (data && hasOffset && image.IsMetadataPreallocated)
+        {
+            // QEMU asks the file too: clusters that are holes in a preallocated file read as zeroes.
+            var file = image.HostFile;
+            var first = file.GetExtents(run.HostOffset, run.Length)[0];
+            if (first.Kind == ExtentKind.Zero)
+            {
+                status = status with { Zero = true, Length = run.HostOffset >= file.Length ? run.Length : first.Length };
+            }
+            else
+            {
+                status = status with { Length = first.Length };
+            }
+        }
+
+        return status;
+    }
+
+    private static LayerStatus OfHostFile(HostFile file, long offset, long length)
+    {
+        var first = file.GetExtents(offset, length)[0];
+        var data = first.Kind == ExtentKind.Data;
+        return new LayerStatus(first.Length, data, !data, true, offset);
+    }
+
+    private static LayerStatus OfExtents(IDiskImage image, long offset, long length)
+    {
+        var first = image.GetExtents(offset, length)[0];
+        return first.Kind switch
+        {
+            ExtentKind.Data => new LayerStatus(first.Length, true, false, true, null),
+            ExtentKind.Zero => new LayerStatus(first.Length, false, true, true, null),
+            _ => new LayerStatus(first.Length, false, false, false, null),
+        };
+    }
+}
