@@ -47,17 +47,7 @@ internal static class DiskImageCli
         root.Subcommands.Add(SnapshotCommand.Create(context));
         root.Subcommands.Add(DdCommand.Create(context));
         root.Subcommands.Add(ResizeCommand.Create(context));
-        return root;
         root.Subcommands.Add(MapCommand.Create(context));
-        try
-        {
-            var parse = root.Parse(args);
-            var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
-            return parse.Invoke(configuration);
-        }
-        catch (Exception e) when (ErrorReporter.IsReportable(e))
-        {
-            return ErrorReporter.Report(stderr, e);
-        }
+        return root;
     }
 }
