@@ -177,6 +177,7 @@ scenario() {
 }
 
 cd "$c" || die "no corpus dir"
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 scenario raw-to-qcow2 "raw → qcow2 (1 GiB corpus)" \
   "$Q convert -f raw -O qcow2 corpus.raw \$OUT" "$D convert -f raw -O qcow2 corpus.raw \$OUT" o.qcow2 corpus.raw
 scenario qcow2-to-raw "qcow2 → raw" \
@@ -209,6 +210,7 @@ scenario info-x50-r2r "info ×50, ReadyToRun build (framework-dependent)" "$(inf
 scenario info-x50-jit "info ×50, JIT build (framework-dependent)" "$(info_loop "$Q")" "$(info_loop "$bin/jit/diskimg")"
 
 # --- report ----------------------------------------------------------------------------------------
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 cores=$(nproc)
 ram=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
 cpu=$(grep -m 1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
@@ -220,6 +222,7 @@ table="$scratch/table.md"
 {
   echo "Measured $(date -u +%Y-%m-%d) on $cores cores, $ram RAM, $cpu; $qver; .NET SDK $dver;"
   echo "diskimg published with Native AOT ($aot_warnings publish warnings) unless the row says otherwise."
+  echo "Load average (1/5/15 min) at start: $load_start; at end: $load_end (the machine is shared; high load inflates both tools' times)."
   echo "Command: \`bench/compare-qemu.sh --runs $runs\` (1 warm-up + $runs runs per tool, alternating, \`sync\` between runs, warm page cache)."
   echo
   echo "| scenario | qemu-img best / median (ms) | diskimg best / median (ms) | ratio (best) | peak RSS qemu-img / diskimg (MiB) | output allocated qemu-img / diskimg (MiB) | output check |"
