@@ -39,6 +39,7 @@ internal static class DiskImageCli
         root.Subcommands.Add(CreateCommand.Create(context));
         root.Subcommands.Add(InfoCommand.Create(context));
         root.Subcommands.Add(ConvertCommand.Create(context));
+        root.Subcommands.Add(AmendCommand.Create(context));
         root.Subcommands.Add(IsoCommand.Create(context));
         root.Subcommands.Add(MeasureCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));

@@ -10,16 +10,21 @@ internal static class IoCommand
     private static readonly Option<string?> s_format = new("-f") { Description = "Image format (probed when omitted)" };
     private static readonly Option<bool> s_readOnly = new("-r") { Description = "Open the image read-only" };
     private static readonly Argument<string> s_file = new("filename") { Description = "Image file" };
+    private static readonly Option<string[]> s_object = Secrets.ObjectOption();
+    private static readonly Option<bool> s_imageOpts = Secrets.ImageOptsOption();
 
     public static Command Create(CliContext context)
     {
-        var command = new Command("io", "Run qemu-io style commands against an image") { s_commands, s_format, s_readOnly, s_file };
+        var command = new Command("io", "Run qemu-io style commands against an image") { s_commands, s_format, s_readOnly, s_file, s_object, s_imageOpts };
         command.SetAction(parse =>
         {
+            var source = Secrets.Resolve(parse.GetValue(s_file)!, parse.GetValue(s_imageOpts), parse.GetValue(s_format), Secrets.Load(parse, s_object));
             var options = new IoOptions
             {
-                Path = parse.GetValue(s_file)!,
-                Format = parse.GetValue(s_format),
+                Path = source.Path,
+                Format = source.Format,
+                SecretProvider = source.Secrets.Get,
+                KeySecret = source.KeySecret,
                 ReadOnly = parse.GetValue(s_readOnly),
                 Commands = parse.GetValue(s_commands) ?? [],
             };

@@ -20,4 +20,10 @@ public sealed record Qcow2CreateOptions : ImageCreateOptions
     public bool ExtendedL2 { get; init; }
 
     public Qcow2CompressionType CompressionType { get; init; } = Qcow2CompressionType.Zlib;
+
+    /// <summary>
+    /// <c>encrypt.format=luks</c> and its <c>encrypt.*</c> settings; null for a plain image. The passphrase is
+    /// the secret <see cref="Crypto.LuksCreateOptions.KeySecret"/> names, asked from <see cref="ImageCreateOptions.SecretProvider"/>.
+    /// </summary>
+    public Crypto.LuksCreateOptions? Encryption { get; init; }
 }

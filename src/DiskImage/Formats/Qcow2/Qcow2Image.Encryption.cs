@@ -31,6 +31,71 @@ public sealed partial class Qcow2Image
         }
     }
 
+    /// <summary>
+    /// Turns a freshly created, unencrypted image into a LUKS-encrypted one the way qemu-img does it, as
+    /// the last creation step: cluster-aligned LUKS area allocated after everything else, FDE extension
+    /// placed after the backing-format one, crypt_method 2.
+    /// </summary>
+    internal void SetUpEncryption(LuksCreateOptions options, ReadOnlySpan<byte> passphrase)
+    {
+        CheckWritable();
+        lock (_lock)
+        {
+            var length = LuksVolume.AreaLength(options.Cipher);
+            var clusters = (int)((length + _clusterSize - 1) / _clusterSize);
+            var offset = _refcounts!.Allocate(clusters);
+            var end = offset + ((long)clusters * _clusterSize);
+            if (_file.Length < end)
+            {
+                _file.SetLength(end);
+            }
+
+            var (volume, masterKey) = LuksVolume.Format(new HostFileLuksStorage(_file, offset, length), options, passphrase);
+            try
+            {
+                Cipher = new LuksEncryption(volume.Header.CipherSpec, masterKey);
+            }
+            finally
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(masterKey);
+            }
+
+            LuksVolume = volume;
+            _encryptionInfo = EncryptionInfo.FromLuks(volume.Header);
+            FlushMetadataLocked();
+
+            var pointer = new byte[16];
+            BinaryPrimitives.WriteUInt64BigEndian(pointer, (ulong)offset);
+            BinaryPrimitives.WriteUInt64BigEndian(pointer.AsSpan(8), (ulong)length);
+            var extensions = _header.Extensions.Where(e => e.Magic != Qcow2Constants.ExtensionCryptoHeader).ToList();
+            var afterBackingFormat = extensions.FindIndex(e => e.Magic == Qcow2Constants.ExtensionBackingFormat) + 1;
+            extensions.Insert(afterBackingFormat, new Qcow2HeaderExtension(Qcow2Constants.ExtensionCryptoHeader, pointer));
+            _header = _header with { CryptMethod = Qcow2Constants.CryptLuks, Extensions = extensions };
+            WriteHeaderLocked();
+            _file.Flush();
+        }
+    }
+
+    /// <summary>
+    /// Adds or erases LUKS key slots (qemu-img amend's <c>encrypt.*</c> options). The master key for a new
+    /// slot comes from the old secret, or from the key secret the image was opened with.
+    /// </summary>
+    internal void AmendEncryption(LuksAmendOptions amendment)
+    {
+        CheckWritable();
+        if (LuksVolume is null)
+        {
+            throw new InvalidOptionException("Key slots can only be changed on LUKS encrypted images");
+        }
+
+        lock (_lock)
+        {
+            amendment.Apply(LuksVolume, _options.SecretProvider, _options.KeySecret);
+            _encryptionInfo = EncryptionInfo.FromLuks(LuksVolume.Header);
+            _file.Flush();
+        }
+    }
+
     /// <summary>The FDE header extension's (offset, length) of the LUKS area, when present.</summary>
     internal static (long Offset, long Length)? LuksArea(Qcow2Header header)
     {

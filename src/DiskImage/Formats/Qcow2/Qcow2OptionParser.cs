@@ -9,12 +9,12 @@ internal static class Qcow2OptionParser
     public static Qcow2CreateOptions Parse(long? size, IReadOnlyDictionary<string, string> options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var result = new Qcow2CreateOptions { Size = size };
+        var result = new Qcow2CreateOptions { Size = size, Encryption = Qcow2EncryptionOptions.Parse(options) };
         foreach (var (key, value) in options)
         {
             if (key.StartsWith("encrypt.", StringComparison.Ordinal) || key == "encryption")
             {
-                throw new UnsupportedFeatureException($"qcow2 encryption ('{key}') is not supported yet");
+                continue;
             }
 
             result = key switch

@@ -13,4 +13,10 @@ public sealed record IoOptions
 
     /// <summary>The <c>-c</c> command lines.</summary>
     public IReadOnlyList<string> Commands { get; init; } = [];
+
+    /// <summary>Supplies secrets by id, for encrypted images.</summary>
+    public Func<string?, byte[]?>? SecretProvider { get; init; }
+
+    /// <summary><c>encrypt.key-secret</c>: the secret that unlocks an encrypted image.</summary>
+    public string? KeySecret { get; init; }
 }

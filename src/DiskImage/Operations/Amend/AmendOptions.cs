@@ -1,0 +1,22 @@
+namespace DiskImage.Operations.Amend;
+
+/// <summary>A <c>qemu-img amend</c> run: change options of an existing image in place.</summary>
+public sealed record AmendOptions
+{
+    public required string Path { get; init; }
+
+    /// <summary>Image format; probed when null.</summary>
+    public string? Format { get; init; }
+
+    /// <summary>The <c>-o</c> keys and values.</summary>
+    public required IReadOnlyDictionary<string, string> Options { get; init; }
+
+    /// <summary><c>--force</c>: allow changes QEMU calls dangerous (erasing the last key slot).</summary>
+    public bool Force { get; init; }
+
+    /// <summary>Supplies secrets by id (key, old and new secrets).</summary>
+    public Func<string?, byte[]?>? SecretProvider { get; init; }
+
+    /// <summary><c>encrypt.key-secret</c> the image is opened with.</summary>
+    public string? KeySecret { get; init; }
+}

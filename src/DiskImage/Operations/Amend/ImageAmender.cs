@@ -1,0 +1,44 @@
+using DiskImage.Crypto;
+using DiskImage.Formats;
+using DiskImage.Formats.Qcow2;
+
+namespace DiskImage.Operations.Amend;
+
+/// <summary>
+/// <c>qemu-img amend</c>. Supported so far: LUKS key slot changes on qcow2 (<c>encrypt.state</c>,
+/// <c>encrypt.keyslot</c>, <c>encrypt.new-secret</c>, <c>encrypt.old-secret</c>, <c>encrypt.iter-time</c>).
+/// Other keys are refused by name before the image is touched.
+/// </summary>
+public static class ImageAmender
+{
+    public static void Run(AmendOptions options, ImageFormatRegistry? registry = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Options.Count == 0)
+        {
+            throw new InvalidOptionException("Expecting one image file name and -o options");
+        }
+
+        var other = options.Options.Keys.FirstOrDefault(k => !k.StartsWith("encrypt.", StringComparison.Ordinal));
+        if (other is not null)
+        {
+            throw new UnsupportedFeatureException($"Amending '{other}' is not supported yet");
+        }
+
+        var amendment = LuksAmendOptions.FromKeyValues(options.Options, options.Force);
+        registry ??= ImageFormatRegistry.Default;
+        using var image = registry.Open(options.Path, options.Format, new ImageOpenOptions
+        {
+            ReadOnly = false,
+            OpenBackingChain = false,
+            SecretProvider = options.SecretProvider,
+            KeySecret = options.KeySecret,
+        });
+        if (image is not Qcow2Image qcow2)
+        {
+            throw new UnsupportedFeatureException($"Format driver '{image.Format.Name}' does not support option amendment");
+        }
+
+        qcow2.AmendEncryption(amendment);
+    }
+}
