@@ -26,6 +26,7 @@ public sealed partial class Qcow2Image
             }
 
             // Already owned by this image alone: data goes in place, outside the metadata lock.
+            CheckNoMetadataOverlap(run.HostOffset, run.Length, "guest data");
             WriteHostData(run.HostOffset, data.Slice(done, (int)run.Length));
             done += (int)run.Length;
         }
@@ -197,6 +198,7 @@ public sealed partial class Qcow2Image
         var old = L2OffsetOf(l1Index);
         if (old != 0 && (_l1[l1Index] & Qcow2Constants.FlagCopied) != 0)
         {
+            CheckNoMetadataOverlap(old, _clusterSize, "an L2 table");
             return old;
         }
 
@@ -264,6 +266,11 @@ public sealed partial class Qcow2Image
         if (!_file.CanWrite)
         {
             throw new InvalidOperationException("The image was opened read-only.");
+        }
+
+        if (_markedCorrupt)
+        {
+            throw new ImageCorruptException("qcow2: Image is corrupt; cannot be written");
         }
     }
 

@@ -1,0 +1,89 @@
+namespace DiskImage.Formats.Qcow2;
+
+/// <summary>
+/// QEMU's metadata overlap check: before guest data or a modified L2 table goes to a host cluster that
+/// the image's tables pointed at, make sure that cluster is not the header, an L1 table, the refcount
+/// table, a refcount block or the snapshot table. A crafted or corrupted table could otherwise make a
+/// guest write overwrite metadata. On a hit the image is marked corrupt, as QEMU does, and nothing is
+/// written.
+/// </summary>
+public sealed partial class Qcow2Image
+{
+    private volatile bool _markedCorrupt;
+
+    /// <summary>Throws, after marking the image corrupt, when <c>[hostOffset, hostOffset + length)</c> overlaps metadata.</summary>
+    private void CheckNoMetadataOverlap(long hostOffset, long length, string writing)
+    {
+        if (FindMetadataOverlap(hostOffset, length) is not { } metadata)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            MarkCorruptLocked();
+        }
+
+        throw new ImageCorruptException(
+            $"Marking image as corrupt: Preventing invalid write of {writing} on metadata (overlaps with {metadata}); further writes are refused");
+    }
+
+    /// <summary>Names the metadata structure the range overlaps, or null when it overlaps none.</summary>
+    private string? FindMetadataOverlap(long hostOffset, long length)
+    {
+        var end = hostOffset + length;
+        var header = _header;
+        if (hostOffset < _clusterSize)
+        {
+            return "qcow2_header";
+        }
+
+        if (Overlaps(hostOffset, end, header.L1TableOffset, header.L1Size * 8L))
+        {
+            return "active L1 table";
+        }
+
+        if (Overlaps(hostOffset, end, header.RefcountTableOffset, (long)header.RefcountTableClusters << _clusterBits))
+        {
+            return "refcount table";
+        }
+
+        if (header.SnapshotCount > 0 && Overlaps(hostOffset, end, header.SnapshotsOffset, Math.Max(SnapshotTableLength(), 1)))
+        {
+            return "snapshot table";
+        }
+
+        foreach (var snapshot in _snapshots)
+        {
+            if (Overlaps(hostOffset, end, snapshot.L1TableOffset, snapshot.L1Size * 8L))
+            {
+                return "inactive L1 table";
+            }
+        }
+
+        if (_refcounts is { } refcounts)
+        {
+            foreach (var block in refcounts.BlockOffsets())
+            {
+                if (Overlaps(hostOffset, end, block, _clusterSize))
+                {
+                    return "refcount block";
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static bool Overlaps(long start, long end, long regionStart, long regionLength) =>
+        regionLength > 0 && start < regionStart + regionLength && regionStart < end;
+
+    /// <summary>Sets the corrupt bit on disk (synced) and refuses every later write through this handle.</summary>
+    private void MarkCorruptLocked()
+    {
+        _markedCorrupt = true;
+        _header = _header with { IncompatibleFeatures = _header.IncompatibleFeatures | Qcow2Constants.IncompatibleCorrupt };
+        WriteHeaderLocked();
+        _file.Flush();
+    }
+}
