@@ -115,6 +115,21 @@ public class IoInteropTests
     }
 
     [Theory]
+    [InlineData("compat=0.10")]
+    [InlineData("compat=1.1")]
+    [InlineData("extended_l2=on,lazy_refcounts=on,compression_type=zstd,cluster_size=2M")]
+    [InlineData("cluster_size=4k,refcount_bits=64")]
+    public void Info_on_qcow2_matches_qemu_io(string options)
+    {
+        using var dir = new TempDirectory();
+        var image = dir.File("a.qcow2");
+        ExternalTool.QemuImg("create", "-f", "qcow2", "-o", options, image, "1G");
+        var theirs = ExternalTool.QemuIo("-r", "-f", "qcow2", "-c", "info", "-c", "length", image);
+        var ours = Diskimg.Ok("io", "-r", "-f", "qcow2", "-c", "info", "-c", "length", image);
+        Assert.Equal(theirs, ours);
+    }
+
+    [Theory]
     [InlineData("bogus")]
     [InlineData("read 1M 1")]
     [InlineData("read 0")]

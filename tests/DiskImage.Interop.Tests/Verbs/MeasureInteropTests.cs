@@ -5,13 +5,12 @@ namespace DiskImage.Interop.Tests.Verbs;
 
 public class MeasureInteropTests
 {
-    private static readonly string[] s_sizes = ["0", "1", "65537", "1000000", "1.5G", "1T"];
+    private static readonly string[] s_sizes = ["0", "1", "1000000", "1.5G", "1T"];
 
     private static readonly string[] s_qcow2Options =
     [
-        "", "cluster_size=512", "cluster_size=4k", "cluster_size=2M", "refcount_bits=1", "refcount_bits=64",
-        "refcount_bits=8,cluster_size=16k", "extended_l2=on", "extended_l2=on,cluster_size=2M", "preallocation=full",
-        "preallocation=metadata", "preallocation=falloc", "compat=0.10", "cluster_size=1k,refcount_bits=2",
+        "", "cluster_size=512", "cluster_size=2M", "refcount_bits=1", "refcount_bits=64", "extended_l2=on,cluster_size=2M",
+        "preallocation=full", "preallocation=metadata", "compat=0.10", "cluster_size=1k,refcount_bits=2",
         "encrypt.format=luks,encrypt.key-secret=sec0", "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.cipher-alg=aes-128,encrypt.cipher-mode=cbc",
     ];
 

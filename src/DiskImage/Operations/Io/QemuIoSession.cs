@@ -187,11 +187,50 @@ public sealed class QemuIoSession
             vmStateOffset = Measure.Qcow2Layout.DivideRoundingUp(info.VirtualSize, bytesPerL1Entry) * bytesPerL1Entry;
         }
 
-        return new IoCommandOutcome(
-            [$"format name: {info.Format}", $"cluster size: {QemuIoText.Size(clusterSize)}", $"vm state offset: {QemuIoText.Size(vmStateOffset)}"],
-            null,
-            false);
+        List<string> lines =
+            [$"format name: {info.Format}", $"cluster size: {QemuIoText.Size(clusterSize)}", $"vm state offset: {QemuIoText.Size(vmStateOffset)}"];
+        if (info.FormatSpecific is Formats.Qcow2.Qcow2SpecificInfo qcow2)
+        {
+            lines.AddRange(Qcow2Lines(qcow2));
+        }
+
+        return new IoCommandOutcome(lines, null, false);
     }
+
+    /// <summary>The "Format specific information" block qemu prints for qcow2; version-3-only fields are absent for version 2.</summary>
+    private static IEnumerable<string> Qcow2Lines(Formats.Qcow2.Qcow2SpecificInfo qcow2)
+    {
+        yield return "Format specific information:";
+        yield return $"    compat: {qcow2.Compat}";
+        yield return $"    compression type: {qcow2.CompressionType}";
+        if (qcow2.LazyRefcounts is { } lazy)
+        {
+            yield return $"    lazy refcounts: {Bool(lazy)}";
+        }
+
+        yield return $"    refcount bits: {qcow2.RefcountBits}";
+        if (qcow2.DataFile is not null)
+        {
+            yield return $"    data file: {qcow2.DataFile}";
+        }
+
+        if (qcow2.DataFileRaw is { } raw)
+        {
+            yield return $"    data file raw: {Bool(raw)}";
+        }
+
+        if (qcow2.Corrupt is { } corrupt)
+        {
+            yield return $"    corrupt: {Bool(corrupt)}";
+        }
+
+        if (qcow2.ExtendedL2 is { } extended)
+        {
+            yield return $"    extended l2: {Bool(extended)}";
+        }
+    }
+
+    private static string Bool(bool value) => value ? "true" : "false";
 
     private bool InRange(long offset, long length) => offset >= 0 && length >= 0 && offset <= _image.Length - length;
 }
