@@ -24,6 +24,7 @@ internal static class ConvertCommand
     private static readonly Option<bool> s_forceShare = new("-U", "--force-share") { Description = "Open sources without locking (always the case here)" };
     private static readonly Option<string?> s_cache = new("-t") { Description = "Target cache mode (accepted for compatibility)" };
     private static readonly Option<string?> s_sourceCache = new("-T") { Description = "Source cache mode (accepted for compatibility)" };
+    private static readonly Option<bool> s_untrusted = UntrustedOption.Create();
     private static readonly Argument<string[]> s_files = new("files") { Description = "Source images, then the target", Arity = ArgumentArity.OneOrMore };
 
     public static Command Create(CliContext context)
@@ -31,7 +32,7 @@ internal static class ConvertCommand
         var command = new Command("convert", "Convert, concatenate or flatten images into a new image")
         {
             s_sourceFormat, s_targetFormat, s_options, s_compress, s_sparse, s_noCreate, s_targetIsZero,
-            s_progress, s_quiet, s_workers, s_outOfOrder, s_forceShare, s_cache, s_sourceCache, s_files,
+            s_progress, s_quiet, s_workers, s_outOfOrder, s_forceShare, s_cache, s_sourceCache, s_untrusted, s_files,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -55,6 +56,7 @@ internal static class ConvertCommand
                 TargetIsZero = parse.GetValue(s_targetIsZero),
                 Workers = parse.GetValue(s_workers),
                 OutOfOrderWrites = parse.GetValue(s_outOfOrder),
+                UntrustedSources = parse.GetValue(s_untrusted),
             };
 
             if (parse.GetValue(s_progress) && !parse.GetValue(s_quiet))

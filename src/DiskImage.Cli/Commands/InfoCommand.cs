@@ -15,10 +15,11 @@ internal static class InfoCommand
     private static readonly Argument<string> s_file = new("filename") { Description = "Image file" };
     private static readonly Option<string[]> s_object = Secrets.ObjectOption();
     private static readonly Option<bool> s_imageOpts = Secrets.ImageOptsOption();
+    private static readonly Option<bool> s_untrusted = UntrustedOption.Create();
 
     public static Command Create(CliContext context)
     {
-        var command = new Command("info", "Show information about an image") { s_format, s_output, s_backingChain, s_forceShare, s_file, s_object, s_imageOpts };
+        var command = new Command("info", "Show information about an image") { s_format, s_output, s_backingChain, s_forceShare, s_file, s_object, s_imageOpts, s_untrusted };
         command.SetAction(parse =>
         {
             var output = parse.GetValue(s_output);
@@ -29,7 +30,7 @@ internal static class InfoCommand
 
             var chain = parse.GetValue(s_backingChain);
             var source = Secrets.Resolve(parse.GetValue(s_file)!, parse.GetValue(s_imageOpts), parse.GetValue(s_format), Secrets.Load(parse, s_object));
-            var infos = ImageInspector.Inspect(source.Path, source.Format, chain, source.Apply(new ImageOpenOptions()));
+            var infos = ImageInspector.Inspect(source.Path, source.Format, chain, source.Apply(new ImageOpenOptions { Untrusted = parse.GetValue(s_untrusted) }));
             if (output == "json")
             {
                 JsonOutput.Print(context.Out, writer =>

@@ -16,13 +16,14 @@ internal static class MapCommand
     private static readonly Argument<string> s_file = new("filename") { Description = "Image file" };
     private static readonly Option<string[]> s_object = Secrets.ObjectOption();
     private static readonly Option<bool> s_imageOpts = Secrets.ImageOptsOption();
+    private static readonly Option<bool> s_untrusted = UntrustedOption.Create();
 
     public static Command Create(CliContext context)
     {
         s_output.AcceptOnlyFromAmong("human", "json");
         var command = new Command("map", "Show how the image's guest bytes map to files of its backing chain")
         {
-            s_format, s_output, s_startOffset, s_maxLength, s_file, s_object, s_imageOpts,
+            s_format, s_output, s_startOffset, s_maxLength, s_file, s_object, s_imageOpts, s_untrusted,
         };
         command.SetAction(parse =>
         {
@@ -32,7 +33,7 @@ internal static class MapCommand
                 MaxLength = ParseOffset(parse.GetValue(s_maxLength), "max length"),
             };
             var source = Secrets.Resolve(parse.GetValue(s_file)!, parse.GetValue(s_imageOpts), parse.GetValue(s_format), Secrets.Load(parse, s_object));
-            using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(new ImageOpenOptions()));
+            using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(new ImageOpenOptions { Untrusted = parse.GetValue(s_untrusted) }));
             var entries = ImageMapper.Map(image, options);
             return parse.GetValue(s_output) == "json" ? WriteJson(context.Out, entries) : WriteHuman(context, entries);
         });

@@ -60,4 +60,7 @@ public sealed record ConvertOptions
 
     /// <summary>Where formats are looked up; null means <see cref="ImageFormatRegistry.Default"/>.</summary>
     public ImageFormatRegistry? Registry { get; init; }
+
+    /// <summary>Open sources as untrusted uploads: refuse backing files, data files and unknown header extensions.</summary>
+    public bool UntrustedSources { get; init; }
 }

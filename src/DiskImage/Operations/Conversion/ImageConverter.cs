@@ -111,7 +111,7 @@ public static class ImageConverter
         {
             foreach (var path in options.Sources)
             {
-                sources.Add(registry.Open(path, options.SourceFormat, new ImageOpenOptions { Registry = registry }));
+                sources.Add(registry.Open(path, options.SourceFormat, new ImageOpenOptions { Registry = registry, Untrusted = options.UntrustedSources }));
             }
 
             return sources;
