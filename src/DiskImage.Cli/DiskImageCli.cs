@@ -49,6 +49,7 @@ internal static class DiskImageCli
         root.Subcommands.Add(DdCommand.Create(context));
         root.Subcommands.Add(ResizeCommand.Create(context));
         root.Subcommands.Add(MapCommand.Create(context));
+        root.Subcommands.Add(CheckCommand.Create(context));
         return root;
     }
 }

@@ -1,0 +1,173 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using DiskImage.Formats;
+using DiskImage.Operations.Check;
+
+namespace DiskImage.Cli.Commands;
+
+/// <summary><c>diskimg check [-f fmt] [-r leaks|all] [--output=human|json] [-q] FILE</c>, with qemu-img's exit codes.</summary>
+internal static class CheckCommand
+{
+    private const int NotSupported = 63;
+
+    private static readonly Option<string?> s_format = new("-f") { Description = "Image format (probed when omitted)" };
+    private static readonly Option<string?> s_repair = new("-r") { Description = "Repair: 'leaks' frees leaked clusters, 'all' fixes errors too" };
+    private static readonly Option<string> s_output = new("--output") { Description = "Output format", DefaultValueFactory = _ => "human" };
+    private static readonly Option<bool> s_quiet = new("-q") { Description = "Quiet: print nothing but errors" };
+    private static readonly Argument<string> s_file = new("filename") { Description = "Image file" };
+    private static readonly Option<string[]> s_object = Secrets.ObjectOption();
+    private static readonly Option<bool> s_imageOpts = Secrets.ImageOptsOption();
+
+    public static Command Create(CliContext context)
+    {
+        s_output.AcceptOnlyFromAmong("human", "json");
+        s_repair.AcceptOnlyFromAmong("leaks", "all");
+        var command = new Command("check", "Check an image for consistency, optionally repairing it")
+        {
+            s_format, s_repair, s_output, s_quiet, s_file, s_object, s_imageOpts,
+        };
+        command.SetAction(parse => Run(context, parse));
+        return command;
+    }
+
+    private static int Run(CliContext context, ParseResult parse)
+    {
+        var repair = parse.GetValue(s_repair) switch
+        {
+            "leaks" => CheckRepair.Leaks,
+            "all" => CheckRepair.All,
+            _ => CheckRepair.None,
+        };
+        var json = parse.GetValue(s_output) == "json";
+        var quiet = parse.GetValue(s_quiet);
+        var source = Secrets.Resolve(parse.GetValue(s_file)!, parse.GetValue(s_imageOpts), parse.GetValue(s_format), Secrets.Load(parse, s_object));
+        var openOptions = new ImageOpenOptions { OpenBackingChain = false, ReadOnly = repair == CheckRepair.None, ForRepair = repair != CheckRepair.None };
+        using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(openOptions));
+        if (!ImageChecker.Supports(image))
+        {
+            context.Error.WriteLine("diskimg: This image format does not support checks");
+            return NotSupported;
+        }
+
+        ImageCheckResult result;
+        try
+        {
+            result = ImageChecker.Check(image, repair);
+        }
+        catch (CheckFailedException e)
+        {
+            WriteMessages(context, e.Partial);
+            context.Error.WriteLine($"diskimg: Check failed: {e.Message}");
+            return 1;
+        }
+
+        if (result.Repair is { } repaired)
+        {
+            WriteMessages(context, repaired);
+            if (!json && !quiet)
+            {
+                context.Out.Write(string.Create(CultureInfo.InvariantCulture,
+                    $"The following inconsistencies were found and repaired:\n\n    {repaired.LeaksFixed} leaked clusters\n    {repaired.CorruptionsFixed} corruptions\n\nDouble checking the fixed image now...\n"));
+            }
+        }
+
+        WriteMessages(context, result.Final);
+        if (!quiet)
+        {
+            if (json)
+            {
+                WriteJson(context.Out, result, source.Path);
+            }
+            else
+            {
+                WriteHuman(context.Out, result.Final);
+            }
+        }
+
+        if (result.Final.CheckErrors != 0)
+        {
+            context.Error.WriteLine("diskimg: Check failed");
+        }
+
+        return result.ExitCode;
+    }
+
+    private static void WriteMessages(CliContext context, CheckCounts counts)
+    {
+        foreach (var message in counts.Messages)
+        {
+            context.Error.WriteLine(message);
+        }
+    }
+
+    private static void WriteHuman(TextWriter output, CheckCounts check)
+    {
+        if (check.Corruptions == 0 && check.Leaks == 0 && check.CheckErrors == 0)
+        {
+            output.WriteLine("No errors were found on the image.");
+        }
+        else
+        {
+            if (check.Corruptions != 0)
+            {
+                output.Write($"\n{check.Corruptions} errors were found on the image.\nData may be corrupted, or further writes to the image may corrupt it.\n");
+            }
+
+            if (check.Leaks != 0)
+            {
+                output.Write($"\n{check.Leaks} leaked clusters were found on the image.\nThis means waste of disk space, but no harm to data.\n");
+            }
+
+            if (check.CheckErrors != 0)
+            {
+                output.Write($"\n{check.CheckErrors} internal errors have occurred during the check.\n");
+            }
+        }
+
+        if (check.TotalClusters != 0 && check.AllocatedClusters != 0)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{check.AllocatedClusters}/{check.TotalClusters} = {check.AllocatedClusters * 100.0 / check.TotalClusters:F2}% allocated, {check.FragmentedClusters * 100.0 / check.AllocatedClusters:F2}% fragmented, {check.CompressedClusters * 100.0 / check.AllocatedClusters:F2}% compressed clusters"));
+        }
+
+        if (check.ImageEndOffset != 0)
+        {
+            output.WriteLine($"Image end offset: {check.ImageEndOffset}");
+        }
+    }
+
+    /// <summary>qemu-img prints ImageCheck from a QDict, so the keys come in its hash-bucket order; zero counts are left out.</summary>
+    private static void WriteJson(TextWriter output, ImageCheckResult result, string filename)
+    {
+        var check = result.Final;
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, IndentSize = 4 }))
+        {
+            json.WriteStartObject();
+            WriteNonZero(json, "image-end-offset", check.ImageEndOffset);
+            WriteNonZero(json, "compressed-clusters", check.CompressedClusters);
+            WriteNonZero(json, "total-clusters", check.TotalClusters);
+            WriteNonZero(json, "corruptions", check.Corruptions);
+            WriteNonZero(json, "corruptions-fixed", result.CorruptionsFixed);
+            json.WriteNumber("check-errors", check.CheckErrors);
+            WriteNonZero(json, "leaks", check.Leaks);
+            WriteNonZero(json, "leaks-fixed", result.LeaksFixed);
+            WriteNonZero(json, "allocated-clusters", check.AllocatedClusters);
+            json.WriteString("filename", filename);
+            json.WriteString("format", result.Format);
+            WriteNonZero(json, "fragmented-clusters", check.FragmentedClusters);
+            json.WriteEndObject();
+        }
+
+        output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+    }
+
+    private static void WriteNonZero(Utf8JsonWriter json, string name, long value)
+    {
+        if (value != 0)
+        {
+            json.WriteNumber(name, value);
+        }
+    }
+}

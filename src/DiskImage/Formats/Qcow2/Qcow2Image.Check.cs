@@ -1,0 +1,266 @@
+using System.Buffers.Binary;
+using DiskImage.Operations.Check;
+
+namespace DiskImage.Formats.Qcow2;
+
+/// <summary>
+/// The consistency check (<c>qemu-img check</c>) and its repairs: every reference is recounted and compared
+/// with the stored refcounts, then the COPIED flags are compared with the (repaired) refcounts. This is the
+/// one place refcounts are recounted; the repair of dirty lazy-refcount images uses it too.
+/// </summary>
+public sealed partial class Qcow2Image
+{
+    /// <summary>
+    /// Runs one check pass. Repairs need the image opened for writing (in repair mode when the corrupt bit is
+    /// set); a repair that leaves no corruption clears the dirty and corrupt bits, as QEMU does.
+    /// </summary>
+    internal CheckCounts Check(CheckRepair fix)
+    {
+        if (fix != CheckRepair.None && !_file.CanWrite)
+        {
+            throw new InvalidOperationException("Repairing needs the image opened for writing.");
+        }
+
+        lock (_lock)
+        {
+            var res = new CheckCounts();
+            CheckRefcountsLocked(res, fix);
+            if (fix != CheckRepair.None && res.CheckErrors == 0 && res.Corruptions == 0)
+            {
+                FlushMetadataLocked();
+                var cleared = _header.IncompatibleFeatures & ~(Qcow2Constants.IncompatibleDirty | Qcow2Constants.IncompatibleCorrupt);
+                if (cleared != _header.IncompatibleFeatures)
+                {
+                    _header = _header with { IncompatibleFeatures = cleared };
+                    WriteHeaderLocked();
+                }
+
+                _file.Flush();
+            }
+
+            return res;
+        }
+    }
+
+    /// <summary>QEMU's <c>qcow2_check_refcounts</c>.</summary>
+    private void CheckRefcountsLocked(CheckCounts res, CheckRepair fix)
+    {
+        var refcounts = _refcounts ?? new Qcow2Refcounts(_file, _header, DefaultRefcountCacheBytes, (_, _) => { });
+        res.TotalClusters = (Length + _clusterSize - 1) >> _clusterBits;
+        var refs = new Qcow2ReferenceArray((_file.Length + _clusterSize - 1) >> _clusterBits, refcounts.Max);
+        var rebuild = false;
+        CalculateReferences(res, fix, ref rebuild, refs);
+
+        // Without a rebuild but with something to fix, the comparison runs again, repairing this time.
+        var before = res.CopyCounts();
+        CompareRefcounts(res, refcounts, CheckRepair.None, ref rebuild, out var highest, refs);
+        if (rebuild && (fix & CheckRepair.Errors) != 0)
+        {
+            var old = res.CopyCounts();
+            res.Messages.Add("Rebuilding refcount structure");
+            RebuildRefcountStructureLocked(refs);
+            refcounts = _refcounts!;
+            res.Corruptions = 0;
+            res.Leaks = 0;
+            rebuild = false;
+            refs = new Qcow2ReferenceArray((_file.Length + _clusterSize - 1) >> _clusterBits, refcounts.Max);
+            var recount = res.CopyCounts();
+            recount.AllocatedClusters = recount.CompressedClusters = recount.FragmentedClusters = 0;
+            var scratch = new CheckCounts();
+            scratch.SetCounts(recount);
+            CalculateReferences(scratch, CheckRepair.None, ref rebuild, refs);
+            res.SetCounts(scratch);
+            long freshLeaks = 0;
+            if ((fix & CheckRepair.Leaks) != 0)
+            {
+                // The old structures are leaked now; free them. Leaks left over were made by the rebuild itself.
+                var saved = res.CopyCounts();
+                var leakPass = new CheckCounts();
+                CompareRefcounts(leakPass, refcounts, CheckRepair.Leaks, ref rebuild, out highest, refs);
+                if (rebuild)
+                {
+                    res.Messages.Add("ERROR rebuilt refcount structure is still broken");
+                }
+
+                res.Messages.AddRange(leakPass.Messages);
+                freshLeaks = leakPass.Leaks;
+                res.SetCounts(saved);
+            }
+
+            if (res.Corruptions < old.Corruptions)
+            {
+                res.CorruptionsFixed += old.Corruptions - res.Corruptions;
+            }
+
+            if (res.Leaks < old.Leaks)
+            {
+                res.LeaksFixed += old.Leaks - res.Leaks;
+            }
+
+            res.Leaks += freshLeaks;
+        }
+        else if (fix != CheckRepair.None)
+        {
+            if (rebuild)
+            {
+                res.Messages.Add("ERROR need to rebuild refcount structures");
+                res.CheckErrors++;
+                throw new CheckFailedException("Input/output error", res);
+            }
+
+            if (res.Leaks != 0 || res.Corruptions != 0)
+            {
+                res.SetCounts(before);
+                CompareRefcounts(res, refcounts, fix, ref rebuild, out highest, refs);
+            }
+        }
+
+        refcounts.WriteDirty();
+        _file.Flush();
+        CheckCopiedFlags(res, refcounts, fix);
+        res.ImageEndOffset = (highest + 1) << _clusterBits;
+    }
+
+    /// <summary>QEMU's <c>compare_refcounts</c>: stored refcount against counted references, cluster by cluster.</summary>
+    private void CompareRefcounts(CheckCounts res, Qcow2Refcounts refcounts, CheckRepair fix, ref bool rebuild, out long highest, Qcow2ReferenceArray refs)
+    {
+        highest = 0;
+        for (long i = 0; i < refs.Count; i++)
+        {
+            ulong stored;
+            try
+            {
+                stored = refcounts.Get(i);
+            }
+            catch (InvalidImageException)
+            {
+                res.Messages.Add($"Can't get refcount for cluster {i}: Input/output error");
+                res.CheckErrors++;
+                continue;
+            }
+
+            var counted = refs[i];
+            if (stored > 0 || counted > 0)
+            {
+                highest = i;
+            }
+
+            if (stored == counted)
+            {
+                continue;
+            }
+
+            var repairLeak = stored > counted && stored != 0 && (fix & CheckRepair.Leaks) != 0;
+            var repairError = stored < counted && stored != 0 && (fix & CheckRepair.Errors) != 0;
+            if (stored == 0)
+            {
+                rebuild = true;
+            }
+
+            var label = repairLeak || repairError ? "Repairing" : stored < counted ? "ERROR" : "Leaked";
+            res.Messages.Add($"{label} cluster {i} refcount={stored} reference={counted}");
+            if (repairLeak)
+            {
+                refcounts.Add(i, -(long)(stored - counted));
+                res.LeaksFixed++;
+                continue;
+            }
+
+            if (repairError)
+            {
+                refcounts.Add(i, (long)(counted - stored));
+                res.CorruptionsFixed++;
+                continue;
+            }
+
+            if (stored < counted)
+            {
+                res.Corruptions++;
+            }
+            else
+            {
+                res.Leaks++;
+            }
+        }
+    }
+
+    /// <summary>QEMU's <c>check_oflag_copied</c>: COPIED must be set exactly where the refcount is 1.</summary>
+    private void CheckCopiedFlags(CheckCounts res, Qcow2Refcounts refcounts, CheckRepair fix)
+    {
+        var repair = (fix & CheckRepair.Errors) != 0
+            || ((fix & CheckRepair.Leaks) != 0 && res.CheckErrors == 0 && res.Corruptions == 0 && res.Leaks == 0);
+        var table = new byte[_clusterSize];
+        var raw = new byte[8];
+        for (var i = 0; i < _l1.Length; i++)
+        {
+            var l1Entry = _l1[i];
+            var l2Offset = (long)(l1Entry & Qcow2Constants.L1OffsetMask);
+            if (l2Offset == 0 || !TryGetRefcount(refcounts, l2Offset, out var refcount))
+            {
+                continue;
+            }
+
+            if ((refcount == 1) != ((l1Entry & Qcow2Constants.FlagCopied) != 0))
+            {
+                res.Corruptions++;
+                res.Messages.Add($"{(repair ? "Repairing" : "ERROR")} OFLAG_COPIED L2 cluster: l1_index={i} l1_entry={l1Entry:x} refcount={refcount}");
+                if (repair)
+                {
+                    _l1[i] = refcount == 1 ? l1Entry | Qcow2Constants.FlagCopied : l1Entry & ~Qcow2Constants.FlagCopied;
+                    BinaryPrimitives.WriteUInt64BigEndian(raw, _l1[i]);
+                    _file.Write(_header.L1TableOffset + (i * 8L), raw);
+                    _file.Flush();
+                    res.Corruptions--;
+                    res.CorruptionsFixed++;
+                }
+            }
+
+            _file.Read(l2Offset, table);
+            var dirty = 0;
+            for (var j = 0; j < L2Entries; j++)
+            {
+                var entry = ReadEntry(table, j);
+                var host = (long)(entry & Qcow2Constants.L2OffsetMask);
+                if ((entry & Qcow2Constants.FlagCompressed) != 0 || host == 0 || !TryGetRefcount(refcounts, host, out refcount))
+                {
+                    continue;
+                }
+
+                if ((refcount == 1) != ((entry & Qcow2Constants.FlagCopied) != 0))
+                {
+                    res.Corruptions++;
+                    res.Messages.Add($"{(repair ? "Repairing" : "ERROR")} OFLAG_COPIED data cluster: l2_entry={entry:x} refcount={refcount}");
+                    if (repair)
+                    {
+                        var fixedEntry = refcount == 1 ? entry | Qcow2Constants.FlagCopied : entry & ~Qcow2Constants.FlagCopied;
+                        BinaryPrimitives.WriteUInt64BigEndian(table.AsSpan(j * _l2EntryBytes), fixedEntry);
+                        dirty++;
+                    }
+                }
+            }
+
+            if (dirty > 0)
+            {
+                _l2Cache.Remove(l2Offset);
+                _file.Write(l2Offset, table);
+                _file.Flush();
+                res.Corruptions -= dirty;
+                res.CorruptionsFixed += dirty;
+            }
+        }
+    }
+
+    private bool TryGetRefcount(Qcow2Refcounts refcounts, long offset, out ulong refcount)
+    {
+        try
+        {
+            refcount = refcounts.Get(offset >> _clusterBits);
+            return true;
+        }
+        catch (InvalidImageException)
+        {
+            refcount = 0;
+            return false;
+        }
+    }
+}

@@ -1,0 +1,33 @@
+using DiskImage.Formats;
+using DiskImage.Formats.Qcow2;
+
+namespace DiskImage.Operations.Check;
+
+/// <summary><c>qemu-img check</c>: a consistency check with optional repair, then a fresh check of a repaired image.</summary>
+public static class ImageChecker
+{
+    /// <summary>Whether the format of <paramref name="image"/> can be checked at all (qemu-img exits 63 otherwise).</summary>
+    public static bool Supports(IDiskImage image) => image is Qcow2Image;
+
+    /// <summary>
+    /// Checks <paramref name="image"/> (opened for writing with <see cref="ImageOpenOptions.ForRepair"/> when
+    /// <paramref name="repair"/> is not <see cref="CheckRepair.None"/>).
+    /// </summary>
+    public static ImageCheckResult Check(IDiskImage image, CheckRepair repair)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        if (image is not Qcow2Image qcow2)
+        {
+            throw new UnsupportedFeatureException("This image format does not support checks");
+        }
+
+        var first = qcow2.Check(repair);
+        if (first.CorruptionsFixed == 0 && first.LeaksFixed == 0)
+        {
+            return new ImageCheckResult(image.FilePath, image.Format.Name, first, null);
+        }
+
+        var second = qcow2.Check(CheckRepair.None);
+        return new ImageCheckResult(image.FilePath, image.Format.Name, second, first);
+    }
+}
