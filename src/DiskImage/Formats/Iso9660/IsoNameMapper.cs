@@ -67,7 +67,11 @@ internal static class IsoNameMapper
         return result;
     }
 
-    /// <summary>Assigns Joliet names to the children of one directory and returns them in Joliet order.</summary>
+    /// <summary>
+    /// Assigns Joliet names to the children of one directory and returns them in Joliet order. Long
+    /// names are cut at 64 UTF-16 units as genisoimage cuts them; where two cut names collide (genisoimage
+    /// gives up there) the later one ends in "~N" instead.
+    /// </summary>
     public static List<IsoBuildNode> AssignJolietNames(IEnumerable<IsoBuildNode> children)
     {
         var used = new HashSet<string>(StringComparer.Ordinal);
@@ -75,18 +79,11 @@ internal static class IsoNameMapper
         foreach (var child in children)
         {
             var name = JolietSafe(child.Name);
-            var extension = "";
-            var dot = name.LastIndexOf('.');
-            if (child.Kind != IsoNodeKind.Directory && dot > 0 && name.Length - dot <= 10)
-            {
-                extension = name[dot..];
-                name = name[..dot];
-            }
-
-            var candidate = Fit(name, extension, "");
+            var candidate = Cut(name, MaxJolietLength);
             for (var n = 1; !used.Add(candidate); n++)
             {
-                candidate = Fit(name, extension, "~" + n.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                var suffix = "~" + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                candidate = Cut(name, MaxJolietLength - suffix.Length) + suffix;
             }
 
             child.JolietName = candidate;
@@ -97,21 +94,16 @@ internal static class IsoNameMapper
         return result;
     }
 
-    private static string Fit(string name, string extension, string suffix)
+    /// <summary>The first <paramref name="length"/> UTF-16 units, never splitting a surrogate pair.</summary>
+    private static string Cut(string name, int length)
     {
-        var room = MaxJolietLength - extension.Length - suffix.Length;
-        if (room < 1)
+        if (name.Length <= length)
         {
-            return (name + extension)[..(MaxJolietLength - suffix.Length)] + suffix;
+            return name;
         }
 
-        var cut = name.Length > room ? name[..room] : name;
-        if (cut.Length > 0 && char.IsHighSurrogate(cut[^1]))
-        {
-            cut = cut[..^1];
-        }
-
-        return cut + suffix + extension;
+        var cut = name[..length];
+        return char.IsHighSurrogate(cut[^1]) ? cut[..^1] : cut;
     }
 
     private static string Map(string text)
