@@ -50,6 +50,8 @@ internal static class DiskImageCli
         root.Subcommands.Add(ResizeCommand.Create(context));
         root.Subcommands.Add(MapCommand.Create(context));
         root.Subcommands.Add(CheckCommand.Create(context));
+        root.Subcommands.Add(RebaseCommand.Create(context));
+        root.Subcommands.Add(CommitCommand.Create(context));
         return root;
     }
 }

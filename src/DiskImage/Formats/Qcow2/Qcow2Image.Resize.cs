@@ -117,7 +117,17 @@ public sealed partial class Qcow2Image
 
     private void ShrinkLocked(long newSize)
     {
-        var firstGone = (newSize + _clusterSize - 1) >> _clusterBits;
+        UnmapFromLocked((newSize + _clusterSize - 1) >> _clusterBits);
+        _header = _header with { Size = newSize };
+        FlushMetadataLocked();
+        WriteHeaderLocked();
+        _file.Flush();
+        TruncateAfterLastUsedClusterLocked();
+    }
+
+    /// <summary>Makes every guest cluster from <paramref name="firstGone"/> on unallocated and releases what it held.</summary>
+    private void UnmapFromLocked(long firstGone)
+    {
         var firstWholeTable = (firstGone + L2Entries - 1) >> _l2Bits;
         for (long l1Index = firstGone >> _l2Bits; l1Index < _l1.Length; l1Index++)
         {
@@ -149,12 +159,6 @@ public sealed partial class Qcow2Image
                 _pendingFrees.Add(l2Offset >> _clusterBits);
             }
         }
-
-        _header = _header with { Size = newSize };
-        FlushMetadataLocked();
-        WriteHeaderLocked();
-        _file.Flush();
-        TruncateAfterLastUsedClusterLocked();
     }
 
     private void TruncateAfterLastUsedClusterLocked()

@@ -1,0 +1,19 @@
+namespace DiskImage.Operations.Commit;
+
+/// <summary>What <c>qemu-img commit</c> is asked to do.</summary>
+public sealed record CommitOptions
+{
+    public required string Path { get; init; }
+
+    /// <summary>Format of the image being committed; probed when null.</summary>
+    public string? Format { get; init; }
+
+    /// <summary>
+    /// The backing image to commit into (qemu-img's <c>-b</c>), anywhere down the chain; null for the
+    /// immediate backing file. Naming a base implies <see cref="KeepOverlay"/>.
+    /// </summary>
+    public string? Base { get; init; }
+
+    /// <summary>Leave the committed image's clusters in place (qemu-img's <c>-d</c>).</summary>
+    public bool KeepOverlay { get; init; }
+}

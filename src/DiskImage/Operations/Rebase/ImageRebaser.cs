@@ -1,0 +1,116 @@
+using DiskImage.Formats;
+using DiskImage.Formats.Qcow2;
+using DiskImage.IO;
+
+namespace DiskImage.Operations.Rebase;
+
+/// <summary>
+/// Changes an image's backing file (qemu-img rebase). In safe mode, every range the image does not
+/// allocate itself and whose old backing content differs from the new backing content is first copied
+/// into the image, so the guest sees the same disk afterwards.
+/// </summary>
+public static class ImageRebaser
+{
+    private const int ChunkSize = 1 << 20;
+
+    /// <summary>Rebases; <paramref name="progress"/> receives the fraction done (0 to 1).</summary>
+    public static void Rebase(RebaseOptions options, IProgress<double>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var newName = options.BackingFile.Length == 0 ? null : options.BackingFile;
+        if (newName is not null && options.BackingFormat is null)
+        {
+            throw new InvalidOptionException($"Could not change the backing file to '{newName}': backing format must be specified");
+        }
+
+        var registry = ImageFormatRegistry.Default;
+        using var image = registry.Open(options.Path, options.Format,
+            new ImageOpenOptions { ReadOnly = false, OpenBackingChain = !options.Unsafe });
+        if (image is not Qcow2Image qcow2)
+        {
+            throw new UnsupportedFeatureException($"Could not change the backing file to '{newName ?? ""}': Operation not supported");
+        }
+
+        if (!options.Unsafe)
+        {
+            IDiskImage? newBacking = null;
+            if (newName is not null)
+            {
+                var resolved = Qcow2Image.ResolveBackingPath(options.Path, newName);
+                try
+                {
+                    newBacking = registry.Open(resolved, options.BackingFormat, new ImageOpenOptions());
+                }
+                catch (DiskImageException e)
+                {
+                    throw new ImageAccessException($"Could not open new backing file '{resolved}': {e.Message}", e);
+                }
+                catch (IOException e)
+                {
+                    throw new ImageAccessException($"Could not open new backing file '{resolved}': {e.Message}", e);
+                }
+            }
+
+            using (newBacking)
+            {
+                CopyDifferences(qcow2, newBacking, progress);
+            }
+        }
+
+        qcow2.ChangeBackingFile(newName, newName is null ? null : options.BackingFormat);
+        progress?.Report(1);
+    }
+
+    /// <summary>Writes into <paramref name="image"/> every unallocated range whose content would change under the new backing.</summary>
+    private static void CopyDifferences(Qcow2Image image, IDiskImage? newBacking, IProgress<double>? progress)
+    {
+        var length = image.Length;
+        var step = Math.Max(image.ClusterSize, 64 * 1024);
+        var current = new byte[step];
+        var replacement = new byte[step];
+        for (long chunk = 0; chunk < length; chunk += ChunkSize)
+        {
+            var chunkLength = Math.Min(ChunkSize, length - chunk);
+            foreach (var extent in image.GetExtents(chunk, chunkLength))
+            {
+                if (extent.Kind != ExtentKind.Unallocated)
+                {
+                    continue;
+                }
+
+                for (var offset = extent.Offset; offset < extent.Offset + extent.Length;)
+                {
+                    // Compare in cluster-aligned pieces so a write covers whole clusters where it can.
+                    var pieceEnd = Math.Min(extent.Offset + extent.Length, ((offset / step) + 1) * step);
+                    var size = (int)(pieceEnd - offset);
+                    var old = current.AsSpan(0, size);
+                    var next = replacement.AsSpan(0, size);
+                    image.Read(offset, old);
+                    ReadOrZero(newBacking, offset, next);
+                    if (!old.SequenceEqual(next))
+                    {
+                        image.Write(offset, old);
+                    }
+
+                    offset = pieceEnd;
+                }
+            }
+
+            progress?.Report((double)(chunk + chunkLength) / length);
+        }
+
+        image.Flush();
+    }
+
+    private static void ReadOrZero(IDiskImage? image, long offset, Span<byte> buffer)
+    {
+        buffer.Clear();
+        if (image is null || offset >= image.Length)
+        {
+            return;
+        }
+
+        var available = (int)Math.Min(buffer.Length, image.Length - offset);
+        image.Read(offset, buffer[..available]);
+    }
+}
