@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Times diskimg against qemu-img on the same jobs and writes the table into docs/BENCHMARKS.md.
 #
-#   bench/compare-qemu.sh [--runs N] [--scratch DIR] [--only NAME[,NAME...]] [--no-docs] [--keep]
+#   bench/compare-qemu.sh [--runs N] [--scratch DIR] [--only NAME[,NAME...]] [--no-docs] [--keep] [--reuse-build]
 #
 # Builds diskimg (Release, Native AOT), generates a corpus under a scratch directory (never in the
 # repository), then runs every scenario alternately qemu-img / diskimg: one warm-up each, then N timed
@@ -19,6 +19,7 @@ scratch=${TMPDIR:-/tmp}/diskimg-bench
 only=""
 write_docs=1
 keep=0
+reuse_build=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
@@ -26,6 +27,7 @@ while [ $# -gt 0 ]; do
     --only) only=",$2,"; shift 2 ;;
     --no-docs) write_docs=0; shift ;;
     --keep) keep=1; shift ;;
+    --reuse-build) reuse_build=1; shift ;;
     -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
@@ -57,6 +59,9 @@ if ! command -v clang >/dev/null; then
   [ -n "$cc" ] && aot_linker=("-p:CppCompilerAndLinker=$(basename "$cc")")
 fi
 
+if [ "$reuse_build" -eq 1 ] && [ -x "$bin/aot/diskimg" ] && [ -x "$bin/r2r/diskimg" ] && [ -x "$bin/jit/diskimg" ]; then
+  log "reusing the builds in $bin"
+else
 log "publishing diskimg with Native AOT"
 dotnet publish "$repo/src/DiskImage.Cli" -c Release -r linux-x64 -p:PublishAot=true "${aot_linker[@]}" \
   -o "$bin/aot" -nologo -v quiet >"$scratch/publish-aot.log" 2>&1 || { cat "$scratch/publish-aot.log"; die "AOT publish failed"; }
@@ -65,10 +70,11 @@ dotnet publish "$repo/src/DiskImage.Cli" -c Release -r linux-x64 --self-containe
   -o "$bin/r2r" -nologo -v quiet >"$scratch/publish-r2r.log" 2>&1 || { cat "$scratch/publish-r2r.log"; die "R2R publish failed"; }
 dotnet publish "$repo/src/DiskImage.Cli" -c Release -r linux-x64 --self-contained false \
   -o "$bin/jit" -nologo -v quiet >"$scratch/publish-jit.log" 2>&1 || { cat "$scratch/publish-jit.log"; die "JIT publish failed"; }
+fi
 
 Q=qemu-img
 D="$bin/aot/diskimg"
-aot_warnings=$(grep -c "warning" "$scratch/publish-aot.log")
+aot_warnings=$(grep -c "warning" "$scratch/publish-aot.log" 2>/dev/null || echo "?")
 
 # --- corpus ----------------------------------------------------------------------------------------
 c="$scratch/corpus"
