@@ -27,12 +27,15 @@ internal static class ConvertCommand
     private static readonly Option<bool> s_untrusted = UntrustedOption.Create();
     private static readonly Argument<string[]> s_files = new("files") { Description = "Source images, then the target", Arity = ArgumentArity.OneOrMore };
 
+    private static readonly Option<string[]> s_object = Secrets.ObjectOption();
+    private static readonly Option<bool> s_imageOpts = Secrets.ImageOptsOption();
+
     public static Command Create(CliContext context)
     {
         var command = new Command("convert", "Convert, concatenate or flatten images into a new image")
         {
             s_sourceFormat, s_targetFormat, s_options, s_compress, s_sparse, s_noCreate, s_targetIsZero,
-            s_progress, s_quiet, s_workers, s_outOfOrder, s_forceShare, s_cache, s_sourceCache, s_untrusted, s_files,
+            s_progress, s_quiet, s_workers, s_outOfOrder, s_forceShare, s_cache, s_sourceCache, s_untrusted, s_files, s_object, s_imageOpts,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -43,11 +46,20 @@ internal static class ConvertCommand
             }
 
             var sparse = parse.GetValue(s_sparse);
+            var secrets = Secrets.Load(parse, s_object);
+            var sources = files[..^1].Select(f => Secrets.Resolve(f, parse.GetValue(s_imageOpts), parse.GetValue(s_sourceFormat), secrets)).ToList();
+            if (sources.Select(s => s.Format).Distinct().Count() > 1)
+            {
+                throw new InvalidOptionException("All sources given with --image-opts must name the same driver");
+            }
+
             var options = new ConvertOptions
             {
-                Sources = files[..^1],
+                Sources = [.. sources.Select(s => s.Path)],
+                SourceKeySecrets = [.. sources.Select(s => s.KeySecret)],
+                SecretProvider = secrets.Get,
                 Target = files[^1],
-                SourceFormat = parse.GetValue(s_sourceFormat),
+                SourceFormat = sources[0].Format,
                 TargetFormat = parse.GetValue(s_targetFormat)!,
                 TargetOptions = KeyValueOptions.Parse(parse.GetValue(s_options) ?? []),
                 Compress = parse.GetValue(s_compress),

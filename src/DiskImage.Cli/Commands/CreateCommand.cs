@@ -15,11 +15,12 @@ internal static class CreateCommand
     private static readonly Option<bool> s_unsafe = new("-u") { Description = "Do not open the backing file" };
     private static readonly Option<bool> s_quiet = new("-q") { Description = "Quiet" };
     private static readonly Argument<string> s_file = new("filename") { Description = "Image file to create" };
+    private static readonly Option<string[]> s_object = Secrets.ObjectOption();
     private static readonly Argument<string?> s_size = new("size") { Description = "Virtual size (bytes or 512k, 10M, 1G, 1T...)", Arity = ArgumentArity.ZeroOrOne };
 
     public static Command Create(CliContext context)
     {
-        var command = new Command("create", "Create a new image") { s_format, s_options, s_backing, s_backingFormat, s_unsafe, s_quiet, s_file, s_size };
+        var command = new Command("create", "Create a new image") { s_format, s_options, s_backing, s_backingFormat, s_unsafe, s_quiet, s_file, s_size, s_object };
         command.SetAction(parse =>
         {
             var path = parse.GetValue(s_file)!;
@@ -37,6 +38,7 @@ internal static class CreateCommand
                     BackingFile = parse.GetValue(s_backing),
                     BackingFormat = parse.GetValue(s_backingFormat),
                     SkipBackingCheck = parse.GetValue(s_unsafe),
+                    SecretProvider = Secrets.Load(parse, s_object).Get,
                 });
                 if (!parse.GetValue(s_quiet))
                 {

@@ -21,6 +21,11 @@ internal static class Qcow2Creator
             throw new InvalidOptionException("Image size must be non-negative");
         }
 
+        // The secret is looked up before the file exists, so a missing one leaves nothing behind.
+        var passphrase = options.Encryption is { } encryption
+            ? Crypto.EncryptionSecrets.Require(options.SecretProvider, encryption.KeySecret)
+            : null;
+
         // qcow2 sizes are whole sectors; qemu-img rounds up.
         size = (size + 511) & ~511L;
         var header = BuildHeader(options);
@@ -41,6 +46,10 @@ internal static class Qcow2Creator
 
         using var image = Qcow2Image.Open(path, new ImageOpenOptions { ReadOnly = false, OpenBackingChain = false });
         image.InitializeNew(size, options.Preallocation);
+        if (options.Encryption is not null)
+        {
+            image.SetUpEncryption(options.Encryption, passphrase);
+        }
     }
 
     private static long? BackingSize(string path, Qcow2CreateOptions options)

@@ -63,4 +63,10 @@ public sealed record ConvertOptions
 
     /// <summary>Open sources as untrusted uploads: refuse backing files, data files and unknown header extensions.</summary>
     public bool UntrustedSources { get; init; }
+
+    /// <summary>Supplies secrets by id, for encrypted sources and targets.</summary>
+    public Func<string?, byte[]?>? SecretProvider { get; init; }
+
+    /// <summary><c>encrypt.key-secret</c> of each source (same order as <see cref="Sources"/>); null entries for plain ones.</summary>
+    public IReadOnlyList<string?> SourceKeySecrets { get; init; } = [];
 }

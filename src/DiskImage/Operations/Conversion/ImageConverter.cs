@@ -38,11 +38,17 @@ public static class ImageConverter
             var layout = new SourceLayout(sources);
             if (!options.NoCreate)
             {
-                var createOptions = targetFormat.ParseCreateOptions(layout.TotalLength, options.TargetOptions) with { Registry = registry };
+                var createOptions = targetFormat.ParseCreateOptions(layout.TotalLength, options.TargetOptions) with { Registry = registry, SecretProvider = options.SecretProvider };
                 targetFormat.Create(options.Target, createOptions);
             }
 
-            using var target = registry.Open(options.Target, targetFormat.Name, new ImageOpenOptions { ReadOnly = false, Registry = registry });
+            using var target = registry.Open(options.Target, targetFormat.Name, new ImageOpenOptions
+            {
+                ReadOnly = false,
+                Registry = registry,
+                SecretProvider = options.SecretProvider,
+                KeySecret = options.TargetOptions.GetValueOrDefault("encrypt.key-secret"),
+            });
             if (target.Length < layout.TotalLength)
             {
                 throw new InvalidOptionException("output file is smaller than input file");
@@ -109,9 +115,16 @@ public static class ImageConverter
         var sources = new List<IDiskImage>(options.Sources.Count);
         try
         {
-            foreach (var path in options.Sources)
+            for (var i = 0; i < options.Sources.Count; i++)
             {
-                sources.Add(registry.Open(path, options.SourceFormat, new ImageOpenOptions { Registry = registry, Untrusted = options.UntrustedSources }));
+                var keySecret = i < options.SourceKeySecrets.Count ? options.SourceKeySecrets[i] : null;
+                sources.Add(registry.Open(options.Sources[i], options.SourceFormat, new ImageOpenOptions
+                {
+                    Registry = registry,
+                    SecretProvider = options.SecretProvider,
+                    KeySecret = keySecret,
+                    Untrusted = options.UntrustedSources,
+                }));
             }
 
             return sources;

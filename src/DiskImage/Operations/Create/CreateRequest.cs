@@ -28,4 +28,7 @@ public sealed record CreateRequest
 
     /// <summary>Where formats are looked up; null means <see cref="ImageFormatRegistry.Default"/>.</summary>
     public ImageFormatRegistry? Registry { get; init; }
+
+    /// <summary>Supplies secrets by id (<c>encrypt.key-secret</c>).</summary>
+    public Func<string?, byte[]?>? SecretProvider { get; init; }
 }

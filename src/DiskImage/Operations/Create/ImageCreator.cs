@@ -30,6 +30,7 @@ public static class ImageCreator
             BackingFormat = request.BackingFormat ?? options.BackingFormat,
             SkipBackingCheck = request.SkipBackingCheck,
             Registry = registry,
+            SecretProvider = request.SecretProvider,
         };
 
         if (options.BackingFile is not null)
