@@ -113,7 +113,7 @@ internal static class Qcow2Creator
         };
     }
 
-    private static byte[] FeatureTable()
+    internal static byte[] FeatureTable()
     {
         var table = new byte[Qcow2FeatureName.Standard.Count * Qcow2FeatureName.EntrySize];
         for (var i = 0; i < Qcow2FeatureName.Standard.Count; i++)

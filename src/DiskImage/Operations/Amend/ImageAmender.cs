@@ -19,13 +19,14 @@ public static class ImageAmender
             throw new InvalidOptionException("Expecting one image file name and -o options");
         }
 
-        var other = options.Options.Keys.FirstOrDefault(k => !k.StartsWith("encrypt.", StringComparison.Ordinal));
+        var other = options.Options.Keys.FirstOrDefault(k => !k.StartsWith("encrypt.", StringComparison.Ordinal) && !Qcow2LayoutAmendment.Handles(k));
         if (other is not null)
         {
             throw new UnsupportedFeatureException($"Amending '{other}' is not supported yet");
         }
 
-        var amendment = LuksAmendOptions.FromKeyValues(options.Options, options.Force);
+        var encryptKeys = options.Options.Where(o => o.Key.StartsWith("encrypt.", StringComparison.Ordinal)).ToDictionary(o => o.Key, o => o.Value);
+        var amendment = encryptKeys.Count == 0 ? null : LuksAmendOptions.FromKeyValues(encryptKeys, options.Force);
         registry ??= ImageFormatRegistry.Default;
         using var image = registry.Open(options.Path, options.Format, new ImageOpenOptions
         {
@@ -39,6 +40,10 @@ public static class ImageAmender
             throw new UnsupportedFeatureException($"Format driver '{image.Format.Name}' does not support option amendment");
         }
 
-        qcow2.AmendEncryption(amendment);
+        Qcow2LayoutAmendment.Apply(qcow2, options.Options);
+        if (amendment is not null)
+        {
+            qcow2.AmendEncryption(amendment);
+        }
     }
 }

@@ -1,0 +1,175 @@
+namespace DiskImage.Formats.Qcow2;
+
+/// <summary>In-place changes of the image's compatibility level and feature bits (qemu-img amend).</summary>
+public sealed partial class Qcow2Image
+{
+    /// <summary>
+    /// Changes the compatibility level (2 or 3), lazy refcounts and refcount width without changing the
+    /// guest content. Null leaves a setting as it is.
+    /// </summary>
+    internal void Amend(int? version, bool? lazyRefcounts, int? refcountBits)
+    {
+        CheckWritable();
+        lock (_lock)
+        {
+            FlushMetadataLocked();
+            var target = version ?? _header.Version;
+            if (refcountBits is { } bits && bits != _header.RefcountBits)
+            {
+                if (target < 3)
+                {
+                    throw new InvalidOptionException("Refcount widths other than 16 bits require compatibility level 1.1 or above (use compat=1.1 or greater)");
+                }
+
+                throw new UnsupportedFeatureException("Changing refcount_bits of an existing image is not supported yet");
+            }
+
+            if (lazyRefcounts == true && target < 3)
+            {
+                throw new InvalidOptionException("Lazy refcounts only supported with compatibility level 1.1 and above (use compat=1.1 or greater)");
+            }
+
+            if (target < 3 && _header.Version >= 3)
+            {
+                DowngradeLocked();
+            }
+            else if (target >= 3 && _header.Version < 3)
+            {
+                _header = _header with
+                {
+                    Version = 3,
+                    Extensions = [.. _header.Extensions, new Qcow2HeaderExtension(Qcow2Constants.ExtensionFeatureTable, Qcow2Creator.FeatureTable())],
+                };
+                WriteHeaderLocked();
+                _file.Flush();
+            }
+
+            if (lazyRefcounts is { } lazy && lazy != _header.LazyRefcounts && _header.Version >= 3)
+            {
+                var compatible = lazy
+                    ? _header.CompatibleFeatures | Qcow2Constants.CompatibleLazyRefcounts
+                    : _header.CompatibleFeatures & ~Qcow2Constants.CompatibleLazyRefcounts;
+                _header = _header with { CompatibleFeatures = compatible };
+                WriteHeaderLocked();
+                _file.Flush();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Turns a version-3 image into a version-2 one: zero clusters are expanded (v2 has no zero flag),
+    /// then the header is rewritten without the v3 fields and the feature-name table.
+    /// </summary>
+    private void DowngradeLocked()
+    {
+        if (_header.RefcountOrder != 4)
+        {
+            throw new InvalidOptionException("compat=0.10 requires refcount_bits=16");
+        }
+
+        var incompatible = _header.IncompatibleFeatures & ~Qcow2Constants.IncompatibleDirty;
+        if (incompatible != 0)
+        {
+            throw new UnsupportedFeatureException($"Cannot downgrade an image with incompatible features 0x{incompatible:x} set");
+        }
+
+        foreach (var snapshot in _snapshots)
+        {
+            if (HasZeroClusters(ReadL1(_file, snapshot.L1TableOffset, snapshot.L1Size)))
+            {
+                throw new UnsupportedFeatureException($"Cannot downgrade: snapshot '{snapshot.Name}' has zero clusters, which cannot be expanded yet");
+            }
+        }
+
+        ExpandZeroClustersLocked();
+        FlushMetadataLocked();
+        _header = _header with
+        {
+            Version = 2,
+            IncompatibleFeatures = 0,
+            CompatibleFeatures = 0,
+            AutoclearFeatures = 0,
+            HeaderLength = Qcow2Constants.Version2HeaderLength,
+            UnknownHeaderFields = [],
+            Extensions = [.. _header.Extensions.Where(e => e.Magic != Qcow2Constants.ExtensionFeatureTable)],
+        };
+        _dirtyBitSetHere = false;
+        WriteHeaderLocked();
+        _file.Flush();
+    }
+
+    private bool HasZeroClusters(ulong[] l1)
+    {
+        foreach (var l1Entry in l1)
+        {
+            var l2Offset = (long)(l1Entry & Qcow2Constants.L1OffsetMask);
+            if (l2Offset == 0)
+            {
+                continue;
+            }
+
+            var table = _l2Cache.Get(l2Offset);
+            for (var index = 0; index < L2Entries; index++)
+            {
+                var entry = ReadEntry(table, index);
+                if ((entry & Qcow2Constants.FlagCompressed) == 0 && (entry & Qcow2Constants.FlagZero) != 0)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Replaces every zero-flagged cluster of the active image: one with a host cluster gets that cluster
+    /// zeroed, one without becomes unallocated (no backing file) or gets a zeroed cluster of its own.
+    /// </summary>
+    private void ExpandZeroClustersLocked()
+    {
+        var hasBacking = _header.BackingFile is not null;
+        for (var l1Index = 0; l1Index < _l1.Length; l1Index++)
+        {
+            if (L2OffsetOf(l1Index) == 0)
+            {
+                continue;
+            }
+
+            var shared = (_l1[l1Index] & Qcow2Constants.FlagCopied) == 0;
+            var l2Offset = L2OffsetOf(l1Index);
+            for (var index = 0; index < L2Entries; index++)
+            {
+                var table = _l2Cache.Get(l2Offset);
+                var entry = ReadEntry(table, index);
+                if ((entry & Qcow2Constants.FlagCompressed) != 0 || (entry & Qcow2Constants.FlagZero) == 0)
+                {
+                    continue;
+                }
+
+                var host = (long)(entry & Qcow2Constants.L2OffsetMask);
+                if (host != 0)
+                {
+                    _file.WriteZeroBytes(host, _clusterSize);
+                    SetEntryLocked(table, l2Offset, index, entry & ~Qcow2Constants.FlagZero, 0);
+                }
+                else if (!hasBacking)
+                {
+                    SetEntryLocked(table, l2Offset, index, 0, 0);
+                }
+                else
+                {
+                    if (shared)
+                    {
+                        throw new UnsupportedFeatureException("Cannot downgrade: a zero cluster in a table shared with a snapshot would need a new cluster");
+                    }
+
+                    var fresh = _refcounts!.Allocate(1);
+                    _file.WriteZeroBytes(fresh, _clusterSize);
+                    table = _l2Cache.Get(l2Offset);
+                    SetEntryLocked(table, l2Offset, index, (ulong)fresh | Qcow2Constants.FlagCopied, 0);
+                }
+            }
+        }
+    }
+}
