@@ -21,7 +21,7 @@ public class Qcow2HeaderValidationTests
 
     [Theory]
     [InlineData(0, 0x12345678u, "Image is not in qcow2 format")]
-    [InlineData(4, 1u, "Unsupported qcow2 version 1")]
+    [InlineData(4, 1u, "Image is in the original qcow (version 1) format, which is not supported; only qcow2 versions 2 and 3 are")]
     [InlineData(4, 4u, "Unsupported qcow2 version 4")]
     [InlineData(20, 8u, "Unsupported cluster size: 2^8")]
     [InlineData(20, 22u, "Unsupported cluster size: 2^22")]
@@ -158,15 +158,15 @@ public class Qcow2HeaderValidationTests
     }
 
     [Fact]
-    public void Probe_claims_versions_2_and_3_but_not_qcow_version_1()
+    public void Probe_claims_the_magic_whatever_the_version_so_other_versions_are_refused_not_read_as_raw()
     {
         byte[] header = [0x51, 0x46, 0x49, 0xfb, 0, 0, 0, 3];
         Assert.Equal(100, Qcow2Format.Instance.Probe(header, 1 << 20));
-        header[7] = 2;
-        Assert.Equal(100, Qcow2Format.Instance.Probe(header, 1 << 20));
         header[7] = 1;
+        Assert.Equal(100, Qcow2Format.Instance.Probe(header, 1 << 20));
+        header[0] = 0x52;
         Assert.Equal(0, Qcow2Format.Instance.Probe(header, 1 << 20));
-        Assert.Equal(0, Qcow2Format.Instance.Probe(header.AsSpan(0, 4), 4));
+        Assert.Equal(0, Qcow2Format.Instance.Probe(header.AsSpan(0, 3), 3));
     }
 
     [Fact]
