@@ -15,14 +15,34 @@ public sealed partial class Qcow2Image
         {
             var position = offset + done;
             Qcow2Run run;
+            WholeClusterReservation reservation;
             lock (_lock)
             {
                 run = LookupLocked(position, data.Length - done);
-                if (run.Kind != Qcow2ClusterKind.Data || !run.Copied)
+                if (run.Kind == Qcow2ClusterKind.Data && run.Copied)
+                {
+                    reservation = default;
+                }
+                else if (!TryReserveWholeClustersLocked(position, data.Length - done, out reservation))
                 {
                     done += WriteAllocatingLocked(position, data[done..]);
                     continue;
                 }
+            }
+
+            if (reservation.Count > 0)
+            {
+                // Fresh clusters are filled outside the lock and linked into the L2 table afterwards,
+                // so parallel writers of new data do not queue behind each other's I/O.
+                var bytes = reservation.Count << _clusterBits;
+                WriteHostData(reservation.HostOffset, data.Slice(done, bytes));
+                lock (_lock)
+                {
+                    CommitWholeClustersLocked(reservation);
+                }
+
+                done += bytes;
+                continue;
             }
 
             // Already owned by this image alone: data goes in place, outside the metadata lock.
@@ -154,6 +174,67 @@ public sealed partial class Qcow2Image
     private bool IsEmptyForWholeWrite(ulong entry) =>
         (entry & Qcow2Constants.FlagCompressed) == 0 && (entry & Qcow2Constants.L2OffsetMask) == 0;
 
+    /// <summary>Host clusters taken for a run of whole guest clusters that are linked once their data is written.</summary>
+    private readonly record struct WholeClusterReservation(long L2Offset, int L2Index, int Count, long HostOffset);
+
+    /// <summary>
+    /// Takes a contiguous host run for the whole clusters at <paramref name="guestOffset"/> that own no host
+    /// cluster yet (up to <paramref name="length"/> bytes, within one L2 table). False when the first cluster does not qualify.
+    /// </summary>
+    private bool TryReserveWholeClustersLocked(long guestOffset, int length, out WholeClusterReservation reservation)
+    {
+        reservation = default;
+        if ((guestOffset & (_clusterSize - 1)) != 0 || length < _clusterSize)
+        {
+            return false;
+        }
+
+        var clusterIndex = guestOffset >> _clusterBits;
+        var l1Index = clusterIndex >> _l2Bits;
+        var l2Index = (int)(clusterIndex & (L2Entries - 1));
+        if (l1Index < _l1.Length && L2OffsetOf(l1Index) != 0)
+        {
+            var existing = _l2Cache.Get(L2OffsetOf(l1Index));
+            if (!IsEmptyForWholeWrite(ReadEntry(existing, l2Index)))
+            {
+                return false;
+            }
+        }
+
+        MarkDirtyForLazyRefcountsLocked();
+        var l2Offset = L2TableForWriteLocked(l1Index);
+        var table = _l2Cache.Get(l2Offset);
+        if (!IsEmptyForWholeWrite(ReadEntry(table, l2Index)))
+        {
+            return false;
+        }
+
+        var count = 1;
+        while (l2Index + count < L2Entries && (long)(count + 1) * _clusterSize <= length && count < 4096
+               && IsEmptyForWholeWrite(ReadEntry(table, l2Index + count)))
+        {
+            count++;
+        }
+
+        reservation = new WholeClusterReservation(l2Offset, l2Index, count, _refcounts!.Allocate(count));
+        return true;
+    }
+
+    /// <summary>Points the L2 entries at reserved clusters whose data is written; anything they held meanwhile is released.</summary>
+    private void CommitWholeClustersLocked(WholeClusterReservation reservation)
+    {
+        var table = _l2Cache.Get(reservation.L2Offset);
+        var allAllocated = _extendedL2 ? Qcow2Constants.SubclusterAllocMask : 0;
+        for (var i = 0; i < reservation.Count; i++)
+        {
+            var old = ReadEntry(table, reservation.L2Index + i);
+            SetEntryLocked(table, reservation.L2Offset, reservation.L2Index + i,
+                (ulong)(reservation.HostOffset + ((long)i << _clusterBits)) | Qcow2Constants.FlagCopied, allAllocated);
+            FreeEntryLocked(old);
+            table = _l2Cache.Get(reservation.L2Offset);
+        }
+    }
+
     /// <summary>Allocates a contiguous host run for whole clusters that own no host cluster yet and writes them in one go.</summary>
     private int WriteWholeClustersLocked(long l2Offset, int l2Index, ReadOnlySpan<byte> data)
     {
@@ -165,16 +246,10 @@ public sealed partial class Qcow2Image
             count++;
         }
 
-        var host = _refcounts!.Allocate(count);
+        var reservation = new WholeClusterReservation(l2Offset, l2Index, count, _refcounts!.Allocate(count));
         var bytes = count * _clusterSize;
-        WriteHostData(host, data[..bytes]);
-        table = _l2Cache.Get(l2Offset);
-        var allAllocated = _extendedL2 ? Qcow2Constants.SubclusterAllocMask : 0;
-        for (var i = 0; i < count; i++)
-        {
-            SetEntryLocked(table, l2Offset, l2Index + i, (ulong)(host + ((long)i * _clusterSize)) | Qcow2Constants.FlagCopied, allAllocated);
-        }
-
+        WriteHostData(reservation.HostOffset, data[..bytes]);
+        CommitWholeClustersLocked(reservation);
         return bytes;
     }
 
