@@ -42,6 +42,47 @@ public class CreateInteropTests
         Assert.Equal(ExternalTool.QemuImg("create", "-f", "raw", "-o", options, theirs, "2M").Replace(theirs, ours, StringComparison.Ordinal), printed);
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("cluster_size=4k,compression_type=zstd")]
+    [InlineData("compat=0.10")]
+    [InlineData("lazy_refcounts=on,refcount_bits=8")]
+    [InlineData("preallocation=metadata")]
+    [InlineData("extended_l2=on")]
+    public void Create_qcow2_prints_and_makes_what_qemu_img_does(string options)
+    {
+        using var dir = new TempDirectory();
+        var ours = dir.File("ours.qcow2");
+        var theirs = dir.File("theirs.qcow2");
+        string[] optionArguments = options.Length > 0 ? ["-o", options] : [];
+
+        var printed = Diskimg.Ok(["create", "-f", "qcow2", .. optionArguments, ours, "64M"]);
+
+        var expected = ExternalTool.QemuImg(["create", "-f", "qcow2", .. optionArguments, theirs, "64M"]);
+        Assert.Equal(expected.Replace(theirs, ours, StringComparison.Ordinal), printed);
+        Assert.Equal(0, ExternalTool.Run("qemu-img", "check", ours).ExitCode);
+        Assert.Equal(
+            ExternalTool.QemuImg("info", "--output=json", theirs).Replace(theirs, "X", StringComparison.Ordinal),
+            ExternalTool.QemuImg("info", "--output=json", ours).Replace(ours, "X", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Create_qcow2_overlay_takes_the_backing_size()
+    {
+        using var dir = new TempDirectory();
+        var backing = dir.File("base.qcow2");
+        ExternalTool.QemuImg("create", "-q", "-f", "qcow2", backing, "5M");
+        var ours = dir.File("ours.qcow2");
+        var theirs = dir.File("theirs.qcow2");
+
+        var printed = Diskimg.Ok("create", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", ours);
+
+        var expected = ExternalTool.QemuImg("create", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", theirs);
+        Assert.Equal(expected.Replace(theirs, ours, StringComparison.Ordinal), printed);
+        Assert.Equal(ExternalTool.QemuImg("info", theirs).Replace(theirs, "X", StringComparison.Ordinal).Split('\n').Where(l => !l.StartsWith("disk size", StringComparison.Ordinal)),
+            ExternalTool.QemuImg("info", ours).Replace(ours, "X", StringComparison.Ordinal).Split('\n').Where(l => !l.StartsWith("disk size", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public void Quiet_create_prints_nothing()
     {
