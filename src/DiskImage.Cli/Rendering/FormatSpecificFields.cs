@@ -1,3 +1,4 @@
+using DiskImage.Crypto;
 using DiskImage.Formats;
 using DiskImage.Formats.Qcow2;
 
@@ -21,9 +22,30 @@ internal static class FormatSpecificFields
         { "compression-type", info.CompressionType },
         { "lazy-refcounts", info.LazyRefcounts },
         { "refcount-bits", info.RefcountBits },
+        { "encrypt", info.Encrypt is { } encrypt ? Encryption(encrypt) : null },
         { "data-file", info.DataFile },
         { "data-file-raw", info.DataFileRaw },
         { "corrupt", info.Corrupt },
         { "extended-l2", info.ExtendedL2 },
+    };
+
+    private static InfoFields Encryption(EncryptionInfo info) => new()
+    {
+        { "ivgen-alg", info.IvgenAlg },
+        { "ivgen-hash-alg", info.IvgenHashAlg },
+        { "hash-alg", info.HashAlg },
+        { "cipher-alg", info.CipherAlg },
+        { "uuid", info.Uuid },
+        { "format", info.Format },
+        { "cipher-mode", info.CipherMode },
+        { "slots", info.Slots.Count == 0 ? null : info.Slots.Select(slot => new InfoFields
+        {
+            { "active", slot.Active },
+            { "iters", slot.Iters },
+            { "key-offset", slot.KeyOffset },
+            { "stripes", slot.Stripes },
+        }).ToList() },
+        { "payload-offset", info.PayloadOffset },
+        { "master-key-iters", info.MasterKeyIters },
     };
 }
