@@ -107,12 +107,6 @@ public class Qcow2CreateInteropTests
         Assert.Equal(message, error.Message);
     }
 
-    [Fact]
-    public void Encryption_keys_are_refused_as_unsupported_for_now()
-    {
-        Assert.Throws<UnsupportedFeatureException>(() => Qcow2Format.Instance.ParseCreateOptions(1 << 20, KeyValueOptions.Parse(["encrypt.format=luks"])));
-    }
-
     internal static void Create(string path, string size, string options)
     {
         var parsed = Qcow2Format.Instance.ParseCreateOptions(SizeText.Parse(size), KeyValueOptions.Parse([options]));
