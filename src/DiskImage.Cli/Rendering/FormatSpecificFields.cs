@@ -1,5 +1,7 @@
+using System.Globalization;
 using DiskImage.Crypto;
 using DiskImage.Formats;
+using DiskImage.Formats.Iso9660;
 using DiskImage.Formats.Qcow2;
 
 namespace DiskImage.Cli.Rendering;
@@ -13,6 +15,7 @@ internal static class FormatSpecificFields
     public static InfoFields Describe(FormatSpecificInfo info) => info switch
     {
         Qcow2SpecificInfo qcow2 => Qcow2(qcow2),
+        IsoSpecificInfo iso => Iso(iso),
         _ => [],
     };
 
@@ -47,5 +50,29 @@ internal static class FormatSpecificFields
         }).ToList() },
         { "payload-offset", info.PayloadOffset },
         { "master-key-iters", info.MasterKeyIters },
+    };
+
+    private static InfoFields Iso(IsoSpecificInfo info) => new()
+    {
+        { "volume-id", info.VolumeId },
+        { "system-id", info.SystemId },
+        { "publisher-id", info.PublisherId },
+        { "application-id", info.ApplicationId },
+        { "creation-time", info.CreationTime?.ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture) },
+        { "volume-size", info.VolumeSize },
+        { "joliet", info.Joliet },
+        { "rock-ridge", info.RockRidge },
+        { "system-area", info.SystemArea },
+        {
+            "boot-entries", info.BootEntries.Select(e => new InfoFields
+            {
+                { "platform", e.PlatformName },
+                { "bootable", e.Bootable },
+                { "emulation", e.EmulationName },
+                { "load-segment", (int)e.LoadSegment },
+                { "sector-count", (int)e.SectorCount },
+                { "lba", (long)e.Lba },
+            }).ToList()
+        },
     };
 }

@@ -45,6 +45,23 @@ public class IsoInfoInteropTests(IsoSamples samples) : IClassFixture<IsoSamples>
     }
 
     [Fact]
+    public void Info_json_has_the_iso9660_format_specific_object()
+    {
+        var image = IsoSamples.Image(samples, "debian-ipxe");
+        using var json = System.Text.Json.JsonDocument.Parse(Diskimg.Ok("info", "--output=json", image));
+        Assert.Equal("raw", json.RootElement.GetProperty("format").GetString());
+        var specific = json.RootElement.GetProperty("format-specific");
+        Assert.Equal("iso9660", specific.GetProperty("type").GetString());
+        var data = specific.GetProperty("data");
+        Assert.Equal("ISOIMAGE", data.GetProperty("volume-id").GetString());
+        var entries = data.GetProperty("boot-entries").EnumerateArray().ToList();
+        Assert.Equal(XorrisoBootEntries(image).Count, entries.Count);
+        Assert.Equal("BIOS", entries[0].GetProperty("platform").GetString());
+        Assert.Equal(4, entries[0].GetProperty("sector-count").GetInt32());
+        Assert.Equal(466, entries[0].GetProperty("lba").GetInt64());
+    }
+
+    [Fact]
     public void Debian_images_have_the_boot_entries_they_were_built_with()
     {
         using var ipxe = ImageFormatRegistry.Default.Open(IsoSamples.Image(samples, "debian-ipxe"), null);
