@@ -25,6 +25,7 @@ internal static class ConvertCommand
     private static readonly Option<string?> s_cache = new("-t") { Description = "Target cache mode (accepted for compatibility)" };
     private static readonly Option<string?> s_sourceCache = new("-T") { Description = "Source cache mode (accepted for compatibility)" };
     private static readonly Option<bool> s_untrusted = UntrustedOption.Create();
+    private static readonly Option<string?> s_snapshot = new("-l") { Description = "Read the sources from an internal snapshot: snapshot.name=NAME, snapshot.id=ID or NAME" };
     private static readonly Argument<string[]> s_files = new("files") { Description = "Source images, then the target", Arity = ArgumentArity.OneOrMore };
 
     private static readonly Option<string[]> s_object = Secrets.ObjectOption();
@@ -35,7 +36,7 @@ internal static class ConvertCommand
         var command = new Command("convert", "Convert, concatenate or flatten images into a new image")
         {
             s_sourceFormat, s_targetFormat, s_options, s_compress, s_sparse, s_noCreate, s_targetIsZero,
-            s_progress, s_quiet, s_workers, s_outOfOrder, s_forceShare, s_cache, s_sourceCache, s_untrusted, s_files, s_object, s_imageOpts,
+            s_progress, s_quiet, s_workers, s_outOfOrder, s_forceShare, s_cache, s_sourceCache, s_untrusted, s_snapshot, s_files, s_object, s_imageOpts,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -69,6 +70,7 @@ internal static class ConvertCommand
                 Workers = parse.GetValue(s_workers),
                 OutOfOrderWrites = parse.GetValue(s_outOfOrder),
                 UntrustedSources = parse.GetValue(s_untrusted),
+                Snapshot = parse.GetValue(s_snapshot),
             };
 
             if (parse.GetValue(s_progress) && !parse.GetValue(s_quiet))

@@ -61,6 +61,9 @@ public sealed record ConvertOptions
     /// <summary>Where formats are looked up; null means <see cref="ImageFormatRegistry.Default"/>.</summary>
     public ImageFormatRegistry? Registry { get; init; }
 
+    /// <summary><c>-l</c>: read every source from this internal snapshot (<c>snapshot.name=N</c>, <c>snapshot.id=I</c> or a bare id or name).</summary>
+    public string? Snapshot { get; init; }
+
     /// <summary>Open sources as untrusted uploads: refuse backing files, data files and unknown header extensions.</summary>
     public bool UntrustedSources { get; init; }
 

@@ -118,13 +118,16 @@ public static class ImageConverter
             for (var i = 0; i < options.Sources.Count; i++)
             {
                 var keySecret = i < options.SourceKeySecrets.Count ? options.SourceKeySecrets[i] : null;
-                sources.Add(registry.Open(options.Sources[i], options.SourceFormat, new ImageOpenOptions
+                var openOptions = new ImageOpenOptions
                 {
                     Registry = registry,
                     SecretProvider = options.SecretProvider,
                     KeySecret = keySecret,
                     Untrusted = options.UntrustedSources,
-                }));
+                };
+                sources.Add(options.Snapshot is { } snapshot
+                    ? Snapshots.ImageSnapshots.OpenSnapshot(options.Sources[i], options.SourceFormat, Formats.Qcow2.Qcow2SnapshotSelector.Parse(snapshot), openOptions)
+                    : registry.Open(options.Sources[i], options.SourceFormat, openOptions));
             }
 
             return sources;
