@@ -22,7 +22,7 @@ internal static class ConvertCommand
     private static readonly Option<int> s_workers = new("-m") { Description = "Parallel workers (1-16)", DefaultValueFactory = _ => ConvertOptions.DefaultWorkers };
     private static readonly Option<bool> s_outOfOrder = new("-W") { Description = "Allow out-of-order writes" };
     private static readonly Option<bool> s_forceShare = new("-U", "--force-share") { Description = "Open sources without locking (always the case here)" };
-    private static readonly Option<string?> s_cache = new("-t") { Description = "Target cache mode (accepted for compatibility)" };
+    private static readonly Option<string?> s_cache = new("-t") { Description = "Target cache mode: unsafe (default, no flushes), writeback, none, writethrough, directsync" };
     private static readonly Option<string?> s_sourceCache = new("-T") { Description = "Source cache mode (accepted for compatibility)" };
     private static readonly Option<bool> s_untrusted = UntrustedOption.Create();
     private static readonly Option<string?> s_snapshot = new("-l") { Description = "Read the sources from an internal snapshot: snapshot.name=NAME, snapshot.id=ID or NAME" };
@@ -71,6 +71,7 @@ internal static class ConvertCommand
                 OutOfOrderWrites = parse.GetValue(s_outOfOrder),
                 UntrustedSources = parse.GetValue(s_untrusted),
                 Snapshot = parse.GetValue(s_snapshot),
+                TargetCache = CacheMode(parse.GetValue(s_cache)),
             };
 
             if (parse.GetValue(s_progress) && !parse.GetValue(s_quiet))
@@ -87,4 +88,12 @@ internal static class ConvertCommand
         });
         return command;
     }
+
+    /// <summary>qemu-img's <c>-t</c> values; convert's default is <c>unsafe</c>.</summary>
+    private static string CacheMode(string? value) => value switch
+    {
+        null => "unsafe",
+        "none" or "off" or "writeback" or "writethrough" or "directsync" or "unsafe" => value,
+        _ => throw new InvalidOptionException($"Invalid cache option: {value}"),
+    };
 }

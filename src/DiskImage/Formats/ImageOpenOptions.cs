@@ -30,6 +30,12 @@ public sealed record ImageOpenOptions
     /// </summary>
     public string? KeySecret { get; init; }
 
+    /// <summary>
+    /// QEMU's <c>cache=unsafe</c>: flushes are not passed to the host file. <c>qemu-img convert</c> opens its
+    /// target this way by default, since an interrupted conversion leaves an unusable target anyway.
+    /// </summary>
+    public bool IgnoreFlushes { get; init; }
+
     /// <summary>Open the image in repair mode (check -r): allowed even when the corrupt bit is set.</summary>
     public bool ForRepair { get; init; }
 
@@ -40,5 +46,5 @@ public sealed record ImageOpenOptions
     internal IReadOnlyList<string> OpeningChain { get; init; } = [];
 
     /// <summary>Options for read-only opens of backing files derived from these.</summary>
-    public ImageOpenOptions ForBacking() => this with { ReadOnly = true, ForRepair = false, FormatWasProbed = false };
+    public ImageOpenOptions ForBacking() => this with { ReadOnly = true, ForRepair = false, FormatWasProbed = false, IgnoreFlushes = false };
 }

@@ -108,8 +108,20 @@ public sealed class HostFile : IDisposable
     /// <summary>Sets the file length (truncating or extending with a hole).</summary>
     public void SetLength(long length) => RandomAccess.SetLength(_handle, length);
 
-    /// <summary>Flushes file data and metadata to stable storage.</summary>
-    public void Flush() => RandomAccess.FlushToDisk(_handle);
+    /// <summary>
+    /// QEMU's <c>cache=unsafe</c>: flushes are not passed to the host, so nothing waits for the disk.
+    /// Ordering between metadata writes is kept in the page cache; only durability is given up.
+    /// </summary>
+    public bool IgnoreFlushes { get; set; }
+
+    /// <summary>Flushes file data and metadata to stable storage (unless <see cref="IgnoreFlushes"/>).</summary>
+    public void Flush()
+    {
+        if (!IgnoreFlushes)
+        {
+            RandomAccess.FlushToDisk(_handle);
+        }
+    }
 
     /// <summary>Bytes the file occupies on disk (<c>st_blocks</c>), or its length where that cannot be had.</summary>
     public long AllocatedSize => LinuxFileCalls.AllocatedBytes(_handle.DangerousGetHandle()) ?? Length;

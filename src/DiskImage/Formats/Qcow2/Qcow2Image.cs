@@ -84,6 +84,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
     internal static Qcow2Image Open(string path, ImageOpenOptions options)
     {
         var file = HostFile.Open(path, !options.ReadOnly);
+        file.IgnoreFlushes = options.IgnoreFlushes;
         IDiskImage? backing = null;
         try
         {

@@ -21,7 +21,9 @@ public sealed class RawFormat : IImageFormat
     public IDiskImage Open(string path, ImageOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new RawImage(IO.HostFile.Open(path, !options.ReadOnly), options);
+        var file = IO.HostFile.Open(path, !options.ReadOnly);
+        file.IgnoreFlushes = options.IgnoreFlushes;
+        return new RawImage(file, options);
     }
 
     public void Create(string path, ImageCreateOptions options)

@@ -61,6 +61,13 @@ public sealed record ConvertOptions
     /// <summary>Where formats are looked up; null means <see cref="ImageFormatRegistry.Default"/>.</summary>
     public ImageFormatRegistry? Registry { get; init; }
 
+    /// <summary>
+    /// <c>-t</c>: the target's cache mode. The default, <c>unsafe</c> as in qemu-img, passes no flush to
+    /// the host; any other mode (<c>writeback</c>, <c>none</c>, <c>writethrough</c>, <c>directsync</c>)
+    /// makes the finished target durable.
+    /// </summary>
+    public string TargetCache { get; init; } = "unsafe";
+
     /// <summary><c>-l</c>: read every source from this internal snapshot (<c>snapshot.name=N</c>, <c>snapshot.id=I</c> or a bare id or name).</summary>
     public string? Snapshot { get; init; }
 

@@ -45,6 +45,7 @@ public static class ImageConverter
             using var target = registry.Open(options.Target, targetFormat.Name, new ImageOpenOptions
             {
                 ReadOnly = false,
+                IgnoreFlushes = options.TargetCache == "unsafe",
                 Registry = registry,
                 SecretProvider = options.SecretProvider,
                 KeySecret = options.TargetOptions.GetValueOrDefault("encrypt.key-secret"),
