@@ -20,6 +20,21 @@ public class ConvertToQcow2InteropTests
     }
 
     [Theory]
+    [InlineData("writeback")]
+    [InlineData("none")]
+    [InlineData("unsafe")]
+    public void Every_target_cache_mode_gives_a_clean_identical_qcow2(string cache)
+    {
+        using var dir = new TempDirectory();
+        var (source, format) = ConvertSources.Make(dir, "qcow2-64k");
+        var target = dir.File("out.qcow2");
+
+        Diskimg.Ok("convert", "-t", cache, "-f", format, "-O", "qcow2", source, target);
+
+        AssertCleanAndIdentical(source, format, target);
+    }
+
+    [Theory]
     [InlineData("raw-holes", "zlib")]
     [InlineData("raw-holes", "zstd")]
     [InlineData("chain", "zlib")]

@@ -5,11 +5,20 @@ namespace DiskImage.Interop.Tests.Infrastructure;
 /// <summary>Runs the <c>diskimg</c> command line in-process and captures what it prints.</summary>
 public static class Diskimg
 {
+    // The CLI's option objects are static, as in a process that parses one command line; building
+    // command trees from them on two test threads at once races, so in-process runs take turns.
+    private static readonly Lock s_oneAtATime = new();
+
     public static ExternalTool.Result Run(params string[] arguments)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var exitCode = DiskImageCli.Run(arguments, stdout, stderr);
+        int exitCode;
+        lock (s_oneAtATime)
+        {
+            exitCode = DiskImageCli.Run(arguments, stdout, stderr);
+        }
+
         return new ExternalTool.Result(exitCode, stdout.ToString(), stderr.ToString());
     }
 
