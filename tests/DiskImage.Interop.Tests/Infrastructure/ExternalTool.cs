@@ -37,8 +37,26 @@ public static class ExternalTool
         throw new InvalidOperationException($"'{tool}' is not installed; run ./test.sh, which installs it.");
     }
 
-    /// <summary>Runs a tool with arguments (no shell) and captures its output.</summary>
-    public static Result Run(string tool, params string[] arguments) => RunIn(null, tool, arguments);
+    /// <summary>
+    /// Runs a tool with arguments (no shell) and captures its output. QEMU's PBKDF2 calibration (LUKS create and amend)
+    /// sometimes measures zero CPU time for its first round and gives up with "Unable to get accurate CPU usage", a
+    /// known QEMU flaw that says nothing about our code, so such runs are retried a few times.
+    /// </summary>
+    public static Result Run(string tool, params string[] arguments)
+    {
+        var result = RunIn(null, tool, arguments);
+        for (var retry = 0; retry < 5 && IsCalibrationFailure(tool, result); retry++)
+        {
+            result = RunIn(null, tool, arguments);
+        }
+
+        return result;
+    }
+
+    private static bool IsCalibrationFailure(string tool, Result result) =>
+        result.ExitCode != 0
+        && tool.StartsWith("qemu-", StringComparison.Ordinal)
+        && result.StdErr.Contains("Unable to get accurate CPU usage", StringComparison.Ordinal);
 
     /// <summary>Runs a tool in a working directory.</summary>
     public static Result RunIn(string? workingDirectory, string tool, params string[] arguments)
