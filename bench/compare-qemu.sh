@@ -74,7 +74,7 @@ fi
 
 Q=qemu-img
 D="$bin/aot/diskimg"
-aot_warnings=$(grep -c "warning" "$scratch/publish-aot.log" 2>/dev/null || echo "?")
+aot_warnings=$(grep -c "warning" "$scratch/publish-aot.log" 2>/dev/null || true)
 
 # --- corpus ----------------------------------------------------------------------------------------
 c="$scratch/corpus"

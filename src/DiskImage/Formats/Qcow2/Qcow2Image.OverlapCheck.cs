@@ -61,15 +61,9 @@ public sealed partial class Qcow2Image
             }
         }
 
-        if (_refcounts is { } refcounts)
+        if (_refcounts is { } refcounts && refcounts.AnyBlockOverlaps(hostOffset, end))
         {
-            foreach (var block in refcounts.BlockOffsets())
-            {
-                if (Overlaps(hostOffset, end, block, _clusterSize))
-                {
-                    return "refcount block";
-                }
-            }
+            return "refcount block";
         }
 
         return null;

@@ -19,6 +19,9 @@ internal sealed class Qcow2Refcounts
     private readonly Qcow2TableCache _cache;
     private readonly Action<long, int> _tableMoved;
     private ulong[] _table;
+
+    /// <summary>One past the last table entry that points at a block, so scans over the blocks stop early.</summary>
+    private int _usedEntries;
     private long _tableOffset;
     private long _freeHint;
     private long _highestAllocated;
@@ -42,6 +45,8 @@ internal sealed class Qcow2Refcounts
         {
             _table[i] = BinaryPrimitives.ReadUInt64BigEndian(raw.AsSpan(i * 8));
         }
+
+        _usedEntries = CountUsedEntries(_table);
 
         _highestAllocated = (file.Length + _clusterSize - 1) >> _clusterBits;
     }
@@ -147,7 +152,7 @@ internal sealed class Qcow2Refcounts
     /// <summary>Host offsets of every refcount block in use.</summary>
     public IEnumerable<long> BlockOffsets()
     {
-        for (var i = 0; i < _table.Length; i++)
+        for (var i = 0; i < _usedEntries; i++)
         {
             var offset = BlockOffset(i);
             if (offset != 0)
@@ -155,6 +160,35 @@ internal sealed class Qcow2Refcounts
                 yield return offset;
             }
         }
+    }
+
+    /// <summary>Whether any refcount block lies in <c>[start, end)</c>; runs on every in-place data write.</summary>
+    public bool AnyBlockOverlaps(long start, long end)
+    {
+        // Callers may not hold the image lock: read the table once and never index past it.
+        var table = _table;
+        var used = Math.Min(Volatile.Read(ref _usedEntries), table.Length);
+        for (var i = 0; i < used; i++)
+        {
+            var block = (long)(table[i] & Qcow2Constants.RefcountTableOffsetMask);
+            if (block != 0 && start < block + _clusterSize && block < end)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static int CountUsedEntries(ulong[] table)
+    {
+        var used = table.Length;
+        while (used > 0 && table[used - 1] == 0)
+        {
+            used--;
+        }
+
+        return used;
     }
 
     public int TableClusters => (int)((_table.Length * 8L + _clusterSize - 1) >> _clusterBits);
@@ -316,6 +350,7 @@ internal sealed class Qcow2Refcounts
         _cache.WriteDirty();
         _file.Flush();
         _table[tableIndex] = (ulong)(blockCluster << _clusterBits);
+        _usedEntries = Math.Max(_usedEntries, (int)tableIndex + 1);
         Span<byte> entry = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64BigEndian(entry, _table[tableIndex]);
         _file.Write(_tableOffset + tableIndex * 8, entry);
@@ -416,6 +451,7 @@ internal sealed class Qcow2Refcounts
         var oldOffset = _tableOffset;
         var oldClusters = TableClusters;
         _table = newTable;
+        _usedEntries = CountUsedEntries(newTable);
         _tableOffset = tableStart << _clusterBits;
         _highestAllocated = Math.Max(_highestAllocated, tableStart + tableClusters - 1);
         _tableMoved(_tableOffset, tableClusters);
