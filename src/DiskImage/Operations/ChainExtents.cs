@@ -11,11 +11,18 @@ namespace DiskImage.Operations;
 /// </summary>
 internal static class ChainExtents
 {
-    /// <summary>Resolved extents covering <c>[offset, offset + length)</c> of <paramref name="image"/>.</summary>
+    /// <summary>
+    /// Resolved extents covering <c>[offset, offset + length)</c> of <paramref name="image"/>: the chain walk of
+    /// <see cref="ChainBlockStatus"/> without the depths, adjacent extents of one kind merged.
+    /// </summary>
     public static List<Extent> Resolve(IDiskImage image, long offset, long length)
     {
         var result = new List<Extent>();
-        Append(result, image, offset, length);
+        foreach (var extent in ChainBlockStatus.GetExtents(image, offset, length))
+        {
+            HostFile.Add(result, new Extent(extent.Offset, extent.Length, extent.Kind));
+        }
+
         return result;
     }
 
@@ -39,29 +46,6 @@ internal static class ChainExtents
 
             layer = layer.Backing;
             depth++;
-        }
-    }
-
-    private static void Append(List<Extent> result, IDiskImage image, long offset, long length)
-    {
-        if (length <= 0)
-        {
-            return;
-        }
-
-        foreach (var extent in image.GetExtents(offset, length))
-        {
-            var backing = image.Backing;
-            if (extent.Kind != ExtentKind.Unallocated || backing is null)
-            {
-                HostFile.Add(result, extent);
-                continue;
-            }
-
-            // A backing file shorter than its overlay reads as zeroes past its end.
-            var inBacking = Math.Clamp(backing.Length - extent.Offset, 0, extent.Length);
-            Append(result, backing, extent.Offset, inBacking);
-            HostFile.Add(result, new Extent(extent.Offset + inBacking, extent.Length - inBacking, ExtentKind.Unallocated));
         }
     }
 }
