@@ -7,41 +7,44 @@ using DiskImage.Operations.Check;
 namespace DiskImage.Cli.Commands;
 
 /// <summary><c>diskimg check [-f fmt] [-r leaks|all] [--output=human|json] [-q] FILE</c>, with qemu-img's exit codes.</summary>
-internal static class CheckCommand
+internal sealed class CheckCommand
 {
     private const int NotSupported = 63;
 
-    private static readonly Option<string?> s_format = new("-f") { Description = "Image format (probed when omitted)" };
-    private static readonly Option<string?> s_repair = new("-r") { Description = "Repair: 'leaks' frees leaked clusters, 'all' fixes errors too" };
-    private static readonly Option<string> s_output = new("--output") { Description = "Output format", DefaultValueFactory = _ => "human" };
-    private static readonly Option<bool> s_quiet = new("-q") { Description = "Quiet: print nothing but errors" };
-    private static readonly Argument<string> s_file = new("filename") { Description = "Image file" };
-    private static readonly Option<string[]> s_object = Secrets.ObjectOption();
-    private static readonly Option<bool> s_imageOpts = Secrets.ImageOptsOption();
+    private readonly Option<string?> _format = new("-f") { Description = "Image format (probed when omitted)" };
+    private readonly Option<string?> _repair = new("-r") { Description = "Repair: 'leaks' frees leaked clusters, 'all' fixes errors too" };
+    private readonly Option<string> _output = new("--output") { Description = "Output format", DefaultValueFactory = _ => "human" };
+    private readonly Option<bool> _quiet = new("-q") { Description = "Quiet: print nothing but errors" };
+    private readonly Argument<string> _file = new("filename") { Description = "Image file" };
+    private readonly Option<string[]> _object = Secrets.ObjectOption();
+    private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
 
-    public static Command Create(CliContext context)
+    /// <summary>A new command with its own option objects, so command trees never share state.</summary>
+    public static Command Create(CliContext context) => new CheckCommand().Build(context);
+
+    private Command Build(CliContext context)
     {
-        s_output.AcceptOnlyFromAmong("human", "json");
-        s_repair.AcceptOnlyFromAmong("leaks", "all");
+        _output.AcceptOnlyFromAmong("human", "json");
+        _repair.AcceptOnlyFromAmong("leaks", "all");
         var command = new Command("check", "Check an image for consistency, optionally repairing it")
         {
-            s_format, s_repair, s_output, s_quiet, s_file, s_object, s_imageOpts,
+            _format, _repair, _output, _quiet, _file, _object, _imageOpts,
         };
         command.SetAction(parse => Run(context, parse));
         return command;
     }
 
-    private static int Run(CliContext context, ParseResult parse)
+    private int Run(CliContext context, ParseResult parse)
     {
-        var repair = parse.GetValue(s_repair) switch
+        var repair = parse.GetValue(_repair) switch
         {
             "leaks" => CheckRepair.Leaks,
             "all" => CheckRepair.All,
             _ => CheckRepair.None,
         };
-        var json = parse.GetValue(s_output) == "json";
-        var quiet = parse.GetValue(s_quiet);
-        var source = Secrets.Resolve(parse.GetValue(s_file)!, parse.GetValue(s_imageOpts), parse.GetValue(s_format), Secrets.Load(parse, s_object));
+        var json = parse.GetValue(_output) == "json";
+        var quiet = parse.GetValue(_quiet);
+        var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), Secrets.Load(parse, _object));
         var openOptions = new ImageOpenOptions { OpenBackingChain = false, ReadOnly = repair == CheckRepair.None, ForRepair = repair != CheckRepair.None };
         using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(openOptions));
         if (!ImageChecker.Supports(image))

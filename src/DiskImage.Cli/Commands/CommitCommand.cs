@@ -4,28 +4,31 @@ using DiskImage.Operations.Commit;
 namespace DiskImage.Cli.Commands;
 
 /// <summary><c>diskimg commit [-f fmt] [-b BASE] [-d] [-p] [-q] FILE</c>.</summary>
-internal static class CommitCommand
+internal sealed class CommitCommand
 {
-    private static readonly Option<string?> s_format = new("-f") { Description = "Image format (probed when omitted)" };
-    private static readonly Option<string?> s_base = new("-b") { Description = "Commit into this backing image (implies -d)" };
-    private static readonly Option<bool> s_keep = new("-d") { Description = "Do not empty the image after committing" };
-    private static readonly Option<bool> s_progress = new("-p") { Description = "Show progress" };
-    private static readonly Option<bool> s_quiet = new("-q") { Description = "Quiet mode" };
-    private static readonly Argument<string> s_file = new("filename") { Description = "Image file" };
+    private readonly Option<string?> _format = new("-f") { Description = "Image format (probed when omitted)" };
+    private readonly Option<string?> _base = new("-b") { Description = "Commit into this backing image (implies -d)" };
+    private readonly Option<bool> _keep = new("-d") { Description = "Do not empty the image after committing" };
+    private readonly Option<bool> _progress = new("-p") { Description = "Show progress" };
+    private readonly Option<bool> _quiet = new("-q") { Description = "Quiet mode" };
+    private readonly Argument<string> _file = new("filename") { Description = "Image file" };
 
-    public static Command Create(CliContext context)
+    /// <summary>A new command with its own option objects, so command trees never share state.</summary>
+    public static Command Create(CliContext context) => new CommitCommand().Build(context);
+
+    private Command Build(CliContext context)
     {
-        var command = new Command("commit", "Write an image's changes into its backing file") { s_format, s_base, s_keep, s_progress, s_quiet, s_file };
+        var command = new Command("commit", "Write an image's changes into its backing file") { _format, _base, _keep, _progress, _quiet, _file };
         command.SetAction(parse =>
         {
-            var quiet = parse.GetValue(s_quiet);
-            var showProgress = parse.GetValue(s_progress) && !quiet;
+            var quiet = parse.GetValue(_quiet);
+            var showProgress = parse.GetValue(_progress) && !quiet;
             ImageCommitter.Commit(new CommitOptions
             {
-                Path = parse.GetValue(s_file)!,
-                Format = parse.GetValue(s_format),
-                Base = parse.GetValue(s_base),
-                KeepOverlay = parse.GetValue(s_keep),
+                Path = parse.GetValue(_file)!,
+                Format = parse.GetValue(_format),
+                Base = parse.GetValue(_base),
+                KeepOverlay = parse.GetValue(_keep),
             }, showProgress ? new Progress<double>(f => context.Error.Write($"    ({f * 100:0.00}/100%)\r")) : null);
             if (showProgress)
             {

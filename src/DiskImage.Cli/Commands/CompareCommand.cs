@@ -5,34 +5,37 @@ using DiskImage.Operations.Compare;
 namespace DiskImage.Cli.Commands;
 
 /// <summary><c>diskimg compare [-f fmt] [-F fmt] [-s] [-p] [-q] FILE1 FILE2</c>; exit codes as qemu-img's (0 same, 1 different, 2 open error, 3 allocation error, 4 read error).</summary>
-internal static class CompareCommand
+internal sealed class CompareCommand
 {
-    private static readonly Option<string?> s_firstFormat = new("-f") { Description = "Format of the first image (probed when omitted)" };
-    private static readonly Option<string?> s_secondFormat = new("-F") { Description = "Format of the second image (probed when omitted)" };
-    private static readonly Option<bool> s_strict = new("-s") { Description = "Strict: differing sizes or allocation also count as different" };
-    private static readonly Option<bool> s_progress = new("-p") { Description = "Show progress" };
-    private static readonly Option<bool> s_quiet = new("-q") { Description = "Print nothing; only the exit code tells" };
-    private static readonly Argument<string> s_first = new("filename1") { Description = "First image" };
-    private static readonly Argument<string> s_second = new("filename2") { Description = "Second image" };
+    private readonly Option<string?> _firstFormat = new("-f") { Description = "Format of the first image (probed when omitted)" };
+    private readonly Option<string?> _secondFormat = new("-F") { Description = "Format of the second image (probed when omitted)" };
+    private readonly Option<bool> _strict = new("-s") { Description = "Strict: differing sizes or allocation also count as different" };
+    private readonly Option<bool> _progress = new("-p") { Description = "Show progress" };
+    private readonly Option<bool> _quiet = new("-q") { Description = "Print nothing; only the exit code tells" };
+    private readonly Argument<string> _first = new("filename1") { Description = "First image" };
+    private readonly Argument<string> _second = new("filename2") { Description = "Second image" };
 
-    public static Command Create(CliContext context)
+    /// <summary>A new command with its own option objects, so command trees never share state.</summary>
+    public static Command Create(CliContext context) => new CompareCommand().Build(context);
+
+    private Command Build(CliContext context)
     {
         var command = new Command("compare", "Check whether two images have the same content")
         {
-            s_firstFormat, s_secondFormat, s_strict, s_progress, s_quiet, s_first, s_second,
+            _firstFormat, _secondFormat, _strict, _progress, _quiet, _first, _second,
         };
         command.SetAction(parse =>
         {
             var options = new ImageCompareOptions
             {
-                FirstPath = parse.GetValue(s_first)!,
-                SecondPath = parse.GetValue(s_second)!,
-                FirstFormat = parse.GetValue(s_firstFormat),
-                SecondFormat = parse.GetValue(s_secondFormat),
-                Strict = parse.GetValue(s_strict),
+                FirstPath = parse.GetValue(_first)!,
+                SecondPath = parse.GetValue(_second)!,
+                FirstFormat = parse.GetValue(_firstFormat),
+                SecondFormat = parse.GetValue(_secondFormat),
+                Strict = parse.GetValue(_strict),
             };
-            var quiet = parse.GetValue(s_quiet);
-            IProgress<double>? progress = parse.GetValue(s_progress) && !quiet
+            var quiet = parse.GetValue(_quiet);
+            IProgress<double>? progress = parse.GetValue(_progress) && !quiet
                 ? new PercentReporter(context.Error)
                 : null;
             var result = ImageComparer.Compare(options, progress);

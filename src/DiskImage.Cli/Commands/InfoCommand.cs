@@ -6,31 +6,34 @@ using DiskImage.Operations.Info;
 namespace DiskImage.Cli.Commands;
 
 /// <summary><c>diskimg info [-f fmt] [--output=human|json] [--backing-chain] [-U] FILE</c>.</summary>
-internal static class InfoCommand
+internal sealed class InfoCommand
 {
-    private static readonly Option<string?> s_format = new("-f") { Description = "Image format (probed when omitted)" };
-    private static readonly Option<string> s_output = new("--output") { Description = "human or json", DefaultValueFactory = _ => "human" };
-    private static readonly Option<bool> s_backingChain = new("--backing-chain") { Description = "Show every image of the backing chain" };
-    private static readonly Option<bool> s_forceShare = new("-U", "--force-share") { Description = "Open the image read-only without locking (always the case here)" };
-    private static readonly Argument<string> s_file = new("filename") { Description = "Image file" };
-    private static readonly Option<string[]> s_object = Secrets.ObjectOption();
-    private static readonly Option<bool> s_imageOpts = Secrets.ImageOptsOption();
-    private static readonly Option<bool> s_untrusted = UntrustedOption.Create();
+    private readonly Option<string?> _format = new("-f") { Description = "Image format (probed when omitted)" };
+    private readonly Option<string> _output = new("--output") { Description = "human or json", DefaultValueFactory = _ => "human" };
+    private readonly Option<bool> _backingChain = new("--backing-chain") { Description = "Show every image of the backing chain" };
+    private readonly Option<bool> _forceShare = new("-U", "--force-share") { Description = "Open the image read-only without locking (always the case here)" };
+    private readonly Argument<string> _file = new("filename") { Description = "Image file" };
+    private readonly Option<string[]> _object = Secrets.ObjectOption();
+    private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
+    private readonly Option<bool> _untrusted = UntrustedOption.Create();
 
-    public static Command Create(CliContext context)
+    /// <summary>A new command with its own option objects, so command trees never share state.</summary>
+    public static Command Create(CliContext context) => new InfoCommand().Build(context);
+
+    private Command Build(CliContext context)
     {
-        var command = new Command("info", "Show information about an image") { s_format, s_output, s_backingChain, s_forceShare, s_file, s_object, s_imageOpts, s_untrusted };
+        var command = new Command("info", "Show information about an image") { _format, _output, _backingChain, _forceShare, _file, _object, _imageOpts, _untrusted };
         command.SetAction(parse =>
         {
-            var output = parse.GetValue(s_output);
+            var output = parse.GetValue(_output);
             if (output is not ("human" or "json"))
             {
                 throw new InvalidOptionException("--output must be used with human or json as argument.");
             }
 
-            var chain = parse.GetValue(s_backingChain);
-            var source = Secrets.Resolve(parse.GetValue(s_file)!, parse.GetValue(s_imageOpts), parse.GetValue(s_format), Secrets.Load(parse, s_object));
-            var infos = ImageInspector.Inspect(source.Path, source.Format, chain, source.Apply(new ImageOpenOptions { Untrusted = parse.GetValue(s_untrusted) }));
+            var chain = parse.GetValue(_backingChain);
+            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), Secrets.Load(parse, _object));
+            var infos = ImageInspector.Inspect(source.Path, source.Format, chain, source.Apply(new ImageOpenOptions { Untrusted = parse.GetValue(_untrusted) }));
             if (output == "json")
             {
                 JsonOutput.Print(context.Out, writer =>

@@ -4,29 +4,32 @@ using DiskImage.Operations.Io;
 namespace DiskImage.Cli.Commands;
 
 /// <summary><c>diskimg io -c CMD [-c CMD...] [-f fmt] [-r] FILE</c>: qemu-io's scripting commands.</summary>
-internal static class IoCommand
+internal sealed class IoCommand
 {
-    private static readonly Option<string[]> s_commands = new("-c") { Description = "A qemu-io command (read, write, discard, flush, info, length); repeatable" };
-    private static readonly Option<string?> s_format = new("-f") { Description = "Image format (probed when omitted)" };
-    private static readonly Option<bool> s_readOnly = new("-r") { Description = "Open the image read-only" };
-    private static readonly Argument<string> s_file = new("filename") { Description = "Image file" };
-    private static readonly Option<string[]> s_object = Secrets.ObjectOption();
-    private static readonly Option<bool> s_imageOpts = Secrets.ImageOptsOption();
+    private readonly Option<string[]> _commands = new("-c") { Description = "A qemu-io command (read, write, discard, flush, info, length); repeatable" };
+    private readonly Option<string?> _format = new("-f") { Description = "Image format (probed when omitted)" };
+    private readonly Option<bool> _readOnly = new("-r") { Description = "Open the image read-only" };
+    private readonly Argument<string> _file = new("filename") { Description = "Image file" };
+    private readonly Option<string[]> _object = Secrets.ObjectOption();
+    private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
 
-    public static Command Create(CliContext context)
+    /// <summary>A new command with its own option objects, so command trees never share state.</summary>
+    public static Command Create(CliContext context) => new IoCommand().Build(context);
+
+    private Command Build(CliContext context)
     {
-        var command = new Command("io", "Run qemu-io style commands against an image") { s_commands, s_format, s_readOnly, s_file, s_object, s_imageOpts };
+        var command = new Command("io", "Run qemu-io style commands against an image") { _commands, _format, _readOnly, _file, _object, _imageOpts };
         command.SetAction(parse =>
         {
-            var source = Secrets.Resolve(parse.GetValue(s_file)!, parse.GetValue(s_imageOpts), parse.GetValue(s_format), Secrets.Load(parse, s_object));
+            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), Secrets.Load(parse, _object));
             var options = new IoOptions
             {
                 Path = source.Path,
                 Format = source.Format,
                 SecretProvider = source.Secrets.Get,
                 KeySecret = source.KeySecret,
-                ReadOnly = parse.GetValue(s_readOnly),
-                Commands = parse.GetValue(s_commands) ?? [],
+                ReadOnly = parse.GetValue(_readOnly),
+                Commands = parse.GetValue(_commands) ?? [],
             };
             var ok = ImageIo.Run(options, outcome =>
             {

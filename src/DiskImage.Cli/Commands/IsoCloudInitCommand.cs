@@ -7,20 +7,23 @@ namespace DiskImage.Cli.Commands;
 /// <c>diskimg iso cloud-init -o seed.iso --user-data F --meta-data F [--network-config F] [--vendor-data F]</c>:
 /// a cloud-init NoCloud seed (volume id <c>cidata</c>, Joliet and Rock Ridge), as <c>genisoimage -volid cidata -joliet -rock</c> makes it.
 /// </summary>
-internal static class IsoCloudInitCommand
+internal sealed class IsoCloudInitCommand
 {
-    private static readonly Option<string> s_output = new("-o", "--output") { Description = "Seed image to write", Required = true };
-    private static readonly Option<string> s_userData = new("--user-data") { Description = "File stored as user-data", Required = true };
-    private static readonly Option<string> s_metaData = new("--meta-data") { Description = "File stored as meta-data", Required = true };
-    private static readonly Option<string?> s_networkConfig = new("--network-config") { Description = "File stored as network-config" };
-    private static readonly Option<string?> s_vendorData = new("--vendor-data") { Description = "File stored as vendor-data" };
-    private static readonly Option<long?> s_sourceDateEpoch = new("--source-date-epoch") { Description = "Fixed time (seconds since 1970) for reproducible output" };
+    private readonly Option<string> _output = new("-o", "--output") { Description = "Seed image to write", Required = true };
+    private readonly Option<string> _userData = new("--user-data") { Description = "File stored as user-data", Required = true };
+    private readonly Option<string> _metaData = new("--meta-data") { Description = "File stored as meta-data", Required = true };
+    private readonly Option<string?> _networkConfig = new("--network-config") { Description = "File stored as network-config" };
+    private readonly Option<string?> _vendorData = new("--vendor-data") { Description = "File stored as vendor-data" };
+    private readonly Option<long?> _sourceDateEpoch = new("--source-date-epoch") { Description = "Fixed time (seconds since 1970) for reproducible output" };
 
-    public static Command Create(CliContext context)
+    /// <summary>A new command with its own option objects, so command trees never share state.</summary>
+    public static Command Create(CliContext context) => new IsoCloudInitCommand().Build(context);
+
+    private Command Build(CliContext context)
     {
         var command = new Command("cloud-init", "Build a cloud-init NoCloud seed image")
         {
-            s_output, s_userData, s_metaData, s_networkConfig, s_vendorData, s_sourceDateEpoch,
+            _output, _userData, _metaData, _networkConfig, _vendorData, _sourceDateEpoch,
         };
         command.SetAction(parse =>
         {
@@ -29,21 +32,21 @@ internal static class IsoCloudInitCommand
                 VolumeId = "cidata",
                 Joliet = true,
                 RockRidge = IsoRockRidgeMode.Exact,
-                SourceDateEpoch = IsoCreateCommand.SourceDateEpoch(parse.GetValue(s_sourceDateEpoch)),
+                SourceDateEpoch = IsoCreateCommand.SourceDateEpoch(parse.GetValue(_sourceDateEpoch)),
             });
-            builder.AddFile("user-data", parse.GetValue(s_userData)!);
-            builder.AddFile("meta-data", parse.GetValue(s_metaData)!);
-            if (parse.GetValue(s_networkConfig) is { } network)
+            builder.AddFile("user-data", parse.GetValue(_userData)!);
+            builder.AddFile("meta-data", parse.GetValue(_metaData)!);
+            if (parse.GetValue(_networkConfig) is { } network)
             {
                 builder.AddFile("network-config", network);
             }
 
-            if (parse.GetValue(s_vendorData) is { } vendor)
+            if (parse.GetValue(_vendorData) is { } vendor)
             {
                 builder.AddFile("vendor-data", vendor);
             }
 
-            builder.Build(parse.GetValue(s_output)!);
+            builder.Build(parse.GetValue(_output)!);
             return 0;
         });
         return command;

@@ -8,44 +8,47 @@ namespace DiskImage.Cli.Commands;
 /// <c>diskimg iso create -o OUT [-V VOLID] [-J] [-R|-r] [-b IMG -no-emul-boot -boot-load-size N -boot-info-table]
 /// [-c CATALOG] [-eltorito-alt-boot -e EFIIMG -no-emul-boot] [--source-date-epoch T] PATH...</c>, with genisoimage's flag names.
 /// </summary>
-internal static class IsoCreateCommand
+internal sealed class IsoCreateCommand
 {
-    private static readonly Option<string> s_output = new("-o", "--output") { Description = "Image file to write", Required = true };
-    private static readonly Option<string?> s_volumeId = new("-V", "--volid") { Description = "Volume id (32 characters at most)" };
-    private static readonly Option<bool> s_joliet = new("-J", "--joliet") { Description = "Add a Joliet tree" };
-    private static readonly Option<bool> s_rockExact = new("-R", "--rock") { Description = "Rock Ridge with the host's ownership and permissions" };
-    private static readonly Option<bool> s_rockRational = new("-r", "--rational-rock") { Description = "Rock Ridge with rationalized ownership and permissions" };
-    private static readonly Option<string[]> s_biosImage = new("-b", "-eltorito-boot") { Description = "BIOS El Torito boot image (path inside the image)" };
-    private static readonly Option<string[]> s_efiImage = new("-e", "--efi-boot") { Description = "UEFI El Torito boot image (path inside the image)" };
-    private static readonly Option<bool> s_noEmulation = new("-no-emul-boot") { Description = "No-emulation boot (the only mode supported)", Arity = ArgumentArity.Zero, AllowMultipleArgumentsPerToken = false };
-    private static readonly Option<string[]> s_loadSize = new("-boot-load-size") { Description = "512-byte sectors the firmware loads" };
-    private static readonly Option<bool> s_bootInfoTable = new("-boot-info-table") { Description = "Patch a boot info table into the boot image" };
-    private static readonly Option<bool> s_altBoot = new("-eltorito-alt-boot") { Description = "Start the next El Torito entry" };
-    private static readonly Option<string?> s_catalog = new("-c", "-eltorito-catalog") { Description = "Boot catalog path inside the image" };
-    private static readonly Option<long?> s_sourceDateEpoch = new("--source-date-epoch") { Description = "Fixed time (seconds since 1970) for reproducible output; defaults to $SOURCE_DATE_EPOCH" };
-    private static readonly Argument<string[]> s_paths = new("path") { Description = "Directories (grafted at the root) and files (added at the root)", Arity = ArgumentArity.OneOrMore };
+    private readonly Option<string> _output = new("-o", "--output") { Description = "Image file to write", Required = true };
+    private readonly Option<string?> _volumeId = new("-V", "--volid") { Description = "Volume id (32 characters at most)" };
+    private readonly Option<bool> _joliet = new("-J", "--joliet") { Description = "Add a Joliet tree" };
+    private readonly Option<bool> _rockExact = new("-R", "--rock") { Description = "Rock Ridge with the host's ownership and permissions" };
+    private readonly Option<bool> _rockRational = new("-r", "--rational-rock") { Description = "Rock Ridge with rationalized ownership and permissions" };
+    private readonly Option<string[]> _biosImage = new("-b", "-eltorito-boot") { Description = "BIOS El Torito boot image (path inside the image)" };
+    private readonly Option<string[]> _efiImage = new("-e", "--efi-boot") { Description = "UEFI El Torito boot image (path inside the image)" };
+    private readonly Option<bool> _noEmulation = new("-no-emul-boot") { Description = "No-emulation boot (the only mode supported)", Arity = ArgumentArity.Zero, AllowMultipleArgumentsPerToken = false };
+    private readonly Option<string[]> _loadSize = new("-boot-load-size") { Description = "512-byte sectors the firmware loads" };
+    private readonly Option<bool> _bootInfoTable = new("-boot-info-table") { Description = "Patch a boot info table into the boot image" };
+    private readonly Option<bool> _altBoot = new("-eltorito-alt-boot") { Description = "Start the next El Torito entry" };
+    private readonly Option<string?> _catalog = new("-c", "-eltorito-catalog") { Description = "Boot catalog path inside the image" };
+    private readonly Option<long?> _sourceDateEpoch = new("--source-date-epoch") { Description = "Fixed time (seconds since 1970) for reproducible output; defaults to $SOURCE_DATE_EPOCH" };
+    private readonly Argument<string[]> _paths = new("path") { Description = "Directories (grafted at the root) and files (added at the root)", Arity = ArgumentArity.OneOrMore };
 
-    public static Command Create(CliContext context)
+    /// <summary>A new command with its own option objects, so command trees never share state.</summary>
+    public static Command Create(CliContext context) => new IsoCreateCommand().Build(context);
+
+    private Command Build(CliContext context)
     {
         var command = new Command("create", "Build an ISO 9660 image from files and directories")
         {
-            s_output, s_volumeId, s_joliet, s_rockExact, s_rockRational, s_biosImage, s_efiImage, s_noEmulation,
-            s_loadSize, s_bootInfoTable, s_altBoot, s_catalog, s_sourceDateEpoch, s_paths,
+            _output, _volumeId, _joliet, _rockExact, _rockRational, _biosImage, _efiImage, _noEmulation,
+            _loadSize, _bootInfoTable, _altBoot, _catalog, _sourceDateEpoch, _paths,
         };
         command.SetAction(parse =>
         {
             var options = new IsoBuildOptions
             {
-                VolumeId = parse.GetValue(s_volumeId) ?? "CDROM",
-                Joliet = parse.GetValue(s_joliet),
-                RockRidge = parse.GetValue(s_rockRational) ? IsoRockRidgeMode.Rationalized
-                    : parse.GetValue(s_rockExact) ? IsoRockRidgeMode.Exact : IsoRockRidgeMode.None,
-                SourceDateEpoch = SourceDateEpoch(parse.GetValue(s_sourceDateEpoch)),
+                VolumeId = parse.GetValue(_volumeId) ?? "CDROM",
+                Joliet = parse.GetValue(_joliet),
+                RockRidge = parse.GetValue(_rockRational) ? IsoRockRidgeMode.Rationalized
+                    : parse.GetValue(_rockExact) ? IsoRockRidgeMode.Exact : IsoRockRidgeMode.None,
+                SourceDateEpoch = SourceDateEpoch(parse.GetValue(_sourceDateEpoch)),
                 BootImages = BootImages(parse.Tokens.Select(t => t.Value).ToList()),
-                BootCatalogPath = parse.GetValue(s_catalog),
+                BootCatalogPath = parse.GetValue(_catalog),
             };
             var builder = new IsoBuilder(options);
-            foreach (var path in parse.GetValue(s_paths) ?? [])
+            foreach (var path in parse.GetValue(_paths) ?? [])
             {
                 if (Directory.Exists(path))
                 {
@@ -57,7 +60,7 @@ internal static class IsoCreateCommand
                 }
             }
 
-            builder.Build(parse.GetValue(s_output)!);
+            builder.Build(parse.GetValue(_output)!);
             return 0;
         });
         return command;

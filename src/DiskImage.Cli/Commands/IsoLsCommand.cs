@@ -7,26 +7,29 @@ using DiskImage.Formats.Iso9660;
 namespace DiskImage.Cli.Commands;
 
 /// <summary><c>diskimg iso ls [-R] [--output=human|json] IMAGE [PATH]</c>.</summary>
-internal static class IsoLsCommand
+internal sealed class IsoLsCommand
 {
-    private static readonly Option<bool> s_recursive = new("-R", "--recursive") { Description = "List subdirectories recursively" };
-    private static readonly Option<string> s_output = new("--output") { Description = "Output format: human or json", DefaultValueFactory = _ => "human" };
-    private static readonly Argument<string> s_image = new("image") { Description = "ISO image file" };
-    private static readonly Argument<string> s_path = new("path") { Description = "Directory or file inside the image", DefaultValueFactory = _ => "/" };
+    private readonly Option<bool> _recursive = new("-R", "--recursive") { Description = "List subdirectories recursively" };
+    private readonly Option<string> _output = new("--output") { Description = "Output format: human or json", DefaultValueFactory = _ => "human" };
+    private readonly Argument<string> _image = new("image") { Description = "ISO image file" };
+    private readonly Argument<string> _path = new("path") { Description = "Directory or file inside the image", DefaultValueFactory = _ => "/" };
 
-    public static Command Create(CliContext context)
+    /// <summary>A new command with its own option objects, so command trees never share state.</summary>
+    public static Command Create(CliContext context) => new IsoLsCommand().Build(context);
+
+    private Command Build(CliContext context)
     {
-        s_output.AcceptOnlyFromAmong("human", "json");
-        var command = new Command("ls", "List files in an ISO 9660 image") { s_recursive, s_output, s_image, s_path };
+        _output.AcceptOnlyFromAmong("human", "json");
+        var command = new Command("ls", "List files in an ISO 9660 image") { _recursive, _output, _image, _path };
         command.SetAction(parse =>
         {
-            using var iso = IsoFileSystem.Open(parse.GetValue(s_image)!);
-            var path = parse.GetValue(s_path)!;
+            using var iso = IsoFileSystem.Open(parse.GetValue(_image)!);
+            var path = parse.GetValue(_path)!;
             var start = iso.Find(path) ?? throw new InvalidOptionException($"'{path}' does not exist in the image");
             var nodes = start.Kind != IsoNodeKind.Directory ? [start]
-                : parse.GetValue(s_recursive) ? iso.Walk(start)
+                : parse.GetValue(_recursive) ? iso.Walk(start)
                 : iso.GetChildren(start);
-            if (parse.GetValue(s_output) == "json")
+            if (parse.GetValue(_output) == "json")
             {
                 WriteJson(context.Out, nodes);
             }

@@ -7,35 +7,38 @@ using DiskImage.Options;
 namespace DiskImage.Cli.Commands;
 
 /// <summary><c>diskimg map [-f fmt] [--output=human|json] [--start-offset=N] [--max-length=N] FILE</c>.</summary>
-internal static class MapCommand
+internal sealed class MapCommand
 {
-    private static readonly Option<string?> s_format = new("-f") { Description = "Image format (probed when omitted)" };
-    private static readonly Option<string> s_output = new("--output") { Description = "Output format", DefaultValueFactory = _ => "human" };
-    private static readonly Option<string?> s_startOffset = new("--start-offset") { Description = "First guest offset to describe" };
-    private static readonly Option<string?> s_maxLength = new("--max-length") { Description = "Describe at most this many bytes" };
-    private static readonly Argument<string> s_file = new("filename") { Description = "Image file" };
-    private static readonly Option<string[]> s_object = Secrets.ObjectOption();
-    private static readonly Option<bool> s_imageOpts = Secrets.ImageOptsOption();
-    private static readonly Option<bool> s_untrusted = UntrustedOption.Create();
+    private readonly Option<string?> _format = new("-f") { Description = "Image format (probed when omitted)" };
+    private readonly Option<string> _output = new("--output") { Description = "Output format", DefaultValueFactory = _ => "human" };
+    private readonly Option<string?> _startOffset = new("--start-offset") { Description = "First guest offset to describe" };
+    private readonly Option<string?> _maxLength = new("--max-length") { Description = "Describe at most this many bytes" };
+    private readonly Argument<string> _file = new("filename") { Description = "Image file" };
+    private readonly Option<string[]> _object = Secrets.ObjectOption();
+    private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
+    private readonly Option<bool> _untrusted = UntrustedOption.Create();
 
-    public static Command Create(CliContext context)
+    /// <summary>A new command with its own option objects, so command trees never share state.</summary>
+    public static Command Create(CliContext context) => new MapCommand().Build(context);
+
+    private Command Build(CliContext context)
     {
-        s_output.AcceptOnlyFromAmong("human", "json");
+        _output.AcceptOnlyFromAmong("human", "json");
         var command = new Command("map", "Show how the image's guest bytes map to files of its backing chain")
         {
-            s_format, s_output, s_startOffset, s_maxLength, s_file, s_object, s_imageOpts, s_untrusted,
+            _format, _output, _startOffset, _maxLength, _file, _object, _imageOpts, _untrusted,
         };
         command.SetAction(parse =>
         {
             var options = new MapOptions
             {
-                StartOffset = ParseOffset(parse.GetValue(s_startOffset), "start offset") ?? 0,
-                MaxLength = ParseOffset(parse.GetValue(s_maxLength), "max length"),
+                StartOffset = ParseOffset(parse.GetValue(_startOffset), "start offset") ?? 0,
+                MaxLength = ParseOffset(parse.GetValue(_maxLength), "max length"),
             };
-            var source = Secrets.Resolve(parse.GetValue(s_file)!, parse.GetValue(s_imageOpts), parse.GetValue(s_format), Secrets.Load(parse, s_object));
-            using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(new ImageOpenOptions { Untrusted = parse.GetValue(s_untrusted) }));
+            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), Secrets.Load(parse, _object));
+            using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(new ImageOpenOptions { Untrusted = parse.GetValue(_untrusted) }));
             var entries = ImageMapper.Map(image, options);
-            return parse.GetValue(s_output) == "json" ? WriteJson(context.Out, entries) : WriteHuman(context, entries);
+            return parse.GetValue(_output) == "json" ? WriteJson(context.Out, entries) : WriteHuman(context, entries);
         });
         return command;
     }

@@ -6,37 +6,40 @@ using DiskImage.Options;
 namespace DiskImage.Cli.Commands;
 
 /// <summary><c>diskimg measure [--output=human|json] [-O fmt] [-o opts] [-l snap] (--size SIZE | [-f fmt] FILE)</c>.</summary>
-internal static class MeasureCommand
+internal sealed class MeasureCommand
 {
-    private static readonly Option<string> s_output = new("--output") { Description = "Output format", DefaultValueFactory = _ => "human" };
-    private static readonly Option<string?> s_targetFormat = new("-O") { Description = "Format of the image to be created (default raw)" };
-    private static readonly Option<string[]> s_options = new("-o") { Description = "Creation options of the target, key=value[,key=value...]" };
-    private static readonly Option<string?> s_snapshot = new("-l") { Description = "Measure this internal snapshot of FILE" };
-    private static readonly Option<string?> s_size = new("--size") { Description = "Measure an empty image of this size" };
-    private static readonly Option<string?> s_format = new("-f") { Description = "Format of FILE (probed when omitted)" };
-    private static readonly Argument<string?> s_file = new("filename") { Description = "Image whose copy is measured", Arity = ArgumentArity.ZeroOrOne };
+    private readonly Option<string> _output = new("--output") { Description = "Output format", DefaultValueFactory = _ => "human" };
+    private readonly Option<string?> _targetFormat = new("-O") { Description = "Format of the image to be created (default raw)" };
+    private readonly Option<string[]> _options = new("-o") { Description = "Creation options of the target, key=value[,key=value...]" };
+    private readonly Option<string?> _snapshot = new("-l") { Description = "Measure this internal snapshot of FILE" };
+    private readonly Option<string?> _size = new("--size") { Description = "Measure an empty image of this size" };
+    private readonly Option<string?> _format = new("-f") { Description = "Format of FILE (probed when omitted)" };
+    private readonly Argument<string?> _file = new("filename") { Description = "Image whose copy is measured", Arity = ArgumentArity.ZeroOrOne };
 
-    public static Command Create(CliContext context)
+    /// <summary>A new command with its own option objects, so command trees never share state.</summary>
+    public static Command Create(CliContext context) => new MeasureCommand().Build(context);
+
+    private Command Build(CliContext context)
     {
-        s_output.AcceptOnlyFromAmong("human", "json");
+        _output.AcceptOnlyFromAmong("human", "json");
         var command = new Command("measure", "Calculate the file size needed for a new image")
         {
-            s_output, s_targetFormat, s_options, s_snapshot, s_size, s_format, s_file,
+            _output, _targetFormat, _options, _snapshot, _size, _format, _file,
         };
         command.SetAction(parse =>
         {
-            var sizeText = parse.GetValue(s_size);
+            var sizeText = parse.GetValue(_size);
             var options = new MeasureOptions
             {
-                OutputFormat = parse.GetValue(s_targetFormat) ?? "raw",
-                CreateOptions = KeyValueOptions.Parse(parse.GetValue(s_options) ?? []),
+                OutputFormat = parse.GetValue(_targetFormat) ?? "raw",
+                CreateOptions = KeyValueOptions.Parse(parse.GetValue(_options) ?? []),
                 Size = sizeText is null ? null : SizeText.Parse(sizeText, "image size"),
-                SourcePath = parse.GetValue(s_file),
-                SourceFormat = parse.GetValue(s_format),
-                SnapshotName = parse.GetValue(s_snapshot),
+                SourcePath = parse.GetValue(_file),
+                SourceFormat = parse.GetValue(_format),
+                SnapshotName = parse.GetValue(_snapshot),
             };
             var result = ImageMeasurer.Measure(options);
-            if (parse.GetValue(s_output) == "json")
+            if (parse.GetValue(_output) == "json")
             {
                 WriteJson(context.Out, result);
             }

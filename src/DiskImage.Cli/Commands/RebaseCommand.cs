@@ -4,29 +4,32 @@ using DiskImage.Operations.Rebase;
 namespace DiskImage.Cli.Commands;
 
 /// <summary><c>diskimg rebase [-f fmt] -b NEWBASE -F FMT [-u] [-p] [-q] FILE</c>.</summary>
-internal static class RebaseCommand
+internal sealed class RebaseCommand
 {
-    private static readonly Option<string?> s_format = new("-f") { Description = "Image format (probed when omitted)" };
-    private static readonly Option<string> s_backing = new("-b") { Description = "New backing file (\"\" for none)", Required = true };
-    private static readonly Option<string?> s_backingFormat = new("-F") { Description = "Format of the new backing file" };
-    private static readonly Option<bool> s_unsafe = new("-u") { Description = "Unsafe: only rewrite the header, copy nothing" };
-    private static readonly Option<bool> s_progress = new("-p") { Description = "Show progress" };
-    private static readonly Option<bool> s_quiet = new("-q") { Description = "Quiet mode" };
-    private static readonly Argument<string> s_file = new("filename") { Description = "Image file" };
+    private readonly Option<string?> _format = new("-f") { Description = "Image format (probed when omitted)" };
+    private readonly Option<string> _backing = new("-b") { Description = "New backing file (\"\" for none)", Required = true };
+    private readonly Option<string?> _backingFormat = new("-F") { Description = "Format of the new backing file" };
+    private readonly Option<bool> _unsafe = new("-u") { Description = "Unsafe: only rewrite the header, copy nothing" };
+    private readonly Option<bool> _progress = new("-p") { Description = "Show progress" };
+    private readonly Option<bool> _quiet = new("-q") { Description = "Quiet mode" };
+    private readonly Argument<string> _file = new("filename") { Description = "Image file" };
 
-    public static Command Create(CliContext context)
+    /// <summary>A new command with its own option objects, so command trees never share state.</summary>
+    public static Command Create(CliContext context) => new RebaseCommand().Build(context);
+
+    private Command Build(CliContext context)
     {
-        var command = new Command("rebase", "Change the backing file of an image") { s_format, s_backing, s_backingFormat, s_unsafe, s_progress, s_quiet, s_file };
+        var command = new Command("rebase", "Change the backing file of an image") { _format, _backing, _backingFormat, _unsafe, _progress, _quiet, _file };
         command.SetAction(parse =>
         {
-            var showProgress = parse.GetValue(s_progress) && !parse.GetValue(s_quiet);
+            var showProgress = parse.GetValue(_progress) && !parse.GetValue(_quiet);
             ImageRebaser.Rebase(new RebaseOptions
             {
-                Path = parse.GetValue(s_file)!,
-                Format = parse.GetValue(s_format),
-                BackingFile = parse.GetValue(s_backing)!,
-                BackingFormat = parse.GetValue(s_backingFormat),
-                Unsafe = parse.GetValue(s_unsafe),
+                Path = parse.GetValue(_file)!,
+                Format = parse.GetValue(_format),
+                BackingFile = parse.GetValue(_backing)!,
+                BackingFormat = parse.GetValue(_backingFormat),
+                Unsafe = parse.GetValue(_unsafe),
             }, showProgress ? new Progress<double>(f => context.Error.Write($"    ({f * 100:0.00}/100%)\r")) : null);
             if (showProgress)
             {

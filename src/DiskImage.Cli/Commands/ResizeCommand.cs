@@ -5,27 +5,30 @@ using DiskImage.Operations.Resize;
 namespace DiskImage.Cli.Commands;
 
 /// <summary><c>diskimg resize [-f fmt] [--shrink] [--preallocation=MODE] [-q] FILE [+|-]SIZE</c>.</summary>
-internal static class ResizeCommand
+internal sealed class ResizeCommand
 {
-    private static readonly Option<string?> s_format = new("-f") { Description = "Image format (probed when omitted)" };
-    private static readonly Option<bool> s_shrink = new("--shrink") { Description = "Allow the image to get smaller (data past the new end is lost)" };
-    private static readonly Option<string> s_preallocation = new("--preallocation")
+    private readonly Option<string?> _format = new("-f") { Description = "Image format (probed when omitted)" };
+    private readonly Option<bool> _shrink = new("--shrink") { Description = "Allow the image to get smaller (data past the new end is lost)" };
+    private readonly Option<string> _preallocation = new("--preallocation")
     {
         Description = "Allocation of the grown part: off, metadata (qcow2), falloc or full",
         DefaultValueFactory = _ => "off",
     };
-    private static readonly Option<bool> s_quiet = new("-q") { Description = "Quiet mode" };
-    private static readonly Argument<string> s_file = new("filename") { Description = "Image file" };
-    private static readonly Argument<string> s_size = new("size") { Description = "New size, or +SIZE / -SIZE relative to the current one" };
+    private readonly Option<bool> _quiet = new("-q") { Description = "Quiet mode" };
+    private readonly Argument<string> _file = new("filename") { Description = "Image file" };
+    private readonly Argument<string> _size = new("size") { Description = "New size, or +SIZE / -SIZE relative to the current one" };
 
-    public static Command Create(CliContext context)
+    /// <summary>A new command with its own option objects, so command trees never share state.</summary>
+    public static Command Create(CliContext context) => new ResizeCommand().Build(context);
+
+    private Command Build(CliContext context)
     {
-        var command = new Command("resize", "Change the virtual size of an image") { s_format, s_shrink, s_preallocation, s_quiet, s_file, s_size };
+        var command = new Command("resize", "Change the virtual size of an image") { _format, _shrink, _preallocation, _quiet, _file, _size };
         // "-SIZE" must reach the size argument rather than be taken for an option.
         command.TreatUnmatchedTokensAsErrors = true;
         command.SetAction(parse =>
         {
-            var mode = parse.GetValue(s_preallocation) switch
+            var mode = parse.GetValue(_preallocation) switch
             {
                 "off" => Preallocation.Off,
                 "metadata" => Preallocation.Metadata,
@@ -35,13 +38,13 @@ internal static class ResizeCommand
             };
             ImageResizer.Resize(new ResizeOptions
             {
-                Path = parse.GetValue(s_file)!,
-                Format = parse.GetValue(s_format),
-                Size = parse.GetValue(s_size)!,
-                Shrink = parse.GetValue(s_shrink),
+                Path = parse.GetValue(_file)!,
+                Format = parse.GetValue(_format),
+                Size = parse.GetValue(_size)!,
+                Shrink = parse.GetValue(_shrink),
                 Preallocation = mode,
             });
-            if (!parse.GetValue(s_quiet))
+            if (!parse.GetValue(_quiet))
             {
                 context.Out.WriteLine("Image resized.");
             }

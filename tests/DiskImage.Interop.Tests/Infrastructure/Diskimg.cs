@@ -5,8 +5,8 @@ namespace DiskImage.Interop.Tests.Infrastructure;
 /// <summary>Runs the <c>diskimg</c> command line in-process and captures what it prints.</summary>
 public static class Diskimg
 {
-    // The CLI's option objects are static, as in a process that parses one command line; building
-    // command trees from them on two test threads at once races, so in-process runs take turns.
+    // Every command tree has its own option objects, but the CLI is written for one command line per
+    // process; in-process runs still take turns so nothing process-wide is ever shared by two of them.
     private static readonly Lock s_oneAtATime = new();
 
     public static ExternalTool.Result Run(params string[] arguments)
