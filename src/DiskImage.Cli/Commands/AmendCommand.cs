@@ -28,7 +28,8 @@ internal sealed class AmendCommand
         };
         command.SetAction(parse =>
         {
-            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), Secrets.Load(parse, _object));
+            using var secrets = Secrets.Load(parse, _object);
+            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             ImageAmender.Run(new AmendOptions
             {
                 Path = source.Path,

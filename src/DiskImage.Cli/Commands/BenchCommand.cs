@@ -6,7 +6,7 @@ using DiskImage.Options;
 namespace DiskImage.Cli.Commands;
 
 /// <summary>
-/// <c>diskimg bench [-c COUNT] [-d DEPTH] [-f FMT] [--flush-interval=N] [-n] [--no-drain] [-o OFFSET]
+/// <c>diskimg bench [--object ...] [--image-opts] [-c COUNT] [-d DEPTH] [-f FMT] [--flush-interval=N] [-n] [--no-drain] [-o OFFSET]
 /// [--pattern=P] [-q] [-s BUFSIZE] [-S STEP] [-t CACHE] [-w] [-U] FILE</c>, printing what qemu-img bench prints.
 /// </summary>
 internal sealed class BenchCommand
@@ -27,6 +27,8 @@ internal sealed class BenchCommand
     private readonly Option<bool> _write = new("-w") { Description = "Write instead of read" };
     private readonly Option<bool> _forceShare = new("-U") { Description = "Open with shared permissions (accepted; no image locking here)" };
     private readonly Argument<string> _file = new("filename") { Description = "Image file" };
+    private readonly Option<string[]> _object = Secrets.ObjectOption();
+    private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
 
     /// <summary>A new command with its own option objects, so command trees never share state.</summary>
     public static Command Create(CliContext context) => new BenchCommand().Build(context);
@@ -36,13 +38,15 @@ internal sealed class BenchCommand
         var command = new Command("bench", "Run a simple sequential I/O benchmark on an image")
         {
             _count, _depth, _format, _flushInterval, _nativeAio, _noDrain, _aio, _offset, _pattern,
-            _quiet, _bufferSize, _step, _cache, _write, _forceShare, _file,
+            _quiet, _bufferSize, _step, _cache, _write, _forceShare, _file, _object, _imageOpts,
         };
         command.SetAction(parse =>
         {
-            var options = ReadOptions(parse);
+            using var secrets = Secrets.Load(parse, _object);
+            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
+            var options = ReadOptions(parse) with { Format = source.Format, SecretProvider = secrets.Get, KeySecret = source.KeySecret };
             var started = new StartReporter(context.Out);
-            var result = ImageBenchmark.Run(parse.GetValue(_file)!, options, started);
+            var result = ImageBenchmark.Run(source.Path, options, started);
             context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Run completed in {result.Elapsed.TotalSeconds:0.000} seconds."));
             return 0;
         });

@@ -44,7 +44,8 @@ internal sealed class CheckCommand
         };
         var json = parse.GetValue(_output) == "json";
         var quiet = parse.GetValue(_quiet);
-        var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), Secrets.Load(parse, _object));
+        using var secrets = Secrets.Load(parse, _object);
+        var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
         var openOptions = new ImageOpenOptions { OpenBackingChain = false, ReadOnly = repair == CheckRepair.None, ForRepair = repair != CheckRepair.None };
         using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(openOptions));
         if (!ImageChecker.Supports(image))

@@ -3,7 +3,7 @@ using DiskImage.Operations.Commit;
 
 namespace DiskImage.Cli.Commands;
 
-/// <summary><c>diskimg commit [-f fmt] [-b BASE] [-d] [-p] [-q] FILE</c>.</summary>
+/// <summary><c>diskimg commit [--object ...] [--image-opts] [-f fmt] [-b BASE] [-d] [-p] [-q] FILE</c>.</summary>
 internal sealed class CommitCommand
 {
     private readonly Option<string?> _format = new("-f") { Description = "Image format (probed when omitted)" };
@@ -12,21 +12,27 @@ internal sealed class CommitCommand
     private readonly Option<bool> _progress = new("-p") { Description = "Show progress" };
     private readonly Option<bool> _quiet = new("-q") { Description = "Quiet mode" };
     private readonly Argument<string> _file = new("filename") { Description = "Image file" };
+    private readonly Option<string[]> _object = Secrets.ObjectOption();
+    private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
 
     /// <summary>A new command with its own option objects, so command trees never share state.</summary>
     public static Command Create(CliContext context) => new CommitCommand().Build(context);
 
     private Command Build(CliContext context)
     {
-        var command = new Command("commit", "Write an image's changes into its backing file") { _format, _base, _keep, _progress, _quiet, _file };
+        var command = new Command("commit", "Write an image's changes into its backing file") { _format, _base, _keep, _progress, _quiet, _file, _object, _imageOpts };
         command.SetAction(parse =>
         {
             var quiet = parse.GetValue(_quiet);
             var showProgress = parse.GetValue(_progress) && !quiet;
+            using var secrets = Secrets.Load(parse, _object);
+            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             ImageCommitter.Commit(new CommitOptions
             {
-                Path = parse.GetValue(_file)!,
-                Format = parse.GetValue(_format),
+                Path = source.Path,
+                Format = source.Format,
+                SecretProvider = secrets.Get,
+                KeySecret = source.KeySecret,
                 Base = parse.GetValue(_base),
                 KeepOverlay = parse.GetValue(_keep),
             }, showProgress ? new Progress<double>(f => context.Error.Write($"    ({f * 100:0.00}/100%)\r")) : null);

@@ -4,7 +4,7 @@ using DiskImage.Operations.Compare;
 
 namespace DiskImage.Cli.Commands;
 
-/// <summary><c>diskimg compare [-f fmt] [-F fmt] [-s] [-p] [-q] FILE1 FILE2</c>; exit codes as qemu-img's (0 same, 1 different, 2 open error, 3 allocation error, 4 read error).</summary>
+/// <summary><c>diskimg compare [--object ...] [--image-opts] [-f fmt] [-F fmt] [-s] [-p] [-q] FILE1 FILE2</c>; exit codes as qemu-img's (0 same, 1 different, 2 open error, 3 allocation error, 4 read error).</summary>
 internal sealed class CompareCommand
 {
     private readonly Option<string?> _firstFormat = new("-f") { Description = "Format of the first image (probed when omitted)" };
@@ -14,6 +14,8 @@ internal sealed class CompareCommand
     private readonly Option<bool> _quiet = new("-q") { Description = "Print nothing; only the exit code tells" };
     private readonly Argument<string> _first = new("filename1") { Description = "First image" };
     private readonly Argument<string> _second = new("filename2") { Description = "Second image" };
+    private readonly Option<string[]> _object = Secrets.ObjectOption();
+    private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
 
     /// <summary>A new command with its own option objects, so command trees never share state.</summary>
     public static Command Create(CliContext context) => new CompareCommand().Build(context);
@@ -22,17 +24,25 @@ internal sealed class CompareCommand
     {
         var command = new Command("compare", "Check whether two images have the same content")
         {
-            _firstFormat, _secondFormat, _strict, _progress, _quiet, _first, _second,
+            _firstFormat, _secondFormat, _strict, _progress, _quiet, _first, _second, _object, _imageOpts,
         };
         command.SetAction(parse =>
         {
+            // As in qemu-img, --image-opts makes both file names option lists.
+            using var secrets = Secrets.Load(parse, _object);
+            var imageOpts = parse.GetValue(_imageOpts);
+            var first = Secrets.Resolve(parse.GetValue(_first)!, imageOpts, parse.GetValue(_firstFormat), secrets);
+            var second = Secrets.Resolve(parse.GetValue(_second)!, imageOpts, parse.GetValue(_secondFormat), secrets);
             var options = new ImageCompareOptions
             {
-                FirstPath = parse.GetValue(_first)!,
-                SecondPath = parse.GetValue(_second)!,
-                FirstFormat = parse.GetValue(_firstFormat),
-                SecondFormat = parse.GetValue(_secondFormat),
+                FirstPath = first.Path,
+                SecondPath = second.Path,
+                FirstFormat = first.Format,
+                SecondFormat = second.Format,
                 Strict = parse.GetValue(_strict),
+                SecretProvider = secrets.Get,
+                FirstKeySecret = first.KeySecret,
+                SecondKeySecret = second.KeySecret,
             };
             var quiet = parse.GetValue(_quiet);
             IProgress<double>? progress = parse.GetValue(_progress) && !quiet

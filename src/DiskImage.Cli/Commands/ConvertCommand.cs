@@ -1,12 +1,13 @@
 using System.CommandLine;
 using DiskImage.Cli.Rendering;
+using DiskImage.Formats;
 using DiskImage.Operations.Conversion;
 using DiskImage.Options;
 
 namespace DiskImage.Cli.Commands;
 
 /// <summary>
-/// <c>diskimg convert [-f fmt] [-O fmt] [-o opts] [-c] [-S size] [-n] [--target-is-zero] [-p] [-q] [-m N] [-W] SRC... DST</c>.
+/// <c>diskimg convert [--object ...] [--image-opts] [--target-image-opts] [-f fmt] [-O fmt] [-o opts] [-c] [-S size] [-n] [--target-is-zero] [-p] [-q] [-m N] [-W] SRC... DST</c>.
 /// </summary>
 internal sealed class ConvertCommand
 {
@@ -30,6 +31,10 @@ internal sealed class ConvertCommand
 
     private readonly Option<string[]> _object = Secrets.ObjectOption();
     private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
+    private readonly Option<bool> _targetImageOpts = new("--target-image-opts")
+    {
+        Description = "The target (existing, with -n) is an option list: driver=FMT,file.filename=PATH,encrypt.key-secret=ID",
+    };
 
     /// <summary>A new command with its own option objects, so command trees never share state.</summary>
     public static Command Create(CliContext context) => new ConvertCommand().Build(context);
@@ -39,7 +44,7 @@ internal sealed class ConvertCommand
         var command = new Command("convert", "Convert, concatenate or flatten images into a new image")
         {
             _sourceFormat, _targetFormat, _options, _compress, _sparse, _noCreate, _targetIsZero,
-            _progress, _quiet, _workers, _outOfOrder, _forceShare, _cache, _sourceCache, _untrusted, _snapshot, _files, _object, _imageOpts,
+            _progress, _quiet, _workers, _outOfOrder, _forceShare, _cache, _sourceCache, _untrusted, _snapshot, _files, _object, _imageOpts, _targetImageOpts,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -50,21 +55,23 @@ internal sealed class ConvertCommand
             }
 
             var sparse = parse.GetValue(_sparse);
-            var secrets = Secrets.Load(parse, _object);
+            using var secrets = Secrets.Load(parse, _object);
             var sources = files[..^1].Select(f => Secrets.Resolve(f, parse.GetValue(_imageOpts), parse.GetValue(_sourceFormat), secrets)).ToList();
             if (sources.Select(s => s.Format).Distinct().Count() > 1)
             {
                 throw new InvalidOptionException("All sources given with --image-opts must name the same driver");
             }
 
+            var target = ResolveTarget(parse, files[^1], secrets);
             var options = new ConvertOptions
             {
                 Sources = [.. sources.Select(s => s.Path)],
                 SourceKeySecrets = [.. sources.Select(s => s.KeySecret)],
                 SecretProvider = secrets.Get,
-                Target = files[^1],
+                Target = target.Path,
+                TargetKeySecret = target.KeySecret,
                 SourceFormat = sources[0].Format,
-                TargetFormat = parse.GetValue(_targetFormat)!,
+                TargetFormat = target.Format!,
                 TargetOptions = KeyValueOptions.Parse(parse.GetValue(_options) ?? []),
                 Compress = parse.GetValue(_compress),
                 MinSparseSize = sparse is null ? ConvertOptions.DefaultMinSparseSize : SizeText.Parse(sparse, "buffer size for sparse output"),
@@ -90,6 +97,27 @@ internal sealed class ConvertCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The target as named: a path in <c>-O</c>'s format, or with <c>--target-image-opts</c> an option list naming an
+    /// existing image (so <c>-n</c> is required, and its driver replaces <c>-O</c>; probed when it names none).
+    /// </summary>
+    private ImageSource ResolveTarget(ParseResult parse, string argument, SecretStore secrets)
+    {
+        if (!parse.GetValue(_targetImageOpts))
+        {
+            return new ImageSource(argument, parse.GetValue(_targetFormat)!, null, secrets);
+        }
+
+        if (!parse.GetValue(_noCreate))
+        {
+            throw new InvalidOptionException("--target-image-opts requires use of -n flag");
+        }
+
+        var explicitFormat = parse.GetResult(_targetFormat) is { Implicit: false } ? parse.GetValue(_targetFormat) : null;
+        var target = Secrets.Resolve(argument, imageOpts: true, explicitFormat, secrets);
+        return target.Format is null ? target with { Format = ImageFormatRegistry.Default.Probe(target.Path).Name } : target;
     }
 
     /// <summary>qemu-img's <c>-t</c> values; convert's default is <c>unsafe</c>.</summary>

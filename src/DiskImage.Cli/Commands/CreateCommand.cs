@@ -30,6 +30,7 @@ internal sealed class CreateCommand
             var options = KeyValueOptions.Parse(parse.GetValue(_options) ?? []);
             var sizeText = parse.GetValue(_size);
             var size = sizeText is null ? (long?)null : SizeText.Parse(sizeText, "image size");
+            using var secrets = Secrets.Load(parse, _object);
             try
             {
                 var plan = ImageCreator.Prepare(new CreateRequest
@@ -41,7 +42,7 @@ internal sealed class CreateCommand
                     BackingFile = parse.GetValue(_backing),
                     BackingFormat = parse.GetValue(_backingFormat),
                     SkipBackingCheck = parse.GetValue(_unsafe),
-                    SecretProvider = Secrets.Load(parse, _object).Get,
+                    SecretProvider = secrets.Get,
                 });
                 if (!parse.GetValue(_quiet))
                 {

@@ -3,11 +3,13 @@ using DiskImage.Operations.Dd;
 
 namespace DiskImage.Cli.Commands;
 
-/// <summary><c>diskimg dd [-f fmt] [-O fmt] [bs=N] [count=N] [skip=N] if=INPUT of=OUTPUT</c>.</summary>
+/// <summary><c>diskimg dd [--object ...] [--image-opts] [-f fmt] [-O fmt] [bs=N] [count=N] [skip=N] if=INPUT of=OUTPUT</c>.</summary>
 internal sealed class DdCommand
 {
     private readonly Option<string?> _inputFormat = new("-f") { Description = "Input format (probed when omitted)" };
     private readonly Option<string?> _outputFormat = new("-O") { Description = "Output format (default raw)" };
+    private readonly Option<string[]> _object = Secrets.ObjectOption();
+    private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
     private readonly Argument<string[]> _operands = new("operands")
     {
         Description = "bs=BYTES count=BLOCKS skip=BLOCKS if=INPUT of=OUTPUT",
@@ -19,10 +21,15 @@ internal sealed class DdCommand
 
     private Command Build(CliContext context)
     {
-        var command = new Command("dd", "Copy part of an image into a new image, dd style") { _inputFormat, _outputFormat, _operands };
+        var command = new Command("dd", "Copy part of an image into a new image, dd style") { _inputFormat, _outputFormat, _operands, _object, _imageOpts };
         command.SetAction(parse =>
         {
-            var options = DdOperands.Parse(parse.GetValue(_operands) ?? [], parse.GetValue(_inputFormat), parse.GetValue(_outputFormat));
+            var parsed = DdOperands.Parse(parse.GetValue(_operands) ?? [], parse.GetValue(_inputFormat), parse.GetValue(_outputFormat));
+            using var secrets = Secrets.Load(parse, _object);
+
+            // --image-opts applies to the input only, as in qemu-img; the output is always a plain new image.
+            var input = Secrets.Resolve(parsed.InputPath, parse.GetValue(_imageOpts), parsed.InputFormat, secrets);
+            var options = parsed with { InputPath = input.Path, InputFormat = input.Format, SecretProvider = secrets.Get, InputKeySecret = input.KeySecret };
             var result = ImageDd.Copy(options);
             if (result.SkippedPastEnd)
             {

@@ -32,7 +32,8 @@ internal sealed class InfoCommand
             }
 
             var chain = parse.GetValue(_backingChain);
-            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), Secrets.Load(parse, _object));
+            using var secrets = Secrets.Load(parse, _object);
+            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             var infos = ImageInspector.Inspect(source.Path, source.Format, chain, source.Apply(new ImageOpenOptions { Untrusted = parse.GetValue(_untrusted) }));
             if (output == "json")
             {

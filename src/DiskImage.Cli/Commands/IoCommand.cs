@@ -21,7 +21,8 @@ internal sealed class IoCommand
         var command = new Command("io", "Run qemu-io style commands against an image") { _commands, _format, _readOnly, _file, _object, _imageOpts };
         command.SetAction(parse =>
         {
-            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), Secrets.Load(parse, _object));
+            using var secrets = Secrets.Load(parse, _object);
+            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             var options = new IoOptions
             {
                 Path = source.Path,

@@ -35,7 +35,8 @@ internal sealed class MapCommand
                 StartOffset = ParseOffset(parse.GetValue(_startOffset), "start offset") ?? 0,
                 MaxLength = ParseOffset(parse.GetValue(_maxLength), "max length"),
             };
-            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), Secrets.Load(parse, _object));
+            using var secrets = Secrets.Load(parse, _object);
+            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(new ImageOpenOptions { Untrusted = parse.GetValue(_untrusted) }));
             var entries = ImageMapper.Map(image, options);
             return parse.GetValue(_output) == "json" ? WriteJson(context.Out, entries) : WriteHuman(context, entries);

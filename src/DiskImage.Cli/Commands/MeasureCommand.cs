@@ -5,7 +5,7 @@ using DiskImage.Options;
 
 namespace DiskImage.Cli.Commands;
 
-/// <summary><c>diskimg measure [--output=human|json] [-O fmt] [-o opts] [-l snap] (--size SIZE | [-f fmt] FILE)</c>.</summary>
+/// <summary><c>diskimg measure [--object ...] [--image-opts] [--output=human|json] [-O fmt] [-o opts] [-l snap] (--size SIZE | [-f fmt] FILE)</c>.</summary>
 internal sealed class MeasureCommand
 {
     private readonly Option<string> _output = new("--output") { Description = "Output format", DefaultValueFactory = _ => "human" };
@@ -14,6 +14,8 @@ internal sealed class MeasureCommand
     private readonly Option<string?> _snapshot = new("-l") { Description = "Measure this internal snapshot of FILE" };
     private readonly Option<string?> _size = new("--size") { Description = "Measure an empty image of this size" };
     private readonly Option<string?> _format = new("-f") { Description = "Format of FILE (probed when omitted)" };
+    private readonly Option<string[]> _object = Secrets.ObjectOption();
+    private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
     private readonly Argument<string?> _file = new("filename") { Description = "Image whose copy is measured", Arity = ArgumentArity.ZeroOrOne };
 
     /// <summary>A new command with its own option objects, so command trees never share state.</summary>
@@ -24,18 +26,28 @@ internal sealed class MeasureCommand
         _output.AcceptOnlyFromAmong("human", "json");
         var command = new Command("measure", "Calculate the file size needed for a new image")
         {
-            _output, _targetFormat, _options, _snapshot, _size, _format, _file,
+            _output, _targetFormat, _options, _snapshot, _size, _format, _file, _object, _imageOpts,
         };
         command.SetAction(parse =>
         {
             var sizeText = parse.GetValue(_size);
+            using var secrets = Secrets.Load(parse, _object);
+            var file = parse.GetValue(_file);
+            if (file is null && parse.GetValue(_imageOpts))
+            {
+                throw new InvalidOptionException("--image-opts, -f, and -l require a filename argument.");
+            }
+
+            var source = file is null ? null : Secrets.Resolve(file, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             var options = new MeasureOptions
             {
+                SecretProvider = secrets.Get,
+                SourceKeySecret = source?.KeySecret,
                 OutputFormat = parse.GetValue(_targetFormat) ?? "raw",
                 CreateOptions = KeyValueOptions.Parse(parse.GetValue(_options) ?? []),
                 Size = sizeText is null ? null : SizeText.Parse(sizeText, "image size"),
-                SourcePath = parse.GetValue(_file),
-                SourceFormat = parse.GetValue(_format),
+                SourcePath = source?.Path,
+                SourceFormat = source is null ? parse.GetValue(_format) : source.Format,
                 SnapshotName = parse.GetValue(_snapshot),
             };
             var result = ImageMeasurer.Measure(options);

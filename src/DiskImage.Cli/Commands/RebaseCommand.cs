@@ -3,7 +3,7 @@ using DiskImage.Operations.Rebase;
 
 namespace DiskImage.Cli.Commands;
 
-/// <summary><c>diskimg rebase [-f fmt] -b NEWBASE -F FMT [-u] [-p] [-q] FILE</c>.</summary>
+/// <summary><c>diskimg rebase [--object ...] [--image-opts] [-f fmt] -b NEWBASE -F FMT [-u] [-p] [-q] FILE</c>.</summary>
 internal sealed class RebaseCommand
 {
     private readonly Option<string?> _format = new("-f") { Description = "Image format (probed when omitted)" };
@@ -13,20 +13,26 @@ internal sealed class RebaseCommand
     private readonly Option<bool> _progress = new("-p") { Description = "Show progress" };
     private readonly Option<bool> _quiet = new("-q") { Description = "Quiet mode" };
     private readonly Argument<string> _file = new("filename") { Description = "Image file" };
+    private readonly Option<string[]> _object = Secrets.ObjectOption();
+    private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
 
     /// <summary>A new command with its own option objects, so command trees never share state.</summary>
     public static Command Create(CliContext context) => new RebaseCommand().Build(context);
 
     private Command Build(CliContext context)
     {
-        var command = new Command("rebase", "Change the backing file of an image") { _format, _backing, _backingFormat, _unsafe, _progress, _quiet, _file };
+        var command = new Command("rebase", "Change the backing file of an image") { _format, _backing, _backingFormat, _unsafe, _progress, _quiet, _file, _object, _imageOpts };
         command.SetAction(parse =>
         {
             var showProgress = parse.GetValue(_progress) && !parse.GetValue(_quiet);
+            using var secrets = Secrets.Load(parse, _object);
+            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             ImageRebaser.Rebase(new RebaseOptions
             {
-                Path = parse.GetValue(_file)!,
-                Format = parse.GetValue(_format),
+                Path = source.Path,
+                Format = source.Format,
+                SecretProvider = secrets.Get,
+                KeySecret = source.KeySecret,
                 BackingFile = parse.GetValue(_backing)!,
                 BackingFormat = parse.GetValue(_backingFormat),
                 Unsafe = parse.GetValue(_unsafe),

@@ -4,7 +4,7 @@ using DiskImage.Operations.Resize;
 
 namespace DiskImage.Cli.Commands;
 
-/// <summary><c>diskimg resize [-f fmt] [--shrink] [--preallocation=MODE] [-q] FILE [+|-]SIZE</c>.</summary>
+/// <summary><c>diskimg resize [--object ...] [--image-opts] [-f fmt] [--shrink] [--preallocation=MODE] [-q] FILE [+|-]SIZE</c>.</summary>
 internal sealed class ResizeCommand
 {
     private readonly Option<string?> _format = new("-f") { Description = "Image format (probed when omitted)" };
@@ -17,13 +17,15 @@ internal sealed class ResizeCommand
     private readonly Option<bool> _quiet = new("-q") { Description = "Quiet mode" };
     private readonly Argument<string> _file = new("filename") { Description = "Image file" };
     private readonly Argument<string> _size = new("size") { Description = "New size, or +SIZE / -SIZE relative to the current one" };
+    private readonly Option<string[]> _object = Secrets.ObjectOption();
+    private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
 
     /// <summary>A new command with its own option objects, so command trees never share state.</summary>
     public static Command Create(CliContext context) => new ResizeCommand().Build(context);
 
     private Command Build(CliContext context)
     {
-        var command = new Command("resize", "Change the virtual size of an image") { _format, _shrink, _preallocation, _quiet, _file, _size };
+        var command = new Command("resize", "Change the virtual size of an image") { _format, _shrink, _preallocation, _quiet, _file, _size, _object, _imageOpts };
         // "-SIZE" must reach the size argument rather than be taken for an option.
         command.TreatUnmatchedTokensAsErrors = true;
         command.SetAction(parse =>
@@ -36,10 +38,14 @@ internal sealed class ResizeCommand
                 "full" => Preallocation.Full,
                 var other => throw new InvalidOptionException($"Invalid preallocation mode: '{other}'"),
             };
+            using var secrets = Secrets.Load(parse, _object);
+            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             ImageResizer.Resize(new ResizeOptions
             {
-                Path = parse.GetValue(_file)!,
-                Format = parse.GetValue(_format),
+                Path = source.Path,
+                Format = source.Format,
+                SecretProvider = secrets.Get,
+                KeySecret = source.KeySecret,
                 Size = parse.GetValue(_size)!,
                 Shrink = parse.GetValue(_shrink),
                 Preallocation = mode,

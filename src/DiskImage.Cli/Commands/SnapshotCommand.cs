@@ -3,7 +3,7 @@ using DiskImage.Operations.Snapshots;
 
 namespace DiskImage.Cli.Commands;
 
-/// <summary><c>diskimg snapshot [-l | -c NAME | -a NAME | -d NAME] [-f fmt] [-q] FILE</c>.</summary>
+/// <summary><c>diskimg snapshot [--object ...] [--image-opts] [-l | -c NAME | -a NAME | -d NAME] [-f fmt] [-q] FILE</c>.</summary>
 internal sealed class SnapshotCommand
 {
     private readonly Option<bool> _list = new("-l") { Description = "List all snapshots in the image (the default)" };
@@ -14,6 +14,8 @@ internal sealed class SnapshotCommand
     private readonly Option<bool> _quiet = new("-q") { Description = "Quiet mode" };
     private readonly Option<bool> _forceShare = new("-U", "--force-share") { Description = "Open the image with shared permissions" };
     private readonly Argument<string> _file = new("filename") { Description = "Image file" };
+    private readonly Option<string[]> _object = Secrets.ObjectOption();
+    private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
 
     /// <summary>A new command with its own option objects, so command trees never share state.</summary>
     public static Command Create(CliContext context) => new SnapshotCommand().Build(context);
@@ -22,7 +24,7 @@ internal sealed class SnapshotCommand
     {
         var command = new Command("snapshot", "List, create, apply or delete internal snapshots")
         {
-            _list, _create, _apply, _delete, _format, _quiet, _forceShare, _file,
+            _list, _create, _apply, _delete, _format, _quiet, _forceShare, _file, _object, _imageOpts,
         };
         command.SetAction(parse =>
         {
@@ -46,12 +48,16 @@ internal sealed class SnapshotCommand
             }
 
             var (selected, snapshotName) = chosen.Count == 0 ? (SnapshotAction.List, null) : chosen[0];
+            using var secrets = Secrets.Load(parse, _object);
+            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             var snapshots = ImageSnapshots.Run(new SnapshotOptions
             {
-                Path = parse.GetValue(_file)!,
-                Format = parse.GetValue(_format),
+                Path = source.Path,
+                Format = source.Format,
                 Action = selected,
                 Name = snapshotName,
+                SecretProvider = secrets.Get,
+                KeySecret = source.KeySecret,
             });
             if (selected == SnapshotAction.List)
             {

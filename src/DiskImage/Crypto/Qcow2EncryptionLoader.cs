@@ -23,7 +23,8 @@ internal static class Qcow2EncryptionLoader
     public static Result Load(HostFile file, int cryptMethod, (long Offset, long Length)? luksArea, int clusterSize, ImageOpenOptions options)
     {
         // The passphrase belongs to the caller's secret store, which outlives this open; it is not wiped here.
-        var passphrase = EncryptionSecrets.Find(options);
+        // A metadata-only open never unlocks (as QEMU's no-I/O open), so even a wrong passphrase shows the header.
+        var passphrase = options.MetadataOnly ? null : EncryptionSecrets.Find(options);
         if (cryptMethod == CryptAes)
         {
             var legacy = passphrase is null ? null : new LegacyAesEncryption(passphrase);

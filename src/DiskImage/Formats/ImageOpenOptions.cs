@@ -26,9 +26,16 @@ public sealed record ImageOpenOptions
 
     /// <summary>
     /// <c>encrypt.key-secret</c>: id of the secret (asked from <see cref="SecretProvider"/>) that unlocks an
-    /// encrypted image. Without it an encrypted image opens for metadata only; reading data then fails.
+    /// encrypted image. Backing files are unlocked with the same secret. Without it an encrypted image
+    /// does not open, unless <see cref="MetadataOnly"/> is set.
     /// </summary>
     public string? KeySecret { get; init; }
+
+    /// <summary>
+    /// Open for the header only, as <c>qemu-img info</c> and <c>create -b</c> do: an encrypted image opens
+    /// without its passphrase, and reading its data then fails with the missing-secret error.
+    /// </summary>
+    public bool MetadataOnly { get; init; }
 
     /// <summary>
     /// QEMU's <c>cache=unsafe</c>: flushes are not passed to the host file. <c>qemu-img convert</c> opens its

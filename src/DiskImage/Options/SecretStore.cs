@@ -6,8 +6,9 @@ namespace DiskImage.Options;
 /// Secrets by id, filled from qemu-img style <c>--object secret,id=ID,data=TEXT</c> or
 /// <c>--object secret,id=ID,file=PATH[,format=raw|base64]</c> definitions.
 /// <see cref="Get"/> plugs into <c>ImageOpenOptions.SecretProvider</c> and <c>ImageCreateOptions.SecretProvider</c>.
+/// Disposing the store wipes the passphrases it holds.
 /// </summary>
-public sealed class SecretStore
+public sealed class SecretStore : IDisposable
 {
     private readonly Dictionary<string, byte[]> _secrets = new(StringComparer.Ordinal);
 
@@ -29,7 +30,23 @@ public sealed class SecretStore
     {
         ArgumentException.ThrowIfNullOrEmpty(id);
         ArgumentNullException.ThrowIfNull(value);
+        if (_secrets.TryGetValue(id, out var replaced) && !ReferenceEquals(replaced, value))
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(replaced);
+        }
+
         _secrets[id] = value;
+    }
+
+    /// <summary>Zeroes every passphrase and forgets them.</summary>
+    public void Dispose()
+    {
+        foreach (var value in _secrets.Values)
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(value);
+        }
+
+        _secrets.Clear();
     }
 
     /// <summary>The secret's bytes, or null when no secret has that id (or the id is null).</summary>
@@ -107,6 +124,11 @@ public sealed class SecretStore
         catch (FormatException e)
         {
             throw new InvalidOptionException($"Secret '{id}' is not valid base64", e);
+        }
+        finally
+        {
+            // The encoded form is the secret too.
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(text);
         }
     }
 }

@@ -86,7 +86,7 @@ public class Qcow2EncryptionInteropTests
         var qemu = System.Text.Json.JsonDocument.Parse(ExternalTool.QemuImg("info", "--output=json", path)).RootElement
             .GetProperty("format-specific").GetProperty("data").GetProperty("encrypt");
 
-        using var image = ImageFormatRegistry.Default.Open(path, "qcow2", new ImageOpenOptions { OpenBackingChain = false });
+        using var image = ImageFormatRegistry.Default.Open(path, "qcow2", new ImageOpenOptions { OpenBackingChain = false, MetadataOnly = true });
         var info = image.GetInfo();
         var ours = Assert.IsType<DiskImage.Formats.Qcow2.Qcow2SpecificInfo>(info.FormatSpecific).Encrypt!;
 

@@ -149,7 +149,7 @@ public class MeasureInteropTests
             ? ["measure", "--output=json", "--object", "secret,id=sec0,data=abc", .. args]
             : new[] { "measure", "--output=json" }.Concat(args).ToArray();
         var theirs = ExternalTool.Run("qemu-img", qemuArgs);
-        var ours = Diskimg.Run(["measure", "--output=json", .. args]);
+        var ours = Diskimg.Run(qemuArgs);
         var what = string.Join(' ', args);
         if (theirs.ExitCode != 0)
         {

@@ -23,6 +23,12 @@ public sealed partial class Qcow2Image
         Cipher = loaded.Encryption;
         LuksVolume = loaded.Volume;
         _encryptionInfo = loaded.Info;
+        if (Cipher is null && !options.MetadataOnly)
+        {
+            // As qemu-img: an image whose data cannot be decrypted is not opened for anything but inspection.
+            throw new InvalidOptionException(EncryptionSecrets.MissingKeySecretMessage);
+        }
+
         if (Cipher is { CanEncrypt: false } && !options.ReadOnly)
         {
             Cipher.Dispose();

@@ -89,4 +89,10 @@ public sealed record ImageBenchmarkOptions
             throw new InvalidOptionException($"Flush interval can't be smaller than depth ({Depth})");
         }
     }
+
+    /// <summary>Supplies secrets by id, for encrypted images.</summary>
+    public Func<string?, byte[]?>? SecretProvider { get; init; }
+
+    /// <summary><c>encrypt.key-secret</c>: the secret that unlocks an encrypted image (and its backing files).</summary>
+    public string? KeySecret { get; init; }
 }

@@ -16,4 +16,10 @@ public sealed record CommitOptions
 
     /// <summary>Leave the committed image's clusters in place (qemu-img's <c>-d</c>).</summary>
     public bool KeepOverlay { get; init; }
+
+    /// <summary>Supplies secrets by id, for encrypted images.</summary>
+    public Func<string?, byte[]?>? SecretProvider { get; init; }
+
+    /// <summary><c>encrypt.key-secret</c>: the secret that unlocks the encrypted image (and its backing files).</summary>
+    public string? KeySecret { get; init; }
 }

@@ -19,7 +19,7 @@ public static class ImageCommitter
         ArgumentNullException.ThrowIfNull(options);
         var registry = ImageFormatRegistry.Default;
         string basePath, baseFormat;
-        using (var top = registry.Open(options.Path, options.Format, new ImageOpenOptions()))
+        using (var top = registry.Open(options.Path, options.Format, Unlocking(options)))
         {
             if (top.Backing is null)
             {
@@ -51,17 +51,17 @@ public static class ImageCommitter
             baseFormat = baseImage.Format.Name;
             if (baseImage.Length < top.Length)
             {
-                ImageResizer.Resize(new ResizeOptions { Path = basePath, Format = baseFormat, Size = top.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+                ImageResizer.Resize(new ResizeOptions { Path = basePath, Format = baseFormat, Size = top.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), SecretProvider = options.SecretProvider, KeySecret = options.KeySecret });
             }
 
-            using var target = registry.Open(basePath, baseFormat, new ImageOpenOptions { ReadOnly = false });
+            using var target = registry.Open(basePath, baseFormat, Unlocking(options) with { ReadOnly = false });
             CopyAllocated(top, layers, target, progress);
             target.Flush();
         }
 
         if (options.Base is null && !options.KeepOverlay)
         {
-            using var emptied = registry.Open(options.Path, options.Format, new ImageOpenOptions { ReadOnly = false, OpenBackingChain = false });
+            using var emptied = registry.Open(options.Path, options.Format, Unlocking(options) with { ReadOnly = false, OpenBackingChain = false });
             if (emptied is Qcow2Image qcow2)
             {
                 qcow2.MakeEmpty();
@@ -70,6 +70,8 @@ public static class ImageCommitter
 
         progress?.Report(1);
     }
+
+    private static ImageOpenOptions Unlocking(CommitOptions options) => new() { SecretProvider = options.SecretProvider, KeySecret = options.KeySecret };
 
     /// <summary>Copies, as the top image reads it, every range some layer above the base allocates.</summary>
     private static void CopyAllocated(IDiskImage top, List<IDiskImage> layers, IDiskImage target, IProgress<double>? progress)

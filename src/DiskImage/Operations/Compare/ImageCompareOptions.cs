@@ -15,4 +15,13 @@ public sealed record ImageCompareOptions
 
     /// <summary><c>-s</c>: differing sizes or differing allocation also count as a difference.</summary>
     public bool Strict { get; init; }
+
+    /// <summary>Supplies secrets by id, for encrypted images.</summary>
+    public Func<string?, byte[]?>? SecretProvider { get; init; }
+
+    /// <summary><c>encrypt.key-secret</c> of the first image.</summary>
+    public string? FirstKeySecret { get; init; }
+
+    /// <summary><c>encrypt.key-secret</c> of the second image.</summary>
+    public string? SecondKeySecret { get; init; }
 }

@@ -24,8 +24,8 @@ public static class ImageComparer
         {
             try
             {
-                first = registry.Open(options.FirstPath, options.FirstFormat);
-                second = registry.Open(options.SecondPath, options.SecondFormat);
+                first = registry.Open(options.FirstPath, options.FirstFormat, new ImageOpenOptions { SecretProvider = options.SecretProvider, KeySecret = options.FirstKeySecret });
+                second = registry.Open(options.SecondPath, options.SecondFormat, new ImageOpenOptions { SecretProvider = options.SecretProvider, KeySecret = options.SecondKeySecret });
             }
             catch (DiskImageException e)
             {

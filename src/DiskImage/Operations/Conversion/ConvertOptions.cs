@@ -79,4 +79,10 @@ public sealed record ConvertOptions
 
     /// <summary><c>encrypt.key-secret</c> of each source (same order as <see cref="Sources"/>); null entries for plain ones.</summary>
     public IReadOnlyList<string?> SourceKeySecrets { get; init; } = [];
+
+    /// <summary>
+    /// <c>encrypt.key-secret</c> of an existing target (<see cref="NoCreate"/>, qemu-img's <c>--target-image-opts</c>);
+    /// when null, the <c>encrypt.key-secret</c> of <see cref="TargetOptions"/>.
+    /// </summary>
+    public string? TargetKeySecret { get; init; }
 }

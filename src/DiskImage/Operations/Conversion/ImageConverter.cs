@@ -48,7 +48,7 @@ public static class ImageConverter
                 IgnoreFlushes = options.TargetCache == "unsafe",
                 Registry = registry,
                 SecretProvider = options.SecretProvider,
-                KeySecret = options.TargetOptions.GetValueOrDefault("encrypt.key-secret"),
+                KeySecret = options.TargetKeySecret ?? options.TargetOptions.GetValueOrDefault("encrypt.key-secret"),
             });
             if (target.Length < layout.TotalLength)
             {

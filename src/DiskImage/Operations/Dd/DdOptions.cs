@@ -28,4 +28,10 @@ public sealed record DdOptions
 
     /// <summary><c>skip=</c>: blocks of the input to skip before copying; null for none.</summary>
     public long? Skip { get; init; }
+
+    /// <summary>Supplies secrets by id, for encrypted images.</summary>
+    public Func<string?, byte[]?>? SecretProvider { get; init; }
+
+    /// <summary><c>encrypt.key-secret</c>: the secret that unlocks an encrypted input (and its backing files).</summary>
+    public string? InputKeySecret { get; init; }
 }

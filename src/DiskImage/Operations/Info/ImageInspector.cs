@@ -30,7 +30,7 @@ public static class ImageInspector
             }
 
             ImageInfo info;
-            using (var image = registry.Open(next, nextFormat, options with { OpenBackingChain = false, Registry = registry }))
+            using (var image = registry.Open(next, nextFormat, options with { OpenBackingChain = false, MetadataOnly = true, Registry = registry }))
             {
                 info = image.GetInfo();
             }

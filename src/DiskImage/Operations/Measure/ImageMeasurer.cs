@@ -50,7 +50,7 @@ public static class ImageMeasurer
             return checked(options.OutputFormat switch
             {
                 "raw" => MeasureRaw(createOptions, source),
-                "qcow2" => MeasureQcow2(createOptions, source),
+                "qcow2" => MeasureQcow2(createOptions, source, options.SecretProvider),
                 _ => throw new UnsupportedFeatureException($"Format driver '{registry.Get(options.OutputFormat).Name}' does not support size measurement"),
             });
         }
@@ -65,11 +65,14 @@ public static class ImageMeasurer
         if (options.SnapshotName is not null)
         {
             return Snapshots.ImageSnapshots.OpenSnapshot(options.SourcePath!, options.SourceFormat,
-                Formats.Qcow2.Qcow2SnapshotSelector.Parse(options.SnapshotName), new ImageOpenOptions { Registry = registry });
+                Formats.Qcow2.Qcow2SnapshotSelector.Parse(options.SnapshotName), Unlocking(options, registry));
         }
 
-        return registry.Open(options.SourcePath!, options.SourceFormat, new ImageOpenOptions { ReadOnly = true });
+        return registry.Open(options.SourcePath!, options.SourceFormat, Unlocking(options, registry));
     }
+
+    private static ImageOpenOptions Unlocking(MeasureOptions options, ImageFormatRegistry registry) =>
+        new() { Registry = registry, SecretProvider = options.SecretProvider, KeySecret = options.SourceKeySecret };
 
     private static MeasureResult MeasureRaw(Dictionary<string, string> createOptions, IDiskImage? source)
     {
@@ -88,7 +91,7 @@ public static class ImageMeasurer
         return new MeasureResult(required, required, null);
     }
 
-    private static MeasureResult MeasureQcow2(Dictionary<string, string> createOptions, IDiskImage? source)
+    private static MeasureResult MeasureQcow2(Dictionary<string, string> createOptions, IDiskImage? source, Func<string?, byte[]?>? secrets)
     {
         var parameters = Qcow2MeasureParameters.Parse(createOptions);
         var clusterSize = parameters.ClusterSize;
@@ -115,10 +118,8 @@ public static class ImageMeasurer
         var luksBytes = 0L;
         if (parameters.Luks)
         {
-            if (!createOptions.ContainsKey("encrypt.key-secret"))
-            {
-                throw new InvalidOptionException("Parameter 'encrypt.key-secret' is required for cipher");
-            }
+            // qemu-img formats a throwaway LUKS header to measure it, so the secret must exist.
+            _ = Crypto.EncryptionSecrets.Require(secrets, createOptions.GetValueOrDefault("encrypt.key-secret"));
 
             createOptions.TryGetValue("encrypt.cipher-alg", out var algorithm);
             createOptions.TryGetValue("encrypt.cipher-mode", out var mode);

@@ -24,4 +24,10 @@ public sealed record MeasureOptions
 
     /// <summary>Internal snapshot of the source to measure instead of its active state (<c>-l</c>).</summary>
     public string? SnapshotName { get; init; }
+
+    /// <summary>Supplies secrets by id: the source's key secret and the target's <c>encrypt.key-secret</c>.</summary>
+    public Func<string?, byte[]?>? SecretProvider { get; init; }
+
+    /// <summary><c>encrypt.key-secret</c>: the secret that unlocks an encrypted source.</summary>
+    public string? SourceKeySecret { get; init; }
 }

@@ -25,7 +25,7 @@ public static class ImageRebaser
 
         var registry = ImageFormatRegistry.Default;
         using var image = registry.Open(options.Path, options.Format,
-            new ImageOpenOptions { ReadOnly = false, OpenBackingChain = !options.Unsafe });
+            new ImageOpenOptions { ReadOnly = false, OpenBackingChain = !options.Unsafe, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret });
         if (image is not Qcow2Image qcow2)
         {
             throw new UnsupportedFeatureException($"Could not change the backing file to '{newName ?? ""}': Operation not supported");
@@ -39,7 +39,7 @@ public static class ImageRebaser
                 var resolved = Qcow2Image.ResolveBackingPath(options.Path, newName);
                 try
                 {
-                    newBacking = registry.Open(resolved, options.BackingFormat, new ImageOpenOptions());
+                    newBacking = registry.Open(resolved, options.BackingFormat, new ImageOpenOptions { SecretProvider = options.SecretProvider, KeySecret = options.BackingKeySecret ?? options.KeySecret });
                 }
                 catch (DiskImageException e)
                 {

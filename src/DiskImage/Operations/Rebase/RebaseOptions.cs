@@ -16,4 +16,13 @@ public sealed record RebaseOptions
 
     /// <summary>Only rewrite the header (qemu-img's <c>-u</c>): the guest content may change.</summary>
     public bool Unsafe { get; init; }
+
+    /// <summary>Supplies secrets by id, for encrypted images.</summary>
+    public Func<string?, byte[]?>? SecretProvider { get; init; }
+
+    /// <summary><c>encrypt.key-secret</c>: the secret that unlocks the encrypted image (and its backing files).</summary>
+    public string? KeySecret { get; init; }
+
+    /// <summary><c>encrypt.key-secret</c> of the new backing file; <see cref="KeySecret"/> when null.</summary>
+    public string? BackingKeySecret { get; init; }
 }

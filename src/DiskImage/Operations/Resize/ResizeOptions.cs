@@ -18,4 +18,10 @@ public sealed record ResizeOptions
 
     /// <summary>How the grown part is allocated.</summary>
     public Preallocation Preallocation { get; init; } = Preallocation.Off;
+
+    /// <summary>Supplies secrets by id, for encrypted images.</summary>
+    public Func<string?, byte[]?>? SecretProvider { get; init; }
+
+    /// <summary><c>encrypt.key-secret</c>: the secret that unlocks an encrypted image (and its backing files).</summary>
+    public string? KeySecret { get; init; }
 }

@@ -15,4 +15,10 @@ public sealed record SnapshotOptions
 
     /// <summary>Creation time recorded in a new snapshot; now when null.</summary>
     public DateTimeOffset? Date { get; init; }
+
+    /// <summary>Supplies secrets by id, for encrypted images.</summary>
+    public Func<string?, byte[]?>? SecretProvider { get; init; }
+
+    /// <summary><c>encrypt.key-secret</c>: the secret that unlocks an encrypted image (and its backing files).</summary>
+    public string? KeySecret { get; init; }
 }
