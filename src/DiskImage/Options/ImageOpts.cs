@@ -2,7 +2,7 @@ namespace DiskImage.Options;
 
 /// <summary>
 /// qemu-img's <c>--image-opts</c> form of a file name:
-/// <c>driver=qcow2,file.filename=PATH,encrypt.key-secret=ID</c>.
+/// <c>driver=qcow2,file.filename=PATH,encrypt.key-secret=ID[,backing.encrypt.key-secret=ID]</c>.
 /// </summary>
 public sealed record ImageOpts
 {
@@ -12,7 +12,7 @@ public sealed record ImageOpts
     /// <summary><c>file.filename</c> (or <c>filename</c>): the image file.</summary>
     public required string Filename { get; init; }
 
-    /// <summary><c>encrypt.key-secret</c>: id of the secret that unlocks the image.</summary>
+    /// <summary><c>encrypt.key-secret</c> (or <c>backing.encrypt.key-secret</c>): id of the secret that unlocks the image and its backing files.</summary>
     public string? KeySecret { get; init; }
 
     /// <summary>Parses the option list, refusing keys that are not understood.</summary>
@@ -22,6 +22,14 @@ public sealed record ImageOpts
         var options = KeyValueOptions.Parse([text]);
         options.Remove("driver", out var driver);
         options.Remove("encrypt.key-secret", out var keySecret);
+
+        // Backing files are unlocked with the image's own secret, so a backing secret must be that same one.
+        if (options.Remove("backing.encrypt.key-secret", out var backingKeySecret) && keySecret is not null && backingKeySecret != keySecret)
+        {
+            throw new InvalidOptionException("'backing.encrypt.key-secret' must name the same secret as 'encrypt.key-secret'");
+        }
+
+        keySecret ??= backingKeySecret;
         options.Remove("encrypt.format", out _);
         if (options.Remove("file.driver", out var protocol) && protocol != "file")
         {

@@ -47,4 +47,26 @@ public class SecretStoreTests
         Assert.Throws<InvalidOptionException>(() => ImageOpts.Parse("driver=qcow2"));
         Assert.Contains("'cache.direct'", Assert.Throws<InvalidOptionException>(() => ImageOpts.Parse("driver=qcow2,file.filename=x,cache.direct=on")).Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_backing_key_secret_must_be_the_images_own()
+    {
+        Assert.Equal("s0", ImageOpts.Parse("file.filename=x,encrypt.key-secret=s0,backing.encrypt.key-secret=s0").KeySecret);
+        Assert.Equal("s1", ImageOpts.Parse("file.filename=x,backing.encrypt.key-secret=s1").KeySecret);
+        Assert.Throws<InvalidOptionException>(() => ImageOpts.Parse("file.filename=x,encrypt.key-secret=s0,backing.encrypt.key-secret=s1"));
+    }
+
+    [Fact]
+    public void Disposing_the_store_wipes_its_passphrases()
+    {
+        var store = SecretStore.FromObjects(["secret,id=a,data=first"]);
+        var first = store.Get("a")!;
+        store.Add("a", [1, 2, 3]);
+        var second = store.Get("a")!;
+        store.Dispose();
+
+        Assert.All(first, b => Assert.Equal(0, b));
+        Assert.All(second, b => Assert.Equal(0, b));
+        Assert.Null(store.Get("a"));
+    }
 }
