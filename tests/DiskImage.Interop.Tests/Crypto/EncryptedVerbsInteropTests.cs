@@ -104,16 +104,7 @@ public class EncryptedVerbsInteropTests
         var path = Filled(dir, "measure.qcow2");
         string[] args = ["measure", "--output=json", .. Secret(), "-O", "qcow2", .. targetOptions.Length > 0 ? new[] { "-o", targetOptions } : [], "--image-opts", Opts(path)];
 
-        // qemu-img calibrates PBKDF2 to measure a LUKS target; on a busy machine its calibration can fail
-        // repeatedly ("Unable to get accurate CPU usage", a QEMU flaw), so give it a few quiet moments.
-        var qemu = ExternalTool.Run("qemu-img", args);
-        for (var attempt = 0; attempt < 10 && qemu.StdErr.Contains("Unable to get accurate CPU usage", StringComparison.Ordinal); attempt++)
-        {
-            Thread.Sleep(200);
-            qemu = ExternalTool.Run("qemu-img", args);
-        }
-
-        using var theirs = JsonDocument.Parse(qemu.EnsureSuccess("qemu-img measure").StdOut);
+        using var theirs = JsonDocument.Parse(ExternalTool.QemuImg(args));
         using var ours = JsonDocument.Parse(Diskimg.Ok(args));
 
         foreach (var field in new[] { "required", "fully-allocated" })

@@ -40,13 +40,15 @@ public static class ExternalTool
     /// <summary>
     /// Runs a tool with arguments (no shell) and captures its output. QEMU's PBKDF2 calibration (LUKS create and amend)
     /// sometimes measures zero CPU time for its first round and gives up with "Unable to get accurate CPU usage", a
-    /// known QEMU flaw that says nothing about our code, so such runs are retried a few times.
+    /// known QEMU flaw that says nothing about our code, so such runs are retried a few times, with growing pauses.
     /// </summary>
     public static Result Run(string tool, params string[] arguments)
     {
         var result = RunIn(null, tool, arguments);
-        for (var retry = 0; retry < 5 && IsCalibrationFailure(tool, result); retry++)
+        for (var retry = 1; retry <= 10 && IsCalibrationFailure(tool, result); retry++)
         {
+            // A loaded machine keeps failing the calibration if asked again at once: wait a little longer each time.
+            Thread.Sleep(100 * retry);
             result = RunIn(null, tool, arguments);
         }
 
