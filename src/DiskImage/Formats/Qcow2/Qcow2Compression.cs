@@ -33,16 +33,16 @@ internal static class Qcow2Compression
                 : DecompressDeflate(compressed, compressedLength, cluster);
             if (!ok)
             {
-                throw new InvalidImageException($"Could not decompress the cluster at host offset {hostOffset:#x}: data ends early", hostOffset);
+                throw new InvalidImageException($"Could not decompress the cluster at host offset 0x{hostOffset:x}: data ends early", hostOffset);
             }
         }
         catch (InvalidDataException e)
         {
-            throw new InvalidImageException($"Could not decompress the cluster at host offset {hostOffset:#x}: {e.Message}", hostOffset);
+            throw new InvalidImageException($"Could not decompress the cluster at host offset 0x{hostOffset:x}: {e.Message}", hostOffset);
         }
         catch (ZstdException e)
         {
-            throw new InvalidImageException($"Could not decompress the cluster at host offset {hostOffset:#x}: {e.Message}", hostOffset);
+            throw new InvalidImageException($"Could not decompress the cluster at host offset 0x{hostOffset:x}: {e.Message}", hostOffset);
         }
     }
 

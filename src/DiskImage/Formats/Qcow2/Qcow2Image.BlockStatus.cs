@@ -105,7 +105,7 @@ public sealed partial class Qcow2Image
         var zero = (uint)(bitmap >> 32);
         if ((host != 0 && (allocated & zero) != 0) || (host == 0 && allocated != 0))
         {
-            throw new InvalidImageException($"Invalid cluster entry found (L2 offset: {l2Offset:#x}, L2 index: {index:#x})", l2Offset + ((long)index * 16));
+            throw new InvalidImageException($"Invalid cluster entry found (L2 offset: 0x{l2Offset:x}, L2 index: 0x{index:x})", l2Offset + ((long)index * 16));
         }
 
         var sub = inCluster >> _subclusterBits;
@@ -125,7 +125,7 @@ public sealed partial class Qcow2Image
         if (host != 0 && (host & (_clusterSize - 1)) != 0)
         {
             throw new InvalidImageException(
-                $"Cluster allocation offset {host:#x} unaligned (L2 offset: {l2Offset:#x}, L2 index: {index:#x})", l2Offset + ((long)index * _l2EntryBytes));
+                $"Cluster allocation offset 0x{host:x} unaligned (L2 offset: 0x{l2Offset:x}, L2 index: 0x{index:x})", l2Offset + ((long)index * _l2EntryBytes));
         }
     }
 

@@ -62,7 +62,7 @@ public sealed partial class Qcow2Image
         var offset = (long)(_l1[l1Index] & Qcow2Constants.L1OffsetMask);
         if ((offset & (_clusterSize - 1)) != 0)
         {
-            throw new InvalidImageException($"L2 table offset {offset:#x} unaligned (L1 index: {l1Index:#x})", _header.L1TableOffset + l1Index * 8);
+            throw new InvalidImageException($"L2 table offset 0x{offset:x} unaligned (L1 index: 0x{l1Index:x})", _header.L1TableOffset + l1Index * 8);
         }
 
         return offset;
@@ -87,7 +87,7 @@ public sealed partial class Qcow2Image
         if (host != 0 && (host & (_clusterSize - 1)) != 0)
         {
             throw new InvalidImageException(
-                $"Cluster allocation offset {host:#x} unaligned (L2 offset: {l2Offset:#x}, L2 index: {index:#x})", l2Offset + ((long)index * _l2EntryBytes));
+                $"Cluster allocation offset 0x{host:x} unaligned (L2 offset: 0x{l2Offset:x}, L2 index: 0x{index:x})", l2Offset + ((long)index * _l2EntryBytes));
         }
 
         if (!_extendedL2)
@@ -108,13 +108,13 @@ public sealed partial class Qcow2Image
         if ((allocated & zero) != 0)
         {
             throw new InvalidImageException(
-                $"Invalid cluster entry found (L2 offset: {l2Offset:#x}, L2 index: {index:#x}): subclusters both allocated and zero", l2Offset + ((long)index * 16));
+                $"Invalid cluster entry found (L2 offset: 0x{l2Offset:x}, L2 index: 0x{index:x}): subclusters both allocated and zero", l2Offset + ((long)index * 16));
         }
 
         if (host == 0 && allocated != 0)
         {
             throw new InvalidImageException(
-                $"Invalid cluster entry found (L2 offset: {l2Offset:#x}, L2 index: {index:#x}): allocated subclusters without a host cluster", l2Offset + ((long)index * 16));
+                $"Invalid cluster entry found (L2 offset: 0x{l2Offset:x}, L2 index: 0x{index:x}): allocated subclusters without a host cluster", l2Offset + ((long)index * 16));
         }
 
         var sub = inCluster >> _subclusterBits;

@@ -74,7 +74,7 @@ public sealed partial class Qcow2Image
             {
                 if (cluster >= counts.Length)
                 {
-                    throw new InvalidImageException($"Could not repair dirty image: a reference to host offset {cluster << _clusterBits:#x} lies past the end of the image");
+                    throw new InvalidImageException($"Could not repair dirty image: a reference to host offset 0x{cluster << _clusterBits:x} lies past the end of the image");
                 }
 
                 counts[cluster]++;

@@ -221,7 +221,7 @@ public sealed partial class Qcow2Image
 
             if ((l2Offset & (_clusterSize - 1)) != 0 || l2Offset >= fileLength)
             {
-                throw new InvalidImageException($"L2 table offset {l2Offset:#x} invalid (L1 index: {i:#x})");
+                throw new InvalidImageException($"L2 table offset 0x{l2Offset:x} invalid (L1 index: 0x{i:x})");
             }
 
             clusters.Add(l2Offset >> _clusterBits);
@@ -244,7 +244,7 @@ public sealed partial class Qcow2Image
 
                 if ((host & (_clusterSize - 1)) != 0)
                 {
-                    throw new InvalidImageException($"Cluster allocation offset {host:#x} unaligned (L2 offset: {l2Offset:#x}, L2 index: {index:#x})");
+                    throw new InvalidImageException($"Cluster allocation offset 0x{host:x} unaligned (L2 offset: 0x{l2Offset:x}, L2 index: 0x{index:x})");
                 }
 
                 clusters.Add(host >> _clusterBits);
@@ -282,7 +282,7 @@ public sealed partial class Qcow2Image
             var current = refcounts.Get(cluster);
             if (current == 0)
             {
-                throw new InvalidImageException($"{what}: cluster {cluster << _clusterBits:#x} is referenced but has refcount 0");
+                throw new InvalidImageException($"{what}: cluster 0x{cluster << _clusterBits:x} is referenced but has refcount 0");
             }
 
             if ((ulong)increment > refcounts.Max - current)
