@@ -14,14 +14,10 @@ public sealed partial class Qcow2Image
         {
             FlushMetadataLocked();
             var target = version ?? _header.Version;
-            if (refcountBits is { } bits && bits != _header.RefcountBits)
+            var newOrder = refcountBits is { } bits ? System.Numerics.BitOperations.Log2((uint)bits) : _header.RefcountOrder;
+            if (refcountBits is not null && newOrder != 4 && target < 3)
             {
-                if (target < 3)
-                {
-                    throw new InvalidOptionException("Refcount widths other than 16 bits require compatibility level 1.1 or above (use compat=1.1 or greater)");
-                }
-
-                throw new UnsupportedFeatureException("Changing refcount_bits of an existing image is not supported yet");
+                throw new InvalidOptionException("Refcount widths other than 16 bits require compatibility level 1.1 or above (use compat=1.1 or greater)");
             }
 
             if (lazyRefcounts == true && target < 3)
@@ -31,9 +27,11 @@ public sealed partial class Qcow2Image
 
             if (target < 3 && _header.Version >= 3)
             {
-                DowngradeLocked();
+                ValidateDowngradeLocked(newOrder);
             }
-            else if (target >= 3 && _header.Version < 3)
+
+            // Same order as QEMU: upgrade first (new widths need v3), downgrade last (after the width is back to 16).
+            if (target >= 3 && _header.Version < 3)
             {
                 _header = _header with
                 {
@@ -42,6 +40,11 @@ public sealed partial class Qcow2Image
                 };
                 WriteHeaderLocked();
                 _file.Flush();
+            }
+
+            if (newOrder != _header.RefcountOrder)
+            {
+                ChangeRefcountOrderLocked(newOrder);
             }
 
             if (lazyRefcounts is { } lazy && lazy != _header.LazyRefcounts && _header.Version >= 3)
@@ -53,16 +56,18 @@ public sealed partial class Qcow2Image
                 WriteHeaderLocked();
                 _file.Flush();
             }
+
+            if (target < 3 && _header.Version >= 3)
+            {
+                DowngradeLocked();
+            }
         }
     }
 
-    /// <summary>
-    /// Turns a version-3 image into a version-2 one: zero clusters are expanded (v2 has no zero flag),
-    /// then the header is rewritten without the v3 fields and the feature-name table.
-    /// </summary>
-    private void DowngradeLocked()
+    /// <summary>The refusals of a downgrade, checked before anything is written.</summary>
+    private void ValidateDowngradeLocked(int finalRefcountOrder)
     {
-        if (_header.RefcountOrder != 4)
+        if (finalRefcountOrder != 4)
         {
             throw new InvalidOptionException("compat=0.10 requires refcount_bits=16");
         }
@@ -80,7 +85,15 @@ public sealed partial class Qcow2Image
                 throw new UnsupportedFeatureException($"Cannot downgrade: snapshot '{snapshot.Name}' has zero clusters, which cannot be expanded yet");
             }
         }
+    }
 
+    /// <summary>
+    /// Turns a version-3 image into a version-2 one: zero clusters are expanded (v2 has no zero flag),
+    /// then the header is rewritten without the v3 fields and the feature-name table.
+    /// </summary>
+    private void DowngradeLocked()
+    {
+        ValidateDowngradeLocked(_header.RefcountOrder);
         ExpandZeroClustersLocked();
         FlushMetadataLocked();
         _header = _header with

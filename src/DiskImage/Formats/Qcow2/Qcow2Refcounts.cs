@@ -143,6 +143,32 @@ internal sealed class Qcow2Refcounts
         }
     }
 
+    /// <summary>Every cluster with a non-zero refcount, in ascending order; ranges without a block are skipped whole.</summary>
+    public IEnumerable<(long Cluster, ulong Refcount)> NonZero()
+    {
+        var blockEntries = 1L << _blockBits;
+        var block = new byte[_clusterSize];
+        for (long tableIndex = 0; tableIndex < _table.Length; tableIndex++)
+        {
+            var blockOffset = BlockOffset(tableIndex);
+            if (blockOffset == 0)
+            {
+                continue;
+            }
+
+            // A copy: the cache may reuse its buffer while the caller works between items.
+            _cache.Get(blockOffset).CopyTo(block, 0);
+            for (long i = 0; i < blockEntries; i++)
+            {
+                var value = Qcow2RefcountBlock.Get(block, (int)i, _order);
+                if (value != 0)
+                {
+                    yield return ((tableIndex << _blockBits) + i, value);
+                }
+            }
+        }
+    }
+
     public bool HasBlockFor(long clusterIndex)
     {
         var tableIndex = clusterIndex >> _blockBits;
@@ -297,7 +323,7 @@ internal sealed class Qcow2Refcounts
         var offset = (long)(entry & Qcow2Constants.RefcountTableOffsetMask);
         if ((offset & (_clusterSize - 1)) != 0 || offset >= Qcow2Constants.MaxHostOffset)
         {
-            throw new InvalidImageException($"Refblock offset {offset:#x} unaligned (reftable index: {tableIndex:#x})", _tableOffset + tableIndex * 8);
+            throw new InvalidImageException($"Refblock offset 0x{offset:x} unaligned (reftable index: 0x{tableIndex:x})", _tableOffset + tableIndex * 8);
         }
 
         return offset;
