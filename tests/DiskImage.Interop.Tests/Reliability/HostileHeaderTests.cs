@@ -17,7 +17,7 @@ public class HostileHeaderTests
         { "refcount table huge", "u32@56=0xffffffff", "reference count table" },
         { "refcount table misaligned", "u64@48=0x12345", "reference count table" },
         { "refcount table empty", "u32@56=0", "reference count table" },
-        { "too many snapshots", "u32@60=0x10000", "snapshot" },
+        { "too many snapshots", "u32@60=0x10001", "snapshot" },
         { "snapshot table misaligned", "u64@64=0x12345", "snapshot" },
         { "L1 huge", "u32@36=0x10000000", "l1" },
         { "L1 misaligned", "u64@40=0x12345", "l1" },

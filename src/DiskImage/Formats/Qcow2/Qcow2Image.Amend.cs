@@ -80,7 +80,7 @@ public sealed partial class Qcow2Image
 
         foreach (var snapshot in _snapshots)
         {
-            if (HasZeroClusters(ReadL1(_file, snapshot.L1TableOffset, snapshot.L1Size)))
+            if (HasZeroClusters(ReadSnapshotL1(snapshot, "")))
             {
                 throw new UnsupportedFeatureException($"Cannot downgrade: snapshot '{snapshot.Name}' has zero clusters, which cannot be expanded yet");
             }

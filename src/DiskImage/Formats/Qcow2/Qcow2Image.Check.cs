@@ -24,7 +24,13 @@ public sealed partial class Qcow2Image
         lock (_lock)
         {
             var res = new CheckCounts();
+            var rewriteSnapshotTable = CheckSnapshotTableLocked(res, fix);
             CheckRefcountsLocked(res, fix);
+            if (rewriteSnapshotTable && res.CheckErrors == 0)
+            {
+                // Rewriting stores every entry with complete extra data (the disk size is the current one).
+                WriteSnapshotTableLocked([.. _snapshots]);
+            }
             if (fix != CheckRepair.None && res.CheckErrors == 0 && res.Corruptions == 0)
             {
                 FlushMetadataLocked();
@@ -40,6 +46,36 @@ public sealed partial class Qcow2Image
 
             return res;
         }
+    }
+
+    /// <summary>
+    /// QEMU's <c>qcow2_check_read_snapshot_table</c>: a version-3 entry must carry at least the 64-bit VM-state
+    /// size and the disk size in its extra data. Returns whether the table must be rewritten to repair that.
+    /// </summary>
+    private bool CheckSnapshotTableLocked(CheckCounts res, CheckRepair fix)
+    {
+        var repair = (fix & CheckRepair.Errors) != 0;
+        var rewrite = false;
+        for (var i = 0; i < _snapshots.Count && _header.Version >= 3; i++)
+        {
+            if (_snapshots[i].ExtraDataSize >= 16)
+            {
+                continue;
+            }
+
+            res.Messages.Add($"{(repair ? "Repairing" : "ERROR")} snapshot table entry {i} is incomplete");
+            if (repair)
+            {
+                res.CorruptionsFixed++;
+                rewrite = true;
+            }
+            else
+            {
+                res.Corruptions++;
+            }
+        }
+
+        return rewrite;
     }
 
     /// <summary>QEMU's <c>qcow2_check_refcounts</c>.</summary>

@@ -22,19 +22,19 @@ public sealed partial class Qcow2Image
         {
             if ((snapshot.L1TableOffset & (_clusterSize - 1)) != 0)
             {
-                res.Messages.Add($"ERROR snapshot {snapshot.Id} ({snapshot.Name}) l1_offset={snapshot.L1TableOffset:x}: L1 table is not cluster aligned; snapshot table entry corrupted");
+                res.Messages.Add($"ERROR snapshot {snapshot.Id} ({snapshot.Name}) l1_offset=0x{snapshot.L1TableOffset:x}: L1 table is not cluster aligned; snapshot table entry corrupted");
                 res.Corruptions++;
                 continue;
             }
 
             if (snapshot.L1Size > Qcow2Constants.MaxL1Bytes / 8)
             {
-                res.Messages.Add($"ERROR snapshot {snapshot.Id} ({snapshot.Name}) l1_size={snapshot.L1Size:x}: L1 table is too large; snapshot table entry corrupted");
+                res.Messages.Add($"ERROR snapshot {snapshot.Id} ({snapshot.Name}) l1_size=0x{snapshot.L1Size:x}: L1 table is too large; snapshot table entry corrupted");
                 res.Corruptions++;
                 continue;
             }
 
-            CountL1References(res, refs, snapshot.L1TableOffset, snapshot.L1Size, fix, active: false);
+            CountL1References(res, refs, snapshot.L1TableOffset, (int)snapshot.L1Size, fix, active: false);
         }
 
         if (_header.SnapshotCount > 0)

@@ -94,7 +94,7 @@ public sealed partial class Qcow2Image
             var end = _header.SnapshotsOffset;
             foreach (var snapshot in _snapshots)
             {
-                var l1 = ReadL1(_file, snapshot.L1TableOffset, snapshot.L1Size);
+                var l1 = ReadSnapshotL1(snapshot, "Could not repair dirty image: ");
                 CountL1(l1, snapshot.L1TableOffset, AddRange, isActive: false);
             }
 

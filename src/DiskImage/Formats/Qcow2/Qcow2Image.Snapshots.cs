@@ -32,7 +32,7 @@ public sealed partial class Qcow2Image
         lock (_lock)
         {
             var snapshot = FindSnapshot(selector) ?? throw new InvalidOptionException($"Failed to load snapshot: snapshot '{selector}' not found");
-            var l1 = ReadL1(_file, snapshot.L1TableOffset, snapshot.L1Size);
+            var l1 = ReadSnapshotL1(snapshot, "Failed to load snapshot: ");
             var needed = L1EntriesFor(_header.Size);
             if (needed > l1.Length)
             {
@@ -121,7 +121,7 @@ public sealed partial class Qcow2Image
             FlushMetadataLocked();
             var snapshot = FindSnapshot(selector) ?? throw new InvalidOptionException("Failed to load snapshot: No such file or directory");
             var size = snapshot.DiskSize ?? _header.Size;
-            var snapshotL1 = ReadL1(_file, snapshot.L1TableOffset, snapshot.L1Size);
+            var snapshotL1 = ReadSnapshotL1(snapshot, "Failed to load snapshot: ");
             var incoming = CollectReferencesLocked(snapshotL1);
             var outgoing = CollectReferencesLocked(_l1);
             RaiseRefcountsLocked(incoming, "Failed to load snapshot");
@@ -168,7 +168,7 @@ public sealed partial class Qcow2Image
             }
 
             var snapshot = _snapshots[index];
-            var snapshotL1 = ReadL1(_file, snapshot.L1TableOffset, snapshot.L1Size);
+            var snapshotL1 = ReadSnapshotL1(snapshot, "");
             var released = CollectReferencesLocked(snapshotL1);
             var remaining = _snapshots.Where((_, i) => i != index).ToList();
             WriteSnapshotTableLocked(remaining);
@@ -179,6 +179,21 @@ public sealed partial class Qcow2Image
             FlushMetadataLocked();
             return snapshot;
         }
+    }
+
+    /// <summary>A snapshot's L1 table, after QEMU's checks of its offset and size (a damaged entry is refused here, not at open).</summary>
+    private ulong[] ReadSnapshotL1(Qcow2Snapshot snapshot, string messagePrefix)
+    {
+        try
+        {
+            snapshot.ValidateL1(_clusterSize);
+        }
+        catch (InvalidImageException e)
+        {
+            throw new InvalidImageException(messagePrefix + e.Message, e);
+        }
+
+        return ReadL1(_file, snapshot.L1TableOffset, (int)snapshot.L1Size);
     }
 
     private void CheckSnapshotsSupported()
@@ -422,10 +437,13 @@ public sealed partial class Qcow2Image
         WriteHeaderLocked();
         _file.Flush();
         _snapshots.Clear();
-        _snapshots.AddRange(snapshots.Select(s => s with { DiskSize = s.DiskSize ?? _header.Size }));
+        _snapshots.AddRange(snapshots.Select(s => s with { DiskSize = s.DiskSize ?? _header.Size, ExtraDataSize = Qcow2SnapshotTableWriter.ExtraDataSize }));
         if (oldLength > 0)
         {
-            AddClusterRange(_pendingFrees, oldOffset, oldLength);
+            // A damaged table (being repaired) may lie past the end of the file, where nothing is counted.
+            var oldClusters = new List<long>();
+            AddClusterRange(oldClusters, oldOffset, oldLength);
+            _pendingFrees.AddRange(oldClusters.Where(c => _refcounts!.Get(c) > 0));
         }
 
         FlushMetadataLocked();

@@ -8,7 +8,8 @@ namespace DiskImage.Formats.Qcow2;
 internal sealed record Qcow2Snapshot
 {
     public required long L1TableOffset { get; init; }
-    public required int L1Size { get; init; }
+    /// <summary>Entries as stored; may be out of range in a damaged table (checked where the L1 is used).</summary>
+    public required long L1Size { get; init; }
     public required string Id { get; init; }
     public required string Name { get; init; }
     public uint DateSeconds { get; init; }
@@ -17,6 +18,9 @@ internal sealed record Qcow2Snapshot
     public long VmStateSize { get; init; }
     public long? DiskSize { get; init; }
     public ulong? Icount { get; init; }
+
+    /// <summary>Bytes of extra data the entry carries (QEMU writes 24; v3 requires at least 16).</summary>
+    public int ExtraDataSize { get; init; } = Qcow2SnapshotTableWriter.ExtraDataSize;
 
     public SnapshotInfo ToInfo() => new()
     {
@@ -30,7 +34,11 @@ internal sealed record Qcow2Snapshot
         DiskSize = DiskSize,
     };
 
-    /// <summary>Reads and bounds-checks the snapshot table the header points at.</summary>
+    /// <summary>
+    /// Reads and bounds-checks the snapshot table the header points at. As in QEMU, bytes past the end of
+    /// the file read as zeros and an entry's L1 fields are not judged here: check reports them, and using
+    /// such a snapshot fails (<see cref="ValidateL1"/>).
+    /// </summary>
     public static List<Qcow2Snapshot> ReadTable(HostFile file, Qcow2Header header)
     {
         var result = new List<Qcow2Snapshot>();
@@ -58,14 +66,9 @@ internal sealed record Qcow2Snapshot
 
             var entryLength = Qcow2Constants.SnapshotHeaderSize + extraSize + idLength + nameLength;
             total += (entryLength + 7) & ~7L;
-            if (total > Qcow2Constants.MaxSnapshotTableBytes || offset + entryLength > file.Length)
+            if (total > Qcow2Constants.MaxSnapshotTableBytes)
             {
                 throw new InvalidImageException("Snapshot table exceeds the size limit", offset);
-            }
-
-            if (l1Size > Qcow2Constants.MaxL1Bytes / 8 || (l1Offset & (header.ClusterSize - 1)) != 0 || l1Offset < 0 || l1Offset >= Qcow2Constants.MaxHostOffset)
-            {
-                throw new InvalidImageException($"Snapshot L1 table offset invalid (snapshot {i})", offset);
             }
 
             var rest = new byte[extraSize + idLength + nameLength];
@@ -93,7 +96,8 @@ internal sealed record Qcow2Snapshot
             result.Add(new Qcow2Snapshot
             {
                 L1TableOffset = l1Offset,
-                L1Size = (int)l1Size,
+                L1Size = l1Size,
+                ExtraDataSize = (int)extraSize,
                 Id = Encoding.UTF8.GetString(rest.AsSpan((int)extraSize, idLength)),
                 Name = Encoding.UTF8.GetString(rest.AsSpan((int)extraSize + idLength, nameLength)),
                 DateSeconds = BinaryPrimitives.ReadUInt32BigEndian(fixedPart[16..]),
@@ -107,5 +111,19 @@ internal sealed record Qcow2Snapshot
         }
 
         return result;
+    }
+
+    /// <summary>QEMU's checks before a snapshot's L1 table is read, with its wording.</summary>
+    public void ValidateL1(int clusterSize)
+    {
+        if (L1Size > Qcow2Constants.MaxL1Bytes / 8)
+        {
+            throw new InvalidImageException("Snapshot L1 table too large");
+        }
+
+        if ((L1TableOffset & (clusterSize - 1)) != 0 || L1TableOffset < 0 || L1TableOffset > Qcow2Constants.MaxHostOffset - (L1Size * 8))
+        {
+            throw new InvalidImageException("Snapshot L1 table offset invalid");
+        }
     }
 }
