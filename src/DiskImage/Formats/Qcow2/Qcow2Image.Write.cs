@@ -427,10 +427,7 @@ public sealed partial class Qcow2Image
             };
             if (_header.IsDirty && !_options.ForRepair)
             {
-                RebuildRefcountsLocked();
-                _header = _header with { IncompatibleFeatures = _header.IncompatibleFeatures & ~Qcow2Constants.IncompatibleDirty };
-                WriteHeaderLocked();
-                _file.Flush();
+                RepairDirtyImageLocked();
             }
 
             // A writer that does not maintain bitmaps must clear the "bitmaps consistent" bit, as QEMU clears unknown bits.
