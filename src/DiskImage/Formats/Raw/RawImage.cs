@@ -13,7 +13,10 @@ public sealed class RawImage : IDiskImage
     {
         _file = file;
         _options = options;
-        _length = file.Length;
+        // Like QEMU's block layer, a file whose size is not a whole number of 512-byte sectors is seen rounded
+        // up; the bytes past the end of the file read as zeros.
+        var fileLength = file.Length;
+        _length = fileLength > long.MaxValue - 511 ? fileLength : (fileLength + 511) & ~511L;
     }
 
     public IImageFormat Format => RawFormat.Instance;
@@ -77,7 +80,22 @@ public sealed class RawImage : IDiskImage
     public IReadOnlyList<Extent> GetExtents(long offset, long length)
     {
         CheckRange(offset, length);
-        return _file.GetExtents(offset, length);
+        var fileLength = _file.Length;
+        if (offset + length <= fileLength)
+        {
+            return _file.GetExtents(offset, length);
+        }
+
+        // The sector tail past the end of the file reads as zeros at its (virtual) file offset.
+        var extents = new List<Extent>();
+        if (offset < fileLength)
+        {
+            extents.AddRange(_file.GetExtents(offset, fileLength - offset));
+        }
+
+        var tail = Math.Max(offset, fileLength);
+        extents.Add(new Extent(tail, offset + length - tail, ExtentKind.Zero));
+        return extents;
     }
 
     public void Dispose() => _file.Dispose();
