@@ -97,6 +97,60 @@ public class ResizeInteropTests
         Assert.Equal(check.RootElement.GetProperty("image-end-offset").GetInt64(), new FileInfo(image).Length);
     }
 
+    [Theory]
+    [InlineData("cluster_size=4k")]
+    [InlineData("compat=0.10")]
+    [InlineData("extended_l2=on,cluster_size=32k")]
+    public void Growing_an_overlay_reads_zeroes_where_the_longer_backing_file_was_cut_off(string options)
+    {
+        using var dir = new TempDirectory();
+        var backing = dir.File("base.raw");
+        var backingBytes = new byte[2 * MiB];
+        new Random(7).NextBytes(backingBytes);
+        File.WriteAllBytes(backing, backingBytes);
+        var ours = dir.File("ours.qcow2");
+        Qcow2Oracle.Create(ours, "2M", options + (options.Length > 0 ? "," : "") + "backing_file=base.raw,backing_fmt=raw");
+        var theirs = dir.File("theirs.qcow2");
+        File.Copy(ours, theirs);
+
+        // Shrink below the backing file's end (mid-cluster), then grow past it: the new part must read
+        // as zeroes, not as the backing file's bytes, as QEMU does when it grows an overlay.
+        Diskimg.Ok("resize", "--shrink", ours, "700K");
+        Diskimg.Ok("resize", ours, "3M");
+        ExternalTool.QemuImg("resize", "--shrink", theirs, "700K");
+        var qemuGrow = ExternalTool.Run("qemu-img", "resize", theirs, "3M");
+
+        var model = new byte[3 * MiB];
+        backingBytes.AsSpan(0, 700 * 1024).CopyTo(model);
+        AssertClean(ours);
+        AssertContent(ours, model);
+        if (options.Contains("compat=0.10", StringComparison.Ordinal))
+        {
+            // Version 2 has no zero clusters and QEMU gives up; we write zeroed clusters instead.
+            Assert.Contains("Failed to zero out new clusters", qemuGrow.StdErr, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Equal(0, qemuGrow.ExitCode);
+            AssertContent(theirs, model);
+        }
+    }
+
+    [Fact]
+    public void Growing_after_a_mid_cluster_shrink_does_not_bring_back_the_cut_bytes()
+    {
+        using var dir = new TempDirectory();
+        var image = dir.File("a.qcow2");
+        Qcow2Oracle.Create(image, "1M");
+        var model = new byte[MiB];
+        Write(image, model, 0, MiB, 9);
+        Diskimg.Ok("resize", "--shrink", image, "100K");
+        Diskimg.Ok("resize", image, "1M");
+        Array.Clear(model, 100 * 1024, MiB - (100 * 1024));
+        AssertClean(image);
+        AssertContent(image, model);
+    }
+
     [Fact]
     public void Refusals_use_qemu_img_wording()
     {

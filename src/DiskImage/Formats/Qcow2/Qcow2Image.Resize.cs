@@ -57,6 +57,7 @@ public sealed partial class Qcow2Image
             FlushMetadataLocked();
         }
 
+        ZeroGrownRangeLocked(oldSize, newSize);
         _header = _header with { Size = newSize };
         WriteHeaderLocked();
         _file.Flush();
@@ -65,6 +66,23 @@ public sealed partial class Qcow2Image
             var first = (oldSize + _clusterSize - 1) >> _clusterBits;
             var end = (newSize + _clusterSize - 1) >> _clusterBits;
             PreallocateRangeLocked(first, end, preallocation);
+        }
+    }
+
+    /// <summary>
+    /// Makes the grown range read as zeroes before the header exposes it: the tail of a cluster cut by
+    /// an earlier shrink still holds its old bytes, and a longer backing file would show through
+    /// (QEMU zeroes the latter too). Zero clusters where the version allows, so nothing is allocated
+    /// past the backing file's end.
+    /// </summary>
+    private void ZeroGrownRangeLocked(long oldSize, long newSize)
+    {
+        var tailEnd = (oldSize + _clusterSize - 1) & ~((long)_clusterSize - 1);
+        var end = Math.Min(newSize, Math.Max(tailEnd, _backing?.Length ?? 0));
+        if (end > oldSize)
+        {
+            ZeroOrDiscard(oldSize, end - oldSize, mayUnmap: true, discard: false);
+            FlushMetadataLocked();
         }
     }
 

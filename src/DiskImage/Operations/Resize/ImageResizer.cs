@@ -12,7 +12,7 @@ public static class ImageResizer
     {
         ArgumentNullException.ThrowIfNull(options);
         using var image = ImageFormatRegistry.Default.Open(options.Path, options.Format,
-            new ImageOpenOptions { ReadOnly = false, OpenBackingChain = false, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret });
+            new ImageOpenOptions { ReadOnly = false, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret });
         var oldSize = image.Length;
         var newSize = TargetSize(options.Size, oldSize);
         if (newSize < oldSize && !options.Shrink)
