@@ -37,6 +37,21 @@ public class UntrustedImageTests
     }
 
     [Fact]
+    public void Check_does_not_open_the_backing_file()
+    {
+        using var dir = new TempDirectory();
+        var overlay = dir.File("overlay.qcow2");
+        var backing = dir.File("base.qcow2");
+        ExternalTool.QemuImg("create", "-q", "-f", "qcow2", backing, "1M");
+        ExternalTool.QemuImg("create", "-q", "-f", "qcow2", "-b", backing, "-F", "qcow2", overlay, "1M");
+        ExternalTool.QemuIo("-f", "qcow2", "-c", "write -P 0x33 0 64k", overlay);
+        File.Delete(backing);
+        var result = Diskimg.Run("check", overlay);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("No errors were found", result.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Info_does_not_open_the_backing_file()
     {
         using var dir = new TempDirectory();

@@ -2,20 +2,18 @@ using CsCheck;
 using DiskImage.Formats;
 using DiskImage.Formats.Qcow2;
 using DiskImage.Formats.Raw;
-using DiskImage.Tests.Infrastructure;
+using DiskImage.Operations.Check;
+using DiskImage.Operations.Conversion;
 
 namespace DiskImage.Tests.Reliability;
 
 /// <summary>
-/// Model-based test: random sequences of operations on a qcow2 image, checked step by step against a
-/// plain byte array. Seeded (CsCheck prints the seed of any failure and shrinks it to a minimal
-/// sequence); <c>DISKIMG_MODEL_ITERATIONS</c> raises the budget for long local runs.
+/// The qcow2 model: random layouts and operation sequences, and a runner that applies them to an image
+/// and to a plain byte array side by side, failing on the first divergence. Shared by the unit suite
+/// (judged by our own check) and the interop suite (judged by qemu-img check and compare).
 /// </summary>
-public class Qcow2ModelTests
+public static class Qcow2Model
 {
-    private static readonly int s_iterations =
-        int.TryParse(Environment.GetEnvironmentVariable("DISKIMG_MODEL_ITERATIONS"), out var n) ? n : 60;
-
     /// <summary>The shape of the image under test.</summary>
     public sealed record Config(int ClusterBits, int RefcountBits, int Version, bool Lazy, bool ExtendedL2, bool Zstd, bool Backing, int SizeClusters)
     {
@@ -27,18 +25,19 @@ public class Qcow2ModelTests
             $"cluster={ClusterSize} refcount_bits={RefcountBits} v{Version} lazy={Lazy} extl2={ExtendedL2} zstd={Zstd} backing={Backing} size={Size}";
     }
 
-    /// <summary>One step of a sequence. Offsets and lengths are fractions of the image, resolved against the config.</summary>
+    /// <summary>One step of a sequence. Positions are fractions of the image, resolved when applied.</summary>
     public abstract record Op;
 
-    public sealed record WriteOp(int Start, int Length, byte Pattern) : Op;
+    /// <summary>Writes <paramref name="Sectors"/> sectors at <paramref name="Start"/>/65536 of the image.</summary>
+    public sealed record WriteOp(int Start, int Sectors, byte Pattern) : Op;
 
-    public sealed record ZeroOp(int Start, int Length, bool MayUnmap) : Op;
+    public sealed record ZeroOp(int Start, int Sectors, bool MayUnmap) : Op;
 
     public sealed record DiscardOp(int Cluster, int Clusters) : Op;
 
     public sealed record CompressedOp(int Cluster, byte Pattern) : Op;
 
-    public sealed record ReadOp(int Start, int Length) : Op;
+    public sealed record ReadOp(int Start, int Sectors) : Op;
 
     public sealed record FlushOp : Op;
 
@@ -50,8 +49,15 @@ public class Qcow2ModelTests
 
     public sealed record SnapshotDeleteOp(int Slot) : Op;
 
-    private static readonly Gen<Config> s_config =
-        from clusterBits in Gen.OneOf(9, 12, 14, 16)
+    /// <summary>Resizes to <paramref name="Permille"/>/1000 of twice the initial size (shrinking or growing).</summary>
+    public sealed record ResizeOp(int Permille, bool ClusterAligned) : Op;
+
+    /// <summary>Converts the image to a new qcow2 of the same layout (compressed with <c>-c</c> when asked) and goes on with that.</summary>
+    public sealed record ConvertOp(bool Compress) : Op;
+
+    // Large clusters get fewer of them, so no image exceeds 32 MiB.
+    public static readonly Gen<Config> Configs =
+        from clusterBits in Gen.OneOf(9, 12, 14, 16, 16, 20, 21)
         from refcountBits in Gen.OneOf(1, 2, 8, 16, 64)
         from version in Gen.OneOf(2, 3, 3)
         from lazy in Gen.Bool
@@ -67,234 +73,377 @@ public class Qcow2ModelTests
             version == 3 && extendedL2 && clusterBits >= 14,
             version == 3 && zstd,
             backing,
-            sizeClusters);
+            Math.Min(sizeClusters, (32 << 20) >> clusterBits));
 
-    // Positions are in 512-byte sectors over a 64-cluster span, clipped to the image when applied.
-    private static readonly Gen<Op> s_op = Gen.Frequency(
-        (8, from s in Gen.Int[0, 4095] from l in Gen.Int[1, 300] from p in Gen.Byte[1, 255] select (Op)new WriteOp(s, l, p)),
-        (2, from s in Gen.Int[0, 4095] from l in Gen.Int[1, 300] from u in Gen.Bool select (Op)new ZeroOp(s, l, u)),
+    private static readonly Gen<int> s_sectors = Gen.Frequency((6, Gen.Int[1, 300]), (1, Gen.Int[1, 8192]));
+
+    public static readonly Gen<Op> Operations = Gen.Frequency(
+        (8, from s in Gen.Int[0, 65535] from l in s_sectors from p in Gen.Byte[1, 255] select (Op)new WriteOp(s, l, p)),
+        (2, from s in Gen.Int[0, 65535] from l in s_sectors from u in Gen.Bool select (Op)new ZeroOp(s, l, u)),
         (2, from c in Gen.Int[0, 63] from k in Gen.Int[1, 4] select (Op)new DiscardOp(c, k)),
         (2, from c in Gen.Int[0, 63] from p in Gen.Byte[1, 255] select (Op)new CompressedOp(c, p)),
-        (3, from s in Gen.Int[0, 4095] from l in Gen.Int[1, 300] select (Op)new ReadOp(s, l)),
+        (3, from s in Gen.Int[0, 65535] from l in s_sectors select (Op)new ReadOp(s, l)),
         (1, Gen.Const((Op)new FlushOp())),
         (1, Gen.Const((Op)new ReopenOp())),
         (1, from s in Gen.Int[0, 2] select (Op)new SnapshotCreateOp(s)),
         (1, from s in Gen.Int[0, 2] select (Op)new SnapshotApplyOp(s)),
-        (1, from s in Gen.Int[0, 2] select (Op)new SnapshotDeleteOp(s)));
+        (1, from s in Gen.Int[0, 2] select (Op)new SnapshotDeleteOp(s)),
+        (1, from p in Gen.Int[1, 1000] from a in Gen.Bool select (Op)new ResizeOp(p, a)),
+        (1, from c in Gen.Bool select (Op)new ConvertOp(c)));
 
-    [Fact]
-    public void Random_operation_sequences_match_the_model()
+    /// <summary>What a finished run leaves: the image (closed) and the bytes it must hold.</summary>
+    public sealed record Outcome(string ImagePath, byte[] Expected);
+
+    /// <summary>
+    /// Runs one sequence in <paramref name="directory"/>; throws (failing the sample) on the first
+    /// divergence from the model, or when our check finds the finished image unclean.
+    /// </summary>
+    public static Outcome Run(Config config, IReadOnlyList<Op> ops, string directory)
     {
-        Gen.Select(s_config, s_op.List[1, 40])
-            .Sample((config, ops) => Run(config, ops), iter: s_iterations, threads: 1, seed: "0000DiskImg01");
-    }
-
-    /// <summary>Runs one sequence; throws (failing the sample) on the first divergence from the model.</summary>
-    internal static void Run(Config config, List<Op> ops)
-    {
-        using var dir = new TempDirectory();
-        var path = dir.File("model.qcow2");
-        var model = new byte[config.Size];
-        var snapshots = new Dictionary<int, byte[]>();
-        var backingBytes = Array.Empty<byte>();
-        if (config.Backing)
-        {
-            // A backing file shorter than the overlay: the part past its end reads as zeroes.
-            backingBytes = new byte[config.Size / 2 / 512 * 512];
-            new Random(config.GetHashCode()).NextBytes(backingBytes);
-            var backingPath = dir.File("base.raw");
-            RawFormat.Instance.Create(backingPath, new RawCreateOptions { Size = backingBytes.Length });
-            using (var backing = ImageFormatRegistry.Default.Open(backingPath, "raw", new ImageOpenOptions { ReadOnly = false }))
-            {
-                backing.Write(0, backingBytes);
-            }
-
-            backingBytes.CopyTo(model, 0);
-        }
-
-        Qcow2Format.Instance.Create(path, new Qcow2CreateOptions
-        {
-            Size = config.Size,
-            Version = config.Version,
-            ClusterSize = config.ClusterSize,
-            RefcountBits = config.RefcountBits,
-            LazyRefcounts = config.Lazy,
-            ExtendedL2 = config.ExtendedL2,
-            CompressionType = config.Zstd ? Qcow2CompressionType.Zstd : Qcow2CompressionType.Zlib,
-            BackingFile = config.Backing ? "base.raw" : null,
-            BackingFormat = config.Backing ? "raw" : null,
-        });
-
-        var image = (Qcow2Image)ImageFormatRegistry.Default.Open(path, "qcow2", new ImageOpenOptions { ReadOnly = false });
+        var state = new State(config, directory);
         try
         {
             var step = 0;
             foreach (var op in ops)
             {
                 step++;
-                var where = $"{config}, step {step} {op}";
-                Apply(ref image, path, config, op, ref model, snapshots, backingBytes, where);
+                state.Apply(op, $"{state.Config}, step {step} {op}");
             }
 
-            image.Dispose();
-            image = (Qcow2Image)ImageFormatRegistry.Default.Open(path, "qcow2");
-            AssertReads(image, model, 0, model.Length, $"{config}, after reopen");
+            state.Reopen(readOnly: true, $"{state.Config}, after the sequence");
+            AssertClean(state.Image, $"{state.Config}, after the sequence");
         }
         finally
         {
-            image.Dispose();
+            state.Image.Dispose();
         }
+
+        return new Outcome(state.Path, state.Model);
     }
 
-    private static void Apply(ref Qcow2Image image, string path, Config config, Op op, ref byte[] model, Dictionary<int, byte[]> snapshots, byte[] backing, string where)
+    private static void AssertClean(Qcow2Image image, string where)
     {
-        var size = model.Length;
-        switch (op)
-        {
-            case WriteOp w:
-            {
-                var (offset, length) = Clip(w.Start, w.Length, size);
-                var data = new byte[length];
-                for (var i = 0; i < length; i++)
-                {
-                    data[i] = (byte)(w.Pattern + (i / 512));
-                }
-
-                image.Write(offset, data);
-                data.CopyTo(model, offset);
-                break;
-            }
-
-            case ZeroOp z:
-            {
-                var (offset, length) = Clip(z.Start, z.Length, size);
-                image.WriteZeroes(offset, length, z.MayUnmap);
-                Array.Clear(model, (int)offset, length);
-                break;
-            }
-
-            case DiscardOp d:
-            {
-                var clusters = size / config.ClusterSize;
-                var first = d.Cluster % clusters;
-                var count = Math.Min(d.Clusters, clusters - first);
-                long offset = (long)first * config.ClusterSize;
-                var length = count * config.ClusterSize;
-                image.Discard(offset, length);
-                // Version 3 leaves zero clusters over a backing file; version 2 can only deallocate.
-                for (var i = offset; i < offset + length; i++)
-                {
-                    model[i] = config.Version == 2 && i < backing.Length ? backing[i] : (byte)0;
-                }
-
-                break;
-            }
-
-            case CompressedOp c:
-            {
-                var cluster = c.Cluster % (size / config.ClusterSize);
-                var data = new byte[config.ClusterSize];
-                for (var i = 0; i < data.Length; i++)
-                {
-                    data[i] = (byte)(c.Pattern ^ (i % 7 == 0 ? i : 0));
-                }
-
-                var output = new byte[config.ClusterSize];
-                var offset = (long)cluster * config.ClusterSize;
-                if (image.TryCompressCluster(data, output, out var written))
-                {
-                    image.WriteCompressedCluster(offset, output.AsSpan(0, written));
-                }
-                else
-                {
-                    image.Write(offset, data);
-                }
-
-                data.CopyTo(model, offset);
-                break;
-            }
-
-            case ReadOp r:
-            {
-                var (offset, length) = Clip(r.Start, r.Length, size);
-                AssertReads(image, model, offset, length, where);
-                break;
-            }
-
-            case FlushOp:
-                image.Flush();
-                break;
-
-            case ReopenOp:
-                image.Dispose();
-                image = (Qcow2Image)ImageFormatRegistry.Default.Open(path, "qcow2", new ImageOpenOptions { ReadOnly = false });
-                AssertReads(image, model, 0, size, where);
-                break;
-
-            case SnapshotCreateOp s:
-                if (!snapshots.ContainsKey(s.Slot))
-                {
-                    try
-                    {
-                        image.CreateSnapshot($"s{s.Slot}", DateTimeOffset.UnixEpoch);
-                        snapshots[s.Slot] = (byte[])model.Clone();
-                    }
-                    catch (UnsupportedFeatureException) when (config.RefcountBits <= 2)
-                    {
-                        // As in QEMU: 1- and 2-bit refcounts overflow once clusters are shared (compressed
-                        // clusters already share host clusters); the snapshot is refused, the image unchanged.
-                        AssertReads(image, model, 0, model.Length, where);
-                    }
-                }
-
-                break;
-
-            case SnapshotApplyOp s:
-                if (snapshots.TryGetValue(s.Slot, out var saved))
-                {
-                    try
-                    {
-                        image.ApplySnapshot(new Qcow2SnapshotSelector { Name = $"s{s.Slot}" });
-                        model = (byte[])saved.Clone();
-                    }
-                    catch (UnsupportedFeatureException) when (config.RefcountBits <= 2)
-                    {
-                        // Refcount overflow, as for create: refused before anything changed.
-                    }
-
-                    AssertReads(image, model, 0, model.Length, where);
-                }
-
-                break;
-
-            case SnapshotDeleteOp s:
-                if (snapshots.Remove(s.Slot))
-                {
-                    image.DeleteSnapshot(new Qcow2SnapshotSelector { Name = $"s{s.Slot}" });
-                    AssertReads(image, model, 0, model.Length, where);
-                }
-
-                break;
-        }
-    }
-
-    private static (long Offset, int Length) Clip(int startSector, int sectors, int size)
-    {
-        var offset = (long)startSector * 512 % size;
-        var length = (int)Math.Min((long)sectors * 512, size - offset);
-        return (offset, length);
-    }
-
-    private static void AssertReads(Qcow2Image image, byte[] model, long offset, int length, string where)
-    {
-        var actual = new byte[length];
-        image.Read(offset, actual);
-        var expected = model.AsSpan((int)offset, length);
-        var mismatch = expected.CommonPrefixLength(actual);
-        if (mismatch != length)
+        var result = ImageChecker.Check(image, CheckRepair.None).Final;
+        if (result.CheckErrors != 0 || result.Corruptions != 0 || result.Leaks != 0)
         {
             throw new InvalidOperationException(
-                $"{where}: byte {offset + mismatch} reads 0x{actual[mismatch]:x2}, model has 0x{expected[mismatch]:x2}");
+                $"{where}: check found {result.Corruptions} corruptions, {result.Leaks} leaks, {result.CheckErrors} errors: {string.Join("; ", result.Messages)}");
+        }
+    }
+
+    /// <summary>The image under test and its model, side by side.</summary>
+    private sealed class State
+    {
+        private readonly string _directory;
+        private readonly Dictionary<int, byte[]> _snapshots = [];
+        private byte[] _backing = [];
+        private int _generation;
+
+        public State(Config config, string directory)
+        {
+            Config = config;
+            _directory = directory;
+            Path = System.IO.Path.Combine(directory, "model.qcow2");
+            Model = new byte[config.Size];
+            if (config.Backing)
+            {
+                // A backing file shorter than the overlay: the part past its end reads as zeroes.
+                _backing = new byte[config.Size / 2 / 512 * 512];
+                new Random(config.GetHashCode()).NextBytes(_backing);
+                var backingPath = System.IO.Path.Combine(directory, "base.raw");
+                RawFormat.Instance.Create(backingPath, new RawCreateOptions { Size = _backing.Length });
+                using (var backing = ImageFormatRegistry.Default.Open(backingPath, "raw", new ImageOpenOptions { ReadOnly = false }))
+                {
+                    backing.Write(0, _backing);
+                }
+
+                _backing.CopyTo(Model, 0);
+            }
+
+            Qcow2Format.Instance.Create(Path, new Qcow2CreateOptions
+            {
+                Size = config.Size,
+                Version = config.Version,
+                ClusterSize = config.ClusterSize,
+                RefcountBits = config.RefcountBits,
+                LazyRefcounts = config.Lazy,
+                ExtendedL2 = config.ExtendedL2,
+                CompressionType = config.Zstd ? Qcow2CompressionType.Zstd : Qcow2CompressionType.Zlib,
+                BackingFile = config.Backing ? "base.raw" : null,
+                BackingFormat = config.Backing ? "raw" : null,
+            });
+            Image = Open(readOnly: false);
+        }
+
+        public Config Config { get; private set; }
+
+        public string Path { get; private set; }
+
+        public byte[] Model { get; private set; }
+
+        public Qcow2Image Image { get; private set; }
+
+        private int Size => Model.Length;
+
+        public void Apply(Op op, string where)
+        {
+            switch (op)
+            {
+                case WriteOp w:
+                {
+                    var (offset, length) = Clip(w.Start, w.Sectors);
+                    var data = new byte[length];
+                    for (var i = 0; i < length; i++)
+                    {
+                        data[i] = (byte)(w.Pattern + (i / 512));
+                    }
+
+                    Image.Write(offset, data);
+                    data.CopyTo(Model, offset);
+                    break;
+                }
+
+                case ZeroOp z:
+                {
+                    var (offset, length) = Clip(z.Start, z.Sectors);
+                    Image.WriteZeroes(offset, length, z.MayUnmap);
+                    Array.Clear(Model, (int)offset, length);
+                    break;
+                }
+
+                case DiscardOp d:
+                    Discard(d);
+                    break;
+
+                case CompressedOp c:
+                    WriteCompressed(c);
+                    break;
+
+                case ReadOp r:
+                {
+                    var (offset, length) = Clip(r.Start, r.Sectors);
+                    AssertReads(offset, length, where);
+                    break;
+                }
+
+                case FlushOp:
+                    Image.Flush();
+                    break;
+
+                case ReopenOp:
+                    Reopen(readOnly: false, where);
+                    break;
+
+                case SnapshotCreateOp s:
+                    CreateSnapshot(s.Slot, where);
+                    break;
+
+                case SnapshotApplyOp s:
+                    ApplySnapshot(s.Slot, where);
+                    break;
+
+                case SnapshotDeleteOp s:
+                    if (_snapshots.Remove(s.Slot))
+                    {
+                        Image.DeleteSnapshot(new Qcow2SnapshotSelector { Name = $"s{s.Slot}" });
+                        AssertImage(where);
+                    }
+
+                    break;
+
+                case ResizeOp r:
+                    Resize(r, where);
+                    break;
+
+                case ConvertOp c:
+                    Convert(c, where);
+                    break;
+            }
+        }
+
+        public void Reopen(bool readOnly, string where)
+        {
+            Image.Dispose();
+            Image = Open(readOnly);
+            AssertImage(where);
+        }
+
+        private Qcow2Image Open(bool readOnly) =>
+            (Qcow2Image)ImageFormatRegistry.Default.Open(Path, "qcow2", new ImageOpenOptions { ReadOnly = readOnly });
+
+        private void Discard(DiscardOp d)
+        {
+            var clusters = Size / Config.ClusterSize;
+            if (clusters == 0)
+            {
+                return;
+            }
+
+            var first = d.Cluster % clusters;
+            var count = Math.Min(d.Clusters, clusters - first);
+            var offset = first * Config.ClusterSize;
+            var length = count * Config.ClusterSize;
+            Image.Discard(offset, length);
+            // Version 3 leaves zero clusters over a backing file; version 2 can only deallocate.
+            for (var i = offset; i < offset + length; i++)
+            {
+                Model[i] = Config.Version == 2 && i < _backing.Length ? _backing[i] : (byte)0;
+            }
+        }
+
+        private void WriteCompressed(CompressedOp c)
+        {
+            var clusters = Size / Config.ClusterSize;
+            if (clusters == 0)
+            {
+                return;
+            }
+
+            var data = new byte[Config.ClusterSize];
+            for (var i = 0; i < data.Length; i++)
+            {
+                data[i] = (byte)(c.Pattern ^ (i % 7 == 0 ? i : 0));
+            }
+
+            var output = new byte[Config.ClusterSize];
+            var offset = (long)(c.Cluster % clusters) * Config.ClusterSize;
+            if (Image.TryCompressCluster(data, output, out var written))
+            {
+                Image.WriteCompressedCluster(offset, output.AsSpan(0, written));
+            }
+            else
+            {
+                Image.Write(offset, data);
+            }
+
+            data.CopyTo(Model, offset);
+        }
+
+        private void CreateSnapshot(int slot, string where)
+        {
+            if (_snapshots.ContainsKey(slot))
+            {
+                return;
+            }
+
+            try
+            {
+                Image.CreateSnapshot($"s{slot}", DateTimeOffset.UnixEpoch);
+                _snapshots[slot] = (byte[])Model.Clone();
+            }
+            catch (UnsupportedFeatureException) when (Config.RefcountBits <= 2)
+            {
+                // As in QEMU: 1- and 2-bit refcounts overflow once clusters are shared (compressed
+                // clusters already share host clusters); the snapshot is refused, the image unchanged.
+                AssertImage(where);
+            }
+        }
+
+        private void ApplySnapshot(int slot, string where)
+        {
+            if (!_snapshots.TryGetValue(slot, out var saved))
+            {
+                return;
+            }
+
+            try
+            {
+                Image.ApplySnapshot(new Qcow2SnapshotSelector { Name = $"s{slot}" });
+                Model = (byte[])saved.Clone();
+            }
+            catch (UnsupportedFeatureException) when (Config.RefcountBits <= 2)
+            {
+                // Refcount overflow, as for create: refused before anything changed.
+            }
+
+            AssertImage(where);
+        }
+
+        private void Resize(ResizeOp r, string where)
+        {
+            var target = Config.Size * 2 * r.Permille / 1000;
+            var unit = r.ClusterAligned ? Config.ClusterSize : 512;
+            var newSize = Math.Max(unit, target / unit * unit);
+            if (Config.Version == 2 && _snapshots.Count > 0 && newSize != Size)
+            {
+                // QEMU refuses this too: version 2 snapshots cannot record their own disk size.
+                Assert.Throws<UnsupportedFeatureException>(() => Image.Resize(newSize, Preallocation.Off));
+                AssertImage(where);
+                return;
+            }
+
+            Image.Resize(newSize, Preallocation.Off);
+            var resized = new byte[newSize];
+            Model.AsSpan(0, (int)Math.Min(newSize, Size)).CopyTo(resized);
+            Model = resized;
+            AssertImage(where);
+        }
+
+        private void Convert(ConvertOp c, string where)
+        {
+            Image.Dispose();
+            var target = System.IO.Path.Combine(_directory, $"converted{++_generation}.qcow2");
+            var options = new Dictionary<string, string>
+            {
+                ["compat"] = Config.Version == 2 ? "0.10" : "1.1",
+                ["cluster_size"] = Config.ClusterSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["refcount_bits"] = Config.RefcountBits.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            };
+            if (Config.Version == 3)
+            {
+                options["lazy_refcounts"] = Config.Lazy ? "on" : "off";
+                options["extended_l2"] = Config.ExtendedL2 ? "on" : "off";
+                options["compression_type"] = Config.Zstd ? "zstd" : "zlib";
+            }
+
+            ImageConverter.Convert(new ConvertOptions
+            {
+                Sources = [Path],
+                SourceFormat = "qcow2",
+                Target = target,
+                TargetFormat = "qcow2",
+                TargetOptions = options,
+                Compress = c.Compress,
+                Workers = 2,
+            });
+
+            // The copy is flat and has no snapshots: from here on, discards over it leave zeroes.
+            Path = target;
+            Config = Config with { Backing = false };
+            _backing = [];
+            _snapshots.Clear();
+            Image = Open(readOnly: false);
+            AssertImage(where);
+        }
+
+        private (long Offset, int Length) Clip(int start, int sectors)
+        {
+            var offset = (long)start * (Size / 512) / 65536 * 512;
+            var length = (int)Math.Min((long)sectors * 512, Size - offset);
+            return (offset, length);
+        }
+
+        private void AssertImage(string where)
+        {
+            if (Image.Length != Size)
+            {
+                throw new InvalidOperationException($"{where}: the image is {Image.Length} bytes, the model {Size}");
+            }
+
+            AssertReads(0, Size, where);
+        }
+
+        private void AssertReads(long offset, int length, string where)
+        {
+            var actual = new byte[length];
+            Image.Read(offset, actual);
+            var expected = Model.AsSpan((int)offset, length);
+            var mismatch = expected.CommonPrefixLength(actual);
+            if (mismatch != length)
+            {
+                throw new InvalidOperationException(
+                    $"{where}: byte {offset + mismatch} reads 0x{actual[mismatch]:x2}, model has 0x{expected[mismatch]:x2}");
+            }
         }
     }
 }
