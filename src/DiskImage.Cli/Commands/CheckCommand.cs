@@ -103,6 +103,11 @@ internal sealed class CheckCommand
         {
             context.Error.WriteLine(message);
         }
+
+        if (counts.Messages.Omitted > 0)
+        {
+            context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"({counts.Messages.Omitted} more messages like these not shown)"));
+        }
     }
 
     private static void WriteHuman(TextWriter output, CheckCounts check)

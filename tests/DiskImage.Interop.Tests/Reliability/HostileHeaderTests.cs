@@ -104,6 +104,42 @@ public class HostileHeaderTests
         }
     }
 
+    /// <summary>
+    /// Bad L2 entries (iotest 060's unaligned data offsets, and offsets past the end of the file): reading
+    /// must give qemu-img's verdict — the same exit code, and the same bytes when it reads at all.
+    /// </summary>
+    [Theory]
+    [InlineData("unaligned")]
+    [InlineData("past-end")]
+    [InlineData("compressed-past-end")]
+    public void Bad_L2_entries_get_qemu_img_s_verdict(string kind)
+    {
+        using var dir = new TempDirectory();
+        var image = MakeImage(dir);
+        const ulong offsetMask = 0x00fffffffffffe00;
+        var l2 = (long)(ReadU64(image, (long)ReadU64(image, 40)) & offsetMask);
+        var data = ReadU64(image, l2) & offsetMask;
+        var entry = kind switch
+        {
+            "unaligned" => data + 512,
+            "past-end" => 1UL << 40,
+            _ => (1UL << 62) | (1UL << 40),
+        };
+        Poke(image, $"u64@{l2}=0x{entry:x}");
+        var theirs = ExternalTool.Run("qemu-img", "convert", "-f", "qcow2", "-O", "raw", image, dir.File("theirs.raw"));
+        var ours = RunBounded(["convert", "-f", "qcow2", "-O", "raw", image, dir.File("ours.raw")]);
+        Assert.True(theirs.ExitCode == ours.ExitCode, $"{kind}: qemu-img exited {theirs.ExitCode} ({theirs.StdErr.Trim()}), diskimg {ours.ExitCode} ({ours.StdErr.Trim()})");
+        if (ours.ExitCode == 0)
+        {
+            Assert.True(File.ReadAllBytes(dir.File("theirs.raw")).AsSpan().SequenceEqual(File.ReadAllBytes(dir.File("ours.raw"))));
+        }
+        else
+        {
+            Assert.Single(ours.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.DoesNotContain("   at ", ours.StdErr, StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>iotest 060: an L2 table that is really the L1 table. A write must refuse and mark the image corrupt instead of overwriting metadata.</summary>
     [Fact]
     public void A_write_through_an_L2_that_overlaps_the_L1_is_refused_and_marks_the_image_corrupt()

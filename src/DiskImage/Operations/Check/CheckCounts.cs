@@ -17,8 +17,8 @@ public sealed class CheckCounts
     public long FragmentedClusters { get; set; }
     public long CompressedClusters { get; set; }
 
-    /// <summary>Diagnostics in the order they were found ("ERROR cluster 5 refcount=0 reference=1", ...).</summary>
-    public List<string> Messages { get; } = [];
+    /// <summary>Diagnostics in the order they were found ("ERROR cluster 5 refcount=0 reference=1", ...), bounded.</summary>
+    public CheckMessages Messages { get; } = new();
 
     /// <summary>A copy of the tallies (messages are not copied).</summary>
     public CheckCounts CopyCounts() => new()
