@@ -75,12 +75,21 @@ public sealed class ImageFormatRegistry
     {
         options ??= new ImageOpenOptions();
         options = options with { Registry = options.Registry ?? this };
-        if (formatName is not null)
+        try
         {
-            return Get(formatName).Open(path, options with { FormatWasProbed = false });
-        }
+            if (formatName is not null)
+            {
+                return Get(formatName).Open(path, options with { FormatWasProbed = false });
+            }
 
-        return Probe(path).Open(path, options with { FormatWasProbed = true });
+            return Probe(path).Open(path, options with { FormatWasProbed = true });
+        }
+        catch (DiskImageException e) when (options.OpeningChain.Count == 0)
+        {
+            // As qemu-img: the image named by the caller leads the message; backing files add their own context.
+            e.PrependContext($"Could not open '{path}': ");
+            throw;
+        }
     }
 
     private static ImageFormatRegistry CreateDefault()

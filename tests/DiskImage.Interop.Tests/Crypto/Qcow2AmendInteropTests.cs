@@ -47,7 +47,8 @@ public class Qcow2AmendInteropTests
 
         Assert.Equal(1, last.ExitCode);
         Assert.Contains("only active keyslot", last.StdErr, StringComparison.Ordinal);
-        Assert.Equal("diskimg: Invalid password, cannot unlock any keyslot", wrong.StdErr.Trim());
+        // qemu-img names the image by its --image-opts string here; we name the file.
+        Assert.Equal($"diskimg: Could not open '{path}': Invalid password, cannot unlock any keyslot", wrong.StdErr.Trim());
         Assert.Equal("diskimg: No secret with id 's9'", missing.StdErr.Trim());
         Assert.Equal(before, File.ReadAllBytes(path));
     }

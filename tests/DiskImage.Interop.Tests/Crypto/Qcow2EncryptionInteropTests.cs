@@ -156,9 +156,9 @@ public class Qcow2EncryptionInteropTests
         ExternalTool.QemuImg(["create", "-q", .. Secret(), "-f", "qcow2", "-o", "encrypt.format=aes,encrypt.key-secret=s0", aes, "1M"]);
 
         var wrong = Assert.Throws<InvalidPassphraseException>(() => ImageFormatRegistry.Default.Open(path, "qcow2", Unlocking(value: "nope")));
-        Assert.Equal("Invalid password, cannot unlock any keyslot", wrong.Message);
+        Assert.Equal($"Could not open '{path}': Invalid password, cannot unlock any keyslot", wrong.Message);
         var missing = Assert.Throws<InvalidOptionException>(() => ImageFormatRegistry.Default.Open(path, "qcow2", Unlocking() with { KeySecret = "other" }));
-        Assert.Equal("No secret with id 'other'", missing.Message);
+        Assert.Equal($"Could not open '{path}': No secret with id 'other'", missing.Message);
         Assert.Throws<UnsupportedFeatureException>(() => ImageFormatRegistry.Default.Open(aes, "qcow2", Unlocking(readOnly: false)));
     }
 }

@@ -162,9 +162,10 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
         {
             return registry.Open(backingPath, header.BackingFormat, options.ForBacking() with { OpeningChain = chain });
         }
-        catch (ImageAccessException e)
+        catch (DiskImageException e)
         {
-            throw new ImageAccessException($"Could not open backing file: {e.Message}", e);
+            e.PrependContext("Could not open backing file: ");
+            throw;
         }
     }
 

@@ -43,7 +43,8 @@ public static class ImageRebaser
                 }
                 catch (DiskImageException e)
                 {
-                    throw new ImageAccessException($"Could not open new backing file '{resolved}': {e.Message}", e);
+                    e.ReplaceContext($"Could not open new backing file '{resolved}': ");
+                    throw;
                 }
                 catch (IOException e)
                 {
