@@ -132,12 +132,23 @@ public class MutationFuzzTests
         {
             var verb = command[0];
             var result = Diskimg.Run(command);
-            File.Delete(converted);
             var lines = result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             if (result.StdErr.Contains("   at ", StringComparison.Ordinal) || result.ExitCode >= 128 || (result.ExitCode == 1 && lines.Length > 1 && verb == "info"))
             {
                 return $"'diskimg {verb}' exited {result.ExitCode} with: {result.StdErr.Trim()}";
             }
+
+            // Whatever a mutant reads as, the image we write from it must be sound.
+            if (verb == "convert" && result.ExitCode == 0)
+            {
+                var check = ExternalTool.Run("qemu-img", "check", "-f", "qcow2", converted);
+                if (check.ExitCode != 0)
+                {
+                    return $"qemu-img check of the converted copy exited {check.ExitCode}: {check.StdOut.Trim()} {check.StdErr.Trim()}";
+                }
+            }
+
+            File.Delete(converted);
         }
 
         return null;
