@@ -11,7 +11,14 @@ internal static class ErrorReporter
 
     public static int Report(TextWriter stderr, Exception e)
     {
-        stderr.WriteLine($"diskimg: {OneLine(Unwrap(e).Message)}");
+        var error = Unwrap(e);
+        stderr.WriteLine($"diskimg: {OneLine(error.Message)}");
+        if (error is ImageLockedException locked)
+        {
+            // qemu-img's hint line, unprefixed, after a lock conflict.
+            stderr.WriteLine(locked.Hint);
+        }
+
         return GeneralError;
     }
 

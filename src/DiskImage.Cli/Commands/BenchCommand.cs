@@ -25,7 +25,7 @@ internal sealed class BenchCommand
     private readonly Option<string?> _step = new("-S") { Description = "Distance between requests (default: the buffer size)" };
     private readonly Option<string?> _cache = new("-t") { Description = "Cache mode: writeback (default), writethrough, none, directsync, unsafe" };
     private readonly Option<bool> _write = new("-w") { Description = "Write instead of read" };
-    private readonly Option<bool> _forceShare = new("-U") { Description = "Open with shared permissions (accepted; no image locking here)" };
+    private readonly Option<bool> _forceShare = ForceShareOption.Create("the image");
     private readonly Argument<string> _file = new("filename") { Description = "Image file" };
     private readonly Option<string[]> _object = Secrets.ObjectOption();
     private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
@@ -59,6 +59,7 @@ internal sealed class BenchCommand
         return new ImageBenchmarkOptions
         {
             Format = parse.GetValue(_format),
+            ForceShare = parse.GetValue(_forceShare),
             Count = parse.GetValue(_count) ?? defaults.Count,
             Depth = parse.GetValue(_depth) ?? defaults.Depth,
             BufferSize = ParseInt(parse.GetValue(_bufferSize), "buffer size") ?? defaults.BufferSize,

@@ -17,6 +17,7 @@ internal sealed class CheckCommand
     private readonly Option<bool> _quiet = new("-q") { Description = "Quiet: print nothing but errors" };
     private readonly Argument<string> _file = new("filename") { Description = "Image file" };
     private readonly Option<string[]> _object = Secrets.ObjectOption();
+    private readonly Option<bool> _forceShare = ForceShareOption.Create("the image (not with -r)");
     private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
 
     /// <summary>A new command with its own option objects, so command trees never share state.</summary>
@@ -28,7 +29,7 @@ internal sealed class CheckCommand
         _repair.AcceptOnlyFromAmong("leaks", "all");
         var command = new Command("check", "Check an image for consistency, optionally repairing it")
         {
-            _format, _repair, _output, _quiet, _file, _object, _imageOpts,
+            _format, _repair, _output, _quiet, _forceShare, _file, _object, _imageOpts,
         };
         command.SetAction(parse => Run(context, parse));
         return command;
@@ -46,7 +47,7 @@ internal sealed class CheckCommand
         var quiet = parse.GetValue(_quiet);
         using var secrets = Secrets.Load(parse, _object);
         var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
-        var openOptions = new ImageOpenOptions { OpenBackingChain = false, ReadOnly = repair == CheckRepair.None, ForRepair = repair != CheckRepair.None };
+        var openOptions = new ImageOpenOptions { OpenBackingChain = false, ReadOnly = repair == CheckRepair.None, ForRepair = repair != CheckRepair.None, ForceShare = parse.GetValue(_forceShare) };
         using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(openOptions));
         if (!ImageChecker.Supports(image))
         {

@@ -15,6 +15,7 @@ internal sealed class CompareCommand
     private readonly Argument<string> _first = new("filename1") { Description = "First image" };
     private readonly Argument<string> _second = new("filename2") { Description = "Second image" };
     private readonly Option<string[]> _object = Secrets.ObjectOption();
+    private readonly Option<bool> _forceShare = ForceShareOption.Create("both images");
     private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
 
     /// <summary>A new command with its own option objects, so command trees never share state.</summary>
@@ -24,7 +25,7 @@ internal sealed class CompareCommand
     {
         var command = new Command("compare", "Check whether two images have the same content")
         {
-            _firstFormat, _secondFormat, _strict, _progress, _quiet, _first, _second, _object, _imageOpts,
+            _firstFormat, _secondFormat, _strict, _progress, _quiet, _forceShare, _first, _second, _object, _imageOpts,
         };
         command.SetAction(parse =>
         {
@@ -40,6 +41,7 @@ internal sealed class CompareCommand
                 FirstFormat = first.Format,
                 SecondFormat = second.Format,
                 Strict = parse.GetValue(_strict),
+                ForceShare = parse.GetValue(_forceShare),
                 SecretProvider = secrets.Get,
                 FirstKeySecret = first.KeySecret,
                 SecondKeySecret = second.KeySecret,
@@ -57,6 +59,11 @@ internal sealed class CompareCommand
             if (result.Error is not null)
             {
                 context.Error.WriteLine($"diskimg: {result.Error}");
+                if (result.ErrorHint is not null)
+                {
+                    context.Error.WriteLine(result.ErrorHint);
+                }
+
                 return result.ExitCode;
             }
 

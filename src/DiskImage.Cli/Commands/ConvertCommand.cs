@@ -22,7 +22,7 @@ internal sealed class ConvertCommand
     private readonly Option<bool> _quiet = new("-q") { Description = "Quiet" };
     private readonly Option<int> _workers = new("-m") { Description = "Parallel workers (1-16)", DefaultValueFactory = _ => ConvertOptions.DefaultWorkers };
     private readonly Option<bool> _outOfOrder = new("-W") { Description = "Allow out-of-order writes" };
-    private readonly Option<bool> _forceShare = new("-U", "--force-share") { Description = "Open sources without locking (always the case here)" };
+    private readonly Option<bool> _forceShare = ForceShareOption.Create("the sources");
     private readonly Option<string?> _cache = new("-t") { Description = "Target cache mode: unsafe (default, no flushes), writeback, none, writethrough, directsync" };
     private readonly Option<string?> _sourceCache = new("-T") { Description = "Source cache mode (accepted for compatibility)" };
     private readonly Option<bool> _untrusted = UntrustedOption.Create();
@@ -67,6 +67,7 @@ internal sealed class ConvertCommand
             {
                 Sources = [.. sources.Select(s => s.Path)],
                 SourceKeySecrets = [.. sources.Select(s => s.KeySecret)],
+                ForceShare = parse.GetValue(_forceShare),
                 SecretProvider = secrets.Get,
                 Target = target.Path,
                 TargetKeySecret = target.KeySecret,

@@ -51,6 +51,10 @@ internal sealed class CreateCommand
 
                 ImageCreator.Execute(plan);
             }
+            catch (ImageLockedException e)
+            {
+                throw new ImageLockedException($"{path}: {e.Message}", e.FileName ?? path);
+            }
             catch (DiskImageException e)
             {
                 // qemu-img names the file in create's errors.

@@ -9,6 +9,7 @@ internal sealed class DdCommand
     private readonly Option<string?> _inputFormat = new("-f") { Description = "Input format (probed when omitted)" };
     private readonly Option<string?> _outputFormat = new("-O") { Description = "Output format (default raw)" };
     private readonly Option<string[]> _object = Secrets.ObjectOption();
+    private readonly Option<bool> _forceShare = ForceShareOption.Create("the input");
     private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
     private readonly Argument<string[]> _operands = new("operands")
     {
@@ -21,7 +22,7 @@ internal sealed class DdCommand
 
     private Command Build(CliContext context)
     {
-        var command = new Command("dd", "Copy part of an image into a new image, dd style") { _inputFormat, _outputFormat, _operands, _object, _imageOpts };
+        var command = new Command("dd", "Copy part of an image into a new image, dd style") { _inputFormat, _outputFormat, _forceShare, _operands, _object, _imageOpts };
         command.SetAction(parse =>
         {
             var parsed = DdOperands.Parse(parse.GetValue(_operands) ?? [], parse.GetValue(_inputFormat), parse.GetValue(_outputFormat));
@@ -29,7 +30,7 @@ internal sealed class DdCommand
 
             // --image-opts applies to the input only, as in qemu-img; the output is always a plain new image.
             var input = Secrets.Resolve(parsed.InputPath, parse.GetValue(_imageOpts), parsed.InputFormat, secrets);
-            var options = parsed with { InputPath = input.Path, InputFormat = input.Format, SecretProvider = secrets.Get, InputKeySecret = input.KeySecret };
+            var options = parsed with { InputPath = input.Path, InputFormat = input.Format, SecretProvider = secrets.Get, InputKeySecret = input.KeySecret, ForceShare = parse.GetValue(_forceShare) };
             var result = ImageDd.Copy(options);
             if (result.SkippedPastEnd)
             {

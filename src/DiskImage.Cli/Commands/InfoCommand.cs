@@ -11,7 +11,7 @@ internal sealed class InfoCommand
     private readonly Option<string?> _format = new("-f") { Description = "Image format (probed when omitted)" };
     private readonly Option<string> _output = new("--output") { Description = "human or json", DefaultValueFactory = _ => "human" };
     private readonly Option<bool> _backingChain = new("--backing-chain") { Description = "Show every image of the backing chain" };
-    private readonly Option<bool> _forceShare = new("-U", "--force-share") { Description = "Open the image read-only without locking (always the case here)" };
+    private readonly Option<bool> _forceShare = ForceShareOption.Create("the image");
     private readonly Argument<string> _file = new("filename") { Description = "Image file" };
     private readonly Option<string[]> _object = Secrets.ObjectOption();
     private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
@@ -34,7 +34,7 @@ internal sealed class InfoCommand
             var chain = parse.GetValue(_backingChain);
             using var secrets = Secrets.Load(parse, _object);
             var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
-            var infos = ImageInspector.Inspect(source.Path, source.Format, chain, source.Apply(new ImageOpenOptions { Untrusted = parse.GetValue(_untrusted) }));
+            var infos = ImageInspector.Inspect(source.Path, source.Format, chain, source.Apply(new ImageOpenOptions { Untrusted = parse.GetValue(_untrusted), ForceShare = parse.GetValue(_forceShare) }));
             if (output == "json")
             {
                 JsonOutput.Print(context.Out, writer =>

@@ -6,11 +6,12 @@ namespace DiskImage.Cli.Commands;
 /// <summary><c>diskimg io -c CMD [-c CMD...] [-f fmt] [-r] FILE</c>: qemu-io's scripting commands.</summary>
 internal sealed class IoCommand
 {
-    private readonly Option<string[]> _commands = new("-c") { Description = "A qemu-io command (read, write, discard, flush, info, length); repeatable" };
+    private readonly Option<string[]> _commands = new("-c") { Description = "A qemu-io command (read, write, discard, flush, info, length, sleep); repeatable" };
     private readonly Option<string?> _format = new("-f") { Description = "Image format (probed when omitted)" };
     private readonly Option<bool> _readOnly = new("-r") { Description = "Open the image read-only" };
     private readonly Argument<string> _file = new("filename") { Description = "Image file" };
     private readonly Option<string[]> _object = Secrets.ObjectOption();
+    private readonly Option<bool> _forceShare = ForceShareOption.Create("the image (with -r)");
     private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
 
     /// <summary>A new command with its own option objects, so command trees never share state.</summary>
@@ -18,7 +19,7 @@ internal sealed class IoCommand
 
     private Command Build(CliContext context)
     {
-        var command = new Command("io", "Run qemu-io style commands against an image") { _commands, _format, _readOnly, _file, _object, _imageOpts };
+        var command = new Command("io", "Run qemu-io style commands against an image") { _commands, _format, _readOnly, _forceShare, _file, _object, _imageOpts };
         command.SetAction(parse =>
         {
             using var secrets = Secrets.Load(parse, _object);
@@ -30,6 +31,7 @@ internal sealed class IoCommand
                 SecretProvider = source.Secrets.Get,
                 KeySecret = source.KeySecret,
                 ReadOnly = parse.GetValue(_readOnly),
+                ForceShare = parse.GetValue(_forceShare),
                 Commands = parse.GetValue(_commands) ?? [],
             };
             var ok = ImageIo.Run(options, outcome =>

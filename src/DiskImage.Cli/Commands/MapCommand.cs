@@ -16,6 +16,7 @@ internal sealed class MapCommand
     private readonly Argument<string> _file = new("filename") { Description = "Image file" };
     private readonly Option<string[]> _object = Secrets.ObjectOption();
     private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
+    private readonly Option<bool> _forceShare = ForceShareOption.Create("the image");
     private readonly Option<bool> _untrusted = UntrustedOption.Create();
 
     /// <summary>A new command with its own option objects, so command trees never share state.</summary>
@@ -26,7 +27,7 @@ internal sealed class MapCommand
         _output.AcceptOnlyFromAmong("human", "json");
         var command = new Command("map", "Show how the image's guest bytes map to files of its backing chain")
         {
-            _format, _output, _startOffset, _maxLength, _file, _object, _imageOpts, _untrusted,
+            _format, _output, _startOffset, _maxLength, _forceShare, _file, _object, _imageOpts, _untrusted,
         };
         command.SetAction(parse =>
         {
@@ -37,7 +38,7 @@ internal sealed class MapCommand
             };
             using var secrets = Secrets.Load(parse, _object);
             var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
-            using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(new ImageOpenOptions { Untrusted = parse.GetValue(_untrusted) }));
+            using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(new ImageOpenOptions { Untrusted = parse.GetValue(_untrusted), ForceShare = parse.GetValue(_forceShare) }));
             var entries = ImageMapper.Map(image, options);
             return parse.GetValue(_output) == "json" ? WriteJson(context.Out, entries) : WriteHuman(context, entries);
         });

@@ -15,6 +15,7 @@ internal sealed class MeasureCommand
     private readonly Option<string?> _size = new("--size") { Description = "Measure an empty image of this size" };
     private readonly Option<string?> _format = new("-f") { Description = "Format of FILE (probed when omitted)" };
     private readonly Option<string[]> _object = Secrets.ObjectOption();
+    private readonly Option<bool> _forceShare = ForceShareOption.Create("the image");
     private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
     private readonly Argument<string?> _file = new("filename") { Description = "Image whose copy is measured", Arity = ArgumentArity.ZeroOrOne };
 
@@ -26,7 +27,7 @@ internal sealed class MeasureCommand
         _output.AcceptOnlyFromAmong("human", "json");
         var command = new Command("measure", "Calculate the file size needed for a new image")
         {
-            _output, _targetFormat, _options, _snapshot, _size, _format, _file, _object, _imageOpts,
+            _output, _targetFormat, _options, _snapshot, _size, _format, _forceShare, _file, _object, _imageOpts,
         };
         command.SetAction(parse =>
         {
@@ -49,6 +50,7 @@ internal sealed class MeasureCommand
                 SourcePath = source?.Path,
                 SourceFormat = source is null ? parse.GetValue(_format) : source.Format,
                 SnapshotName = parse.GetValue(_snapshot),
+                ForceShare = parse.GetValue(_forceShare),
             };
             var result = ImageMeasurer.Measure(options);
             if (parse.GetValue(_output) == "json")

@@ -14,6 +14,7 @@ internal sealed class RebaseCommand
     private readonly Option<bool> _quiet = new("-q") { Description = "Quiet mode" };
     private readonly Argument<string> _file = new("filename") { Description = "Image file" };
     private readonly Option<string[]> _object = Secrets.ObjectOption();
+    private readonly Option<bool> _forceShare = ForceShareOption.Create("the new backing file");
     private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
 
     /// <summary>A new command with its own option objects, so command trees never share state.</summary>
@@ -21,7 +22,7 @@ internal sealed class RebaseCommand
 
     private Command Build(CliContext context)
     {
-        var command = new Command("rebase", "Change the backing file of an image") { _format, _backing, _backingFormat, _unsafe, _progress, _quiet, _file, _object, _imageOpts };
+        var command = new Command("rebase", "Change the backing file of an image") { _format, _backing, _backingFormat, _unsafe, _progress, _quiet, _forceShare, _file, _object, _imageOpts };
         command.SetAction(parse =>
         {
             var showProgress = parse.GetValue(_progress) && !parse.GetValue(_quiet);
@@ -36,6 +37,7 @@ internal sealed class RebaseCommand
                 BackingFile = parse.GetValue(_backing)!,
                 BackingFormat = parse.GetValue(_backingFormat),
                 Unsafe = parse.GetValue(_unsafe),
+                ForceShare = parse.GetValue(_forceShare),
             }, showProgress ? new Progress<double>(f => context.Error.Write($"    ({f * 100:0.00}/100%)\r")) : null);
             if (showProgress)
             {

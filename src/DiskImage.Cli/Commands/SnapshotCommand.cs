@@ -12,7 +12,7 @@ internal sealed class SnapshotCommand
     private readonly Option<string?> _delete = new("-d") { Description = "Delete the snapshot with this ID or name" };
     private readonly Option<string?> _format = new("-f") { Description = "Image format (probed when omitted)" };
     private readonly Option<bool> _quiet = new("-q") { Description = "Quiet mode" };
-    private readonly Option<bool> _forceShare = new("-U", "--force-share") { Description = "Open the image with shared permissions" };
+    private readonly Option<bool> _forceShare = ForceShareOption.Create("the image (listing only)");
     private readonly Argument<string> _file = new("filename") { Description = "Image file" };
     private readonly Option<string[]> _object = Secrets.ObjectOption();
     private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
@@ -56,6 +56,7 @@ internal sealed class SnapshotCommand
                 Format = source.Format,
                 Action = selected,
                 Name = snapshotName,
+                ForceShare = parse.GetValue(_forceShare),
                 SecretProvider = secrets.Get,
                 KeySecret = source.KeySecret,
             });

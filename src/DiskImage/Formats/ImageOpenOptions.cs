@@ -1,3 +1,5 @@
+using DiskImage.IO;
+
 namespace DiskImage.Formats;
 
 /// <summary>How to open an image.</summary>
@@ -52,6 +54,84 @@ public sealed record ImageOpenOptions
     /// </summary>
     internal IReadOnlyList<string> OpeningChain { get; init; } = [];
 
+    /// <summary>
+    /// QEMU's image locking (<c>file.locking</c>): on by default where the kernel has open-file-description
+    /// locks, so QEMU processes and this library see each other's use of an image.
+    /// </summary>
+    public ImageLocking Locking { get; init; } = ImageLocking.Auto;
+
+    /// <summary>
+    /// <c>qemu-img -U</c> / <c>force-share=on</c>: a read-only open that lets others hold every permission,
+    /// writers included; what it reads may be inconsistent while another process writes. Refused with
+    /// write access.
+    /// </summary>
+    public bool ForceShare { get; init; }
+
+    /// <summary>
+    /// The permissions the opener needs. Null means what <see cref="ReadOnly"/> implies: consistent read
+    /// (none for <see cref="MetadataOnly"/>), plus write when writable. Resize is asked for by resizers.
+    /// </summary>
+    public LockPermissions? Permissions { get; init; }
+
+    /// <summary>
+    /// The permissions others may hold meanwhile; everything by default, as qemu-img shares. A converter
+    /// shares only consistent read and unchanging writes of its sources. Ignored with <see cref="ForceShare"/>.
+    /// </summary>
+    public LockPermissions SharedPermissions { get; init; } = LockPermissions.All;
+
+    /// <summary>
+    /// Full paths this open leaves unlocked because the caller holds a stronger lock on them through another
+    /// open (commit's base, held for writing while the chain above it reads it).
+    /// </summary>
+    internal IReadOnlySet<string> LockExemptPaths { get; init; } = new HashSet<string>();
+
     /// <summary>Options for read-only opens of backing files derived from these.</summary>
-    public ImageOpenOptions ForBacking() => this with { ReadOnly = true, ForRepair = false, FormatWasProbed = false, IgnoreFlushes = false };
+    /// <remarks>
+    /// As QEMU's backing links: the overlay needs consistent reads of its backing file, and lets others write
+    /// and resize it only if the overlay's user lets others write the overlay.
+    /// </remarks>
+    public ImageOpenOptions ForBacking() => this with
+    {
+        ReadOnly = true,
+        ForRepair = false,
+        FormatWasProbed = false,
+        IgnoreFlushes = false,
+        Permissions = MetadataOnly ? LockPermissions.None : LockPermissions.ConsistentRead,
+        SharedPermissions = SharedPermissions.HasFlag(LockPermissions.Write)
+            ? LockPermissions.All
+            : LockPermissions.ConsistentRead | LockPermissions.WriteUnchanged,
+    };
+
+    /// <summary>
+    /// The lock the file behind an image is taken with. A format that keeps metadata in the file (qcow2)
+    /// writes and grows it whenever it is writable, and never lets others write or resize it under its
+    /// metadata; raw passes its user's permissions through.
+    /// </summary>
+    internal LockRequest? LockFor(string path, bool formatOwnsFile)
+    {
+        if (LockExemptPaths.Count > 0 && LockExemptPaths.Contains(Path.GetFullPath(path)))
+        {
+            return null;
+        }
+
+        if (ForceShare && !ReadOnly)
+        {
+            throw new InvalidOptionException("force-share=on can only be used with read-only images");
+        }
+
+        var writable = !ReadOnly;
+        var permissions = Permissions ?? ((MetadataOnly ? LockPermissions.None : LockPermissions.ConsistentRead) | (writable ? LockPermissions.Write : LockPermissions.None));
+        var shared = ForceShare ? LockPermissions.All : SharedPermissions;
+        if (formatOwnsFile)
+        {
+            var writes = writable || (permissions & (LockPermissions.Write | LockPermissions.Resize)) != 0;
+            permissions = (permissions & LockPermissions.ConsistentRead) | (writes ? LockPermissions.Write | LockPermissions.Resize : LockPermissions.None);
+            if (!ForceShare)
+            {
+                shared &= ~(LockPermissions.Write | LockPermissions.Resize);
+            }
+        }
+
+        return new LockRequest(permissions, shared, Locking, path);
+    }
 }

@@ -22,6 +22,9 @@ public sealed class HostFile : IDisposable
         CanWrite = writable;
     }
 
+    /// <summary>QEMU's image lock on this file, or null when the file is not locked.</summary>
+    public ImageLock? Lock { get; private set; }
+
     /// <summary>The path the file was opened with.</summary>
     public string Path { get; }
 
@@ -34,7 +37,23 @@ public sealed class HostFile : IDisposable
     /// <summary>Current file length.</summary>
     public long Length => RandomAccess.GetLength(_handle);
 
-    /// <summary>Opens an existing file; errors become <see cref="ImageAccessException"/> in qemu-img's words.</summary>
+    /// <summary>
+    /// Opens an existing file; errors become <see cref="ImageAccessException"/> in qemu-img's words. With
+    /// <paramref name="lockRequest"/> the file is locked as QEMU locks it (<see cref="ImageLock"/>) before
+    /// anything is read, and a conflict with another process throws <see cref="ImageLockedException"/>.
+    /// </summary>
+    public static HostFile Open(string path, bool writable, LockRequest? lockRequest = null)
+    {
+        var file = Open(path, writable);
+        if (lockRequest is { } request)
+        {
+            file.TakeLock(request);
+        }
+
+        return file;
+    }
+
+    /// <summary>Opens an existing file without locking it (format probing, files that are not images).</summary>
     public static HostFile Open(string path, bool writable)
     {
         try
@@ -53,17 +72,55 @@ public sealed class HostFile : IDisposable
         }
     }
 
-    /// <summary>Creates (or truncates) a file for writing.</summary>
-    public static HostFile Create(string path)
+    /// <summary>Creates (or truncates) a file for writing, locked as <see cref="Create(string, ImageLocking)"/> says.</summary>
+    public static HostFile Create(string path) => Create(path, ImageLocking.Auto);
+
+    /// <summary>
+    /// Creates (or truncates) a file for writing. As QEMU's file driver does, an existing file is locked for
+    /// write and resize (resize refused to others) before it is truncated, so a file in use by another
+    /// process is refused with <see cref="ImageLockedException"/> and left as it was.
+    /// </summary>
+    public static HostFile Create(string path, ImageLocking locking)
     {
+        HostFile file;
         try
         {
-            var handle = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read);
-            return new HostFile(handle, path, writable: true);
+            var handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+            file = new HostFile(handle, path, writable: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ImageAccessException($"Could not create '{path}': {Describe(e)}", e);
+        }
+
+        try
+        {
+            file.TakeLock(new LockRequest(LockPermissions.Write | LockPermissions.Resize, LockPermissions.All & ~LockPermissions.Resize, locking, path));
+            if (file.Length != 0)
+            {
+                // Block devices report length 0 here and are not truncated.
+                file.SetLength(0);
+            }
+
+            return file;
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    private void TakeLock(LockRequest request)
+    {
+        try
+        {
+            Lock = ImageLock.Acquire(_handle, request);
+        }
+        catch
+        {
+            _handle.Dispose();
+            throw;
         }
     }
 

@@ -83,7 +83,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
     /// <summary>Opens an image file; see <see cref="IImageFormat.Open"/>.</summary>
     internal static Qcow2Image Open(string path, ImageOpenOptions options)
     {
-        var file = HostFile.Open(path, !options.ReadOnly);
+        var file = HostFile.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: true));
         file.IgnoreFlushes = options.IgnoreFlushes;
         IDiskImage? backing = null;
         try

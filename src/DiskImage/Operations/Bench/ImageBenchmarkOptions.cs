@@ -95,4 +95,7 @@ public sealed record ImageBenchmarkOptions
 
     /// <summary><c>encrypt.key-secret</c>: the secret that unlocks an encrypted image (and its backing files).</summary>
     public string? KeySecret { get; init; }
+
+    /// <summary><c>-U</c>: open the image sharing every permission; refused with <see cref="Write"/>.</summary>
+    public bool ForceShare { get; init; }
 }

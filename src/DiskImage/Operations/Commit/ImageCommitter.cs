@@ -14,47 +14,52 @@ public static class ImageCommitter
     private const long ChunkSize = 4L << 20;
 
     /// <summary>Commits; <paramref name="progress"/> receives the fraction done (0 to 1).</summary>
+    /// <remarks>
+    /// Locks as qemu-img commit: the image is held for writing throughout, and the base is opened for writing
+    /// before anything is copied, so a base another process uses (even only to read, as a running VM reads
+    /// its backing file) is refused before it is touched.
+    /// </remarks>
     public static void Commit(CommitOptions options, IProgress<double>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var registry = ImageFormatRegistry.Default;
         string basePath, baseFormat;
-        using (var top = registry.Open(options.Path, options.Format, Unlocking(options)))
+        long? growBaseTo = null;
+        using (var probe = registry.Open(options.Path, options.Format, TopOptions(options)))
         {
-            if (top.Backing is null)
+            var (_, found) = FindBase(probe, options);
+            basePath = found.FilePath;
+            baseFormat = found.Format.Name;
+            if (found.Length < probe.Length)
             {
-                throw new InvalidOptionException("Image does not have a backing file");
+                growBaseTo = probe.Length;
             }
+        }
 
-            var layers = new List<IDiskImage> { top };
-            var baseImage = top.Backing;
-            if (options.Base is not null)
-            {
-                var wanted = new HashSet<string>(StringComparer.Ordinal)
-                {
-                    Path.GetFullPath(options.Base),
-                    Path.GetFullPath(Qcow2Image.ResolveBackingPath(options.Path, options.Base)),
-                };
-                while (baseImage is not null && !wanted.Contains(Path.GetFullPath(baseImage.FilePath)))
-                {
-                    layers.Add(baseImage);
-                    baseImage = baseImage.Backing;
-                }
+        if (growBaseTo is { } size)
+        {
+            var text = size.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            ImageResizer.Resize(new ResizeOptions { Path = basePath, Format = baseFormat, Size = text, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret });
+        }
 
-                if (baseImage is null)
-                {
-                    throw new InvalidOptionException($"Did not find '{options.Base}' in the backing chain of '{options.Path}'");
-                }
-            }
+        IDiskImage target;
+        try
+        {
+            target = registry.Open(basePath, baseFormat, Unlocking(options) with { ReadOnly = false });
+        }
+        catch (ImageLockedException e)
+        {
+            // qemu-img reports a base it cannot lock without naming an open.
+            e.ReplaceContext("");
+            throw;
+        }
 
-            basePath = baseImage.FilePath;
-            baseFormat = baseImage.Format.Name;
-            if (baseImage.Length < top.Length)
-            {
-                ImageResizer.Resize(new ResizeOptions { Path = basePath, Format = baseFormat, Size = top.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), SecretProvider = options.SecretProvider, KeySecret = options.KeySecret });
-            }
-
-            using var target = registry.Open(basePath, baseFormat, Unlocking(options) with { ReadOnly = false });
+        using (target)
+        {
+            // The chain reads the base through the write lock just taken; a second lock on it would contend with that one.
+            var exempt = new HashSet<string>(StringComparer.Ordinal) { Path.GetFullPath(basePath) };
+            using var top = registry.Open(options.Path, options.Format, TopOptions(options) with { LockExemptPaths = exempt });
+            var (layers, _) = FindBase(top, options);
             CopyAllocated(top, layers, target, progress);
             target.Flush();
         }
@@ -71,7 +76,43 @@ public static class ImageCommitter
         progress?.Report(1);
     }
 
+    /// <summary>The layers from the image down to (not including) the base, and the base.</summary>
+    private static (List<IDiskImage> Layers, IDiskImage Base) FindBase(IDiskImage top, CommitOptions options)
+    {
+        if (top.Backing is null)
+        {
+            throw new InvalidOptionException("Image does not have a backing file");
+        }
+
+        var layers = new List<IDiskImage> { top };
+        var baseImage = top.Backing;
+        if (options.Base is not null)
+        {
+            var wanted = new HashSet<string>(StringComparer.Ordinal)
+            {
+                Path.GetFullPath(options.Base),
+                Path.GetFullPath(Qcow2Image.ResolveBackingPath(options.Path, options.Base)),
+            };
+            while (baseImage is not null && !wanted.Contains(Path.GetFullPath(baseImage.FilePath)))
+            {
+                layers.Add(baseImage);
+                baseImage = baseImage.Backing;
+            }
+
+            if (baseImage is null)
+            {
+                throw new InvalidOptionException($"Did not find '{options.Base}' in the backing chain of '{options.Path}'");
+            }
+        }
+
+        return (layers, baseImage);
+    }
+
     private static ImageOpenOptions Unlocking(CommitOptions options) => new() { SecretProvider = options.SecretProvider, KeySecret = options.KeySecret };
+
+    /// <summary>The image is read here, but locked as the writer qemu-img commit is on it (it empties the image afterwards).</summary>
+    private static ImageOpenOptions TopOptions(CommitOptions options) =>
+        Unlocking(options) with { Permissions = LockPermissions.ConsistentRead | LockPermissions.Write | LockPermissions.Resize };
 
     /// <summary>Copies, as the top image reads it, every range some layer above the base allocates.</summary>
     private static void CopyAllocated(IDiskImage top, List<IDiskImage> layers, IDiskImage target, IProgress<double>? progress)

@@ -13,6 +13,9 @@ public sealed record CompareResult(CompareOutcome Outcome, CompareDifference Dif
 {
     /// <summary>Exit code qemu-img compare gives for this result.</summary>
     public int ExitCode => (int)Outcome;
+
+    /// <summary>The line qemu-img prints after <see cref="Error"/> when an image is locked by another process.</summary>
+    public string? ErrorHint { get; init; }
 }
 
 /// <summary>Kinds of difference.</summary>

@@ -24,4 +24,7 @@ public sealed record ImageCompareOptions
 
     /// <summary><c>encrypt.key-secret</c> of the second image.</summary>
     public string? SecondKeySecret { get; init; }
+
+    /// <summary><c>-U</c>: open both images sharing every permission, so they can be compared while another process writes them.</summary>
+    public bool ForceShare { get; init; }
 }

@@ -24,12 +24,12 @@ public static class ImageComparer
         {
             try
             {
-                first = registry.Open(options.FirstPath, options.FirstFormat, new ImageOpenOptions { SecretProvider = options.SecretProvider, KeySecret = options.FirstKeySecret });
-                second = registry.Open(options.SecondPath, options.SecondFormat, new ImageOpenOptions { SecretProvider = options.SecretProvider, KeySecret = options.SecondKeySecret });
+                first = registry.Open(options.FirstPath, options.FirstFormat, new ImageOpenOptions { SecretProvider = options.SecretProvider, KeySecret = options.FirstKeySecret, ForceShare = options.ForceShare });
+                second = registry.Open(options.SecondPath, options.SecondFormat, new ImageOpenOptions { SecretProvider = options.SecretProvider, KeySecret = options.SecondKeySecret, ForceShare = options.ForceShare });
             }
             catch (DiskImageException e)
             {
-                return Failure(CompareOutcome.OpenFailed, e.Message);
+                return Failure(CompareOutcome.OpenFailed, e.Message) with { ErrorHint = (e as ImageLockedException)?.Hint };
             }
 
             return new Comparison(first, second, options, progress).Run();

@@ -85,4 +85,7 @@ public sealed record ConvertOptions
     /// when null, the <c>encrypt.key-secret</c> of <see cref="TargetOptions"/>.
     /// </summary>
     public string? TargetKeySecret { get; init; }
+
+    /// <summary><c>-U</c>: open the sources sharing every permission, so they can be read while another process writes them.</summary>
+    public bool ForceShare { get; init; }
 }

@@ -1,4 +1,5 @@
 using DiskImage.Formats;
+using DiskImage.IO;
 
 namespace DiskImage.Operations.Conversion;
 
@@ -125,6 +126,10 @@ public static class ImageConverter
                     SecretProvider = options.SecretProvider,
                     KeySecret = keySecret,
                     Untrusted = options.UntrustedSources,
+                    ForceShare = options.ForceShare,
+
+                    // As qemu-img convert: nobody may write or resize a source while it is copied.
+                    SharedPermissions = LockPermissions.ConsistentRead | LockPermissions.WriteUnchanged,
                 };
                 sources.Add(options.Snapshot is { } snapshot
                     ? Snapshots.ImageSnapshots.OpenSnapshot(options.Sources[i], options.SourceFormat, Formats.Qcow2.Qcow2SnapshotSelector.Parse(snapshot), openOptions)

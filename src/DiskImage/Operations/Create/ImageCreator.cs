@@ -52,7 +52,7 @@ public static class ImageCreator
 
             if (!request.SkipBackingCheck)
             {
-                using var backing = registry.Open(ResolveBacking(request.Path, options.BackingFile), options.BackingFormat, new ImageOpenOptions { OpenBackingChain = false, MetadataOnly = true, Registry = registry });
+                using var backing = registry.Open(ResolveBacking(request.Path, options.BackingFile), options.BackingFormat, new ImageOpenOptions { OpenBackingChain = false, MetadataOnly = true, ForceShare = true, Registry = registry });
                 options = options with { Size = options.Size ?? backing.Length };
             }
         }

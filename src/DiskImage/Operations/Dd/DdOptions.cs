@@ -34,4 +34,7 @@ public sealed record DdOptions
 
     /// <summary><c>encrypt.key-secret</c>: the secret that unlocks an encrypted input (and its backing files).</summary>
     public string? InputKeySecret { get; init; }
+
+    /// <summary><c>-U</c>: open the input sharing every permission, so it can be read while another process writes it.</summary>
+    public bool ForceShare { get; init; }
 }

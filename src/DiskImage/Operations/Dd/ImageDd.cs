@@ -30,7 +30,7 @@ public static class ImageDd
         }
 
         var targetFormat = registry.Get(options.OutputFormat);
-        using var input = registry.Open(options.InputPath, options.InputFormat, new ImageOpenOptions { SecretProvider = options.SecretProvider, KeySecret = options.InputKeySecret });
+        using var input = registry.Open(options.InputPath, options.InputFormat, new ImageOpenOptions { SecretProvider = options.SecretProvider, KeySecret = options.InputKeySecret, ForceShare = options.ForceShare });
         var bs = options.BlockSize;
 
         // QEMU sees the input as whole sectors.

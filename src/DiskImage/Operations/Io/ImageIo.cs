@@ -14,7 +14,7 @@ public static class ImageIo
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(report);
         registry ??= ImageFormatRegistry.Default;
-        using var image = registry.Open(options.Path, options.Format, new ImageOpenOptions { ReadOnly = options.ReadOnly, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret });
+        using var image = registry.Open(options.Path, options.Format, new ImageOpenOptions { ReadOnly = options.ReadOnly, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret, ForceShare = options.ForceShare });
         var session = new QemuIoSession(image);
         var ok = true;
         foreach (var command in options.Commands)

@@ -19,4 +19,7 @@ public sealed record IoOptions
 
     /// <summary><c>encrypt.key-secret</c>: the secret that unlocks an encrypted image.</summary>
     public string? KeySecret { get; init; }
+
+    /// <summary><c>-U</c>: open the image sharing every permission; refused unless <see cref="ReadOnly"/>.</summary>
+    public bool ForceShare { get; init; }
 }

@@ -31,6 +31,7 @@ public static class QemuIoCommandParser
             "flush" or "f" or "aio_flush" => NoArguments(name, args, new QemuIoFlush()),
             "info" => NoArguments(name, args, new QemuIoInfo()),
             "length" or "l" => NoArguments(name, args, new QemuIoLength()),
+            "sleep" => QemuIoSleep.Parse(args),
             _ => throw new QemuIoSyntaxException($"command \"{name}\" not found"),
         };
     }

@@ -44,6 +44,7 @@ public sealed class QemuIoSession
         QemuIoFlush => Flush(),
         QemuIoInfo => Info(),
         QemuIoLength => new IoCommandOutcome([QemuIoText.Size(_image.Length)], null, false),
+        QemuIoSleep sleep => sleep.Run(),
         _ => throw new ArgumentException($"Unknown command type {command.GetType().Name}", nameof(command)),
     };
 

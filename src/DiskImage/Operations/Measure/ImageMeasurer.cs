@@ -72,7 +72,7 @@ public static class ImageMeasurer
     }
 
     private static ImageOpenOptions Unlocking(MeasureOptions options, ImageFormatRegistry registry) =>
-        new() { Registry = registry, SecretProvider = options.SecretProvider, KeySecret = options.SourceKeySecret };
+        new() { Registry = registry, SecretProvider = options.SecretProvider, KeySecret = options.SourceKeySecret, ForceShare = options.ForceShare };
 
     private static MeasureResult MeasureRaw(Dictionary<string, string> createOptions, IDiskImage? source)
     {

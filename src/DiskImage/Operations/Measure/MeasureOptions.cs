@@ -30,4 +30,7 @@ public sealed record MeasureOptions
 
     /// <summary><c>encrypt.key-secret</c>: the secret that unlocks an encrypted source.</summary>
     public string? SourceKeySecret { get; init; }
+
+    /// <summary><c>-U</c>: open the source sharing every permission.</summary>
+    public bool ForceShare { get; init; }
 }

@@ -39,7 +39,7 @@ public static class ImageRebaser
                 var resolved = Qcow2Image.ResolveBackingPath(options.Path, newName);
                 try
                 {
-                    newBacking = registry.Open(resolved, options.BackingFormat, new ImageOpenOptions { SecretProvider = options.SecretProvider, KeySecret = options.BackingKeySecret ?? options.KeySecret });
+                    newBacking = registry.Open(resolved, options.BackingFormat, new ImageOpenOptions { SecretProvider = options.SecretProvider, KeySecret = options.BackingKeySecret ?? options.KeySecret, ForceShare = options.ForceShare });
                 }
                 catch (DiskImageException e)
                 {

@@ -25,4 +25,7 @@ public sealed record RebaseOptions
 
     /// <summary><c>encrypt.key-secret</c> of the new backing file; <see cref="KeySecret"/> when null.</summary>
     public string? BackingKeySecret { get; init; }
+
+    /// <summary><c>-U</c>: open the new backing file sharing every permission (the image itself is always opened for writing).</summary>
+    public bool ForceShare { get; init; }
 }

@@ -1,6 +1,7 @@
-using DiskImage.Formats;
 using DiskImage.Formats.Qcow2;
 using DiskImage.Formats.Raw;
+using DiskImage.Formats;
+using DiskImage.IO;
 using DiskImage.Options;
 
 namespace DiskImage.Operations.Resize;
@@ -12,7 +13,13 @@ public static class ImageResizer
     {
         ArgumentNullException.ThrowIfNull(options);
         using var image = ImageFormatRegistry.Default.Open(options.Path, options.Format,
-            new ImageOpenOptions { ReadOnly = false, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret });
+            new ImageOpenOptions
+            {
+                ReadOnly = false,
+                Permissions = LockPermissions.ConsistentRead | LockPermissions.Write | LockPermissions.Resize,
+                SecretProvider = options.SecretProvider,
+                KeySecret = options.KeySecret,
+            });
         var oldSize = image.Length;
         var newSize = TargetSize(options.Size, oldSize);
         if (newSize < oldSize && !options.Shrink)

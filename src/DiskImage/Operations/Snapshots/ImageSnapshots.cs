@@ -12,7 +12,7 @@ public static class ImageSnapshots
         ArgumentNullException.ThrowIfNull(options);
         var readOnly = options.Action == SnapshotAction.List;
         using var image = ImageFormatRegistry.Default.Open(options.Path, options.Format,
-            new ImageOpenOptions { ReadOnly = readOnly, OpenBackingChain = !readOnly, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret });
+            new ImageOpenOptions { ReadOnly = readOnly, OpenBackingChain = !readOnly, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret, ForceShare = options.ForceShare });
         if (image is not Qcow2Image qcow2)
         {
             return options.Action switch

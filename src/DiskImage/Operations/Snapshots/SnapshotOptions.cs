@@ -21,4 +21,7 @@ public sealed record SnapshotOptions
 
     /// <summary><c>encrypt.key-secret</c>: the secret that unlocks an encrypted image (and its backing files).</summary>
     public string? KeySecret { get; init; }
+
+    /// <summary><c>-U</c>: open the image sharing every permission; only listing can do so.</summary>
+    public bool ForceShare { get; init; }
 }
