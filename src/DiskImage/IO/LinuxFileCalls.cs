@@ -43,4 +43,21 @@ internal static partial class LinuxFileCalls
 
         return *(long*)(buffer + 64) * 512;
     }
+
+    /// <summary>st_dev and st_ino (bytes 0 and 8 of struct stat on x86-64 and arm64), or null when they cannot be had.</summary>
+    public static unsafe (ulong Device, ulong Inode)? Identity(nint fd)
+    {
+        if (!IsAvailable || (RuntimeInformation.ProcessArchitecture is not (Architecture.X64 or Architecture.Arm64)))
+        {
+            return null;
+        }
+
+        byte* buffer = stackalloc byte[256];
+        if (FStat(fd, buffer) != 0)
+        {
+            return null;
+        }
+
+        return (*(ulong*)buffer, *(ulong*)(buffer + 8));
+    }
 }

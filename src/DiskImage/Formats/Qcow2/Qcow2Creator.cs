@@ -60,7 +60,8 @@ internal static class Qcow2Creator
         }
 
         var registry = options.Registry ?? ImageFormatRegistry.Default;
-        using var backing = registry.Open(Qcow2Image.ResolveBackingPath(path, options.BackingFile), options.BackingFormat);
+        // As qemu-img create: the backing file is only looked at, so it may be in use by anyone.
+        using var backing = registry.Open(Qcow2Image.ResolveBackingPath(path, options.BackingFile), options.BackingFormat, new ImageOpenOptions { ForceShare = true });
         return backing.Length;
     }
 
