@@ -22,6 +22,10 @@ public class QemuHoldsImageTests
     [InlineData("check -r leaks {img}")]
     [InlineData("commit {overlay}")]
     [InlineData("create -f qcow2 {img} 1M")]
+    [InlineData("create -f raw {img} 1M")]
+    [InlineData("convert -O qcow2 {src} {img}")]
+    [InlineData("convert -O raw {src} {img}")]
+    [InlineData("dd if={src} of={img} -O qcow2")]
     [InlineData("bench -w -c 1 {img}")]
     [InlineData("info {img}")]
     [InlineData("map {img}")]
@@ -130,7 +134,7 @@ public class QemuHoldsImageTests
         "{overlay}" => files.Overlay,
         "{src}" => files.Source,
         "{none}" => "",
-        _ => a.Replace("{out}", files.Output, StringComparison.Ordinal).Replace("{img}", files.Image, StringComparison.Ordinal),
+        _ => a.Replace("{out}", files.Output, StringComparison.Ordinal).Replace("{img}", files.Image, StringComparison.Ordinal).Replace("{src}", files.Source, StringComparison.Ordinal),
     }).ToArray();
 
     private static string Sha256(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));

@@ -21,7 +21,7 @@ public sealed class RawFormat : IImageFormat
     public IDiskImage Open(string path, ImageOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var file = IO.HostFile.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: false));
+        var file = IO.Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: false));
         file.IgnoreFlushes = options.IgnoreFlushes;
         return new RawImage(file, options);
     }

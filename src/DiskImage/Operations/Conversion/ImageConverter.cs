@@ -40,7 +40,16 @@ public static class ImageConverter
             if (!options.NoCreate)
             {
                 var createOptions = targetFormat.ParseCreateOptions(layout.TotalLength, options.TargetOptions) with { Registry = registry, SecretProvider = options.SecretProvider };
-                targetFormat.Create(options.Target, createOptions);
+                try
+                {
+                    targetFormat.Create(options.Target, createOptions);
+                }
+                catch (ImageAccessException e)
+                {
+                    // qemu-img's words for a target it cannot create or lock.
+                    e.PrependContext($"{options.Target}: error while converting {targetFormat.Name}: ");
+                    throw;
+                }
             }
 
             using var target = registry.Open(options.Target, targetFormat.Name, new ImageOpenOptions

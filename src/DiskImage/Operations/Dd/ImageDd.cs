@@ -74,7 +74,9 @@ public static class ImageDd
         }
         catch (DiskImageException e)
         {
-            throw new ImageAccessException($"{path}: error while creating output image: {e.Message}", e);
+            // The exception keeps its type, so a lock conflict still carries qemu-img's hint line.
+            e.PrependContext($"{path}: error while creating output image: ");
+            throw;
         }
     }
 
