@@ -50,7 +50,7 @@ internal sealed class MeasureCommand
                 SourceFormat = source is null ? parse.GetValue(_format) : source.Format,
                 SnapshotName = parse.GetValue(_snapshot),
             };
-            var result = ImageMeasurer.Measure(options);
+            var result = ImageMeasurer.Measure(options, cancellationToken: context.Cancellation);
             if (parse.GetValue(_output) == "json")
             {
                 WriteJson(context.Out, result);

@@ -36,7 +36,7 @@ internal sealed class RebaseCommand
                 BackingFile = parse.GetValue(_backing)!,
                 BackingFormat = parse.GetValue(_backingFormat),
                 Unsafe = parse.GetValue(_unsafe),
-            }, showProgress ? new Progress<double>(f => context.Error.Write($"    ({f * 100:0.00}/100%)\r")) : null);
+            }, showProgress ? new Progress<double>(f => context.Error.Write($"    ({f * 100:0.00}/100%)\r")) : null, context.Cancellation);
             if (showProgress)
             {
                 context.Error.WriteLine();

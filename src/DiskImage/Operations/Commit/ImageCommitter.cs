@@ -13,8 +13,12 @@ public static class ImageCommitter
 {
     private const long ChunkSize = 4L << 20;
 
-    /// <summary>Commits; <paramref name="progress"/> receives the fraction done (0 to 1).</summary>
-    public static void Commit(CommitOptions options, IProgress<double>? progress = null)
+    /// <summary>
+    /// Commits; <paramref name="progress"/> receives the fraction done (0 to 1). A base that is the same file as a
+    /// layer above it is refused. Cancellation stops the copy between chunks, before the image is emptied: the
+    /// image still reads as before, and the base holds some of its data.
+    /// </summary>
+    public static void Commit(CommitOptions options, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         var registry = ImageFormatRegistry.Default;
@@ -49,15 +53,19 @@ public static class ImageCommitter
 
             basePath = baseImage.FilePath;
             baseFormat = baseImage.Format.Name;
+            InputOverlap.EnsureDistinct(basePath, layers.Select(l => l.FilePath));
+            cancellationToken.ThrowIfCancellationRequested();
             if (baseImage.Length < top.Length)
             {
                 ImageResizer.Resize(new ResizeOptions { Path = basePath, Format = baseFormat, Size = top.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), SecretProvider = options.SecretProvider, KeySecret = options.KeySecret });
             }
 
             using var target = registry.Open(basePath, baseFormat, Unlocking(options) with { ReadOnly = false });
-            CopyAllocated(top, layers, target, progress);
+            CopyAllocated(top, layers, target, progress, cancellationToken);
             target.Flush();
         }
+
+        cancellationToken.ThrowIfCancellationRequested();
 
         if (options.Base is null && !options.KeepOverlay)
         {
@@ -74,12 +82,13 @@ public static class ImageCommitter
     private static ImageOpenOptions Unlocking(CommitOptions options) => new() { SecretProvider = options.SecretProvider, KeySecret = options.KeySecret };
 
     /// <summary>Copies, as the top image reads it, every range some layer above the base allocates.</summary>
-    private static void CopyAllocated(IDiskImage top, List<IDiskImage> layers, IDiskImage target, IProgress<double>? progress)
+    private static void CopyAllocated(IDiskImage top, List<IDiskImage> layers, IDiskImage target, IProgress<double>? progress, CancellationToken cancellationToken)
     {
         var length = top.Length;
         var buffer = new byte[ChunkSize];
         for (long chunk = 0; chunk < length; chunk += ChunkSize)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var chunkLength = Math.Min(ChunkSize, length - chunk);
             var ranges = new List<(long Start, long End)>();
             foreach (var layer in layers)
