@@ -133,7 +133,9 @@ public static class ImageRebaser
 
         if (InputOverlap.FindOverlap(options.Path, files) is { } same)
         {
-            throw new SameFileException($"Could not change the backing file to '{newName}': '{same}' is the image itself");
+            throw new SameFileException(same == resolved
+                ? $"Could not change the backing file to '{newName}': it is the image itself"
+                : $"Could not change the backing file to '{newName}': its backing chain holds the image (as '{same}')");
         }
     }
 
