@@ -6,8 +6,8 @@ using Microsoft.Win32.SafeHandles;
 namespace DiskImage.Interop.Tests.Infrastructure;
 
 /// <summary>
-/// The built <c>diskimg</c> as a real child process, optionally with its stderr on a pseudo-terminal (so it
-/// draws its progress display as it would for a user), and signals sent to it.
+/// The built <c>diskimg</c> as a real child process, optionally on a pseudo-terminal (so it draws its progress
+/// display as it would for a user), and signals sent to it.
 /// </summary>
 public sealed partial class DiskimgProcess : IDisposable
 {
@@ -36,7 +36,8 @@ public sealed partial class DiskimgProcess : IDisposable
         if (onTerminal)
         {
             (_master, _slave, var slaveName) = OpenTerminal();
-            info.ArgumentList.Add($"{shellSetup} exec \"$@\" 2>'{slaveName}'");
+            // All three standard streams on the terminal, as for a user typing the command.
+            info.ArgumentList.Add($"{shellSetup} exec \"$@\" <'{slaveName}' >'{slaveName}' 2>'{slaveName}'");
             _reader = new Thread(ReadTerminal) { IsBackground = true };
         }
         else
@@ -67,7 +68,7 @@ public sealed partial class DiskimgProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Bytes written to the terminal so far (stderr when it is on a terminal).</summary>
+    /// <summary>Bytes written to the terminal so far (stdout and stderr when they are on a terminal).</summary>
     public byte[] TerminalBytes
     {
         get
