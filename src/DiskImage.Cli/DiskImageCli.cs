@@ -6,14 +6,20 @@ namespace DiskImage.Cli;
 /// <summary>Builds the <c>diskimg</c> command tree and runs it, turning library errors into one line and an exit code.</summary>
 internal static class DiskImageCli
 {
-    public static int Run(string[] args) =>
-        Run(args, Console.Out, Console.Error, errorIsTerminal: !Console.IsErrorRedirected);
+    /// <summary>Shows the cursor again (a progress display hides it while it runs).</summary>
+    private const string ShowCursor = "\e[?25h";
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool errorIsTerminal = false)
+    public static int Run(string[] args)
+    {
+        using var interruption = new Interruption();
+        return Run(args, Console.Out, Console.Error, errorIsTerminal: !Console.IsErrorRedirected, interruption);
+    }
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool errorIsTerminal = false, Interruption? interruption = null)
     {
         try
         {
-            var root = BuildCommands(new CliContext(stdout, stderr) { ErrorIsTerminal = errorIsTerminal });
+            var root = BuildCommands(new CliContext(stdout, stderr) { ErrorIsTerminal = errorIsTerminal, Cancellation = interruption?.Token ?? default });
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)
             {
@@ -22,8 +28,20 @@ internal static class DiskImageCli
                 return ErrorReporter.ReportParseError(stderr, error.Message);
             }
 
-            var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
-            return parse.Invoke(configuration);
+            // Signals are handled by Interruption, not by System.CommandLine's own handler.
+            var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+            return parse.InvokeAsync(configuration, interruption?.Token ?? default).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (interruption?.Signal is not null && IsCancellation(e))
+        {
+            // The operation stopped and removed what it had not finished; one line, and the signal's exit status.
+            if (errorIsTerminal)
+            {
+                stderr.Write(ShowCursor);
+            }
+
+            stderr.WriteLine($"diskimg: interrupted by {interruption.SignalName}");
+            return interruption.ExitCode;
         }
         catch (Exception e)
         {
@@ -31,6 +49,13 @@ internal static class DiskImageCli
             return ErrorReporter.Report(stderr, e);
         }
     }
+
+    private static bool IsCancellation(Exception e) => e switch
+    {
+        OperationCanceledException => true,
+        AggregateException aggregate => aggregate.InnerExceptions.All(IsCancellation),
+        _ => e.InnerException is { } inner && IsCancellation(inner),
+    };
 
     /// <summary>Every verb, one line each.</summary>
     private static RootCommand BuildCommands(CliContext context)

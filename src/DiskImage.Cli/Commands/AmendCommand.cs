@@ -38,7 +38,7 @@ internal sealed class AmendCommand
                 Force = parse.GetValue(_force),
                 SecretProvider = source.Secrets.Get,
                 KeySecret = source.KeySecret,
-            });
+            }, cancellationToken: context.Cancellation);
             return 0;
         });
         return command;

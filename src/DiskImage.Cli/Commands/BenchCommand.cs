@@ -46,7 +46,7 @@ internal sealed class BenchCommand
             var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             var options = ReadOptions(parse) with { Format = source.Format, SecretProvider = secrets.Get, KeySecret = source.KeySecret };
             var started = new StartReporter(context.Out);
-            var result = ImageBenchmark.Run(source.Path, options, started);
+            var result = ImageBenchmark.Run(source.Path, options, started, context.Cancellation);
             context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Run completed in {result.Elapsed.TotalSeconds:0.000} seconds."));
             return 0;
         });

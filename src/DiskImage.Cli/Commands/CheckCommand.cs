@@ -58,7 +58,7 @@ internal sealed class CheckCommand
         ImageCheckResult result;
         try
         {
-            result = ImageChecker.Check(image, repair);
+            result = ImageChecker.Check(image, repair, context.Cancellation);
         }
         catch (CheckFailedException e)
         {

@@ -35,7 +35,7 @@ internal sealed class CommitCommand
                 KeySecret = source.KeySecret,
                 Base = parse.GetValue(_base),
                 KeepOverlay = parse.GetValue(_keep),
-            }, showProgress ? new Progress<double>(f => context.Error.Write($"    ({f * 100:0.00}/100%)\r")) : null);
+            }, showProgress ? new Progress<double>(f => context.Error.Write($"    ({f * 100:0.00}/100%)\r")) : null, context.Cancellation);
             if (showProgress)
             {
                 context.Error.WriteLine();

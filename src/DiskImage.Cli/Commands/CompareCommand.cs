@@ -50,7 +50,7 @@ internal sealed class CompareCommand
             IProgress<double>? progress = parse.GetValue(_progress) && !quiet
                 ? new PercentReporter(context.Error)
                 : null;
-            var result = ImageComparer.Compare(options, progress);
+            var result = ImageComparer.Compare(options, progress, cancellationToken: context.Cancellation);
             if (progress is not null)
             {
                 context.Error.WriteLine();

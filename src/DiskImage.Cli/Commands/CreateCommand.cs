@@ -49,7 +49,7 @@ internal sealed class CreateCommand
                     context.Out.WriteLine(CreateSummary.Describe(plan, options));
                 }
 
-                ImageCreator.Execute(plan);
+                ImageCreator.Execute(plan, context.Cancellation);
             }
             catch (ImageLockedException e)
             {

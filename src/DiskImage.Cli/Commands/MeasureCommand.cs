@@ -52,7 +52,7 @@ internal sealed class MeasureCommand
                 SnapshotName = parse.GetValue(_snapshot),
                 ForceShare = parse.GetValue(_forceShare),
             };
-            var result = ImageMeasurer.Measure(options);
+            var result = ImageMeasurer.Measure(options, cancellationToken: context.Cancellation);
             if (parse.GetValue(_output) == "json")
             {
                 WriteJson(context.Out, result);

@@ -38,7 +38,7 @@ internal sealed class RebaseCommand
                 BackingFormat = parse.GetValue(_backingFormat),
                 Unsafe = parse.GetValue(_unsafe),
                 ForceShare = parse.GetValue(_forceShare),
-            }, showProgress ? new Progress<double>(f => context.Error.Write($"    ({f * 100:0.00}/100%)\r")) : null);
+            }, showProgress ? new Progress<double>(f => context.Error.Write($"    ({f * 100:0.00}/100%)\r")) : null, context.Cancellation);
             if (showProgress)
             {
                 context.Error.WriteLine();

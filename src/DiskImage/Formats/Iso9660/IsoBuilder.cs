@@ -1,3 +1,5 @@
+using DiskImage.IO;
+
 namespace DiskImage.Formats.Iso9660;
 
 /// <summary>
@@ -113,14 +115,26 @@ public sealed class IsoBuilder
         });
     }
 
-    /// <summary>Writes the image to a new file.</summary>
-    public void Build(string outputPath)
+    /// <summary>
+    /// Writes the image to a new file, whole or absent: it is built under a temporary name beside
+    /// <paramref name="outputPath"/> and renamed into place after the last byte. An output that is one of the
+    /// files going into the image is refused before anything is written.
+    /// </summary>
+    public void Build(string outputPath, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(outputPath);
+        var layout = IsoLayout.Create(this);
+        InputOverlap.EnsureDistinct(outputPath, layout.Files.Where(f => f.HostPath is not null).Select(f => f.HostPath!));
+        cancellationToken.ThrowIfCancellationRequested();
         try
         {
-            using var output = new FileStream(outputPath, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, 1 << 16);
-            Build(output);
+            using var partial = PartialOutput.Begin(outputPath);
+            using (var output = new FileStream(partial.WritePath, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, 1 << 16))
+            {
+                new IsoImageWriter(layout, cancellationToken).Write(output);
+            }
+
+            partial.Commit(flushToDisk: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -129,11 +143,11 @@ public sealed class IsoBuilder
     }
 
     /// <summary>Writes the image to a stream, sequentially (seeking only to skip zero runs when the stream can seek).</summary>
-    public void Build(Stream output)
+    public void Build(Stream output, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(output);
         var layout = IsoLayout.Create(this);
-        new IsoImageWriter(layout).Write(output);
+        new IsoImageWriter(layout, cancellationToken).Write(output);
     }
 
     internal IsoBuildNode? Find(string isoPath)

@@ -4,18 +4,22 @@ namespace DiskImage.Formats.Iso9660;
 /// Writes files, directories and symbolic links from an ISO image into a host directory.
 /// Every destination is checked to stay inside the target, existing symbolic links are never written
 /// through (files are created exclusively, which does not follow links), and directory attributes
-/// are applied after their contents so read-only directories can still be filled.
+/// are applied after their contents so read-only directories can still be filled. Only what the
+/// extraction created gets the image's modes and times: directories that existed keep theirs.
 /// </summary>
 public static class IsoExtractor
 {
-    /// <summary>Extracts and returns the number of nodes written.</summary>
-    public static int Extract(IsoFileSystem iso, IsoExtractOptions options)
+    /// <summary>
+    /// Extracts and returns the number of nodes written. Cancellation is honoured between files: every file
+    /// written is whole, and a file cut short by an error is removed.
+    /// </summary>
+    public static int Extract(IsoFileSystem iso, IsoExtractOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(iso);
         ArgumentNullException.ThrowIfNull(options);
-        Directory.CreateDirectory(options.TargetDirectory);
-        var root = Path.GetFullPath(options.TargetDirectory);
-        var session = new Session(iso, options, Path.TrimEndingDirectorySeparator(root));
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.TargetDirectory));
+        var session = new Session(iso, options, root, cancellationToken);
+        session.EnsureRoot();
         var starts = options.Paths.Count == 0 ? [iso.Root] : options.Paths.Select(p => iso.Find(p)
             ?? throw new InvalidOptionException($"'{p}' does not exist in the image")).ToList();
         foreach (var start in starts)
@@ -38,14 +42,20 @@ public static class IsoExtractor
         return session.Count;
     }
 
-    private sealed class Session(IsoFileSystem iso, IsoExtractOptions options, string root)
+    private sealed class Session(IsoFileSystem iso, IsoExtractOptions options, string root, CancellationToken cancellationToken)
     {
         private readonly List<(string Path, IsoNode Node)> _directories = [];
+        private readonly HashSet<string> _created = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, (DateTime Access, DateTime Write)> _existing = new(StringComparer.Ordinal);
 
         public int Count { get; private set; }
 
+        /// <summary>Creates the target directory, or remembers the times of the one that is there.</summary>
+        public void EnsureRoot() => EnsureDirectory(root);
+
         public void Write(IsoNode node)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var destination = Destination(node.Path);
             if (destination != root)
             {
@@ -70,12 +80,15 @@ public static class IsoExtractor
             Count++;
         }
 
-        /// <summary>Applies directory modes and times deepest first, after everything inside was written.</summary>
+        /// <summary>
+        /// Applies directory modes and times deepest first, after everything inside was written, to the directories
+        /// this extraction created; directories that existed get back the times they had before files were added.
+        /// </summary>
         public void FinishDirectories()
         {
             foreach (var (path, node) in _directories.OrderByDescending(d => d.Path.Length))
             {
-                if (IsSymlink(path))
+                if (!_created.Contains(path) || IsSymlink(path))
                 {
                     continue;
                 }
@@ -90,6 +103,12 @@ public static class IsoExtractor
                     File.SetUnixFileMode(path, (UnixFileMode)mode);
                 }
             }
+
+            foreach (var (path, times) in _existing.OrderByDescending(d => d.Key.Length))
+            {
+                Directory.SetLastWriteTimeUtc(path, times.Write);
+                Directory.SetLastAccessTimeUtc(path, times.Access);
+            }
         }
 
         private void WriteFile(string destination, IsoNode node)
@@ -103,8 +122,19 @@ public static class IsoExtractor
             });
             using (stream)
             {
-                iso.CopyTo(node, stream);
-                stream.Flush();
+                try
+                {
+                    iso.CopyTo(node, stream);
+                    stream.Flush();
+                }
+                catch
+                {
+                    // A file cut short (full disk, read error) is not left behind looking whole.
+                    stream.Dispose();
+                    File.Delete(destination);
+                    throw;
+                }
+
                 if (options.RestoreModes && !OperatingSystem.IsWindows())
                 {
                     var mode = node.Mode is { } m ? (UnixFileMode)m : (UnixFileMode)0b110_100_100;
@@ -153,16 +183,22 @@ public static class IsoExtractor
             }
         }
 
-        private static void EnsureDirectory(string path)
+        private void EnsureDirectory(string path)
         {
+            if (_created.Contains(path) || _existing.ContainsKey(path))
+            {
+                return;
+            }
+
             var info = new FileInfo(path);
-            if (info.LinkTarget is not null)
+            if (info.LinkTarget is not null && path != root)
             {
                 throw new ImageAccessException($"Refusing to write through symbolic link '{path}'");
             }
 
             if (Directory.Exists(path))
             {
+                _existing[path] = (Directory.GetLastAccessTimeUtc(path), Directory.GetLastWriteTimeUtc(path));
                 return;
             }
 
@@ -172,6 +208,7 @@ public static class IsoExtractor
             }
 
             Directory.CreateDirectory(path);
+            _created.Add(path);
         }
 
         /// <summary>Removes a file or link (the link itself, never its target) that stands where a new node goes.</summary>

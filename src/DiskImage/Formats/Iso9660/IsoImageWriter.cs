@@ -4,7 +4,7 @@ using System.Text;
 namespace DiskImage.Formats.Iso9660;
 
 /// <summary>Writes a laid-out image front to back: system area, descriptors, path tables, catalog, directories, continuation areas, file data.</summary>
-internal sealed class IsoImageWriter(IsoLayout layout)
+internal sealed class IsoImageWriter(IsoLayout layout, CancellationToken cancellationToken)
 {
     private const int CopyBuffer = 1 << 20;
     private const int MaxBootImageWithTable = 64 << 20;
@@ -61,6 +61,7 @@ internal sealed class IsoImageWriter(IsoLayout layout)
         ContinuationAreas(output);
         foreach (var file in layout.Files)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             Expect(file.DataBlock);
             FileData(output, file);
         }
@@ -240,6 +241,7 @@ internal sealed class IsoImageWriter(IsoLayout layout)
 
             for (var done = 0L; done < extent.Length;)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 var want = (int)Math.Min(buffer.Length, extent.Length - done);
                 input.Read(extent.Offset + done, buffer.AsSpan(0, want));
                 if (output.CanSeek && buffer.AsSpan(0, want).IndexOfAnyExcept((byte)0) < 0)

@@ -152,7 +152,9 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
             throw new InvalidImageException($"Backing chain of '{path}' is too deep (more than {MaxBackingDepth} images)");
         }
 
-        if (chain.Contains(Path.GetFullPath(backingPath)))
+        // By name, and by device and inode so that a hard link or symlink back into the chain is a loop too.
+        if (chain.Contains(Path.GetFullPath(backingPath))
+            || (FileIdentity.Of(backingPath) is { } backingIdentity && chain.Any(p => FileIdentity.Of(p) == backingIdentity)))
         {
             throw new InvalidImageException($"Backing chain of '{path}' loops back to '{backingPath}'");
         }

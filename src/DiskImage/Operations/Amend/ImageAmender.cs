@@ -11,7 +11,11 @@ namespace DiskImage.Operations.Amend;
 /// </summary>
 public static class ImageAmender
 {
-    public static void Run(AmendOptions options, ImageFormatRegistry? registry = null)
+    /// <summary>
+    /// Amends. Cancellation is honoured until the image is changed; an amendment that has begun runs to its end
+    ///.
+    /// </summary>
+    public static void Run(AmendOptions options, ImageFormatRegistry? registry = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.Options.Count == 0)
@@ -40,6 +44,7 @@ public static class ImageAmender
             throw new UnsupportedFeatureException($"Format driver '{image.Format.Name}' does not support option amendment");
         }
 
+        cancellationToken.ThrowIfCancellationRequested();
         Qcow2LayoutAmendment.Apply(qcow2, options.Options);
         if (amendment is not null)
         {

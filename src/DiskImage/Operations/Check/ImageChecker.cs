@@ -11,9 +11,11 @@ public static class ImageChecker
 
     /// <summary>
     /// Checks <paramref name="image"/> (opened for writing with <see cref="ImageOpenOptions.ForRepair"/> when
-    /// <paramref name="repair"/> is not <see cref="CheckRepair.None"/>).
+    /// <paramref name="repair"/> is not <see cref="CheckRepair.None"/>). Cancellation is honoured before the pass
+    /// that may repair and before the re-check; a repair that has begun (metadata only) runs to its end, so the
+    /// image is never left half-repaired.
     /// </summary>
-    public static ImageCheckResult Check(IDiskImage image, CheckRepair repair)
+    public static ImageCheckResult Check(IDiskImage image, CheckRepair repair, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(image);
         if (image is not Qcow2Image qcow2)
@@ -21,12 +23,14 @@ public static class ImageChecker
             throw new UnsupportedFeatureException("This image format does not support checks");
         }
 
+        cancellationToken.ThrowIfCancellationRequested();
         var first = qcow2.Check(repair);
         if (first.CorruptionsFixed == 0 && first.LeaksFixed == 0)
         {
             return new ImageCheckResult(image.FilePath, image.Format.Name, first, null);
         }
 
+        cancellationToken.ThrowIfCancellationRequested();
         var second = qcow2.Check(CheckRepair.None);
         return new ImageCheckResult(image.FilePath, image.Format.Name, second, first);
     }

@@ -13,13 +13,17 @@ public static class ImageCommitter
 {
     private const long ChunkSize = 4L << 20;
 
-    /// <summary>Commits; <paramref name="progress"/> receives the fraction done (0 to 1).</summary>
+    /// <summary>
+    /// Commits; <paramref name="progress"/> receives the fraction done (0 to 1). A base that is the same file as a
+    /// layer above it is refused. Cancellation stops the copy between chunks, before the image is emptied: the
+    /// image still reads as before, and the base holds some of its data.
+    /// </summary>
     /// <remarks>
     /// Locks as qemu-img commit: the image is held for writing throughout, and the base is opened for writing
     /// before anything is copied, so a base another process uses (even only to read, as a running VM reads
     /// its backing file) is refused before it is touched.
     /// </remarks>
-    public static void Commit(CommitOptions options, IProgress<double>? progress = null)
+    public static void Commit(CommitOptions options, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         var registry = ImageFormatRegistry.Default;
@@ -27,7 +31,8 @@ public static class ImageCommitter
         long? growBaseTo = null;
         using (var probe = registry.Open(options.Path, options.Format, TopOptions(options)))
         {
-            var (_, found) = FindBase(probe, options);
+            var (probeLayers, found) = FindBase(probe, options);
+            InputOverlap.EnsureDistinct(found.FilePath, probeLayers.Select(l => l.FilePath));
             basePath = found.FilePath;
             baseFormat = found.Format.Name;
             if (found.Length < probe.Length)
@@ -36,6 +41,7 @@ public static class ImageCommitter
             }
         }
 
+        cancellationToken.ThrowIfCancellationRequested();
         if (growBaseTo is { } size)
         {
             var text = size.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -60,9 +66,11 @@ public static class ImageCommitter
             var exempt = new HashSet<string>(StringComparer.Ordinal) { Path.GetFullPath(basePath) };
             using var top = registry.Open(options.Path, options.Format, TopOptions(options) with { LockExemptPaths = exempt });
             var (layers, _) = FindBase(top, options);
-            CopyAllocated(top, layers, target, progress);
+            CopyAllocated(top, layers, target, progress, cancellationToken);
             target.Flush();
         }
+
+        cancellationToken.ThrowIfCancellationRequested();
 
         if (options.Base is null && !options.KeepOverlay)
         {
@@ -115,12 +123,13 @@ public static class ImageCommitter
         Unlocking(options) with { Permissions = LockPermissions.ConsistentRead | LockPermissions.Write | LockPermissions.Resize };
 
     /// <summary>Copies, as the top image reads it, every range some layer above the base allocates.</summary>
-    private static void CopyAllocated(IDiskImage top, List<IDiskImage> layers, IDiskImage target, IProgress<double>? progress)
+    private static void CopyAllocated(IDiskImage top, List<IDiskImage> layers, IDiskImage target, IProgress<double>? progress, CancellationToken cancellationToken)
     {
         var length = top.Length;
         var buffer = new byte[ChunkSize];
         for (long chunk = 0; chunk < length; chunk += ChunkSize)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var chunkLength = Math.Min(ChunkSize, length - chunk);
             var ranges = new List<(long Start, long End)>();
             foreach (var layer in layers)

@@ -13,8 +13,8 @@ public static class ImageComparer
     private const int SectorSize = 512;
     private const int ChunkSize = 2 << 20;
 
-    /// <summary>Compares; every failure is reported in the result, with qemu-img's exit code.</summary>
-    public static CompareResult Compare(ImageCompareOptions options, IProgress<double>? progress = null, ImageFormatRegistry? registry = null)
+    /// <summary>Compares; every failure is reported in the result, with qemu-img's exit code. Read-only; cancellation throws.</summary>
+    public static CompareResult Compare(ImageCompareOptions options, IProgress<double>? progress = null, ImageFormatRegistry? registry = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         registry ??= ImageFormatRegistry.Default;
@@ -32,7 +32,7 @@ public static class ImageComparer
                 return Failure(CompareOutcome.OpenFailed, e.Message) with { ErrorHint = (e as ImageLockedException)?.Hint };
             }
 
-            return new Comparison(first, second, options, progress).Run();
+            return new Comparison(first, second, options, progress, cancellationToken).Run();
         }
         finally
         {
@@ -45,7 +45,7 @@ public static class ImageComparer
         new(outcome, CompareDifference.None, null, false, message);
 
     /// <summary>One comparison's state: both images, their extent cursors and the read buffers.</summary>
-    private sealed class Comparison(IDiskImage first, IDiskImage second, ImageCompareOptions options, IProgress<double>? progress)
+    private sealed class Comparison(IDiskImage first, IDiskImage second, ImageCompareOptions options, IProgress<double>? progress, CancellationToken cancellationToken)
     {
         // QEMU sees every image as whole sectors; a 1000-byte raw file compares equal to its 1024-byte twin.
         private readonly long _firstSize = RoundUp(first.Length);
@@ -67,6 +67,7 @@ public static class ImageComparer
             var secondCursor = new ExtentCursor(second, _secondSize);
             for (long offset = 0; offset < common;)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 if (!TryStatus(firstCursor, offset, options.FirstPath, out var a, out var failure)
                     || !TryStatus(secondCursor, offset, options.SecondPath, out var b, out failure))
                 {
@@ -113,6 +114,7 @@ public static class ImageComparer
                 var (larger, path, cursor) = _firstSize > _secondSize ? (first, options.FirstPath, firstCursor) : (second, options.SecondPath, secondCursor);
                 for (var offset = common; offset < total;)
                 {
+                    cancellationToken.ThrowIfCancellationRequested();
                     if (!TryStatus(cursor, offset, path, out var extent, out var failure))
                     {
                         return failure with { WarnSizeMismatch = true };

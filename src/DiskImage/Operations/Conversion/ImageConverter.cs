@@ -16,7 +16,11 @@ public static class ImageConverter
     public static void Convert(ConvertOptions options, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default) =>
         ConvertAsync(options, progress, cancellationToken).GetAwaiter().GetResult();
 
-    /// <summary>Runs the conversion. Options are checked and every source opened before the target is touched.</summary>
+    /// <summary>
+    /// Runs the conversion. Options are checked, every source opened and the target compared with every file of
+    /// every source's chain before the target is touched. A new target is whole or absent: it is written under a
+    /// temporary name and renamed into place at the end, and removed on failure or cancellation.
+    /// </summary>
     public static async Task ConvertAsync(ConvertOptions options, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -37,12 +41,18 @@ public static class ImageConverter
         try
         {
             var layout = new SourceLayout(sources);
-            if (!options.NoCreate)
+            InputOverlap.EnsureDistinct(options.Target, sources);
+            cancellationToken.ThrowIfCancellationRequested();
+
+            // A new target is built under a temporary name and renamed into place when whole; -n writes in place.
+            using var output = options.NoCreate ? null : BeginOutput(options.Target, targetFormat.Name);
+            var targetPath = output?.WritePath ?? options.Target;
+            if (output is not null)
             {
                 var createOptions = targetFormat.ParseCreateOptions(layout.TotalLength, options.TargetOptions) with { Registry = registry, SecretProvider = options.SecretProvider };
                 try
                 {
-                    targetFormat.Create(options.Target, createOptions);
+                    targetFormat.Create(targetPath, createOptions);
                 }
                 catch (ImageAccessException e)
                 {
@@ -52,37 +62,8 @@ public static class ImageConverter
                 }
             }
 
-            using var target = registry.Open(options.Target, targetFormat.Name, new ImageOpenOptions
-            {
-                ReadOnly = false,
-                IgnoreFlushes = options.TargetCache == "unsafe",
-                Registry = registry,
-                SecretProvider = options.SecretProvider,
-                KeySecret = options.TargetKeySecret ?? options.TargetOptions.GetValueOrDefault("encrypt.key-secret"),
-            });
-            if (target.Length < layout.TotalLength)
-            {
-                throw new InvalidOptionException("output file is smaller than input file");
-            }
-
-            ICompressedClusterWriter? compressor = null;
-            if (options.Compress)
-            {
-                compressor = target as ICompressedClusterWriter ?? throw new UnsupportedFeatureException("Compression not supported for this file format");
-            }
-
-            var copyTarget = new CopyTarget(target, StartsZeroed: !options.NoCreate || options.TargetIsZero, compressor);
-            var chunkSize = Math.Max(ChunkSize, copyTarget.ZeroUnit);
-            var workers = Math.Clamp(options.Workers, 1, Math.Max(2, Environment.ProcessorCount));
-            var pipeline = new CopyPipeline(
-                layout,
-                new ChunkProcessor(layout, copyTarget, options),
-                new ChunkWriter(layout, copyTarget),
-                chunkSize,
-                workers,
-                options.OutOfOrderWrites);
-            await pipeline.RunAsync(progress, cancellationToken).ConfigureAwait(false);
-            target.Flush();
+            await CopyAsync(registry, targetFormat, targetPath, layout, options, progress, cancellationToken).ConfigureAwait(false);
+            output?.Commit(flushToDisk: options.TargetCache != "unsafe");
         }
         finally
         {
@@ -91,6 +72,43 @@ public static class ImageConverter
                 source.Dispose();
             }
         }
+    }
+
+    /// <summary>Opens the created (or existing) target and runs the copy pipeline into it, ending with a flush.</summary>
+    private static async Task CopyAsync(ImageFormatRegistry registry, IImageFormat targetFormat, string targetPath, SourceLayout layout, ConvertOptions options,
+        IProgress<CopyProgress>? progress, CancellationToken cancellationToken)
+    {
+        using var target = registry.Open(targetPath, targetFormat.Name, new ImageOpenOptions
+        {
+            ReadOnly = false,
+            IgnoreFlushes = options.TargetCache == "unsafe",
+            Registry = registry,
+            SecretProvider = options.SecretProvider,
+            KeySecret = options.TargetKeySecret ?? options.TargetOptions.GetValueOrDefault("encrypt.key-secret"),
+        });
+        if (target.Length < layout.TotalLength)
+        {
+            throw new InvalidOptionException("output file is smaller than input file");
+        }
+
+        ICompressedClusterWriter? compressor = null;
+        if (options.Compress)
+        {
+            compressor = target as ICompressedClusterWriter ?? throw new UnsupportedFeatureException("Compression not supported for this file format");
+        }
+
+        var copyTarget = new CopyTarget(target, StartsZeroed: !options.NoCreate || options.TargetIsZero, compressor);
+        var chunkSize = Math.Max(ChunkSize, copyTarget.ZeroUnit);
+        var workers = Math.Clamp(options.Workers, 1, Math.Max(2, Environment.ProcessorCount));
+        var pipeline = new CopyPipeline(
+            layout,
+            new ChunkProcessor(layout, copyTarget, options),
+            new ChunkWriter(layout, copyTarget),
+            chunkSize,
+            workers,
+            options.OutOfOrderWrites);
+        await pipeline.RunAsync(progress, cancellationToken).ConfigureAwait(false);
+        target.Flush();
     }
 
     /// <summary>The option checks qemu-img makes before opening anything, in its words.</summary>
@@ -154,6 +172,20 @@ public static class ImageConverter
                 source.Dispose();
             }
 
+            throw;
+        }
+    }
+
+    /// <summary>Reserves the new target; a file it replaces that another process holds is refused in qemu-img's words.</summary>
+    private static PartialOutput BeginOutput(string target, string formatName)
+    {
+        try
+        {
+            return PartialOutput.Begin(target);
+        }
+        catch (ImageAccessException e)
+        {
+            e.PrependContext($"{target}: error while converting {formatName}: ");
             throw;
         }
     }

@@ -1,4 +1,5 @@
 using DiskImage.Formats;
+using DiskImage.IO;
 
 namespace DiskImage.Operations.Create;
 
@@ -50,6 +51,7 @@ public static class ImageCreator
                 throw new UnknownFormatException($"Unknown driver '{options.BackingFormat}'");
             }
 
+            RefuseSelfBacking(request.Path, ResolveBacking(request.Path, options.BackingFile), options.BackingFormat, registry, request.SkipBackingCheck);
             if (!request.SkipBackingCheck)
             {
                 using var backing = registry.Open(ResolveBacking(request.Path, options.BackingFile), options.BackingFormat, new ImageOpenOptions { OpenBackingChain = false, MetadataOnly = true, ForceShare = true, Registry = registry });
@@ -65,11 +67,50 @@ public static class ImageCreator
         return new CreatePlan(request.Path, format, options);
     }
 
-    /// <summary>Writes the image.</summary>
-    public static void Execute(CreatePlan plan)
+    /// <summary>
+    /// Writes the image. A fully preallocated image (which takes long to write) is built under a temporary name and
+    /// renamed into place when whole, so an interruption or a full disk leaves no file under its name.
+    /// </summary>
+    public static void Execute(CreatePlan plan, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        plan.Format.Create(plan.Path, plan.Options);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (plan.Options is not (Formats.Qcow2.Qcow2CreateOptions { Preallocation: Preallocation.Full } or Formats.Raw.RawCreateOptions { Preallocation: Preallocation.Full }))
+        {
+            plan.Format.Create(plan.Path, plan.Options);
+            return;
+        }
+
+        using var output = PartialOutput.Begin(plan.Path);
+        plan.Format.Create(output.WritePath, plan.Options);
+        cancellationToken.ThrowIfCancellationRequested();
+        output.Commit(flushToDisk: true);
+    }
+
+    /// <summary>
+    /// The new image must not be its own backing file, nor any file of that backing file's chain (compared by
+    /// device and inode). In qemu-img's words, which it uses for the same name.
+    /// </summary>
+    private static void RefuseSelfBacking(string path, string backingPath, string? backingFormat, ImageFormatRegistry registry, bool skipBackingCheck)
+    {
+        var files = new List<string> { backingPath };
+        if (!skipBackingCheck)
+        {
+            try
+            {
+                using var backing = registry.Open(backingPath, backingFormat, new ImageOpenOptions { MetadataOnly = true, Registry = registry });
+                files.AddRange(InputOverlap.ChainFiles(backing));
+            }
+            catch (DiskImageException)
+            {
+                // Reported by the size lookup that follows; the direct comparison still stands.
+            }
+        }
+
+        if (InputOverlap.FindOverlap(path, files) is not null || Path.GetFullPath(path) == Path.GetFullPath(backingPath))
+        {
+            throw new SameFileException("Error: Trying to create an image with the same filename as the backing file");
+        }
     }
 
     /// <summary>A backing path as QEMU resolves it: relative to the directory of the image that names it.</summary>

@@ -14,8 +14,11 @@ public static class ImageDd
     private const int SectorSize = 512;
     private const int ChunkSize = 1 << 20;
 
-    /// <summary>Copies; reports bytes of the range done so far to <paramref name="progress"/>.</summary>
-    public static DdResult Copy(DdOptions options, IProgress<long>? progress = null, ImageFormatRegistry? registry = null)
+    /// <summary>
+    /// Copies; reports bytes of the range done so far to <paramref name="progress"/>. The output is refused when
+    /// it is a file of the input's chain, and is whole or absent: written under a temporary name, renamed at the end.
+    /// </summary>
+    public static DdResult Copy(DdOptions options, IProgress<long>? progress = null, ImageFormatRegistry? registry = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         registry ??= ImageFormatRegistry.Default;
@@ -56,14 +59,35 @@ public static class ImageDd
         }
 
         var length = end - start;
-        CreateTarget(targetFormat, options.OutputPath, length, registry);
-        using var output = registry.Open(options.OutputPath, targetFormat.Name, new ImageOpenOptions { ReadOnly = false });
-        CopyRange(input, output, start, length, progress);
-        output.Flush();
+        InputOverlap.EnsureDistinct(options.OutputPath, [input]);
+        cancellationToken.ThrowIfCancellationRequested();
+        using var partial = BeginOutput(options.OutputPath);
+        CreateTarget(targetFormat, partial.WritePath, options.OutputPath, length, registry);
+        using (var output = registry.Open(partial.WritePath, targetFormat.Name, new ImageOpenOptions { ReadOnly = false }))
+        {
+            CopyRange(input, output, start, length, progress, cancellationToken);
+            output.Flush();
+        }
+
+        partial.Commit(flushToDisk: true);
         return new DdResult(length, skippedPastEnd);
     }
 
-    private static void CreateTarget(IImageFormat format, string path, long length, ImageFormatRegistry registry)
+    private static PartialOutput BeginOutput(string name)
+    {
+        try
+        {
+            return PartialOutput.Begin(name);
+        }
+        catch (ImageAccessException e)
+        {
+            // A file about to be replaced that another process holds: qemu-img's words.
+            e.PrependContext($"{name}: error while creating output image: ");
+            throw;
+        }
+    }
+
+    private static void CreateTarget(IImageFormat format, string path, string name, long length, ImageFormatRegistry registry)
     {
         try
         {
@@ -75,12 +99,12 @@ public static class ImageDd
         catch (DiskImageException e)
         {
             // The exception keeps its type, so a lock conflict still carries qemu-img's hint line.
-            e.PrependContext($"{path}: error while creating output image: ");
+            e.PrependContext($"{name}: error while creating output image: ");
             throw;
         }
     }
 
-    private static void CopyRange(IDiskImage input, IDiskImage output, long start, long length, IProgress<long>? progress)
+    private static void CopyRange(IDiskImage input, IDiskImage output, long start, long length, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         if (length <= 0)
         {
@@ -93,6 +117,7 @@ public static class ImageDd
         {
             for (var offset = start; offset < start + length;)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 var extent = cursor.At(offset);
                 var chunk = (int)Math.Min(Math.Min(extent.Length, ChunkSize), start + length - offset);
                 if (extent.Kind == ExtentKind.Data)

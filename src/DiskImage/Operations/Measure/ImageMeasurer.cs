@@ -12,8 +12,8 @@ public static class ImageMeasurer
     private const int SectorSize = 512;
     private const int MaxL1Bytes = 32 << 20;
 
-    /// <summary>Measures; throws <see cref="InvalidOptionException"/> for bad options and the open errors of the source.</summary>
-    public static MeasureResult Measure(MeasureOptions options, ImageFormatRegistry? registry = null)
+    /// <summary>Measures; throws <see cref="InvalidOptionException"/> for bad options and the open errors of the source. Read-only.</summary>
+    public static MeasureResult Measure(MeasureOptions options, ImageFormatRegistry? registry = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         registry ??= ImageFormatRegistry.Default;
@@ -50,7 +50,7 @@ public static class ImageMeasurer
             return checked(options.OutputFormat switch
             {
                 "raw" => MeasureRaw(createOptions, source),
-                "qcow2" => MeasureQcow2(createOptions, source, options.SecretProvider),
+                "qcow2" => MeasureQcow2(createOptions, source, options.SecretProvider, cancellationToken),
                 _ => throw new UnsupportedFeatureException($"Format driver '{registry.Get(options.OutputFormat).Name}' does not support size measurement"),
             });
         }
@@ -91,7 +91,7 @@ public static class ImageMeasurer
         return new MeasureResult(required, required, null);
     }
 
-    private static MeasureResult MeasureQcow2(Dictionary<string, string> createOptions, IDiskImage? source, Func<string?, byte[]?>? secrets)
+    private static MeasureResult MeasureQcow2(Dictionary<string, string> createOptions, IDiskImage? source, Func<string?, byte[]?>? secrets, CancellationToken cancellationToken)
     {
         var parameters = Qcow2MeasureParameters.Parse(createOptions);
         var clusterSize = parameters.ClusterSize;
@@ -107,7 +107,7 @@ public static class ImageMeasurer
             virtualSize = Qcow2Layout.RoundUp(GuestLength(source), clusterSize);
 
             // With a backing file nobody knows what the new image shares with it: count every cluster.
-            required = parameters.HasBackingFile ? virtualSize : AllocatedClusterBytes(source, clusterSize);
+            required = parameters.HasBackingFile ? virtualSize : AllocatedClusterBytes(source, clusterSize, cancellationToken);
         }
 
         if (parameters.Preallocation is Preallocation.Full or Preallocation.Falloc)
@@ -138,12 +138,13 @@ public static class ImageMeasurer
     private static long GuestLength(IDiskImage source) => Qcow2Layout.RoundUp(source.Length, SectorSize);
 
     /// <summary>Bytes of the whole clusters that hold data anywhere in the source's backing chain.</summary>
-    private static long AllocatedClusterBytes(IDiskImage source, int clusterSize)
+    private static long AllocatedClusterBytes(IDiskImage source, int clusterSize, CancellationToken cancellationToken)
     {
         long total = 0;
         long counted = 0;
         foreach (var extent in ChainExtents.Resolve(source, 0, source.Length))
         {
+            cancellationToken.ThrowIfCancellationRequested();
             if (extent.End <= counted || extent.Kind != ExtentKind.Data)
             {
                 continue;

@@ -13,8 +13,12 @@ public static class ImageRebaser
 {
     private const int ChunkSize = 1 << 20;
 
-    /// <summary>Rebases; <paramref name="progress"/> receives the fraction done (0 to 1).</summary>
-    public static void Rebase(RebaseOptions options, IProgress<double>? progress = null)
+    /// <summary>
+    /// Rebases; <paramref name="progress"/> receives the fraction done (0 to 1). A new backing file that is the
+    /// image itself, or has it in its chain, is refused before the image is opened for writing. Cancellation stops
+    /// the copy between chunks, before the header changes: the image still reads as before.
+    /// </summary>
+    public static void Rebase(RebaseOptions options, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         var newName = options.BackingFile.Length == 0 ? null : options.BackingFile;
@@ -24,6 +28,12 @@ public static class ImageRebaser
         }
 
         var registry = ImageFormatRegistry.Default;
+        if (newName is not null)
+        {
+            RefuseLoop(registry, options, newName);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
         using var image = registry.Open(options.Path, options.Format,
             new ImageOpenOptions { ReadOnly = false, OpenBackingChain = !options.Unsafe, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret });
         if (image is not Qcow2Image qcow2)
@@ -54,16 +64,18 @@ public static class ImageRebaser
 
             using (newBacking)
             {
-                CopyDifferences(qcow2, newBacking, progress);
+                CopyDifferences(qcow2, newBacking, progress, cancellationToken);
             }
         }
+
+        cancellationToken.ThrowIfCancellationRequested();
 
         qcow2.ChangeBackingFile(newName, newName is null ? null : options.BackingFormat);
         progress?.Report(1);
     }
 
     /// <summary>Writes into <paramref name="image"/> every unallocated range whose content would change under the new backing.</summary>
-    private static void CopyDifferences(Qcow2Image image, IDiskImage? newBacking, IProgress<double>? progress)
+    private static void CopyDifferences(Qcow2Image image, IDiskImage? newBacking, IProgress<double>? progress, CancellationToken cancellationToken)
     {
         var length = image.Length;
         var step = Math.Max(image.ClusterSize, 64 * 1024);
@@ -71,6 +83,7 @@ public static class ImageRebaser
         var replacement = new byte[step];
         for (long chunk = 0; chunk < length; chunk += ChunkSize)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var chunkLength = Math.Min(ChunkSize, length - chunk);
             foreach (var extent in image.GetExtents(chunk, chunkLength))
             {
@@ -101,6 +114,29 @@ public static class ImageRebaser
         }
 
         image.Flush();
+    }
+
+    /// <summary>The new backing file, and every file of its chain that can be opened, must not be the image (by device and inode).</summary>
+    private static void RefuseLoop(ImageFormatRegistry registry, RebaseOptions options, string newName)
+    {
+        var resolved = Qcow2Image.ResolveBackingPath(options.Path, newName);
+        var files = new List<string> { resolved };
+        try
+        {
+            using var newBacking = registry.Open(resolved, options.BackingFormat, new ImageOpenOptions { MetadataOnly = true, Registry = registry });
+            files.AddRange(InputOverlap.ChainFiles(newBacking));
+        }
+        catch (DiskImageException)
+        {
+            // An unreadable chain is reported where it is opened for real; the direct comparison still stands.
+        }
+
+        if (InputOverlap.FindOverlap(options.Path, files) is { } same)
+        {
+            throw new SameFileException(same == resolved
+                ? $"Could not change the backing file to '{newName}': it is the image itself"
+                : $"Could not change the backing file to '{newName}': its backing chain holds the image (as '{same}')");
+        }
     }
 
     private static void ReadOrZero(IDiskImage? image, long offset, Span<byte> buffer)

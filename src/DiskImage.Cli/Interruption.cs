@@ -1,0 +1,55 @@
+using System.Runtime.InteropServices;
+
+namespace DiskImage.Cli;
+
+/// <summary>
+/// SIGINT and SIGTERM cancel the running operation instead of killing the process, so partial outputs are
+/// removed and the terminal restored; the process then exits 130 or 143, the status a shell reports for
+/// qemu-img killed by those signals. A second signal takes its default action.
+/// </summary>
+internal sealed class Interruption : IDisposable
+{
+    private readonly CancellationTokenSource _source = new();
+    private readonly PosixSignalRegistration[] _registrations;
+    private int _signal;
+
+    public Interruption()
+    {
+        _registrations = OperatingSystem.IsWindows()
+            ? []
+            : [PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle)];
+    }
+
+    /// <summary>Cancelled by the first SIGINT or SIGTERM.</summary>
+    public CancellationToken Token => _source.Token;
+
+    /// <summary>The signal that cancelled, or null.</summary>
+    public PosixSignal? Signal => Volatile.Read(ref _signal) is var s && s != 0 ? (PosixSignal)s : null;
+
+    /// <summary>128 + the signal's number.</summary>
+    public int ExitCode => Signal == PosixSignal.SIGTERM ? 143 : 130;
+
+    /// <summary>The signal's name, for the one line printed.</summary>
+    public string SignalName => Signal == PosixSignal.SIGTERM ? "SIGTERM" : "SIGINT";
+
+    public void Dispose()
+    {
+        foreach (var registration in _registrations)
+        {
+            registration.Dispose();
+        }
+
+        _source.Dispose();
+    }
+
+    private void Handle(PosixSignalContext context)
+    {
+        if (Interlocked.CompareExchange(ref _signal, (int)context.Signal, 0) != 0)
+        {
+            return;
+        }
+
+        context.Cancel = true;
+        _source.Cancel();
+    }
+}

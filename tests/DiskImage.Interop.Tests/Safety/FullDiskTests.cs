@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using DiskImage.Interop.Tests.Infrastructure;
+using DiskImage.IO;
+
+namespace DiskImage.Interop.Tests.Safety;
+
+/// <summary>
+/// A write that fails for lack of space: on a 16 MiB tmpfs (ENOSPC) when the tests may mount one, and always
+/// under a 16 MiB file-size limit (EFBIG, with SIGXFSZ ignored as a shell would). Either way the temporary
+/// file is removed, nothing is left under the target's name, and one error line is printed.
+/// </summary>
+public sealed class FullDiskTests
+{
+    private const long SourceSize = 48L << 20;
+
+    [Theory]
+    [InlineData("convert", "raw")]
+    [InlineData("convert", "qcow2")]
+    [InlineData("dd", "raw")]
+    [InlineData("iso", "iso")]
+    public void File_size_limit_leaves_no_target(string verb, string format)
+    {
+        using var dir = new TempDirectory();
+        var sourcePath = MakeSource(dir);
+        using var process = DiskimgProcess.StartAfter("trap '' XFSZ; ulimit -f 16384;", dir.Path, Arguments(verb, format, sourcePath, "target.img"));
+        AssertCleanFailure(dir.Path, process.WaitForExit(TimeSpan.FromSeconds(120)));
+    }
+
+    [Theory]
+    [InlineData("convert", "raw")]
+    [InlineData("convert", "qcow2")]
+    [InlineData("dd", "raw")]
+    [InlineData("iso", "iso")]
+    public void Full_tmpfs_leaves_no_target(string verb, string format)
+    {
+        using var dir = new TempDirectory();
+        var sourcePath = MakeSource(dir);
+        var small = Directory.CreateDirectory(dir.File("small")).FullName;
+        if (!TryMountTmpfs(small))
+        {
+            // Only root may mount; elsewhere the file-size limit case covers the same path (a write failing mid-copy).
+            Assert.NotEqual("root", Environment.UserName);
+            return;
+        }
+
+        try
+        {
+            using var process = DiskimgProcess.Start(small, false, Arguments(verb, format, sourcePath, "target.img"));
+            AssertCleanFailure(small, process.WaitForExit(TimeSpan.FromSeconds(120)));
+        }
+        finally
+        {
+            Process.Start("umount", ["-l", small])!.WaitForExit();
+        }
+    }
+
+    private static string[] Arguments(string verb, string format, string sourcePath, string target) => verb switch
+    {
+        "convert" => ["convert", "-f", "raw", "-O", format, sourcePath, target],
+        "dd" => ["dd", "-f", "raw", "-O", format, "bs=1M", $"if={sourcePath}", $"of={target}"],
+        _ => ["iso", "create", "-o", target, sourcePath],
+    };
+
+    private static void AssertCleanFailure(string directory, ExternalTool.Result result)
+    {
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Single(result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("diskimg: ", result.StdErr, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(directory, "target.img")), "a file is under the target's name");
+        Assert.Empty(Directory.GetFiles(directory, "*" + PartialOutput.Marker + "*"));
+    }
+
+    private static string MakeSource(TempDirectory dir)
+    {
+        var path = dir.File("source.raw");
+        var data = new byte[SourceSize];
+        new Random(5).NextBytes(data);
+        File.WriteAllBytes(path, data);
+        return path;
+    }
+
+    private static bool TryMountTmpfs(string path)
+    {
+        using var mount = Process.Start(new ProcessStartInfo("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", path]) { RedirectStandardError = true })!;
+        mount.WaitForExit();
+        return mount.ExitCode == 0;
+    }
+}
