@@ -8,7 +8,7 @@ namespace DiskImage.Operations.Io;
 /// </summary>
 public sealed record QemuIoSleep(long Milliseconds) : QemuIoCommand
 {
-    /// <summary>Parses the operand as qemu-io does (decimal, or hex with 0x); a negative or bad number is refused.</summary>
+    /// <summary>Parses the operand as qemu-io does (decimal, octal with a leading 0, hex with 0x); a negative or bad number is refused.</summary>
     internal static QemuIoSleep Parse(string[] args)
     {
         if (args.Length != 1)
@@ -17,9 +17,23 @@ public sealed record QemuIoSleep(long Milliseconds) : QemuIoCommand
         }
 
         var text = args[0];
-        var ok = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-            ? long.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var ms)
-            : long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out ms);
+        long ms;
+        bool ok;
+        if (text.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+        {
+            ok = long.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ms);
+        }
+        else if (text.Length > 1 && text[0] == '0')
+        {
+            // strtol with base 0: a leading zero means octal.
+            ok = text.All(c => c is >= '0' and <= '7') && text.Length <= 22;
+            ms = ok ? Convert.ToInt64(text, 8) : 0;
+        }
+        else
+        {
+            ok = long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out ms);
+        }
+
         if (!ok || ms < 0)
         {
             throw new QemuIoSyntaxException($"{text} is not a valid number", toStandardOutput: true);
