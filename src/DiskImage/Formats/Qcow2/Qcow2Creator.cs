@@ -52,6 +52,7 @@ internal static class Qcow2Creator
             if (options.Encryption is not null)
             {
                 image.SetUpEncryption(options.Encryption, passphrase);
+                image.ZeroPreallocatedClusters();
             }
         }
         catch
