@@ -29,7 +29,7 @@ internal sealed class CreateCommand
             var path = parse.GetValue(_file)!;
             var options = KeyValueOptions.Parse(parse.GetValue(_options) ?? []);
             var sizeText = parse.GetValue(_size);
-            var size = sizeText is null ? (long?)null : SizeText.Parse(sizeText, "image size");
+            var size = sizeText is null ? (long?)null : SizeText.ParseImageSize(sizeText);
             using var secrets = Secrets.Load(parse, _object);
             try
             {

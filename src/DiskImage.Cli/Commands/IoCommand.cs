@@ -34,7 +34,9 @@ internal sealed class IoCommand
                 ForceShare = parse.GetValue(_forceShare),
                 Commands = parse.GetValue(_commands) ?? [],
             };
-            var ok = ImageIo.Run(options, outcome =>
+            // Without -c, qemu-io reads commands from standard input, prompting for each line.
+            var commands = options.Commands.Count > 0 ? options.Commands : PromptedLines(context.Out, Console.In);
+            var ok = ImageIo.Run(options, commands, outcome =>
             {
                 foreach (var line in outcome.Output)
                 {
@@ -49,5 +51,22 @@ internal sealed class IoCommand
             return ok ? 0 : 1;
         });
         return command;
+    }
+
+    /// <summary>Lines of <paramref name="input"/>, each requested after qemu-io's prompt (left standing at the end).</summary>
+    private static IEnumerable<string> PromptedLines(TextWriter output, TextReader input)
+    {
+        while (true)
+        {
+            output.Write("qemu-io> ");
+            output.Flush();
+            var line = input.ReadLine();
+            if (line is null)
+            {
+                yield break;
+            }
+
+            yield return line;
+        }
     }
 }

@@ -20,6 +20,37 @@ public static class SizeText
             $"Invalid {what} specified. You may use k, M, G, T, P or E suffixes for kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
     }
 
+    /// <summary>
+    /// An image size as qemu-img create reads it: a well-formed number too large for a signed 64-bit size
+    /// gets qemu-img's range message, anything else malformed the usual one.
+    /// </summary>
+    public static long ParseImageSize(string text)
+    {
+        if (!TryParse(text, out _) && IsWellFormed(text))
+        {
+            throw new InvalidOptionException($"Invalid image size specified. Must be between 0 and {long.MaxValue}.");
+        }
+
+        return Parse(text, "image size");
+    }
+
+    /// <summary>Digits (with at most one decimal point) and an optional known suffix, whatever the magnitude.</summary>
+    private static bool IsWellFormed(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return false;
+        }
+
+        var number = text.Trim();
+        if ("bBkKMGTPE".Contains(number[^1], StringComparison.Ordinal))
+        {
+            number = number[..^1];
+        }
+
+        return number.Length > 0 && number.Count(c => c == '.') <= 1 && number.Any(char.IsAsciiDigit) && number.All(c => char.IsAsciiDigit(c) || c == '.');
+    }
+
     /// <summary>Parses a size; false on syntax errors, negative values or overflow.</summary>
     public static bool TryParse(string? text, out long value)
     {

@@ -57,8 +57,17 @@ public class Qcow2CreateInteropTests
         Qcow2Oracle.AssertCheckClean(ours);
         Qcow2Oracle.AssertInfoMatches(ours);
         var ourMap = ExternalTool.QemuImg("map", "--output=json", ours);
-        Assert.Contains("\"data\": true", ourMap, StringComparison.Ordinal);
-        Assert.DoesNotContain("\"data\": false", ourMap, StringComparison.Ordinal);
+        if (options.Contains("extended_l2=on", StringComparison.Ordinal))
+        {
+            // QEMU leaves the subclusters of preallocated clusters unallocated: the map must be its map.
+            Assert.Equal(ExternalTool.QemuImg("map", "--output=json", theirs), ourMap);
+        }
+        else
+        {
+            Assert.Contains("\"data\": true", ourMap, StringComparison.Ordinal);
+            Assert.DoesNotContain("\"data\": false", ourMap, StringComparison.Ordinal);
+        }
+
         Assert.Equal(new FileInfo(theirs).Length, new FileInfo(ours).Length, tolerance: 4L * 65536);
         Qcow2Oracle.AssertQemuCompareEqual(ours, new byte[SizeText.Parse(size)]);
     }

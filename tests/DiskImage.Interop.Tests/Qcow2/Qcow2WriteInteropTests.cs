@@ -273,9 +273,20 @@ public class Qcow2WriteInteropTests
                     model.AsSpan((int)offset, length).Clear();
                     break;
                 case 1:
+                {
+                    // QEMU's discard: whole clusters only (and a partial last cluster of the image).
                     image.Discard(offset, length);
-                    model.AsSpan((int)offset, length).Clear();
+                    var clusterSize = ((DiskImage.Formats.Qcow2.Qcow2Image)image).ClusterSize;
+                    var start = (offset + clusterSize - 1) / clusterSize * clusterSize;
+                    var end = offset + length;
+                    var wholeEnd = end == model.Length ? end : end / clusterSize * clusterSize;
+                    if (wholeEnd > start)
+                    {
+                        model.AsSpan((int)start, (int)(wholeEnd - start)).Clear();
+                    }
+
                     break;
+                }
                 default:
                     var data = new byte[length];
                     random.NextBytes(data);

@@ -15,15 +15,31 @@ namespace DiskImage.Tests.Reliability;
 public static class Qcow2Model
 {
     /// <summary>The shape of the image under test.</summary>
-    public sealed record Config(int ClusterBits, int RefcountBits, int Version, bool Lazy, bool ExtendedL2, bool Zstd, bool Backing, int SizeClusters)
+    public sealed record Config(
+        int ClusterBits, int RefcountBits, int Version, bool Lazy, bool ExtendedL2, bool Zstd, bool Backing, int SizeClusters,
+        bool Encrypted = false, Preallocation Preallocation = Preallocation.Off)
     {
         public int ClusterSize => 1 << ClusterBits;
 
         public long Size => (long)SizeClusters * ClusterSize;
 
         public override string ToString() =>
-            $"cluster={ClusterSize} refcount_bits={RefcountBits} v{Version} lazy={Lazy} extl2={ExtendedL2} zstd={Zstd} backing={Backing} size={Size}";
+            $"cluster={ClusterSize} refcount_bits={RefcountBits} v{Version} lazy={Lazy} extl2={ExtendedL2} zstd={Zstd} backing={Backing} size={Size} " +
+            $"encrypted={Encrypted} preallocation={Preallocation}";
     }
+
+    /// <summary>The id and passphrase of the LUKS secret of encrypted configurations.</summary>
+    public const string SecretId = "model-secret";
+
+    public const string Passphrase = "model-passphrase";
+
+    /// <summary>Options that open an encrypted model image (ignored by plain ones).</summary>
+    public static ImageOpenOptions OpenOptions(bool readOnly) => new()
+    {
+        ReadOnly = readOnly,
+        SecretProvider = id => id == SecretId ? System.Text.Encoding.UTF8.GetBytes(Passphrase) : null,
+        KeySecret = SecretId,
+    };
 
     /// <summary>One step of a sequence. Positions are fractions of the image, resolved when applied.</summary>
     public abstract record Op;
@@ -34,6 +50,9 @@ public static class Qcow2Model
     public sealed record ZeroOp(int Start, int Sectors, bool MayUnmap) : Op;
 
     public sealed record DiscardOp(int Cluster, int Clusters) : Op;
+
+    /// <summary>A discard at sector granularity: only the whole clusters inside it go (QEMU's rule).</summary>
+    public sealed record UnalignedDiscardOp(int Start, int Sectors) : Op;
 
     public sealed record CompressedOp(int Cluster, byte Pattern) : Op;
 
@@ -65,6 +84,8 @@ public static class Qcow2Model
         from zstd in Gen.Bool
         from backing in Gen.Bool
         from sizeClusters in Gen.Int[4, 48]
+        from encrypted in Gen.Frequency((3, Gen.Const(false)), (1, Gen.Const(true)))
+        from preallocation in Gen.Frequency((4, Gen.Const(Preallocation.Off)), (1, Gen.Const(Preallocation.Metadata)), (1, Gen.Const(Preallocation.Falloc)), (1, Gen.Const(Preallocation.Full)))
         select new Config(
             clusterBits,
             version == 2 ? 16 : refcountBits,
@@ -73,7 +94,11 @@ public static class Qcow2Model
             version == 3 && extendedL2 && clusterBits >= 14,
             version == 3 && zstd,
             backing,
-            Math.Min(sizeClusters, (32 << 20) >> clusterBits));
+            Math.Min(sizeClusters, (32 << 20) >> clusterBits),
+            // LUKS needs room for its area; tiny clusters would make it thousands of them.
+            encrypted && clusterBits >= 12,
+            // As qemu-img: an overlay is preallocated only with extended L2 entries (its subclusters stay unallocated).
+            backing && !(version == 3 && extendedL2 && clusterBits >= 14) ? Preallocation.Off : preallocation);
 
     private static readonly Gen<int> s_sectors = Gen.Frequency((6, Gen.Int[1, 300]), (1, Gen.Int[1, 8192]));
 
@@ -81,6 +106,7 @@ public static class Qcow2Model
         (8, from s in Gen.Int[0, 65535] from l in s_sectors from p in Gen.Byte[1, 255] select (Op)new WriteOp(s, l, p)),
         (2, from s in Gen.Int[0, 65535] from l in s_sectors from u in Gen.Bool select (Op)new ZeroOp(s, l, u)),
         (2, from c in Gen.Int[0, 63] from k in Gen.Int[1, 4] select (Op)new DiscardOp(c, k)),
+        (1, from s in Gen.Int[0, 65535] from l in s_sectors select (Op)new UnalignedDiscardOp(s, l)),
         (2, from c in Gen.Int[0, 63] from p in Gen.Byte[1, 255] select (Op)new CompressedOp(c, p)),
         (3, from s in Gen.Int[0, 65535] from l in s_sectors select (Op)new ReadOp(s, l)),
         (1, Gen.Const((Op)new FlushOp())),
@@ -162,6 +188,9 @@ public static class Qcow2Model
 
             Qcow2Format.Instance.Create(Path, new Qcow2CreateOptions
             {
+                Preallocation = config.Preallocation,
+                Encryption = config.Encrypted ? new global::DiskImage.Crypto.LuksCreateOptions { KeySecret = SecretId, IterTimeMs = 10 } : null,
+                SecretProvider = OpenOptions(readOnly: true).SecretProvider,
                 Size = config.Size,
                 Version = config.Version,
                 ClusterSize = config.ClusterSize,
@@ -214,6 +243,14 @@ public static class Qcow2Model
                 case DiscardOp d:
                     Discard(d);
                     break;
+
+                case UnalignedDiscardOp d:
+                {
+                    var (offset, length) = Clip(d.Start, d.Sectors);
+                    Image.Discard(offset, length);
+                    DiscardInModel(offset, length);
+                    break;
+                }
 
                 case CompressedOp c:
                     WriteCompressed(c);
@@ -269,7 +306,7 @@ public static class Qcow2Model
         }
 
         private Qcow2Image Open(bool readOnly) =>
-            (Qcow2Image)ImageFormatRegistry.Default.Open(Path, "qcow2", new ImageOpenOptions { ReadOnly = readOnly });
+            (Qcow2Image)ImageFormatRegistry.Default.Open(Path, "qcow2", OpenOptions(readOnly));
 
         private void Discard(DiscardOp d)
         {
@@ -284,10 +321,27 @@ public static class Qcow2Model
             var offset = first * Config.ClusterSize;
             var length = count * Config.ClusterSize;
             Image.Discard(offset, length);
-            // Version 3 leaves zero clusters over a backing file; version 2 can only deallocate.
-            for (var i = offset; i < offset + length; i++)
+            DiscardInModel(offset, length);
+        }
+
+        /// <summary>
+        /// QEMU's discard: whole clusters only (plus a partial last cluster of the image), reading as zeroes
+        /// afterwards; a version-2 overlay discards nothing, since it could only expose its backing file.
+        /// </summary>
+        private void DiscardInModel(long offset, int length)
+        {
+            if (Config.Version == 2 && Config.Backing)
             {
-                Model[i] = Config.Version == 2 && i < _backing.Length ? _backing[i] : (byte)0;
+                return;
+            }
+
+            var clusterSize = Config.ClusterSize;
+            var start = (offset + clusterSize - 1) / clusterSize * clusterSize;
+            var end = offset + length;
+            var wholeEnd = end == Size ? end : end / clusterSize * clusterSize;
+            if (wholeEnd > start)
+            {
+                Array.Clear(Model, (int)start, (int)(wholeEnd - start));
             }
         }
 
@@ -307,7 +361,8 @@ public static class Qcow2Model
 
             var output = new byte[Config.ClusterSize];
             var offset = (long)(c.Cluster % clusters) * Config.ClusterSize;
-            if (Image.TryCompressCluster(data, output, out var written))
+            // Encrypted images take no compressed clusters (QEMU refuses them too).
+            if (!Config.Encrypted && Image.TryCompressCluster(data, output, out var written))
             {
                 Image.WriteCompressedCluster(offset, output.AsSpan(0, written));
             }
@@ -372,7 +427,7 @@ public static class Qcow2Model
                 return;
             }
 
-            Image.Resize(newSize, Preallocation.Off);
+            Image.Resize(newSize, newSize > Size ? Config.Preallocation : Preallocation.Off);
             var resized = new byte[newSize];
             Model.AsSpan(0, (int)Math.Min(newSize, Size)).CopyTo(resized);
             Model = resized;
@@ -389,6 +444,18 @@ public static class Qcow2Model
                 ["cluster_size"] = Config.ClusterSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["refcount_bits"] = Config.RefcountBits.ToString(System.Globalization.CultureInfo.InvariantCulture),
             };
+            if (Config.Preallocation != Preallocation.Off)
+            {
+                options["preallocation"] = Config.Preallocation.ToString().ToLowerInvariant();
+            }
+
+            if (Config.Encrypted)
+            {
+                options["encrypt.format"] = "luks";
+                options["encrypt.key-secret"] = SecretId;
+                options["encrypt.iter-time"] = "10";
+            }
+
             if (Config.Version == 3)
             {
                 options["lazy_refcounts"] = Config.Lazy ? "on" : "off";
@@ -403,7 +470,9 @@ public static class Qcow2Model
                 Target = target,
                 TargetFormat = "qcow2",
                 TargetOptions = options,
-                Compress = c.Compress,
+                Compress = c.Compress && !Config.Encrypted,
+                SecretProvider = OpenOptions(readOnly: true).SecretProvider,
+                SourceKeySecrets = [Config.Encrypted ? SecretId : null],
                 Workers = 2,
             });
 

@@ -1,4 +1,5 @@
 using CsCheck;
+using DiskImage.Formats;
 using DiskImage.Tests.Infrastructure;
 
 namespace DiskImage.Tests.Reliability;
@@ -31,6 +32,32 @@ public class Qcow2ModelTests
         using var dir = new TempDirectory();
         var config = new Qcow2Model.Config(16, 16, 3, Lazy: false, ExtendedL2: false, Zstd: false, Backing: false, SizeClusters: 4);
         Qcow2Model.Run(config, [new Qcow2Model.WriteOp(0, 65535, 0x11), new Qcow2Model.ResizeOp(100, ClusterAligned: false), new Qcow2Model.ResizeOp(900, ClusterAligned: true)], dir.Path);
+    }
+
+    [Theory]
+    [InlineData(2, false, Preallocation.Off)]
+    [InlineData(3, false, Preallocation.Off)]
+    [InlineData(2, true, Preallocation.Off)]
+    [InlineData(3, true, Preallocation.Full)]
+    public void Discards_on_overlays_keep_what_qemu_keeps(int version, bool encrypted, Preallocation preallocation)
+    {
+        // Version 2 overlays discard nothing (the backing file would show through); partial clusters keep their data.
+        using var dir = new TempDirectory();
+        var extendedL2 = preallocation != Preallocation.Off; // qemu-img preallocates overlays only with extended L2
+        var config = new Qcow2Model.Config(14, 16, version, Lazy: false, extendedL2, Zstd: false, Backing: true, SizeClusters: 32, encrypted, preallocation);
+        Qcow2Model.Run(config, [new Qcow2Model.WriteOp(0, 65535, 0x01), new Qcow2Model.DiscardOp(1, 3), new Qcow2Model.UnalignedDiscardOp(1000, 40), new Qcow2Model.ReadOp(0, 65535)], dir.Path);
+    }
+
+    [Theory]
+    [InlineData(2, Preallocation.Metadata)]
+    [InlineData(3, Preallocation.Metadata)]
+    [InlineData(3, Preallocation.Falloc)]
+    [InlineData(2, Preallocation.Full)]
+    public void Preallocated_encrypted_images_read_zeroes_until_written(int version, Preallocation preallocation)
+    {
+        using var dir = new TempDirectory();
+        var config = new Qcow2Model.Config(16, 16, version, Lazy: false, ExtendedL2: false, Zstd: false, Backing: false, SizeClusters: 8, Encrypted: true, preallocation);
+        Qcow2Model.Run(config, [new Qcow2Model.ReadOp(0, 65535), new Qcow2Model.WriteOp(5000, 3, 0x44), new Qcow2Model.ResizeOp(900, ClusterAligned: false), new Qcow2Model.ConvertOp(false)], dir.Path);
     }
 
     [Theory]

@@ -27,7 +27,8 @@ internal static class Qcow2Creator
             : null;
 
         // qcow2 sizes are whole sectors; qemu-img rounds up.
-        size = (size + 511) & ~511L;
+        size = size > long.MaxValue - 511 ? size : (size + 511) & ~511L;
+        CheckSizeFits(size, options.ClusterSize, options.ExtendedL2);
         var header = BuildHeader(options);
         using (var file = HostFile.Create(path))
         {
@@ -44,11 +45,37 @@ internal static class Qcow2Creator
             file.Write(0, first);
         }
 
-        using var image = Qcow2Image.Open(path, new ImageOpenOptions { ReadOnly = false, OpenBackingChain = false });
-        image.InitializeNew(size, options.Preallocation);
-        if (options.Encryption is not null)
+        try
         {
-            image.SetUpEncryption(options.Encryption, passphrase);
+            using var image = Qcow2Image.Open(path, new ImageOpenOptions { ReadOnly = false, OpenBackingChain = false });
+            image.InitializeNew(size, options.Preallocation);
+            if (options.Encryption is not null)
+            {
+                image.SetUpEncryption(options.Encryption, passphrase);
+                image.ZeroPreallocatedClusters();
+            }
+        }
+        catch
+        {
+            // As qemu-img: a create that fails leaves no half-made image behind.
+            File.Delete(path);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The L1 table that maps <paramref name="size"/> bytes must fit QEMU's limit; checked before the file
+    /// exists, with qemu-img's message, and without arithmetic that could overflow.
+    /// </summary>
+    private static void CheckSizeFits(long size, int clusterSize, bool extendedL2)
+    {
+        var clusterBits = int.Log2(clusterSize);
+        var clusters = (size >> clusterBits) + ((size & (clusterSize - 1)) != 0 ? 1 : 0);
+        var l2Bits = clusterBits - (extendedL2 ? 4 : 3);
+        var l1Entries = (clusters >> l2Bits) + ((clusters & ((1L << l2Bits) - 1)) != 0 ? 1 : 0);
+        if (l1Entries > Qcow2Constants.MaxL1Bytes / 8)
+        {
+            throw new InvalidOptionException("The image size is too large for file format 'qcow2' (try using a larger cluster size)");
         }
     }
 

@@ -4,10 +4,11 @@ namespace DiskImage.Formats.Qcow2;
 public sealed partial class Qcow2Image
 {
     /// <summary>
-    /// Changes the compatibility level (2 or 3), lazy refcounts and refcount width without changing the
-    /// guest content. Null leaves a setting as it is.
+    /// Changes the compatibility level (2 or 3), lazy refcounts, refcount width and virtual size without
+    /// changing the guest content. Null leaves a setting as it is. Every refusal is found before anything
+    /// is written; the changes then happen in QEMU's order (upgrade, width, lazy refcounts, size, downgrade).
     /// </summary>
-    internal void Amend(int? version, bool? lazyRefcounts, int? refcountBits)
+    internal void Amend(int? version, bool? lazyRefcounts, int? refcountBits, long? newSize = null)
     {
         CheckWritable();
         lock (_lock)
@@ -15,31 +16,12 @@ public sealed partial class Qcow2Image
             FlushMetadataLocked();
             var target = version ?? _header.Version;
             var newOrder = refcountBits is { } bits ? System.Numerics.BitOperations.Log2((uint)bits) : _header.RefcountOrder;
-            if (refcountBits is not null && newOrder != 4 && target < 3)
-            {
-                throw new InvalidOptionException("Refcount widths other than 16 bits require compatibility level 1.1 or above (use compat=1.1 or greater)");
-            }
+            var finalSize = newSize ?? _header.Size;
+            ValidateAmendLocked(target, lazyRefcounts, refcountBits is not null, newOrder, finalSize);
 
-            if (lazyRefcounts == true && target < 3)
-            {
-                throw new InvalidOptionException("Lazy refcounts only supported with compatibility level 1.1 and above (use compat=1.1 or greater)");
-            }
-
-            if (target < 3 && _header.Version >= 3)
-            {
-                ValidateDowngradeLocked(newOrder);
-            }
-
-            // Same order as QEMU: upgrade first (new widths need v3), downgrade last (after the width is back to 16).
             if (target >= 3 && _header.Version < 3)
             {
-                _header = _header with
-                {
-                    Version = 3,
-                    Extensions = [.. _header.Extensions, new Qcow2HeaderExtension(Qcow2Constants.ExtensionFeatureTable, Qcow2Creator.FeatureTable())],
-                };
-                WriteHeaderLocked();
-                _file.Flush();
+                UpgradeLocked();
             }
 
             if (newOrder != _header.RefcountOrder)
@@ -57,6 +39,11 @@ public sealed partial class Qcow2Image
                 _file.Flush();
             }
 
+            if (finalSize != _header.Size)
+            {
+                Resize(finalSize, Preallocation.Off);
+            }
+
             if (target < 3 && _header.Version >= 3)
             {
                 DowngradeLocked();
@@ -64,12 +51,81 @@ public sealed partial class Qcow2Image
         }
     }
 
+    /// <summary>The refusals of an amend, in QEMU's wording, checked against the state the earlier steps would leave.</summary>
+    private void ValidateAmendLocked(int target, bool? lazyRefcounts, bool widthGiven, int newOrder, long finalSize)
+    {
+        if (widthGiven && newOrder != 4 && target < 3)
+        {
+            throw new InvalidOptionException("Refcount widths other than 16 bits require compatibility level 1.1 or above (use compat=1.1 or greater)");
+        }
+
+        if (lazyRefcounts == true && target < 3)
+        {
+            throw new InvalidOptionException("Lazy refcounts only supported with compatibility level 1.1 and above (use compat=1.1 or greater)");
+        }
+
+        if (newOrder != _header.RefcountOrder)
+        {
+            ValidateRefcountOrderLocked(newOrder);
+        }
+
+        if (finalSize != _header.Size)
+        {
+            // The resize runs after an upgrade and before a downgrade, so the version it sees is the higher one.
+            if (finalSize < 0)
+            {
+                throw new InvalidOptionException("New image size must be positive");
+            }
+
+            if (_snapshots.Count > 0 && Math.Max(target, _header.Version) < 3)
+            {
+                throw new UnsupportedFeatureException("Can't resize a v2 image which has snapshots");
+            }
+
+            if (L1EntriesFor(finalSize) * 8 > Qcow2Constants.MaxL1Bytes)
+            {
+                throw new InvalidOptionException("The image size is too large for this cluster size");
+            }
+        }
+
+        if (target < 3 && _header.Version >= 3)
+        {
+            ValidateDowngradeLocked(newOrder, finalSize);
+        }
+    }
+
+    /// <summary>
+    /// Version 2 to 3. Version 3 requires every snapshot entry to carry the 64-bit VM state size and the disk
+    /// size, so a table with shorter entries is rewritten first (complete entries, unknown extra data kept).
+    /// </summary>
+    private void UpgradeLocked()
+    {
+        if (_snapshots.Any(s => s.ExtraDataSize < 16))
+        {
+            WriteSnapshotTableLocked([.. _snapshots]);
+        }
+
+        _header = _header with
+        {
+            Version = 3,
+            Extensions = [.. _header.Extensions, new Qcow2HeaderExtension(Qcow2Constants.ExtensionFeatureTable, Qcow2Creator.FeatureTable())],
+        };
+        WriteHeaderLocked();
+        _file.Flush();
+    }
+
     /// <summary>The refusals of a downgrade, checked before anything is written.</summary>
-    private void ValidateDowngradeLocked(int finalRefcountOrder)
+    private void ValidateDowngradeLocked(int finalRefcountOrder, long finalSize)
     {
         if (finalRefcountOrder != 4)
         {
             throw new InvalidOptionException("compat=0.10 requires refcount_bits=16");
+        }
+
+        // Version 2 readers may not know that a snapshot's own size or a large VM state matters.
+        if (_snapshots.Any(s => s.VmStateSize > uint.MaxValue || (s.DiskSize ?? finalSize) != finalSize))
+        {
+            throw new UnsupportedFeatureException("Internal snapshots prevent downgrade of image");
         }
 
         var incompatible = _header.IncompatibleFeatures & ~Qcow2Constants.IncompatibleDirty;
@@ -85,6 +141,36 @@ public sealed partial class Qcow2Image
                 throw new UnsupportedFeatureException($"Cannot downgrade: snapshot '{snapshot.Name}' has zero clusters, which cannot be expanded yet");
             }
         }
+
+        if (_header.BackingFile is not null && HasZeroClusterNeedingSharedCopy())
+        {
+            throw new UnsupportedFeatureException("Cannot downgrade: a zero cluster in a table shared with a snapshot would need a new cluster");
+        }
+    }
+
+    /// <summary>True when a zero cluster without a host cluster sits in an active L2 table shared with a snapshot.</summary>
+    private bool HasZeroClusterNeedingSharedCopy()
+    {
+        for (var l1Index = 0; l1Index < _l1.Length; l1Index++)
+        {
+            var l2Offset = L2OffsetOf(l1Index);
+            if (l2Offset == 0 || (_l1[l1Index] & Qcow2Constants.FlagCopied) != 0)
+            {
+                continue;
+            }
+
+            var table = _l2Cache.Get(l2Offset);
+            for (var index = 0; index < L2Entries; index++)
+            {
+                var entry = ReadEntry(table, index);
+                if ((entry & Qcow2Constants.FlagCompressed) == 0 && (entry & Qcow2Constants.FlagZero) != 0 && (entry & Qcow2Constants.L2OffsetMask) == 0)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -93,7 +179,7 @@ public sealed partial class Qcow2Image
     /// </summary>
     private void DowngradeLocked()
     {
-        ValidateDowngradeLocked(_header.RefcountOrder);
+        ValidateDowngradeLocked(_header.RefcountOrder, _header.Size);
         ExpandZeroClustersLocked();
         FlushMetadataLocked();
         _header = _header with

@@ -43,11 +43,13 @@ public sealed partial class Qcow2Image
         }
     }
 
-    /// <summary>Maps every cluster to its own host cluster (L2 table first, then its data clusters), as QEMU's metadata preallocation does.</summary>
+    /// <summary>
+    /// Maps every cluster to its own host cluster (L2 table first, then its data clusters), as QEMU's metadata
+    /// preallocation does. With extended L2 entries no subcluster is marked allocated.
+    /// </summary>
     private void PreallocateLocked(long size, Preallocation preallocation)
     {
         var clusters = (size + _clusterSize - 1) >> _clusterBits;
-        var allAllocated = _extendedL2 ? Qcow2Constants.SubclusterAllocMask : 0;
         long dataEnd = 0;
         for (long first = 0; first < clusters; first += L2Entries)
         {
@@ -57,7 +59,8 @@ public sealed partial class Qcow2Image
             var table = _l2Cache.Get(l2Offset);
             for (var i = 0; i < count; i++)
             {
-                SetEntryLocked(table, l2Offset, i, (ulong)(host + ((long)i << _clusterBits)) | Qcow2Constants.FlagCopied, allAllocated);
+                // With extended L2 the subclusters stay unallocated, as in QEMU: they read as the backing file or zeroes.
+                SetEntryLocked(table, l2Offset, i, (ulong)(host + ((long)i << _clusterBits)) | Qcow2Constants.FlagCopied, 0);
             }
 
             var bytes = (long)count << _clusterBits;

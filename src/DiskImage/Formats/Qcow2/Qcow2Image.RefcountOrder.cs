@@ -10,19 +10,24 @@ namespace DiskImage.Formats.Qcow2;
 /// </summary>
 public sealed partial class Qcow2Image
 {
-    private void ChangeRefcountOrderLocked(int newOrder)
+    /// <summary>Refuses a width too narrow for a refcount the image holds (before anything is written).</summary>
+    private void ValidateRefcountOrderLocked(int newOrder)
     {
-        FlushMetadataLocked();
-        var old = _refcounts!;
-        var newBits = 1 << newOrder;
         var newMax = Qcow2RefcountBlock.MaxValue(newOrder);
-        foreach (var (cluster, refcount) in old.NonZero())
+        foreach (var (cluster, refcount) in _refcounts!.NonZero())
         {
             if (refcount > newMax)
             {
-                throw new InvalidOptionException($"Cannot decrease refcount entry width to {newBits} bits: Cluster at offset 0x{cluster << _clusterBits:x} has a refcount of {refcount}");
+                throw new InvalidOptionException($"Cannot decrease refcount entry width to {1 << newOrder} bits: Cluster at offset 0x{cluster << _clusterBits:x} has a refcount of {refcount}");
             }
         }
+    }
+
+    private void ChangeRefcountOrderLocked(int newOrder)
+    {
+        FlushMetadataLocked();
+        ValidateRefcountOrderLocked(newOrder);
+        var old = _refcounts!;
 
         var (blocks, tableCluster, tableClusters) = AllocateRefcountStructure(old, newOrder);
         old.WriteDirty();

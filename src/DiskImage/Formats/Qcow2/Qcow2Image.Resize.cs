@@ -89,7 +89,6 @@ public sealed partial class Qcow2Image
     /// <summary>Gives every unallocated cluster in [first, end) its own zeroed host cluster.</summary>
     private void PreallocateRangeLocked(long first, long end, Preallocation preallocation)
     {
-        var allAllocated = _extendedL2 ? Qcow2Constants.SubclusterAllocMask : 0;
         long dataEnd = 0;
         var cluster = first;
         while (cluster < end)
@@ -120,8 +119,19 @@ public sealed partial class Qcow2Image
                     }
                 }
 
+                // Subclusters stay unallocated, keeping the zero marks the grown range got (QEMU's preallocation).
+                var bitmap = _extendedL2 ? ReadBitmap(_l2Cache.Get(l2Offset), index) & ~(ulong)Qcow2Constants.SubclusterAllocMask : 0;
+                if (Cipher is not null)
+                {
+                    LinkZeroPreallocatedLocked(l2Offset, index, host, bitmap);
+                }
+                else
+                {
+                    table = _l2Cache.Get(l2Offset);
+                    SetEntryLocked(table, l2Offset, index, (ulong)host | Qcow2Constants.FlagCopied, bitmap);
+                }
+
                 table = _l2Cache.Get(l2Offset);
-                SetEntryLocked(table, l2Offset, index, (ulong)host | Qcow2Constants.FlagCopied, allAllocated);
                 dataEnd = Math.Max(dataEnd, host + _clusterSize);
             }
         }

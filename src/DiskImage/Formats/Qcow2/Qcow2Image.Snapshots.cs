@@ -437,7 +437,7 @@ public sealed partial class Qcow2Image
         WriteHeaderLocked();
         _file.Flush();
         _snapshots.Clear();
-        _snapshots.AddRange(snapshots.Select(s => s with { DiskSize = s.DiskSize ?? _header.Size, ExtraDataSize = Qcow2SnapshotTableWriter.ExtraDataSize }));
+        _snapshots.AddRange(snapshots.Select(s => s with { DiskSize = s.DiskSize ?? _header.Size, ExtraDataSize = Qcow2SnapshotTableWriter.WrittenExtraDataSize(s) }));
         if (oldLength > 0)
         {
             // A damaged table (being repaired) may lie past the end of the file, where nothing is counted.

@@ -10,14 +10,48 @@ public sealed partial class Qcow2Image
         CheckRange(offset, length);
         CheckDataAccess();
         ZeroOrDiscard(offset, length, mayUnmap, discard: false);
+        ReleaseFreedClusters();
     }
 
+    /// <summary>
+    /// QEMU's discard: whole clusters only (a partial cluster keeps its data, except the partial last cluster
+    /// of the image), and nothing at all on a version-2 overlay, where dropping a cluster would expose the
+    /// backing file and no zero flag exists to hide it.
+    /// </summary>
     public void Discard(long offset, long length)
     {
         CheckWritable();
         CheckRange(offset, length);
         CheckDataAccess();
-        ZeroOrDiscard(offset, length, mayUnmap: true, discard: true);
+        if (_header.Version < 3 && HasBackingFile)
+        {
+            return;
+        }
+
+        var clusterMask = (long)_clusterSize - 1;
+        var start = (offset + clusterMask) & ~clusterMask;
+        var end = offset + length;
+        var wholeEnd = end == Length ? end : end & ~clusterMask;
+        if (wholeEnd > start)
+        {
+            ZeroOrDiscard(start, wholeEnd - start, mayUnmap: true, discard: true);
+            ReleaseFreedClusters();
+        }
+    }
+
+    /// <summary>True when the header names a backing file, opened or not (a discard must then not deallocate).</summary>
+    private bool HasBackingFile => _backing is not null || _header.BackingFile is not null;
+
+    /// <summary>Applies the refcount drops of clusters a zero write or discard released, so the next allocation can reuse them (as QEMU does).</summary>
+    private void ReleaseFreedClusters()
+    {
+        lock (_lock)
+        {
+            if (_pendingFrees.Count > 0)
+            {
+                FlushMetadataLocked();
+            }
+        }
     }
 
     private void ZeroOrDiscard(long offset, long length, bool mayUnmap, bool discard)
@@ -30,7 +64,7 @@ public sealed partial class Qcow2Image
             var take = (int)Math.Min(end - position, _clusterSize - inCluster);
             lock (_lock)
             {
-                if (inCluster == 0 && take == _clusterSize)
+                if ((inCluster == 0 && take == _clusterSize) || (discard && inCluster == 0))
                 {
                     ZeroWholeClusterLocked(position, mayUnmap, discard);
                 }
@@ -39,17 +73,78 @@ public sealed partial class Qcow2Image
                     ZeroSubclustersLocked(position - inCluster, firstSub, lastSub, mayUnmap);
                     var headEnd = firstSub << _subclusterBits;
                     var tailStart = (lastSub + 1) << _subclusterBits;
-                    WriteZeroBytesLocked(position, headEnd - inCluster);
-                    WriteZeroBytesLocked(position - inCluster + tailStart, inCluster + take - tailStart);
+                    ZeroPartialUnitLocked(position, headEnd - inCluster, mayUnmap);
+                    ZeroPartialUnitLocked(position - inCluster + tailStart, inCluster + take - tailStart, mayUnmap);
+                }
+                else if (_extendedL2)
+                {
+                    // Within one subcluster, or across the boundary of two without covering either.
+                    var boundary = Math.Min((position & ~((long)SubclusterSize - 1)) + SubclusterSize, position + take);
+                    ZeroPartialUnitLocked(position, (int)(boundary - position), mayUnmap);
+                    ZeroPartialUnitLocked(boundary, (int)(position + take - boundary), mayUnmap);
                 }
                 else
                 {
-                    WriteZeroBytesLocked(position, take);
+                    ZeroPartialUnitLocked(position, take, mayUnmap);
                 }
             }
 
             position += take;
         }
+    }
+
+    /// <summary>
+    /// Zeroes part of one cluster (or subcluster). As in QEMU, when the rest of that unit already reads as
+    /// zeroes and the unit holds no data of its own, the whole unit becomes a zero cluster (subcluster)
+    /// instead of an allocated one full of zero bytes. Needs version 3 (version 2 has no zero flag).
+    /// </summary>
+    private void ZeroPartialUnitLocked(long guestOffset, int length, bool mayUnmap)
+    {
+        if (length <= 0)
+        {
+            return;
+        }
+
+        var unit = _extendedL2 ? SubclusterSize : _clusterSize;
+        var unitStart = guestOffset & ~((long)unit - 1);
+        var unitEnd = unitStart + unit;
+        var kind = LookupLocked(unitStart, 1).Kind;
+        if (_header.Version >= 3 && unitEnd <= Length && kind is Qcow2ClusterKind.Unallocated or Qcow2ClusterKind.Zero
+            && RangeReadsAsZeroLocked(unitStart, guestOffset - unitStart) && RangeReadsAsZeroLocked(guestOffset + length, unitEnd - guestOffset - length))
+        {
+            if (_extendedL2)
+            {
+                var sub = (int)((unitStart & (_clusterSize - 1)) >> _subclusterBits);
+                ZeroSubclustersLocked(unitStart & ~((long)_clusterSize - 1), sub, sub, mayUnmap);
+            }
+            else
+            {
+                ZeroWholeClusterLocked(unitStart, mayUnmap, discard: false);
+            }
+
+            return;
+        }
+
+        WriteZeroBytesLocked(guestOffset, length);
+    }
+
+    /// <summary>True when the range reads as zeroes by block status through the backing chain (nothing is read).</summary>
+    private bool RangeReadsAsZeroLocked(long offset, long length)
+    {
+        if (length <= 0)
+        {
+            return true;
+        }
+
+        foreach (var extent in ChainBlockStatus.GetExtents(this, offset, length))
+        {
+            if (!extent.ReadsAsZero)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private bool CoversWholeSubclusters(int inCluster, int take, out int firstSub, out int lastSub)
@@ -108,12 +203,14 @@ public sealed partial class Qcow2Image
         var l1Index = clusterIndex >> _l2Bits;
         var l2Index = (int)(clusterIndex & (L2Entries - 1));
         var hasTable = l1Index < _l1.Length && L2OffsetOf(l1Index) != 0;
-        if (!hasTable && _backing is null)
+        if (!hasTable && !HasBackingFile && (discard || _header.Version < 3))
         {
-            return; // unallocated with nothing beneath already reads as zeroes
+            // Unallocated with nothing beneath already reads as zeroes. A version-3 zero write still records a
+            // zero cluster, as QEMU does: a backing file set later (rebase) must not show through.
+            return;
         }
 
-        if (_header.Version < 3 && _backing is not null && !discard)
+        if (_header.Version < 3 && HasBackingFile)
         {
             WriteZeroBytesLocked(guestOffset, _clusterSize);
             return;
@@ -125,7 +222,9 @@ public sealed partial class Qcow2Image
         var host = (long)(entry & Qcow2Constants.L2OffsetMask);
         var compressed = (entry & Qcow2Constants.FlagCompressed) != 0;
         var allocated = compressed || host != 0;
-        var keepAllocation = !discard && !mayUnmap && !compressed && host != 0 && (entry & Qcow2Constants.FlagCopied) != 0;
+        // Version 2 without a backing file has no zero flag: QEMU zeroes by deallocating, whatever mayUnmap says.
+        var keepAllocation = !discard && !mayUnmap && !compressed && host != 0 && (entry & Qcow2Constants.FlagCopied) != 0
+            && _header.Version >= 3;
         ulong newEntry;
         ulong newBitmap = 0;
         if (_extendedL2)
@@ -143,20 +242,6 @@ public sealed partial class Qcow2Image
         }
         else if (_header.Version < 3)
         {
-            if (keepAllocation)
-            {
-                if (Cipher is null)
-                {
-                    _file.WriteZeroes(host, _clusterSize, mayUnmap: false);
-                }
-                else
-                {
-                    WriteZeroBytesLocked(guestOffset, _clusterSize); // zeroes must be stored encrypted
-                }
-
-                return;
-            }
-
             newEntry = 0; // no zero flag in version 2: unallocated without a backing file reads as zeroes
         }
         else if (keepAllocation)

@@ -66,6 +66,9 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
 
     public IDiskImage? Backing => _backing;
 
+    /// <summary>True for version 3 images, which can mark a cluster as reading zeroes without allocating it.</summary>
+    internal bool SupportsZeroClusters => _header.Version >= 3;
+
     public long Length => _header.Size;
 
     public bool CanWrite => _file.CanWrite;

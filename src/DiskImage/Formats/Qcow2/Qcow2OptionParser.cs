@@ -90,6 +90,12 @@ internal static class Qcow2OptionParser
             throw new InvalidOptionException("Non-zlib compression type is only supported with compatibility level 1.1 and above (use version=v3 or greater)");
         }
 
+        // A preallocated cluster of an overlay would hide its backing file; only subclusters can stay unallocated.
+        if (options.BackingFile is not null && options.Preallocation != Preallocation.Off && !options.ExtendedL2)
+        {
+            throw new InvalidOptionException("Backing file and preallocation can only be used at the same time if extended_l2 is on");
+        }
+
         if (options.ExtendedL2)
         {
             if (options.Version == 2)

@@ -22,6 +22,12 @@ internal sealed record Qcow2Snapshot
     /// <summary>Bytes of extra data the entry carries (QEMU writes 24; v3 requires at least 16).</summary>
     public int ExtraDataSize { get; init; } = Qcow2SnapshotTableWriter.ExtraDataSize;
 
+    /// <summary>
+    /// Extra data past the fields known here (written by newer or other tools). Kept byte for byte and
+    /// written back after the known fields whenever the table is rewritten, as QEMU does.
+    /// </summary>
+    public byte[] UnknownExtraData { get; init; } = [];
+
     public SnapshotInfo ToInfo() => new()
     {
         Id = Id,
@@ -75,7 +81,8 @@ internal sealed record Qcow2Snapshot
             file.Read(offset + Qcow2Constants.SnapshotHeaderSize, rest);
             var extra = rest.AsSpan(0, (int)extraSize);
             long vmState = BinaryPrimitives.ReadUInt32BigEndian(fixedPart[32..]);
-            long? diskSize = null;
+            // An entry without a disk size (version 2) has the image's size as it is opened, as in QEMU.
+            long? diskSize = header.Size;
             ulong? icount = null;
             if (extra.Length >= 8)
             {
@@ -93,11 +100,13 @@ internal sealed record Qcow2Snapshot
                 icount = value == ulong.MaxValue ? null : value;
             }
 
+            var known = Qcow2SnapshotTableWriter.ExtraDataSize;
             result.Add(new Qcow2Snapshot
             {
                 L1TableOffset = l1Offset,
                 L1Size = l1Size,
                 ExtraDataSize = (int)extraSize,
+                UnknownExtraData = extra.Length > known ? extra[known..].ToArray() : [],
                 Id = Encoding.UTF8.GetString(rest.AsSpan((int)extraSize, idLength)),
                 Name = Encoding.UTF8.GetString(rest.AsSpan((int)extraSize + idLength, nameLength)),
                 DateSeconds = BinaryPrimitives.ReadUInt32BigEndian(fixedPart[16..]),

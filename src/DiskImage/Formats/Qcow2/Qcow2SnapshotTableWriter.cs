@@ -3,7 +3,11 @@ using System.Text;
 
 namespace DiskImage.Formats.Qcow2;
 
-/// <summary>Serializes the internal snapshot table the way QEMU lays it out (24 bytes of extra data per entry).</summary>
+/// <summary>
+/// Serializes the internal snapshot table the way QEMU lays it out: every entry carries the 24 bytes of
+/// extra data known here (so a version-3 image is complete), followed by any unknown extra data it was
+/// read with, unchanged.
+/// </summary>
 internal static class Qcow2SnapshotTableWriter
 {
     /// <summary>Extra data QEMU writes: vm_state_size_large, disk_size, icount.</summary>
@@ -32,7 +36,7 @@ internal static class Qcow2SnapshotTableWriter
             }
 
             parts.Add((snapshot, id, name));
-            total += EntryLength(id.Length, name.Length);
+            total += EntryLength(snapshot, id.Length, name.Length);
         }
 
         if (total > Qcow2Constants.MaxSnapshotTableBytes)
@@ -54,19 +58,25 @@ internal static class Qcow2SnapshotTableWriter
             BinaryPrimitives.WriteUInt64BigEndian(entry[24..], snapshot.VmClockNanoseconds);
             // The 32-bit field only serves old readers; the 64-bit copy in the extra data is authoritative.
             BinaryPrimitives.WriteUInt32BigEndian(entry[32..], snapshot.VmStateSize is >= 0 and < uint.MaxValue ? (uint)snapshot.VmStateSize : 0);
-            BinaryPrimitives.WriteUInt32BigEndian(entry[36..], ExtraDataSize);
+            var unknown = snapshot.UnknownExtraData;
+            BinaryPrimitives.WriteUInt32BigEndian(entry[36..], (uint)(ExtraDataSize + unknown.Length));
             var extra = entry[Qcow2Constants.SnapshotHeaderSize..];
             BinaryPrimitives.WriteInt64BigEndian(extra, snapshot.VmStateSize);
             BinaryPrimitives.WriteInt64BigEndian(extra[8..], snapshot.DiskSize ?? currentSize);
             BinaryPrimitives.WriteUInt64BigEndian(extra[16..], snapshot.Icount ?? ulong.MaxValue);
-            id.CopyTo(extra[ExtraDataSize..]);
-            name.CopyTo(extra[(ExtraDataSize + id.Length)..]);
-            position += EntryLength(id.Length, name.Length);
+            unknown.CopyTo(extra[ExtraDataSize..]);
+            var extraEnd = ExtraDataSize + unknown.Length;
+            id.CopyTo(extra[extraEnd..]);
+            name.CopyTo(extra[(extraEnd + id.Length)..]);
+            position += EntryLength(snapshot, id.Length, name.Length);
         }
 
         return table;
     }
 
-    private static int EntryLength(int idLength, int nameLength) =>
-        (Qcow2Constants.SnapshotHeaderSize + ExtraDataSize + idLength + nameLength + 7) & ~7;
+    /// <summary>Extra data bytes an entry is written with.</summary>
+    public static int WrittenExtraDataSize(Qcow2Snapshot snapshot) => ExtraDataSize + snapshot.UnknownExtraData.Length;
+
+    private static int EntryLength(Qcow2Snapshot snapshot, int idLength, int nameLength) =>
+        (Qcow2Constants.SnapshotHeaderSize + WrittenExtraDataSize(snapshot) + idLength + nameLength + 7) & ~7;
 }

@@ -43,9 +43,21 @@ public sealed class RawFormat : IImageFormat
         // qemu-img rounds the size of a new raw image up to whole 512-byte sectors.
         size = size > long.MaxValue - 511 ? size : (size + 511) & ~511L;
         var preallocation = (options as RawCreateOptions)?.Preallocation ?? Preallocation.Off;
-        using var file = IO.HostFile.Create(path);
-        RawPreallocator.Extend(file, 0, size, preallocation);
+        try
+        {
+            using var file = IO.HostFile.Create(path);
+            RawPreallocator.Extend(file, 0, size, preallocation);
+        }
+        catch (Exception e) when (e is ArgumentOutOfRangeException or IOException { HResult: FileTooLarge })
+        {
+            // The host file system cannot hold a file this long (EFBIG); as qemu-img words it, and no file left.
+            File.Delete(path);
+            throw new InvalidOptionException("The image size is too large for file format 'raw'", e);
+        }
     }
+
+    /// <summary>EFBIG as the runtime reports it in an IOException's HResult.</summary>
+    private const int FileTooLarge = 27;
 
     public ImageCreateOptions ParseCreateOptions(long? size, IReadOnlyDictionary<string, string> options)
     {

@@ -54,10 +54,7 @@ internal static class Qcow2LayoutAmendment
             }
         }
 
-        image.Amend(version, lazy, refcountBits);
-        if (size is not null)
-        {
-            image.Resize(ImageResizer.TargetSize(size, image.Length), Formats.Preallocation.Off);
-        }
+        // The size goes in with the other changes, so every refusal is known before anything is written.
+        image.Amend(version, lazy, refcountBits, size is null ? null : ImageResizer.TargetSize(size, image.Length));
     }
 }

@@ -79,6 +79,10 @@ public static class ImageRebaser
     {
         var length = image.Length;
         var step = Math.Max(image.ClusterSize, 64 * 1024);
+        // Past the old backing file's end the old content is known zeroes: those go in as zero clusters where
+        // the version has them (as qemu-img does). A version-2 image gets zero bytes, since deallocating there
+        // would show the new backing file.
+        var oldBackingEnd = image.Backing?.Length ?? 0;
         var current = new byte[step];
         var replacement = new byte[step];
         for (long chunk = 0; chunk < length; chunk += ChunkSize)
@@ -96,6 +100,11 @@ public static class ImageRebaser
                 {
                     // Compare in cluster-aligned pieces so a write covers whole clusters where it can.
                     var pieceEnd = Math.Min(extent.Offset + extent.Length, ((offset / step) + 1) * step);
+                    if (offset < oldBackingEnd && pieceEnd > oldBackingEnd)
+                    {
+                        pieceEnd = oldBackingEnd;
+                    }
+
                     var size = (int)(pieceEnd - offset);
                     var old = current.AsSpan(0, size);
                     var next = replacement.AsSpan(0, size);
@@ -103,7 +112,14 @@ public static class ImageRebaser
                     ReadOrZero(newBacking, offset, next);
                     if (!old.SequenceEqual(next))
                     {
-                        image.Write(offset, old);
+                        if (offset >= oldBackingEnd && image.SupportsZeroClusters && offset % image.ClusterSize == 0 && size % image.ClusterSize == 0)
+                        {
+                            image.WriteZeroes(offset, size, mayUnmap: false);
+                        }
+                        else
+                        {
+                            image.Write(offset, old);
+                        }
                     }
 
                     offset = pieceEnd;

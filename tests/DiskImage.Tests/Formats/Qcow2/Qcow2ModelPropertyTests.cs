@@ -81,9 +81,21 @@ public class Qcow2ModelPropertyTests
                 range.Clear();
                 break;
             case 1:
+            {
+                // QEMU's discard drops whole clusters only (and a partial last cluster of the image); partial
+                // clusters keep their data.
                 image.Discard(operation.Offset, operation.Length);
-                range.Clear();
+                var clusterSize = ((Qcow2Image)image).ClusterSize;
+                var start = (operation.Offset + clusterSize - 1) / clusterSize * clusterSize;
+                var end = operation.Offset + operation.Length;
+                var wholeEnd = end == model.Length ? end : end / clusterSize * clusterSize;
+                if (wholeEnd > start)
+                {
+                    model.AsSpan(start, wholeEnd - start).Clear();
+                }
+
                 break;
+            }
             case 2:
                 var buffer = new byte[operation.Length];
                 image.Read(operation.Offset, buffer);
