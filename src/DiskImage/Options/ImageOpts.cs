@@ -78,6 +78,7 @@ public sealed record ImageOpts
         options.Remove(prefix + "server.port", out var port);
         options.Remove(prefix + "server.path", out var path);
         options.Remove(prefix + "export", out var export);
-        return Nbd.Client.NbdUri.Format(type ?? (path is not null ? "unix" : "inet"), host, port, path, export);
+        options.Remove(prefix + "tls-creds", out var tlsCreds);
+        return Nbd.Client.NbdUri.Format(type ?? (path is not null ? "unix" : "inet"), host, port, path, export, tlsCreds);
     }
 }

@@ -40,6 +40,16 @@ public class NbdTlsTests
         Assert.NotEqual(0, intruder.ExitCode);
         Assert.DoesNotContain("virtual size", intruder.StdOut, StringComparison.Ordinal);
 
+        // Our client with the same credentials objects: the good one reads, the stranger is refused.
+        var ours = Diskimg.Run("info", "--object", $"tls-creds-x509,id=d,dir={client},endpoint=client", "--image-opts", Opts("d"));
+        Assert.True(ours.ExitCode == 0, ours.StdErr);
+        Assert.Contains("virtual size: 4 MiB", ours.StdOut, StringComparison.Ordinal);
+        var oursStranger = Diskimg.Run("info", "--object", $"tls-creds-x509,id=e,dir={stranger},endpoint=client", "--image-opts", Opts("e"));
+        Assert.NotEqual(0, oursStranger.ExitCode);
+        var oursPlain = Diskimg.Run("info", $"nbd://127.0.0.1:{portText}");
+        Assert.NotEqual(0, oursPlain.ExitCode);
+        Assert.Contains("TLS", oursPlain.StdErr, StringComparison.Ordinal);
+
         Assert.False(nbd.HasExited);
         var again = ExternalTool.Run("qemu-img", "info", "--object", $"tls-creds-x509,id=c,dir={client},endpoint=client", "--image-opts", Opts("c"));
         Assert.True(again.ExitCode == 0, again.StdErr);

@@ -19,8 +19,36 @@ public sealed class NbdStorage : IStorage
         CanWrite = writable;
     }
 
-    /// <summary>TLS settings used for URIs opened from now on (set by a caller that defined client credentials).</summary>
-    public static Func<NbdUri, SslClientAuthenticationOptions?>? TlsProvider { get; set; }
+    private static readonly Dictionary<string, NbdTlsCredentials> s_credentials = [];
+
+    /// <summary>
+    /// Makes <c>tls-creds-x509</c> objects known by id, for URIs that name one (<c>tls-creds=ID</c>), as
+    /// qemu-img's <c>--object</c> does. Process-wide, like QEMU's object tree.
+    /// </summary>
+    public static void RegisterCredentials(NbdTlsCredentials credentials)
+    {
+        ArgumentNullException.ThrowIfNull(credentials);
+        lock (s_credentials)
+        {
+            s_credentials[credentials.Id] = credentials;
+        }
+    }
+
+    private static SslClientAuthenticationOptions? TlsFor(NbdUri uri)
+    {
+        if (uri.TlsCreds is not { } id)
+        {
+            return null;
+        }
+
+        NbdTlsCredentials? credentials;
+        lock (s_credentials)
+        {
+            s_credentials.TryGetValue(id, out credentials);
+        }
+
+        return (credentials ?? throw new InvalidOptionException($"No TLS credentials with id '{id}'")).ClientOptions(uri.Host ?? "localhost");
+    }
 
     public string Path { get; }
 
@@ -37,7 +65,7 @@ public sealed class NbdStorage : IStorage
     public static NbdStorage Open(string name, bool writable)
     {
         var uri = NbdUri.Parse(name);
-        var client = NbdClient.Connect(uri, TlsProvider?.Invoke(uri));
+        var client = NbdClient.Connect(uri, TlsFor(uri));
         if (writable && (client.Flags & NbdTransmissionFlags.ReadOnly) != 0)
         {
             client.Dispose();

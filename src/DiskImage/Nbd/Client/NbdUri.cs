@@ -5,6 +5,9 @@ namespace DiskImage.Nbd.Client;
 /// <summary>Where an NBD export is: <c>nbd://host[:port]/export</c> or <c>nbd+unix:///export?socket=PATH</c>.</summary>
 public sealed record NbdUri(string? Host, int Port, string? SocketPath, string ExportName)
 {
+    /// <summary>Id of the <c>tls-creds-x509</c> object to connect with (qemu's <c>tls-creds</c> option); carried as a <c>tls-creds=</c> query parameter.</summary>
+    public string? TlsCreds { get; init; }
+
     /// <summary>Whether <paramref name="name"/> is written as an NBD URI.</summary>
     public static bool IsNbd(string name) =>
         name.StartsWith("nbd://", StringComparison.Ordinal) || name.StartsWith("nbd+tcp://", StringComparison.Ordinal)
@@ -27,6 +30,7 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
         var authority = slash < 0 ? rest : rest[..slash];
         var export = slash < 0 ? "" : Uri.UnescapeDataString(rest[(slash + 1)..]);
         string? socket = null;
+        string? tlsCreds = null;
         foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var eq = pair.IndexOf('=', StringComparison.Ordinal);
@@ -35,6 +39,10 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
             if (key == "socket" && unix)
             {
                 socket = value;
+            }
+            else if (key == "tls-creds")
+            {
+                tlsCreds = value;
             }
             else
             {
@@ -49,7 +57,7 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
                 throw new InvalidOptionException($"An nbd+unix URI needs an empty host and a socket: nbd+unix:///export?socket=PATH ('{text}')");
             }
 
-            return new NbdUri(null, 0, socket, export);
+            return new NbdUri(null, 0, socket, export) { TlsCreds = tlsCreds };
         }
 
         var host = authority;
@@ -70,7 +78,7 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
             throw new InvalidOptionException($"An NBD URI needs a host: nbd://host[:port]/export ('{text}')");
         }
 
-        return new NbdUri(host, port, null, export);
+        return new NbdUri(host, port, null, export) { TlsCreds = tlsCreds };
     }
 
     /// <summary>The URI as qemu-img prints an NBD node's file name (no slash before an empty export name).</summary>
@@ -81,13 +89,14 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
     }
 
     /// <summary>The URI for a server address given as qemu's <c>server.*</c> options.</summary>
-    public static string Format(string type, string? host, string? port, string? path, string? export)
+    public static string Format(string type, string? host, string? port, string? path, string? export, string? tlsCreds = null)
     {
         var name = Uri.EscapeDataString(export ?? "");
+        var tls = tlsCreds is null ? "" : "tls-creds=" + Uri.EscapeDataString(tlsCreds);
         return type switch
         {
-            "unix" => $"nbd+unix:///{name}?socket={path ?? throw new InvalidOptionException("Parameter 'server.path' is missing")}",
-            "inet" => $"nbd://{host ?? throw new InvalidOptionException("Parameter 'server.host' is missing")}:{port ?? NbdConstants.DefaultPort.ToString(CultureInfo.InvariantCulture)}/{name}",
+            "unix" => $"nbd+unix:///{name}?socket={path ?? throw new InvalidOptionException("Parameter 'server.path' is missing")}{(tls.Length > 0 ? "&" + tls : "")}",
+            "inet" => $"nbd://{host ?? throw new InvalidOptionException("Parameter 'server.host' is missing")}:{port ?? NbdConstants.DefaultPort.ToString(CultureInfo.InvariantCulture)}/{name}{(tls.Length > 0 ? "?" + tls : "")}",
             _ => throw new InvalidOptionException($"Parameter 'server.type' does not accept value '{type}'"),
         };
     }
