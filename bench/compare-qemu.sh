@@ -41,6 +41,8 @@ need=()
 command -v qemu-img >/dev/null || need+=(qemu-utils)
 [ -x /usr/bin/time ] || need+=(time)
 command -v python3 >/dev/null || need+=(python3)
+command -v qemu-nbd >/dev/null || need+=(qemu-utils)
+command -v nbdcopy >/dev/null || need+=(libnbd-bin)
 command -v clang >/dev/null || ls /usr/bin/clang-* >/dev/null 2>&1 || need+=(clang)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
@@ -210,6 +212,21 @@ scenario bench-read-raw "4 KiB strided reads, raw" \
   "$Q bench -f raw $bench_args rw.raw" "$D bench -f raw $bench_args rw.raw"
 scenario bench-write-raw "4 KiB strided writes, raw" \
   "$Q bench -w -f raw $bench_args rw.raw" "$D bench -w -f raw $bench_args rw.raw"
+# NBD: the same client against qemu-nbd and against diskimg nbd, each serving corpus.qcow2 read-only on a
+# Unix socket. The timed command starts the server, waits for its socket, runs the client and stops the
+# server, so start-up is included for both; peak RSS is the largest process (the server, for nbdcopy).
+nbd_job() { # SERVER-COMMAND CLIENT-COMMAND (the client names the export as $U)
+  echo "S=\$(mktemp -u /tmp/nbd-bench.XXXXXX.sock); U=\"nbd+unix:///?socket=\$S\"; $1 -k \$S corpus.qcow2 & P=\$!; \
+for i in \$(seq 400); do [ -S \$S ] && break; sleep 0.025; done; $2; rc=\$?; kill \$P; wait \$P; rm -f \$S; exit \$rc"
+}
+QN="qemu-nbd -t -r -f qcow2"
+DN="$D nbd -t -r -f qcow2"
+scenario nbdcopy-export "nbdcopy of the 1 GiB corpus qcow2 from the export (qemu-nbd / diskimg nbd)" \
+  "$(nbd_job "$QN" "nbdcopy \$U \$OUT")" "$(nbd_job "$DN" "nbdcopy \$U \$OUT")" o.raw corpus.raw
+scenario nbdcopy-export-8 "nbdcopy --connections=8 from the export (-e 8)" \
+  "$(nbd_job "$QN -e 8" "nbdcopy --connections=8 \$U \$OUT")" "$(nbd_job "$DN -e 8" "nbdcopy --connections=8 \$U \$OUT")" o.raw corpus.raw
+scenario bench-read-nbd "qemu-img bench 4 KiB strided reads over the export" \
+  "$(nbd_job "$QN" "$Q bench -f raw $bench_args \$U")" "$(nbd_job "$DN" "$Q bench -f raw $bench_args \$U")"
 info_loop() { echo "for i in \$(seq 50); do $1 info small.qcow2 >/dev/null || exit 1; done"; }
 scenario info-x50 "info on a small qcow2, 50 runs (Native AOT)" "$(info_loop "$Q")" "$(info_loop "$D")"
 scenario info-x50-r2r "info ×50, ReadyToRun build (framework-dependent)" "$(info_loop "$Q")" "$(info_loop "$bin/r2r/diskimg")"

@@ -77,6 +77,7 @@ internal static class DiskImageCli
         root.Subcommands.Add(CheckCommand.Create(context));
         root.Subcommands.Add(RebaseCommand.Create(context));
         root.Subcommands.Add(CommitCommand.Create(context));
+        root.Subcommands.Add(NbdCommand.Create(context));
         return root;
     }
 }

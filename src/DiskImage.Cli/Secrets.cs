@@ -28,7 +28,20 @@ internal static class Secrets
     };
 
     /// <summary>The secrets defined with <c>--object</c>.</summary>
-    public static SecretStore Load(ParseResult parse, Option<string[]> objects) => SecretStore.FromObjects(parse.GetValue(objects) ?? []);
+    public static SecretStore Load(ParseResult parse, Option<string[]> objects)
+    {
+        // TLS credentials for NBD exports are objects too; they are registered where NBD URIs find them.
+        var all = parse.GetValue(objects) ?? [];
+        foreach (var tls in all.Where(IsTlsCredentials))
+        {
+            DiskImage.Nbd.Client.NbdStorage.RegisterCredentials(DiskImage.Nbd.NbdTlsCredentials.Parse(tls));
+        }
+
+        return SecretStore.FromObjects(all.Where(o => !IsTlsCredentials(o)));
+    }
+
+    /// <summary>Whether an <c>--object</c> definition is a <c>tls-creds-x509</c> object.</summary>
+    public static bool IsTlsCredentials(string definition) => definition.StartsWith("tls-creds-x509,", StringComparison.Ordinal);
 
     /// <summary>
     /// Turns a file argument into a path, format and key secret: as given, or parsed as an option list

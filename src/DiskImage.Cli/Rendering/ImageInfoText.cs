@@ -28,7 +28,8 @@ internal static class ImageInfoText
         if (info.BackingFilename is { } backing)
         {
             var full = info.FullBackingFilename;
-            output.WriteLine(full is not null && full != backing ? $"backing file: {backing} (actual path: {full})" : $"backing file: {backing}");
+            output.WriteLine(full is null ? $"backing file: {backing} (cannot determine actual path)"
+                : full != backing ? $"backing file: {backing} (actual path: {full})" : $"backing file: {backing}");
             if (info.BackingFilenameFormat is { } backingFormat)
             {
                 output.WriteLine($"backing file format: {backingFormat}");

@@ -183,6 +183,8 @@ public sealed class HostFile : IStorage
     /// <summary>Bytes the file occupies on disk (<c>st_blocks</c>), or its length where that cannot be had.</summary>
     public long AllocatedSize => LinuxFileCalls.AllocatedBytes(_handle.DangerousGetHandle()) ?? Length;
 
+    long? IStorage.AllocatedSize => AllocatedSize;
+
     /// <summary>
     /// Reserves space for the range without writing it (<c>fallocate</c>), extending the file when the
     /// range passes its end. Returns false where the file system cannot do it.

@@ -16,8 +16,8 @@ public interface IStorage : IDisposable
     /// <summary>Current length in bytes.</summary>
     long Length { get; }
 
-    /// <summary>Bytes the storage occupies, or its length where that cannot be had.</summary>
-    long AllocatedSize { get; }
+    /// <summary>Bytes the storage occupies; null where the storage cannot tell (qemu-img's "unavailable").</summary>
+    long? AllocatedSize { get; }
 
     /// <summary>When set, <see cref="Flush"/> does nothing (QEMU's <c>cache=unsafe</c>).</summary>
     bool IgnoreFlushes { get; set; }

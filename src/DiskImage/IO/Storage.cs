@@ -1,14 +1,17 @@
+using DiskImage.Nbd.Client;
+
 namespace DiskImage.IO;
 
 /// <summary>Opens the storage a name refers to: a host file, or an NBD export for <c>nbd://</c> and <c>nbd+unix://</c> URIs.</summary>
 public static class Storage
 {
     /// <summary>Opens existing storage; errors become <see cref="ImageAccessException"/> in qemu-img's words.</summary>
-    public static IStorage Open(string name, bool writable) => HostFile.Open(name, writable);
+    public static IStorage Open(string name, bool writable) => Open(name, writable, lockRequest: null);
 
     /// <summary>
     /// Opens existing storage and, for a host file, locks it as QEMU's file driver does (<see cref="ImageLock"/>);
-    /// a conflict with another process throws <see cref="ImageLockedException"/>.
+    /// a conflict with another process throws <see cref="ImageLockedException"/>. NBD exports take no file locks.
     /// </summary>
-    public static IStorage Open(string name, bool writable, LockRequest? lockRequest) => HostFile.Open(name, writable, lockRequest);
+    public static IStorage Open(string name, bool writable, LockRequest? lockRequest) =>
+        NbdUri.IsNbd(name) ? NbdStorage.Open(name, writable) : HostFile.Open(name, writable, lockRequest);
 }

@@ -31,13 +31,23 @@ public sealed record ImageOpts
 
         keySecret ??= backingKeySecret;
         options.Remove("encrypt.format", out _);
-        if (options.Remove("file.driver", out var protocol) && protocol != "file")
+        string? filename = null;
+        if (driver == "nbd")
         {
-            throw new InvalidOptionException($"Protocol driver '{protocol}' is not supported (only 'file' is)");
+            // The nbd protocol as the top node: the export's bytes are the disk.
+            driver = "raw";
+            filename = NbdFilename(options, "");
+        }
+        else if (options.Remove("file.driver", out var protocol) && protocol == "nbd")
+        {
+            filename = NbdFilename(options, "file.");
+        }
+        else if (protocol is not null && protocol != "file")
+        {
+            throw new InvalidOptionException($"Protocol driver '{protocol}' is not supported (only 'file' and 'nbd' are)");
         }
 
-        string? filename = null;
-        if (options.Remove("file.filename", out var name) || options.Remove("filename", out name))
+        if (filename is null && (options.Remove("file.filename", out var name) || options.Remove("filename", out name)))
         {
             filename = name;
         }
@@ -53,5 +63,22 @@ public sealed record ImageOpts
         }
 
         return new ImageOpts { Driver = driver, Filename = filename, KeySecret = keySecret };
+    }
+
+    /// <summary>qemu's nbd driver options (<c>server.type=unix|inet</c>, <c>server.path</c>, <c>server.host</c>, <c>server.port</c>, <c>export</c>) as a URI.</summary>
+    private static string NbdFilename(Dictionary<string, string> options, string prefix)
+    {
+        if (options.Remove(prefix + "filename", out var uri))
+        {
+            return uri;
+        }
+
+        options.Remove(prefix + "server.type", out var type);
+        options.Remove(prefix + "server.host", out var host);
+        options.Remove(prefix + "server.port", out var port);
+        options.Remove(prefix + "server.path", out var path);
+        options.Remove(prefix + "export", out var export);
+        options.Remove(prefix + "tls-creds", out var tlsCreds);
+        return Nbd.Client.NbdUri.Format(type ?? (path is not null ? "unix" : "inet"), host, port, path, export, tlsCreds);
     }
 }

@@ -65,7 +65,7 @@ public sealed partial class Qcow2Image
     private bool DetectMetadataPreallocationLocked()
     {
         var refcounts = _refcounts ?? new Qcow2Refcounts(_file, _header, DefaultRefcountCacheBytes, (_, _) => { });
-        var realClusters = _file.AllocatedSize / _clusterSize;
+        var realClusters = (_file.AllocatedSize ?? _file.Length) / _clusterSize;
         var threshold = Math.Max(realClusters * 10 / 9, realClusters + 2);
         var endCluster = (_file.Length + _clusterSize - 1) >> _clusterBits;
         long counted = 0;

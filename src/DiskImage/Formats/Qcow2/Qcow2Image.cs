@@ -125,7 +125,9 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
 
     /// <summary>The backing path resolved the way QEMU combines it with the overlay's path.</summary>
     internal static string ResolveBackingPath(string overlayPath, string backingFile) =>
-        Path.IsPathRooted(backingFile) ? backingFile : Path.Combine(Path.GetDirectoryName(overlayPath) ?? "", backingFile);
+        Path.IsPathRooted(backingFile) || Nbd.Client.NbdUri.IsNbd(backingFile) ? backingFile
+        : Nbd.Client.NbdUri.IsNbd(overlayPath) ? throw new ImageAccessException("Cannot generate a base directory for NBD nodes")
+        : Path.Combine(Path.GetDirectoryName(overlayPath) ?? "", backingFile);
 
     private static void RefuseForUntrusted(Qcow2Header header)
     {
@@ -206,7 +208,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
             Encrypted = header.CryptMethod != Qcow2Constants.CryptNone,
             DirtyFlag = header.IsDirty,
             BackingFilename = header.BackingFile,
-            FullBackingFilename = header.BackingFile is null ? null : ResolveBackingPath(_file.Path, header.BackingFile),
+            FullBackingFilename = header.BackingFile is null || (Nbd.Client.NbdUri.IsNbd(_file.Path) && !Path.IsPathRooted(header.BackingFile)) ? null : ResolveBackingPath(_file.Path, header.BackingFile),
             BackingFilenameFormat = header.BackingFile is null ? null : header.BackingFormat,
             Snapshots = _snapshots.Select(s => s.ToInfo()).ToList(),
             FormatSpecific = new Qcow2SpecificInfo

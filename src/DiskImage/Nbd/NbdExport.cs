@@ -1,0 +1,78 @@
+using DiskImage.Formats;
+
+namespace DiskImage.Nbd;
+
+/// <summary>What <c>NBD_CMD_TRIM</c> does: nothing (qemu-nbd's default) or release the space.</summary>
+public enum NbdDiscardMode
+{
+    Ignore,
+    Unmap,
+}
+
+/// <summary>qemu's <c>--detect-zeroes</c>: writes of all-zero data become zero writes (and may release space).</summary>
+public enum NbdDetectZeroes
+{
+    Off,
+    On,
+    Unmap,
+}
+
+/// <summary>One image offered by an <see cref="NbdServer"/>. The server does not own the image.</summary>
+public sealed record NbdExport
+{
+    /// <summary>The image served; it must stay open while the server runs.</summary>
+    public required IDiskImage Image { get; init; }
+
+    /// <summary>Export name clients ask for (qemu-nbd's <c>-x</c>; empty by default).</summary>
+    public string Name { get; init; } = "";
+
+    /// <summary>Free text shown by <c>NBD_OPT_LIST</c> and <c>NBD_INFO_DESCRIPTION</c>.</summary>
+    public string? Description { get; init; }
+
+    /// <summary>Refuse writes (also forced when the image is not writable).</summary>
+    public bool ReadOnly { get; init; }
+
+    /// <summary>Offer the <c>qemu:allocation-depth</c> meta context (qemu-nbd's <c>-A</c>).</summary>
+    public bool AllocationDepth { get; init; }
+
+    public NbdDiscardMode Discard { get; init; } = NbdDiscardMode.Ignore;
+
+    public NbdDetectZeroes DetectZeroes { get; init; } = NbdDetectZeroes.Off;
+
+    /// <summary>
+    /// Announce <c>CAN_MULTI_CONN</c>. Safe here because every connection shares the one image object, so a
+    /// flush on any connection covers writes completed on all of them; qemu-nbd sets it when it allows
+    /// more than one client, and so does the CLI.
+    /// </summary>
+    public bool MultiConn { get; init; }
+
+    /// <summary>Flush after every write, as if each had <c>FUA</c> (<c>--cache=writethrough|directsync</c>).</summary>
+    public bool WriteThrough { get; init; }
+
+    internal bool IsReadOnly => ReadOnly || !Image.CanWrite;
+
+    /// <summary>The flags sent with the size; only what the server really does.</summary>
+    internal NbdTransmissionFlags Flags
+    {
+        get
+        {
+            var flags = NbdTransmissionFlags.HasFlags | NbdTransmissionFlags.SendFlush | NbdTransmissionFlags.SendFua
+                | NbdTransmissionFlags.SendDf | NbdTransmissionFlags.SendCache;
+            if (IsReadOnly)
+            {
+                flags |= NbdTransmissionFlags.ReadOnly;
+            }
+            else
+            {
+                flags |= NbdTransmissionFlags.SendTrim | NbdTransmissionFlags.SendWriteZeroes | NbdTransmissionFlags.SendFastZero;
+            }
+
+            if (MultiConn)
+            {
+                flags |= NbdTransmissionFlags.CanMultiConn;
+            }
+
+            return flags;
+        }
+    }
+}

@@ -1,0 +1,22 @@
+using System.Net.Security;
+
+namespace DiskImage.Nbd;
+
+/// <summary>How an <see cref="NbdServer"/> accepts clients.</summary>
+public sealed record NbdServerOptions
+{
+    /// <summary>Clients served at once (qemu-nbd's <c>-e</c>); 0 means no limit. Others wait in the listen backlog.</summary>
+    public int MaxConnections { get; init; } = 1;
+
+    /// <summary>Keep serving after the last client leaves (qemu-nbd's <c>-t</c>); otherwise stop then.</summary>
+    public bool Persistent { get; init; }
+
+    /// <summary>When set, clients must upgrade with <c>NBD_OPT_STARTTLS</c> before anything else.</summary>
+    public SslServerAuthenticationOptions? Tls { get; init; }
+
+    /// <summary>A client that has not finished the handshake by then is dropped, so it cannot hold a slot.</summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Bytes of request payload and read data one connection may hold at once.</summary>
+    public long MaxBytesInFlight { get; init; } = 64L << 20;
+}

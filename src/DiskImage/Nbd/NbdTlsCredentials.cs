@@ -1,0 +1,142 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using DiskImage.Options;
+
+namespace DiskImage.Nbd;
+
+/// <summary>
+/// qemu's <c>tls-creds-x509</c> object: a directory holding <c>ca-cert.pem</c> and, for a server,
+/// <c>server-cert.pem</c>/<c>server-key.pem</c>, for a client optionally <c>client-cert.pem</c>/<c>client-key.pem</c>.
+/// With <c>verify-peer=on</c> (qemu's default) the peer must present a certificate signed by the CA.
+/// </summary>
+public sealed record NbdTlsCredentials(string Id, string Directory, bool IsServer, bool VerifyPeer)
+{
+    /// <summary>Parses <c>tls-creds-x509,id=ID,dir=DIR,endpoint=server|client,verify-peer=on|off</c>.</summary>
+    public static NbdTlsCredentials Parse(string definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        var comma = definition.IndexOf(',', StringComparison.Ordinal);
+        var type = comma < 0 ? definition : definition[..comma];
+        if (type != "tls-creds-x509")
+        {
+            throw new InvalidOptionException($"Object type '{type}' is not a TLS credentials object");
+        }
+
+        var properties = KeyValueOptions.Parse([comma < 0 ? "" : definition[(comma + 1)..]]);
+        if (!properties.Remove("id", out var id) || id.Length == 0)
+        {
+            throw new InvalidOptionException("Parameter 'id' is missing");
+        }
+
+        if (!properties.Remove("dir", out var dir) || dir.Length == 0)
+        {
+            throw new InvalidOptionException($"Parameter 'dir' is missing for tls-creds-x509 '{id}'");
+        }
+
+        properties.Remove("endpoint", out var endpoint);
+        properties.Remove("verify-peer", out var verify);
+        if (properties.Count > 0)
+        {
+            throw new InvalidOptionException($"Property '{properties.Keys.First()}' not found for tls-creds-x509 '{id}'");
+        }
+
+        var isServer = endpoint switch
+        {
+            null or "client" => false,
+            "server" => true,
+            _ => throw new InvalidOptionException($"Parameter 'endpoint' does not accept value '{endpoint}'"),
+        };
+        var verifyPeer = verify switch
+        {
+            null or "on" or "yes" or "true" => true,
+            "off" or "no" or "false" => false,
+            _ => throw new InvalidOptionException($"Parameter 'verify-peer' expects 'on' or 'off'"),
+        };
+        return new NbdTlsCredentials(id, dir, isServer, verifyPeer);
+    }
+
+    /// <summary>Options for <see cref="SslStream.AuthenticateAsServerAsync(SslServerAuthenticationOptions, CancellationToken)"/>.</summary>
+    public SslServerAuthenticationOptions ServerOptions()
+    {
+        if (!IsServer)
+        {
+            throw new InvalidOptionException($"Expecting TLS credentials with a server endpoint");
+        }
+
+        var certificate = LoadPair("server-cert.pem", "server-key.pem")
+            ?? throw new ImageAccessException($"Unable to access credentials {Path.Combine(Directory, "server-cert.pem")}: No such file or directory");
+        var ca = VerifyPeer ? LoadCa() : null;
+        return new SslServerAuthenticationOptions
+        {
+            ServerCertificate = certificate,
+            ClientCertificateRequired = VerifyPeer,
+            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            RemoteCertificateValidationCallback = (_, cert, _, _) => !VerifyPeer || (cert is not null && IsSignedBy(cert, ca!)),
+        };
+    }
+
+    /// <summary>Options for <see cref="SslStream.AuthenticateAsClientAsync(SslClientAuthenticationOptions, CancellationToken)"/>.</summary>
+    public SslClientAuthenticationOptions ClientOptions(string targetHost)
+    {
+        if (IsServer)
+        {
+            throw new InvalidOptionException($"Expecting TLS credentials with a client endpoint");
+        }
+
+        var ca = LoadCa();
+        var certificate = LoadPair("client-cert.pem", "client-key.pem");
+        return new SslClientAuthenticationOptions
+        {
+            TargetHost = targetHost,
+            ClientCertificates = certificate is null ? null : [certificate],
+            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            RemoteCertificateValidationCallback = (_, cert, _, _) => !VerifyPeer || (cert is not null && IsSignedBy(cert, ca)),
+        };
+    }
+
+    private X509Certificate2 LoadCa()
+    {
+        var path = Path.Combine(Directory, "ca-cert.pem");
+        try
+        {
+            return X509Certificate2.CreateFromPem(File.ReadAllText(path));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            throw new ImageAccessException($"Unable to access credentials {path}: {e.Message}", e);
+        }
+    }
+
+    private X509Certificate2? LoadPair(string certName, string keyName)
+    {
+        var certPath = Path.Combine(Directory, certName);
+        var keyPath = Path.Combine(Directory, keyName);
+        if (!File.Exists(certPath))
+        {
+            return null;
+        }
+
+        try
+        {
+            // An ephemeral PEM key cannot serve TLS on every platform; a PKCS#12 round trip makes it usable.
+            using var pem = X509Certificate2.CreateFromPemFile(certPath, keyPath);
+            return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            throw new ImageAccessException($"Unable to load credentials {certPath}: {e.Message}", e);
+        }
+    }
+
+    private static bool IsSignedBy(X509Certificate certificate, X509Certificate2 ca)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var leaf = new X509Certificate2(certificate);
+        return chain.Build(leaf);
+    }
+}

@@ -1,0 +1,253 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Net.Sockets;
+using DiskImage.Interop.Tests.Infrastructure;
+
+namespace DiskImage.Interop.Tests.Nbd;
+
+/// <summary>
+/// Raw-socket clients that break the protocol in every way we could think of. After each, the server must
+/// still be running and serve qemu-io the right data.
+/// </summary>
+public class NbdHostileClientTests
+{
+    private const ulong OptionMagic = 0x49484156454F5054;
+
+    [Fact]
+    public void Hostile_clients_leave_the_server_alive_and_serving()
+    {
+        using var dir = new TempDirectory();
+        var image = dir.File("ro.qcow2");
+        ExternalTool.QemuImg("create", "-f", "qcow2", image, "4M");
+        ExternalTool.QemuIo("-c", "write -P 0x66 0 64k", image);
+        using var server = NbdProcess.Diskimg(dir.File("s.sock"), 0, "-t", "-r", "-e", "2", "-f", "qcow2", "-k", dir.File("s.sock"), image);
+
+        void AssertServing(string after)
+        {
+            Assert.False(server.HasExited, $"server died after: {after}");
+            var read = ExternalTool.QemuIo("-f", "raw", "-r", "-c", "read -P 0x66 0 64k", server.Uri());
+            Assert.DoesNotContain("fail", read, StringComparison.Ordinal);
+            Assert.Contains("read 65536/65536", read, StringComparison.Ordinal);
+        }
+
+        // Bad magic in the option phase: the connection is closed.
+        using (var s = server.Connect())
+        {
+            ReadGreeting(s);
+            SendU32(s, 3);
+            var junk = new byte[16];
+            junk.AsSpan().Fill(0xee);
+            s.Send(junk);
+            Assert.True(ClosedByServer(s));
+        }
+
+        AssertServing("bad magic");
+
+        // An unknown option is answered with NBD_REP_ERR_UNSUP and the session goes on.
+        using (var s = server.Connect())
+        {
+            ReadGreeting(s);
+            SendU32(s, 3);
+            SendOption(s, 0x7777, []);
+            var (_, type, _) = ReadOptionReply(s);
+            Assert.Equal(0x80000001u, type);
+            SendOption(s, 2, []); // abort
+        }
+
+        AssertServing("unknown option");
+
+        // An option claiming 3 GiB of payload: refused without reading it.
+        using (var s = server.Connect())
+        {
+            ReadGreeting(s);
+            SendU32(s, 3);
+            var header = new byte[16];
+            BinaryPrimitives.WriteUInt64BigEndian(header, OptionMagic);
+            BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(8), 7);
+            BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(12), 3u << 30);
+            s.Send(header);
+            s.Send(new byte[4096]);
+            var (_, type, _) = ReadOptionReply(s);
+            Assert.Equal(0x80000009u, type);
+            Assert.True(ClosedByServer(s));
+        }
+
+        AssertServing("huge option");
+
+        // Requests out of range, overflowing, 4 GiB long, writes on a read-only export: errors, connection kept.
+        using (var s = Transmission(server))
+        {
+            Assert.Equal(22u, Request(s, 0, 0, ulong.MaxValue - 10, 4096)); // offset + length overflows
+            Assert.Equal(22u, Request(s, 0, 0, 4 << 20, 512)); // past the end
+            Assert.Equal(22u, Request(s, 0, 0, 0, uint.MaxValue)); // 4 GiB read
+            Assert.Equal(1u, Request(s, 1, 0, 0, 512, new byte[512])); // write on read-only
+            Assert.Equal(1u, Request(s, 6, 0, 0, 512)); // write zeroes on read-only
+            Assert.Equal(22u, Request(s, 42, 0, 0, 512)); // unknown command
+            Assert.Equal(0u, Request(s, 0, 0, 0, 4096)); // still in step: a good read succeeds
+            ReadExactly(s, new byte[4096]);
+        }
+
+        AssertServing("bad requests");
+
+        // A 4 GiB write: answered with an error and the connection closed (its payload cannot be skipped).
+        using (var s = Transmission(server))
+        {
+            SendRequest(s, 1, 0, 0, uint.MaxValue);
+            Assert.Equal(22u, ReadSimpleReplyError(s));
+            Assert.True(ClosedByServer(s));
+        }
+
+        AssertServing("4 GiB write");
+
+        // A client that disconnects in the middle of a write payload.
+        using (var s = Transmission(server))
+        {
+            SendRequest(s, 1, 0, 0, 1 << 20);
+            s.Send(new byte[1000]);
+        }
+
+        AssertServing("disconnect mid-payload");
+
+        // A client that stalls the handshake, and more clients than -e 2: the others still get served,
+        // because the stalled ones are dropped after the handshake limit.
+        var stalled = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var s = server.Connect();
+                stalled.Add(s);
+            }
+
+            Thread.Sleep(500);
+            AssertServing("stalled handshakes and more connections than -e");
+        }
+        finally
+        {
+            stalled.ForEach(s => s.Dispose());
+        }
+
+        AssertServing("end");
+    }
+
+    private static Socket Transmission(NbdProcess server)
+    {
+        var s = server.Connect();
+        ReadGreeting(s);
+        SendU32(s, 3);
+        var go = new byte[6];
+        SendOption(s, 7, go);
+        while (true)
+        {
+            var (_, type, _) = ReadOptionReply(s);
+            if (type == 1)
+            {
+                return s;
+            }
+
+            Assert.Equal(3u, type);
+        }
+    }
+
+    private static void ReadGreeting(Socket s)
+    {
+        var greeting = new byte[18];
+        ReadExactly(s, greeting);
+        Assert.Equal(0x4e42444d41474943ul, BinaryPrimitives.ReadUInt64BigEndian(greeting));
+    }
+
+    private static void SendU32(Socket s, uint value)
+    {
+        var b = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(b, value);
+        s.Send(b);
+    }
+
+    private static void SendOption(Socket s, uint option, byte[] data)
+    {
+        var header = new byte[16 + data.Length];
+        BinaryPrimitives.WriteUInt64BigEndian(header, OptionMagic);
+        BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(8), option);
+        BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(12), (uint)data.Length);
+        data.CopyTo(header, 16);
+        s.Send(header);
+    }
+
+    private static (uint Option, uint Type, byte[] Data) ReadOptionReply(Socket s)
+    {
+        var header = new byte[20];
+        ReadExactly(s, header);
+        var length = BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(16));
+        Assert.True(length < 65536);
+        var data = new byte[length];
+        ReadExactly(s, data);
+        return (BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(8)), BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(12)), data);
+    }
+
+    private static void SendRequest(Socket s, ushort command, ushort flags, ulong offset, uint length)
+    {
+        var request = new byte[28];
+        BinaryPrimitives.WriteUInt32BigEndian(request, 0x25609513);
+        BinaryPrimitives.WriteUInt16BigEndian(request.AsSpan(4), flags);
+        BinaryPrimitives.WriteUInt16BigEndian(request.AsSpan(6), command);
+        BinaryPrimitives.WriteUInt64BigEndian(request.AsSpan(8), 0x1234);
+        BinaryPrimitives.WriteUInt64BigEndian(request.AsSpan(16), offset);
+        BinaryPrimitives.WriteUInt32BigEndian(request.AsSpan(24), length);
+        s.Send(request);
+    }
+
+    /// <summary>One request (simple replies: no structured replies were negotiated); returns the error field.</summary>
+    private static uint Request(Socket s, ushort command, ushort flags, ulong offset, uint length, byte[]? payload = null)
+    {
+        SendRequest(s, command, flags, offset, length);
+        if (payload is not null)
+        {
+            s.Send(payload);
+        }
+
+        return ReadSimpleReplyError(s);
+    }
+
+    private static uint ReadSimpleReplyError(Socket s)
+    {
+        var reply = new byte[16];
+        ReadExactly(s, reply);
+        Assert.Equal(0x67446698u, BinaryPrimitives.ReadUInt32BigEndian(reply));
+        return BinaryPrimitives.ReadUInt32BigEndian(reply.AsSpan(4));
+    }
+
+    private static void ReadExactly(Socket s, byte[] buffer)
+    {
+        var done = 0;
+        while (done < buffer.Length)
+        {
+            var n = s.Receive(buffer, done, buffer.Length - done, SocketFlags.None);
+            if (n == 0)
+            {
+                throw new EndOfStreamException($"server closed after {done.ToString(CultureInfo.InvariantCulture)} bytes");
+            }
+
+            done += n;
+        }
+    }
+
+    /// <summary>True when the server closes the connection (bounded by the socket's receive timeout).</summary>
+    private static bool ClosedByServer(Socket s)
+    {
+        var buffer = new byte[4096];
+        try
+        {
+            while (true)
+            {
+                if (s.Receive(buffer) == 0)
+                {
+                    return true;
+                }
+            }
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            return true;
+        }
+    }
+}
