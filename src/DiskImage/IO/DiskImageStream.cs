@@ -128,7 +128,11 @@ public sealed class DiskImageStream : Stream
     public override int Read(Span<byte> buffer)
     {
         var count = Reserve(buffer.Length);
-        _device.Read(_position - count, buffer[..count]);
+        if (count > 0)
+        {
+            _device.Read(_position - count, buffer[..count]);
+        }
+
         return count;
     }
 
