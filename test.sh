@@ -9,6 +9,8 @@ need=()
 command -v qemu-img >/dev/null || need+=(qemu-utils)
 command -v xorriso >/dev/null || need+=(xorriso)
 command -v genisoimage >/dev/null || need+=(genisoimage)
+# Headless browser that judges the SVG and HTML allocation maps.
+command -v chromium >/dev/null || need+=(chromium)
 # Real-world ISOs the ISO 9660 reader is checked against.
 [ -e /usr/lib/ipxe/ipxe.iso ] || need+=(ipxe)
 [ -e /usr/lib/grub-rescue/grub-rescue-cdrom.iso ] || need+=(grub-rescue-pc)
@@ -29,6 +31,9 @@ dotnet build DiskImage.slnx -c Release -nologo -v quiet "$@"
 status=0
 dotnet test DiskImage.slnx -c Release --no-build -nologo \
   --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" || status=$?
+
+# The programs in samples/ must build (above) and run.
+./scripts/run-samples.sh || status=$?
 
 passed=0; failed=0; skipped=0
 for trx in "$results"/*.trx; do

@@ -1,12 +1,13 @@
 using System.CommandLine;
 using System.Globalization;
+using DiskImage.Cli.Rendering;
 using DiskImage.Formats;
 using DiskImage.Operations.Map;
 using DiskImage.Options;
 
 namespace DiskImage.Cli.Commands;
 
-/// <summary><c>diskimg map [-f fmt] [--output=human|json] [--start-offset=N] [--max-length=N] FILE</c>.</summary>
+/// <summary><c>diskimg map [-f fmt] [--output=human|json|svg|html] [--start-offset=N] [--max-length=N] FILE</c>.</summary>
 internal sealed class MapCommand
 {
     private readonly Option<string?> _format = new("-f") { Description = "Image format (probed when omitted)" };
@@ -24,7 +25,7 @@ internal sealed class MapCommand
 
     private Command Build(CliContext context)
     {
-        _output.AcceptOnlyFromAmong("human", "json");
+        _output.AcceptOnlyFromAmong("human", "json", "svg", "html");
         var command = new Command("map", "Show how the image's guest bytes map to files of its backing chain")
         {
             _format, _output, _startOffset, _maxLength, _forceShare, _file, _object, _imageOpts, _untrusted,
@@ -39,8 +40,26 @@ internal sealed class MapCommand
             using var secrets = Secrets.Load(parse, _object);
             var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(new ImageOpenOptions { Untrusted = parse.GetValue(_untrusted), ForceShare = parse.GetValue(_forceShare) }));
+            var output = parse.GetValue(_output);
+            if (output is "svg" or "html")
+            {
+                // The picture always covers the whole image: it is bucketed, so it stays small whatever the size.
+                var map = AllocationMap.Build(image);
+                var name = Path.GetFileName(source.Path);
+                if (output == "svg")
+                {
+                    AllocationMapPicture.WriteSvg(context.Out, map, name);
+                }
+                else
+                {
+                    AllocationMapPicture.WriteHtml(context.Out, map, name);
+                }
+
+                return 0;
+            }
+
             var entries = ImageMapper.Map(image, options);
-            return parse.GetValue(_output) == "json" ? WriteJson(context.Out, entries) : WriteHuman(context, entries);
+            return output == "json" ? WriteJson(context.Out, entries) : WriteHuman(context, entries);
         });
         return command;
     }

@@ -1,0 +1,130 @@
+using System.Globalization;
+using System.Security;
+using DiskImage.Operations.Map;
+
+namespace DiskImage.Cli.Rendering;
+
+/// <summary>
+/// <c>map --output=svg|html</c>: the guest address space as a grid of buckets (a strip for small images),
+/// each cell coloured by the category holding most of its bytes, and a legend with the totals. The size of
+/// the output depends on the bucket count only, never on the number of extents.
+/// </summary>
+internal static class AllocationMapPicture
+{
+    private const int Columns = 128;
+    private const int Cell = 8;
+    private const int Margin = 10;
+    private const int LegendLine = 18;
+
+    private static readonly (AllocationCategory Category, string Id, string Label, string Colour)[] s_styles =
+    [
+        (AllocationCategory.Data, "data", "data", "#d62728"),
+        (AllocationCategory.Compressed, "compressed", "compressed data", "#9467bd"),
+        (AllocationCategory.Zero, "zero", "zero", "#7fb3d5"),
+        (AllocationCategory.Backing, "backing", "data from backing files", "#ff9f1c"),
+        (AllocationCategory.Unallocated, "unallocated", "unallocated", "#eeeeee"),
+    ];
+
+    public static void WriteSvg(TextWriter output, AllocationMap map, string fileName, bool standalone = true)
+    {
+        var rows = (map.BucketCount + Columns - 1) / Columns;
+        var columns = Math.Min(Columns, map.BucketCount);
+        var gridHeight = rows * Cell;
+        var legendTop = Margin + 24 + gridHeight + 16;
+        var legendLines = s_styles.Length + 3 + map.LayerBytes.Count;
+        var width = Math.Max(640, (2 * Margin) + (columns * Cell));
+        var height = legendTop + (legendLines * LegendLine) + Margin;
+        if (standalone)
+        {
+            output.WriteLine("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+        }
+
+        output.WriteLine(F($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\">"));
+        output.WriteLine(F($"<title>Allocation map of {Escape(fileName)}</title>"));
+        output.WriteLine("<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>");
+        output.WriteLine(F($"<text x=\"{Margin}\" y=\"{Margin + 12}\" font-weight=\"bold\">{Escape(fileName)}: {Size(map.VirtualSize)}, one cell = {Size(map.BucketSize)} of guest space ({map.BucketCount} cells), coloured by what fills most of it</text>"));
+        output.WriteLine(F($"<g id=\"grid\" transform=\"translate({Margin},{Margin + 24})\">"));
+        for (var bucket = 0; bucket < map.BucketCount; bucket++)
+        {
+            var style = Style(map.Dominant(bucket));
+            var x = bucket % Columns * Cell;
+            var y = bucket / Columns * Cell;
+            output.Write(F($"<rect x=\"{x}\" y=\"{y}\" width=\"{Cell}\" height=\"{Cell}\" fill=\"{style.Colour}\" class=\"{style.Id}\"><title>{Size(map.BucketStart(bucket))}+{Size(map.BucketLength(bucket))}"));
+            foreach (var s in s_styles)
+            {
+                var bytes = map.BucketBytes(bucket, s.Category);
+                if (bytes > 0)
+                {
+                    output.Write(F($"; {s.Label} {bytes}"));
+                }
+            }
+
+            output.WriteLine("</title></rect>");
+        }
+
+        output.WriteLine("</g>");
+        output.WriteLine(F($"<g id=\"legend\" transform=\"translate({Margin},{legendTop})\">"));
+        var line = 0;
+        foreach (var s in s_styles)
+        {
+            var total = map.Total(s.Category);
+            var label = s.Category == AllocationCategory.Data && map.Encrypted ? "data (encrypted)" : s.Label;
+            output.WriteLine(F($"<rect x=\"0\" y=\"{(line * LegendLine) - 10}\" width=\"12\" height=\"12\" fill=\"{s.Colour}\" stroke=\"#888888\"/>"));
+            output.WriteLine(F($"<text id=\"total-{s.Id}\" data-bytes=\"{total}\" x=\"18\" y=\"{line * LegendLine}\">{label}: {total} bytes ({Size(total)})</text>"));
+            line++;
+        }
+
+        output.WriteLine(F($"<text id=\"total-virtual\" data-bytes=\"{map.VirtualSize}\" x=\"0\" y=\"{line++ * LegendLine}\">virtual size: {map.VirtualSize} bytes ({Size(map.VirtualSize)})</text>"));
+        output.WriteLine(F($"<text id=\"total-allocated\" data-bytes=\"{map.Allocated}\" x=\"0\" y=\"{line++ * LegendLine}\">allocated in this image: {map.Allocated} bytes ({Size(map.Allocated)})</text>"));
+        output.WriteLine(F($"<text id=\"thin-ratio\" x=\"0\" y=\"{line++ * LegendLine}\">thin-provisioning ratio (allocated / virtual): {map.ThinProvisioningRatio:0.0000}</text>"));
+        for (var depth = 0; depth < map.LayerBytes.Count; depth++)
+        {
+            var name = depth == 0 ? "this image" : F($"backing layer {depth}");
+            output.WriteLine(F($"<text id=\"layer-{depth}\" data-bytes=\"{map.LayerBytes[depth]}\" x=\"0\" y=\"{line++ * LegendLine}\">allocated in {name} (depth {depth}): {map.LayerBytes[depth]} bytes</text>"));
+        }
+
+        output.WriteLine("</g>");
+        output.WriteLine("</svg>");
+    }
+
+    /// <summary>A self-contained page: the SVG inline, and a line that shows the hovered cell's details.</summary>
+    public static void WriteHtml(TextWriter output, AllocationMap map, string fileName)
+    {
+        output.WriteLine("<!DOCTYPE html>");
+        output.WriteLine("<html lang=\"en\"><head><meta charset=\"utf-8\">");
+        output.WriteLine(F($"<title>Allocation map of {Escape(fileName)}</title>"));
+        output.WriteLine("<style>body{font-family:sans-serif;margin:12px}#details{height:1.4em;font-family:monospace}</style>");
+        output.WriteLine("</head><body>");
+        output.WriteLine("<div id=\"details\">Hover a cell for its guest range and bytes per category.</div>");
+        WriteSvg(output, map, fileName, standalone: false);
+        output.WriteLine("<script>");
+        output.WriteLine("const details = document.getElementById('details');");
+        output.WriteLine("document.getElementById('grid').addEventListener('mouseover', e => {");
+        output.WriteLine("  const title = e.target.querySelector && e.target.querySelector('title');");
+        output.WriteLine("  if (title) { details.textContent = title.textContent; }");
+        output.WriteLine("});");
+        output.WriteLine("</script>");
+        output.WriteLine("</body></html>");
+    }
+
+    private static (AllocationCategory Category, string Id, string Label, string Colour) Style(AllocationCategory category) =>
+        Array.Find(s_styles, s => s.Category == category);
+
+    private static string Size(long bytes)
+    {
+        string[] units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+        double value = bytes;
+        var unit = 0;
+        while (value >= 1024 && unit < units.Length - 1)
+        {
+            value /= 1024;
+            unit++;
+        }
+
+        return F($"{value:0.##} {units[unit]}");
+    }
+
+    private static string Escape(string text) => SecurityElement.Escape(text);
+
+    private static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
