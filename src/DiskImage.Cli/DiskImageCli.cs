@@ -28,6 +28,11 @@ internal static class DiskImageCli
                 return ErrorReporter.ReportParseError(stderr, error.Message);
             }
 
+            if (interruption is not null)
+            {
+                interruption.Enabled = HonoursCancellation(parse.CommandResult.Command);
+            }
+
             // Signals are handled by Interruption, not by System.CommandLine's own handler.
             var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
             return parse.InvokeAsync(configuration, interruption?.Token ?? default).GetAwaiter().GetResult();
@@ -49,6 +54,13 @@ internal static class DiskImageCli
             return ErrorReporter.Report(stderr, e);
         }
     }
+
+    /// <summary>
+    /// The verbs whose operations take the cancellation token (long copies, checks, builds). Others keep the
+    /// signals' default action, so a signal still stops them at once.
+    /// </summary>
+    private static bool HonoursCancellation(Command command) => command.Name is "convert" or "dd" or "commit" or "rebase" or "compare"
+        or "check" or "amend" or "measure" or "bench" or "create" or "extract" or "cloud-init";
 
     private static bool IsCancellation(Exception e) => e switch
     {

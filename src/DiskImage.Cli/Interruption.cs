@@ -5,19 +5,28 @@ namespace DiskImage.Cli;
 /// <summary>
 /// SIGINT and SIGTERM cancel the running operation instead of killing the process, so partial outputs are
 /// removed and the terminal restored; the process then exits 130 or 143, the status a shell reports for
-/// qemu-img killed by those signals. A second signal takes its default action.
+/// qemu-img killed by those signals. A second signal takes its default action, and so does any signal while
+/// no operation that honours cancellation runs (<see cref="Enabled"/> off), as before this handler existed.
 /// </summary>
 internal sealed class Interruption : IDisposable
 {
     private readonly CancellationTokenSource _source = new();
     private readonly PosixSignalRegistration[] _registrations;
     private int _signal;
+    private bool _enabled;
 
     public Interruption()
     {
         _registrations = OperatingSystem.IsWindows()
             ? []
             : [PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle)];
+    }
+
+    /// <summary>Whether the running command honours <see cref="Token"/>; otherwise signals keep their default action.</summary>
+    public bool Enabled
+    {
+        get => Volatile.Read(ref _enabled);
+        set => Volatile.Write(ref _enabled, value);
     }
 
     /// <summary>Cancelled by the first SIGINT or SIGTERM.</summary>
@@ -44,7 +53,7 @@ internal sealed class Interruption : IDisposable
 
     private void Handle(PosixSignalContext context)
     {
-        if (Interlocked.CompareExchange(ref _signal, (int)context.Signal, 0) != 0)
+        if (!Enabled || Interlocked.CompareExchange(ref _signal, (int)context.Signal, 0) != 0)
         {
             return;
         }

@@ -5,7 +5,7 @@ using DiskImage.IO;
 namespace DiskImage.Interop.Tests.Safety;
 
 /// <summary>
-/// A write that fails for lack of space: on a 16 MiB tmpfs (ENOSPC) when the tests may mount one, and always
+/// A write that fails for lack of space (convert, dd, iso create, create -o preallocation=full): on a 16 MiB tmpfs (ENOSPC) when the tests may mount one, and always
 /// under a 16 MiB file-size limit (EFBIG, with SIGXFSZ ignored as a shell would). Either way the temporary
 /// file is removed, nothing is left under the target's name, and one error line is printed.
 /// </summary>
@@ -18,6 +18,8 @@ public sealed class FullDiskTests
     [InlineData("convert", "qcow2")]
     [InlineData("dd", "raw")]
     [InlineData("iso", "iso")]
+    [InlineData("create", "raw")]
+    [InlineData("create", "qcow2")]
     public void File_size_limit_leaves_no_target(string verb, string format)
     {
         using var dir = new TempDirectory();
@@ -31,6 +33,8 @@ public sealed class FullDiskTests
     [InlineData("convert", "qcow2")]
     [InlineData("dd", "raw")]
     [InlineData("iso", "iso")]
+    [InlineData("create", "raw")]
+    [InlineData("create", "qcow2")]
     public void Full_tmpfs_leaves_no_target(string verb, string format)
     {
         using var dir = new TempDirectory();
@@ -58,6 +62,7 @@ public sealed class FullDiskTests
     {
         "convert" => ["convert", "-f", "raw", "-O", format, sourcePath, target],
         "dd" => ["dd", "-f", "raw", "-O", format, "bs=1M", $"if={sourcePath}", $"of={target}"],
+        "create" => ["create", "-q", "-f", format, "-o", "preallocation=full", target, "48M"],
         _ => ["iso", "create", "-o", target, sourcePath],
     };
 
