@@ -25,7 +25,7 @@ internal static class EncryptionSecrets
         return provider?.Invoke(id) ?? throw new InvalidOptionException($"No secret with id '{id}'");
     }
 
-    /// <summary>Like <see cref="Find(Func{string?, byte[]?}?, string?)"/> but a missing id is refused with QEMU's message.</summary>
+    /// <summary>Like <see cref="Find(Func{string, byte[]}, string)"/> but a missing id is refused with QEMU's message.</summary>
     public static byte[] Require(Func<string?, byte[]?>? provider, string? id, string parameter = "encrypt.key-secret") =>
         Find(provider, id) ?? throw new InvalidOptionException($"Parameter '{parameter}' is required for cipher");
 }
