@@ -13,7 +13,7 @@ internal static class InProcessConvertBenchmark
 {
     private sealed record Job(string Name, string Source, string SourceFormat, string TargetFormat, string[] QemuOptions, bool Compress, string? CompressionType);
 
-    public static int Run(string corpusDirectory, int runs, TextWriter output)
+    public static int Run(string corpusDirectory, int runs, IReadOnlyCollection<string>? only, TextWriter output)
     {
         Job[] jobs =
         [
@@ -27,7 +27,7 @@ internal static class InProcessConvertBenchmark
         Directory.CreateDirectory(scratch);
         try
         {
-            foreach (var job in jobs)
+            foreach (var job in jobs.Where(j => only is null || only.Contains(j.Name)))
             {
                 var source = Path.Combine(corpusDirectory, job.Source);
                 if (!File.Exists(source))
