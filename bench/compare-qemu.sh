@@ -17,6 +17,7 @@
 set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
+invocation="bench/compare-qemu.sh${*:+ $*}"
 runs=5
 scratch=${TMPDIR:-/tmp}/diskimg-bench
 only=""
@@ -242,7 +243,7 @@ if [ "$inproc" -eq 1 ]; then
       || die "in-process benchmark failed"
     {
       echo "Measured $(date -u +%Y-%m-%d) at $(git -C "$repo" rev-parse --short HEAD); load average at start: $inproc_load_start, at end: $(cut -d' ' -f1-3 /proc/loadavg)."
-      echo "Command: \`bench/compare-qemu.sh --runs $runs --only $inproc_jobs\` (1 warm-up call + $runs timed calls, alternating with qemu-img)."
+      echo "Command: \`$invocation\` (1 warm-up call + $runs timed calls, alternating with qemu-img)."
       echo
       echo "| job | qemu-img convert best / median (ms) | ImageConverter.Convert in-process best / median (ms) | ratio (best) |"
       echo "|---|---|---|---|"
@@ -266,7 +267,7 @@ table="$scratch/table.md"
   echo "Measured $(date -u +%Y-%m-%d) at $(git -C "$repo" rev-parse --short HEAD) on $cores cores, $ram RAM, $cpu; $qver; .NET SDK $dver;"
   echo "diskimg is \`out/diskimg\` as \`./build.sh\` (the README's first command) left it: Native AOT ($aot_warnings build warnings), unless the row says otherwise."
   echo "Load average (1/5/15 min) at start: $load_start; at end: $load_end (the machine is shared; high load inflates both tools' times)."
-  echo "Command: \`bench/compare-qemu.sh --runs $runs\` (1 warm-up + $runs runs per tool, alternating, \`sync\` between runs, warm page cache)."
+  echo "Command: \`$invocation\` (1 warm-up + $runs runs per tool, alternating, \`sync\` between runs, warm page cache)."
   echo
   echo "| scenario | qemu-img best / median (ms) | diskimg best / median (ms) | ratio (best) | peak RSS qemu-img / diskimg (MiB) | output allocated qemu-img / diskimg (MiB) | output check |"
   echo "|---|---|---|---|---|---|---|"
