@@ -23,7 +23,7 @@ internal static class InProcessConvertBenchmark
             new("chain-to-qcow2", "chain-top.qcow2", "qcow2", "qcow2", [], false, null),
             new("raw-to-qcow2-zstd", "corpus.raw", "raw", "qcow2", ["-c", "-o", "compression_type=zstd"], true, "zstd"),
         ];
-        var scratch = Path.Combine(corpusDirectory, "inproc-out");
+        var scratch = Path.Combine(corpusDirectory, $"inproc-out-{Environment.ProcessId}");
         Directory.CreateDirectory(scratch);
         try
         {
