@@ -37,7 +37,7 @@ unzip -p "$native" DiskImage.Tool.linux-x64.nuspec | grep -q 'packageType name="
 native_listing=$(unzip -l "$native")
 grep -q 'tools/any/linux-x64/diskimg$' <<<"$native_listing" || fail "linux-x64 package: no diskimg executable"
 grep -q '\.dll$' <<<"$native_listing" && fail "linux-x64 package holds managed assemblies: $native_listing"
-grep -q 'tools/any/any/diskimg.dll$' <<<"$(unzip -l "$fallback")" || fail "any package: no diskimg.dll"
+grep -q 'tools/net10.0/any/diskimg.dll$' <<<"$(unzip -l "$fallback")" || fail "any package: no diskimg.dll"
 
 library_listing=$(unzip -l "$library")
 for f in lib/net10.0/DiskImage.dll lib/net10.0/DiskImage.xml README.md; do
