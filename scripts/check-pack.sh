@@ -31,9 +31,9 @@ settings=$(unzip -p "$pointer" tools/any/any/DotnetToolSettings.xml)
 grep -q 'Command Name="diskimg"' <<<"$settings" || fail "pointer package: no diskimg command"
 grep -q 'RuntimeIdentifier="linux-x64" Id="DiskImage.Tool.linux-x64"' <<<"$settings" || fail "pointer package: no linux-x64 package"
 grep -q 'RuntimeIdentifier="any" Id="DiskImage.Tool.any"' <<<"$settings" || fail "pointer package: no any fallback"
-unzip -p "$pointer" DiskImage.Tool.nuspec | grep -q 'packageType name="DotnetTool"' || fail "pointer package type"
+grep -q 'packageType name="DotnetTool"' <<<"$(unzip -p "$pointer" DiskImage.Tool.nuspec)" || fail "pointer package type"
 
-unzip -p "$native" DiskImage.Tool.linux-x64.nuspec | grep -q 'packageType name="DotnetToolRidPackage"' || fail "linux-x64 package type"
+grep -q 'packageType name="DotnetToolRidPackage"' <<<"$(unzip -p "$native" DiskImage.Tool.linux-x64.nuspec)" || fail "linux-x64 package type"
 native_listing=$(unzip -l "$native")
 grep -q 'tools/any/linux-x64/diskimg$' <<<"$native_listing" || fail "linux-x64 package: no diskimg executable"
 grep -q '\.dll$' <<<"$native_listing" && fail "linux-x64 package holds managed assemblies: $native_listing"
@@ -43,9 +43,11 @@ library_listing=$(unzip -l "$library")
 for f in lib/net10.0/DiskImage.dll lib/net10.0/DiskImage.xml README.md; do
   grep -q " $f\$" <<<"$library_listing" || fail "library package: no $f"
 done
-unzip -p "$library" lib/net10.0/DiskImage.xml | grep -q '<member name="T:DiskImage.Operations.Conversion.ImageConverter">' \
+# (Read into a variable first: grep -q would stop reading early and unzip fail on the broken pipe.)
+library_docs=$(unzip -p "$library" lib/net10.0/DiskImage.xml)
+grep -q '<member name="T:DiskImage.Operations.Conversion.ImageConverter">' <<<"$library_docs" \
   || fail "library package: the XML documentation lacks ImageConverter"
-unzip -p "$library" DiskImage.nuspec | grep -q '<readme>README.md</readme>' || fail "library package: no readme"
+grep -q '<readme>README.md</readme>' <<<"$(unzip -p "$library" DiskImage.nuspec)" || fail "library package: no readme"
 
 # Install as a user would (pinned to this version, so no other feed's package of the same id is picked).
 dotnet tool install --tool-path "$work/tool" --add-source "$packages" --version "$version" DiskImage.Tool >/dev/null
