@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the solution and runs every test: unit tests and interop tests against qemu-img/qemu-io,
-# xorriso, osirrox and isoinfo. Installs those tools first when they are missing (needs root or sudo).
+# Builds the solution and the Native AOT diskimg (./build.sh, out/diskimg) and runs every test: unit tests,
+# interop tests against qemu-img/qemu-io, xorriso, osirrox and isoinfo (the native binary's smoke tests among
+# them), then the package and release checks (scripts/check-pack.sh, scripts/check-release.sh), each counted as
+# one test. Installs those tools first when they are missing (needs root or sudo).
 # Prints "N passed, N failed, N skipped" as its last line; exits non-zero when anything failed.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -11,6 +13,14 @@ command -v xorriso >/dev/null || need+=(xorriso)
 command -v genisoimage >/dev/null || need+=(genisoimage)
 # Headless browser that judges the SVG and HTML allocation maps.
 command -v chromium >/dev/null || need+=(chromium)
+command -v unzip >/dev/null || need+=(unzip)   # scripts/check-pack.sh reads the packages
+# NBD peers: libnbd's nbdinfo/nbdcopy, nbdkit's plugins, and certtool for the TLS certificates.
+command -v nbdinfo >/dev/null || need+=(libnbd-bin)
+command -v nbdkit >/dev/null || need+=(nbdkit)
+command -v certtool >/dev/null || need+=(gnutls-bin)
+# Independent readers of the VMware and Hyper-V formats we write.
+command -v vmdkinfo >/dev/null || need+=(libvmdk-utils)
+command -v vhdiinfo >/dev/null || need+=(libvhdi-utils)
 # Real-world ISOs the ISO 9660 reader is checked against.
 [ -e /usr/lib/ipxe/ipxe.iso ] || need+=(ipxe)
 [ -e /usr/lib/grub-rescue/grub-rescue-cdrom.iso ] || need+=(grub-rescue-pc)
@@ -27,6 +37,7 @@ results="${TEST_RESULTS_DIR:-$PWD/artifacts/test-results}"
 rm -rf "$results"
 mkdir -p "$results"
 
+./build.sh   # out/diskimg, the native executable the Native tests run (installs clang and zlib1g-dev when missing)
 dotnet build DiskImage.slnx -c Release -nologo -v quiet "$@"
 status=0
 dotnet test DiskImage.slnx -c Release --no-build -nologo \
@@ -34,6 +45,12 @@ dotnet test DiskImage.slnx -c Release --no-build -nologo \
 
 # The programs in samples/ must build (above) and run.
 ./scripts/run-samples.sh || status=$?
+# What ships besides the binary: the dotnet tool and library packages, the tarball and the .deb.
+script_passed=0; script_failed=0
+for check in "scripts/check-pack.sh" "scripts/check-release.sh --no-build"; do
+  echo "== $check" >&2
+  if $check >&2; then script_passed=$((script_passed + 1)); else script_failed=$((script_failed + 1)); echo "FAILED: $check" >&2; fi
+done
 
 passed=0; failed=0; skipped=0
 for trx in "$results"/*.trx; do
@@ -44,6 +61,7 @@ for trx in "$results"/*.trx; do
   s=$(sed -n 's/.* notExecuted="\([0-9]*\)".*/\1/p' <<<"$counters")
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
 done
+passed=$((passed + script_passed)); failed=$((failed + script_failed))
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1  # the runner failed without reporting a failed test (build or host crash)
 fi

@@ -2,8 +2,11 @@
 # Times diskimg against qemu-img on the same jobs and writes the table into docs/BENCHMARKS.md.
 #
 #   bench/compare-qemu.sh [--runs N] [--scratch DIR] [--only NAME[,NAME...]] [--no-docs] [--keep] [--reuse-build]
+#                         [--no-startup-variants] [--no-inproc]
 #
-# Builds diskimg (Release, Native AOT), generates a corpus under a scratch directory (never in the
+# Builds diskimg with ./build.sh, the README's first command (Native AOT, out/diskimg), and measures that
+# binary; also ReadyToRun and JIT builds for the start-up rows (--no-startup-variants skips them) and the
+# in-process, JIT-compiled ImageConverter.Convert against qemu-img convert (--no-inproc skips it). Generates a corpus under a scratch directory (never in the
 # repository), then runs every scenario alternately qemu-img / diskimg: one warm-up each, then N timed
 # runs each (default 5), with `sync` before every run. The page cache is left warm (it cannot be
 # dropped without privileges most machines do not grant, and a warm cache measures the code rather
@@ -14,12 +17,15 @@
 set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
+invocation="bench/compare-qemu.sh${*:+ $*}"
 runs=5
 scratch=${TMPDIR:-/tmp}/diskimg-bench
 only=""
 write_docs=1
 keep=0
 reuse_build=0
+startup_variants=1
+inproc=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
@@ -28,6 +34,8 @@ while [ $# -gt 0 ]; do
     --no-docs) write_docs=0; shift ;;
     --keep) keep=1; shift ;;
     --reuse-build) reuse_build=1; shift ;;
+    --no-startup-variants) startup_variants=0; shift ;;
+    --no-inproc) inproc=0; shift ;;
     -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
@@ -54,28 +62,32 @@ fi
 mkdir -p "$scratch"
 bin="$scratch/bin"
 
-# Native AOT needs a clang driver; Debian names it clang-NN when the plain `clang` package is absent.
-aot_linker=()
-if ! command -v clang >/dev/null; then
-  cc=$(ls /usr/bin/clang-[0-9]* 2>/dev/null | sort -V | tail -n 1)
-  [ -n "$cc" ] && aot_linker=("-p:CppCompilerAndLinker=$(basename "$cc")")
-fi
-
-if [ "$reuse_build" -eq 1 ] && [ -x "$bin/aot/diskimg" ] && [ -x "$bin/r2r/diskimg" ] && [ -x "$bin/jit/diskimg" ]; then
-  log "reusing the builds in $bin"
+# The diskimg measured is the one the README's first command leaves: ./build.sh, Native AOT, out/diskimg.
+D="$repo/out/diskimg"
+if [ "$reuse_build" -eq 1 ] && [ -x "$D" ]; then
+  log "reusing $D"
 else
-log "publishing diskimg with Native AOT"
-dotnet publish "$repo/src/DiskImage.Cli" -c Release -r linux-x64 -p:PublishAot=true "${aot_linker[@]}" \
-  -o "$bin/aot" -nologo -v quiet >"$scratch/publish-aot.log" 2>&1 || { cat "$scratch/publish-aot.log"; die "AOT publish failed"; }
-log "publishing diskimg ReadyToRun and JIT (framework-dependent) builds for the start-up comparison"
-dotnet publish "$repo/src/DiskImage.Cli" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
-  -o "$bin/r2r" -nologo -v quiet >"$scratch/publish-r2r.log" 2>&1 || { cat "$scratch/publish-r2r.log"; die "R2R publish failed"; }
-dotnet publish "$repo/src/DiskImage.Cli" -c Release -r linux-x64 --self-contained false \
-  -o "$bin/jit" -nologo -v quiet >"$scratch/publish-jit.log" 2>&1 || { cat "$scratch/publish-jit.log"; die "JIT publish failed"; }
+  log "building out/diskimg with ./build.sh (Native AOT), as the README's first command does"
+  "$repo/build.sh" >"$scratch/publish-aot.log" 2>&1 || { cat "$scratch/publish-aot.log"; die "./build.sh failed"; }
+fi
+if [ "$startup_variants" -eq 1 ]; then
+  if [ "$reuse_build" -eq 1 ] && [ -x "$bin/r2r/diskimg" ] && [ -x "$bin/jit/diskimg" ]; then
+    log "reusing the ReadyToRun and JIT builds in $bin"
+  else
+    log "publishing diskimg ReadyToRun and JIT (framework-dependent) builds for the start-up comparison"
+    dotnet publish "$repo/src/DiskImage.Cli" -c Release -r linux-x64 --self-contained false -p:PublishAot=false -p:PublishReadyToRun=true \
+      -o "$bin/r2r" -nologo -v quiet >"$scratch/publish-r2r.log" 2>&1 || { cat "$scratch/publish-r2r.log"; die "R2R publish failed"; }
+    dotnet publish "$repo/src/DiskImage.Cli" -c Release -r linux-x64 --self-contained false -p:PublishAot=false \
+      -o "$bin/jit" -nologo -v quiet >"$scratch/publish-jit.log" 2>&1 || { cat "$scratch/publish-jit.log"; die "JIT publish failed"; }
+  fi
+fi
+if [ "$inproc" -eq 1 ]; then
+  log "building the in-process benchmark (bench/DiskImage.Benchmarks, JIT)"
+  dotnet build "$repo/bench/DiskImage.Benchmarks" -c Release -nologo -v quiet >"$scratch/build-bench.log" 2>&1 \
+    || { cat "$scratch/build-bench.log"; die "benchmark build failed"; }
 fi
 
 Q=qemu-img
-D="$bin/aot/diskimg"
 aot_warnings=$(grep -c "warning" "$scratch/publish-aot.log" 2>/dev/null || true)
 
 # --- corpus ----------------------------------------------------------------------------------------
@@ -229,8 +241,34 @@ scenario bench-read-nbd "qemu-img bench 4 KiB strided reads over the export" \
   "$(nbd_job "$QN" "$Q bench -f raw $bench_args \$U")" "$(nbd_job "$DN" "$Q bench -f raw $bench_args \$U")"
 info_loop() { echo "for i in \$(seq 50); do $1 info small.qcow2 >/dev/null || exit 1; done"; }
 scenario info-x50 "info on a small qcow2, 50 runs (Native AOT)" "$(info_loop "$Q")" "$(info_loop "$D")"
-scenario info-x50-r2r "info ×50, ReadyToRun build (framework-dependent)" "$(info_loop "$Q")" "$(info_loop "$bin/r2r/diskimg")"
-scenario info-x50-jit "info ×50, JIT build (framework-dependent)" "$(info_loop "$Q")" "$(info_loop "$bin/jit/diskimg")"
+if [ "$startup_variants" -eq 1 ]; then
+  scenario info-x50-r2r "info ×50, ReadyToRun build (framework-dependent)" "$(info_loop "$Q")" "$(info_loop "$bin/r2r/diskimg")"
+  scenario info-x50-jit "info ×50, JIT build (framework-dependent)" "$(info_loop "$Q")" "$(info_loop "$bin/jit/diskimg")"
+fi
+
+# --- in-process (JIT) ----------------------------------------------------------------------------------
+# What a library user gets: ImageConverter.Convert in one long-running JIT process, after a warm-up call,
+# alternating with qemu-img convert processes (the benchmark program times both).
+inproc_table="$scratch/inproc.md"
+if [ "$inproc" -eq 1 ]; then
+  inproc_jobs=raw-to-qcow2,qcow2-to-raw,zlib-qcow2-to-raw,chain-to-qcow2
+  [ -n "$only" ] && inproc_jobs=$(tr ',' '\n' <<<"${only:1:-1}" | grep -xE "raw-to-qcow2|qcow2-to-raw|zlib-qcow2-to-raw|chain-to-qcow2|raw-to-qcow2-zstd" | paste -sd, -)
+  if [ -n "$inproc_jobs" ]; then
+    log "in-process ImageConverter.Convert (JIT) against qemu-img convert: $inproc_jobs"
+    inproc_load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+    dotnet "$repo/bench/DiskImage.Benchmarks/bin/Release/net10.0/DiskImage.Benchmarks.dll" inproc "$c" "$runs" "$inproc_jobs" >"$scratch/inproc.tsv" \
+      || die "in-process benchmark failed"
+    {
+      echo "Measured $(date -u +%Y-%m-%d) at $(git -C "$repo" rev-parse --short HEAD); load average at start: $inproc_load_start, at end: $(cut -d' ' -f1-3 /proc/loadavg)."
+      echo "Command: \`$invocation\` (1 warm-up call + $runs timed calls, alternating with qemu-img)."
+      echo
+      echo "| job | qemu-img convert best / median (ms) | ImageConverter.Convert in-process best / median (ms) | ratio (best) |"
+      echo "|---|---|---|---|"
+      while IFS=$'\t' read -r name qb qm ob om ratio; do echo "| $name | $qb / $qm | $ob / $om | **$ratio** |"; done <"$scratch/inproc.tsv"
+    } >"$inproc_table"
+    cat "$inproc_table"
+  fi
+fi
 
 # --- report ----------------------------------------------------------------------------------------
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -243,10 +281,10 @@ fmt_rss() { [ "$1" = "-" ] && echo "-" || awk -v k="$1" 'BEGIN {printf "%.0f", k
 fmt_mib() { [ "$1" = "-" ] && echo "-" || awk -v b="$1" 'BEGIN {printf "%.1f", b / 1048576}'; }
 table="$scratch/table.md"
 {
-  echo "Measured $(date -u +%Y-%m-%d) on $cores cores, $ram RAM, $cpu; $qver; .NET SDK $dver;"
-  echo "diskimg published with Native AOT ($aot_warnings publish warnings) unless the row says otherwise."
+  echo "Measured $(date -u +%Y-%m-%d) at $(git -C "$repo" rev-parse --short HEAD) on $cores cores, $ram RAM, $cpu; $qver; .NET SDK $dver;"
+  echo "diskimg is \`out/diskimg\` as \`./build.sh\` (the README's first command) left it: Native AOT ($aot_warnings build warnings), unless the row says otherwise."
   echo "Load average (1/5/15 min) at start: $load_start; at end: $load_end (the machine is shared; high load inflates both tools' times)."
-  echo "Command: \`bench/compare-qemu.sh --runs $runs\` (1 warm-up + $runs runs per tool, alternating, \`sync\` between runs, warm page cache)."
+  echo "Command: \`$invocation\` (1 warm-up + $runs runs per tool, alternating, \`sync\` between runs, warm page cache)."
   echo
   echo "| scenario | qemu-img best / median (ms) | diskimg best / median (ms) | ratio (best) | peak RSS qemu-img / diskimg (MiB) | output allocated qemu-img / diskimg (MiB) | output check |"
   echo "|---|---|---|---|---|---|---|"
@@ -273,6 +311,17 @@ head, rest = text.split(begin, 1)
 _, tail = rest.split(end, 1)
 open(docs, "w").write(head + begin + "\n" + open(table).read() + end + tail)
 PY
+    if [ -s "$inproc_table" ] && grep -q '<!-- inproc:begin -->' "$docs"; then
+      python3 - "$docs" "$inproc_table" <<'PY'
+import sys
+docs, table = sys.argv[1], sys.argv[2]
+text = open(docs).read()
+begin, end = "<!-- inproc:begin -->", "<!-- inproc:end -->"
+head, rest = text.split(begin, 1)
+_, tail = rest.split(end, 1)
+open(docs, "w").write(head + begin + "\n" + open(table).read() + end + tail)
+PY
+    fi
     log "table written into docs/BENCHMARKS.md"
   else
     log "docs/BENCHMARKS.md has no results markers; table left in $table"

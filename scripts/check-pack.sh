@@ -1,22 +1,66 @@
 #!/usr/bin/env bash
-# Packs the diskimg dotnet tool and checks the package: its name, the tool settings, the entry
-# assembly, and that the installed tool runs a real job (create, convert, info).
+# Packs what .NET users install, with the README's commands, and checks the packages:
+#   DiskImage.Tool            the pointer package: lists the RID-specific packages (linux-x64, any)
+#   DiskImage.Tool.linux-x64  the Native AOT diskimg executable
+#   DiskImage.Tool.any        the framework-dependent fallback for every other platform
+#   DiskImage                 the library, with its README and XML documentation
+# then installs the tool from the local folder and checks that the command it gives is the native
+# executable from the linux-x64 package (not a managed apphost) and runs a real job.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+fail() { echo "check-pack: $*" >&2; exit 1; }
+packages="$work/packages"
+version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props | head -n 1)
 
-dotnet pack src/DiskImage.Cli -c Release -o "$work/packages" -nologo -v quiet
-package=$(ls "$work"/packages/DiskImage.Tool.*.nupkg)
-echo "package: $(basename "$package")"
-listing=$(unzip -l "$package")
-grep -q 'tools/net10.0/any/DotnetToolSettings.xml' <<<"$listing"
-grep -q 'tools/net10.0/any/diskimg.dll' <<<"$listing"
-grep -q 'tools/net10.0/any/DiskImage.dll' <<<"$listing"
-unzip -p "$package" tools/net10.0/any/DotnetToolSettings.xml | grep -q 'Command Name="diskimg"'
+# The README's "Packaging" commands, into a scratch folder.
+dotnet pack src/DiskImage.Cli -c Release -o "$packages" -nologo -v quiet
+dotnet pack src/DiskImage.Cli -c Release -r linux-x64 -o "$packages" -nologo -v quiet
+dotnet pack src/DiskImage.Cli -c Release -r any -p:PublishAot=false -o "$packages" -nologo -v quiet
+dotnet pack src/DiskImage -c Release -o "$packages" -nologo -v quiet
+ls "$packages"
 
-dotnet tool install --tool-path "$work/tool" --add-source "$work/packages" DiskImage.Tool >/dev/null
-"$work/tool/diskimg" create -q -f raw "$work/demo.raw" 64M
-"$work/tool/diskimg" convert -O qcow2 "$work/demo.raw" "$work/demo.qcow2"
-"$work/tool/diskimg" info "$work/demo.qcow2" | grep -q 'file format: qcow2'
+pointer="$packages/DiskImage.Tool.$version.nupkg"
+native="$packages/DiskImage.Tool.linux-x64.$version.nupkg"
+fallback="$packages/DiskImage.Tool.any.$version.nupkg"
+library="$packages/DiskImage.$version.nupkg"
+for p in "$pointer" "$native" "$fallback" "$library"; do [ -f "$p" ] || fail "missing $(basename "$p")"; done
+
+settings=$(unzip -p "$pointer" tools/any/any/DotnetToolSettings.xml)
+grep -q 'Command Name="diskimg"' <<<"$settings" || fail "pointer package: no diskimg command"
+grep -q 'RuntimeIdentifier="linux-x64" Id="DiskImage.Tool.linux-x64"' <<<"$settings" || fail "pointer package: no linux-x64 package"
+grep -q 'RuntimeIdentifier="any" Id="DiskImage.Tool.any"' <<<"$settings" || fail "pointer package: no any fallback"
+grep -q 'packageType name="DotnetTool"' <<<"$(unzip -p "$pointer" DiskImage.Tool.nuspec)" || fail "pointer package type"
+
+grep -q 'packageType name="DotnetToolRidPackage"' <<<"$(unzip -p "$native" DiskImage.Tool.linux-x64.nuspec)" || fail "linux-x64 package type"
+native_listing=$(unzip -l "$native")
+grep -q 'tools/any/linux-x64/diskimg$' <<<"$native_listing" || fail "linux-x64 package: no diskimg executable"
+grep -q '\.dll$' <<<"$native_listing" && fail "linux-x64 package holds managed assemblies: $native_listing"
+grep -q 'tools/net10.0/any/diskimg.dll$' <<<"$(unzip -l "$fallback")" || fail "any package: no diskimg.dll"
+
+library_listing=$(unzip -l "$library")
+for f in lib/net10.0/DiskImage.dll lib/net10.0/DiskImage.xml README.md; do
+  grep -q " $f\$" <<<"$library_listing" || fail "library package: no $f"
+done
+# (Read into a variable first: grep -q would stop reading early and unzip fail on the broken pipe.)
+library_docs=$(unzip -p "$library" lib/net10.0/DiskImage.xml)
+grep -q '<member name="T:DiskImage.Operations.Conversion.ImageConverter">' <<<"$library_docs" \
+  || fail "library package: the XML documentation lacks ImageConverter"
+grep -q '<readme>README.md</readme>' <<<"$(unzip -p "$library" DiskImage.nuspec)" || fail "library package: no readme"
+
+# Install as a user would (pinned to this version, so no other feed's package of the same id is picked).
+dotnet tool install --tool-path "$work/tool" --add-source "$packages" --version "$version" DiskImage.Tool >/dev/null
+command="$work/tool/diskimg"
+real=$(readlink -f "$command")
+echo "installed command: $command -> $real"
+case "$real" in */diskimage.tool.linux-x64/*) ;; *) fail "the installed command does not come from the linux-x64 package" ;; esac
+head -c 4 "$real" | grep -q $'\x7fELF' || fail "the installed command is not an ELF executable"
+grep -qa DotNetRuntimeDebugHeader "$real" || fail "the installed command is not a Native AOT executable"
+grep -qa hostfxr "$real" && fail "the installed command is a managed apphost"
+ls "$(dirname "$real")"/*.dll >/dev/null 2>&1 && fail "managed assemblies beside the installed command"
+
+"$command" create -q -f raw "$work/demo.raw" 64M
+"$command" convert -O qcow2 "$work/demo.raw" "$work/demo.qcow2"
+"$command" info "$work/demo.qcow2" | grep -q 'file format: qcow2' || fail "the installed diskimg did not run the job"
 echo "pack check passed"

@@ -18,6 +18,7 @@ internal sealed class ExtentCursor
     private int _index;
     private long _windowEnd;
 
+    /// <param name="image">Image whose extents are walked.</param>
     /// <param name="end">Offset the walk stops at; may pass the image's length.</param>
     public ExtentCursor(IDiskImage image, long end)
     {

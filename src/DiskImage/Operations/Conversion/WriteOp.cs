@@ -20,6 +20,9 @@ internal enum WriteOpKind
 }
 
 /// <summary>One write to the target, prepared by a worker and applied by the writer.</summary>
+/// <param name="Kind">What the write does.</param>
+/// <param name="TargetOffset">Guest offset in the target.</param>
+/// <param name="Length">Bytes the write covers.</param>
 /// <param name="BufferOffset">Offset in the chunk or compression buffer (Data, Compressed).</param>
 /// <param name="SourceIndex">Source file (CopyRange).</param>
 /// <param name="SourceOffset">Offset in the source file (CopyRange).</param>

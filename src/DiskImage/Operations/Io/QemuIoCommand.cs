@@ -4,7 +4,13 @@ namespace DiskImage.Operations.Io;
 public abstract record QemuIoCommand;
 
 /// <summary><c>read [-qv] [-P pattern [-s off] [-l len]] off len</c>.</summary>
+/// <param name="Offset">Guest offset of the read.</param>
+/// <param name="Length">Bytes to read.</param>
 /// <param name="Pattern">Byte every read byte (or the <paramref name="PatternOffset"/>/<paramref name="PatternLength"/> part) must equal.</param>
+/// <param name="PatternOffset">Start of the checked part, from <paramref name="Offset"/> (<c>-s</c>).</param>
+/// <param name="PatternLength">Length of the checked part (<c>-l</c>).</param>
+/// <param name="Dump">Print the bytes read as a hex dump (<c>-v</c>).</param>
+/// <param name="Quiet">Print nothing on success (<c>-q</c>).</param>
 public sealed record QemuIoRead(long Offset, long Length, byte? Pattern, long PatternOffset, long PatternLength, bool Dump, bool Quiet) : QemuIoCommand;
 
 /// <summary><c>write [-qzu] [-P pattern] off len</c>; <paramref name="Zero"/> writes zeroes without data, <paramref name="Unmap"/> lets them be holes.</summary>
