@@ -3,6 +3,7 @@ using DiskImage.Crypto;
 using DiskImage.Formats;
 using DiskImage.Formats.Iso9660;
 using DiskImage.Formats.Qcow2;
+using DiskImage.Formats.Vmdk;
 
 namespace DiskImage.Cli.Rendering;
 
@@ -16,6 +17,7 @@ internal static class FormatSpecificFields
     {
         Qcow2SpecificInfo qcow2 => Qcow2(qcow2),
         IsoSpecificInfo iso => Iso(iso),
+        VmdkSpecificInfo vmdk => Vmdk(vmdk),
         _ => [],
     };
 
@@ -50,6 +52,23 @@ internal static class FormatSpecificFields
         }).ToList() },
         { "payload-offset", info.PayloadOffset },
         { "master-key-iters", info.MasterKeyIters },
+    };
+
+    private static InfoFields Vmdk(VmdkSpecificInfo info) => new()
+    {
+        { "cid", (long)info.Cid },
+        { "parent-cid", (long)info.ParentCid },
+        { "create-type", info.CreateType },
+        {
+            "extents", info.Extents.Select(e => new InfoFields
+            {
+                { "compressed", e.Compressed },
+                { "virtual-size", e.VirtualSize },
+                { "filename", e.Filename },
+                { "cluster-size", e.ClusterSize },
+                { "format", e.Format },
+            }).ToList()
+        },
     };
 
     private static InfoFields Iso(IsoSpecificInfo info) => new()

@@ -6,6 +6,7 @@ internal static class BuiltInFormats
     public static IEnumerable<IImageFormat> All =>
     [
         Qcow2.Qcow2Format.Instance,
+        Vmdk.VmdkFormat.Instance,
         Raw.RawFormat.Instance,
         Iso9660.IsoFormat.Instance,
     ];

@@ -60,6 +60,11 @@ public static class ImageConverter
             {
                 compressor = target as ICompressedClusterWriter ?? throw new UnsupportedFeatureException("Compression not supported for this file format");
             }
+            else if (target is Formats.Vmdk.VmdkImage { RequiresCompressedWrites: true } streamOptimized)
+            {
+                // As qemu-img: a target that takes only compressed writes (streamOptimized VMDK) is written compressed.
+                compressor = streamOptimized;
+            }
 
             var copyTarget = new CopyTarget(target, StartsZeroed: !options.NoCreate || options.TargetIsZero, compressor);
             var chunkSize = Math.Max(ChunkSize, copyTarget.ZeroUnit);
