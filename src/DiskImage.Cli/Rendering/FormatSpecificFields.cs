@@ -2,6 +2,7 @@ using System.Globalization;
 using DiskImage.Crypto;
 using DiskImage.Formats;
 using DiskImage.Formats.Iso9660;
+using DiskImage.Formats.Ova;
 using DiskImage.Formats.Qcow2;
 using DiskImage.Formats.Vmdk;
 
@@ -18,6 +19,7 @@ internal static class FormatSpecificFields
         Qcow2SpecificInfo qcow2 => Qcow2(qcow2),
         IsoSpecificInfo iso => Iso(iso),
         VmdkSpecificInfo vmdk => Vmdk(vmdk),
+        OvaSpecificInfo ova => Ova(ova),
         _ => [],
     };
 
@@ -67,6 +69,21 @@ internal static class FormatSpecificFields
                 { "filename", e.Filename },
                 { "cluster-size", e.ClusterSize },
                 { "format", e.Format },
+            }).ToList()
+        },
+    };
+
+    private static InfoFields Ova(OvaSpecificInfo info) => new()
+    {
+        { "descriptor", info.Descriptor },
+        { "selected-disk", info.SelectedDisk },
+        {
+            "disks", info.Disks.Select(d => new InfoFields
+            {
+                { "disk-id", d.DiskId },
+                { "file", d.File },
+                { "format", d.Format },
+                { "capacity", d.Capacity },
             }).ToList()
         },
     };

@@ -7,6 +7,7 @@ internal static class BuiltInFormats
     [
         Qcow2.Qcow2Format.Instance,
         Vmdk.VmdkFormat.Instance,
+        Ova.OvaFormat.Instance,
         Raw.RawFormat.Instance,
         Iso9660.IsoFormat.Instance,
     ];

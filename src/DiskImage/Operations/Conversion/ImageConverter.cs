@@ -11,6 +11,9 @@ public static class ImageConverter
     /// <summary>Chunks are this large, or one target cluster when that is larger.</summary>
     private const int ChunkSize = 2 << 20;
 
+    /// <summary>The <c>-o</c> key that picks which disk of an OVA source is read.</summary>
+    private const string OvaDiskKey = "disk";
+
     /// <summary>Runs the conversion, blocking until it has finished.</summary>
     public static void Convert(ConvertOptions options, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default) =>
         ConvertAsync(options, progress, cancellationToken).GetAwaiter().GetResult();
@@ -36,9 +39,16 @@ public static class ImageConverter
         try
         {
             var layout = new SourceLayout(sources);
+            var targetOptions = options.TargetOptions;
+            if (targetOptions.ContainsKey(OvaDiskKey) && sources.Any(s => s is Formats.Ova.OvaImage))
+            {
+                // -o disk=N picked the OVA's disk; it is not an option of the target.
+                targetOptions = targetOptions.Where(p => p.Key != OvaDiskKey).ToDictionary(p => p.Key, p => p.Value);
+            }
+
             if (!options.NoCreate)
             {
-                var createOptions = targetFormat.ParseCreateOptions(layout.TotalLength, options.TargetOptions) with { Registry = registry, SecretProvider = options.SecretProvider };
+                var createOptions = targetFormat.ParseCreateOptions(layout.TotalLength, targetOptions) with { Registry = registry, SecretProvider = options.SecretProvider };
                 targetFormat.Create(options.Target, createOptions);
             }
 
@@ -130,6 +140,9 @@ public static class ImageConverter
                     SecretProvider = options.SecretProvider,
                     KeySecret = keySecret,
                     Untrusted = options.UntrustedSources,
+                    FormatOptions = options.TargetOptions.TryGetValue(OvaDiskKey, out var disk)
+                        ? new Dictionary<string, string> { [OvaDiskKey] = disk }
+                        : new Dictionary<string, string>(),
                 };
                 sources.Add(options.Snapshot is { } snapshot
                     ? Snapshots.ImageSnapshots.OpenSnapshot(options.Sources[i], options.SourceFormat, Formats.Qcow2.Qcow2SnapshotSelector.Parse(snapshot), openOptions)
