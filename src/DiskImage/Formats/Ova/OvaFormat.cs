@@ -36,7 +36,7 @@ public sealed class OvaFormat : IImageFormat
             throw new UnsupportedFeatureException("OVA archives are read-only");
         }
 
-        var file = HostFile.Open(path, writable: false);
+        var file = Storage.Open(path, writable: false);
         try
         {
             var entries = TarIndex.Read(file);

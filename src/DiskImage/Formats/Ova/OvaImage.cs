@@ -5,11 +5,11 @@ namespace DiskImage.Formats.Ova;
 /// <summary>One disk of an OVA, read in place from the archive through the disk format's reader.</summary>
 public sealed class OvaImage : IDiskImage
 {
-    private readonly HostFile _archive;
+    private readonly IStorage _archive;
     private readonly IDiskImage _disk;
     private readonly OvaSpecificInfo _info;
 
-    internal OvaImage(string path, HostFile archive, IDiskImage disk, OvaSpecificInfo info)
+    internal OvaImage(string path, IStorage archive, IDiskImage disk, OvaSpecificInfo info)
     {
         FilePath = path;
         _archive = archive;

@@ -25,7 +25,7 @@ internal static class TarIndex
     /// <summary>The name of the first entry of a tar header block.</summary>
     public static string FirstName(ReadOnlySpan<byte> header) => HeaderName(header);
 
-    public static List<TarEntry> Read(HostFile file)
+    public static List<TarEntry> Read(IStorage file)
     {
         var entries = new List<TarEntry>();
         var length = file.Length;
@@ -94,7 +94,7 @@ internal static class TarIndex
         return Encoding.UTF8.GetString(end < 0 ? field : field[..end]);
     }
 
-    private static string ReadText(HostFile file, long offset, long size, long headerOffset)
+    private static string ReadText(IStorage file, long offset, long size, long headerOffset)
     {
         if (size > MaxMetadataSize)
         {

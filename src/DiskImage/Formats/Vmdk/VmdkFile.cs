@@ -4,17 +4,17 @@ namespace DiskImage.Formats.Vmdk;
 
 /// <summary>
 /// One file a VMDK is made of (descriptor, sparse or flat extent), or a window into a larger file (a disk
-/// inside an OVA). All access goes through <see cref="HostFile"/>'s public methods. Reads past the end
+/// inside an OVA). All access goes through <see cref="IStorage"/>. Reads past the end
 /// return zeroes, as QEMU's file layer pads short reads.
 /// </summary>
 internal sealed class VmdkFile : IDisposable
 {
-    private readonly HostFile _file;
+    private readonly IStorage _file;
     private readonly long _base;
     private readonly long? _windowLength;
     private readonly bool _ownsFile;
 
-    private VmdkFile(HostFile file, string name, long @base, long? windowLength, bool ownsFile)
+    private VmdkFile(IStorage file, string name, long @base, long? windowLength, bool ownsFile)
     {
         _file = file;
         Name = name;
@@ -38,13 +38,13 @@ internal sealed class VmdkFile : IDisposable
 
     public static VmdkFile Open(string path, bool writable, bool ignoreFlushes)
     {
-        var file = HostFile.Open(path, writable);
+        var file = Storage.Open(path, writable);
         file.IgnoreFlushes = ignoreFlushes;
         return new VmdkFile(file, path, 0, null, ownsFile: true);
     }
 
     /// <summary>A read-only window of <paramref name="length"/> bytes at <paramref name="offset"/> of a file the caller keeps.</summary>
-    public static VmdkFile Window(HostFile file, string name, long offset, long length) =>
+    public static VmdkFile Window(IStorage file, string name, long offset, long length) =>
         new(file, name, offset, length, ownsFile: false);
 
     /// <summary>Reads <c>buffer.Length</c> bytes; whatever lies past the end reads as zeroes.</summary>
