@@ -14,8 +14,8 @@ internal sealed partial class VmdkExtent : IDisposable
     /// <summary>Grain tables kept in memory at most; the cache is emptied when it grows past this.</summary>
     private const int MaxCachedTables = 8192;
 
-    /// <summary>How much of a compressed grain is read first; most grains fit.</summary>
-    private const int CompressedProbeBytes = 32 << 10;
+    /// <summary>How much of a compressed grain is read first: a whole grain's worth, so nearly every grain takes one read.</summary>
+    private const int CompressedProbeBytes = (64 << 10) + 512;
 
     private readonly ConcurrentDictionary<long, byte[]> _tables = new();
     private uint[] _directory = [];
