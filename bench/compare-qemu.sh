@@ -107,6 +107,7 @@ make_image() { # path command...: runs the command once when the image is missin
 make_image "$c/corpus.qcow2" $Q convert -f raw -O qcow2 "$c/corpus.raw" "$c/corpus.qcow2"
 make_image "$c/corpus-zlib.qcow2" $Q convert -f raw -O qcow2 -c "$c/corpus.raw" "$c/corpus-zlib.qcow2"
 # A 3-deep chain: base = the corpus; mid and top each overwrite a different 128 MiB with new data.
+make_image "$c/corpus-stream.vmdk" $Q convert -f raw -O vmdk -o subformat=streamOptimized "$c/corpus.raw" "$c/corpus-stream.vmdk"
 make_image "$c/chain-base.qcow2" $Q convert -f raw -O qcow2 "$c/corpus.raw" "$c/chain-base.qcow2"
 make_image "$c/chain-mid.qcow2" bash -c "$Q create -f qcow2 -b chain-base.qcow2 -F qcow2 '$c/chain-mid.qcow2' && qemu-io -f qcow2 -c 'write -P 0x11 64M 128M' '$c/chain-mid.qcow2'" 
 make_image "$c/chain-top.qcow2" bash -c "$Q create -f qcow2 -b chain-mid.qcow2 -F qcow2 '$c/chain-top.qcow2' && qemu-io -f qcow2 -c 'write -P 0x22 640M 128M' -c 'write -z 900M 16M' '$c/chain-top.qcow2'"
@@ -204,6 +205,8 @@ scenario qcow2-to-raw "qcow2 → raw" \
   "$Q convert -f qcow2 -O raw corpus.qcow2 \$OUT" "$D convert -f qcow2 -O raw corpus.qcow2 \$OUT" o.raw corpus.raw
 scenario zlib-qcow2-to-raw "zlib-compressed qcow2 → raw" \
   "$Q convert -f qcow2 -O raw corpus-zlib.qcow2 \$OUT" "$D convert -f qcow2 -O raw corpus-zlib.qcow2 \$OUT" o.raw corpus.raw
+scenario stream-vmdk-to-qcow2 "streamOptimized VMDK → qcow2" \
+  "$Q convert -f vmdk -O qcow2 corpus-stream.vmdk \$OUT" "$D convert -f vmdk -O qcow2 corpus-stream.vmdk \$OUT" o.qcow2 corpus.raw
 scenario raw-to-qcow2-zlib "raw → qcow2 -c (zlib)" \
   "$Q convert -f raw -O qcow2 -c corpus.raw \$OUT" "$D convert -f raw -O qcow2 -c corpus.raw \$OUT" o.qcow2 corpus.raw
 scenario raw-to-qcow2-zstd "raw → qcow2 -c -o compression_type=zstd" \

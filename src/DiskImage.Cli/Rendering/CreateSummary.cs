@@ -30,6 +30,19 @@ internal static class CreateSummary
         new("refcount_bits", "16"),
     ];
 
+    private static readonly OptionSpec[] s_vmdk =
+    [
+        new("size", IsSize: true),
+        new("adapter_type"),
+        new("backing_file"),
+        new("backing_fmt"),
+        new("compat6", "off"),
+        new("hwversion", "undefined"),
+        new("toolsversion"),
+        new("subformat"),
+        new("zeroed_grain"),
+    ];
+
     public static string Describe(CreatePlan plan, IReadOnlyDictionary<string, string> given)
     {
         var values = new Dictionary<string, string>(given, StringComparer.Ordinal)
@@ -51,6 +64,7 @@ internal static class CreateSummary
         {
             "raw" => s_raw,
             "qcow2" => s_qcow2,
+            "vmdk" => s_vmdk,
             _ => [.. s_raw, new("backing_file"), new("backing_fmt")],
         };
 

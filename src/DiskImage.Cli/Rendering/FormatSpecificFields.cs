@@ -2,7 +2,9 @@ using System.Globalization;
 using DiskImage.Crypto;
 using DiskImage.Formats;
 using DiskImage.Formats.Iso9660;
+using DiskImage.Formats.Ova;
 using DiskImage.Formats.Qcow2;
+using DiskImage.Formats.Vmdk;
 
 namespace DiskImage.Cli.Rendering;
 
@@ -16,6 +18,8 @@ internal static class FormatSpecificFields
     {
         Qcow2SpecificInfo qcow2 => Qcow2(qcow2),
         IsoSpecificInfo iso => Iso(iso),
+        VmdkSpecificInfo vmdk => Vmdk(vmdk),
+        OvaSpecificInfo ova => Ova(ova),
         _ => [],
     };
 
@@ -50,6 +54,38 @@ internal static class FormatSpecificFields
         }).ToList() },
         { "payload-offset", info.PayloadOffset },
         { "master-key-iters", info.MasterKeyIters },
+    };
+
+    private static InfoFields Vmdk(VmdkSpecificInfo info) => new()
+    {
+        { "cid", (long)info.Cid },
+        { "parent-cid", (long)info.ParentCid },
+        { "create-type", info.CreateType },
+        {
+            "extents", info.Extents.Select(e => new InfoFields
+            {
+                { "compressed", e.Compressed },
+                { "virtual-size", e.VirtualSize },
+                { "filename", e.Filename },
+                { "cluster-size", e.ClusterSize },
+                { "format", e.Format },
+            }).ToList()
+        },
+    };
+
+    private static InfoFields Ova(OvaSpecificInfo info) => new()
+    {
+        { "descriptor", info.Descriptor },
+        { "selected-disk", info.SelectedDisk },
+        {
+            "disks", info.Disks.Select(d => new InfoFields
+            {
+                { "disk-id", d.DiskId },
+                { "file", d.File },
+                { "format", d.Format },
+                { "capacity", d.Capacity },
+            }).ToList()
+        },
     };
 
     private static InfoFields Iso(IsoSpecificInfo info) => new()

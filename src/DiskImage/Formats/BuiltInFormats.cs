@@ -6,6 +6,8 @@ internal static class BuiltInFormats
     public static IEnumerable<IImageFormat> All =>
     [
         Qcow2.Qcow2Format.Instance,
+        Vmdk.VmdkFormat.Instance,
+        Ova.OvaFormat.Instance,
         Raw.RawFormat.Instance,
         Iso9660.IsoFormat.Instance,
     ];

@@ -45,6 +45,12 @@ public sealed record ImageOpenOptions
     /// </summary>
     public bool IgnoreFlushes { get; init; }
 
+    /// <summary>
+    /// Options that pick what a container format opens (an OVA's <c>disk=N</c>); formats ignore keys they
+    /// do not know.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> FormatOptions { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Open the image in repair mode (check -r): allowed even when the corrupt bit is set.</summary>
     public bool ForRepair { get; init; }
 

@@ -41,7 +41,7 @@ internal static class ChainExtents
             if (status.Data || status.Zero || layer.Backing is null)
             {
                 return new MapEntry(offset, length, depth, status.Allocated, status.Zero, status.Data, status.HostOffset,
-                    status.HostOffset is null ? null : layer.FilePath);
+                    status.HostOffset is null ? null : status.HostFileName ?? layer.FilePath);
             }
 
             layer = layer.Backing;

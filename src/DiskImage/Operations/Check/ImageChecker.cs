@@ -7,7 +7,7 @@ namespace DiskImage.Operations.Check;
 public static class ImageChecker
 {
     /// <summary>Whether the format of <paramref name="image"/> can be checked at all (qemu-img exits 63 otherwise).</summary>
-    public static bool Supports(IDiskImage image) => image is Qcow2Image;
+    public static bool Supports(IDiskImage image) => image is Qcow2Image or Formats.Vmdk.VmdkImage;
 
     /// <summary>
     /// Checks <paramref name="image"/> (opened for writing with <see cref="ImageOpenOptions.ForRepair"/> when
@@ -18,6 +18,11 @@ public static class ImageChecker
     public static ImageCheckResult Check(IDiskImage image, CheckRepair repair, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(image);
+        if (image is Formats.Vmdk.VmdkImage vmdk)
+        {
+            return new ImageCheckResult(image.FilePath, image.Format.Name, vmdk.Check(repair), null);
+        }
+
         if (image is not Qcow2Image qcow2)
         {
             throw new UnsupportedFeatureException("This image format does not support checks");

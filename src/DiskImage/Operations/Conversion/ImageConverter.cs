@@ -12,6 +12,9 @@ public static class ImageConverter
     /// <summary>Chunks are this large, or one target cluster when that is larger.</summary>
     private const int ChunkSize = 2 << 20;
 
+    /// <summary>The <c>-o</c> key that picks which disk of an OVA source is read.</summary>
+    private const string OvaDiskKey = "disk";
+
     /// <summary>Runs the conversion, blocking until it has finished.</summary>
     public static void Convert(ConvertOptions options, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default) =>
         ConvertAsync(options, progress, cancellationToken).GetAwaiter().GetResult();
@@ -44,12 +47,19 @@ public static class ImageConverter
             InputOverlap.EnsureDistinct(options.Target, sources);
             cancellationToken.ThrowIfCancellationRequested();
 
+            var targetOptions = options.TargetOptions;
+            if (targetOptions.ContainsKey(OvaDiskKey) && sources.Any(s => s is Formats.Ova.OvaImage))
+            {
+                // -o disk=N picked the OVA's disk; it is not an option of the target.
+                targetOptions = targetOptions.Where(p => p.Key != OvaDiskKey).ToDictionary(p => p.Key, p => p.Value);
+            }
+
             // A new target is built under a temporary name and renamed into place when whole; -n writes in place.
             using var output = options.NoCreate ? null : BeginOutput(options.Target, targetFormat.Name);
             var targetPath = output?.WritePath ?? options.Target;
             if (output is not null)
             {
-                var createOptions = targetFormat.ParseCreateOptions(layout.TotalLength, options.TargetOptions) with { Registry = registry, SecretProvider = options.SecretProvider };
+                var createOptions = targetFormat.ParseCreateOptions(layout.TotalLength, targetOptions) with { Registry = registry, SecretProvider = options.SecretProvider };
                 try
                 {
                     targetFormat.Create(targetPath, createOptions);
@@ -95,6 +105,11 @@ public static class ImageConverter
         if (options.Compress)
         {
             compressor = target as ICompressedClusterWriter ?? throw new UnsupportedFeatureException("Compression not supported for this file format");
+        }
+        else if (target is Formats.Vmdk.VmdkImage { RequiresCompressedWrites: true } streamOptimized)
+        {
+            // As qemu-img: a target that takes only compressed writes (streamOptimized VMDK) is written compressed.
+            compressor = streamOptimized;
         }
 
         var copyTarget = new CopyTarget(target, StartsZeroed: !options.NoCreate || options.TargetIsZero, compressor);
@@ -157,6 +172,9 @@ public static class ImageConverter
 
                     // As qemu-img convert: nobody may write or resize a source while it is copied.
                     SharedPermissions = LockPermissions.ConsistentRead | LockPermissions.WriteUnchanged,
+                    FormatOptions = options.TargetOptions.TryGetValue(OvaDiskKey, out var disk)
+                        ? new Dictionary<string, string> { [OvaDiskKey] = disk }
+                        : new Dictionary<string, string>(),
                 };
                 sources.Add(options.Snapshot is { } snapshot
                     ? Snapshots.ImageSnapshots.OpenSnapshot(options.Sources[i], options.SourceFormat, Formats.Qcow2.Qcow2SnapshotSelector.Parse(snapshot), openOptions)

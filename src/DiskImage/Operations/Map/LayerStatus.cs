@@ -10,7 +10,7 @@ namespace DiskImage.Operations.Map;
 /// layer says data or zero; an unallocated run reads as zero when there is no backing file or the backing
 /// file ends before it.
 /// </summary>
-internal readonly record struct LayerStatus(long Length, bool Data, bool Zero, bool Allocated, long? HostOffset)
+internal readonly record struct LayerStatus(long Length, bool Data, bool Zero, bool Allocated, long? HostOffset, string? HostFileName = null)
 {
     public static LayerStatus Of(IDiskImage image, long offset, long length)
     {
@@ -19,6 +19,7 @@ internal readonly record struct LayerStatus(long Length, bool Data, bool Zero, b
         {
             Qcow2Image qcow2 => OfQcow2(qcow2, offset, length),
             RawImage raw => OfHostFile(raw.File, offset, length),
+            Formats.Vmdk.VmdkImage vmdk => OfVmdk(vmdk, offset, length),
             _ => OfExtents(image, offset, length),
         };
 
@@ -53,6 +54,13 @@ internal readonly record struct LayerStatus(long Length, bool Data, bool Zero, b
         }
 
         return status;
+    }
+
+    private static LayerStatus OfVmdk(Formats.Vmdk.VmdkImage image, long offset, long length)
+    {
+        var run = image.MapStatus(offset, length);
+        var data = run.State == Formats.Vmdk.VmdkGrainState.Data;
+        return new LayerStatus(run.Length, data, run.Zero, run.State != Formats.Vmdk.VmdkGrainState.Unallocated, run.HostOffset, run.FileName);
     }
 
     private static LayerStatus OfHostFile(IStorage file, long offset, long length)

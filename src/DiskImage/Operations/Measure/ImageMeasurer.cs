@@ -51,7 +51,7 @@ public static class ImageMeasurer
             {
                 "raw" => MeasureRaw(createOptions, source),
                 "qcow2" => MeasureQcow2(createOptions, source, options.SecretProvider, cancellationToken),
-                _ => throw new UnsupportedFeatureException($"Format driver '{registry.Get(options.OutputFormat).Name}' does not support size measurement"),
+                _ => throw new UnsupportedFeatureException($"Block driver '{registry.Get(options.OutputFormat).Name}' does not support size measurement"),
             });
         }
         catch (OverflowException)
