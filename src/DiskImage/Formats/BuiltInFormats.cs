@@ -6,6 +6,8 @@ internal static class BuiltInFormats
     public static IEnumerable<IImageFormat> All =>
     [
         Qcow2.Qcow2Format.Instance,
+        Vpc.VpcFormat.Instance,
+        Vdi.VdiFormat.Instance,
         Raw.RawFormat.Instance,
         Iso9660.IsoFormat.Instance,
     ];

@@ -7,7 +7,11 @@ namespace DiskImage.Operations.Check;
 public static class ImageChecker
 {
     /// <summary>Whether the format of <paramref name="image"/> can be checked at all (qemu-img exits 63 otherwise).</summary>
-    public static bool Supports(IDiskImage image) => image is Qcow2Image;
+    public static bool Supports(IDiskImage image) => image is Qcow2Image or IConsistencyCheckable;
+
+    /// <summary>Whether <paramref name="repair"/> can be done on <paramref name="image"/> (vdi checks but cannot repair: qemu-img exits 63).</summary>
+    public static bool Supports(IDiskImage image, CheckRepair repair) =>
+        image is Qcow2Image || (image is IConsistencyCheckable checkable && (repair == CheckRepair.None || checkable.CanRepair));
 
     /// <summary>
     /// Checks <paramref name="image"/> (opened for writing with <see cref="ImageOpenOptions.ForRepair"/> when
@@ -16,6 +20,11 @@ public static class ImageChecker
     public static ImageCheckResult Check(IDiskImage image, CheckRepair repair)
     {
         ArgumentNullException.ThrowIfNull(image);
+        if (image is IConsistencyCheckable checkable)
+        {
+            return new ImageCheckResult(image.FilePath, image.Format.Name, checkable.Check(repair), null);
+        }
+
         if (image is not Qcow2Image qcow2)
         {
             throw new UnsupportedFeatureException("This image format does not support checks");
