@@ -9,6 +9,7 @@ need=()
 command -v qemu-img >/dev/null || need+=(qemu-utils)
 command -v xorriso >/dev/null || need+=(xorriso)
 command -v genisoimage >/dev/null || need+=(genisoimage)
+command -v vhdiinfo >/dev/null || need+=(libvhdi-utils)
 # Real-world ISOs the ISO 9660 reader is checked against.
 [ -e /usr/lib/ipxe/ipxe.iso ] || need+=(ipxe)
 [ -e /usr/lib/grub-rescue/grub-rescue-cdrom.iso ] || need+=(grub-rescue-pc)

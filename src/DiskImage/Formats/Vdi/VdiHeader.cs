@@ -12,8 +12,8 @@ internal sealed record VdiHeader
     public const uint TypeStatic = 2;
     public const int BlockSize = 1 << 20;
 
-    /// <summary>QEMU's limit on blocks (so the block map stays addressable), about 1 PiB of disk.</summary>
-    public const uint MaxBlocks = 0x3fffffff;
+    /// <summary>QEMU's limit on blocks (its block map must stay below 2 GiB of memory): 512 TiB of disk.</summary>
+    public const uint MaxBlocks = 536870784;
 
     public const int BlocksAllocatedOffset = 0x184;
 

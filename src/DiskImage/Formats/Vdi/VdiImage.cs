@@ -108,8 +108,7 @@ public sealed partial class VdiImage : IDiskImage, IHostMappedImage, IConsistenc
         }
 
         var counts = new CheckCounts();
-        var owner = new uint[_bmap.Length];
-        Array.Fill(owner, Unallocated);
+        var used = new bool[_bmap.Length];
         uint allocated = 0;
         for (uint block = 0; block < _bmap.Length; block++)
         {
@@ -119,21 +118,23 @@ public sealed partial class VdiImage : IDiskImage, IHostMappedImage, IConsistenc
                 continue;
             }
 
-            allocated++;
             if (entry >= _bmap.Length)
             {
                 counts.Messages.Add($"ERROR: block index {block} too large, is {entry}");
                 counts.Corruptions++;
+                continue;
             }
-            else if (owner[entry] != Unallocated)
+
+            // Entries inside the image count as allocated, shared or not (QEMU's tally, and its wording, which
+            // names the shared data block twice).
+            allocated++;
+            if (used[entry])
             {
-                counts.Messages.Add($"ERROR: block index {owner[entry]} also used by {block}");
+                counts.Messages.Add($"ERROR: block index {entry} also used by {entry}");
                 counts.Corruptions++;
             }
-            else
-            {
-                owner[entry] = block;
-            }
+
+            used[entry] = true;
         }
 
         if (allocated != _blocksAllocated)

@@ -25,7 +25,8 @@ internal static class VpcCreator
         {
             DataOffset = options.Fixed ? ulong.MaxValue : VpcFooter.Size,
             Timestamp = (uint)(DateTimeOffset.UtcNow.ToUnixTimeSeconds() - VpcFooter.TimestampBase),
-            CreatorApp = "qemu",
+            // "qem2" tells readers (QEMU among them) to take the footer's size rather than the geometry's.
+            CreatorApp = options.ForceSize ? "qem2" : "qemu",
             OriginalSize = (ulong)size,
             CurrentSize = (ulong)size,
             Geometry = geometry,

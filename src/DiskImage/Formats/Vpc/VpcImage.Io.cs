@@ -119,7 +119,7 @@ public sealed partial class VpcImage
     {
         if (IsFixed)
         {
-            return new HostMapping(length, ExtentKind.Data, offset, HostMappingMode.File);
+            return new HostMapping(length, ExtentKind.Data, offset, HostMappingMode.FileZeroes);
         }
 
         var host = HostOffset(offset);
