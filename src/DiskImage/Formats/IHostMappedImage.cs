@@ -8,8 +8,8 @@ namespace DiskImage.Formats;
 /// </summary>
 internal interface IHostMappedImage
 {
-    /// <summary>The file the host offsets refer to.</summary>
-    HostFile HostFile { get; }
+    /// <summary>The container the host offsets refer to.</summary>
+    IStorage Storage { get; }
 
     /// <summary>Status of the run starting at <paramref name="offset"/>, at most <paramref name="length"/> bytes long.</summary>
     HostMapping MapRun(long offset, long length);

@@ -15,7 +15,7 @@ public sealed partial class VdiImage : IDiskImage, IHostMappedImage, IConsistenc
     /// <summary>Entries at or above this are not allocated (0xfffffffe marks a discarded block).</summary>
     private const uint FirstUnallocated = 0xfffffffe;
 
-    private readonly HostFile _file;
+    private readonly IStorage _file;
     private readonly VdiHeader _header;
     private readonly byte[] _headerBytes;
     private readonly uint[] _bmap;
@@ -23,7 +23,7 @@ public sealed partial class VdiImage : IDiskImage, IHostMappedImage, IConsistenc
     private readonly Lock _allocation = new();
     private uint _blocksAllocated;
 
-    private VdiImage(HostFile file, byte[] headerBytes, VdiHeader header, uint[] bmap)
+    private VdiImage(IStorage file, byte[] headerBytes, VdiHeader header, uint[] bmap)
     {
         _file = file;
         _headerBytes = headerBytes;
@@ -43,14 +43,14 @@ public sealed partial class VdiImage : IDiskImage, IHostMappedImage, IConsistenc
 
     public bool CanWrite => _file.CanWrite;
 
-    HostFile IHostMappedImage.HostFile => _file;
+    IStorage IHostMappedImage.Storage => _file;
 
     private static bool IsAllocated(uint entry) => entry < FirstUnallocated;
 
     public static VdiImage Open(string path, ImageOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var file = HostFile.Open(path, !options.ReadOnly);
+        var file = Storage.Open(path, !options.ReadOnly);
         try
         {
             file.IgnoreFlushes = options.IgnoreFlushes;

@@ -37,7 +37,7 @@ internal sealed record VhdxHeader
     }
 
     /// <summary>The current header of the file, refused as QEMU refuses it when neither copy is valid.</summary>
-    public static VhdxHeader ReadCurrent(IO.HostFile file)
+    public static VhdxHeader ReadCurrent(IO.IStorage file)
     {
         var bytes = new byte[Size];
         file.Read(FirstOffset, bytes);

@@ -17,12 +17,12 @@ public sealed class VhdxImage : IDiskImage, IHostMappedImage, IConsistencyChecka
     private const ulong PartiallyPresent = 7;
     private const long HeaderSectionEnd = 1 << 20;
 
-    private readonly HostFile _file;
+    private readonly IStorage _file;
     private readonly VhdxMetadata _metadata;
     private readonly ulong[] _bat;
     private readonly (long Start, long End)[] _regions;
 
-    private VhdxImage(HostFile file, VhdxMetadata metadata, ulong[] bat, (long, long)[] regions)
+    private VhdxImage(IStorage file, VhdxMetadata metadata, ulong[] bat, (long, long)[] regions)
     {
         _file = file;
         _metadata = metadata;
@@ -40,7 +40,7 @@ public sealed class VhdxImage : IDiskImage, IHostMappedImage, IConsistencyChecka
 
     public bool CanWrite => false;
 
-    HostFile IHostMappedImage.HostFile => _file;
+    IStorage IHostMappedImage.Storage => _file;
 
     bool IConsistencyCheckable.CanRepair => false;
 
@@ -54,7 +54,7 @@ public sealed class VhdxImage : IDiskImage, IHostMappedImage, IConsistencyChecka
             throw new UnsupportedFeatureException("VHDX images can only be opened read-only");
         }
 
-        var file = HostFile.Open(path, writable: false);
+        var file = Storage.Open(path, writable: false);
         try
         {
             return Open(file);
@@ -66,7 +66,7 @@ public sealed class VhdxImage : IDiskImage, IHostMappedImage, IConsistencyChecka
         }
     }
 
-    private static VhdxImage Open(HostFile file)
+    private static VhdxImage Open(IStorage file)
     {
         var signature = new byte[8];
         file.Read(0, signature);

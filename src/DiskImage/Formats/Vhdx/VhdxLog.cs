@@ -11,7 +11,7 @@ internal static class VhdxLog
     private const uint EntrySignature = 0x65676f6c; // "loge"
     private const int SectorSize = 4096;
 
-    public static bool HasPendingEntries(IO.HostFile file, VhdxHeader header)
+    public static bool HasPendingEntries(IO.IStorage file, VhdxHeader header)
     {
         if (header.LogGuid == Guid.Empty)
         {

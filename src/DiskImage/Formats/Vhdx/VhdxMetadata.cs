@@ -18,7 +18,7 @@ internal sealed record VhdxMetadata(uint BlockSize, bool LeaveBlocksAllocated, b
     /// <summary>The largest disk QEMU opens: 64 TiB.</summary>
     public const ulong MaxDiskSize = 64UL << 40;
 
-    public static VhdxMetadata Read(IO.HostFile file, long regionOffset, long regionLength)
+    public static VhdxMetadata Read(IO.IStorage file, long regionOffset, long regionLength)
     {
         var table = new byte[TableSize];
         file.Read(regionOffset, table);

@@ -13,7 +13,7 @@ internal sealed record VhdxRegionTable(long BatOffset, long BatLength, long Meta
     public static readonly Guid BatGuid = new("2DC27766-F623-4200-9D64-115E9BFD4A08");
     public static readonly Guid MetadataGuid = new("8B7CA206-4790-4B9A-B8FE-575F050F886E");
 
-    public static VhdxRegionTable Read(IO.HostFile file)
+    public static VhdxRegionTable Read(IO.IStorage file)
     {
         var b = new byte[Size];
         file.Read(Offset, b);

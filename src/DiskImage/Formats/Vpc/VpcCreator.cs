@@ -71,7 +71,7 @@ internal static class VpcCreator
     }
 
     /// <summary>Footer, dynamic header, an empty table of 2 MiB blocks, and the footer again at the end.</summary>
-    private static void WriteDynamic(HostFile file, VpcFooter footer, long size)
+    private static void WriteDynamic(IStorage file, VpcFooter footer, long size)
     {
         const long tableOffset = 3 * 512;
         var blockSize = VpcDynamicHeader.DefaultBlockSize;

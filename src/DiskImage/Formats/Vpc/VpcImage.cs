@@ -12,7 +12,7 @@ public sealed partial class VpcImage : IDiskImage, IHostMappedImage
 {
     private const uint Unallocated = 0xFFFFFFFF;
 
-    private readonly HostFile _file;
+    private readonly IStorage _file;
     private readonly byte[] _footerBytes;
     private readonly VpcFooter _footer;
     private readonly long _length;
@@ -24,7 +24,7 @@ public sealed partial class VpcImage : IDiskImage, IHostMappedImage
     private long _freeDataBlockOffset;
     private long _lastBitmapOffset = -1;
 
-    private VpcImage(HostFile file, byte[] footerBytes, VpcFooter footer, long length)
+    private VpcImage(IStorage file, byte[] footerBytes, VpcFooter footer, long length)
     {
         _file = file;
         _footerBytes = footerBytes;
@@ -32,7 +32,7 @@ public sealed partial class VpcImage : IDiskImage, IHostMappedImage
         _length = length;
     }
 
-    private VpcImage(HostFile file, byte[] footerBytes, VpcFooter footer, long length, VpcDynamicHeader header, uint[] bat)
+    private VpcImage(IStorage file, byte[] footerBytes, VpcFooter footer, long length, VpcDynamicHeader header, uint[] bat)
         : this(file, footerBytes, footer, length)
     {
         _batOffset = (long)header.TableOffset;
@@ -62,7 +62,7 @@ public sealed partial class VpcImage : IDiskImage, IHostMappedImage
     /// <summary>Whether guest data is stored in place (a fixed disk) rather than through the allocation table.</summary>
     public bool IsFixed => _footer.DiskType == VpcFooter.TypeFixed;
 
-    HostFile IHostMappedImage.HostFile => _file;
+    IStorage IHostMappedImage.Storage => _file;
 
     /// <summary>Bytes of the sector bitmap in front of every block of <paramref name="blockSize"/> bytes.</summary>
     internal static int BitmapSize(int blockSize) => ((blockSize / (8 * 512)) + 511) & ~511;
@@ -72,7 +72,7 @@ public sealed partial class VpcImage : IDiskImage, IHostMappedImage
     public static VpcImage Open(string path, ImageOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var file = HostFile.Open(path, !options.ReadOnly);
+        var file = Storage.Open(path, !options.ReadOnly);
         try
         {
             file.IgnoreFlushes = options.IgnoreFlushes;
@@ -85,7 +85,7 @@ public sealed partial class VpcImage : IDiskImage, IHostMappedImage
         }
     }
 
-    private static VpcImage Open(HostFile file)
+    private static VpcImage Open(IStorage file)
     {
         var fileLength = file.Length;
         var footerBytes = new byte[VpcFooter.Size];
@@ -147,7 +147,7 @@ public sealed partial class VpcImage : IDiskImage, IHostMappedImage
         return sizedByFooter || chs == VpcGeometry.MaxGeometrySectors ? (long)Math.Min(footer.CurrentSize / 512, long.MaxValue / 512) : chs;
     }
 
-    private static uint[] ReadTable(HostFile file, VpcDynamicHeader header, long sectors, long fileLength)
+    private static uint[] ReadTable(IStorage file, VpcDynamicHeader header, long sectors, long fileLength)
     {
         var blockSize = header.BlockSize;
         if (blockSize < 512 || !uint.IsPow2(blockSize))

@@ -73,8 +73,8 @@ internal readonly record struct LayerStatus(long Length, bool Data, bool Zero, b
             return new LayerStatus(run.Length, data, zero, data || zero, run.HostOffset);
         }
 
-        var fileLength = image.HostFile.Length;
-        var first = host >= fileLength ? new Extent(host, run.Length, ExtentKind.Zero) : image.HostFile.GetExtents(host, Math.Min(run.Length, fileLength - host))[0];
+        var fileLength = image.Storage.Length;
+        var first = host >= fileLength ? new Extent(host, run.Length, ExtentKind.Zero) : image.Storage.GetExtents(host, Math.Min(run.Length, fileLength - host))[0];
         var holes = first.Kind != ExtentKind.Data;
         var keepData = run.Mode == HostMappingMode.FileZeroes || !holes;
         return new LayerStatus(Math.Min(run.Length, first.Length), keepData, holes, true, host);
