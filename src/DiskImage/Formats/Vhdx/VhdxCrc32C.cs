@@ -19,6 +19,9 @@ internal static class VhdxCrc32C
         return ~crc;
     }
 
+    /// <summary>The plain CRC-32C of <paramref name="bytes"/>.</summary>
+    public static uint Of(ReadOnlySpan<byte> bytes) => ~Update(uint.MaxValue, bytes);
+
     /// <summary>Whether the little-endian checksum stored at <paramref name="checksumOffset"/> is right.</summary>
     public static bool Verify(ReadOnlySpan<byte> bytes, int checksumOffset) =>
         BinaryPrimitives.ReadUInt32LittleEndian(bytes[checksumOffset..]) == Compute(bytes, checksumOffset);
