@@ -111,6 +111,8 @@ make_image "$c/corpus-stream.vmdk" $Q convert -f raw -O vmdk -o subformat=stream
 make_image "$c/chain-base.qcow2" $Q convert -f raw -O qcow2 "$c/corpus.raw" "$c/chain-base.qcow2"
 make_image "$c/chain-mid.qcow2" bash -c "$Q create -f qcow2 -b chain-base.qcow2 -F qcow2 '$c/chain-mid.qcow2' && qemu-io -f qcow2 -c 'write -P 0x11 64M 128M' '$c/chain-mid.qcow2'" 
 make_image "$c/chain-top.qcow2" bash -c "$Q create -f qcow2 -b chain-mid.qcow2 -F qcow2 '$c/chain-top.qcow2' && qemu-io -f qcow2 -c 'write -P 0x22 640M 128M' -c 'write -z 900M 16M' '$c/chain-top.qcow2'"
+# The corpus as a dynamic VHDX (qemu-img's defaults: 8 MiB blocks), the Hyper-V migration case.
+make_image "$c/corpus.vhdx" $Q convert -f raw -O vhdx "$c/corpus.raw" "$c/corpus.vhdx"
 make_image "$c/empty-1t.raw" truncate -s 1T "$c/empty-1t.raw"
 make_image "$c/small.qcow2" $Q create -f qcow2 "$c/small.qcow2" 1G
 make_image "$c/rw.raw" cp --sparse=always "$c/corpus.raw" "$c/rw.raw"
@@ -214,6 +216,8 @@ scenario raw-to-qcow2-zstd "raw → qcow2 -c -o compression_type=zstd" \
   "$D convert -f raw -O qcow2 -c -o compression_type=zstd corpus.raw \$OUT" o.qcow2 corpus.raw
 scenario chain-to-qcow2 "3-deep backing chain flattened → qcow2" \
   "$Q convert -f qcow2 -O qcow2 chain-top.qcow2 \$OUT" "$D convert -f qcow2 -O qcow2 chain-top.qcow2 \$OUT" o.qcow2 chain-top.qcow2
+scenario vhdx-to-qcow2 "dynamic VHDX → qcow2 (1 GiB corpus)" \
+  "$Q convert -f vhdx -O qcow2 corpus.vhdx \$OUT" "$D convert -f vhdx -O qcow2 corpus.vhdx \$OUT" o.qcow2 corpus.vhdx
 scenario empty-1t-to-qcow2 "empty 1 TiB raw → qcow2" \
   "$Q convert -f raw -O qcow2 empty-1t.raw \$OUT" "$D convert -f raw -O qcow2 empty-1t.raw \$OUT" o.qcow2 empty-1t.raw
 # qemu-img bench is strided, not random: a stride of 1 MiB + 4 KiB scatters 4 KiB requests over the

@@ -49,7 +49,7 @@ internal sealed class CheckCommand
         var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
         var openOptions = new ImageOpenOptions { OpenBackingChain = false, ReadOnly = repair == CheckRepair.None, ForRepair = repair != CheckRepair.None, ForceShare = parse.GetValue(_forceShare) };
         using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(openOptions));
-        if (!ImageChecker.Supports(image) || (repair != CheckRepair.None && image is DiskImage.Formats.Vmdk.VmdkImage))
+        if (!ImageChecker.Supports(image, repair))
         {
             context.Error.WriteLine("diskimg: This image format does not support checks");
             return NotSupported;

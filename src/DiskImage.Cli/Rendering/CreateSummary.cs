@@ -43,6 +43,10 @@ internal static class CreateSummary
         new("zeroed_grain"),
     ];
 
+    private static readonly OptionSpec[] s_vpc = [new("size", IsSize: true), new("subformat"), new("force_size")];
+
+    private static readonly OptionSpec[] s_vdi = [new("size", IsSize: true), new("static", "off")];
+
     public static string Describe(CreatePlan plan, IReadOnlyDictionary<string, string> given)
     {
         var values = new Dictionary<string, string>(given, StringComparer.Ordinal)
@@ -65,6 +69,8 @@ internal static class CreateSummary
             "raw" => s_raw,
             "qcow2" => s_qcow2,
             "vmdk" => s_vmdk,
+            "vpc" => s_vpc,
+            "vdi" => s_vdi,
             _ => [.. s_raw, new("backing_file"), new("backing_fmt")],
         };
 

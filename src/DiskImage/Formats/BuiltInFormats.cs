@@ -8,6 +8,9 @@ internal static class BuiltInFormats
         Qcow2.Qcow2Format.Instance,
         Vmdk.VmdkFormat.Instance,
         Ova.OvaFormat.Instance,
+        Vpc.VpcFormat.Instance,
+        Vdi.VdiFormat.Instance,
+        Vhdx.VhdxFormat.Instance,
         Raw.RawFormat.Instance,
         Iso9660.IsoFormat.Instance,
     ];

@@ -28,6 +28,9 @@ public interface IImageFormat
     /// </summary>
     bool SupportsCompression => false;
 
+    /// <summary>Whether images of this format can name a backing file (qemu-img refuses <c>-b</c> otherwise).</summary>
+    bool SupportsBackingFiles => true;
+
     /// <summary>Opens an image. The caller owns the result.</summary>
     IDiskImage Open(string path, ImageOpenOptions options);
 

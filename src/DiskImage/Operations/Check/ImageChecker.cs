@@ -7,7 +7,13 @@ namespace DiskImage.Operations.Check;
 public static class ImageChecker
 {
     /// <summary>Whether the format of <paramref name="image"/> can be checked at all (qemu-img exits 63 otherwise).</summary>
-    public static bool Supports(IDiskImage image) => image is Qcow2Image or Formats.Vmdk.VmdkImage;
+    public static bool Supports(IDiskImage image) => image is Qcow2Image or Formats.Vmdk.VmdkImage or IConsistencyCheckable;
+
+    /// <summary>Whether <paramref name="repair"/> can be done on <paramref name="image"/> (vmdk and vdi check but cannot repair: qemu-img exits 63).</summary>
+    public static bool Supports(IDiskImage image, CheckRepair repair) =>
+        image is Qcow2Image
+        || (image is Formats.Vmdk.VmdkImage && repair == CheckRepair.None)
+        || (image is IConsistencyCheckable checkable && (repair == CheckRepair.None || checkable.CanRepair));
 
     /// <summary>
     /// Checks <paramref name="image"/> (opened for writing with <see cref="ImageOpenOptions.ForRepair"/> when
@@ -21,6 +27,11 @@ public static class ImageChecker
         if (image is Formats.Vmdk.VmdkImage vmdk)
         {
             return new ImageCheckResult(image.FilePath, image.Format.Name, vmdk.Check(repair), null);
+        }
+
+        if (image is IConsistencyCheckable checkable)
+        {
+            return new ImageCheckResult(image.FilePath, image.Format.Name, checkable.Check(repair), null);
         }
 
         if (image is not Qcow2Image qcow2)

@@ -36,7 +36,7 @@ public static class ImageCreator
 
         if (options.BackingFile is not null)
         {
-            if (format is Formats.Raw.RawFormat)
+            if (format is Formats.Raw.RawFormat || !format.SupportsBackingFiles)
             {
                 throw new InvalidOptionException($"Backing file not supported for file format '{format.Name}'");
             }

@@ -20,6 +20,7 @@ internal readonly record struct LayerStatus(long Length, bool Data, bool Zero, b
             Qcow2Image qcow2 => OfQcow2(qcow2, offset, length),
             RawImage raw => OfHostFile(raw.File, offset, length),
             Formats.Vmdk.VmdkImage vmdk => OfVmdk(vmdk, offset, length),
+            IHostMappedImage mapped => OfHostMapped(mapped, offset, length),
             _ => OfExtents(image, offset, length),
         };
 
@@ -68,6 +69,23 @@ internal readonly record struct LayerStatus(long Length, bool Data, bool Zero, b
         var first = file.GetExtents(offset, length)[0];
         var data = first.Kind == ExtentKind.Data;
         return new LayerStatus(first.Length, data, !data, true, offset);
+    }
+
+    private static LayerStatus OfHostMapped(IHostMappedImage image, long offset, long length)
+    {
+        var run = image.MapRun(offset, length);
+        if (run.HostOffset is not { } host || run.Kind != ExtentKind.Data || run.Mode == HostMappingMode.Exact)
+        {
+            var data = run.Kind == ExtentKind.Data;
+            var zero = run.Kind == ExtentKind.Zero;
+            return new LayerStatus(run.Length, data, zero, data || zero, run.HostOffset);
+        }
+
+        var fileLength = image.Storage.Length;
+        var first = host >= fileLength ? new Extent(host, run.Length, ExtentKind.Zero) : image.Storage.GetExtents(host, Math.Min(run.Length, fileLength - host))[0];
+        var holes = first.Kind != ExtentKind.Data;
+        var keepData = run.Mode == HostMappingMode.FileZeroes || !holes;
+        return new LayerStatus(Math.Min(run.Length, first.Length), keepData, holes, true, host);
     }
 
     private static LayerStatus OfExtents(IDiskImage image, long offset, long length)

@@ -36,7 +36,7 @@ public static class ImageResizer
                 ResizeRaw(raw, oldSize, newSize, options.Preallocation);
                 break;
             default:
-                throw new UnsupportedFeatureException($"Image format '{image.Format.Name}' does not support resizing");
+                throw new UnsupportedFeatureException("Image format driver does not support resize");
         }
 
         return new ResizeResult(oldSize, newSize);

@@ -1,0 +1,264 @@
+using System.Buffers.Binary;
+using DiskImage.IO;
+using DiskImage.Operations.Check;
+
+namespace DiskImage.Formats.Vhdx;
+
+/// <summary>
+/// An open VHDX (Hyper-V) image, read-only: fixed and dynamic disks, logical sectors of 512 or 4096 bytes, blocks
+/// of 1 to 256 MiB. The block allocation table interleaves one sector-bitmap entry after every chunk of payload
+/// entries; blocks that are not fully present read as zeroes, as in QEMU.
+/// </summary>
+public sealed class VhdxImage : IDiskImage, IHostMappedImage, IConsistencyCheckable
+{
+    private const ulong StateMask = 7;
+    private const ulong OffsetMask = 0xFFFFFFFFFFF00000;
+    private const ulong FullyPresent = 6;
+    private const ulong PartiallyPresent = 7;
+    private const long HeaderSectionEnd = 1 << 20;
+
+    private readonly IStorage _file;
+    private readonly VhdxMetadata _metadata;
+    private readonly ulong[] _bat;
+    private readonly (long Start, long End)[] _regions;
+
+    private VhdxImage(IStorage file, VhdxMetadata metadata, ulong[] bat, (long, long)[] regions)
+    {
+        _file = file;
+        _metadata = metadata;
+        _bat = bat;
+        _regions = regions;
+    }
+
+    public IImageFormat Format => VhdxFormat.Instance;
+
+    public string FilePath => _file.Path;
+
+    public IDiskImage? Backing => null;
+
+    public long Length => (long)_metadata.VirtualDiskSize;
+
+    public bool CanWrite => false;
+
+    IStorage IHostMappedImage.Storage => _file;
+
+    bool IConsistencyCheckable.CanRepair => false;
+
+    private long BlockSize => _metadata.BlockSize;
+
+    public static VhdxImage Open(string path, ImageOpenOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!options.ReadOnly)
+        {
+            throw new UnsupportedFeatureException("VHDX images can only be opened read-only");
+        }
+
+        var file = Storage.Open(path, writable: false);
+        try
+        {
+            return Open(file);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    private static VhdxImage Open(IStorage file)
+    {
+        var signature = new byte[8];
+        file.Read(0, signature);
+        if (!signature.AsSpan().SequenceEqual("vhdxfile"u8))
+        {
+            throw new InvalidImageException("Not a VHDX image", 0);
+        }
+
+        var header = VhdxHeader.ReadCurrent(file);
+        if (VhdxLog.HasPendingEntries(file, header))
+        {
+            throw new ImageAccessException($"VHDX image file '{file.Path}' opened read-only, but contains a log that needs to be replayed");
+        }
+
+        var regions = VhdxRegionTable.Read(file);
+        var metadata = VhdxMetadata.Read(file, regions.MetadataOffset, regions.MetadataLength);
+        var dataBlocks = (long)((metadata.VirtualDiskSize + metadata.BlockSize - 1) / metadata.BlockSize);
+        var entries = dataBlocks == 0 ? 0 : dataBlocks + ((dataBlocks - 1) / metadata.ChunkRatio);
+        if (entries > regions.BatLength / 8)
+        {
+            throw new InvalidImageException("Invalid argument", VhdxRegionTable.Offset);
+        }
+
+        var raw = new byte[entries * 8];
+        file.Read(regions.BatOffset, raw);
+        var bat = new ulong[entries];
+        for (var i = 0; i < bat.Length; i++)
+        {
+            bat[i] = BinaryPrimitives.ReadUInt64LittleEndian(raw.AsSpan(i * 8));
+        }
+
+        // In the order QEMU checks them (the last registered first), so the overlap reported is the one it reports.
+        (long, long)[] known =
+        [
+            (regions.MetadataOffset, regions.MetadataOffset + regions.MetadataLength),
+            (regions.BatOffset, regions.BatOffset + regions.BatLength),
+            ((long)header.LogOffset, (long)header.LogOffset + header.LogLength),
+            (0, HeaderSectionEnd),
+        ];
+        var image = new VhdxImage(file, metadata, bat, known);
+        var problems = image.CheckTable(stopAtFirst: true);
+        if (problems.Count > 0)
+        {
+            throw new InvalidImageException(problems[0]);
+        }
+
+        return image;
+    }
+
+    public ImageInfo GetInfo() => new()
+    {
+        Filename = _file.Path,
+        Format = VhdxFormat.Instance.Name,
+        VirtualSize = Length,
+        ActualSize = _file.AllocatedSize,
+        ClusterSize = (int)BlockSize,
+    };
+
+    public void Read(long offset, Span<byte> buffer)
+    {
+        CheckRange(offset, buffer.Length);
+        while (!buffer.IsEmpty)
+        {
+            var n = (int)Math.Min(buffer.Length, BlockSize - (offset % BlockSize));
+            var host = HostOffset(offset);
+            if (host < 0)
+            {
+                buffer[..n].Clear();
+            }
+            else
+            {
+                _file.Read(host, buffer[..n]);
+            }
+
+            offset += n;
+            buffer = buffer[n..];
+        }
+    }
+
+    public void Write(long offset, ReadOnlySpan<byte> data) => throw ReadOnly();
+
+    public void WriteZeroes(long offset, long length, bool mayUnmap) => throw ReadOnly();
+
+    public void Discard(long offset, long length) => throw ReadOnly();
+
+    public void Flush()
+    {
+    }
+
+    public IReadOnlyList<Extent> GetExtents(long offset, long length)
+    {
+        CheckRange(offset, length);
+        var extents = new List<Extent>();
+        var end = offset + length;
+        while (offset < end)
+        {
+            var n = Math.Min(end - offset, BlockSize - (offset % BlockSize));
+            HostFile.Add(extents, new Extent(offset, n, HostOffset(offset) < 0 ? ExtentKind.Zero : ExtentKind.Data));
+            offset += n;
+        }
+
+        return extents;
+    }
+
+    /// <summary>QEMU 7.2's vhdx driver reports no block status, so its map shows the whole disk as data.</summary>
+    HostMapping IHostMappedImage.MapRun(long offset, long length) => new(length, ExtentKind.Data, null);
+
+    /// <summary>QEMU's check: fully present blocks must lie inside the file and clear of the metadata regions.</summary>
+    CheckCounts IConsistencyCheckable.Check(CheckRepair repair)
+    {
+        if (repair != CheckRepair.None)
+        {
+            throw new UnsupportedFeatureException("This image format does not support checks");
+        }
+
+        var counts = new CheckCounts();
+        foreach (var problem in CheckTable(stopAtFirst: false))
+        {
+            counts.Messages.Add(problem);
+            counts.Corruptions++;
+        }
+
+        return counts;
+    }
+
+    public void Dispose() => _file.Dispose();
+
+    private List<string> CheckTable(bool stopAtFirst)
+    {
+        var problems = new List<string>();
+        var fileLength = _file.Length;
+        var payloadLeft = _metadata.ChunkRatio;
+        for (long i = 0; i < _bat.Length && !(stopAtFirst && problems.Count > 0); i++)
+        {
+            if ((_bat[i] & StateMask) != FullyPresent)
+            {
+                continue;
+            }
+
+            var offset = (long)(_bat[i] & OffsetMask);
+            var blockLength = Math.Min(BlockSize, Length - (i * BlockSize));
+            if (offset >= fileLength)
+            {
+                problems.Add($"VHDX BAT entry {i} start offset {offset} points after end of file ({fileLength}). Image has probably been truncated.");
+            }
+            else if (offset + blockLength > fileLength)
+            {
+                problems.Add($"VHDX BAT entry {i} end offset {offset + blockLength} points after end of file ({fileLength}). Image has probably been truncated.");
+            }
+
+            // QEMU counts payload entries only among fully present ones; its region check follows that count.
+            if (payloadLeft-- > 0)
+            {
+                foreach (var (start, end) in _regions)
+                {
+                    if (offset < end && offset + BlockSize > start)
+                    {
+                        problems.Add($"VHDX region {offset}-{offset + BlockSize} overlaps with region {start}-{end}");
+                        break;
+                    }
+                }
+            }
+            else
+            {
+                payloadLeft = _metadata.ChunkRatio;
+            }
+        }
+
+        return problems;
+    }
+
+    /// <summary>File offset of guest byte <paramref name="offset"/>, or -1 when its block reads as zeroes.</summary>
+    private long HostOffset(long offset)
+    {
+        var block = offset / BlockSize;
+        var index = block + (block / _metadata.ChunkRatio);
+        var entry = _bat[index];
+        return (entry & StateMask) switch
+        {
+            FullyPresent => (long)(entry & OffsetMask) + (offset % BlockSize),
+            PartiallyPresent => throw new InvalidImageException("Input/output error"),
+            _ => -1,
+        };
+    }
+
+    private void CheckRange(long offset, long length)
+    {
+        if (offset < 0 || length < 0 || offset > Length - length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), $"Range {offset}+{length} lies outside the {Length}-byte image.");
+        }
+    }
+
+    private static InvalidOperationException ReadOnly() => new("The image was opened read-only.");
+}
