@@ -3,7 +3,7 @@ using DiskImage.IO;
 namespace DiskImage.Crypto;
 
 /// <summary>A LUKS area stored at a fixed place in a host file (qcow2's FDE header extension points at it).</summary>
-internal sealed class HostFileLuksStorage(HostFile file, long start, long length) : ILuksStorage
+internal sealed class HostFileLuksStorage(IStorage file, long start, long length) : ILuksStorage
 {
     public long Length => length;
 

@@ -20,7 +20,7 @@ internal static class Qcow2EncryptionLoader
     /// Loads the encryption for <paramref name="cryptMethod"/>; <paramref name="luksArea"/> is the FDE
     /// extension's (offset, length), required for LUKS.
     /// </summary>
-    public static Result Load(HostFile file, int cryptMethod, (long Offset, long Length)? luksArea, int clusterSize, ImageOpenOptions options)
+    public static Result Load(IStorage file, int cryptMethod, (long Offset, long Length)? luksArea, int clusterSize, ImageOpenOptions options)
     {
         // The passphrase belongs to the caller's secret store, which outlives this open; it is not wiped here.
         // A metadata-only open never unlocks (as QEMU's no-I/O open), so even a wrong passphrase shows the header.
@@ -42,7 +42,7 @@ internal static class Qcow2EncryptionLoader
     }
 
     /// <summary>The LUKS area of an image, bounded by the file.</summary>
-    public static HostFileLuksStorage OpenArea(HostFile file, (long Offset, long Length)? luksArea, int clusterSize)
+    public static HostFileLuksStorage OpenArea(IStorage file, (long Offset, long Length)? luksArea, int clusterSize)
     {
         if (luksArea is not { } area)
         {

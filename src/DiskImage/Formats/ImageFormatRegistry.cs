@@ -61,7 +61,7 @@ public sealed class ImageFormatRegistry
     /// <summary>Reads the start of <paramref name="path"/> and probes it.</summary>
     public IImageFormat Probe(string path)
     {
-        using var file = IO.HostFile.Open(path, writable: false);
+        using var file = IO.Storage.Open(path, writable: false);
         var header = new byte[(int)Math.Min(ProbeHeaderSize, file.Length)];
         file.Read(0, header);
         return Probe(header, file.Length);

@@ -8,7 +8,7 @@ namespace DiskImage.IO;
 /// format. Thread-safe. Sparse-file calls (holes, punch, zero range) use Linux syscalls and fall back
 /// to portable equivalents elsewhere.
 /// </summary>
-public sealed class HostFile : IDisposable
+public sealed class HostFile : IStorage
 {
     private readonly SafeFileHandle _handle;
     private bool _holeCallsWork = LinuxFileCalls.IsAvailable;

@@ -11,7 +11,7 @@ namespace DiskImage.Formats.Qcow2;
 /// </summary>
 internal static class Qcow2HeaderReader
 {
-    public static Qcow2Header Read(HostFile file, bool writable, bool forRepair)
+    public static Qcow2Header Read(IStorage file, bool writable, bool forRepair)
     {
         Span<byte> fixedPart = stackalloc byte[Qcow2Constants.Version3HeaderLength];
         file.Read(0, fixedPart);

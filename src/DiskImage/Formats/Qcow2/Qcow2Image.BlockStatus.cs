@@ -60,7 +60,7 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>The host file under this image (for block status of the file itself).</summary>
-    internal IO.HostFile HostFile => _file;
+    internal IO.IStorage Storage => _file;
 
     private bool DetectMetadataPreallocationLocked()
     {

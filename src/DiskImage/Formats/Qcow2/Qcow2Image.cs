@@ -15,7 +15,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
     private const int MaxBackingDepth = 64;
 
     private readonly object _lock = new();
-    private readonly HostFile _file;
+    private readonly IStorage _file;
     private readonly ImageOpenOptions _options;
     private readonly int _clusterBits;
     private readonly int _clusterSize;
@@ -37,7 +37,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
     private long _freeByteOffset;
     private bool _disposed;
 
-    private Qcow2Image(HostFile file, Qcow2Header header, ImageOpenOptions options)
+    private Qcow2Image(IStorage file, Qcow2Header header, ImageOpenOptions options)
     {
         _file = file;
         _header = header;
@@ -57,7 +57,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
         }
     }
 
-    private Qcow2Image(HostFile file, Qcow2Header header, ImageOpenOptions options, IDiskImage? backing)
+    private Qcow2Image(IStorage file, Qcow2Header header, ImageOpenOptions options, IDiskImage? backing)
         : this(file, header, options) => _backing = backing;
 
     public IImageFormat Format => Qcow2Format.Instance;
@@ -83,7 +83,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
     /// <summary>Opens an image file; see <see cref="IImageFormat.Open"/>.</summary>
     internal static Qcow2Image Open(string path, ImageOpenOptions options)
     {
-        var file = HostFile.Open(path, !options.ReadOnly);
+        var file = IO.Storage.Open(path, !options.ReadOnly);
         file.IgnoreFlushes = options.IgnoreFlushes;
         IDiskImage? backing = null;
         try
@@ -169,7 +169,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
         }
     }
 
-    private static ulong[] ReadL1(HostFile file, long offset, int size)
+    private static ulong[] ReadL1(IStorage file, long offset, int size)
     {
         var l1 = new ulong[size];
         if (size == 0)

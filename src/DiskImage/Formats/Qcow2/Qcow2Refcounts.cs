@@ -10,7 +10,7 @@ namespace DiskImage.Formats.Qcow2;
 /// </summary>
 internal sealed class Qcow2Refcounts
 {
-    private readonly HostFile _file;
+    private readonly IStorage _file;
     private readonly int _clusterBits;
     private readonly int _clusterSize;
     private readonly int _order;
@@ -26,7 +26,7 @@ internal sealed class Qcow2Refcounts
     private long _freeHint;
     private long _highestAllocated;
 
-    public Qcow2Refcounts(HostFile file, Qcow2Header header, long cacheBytes, Action<long, int> tableMoved)
+    public Qcow2Refcounts(IStorage file, Qcow2Header header, long cacheBytes, Action<long, int> tableMoved)
     {
         _file = file;
         _clusterBits = header.ClusterBits;

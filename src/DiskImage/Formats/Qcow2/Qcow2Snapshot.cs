@@ -39,7 +39,7 @@ internal sealed record Qcow2Snapshot
     /// the file read as zeros and an entry's L1 fields are not judged here: check reports them, and using
     /// such a snapshot fails (<see cref="ValidateL1"/>).
     /// </summary>
-    public static List<Qcow2Snapshot> ReadTable(HostFile file, Qcow2Header header)
+    public static List<Qcow2Snapshot> ReadTable(IStorage file, Qcow2Header header)
     {
         var result = new List<Qcow2Snapshot>();
         if (header.SnapshotCount == 0)

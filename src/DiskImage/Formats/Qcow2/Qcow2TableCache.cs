@@ -9,14 +9,14 @@ namespace DiskImage.Formats.Qcow2;
 /// </summary>
 internal sealed class Qcow2TableCache
 {
-    private readonly HostFile _file;
+    private readonly IStorage _file;
     private readonly int _tableSize;
     private readonly int _capacity;
     private readonly Dictionary<long, LinkedListNode<Entry>> _entries = [];
     private readonly LinkedList<Entry> _lru = new();
     private readonly Stack<byte[]> _spare = new();
 
-    public Qcow2TableCache(HostFile file, int tableSize, long budgetBytes, int minimumEntries)
+    public Qcow2TableCache(IStorage file, int tableSize, long budgetBytes, int minimumEntries)
     {
         _file = file;
         _tableSize = tableSize;

@@ -10,7 +10,7 @@ internal static class GuessedRawGuard
 {
     private const int SectorSize = 512;
 
-    public static void Check(ImageOpenOptions options, long offset, ReadOnlySpan<byte> data, HostFile file)
+    public static void Check(ImageOpenOptions options, long offset, ReadOnlySpan<byte> data, IStorage file)
     {
         if (!options.FormatWasProbed || offset >= SectorSize || data.IsEmpty)
         {

@@ -21,7 +21,7 @@ public sealed class RawFormat : IImageFormat
     public IDiskImage Open(string path, ImageOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var file = IO.HostFile.Open(path, !options.ReadOnly);
+        var file = IO.Storage.Open(path, !options.ReadOnly);
         file.IgnoreFlushes = options.IgnoreFlushes;
         return new RawImage(file, options);
     }

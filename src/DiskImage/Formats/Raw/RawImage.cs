@@ -5,11 +5,11 @@ namespace DiskImage.Formats.Raw;
 /// <summary>An open raw image: guest offsets are file offsets.</summary>
 public sealed class RawImage : IDiskImage
 {
-    private readonly HostFile _file;
+    private readonly IStorage _file;
     private readonly ImageOpenOptions _options;
     private readonly long _length;
 
-    internal RawImage(HostFile file, ImageOpenOptions options)
+    internal RawImage(IStorage file, ImageOpenOptions options)
     {
         _file = file;
         _options = options;
@@ -30,7 +30,7 @@ public sealed class RawImage : IDiskImage
     public bool CanWrite => _file.CanWrite;
 
     /// <summary>The file underneath, for operations (resize, copy offload) that work on it directly.</summary>
-    public HostFile File => _file;
+    public IStorage File => _file;
 
     public ImageInfo GetInfo() => new()
     {

@@ -6,7 +6,7 @@ namespace DiskImage.Formats.Raw;
 internal static class RawPreallocator
 {
     /// <summary>Extends <paramref name="file"/> from <paramref name="oldLength"/> to <paramref name="newLength"/>.</summary>
-    public static void Extend(HostFile file, long oldLength, long newLength, Preallocation mode)
+    public static void Extend(IStorage file, long oldLength, long newLength, Preallocation mode)
     {
         if (newLength <= oldLength)
         {

@@ -21,7 +21,7 @@ internal sealed class ChunkProcessor
         _target = target;
         _minSparse = options.MinSparseSize;
         var offload = options.CopyOffload && !options.Compress && target.RawFile is not null && IO.LinuxFileCalls.IsAvailable;
-        _offloadable = [.. layout.Sources.Select(s => offload && s is RawImage)];
+        _offloadable = [.. layout.Sources.Select(s => offload && s is RawImage { File: IO.HostFile })];
     }
 
     private bool FullyAllocate => _minSparse == 0;

@@ -55,7 +55,7 @@ internal sealed class ChunkWriter(SourceLayout layout, CopyTarget target)
     /// <summary>In-kernel copy between raw files; falls back to read and write where the kernel refuses.</summary>
     private void CopyRange(WriteOp op, CancellationToken cancellationToken)
     {
-        var source = ((RawImage)layout.Sources[op.SourceIndex]).File;
+        var source = (IO.HostFile)((RawImage)layout.Sources[op.SourceIndex]).File;
         var sourceOffset = op.SourceOffset;
         var targetOffset = op.TargetOffset;
         var remaining = op.Length;

@@ -10,7 +10,7 @@ namespace DiskImage.Operations.Conversion;
 internal sealed record CopyTarget(IDiskImage Image, bool StartsZeroed, ICompressedClusterWriter? Compressor)
 {
     /// <summary>The raw file under a raw target, for in-kernel copies; null for other formats.</summary>
-    public IO.HostFile? RawFile => (Image as RawImage)?.File;
+    public IO.HostFile? RawFile => (Image as RawImage)?.File as IO.HostFile;
 
     /// <summary>Granularity of zero detection: the target's cluster (so qcow2 clusters are written whole), else a sector.</summary>
     public int ZeroUnit { get; } = Math.Max(512, Compressor?.ClusterSize ?? Image.GetInfo().ClusterSize ?? 512);

@@ -40,7 +40,7 @@ internal readonly record struct LayerStatus(long Length, bool Data, bool Zero, b
         if (data && hasOffset && image.IsMetadataPreallocated)
         {
             // QEMU asks the file too: clusters that are holes in a preallocated file read as zeroes.
-            var file = image.HostFile;
+            var file = image.Storage;
             var first = file.GetExtents(run.HostOffset, run.Length)[0];
             if (first.Kind == ExtentKind.Zero)
             {
@@ -55,7 +55,7 @@ internal readonly record struct LayerStatus(long Length, bool Data, bool Zero, b
         return status;
     }
 
-    private static LayerStatus OfHostFile(HostFile file, long offset, long length)
+    private static LayerStatus OfHostFile(IStorage file, long offset, long length)
     {
         var first = file.GetExtents(offset, length)[0];
         var data = first.Kind == ExtentKind.Data;
