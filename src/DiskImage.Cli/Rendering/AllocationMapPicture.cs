@@ -44,15 +44,31 @@ internal static class AllocationMapPicture
         output.WriteLine("<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>");
         output.WriteLine(F($"<text x=\"{Margin}\" y=\"{Margin + 12}\" font-weight=\"bold\">{Escape(fileName)}: {Size(map.VirtualSize)}, one cell = {Size(map.BucketSize)} of guest space ({map.BucketCount} cells), coloured by what fills most of it</text>"));
         output.WriteLine(F($"<g id=\"grid\" transform=\"translate({Margin},{Margin + 24})\">"));
-        for (var bucket = 0; bucket < map.BucketCount; bucket++)
+        for (var bucket = 0; bucket < map.BucketCount;)
         {
-            var style = Style(map.Dominant(bucket));
+            // Neighbouring cells of one row filled by a single category become one rectangle: the file stays
+            // small for typical images, and never grows past one rectangle per cell.
+            var category = map.Dominant(bucket);
+            var last = bucket;
+            while (Pure(map, last, category) && last + 1 < map.BucketCount && (last + 1) % Columns != 0 && Pure(map, last + 1, category))
+            {
+                last++;
+            }
+
+            var style = Style(category);
             var x = bucket % Columns * Cell;
             var y = bucket / Columns * Cell;
-            output.Write(F($"<rect x=\"{x}\" y=\"{y}\" width=\"{Cell}\" height=\"{Cell}\" fill=\"{style.Colour}\" class=\"{style.Id}\"><title>{Size(map.BucketStart(bucket))}+{Size(map.BucketLength(bucket))}"));
+            var start = map.BucketStart(bucket);
+            var length = map.BucketStart(last) + map.BucketLength(last) - start;
+            output.Write(F($"<rect x=\"{x}\" y=\"{y}\" width=\"{(last - bucket + 1) * Cell}\" height=\"{Cell}\" fill=\"{style.Colour}\"><title>{Size(start)}+{Size(length)}"));
             foreach (var s in s_styles)
             {
-                var bytes = map.BucketBytes(bucket, s.Category);
+                long bytes = 0;
+                for (var b = bucket; b <= last; b++)
+                {
+                    bytes += map.BucketBytes(b, s.Category);
+                }
+
                 if (bytes > 0)
                 {
                     output.Write(F($"; {s.Label} {bytes}"));
@@ -60,6 +76,7 @@ internal static class AllocationMapPicture
             }
 
             output.WriteLine("</title></rect>");
+            bucket = last + 1;
         }
 
         output.WriteLine("</g>");
@@ -106,6 +123,9 @@ internal static class AllocationMapPicture
         output.WriteLine("</script>");
         output.WriteLine("</body></html>");
     }
+
+    private static bool Pure(AllocationMap map, int bucket, AllocationCategory category) =>
+        map.BucketBytes(bucket, category) == map.BucketLength(bucket);
 
     private static (AllocationCategory Category, string Id, string Label, string Colour) Style(AllocationCategory category) =>
         Array.Find(s_styles, s => s.Category == category);

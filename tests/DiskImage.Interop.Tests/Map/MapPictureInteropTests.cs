@@ -56,7 +56,7 @@ public partial class MapPictureInteropTests
         var full = dir.File("full.qcow2");
         MakeImage(thin, "");
         MakeImage(full, "preallocation=full");
-        Assert.Equal(ExternalTool.QemuImg("compare", thin, full).Trim(), "Images are identical.");
+        Assert.Equal("Images are identical.", ExternalTool.QemuImg("compare", thin, full).Trim());
 
         var shots = new Dictionary<string, byte[]>();
         foreach (var (name, image) in new[] { ("thin", thin), ("full", full) })
