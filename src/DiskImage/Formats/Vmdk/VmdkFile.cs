@@ -30,8 +30,8 @@ internal sealed class VmdkFile : IDisposable
 
     public long Length => _windowLength ?? _file.Length;
 
-    /// <summary>Bytes the file occupies on the host (the window's length for a window).</summary>
-    public long AllocatedSize => _windowLength ?? _file.AllocatedSize;
+    /// <summary>Bytes the file occupies on the host (the window's length for a window); null where the storage cannot say.</summary>
+    public long? AllocatedSize => _windowLength ?? _file.AllocatedSize;
 
     /// <summary>Whether this is a window into another file (an OVA member).</summary>
     public bool IsWindow => _windowLength is not null;
