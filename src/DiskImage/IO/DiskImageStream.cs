@@ -154,7 +154,7 @@ public sealed class DiskImageStream : Stream
     /// Reads on a thread-pool thread, as <see cref="FileStream"/> does on Linux; the position moves when the
     /// call starts, so sequential calls need not wait for each other's completion to be correct.
     /// </summary>
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (cancellationToken.IsCancellationRequested)
         {
@@ -202,7 +202,7 @@ public sealed class DiskImageStream : Stream
     }
 
     /// <summary>Writes on a thread-pool thread, as <see cref="FileStream"/> does on Linux; the position moves when the call starts.</summary>
-    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (cancellationToken.IsCancellationRequested)
         {
