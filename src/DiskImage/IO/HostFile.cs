@@ -163,7 +163,18 @@ public sealed class HostFile : IStorage
     public void Write(long offset, ReadOnlySpan<byte> data) => RandomAccess.Write(_handle, data, offset);
 
     /// <summary>Sets the file length (truncating or extending with a hole).</summary>
-    public void SetLength(long length) => RandomAccess.SetLength(_handle, length);
+    public void SetLength(long length)
+    {
+        try
+        {
+            RandomAccess.SetLength(_handle, length);
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            // The runtime's word for EFBIG: the file system cannot hold a file of that length.
+            throw new FileTooLargeException("File too large", e);
+        }
+    }
 
     /// <summary>
     /// QEMU's <c>cache=unsafe</c>: flushes are not passed to the host, so nothing waits for the disk.
@@ -196,7 +207,19 @@ public sealed class HostFile : IStorage
             return false;
         }
 
-        return LinuxFileCalls.FAllocate(_handle.DangerousGetHandle(), 0, offset, length) == 0;
+        if (LinuxFileCalls.FAllocate(_handle.DangerousGetHandle(), 0, offset, length) == 0)
+        {
+            return true;
+        }
+
+        // Only a file system that cannot reserve space falls back to writing zeroes; one that has no room for the
+        // range, or cannot hold a file that long, would fail those writes too, after filling the disk.
+        return Marshal.GetLastPInvokeError() switch
+        {
+            LinuxFileCalls.EFBig => throw new FileTooLargeException(),
+            LinuxFileCalls.ENoSpc => throw new ImageAccessException("No space left on device"),
+            _ => false,
+        };
     }
 
     /// <summary>

@@ -14,6 +14,12 @@ internal static partial class LinuxFileCalls
 
     public static bool IsAvailable { get; } = OperatingSystem.IsLinux();
 
+    /// <summary>File too large.</summary>
+    public const int EFBig = 27;
+
+    /// <summary>No space left on device.</summary>
+    public const int ENoSpc = 28;
+
     [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
     public static partial long LSeek(nint fd, long offset, int whence);
 

@@ -35,6 +35,36 @@ public class CreateSizeBoundInteropTests
         Assert.False(File.Exists(ours), "a refused create must leave no file");
     }
 
+    /// <summary>
+    /// Preallocation of a size the host file system cannot hold (ext4 stops at 16 TiB) fails at once with qemu-img's
+    /// line, before anything is written: it used to write zeroes until the disk was full.
+    /// </summary>
+    [Theory]
+    [InlineData("raw", "preallocation=falloc")]
+    [InlineData("raw", "preallocation=full")]
+    [InlineData("qcow2", "cluster_size=2M,preallocation=falloc")]
+    [InlineData("qcow2", "cluster_size=2M,preallocation=full")]
+    public void Preallocating_more_than_the_file_system_holds_fails_at_once_like_qemu_img(string format, string options)
+    {
+        using var dir = new TempDirectory();
+        var ours = dir.File("ours." + format);
+        var theirs = dir.File("theirs." + format);
+        var expected = ExternalTool.Run("qemu-img", ["create", "-q", "-f", format, "-o", options, theirs, "100T"]);
+        if (expected.ExitCode == 0)
+        {
+            // A file system that holds 100 TiB files (xfs, btrfs) has nothing to refuse here.
+            return;
+        }
+
+        var started = DateTime.UtcNow;
+        var actual = Diskimg.Run(["create", "-q", "-f", format, "-o", options, ours, "100T"]);
+
+        Assert.Equal(expected.ExitCode, actual.ExitCode);
+        Assert.Equal(expected.StdErr.Replace("qemu-img:", "diskimg:", StringComparison.Ordinal).Replace(theirs, ours, StringComparison.Ordinal).Trim(), actual.StdErr.Trim());
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(30), "the refusal must come before any data is written");
+        Assert.False(File.Exists(ours), "a refused create must leave no file");
+    }
+
     [Fact]
     public void The_largest_size_qemu_img_accepts_with_64k_clusters_is_accepted()
     {

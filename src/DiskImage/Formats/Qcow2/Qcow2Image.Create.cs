@@ -47,9 +47,28 @@ public sealed partial class Qcow2Image
     /// Maps every cluster to its own host cluster (L2 table first, then its data clusters), as QEMU's metadata
     /// preallocation does. With extended L2 entries no subcluster is marked allocated.
     /// </summary>
+    /// <summary>
+    /// QEMU sizes the host file for the whole preallocation before filling it, so a size the file system cannot hold
+    /// (EFBIG) fails at once instead of after writing until the disk is full. The data clusters alone are a lower
+    /// bound of that size; the file is set to it and back.
+    /// </summary>
+    private void EnsureHostCanHold(long clusters)
+    {
+        var current = _file.Length;
+        var needed = clusters > (long.MaxValue - current) >> _clusterBits ? long.MaxValue : current + (clusters << _clusterBits);
+        if (needed == long.MaxValue)
+        {
+            throw new FileTooLargeException();
+        }
+
+        _file.SetLength(needed);
+        _file.SetLength(current);
+    }
+
     private void PreallocateLocked(long size, Preallocation preallocation)
     {
         var clusters = (size + _clusterSize - 1) >> _clusterBits;
+        EnsureHostCanHold(clusters);
         long dataEnd = 0;
         for (long first = 0; first < clusters; first += L2Entries)
         {

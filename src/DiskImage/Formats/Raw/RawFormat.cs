@@ -48,11 +48,11 @@ public sealed class RawFormat : IImageFormat
             using var file = IO.HostFile.Create(path);
             RawPreallocator.Extend(file, 0, size, preallocation);
         }
-        catch (Exception e) when (e is ArgumentOutOfRangeException or IOException { HResult: FileTooLarge })
+        catch (Exception e) when (e is FileTooLargeException or ArgumentOutOfRangeException or IOException { HResult: FileTooLarge })
         {
-            // The host file system cannot hold a file this long (EFBIG); as qemu-img words it, and no file left.
+            // The host file system cannot hold a file this long (EFBIG): no file left; the caller words it as qemu-img does.
             File.Delete(path);
-            throw new InvalidOptionException("The image size is too large for file format 'raw'", e);
+            throw e as FileTooLargeException ?? new FileTooLargeException("File too large", e);
         }
     }
 

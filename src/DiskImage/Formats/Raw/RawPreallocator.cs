@@ -33,6 +33,8 @@ internal static class RawPreallocator
                 file.SetLength(newLength);
                 break;
             case Preallocation.Full:
+                // The length first, as QEMU does: a size the file system cannot hold fails before any zero is written.
+                file.SetLength(newLength);
                 file.WriteZeroBytes(oldLength, newLength - oldLength);
                 break;
             default:

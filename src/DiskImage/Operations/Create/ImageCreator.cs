@@ -75,16 +75,25 @@ public static class ImageCreator
     {
         ArgumentNullException.ThrowIfNull(plan);
         cancellationToken.ThrowIfCancellationRequested();
-        if (plan.Options is not (Formats.Qcow2.Qcow2CreateOptions { Preallocation: Preallocation.Full } or Formats.Raw.RawCreateOptions { Preallocation: Preallocation.Full }))
+        try
         {
-            plan.Format.Create(plan.Path, plan.Options);
-            return;
-        }
+            if (plan.Options is not (Formats.Qcow2.Qcow2CreateOptions { Preallocation: Preallocation.Full } or Formats.Raw.RawCreateOptions { Preallocation: Preallocation.Full }))
+            {
+                plan.Format.Create(plan.Path, plan.Options);
+                return;
+            }
 
-        using var output = PartialOutput.Begin(plan.Path);
-        plan.Format.Create(output.WritePath, plan.Options);
-        cancellationToken.ThrowIfCancellationRequested();
-        output.Commit(flushToDisk: true);
+            using var output = PartialOutput.Begin(plan.Path);
+            plan.Format.Create(output.WritePath, plan.Options);
+            cancellationToken.ThrowIfCancellationRequested();
+            output.Commit(flushToDisk: true);
+        }
+        catch (FileTooLargeException e)
+        {
+            // qemu-img's words for EFBIG, with its hint for formats that have a cluster size.
+            var hint = plan.Options is Formats.Qcow2.Qcow2CreateOptions ? " (try using a larger cluster size)" : "";
+            throw new FileTooLargeException($"The image size is too large for file format '{plan.Format.Name}'{hint}", e);
+        }
     }
 
     /// <summary>
