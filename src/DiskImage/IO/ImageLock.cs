@@ -16,6 +16,11 @@ public sealed class ImageLock
     private const int SharedBase = 200;
     private const int PermissionBits = 4;
 
+    /// <summary>How often a conflict is checked before it is reported, <see cref="ConflictRecheckDelay"/> apart.</summary>
+    private const int ConflictChecks = 5;
+
+    private static readonly TimeSpan ConflictRecheckDelay = TimeSpan.FromMilliseconds(20);
+
     private static readonly Lazy<bool> OfdLocksWork = new(ProbeOfdLocks);
 
     private readonly SafeFileHandle _handle;
@@ -77,15 +82,25 @@ public sealed class ImageLock
         var onlyDropping = (Permissions | permissions) == Permissions && (Shared & shared) == Shared;
         if (!onlyDropping)
         {
-            try
+            for (var attempt = 1; ; attempt++)
             {
-                Apply(Permissions | permissions, ~Shared | ~shared, unlock: false);
-                Check(permissions, shared);
-            }
-            catch (DiskImageException)
-            {
-                TryApply(Permissions, ~Shared, unlock: true);
-                throw;
+                try
+                {
+                    Apply(Permissions | permissions, ~Shared | ~shared, unlock: false);
+                    Check(permissions, shared);
+                    break;
+                }
+                catch (ImageLockedException) when (attempt < ConflictChecks)
+                {
+                    // A child another thread of this process is forking shares every descriptor until it execs, so a
+                    // file this process has just closed can look held for a moment; a real holder is still there later.
+                    Thread.Sleep(ConflictRecheckDelay);
+                }
+                catch (DiskImageException)
+                {
+                    TryApply(Permissions, ~Shared, unlock: true);
+                    throw;
+                }
             }
         }
 
