@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Packs what .NET users install, with the README's commands, and checks the packages:
-#   DiskImage.Tool            the pointer package: lists the RID-specific packages (linux-x64, any)
-#   DiskImage.Tool.linux-x64  the Native AOT diskimg executable
-#   DiskImage.Tool.any        the framework-dependent fallback for every other platform
-#   DiskImage                 the library, with its README and XML documentation
+#   DiskImage.Tool              the pointer package: lists the RID-specific packages (linux-x64, linux-arm64, any)
+#   DiskImage.Tool.linux-x64    the Native AOT diskimg executable
+#   DiskImage.Tool.linux-arm64  the same for 64-bit ARM (cross-compiled on x64; checked as an aarch64 Native AOT
+#                               ELF, not run: the .NET runtime does not start under qemu-user emulation)
+#   DiskImage.Tool.any          the framework-dependent fallback for every other platform
+#   DiskImage                   the library, with its README and XML documentation
 # then installs the tool from the local folder and checks that the command it gives is the native
 # executable from the linux-x64 package (not a managed apphost) and runs a real job.
 set -euo pipefail
@@ -17,19 +19,23 @@ version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props | 
 # The README's "Packaging" commands, into a scratch folder.
 dotnet pack src/DiskImage.Cli -c Release -o "$packages" -nologo -v quiet
 dotnet pack src/DiskImage.Cli -c Release -r linux-x64 -o "$packages" -nologo -v quiet
+[ "$(uname -m)" = x86_64 ] && scripts/install-cross-arm64.sh
+dotnet pack src/DiskImage.Cli -c Release -r linux-arm64 -o "$packages" -nologo -v quiet
 dotnet pack src/DiskImage.Cli -c Release -r any -p:PublishAot=false -o "$packages" -nologo -v quiet
 dotnet pack src/DiskImage -c Release -o "$packages" -nologo -v quiet
 ls "$packages"
 
 pointer="$packages/DiskImage.Tool.$version.nupkg"
 native="$packages/DiskImage.Tool.linux-x64.$version.nupkg"
+arm64="$packages/DiskImage.Tool.linux-arm64.$version.nupkg"
 fallback="$packages/DiskImage.Tool.any.$version.nupkg"
 library="$packages/DiskImage.$version.nupkg"
-for p in "$pointer" "$native" "$fallback" "$library"; do [ -f "$p" ] || fail "missing $(basename "$p")"; done
+for p in "$pointer" "$native" "$arm64" "$fallback" "$library"; do [ -f "$p" ] || fail "missing $(basename "$p")"; done
 
 settings=$(unzip -p "$pointer" tools/any/any/DotnetToolSettings.xml)
 grep -q 'Command Name="diskimg"' <<<"$settings" || fail "pointer package: no diskimg command"
 grep -q 'RuntimeIdentifier="linux-x64" Id="DiskImage.Tool.linux-x64"' <<<"$settings" || fail "pointer package: no linux-x64 package"
+grep -q 'RuntimeIdentifier="linux-arm64" Id="DiskImage.Tool.linux-arm64"' <<<"$settings" || fail "pointer package: no linux-arm64 package"
 grep -q 'RuntimeIdentifier="any" Id="DiskImage.Tool.any"' <<<"$settings" || fail "pointer package: no any fallback"
 grep -q 'packageType name="DotnetTool"' <<<"$(unzip -p "$pointer" DiskImage.Tool.nuspec)" || fail "pointer package type"
 
@@ -37,6 +43,14 @@ grep -q 'packageType name="DotnetToolRidPackage"' <<<"$(unzip -p "$native" DiskI
 native_listing=$(unzip -l "$native")
 grep -q 'tools/any/linux-x64/diskimg$' <<<"$native_listing" || fail "linux-x64 package: no diskimg executable"
 grep -q '\.dll$' <<<"$native_listing" && fail "linux-x64 package holds managed assemblies: $native_listing"
+# The arm64 package: one aarch64 ELF (e_machine 183 at offset 18) with the NativeAOT runtime's debug header.
+arm64_listing=$(unzip -l "$arm64")
+grep -q 'tools/any/linux-arm64/diskimg$' <<<"$arm64_listing" || fail "linux-arm64 package: no diskimg executable"
+grep -q '\.dll$' <<<"$arm64_listing" && fail "linux-arm64 package holds managed assemblies: $arm64_listing"
+unzip -p "$arm64" tools/any/linux-arm64/diskimg >"$work/diskimg-arm64"
+head -c 4 "$work/diskimg-arm64" | grep -q $'\x7fELF' || fail "linux-arm64 package: diskimg is not an ELF executable"
+[ "$(od -An -tu2 -j18 -N2 "$work/diskimg-arm64" | tr -d ' ')" = 183 ] || fail "linux-arm64 package: diskimg is not an aarch64 executable"
+grep -qa DotNetRuntimeDebugHeader "$work/diskimg-arm64" || fail "linux-arm64 package: diskimg is not a Native AOT executable"
 grep -q 'tools/net10.0/any/diskimg.dll$' <<<"$(unzip -l "$fallback")" || fail "any package: no diskimg.dll"
 
 library_listing=$(unzip -l "$library")
