@@ -26,11 +26,13 @@ internal sealed class NbdCommand
     private readonly Option<bool> _fork = new("--fork") { Description = "Go to the background once the server listens" };
     private readonly Option<string?> _pidFile = new("--pid-file") { Description = "Write the server's process id to this file" };
     private readonly Option<bool> _snapshot = new("--snapshot", "-s") { Description = "Writes go to a temporary overlay; the image is never changed" };
+    private readonly Option<string?> _loadSnapshot = new("--load-snapshot", "-l") { Description = "Export an internal snapshot, read-only: snapshot.id=ID,snapshot.name=NAME or an ID or name" };
     private readonly Option<string?> _cache = new("--cache") { Description = "Cache mode: none, writeback (default), writethrough, directsync, unsafe" };
     private readonly Option<string?> _discard = new("--discard") { Description = "Discard mode: ignore (default) or unmap" };
     private readonly Option<string?> _detectZeroes = new("--detect-zeroes") { Description = "off (default), on or unmap" };
     private readonly Option<bool> _allocationDepth = new("--allocation-depth", "-A") { Description = "Offer the qemu:allocation-depth meta context" };
     private readonly Option<string?> _tlsCreds = new("--tls-creds") { Description = "Id of a tls-creds-x509 object (endpoint=server); clients must use TLS" };
+    private readonly Option<string?> _tlsHostname = new("--tls-hostname") { Description = "Server name to check the certificate against when listing exports (as qemu-nbd, only with an export list)" };
     private readonly Option<string[]> _object = Secrets.ObjectOption();
     private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
     private readonly Argument<string> _file = new("filename") { Description = "Image file" };
@@ -44,7 +46,7 @@ internal sealed class NbdCommand
         var command = new Command("nbd", "Serve an image over NBD (qemu-nbd's options; listens on 127.0.0.1 unless -b says otherwise)")
         {
             _format, _readOnly, _exportName, _description, _port, _bind, _socket, _shared, _persistent, _fork, _pidFile,
-            _snapshot, _cache, _discard, _detectZeroes, _allocationDepth, _tlsCreds, _object, _imageOpts, _file,
+            _snapshot, _loadSnapshot, _cache, _discard, _detectZeroes, _allocationDepth, _tlsCreds, _tlsHostname, _object, _imageOpts, _file,
         };
         command.SetAction(parse => Run(parse, context));
         return command;
@@ -81,6 +83,14 @@ internal sealed class NbdCommand
         }
 
         System.Net.Security.SslServerAuthenticationOptions? tls = null;
+        if (parse.GetValue(_tlsHostname) is not null)
+        {
+            // qemu-nbd uses the name only for its export-list client mode, which serving never is.
+            throw new InvalidOptionException(parse.GetValue(_tlsCreds) is null
+                ? "--tls-hostname is not permitted without --tls-creds"
+                : "TLS hostname is only supported with export list");
+        }
+
         if (parse.GetValue(_tlsCreds) is { } tlsId)
         {
             var creds = tlsObjects.LastOrDefault(t => t.Id == tlsId) ?? throw new InvalidOptionException($"No TLS credentials with id '{tlsId}'");
@@ -94,9 +104,13 @@ internal sealed class NbdCommand
 
         using var secrets = DiskImage.Options.SecretStore.FromObjects(objects.Where(o => !o.StartsWith("tls-creds-x509", StringComparison.Ordinal)));
         var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
-        var readOnly = parse.GetValue(_readOnly);
+        // -l exports an internal snapshot, which is always read-only (as qemu-nbd: -l implies -r).
+        var loadSnapshot = parse.GetValue(_loadSnapshot);
+        var readOnly = parse.GetValue(_readOnly) || loadSnapshot is not null;
         var openOptions = source.Apply(new ImageOpenOptions { ReadOnly = readOnly || parse.GetValue(_snapshot), IgnoreFlushes = ignoreFlushes });
-        using var image = parse.GetValue(_snapshot) ? OpenWithOverlay(source, openOptions) : ImageFormatRegistry.Default.Open(source.Path, source.Format, openOptions);
+        using var image = loadSnapshot is not null
+            ? OpenInternalSnapshot(source, ParseSnapshot(loadSnapshot, context), openOptions)
+            : parse.GetValue(_snapshot) ? OpenWithOverlay(source, openOptions) : ImageFormatRegistry.Default.Open(source.Path, source.Format, openOptions);
 
         var listeners = NbdListeners.FromSystemd()
             ?? (parse.GetValue(_socket) is { } socketPath ? NbdListeners.Unix(socketPath) : NbdListeners.Tcp(parse.GetValue(_bind) ?? "127.0.0.1", port));
@@ -178,6 +192,33 @@ internal sealed class NbdCommand
         child.WaitForExit();
         context.Error.Flush();
         return child.ExitCode == 0 ? 1 : child.ExitCode;
+    }
+
+    /// <summary><c>-l</c>'s value; a bad key is reported in qemu-nbd's two lines.</summary>
+    private static Qcow2SnapshotSelector ParseSnapshot(string text, CliContext context)
+    {
+        try
+        {
+            return Qcow2SnapshotSelector.Parse(text);
+        }
+        catch (InvalidOptionException e)
+        {
+            context.Error.WriteLine($"diskimg: {e.Message}");
+            throw new InvalidOptionException($"Failed in parsing snapshot param `{text}'", e);
+        }
+    }
+
+    /// <summary>The internal snapshot <paramref name="selector"/> names, read-only; a missing one in qemu-nbd's words.</summary>
+    private static IDiskImage OpenInternalSnapshot(ImageSource source, Qcow2SnapshotSelector selector, ImageOpenOptions options)
+    {
+        try
+        {
+            return DiskImage.Operations.Snapshots.ImageSnapshots.OpenSnapshot(source.Path, source.Format, selector, options);
+        }
+        catch (InvalidOptionException e) when (e.Message.StartsWith("Failed to load snapshot: snapshot '", StringComparison.Ordinal))
+        {
+            throw new InvalidOptionException("Failed to load snapshot: Can't find snapshot", e);
+        }
     }
 
     /// <summary><c>-s</c>: a temporary qcow2 overlay over the image, removed from the directory as soon as it is open.</summary>

@@ -25,6 +25,9 @@ internal static class AllocationMapPicture
         (AllocationCategory.Unallocated, "unallocated", "unallocated", "#eeeeee"),
     ];
 
+    /// <summary>Data of an encrypted image gets its own colour, so an encrypted disk is told apart at a glance.</summary>
+    private const string EncryptedDataColour = "#2ca02c";
+
     public static void WriteSvg(TextWriter output, AllocationMap map, string fileName, bool standalone = true)
     {
         var rows = (map.BucketCount + Columns - 1) / Columns;
@@ -55,12 +58,12 @@ internal static class AllocationMapPicture
                 last++;
             }
 
-            var style = Style(category);
+            var colour = Colour(map, category);
             var x = bucket % Columns * Cell;
             var y = bucket / Columns * Cell;
             var start = map.BucketStart(bucket);
             var length = map.BucketStart(last) + map.BucketLength(last) - start;
-            output.Write(F($"<rect x=\"{x}\" y=\"{y}\" width=\"{(last - bucket + 1) * Cell}\" height=\"{Cell}\" fill=\"{style.Colour}\"><title>{Size(start)}+{Size(length)}"));
+            output.Write(F($"<rect x=\"{x}\" y=\"{y}\" width=\"{(last - bucket + 1) * Cell}\" height=\"{Cell}\" fill=\"{colour}\"><title>{Size(start)}+{Size(length)}"));
             foreach (var s in s_styles)
             {
                 long bytes = 0;
@@ -86,7 +89,7 @@ internal static class AllocationMapPicture
         {
             var total = map.Total(s.Category);
             var label = s.Category == AllocationCategory.Data && map.Encrypted ? "data (encrypted)" : s.Label;
-            output.WriteLine(F($"<rect x=\"0\" y=\"{(line * LegendLine) - 10}\" width=\"12\" height=\"12\" fill=\"{s.Colour}\" stroke=\"#888888\"/>"));
+            output.WriteLine(F($"<rect x=\"0\" y=\"{(line * LegendLine) - 10}\" width=\"12\" height=\"12\" fill=\"{Colour(map, s.Category)}\" stroke=\"#888888\"/>"));
             output.WriteLine(F($"<text id=\"total-{s.Id}\" data-bytes=\"{total}\" x=\"18\" y=\"{line * LegendLine}\">{label}: {total} bytes ({Size(total)})</text>"));
             line++;
         }
@@ -127,8 +130,8 @@ internal static class AllocationMapPicture
     private static bool Pure(AllocationMap map, int bucket, AllocationCategory category) =>
         map.BucketBytes(bucket, category) == map.BucketLength(bucket);
 
-    private static (AllocationCategory Category, string Id, string Label, string Colour) Style(AllocationCategory category) =>
-        Array.Find(s_styles, s => s.Category == category);
+    private static string Colour(AllocationMap map, AllocationCategory category) =>
+        category == AllocationCategory.Data && map.Encrypted ? EncryptedDataColour : Array.Find(s_styles, s => s.Category == category).Colour;
 
     private static string Size(long bytes)
     {

@@ -27,9 +27,19 @@ internal static class ImageInfoFields
         fields.Add("full-backing-filename", info.FullBackingFilename);
         fields.Add("encrypted", info.Encrypted ? true : null);
         fields.Add("backing-filename", info.BackingFilename);
-        fields.Add("dirty-flag", info.DirtyFlag ?? false);
+        if (!OnNbdWithoutDriverInfo(info))
+        {
+            fields.Add("dirty-flag", info.DirtyFlag ?? false);
+        }
         return fields;
     }
+
+    /// <summary>
+    /// QEMU's nbd driver has no driver information, and raw passes the question on to its protocol, so qemu-img
+    /// prints no dirty flag for an export opened as <c>nbd</c> or as <c>raw</c> (formats with their own header do).
+    /// </summary>
+    private static bool OnNbdWithoutDriverInfo(ImageInfo info) =>
+        info.Format == "nbd" || (info.Format == "raw" && info.Filename.StartsWith("nbd", StringComparison.Ordinal) && info.Filename.Contains("://", StringComparison.Ordinal));
 
     private static InfoFields Snapshot(SnapshotInfo snapshot) => new()
     {

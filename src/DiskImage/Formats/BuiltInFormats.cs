@@ -13,5 +13,7 @@ internal static class BuiltInFormats
         Vhdx.VhdxFormat.Instance,
         Raw.RawFormat.Instance,
         Iso9660.IsoFormat.Instance,
+        Raw.ProtocolFormat.File,
+        Raw.ProtocolFormat.Nbd,
     ];
 }

@@ -34,8 +34,7 @@ public sealed record ImageOpts
         string? filename = null;
         if (driver == "nbd")
         {
-            // The nbd protocol as the top node: the export's bytes are the disk.
-            driver = "raw";
+            // The nbd protocol as the top node: the export's bytes are the disk, and info names the format "nbd".
             filename = NbdFilename(options, "");
         }
         else if (options.Remove("file.driver", out var protocol) && protocol == "nbd")

@@ -39,7 +39,7 @@ public class NbdUriTests
         Assert.Equal("qcow2", opts.Driver);
         Assert.Equal("nbd+unix:///e?socket=/tmp/x.sock", opts.Filename);
         var top = DiskImage.Options.ImageOpts.Parse("driver=nbd,server.type=inet,server.host=127.0.0.1,server.port=10999");
-        Assert.Equal("raw", top.Driver);
+        Assert.Equal("nbd", top.Driver);
         Assert.Equal("nbd://127.0.0.1:10999/", top.Filename);
     }
 }

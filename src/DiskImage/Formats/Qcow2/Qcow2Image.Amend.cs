@@ -7,8 +7,11 @@ public sealed partial class Qcow2Image
     /// Changes the compatibility level (2 or 3), lazy refcounts, refcount width and virtual size without
     /// changing the guest content. Null leaves a setting as it is. Every refusal is found before anything
     /// is written; the changes then happen in QEMU's order (upgrade, width, lazy refcounts, size, downgrade).
+    /// Cancellation is honoured between the steps, while a new refcount structure is written (before the header
+    /// switches to it, so the old one stays in force and the new clusters are leaked at worst) and between L2
+    /// tables while zero clusters are expanded (each expanded entry reads as before); never inside a header switch.
     /// </summary>
-    internal void Amend(int? version, bool? lazyRefcounts, int? refcountBits, long? newSize = null)
+    internal void Amend(int? version, bool? lazyRefcounts, int? refcountBits, long? newSize = null, CancellationToken cancellationToken = default)
     {
         CheckWritable();
         lock (_lock)
@@ -24,10 +27,13 @@ public sealed partial class Qcow2Image
                 UpgradeLocked();
             }
 
+            cancellationToken.ThrowIfCancellationRequested();
             if (newOrder != _header.RefcountOrder)
             {
-                ChangeRefcountOrderLocked(newOrder);
+                ChangeRefcountOrderLocked(newOrder, cancellationToken);
             }
+
+            cancellationToken.ThrowIfCancellationRequested();
 
             if (lazyRefcounts is { } lazy && lazy != _header.LazyRefcounts && _header.Version >= 3)
             {
@@ -39,14 +45,16 @@ public sealed partial class Qcow2Image
                 _file.Flush();
             }
 
+            cancellationToken.ThrowIfCancellationRequested();
             if (finalSize != _header.Size)
             {
                 Resize(finalSize, Preallocation.Off);
             }
 
+            cancellationToken.ThrowIfCancellationRequested();
             if (target < 3 && _header.Version >= 3)
             {
-                DowngradeLocked();
+                DowngradeLocked(cancellationToken);
             }
         }
     }
@@ -177,10 +185,10 @@ public sealed partial class Qcow2Image
     /// Turns a version-3 image into a version-2 one: zero clusters are expanded (v2 has no zero flag),
     /// then the header is rewritten without the v3 fields and the feature-name table.
     /// </summary>
-    private void DowngradeLocked()
+    private void DowngradeLocked(CancellationToken cancellationToken)
     {
         ValidateDowngradeLocked(_header.RefcountOrder, _header.Size);
-        ExpandZeroClustersLocked();
+        ExpandZeroClustersLocked(cancellationToken);
         FlushMetadataLocked();
         _header = _header with
         {
@@ -225,11 +233,12 @@ public sealed partial class Qcow2Image
     /// Replaces every zero-flagged cluster of the active image: one with a host cluster gets that cluster
     /// zeroed, one without becomes unallocated (no backing file) or gets a zeroed cluster of its own.
     /// </summary>
-    private void ExpandZeroClustersLocked()
+    private void ExpandZeroClustersLocked(CancellationToken cancellationToken)
     {
         var hasBacking = _header.BackingFile is not null;
         for (var l1Index = 0; l1Index < _l1.Length; l1Index++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             if (L2OffsetOf(l1Index) == 0)
             {
                 continue;

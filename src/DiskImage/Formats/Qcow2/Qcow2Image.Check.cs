@@ -10,11 +10,21 @@ namespace DiskImage.Formats.Qcow2;
 /// </summary>
 public sealed partial class Qcow2Image
 {
+    /// <summary>The token of the running check; see <see cref="Check"/> for where it is honoured.</summary>
+    private CancellationToken _checkCancellation;
+
     /// <summary>
     /// Runs one check pass. Repairs need the image opened for writing (in repair mode when the corrupt bit is
     /// set); a repair that leaves no corruption clears the dirty and corrupt bits, as QEMU does.
     /// </summary>
-    internal CheckCounts Check(CheckRepair fix)
+    /// <remarks>
+    /// Cancellation is honoured only where stopping adds no corruption: while references are counted (each
+    /// repair made there removes a reference to a cluster that is not the image's), before and after a refcount
+    /// rebuild (the old structure is leaked at worst), before refcounts are repaired, and while COPIED flags are
+    /// compared unless refcounts were just changed (a refcount that became 1 needs its flag set in the same run).
+    /// A cancelled repair keeps the dirty and corrupt bits it found.
+    /// </remarks>
+    internal CheckCounts Check(CheckRepair fix, CancellationToken cancellationToken = default)
     {
         if (fix != CheckRepair.None && !_file.CanWrite)
         {
@@ -23,29 +33,46 @@ public sealed partial class Qcow2Image
 
         lock (_lock)
         {
-            var res = new CheckCounts();
-            var rewriteSnapshotTable = CheckSnapshotTableLocked(res, fix);
-            CheckRefcountsLocked(res, fix);
-            if (rewriteSnapshotTable && res.CheckErrors == 0)
+            var wasInPlace = _inPlaceUpdate;
+            _inPlaceUpdate = wasInPlace || fix != CheckRepair.None;
+            _checkCancellation = cancellationToken;
+            try
             {
-                // Rewriting stores every entry with complete extra data (the disk size is the current one).
-                WriteSnapshotTableLocked([.. _snapshots]);
+                var counts = CheckLocked(fix);
+                _inPlaceUpdate = wasInPlace;
+                return counts;
             }
-            if (fix != CheckRepair.None && res.CheckErrors == 0 && res.Corruptions == 0)
+            finally
             {
-                FlushMetadataLocked();
-                var cleared = _header.IncompatibleFeatures & ~(Qcow2Constants.IncompatibleDirty | Qcow2Constants.IncompatibleCorrupt);
-                if (cleared != _header.IncompatibleFeatures)
-                {
-                    _header = _header with { IncompatibleFeatures = cleared };
-                    WriteHeaderLocked();
-                }
-
-                _file.Flush();
+                _checkCancellation = default;
             }
-
-            return res;
         }
+    }
+
+    private CheckCounts CheckLocked(CheckRepair fix)
+    {
+        var res = new CheckCounts();
+        var rewriteSnapshotTable = CheckSnapshotTableLocked(res, fix);
+        CheckRefcountsLocked(res, fix);
+        if (rewriteSnapshotTable && res.CheckErrors == 0)
+        {
+            // Rewriting stores every entry with complete extra data (the disk size is the current one).
+            WriteSnapshotTableLocked([.. _snapshots]);
+        }
+        if (fix != CheckRepair.None && res.CheckErrors == 0 && res.Corruptions == 0)
+        {
+            FlushMetadataLocked();
+            var cleared = _header.IncompatibleFeatures & ~(Qcow2Constants.IncompatibleDirty | Qcow2Constants.IncompatibleCorrupt);
+            if (cleared != _header.IncompatibleFeatures)
+            {
+                _header = _header with { IncompatibleFeatures = cleared };
+                WriteHeaderLocked();
+            }
+
+            _file.Flush();
+        }
+
+        return res;
     }
 
     /// <summary>
@@ -90,11 +117,13 @@ public sealed partial class Qcow2Image
         // Without a rebuild but with something to fix, the comparison runs again, repairing this time.
         var before = res.CopyCounts();
         CompareRefcounts(res, refcounts, CheckRepair.None, ref rebuild, out var highest, refs);
+        _checkCancellation.ThrowIfCancellationRequested();
         if (rebuild && (fix & CheckRepair.Errors) != 0)
         {
             var old = res.CopyCounts();
             res.Messages.Add("Rebuilding refcount structure");
             RebuildRefcountStructureLocked(refs);
+            _checkCancellation.ThrowIfCancellationRequested();
             refcounts = _refcounts!;
             res.Corruptions = 0;
             res.Leaks = 0;
@@ -153,7 +182,7 @@ public sealed partial class Qcow2Image
 
         refcounts.WriteDirty();
         _file.Flush();
-        CheckCopiedFlags(res, refcounts, fix);
+        CheckCopiedFlags(res, refcounts, fix, mayCancel: res.LeaksFixed == 0 && res.CorruptionsFixed == 0);
         res.ImageEndOffset = (highest + 1) << _clusterBits;
     }
 
@@ -221,7 +250,7 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>QEMU's <c>check_oflag_copied</c>: COPIED must be set exactly where the refcount is 1.</summary>
-    private void CheckCopiedFlags(CheckCounts res, Qcow2Refcounts refcounts, CheckRepair fix)
+    private void CheckCopiedFlags(CheckCounts res, Qcow2Refcounts refcounts, CheckRepair fix, bool mayCancel)
     {
         var repair = (fix & CheckRepair.Errors) != 0
             || ((fix & CheckRepair.Leaks) != 0 && res.CheckErrors == 0 && res.Corruptions == 0 && res.Leaks == 0);
@@ -229,6 +258,11 @@ public sealed partial class Qcow2Image
         var raw = new byte[8];
         for (var i = 0; i < _l1.Length; i++)
         {
+            if (mayCancel)
+            {
+                _checkCancellation.ThrowIfCancellationRequested();
+            }
+
             var l1Entry = _l1[i];
             var l2Offset = (long)(l1Entry & Qcow2Constants.L1OffsetMask);
             if (l2Offset == 0 || !TryGetRefcount(refcounts, l2Offset, out var refcount))

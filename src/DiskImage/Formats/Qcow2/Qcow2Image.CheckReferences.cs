@@ -98,6 +98,8 @@ public sealed partial class Qcow2Image
         var table = new byte[_clusterSize];
         for (var i = 0; i < l1Size; i++)
         {
+            // Counting changes no refcount; a repair made so far only dropped a reference to a foreign cluster.
+            _checkCancellation.ThrowIfCancellationRequested();
             var entry = BinaryPrimitives.ReadUInt64BigEndian(raw.AsSpan(i * 8));
             if (entry == 0)
             {

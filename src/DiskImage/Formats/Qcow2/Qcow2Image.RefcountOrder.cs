@@ -23,7 +23,7 @@ public sealed partial class Qcow2Image
         }
     }
 
-    private void ChangeRefcountOrderLocked(int newOrder)
+    private void ChangeRefcountOrderLocked(int newOrder, CancellationToken cancellationToken)
     {
         FlushMetadataLocked();
         ValidateRefcountOrderLocked(newOrder);
@@ -34,7 +34,8 @@ public sealed partial class Qcow2Image
         _file.Flush();
 
         // Everything the new blocks describe is final now: copy every refcount across at the new width.
-        WriteConvertedRefcountBlocks(old, newOrder, blocks);
+        WriteConvertedRefcountBlocks(old, newOrder, blocks, cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
         var table = new byte[(long)tableClusters << _clusterBits];
         foreach (var (index, blockCluster) in blocks)
         {
@@ -123,7 +124,7 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>Writes every new block: the old refcounts of its range at the new width (zero where none).</summary>
-    private void WriteConvertedRefcountBlocks(Qcow2Refcounts old, int newOrder, SortedDictionary<long, long> blocks)
+    private void WriteConvertedRefcountBlocks(Qcow2Refcounts old, int newOrder, SortedDictionary<long, long> blocks, CancellationToken cancellationToken)
     {
         var newBlockBits = _clusterBits + 3 - newOrder;
         var entryMask = (1L << newBlockBits) - 1;
@@ -135,6 +136,8 @@ public sealed partial class Qcow2Image
             var index = cluster >> newBlockBits;
             if (index != current)
             {
+                // The header still names the old structure: stopping here leaks the new blocks, nothing more.
+                cancellationToken.ThrowIfCancellationRequested();
                 if (current >= 0)
                 {
                     _file.Write(blocks[current] << _clusterBits, buffer);

@@ -254,7 +254,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
                 if (_file.CanWrite && _refcounts is not null)
                 {
                     FlushMetadataLocked();
-                    if (_dirtyBitSetHere || _header.IsDirty)
+                    if ((_dirtyBitSetHere || _header.IsDirty) && !_inPlaceUpdate)
                     {
                         _header = _header with { IncompatibleFeatures = _header.IncompatibleFeatures & ~Qcow2Constants.IncompatibleDirty };
                         WriteHeaderLocked();

@@ -8,18 +8,21 @@ public sealed class RawImage : IDiskImage
     private readonly IStorage _file;
     private readonly ImageOpenOptions _options;
     private readonly long _length;
+    private readonly IImageFormat _format;
 
-    internal RawImage(IStorage file, ImageOpenOptions options)
+    internal RawImage(IStorage file, ImageOpenOptions options, IImageFormat? format = null)
     {
         _file = file;
         _options = options;
+        _format = format ?? RawFormat.Instance;
         // Like QEMU's block layer, a file whose size is not a whole number of 512-byte sectors is seen rounded
         // up; the bytes past the end of the file read as zeros.
         var fileLength = file.Length;
         _length = fileLength > long.MaxValue - 511 ? fileLength : (fileLength + 511) & ~511L;
     }
 
-    public IImageFormat Format => RawFormat.Instance;
+    /// <summary>Raw, or the protocol named in its place (<c>-f nbd</c>, <c>-f file</c>).</summary>
+    public IImageFormat Format => _format;
 
     public string FilePath => _file.Path;
 
@@ -35,10 +38,10 @@ public sealed class RawImage : IDiskImage
     public ImageInfo GetInfo() => new()
     {
         Filename = _file.Path,
-        Format = RawFormat.Instance.Name,
+        Format = _format.Name,
         VirtualSize = _length,
         ActualSize = _file.AllocatedSize,
-        FormatSpecific = Iso9660.IsoSpecificInfo.TryRead(this),
+        FormatSpecific = _format == RawFormat.Instance ? Iso9660.IsoSpecificInfo.TryRead(this) : null,
     };
 
     public void Read(long offset, Span<byte> buffer)

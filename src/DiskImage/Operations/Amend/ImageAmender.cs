@@ -12,8 +12,9 @@ namespace DiskImage.Operations.Amend;
 public static class ImageAmender
 {
     /// <summary>
-    /// Amends. Cancellation is honoured until the image is changed; an amendment that has begun runs to its end
-    ///.
+    /// Amends. Cancellation is honoured before the image is changed and, for qcow2 layout changes, at every point
+    /// where stopping leaves the image consistent (leaked clusters at worst; see <c>Qcow2Image.Amend</c>); a LUKS
+    /// key-slot change that has begun runs to its end.
     /// </summary>
     public static void Run(AmendOptions options, ImageFormatRegistry? registry = null, CancellationToken cancellationToken = default)
     {
@@ -45,7 +46,7 @@ public static class ImageAmender
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        Qcow2LayoutAmendment.Apply(qcow2, options.Options);
+        Qcow2LayoutAmendment.Apply(qcow2, options.Options, cancellationToken);
         if (amendment is not null)
         {
             qcow2.AmendEncryption(amendment);

@@ -17,9 +17,9 @@ public static class ImageChecker
 
     /// <summary>
     /// Checks <paramref name="image"/> (opened for writing with <see cref="ImageOpenOptions.ForRepair"/> when
-    /// <paramref name="repair"/> is not <see cref="CheckRepair.None"/>). Cancellation is honoured before the pass
-    /// that may repair and before the re-check; a repair that has begun (metadata only) runs to its end, so the
-    /// image is never left half-repaired.
+    /// <paramref name="repair"/> is not <see cref="CheckRepair.None"/>). For qcow2, cancellation is honoured during
+    /// the repair too, wherever stopping leaves leaked clusters at worst and never a corruption the image did not
+    /// have; the dirty and corrupt bits are cleared only by a repair that ran to its end.
     /// </summary>
     public static ImageCheckResult Check(IDiskImage image, CheckRepair repair, CancellationToken cancellationToken = default)
     {
@@ -40,14 +40,14 @@ public static class ImageChecker
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        var first = qcow2.Check(repair);
+        var first = qcow2.Check(repair, cancellationToken);
         if (first.CorruptionsFixed == 0 && first.LeaksFixed == 0)
         {
             return new ImageCheckResult(image.FilePath, image.Format.Name, first, null);
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        var second = qcow2.Check(CheckRepair.None);
+        var second = qcow2.Check(CheckRepair.None, cancellationToken);
         return new ImageCheckResult(image.FilePath, image.Format.Name, second, first);
     }
 }

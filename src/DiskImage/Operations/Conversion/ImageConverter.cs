@@ -112,6 +112,9 @@ public static class ImageConverter
             compressor = streamOptimized;
         }
 
+        // -n writes into an existing image in place: mark it (qcow2's dirty bit) so that an interrupted copy shows.
+        var marker = options.NoCreate ? target as IInPlaceUpdateMarker : null;
+        marker?.BeginInPlaceUpdate();
         var copyTarget = new CopyTarget(target, StartsZeroed: !options.NoCreate || options.TargetIsZero, compressor);
         var chunkSize = Math.Max(ChunkSize, copyTarget.ZeroUnit);
         var workers = Math.Clamp(options.Workers, 1, Math.Max(2, Environment.ProcessorCount));
@@ -124,6 +127,7 @@ public static class ImageConverter
             options.OutOfOrderWrites);
         await pipeline.RunAsync(progress, cancellationToken).ConfigureAwait(false);
         target.Flush();
+        marker?.EndInPlaceUpdate();
     }
 
     /// <summary>The option checks qemu-img makes before opening anything, in its words.</summary>

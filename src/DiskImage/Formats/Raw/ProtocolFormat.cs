@@ -1,0 +1,40 @@
+namespace DiskImage.Formats.Raw;
+
+/// <summary>
+/// A protocol named where a format goes (<c>-f nbd</c>, <c>-f file</c>, <c>--image-opts driver=nbd,...</c>): QEMU
+/// then uses the protocol node itself as the image, so its bytes are the disk as with raw, but <c>qemu-img info</c>
+/// names the protocol as the format and, the protocol having no driver information, prints no dirty flag or
+/// cluster size. Never chosen by probing.
+/// </summary>
+internal sealed class ProtocolFormat : IImageFormat
+{
+    public static ProtocolFormat File { get; } = new("file");
+
+    public static ProtocolFormat Nbd { get; } = new("nbd");
+
+    private ProtocolFormat(string name) => Name = name;
+
+    public string Name { get; }
+
+    public int ProbeHeaderSize => 0;
+
+    public int Probe(ReadOnlySpan<byte> header, long fileLength) => 0;
+
+    public bool CanCreate => false;
+
+    public bool SupportsBackingFiles => false;
+
+    public IDiskImage Open(string path, ImageOpenOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var file = IO.Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: false));
+        file.IgnoreFlushes = options.IgnoreFlushes;
+        return new RawImage(file, options, this);
+    }
+
+    public void Create(string path, ImageCreateOptions options) =>
+        throw new UnsupportedFeatureException($"Driver '{Name}' does not support image creation");
+
+    public ImageCreateOptions ParseCreateOptions(long? size, IReadOnlyDictionary<string, string> options) =>
+        throw new UnsupportedFeatureException($"Driver '{Name}' does not support image creation");
+}
