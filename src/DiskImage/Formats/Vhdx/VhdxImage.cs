@@ -187,7 +187,7 @@ public sealed partial class VhdxImage : IDiskImage, IHostMappedImage, IConsisten
     CheckCounts IConsistencyCheckable.Check(CheckRepair repair)
     {
         // QEMU counts a log replayed by the (read-write) open of a repair as one corruption fixed.
-        var counts = new CheckCounts { CorruptionsFixed = _logReplayedOnOpen ? 1 : 0 };
+        var counts = new CheckCounts { CorruptionsFixed = repair != CheckRepair.None && _logReplayedOnOpen ? 1 : 0 };
         foreach (var problem in CheckTable(stopAtFirst: false))
         {
             counts.Messages.Add(problem);
