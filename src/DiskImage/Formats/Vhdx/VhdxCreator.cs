@@ -118,8 +118,8 @@ internal static class VhdxCreator
     }
 
     /// <summary>
-    /// Sizes the file and writes the table: a fixed disk's blocks in order from the data offset, fully present;
-    /// a dynamic disk's marked as zero (<c>block_state_zero</c>) or left not present (all zero bytes).
+    /// Sizes the file and writes the table: blocks marked as zero (<c>block_state_zero</c>), else a fixed disk's
+    /// blocks in order from the data offset, fully present, and a dynamic disk's left not present (zero bytes).
     /// </summary>
     private static void WriteTable(IStorage file, Layout layout, VhdxCreateOptions options)
     {
@@ -145,7 +145,9 @@ internal static class VhdxCreator
                     continue; // a sector bitmap entry, left zero
                 }
 
-                var entry = options.Fixed ? (ulong)RoundUpToMiB(layout.DataOffset + (block * layout.BlockSize)) | VhdxImage.FullyPresent : VhdxImage.ZeroState;
+                // As in qemu-img, block_state_zero (the default) wins even for a fixed disk: its space is reserved
+                // but its blocks read as zeroes until written, which then allocates them at the end of the file.
+                var entry = options.BlockStateZero ? VhdxImage.ZeroState : (ulong)RoundUpToMiB(layout.DataOffset + (block * layout.BlockSize)) | VhdxImage.FullyPresent;
                 BinaryPrimitives.WriteUInt64LittleEndian(slice.AsSpan(k * 8), entry);
                 block++;
             }

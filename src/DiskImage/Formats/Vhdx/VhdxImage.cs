@@ -64,6 +64,12 @@ public sealed partial class VhdxImage : IDiskImage, IHostMappedImage, IConsisten
             file.IgnoreFlushes = options.IgnoreFlushes;
             return Open(file);
         }
+        catch (DiskImageException e) when (e.Message is "Invalid argument" or "Operation not supported")
+        {
+            // A bare errno from the driver is reported by QEMU as a failure to open the file, under the outer one.
+            file.Dispose();
+            throw e is InvalidImageException ? new InvalidImageException($"Could not open '{path}': {e.Message}", e) : new UnsupportedFeatureException($"Could not open '{path}': {e.Message}", e);
+        }
         catch
         {
             file.Dispose();
