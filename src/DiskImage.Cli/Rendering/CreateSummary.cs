@@ -45,6 +45,15 @@ internal static class CreateSummary
 
     private static readonly OptionSpec[] s_vpc = [new("size", IsSize: true), new("subformat"), new("force_size")];
 
+    private static readonly OptionSpec[] s_vhdx =
+    [
+        new("size", IsSize: true),
+        new("log_size", "1048576", IsSize: true),
+        new("block_size", "0", IsSize: true),
+        new("subformat"),
+        new("block_state_zero"),
+    ];
+
     private static readonly OptionSpec[] s_vdi = [new("size", IsSize: true), new("static", "off")];
 
     public static string Describe(CreatePlan plan, IReadOnlyDictionary<string, string> given)
@@ -71,6 +80,7 @@ internal static class CreateSummary
             "vmdk" => s_vmdk,
             "vpc" => s_vpc,
             "vdi" => s_vdi,
+            "vhdx" => s_vhdx,
             _ => [.. s_raw, new("backing_file"), new("backing_fmt")],
         };
 

@@ -13,14 +13,14 @@ public class MigrationFormatFuzzTests
     private const int Seed = 20261130;
 
     /// <summary>Seed name, qemu-img format and options, and how many leading bytes are metadata.</summary>
-    public static TheoryData<string> Seeds => new() { "vpc-dynamic", "vdi-dynamic", "vdi-static", "vhdx-dynamic" };
+    public static TheoryData<string> Seeds => new() { "vpc-dynamic", "vdi-dynamic", "vdi-static", "vhdx-dynamic", "vhdx-log" };
 
     [Theory]
     [MemberData(nameof(Seeds))]
     public void Mutated_images_fail_cleanly(string seedName)
     {
         using var dir = new TempDirectory();
-        var (path, metadataLength) = MakeSeed(dir, seedName);
+        var (path, metadataStart, metadataLength) = MakeSeed(dir, seedName);
         var original = File.ReadAllBytes(path);
         var baseSeed = int.TryParse(Environment.GetEnvironmentVariable("DISKIMG_FUZZ_SEED"), out var chosen) ? chosen : Seed;
         var random = new Random(baseSeed ^ seedName.Length ^ (seedName[^1] << 8) ^ (seedName[4] << 16));
@@ -30,9 +30,9 @@ public class MigrationFormatFuzzTests
         for (var i = 0; i < iterations && failures.Count < 5; i++)
         {
             var bytes = (byte[])original.Clone();
-            var description = Mutate(bytes, metadataLength, random);
+            var description = Mutate(bytes.AsSpan(metadataStart), metadataLength, random);
             File.WriteAllBytes(mutant, bytes);
-            var failure = MutationFuzzTests.Exercise(mutant);
+            var failure = MutationFuzzTests.Exercise(mutant) ?? (seedName == "vhdx-log" ? Replay(mutant) : null);
             if (failure is not null)
             {
                 var keep = Path.Combine(Path.GetTempPath(), $"diskimg-finding-{seedName}-{i}.img");
@@ -45,7 +45,7 @@ public class MigrationFormatFuzzTests
     }
 
     /// <summary>One to three changes in the metadata: a flipped bit, a random byte, or an extreme 32-bit value.</summary>
-    private static string Mutate(byte[] bytes, int metadataLength, Random random)
+    private static string Mutate(Span<byte> bytes, int metadataLength, Random random)
     {
         var changes = new List<string>();
         for (var k = random.Next(1, 4); k > 0; k--)
@@ -64,7 +64,7 @@ public class MigrationFormatFuzzTests
                 default:
                     uint[] extremes = [0, 1, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, 0x00100000];
                     var value = extremes[random.Next(extremes.Length)];
-                    BitConverter.TryWriteBytes(bytes.AsSpan(at & ~3), value);
+                    BitConverter.TryWriteBytes(bytes[(at & ~3)..], value);
                     changes.Add($"0x{value:x} at {at & ~3}");
                     break;
             }
@@ -73,8 +73,42 @@ public class MigrationFormatFuzzTests
         return string.Join(", ", changes);
     }
 
-    private static (string Path, int MetadataLength) MakeSeed(TempDirectory dir, string name)
+    /// <summary>
+    /// A read-write open replays the log: <c>check -r all</c> must end in one line or a clean result, and whatever
+    /// it leaves behind must still open in qemu-img (or be refused by both).
+    /// </summary>
+    private static string? Replay(string mutant)
     {
+        var result = Diskimg.Run("check", "-r", "all", "-f", "vhdx", mutant);
+        var lines = result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        if (result.StdErr.Contains("   at ", StringComparison.Ordinal) || result.ExitCode >= 128 || lines.Length > 1)
+        {
+            return $"'diskimg check -r all' exited {result.ExitCode} with: {result.StdErr.Trim()}";
+        }
+
+        if (result.ExitCode == 0 && ExternalTool.Run("qemu-img", "check", "-f", "vhdx", mutant).ExitCode is not (0 or 2))
+        {
+            return "qemu-img check rejects the image our replay left";
+        }
+
+        return null;
+    }
+
+    private static (string Path, int MetadataStart, int MetadataLength) MakeSeed(TempDirectory dir, string name)
+    {
+        if (name == "vhdx-log")
+        {
+            // A pending entry over the first table sector; mutations hit its header, descriptor and data sectors.
+            var logged = dir.File(name + ".vhdx");
+            ExternalTool.QemuImg("create", "-q", "-f", "vhdx", "-o", "block_size=1M", logged, "9M");
+            ExternalTool.QemuIo("-f", "vhdx", "-c", "write -P 0x5a 0 64k", logged);
+            var sector = new byte[4096];
+            sector.AsSpan().Fill(0x02);
+            Migration.VhdxCraftedLog.AddPendingEntry(logged, 2 << 20, sector);
+            return (logged, (int)Migration.VhdxCraftedLog.LogOffset, 8192);
+        }
+
+
         var (format, options, metadata) = name switch
         {
             "vpc-dynamic" => ("vpc", "subformat=dynamic", 2048),
@@ -86,6 +120,6 @@ public class MigrationFormatFuzzTests
         var path = dir.File(name + "." + format);
         ExternalTool.QemuImg("create", "-q", "-f", format, "-o", options, path, "9M");
         ExternalTool.QemuIo("-f", format, "-c", "write -P 0x5a 0 64k", "-c", "write -P 0xa5 4M 3M", path);
-        return (path, metadata);
+        return (path, 0, metadata);
     }
 }

@@ -26,7 +26,8 @@ internal static class VhdxCrc32C
     public static bool Verify(ReadOnlySpan<byte> bytes, int checksumOffset) =>
         BinaryPrimitives.ReadUInt32LittleEndian(bytes[checksumOffset..]) == Compute(bytes, checksumOffset);
 
-    private static uint Update(uint crc, ReadOnlySpan<byte> bytes)
+    /// <summary>Feeds <paramref name="bytes"/> into a running (not yet inverted) CRC-32C.</summary>
+    public static uint Update(uint crc, ReadOnlySpan<byte> bytes)
     {
         while (bytes.Length >= 8)
         {

@@ -1,6 +1,8 @@
+using DiskImage.Options;
+
 namespace DiskImage.Formats.Vhdx;
 
-/// <summary>Microsoft's VHDX (Hyper-V), read-only: converted from, inspected, mapped and checked as qemu-img does.</summary>
+/// <summary>Microsoft's VHDX (Hyper-V): dynamic and fixed disks, read and written as qemu-img reads and writes them.</summary>
 public sealed class VhdxFormat : IImageFormat
 {
     public static VhdxFormat Instance { get; } = new();
@@ -11,7 +13,7 @@ public sealed class VhdxFormat : IImageFormat
 
     public int ProbeHeaderSize => 8;
 
-    public bool CanCreate => false;
+    public bool CanCreate => true;
 
     public bool SupportsBackingFiles => false;
 
@@ -19,9 +21,37 @@ public sealed class VhdxFormat : IImageFormat
 
     public IDiskImage Open(string path, ImageOpenOptions options) => VhdxImage.Open(path, options);
 
-    public void Create(string path, ImageCreateOptions options) =>
-        throw new UnsupportedFeatureException("Format driver 'vhdx' does not support image creation");
+    public void Create(string path, ImageCreateOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        VhdxCreator.Create(path, options as VhdxCreateOptions ?? new VhdxCreateOptions { Size = options.Size, BackingFile = options.BackingFile });
+    }
 
-    public ImageCreateOptions ParseCreateOptions(long? size, IReadOnlyDictionary<string, string> options) =>
-        throw new UnsupportedFeatureException("Format driver 'vhdx' does not support image creation");
+    public ImageCreateOptions ParseCreateOptions(long? size, IReadOnlyDictionary<string, string> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var result = new VhdxCreateOptions { Size = size };
+        foreach (var (key, value) in options)
+        {
+            result = key switch
+            {
+                "size" => result with { Size = SizeText.Parse(value) },
+                "subformat" => result with
+                {
+                    Fixed = value switch
+                    {
+                        "dynamic" => false,
+                        "fixed" => true,
+                        _ => throw new InvalidOptionException($"Parameter 'subformat' does not accept value '{value}'"),
+                    },
+                },
+                "block_size" => result with { BlockSize = SizeText.Parse(value) },
+                "log_size" => result with { LogSize = SizeText.Parse(value) },
+                "block_state_zero" => result with { BlockStateZero = KeyValueOptions.ParseBool(key, value) },
+                _ => throw new InvalidOptionException($"Invalid parameter '{key}'"),
+            };
+        }
+
+        return result;
+    }
 }

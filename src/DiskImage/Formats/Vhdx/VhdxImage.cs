@@ -5,29 +5,37 @@ using DiskImage.Operations.Check;
 namespace DiskImage.Formats.Vhdx;
 
 /// <summary>
-/// An open VHDX (Hyper-V) image, read-only: fixed and dynamic disks, logical sectors of 512 or 4096 bytes, blocks
-/// of 1 to 256 MiB. The block allocation table interleaves one sector-bitmap entry after every chunk of payload
-/// entries; blocks that are not fully present read as zeroes, as in QEMU.
+/// An open VHDX (Hyper-V) image: fixed and dynamic disks, logical sectors of 512 or 4096 bytes, blocks of 1 to
+/// 256 MiB. The block allocation table interleaves one sector-bitmap entry after every chunk of payload entries;
+/// blocks that are not fully present read as zeroes, as in QEMU. A read-write open replays a pending log first.
 /// </summary>
-public sealed class VhdxImage : IDiskImage, IHostMappedImage, IConsistencyCheckable
+public sealed partial class VhdxImage : IDiskImage, IHostMappedImage, IConsistencyCheckable
 {
+    internal const ulong FullyPresent = 6;
+    internal const ulong ZeroState = 2;
     private const ulong StateMask = 7;
     private const ulong OffsetMask = 0xFFFFFFFFFFF00000;
-    private const ulong FullyPresent = 6;
     private const ulong PartiallyPresent = 7;
+    private const ulong UndefinedState4 = 4;
     private const long HeaderSectionEnd = 1 << 20;
 
     private readonly IStorage _file;
     private readonly VhdxMetadata _metadata;
     private readonly ulong[] _bat;
+    private readonly long _batOffset;
     private readonly (long Start, long End)[] _regions;
+    private readonly VhdxHeaderPair _headers;
+    private readonly bool _logReplayedOnOpen;
 
-    private VhdxImage(IStorage file, VhdxMetadata metadata, ulong[] bat, (long, long)[] regions)
+    private VhdxImage(IStorage file, VhdxMetadata metadata, ulong[] bat, long batOffset, (long, long)[] regions, VhdxHeaderPair headers, bool logReplayed)
     {
         _file = file;
         _metadata = metadata;
         _bat = bat;
+        _batOffset = batOffset;
         _regions = regions;
+        _headers = headers;
+        _logReplayedOnOpen = logReplayed;
     }
 
     public IImageFormat Format => VhdxFormat.Instance;
@@ -38,26 +46,29 @@ public sealed class VhdxImage : IDiskImage, IHostMappedImage, IConsistencyChecka
 
     public long Length => (long)_metadata.VirtualDiskSize;
 
-    public bool CanWrite => false;
+    public bool CanWrite => _file.CanWrite;
 
     IStorage IHostMappedImage.Storage => _file;
 
-    bool IConsistencyCheckable.CanRepair => false;
+    /// <summary>A repair opens the image for writing, which replays a pending log: the one thing QEMU repairs.</summary>
+    bool IConsistencyCheckable.CanRepair => true;
 
     private long BlockSize => _metadata.BlockSize;
 
     public static VhdxImage Open(string path, ImageOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (!options.ReadOnly)
-        {
-            throw new UnsupportedFeatureException("VHDX images can only be opened read-only");
-        }
-
-        var file = Storage.Open(path, writable: false);
+        var file = Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: true));
         try
         {
+            file.IgnoreFlushes = options.IgnoreFlushes;
             return Open(file);
+        }
+        catch (DiskImageException e) when (e.Message is "Invalid argument" or "Operation not supported")
+        {
+            // A bare errno from the driver is reported by QEMU as a failure to open the file, under the outer one.
+            file.Dispose();
+            throw e is InvalidImageException ? new InvalidImageException($"Could not open '{path}': {e.Message}", e) : new UnsupportedFeatureException($"Could not open '{path}': {e.Message}", e);
         }
         catch
         {
@@ -75,10 +86,21 @@ public sealed class VhdxImage : IDiskImage, IHostMappedImage, IConsistencyChecka
             throw new InvalidImageException("Not a VHDX image", 0);
         }
 
-        var header = VhdxHeader.ReadCurrent(file);
-        if (VhdxLog.HasPendingEntries(file, header))
+        var (header, index, blocks) = VhdxHeader.ReadBoth(file);
+        var headers = new VhdxHeaderPair(file, blocks, index, header);
+        var pending = VhdxLog.FindSequence(file, header);
+        if (pending is not null)
         {
-            throw new ImageAccessException($"VHDX image file '{file.Path}' opened read-only, but contains a log that needs to be replayed");
+            if (!file.CanWrite)
+            {
+                throw new ImageAccessException($"VHDX image file '{file.Path}' opened read-only, but contains a log that needs to be replayed");
+            }
+
+            // QEMU's replay: a new data-write GUID, the entries written in place, then the log marked empty.
+            headers.BeforeVisibleWrite();
+            VhdxLog.Replay(file, headers.Current, pending);
+            headers.SetLogGuid(Guid.Empty);
+            header = headers.Current;
         }
 
         var regions = VhdxRegionTable.Read(file);
@@ -106,7 +128,10 @@ public sealed class VhdxImage : IDiskImage, IHostMappedImage, IConsistencyChecka
             ((long)header.LogOffset, (long)header.LogOffset + header.LogLength),
             (0, HeaderSectionEnd),
         ];
-        var image = new VhdxImage(file, metadata, bat, known);
+        var image = new VhdxImage(file, metadata, bat, regions.BatOffset, known, headers, pending is not null)
+        {
+            _logSequence = pending is null ? 1 : pending.FirstSequenceNumber + 1,
+        };
         var problems = image.CheckTable(stopAtFirst: true);
         if (problems.Count > 0)
         {
@@ -146,16 +171,6 @@ public sealed class VhdxImage : IDiskImage, IHostMappedImage, IConsistencyChecka
         }
     }
 
-    public void Write(long offset, ReadOnlySpan<byte> data) => throw ReadOnly();
-
-    public void WriteZeroes(long offset, long length, bool mayUnmap) => throw ReadOnly();
-
-    public void Discard(long offset, long length) => throw ReadOnly();
-
-    public void Flush()
-    {
-    }
-
     public IReadOnlyList<Extent> GetExtents(long offset, long length)
     {
         CheckRange(offset, length);
@@ -177,12 +192,8 @@ public sealed class VhdxImage : IDiskImage, IHostMappedImage, IConsistencyChecka
     /// <summary>QEMU's check: fully present blocks must lie inside the file and clear of the metadata regions.</summary>
     CheckCounts IConsistencyCheckable.Check(CheckRepair repair)
     {
-        if (repair != CheckRepair.None)
-        {
-            throw new UnsupportedFeatureException("This image format does not support checks");
-        }
-
-        var counts = new CheckCounts();
+        // QEMU counts a log replayed by the (read-write) open of a repair as one corruption fixed.
+        var counts = new CheckCounts { CorruptionsFixed = repair != CheckRepair.None && _logReplayedOnOpen ? 1 : 0 };
         foreach (var problem in CheckTable(stopAtFirst: false))
         {
             counts.Messages.Add(problem);
@@ -214,7 +225,7 @@ public sealed class VhdxImage : IDiskImage, IHostMappedImage, IConsistencyChecka
             }
             else if (offset + blockLength > fileLength)
             {
-                problems.Add($"VHDX BAT entry {i} end offset {offset + blockLength} points after end of file ({fileLength}). Image has probably been truncated.");
+                problems.Add($"VHDX BAT entry {i} end offset {offset + blockLength - 1} points after end of file ({fileLength}). Image has probably been truncated.");
             }
 
             // QEMU counts payload entries only among fully present ones; its region check follows that count.
@@ -243,11 +254,11 @@ public sealed class VhdxImage : IDiskImage, IHostMappedImage, IConsistencyChecka
     {
         var block = offset / BlockSize;
         var index = block + (block / _metadata.ChunkRatio);
-        var entry = _bat[index];
+        var entry = Volatile.Read(ref _bat[index]);
         return (entry & StateMask) switch
         {
             FullyPresent => (long)(entry & OffsetMask) + (offset % BlockSize),
-            PartiallyPresent => throw new InvalidImageException("Input/output error"),
+            PartiallyPresent or UndefinedState4 => throw new InvalidImageException("Input/output error"),
             _ => -1,
         };
     }
@@ -259,6 +270,4 @@ public sealed class VhdxImage : IDiskImage, IHostMappedImage, IConsistencyChecka
             throw new ArgumentOutOfRangeException(nameof(offset), $"Range {offset}+{length} lies outside the {Length}-byte image.");
         }
     }
-
-    private static InvalidOperationException ReadOnly() => new("The image was opened read-only.");
 }

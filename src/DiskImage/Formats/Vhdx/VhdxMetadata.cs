@@ -8,12 +8,12 @@ internal sealed record VhdxMetadata(uint BlockSize, bool LeaveBlocksAllocated, b
     private const int TableSize = 64 * 1024;
     private const int MaxEntries = 2047;
 
-    private static readonly Guid FileParameters = new("CAA16737-FA36-4D43-B3B6-33F0AA44E76B");
-    private static readonly Guid VirtualDiskSizeItem = new("2FA54224-CD1B-4876-B211-5DBED83BF4B8");
-    private static readonly Guid Page83 = new("BECA12AB-B2E6-4523-93EF-C309E000C746");
-    private static readonly Guid LogicalSector = new("8141BF1D-A96F-4709-BA47-F233A8FAAB5F");
-    private static readonly Guid PhysicalSector = new("CDA348C7-445D-4471-9CC9-E9885251C556");
-    private static readonly Guid ParentLocator = new("A8D35F2D-B30B-454D-ABF7-D3D84834AB0C");
+    internal static readonly Guid FileParameters = new("CAA16737-FA36-4D43-B3B6-33F0AA44E76B");
+    internal static readonly Guid VirtualDiskSizeItem = new("2FA54224-CD1B-4876-B211-5DBED83BF4B8");
+    internal static readonly Guid Page83 = new("BECA12AB-B2E6-4523-93EF-C309E000C746");
+    internal static readonly Guid LogicalSector = new("8141BF1D-A96F-4709-BA47-F233A8FAAB5F");
+    internal static readonly Guid PhysicalSector = new("CDA348C7-445D-4471-9CC9-E9885251C556");
+    internal static readonly Guid ParentLocator = new("A8D35F2D-B30B-454D-ABF7-D3D84834AB0C");
 
     /// <summary>The largest disk QEMU opens: 64 TiB.</summary>
     public const ulong MaxDiskSize = 64UL << 40;

@@ -31,7 +31,11 @@ public static class ImageChecker
 
         if (image is IConsistencyCheckable checkable)
         {
-            return new ImageCheckResult(image.FilePath, image.Format.Name, checkable.Check(repair), null);
+            // As for qcow2, something repaired (a replayed VHDX log) is followed by a fresh check.
+            var pass = checkable.Check(repair);
+            return pass.CorruptionsFixed == 0 && pass.LeaksFixed == 0
+                ? new ImageCheckResult(image.FilePath, image.Format.Name, pass, null)
+                : new ImageCheckResult(image.FilePath, image.Format.Name, checkable.Check(CheckRepair.None), pass);
         }
 
         if (image is not Qcow2Image qcow2)
