@@ -256,6 +256,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
             {
                 if (_file.CanWrite && _refcounts is not null)
                 {
+                    StoreBitmapsLocked();
                     FlushMetadataLocked();
                     if (_dirtyBitSetHere || _header.IsDirty)
                     {
