@@ -18,6 +18,10 @@ internal static class ErrorReporter
             // qemu-img's hint line, unprefixed, after a lock conflict.
             stderr.WriteLine(locked.Hint);
         }
+        else if (error is InconsistentBitmapException)
+        {
+            stderr.WriteLine(InconsistentBitmapException.Hint);
+        }
 
         return GeneralError;
     }

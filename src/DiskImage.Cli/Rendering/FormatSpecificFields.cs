@@ -28,6 +28,14 @@ internal static class FormatSpecificFields
         { "compat", info.Compat },
         { "compression-type", info.CompressionType },
         { "lazy-refcounts", info.LazyRefcounts },
+        {
+            "bitmaps", info.Bitmaps?.Select(b => new InfoFields
+            {
+                { "flags", b.Flags },
+                { "name", b.Name },
+                { "granularity", b.Granularity },
+            }).ToList()
+        },
         { "refcount-bits", info.RefcountBits },
         { "encrypt", info.Encrypt is { } encrypt ? Encryption(encrypt) : null },
         { "data-file", info.DataFile },

@@ -27,6 +27,15 @@ internal static class HumanOutput
                     }
 
                     break;
+                case IEnumerable<string> texts:
+                    output.WriteLine($"{pad}{label}:");
+                    var position = 0;
+                    foreach (var text in texts)
+                    {
+                        output.WriteLine($"{pad}    [{position++}]: {text}");
+                    }
+
+                    break;
                 default:
                     output.WriteLine($"{pad}{label}: {Text(value)}");
                     break;

@@ -70,9 +70,31 @@ internal static class JsonOutput
 
                 writer.WriteEndArray();
                 break;
+            case IEnumerable<string> texts:
+                WriteStrings(writer, texts);
+                break;
             default:
                 writer.WriteStringValue(value.ToString());
                 break;
         }
+    }
+
+    /// <summary>A list of strings; an empty one is printed over two lines, as qemu-img prints it.</summary>
+    private static void WriteStrings(Utf8JsonWriter writer, IEnumerable<string> texts)
+    {
+        var list = texts.ToList();
+        if (list.Count == 0)
+        {
+            writer.WriteRawValue("[\n" + new string(' ', writer.CurrentDepth * 4) + "]", skipInputValidation: true);
+            return;
+        }
+
+        writer.WriteStartArray();
+        foreach (var text in list)
+        {
+            writer.WriteStringValue(text);
+        }
+
+        writer.WriteEndArray();
     }
 }

@@ -21,7 +21,7 @@ public class MutationFuzzTests
     public static TheoryData<string> Seeds => new()
     {
         "plain", "compressed-zlib", "compressed-zstd", "snapshots", "extended-l2", "refcount1", "v2", "small-clusters",
-        "snapshot-extra-data",
+        "snapshot-extra-data", "bitmaps",
     };
 
     [Theory]
@@ -210,6 +210,15 @@ public class MutationFuzzTests
             ExternalTool.QemuImg("snapshot", "-c", "second", path);
         }
 
+        if (name == "bitmaps")
+        {
+            // One enabled bitmap with data clusters, one disabled and one in use, so directory and tables are mutated.
+            ExternalTool.QemuImg("bitmap", "--add", "-g", "512", path, "fine");
+            ExternalTool.QemuImg("bitmap", "--add", "--disable", path, "frozen");
+            ExternalTool.QemuIo("-c", "write -P 0x5a 1M 256k", path);
+            ExternalTool.QemuImg("bitmap", "--add", path, "third");
+        }
+
         return path;
     }
 
@@ -252,6 +261,7 @@ public class MutationFuzzTests
                 }
             }
 
+            regions.AddRange(BitmapRegions(span, clusterSize));
             var refBlock = (long)(BinaryPrimitives.ReadUInt64BigEndian(span[refTableOffset..]) & ~0x1ffUL);
             if (refBlock != 0 && refBlock + clusterSize <= file.Length)
             {
@@ -261,6 +271,33 @@ public class MutationFuzzTests
             regions.RemoveAll(r => r.Item1 <= 0 && r.Item3 != "header" || r.Item1 + r.Item2 > file.Length || r.Item2 <= 0);
             return new MetadataRegions(clusterSize, regions);
         }
+    }
+
+    /// <summary>The bitmaps extension's payload, the bitmap directory and each bitmap table (of a qemu-made file).</summary>
+    private static IEnumerable<(int Offset, int Length, string Name)> BitmapRegions(ReadOnlySpan<byte> file, int clusterSize)
+    {
+        var regions = new List<(int, int, string)>();
+        var position = (int)BinaryPrimitives.ReadUInt32BigEndian(file[100..]);
+        while (position + 8 <= clusterSize && BinaryPrimitives.ReadUInt32BigEndian(file[position..]) is var magic and not 0)
+        {
+            var length = (int)BinaryPrimitives.ReadUInt32BigEndian(file[(position + 4)..]);
+            if (magic == 0x23852875)
+            {
+                regions.Add((position + 8, 24, "bitmaps extension"));
+                var size = (int)BinaryPrimitives.ReadUInt64BigEndian(file[(position + 16)..]);
+                var directory = (int)BinaryPrimitives.ReadUInt64BigEndian(file[(position + 24)..]);
+                regions.Add((directory, size, "bitmap directory"));
+                for (var entry = directory; entry < directory + size;)
+                {
+                    regions.Add(((int)BinaryPrimitives.ReadUInt64BigEndian(file[entry..]), (int)BinaryPrimitives.ReadUInt32BigEndian(file[(entry + 8)..]) * 8, "bitmap table"));
+                    entry += (24 + BinaryPrimitives.ReadUInt16BigEndian(file[(entry + 18)..]) + 7) & ~7;
+                }
+            }
+
+            position += 8 + ((length + 7) & ~7);
+        }
+
+        return regions;
     }
 
     /// <summary>Corrupts one metadata region in one of several ways; returns what it did.</summary>

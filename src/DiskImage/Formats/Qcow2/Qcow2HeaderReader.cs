@@ -180,8 +180,9 @@ internal static class Qcow2HeaderReader
             throw new InvalidImageException("L1 table is too small", FieldOffsets.L1Size);
         }
 
-        var allExtensions = ReadExtensions(cluster, extensionsStart, extensionsEnd);
-        ValidateKnownExtensions(allExtensions, (int)cryptMethod, autoclear, clusterSize);
+        // Each known extension is validated as it is reached, as QEMU does, so the first bad one is named.
+        var allExtensions = ReadExtensions(cluster, extensionsStart, extensionsEnd,
+            extension => ValidateKnownExtension(extension, (int)cryptMethod, autoclear, clusterSize));
 
         string? backingFile = null;
         if (backingFileOffset != 0)
@@ -258,7 +259,7 @@ internal static class Qcow2HeaderReader
         }
     }
 
-    private static List<Qcow2HeaderExtension> ReadExtensions(ReadOnlySpan<byte> cluster, int start, int end)
+    private static List<Qcow2HeaderExtension> ReadExtensions(ReadOnlySpan<byte> cluster, int start, int end, Action<Qcow2HeaderExtension>? validate = null)
     {
         var result = new List<Qcow2HeaderExtension>();
         long offset = start;
@@ -282,47 +283,51 @@ internal static class Qcow2HeaderReader
                 break;
             }
 
-            result.Add(new Qcow2HeaderExtension(magic, cluster.Slice((int)offset, (int)length).ToArray()));
+            var extension = new Qcow2HeaderExtension(magic, cluster.Slice((int)offset, (int)length).ToArray());
+            validate?.Invoke(extension);
+            result.Add(extension);
             offset += (length + 7) & ~7L;
         }
 
         return result;
     }
 
-    private static void ValidateKnownExtensions(List<Qcow2HeaderExtension> extensions, int cryptMethod, ulong autoclear, int clusterSize)
+    private static void ValidateKnownExtension(Qcow2HeaderExtension extension, int cryptMethod, ulong autoclear, int clusterSize)
     {
-        foreach (var extension in extensions)
+        switch (extension.Magic)
         {
-            switch (extension.Magic)
-            {
-                case Qcow2Constants.ExtensionBackingFormat when extension.Data.Length >= 16:
-                    throw new InvalidImageException($"ERROR: ext_backing_format: len={extension.Data.Length} too large (>=16)");
-                case Qcow2Constants.ExtensionCryptoHeader:
-                    if (cryptMethod != Qcow2Constants.CryptLuks)
-                    {
-                        throw new InvalidImageException("CRYPTO header extension only expected with LUKS encryption method");
-                    }
+            case Qcow2Constants.ExtensionBackingFormat when extension.Data.Length >= 16:
+                throw new InvalidImageException($"ERROR: ext_backing_format: len={extension.Data.Length} too large (>=16)");
+            case Qcow2Constants.ExtensionCryptoHeader:
+                if (cryptMethod != Qcow2Constants.CryptLuks)
+                {
+                    throw new InvalidImageException("CRYPTO header extension only expected with LUKS encryption method");
+                }
 
-                    if (extension.Data.Length != 16)
-                    {
-                        throw new InvalidImageException($"CRYPTO header extension size {extension.Data.Length}, but expected size 16");
-                    }
+                if (extension.Data.Length != 16)
+                {
+                    throw new InvalidImageException($"CRYPTO header extension size {extension.Data.Length}, but expected size 16");
+                }
 
-                    break;
-                case Qcow2Constants.ExtensionBitmaps when (autoclear & Qcow2Constants.AutoclearBitmaps) != 0:
+                break;
+            case Qcow2Constants.ExtensionBitmaps:
+                if (extension.Data.Length != 24)
+                {
+                    throw new InvalidImageException("bitmaps_ext: Invalid extension length");
+                }
+
+                // Without the autoclear bit the bitmaps are stale and ignored, so nothing else in them is checked.
+                if ((autoclear & Qcow2Constants.AutoclearBitmaps) != 0)
+                {
                     ValidateBitmapsExtension(extension.Data, clusterSize);
-                    break;
-            }
+                }
+
+                break;
         }
     }
 
     private static void ValidateBitmapsExtension(byte[] data, int clusterSize)
     {
-        if (data.Length != 24)
-        {
-            throw new InvalidImageException("bitmaps_ext: Invalid extension length");
-        }
-
         var count = BinaryPrimitives.ReadUInt32BigEndian(data);
         if (BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(4)) != 0)
         {
@@ -343,12 +348,12 @@ internal static class Qcow2HeaderReader
         var directoryOffset = BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(16));
         if ((directoryOffset & (ulong)(clusterSize - 1)) != 0)
         {
-            throw new InvalidImageException("bitmaps_ext: invalid dir offset");
+            throw new InvalidImageException("bitmaps_ext: invalid bitmap directory offset");
         }
 
-        if (directorySize > 64UL << 20)
+        if (directorySize > Bitmaps.Qcow2BitmapLimits.MaxDirectoryBytes)
         {
-            throw new InvalidImageException($"bitmaps_ext: bitmap directory size ({directorySize}) exceeds the maximum supported size ({64 << 20})");
+            throw new InvalidImageException($"bitmaps_ext: bitmap directory size ({directorySize}) exceeds the maximum supported size ({Bitmaps.Qcow2BitmapLimits.MaxDirectoryBytes})");
         }
     }
 }

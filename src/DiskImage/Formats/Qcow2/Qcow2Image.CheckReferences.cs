@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using DiskImage.Formats.Qcow2.Bitmaps;
 using DiskImage.Operations.Check;
 
 namespace DiskImage.Formats.Qcow2;
@@ -237,44 +238,31 @@ public sealed partial class Qcow2Image
         _file.Flush();
     }
 
+    /// <summary>
+    /// QEMU's <c>qcow2_check_bitmaps_refcounts</c>: the directory, each bitmap table and each data cluster
+    /// are referenced once. A table with a bad entry makes the check fail, as in QEMU.
+    /// </summary>
     private void CountBitmapReferences(CheckCounts res, Qcow2ReferenceArray refs)
     {
-        if ((_header.AutoclearFeatures & Qcow2Constants.AutoclearBitmaps) == 0
-            || _header.FindExtension(Qcow2Constants.ExtensionBitmaps) is not { Data.Length: >= 24 } extension)
+        if (Qcow2BitmapsExtension.From(_header) is not { } extension || _bitmaps.Count == 0)
         {
             return;
         }
 
-        var count = BinaryPrimitives.ReadUInt32BigEndian(extension.Data);
-        var directorySize = BinaryPrimitives.ReadInt64BigEndian(extension.Data.AsSpan(8));
-        var directoryOffset = BinaryPrimitives.ReadInt64BigEndian(extension.Data.AsSpan(16));
-        if (count == 0 || count > 65535 || directorySize <= 0 || directorySize > 64L << 20)
+        IncrementReferences(res, refs, extension.DirectoryOffset, extension.DirectorySize);
+        foreach (var bitmap in _bitmaps)
         {
-            return;
-        }
-
-        IncrementReferences(res, refs, directoryOffset, directorySize);
-        var directory = new byte[directorySize];
-        _file.Read(directoryOffset, directory);
-        var position = 0;
-        for (var i = 0; i < count && position + 24 <= directory.Length; i++)
-        {
-            var tableOffset = BinaryPrimitives.ReadInt64BigEndian(directory.AsSpan(position));
-            var tableSize = BinaryPrimitives.ReadUInt32BigEndian(directory.AsSpan(position + 8));
-            var nameSize = BinaryPrimitives.ReadUInt16BigEndian(directory.AsSpan(position + 18));
-            var extraSize = BinaryPrimitives.ReadUInt32BigEndian(directory.AsSpan(position + 20));
-            position += (int)((24 + extraSize + nameSize + 7) & ~7L);
-            if (tableSize > 0x8000000)
+            IncrementReferences(res, refs, bitmap.TableOffset, bitmap.TableSize * 8L);
+            var table = Qcow2BitmapTable.Read(_file, bitmap);
+            if (table.Any(entry => !Qcow2BitmapTable.IsValidEntry(entry, _clusterSize)))
             {
-                continue;
+                res.Corruptions++;
+                throw new CheckFailedException("Invalid argument", res);
             }
 
-            IncrementReferences(res, refs, tableOffset, tableSize * 8L);
-            var table = new byte[tableSize * 8L];
-            _file.Read(tableOffset, table);
-            for (var j = 0; j < tableSize; j++)
+            foreach (var entry in table)
             {
-                var offset = (long)(BinaryPrimitives.ReadUInt64BigEndian(table.AsSpan(j * 8)) & Qcow2Constants.L1OffsetMask);
+                var offset = (long)(entry & Qcow2BitmapLimits.TableEntryOffsetMask);
                 if (offset != 0)
                 {
                     IncrementReferences(res, refs, offset, _clusterSize);

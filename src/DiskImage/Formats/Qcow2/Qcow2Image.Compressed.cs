@@ -23,6 +23,7 @@ public sealed partial class Qcow2Image
         var length = (int)Math.Min(_clusterSize, Length - guestOffset);
         CheckRange(guestOffset, length);
         CheckDataAccess();
+        MarkBitmapsDirty(guestOffset, length);
         if (compressed.Length == 0 || compressed.Length >= _clusterSize)
         {
             throw new ArgumentException("Compressed data must be shorter than a cluster.", nameof(compressed));

@@ -29,6 +29,11 @@ public sealed partial class Qcow2Image
                 throw new InvalidOptionException("Preallocation can only be used for growing images");
             }
 
+            if (newSize != oldSize)
+            {
+                ResizeBitmapsLocked(newSize);
+            }
+
             FlushMetadataLocked();
             if (newSize > oldSize)
             {

@@ -10,6 +10,7 @@ public sealed partial class Qcow2Image
         CheckWritable();
         CheckRange(offset, data.Length);
         CheckDataAccess();
+        MarkBitmapsDirty(offset, data.Length);
         var done = 0;
         while (done < data.Length)
         {
@@ -430,14 +431,22 @@ public sealed partial class Qcow2Image
                 RepairDirtyImageLocked();
             }
 
-            // A writer that does not maintain bitmaps must clear the "bitmaps consistent" bit, as QEMU clears unknown bits.
-            var keep = _header.AutoclearFeatures & Qcow2Constants.AutoclearDataFileRaw;
-            if (_header.AutoclearFeatures != keep)
+            // Unknown autoclear bits are cleared, as QEMU does; a bitmaps extension without its bit is stale and dropped.
+            var keep = _header.AutoclearFeatures & (Qcow2Constants.AutoclearDataFileRaw | Qcow2Constants.AutoclearBitmaps);
+            var stale = (keep & Qcow2Constants.AutoclearBitmaps) == 0 && _header.FindExtension(Qcow2Constants.ExtensionBitmaps) is not null;
+            if (_header.AutoclearFeatures != keep || stale)
             {
                 _header = _header with { AutoclearFeatures = keep };
+                if (stale)
+                {
+                    _header = _header.WithExtension(Qcow2Constants.ExtensionBitmaps, null);
+                }
+
                 WriteHeaderLocked();
                 _file.Flush();
             }
+
+            StartTrackingBitmapsLocked();
         }
     }
 

@@ -9,6 +9,7 @@ public sealed partial class Qcow2Image
         CheckWritable();
         CheckRange(offset, length);
         CheckDataAccess();
+        MarkBitmapsDirty(offset, length);
         ZeroOrDiscard(offset, length, mayUnmap, discard: false);
         ReleaseFreedClusters();
     }
@@ -23,6 +24,7 @@ public sealed partial class Qcow2Image
         CheckWritable();
         CheckRange(offset, length);
         CheckDataAccess();
+        MarkBitmapsDirty(offset, length);
         if (_header.Version < 3 && HasBackingFile)
         {
             return;

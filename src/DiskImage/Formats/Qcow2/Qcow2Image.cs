@@ -108,6 +108,8 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
                 image.LoadEncryption(options);
             }
 
+            image.LoadBitmaps();
+
             if (!options.ReadOnly)
             {
                 image.PrepareForWriting();
@@ -222,6 +224,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
                 DataFile = header.DataFile,
                 DataFileRaw = header.HasDataFile ? header.DataFileRaw : null,
                 Encrypt = _encryptionInfo,
+                Bitmaps = BitmapInfo(),
             },
         };
     }
@@ -253,6 +256,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
             {
                 if (_file.CanWrite && _refcounts is not null)
                 {
+                    StoreBitmapsLocked();
                     FlushMetadataLocked();
                     if ((_dirtyBitSetHere || _header.IsDirty) && !_inPlaceUpdate)
                     {

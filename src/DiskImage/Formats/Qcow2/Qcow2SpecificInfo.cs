@@ -12,6 +12,9 @@ public sealed record Qcow2SpecificInfo() : FormatSpecificInfo("qcow2")
     /// <summary><c>lazy-refcounts</c> (version 3 only).</summary>
     public bool? LazyRefcounts { get; init; }
 
+    /// <summary><c>bitmaps</c>: the persistent dirty bitmaps; null when the image has none.</summary>
+    public IReadOnlyList<DiskImage.Formats.Qcow2.Bitmaps.Qcow2BitmapInfo>? Bitmaps { get; init; }
+
     /// <summary><c>refcount-bits</c>.</summary>
     public required int RefcountBits { get; init; }
 

@@ -130,7 +130,10 @@ public static class ImageMeasurer
 
         // Metadata of the fully allocated image is kept: an overestimate, as qemu-img's.
         var result = fullyAllocated - virtualSize + required;
-        long? bitmaps = parameters.Version >= 3 && source is not null && source.Format.Name == "qcow2" ? 0 : null;
+        // Bitmaps count only when both the new image and the source can hold them (qcow2 version 3).
+        long? bitmaps = parameters.Version >= 3 && source is Formats.Qcow2.Qcow2Image { SupportsZeroClusters: true } qcow2
+            ? qcow2.PersistentBitmapsSize(clusterSize)
+            : null;
         return new MeasureResult(result, fullyAllocated, bitmaps);
     }
 
