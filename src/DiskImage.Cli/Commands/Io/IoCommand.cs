@@ -65,6 +65,15 @@ internal sealed class IoCommand
             return 1;
         }
 
+        foreach (var trace in parse.GetValue(_trace) ?? [])
+        {
+            // No trace events exist here, so every named pattern matches none, which qemu-io warns about.
+            if (TracePattern(trace) is { Length: > 0 } pattern)
+            {
+                context.Error.WriteLine($"diskimg: warning: trace event '{pattern}' does not exist");
+            }
+        }
+
         using var secrets = Secrets.Load(parse, _object);
         var source = file is null ? null : Secrets.Resolve(file, imageOpts, parse.GetValue(_format), secrets);
         QemuIoOpenModes.TryCache(cache ?? "writeback", out var ignoreFlushes);
@@ -114,21 +123,46 @@ internal sealed class IoCommand
                 stdout.Flush();
             }
 
+            // Only a real process raises signals in itself; an in-process run (tests) must not die.
+            if (outcome.Signal > 0 && ReferenceEquals(context.Out, Console.Out))
+            {
+                ProcessSignals.Raise(outcome.Signal);
+            }
+
             aborted |= outcome.Abort;
         });
         if (aborted)
         {
             // abort(3): what standard output still buffers is lost, and the process ends by SIGABRT.
             stdout.Discard();
-            if (realStdout || ReferenceEquals(context.Out, Console.Out))
+            if (ReferenceEquals(context.Out, Console.Out))
             {
-                ProcessAbort.Now();
+                ProcessSignals.Abort();
             }
 
             return 134;
         }
 
         return ok ? 0 : 1;
+    }
+
+    /// <summary>The event pattern of a <c>-T [enable=]PATTERN[,events=FILE][,file=FILE]</c> argument.</summary>
+    private static string TracePattern(string argument)
+    {
+        foreach (var part in argument.Split(','))
+        {
+            if (part.StartsWith("enable=", StringComparison.Ordinal))
+            {
+                return part["enable=".Length..];
+            }
+
+            if (!part.Contains('=', StringComparison.Ordinal))
+            {
+                return part;
+            }
+        }
+
+        return "";
     }
 
     /// <summary>Lines of <paramref name="input"/>, each requested after qemu-io's prompt (output flushed first, left standing at the end).</summary>

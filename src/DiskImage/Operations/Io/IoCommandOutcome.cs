@@ -35,6 +35,9 @@ public sealed record IoCommandOutcome(IReadOnlyList<IoLine> Lines, bool Failed)
     /// <summary><c>sigraise</c>: standard output is flushed after this command's lines.</summary>
     public bool FlushOutput { get; init; }
 
+    /// <summary><c>sigraise</c>: the signal number the program must raise in itself after printing (0 = none).</summary>
+    public int Signal { get; init; }
+
     /// <summary><c>abort</c>: the program must end at once by SIGABRT, losing what standard output still buffers.</summary>
     public bool Abort { get; init; }
 }

@@ -20,8 +20,11 @@ internal sealed class QemuIoOutput
     /// <summary>Set by <c>sigraise</c>, which flushes standard output before raising.</summary>
     public bool FlushOutput { get; set; }
 
+    /// <summary>Set by <c>sigraise</c>: the signal the caller must raise (0 = none).</summary>
+    public int Signal { get; set; }
+
     /// <summary>Set by <c>abort</c>.</summary>
     public bool Abort { get; set; }
 
-    public IoCommandOutcome ToOutcome(bool failed) => new(_lines.ToArray(), failed) { Quit = Quit, Abort = Abort, FlushOutput = FlushOutput };
+    public IoCommandOutcome ToOutcome(bool failed) => new(_lines.ToArray(), failed) { Quit = Quit, Abort = Abort, FlushOutput = FlushOutput, Signal = Signal };
 }

@@ -113,7 +113,7 @@ public sealed class QemuIoSession : IDisposable
         catch (Exception e) when (e is DiskImageException or IOException or UnauthorizedAccessException)
         {
             DeleteOverlay();
-            output.Error($"can't open device {settings.Path}: {e.Message.ReplaceLineEndings(" ").Trim()}");
+            output.Error($"can't open device {settings.Path}: {OpenFailure(settings.Path, e.Message)}");
             if (e is ImageLockedException locked)
             {
                 output.Diagnostic(locked.Hint);
@@ -121,6 +121,22 @@ public sealed class QemuIoSession : IDisposable
 
             return false;
         }
+    }
+
+    /// <summary>
+    /// The reason, worded as qemu-io words it: one "Could not open 'PATH': " in front of a file error, none in
+    /// front of an option conflict (-U with write access).
+    /// </summary>
+    private static string OpenFailure(string path, string message)
+    {
+        var prefix = $"Could not open '{path}': ";
+        var text = message.ReplaceLineEndings(" ").Trim();
+        while (text.StartsWith(prefix + prefix, StringComparison.Ordinal))
+        {
+            text = text[prefix.Length..];
+        }
+
+        return text.StartsWith(prefix + "force-share", StringComparison.Ordinal) ? text[prefix.Length..] : text;
     }
 
     /// <summary><c>close</c>: flushes and releases the image (and removes a <c>-s</c> overlay).</summary>

@@ -4,7 +4,8 @@ namespace DiskImage.Operations.Io.Commands;
 
 /// <summary>
 /// Commands about the program rather than the image: <c>quit</c>, <c>abort</c> (the caller ends the process
-/// by SIGABRT, losing buffered output and leaving the image as a crash would), <c>sigraise</c> and <c>sleep</c>.
+/// by SIGABRT, losing buffered output and leaving the image as a crash would), <c>sigraise</c> (the caller flushes
+/// standard output and raises the signal, so <c>sigraise 9</c> is a crash too) and <c>sleep</c>.
 /// </summary>
 internal static class ProcessCommands
 {
@@ -13,7 +14,7 @@ internal static class ProcessCommands
     public static readonly QemuIoCommandInfo Abort = new("abort", null, null, "simulate a program crash using abort(3)", 0, 0, RunAbort, QemuIoCommandScope.NoFileOk);
 
     public static readonly QemuIoCommandInfo Sigraise = new("sigraise", null, "signal", "raises a signal", 1, 1, RunSigraise, QemuIoCommandScope.NoFileOk,
-        Help: "Accepts a signal number; signal 0 does nothing. Other signals are not raised here: the command fails instead.");
+        Help: "Flushes standard output and raises the signal with that number in this process.");
 
     public static readonly QemuIoCommandInfo Sleep = new("sleep", null, null, "waits for the given value in milliseconds", 1, 1, RunSleep, QemuIoCommandScope.NoFileOk);
 
@@ -31,26 +32,21 @@ internal static class ProcessCommands
 
     private static int RunSigraise(QemuIoSession session, string[] words, QemuIoOutput output)
     {
-        if (!TryParseLong(words[1], out var signal))
+        if (QemuIoArguments.Number(words[1], output) is not { } signal)
         {
-            output.Out($"{words[1]} is not a valid number");
             return QemuIoErrno.EINVAL;
         }
 
-        if (signal > int.MaxValue)
+        // Linux's NSIG.
+        if (signal > 65)
         {
             output.Out($"signal argument '{words[1]}' is too large to be a valid signal");
             return QemuIoErrno.EINVAL;
         }
 
         output.FlushOutput = true;
-        if (signal == 0)
-        {
-            return 0;
-        }
-
-        output.Out($"Could not raise signal {signal}: {QemuIoErrno.Text(QemuIoErrno.ENOTSUP)}");
-        return QemuIoErrno.ENOTSUP;
+        output.Signal = (int)signal;
+        return 0;
     }
 
     private static int RunSleep(QemuIoSession session, string[] words, QemuIoOutput output)
