@@ -11,16 +11,16 @@ namespace DiskImage.Cli.Commands.Io;
 internal sealed class IoCommand
 {
     private readonly Option<string[]> _commands = new("-c", "--cmd") { Description = "A qemu-io command (see -c help); repeatable" };
-    private readonly Option<string?> _format = new("-f", "--format") { Description = "Image format (probed when omitted)" };
+    private readonly Option<string[]> _format = new("-f", "--format") { Description = "Image format (probed when omitted)" };
     private readonly Option<bool> _readOnly = new("-r", "--read-only") { Description = "Open the image read-only" };
     private readonly Option<bool> _snapshot = new("-s", "--snapshot") { Description = "Send writes to a temporary overlay; the image is not changed" };
     private readonly Option<bool> _noCache = new("-n", "--nocache") { Description = "Accepted for qemu-io compatibility (short for -t none)" };
     private readonly Option<bool> _copyOnRead = new("-C", "--copy-on-read") { Description = "Accepted for qemu-io compatibility; reads do not copy here" };
     private readonly Option<bool> _misalign = new("-m", "--misalign") { Description = "Accepted for qemu-io compatibility (buffer alignment)" };
     private readonly Option<bool> _nativeAio = new("-k", "--native-aio") { Description = "Accepted for qemu-io compatibility (needs -t none or -n)" };
-    private readonly Option<string?> _aio = new("-i", "--aio") { Description = "AIO engine: threads, native or io_uring (all behave alike here)" };
-    private readonly Option<string?> _cache = new("-t", "--cache") { Description = "Cache mode: none, writeback, writethrough, directsync or unsafe (unsafe drops flushes)" };
-    private readonly Option<string?> _discard = new("-d", "--discard") { Description = "Discard mode: unmap/on passes discards on, ignore/off drops them" };
+    private readonly Option<string[]> _aio = new("-i", "--aio") { Description = "AIO engine: threads, native or io_uring (all behave alike here)" };
+    private readonly Option<string[]> _cache = new("-t", "--cache") { Description = "Cache mode: none, writeback, writethrough, directsync or unsafe (unsafe drops flushes)" };
+    private readonly Option<string[]> _discard = new("-d", "--discard") { Description = "Discard mode: unmap/on passes discards on, ignore/off drops them" };
     private readonly Option<string[]> _trace = new("-T", "--trace") { Description = "Accepted for qemu-io compatibility; nothing is traced" };
     private readonly Argument<string?> _file = new("filename") { Description = "Image file (optional: commands may open one)", Arity = ArgumentArity.ZeroOrOne };
     private readonly Option<string[]> _object = Secrets.ObjectOption();
@@ -43,7 +43,7 @@ internal sealed class IoCommand
 
     private int Run(ParseResult parse, CliContext context)
     {
-        if (IoModeCheck.Complaint(parse.GetValue(_discard), parse.GetValue(_aio), parse.GetValue(_cache)) is { } complaint)
+        if (IoModeCheck.Complaint(Last(parse, _discard), Last(parse, _aio), Last(parse, _cache)) is { } complaint)
         {
             context.Error.WriteLine($"diskimg: {complaint}");
             return 1;
@@ -51,14 +51,14 @@ internal sealed class IoCommand
 
         var file = parse.GetValue(_file);
         var imageOpts = parse.GetValue(_imageOpts);
-        if (imageOpts && parse.GetValue(_format) is not null)
+        if (imageOpts && Last(parse, _format) is not null)
         {
             context.Error.WriteLine("diskimg: --image-opts and -f are mutually exclusive");
             return 1;
         }
 
-        var cache = parse.GetValue(_cache) ?? (parse.GetValue(_noCache) ? "none" : null);
-        var nativeAio = parse.GetValue(_nativeAio) || parse.GetValue(_aio) == "native";
+        var cache = Last(parse, _cache) ?? (parse.GetValue(_noCache) ? "none" : null);
+        var nativeAio = parse.GetValue(_nativeAio) || Last(parse, _aio) == "native";
         if (file is not null && nativeAio && !QemuIoOpenModes.IsDirect(cache))
         {
             context.Error.WriteLine($"diskimg: can't open device {file}: aio=native was specified, but it requires cache.direct=on, which was not specified.");
@@ -75,9 +75,9 @@ internal sealed class IoCommand
         }
 
         using var secrets = Secrets.Load(parse, _object);
-        var source = file is null ? null : Secrets.Resolve(file, imageOpts, parse.GetValue(_format), secrets);
+        var source = file is null ? null : Secrets.Resolve(file, imageOpts, Last(parse, _format), secrets);
         QemuIoOpenModes.TryCache(cache ?? "writeback", out var ignoreFlushes);
-        QemuIoOpenModes.TryDiscard(parse.GetValue(_discard) ?? "unmap", out var ignoreDiscards);
+        QemuIoOpenModes.TryDiscard(Last(parse, _discard) ?? "unmap", out var ignoreDiscards);
         var options = new IoOptions
         {
             Path = source?.Path,
@@ -145,6 +145,9 @@ internal sealed class IoCommand
 
         return ok ? 0 : 1;
     }
+
+    /// <summary>qemu-io takes the last of a repeated option.</summary>
+    private static string? Last(ParseResult parse, Option<string[]> option) => parse.GetValue(option) is { Length: > 0 } values ? values[^1] : null;
 
     /// <summary>The event pattern of a <c>-T [enable=]PATTERN[,events=FILE][,file=FILE]</c> argument.</summary>
     private static string TracePattern(string argument)

@@ -40,9 +40,14 @@ public static class ImageIo
                 SecretProvider = options.SecretProvider,
                 KeySecret = options.KeySecret,
             }, output);
+            var outcome = output.ToOutcome(!opened);
+            if (outcome.Lines.Count > 0)
+            {
+                report(outcome);
+            }
+
             if (!opened)
             {
-                report(output.ToOutcome(true));
                 return false;
             }
         }
