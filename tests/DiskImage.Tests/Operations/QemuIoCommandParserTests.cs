@@ -109,6 +109,14 @@ public class QemuIoCommandParserTests
     }
 
     [Fact]
+    public void Lengths_may_start_with_white_space_as_strtoull_allows()
+    {
+        var outcome = Run("writev -P 3 0 \t8k 4k");
+        Assert.False(outcome.Failed);
+        Assert.Equal("wrote 12288/12288 bytes at offset 0", outcome.Output[0]);
+    }
+
+    [Fact]
     public void Sleep_is_not_an_option_parser_and_reports_its_own_words()
     {
         // sleep has no getopt, so "-1" reaches strtol, unlike read's operands.

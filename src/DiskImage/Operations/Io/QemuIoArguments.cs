@@ -9,7 +9,8 @@ internal static class QemuIoArguments
     /// <summary>cvtnum: a number, or null after printing qemu-io's parsing error.</summary>
     public static long? Number(string text, QemuIoOutput output)
     {
-        if (QemuIoNumber.TryParse(text, out var value))
+        // qemu_strtosz, like strtoull, skips leading white space (scripts pass tab-separated lengths).
+        if (QemuIoNumber.TryParse(text.TrimStart(' ', '\t', '\n', '\v', '\f', '\r'), out var value))
         {
             return value;
         }
