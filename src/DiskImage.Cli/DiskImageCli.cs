@@ -1,5 +1,6 @@
 using System.CommandLine;
 using DiskImage.Cli.Commands;
+using DiskImage.Cli.Commands.Io;
 
 namespace DiskImage.Cli;
 

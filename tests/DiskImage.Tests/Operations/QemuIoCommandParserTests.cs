@@ -1,7 +1,11 @@
+using DiskImage.Formats;
+using DiskImage.Formats.Raw;
 using DiskImage.Operations.Io;
+using DiskImage.Tests.Infrastructure;
 
 namespace DiskImage.Tests.Operations;
 
+/// <summary>qemu-io's argument rules: numbers, pattern bytes, getopt, argument counts and their messages (as qemu-io 7.2 prints them).</summary>
 public class QemuIoCommandParserTests
 {
     [Theory]
@@ -29,65 +33,122 @@ public class QemuIoCommandParserTests
     [InlineData("-1")]
     [InlineData("k")]
     [InlineData("0x")]
-    [InlineData("99999999999E")]
+    [InlineData("0x1.5k")]
     public void Bad_numbers_are_refused_with_qemu_io_words(string text)
     {
         var e = Assert.Throws<QemuIoSyntaxException>(() => QemuIoNumber.Parse(text));
         Assert.Equal($"Parsing error: non-numeric argument, or extraneous/unrecognized suffix -- {text}", e.Message);
     }
 
-    [Fact]
-    public void Read_with_pattern_window_and_dump()
+    [Theory]
+    [InlineData("99999999999E")]
+    [InlineData("99999999999999999999")]
+    [InlineData("9223372036854775808")]
+    public void Well_formed_numbers_past_int64_are_too_large(string text)
     {
-        var read = Assert.IsType<QemuIoRead>(QemuIoCommandParser.Parse("read -v -P 0xab -s 16 -l 32 4k 64"));
-        Assert.Equal(new QemuIoRead(4096, 64, 0xab, 16, 32, Dump: true, Quiet: false), read);
-    }
-
-    [Fact]
-    public void Options_may_follow_the_operands_and_be_bundled()
-    {
-        Assert.Equal(new QemuIoRead(0, 512, null, 0, 512, true, true), QemuIoCommandParser.Parse("read 0 512 -qv"));
-        Assert.Equal(new QemuIoWrite(1024, 4096, 0xcd, Zero: true, Unmap: true, Quiet: false), QemuIoCommandParser.Parse("write -zu 1k 4k"));
-    }
-
-    [Fact]
-    public void Write_defaults_to_pattern_0xcd_and_takes_decimal_hex_and_octal_patterns()
-    {
-        Assert.Equal((byte)0xcd, Assert.IsType<QemuIoWrite>(QemuIoCommandParser.Parse("write 0 1")).Pattern);
-        Assert.Equal((byte)205, Assert.IsType<QemuIoWrite>(QemuIoCommandParser.Parse("write -P 205 0 1")).Pattern);
-        Assert.Equal((byte)0x41, Assert.IsType<QemuIoWrite>(QemuIoCommandParser.Parse("write -P0x41 0 1")).Pattern);
-        Assert.Equal((byte)205, Assert.IsType<QemuIoWrite>(QemuIoCommandParser.Parse("w -P 0315 0 1")).Pattern);
-    }
-
-    [Fact]
-    public void Simple_commands_parse()
-    {
-        Assert.IsType<QemuIoFlush>(QemuIoCommandParser.Parse("flush"));
-        Assert.IsType<QemuIoFlush>(QemuIoCommandParser.Parse("aio_flush"));
-        Assert.IsType<QemuIoInfo>(QemuIoCommandParser.Parse("info"));
-        Assert.IsType<QemuIoLength>(QemuIoCommandParser.Parse("length"));
-        Assert.Equal(new QemuIoDiscard(65536, 65536, false), QemuIoCommandParser.Parse("discard 64k 64k"));
+        var e = Assert.Throws<QemuIoSyntaxException>(() => QemuIoNumber.Parse(text));
+        Assert.Equal($"Parsing error: argument too large -- {text}", e.Message);
     }
 
     [Theory]
-    [InlineData("bogus 0 1", "command \"bogus\" not found")]
-    [InlineData("", "command \"\" not found")]
-    [InlineData("read", "bad argument count 0 to read, expected at least 2 arguments")]
-    [InlineData("read 0", "bad argument count 1 to read, expected at least 2 arguments")]
-    [InlineData("flush now", "bad argument count 1 to flush, expected 0 arguments")]
-    [InlineData("read -x 0 1", "read: invalid option -- 'x'")]
-    [InlineData("read -3 512", "read: invalid option -- '3'")]
-    [InlineData("write -u 0 512", "-u requires -z to be specified")]
-    [InlineData("write -z -P 1 0 4k", "Only one of -z, -P, and -s can be specified at the same time")]
-    [InlineData("write -P 0x100 0 1", "0x100 is not a valid pattern byte")]
-    [InlineData("write -P -1 0 1", "-1 is not a valid pattern byte")]
-    [InlineData("write -P ab 0 1", "ab is not a valid pattern byte")]
-    [InlineData("read -P 1 -s 600 -l 10 0 512", "pattern verification range exceeds end of read data")]
-    [InlineData("read 0 4G", "length cannot exceed 2147483136, given 4G")]
-    [InlineData("read 0 x", "Parsing error: non-numeric argument, or extraneous/unrecognized suffix -- x")]
-    public void Bad_commands_are_refused_with_one_message(string line, string message)
+    [InlineData("205", 205)]
+    [InlineData("0x41", 0x41)]
+    [InlineData("0315", 205)]
+    [InlineData("+7", 7)]
+    [InlineData("0", 0)]
+    public void Pattern_bytes_are_read_as_strtol_reads_them(string text, int expected)
     {
-        var e = Assert.Throws<QemuIoSyntaxException>(() => QemuIoCommandParser.Parse(line));
-        Assert.Equal(message, e.Message);
+        Assert.True(QemuIoPattern.TryParse(text, out var value));
+        Assert.Equal(expected, value);
     }
+
+    [Theory]
+    [InlineData("0x100")]
+    [InlineData("-1")]
+    [InlineData("ab")]
+    [InlineData("1x")]
+    [InlineData("09")]
+    [InlineData("0x")]
+    public void Bad_pattern_bytes_are_refused(string text) => Assert.False(QemuIoPattern.TryParse(text, out _));
+
+    [Theory]
+    [InlineData("bogus 0 1", "E:command \"bogus\" not found")]
+    [InlineData("read", "E:bad argument count 0 to read, expected at least 2 arguments")]
+    [InlineData("read 0", "E:bad argument count 1 to read, expected at least 2 arguments")]
+    [InlineData("flush now", "E:bad argument count 1 to flush, expected 0 arguments")]
+    [InlineData("alloc", "E:bad argument count 0 to alloc, expected between 1 and 2 arguments")]
+    [InlineData("read -x 0 1", "E:read: invalid option -- 'x'|O:read [-abCqv] [-P pattern [-s off] [-l len]] off len -- reads a number of bytes at a specified offset")]
+    [InlineData("read -3 512", "E:read: invalid option -- '3'|O:read [-abCqv] [-P pattern [-s off] [-l len]] off len -- reads a number of bytes at a specified offset")]
+    [InlineData("read 0 1 -P", "E:read: option requires an argument -- 'P'|O:read [-abCqv] [-P pattern [-s off] [-l len]] off len -- reads a number of bytes at a specified offset")]
+    [InlineData("read -s 1 0 1", "O:read [-abCqv] [-P pattern [-s off] [-l len]] off len -- reads a number of bytes at a specified offset")]
+    [InlineData("write -u 0 512", "O:-u requires -z to be specified")]
+    [InlineData("write -n 0 512", "O:-n requires -z to be specified")]
+    [InlineData("write -bz 0 512", "O:-b and -z cannot be specified at the same time")]
+    [InlineData("write -cf 0 512", "O:-f and -b or -c cannot be specified at the same time")]
+    [InlineData("write -c 1000 512", "O:1000 is not a sector-aligned value for 'offset'")]
+    [InlineData("write -z -P 1 0 4k", "O:Only one of -z, -P, and -s can be specified at the same time")]
+    [InlineData("write -P 0x100 0 1", "O:0x100 is not a valid pattern byte")]
+    [InlineData("write 0 3G", "O:length cannot exceed 2147483136 without -n, given 3G")]
+    [InlineData("read -P 1 -s 600 -l 10 0 512", "O:pattern verification range exceeds end of read data")]
+    [InlineData("read 0 4G", "O:length cannot exceed 2147483136, given 4G")]
+    [InlineData("read 0 x", "O:Parsing error: non-numeric argument, or extraneous/unrecognized suffix -- x")]
+    [InlineData("readv 0 3000000000", "O:Argument '3000000000' exceeds maximum size 2147483136")]
+    [InlineData("readv 0 2000000000 2000000000", "O:The total number of bytes exceed the maximum size 2147483136")]
+    [InlineData("aio_write -z 0 512 512", "O:-z supports only a single length parameter")]
+    [InlineData("truncate -m bogus 1M", "P:Invalid preallocation mode 'bogus'")]
+    [InlineData("sleep 09", "O:09 is not a valid number")]
+    [InlineData("sigraise 99", "O:signal argument '99' is too large to be a valid signal")]
+    [InlineData("break write_aio A", "O:Could not set breakpoint: Operation not supported")]
+    [InlineData("open", "E:bad argument count 0 to open, expected at least 1 arguments")]
+    [InlineData("open x", "P:file open already, try 'help close'")]
+    public void Bad_commands_fail_with_qemu_io_lines(string line, string expected)
+    {
+        var outcome = Run(line);
+        Assert.True(outcome.Failed);
+        Assert.Equal(expected, Describe(outcome));
+    }
+
+    [Fact]
+    public void Lengths_may_start_with_white_space_as_strtoull_allows()
+    {
+        var outcome = Run("writev -P 3 0 \t8k 4k");
+        Assert.False(outcome.Failed);
+        Assert.Equal("wrote 12288/12288 bytes at offset 0", outcome.Output[0]);
+    }
+
+    [Fact]
+    public void Sleep_is_not_an_option_parser_and_reports_its_own_words()
+    {
+        // sleep has no getopt, so "-1" reaches strtol, unlike read's operands.
+        var outcome = Run("sleep -1");
+        Assert.True(outcome.Failed);
+        Assert.Equal("O:-1 is not a valid number", Describe(outcome));
+    }
+
+    [Fact]
+    public void Blank_lines_do_nothing_and_quit_stops()
+    {
+        var blank = Run("   ");
+        Assert.False(blank.Failed);
+        Assert.Empty(blank.Lines);
+        Assert.True(Run("quit").Quit);
+        Assert.True(Run("q").Quit);
+        Assert.True(Run("abort").Abort);
+    }
+
+    private static IoCommandOutcome Run(string line)
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("a.raw");
+        RawFormat.Instance.Create(path, new RawCreateOptions { Size = 1 << 20 });
+        using var image = ImageFormatRegistry.Default.Open(path, "raw", new ImageOpenOptions { ReadOnly = false });
+        return new QemuIoSession(image).Execute(line);
+    }
+
+    private static string Describe(IoCommandOutcome outcome) => string.Join('|', outcome.Lines.Select(l => l.Stream switch
+    {
+        IoStream.Output => "O:",
+        IoStream.Diagnostic => "E:",
+        _ => "P:",
+    } + l.Text));
 }

@@ -3,7 +3,7 @@ using DiskImage.Formats;
 namespace DiskImage.Operations.Io;
 
 /// <summary>
-/// <c>qemu-io -c CMD... FILE</c>: opens an image (read-write unless asked otherwise) and runs the
+/// <c>qemu-io [-c CMD]... [FILE]</c>: opens an image (read-write unless asked otherwise) and runs the
 /// commands in order, each one even after an earlier one failed, as qemu-io does.
 /// </summary>
 public static class ImageIo
@@ -17,34 +17,51 @@ public static class ImageIo
 
     /// <summary>
     /// Runs command lines as they come from <paramref name="commands"/> (qemu-io reading its standard input:
-    /// each line is taken only after the previous command finished). Blank lines are skipped; <c>quit</c>
-    /// (or <c>q</c>) ends the run.
+    /// each line is taken only after the previous command finished), until <c>quit</c> or <c>abort</c>.
+    /// False when the image could not be opened or any command failed.
     /// </summary>
     public static bool Run(IoOptions options, IEnumerable<string> commands, Action<IoCommandOutcome> report, ImageFormatRegistry? registry = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(commands);
         ArgumentNullException.ThrowIfNull(report);
-        registry ??= ImageFormatRegistry.Default;
-        using var image = registry.Open(options.Path, options.Format, new ImageOpenOptions { ReadOnly = options.ReadOnly, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret, ForceShare = options.ForceShare });
-        var session = new QemuIoSession(image);
+        using var session = new QemuIoSession(registry ?? ImageFormatRegistry.Default);
+        if (options.Path is not null)
+        {
+            var output = new QemuIoOutput();
+            var opened = session.Open(new QemuIoOpenSettings(options.Path)
+            {
+                Format = options.Format,
+                ReadOnly = options.ReadOnly,
+                Snapshot = options.Snapshot,
+                ForceShare = options.ForceShare,
+                IgnoreFlushes = options.IgnoreFlushes,
+                IgnoreDiscards = options.IgnoreDiscards,
+                SecretProvider = options.SecretProvider,
+                KeySecret = options.KeySecret,
+            }, output);
+            var outcome = output.ToOutcome(!opened);
+            if (outcome.Lines.Count > 0)
+            {
+                report(outcome);
+            }
+
+            if (!opened)
+            {
+                return false;
+            }
+        }
+
         var ok = true;
         foreach (var command in commands)
         {
-            var trimmed = command.Trim();
-            if (trimmed.Length == 0)
-            {
-                continue;
-            }
-
-            if (trimmed is "quit" or "q")
-            {
-                break;
-            }
-
             var outcome = session.Execute(command);
             ok &= !outcome.Failed;
             report(outcome);
+            if (outcome.Quit || outcome.Abort)
+            {
+                break;
+            }
         }
 
         return ok;

@@ -1,15 +1,25 @@
 namespace DiskImage.Operations.Io;
 
-/// <summary>A qemu-io style run: open <see cref="Path"/> and run <see cref="Commands"/> in order.</summary>
+/// <summary>A qemu-io style run: open <see cref="Path"/> (when given) and run <see cref="Commands"/> in order.</summary>
 public sealed record IoOptions
 {
-    public required string Path { get; init; }
+    /// <summary>The image; null starts without one (commands then need <c>open</c> first).</summary>
+    public string? Path { get; init; }
 
     /// <summary>Image format; probed when null.</summary>
     public string? Format { get; init; }
 
     /// <summary><c>-r</c>: open read-only; writes then fail.</summary>
     public bool ReadOnly { get; init; }
+
+    /// <summary><c>-s</c>: writes go to a temporary overlay; the image itself is never written.</summary>
+    public bool Snapshot { get; init; }
+
+    /// <summary><c>-t unsafe</c>: flushes are not passed to the host.</summary>
+    public bool IgnoreFlushes { get; init; }
+
+    /// <summary><c>-d ignore</c>: discard requests do nothing.</summary>
+    public bool IgnoreDiscards { get; init; }
 
     /// <summary>The <c>-c</c> command lines.</summary>
     public IReadOnlyList<string> Commands { get; init; } = [];

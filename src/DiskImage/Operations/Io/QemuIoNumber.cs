@@ -17,7 +17,38 @@ public static class QemuIoNumber
             return value;
         }
 
-        throw new QemuIoSyntaxException($"Parsing error: non-numeric argument, or extraneous/unrecognized suffix -- {text}", toStandardOutput: true);
+        throw new QemuIoSyntaxException(ErrorFor(text), toStandardOutput: true);
+    }
+
+    /// <summary>qemu-io's complaint about a number that does not parse: too large when well-formed, else not numeric.</summary>
+    internal static string ErrorFor(string text) => IsWellFormed(text)
+        ? $"Parsing error: argument too large -- {text}"
+        : $"Parsing error: non-numeric argument, or extraneous/unrecognized suffix -- {text}";
+
+    /// <summary>Digits (or 0x and hex digits) with an optional suffix, a fraction only with a suffix and not in hex.</summary>
+    private static bool IsWellFormed(string text)
+    {
+        if (text.Length == 0)
+        {
+            return false;
+        }
+
+        var hasSuffix = "bkmgtpeBKMGTPE".Contains(text[^1], StringComparison.Ordinal) && !(IsHex(text) && text[^1] is 'b' or 'B' or 'e' or 'E');
+        var number = hasSuffix ? text[..^1] : text;
+        if (IsHex(number))
+        {
+            return number.Skip(2).All(char.IsAsciiHexDigit);
+        }
+
+        var dot = number.IndexOf('.', StringComparison.Ordinal);
+        if (dot >= 0 && !hasSuffix)
+        {
+            return false;
+        }
+
+        var whole = dot >= 0 ? number[..dot] : number;
+        var fraction = dot >= 0 ? number[(dot + 1)..] : "";
+        return whole.Length > 0 && whole.All(char.IsAsciiDigit) && fraction.All(char.IsAsciiDigit) && (dot < 0 || fraction.Length > 0);
     }
 
     /// <summary>Parses; false on syntax errors, negative numbers and values past <see cref="long.MaxValue"/>.</summary>

@@ -1,237 +1,221 @@
-using System.Buffers;
-using System.Diagnostics;
 using DiskImage.Formats;
+using DiskImage.Formats.Qcow2;
 
 namespace DiskImage.Operations.Io;
 
 /// <summary>
-/// Runs qemu-io commands against an open image and describes each outcome the way qemu-io prints it.
-/// Transfers go in bounded chunks, so a large length never means a large buffer (except for <c>read -v</c>,
-/// which dumps as it goes).
+/// Runs qemu-io command lines against an image and describes each outcome the way qemu-io prints it.
+/// A session made from a path opens, closes and reopens its image as <c>open</c>, <c>close</c> and
+/// <c>reopen</c> ask; one made from an open image works on that image and never disposes it.
 /// </summary>
-public sealed class QemuIoSession
+public sealed class QemuIoSession : IDisposable
 {
-    private const int ChunkSize = 1 << 20;
-    private const string IoError = "Input/output error";
+    private readonly ImageFormatRegistry _registry;
+    private readonly bool _ownsImage;
+    private string? _overlayPath;
 
-    private readonly IDiskImage _image;
+    /// <summary>Works on <paramref name="image"/>, which the caller keeps owning.</summary>
+    public QemuIoSession(IDiskImage image)
+    {
+        Image = image ?? throw new ArgumentNullException(nameof(image));
+        _registry = ImageFormatRegistry.Default;
+    }
 
-    public QemuIoSession(IDiskImage image) => _image = image ?? throw new ArgumentNullException(nameof(image));
+    internal QemuIoSession(ImageFormatRegistry registry)
+    {
+        _registry = registry;
+        _ownsImage = true;
+    }
+
+    /// <summary>The open image, or null after <c>close</c>.</summary>
+    internal IDiskImage? Image { get; private set; }
+
+    /// <summary>How <see cref="Image"/> was opened (null for an image handed in).</summary>
+    internal QemuIoOpenSettings? Settings { get; private set; }
+
+    /// <summary>Discards do nothing (<c>discard=ignore</c>).</summary>
+    internal bool IgnoreDiscards => Settings?.IgnoreDiscards == true;
 
     /// <summary>Parses and runs one command line.</summary>
     public IoCommandOutcome Execute(string commandLine)
     {
-        QemuIoCommand command;
-        try
-        {
-            command = QemuIoCommandParser.Parse(commandLine);
-        }
-        catch (QemuIoSyntaxException e)
-        {
-            return e.ToStandardOutput ? new IoCommandOutcome([e.Message], null, true) : new IoCommandOutcome([], e.Message, true);
-        }
-
-        return Execute(command);
+        ArgumentNullException.ThrowIfNull(commandLine);
+        var output = new QemuIoOutput();
+        var ret = Run(commandLine, output);
+        return output.ToOutcome(ret < 0);
     }
 
-    /// <summary>Runs one parsed command.</summary>
-    public IoCommandOutcome Execute(QemuIoCommand command) => command switch
+    private int Run(string commandLine, QemuIoOutput output)
     {
-        QemuIoRead read => Read(read),
-        QemuIoWrite write => Transfer("write", "wrote", write.Offset, write.Length, write.Quiet, () => Write(write)),
-        QemuIoDiscard discard => Transfer("discard", "discard", discard.Offset, discard.Length, discard.Quiet,
-            () => _image.Discard(discard.Offset, discard.Length)),
-        QemuIoFlush => Flush(),
-        QemuIoInfo => Info(),
-        QemuIoLength => new IoCommandOutcome([QemuIoText.Size(_image.Length)], null, false),
-        QemuIoSleep sleep => sleep.Run(),
-        _ => throw new ArgumentException($"Unknown command type {command.GetType().Name}", nameof(command)),
-    };
-
-    private IoCommandOutcome Read(QemuIoRead read)
-    {
-        if (!InRange(read.Offset, read.Length))
+        // qemu-io splits on single spaces only; empty words are dropped.
+        var words = commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length == 0)
         {
-            return new IoCommandOutcome([$"read failed: {IoError}"], null, true);
+            return 0;
         }
 
-        var output = new List<string>();
-        var dump = new List<string>();
-        var mismatch = false;
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(ChunkSize, Math.Max(read.Length, 1)));
-        var clock = Stopwatch.StartNew();
+        var command = QemuIoCommandTable.Find(words[0]);
+        if (command is null)
+        {
+            output.Diagnostic($"command \"{words[0]}\" not found");
+            return QemuIoErrno.EINVAL;
+        }
+
+        if (command.Scope == QemuIoCommandScope.Image && Image is null)
+        {
+            output.Diagnostic("no file open, try 'help open'");
+            return QemuIoErrno.EINVAL;
+        }
+
+        var count = words.Length - 1;
+        if (count < command.ArgMin || (command.ArgMax != -1 && count > command.ArgMax))
+        {
+            output.Diagnostic(command.ArgMax == -1
+                ? $"bad argument count {count} to {words[0]}, expected at least {command.ArgMin} arguments"
+                : command.ArgMin == command.ArgMax
+                    ? $"bad argument count {count} to {words[0]}, expected {command.ArgMin} arguments"
+                    : $"bad argument count {count} to {words[0]}, expected between {command.ArgMin} and {command.ArgMax} arguments");
+            return QemuIoErrno.EINVAL;
+        }
+
+        if (command.NeedsWrite && Image is { CanWrite: false })
+        {
+            output.Error("Block node is read-only");
+            return QemuIoErrno.EPERM;
+        }
+
+        return command.Run(this, words, output);
+    }
+
+    /// <summary>Opens an image as <c>open</c> does; false (with qemu-io's line) when one is open already or it cannot be opened.</summary>
+    internal bool Open(QemuIoOpenSettings settings, QemuIoOutput output)
+    {
+        if (Image is not null)
+        {
+            output.Error("file open already, try 'help close'");
+            return false;
+        }
+
         try
         {
-            for (long done = 0; done < read.Length;)
+            Image = settings.Snapshot ? OpenWithOverlay(settings) : OpenPlain(settings, settings.ReadOnly);
+            Settings = settings;
+            if (settings.Format is null && !settings.ReadOnly && !settings.Snapshot && Image.Format.Name == "raw")
             {
-                var count = (int)Math.Min(buffer.Length, read.Length - done);
-                var chunk = buffer.AsMemory(0, count);
-                _image.Read(read.Offset + done, chunk.Span);
-                if (read.Pattern is { } pattern && !mismatch)
-                {
-                    // Only the -s/-l window of the read is verified.
-                    var from = Math.Max(done, read.PatternOffset);
-                    var to = Math.Min(done + count, read.PatternOffset + read.PatternLength);
-                    mismatch = from < to && chunk.Span[(int)(from - done)..(int)(to - done)].ContainsAnyExcept(pattern);
-                }
-
-                if (read.Dump)
-                {
-                    dump.AddRange(QemuIoText.Dump(chunk, read.Offset + done));
-                }
-
-                done += count;
+                // QEMU's warning for a probed raw image opened for writing (it then guards block 0).
+                output.Diagnostic($"WARNING: Image format was not specified for '{settings.Path}' and probing guessed raw.");
+                output.Diagnostic("         Automatically detecting the format is dangerous for raw images, write operations on block 0 will be restricted.");
+                output.Diagnostic("         Specify the 'raw' format explicitly to remove the restrictions.");
             }
-        }
-        catch (Exception e) when (e is DiskImageException or IOException)
-        {
-            return new IoCommandOutcome([$"read failed: {e.Message}"], null, true);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
 
-        clock.Stop();
-        if (mismatch)
-        {
-            output.Add($"Pattern verification failed at offset {read.Offset + read.PatternOffset}, {read.PatternLength} bytes");
+            return true;
         }
-
-        output.AddRange(dump);
-        if (!read.Quiet)
+        catch (Exception e) when (e is DiskImageException or IOException or UnauthorizedAccessException)
         {
-            output.AddRange(QemuIoText.Report("read", read.Length, read.Offset, clock.Elapsed));
-        }
-
-        return new IoCommandOutcome(output, null, mismatch);
-    }
-
-    private void Write(QemuIoWrite write)
-    {
-        if (write.Zero)
-        {
-            _image.WriteZeroes(write.Offset, write.Length, write.Unmap);
-            return;
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(ChunkSize, Math.Max(write.Length, 1)));
-        try
-        {
-            buffer.AsSpan().Fill(write.Pattern);
-            for (long done = 0; done < write.Length;)
+            DeleteOverlay();
+            output.Error($"can't open device {settings.Path}: {OpenFailure(settings.Path, e.Message)}");
+            if (e is ImageLockedException locked)
             {
-                var count = (int)Math.Min(buffer.Length, write.Length - done);
-                _image.Write(write.Offset + done, buffer.AsSpan(0, count));
-                done += count;
+                output.Diagnostic(locked.Hint);
             }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
+
+            return false;
         }
     }
 
-    private IoCommandOutcome Transfer(string name, string verb, long offset, long length, bool quiet, Action action)
+    /// <summary>
+    /// The reason, worded as qemu-io words it: one "Could not open 'PATH': " in front of a file error, none in
+    /// front of an option conflict (-U with write access).
+    /// </summary>
+    private static string OpenFailure(string path, string message)
     {
-        if (!_image.CanWrite)
+        var prefix = $"Could not open '{path}': ";
+        var text = message.ReplaceLineEndings(" ").Trim();
+        while (text.StartsWith(prefix + prefix, StringComparison.Ordinal))
         {
-            return new IoCommandOutcome([], "Block node is read-only", true);
+            text = text[prefix.Length..];
         }
 
-        if (!InRange(offset, length))
-        {
-            return new IoCommandOutcome([$"{name} failed: {IoError}"], null, true);
-        }
-
-        var clock = Stopwatch.StartNew();
-        try
-        {
-            if (length > 0)
-            {
-                action();
-            }
-        }
-        catch (Exception e) when (e is DiskImageException or IOException)
-        {
-            return new IoCommandOutcome([$"{name} failed: {e.Message}"], null, true);
-        }
-
-        clock.Stop();
-        return new IoCommandOutcome(quiet ? [] : [.. QemuIoText.Report(verb, length, offset, clock.Elapsed)], null, false);
+        return text.StartsWith(prefix + "force-share", StringComparison.Ordinal) ? text[prefix.Length..] : text;
     }
 
-    private IoCommandOutcome Flush()
+    /// <summary><c>close</c>: flushes and releases the image (and removes a <c>-s</c> overlay).</summary>
+    internal void Close()
     {
-        try
+        if (_ownsImage)
         {
-            _image.Flush();
-            return new IoCommandOutcome([], null, false);
+            Image?.Dispose();
         }
-        catch (Exception e) when (e is DiskImageException or IOException)
-        {
-            return new IoCommandOutcome([], $"flush failed: {e.Message}", true);
-        }
+
+        Image = null;
+        Settings = null;
+        DeleteOverlay();
     }
 
-    private IoCommandOutcome Info()
+    /// <summary>Closes and opens again with <paramref name="settings"/>, going back to the old settings if that fails.</summary>
+    internal bool Reopen(QemuIoOpenSettings settings, QemuIoOutput output)
     {
-        var info = _image.GetInfo();
-        var clusterSize = info.ClusterSize ?? 0;
-        var extendedL2 = (info.FormatSpecific as Formats.Qcow2.Qcow2SpecificInfo)?.ExtendedL2 == true;
-
-        // qcow2 keeps VM state right after the guest data, at the first L1 entry past the disk.
-        var vmStateOffset = 0L;
-        if (info.Format == "qcow2" && clusterSize > 0)
+        var old = Settings;
+        if (!_ownsImage || old is null || old.Snapshot)
         {
-            var bytesPerL1Entry = (long)clusterSize * (clusterSize / (extendedL2 ? 16 : 8));
-            vmStateOffset = Measure.Qcow2Layout.DivideRoundingUp(info.VirtualSize, bytesPerL1Entry) * bytesPerL1Entry;
+            output.Error("Cannot reopen this image");
+            return false;
         }
 
-        List<string> lines =
-            [$"format name: {info.Format}", $"cluster size: {QemuIoText.Size(clusterSize)}", $"vm state offset: {QemuIoText.Size(vmStateOffset)}"];
-        if (info.FormatSpecific is Formats.Qcow2.Qcow2SpecificInfo qcow2)
+        Image?.Flush();
+        Close();
+        var scratch = new QemuIoOutput();
+        if (Open(settings, scratch))
         {
-            lines.AddRange(Qcow2Lines(qcow2));
+            return true;
         }
 
-        return new IoCommandOutcome(lines, null, false);
+        output.Error("Could not reopen the image");
+        Open(old, new QemuIoOutput());
+        return false;
     }
 
-    /// <summary>The "Format specific information" block qemu prints for qcow2; version-3-only fields are absent for version 2.</summary>
-    private static IEnumerable<string> Qcow2Lines(Formats.Qcow2.Qcow2SpecificInfo qcow2)
+    private IDiskImage OpenPlain(QemuIoOpenSettings settings, bool readOnly) => _registry.Open(settings.Path, settings.Format, new ImageOpenOptions
     {
-        yield return "Format specific information:";
-        yield return $"    compat: {qcow2.Compat}";
-        yield return $"    compression type: {qcow2.CompressionType}";
-        if (qcow2.LazyRefcounts is { } lazy)
+        ReadOnly = readOnly,
+        SecretProvider = settings.SecretProvider,
+        KeySecret = settings.KeySecret,
+        ForceShare = settings.ForceShare,
+        IgnoreFlushes = settings.IgnoreFlushes,
+        Registry = _registry,
+    });
+
+    /// <summary><c>-s</c>: a temporary qcow2 overlay over the image, which stays untouched, as QEMU's snapshot mode does.</summary>
+    private IDiskImage OpenWithOverlay(QemuIoOpenSettings settings)
+    {
+        string format;
+        long size;
+        using (var baseImage = OpenPlain(settings, readOnly: true))
         {
-            yield return $"    lazy refcounts: {Bool(lazy)}";
+            format = baseImage.Format.Name;
+            size = baseImage.Length;
         }
 
-        yield return $"    refcount bits: {qcow2.RefcountBits}";
-        if (qcow2.DataFile is not null)
+        _overlayPath = Path.Combine(Path.GetTempPath(), $"vl.{Guid.NewGuid():N}");
+        Qcow2Format.Instance.Create(_overlayPath, new Qcow2CreateOptions
         {
-            yield return $"    data file: {qcow2.DataFile}";
-        }
+            Size = size,
+            BackingFile = Path.GetFullPath(settings.Path),
+            BackingFormat = format,
+            SecretProvider = settings.SecretProvider,
+        });
+        return OpenPlain(settings with { Path = _overlayPath, Format = "qcow2", ReadOnly = false }, readOnly: false);
+    }
 
-        if (qcow2.DataFileRaw is { } raw)
+    private void DeleteOverlay()
+    {
+        if (_overlayPath is not null)
         {
-            yield return $"    data file raw: {Bool(raw)}";
-        }
-
-        if (qcow2.Corrupt is { } corrupt)
-        {
-            yield return $"    corrupt: {Bool(corrupt)}";
-        }
-
-        if (qcow2.ExtendedL2 is { } extended)
-        {
-            yield return $"    extended l2: {Bool(extended)}";
+            File.Delete(_overlayPath);
+            _overlayPath = null;
         }
     }
 
-    private static string Bool(bool value) => value ? "true" : "false";
-
-    private bool InRange(long offset, long length) => offset >= 0 && length >= 0 && offset <= _image.Length - length;
+    /// <summary>Releases an image this session opened.</summary>
+    public void Dispose() => Close();
 }

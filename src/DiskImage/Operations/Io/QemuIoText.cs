@@ -39,18 +39,42 @@ internal static class QemuIoText
             return elapsed.TotalSeconds.ToString("00.00", CultureInfo.InvariantCulture) + " sec";
         }
 
+        return FixedTime(elapsed);
+    }
+
+    /// <summary>
+    /// The report after a transfer: two lines (<c>read 512/512 bytes at offset 0</c> and the timing line),
+    /// or with <c>-C</c> one comma-separated line of bytes, ops, time, bytes/sec and ops/sec.
+    /// </summary>
+    public static IEnumerable<string> Report(string verb, long total, long count, long offset, TimeSpan elapsed, bool machine = false)
+    {
+        var seconds = elapsed.TotalSeconds;
+        var rate = Rate(total, seconds);
+        var opsRate = Rate(1, seconds);
+        if (machine)
+        {
+            yield return string.Create(CultureInfo.InvariantCulture, $"{total},1,{FixedTime(elapsed)},{Fixed3(rate)},{Fixed3(opsRate)}");
+            yield break;
+        }
+
+        yield return string.Create(CultureInfo.InvariantCulture, $"{verb} {total}/{count} bytes at offset {offset}");
+        yield return string.Create(CultureInfo.InvariantCulture,
+            $"{Size(total)}, 1 ops; {Time(elapsed)} ({(double.IsInfinity(rate) ? "inf bytes" : Size(rate))}/sec and {(double.IsInfinity(opsRate) ? "inf" : opsRate.ToString("F4", CultureInfo.InvariantCulture))} ops/sec)");
+    }
+
+    /// <summary>The two report lines after a transfer of <paramref name="bytes"/>.</summary>
+    public static IEnumerable<string> Report(string verb, long bytes, long offset, TimeSpan elapsed) => Report(verb, bytes, bytes, offset, elapsed);
+
+    private static double Rate(double value, double seconds) => seconds > 0 ? value / seconds : double.PositiveInfinity;
+
+    private static string Fixed3(double value) => double.IsInfinity(value) ? "inf" : value.ToString("F3", CultureInfo.InvariantCulture);
+
+    /// <summary>-C's time: always <c>h:mm:ss.ss</c>.</summary>
+    private static string FixedTime(TimeSpan elapsed)
+    {
         var whole = (long)elapsed.TotalSeconds;
         var seconds = (whole % 60) + (elapsed.TotalSeconds - whole);
         return string.Create(CultureInfo.InvariantCulture, $"{whole / 3600}:{whole / 60 % 60:00}:{seconds:00.00}");
-    }
-
-    /// <summary>The two report lines after a transfer.</summary>
-    public static IEnumerable<string> Report(string verb, long bytes, long offset, TimeSpan elapsed)
-    {
-        var seconds = Math.Max(elapsed.TotalSeconds, 1e-9);
-        yield return string.Create(CultureInfo.InvariantCulture, $"{verb} {bytes}/{bytes} bytes at offset {offset}");
-        yield return string.Create(CultureInfo.InvariantCulture,
-            $"{Size(bytes)}, 1 ops; {Time(elapsed)} ({Size(bytes / seconds)}/sec and {1 / seconds:F4} ops/sec)");
     }
 
     /// <summary>Hex dump lines: offset, sixteen bytes, then the letters and digits among them.</summary>

@@ -67,7 +67,7 @@ public static class ImageResizer
         return size;
     }
 
-    private static void ResizeRaw(RawImage raw, long oldSize, long newSize, Preallocation preallocation)
+    internal static void ResizeRaw(RawImage raw, long oldSize, long newSize, Preallocation preallocation)
     {
         if (preallocation == Preallocation.Metadata)
         {

@@ -1,0 +1,65 @@
+namespace DiskImage.Operations.Io.Commands;
+
+/// <summary><c>discard [-Cq] off len</c>; with <c>-d ignore</c> it does nothing but still reports, as qemu-io does.</summary>
+internal static class DiscardCommand
+{
+    public static readonly QemuIoCommandInfo Info = new("discard", "d", "[-Cq] off len",
+        "discards a number of bytes at a specified offset", 2, -1, Run, NeedsWrite: true,
+        Help: "Tells the image a range is no longer needed; it then reads as zeroes (or from the backing file).");
+
+    private static int Run(QemuIoSession session, string[] words, QemuIoOutput output)
+    {
+        bool machine = false, quiet = false;
+        var (options, operands) = QemuIoGetopt.Parse(words, "Cq", output);
+        foreach (var (letter, _) in options)
+        {
+            switch (letter)
+            {
+                case 'C': machine = true; break;
+                case 'q': quiet = true; break;
+                default: return Info.UsageError(output);
+            }
+        }
+
+        if (operands.Count != 2)
+        {
+            return Info.UsageError(output);
+        }
+
+        if (QemuIoArguments.Number(operands[0], output) is not { } offset || QemuIoArguments.Number(operands[1], output) is not { } count)
+        {
+            return QemuIoErrno.EINVAL;
+        }
+
+        if (count > QemuIoArguments.MaxRequestBytes)
+        {
+            output.Out($"length cannot exceed {QemuIoArguments.MaxRequestBytes}, given {operands[1]}");
+            return QemuIoErrno.EINVAL;
+        }
+
+        var image = session.Image!;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var ret = QemuIoTransfer.Run(image, offset, count, () =>
+        {
+            if (!session.IgnoreDiscards)
+            {
+                image.Discard(offset, count);
+            }
+        });
+        if (ret < 0)
+        {
+            output.Out($"discard failed: {QemuIoErrno.Text(ret)}");
+            return ret;
+        }
+
+        if (!quiet)
+        {
+            foreach (var line in QemuIoText.Report("discard", count, count, offset, clock.Elapsed, machine))
+            {
+                output.Out(line);
+            }
+        }
+
+        return 0;
+    }
+}

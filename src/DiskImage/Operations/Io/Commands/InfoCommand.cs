@@ -1,0 +1,72 @@
+using DiskImage.Formats.Qcow2;
+
+namespace DiskImage.Operations.Io.Commands;
+
+/// <summary><c>info</c>: format name, cluster size, VM state offset and, for qcow2, qemu's format-specific block.</summary>
+internal static class InfoCommand
+{
+    public static readonly QemuIoCommandInfo Info = new("info", "i", null, "prints information about the current file", 0, 0, Run);
+
+    private static int Run(QemuIoSession session, string[] words, QemuIoOutput output)
+    {
+        var info = session.Image!.GetInfo();
+        var clusterSize = info.ClusterSize ?? 0;
+        var qcow2 = info.FormatSpecific as Qcow2SpecificInfo;
+
+        // qcow2 keeps VM state right after the guest data, at the first L1 entry past the disk.
+        var vmStateOffset = 0L;
+        if (info.Format == "qcow2" && clusterSize > 0)
+        {
+            var bytesPerL1Entry = (long)clusterSize * (clusterSize / (qcow2?.ExtendedL2 == true ? 16 : 8));
+            vmStateOffset = Measure.Qcow2Layout.DivideRoundingUp(info.VirtualSize, bytesPerL1Entry) * bytesPerL1Entry;
+        }
+
+        output.Out($"format name: {info.Format}");
+        output.Out($"cluster size: {QemuIoText.Size(clusterSize)}");
+        output.Out($"vm state offset: {QemuIoText.Size(vmStateOffset)}");
+        if (qcow2 is not null)
+        {
+            foreach (var line in Qcow2Lines(qcow2))
+            {
+                output.Out(line);
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>The "Format specific information" block qemu prints for qcow2; version-3-only fields are absent for version 2.</summary>
+    private static IEnumerable<string> Qcow2Lines(Qcow2SpecificInfo qcow2)
+    {
+        yield return "Format specific information:";
+        yield return $"    compat: {qcow2.Compat}";
+        yield return $"    compression type: {qcow2.CompressionType}";
+        if (qcow2.LazyRefcounts is { } lazy)
+        {
+            yield return $"    lazy refcounts: {Bool(lazy)}";
+        }
+
+        yield return $"    refcount bits: {qcow2.RefcountBits}";
+        if (qcow2.DataFile is not null)
+        {
+            yield return $"    data file: {qcow2.DataFile}";
+        }
+
+        if (qcow2.DataFileRaw is { } raw)
+        {
+            yield return $"    data file raw: {Bool(raw)}";
+        }
+
+        if (qcow2.Corrupt is { } corrupt)
+        {
+            yield return $"    corrupt: {Bool(corrupt)}";
+        }
+
+        if (qcow2.ExtendedL2 is { } extended)
+        {
+            yield return $"    extended l2: {Bool(extended)}";
+        }
+    }
+
+    private static string Bool(bool value) => value ? "true" : "false";
+}

@@ -1,0 +1,89 @@
+using DiskImage.Formats;
+using DiskImage.Formats.Qcow2;
+using DiskImage.Formats.Raw;
+
+namespace DiskImage.Operations.Io.Commands;
+
+/// <summary><c>truncate [-m prealloc_mode] off</c>: grows or shrinks the image (raw and qcow2), as qemu-io's strict (exact) truncate.</summary>
+internal static class TruncateCommand
+{
+    public static readonly QemuIoCommandInfo Info = new("truncate", "t", "[-m prealloc_mode] off",
+        "truncates the current file at the given offset", 1, 3, Run, NeedsWrite: true,
+        Help: "Sets the virtual size; -m off, metadata, falloc or full preallocates what grows.");
+
+    private static int Run(QemuIoSession session, string[] words, QemuIoOutput output)
+    {
+        var preallocation = Preallocation.Off;
+        var (options, operands) = QemuIoGetopt.Parse(words, "m:", output);
+        foreach (var (letter, value) in options)
+        {
+            if (letter != 'm')
+            {
+                return Info.UsageError(output);
+            }
+
+            if (ParseMode(value!) is not { } mode)
+            {
+                output.Error($"Invalid preallocation mode '{value}'");
+                return QemuIoErrno.EINVAL;
+            }
+
+            preallocation = mode;
+        }
+
+        // qemu-io reads the first operand and names the first word in a parsing error.
+        if (operands.Count == 0)
+        {
+            return Info.UsageError(output);
+        }
+
+        if (!QemuIoNumber.TryParse(operands[0], out var size))
+        {
+            output.Out(QemuIoNumber.ErrorFor(words[1]));
+            return QemuIoErrno.EINVAL;
+        }
+
+        try
+        {
+            Resize(session, size, preallocation, output);
+            return 0;
+        }
+        catch (Exception e) when (QemuIoErrno.IsIoFailure(e))
+        {
+            output.Error(e.Message.ReplaceLineEndings(" ").Trim());
+            return QemuIoErrno.From(e);
+        }
+    }
+
+    private static void Resize(QemuIoSession session, long size, Preallocation preallocation, QemuIoOutput output)
+    {
+        switch (session.Image)
+        {
+            case Qcow2Image qcow2:
+                if (size % 512 != 0)
+                {
+                    throw new InvalidOptionException("The new size must be a multiple of 512");
+                }
+
+                qcow2.Resize(size, preallocation);
+                break;
+            case RawImage raw:
+                Operations.Resize.ImageResizer.ResizeRaw(raw, raw.Length, size, preallocation);
+
+                // A raw image keeps its length from opening: open it again to see the new one.
+                session.Reopen(session.Settings!, output);
+                break;
+            default:
+                throw new UnsupportedFeatureException("Image format driver does not support resize");
+        }
+    }
+
+    private static Preallocation? ParseMode(string text) => text switch
+    {
+        "off" => Preallocation.Off,
+        "metadata" => Preallocation.Metadata,
+        "falloc" => Preallocation.Falloc,
+        "full" => Preallocation.Full,
+        _ => null,
+    };
+}

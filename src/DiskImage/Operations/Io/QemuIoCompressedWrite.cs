@@ -1,0 +1,68 @@
+using System.Buffers;
+using System.Diagnostics;
+using DiskImage.Formats;
+using DiskImage.IO;
+
+namespace DiskImage.Operations.Io;
+
+/// <summary>
+/// <c>write -c</c>: whole clusters, each stored compressed (or plain when it does not shrink), as qcow2's
+/// compressed write does: the offset must be cluster-aligned, the length whole clusters unless it ends the
+/// image, and no cluster may already hold data.
+/// </summary>
+internal static class QemuIoCompressedWrite
+{
+    public static int Write(IDiskImage image, long offset, long count, Action<long, Span<byte>> fill, out TimeSpan elapsed)
+    {
+        var clock = Stopwatch.StartNew();
+        var result = QemuIoTransfer.Run(image, offset, count, () => WriteClusters(image, offset, count, fill));
+        elapsed = clock.Elapsed;
+        return result;
+    }
+
+    private static void WriteClusters(IDiskImage image, long offset, long count, Action<long, Span<byte>> fill)
+    {
+        if (image is not ICompressedClusterWriter writer)
+        {
+            throw new UnsupportedFeatureException("Compressed writes are not supported by this format");
+        }
+
+        var clusterSize = writer.ClusterSize;
+        if (offset % clusterSize != 0 || (count % clusterSize != 0 && offset + count != image.Length))
+        {
+            throw new ArgumentException("Compressed writes cover whole clusters");
+        }
+
+        if (image.GetExtents(offset, count).Any(e => e.Kind == ExtentKind.Data))
+        {
+            // qcow2 never overwrites an allocated cluster with a compressed one.
+            throw new IOException("Compression can't overwrite anything");
+        }
+
+        var cluster = ArrayPool<byte>.Shared.Rent(clusterSize);
+        var packed = ArrayPool<byte>.Shared.Rent(clusterSize);
+        try
+        {
+            for (long done = 0; done < count; done += clusterSize)
+            {
+                var length = (int)Math.Min(clusterSize, count - done);
+                var data = cluster.AsSpan(0, clusterSize);
+                data.Clear();
+                fill(done, data[..length]);
+                if (writer.TryCompressCluster(data, packed, out var written))
+                {
+                    writer.WriteCompressedCluster(offset + done, packed.AsSpan(0, written));
+                }
+                else
+                {
+                    image.Write(offset + done, data[..length]);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(cluster);
+            ArrayPool<byte>.Shared.Return(packed);
+        }
+    }
+}

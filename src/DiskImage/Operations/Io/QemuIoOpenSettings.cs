@@ -1,0 +1,24 @@
+namespace DiskImage.Operations.Io;
+
+/// <summary>How <c>qemu-io FILE</c> or its <c>open</c> command opens an image.</summary>
+internal sealed record QemuIoOpenSettings(string Path)
+{
+    public string? Format { get; init; }
+
+    public bool ReadOnly { get; init; }
+
+    /// <summary><c>-s</c>: writes go to a temporary qcow2 overlay that disappears on close.</summary>
+    public bool Snapshot { get; init; }
+
+    public bool ForceShare { get; init; }
+
+    /// <summary><c>cache=unsafe</c>: flushes are not passed on.</summary>
+    public bool IgnoreFlushes { get; init; }
+
+    /// <summary><c>discard=ignore</c>: discards and <c>write -z -u</c>'s unmapping do nothing.</summary>
+    public bool IgnoreDiscards { get; init; }
+
+    public Func<string?, byte[]?>? SecretProvider { get; init; }
+
+    public string? KeySecret { get; init; }
+}

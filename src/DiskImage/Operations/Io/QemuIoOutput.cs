@@ -1,0 +1,30 @@
+namespace DiskImage.Operations.Io;
+
+/// <summary>Collects what one command prints, in order.</summary>
+internal sealed class QemuIoOutput
+{
+    private readonly List<IoLine> _lines = [];
+
+    /// <summary>A line on standard output (qemu-io's printf).</summary>
+    public void Out(string text) => _lines.Add(new IoLine(IoStream.Output, text));
+
+    /// <summary>A line on standard error without the program name (fprintf(stderr), getopt).</summary>
+    public void Diagnostic(string text) => _lines.Add(new IoLine(IoStream.Diagnostic, text));
+
+    /// <summary>A line on standard error behind the program name (error_report).</summary>
+    public void Error(string text) => _lines.Add(new IoLine(IoStream.Error, text));
+
+    /// <summary>Set by <c>quit</c>.</summary>
+    public bool Quit { get; set; }
+
+    /// <summary>Set by <c>sigraise</c>, which flushes standard output before raising.</summary>
+    public bool FlushOutput { get; set; }
+
+    /// <summary>Set by <c>sigraise</c>: the signal the caller must raise (0 = none).</summary>
+    public int Signal { get; set; }
+
+    /// <summary>Set by <c>abort</c>.</summary>
+    public bool Abort { get; set; }
+
+    public IoCommandOutcome ToOutcome(bool failed) => new(_lines.ToArray(), failed) { Quit = Quit, Abort = Abort, FlushOutput = FlushOutput, Signal = Signal };
+}

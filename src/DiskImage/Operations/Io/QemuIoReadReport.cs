@@ -1,0 +1,36 @@
+using DiskImage.Formats;
+
+namespace DiskImage.Operations.Io;
+
+/// <summary>Runs a read and prints what read, readv and aio_read print: failure, mismatch, dump, report.</summary>
+internal static class QemuIoReadReport
+{
+    /// <param name="failureName">The name in "... failed:" (readv and aio_read both say readv).</param>
+    /// <param name="failOnMismatch">aio_read reports a mismatch but still succeeds.</param>
+    public static int Run(IDiskImage image, QemuIoOutput output, string failureName, long offset, long count, byte? pattern,
+        long windowStart, long windowLength, bool dump, bool quiet, bool machine, bool failOnMismatch)
+    {
+        var result = QemuIoTransfer.Read(image, offset, count, pattern, windowStart, windowLength, dump && !quiet);
+        if (result.Error < 0)
+        {
+            output.Out($"{failureName} failed: {QemuIoErrno.Text(result.Error)}");
+            return failOnMismatch ? result.Error : 0;
+        }
+
+        if (result.Mismatch)
+        {
+            output.Out($"Pattern verification failed at offset {offset + windowStart}, {windowLength} bytes");
+        }
+
+        if (!quiet)
+        {
+            result.Dump.ForEach(output.Out);
+            foreach (var line in QemuIoText.Report("read", count, count, offset, result.Elapsed, machine))
+            {
+                output.Out(line);
+            }
+        }
+
+        return result.Mismatch && failOnMismatch ? QemuIoErrno.EINVAL : 0;
+    }
+}

@@ -1,0 +1,131 @@
+using System.Buffers;
+using System.Diagnostics;
+using DiskImage.Formats;
+
+namespace DiskImage.Operations.Io;
+
+/// <summary>
+/// The data movement behind read, write and their vectored and aio forms, in bounded chunks so a large
+/// request never means a large buffer.
+/// </summary>
+internal static class QemuIoTransfer
+{
+    private const int ChunkSize = 1 << 20;
+
+    /// <summary>What a read found.</summary>
+    /// <param name="Error">Negative errno when the read failed, else 0.</param>
+    /// <param name="Mismatch">The pattern window held another byte.</param>
+    public readonly record struct ReadResult(int Error, bool Mismatch, TimeSpan Elapsed, List<string> Dump);
+
+    /// <summary>Reads a range, checking the <c>[patternOffset, +patternLength)</c> window against a pattern and dumping when asked.</summary>
+    public static ReadResult Read(IDiskImage image, long offset, long count, byte? pattern, long patternOffset, long patternLength, bool dump)
+    {
+        var lines = new List<string>();
+        if (!QemuIoArguments.InRange(image.Length, offset, count))
+        {
+            return new ReadResult(QemuIoErrno.EIO, false, TimeSpan.Zero, lines);
+        }
+
+        var mismatch = false;
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(ChunkSize, Math.Max(count, 1)));
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            for (long done = 0; done < count;)
+            {
+                var length = (int)Math.Min(buffer.Length, count - done);
+                var chunk = buffer.AsMemory(0, length);
+                image.Read(offset + done, chunk.Span);
+                if (pattern is { } expected && !mismatch)
+                {
+                    var from = Math.Max(done, patternOffset);
+                    var to = Math.Min(done + length, patternOffset + patternLength);
+                    mismatch = from < to && chunk.Span[(int)(from - done)..(int)(to - done)].ContainsAnyExcept(expected);
+                }
+
+                if (dump)
+                {
+                    lines.AddRange(QemuIoText.Dump(chunk, offset + done));
+                }
+
+                done += length;
+            }
+        }
+        catch (Exception e) when (QemuIoErrno.IsIoFailure(e))
+        {
+            return new ReadResult(QemuIoErrno.From(e), false, clock.Elapsed, lines);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return new ReadResult(0, mismatch, clock.Elapsed, lines);
+    }
+
+    /// <summary>Writes <paramref name="count"/> bytes produced by <paramref name="fill"/> (given the position within the request); returns 0 or a negative errno.</summary>
+    public static int Write(IDiskImage image, long offset, long count, Action<long, Span<byte>> fill, bool forceUnitAccess, out TimeSpan elapsed)
+    {
+        var clock = Stopwatch.StartNew();
+        var result = Run(image, offset, count, () =>
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(ChunkSize, Math.Max(count, 1)));
+            try
+            {
+                for (long done = 0; done < count;)
+                {
+                    var length = (int)Math.Min(buffer.Length, count - done);
+                    fill(done, buffer.AsSpan(0, length));
+                    image.Write(offset + done, buffer.AsSpan(0, length));
+                    done += length;
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            if (forceUnitAccess)
+            {
+                image.Flush();
+            }
+        });
+        elapsed = clock.Elapsed;
+        return result;
+    }
+
+    /// <summary>Writes zeroes without data (<c>write -z</c>), unmapping when allowed.</summary>
+    public static int WriteZeroes(IDiskImage image, long offset, long count, bool mayUnmap, out TimeSpan elapsed)
+    {
+        var clock = Stopwatch.StartNew();
+        var result = Run(image, offset, count, () => image.WriteZeroes(offset, count, mayUnmap));
+        elapsed = clock.Elapsed;
+        return result;
+    }
+
+    /// <summary>Runs an operation on an in-range request, turning library failures into errno values.</summary>
+    public static int Run(IDiskImage image, long offset, long count, Action action)
+    {
+        if (!QemuIoArguments.InRange(image.Length, offset, count))
+        {
+            return QemuIoErrno.EIO;
+        }
+
+        try
+        {
+            if (count > 0)
+            {
+                action();
+            }
+
+            return 0;
+        }
+        catch (Exception e) when (QemuIoErrno.IsIoFailure(e))
+        {
+            return QemuIoErrno.From(e);
+        }
+    }
+
+    /// <summary>A filler repeating one byte.</summary>
+    public static Action<long, Span<byte>> Fill(byte pattern) => (_, span) => span.Fill(pattern);
+}
