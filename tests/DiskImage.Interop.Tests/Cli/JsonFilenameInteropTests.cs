@@ -1,6 +1,6 @@
 using DiskImage.Interop.Tests.Infrastructure;
 
-namespace DiskImage.Interop.Tests.Options;
+namespace DiskImage.Interop.Tests.Cli;
 
 /// <summary>
 /// <c>json:{...}</c> file names and the <c>--image-opts</c> form, judged by qemu-img 7.2 on the same files:
@@ -86,7 +86,7 @@ public class JsonFilenameInteropTests
     {
         using var dir = new TempDirectory();
         var (raw, _) = MakeImages(dir);
-        var name = $$"""json:{"driver":"raw","offset":1048064,"size":1048576,"file":{"filename":"{{raw}}"}}""";
+        var name = "json:{\"driver\":\"raw\",\"offset\":1048064,\"size\":1048576,\"file\":{\"filename\":\"" + raw + "\"}}";
         var theirs = dir.File("theirs.raw");
         var ours = dir.File("ours.raw");
         ExternalTool.QemuImg("convert", "-O", "raw", name, theirs);
@@ -118,8 +118,8 @@ public class JsonFilenameInteropTests
     {
         using var dir = new TempDirectory();
         var (_, qcow2) = MakeImages(dir);
-        var shared = $$"""json:{"driver":"qcow2","force-share":true,"file":{"filename":"{{qcow2}}"}}""";
-        var plain = $$"""json:{"driver":"qcow2","file":{"filename":"{{qcow2}}"}}""";
+        var shared = "json:{\"driver\":\"qcow2\",\"force-share\":true,\"file\":{\"filename\":\"" + qcow2 + "\"}}";
+        var plain = "json:{\"driver\":\"qcow2\",\"file\":{\"filename\":\"" + qcow2 + "\"}}";
         AssertSame(["resize", shared, "8M"], ["resize", shared, "8M"]);
         AssertSame(["resize", "--image-opts", $"driver=qcow2,file.filename={qcow2},force-share=on", "8M"], ["resize", "--image-opts", $"driver=qcow2,file.filename={qcow2},force-share=on", "8M"]);
         using var holder = ImageHolder.QemuIo(qcow2);
