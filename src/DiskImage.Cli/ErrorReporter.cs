@@ -12,7 +12,9 @@ internal static class ErrorReporter
     public static int Report(TextWriter stderr, Exception e)
     {
         var error = Unwrap(e);
-        stderr.WriteLine($"diskimg: {OneLine(error.Message)}");
+        var message = ImageOptsNames.AsTyped(error.Message);
+        // qemu's size-option errors end with a fixed two-line hint, printed as qemu-img lays it out.
+        stderr.WriteLine($"diskimg: {(message.Contains("\nOptional suffix ", StringComparison.Ordinal) ? message : OneLine(message))}");
         if (error is ImageLockedException locked)
         {
             // qemu-img's hint line, unprefixed, after a lock conflict.

@@ -59,8 +59,18 @@ internal static class Secrets
             throw new InvalidOptionException("--image-opts and --format are mutually exclusive");
         }
 
-        var opts = ImageOpts.Parse(argument);
-        return new ImageSource(opts.Filename, opts.Driver, opts.KeySecret, secrets);
+        ImageOpts opts;
+        try
+        {
+            opts = ImageOpts.Parse(argument);
+        }
+        catch (DiskImageException e)
+        {
+            throw new InvalidOptionException($"Could not open '{argument}': {e.Message}", e);
+        }
+
+        ImageOptsNames.Remember(opts.OpenName, argument);
+        return new ImageSource(opts.OpenName, opts.Driver, opts.KeySecret, secrets);
     }
 }
 

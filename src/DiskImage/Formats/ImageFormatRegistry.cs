@@ -61,6 +61,14 @@ public sealed class ImageFormatRegistry
     /// <summary>Reads the start of <paramref name="path"/> and probes it.</summary>
     public IImageFormat Probe(string path)
     {
+        ArgumentNullException.ThrowIfNull(path);
+        if (Options.JsonFilename.IsJson(path))
+        {
+            // A json: name names its driver, or the file whose bytes are probed.
+            var spec = Options.BlockSpec.FromJson(path);
+            return spec.Driver is { } driver ? Get(driver) : Probe(spec.Filename);
+        }
+
         using var file = IO.Storage.Open(path, writable: false);
         var header = new byte[(int)Math.Min(ProbeHeaderSize, file.Length)];
         file.Read(0, header);
@@ -77,6 +85,11 @@ public sealed class ImageFormatRegistry
         options = options with { Registry = options.Registry ?? this };
         try
         {
+            if (Options.JsonFilename.IsJson(path))
+            {
+                return OpenSpec(Options.BlockSpec.FromJson(path), formatName, options);
+            }
+
             if (formatName is not null)
             {
                 return Get(formatName).Open(path, options with { FormatWasProbed = false });
@@ -90,6 +103,31 @@ public sealed class ImageFormatRegistry
             e.PrependContext($"Could not open '{path}': ");
             throw;
         }
+    }
+
+    /// <summary>
+    /// Opens what a <c>json:</c> file name describes: its file, in the named (or probed) format, with its
+    /// key secret, locking options, raw window and <c>"backing": null</c> applied. <c>-f</c> wins over <c>driver</c>, as in qemu-img.
+    /// </summary>
+    private IDiskImage OpenSpec(Options.BlockSpec spec, string? formatName, ImageOpenOptions options)
+    {
+        var window = spec.RawOffset is null && spec.RawSize is null ? null : new Raw.RawWindow(spec.RawOffset ?? 0, spec.RawSize, spec.DisplayName);
+        var opened = options with
+        {
+            KeySecret = spec.KeySecret ?? options.KeySecret,
+            ForceShare = spec.ForceShare ?? options.ForceShare,
+            Locking = spec.Locking ?? options.Locking,
+            OpenBackingChain = options.OpenBackingChain && !spec.NoBacking,
+            Window = window,
+        };
+        var name = formatName ?? spec.Driver;
+        var format = name is not null ? Get(name) : Probe(spec.Filename);
+        if (window is not null && format is not Raw.RawFormat)
+        {
+            throw new InvalidOptionException($"Block format '{format.Name}' does not support the option '{(spec.RawOffset is not null ? "offset" : "size")}'");
+        }
+
+        return format.Open(spec.Filename, opened with { FormatWasProbed = name is null });
     }
 
     private static ImageFormatRegistry CreateDefault()

@@ -51,6 +51,9 @@ public sealed record ImageOpenOptions
     /// </summary>
     public IReadOnlyDictionary<string, string> FormatOptions { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>The raw driver's <c>offset</c>/<c>size</c> window, from a <c>json:</c> file name; null for the whole file.</summary>
+    internal Formats.Raw.RawWindow? Window { get; init; }
+
     /// <summary>Open the image in repair mode (check -r): allowed even when the corrupt bit is set.</summary>
     public bool ForRepair { get; init; }
 
@@ -102,6 +105,7 @@ public sealed record ImageOpenOptions
         ForRepair = false,
         FormatWasProbed = false,
         IgnoreFlushes = false,
+        Window = null,
         Permissions = MetadataOnly ? LockPermissions.None : LockPermissions.ConsistentRead,
         SharedPermissions = SharedPermissions.HasFlag(LockPermissions.Write)
             ? LockPermissions.All

@@ -27,6 +27,19 @@ public readonly record struct FileIdentity
 
     public override int GetHashCode() => HashCode.Combine(_device, _inode, _resolvedPath);
 
+    /// <summary>The file a <c>json:</c> name describes; null when the name does not parse.</summary>
+    private static string? TryFileOf(string name)
+    {
+        try
+        {
+            return Options.BlockSpec.FromJson(name).Filename;
+        }
+        catch (DiskImageException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The identity of the file <paramref name="path"/> names, or null when nothing exists there.</summary>
     public static FileIdentity? Of(string path)
     {
@@ -34,6 +47,12 @@ public readonly record struct FileIdentity
         if (path.Length == 0)
         {
             return null;
+        }
+
+        if (Options.JsonFilename.IsJson(path))
+        {
+            // A json: name is the file it describes, so self-overwrite checks see through it.
+            return TryFileOf(path) is { } file ? Of(file) : null;
         }
 
         if (FileStatCalls.TryStat(path, out var device, out var inode, out var kind))

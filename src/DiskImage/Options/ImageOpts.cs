@@ -2,7 +2,8 @@ namespace DiskImage.Options;
 
 /// <summary>
 /// qemu-img's <c>--image-opts</c> form of a file name:
-/// <c>driver=qcow2,file.filename=PATH,encrypt.key-secret=ID[,backing.encrypt.key-secret=ID]</c>.
+/// <c>driver=qcow2,file.filename=PATH,encrypt.key-secret=ID[,backing.encrypt.key-secret=ID]</c>, plus the raw
+/// driver's <c>offset</c>/<c>size</c>, <c>force-share</c>, <c>file.locking</c> and <c>backing=</c> (see <see cref="BlockSpec"/>).
 /// </summary>
 public sealed record ImageOpts
 {
@@ -15,69 +16,23 @@ public sealed record ImageOpts
     /// <summary><c>encrypt.key-secret</c> (or <c>backing.encrypt.key-secret</c>): id of the secret that unlocks the image and its backing files.</summary>
     public string? KeySecret { get; init; }
 
-    /// <summary>Parses the option list, refusing keys that are not understood.</summary>
+    /// <summary>
+    /// The name to open the image by: the file name when the list says no more than driver, file and key
+    /// secret; otherwise the equivalent <c>json:</c> file name, which carries the raw window and the locking options.
+    /// </summary>
+    public string OpenName { get; init; } = "";
+
+    /// <summary>Parses the option list, refusing keys that are not understood, in qemu-img's words.</summary>
     public static ImageOpts Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var options = KeyValueOptions.Parse([text]);
-        options.Remove("driver", out var driver);
-        options.Remove("encrypt.key-secret", out var keySecret);
-
-        // Backing files are unlocked with the image's own secret, so a backing secret must be that same one.
-        if (options.Remove("backing.encrypt.key-secret", out var backingKeySecret) && keySecret is not null && backingKeySecret != keySecret)
+        var spec = BlockSpec.FromDotted(text);
+        return new ImageOpts
         {
-            throw new InvalidOptionException("'backing.encrypt.key-secret' must name the same secret as 'encrypt.key-secret'");
-        }
-
-        keySecret ??= backingKeySecret;
-        options.Remove("encrypt.format", out _);
-        string? filename = null;
-        if (driver == "nbd")
-        {
-            // The nbd protocol as the top node: the export's bytes are the disk, and info names the format "nbd".
-            filename = NbdFilename(options, "");
-        }
-        else if (options.Remove("file.driver", out var protocol) && protocol == "nbd")
-        {
-            filename = NbdFilename(options, "file.");
-        }
-        else if (protocol is not null && protocol != "file")
-        {
-            throw new InvalidOptionException($"Protocol driver '{protocol}' is not supported (only 'file' and 'nbd' are)");
-        }
-
-        if (filename is null && (options.Remove("file.filename", out var name) || options.Remove("filename", out name)))
-        {
-            filename = name;
-        }
-
-        if (options.Count > 0)
-        {
-            throw new InvalidOptionException($"Block format '{driver ?? "(probed)"}' does not support the option '{options.Keys.First()}'");
-        }
-
-        if (string.IsNullOrEmpty(filename))
-        {
-            throw new InvalidOptionException("A block device must be specified for \"file\"");
-        }
-
-        return new ImageOpts { Driver = driver, Filename = filename, KeySecret = keySecret };
-    }
-
-    /// <summary>qemu's nbd driver options (<c>server.type=unix|inet</c>, <c>server.path</c>, <c>server.host</c>, <c>server.port</c>, <c>export</c>) as a URI.</summary>
-    private static string NbdFilename(Dictionary<string, string> options, string prefix)
-    {
-        if (options.Remove(prefix + "filename", out var uri))
-        {
-            return uri;
-        }
-
-        options.Remove(prefix + "server.type", out var type);
-        options.Remove(prefix + "server.host", out var host);
-        options.Remove(prefix + "server.port", out var port);
-        options.Remove(prefix + "server.path", out var path);
-        options.Remove(prefix + "export", out var export);
-        options.Remove(prefix + "tls-creds", out var tlsCreds);
-        return Nbd.Client.NbdUri.Format(type ?? (path is not null ? "unix" : "inet"), host, port, path, export, tlsCreds);
+            Driver = spec.Driver,
+            Filename = spec.Filename,
+            KeySecret = spec.KeySecret,
+            OpenName = spec.IsPlain ? spec.Filename : BlockSpec.DottedToJsonName(text),
+        };
     }
 }

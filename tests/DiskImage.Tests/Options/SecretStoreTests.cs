@@ -43,7 +43,7 @@ public class SecretStoreTests
     public void Image_opts_name_the_driver_file_and_key_secret()
     {
         var opts = ImageOpts.Parse("driver=qcow2,file.filename=/tmp/a,,b.qcow2,encrypt.key-secret=sec0");
-        Assert.Equal(new ImageOpts { Driver = "qcow2", Filename = "/tmp/a,b.qcow2", KeySecret = "sec0" }, opts);
+        Assert.Equal(new ImageOpts { Driver = "qcow2", Filename = "/tmp/a,b.qcow2", KeySecret = "sec0", OpenName = "/tmp/a,b.qcow2" }, opts);
         Assert.Throws<InvalidOptionException>(() => ImageOpts.Parse("driver=qcow2"));
         Assert.Contains("'cache.direct'", Assert.Throws<InvalidOptionException>(() => ImageOpts.Parse("driver=qcow2,file.filename=x,cache.direct=on")).Message, StringComparison.Ordinal);
     }

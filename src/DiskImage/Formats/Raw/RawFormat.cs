@@ -21,7 +21,12 @@ public sealed class RawFormat : IImageFormat
     public IDiskImage Open(string path, ImageOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var file = IO.Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: false));
+        IO.IStorage file = IO.Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: false));
+        if (options.Window is { } window)
+        {
+            file = WindowStorage.Open(file, window);
+        }
+
         file.IgnoreFlushes = options.IgnoreFlushes;
         return new RawImage(file, options);
     }

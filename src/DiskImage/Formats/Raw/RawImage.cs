@@ -17,8 +17,9 @@ public sealed class RawImage : IDiskImage
         _format = format ?? RawFormat.Instance;
         // Like QEMU's block layer, a file whose size is not a whole number of 512-byte sectors is seen rounded
         // up; the bytes past the end of the file read as zeros.
+        // A window (offset/size options) is seen at its exact length, as QEMU's raw driver reports it.
         var fileLength = file.Length;
-        _length = fileLength > long.MaxValue - 511 ? fileLength : (fileLength + 511) & ~511L;
+        _length = options.Window is not null || fileLength > long.MaxValue - 511 ? fileLength : (fileLength + 511) & ~511L;
     }
 
     /// <summary>Raw, or the protocol named in its place (<c>-f nbd</c>, <c>-f file</c>).</summary>
@@ -37,7 +38,7 @@ public sealed class RawImage : IDiskImage
 
     public ImageInfo GetInfo() => new()
     {
-        Filename = _file.Path,
+        Filename = _options.Window?.DisplayName ?? _file.Path,
         Format = _format.Name,
         VirtualSize = _length,
         ActualSize = _file.AllocatedSize,

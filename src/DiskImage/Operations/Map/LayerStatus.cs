@@ -68,7 +68,8 @@ internal readonly record struct LayerStatus(long Length, bool Data, bool Zero, b
     {
         var first = file.GetExtents(offset, length)[0];
         var data = first.Kind == ExtentKind.Data;
-        return new LayerStatus(first.Length, data, !data, true, offset);
+        // A raw window (offset option) sits further into its file.
+        return new LayerStatus(first.Length, data, !data, true, offset + ((file as Formats.Raw.WindowStorage)?.Start ?? 0));
     }
 
     private static LayerStatus OfHostMapped(IHostMappedImage image, long offset, long length)

@@ -1,0 +1,229 @@
+using System.Globalization;
+using DiskImage.IO;
+
+namespace DiskImage.Options;
+
+/// <summary>
+/// One image described by QEMU's block options, whether spelled as a <c>json:{...}</c> file name or as an
+/// <c>--image-opts</c> dotted list: the format driver, the file underneath (a host file or an NBD export),
+/// the raw driver's window (<c>offset</c>/<c>size</c>), the key secret, and the locking options.
+/// </summary>
+internal sealed record BlockSpec
+{
+    /// <summary>Prefix of the protocol node's options.</summary>
+    private const string FilePrefix = "file.";
+
+    /// <summary>QEMU's wording for an unparsable size, on three lines as qemu-img prints it.</summary>
+    private const string SizeHint = "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.";
+
+    /// <summary><c>driver</c>: the format; null to probe.</summary>
+    public string? Driver { get; init; }
+
+    /// <summary>The host file or NBD URI holding the image.</summary>
+    public required string Filename { get; init; }
+
+    /// <summary><c>encrypt.key-secret</c>.</summary>
+    public string? KeySecret { get; init; }
+
+    /// <summary>The raw driver's <c>offset</c>, if given.</summary>
+    public long? RawOffset { get; init; }
+
+    /// <summary>The raw driver's <c>size</c>, if given.</summary>
+    public long? RawSize { get; init; }
+
+    /// <summary><c>force-share</c>, if given.</summary>
+    public bool? ForceShare { get; init; }
+
+    /// <summary><c>file.locking</c>, if given.</summary>
+    public ImageLocking? Locking { get; init; }
+
+    /// <summary><c>"backing": null</c>: open without the backing chain.</summary>
+    public bool NoBacking { get; init; }
+
+    /// <summary>The name qemu-img prints for the image (its <c>image:</c> line): the file name, or JSON where options change what is read.</summary>
+    public required string DisplayName { get; init; }
+
+    /// <summary>Whether only driver, file name and key secret were given, so the plain file name says everything.</summary>
+    public bool IsPlain => RawOffset is null && RawSize is null && ForceShare is null && Locking is null && !NoBacking;
+
+    /// <summary>Parses a <c>json:{...}</c> file name.</summary>
+    public static BlockSpec FromJson(string name) => FromOptions(JsonFilename.Parse(name));
+
+    /// <summary>Parses an <c>--image-opts</c> list (every value a string, as QEMU sees them).</summary>
+    public static BlockSpec FromDotted(string text)
+    {
+        var options = KeyValueOptions.Parse([text]);
+        return FromOptions(options.Select(o => new KeyValuePair<string, JsonScalar>(o.Key, JsonScalar.String(o.Value))));
+    }
+
+    /// <summary>Interprets flattened options; keys nobody understands are refused in qemu-img's words.</summary>
+    public static BlockSpec FromOptions(IEnumerable<KeyValuePair<string, JsonScalar>> flattened)
+    {
+        var options = new Dictionary<string, JsonScalar>(StringComparer.Ordinal);
+        foreach (var (key, value) in flattened)
+        {
+            options[key] = value;
+        }
+
+        var driver = Take(options, "driver");
+        var hasFile = options.Keys.Any(k => k.StartsWith(FilePrefix, StringComparison.Ordinal));
+        if (options.TryGetValue("file", out var fileReference))
+        {
+            // A string "file" names another node, which a single command line never defines.
+            throw new InvalidOptionException($"Cannot find device='{fileReference.Text}' nor node-name='{fileReference.Text}'");
+        }
+
+        if (driver is null && !hasFile)
+        {
+            throw new InvalidOptionException("Must specify either driver or file");
+        }
+
+        var keySecret = Take(options, "encrypt.key-secret");
+        var backingKeySecret = Take(options, "backing.encrypt.key-secret");
+        if (backingKeySecret is not null && keySecret is not null && backingKeySecret != keySecret)
+        {
+            // Backing files are unlocked with the image's own secret, so a backing secret must be that same one.
+            throw new InvalidOptionException("'backing.encrypt.key-secret' must name the same secret as 'encrypt.key-secret'");
+        }
+
+        keySecret ??= backingKeySecret;
+        Take(options, "encrypt.format");
+        var noBacking = options.Remove("backing", out var backing) && IsNoBacking(backing, driver);
+        var forceShare = Take(options, "force-share") is { } share ? KeyValueOptions.ParseBool("force-share", share) : (bool?)null;
+        var locking = Take(options, "file.locking") is { } lockingText ? ParseLocking(lockingText) : (ImageLocking?)null;
+
+        var isRaw = driver is null or "raw" or "nbd";
+        options.TryGetValue("offset", out var offsetValue);
+        options.TryGetValue("size", out var sizeValue);
+        long? offset = null, size = null;
+        if (isRaw)
+        {
+            offset = Take(options, "offset") is not null ? ParseSize("offset", offsetValue) : null;
+            size = Take(options, "size") is not null ? ParseSize("size", sizeValue) : null;
+            if (size is { } s && s % 512 != 0)
+            {
+                throw new InvalidOptionException("Specified size is not multiple of 512");
+            }
+        }
+
+        string? filename;
+        var protocol = Take(options, "file.driver");
+        if (driver == "nbd")
+        {
+            // The nbd protocol as the top node: the export's bytes are the disk, and info names the format "nbd".
+            filename = NbdFilename(options, "");
+        }
+        else if (protocol == "nbd")
+        {
+            filename = NbdFilename(options, FilePrefix);
+        }
+        else if (protocol is null or "file" or "host_device" or "host_cdrom")
+        {
+            filename = Take(options, "file.filename") ?? Take(options, "filename");
+            if (filename is null && protocol is not null)
+            {
+                throw new InvalidOptionException("The 'file' block driver requires a file name");
+            }
+        }
+        else
+        {
+            throw new InvalidOptionException($"Unknown driver '{protocol}'");
+        }
+
+        if (options.Keys.FirstOrDefault(k => k.StartsWith(FilePrefix, StringComparison.Ordinal)) is { } protocolKey)
+        {
+            throw new InvalidOptionException($"Block protocol '{protocol ?? "file"}' doesn't support the option '{protocolKey[FilePrefix.Length..]}'");
+        }
+
+        if (options.Keys.FirstOrDefault(k => k.StartsWith("backing.", StringComparison.Ordinal)) is { } backingKey)
+        {
+            throw new UnsupportedFeatureException($"Options for the backing file ('{backingKey}') are not supported; only \"backing\": null and backing.encrypt.key-secret are");
+        }
+
+        if (options.Count > 0)
+        {
+            throw new InvalidOptionException($"Block format '{driver ?? "raw"}' does not support the option '{options.Keys.First()}'");
+        }
+
+        if (string.IsNullOrEmpty(filename))
+        {
+            throw new InvalidOptionException("A block device must be specified for \"file\"");
+        }
+
+        var display = offset is null && size is null
+            ? filename
+            : JsonFilename.Prefix + QemuJson.Object([
+                new("offset", offsetValue.Text is null ? null : QemuJson.Scalar(offsetValue)),
+                new("size", sizeValue.Text is null ? null : QemuJson.Scalar(sizeValue)),
+                new("driver", QemuJson.String(driver ?? "raw")),
+                new("file", QemuJson.Object([new("driver", QemuJson.String("file")), new("filename", QemuJson.String(filename))])),
+            ]);
+        return new BlockSpec
+        {
+            Driver = driver,
+            Filename = filename,
+            KeySecret = keySecret,
+            RawOffset = offset,
+            RawSize = size,
+            ForceShare = forceShare,
+            Locking = locking,
+            NoBacking = noBacking,
+            DisplayName = display,
+        };
+    }
+
+    /// <summary>
+    /// An <c>--image-opts</c> list as the equivalent <c>json:</c> file name (each value a string, as QEMU reads
+    /// dotted options), so it travels wherever a file name does.
+    /// </summary>
+    public static string DottedToJsonName(string text) =>
+        JsonFilename.Prefix + QemuJson.Object([.. KeyValueOptions.Parse([text]).Select(o => new KeyValuePair<string, string?>(o.Key, QemuJson.String(o.Value)))], ordered: true);
+
+    private static string? Take(Dictionary<string, JsonScalar> options, string key) =>
+        options.Remove(key, out var value) ? value.Text : null;
+
+    /// <summary><c>"backing": null</c>, or the deprecated empty string; any other string names a node, which cannot be defined here.</summary>
+    private static bool IsNoBacking(JsonScalar value, string? driver) => value.Kind switch
+    {
+        JsonScalarKind.Null => true,
+        JsonScalarKind.String when value.Text.Length == 0 => true,
+        _ => throw new InvalidOptionException($"Block format '{driver ?? "raw"}' does not support the option 'backing'"),
+    };
+
+    private static ImageLocking ParseLocking(string text) => text switch
+    {
+        "on" => ImageLocking.On,
+        "off" => ImageLocking.Off,
+        "auto" => ImageLocking.Auto,
+        _ => throw new InvalidOptionException($"invalid parameter value: {text}"),
+    };
+
+    /// <summary>A size option: a JSON integer, or a string with qemu's size suffixes.</summary>
+    private static long ParseSize(string key, JsonScalar value)
+    {
+        var valid = value.Kind switch
+        {
+            JsonScalarKind.Integer => long.TryParse(value.Text, NumberStyles.None, CultureInfo.InvariantCulture, out var number) ? number : -1,
+            JsonScalarKind.String => SizeText.TryParse(value.Text, out var parsed) ? parsed : -1,
+            _ => -1,
+        };
+        return valid >= 0 ? valid : throw new InvalidOptionException($"Parameter '{key}' expects a non-negative number below 2^64\n{SizeHint}");
+    }
+
+    /// <summary>qemu's nbd driver options (<c>server.type=unix|inet</c>, <c>server.path</c>, <c>server.host</c>, <c>server.port</c>, <c>export</c>) as a URI.</summary>
+    private static string NbdFilename(Dictionary<string, JsonScalar> options, string prefix)
+    {
+        if (Take(options, prefix + "filename") is { } uri)
+        {
+            return uri;
+        }
+
+        var type = Take(options, prefix + "server.type");
+        var host = Take(options, prefix + "server.host");
+        var port = Take(options, prefix + "server.port");
+        var path = Take(options, prefix + "server.path");
+        var export = Take(options, prefix + "export");
+        var tlsCreds = Take(options, prefix + "tls-creds");
+        return Nbd.Client.NbdUri.Format(type ?? (path is not null ? "unix" : "inet"), host, port, path, export, tlsCreds);
+    }
+}

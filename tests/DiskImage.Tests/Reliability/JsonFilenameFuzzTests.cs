@@ -1,0 +1,75 @@
+using DiskImage.Options;
+
+namespace DiskImage.Tests.Reliability;
+
+/// <summary>
+/// Mutation fuzzing of <c>json:</c> file names: valid names with bytes flipped, inserted, deleted and
+/// repeated must parse or fail with a <see cref="DiskImageException"/>, never anything else.
+/// </summary>
+public class JsonFilenameFuzzTests
+{
+    private static readonly string[] s_seeds =
+    [
+        """json:{"driver":"raw","offset":512,"size":1048576,"file":{"driver":"file","filename":"r.img"}}""",
+        """json:{'driver':'qcow2','backing':null,'force-share':true,'file':{'filename':'q\u0041','locking':'off'}}""",
+        """json:{"driver":"raw","file":{"driver":"nbd","server":{"type":"inet","host":"h","port":"1"},"export":"e"},"x":[1,[2,{}]]}""",
+    ];
+
+    private static readonly string s_alphabet = "{}[]:,\"'\\ntfu0123456789.-eE \u00e9";
+
+    [Fact]
+    public void Mutated_names_fail_only_with_diskimage_errors()
+    {
+        var random = new Random(20261130);
+        var iterations = int.TryParse(Environment.GetEnvironmentVariable("DISKIMG_FUZZ_ITERATIONS"), out var n) ? n * 20 : 3000;
+        var failures = new List<string>();
+        for (var i = 0; i < iterations && failures.Count < 5; i++)
+        {
+            var name = Mutate(s_seeds[i % s_seeds.Length], random);
+            try
+            {
+                _ = BlockSpec.FromJson(name);
+            }
+            catch (DiskImageException)
+            {
+            }
+#pragma warning disable CA1031 // Anything else is the finding being looked for.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                failures.Add($"{name}: {e.GetType().Name}: {e.Message}");
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+    }
+
+    private static string Mutate(string seed, Random random)
+    {
+        var text = new System.Text.StringBuilder(seed);
+        var edits = random.Next(1, 6);
+        for (var e = 0; e < edits; e++)
+        {
+            var at = random.Next(5, text.Length + 1);
+            switch (random.Next(4))
+            {
+                case 0 when at < text.Length:
+                    text[at] = s_alphabet[random.Next(s_alphabet.Length)];
+                    break;
+                case 1:
+                    text.Insert(at, s_alphabet[random.Next(s_alphabet.Length)]);
+                    break;
+                case 2 when at < text.Length:
+                    text.Remove(at, Math.Min(random.Next(1, 8), text.Length - at));
+                    break;
+                default:
+                    var start = random.Next(5, text.Length);
+                    var piece = text.ToString(start, Math.Min(random.Next(1, 20), text.Length - start));
+                    text.Insert(at, string.Concat(Enumerable.Repeat(piece, random.Next(1, 50))));
+                    break;
+            }
+        }
+
+        return text.ToString();
+    }
+}
