@@ -45,7 +45,7 @@ internal static class DiskImageCli
                 stderr.Write(ShowCursor);
             }
 
-            stderr.WriteLine($"diskimg: interrupted by {interruption.SignalName}");
+            stderr.WriteLine($"{ProgramName.Value}: interrupted by {interruption.SignalName}");
             return interruption.ExitCode;
         }
         catch (Exception e)

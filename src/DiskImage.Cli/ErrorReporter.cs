@@ -12,7 +12,7 @@ internal static class ErrorReporter
     public static int Report(TextWriter stderr, Exception e)
     {
         var error = Unwrap(e);
-        stderr.WriteLine($"diskimg: {OneLine(error.Message)}");
+        stderr.WriteLine($"{ProgramName.Value}: {OneLine(error.Message)}");
         if (error is ImageLockedException locked)
         {
             // qemu-img's hint line, unprefixed, after a lock conflict.
@@ -25,7 +25,7 @@ internal static class ErrorReporter
     /// <summary>A command line System.CommandLine could not parse: its first complaint, on one line.</summary>
     public static int ReportParseError(TextWriter stderr, string message)
     {
-        stderr.WriteLine($"diskimg: {OneLine(message)}");
+        stderr.WriteLine($"{ProgramName.Value}: {OneLine(message)}");
         return GeneralError;
     }
 

@@ -51,7 +51,7 @@ internal sealed class CheckCommand
         using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(openOptions));
         if (!ImageChecker.Supports(image, repair))
         {
-            context.Error.WriteLine("diskimg: This image format does not support checks");
+            context.Error.WriteLine($"{ProgramName.Value}: This image format does not support checks");
             return NotSupported;
         }
 
@@ -63,7 +63,7 @@ internal sealed class CheckCommand
         catch (CheckFailedException e)
         {
             WriteMessages(context, e.Partial);
-            context.Error.WriteLine($"diskimg: Check failed: {e.Message}");
+            context.Error.WriteLine($"{ProgramName.Value}: Check failed: {e.Message}");
             return 1;
         }
 
@@ -92,7 +92,7 @@ internal sealed class CheckCommand
 
         if (result.Final.CheckErrors != 0)
         {
-            context.Error.WriteLine("diskimg: Check failed");
+            context.Error.WriteLine($"{ProgramName.Value}: Check failed");
         }
 
         return result.ExitCode;

@@ -58,7 +58,7 @@ internal sealed class CompareCommand
 
             if (result.Error is not null)
             {
-                context.Error.WriteLine($"diskimg: {result.Error}");
+                context.Error.WriteLine($"{ProgramName.Value}: {result.Error}");
                 if (result.ErrorHint is not null)
                 {
                     context.Error.WriteLine(result.ErrorHint);

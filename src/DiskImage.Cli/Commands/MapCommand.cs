@@ -114,7 +114,7 @@ internal sealed class MapCommand
             var e = entries[i];
             if (e.Data && e.Offset is null && (!e.Zero || i == 0))
             {
-                context.Error.WriteLine("diskimg: File contains external, encrypted or compressed clusters.");
+                context.Error.WriteLine($"{ProgramName.Value}: File contains external, encrypted or compressed clusters.");
                 return 1;
             }
 
