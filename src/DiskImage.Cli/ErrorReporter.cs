@@ -5,14 +5,20 @@ internal static class ErrorReporter
 {
     public const int GeneralError = 1;
 
-    public static bool IsReportable(Exception e) => e is DiskImageException or IOException or UnauthorizedAccessException
+    public static bool IsReportable(Exception e) => e is DiskImageException or UsageException or IOException or UnauthorizedAccessException
         or InvalidDataException or ArgumentException or InvalidOperationException or NotSupportedException or OutOfMemoryException
         or OperationCanceledException or AggregateException;
 
     public static int Report(TextWriter stderr, Exception e)
     {
         var error = Unwrap(e);
-        stderr.WriteLine($"{ProgramName.Value}: {OneLine(error.Message)}");
+        WriteMessage(stderr, error.Message);
+        if (error is UsageException)
+        {
+            // qemu-img's second line after a command line it refuses.
+            stderr.WriteLine($"Try '{ProgramName.Value} --help' for more information");
+        }
+
         if (error is ImageLockedException locked)
         {
             // qemu-img's hint line, unprefixed, after a lock conflict.
@@ -27,6 +33,21 @@ internal static class ErrorReporter
     {
         stderr.WriteLine($"{ProgramName.Value}: {OneLine(message)}");
         return GeneralError;
+    }
+
+    /// <summary>
+    /// The first line prefixed with the program name; further lines are hints, unprefixed, as qemu-img prints them,
+    /// except warnings and the second half of a size complaint, which qemu-img reports as lines of their own.
+    /// </summary>
+    private static void WriteMessage(TextWriter stderr, string message)
+    {
+        var lines = message.Trim().Split('\n');
+        stderr.WriteLine($"{ProgramName.Value}: {lines[0].TrimEnd('\r')}");
+        foreach (var line in lines.Skip(1))
+        {
+            var text = line.TrimEnd('\r');
+            stderr.WriteLine(text.StartsWith("kilobytes, megabytes", StringComparison.Ordinal) || text.StartsWith("warning: ", StringComparison.Ordinal) ? $"{ProgramName.Value}: {text}" : text);
+        }
     }
 
     private static Exception Unwrap(Exception e) => e is AggregateException { InnerExceptions.Count: 1 } aggregate ? Unwrap(aggregate.InnerExceptions[0]) : e;

@@ -17,7 +17,7 @@ public static class SizeText
         }
 
         throw new InvalidOptionException(
-            $"Invalid {what} specified. You may use k, M, G, T, P or E suffixes for kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
+            $"Invalid {what} specified. You may use k, M, G, T, P or E suffixes for\nkilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
     }
 
     /// <summary>
