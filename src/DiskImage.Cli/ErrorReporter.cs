@@ -12,7 +12,7 @@ internal static class ErrorReporter
     public static int Report(TextWriter stderr, Exception e)
     {
         var error = Unwrap(e);
-        WriteMessage(stderr, error.Message);
+        WriteMessage(stderr, error is IOException ? WithoutDotNetPath(error.Message) : error.Message);
         if (error is UsageException)
         {
             // qemu-img's second line after a command line it refuses.
@@ -46,8 +46,25 @@ internal static class ErrorReporter
         foreach (var line in lines.Skip(1))
         {
             var text = line.TrimEnd('\r');
+            if (text.StartsWith("Detected format of ", StringComparison.Ordinal))
+            {
+                // qemu-img ends this hint without a newline.
+                stderr.Write(text);
+                continue;
+            }
+
             stderr.WriteLine(text.StartsWith("kilobytes, megabytes", StringComparison.Ordinal) || text.StartsWith("warning: ", StringComparison.Ordinal) ? $"{ProgramName.Value}: {text}" : text);
         }
+    }
+
+    /// <summary>
+    /// .NET appends <c>" : 'path'"</c> to the C library's text ("No space left on device : '/x'"); qemu-img prints
+    /// the text alone.
+    /// </summary>
+    private static string WithoutDotNetPath(string message)
+    {
+        var at = message.IndexOf(" : '", StringComparison.Ordinal);
+        return at > 0 && message.EndsWith('\'') ? message[..at] : message;
     }
 
     private static Exception Unwrap(Exception e) => e is AggregateException { InnerExceptions.Count: 1 } aggregate ? Unwrap(aggregate.InnerExceptions[0]) : e;
