@@ -31,7 +31,16 @@ internal sealed class CompareCommand
         command.SetAction(parse =>
         {
             // As in qemu-img, --image-opts makes both file names option lists.
-            CacheModeOption.Validate(parse.GetValue(_sourceCache), source: true);
+            try
+            {
+                CacheModeOption.Validate(parse.GetValue(_sourceCache), source: true);
+            }
+            catch (InvalidOptionException e)
+            {
+                // compare's errors exit with 2, as qemu-img compare's do.
+                context.Error.WriteLine($"{ProgramName.Value}: {e.Message}");
+                return 2;
+            }
             using var secrets = Secrets.Load(parse, _object);
             var imageOpts = parse.GetValue(_imageOpts);
             var first = Secrets.Resolve(parse.GetValue(_first)!, imageOpts, parse.GetValue(_firstFormat), secrets);

@@ -32,10 +32,18 @@ internal static class ProgressRenderer
         }
 
         var printer = new QemuProgress(context.Out, step: 1);
+        long lastData = 0;
         try
         {
             await work(new Progress(report =>
-                printer.Report(report.DataTotal == 0 ? 0 : report.DataDone * 100.0 / report.DataTotal))).ConfigureAwait(false);
+            {
+                // Only a step in data copied is a step for qemu-img (which prints each one that reaches 100 %).
+                if (report.DataDone != lastData)
+                {
+                    lastData = report.DataDone;
+                    printer.Report(report.DataTotal == 0 ? 0 : report.DataDone * 100.0 / report.DataTotal);
+                }
+            })).ConfigureAwait(false);
         }
         catch
         {
