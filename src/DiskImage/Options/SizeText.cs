@@ -100,7 +100,9 @@ public static class SizeText
             return true;
         }
 
-        if (multiplier > 1 && decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var fraction))
+        // A fraction needs a suffix, unless it is zero ("1024.0" and "1024.0b" are 1024 bytes, as qemu reads them).
+        if (decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var fraction)
+            && (multiplier > 1 || fraction == decimal.Truncate(fraction)))
         {
             var bytes = fraction * multiplier;
             if (bytes > long.MaxValue)
