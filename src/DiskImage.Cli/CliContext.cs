@@ -6,6 +6,9 @@ internal sealed record CliContext(TextWriter Out, TextWriter Error)
     /// <summary>True when <see cref="Error"/> is an interactive terminal (progress bars are drawn only then).</summary>
     public bool ErrorIsTerminal { get; init; }
 
+    /// <summary>True when <see cref="Out"/> is an interactive terminal (convert's rich progress bar is drawn only then).</summary>
+    public bool OutputIsTerminal { get; init; }
+
     /// <summary>Cancelled by SIGINT or SIGTERM; every long operation takes it.</summary>
     public CancellationToken Cancellation { get; init; }
 }

@@ -13,15 +13,15 @@ internal static class DiskImageCli
     public static int Run(string[] args)
     {
         using var interruption = new Interruption();
-        return Run(args, Console.Out, Console.Error, errorIsTerminal: !Console.IsErrorRedirected, interruption);
+        return Run(args, Console.Out, Console.Error, errorIsTerminal: !Console.IsErrorRedirected, interruption, outputIsTerminal: !Console.IsOutputRedirected);
     }
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool errorIsTerminal = false, Interruption? interruption = null)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool errorIsTerminal = false, Interruption? interruption = null, bool outputIsTerminal = false)
     {
         try
         {
-            var root = BuildCommands(new CliContext(stdout, stderr) { ErrorIsTerminal = errorIsTerminal, Cancellation = interruption?.Token ?? default });
-            var parse = root.Parse(args);
+            var root = BuildCommands(new CliContext(stdout, stderr) { ErrorIsTerminal = errorIsTerminal, OutputIsTerminal = outputIsTerminal, Cancellation = interruption?.Token ?? default });
+            var parse = root.Parse(QemuArguments.Normalize(args, root));
             if (parse.Errors.Count > 0)
             {
                 // "Unrecognized command or argument 'x'" says more than the "Required command" that comes with it.
@@ -41,12 +41,12 @@ internal static class DiskImageCli
         catch (Exception e) when (interruption?.Signal is not null && IsCancellation(e))
         {
             // The operation stopped and removed what it had not finished; one line, and the signal's exit status.
-            if (errorIsTerminal)
+            if (outputIsTerminal)
             {
-                stderr.Write(ShowCursor);
+                stdout.Write(ShowCursor);
             }
 
-            stderr.WriteLine($"diskimg: interrupted by {interruption.SignalName}");
+            stderr.WriteLine($"{ProgramName.Value}: interrupted by {interruption.SignalName}");
             return interruption.ExitCode;
         }
         catch (Exception e)

@@ -5,16 +5,20 @@ internal static class ErrorReporter
 {
     public const int GeneralError = 1;
 
-    public static bool IsReportable(Exception e) => e is DiskImageException or IOException or UnauthorizedAccessException
+    public static bool IsReportable(Exception e) => e is DiskImageException or UsageException or IOException or UnauthorizedAccessException
         or InvalidDataException or ArgumentException or InvalidOperationException or NotSupportedException or OutOfMemoryException
         or OperationCanceledException or AggregateException;
 
     public static int Report(TextWriter stderr, Exception e)
     {
         var error = Unwrap(e);
-        var message = ImageOptsNames.AsTyped(error.Message);
-        // qemu's size-option errors end with a fixed two-line hint, printed as qemu-img lays it out.
-        stderr.WriteLine($"diskimg: {(message.Contains("\nOptional suffix ", StringComparison.Ordinal) ? message : OneLine(message))}");
+        WriteMessage(stderr, ImageOptsNames.AsTyped(error is IOException ? WithoutDotNetPath(error.Message) : error.Message));
+        if (error is UsageException)
+        {
+            // qemu-img's second line after a command line it refuses.
+            stderr.WriteLine($"Try '{ProgramName.Value} --help' for more information");
+        }
+
         if (error is ImageLockedException locked)
         {
             // qemu-img's hint line, unprefixed, after a lock conflict.
@@ -31,8 +35,40 @@ internal static class ErrorReporter
     /// <summary>A command line System.CommandLine could not parse: its first complaint, on one line.</summary>
     public static int ReportParseError(TextWriter stderr, string message)
     {
-        stderr.WriteLine($"diskimg: {OneLine(message)}");
+        stderr.WriteLine($"{ProgramName.Value}: {OneLine(message)}");
         return GeneralError;
+    }
+
+    /// <summary>
+    /// The first line prefixed with the program name; further lines are hints, unprefixed, as qemu-img prints them,
+    /// except warnings and the second half of a size complaint, which qemu-img reports as lines of their own.
+    /// </summary>
+    private static void WriteMessage(TextWriter stderr, string message)
+    {
+        var lines = message.Trim().Split('\n');
+        stderr.WriteLine($"{ProgramName.Value}: {lines[0].TrimEnd('\r')}");
+        foreach (var line in lines.Skip(1))
+        {
+            var text = line.TrimEnd('\r');
+            if (text.StartsWith("Detected format of ", StringComparison.Ordinal))
+            {
+                // qemu-img ends this hint without a newline.
+                stderr.Write(text);
+                continue;
+            }
+
+            stderr.WriteLine(text.StartsWith("kilobytes, megabytes", StringComparison.Ordinal) || text.StartsWith("warning: ", StringComparison.Ordinal) ? $"{ProgramName.Value}: {text}" : text);
+        }
+    }
+
+    /// <summary>
+    /// .NET appends <c>" : 'path'"</c> to the C library's text ("No space left on device : '/x'"); qemu-img prints
+    /// the text alone.
+    /// </summary>
+    private static string WithoutDotNetPath(string message)
+    {
+        var at = message.IndexOf(" : '", StringComparison.Ordinal);
+        return at > 0 && message.EndsWith('\'') ? message[..at] : message;
     }
 
     private static Exception Unwrap(Exception e) => e is AggregateException { InnerExceptions.Count: 1 } aggregate ? Unwrap(aggregate.InnerExceptions[0]) : e;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using DiskImage.Cli.Rendering;
 using DiskImage.Operations.Amend;
 using DiskImage.Options;
 
@@ -11,24 +12,41 @@ internal sealed class AmendCommand
     private readonly Option<string[]> _options = new("-o") { Description = "Options to change (e.g. encrypt.state=active,encrypt.new-secret=ID)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
     private readonly Option<bool> _force = new("--force") { Description = "Allow dangerous changes, such as erasing the last key slot" };
     private readonly Option<bool> _quiet = new("-q") { Description = "Quiet mode" };
-    private readonly Option<bool> _progress = new("-p") { Description = "Show progress (accepted for compatibility)" };
+    private readonly Option<bool> _progress = new("-p") { Description = "Show progress" };
+    private readonly Option<string?> _cache = CacheModeOption.Create("-t", "Cache mode for the image (checked, no effect)");
     private readonly Option<string[]> _object = Secrets.ObjectOption();
     private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
-    private readonly Argument<string> _file = new("filename") { Description = "Image file" };
+    private readonly Argument<string?> _file = new("filename") { Description = "Image file", Arity = ArgumentArity.ZeroOrOne };
+
+    /// <summary>The named image's format, for <c>-o help</c> without <c>-f</c> (qemu-img opens the image to learn it).</summary>
+    private string? ProbedFormat(ParseResult parse) =>
+        parse.GetValue(_file) is { } path && !parse.GetValue(_imageOpts) ? DiskImage.Formats.ImageFormatRegistry.Default.Probe(path).Name : null;
 
     /// <summary>A new command with its own option objects, so command trees never share state.</summary>
     public static Command Create(CliContext context) => new AmendCommand().Build(context);
 
     private Command Build(CliContext context)
     {
-        _ = context;
         var command = new Command("amend", "Change options of an existing image (LUKS key slots)")
         {
-            _format, _options, _force, _quiet, _progress, _object, _imageOpts, _file,
+            _format, _options, _force, _quiet, _progress, _object, _imageOpts, _file, _cache,
         };
         command.SetAction(parse =>
         {
+            var format = parse.GetValue(_format);
+            if (CreateOptionHelp.AsksForHelp(parse.GetValue(_options) ?? []) && (format ?? ProbedFormat(parse)) is { } helpFormat)
+            {
+                return CreateOptionHelp.PrintAmend(context, helpFormat);
+            }
+
+            if (parse.GetValue(_file) is null)
+            {
+                throw new InvalidOptionException("Expecting one image file name");
+            }
+
+            CacheModeOption.Validate(parse.GetValue(_cache), source: false);
             using var secrets = Secrets.Load(parse, _object);
+            var progress = parse.GetValue(_progress) && !parse.GetValue(_quiet) ? new QemuProgress(context.Out, step: 1) : null;
             var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             ImageAmender.Run(new AmendOptions
             {
@@ -39,6 +57,7 @@ internal sealed class AmendCommand
                 SecretProvider = source.Secrets.Get,
                 KeySecret = source.KeySecret,
             }, cancellationToken: context.Cancellation);
+            progress?.Complete();
             return 0;
         });
         return command;

@@ -11,8 +11,9 @@ internal sealed class CheckCommand
 {
     private const int NotSupported = 63;
 
-    private readonly Option<string?> _format = new("-f") { Description = "Image format (probed when omitted)" };
-    private readonly Option<string?> _repair = new("-r") { Description = "Repair: 'leaks' frees leaked clusters, 'all' fixes errors too" };
+    private readonly Option<string?> _format = new("-f", "--format") { Description = "Image format (probed when omitted)" };
+    private readonly Option<string?> _sourceCache = CacheModeOption.Create("-T", "Cache mode for reading the image (checked, no effect)");
+    private readonly Option<string?> _repair = new("-r", "--repair") { Description = "Repair: 'leaks' frees leaked clusters, 'all' fixes errors too" };
     private readonly Option<string> _output = new("--output") { Description = "Output format", DefaultValueFactory = _ => "human" };
     private readonly Option<bool> _quiet = new("-q") { Description = "Quiet: print nothing but errors" };
     private readonly Argument<string> _file = new("filename") { Description = "Image file" };
@@ -26,10 +27,9 @@ internal sealed class CheckCommand
     private Command Build(CliContext context)
     {
         _output.AcceptOnlyFromAmong("human", "json");
-        _repair.AcceptOnlyFromAmong("leaks", "all");
         var command = new Command("check", "Check an image for consistency, optionally repairing it")
         {
-            _format, _repair, _output, _quiet, _forceShare, _file, _object, _imageOpts,
+            _format, _repair, _output, _quiet, _forceShare, _file, _object, _imageOpts, _sourceCache,
         };
         command.SetAction(parse => Run(context, parse));
         return command;
@@ -41,8 +41,10 @@ internal sealed class CheckCommand
         {
             "leaks" => CheckRepair.Leaks,
             "all" => CheckRepair.All,
-            _ => CheckRepair.None,
+            null => CheckRepair.None,
+            var other => throw new UsageException($"Unknown option value for -r (expecting 'leaks' or 'all'): {other}"),
         };
+        CacheModeOption.Validate(parse.GetValue(_sourceCache), source: true);
         var json = parse.GetValue(_output) == "json";
         var quiet = parse.GetValue(_quiet);
         using var secrets = Secrets.Load(parse, _object);
@@ -51,7 +53,7 @@ internal sealed class CheckCommand
         using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(openOptions));
         if (!ImageChecker.Supports(image, repair))
         {
-            context.Error.WriteLine("diskimg: This image format does not support checks");
+            context.Error.WriteLine($"{ProgramName.Value}: This image format does not support checks");
             return NotSupported;
         }
 
@@ -63,7 +65,7 @@ internal sealed class CheckCommand
         catch (CheckFailedException e)
         {
             WriteMessages(context, e.Partial);
-            context.Error.WriteLine($"diskimg: Check failed: {e.Message}");
+            context.Error.WriteLine($"{ProgramName.Value}: Check failed: {e.Message}");
             return 1;
         }
 
@@ -92,7 +94,7 @@ internal sealed class CheckCommand
 
         if (result.Final.CheckErrors != 0)
         {
-            context.Error.WriteLine("diskimg: Check failed");
+            context.Error.WriteLine($"{ProgramName.Value}: Check failed");
         }
 
         return result.ExitCode;

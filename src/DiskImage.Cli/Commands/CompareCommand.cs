@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Globalization;
+using DiskImage.Cli.Rendering;
 using DiskImage.Operations.Compare;
 
 namespace DiskImage.Cli.Commands;
@@ -10,6 +10,7 @@ internal sealed class CompareCommand
     private readonly Option<string?> _firstFormat = new("-f") { Description = "Format of the first image (probed when omitted)" };
     private readonly Option<string?> _secondFormat = new("-F") { Description = "Format of the second image (probed when omitted)" };
     private readonly Option<bool> _strict = new("-s") { Description = "Strict: differing sizes or allocation also count as different" };
+    private readonly Option<string?> _sourceCache = CacheModeOption.Create("-T", "Cache mode for reading the images (checked, no effect)");
     private readonly Option<bool> _progress = new("-p") { Description = "Show progress" };
     private readonly Option<bool> _quiet = new("-q") { Description = "Print nothing; only the exit code tells" };
     private readonly Argument<string> _first = new("filename1") { Description = "First image" };
@@ -25,11 +26,21 @@ internal sealed class CompareCommand
     {
         var command = new Command("compare", "Check whether two images have the same content")
         {
-            _firstFormat, _secondFormat, _strict, _progress, _quiet, _forceShare, _first, _second, _object, _imageOpts,
+            _firstFormat, _secondFormat, _strict, _progress, _quiet, _forceShare, _first, _second, _object, _imageOpts, _sourceCache,
         };
         command.SetAction(parse =>
         {
             // As in qemu-img, --image-opts makes both file names option lists.
+            try
+            {
+                CacheModeOption.Validate(parse.GetValue(_sourceCache), source: true);
+            }
+            catch (InvalidOptionException e)
+            {
+                // compare's errors exit with 2, as qemu-img compare's do.
+                context.Error.WriteLine($"{ProgramName.Value}: {e.Message}");
+                return 2;
+            }
             using var secrets = Secrets.Load(parse, _object);
             var imageOpts = parse.GetValue(_imageOpts);
             var first = Secrets.Resolve(parse.GetValue(_first)!, imageOpts, parse.GetValue(_firstFormat), secrets);
@@ -47,23 +58,17 @@ internal sealed class CompareCommand
                 SecondKeySecret = second.KeySecret,
             };
             var quiet = parse.GetValue(_quiet);
-            IProgress<double>? progress = parse.GetValue(_progress) && !quiet
-                ? new PercentReporter(context.Error)
-                : null;
+            var progress = parse.GetValue(_progress) && !quiet ? new QemuProgress(context.Out, step: 2) : null;
             var result = ImageComparer.Compare(options, progress, cancellationToken: context.Cancellation);
-            if (progress is not null)
-            {
-                context.Error.WriteLine();
-            }
-
             if (result.Error is not null)
             {
-                context.Error.WriteLine($"diskimg: {result.Error}");
+                context.Error.WriteLine($"{ProgramName.Value}: {result.Error}");
                 if (result.ErrorHint is not null)
                 {
                     context.Error.WriteLine(result.ErrorHint);
                 }
 
+                progress?.End();
                 return result.ExitCode;
             }
 
@@ -71,6 +76,9 @@ internal sealed class CompareCommand
             {
                 Render(context.Out, result);
             }
+
+            // qemu-img ends its progress line after the verdict.
+            progress?.End();
 
             return result.ExitCode;
         });
@@ -91,11 +99,5 @@ internal sealed class CompareCommand
             CompareDifference.BlockStatus => $"Strict mode: Offset {result.Offset} block status mismatch!",
             _ => "Images are identical.",
         });
-    }
-
-    /// <summary>qemu-img's progress line, rewritten in place; synchronous so it never trails the verdict.</summary>
-    private sealed class PercentReporter(TextWriter output) : IProgress<double>
-    {
-        public void Report(double value) => output.Write(string.Create(CultureInfo.InvariantCulture, $"    ({value:0.00}/100%)\r"));
     }
 }

@@ -27,7 +27,12 @@ internal sealed class ConvertCommand
     private readonly Option<string?> _sourceCache = new("-T") { Description = "Source cache mode (accepted for compatibility)" };
     private readonly Option<bool> _untrusted = UntrustedOption.Create();
     private readonly Option<string?> _snapshot = new("-l") { Description = "Read the sources from an internal snapshot: snapshot.name=NAME, snapshot.id=ID or NAME" };
-    private readonly Argument<string[]> _files = new("files") { Description = "Source images, then the target", Arity = ArgumentArity.OneOrMore };
+    private readonly Option<bool> _copyOffload = new("-C") { Description = "Copy offloading (copy_file_range) where the host allows it; refused with -c, -S and --salvage" };
+    private readonly Option<string?> _rateLimit = new("-r") { Description = "Rate limit in bytes of data per second (k, M, G suffixes)" };
+    private readonly Option<bool> _salvage = new("--salvage") { Description = "Copy source sectors that cannot be read as zeroes, with a warning each" };
+    private readonly Option<bool> _bitmaps = new("--bitmaps") { Description = "Copy persistent bitmaps (qcow2 to qcow2; refused when the source has any, as diskimg cannot copy them yet)" };
+    private readonly Option<bool> _skipBrokenBitmaps = new("--skip-broken-bitmaps") { Description = "With --bitmaps, skip inconsistent bitmaps" };
+    private readonly Argument<string[]> _files = new("files") { Description = "Source images, then the target", Arity = ArgumentArity.ZeroOrMore };
 
     private readonly Option<string[]> _object = Secrets.ObjectOption();
     private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
@@ -45,16 +50,26 @@ internal sealed class ConvertCommand
         {
             _sourceFormat, _targetFormat, _options, _compress, _sparse, _noCreate, _targetIsZero,
             _progress, _quiet, _workers, _outOfOrder, _forceShare, _cache, _sourceCache, _untrusted, _snapshot, _files, _object, _imageOpts, _targetImageOpts,
+            _copyOffload, _rateLimit, _salvage, _bitmaps, _skipBrokenBitmaps,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var files = parse.GetValue(_files)!;
+            var sparse = parse.GetValue(_sparse);
+            var rateLimit = parse.GetValue(_rateLimit) is { } rate ? SizeText.Parse(rate, "rate limit") : 0;
+            CheckCombinations(parse, sparse is not null);
+            if (CreateOptionHelp.AsksForHelp(parse.GetValue(_options) ?? []))
+            {
+                // qemu-img lists the target format's options, with the file protocol's when a target is named.
+                return CreateOptionHelp.PrintCreate(context, parse.GetValue(_targetFormat)!, files.Length >= 2 ? files[^1] : null);
+            }
+
             if (files.Length < 2)
             {
                 throw new InvalidOptionException("Must specify image file name");
             }
 
-            var sparse = parse.GetValue(_sparse);
+            CacheModeOption.Validate(parse.GetValue(_sourceCache), source: true);
             using var secrets = Secrets.Load(parse, _object);
             var sources = files[..^1].Select(f => Secrets.Resolve(f, parse.GetValue(_imageOpts), parse.GetValue(_sourceFormat), secrets)).ToList();
             if (sources.Select(s => s.Format).Distinct().Count() > 1)
@@ -63,6 +78,12 @@ internal sealed class ConvertCommand
             }
 
             var target = ResolveTarget(parse, files[^1], secrets);
+            if (parse.GetValue(_bitmaps))
+            {
+                CheckBitmaps(sources, target);
+            }
+
+            var quiet = parse.GetValue(_quiet);
             var options = new ConvertOptions
             {
                 Sources = [.. sources.Select(s => s.Path)],
@@ -83,9 +104,13 @@ internal sealed class ConvertCommand
                 UntrustedSources = parse.GetValue(_untrusted),
                 Snapshot = parse.GetValue(_snapshot),
                 TargetCache = CacheMode(parse.GetValue(_cache)),
+                RateLimit = rateLimit,
+                SalvageWarning = !parse.GetValue(_salvage) ? null
+                    : quiet ? _ => { }
+                    : message => context.Error.WriteLine($"{ProgramName.Value}: warning: {message}"),
             };
 
-            if (parse.GetValue(_progress) && !parse.GetValue(_quiet))
+            if (parse.GetValue(_progress) && !quiet)
             {
                 await ProgressRenderer.RunAsync(context, $"{string.Join(", ", options.Sources.Select(Path.GetFileName))} → {Path.GetFileName(options.Target)}",
                     progress => ImageConverter.ConvertAsync(options, progress, cancellationToken)).ConfigureAwait(false);
@@ -98,6 +123,57 @@ internal sealed class ConvertCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>qemu-img's checks of option combinations, in its order, before anything is opened.</summary>
+    private void CheckCombinations(ParseResult parse, bool explicitSparse)
+    {
+        if (parse.GetValue(_skipBrokenBitmaps) && !parse.GetValue(_bitmaps))
+        {
+            throw new InvalidOptionException("Use of --skip-broken-bitmaps requires --bitmaps");
+        }
+
+        var copyOffload = parse.GetValue(_copyOffload);
+        if (copyOffload && parse.GetValue(_compress))
+        {
+            throw new InvalidOptionException("Cannot enable copy offloading when -c is used");
+        }
+
+        if (copyOffload && explicitSparse)
+        {
+            throw new InvalidOptionException("Cannot enable copy offloading when -S is used");
+        }
+
+        if (copyOffload && parse.GetValue(_salvage))
+        {
+            throw new InvalidOptionException("Cannot use copy offloading in salvaging mode");
+        }
+    }
+
+    /// <summary>
+    /// --bitmaps: qemu-img's preconditions (one source, a target format that holds bitmaps). A source without
+    /// bitmaps converts as without the option; one with bitmaps is refused before anything is written, since
+    /// diskimg does not copy them.
+    /// </summary>
+    private static void CheckBitmaps(List<ImageSource> sources, ImageSource target)
+    {
+        if (sources.Count != 1)
+        {
+            throw new InvalidOptionException("Copying bitmaps only possible with single source");
+        }
+
+        if (target.Format != "qcow2")
+        {
+            throw new InvalidOptionException($"Format driver '{target.Format}' does not support bitmaps");
+        }
+
+        var source = sources[0];
+        using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format,
+            source.Apply(new ImageOpenOptions { ReadOnly = true, OpenBackingChain = false }));
+        if (image is DiskImage.Formats.Qcow2.Qcow2Image { HasPersistentBitmaps: true })
+        {
+            throw new UnsupportedFeatureException($"Could not copy the persistent bitmaps of '{source.Path}': diskimg does not copy bitmaps");
+        }
     }
 
     /// <summary>

@@ -14,7 +14,7 @@ internal sealed class CreateCommand
     private readonly Option<string?> _backingFormat = new("-F") { Description = "Backing file format" };
     private readonly Option<bool> _unsafe = new("-u") { Description = "Do not open the backing file" };
     private readonly Option<bool> _quiet = new("-q") { Description = "Quiet" };
-    private readonly Argument<string> _file = new("filename") { Description = "Image file to create" };
+    private readonly Argument<string?> _file = new("filename") { Description = "Image file to create", Arity = ArgumentArity.ZeroOrOne };
     private readonly Option<string[]> _object = Secrets.ObjectOption();
     private readonly Argument<string?> _size = new("size") { Description = "Virtual size (bytes or 512k, 10M, 1G, 1T...)", Arity = ArgumentArity.ZeroOrOne };
 
@@ -26,7 +26,17 @@ internal sealed class CreateCommand
         var command = new Command("create", "Create a new image") { _format, _options, _backing, _backingFormat, _unsafe, _quiet, _file, _size, _object };
         command.SetAction(parse =>
         {
-            var path = parse.GetValue(_file)!;
+            var path = parse.GetValue(_file);
+            if (CreateOptionHelp.AsksForHelp(parse.GetValue(_options) ?? []))
+            {
+                return CreateOptionHelp.PrintCreate(context, parse.GetValue(_format)!, path);
+            }
+
+            if (path is null)
+            {
+                throw new UsageException("Expecting image file name");
+            }
+
             var options = KeyValueOptions.Parse(parse.GetValue(_options) ?? []);
             var sizeText = parse.GetValue(_size);
             var size = sizeText is null ? (long?)null : SizeText.ParseImageSize(sizeText);

@@ -34,7 +34,7 @@ internal sealed class DdCommand
             var result = ImageDd.Copy(options, cancellationToken: context.Cancellation);
             if (result.SkippedPastEnd)
             {
-                context.Error.WriteLine($"diskimg: {options.InputPath}: cannot skip to specified offset");
+                context.Error.WriteLine($"{ProgramName.Value}: {options.InputPath}: cannot skip to specified offset");
             }
 
             return 0;

@@ -8,7 +8,7 @@ namespace DiskImage.Cli.Commands;
 /// <summary><c>diskimg info [-f fmt] [--output=human|json] [--backing-chain] [-U] FILE</c>.</summary>
 internal sealed class InfoCommand
 {
-    private readonly Option<string?> _format = new("-f") { Description = "Image format (probed when omitted)" };
+    private readonly Option<string?> _format = new("-f", "--format") { Description = "Image format (probed when omitted)" };
     private readonly Option<string> _output = new("--output") { Description = "human or json", DefaultValueFactory = _ => "human" };
     private readonly Option<bool> _backingChain = new("--backing-chain") { Description = "Show every image of the backing chain" };
     private readonly Option<bool> _forceShare = ForceShareOption.Create("the image");

@@ -10,10 +10,10 @@ namespace DiskImage.Cli.Commands;
 /// <summary><c>diskimg map [-f fmt] [--output=human|json|svg|html] [--start-offset=N] [--max-length=N] FILE</c>.</summary>
 internal sealed class MapCommand
 {
-    private readonly Option<string?> _format = new("-f") { Description = "Image format (probed when omitted)" };
+    private readonly Option<string?> _format = new("-f", "--format") { Description = "Image format (probed when omitted)" };
     private readonly Option<string> _output = new("--output") { Description = "Output format", DefaultValueFactory = _ => "human" };
-    private readonly Option<string?> _startOffset = new("--start-offset") { Description = "First guest offset to describe" };
-    private readonly Option<string?> _maxLength = new("--max-length") { Description = "Describe at most this many bytes" };
+    private readonly Option<string?> _startOffset = new("--start-offset", "-s") { Description = "First guest offset to describe" };
+    private readonly Option<string?> _maxLength = new("--max-length", "-l") { Description = "Describe at most this many bytes" };
     private readonly Argument<string> _file = new("filename") { Description = "Image file" };
     private readonly Option<string[]> _object = Secrets.ObjectOption();
     private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
@@ -114,7 +114,7 @@ internal sealed class MapCommand
             var e = entries[i];
             if (e.Data && e.Offset is null && (!e.Zero || i == 0))
             {
-                context.Error.WriteLine("diskimg: File contains external, encrypted or compressed clusters.");
+                context.Error.WriteLine($"{ProgramName.Value}: File contains external, encrypted or compressed clusters.");
                 return 1;
             }
 

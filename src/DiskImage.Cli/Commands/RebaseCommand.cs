@@ -1,4 +1,5 @@
 using System.CommandLine;
+using DiskImage.Cli.Rendering;
 using DiskImage.Operations.Rebase;
 
 namespace DiskImage.Cli.Commands;
@@ -10,6 +11,8 @@ internal sealed class RebaseCommand
     private readonly Option<string> _backing = new("-b") { Description = "New backing file (\"\" for none)", Required = true };
     private readonly Option<string?> _backingFormat = new("-F") { Description = "Format of the new backing file" };
     private readonly Option<bool> _unsafe = new("-u") { Description = "Unsafe: only rewrite the header, copy nothing" };
+    private readonly Option<string?> _cache = CacheModeOption.Create("-t", "Cache mode for the image (checked, no effect)");
+    private readonly Option<string?> _sourceCache = CacheModeOption.Create("-T", "Cache mode for the backing files (checked, no effect)");
     private readonly Option<bool> _progress = new("-p") { Description = "Show progress" };
     private readonly Option<bool> _quiet = new("-q") { Description = "Quiet mode" };
     private readonly Argument<string> _file = new("filename") { Description = "Image file" };
@@ -22,12 +25,15 @@ internal sealed class RebaseCommand
 
     private Command Build(CliContext context)
     {
-        var command = new Command("rebase", "Change the backing file of an image") { _format, _backing, _backingFormat, _unsafe, _progress, _quiet, _forceShare, _file, _object, _imageOpts };
+        var command = new Command("rebase", "Change the backing file of an image") { _format, _backing, _backingFormat, _unsafe, _progress, _quiet, _forceShare, _file, _object, _imageOpts, _cache, _sourceCache };
         command.SetAction(parse =>
         {
             var showProgress = parse.GetValue(_progress) && !parse.GetValue(_quiet);
+            CacheModeOption.Validate(parse.GetValue(_cache), source: false);
+            CacheModeOption.Validate(parse.GetValue(_sourceCache), source: true);
             using var secrets = Secrets.Load(parse, _object);
             var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
+            var progress = showProgress ? new QemuProgress(context.Out, step: 2) : null;
             ImageRebaser.Rebase(new RebaseOptions
             {
                 Path = source.Path,
@@ -38,11 +44,8 @@ internal sealed class RebaseCommand
                 BackingFormat = parse.GetValue(_backingFormat),
                 Unsafe = parse.GetValue(_unsafe),
                 ForceShare = parse.GetValue(_forceShare),
-            }, showProgress ? new Progress<double>(f => context.Error.Write($"    ({f * 100:0.00}/100%)\r")) : null, context.Cancellation);
-            if (showProgress)
-            {
-                context.Error.WriteLine();
-            }
+            }, progress is null ? null : new SyncProgress<double>(f => progress.Report(f * 100)), context.Cancellation);
+            progress?.Complete();
 
             return 0;
         });

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using DiskImage.Formats;
 using DiskImage.Operations.Resize;
+using DiskImage.Options;
 
 namespace DiskImage.Cli.Commands;
 
@@ -38,6 +39,13 @@ internal sealed class ResizeCommand
                 "full" => Preallocation.Full,
                 var other => throw new InvalidOptionException($"Invalid preallocation mode: '{other}'"),
             };
+            // qemu-img reads the size before it opens the image.
+            var sizeText = parse.GetValue(_size)!;
+            if (!SizeText.TryParse(sizeText.Length > 0 && sizeText[0] is '+' or '-' ? sizeText[1..] : sizeText, out _))
+            {
+                ImageResizer.TargetSize(sizeText, 0);
+            }
+
             using var secrets = Secrets.Load(parse, _object);
             var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             ImageResizer.Resize(new ResizeOptions

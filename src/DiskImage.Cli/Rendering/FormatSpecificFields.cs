@@ -108,7 +108,8 @@ internal static class FormatSpecificFields
         { "rock-ridge", info.RockRidge },
         { "system-area", info.SystemArea },
         {
-            "boot-entries", info.BootEntries.Select(e => new InfoFields
+            // No boot catalog: no entry at all, rather than an empty "boot entries:" heading.
+            "boot-entries", info.BootEntries.Count == 0 ? null : info.BootEntries.Select(e => new InfoFields
             {
                 { "platform", e.PlatformName },
                 { "bootable", e.Bootable },

@@ -1,21 +1,20 @@
-using System.Globalization;
 using DiskImage.Operations.Conversion;
 using Spectre.Console;
 
 namespace DiskImage.Cli.Rendering;
 
 /// <summary>
-/// <c>-p</c>: a Spectre.Console progress bar on stderr when it is a terminal; otherwise qemu-img's
-/// plain <c>(N.NN/100%)</c> lines, one per whole ten percent, so logs stay readable.
+/// convert's <c>-p</c>: a Spectre.Console progress bar when stdout is a terminal; otherwise qemu-img's plain
+/// <c>\r</c>-separated <c>(N.NN/100%)</c> figures on stdout, measured as qemu-img measures them (in data copied).
 /// </summary>
 internal static class ProgressRenderer
 {
-    /// <summary>Runs <paramref name="work"/> with progress shown on <paramref name="context"/>'s error stream.</summary>
+    /// <summary>Runs <paramref name="work"/> with progress shown on <paramref name="context"/>'s output stream.</summary>
     public static async Task RunAsync(CliContext context, string description, Func<IProgress<CopyProgress>, Task> work)
     {
-        if (context.ErrorIsTerminal)
+        if (context.OutputIsTerminal)
         {
-            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(context.Error) });
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(context.Out) });
             await console.Progress()
                 .AutoClear(false)
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
@@ -32,16 +31,27 @@ internal static class ProgressRenderer
             return;
         }
 
-        var lastTenth = -1;
-        await work(new Progress(report =>
+        var printer = new QemuProgress(context.Out, step: 1);
+        long lastData = 0;
+        try
         {
-            var tenth = (int)(report.Percent / 10);
-            if (tenth != lastTenth)
+            await work(new Progress(report =>
             {
-                lastTenth = tenth;
-                context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    ({report.Percent:0.00}/100%)"));
-            }
-        })).ConfigureAwait(false);
+                // Only a step in data copied is a step for qemu-img (which prints each one that reaches 100 %).
+                if (report.DataDone != lastData)
+                {
+                    lastData = report.DataDone;
+                    printer.Report(report.DataTotal == 0 ? 0 : report.DataDone * 100.0 / report.DataTotal);
+                }
+            })).ConfigureAwait(false);
+        }
+        catch
+        {
+            printer.End();
+            throw;
+        }
+
+        printer.Complete();
     }
 
     /// <summary>Reports synchronously on the reporting thread (the copy's writer), unlike <see cref="Progress{T}"/>.</summary>

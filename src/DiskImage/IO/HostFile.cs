@@ -60,7 +60,8 @@ public sealed class HostFile : IStorage
         {
             if (Directory.Exists(path))
             {
-                throw new ImageAccessException($"Could not open '{path}': Is a directory");
+                // qemu's file driver refuses anything but a regular file (or device) in these words.
+                throw new ImageAccessException($"'file' driver requires '{path}' to be a regular file");
             }
 
             var handle = File.OpenHandle(path, FileMode.Open, writable ? FileAccess.ReadWrite : FileAccess.Read, writable ? FileShare.Read : FileShare.ReadWrite);
@@ -90,7 +91,7 @@ public sealed class HostFile : IStorage
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ImageAccessException($"Could not create '{path}': {Describe(e)}", e);
+            throw new ImageAccessException($"Could not create '{path}': {ErrnoText.Describe(e, path)}", e);
         }
 
         try
@@ -374,10 +375,5 @@ public sealed class HostFile : IStorage
 
     public void Dispose() => _handle.Dispose();
 
-    private static string Describe(Exception e) => e switch
-    {
-        FileNotFoundException or DirectoryNotFoundException => "No such file or directory",
-        UnauthorizedAccessException => "Permission denied",
-        _ => e.Message,
-    };
+    private static string Describe(Exception e) => ErrnoText.Describe(e);
 }

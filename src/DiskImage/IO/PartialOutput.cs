@@ -94,7 +94,7 @@ public sealed class PartialOutput : IDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new ImageAccessException($"Could not create '{target}': {e.Message}", e);
+                throw new ImageAccessException($"Could not create '{target}': {ErrnoText.Describe(e, target)}", e);
             }
         }
     }
@@ -120,7 +120,7 @@ public sealed class PartialOutput : IDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new ImageAccessException($"Could not create '{TargetPath}': {e.Message}", e);
+                throw new ImageAccessException($"Could not create '{TargetPath}': {ErrnoText.Describe(e, TargetPath)}", e);
             }
 
             if (flushToDisk)

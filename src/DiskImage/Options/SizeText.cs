@@ -17,7 +17,7 @@ public static class SizeText
         }
 
         throw new InvalidOptionException(
-            $"Invalid {what} specified. You may use k, M, G, T, P or E suffixes for kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
+            $"Invalid {what} specified. You may use k, M, G, T, P or E suffixes for\nkilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
     }
 
     /// <summary>
@@ -100,7 +100,9 @@ public static class SizeText
             return true;
         }
 
-        if (multiplier > 1 && decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var fraction))
+        // A fraction needs a suffix, unless it is zero ("1024.0" and "1024.0b" are 1024 bytes, as qemu reads them).
+        if (decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var fraction)
+            && (multiplier > 1 || fraction == decimal.Truncate(fraction)))
         {
             var bytes = fraction * multiplier;
             if (bytes > long.MaxValue)

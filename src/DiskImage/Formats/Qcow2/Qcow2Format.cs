@@ -11,7 +11,7 @@ public sealed class Qcow2Format : IImageFormat
 
     public string Name => "qcow2";
 
-    public int ProbeHeaderSize => 8;
+    public int ProbeHeaderSize => MinimumProbeLength;
 
     public bool CanCreate => true;
 
@@ -22,7 +22,11 @@ public sealed class Qcow2Format : IImageFormat
     /// be refused as such (as QEMU does), never silently read as a raw disk holding a qcow header.
     /// </summary>
     public int Probe(ReadOnlySpan<byte> header, long fileLength) =>
-        header.Length >= 4 && BinaryPrimitives.ReadUInt32BigEndian(header) == Qcow2Constants.Magic ? 100 : 0;
+        header.Length >= MinimumProbeLength && BinaryPrimitives.ReadUInt32BigEndian(header) == Qcow2Constants.Magic
+        && BinaryPrimitives.ReadUInt32BigEndian(header[4..]) >= 2 ? 100 : 0;
+
+    /// <summary>QEMU recognises qcow2 only in a file holding a whole version-2 header (72 bytes) of version 2 or later; anything shorter is raw.</summary>
+    private const int MinimumProbeLength = 72;
 
     public IDiskImage Open(string path, ImageOpenOptions options)
     {

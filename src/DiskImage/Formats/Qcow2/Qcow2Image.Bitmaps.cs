@@ -13,6 +13,12 @@ public sealed partial class Qcow2Image
     /// <summary>The bitmaps of the directory, in directory order.</summary>
     internal IReadOnlyList<Qcow2Bitmap> PersistentBitmaps => _bitmaps;
 
+    /// <summary>
+    /// True when the image holds persistent dirty bitmaps that are valid for it (the bitmaps extension is present and
+    /// its autoclear bit is still set, so no bitmap-unaware writer has changed the image since).
+    /// </summary>
+    public bool HasPersistentBitmaps => _bitmaps.Count > 0;
+
     private void LoadBitmaps()
     {
         if (Qcow2BitmapsExtension.From(_header) is not { } extension)

@@ -22,4 +22,7 @@ public sealed record CommitOptions
 
     /// <summary><c>encrypt.key-secret</c>: the secret that unlocks the encrypted image (and its backing files).</summary>
     public string? KeySecret { get; init; }
+
+    /// <summary>Bytes per second the copy may move (qemu-img commit's <c>-r</c>); 0 for no limit.</summary>
+    public long RateLimit { get; init; }
 }

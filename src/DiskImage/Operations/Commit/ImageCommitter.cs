@@ -66,7 +66,7 @@ public static class ImageCommitter
             var exempt = new HashSet<string>(StringComparer.Ordinal) { Path.GetFullPath(basePath) };
             using var top = registry.Open(options.Path, options.Format, TopOptions(options) with { LockExemptPaths = exempt });
             var (layers, _) = FindBase(top, options);
-            CopyAllocated(top, layers, target, progress, cancellationToken);
+            CopyAllocated(top, layers, target, progress, new RateLimiter(options.RateLimit), cancellationToken);
             target.Flush();
         }
 
@@ -123,7 +123,7 @@ public static class ImageCommitter
         Unlocking(options) with { Permissions = LockPermissions.ConsistentRead | LockPermissions.Write | LockPermissions.Resize };
 
     /// <summary>Copies, as the top image reads it, every range some layer above the base allocates.</summary>
-    private static void CopyAllocated(IDiskImage top, List<IDiskImage> layers, IDiskImage target, IProgress<double>? progress, CancellationToken cancellationToken)
+    private static void CopyAllocated(IDiskImage top, List<IDiskImage> layers, IDiskImage target, IProgress<double>? progress, RateLimiter rate, CancellationToken cancellationToken)
     {
         var length = top.Length;
         var buffer = new byte[ChunkSize];
@@ -162,6 +162,7 @@ public static class ImageCommitter
                 var span = buffer.AsSpan(0, (int)(end - from));
                 top.Read(from, span);
                 target.Write(from, span);
+                rate.Account(span.Length, cancellationToken);
                 copiedTo = end;
             }
 

@@ -14,13 +14,17 @@ internal sealed class ChunkProcessor
     private readonly CopyTarget _target;
     private readonly long _minSparse;
     private readonly bool[] _offloadable;
+    private readonly Action<string>? _salvageWarning;
 
     public ChunkProcessor(SourceLayout layout, CopyTarget target, ConvertOptions options)
     {
         _layout = layout;
         _target = target;
         _minSparse = options.MinSparseSize;
-        var offload = options.CopyOffload && !options.Compress && target.RawFile is not null && IO.LinuxFileCalls.IsAvailable;
+        _salvageWarning = options.SalvageWarning;
+
+        // Salvaging reads every sector itself, so that what fails can be told apart from what succeeds.
+        var offload = options.CopyOffload && _salvageWarning is null && !options.Compress && target.RawFile is not null && IO.LinuxFileCalls.IsAvailable;
         _offloadable = [.. layout.Sources.Select(s => offload && s is RawImage { File: IO.HostFile })];
     }
 
@@ -67,7 +71,7 @@ internal sealed class ChunkProcessor
                 var slice = data.Slice((int)(piece.TargetOffset - work.TargetOffset), (int)piece.Length);
                 if (piece.IsData)
                 {
-                    _layout.Sources[piece.SourceIndex].Read(piece.SourceOffset, slice);
+                    ReadPiece(piece, slice);
                 }
                 else
                 {
@@ -118,6 +122,46 @@ internal sealed class ChunkProcessor
     }
 
     /// <summary>Writes data runs; zero runs of at least <c>-S</c> bytes are left out (or zeroed when the target is not zeroed).</summary>
+    /// <summary>
+    /// Reads one piece. With <c>--salvage</c> a failed read is retried sector by sector, and each sector that still
+    /// fails reads as zeroes, with a warning naming its source offset (as qemu-img convert --salvage does).
+    /// </summary>
+    private void ReadPiece(SourceSpan piece, Span<byte> slice)
+    {
+        var source = _layout.Sources[piece.SourceIndex];
+        if (_salvageWarning is not { } warn)
+        {
+            source.Read(piece.SourceOffset, slice);
+            return;
+        }
+
+        try
+        {
+            source.Read(piece.SourceOffset, slice);
+            return;
+        }
+        catch (Exception e) when (IsReadError(e))
+        {
+        }
+
+        const int Sector = 512;
+        for (var done = 0; done < slice.Length; done += Sector)
+        {
+            var sector = slice.Slice(done, Math.Min(Sector, slice.Length - done));
+            try
+            {
+                source.Read(piece.SourceOffset + done, sector);
+            }
+            catch (Exception e) when (IsReadError(e))
+            {
+                sector.Clear();
+                warn($"error while reading offset {piece.SourceOffset + done}: {e.Message}");
+            }
+        }
+    }
+
+    private static bool IsReadError(Exception e) => e is IOException or DiskImageException or InvalidDataException;
+
     private void PlanSparse(long targetOffset, ReadOnlySpan<byte> data, int unit, List<WriteOp> writes)
     {
         var units = ZeroScan.UnitCount(data.Length, unit);

@@ -17,26 +17,39 @@ internal sealed class ChunkWriter(SourceLayout layout, CopyTarget target)
         foreach (var op in result.Writes)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            switch (op.Kind)
+            try
             {
-                case WriteOpKind.Data:
-                    image.Write(op.TargetOffset, result.Buffer.AsSpan(op.BufferOffset, (int)op.Length));
-                    break;
-                case WriteOpKind.Compressed:
-                    target.Compressor!.WriteCompressedCluster(op.TargetOffset, result.Compressed.AsSpan(op.BufferOffset, (int)op.Length));
-                    break;
-                case WriteOpKind.Zeroes:
-                    image.WriteZeroes(op.TargetOffset, op.Length, mayUnmap: true);
-                    break;
-                case WriteOpKind.ZeroBytes:
-                    WriteZeroBytes(op.TargetOffset, op.Length, cancellationToken);
-                    break;
-                case WriteOpKind.CopyRange:
-                    CopyRange(op, cancellationToken);
-                    break;
-                default:
-                    throw new InvalidOperationException($"Unknown write kind {op.Kind}");
+                Apply(image, result, op, cancellationToken);
             }
+            catch (IOException e)
+            {
+                // qemu-img convert's words for a failed write, with the C library's text for the cause.
+                throw new ImageAccessException($"error while writing at byte {op.TargetOffset}: {IO.ErrnoText.Describe(e)}", e);
+            }
+        }
+    }
+
+    private void Apply(Formats.IDiskImage image, ChunkResult result, WriteOp op, CancellationToken cancellationToken)
+    {
+        switch (op.Kind)
+        {
+            case WriteOpKind.Data:
+                image.Write(op.TargetOffset, result.Buffer.AsSpan(op.BufferOffset, (int)op.Length));
+                break;
+            case WriteOpKind.Compressed:
+                target.Compressor!.WriteCompressedCluster(op.TargetOffset, result.Compressed.AsSpan(op.BufferOffset, (int)op.Length));
+                break;
+            case WriteOpKind.Zeroes:
+                image.WriteZeroes(op.TargetOffset, op.Length, mayUnmap: true);
+                break;
+            case WriteOpKind.ZeroBytes:
+                WriteZeroBytes(op.TargetOffset, op.Length, cancellationToken);
+                break;
+            case WriteOpKind.CopyRange:
+                CopyRange(op, cancellationToken);
+                break;
+            default:
+                throw new InvalidOperationException($"Unknown write kind {op.Kind}");
         }
     }
 

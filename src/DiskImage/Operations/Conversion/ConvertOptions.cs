@@ -74,6 +74,15 @@ public sealed record ConvertOptions
     /// <summary>Open sources as untrusted uploads: refuse backing files, data files and unknown header extensions.</summary>
     public bool UntrustedSources { get; init; }
 
+    /// <summary>Bytes of data per second the copy may move (qemu-img convert's <c>-r</c>); 0 for no limit.</summary>
+    public long RateLimit { get; init; }
+
+    /// <summary>
+    /// qemu-img convert's <c>--salvage</c> when set: source sectors that cannot be read are copied as zeroes and
+    /// reported here (one line each, without a program prefix) instead of failing the copy.
+    /// </summary>
+    public Action<string>? SalvageWarning { get; init; }
+
     /// <summary>Supplies secrets by id, for encrypted sources and targets.</summary>
     public Func<string?, byte[]?>? SecretProvider { get; init; }
 

@@ -8,7 +8,7 @@ namespace DiskImage.Operations.Conversion;
 /// write themselves with <c>-W</c>). At most a fixed number of chunks are in flight, so memory
 /// stays bounded whatever the image size.
 /// </summary>
-internal sealed class CopyPipeline(SourceLayout layout, ChunkProcessor processor, ChunkWriter writer, long chunkSize, int workers, bool outOfOrder)
+internal sealed class CopyPipeline(SourceLayout layout, ChunkProcessor processor, ChunkWriter writer, long chunkSize, int workers, bool outOfOrder, long rateLimit = 0)
 {
     public async Task RunAsync(IProgress<CopyProgress>? progress, CancellationToken cancellationToken)
     {
@@ -23,7 +23,12 @@ internal sealed class CopyPipeline(SourceLayout layout, ChunkProcessor processor
 
         var total = layout.TotalLength;
         long done = 0;
-        progress?.Report(new CopyProgress(0, total));
+        long dataDone = 0;
+        var rate = new RateLimiter(rateLimit);
+
+        // The data total needs its own block-status pass, made only when someone watches the progress.
+        var dataTotal = progress is null ? 0 : layout.Walk(token).Where(s => s.IsData).Sum(s => s.Length);
+        progress?.Report(new CopyProgress(0, total) { DataTotal = dataTotal });
 
         var planner = Task.Run(
             async () =>
@@ -63,7 +68,21 @@ internal sealed class CopyPipeline(SourceLayout layout, ChunkProcessor processor
                 }
 
                 done += result.Work.Length;
-                progress?.Report(new CopyProgress(done, total));
+                rate.Account(DataLength(result.Work), token);
+                if (progress is not null)
+                {
+                    // One report per data run, as qemu-img counts its progress per block-status extent.
+                    foreach (var piece in result.Work.Pieces)
+                    {
+                        if (piece.IsData)
+                        {
+                            dataDone += piece.Length;
+                            progress.Report(new CopyProgress(done - result.Work.Length + (piece.TargetEnd - result.Work.TargetOffset), total) { DataDone = dataDone, DataTotal = dataTotal });
+                        }
+                    }
+
+                    progress.Report(new CopyProgress(done, total) { DataDone = dataDone, DataTotal = dataTotal });
+                }
             }
 
             await planner.ConfigureAwait(false);
@@ -74,6 +93,17 @@ internal sealed class CopyPipeline(SourceLayout layout, ChunkProcessor processor
             await DrainAsync(planner, inFlight.Reader).ConfigureAwait(false);
             throw;
         }
+    }
+
+    private static long DataLength(CopyWork work)
+    {
+        long length = 0;
+        foreach (var piece in work.Pieces)
+        {
+            length += piece.IsData ? piece.Length : 0;
+        }
+
+        return length;
     }
 
     private ChunkResult Process(CopyWork work, CancellationToken token)

@@ -124,7 +124,8 @@ public static class ImageConverter
             new ChunkWriter(layout, copyTarget),
             chunkSize,
             workers,
-            options.OutOfOrderWrites);
+            options.OutOfOrderWrites,
+            options.RateLimit);
         await pipeline.RunAsync(progress, cancellationToken).ConfigureAwait(false);
         target.Flush();
         marker?.EndInPlaceUpdate();

@@ -43,7 +43,7 @@ public static class ImageCreator
 
             if (options.BackingFormat is null)
             {
-                throw new InvalidOptionException("Backing file specified without backing format");
+                throw new InvalidOptionException("Backing file specified without backing format" + DetectedFormatHint(request, options.BackingFile, registry));
             }
 
             if (!registry.TryGet(options.BackingFormat, out _))
@@ -100,6 +100,28 @@ public static class ImageCreator
     /// The new image must not be its own backing file, nor any file of that backing file's chain (compared by
     /// device and inode). In qemu-img's words, which it uses for the same name.
     /// </summary>
+    /// <summary>
+    /// qemu-img opens the backing file before refusing a missing backing format, and says what it found (or why it
+    /// could not open it) on a hint line.
+    /// </summary>
+    private static string DetectedFormatHint(CreateRequest request, string backingFile, ImageFormatRegistry registry)
+    {
+        if (request.SkipBackingCheck)
+        {
+            return "";
+        }
+
+        var path = ResolveBacking(request.Path, backingFile);
+        try
+        {
+            return $"\nDetected format of {registry.Probe(path).Name}.";
+        }
+        catch (DiskImageException e)
+        {
+            throw new ImageAccessException($"{e.Message}\nCould not open backing image.", e);
+        }
+    }
+
     private static void RefuseSelfBacking(string path, string backingPath, string? backingFormat, ImageFormatRegistry registry, bool skipBackingCheck)
     {
         var files = new List<string> { backingPath };

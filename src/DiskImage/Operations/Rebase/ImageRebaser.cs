@@ -71,7 +71,6 @@ public static class ImageRebaser
         cancellationToken.ThrowIfCancellationRequested();
 
         qcow2.ChangeBackingFile(newName, newName is null ? null : options.BackingFormat);
-        progress?.Report(1);
     }
 
     /// <summary>Writes into <paramref name="image"/> every unallocated range whose content would change under the new backing.</summary>

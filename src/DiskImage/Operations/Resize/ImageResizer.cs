@@ -24,7 +24,9 @@ public static class ImageResizer
         var newSize = TargetSize(options.Size, oldSize);
         if (newSize < oldSize && !options.Shrink)
         {
-            throw new InvalidOptionException("Use the --shrink option to perform a shrink operation.");
+            throw new InvalidOptionException(
+                "Use the --shrink option to perform a shrink operation.\nwarning: Shrinking an image will delete all data beyond the shrunken image's end. "
+                + "Before performing such an operation, make sure there is no important data there.");
         }
 
         switch (image)
@@ -50,7 +52,8 @@ public static class ImageResizer
         var number = sign == '\0' ? text : text[1..];
         if (!SizeText.TryParse(number, out var value))
         {
-            throw new InvalidOptionException("Parameter 'size' expects a non-negative number below 2^64");
+            throw new InvalidOptionException(
+                "Parameter 'size' expects a non-negative number below 2^64\nOptional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.");
         }
 
         var size = sign switch

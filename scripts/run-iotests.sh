@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Differential run of QEMU's bash iotests: each chosen test runs twice on this machine, once with the installed
+# qemu-img/qemu-io and once with diskimg in their place (diskimg as qemu-img, `diskimg io` as qemu-io). A test
+# matches when both runs print the same output after the test's own filters. QEMU's files are never part of this
+# repository: they are read from a QEMU source tree given with --qemu-src, or fetched into a cache with
+# `apt-get source --download-only qemu` when a deb-src entry is configured.
+#
+#   scripts/run-iotests.sh [options] [TEST...]        TEST: a number such as 001, or a range such as 001-099
+#
+#   --qemu-src DIR     QEMU source tree (holding tests/qemu-iotests); default: the apt source cache (see above)
+#   --diskimg PATH     diskimg executable; default: out/diskimg, else the Release build output
+#   --formats "F..."   image formats to run (default: "qcow2 raw"); the protocol is always `file`
+#   --results DIR      where outputs and diffs go (default: /tmp/diskimg-iotests)
+#   --jobs N           tests run in parallel (default: 2)
+#   --timeout SEC      limit per test and run (default: 120)
+#   --status-md FILE   also write the per-test table as Markdown to FILE
+#   --cache DIR        apt source cache (default: ${XDG_CACHE_HOME:-~/.cache}/diskimg-iotests)
+#
+# Default tests: every bash test numbered 001-099. A test counts as runnable for a format when the qemu run neither
+# skips it (_notrun) nor needs the QEMU system emulator or storage daemon (not part of this comparison).
+set -uo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+qemu_src=""
+diskimg=""
+formats="qcow2 raw"
+results=/tmp/diskimg-iotests
+jobs=2
+timeout_s=120
+status_md=""
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/diskimg-iotests"
+selection=()
+
+die() { echo "run-iotests: $*" >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --qemu-src) qemu_src=$2; shift 2 ;;
+    --diskimg) diskimg=$2; shift 2 ;;
+    --formats) formats=$2; shift 2 ;;
+    --results) results=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    --timeout) timeout_s=$2; shift 2 ;;
+    --status-md) status_md=$2; shift 2 ;;
+    --cache) cache=$2; shift 2 ;;
+    -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) die "unknown option '$1' (see --help)" ;;
+    *) selection+=("$1"); shift ;;
+  esac
+done
+
+# --- QEMU's iotests: given, cached, or fetched from the distribution's source package ---
+find_iotests() { # $1: a directory that may hold a QEMU tree
+  local d
+  for d in "$1" "$1"/qemu-*; do
+    [ -f "$d/tests/qemu-iotests/common.rc" ] && { echo "$d/tests/qemu-iotests"; return 0; }
+  done
+  return 1
+}
+
+if [ -n "$qemu_src" ]; then
+  iotests=$(find_iotests "$qemu_src") || die "no tests/qemu-iotests under '$qemu_src'"
+elif ! iotests=$(find_iotests "$cache"); then
+  if grep -rqs '^[^#]*deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null; then
+    echo "Fetching QEMU's source package into $cache (apt-get source --download-only qemu) ..." >&2
+    mkdir -p "$cache" && (cd "$cache" && apt-get source --download-only qemu >&2) || die "apt-get source failed"
+    orig=$(ls "$cache"/qemu_*.orig.tar.* 2>/dev/null | head -1)
+    [ -n "$orig" ] || die "no qemu_*.orig.tar.* in $cache after apt-get source"
+    tar -xf "$orig" -C "$cache" || die "could not unpack $orig"
+    iotests=$(find_iotests "$cache") || die "no tests/qemu-iotests in $orig"
+  else
+    die "no QEMU source: pass --qemu-src DIR (a checkout of https://gitlab.com/qemu-project/qemu at the tag that
+matches the installed qemu-img, e.g. v$(qemu-img --version 2>/dev/null | sed -n 's/.*version \([0-9.]*\).*/\1/p')),
+or add a deb-src entry to apt's sources so that 'apt-get source --download-only qemu' works"
+  fi
+fi
+
+# --- the two sets of programs ---
+if [ -z "$diskimg" ]; then
+  for c in "$repo/out/diskimg" "$repo"/src/DiskImage.Cli/bin/Release/*/diskimg; do
+    [ -x "$c" ] && { diskimg=$c; break; }
+  done
+  [ -n "$diskimg" ] || die "no diskimg build: run ./build.sh or 'dotnet build src/DiskImage.Cli -c Release', or pass --diskimg"
+fi
+diskimg=$(cd "$(dirname "$diskimg")" && pwd)/$(basename "$diskimg")
+[ -x "$diskimg" ] || die "not executable: $diskimg"
+for t in qemu-img qemu-io qemu-nbd timeout diff; do command -v "$t" >/dev/null || die "'$t' is not installed"; done
+
+rm -rf "$results" && mkdir -p "$results" || die "cannot create $results"
+results=$(cd "$results" && pwd)
+bin="$results/bin"
+mkdir -p "$bin/qemu" "$bin/diskimg"
+# The tests run from a private copy, so nothing is ever written into the QEMU tree.
+mkdir -p "$results/src" && cp -r "$iotests" "$results/src/qemu-iotests" || die "cannot copy $iotests"
+iotests="$results/src/qemu-iotests"
+
+ln -s "$(command -v qemu-img)" "$bin/qemu/qemu-img"
+ln -s "$(command -v qemu-io)" "$bin/qemu/qemu-io"
+# diskimg names itself after argv[0], as QEMU's tools do, so its messages read "qemu-img: ..." here.
+printf '#!/bin/bash\nexec -a qemu-img "%s" "$@"\n' "$diskimg" >"$bin/diskimg/qemu-img"
+printf '#!/bin/bash\nexec -a qemu-io "%s" io "$@"\n' "$diskimg" >"$bin/diskimg/qemu-io"
+# The system emulator and storage daemon are outside this comparison: stubs mark the tests that call them.
+for stub in qemu-system-x86_64 qemu-storage-daemon; do
+  printf '#!/bin/sh\ntouch "$TEST_DIR/.needs-qemu-system"\necho "%s is not part of this comparison" >&2\nexit 1\n' \
+    "$stub" >"$bin/$stub"
+done
+chmod +x "$bin"/*/qemu-i* "$bin"/qemu-*
+
+# --- which tests ---
+expand() { # 001 or 001-099 -> test numbers present as bash tests
+  local a b n f
+  case "$1" in *-*) a=${1%-*}; b=${1#*-} ;; *) a=$1; b=$1 ;; esac
+  for n in $(seq "$((10#$a))" "$((10#$b))"); do
+    f=$(printf '%03d' "$n")
+    [ -f "$iotests/$f" ] && [ -f "$iotests/$f.out" ] && head -1 "$iotests/$f" | grep -q bash && echo "$f"
+  done
+}
+[ ${#selection[@]} -gt 0 ] || selection=(001-099)
+tests=$(for s in "${selection[@]}"; do expand "$s"; done | sort -u)
+[ -n "$tests" ] || die "no bash tests selected"
+
+# --- one run of one test: the environment QEMU's check (testenv.py) gives a bash test ---
+run_one() { # side fmt test
+  local side=$1 fmt=$2 t=$3
+  local dir="$results/run/$side/$fmt/$t"
+  local sock
+  sock=$(mktemp -d /tmp/iot-sock.XXXXXX) # socket paths must stay short
+  rm -rf "$dir" && mkdir -p "$dir"
+  (
+    cd "$iotests" || exit 1
+    export TEST_DIR="$dir" SOCK_DIR="$sock" SAMPLE_IMG_DIR="$iotests/sample_images" PYTHON=python3
+    export PYTHONPATH="$iotests"
+    export QEMU_PROG="$bin/qemu-system-x86_64" QSD_PROG="$bin/qemu-storage-daemon"
+    export QEMU_IMG_PROG="$bin/$side/qemu-img" QEMU_IO_PROG="$bin/$side/qemu-io" QEMU_NBD_PROG="$(command -v qemu-nbd)"
+    export QEMU_OPTIONS="-nodefaults -display none -accel qtest" QEMU_DEFAULT_MACHINE=pc
+    export QEMU_IO_OPTIONS="--cache writeback --aio threads -f $fmt" QEMU_IO_OPTIONS_NO_FMT="--cache writeback --aio threads"
+    export IMGFMT="$fmt" IMGPROTO=file AIOMODE=threads CACHEMODE=writeback CACHEMODE_IS_DEFAULT=true
+    export IMGFMT_GENERIC=true IMGOPTSSYNTAX=false MALLOC_PERTURB_=123
+    unset IMGOPTS QEMU_IMG_OPTIONS QEMU_NBD_OPTIONS GDB_OPTIONS VALGRIND_QEMU PRINT_QEMU
+    timeout -k 5 "$timeout_s" bash "$iotests/$t" >"$dir/out" 2>&1 </dev/null
+    echo $? >"$dir/rc"
+  )
+  rm -rf "$sock"
+}
+
+case_one() { # fmt test: qemu first; diskimg only when qemu ran the test
+  local fmt=$1 t=$2
+  local out="$results/$fmt" q="$results/run/qemu/$fmt/$t" d="$results/run/diskimg/$fmt/$t"
+  local ref_state state
+  run_one qemu "$fmt" "$t"
+  if [ -f "$q/$t.notrun" ]; then
+    echo "$t $fmt not-run - $(tr '\n' ' ' <"$q/$t.notrun")" >"$out/$t.status"; return
+  fi
+  if [ -f "$q/.needs-qemu-system" ]; then
+    echo "$t $fmt needs-qemu-system - uses the QEMU system emulator or storage daemon" >"$out/$t.status"; return
+  fi
+  cp "$q/out" "$out/$t.qemu.out"
+  if [ "$(cat "$q/rc")" = 0 ] && diff -q "$iotests/$t.out" "$q/out" >/dev/null; then ref_state=pass; else
+    ref_state=fail; diff -u "$iotests/$t.out" "$q/out" >"$out/$t.qemu-vs-ref.diff"
+  fi
+  run_one diskimg "$fmt" "$t"
+  cp "$d/out" "$out/$t.diskimg.out"
+  if [ "$(cat "$d/rc")" = 124 ] || [ "$(cat "$d/rc")" = 137 ]; then
+    state=timeout
+  elif diff -q "$q/out" "$d/out" >/dev/null && [ "$(cat "$q/rc")" = "$(cat "$d/rc")" ]; then
+    state=match
+  else
+    state=differ
+  fi
+  [ $state = match ] || diff -u --label "qemu $t ($fmt)" --label "diskimg $t ($fmt)" "$q/out" "$d/out" >"$out/$t.diff"
+  echo "$t $fmt $state $ref_state $( [ -f "$out/$t.diff" ] && awk '/^[-+]/ && !/^(---|\+\+\+) /' "$out/$t.diff" | wc -l || echo 0)" >"$out/$t.status"
+}
+
+export -f run_one case_one
+export results iotests bin timeout_s
+
+for fmt in $formats; do mkdir -p "$results/$fmt"; done
+start=$(date +%s)
+for fmt in $formats; do for t in $tests; do echo "$fmt $t"; done; done |
+  xargs -P "$jobs" -L 1 bash -c 'case_one "$0" "$1"'
+
+# --- summary ---
+summary="$results/summary.txt"
+{
+  printf '%-4s %-6s %-18s %-10s %s\n' test format result qemu-vs-ref "diff lines / reason"
+  for fmt in $formats; do for t in $tests; do
+    read -r tt ff st rest <"$results/$fmt/$t.status"
+    case $st in
+      not-run | needs-qemu-system) printf '%-4s %-6s %-18s %-10s %s\n' "$tt" "$ff" "$st" - "${rest#- }" ;;
+      *) read -r ref n <<<"$rest"; printf '%-4s %-6s %-18s %-10s %s\n' "$tt" "$ff" "$st" "$ref" "$n" ;;
+    esac
+  done; done
+} >"$summary"
+runnable=$(awk 'NR>1 && ($3=="match"||$3=="differ"||$3=="timeout")' "$summary" | wc -l)
+matched=$(awk 'NR>1 && $3=="match"' "$summary" | wc -l)
+qemu_pass=$(awk 'NR>1 && $4=="pass"' "$summary" | wc -l)
+line="$matched of $runnable matched (test x format cases that qemu runs; qemu itself matches its reference in $qemu_pass)"
+echo "$line" >>"$summary"
+cat "$summary"
+echo "results and diffs: $results (qemu's output vs diskimg's: <format>/<test>.diff) in $(( $(date +%s) - start )) s"
+
+if [ -n "$status_md" ]; then
+  {
+    echo "# iotests differential status"
+    echo
+    echo "Generated by scripts/run-iotests.sh on $(date -u '+%Y-%m-%d %H:%M UTC') from $(git -C "$repo" rev-parse --abbrev-ref HEAD 2>/dev/null)@$(git -C "$repo" rev-parse --short HEAD 2>/dev/null)."
+    echo "Diffs (qemu's output vs diskimg's): $results/<format>/<test>.diff"
+    echo
+    echo "**$line**"
+    echo
+    echo "| test | format | result | qemu vs .out | diff lines / reason |"
+    echo "|---|---|---|---|---|"
+    awk 'NR>1 && NF>=3 && $1 ~ /^[0-9]+$/ { r=""; for (i=5;i<=NF;i++) r=r" "$i; printf "| %s | %s | %s | %s |%s |\n", $1, $2, $3, $4, r }' "$summary"
+  } >"$status_md"
+fi

@@ -1,0 +1,226 @@
+using System.CommandLine;
+
+namespace DiskImage.Cli;
+
+/// <summary>
+/// Reads a qemu-img verb's arguments the way qemu-img does (GNU getopt_long: bundled short options, attached
+/// values, <c>--long=value</c>, unique prefixes of long options, options after file names, <c>--</c>), so a script's
+/// command line means the same here, and a mistake is reported with qemu-img's words naming the offending word.
+/// The result is an unambiguous token list for System.CommandLine: options one by one, then <c>--</c> and the
+/// positional arguments.
+/// </summary>
+internal static class QemuArguments
+{
+    /// <summary>The verbs qemu-img has; others (iso, nbd, io) keep their own parsing.</summary>
+    private static readonly HashSet<string> Verbs =
+        ["amend", "bench", "check", "commit", "compare", "convert", "create", "dd", "info", "map", "measure", "rebase", "resize", "snapshot"];
+
+    /// <summary>Rewrites <paramref name="args"/> when its first word is one of qemu-img's verbs; throws <see cref="UsageException"/>.</summary>
+    public static string[] Normalize(string[] args, RootCommand root)
+    {
+        if (args.Length == 0 || !Verbs.Contains(args[0]) || root.Subcommands.FirstOrDefault(c => c.Name == args[0]) is not { } command)
+        {
+            return args;
+        }
+
+        var rest = args.AsSpan(1).ToArray();
+        string? resizeSize = null;
+        if (args[0] == "resize")
+        {
+            // qemu-img takes the size off the end before reading options, so "-1G" is a size, not an option.
+            if (rest.Length < 2)
+            {
+                throw new UsageException("Not enough arguments");
+            }
+
+            resizeSize = rest[^1];
+            rest = rest[..^1];
+        }
+
+        var (options, positionals, help) = Scan(args[0], rest, command);
+        if (help)
+        {
+            return [args[0], "--help"];
+        }
+
+        if (resizeSize is not null)
+        {
+            positionals.Add(resizeSize);
+        }
+
+        CheckPositionals(args[0], positionals, options);
+        return [args[0], .. options, "--", .. positionals];
+    }
+
+    private static (List<string> Options, List<string> Positionals, bool Help) Scan(string verb, string[] args, Command command)
+    {
+        var shortOptions = new Dictionary<char, bool>();
+        var longOptions = new Dictionary<string, bool>(StringComparer.Ordinal);
+        foreach (var option in command.Options)
+        {
+            var takesValue = option.ValueType != typeof(bool);
+            foreach (var name in option.Aliases.Prepend(option.Name))
+            {
+                if (name.Length == 2 && name[0] == '-' && name[1] != '-')
+                {
+                    shortOptions[name[1]] = takesValue;
+                }
+                else if (name.StartsWith("--", StringComparison.Ordinal) && name.Length > 2)
+                {
+                    longOptions[name[2..]] = takesValue;
+                }
+            }
+        }
+
+        shortOptions.Remove('?');
+        shortOptions['h'] = false;
+        longOptions["help"] = false;
+
+        var options = new List<string>();
+        var positionals = new List<string>();
+        var help = false;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var word = args[i];
+            if (word == "--")
+            {
+                positionals.AddRange(args.AsSpan(i + 1));
+                break;
+            }
+
+            if (word.StartsWith("--", StringComparison.Ordinal))
+            {
+                var equals = word.IndexOf('=', StringComparison.Ordinal);
+                var typed = equals < 0 ? word[2..] : word[2..equals];
+                var name = MatchLong(typed, longOptions) ?? throw new UsageException($"unrecognized option '{word}'");
+                if (name == "help")
+                {
+                    help = true;
+                    continue;
+                }
+
+                if (!longOptions[name])
+                {
+                    // getopt refuses "--flag=value" for an option that takes none; qemu-img then names the word.
+                    _ = equals < 0 ? 0 : throw new UsageException($"unrecognized option '{word}'");
+                    options.Add("--" + name);
+                    continue;
+                }
+
+                var value = equals >= 0 ? word[(equals + 1)..]
+                    : i + 1 < args.Length ? args[++i] : throw new UsageException($"missing argument for option '{word}'");
+                AddWithValue(options, "--" + name, value);
+                continue;
+            }
+
+            if (word.Length < 2 || word[0] != '-')
+            {
+                positionals.Add(word);
+                continue;
+            }
+
+            for (var j = 1; j < word.Length; j++)
+            {
+                var letter = word[j];
+                if (!shortOptions.TryGetValue(letter, out var takesValue))
+                {
+                    // getopt has moved past the word only when the letter ends it; qemu-img names argv[optind - 1].
+                    var named = j == word.Length - 1 ? word : i > 0 ? args[i - 1] : verb;
+                    throw new UsageException($"unrecognized option '{named}'");
+                }
+
+                if (letter == 'h')
+                {
+                    help = true;
+                    continue;
+                }
+
+                if (!takesValue)
+                {
+                    options.Add("-" + letter);
+                    continue;
+                }
+
+                var value = j + 1 < word.Length ? word[(j + 1)..]
+                    : i + 1 < args.Length ? args[++i] : throw new UsageException($"missing argument for option '{word}'");
+                AddWithValue(options, "-" + letter, value);
+                break;
+            }
+        }
+
+        return (options, positionals, help);
+    }
+
+    /// <summary>An exact long option name, or the only one the typed text begins (getopt_long's abbreviations).</summary>
+    private static string? MatchLong(string typed, Dictionary<string, bool> longOptions)
+    {
+        if (typed.Length == 0)
+        {
+            return null;
+        }
+
+        if (longOptions.ContainsKey(typed))
+        {
+            return typed;
+        }
+
+        var candidates = longOptions.Keys.Where(k => k.StartsWith(typed, StringComparison.Ordinal)).ToList();
+        return candidates.Count == 1 ? candidates[0] : null;
+    }
+
+    /// <summary>A value that starts with '-' is attached, so it is never read as an option.</summary>
+    private static void AddWithValue(List<string> options, string name, string value)
+    {
+        if (value.StartsWith('-'))
+        {
+            options.Add($"{name}={value}");
+        }
+        else
+        {
+            options.Add(name);
+            options.Add(value);
+        }
+    }
+
+    /// <summary>qemu-img's checks of the file-name count, made right after its option loop.</summary>
+    private static void CheckPositionals(string verb, List<string> positionals, List<string> options)
+    {
+        var count = positionals.Count;
+        switch (verb)
+        {
+            case "info" or "check" or "commit" or "map" or "snapshot" or "rebase" or "bench" when count != 1:
+                throw new UsageException("Expecting one image file name");
+            case "compare" when count != 2:
+                throw new UsageException("Expecting two image file names");
+            case "resize" when count != 2:
+                throw new UsageException("Expecting image file name and size");
+            case "create" when count == 0 && !HasHelpOption(options):
+                throw new UsageException("Expecting image file name");
+            case "create" when count > 2:
+                throw new UsageException($"Unexpected argument: {positionals[2]}");
+            case "amend" when !options.Any(o => o == "-o" || o.StartsWith("-o=", StringComparison.Ordinal)):
+                throw new UsageException("Must specify options (-o)");
+        }
+    }
+
+    /// <summary>True when an <c>-o</c> list asks for help (<c>help</c> or <c>?</c> among its keys).</summary>
+    public static bool HasHelpOption(IEnumerable<string> tokens)
+    {
+        string? previous = null;
+        foreach (var token in tokens)
+        {
+            var list = previous == "-o" ? token : token.StartsWith("-o=", StringComparison.Ordinal) ? token[3..] : null;
+            if (list is not null && Rendering.CreateOptionHelp.AsksForHelp(list))
+            {
+                return true;
+            }
+
+            previous = token;
+        }
+
+        return false;
+    }
+}
+
+/// <summary>A command line qemu-img refuses before doing anything: its message, then the "Try ... --help" line.</summary>
+internal sealed class UsageException(string message) : Exception(message);
