@@ -21,6 +21,16 @@ internal static class DiskImageCli
         try
         {
             var root = BuildCommands(new CliContext(stdout, stderr) { ErrorIsTerminal = errorIsTerminal, OutputIsTerminal = outputIsTerminal, Cancellation = interruption?.Token ?? default });
+            if (args.Length == 0)
+            {
+                throw new UsageException("Not enough arguments");
+            }
+
+            if (!args[0].StartsWith('-') && !root.Subcommands.Any(c => c.Name == args[0] || c.Aliases.Contains(args[0])))
+            {
+                throw new UsageException($"Command not found: {args[0]}");
+            }
+
             var parse = root.Parse(QemuArguments.Normalize(args, root));
             if (parse.Errors.Count > 0)
             {

@@ -20,7 +20,13 @@ internal sealed class ConvertCommand
     private readonly Option<bool> _targetIsZero = new("--target-is-zero") { Description = "The existing target reads as zeroes (with -n)" };
     private readonly Option<bool> _progress = new("-p") { Description = "Show progress" };
     private readonly Option<bool> _quiet = new("-q") { Description = "Quiet" };
-    private readonly Option<int> _workers = new("-m") { Description = "Parallel workers (1-16)", DefaultValueFactory = _ => ConvertOptions.DefaultWorkers };
+    private readonly Option<int> _workers = new("-m")
+    {
+        Description = "Parallel workers (1-16)",
+        DefaultValueFactory = _ => ConvertOptions.DefaultWorkers,
+        // Not a number is refused as an out-of-range count, with qemu-img's words for both (0 is out of range).
+        CustomParser = r => int.TryParse(r.Tokens[0].Value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : 0,
+    };
     private readonly Option<bool> _outOfOrder = new("-W") { Description = "Allow out-of-order writes" };
     private readonly Option<bool> _forceShare = ForceShareOption.Create("the sources");
     private readonly Option<string?> _cache = new("-t") { Description = "Target cache mode: unsafe (default, no flushes), writeback, none, writethrough, directsync" };

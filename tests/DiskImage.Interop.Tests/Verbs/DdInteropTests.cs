@@ -47,7 +47,7 @@ public class DdInteropTests
     [InlineData("count=-1")]
     [InlineData("skip=x")]
     [InlineData("foo=1")]
-    public void Bad_operands_are_refused_with_qemu_img_words_on_one_line(string operand)
+    public void Bad_operands_are_refused_with_qemu_img_words(string operand)
     {
         using var dir = new TempDirectory();
         ExternalTool.QemuImg("create", "-f", "raw", dir.File("in.raw"), "64k");
@@ -55,10 +55,8 @@ public class DdInteropTests
         var theirs = ExternalTool.Run("qemu-img", args);
         var ours = Diskimg.Run(args);
         Assert.Equal(theirs.ExitCode, ours.ExitCode);
-        var line = Assert.Single(ours.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Equal(
-            theirs.StdErr.Replace("qemu-img: ", "", StringComparison.Ordinal).ReplaceLineEndings(" ").Trim(),
-            line.Replace("diskimg: ", "", StringComparison.Ordinal));
+        // Every line qemu-img prints (a size complaint takes two), with only the program name differing.
+        Assert.Equal(theirs.StdErr.Replace("qemu-img: ", "diskimg: ", StringComparison.Ordinal), ours.StdErr);
     }
 
     [Fact]

@@ -24,7 +24,7 @@ public class DdOperandsTests
     [Theory]
     [InlineData("bs=0", "Invalid bs specified. Must be between 1 and 2147483647.")]
     [InlineData("bs=2G", "Invalid bs specified. Must be between 1 and 2147483647.")]
-    [InlineData("count=-1", "Invalid count specified. You may use k, M, G, T, P or E suffixes for kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.")]
+    [InlineData("count=-1", "Invalid count specified. You may use k, M, G, T, P or E suffixes for\nkilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.")]
     [InlineData("foo=1", "unrecognized operand foo")]
     [InlineData("if", "unrecognized operand if")]
     public void Bad_operands_are_refused(string operand, string message)

@@ -54,8 +54,24 @@ public static class ImageCreator
             RefuseSelfBacking(request.Path, ResolveBacking(request.Path, options.BackingFile), options.BackingFormat, registry, request.SkipBackingCheck);
             if (!request.SkipBackingCheck)
             {
-                using var backing = registry.Open(ResolveBacking(request.Path, options.BackingFile), options.BackingFormat, new ImageOpenOptions { OpenBackingChain = false, MetadataOnly = true, ForceShare = true, Registry = registry });
-                options = options with { Size = options.Size ?? backing.Length };
+                var backingPath = ResolveBacking(request.Path, options.BackingFile);
+                IDiskImage backing;
+                try
+                {
+                    backing = registry.Open(backingPath, options.BackingFormat, new ImageOpenOptions { OpenBackingChain = false, MetadataOnly = true, ForceShare = true, Registry = registry });
+                }
+                catch (DiskImageException e)
+                {
+                    // qemu-img names the backing file once here (an image open elsewhere names it twice), then a hint line.
+                    var prefix = $"Could not open '{backingPath}': ";
+                    var message = e.Message.StartsWith(prefix + prefix, StringComparison.Ordinal) ? e.Message[prefix.Length..] : e.Message;
+                    throw new ImageAccessException($"{message}\nCould not open backing image.", e);
+                }
+
+                using (backing)
+                {
+                    options = options with { Size = options.Size ?? backing.Length };
+                }
             }
         }
 
@@ -97,10 +113,6 @@ public static class ImageCreator
     }
 
     /// <summary>
-    /// The new image must not be its own backing file, nor any file of that backing file's chain (compared by
-    /// device and inode). In qemu-img's words, which it uses for the same name.
-    /// </summary>
-    /// <summary>
     /// qemu-img opens the backing file before refusing a missing backing format, and says what it found (or why it
     /// could not open it) on a hint line.
     /// </summary>
@@ -122,6 +134,10 @@ public static class ImageCreator
         }
     }
 
+    /// <summary>
+    /// The new image must not be its own backing file, nor any file of that backing file's chain (compared by
+    /// device and inode). In qemu-img's words, which it uses for the same name.
+    /// </summary>
     private static void RefuseSelfBacking(string path, string backingPath, string? backingFormat, ImageFormatRegistry registry, bool skipBackingCheck)
     {
         var files = new List<string> { backingPath };
