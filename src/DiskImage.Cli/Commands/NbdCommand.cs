@@ -203,7 +203,7 @@ internal sealed class NbdCommand
         }
         catch (InvalidOptionException e)
         {
-            context.Error.WriteLine($"diskimg: {e.Message}");
+            context.Error.WriteLine($"{ProgramName.Value}: {e.Message}");
             throw new InvalidOptionException($"Failed in parsing snapshot param `{text}'", e);
         }
     }

@@ -45,7 +45,7 @@ internal sealed class IoCommand
     {
         if (IoModeCheck.Complaint(Last(parse, _discard), Last(parse, _aio), Last(parse, _cache)) is { } complaint)
         {
-            context.Error.WriteLine($"diskimg: {complaint}");
+            context.Error.WriteLine($"{ProgramName.Value}: {complaint}");
             return 1;
         }
 
@@ -53,7 +53,7 @@ internal sealed class IoCommand
         var imageOpts = parse.GetValue(_imageOpts);
         if (imageOpts && Last(parse, _format) is not null)
         {
-            context.Error.WriteLine("diskimg: --image-opts and -f are mutually exclusive");
+            context.Error.WriteLine($"{ProgramName.Value}: --image-opts and -f are mutually exclusive");
             return 1;
         }
 
@@ -61,7 +61,7 @@ internal sealed class IoCommand
         var nativeAio = parse.GetValue(_nativeAio) || Last(parse, _aio) == "native";
         if (file is not null && nativeAio && !QemuIoOpenModes.IsDirect(cache))
         {
-            context.Error.WriteLine($"diskimg: can't open device {file}: aio=native was specified, but it requires cache.direct=on, which was not specified.");
+            context.Error.WriteLine($"{ProgramName.Value}: can't open device {file}: aio=native was specified, but it requires cache.direct=on, which was not specified.");
             return 1;
         }
 
@@ -70,7 +70,7 @@ internal sealed class IoCommand
             // No trace events exist here, so every named pattern matches none, which qemu-io warns about.
             if (TracePattern(trace) is { Length: > 0 } pattern)
             {
-                context.Error.WriteLine($"diskimg: warning: trace event '{pattern}' does not exist");
+                context.Error.WriteLine($"{ProgramName.Value}: warning: trace event '{pattern}' does not exist");
             }
         }
 
@@ -113,7 +113,7 @@ internal sealed class IoCommand
                         context.Error.WriteLine(line.Text);
                         break;
                     default:
-                        context.Error.WriteLine($"diskimg: {line.Text}");
+                        context.Error.WriteLine($"{ProgramName.Value}: {line.Text}");
                         break;
                 }
             }

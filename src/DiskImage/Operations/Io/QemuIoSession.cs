@@ -124,19 +124,14 @@ public sealed class QemuIoSession : IDisposable
     }
 
     /// <summary>
-    /// The reason, worded as qemu-io words it: one "Could not open 'PATH': " in front of a file error, none in
-    /// front of an option conflict (-U with write access).
+    /// The reason, worded as qemu-io words it: the library names the image once in front of every open failure (as
+    /// qemu-img prints it); qemu-io does not, so one such prefix goes. A file error keeps the one its protocol adds.
     /// </summary>
     private static string OpenFailure(string path, string message)
     {
         var prefix = $"Could not open '{path}': ";
         var text = message.ReplaceLineEndings(" ").Trim();
-        while (text.StartsWith(prefix + prefix, StringComparison.Ordinal))
-        {
-            text = text[prefix.Length..];
-        }
-
-        return text.StartsWith(prefix + "force-share", StringComparison.Ordinal) ? text[prefix.Length..] : text;
+        return text.StartsWith(prefix, StringComparison.Ordinal) ? text[prefix.Length..] : text;
     }
 
     /// <summary><c>close</c>: flushes and releases the image (and removes a <c>-s</c> overlay).</summary>
