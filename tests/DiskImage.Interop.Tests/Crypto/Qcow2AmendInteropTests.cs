@@ -47,8 +47,8 @@ public class Qcow2AmendInteropTests
 
         Assert.Equal(1, last.ExitCode);
         Assert.Contains("only active keyslot", last.StdErr, StringComparison.Ordinal);
-        // qemu-img names the image by its --image-opts string here; we name the file.
-        Assert.Equal($"diskimg: Could not open '{path}': Invalid password, cannot unlock any keyslot", wrong.StdErr.Trim());
+        // As qemu-img, the image is named by its --image-opts string.
+        Assert.Equal($"diskimg: Could not open '{Opts(path, "s0")}': Invalid password, cannot unlock any keyslot", wrong.StdErr.Trim());
         Assert.Equal("diskimg: No secret with id 's9'", missing.StdErr.Trim());
         Assert.Equal(before, File.ReadAllBytes(path));
     }

@@ -22,10 +22,12 @@ public sealed class Qcow2Format : IImageFormat
     /// be refused as such (as QEMU does), never silently read as a raw disk holding a qcow header.
     /// </summary>
     public int Probe(ReadOnlySpan<byte> header, long fileLength) =>
-        header.Length >= MinimumProbeLength && BinaryPrimitives.ReadUInt32BigEndian(header) == Qcow2Constants.Magic
-        && BinaryPrimitives.ReadUInt32BigEndian(header[4..]) >= 2 ? 100 : 0;
+        header.Length >= MinimumProbeLength && BinaryPrimitives.ReadUInt32BigEndian(header) == Qcow2Constants.Magic ? 100 : 0;
 
-    /// <summary>QEMU recognises qcow2 only in a file holding a whole version-2 header (72 bytes) of version 2 or later; anything shorter is raw.</summary>
+    /// <summary>
+    /// QEMU recognises the magic only in a file holding a whole version-2 header (72 bytes); anything shorter is raw.
+    /// Version 1 (QEMU's older qcow format) is claimed too, so it is refused with its version, never read as raw.
+    /// </summary>
     private const int MinimumProbeLength = 72;
 
     public IDiskImage Open(string path, ImageOpenOptions options)

@@ -158,9 +158,9 @@ public class Qcow2HeaderValidationTests
     }
 
     [Fact]
-    public void Probe_claims_a_whole_header_of_version_2_or_later_as_qemu_does()
+    public void Probe_claims_the_magic_only_in_a_whole_header()
     {
-        // QEMU's qcow2 probe: the magic, a version of at least 2, and a whole version-2 header (72 bytes) read.
+        // The magic in a whole version-2 header (72 bytes); version 1 is claimed so that it is refused, not read as raw.
         var header = new byte[72];
         byte[] start = [0x51, 0x46, 0x49, 0xfb, 0, 0, 0, 3];
         start.CopyTo(header, 0);
@@ -168,7 +168,7 @@ public class Qcow2HeaderValidationTests
         header[7] = 4;
         Assert.Equal(100, Qcow2Format.Instance.Probe(header, 1 << 20));
         header[7] = 1;
-        Assert.Equal(0, Qcow2Format.Instance.Probe(header, 1 << 20));
+        Assert.Equal(100, Qcow2Format.Instance.Probe(header, 1 << 20));
         header[7] = 3;
         header[0] = 0x52;
         Assert.Equal(0, Qcow2Format.Instance.Probe(header, 1 << 20));
