@@ -6,6 +6,36 @@ internal static class QemuIoArguments
     /// <summary>BDRV_REQUEST_MAX_BYTES: the largest single request (INT_MAX rounded down to a sector).</summary>
     public const long MaxRequestBytes = int.MaxValue & ~511L;
 
+    /// <summary>
+    /// The OFFSET and LENGTH operands of read and discard, or null after printing qemu-io's complaint (a bad number,
+    /// or a length over one request).
+    /// </summary>
+    public static (long Offset, long Count)? OffsetAndCount(IReadOnlyList<string> operands, QemuIoOutput output)
+    {
+        if (Number(operands[0], output) is not { } offset || Number(operands[1], output) is not { } count)
+        {
+            return null;
+        }
+
+        if (count > MaxRequestBytes)
+        {
+            output.Out($"length cannot exceed {MaxRequestBytes}, given {operands[1]}");
+            return null;
+        }
+
+        return (offset, count);
+    }
+
+    /// <summary>The <c>-o</c> list of open and reopen: key/value pairs, a bare key meaning "on".</summary>
+    public static IEnumerable<(string Key, string Value)> OptionPairs(string list)
+    {
+        foreach (var pair in list.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var equals = pair.IndexOf('=', StringComparison.Ordinal);
+            yield return equals < 0 ? (pair, "on") : (pair[..equals], pair[(equals + 1)..]);
+        }
+    }
+
     /// <summary>cvtnum: a number, or null after printing qemu-io's parsing error.</summary>
     public static long? Number(string text, QemuIoOutput output)
     {

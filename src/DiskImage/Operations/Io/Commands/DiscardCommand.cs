@@ -26,16 +26,12 @@ internal static class DiscardCommand
             return Info.UsageError(output);
         }
 
-        if (QemuIoArguments.Number(operands[0], output) is not { } offset || QemuIoArguments.Number(operands[1], output) is not { } count)
+        if (QemuIoArguments.OffsetAndCount(operands, output) is not { } request)
         {
             return QemuIoErrno.EINVAL;
         }
 
-        if (count > QemuIoArguments.MaxRequestBytes)
-        {
-            output.Out($"length cannot exceed {QemuIoArguments.MaxRequestBytes}, given {operands[1]}");
-            return QemuIoErrno.EINVAL;
-        }
+        var (offset, count) = request;
 
         var image = session.Image!;
         var clock = System.Diagnostics.Stopwatch.StartNew();

@@ -52,11 +52,8 @@ internal static class OpenCloseCommands
 
                     break;
                 case 'o':
-                    foreach (var pair in value!.Split(',', StringSplitOptions.RemoveEmptyEntries))
+                    foreach (var (key, text) in QemuIoArguments.OptionPairs(value!))
                     {
-                        var equals = pair.IndexOf('=', StringComparison.Ordinal);
-                        var key = equals < 0 ? pair : pair[..equals];
-                        var text = equals < 0 ? "on" : pair[(equals + 1)..];
                         if (key is "driver" or "format")
                         {
                             settings = settings with { Format = text };

@@ -58,16 +58,12 @@ internal static class ReadCommand
             return Info.UsageError(output);
         }
 
-        if (QemuIoArguments.Number(operands[0], output) is not { } offset || QemuIoArguments.Number(operands[1], output) is not { } count)
+        if (QemuIoArguments.OffsetAndCount(operands, output) is not { } request)
         {
             return QemuIoErrno.EINVAL;
         }
 
-        if (count > QemuIoArguments.MaxRequestBytes)
-        {
-            output.Out($"length cannot exceed {QemuIoArguments.MaxRequestBytes}, given {operands[1]}");
-            return QemuIoErrno.EINVAL;
-        }
+        var (offset, count) = request;
 
         if (pattern is null && (hasWindowLength || hasWindowStart))
         {

@@ -47,11 +47,8 @@ internal static class ReopenCommand
                     readOnly = letter == 'r';
                     break;
                 case 'o':
-                    foreach (var pair in value!.Split(',', StringSplitOptions.RemoveEmptyEntries))
+                    foreach (var (key, text) in QemuIoArguments.OptionPairs(value!))
                     {
-                        var equals = pair.IndexOf('=', StringComparison.Ordinal);
-                        var key = equals < 0 ? pair : pair[..equals];
-                        var text = equals < 0 ? "on" : pair[(equals + 1)..];
                         if (key == "read-only")
                         {
                             optionReadOnly = text is "on" or "true";
