@@ -123,7 +123,8 @@ internal sealed class ConvertCommand
             }
             else
             {
-                await ImageConverter.ConvertAsync(options, null, cancellationToken).ConfigureAwait(false);
+                // On this thread: the copy blocks from start to end, and a hop to another thread only adds a wake-up.
+                ImageConverter.Convert(options, null, cancellationToken);
             }
 
             return 0;

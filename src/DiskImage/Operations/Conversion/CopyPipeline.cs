@@ -1,67 +1,116 @@
-using System.Threading.Channels;
+using System.Runtime.ExceptionServices;
 
 namespace DiskImage.Operations.Conversion;
 
 /// <summary>
-/// The bounded parallel copy: a planner walks block status, workers (at most <c>-m</c> at once)
-/// read, scan and compress chunks, and the writer applies them in target order (or the workers
-/// write themselves with <c>-W</c>). At most a fixed number of chunks are in flight, so memory
-/// stays bounded whatever the image size.
+/// The bounded parallel copy: worker threads (at most <c>-m</c>) take the planner's chunks in order,
+/// read, scan and compress them, and the calling thread writes them in target order (or the workers
+/// write themselves with <c>-W</c>). At most a fixed number of chunks are in flight, so memory stays
+/// bounded whatever the image size.
 /// </summary>
+/// <remarks>
+/// Dedicated threads that block on a monitor, not thread-pool tasks: a copy is blocking I/O from start
+/// to end, and pool workers spin (<c>sched_yield</c>) looking for work between chunks, taking the
+/// CPU the writer needs on a small machine. A failure of a chunk surfaces when the writer reaches that
+/// chunk, so everything before it is written first, as with in-order writes.
+/// </remarks>
 internal sealed class CopyPipeline(SourceLayout layout, ChunkProcessor processor, ChunkWriter writer, long chunkSize, int workers, bool outOfOrder, long rateLimit = 0)
 {
-    public async Task RunAsync(IProgress<CopyProgress>? progress, CancellationToken cancellationToken)
+    private readonly object _gate = new();
+    private readonly Lock _planGate = new();
+    private readonly int _capacity = workers * 2;
+    private ChunkResult?[] _results = [];
+    private ExceptionDispatchInfo?[] _errors = [];
+    private IEnumerator<CopyWork>? _plan;
+    private long _planned;
+    private long _planEnd = -1;
+    private long _written;
+    private int _inFlight;
+    private bool _stopping;
+
+    public void Run(IProgress<CopyProgress>? progress, CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var token = stop.Token;
-        var scheduler = new ConcurrentExclusiveSchedulerPair(TaskScheduler.Default, workers).ConcurrentScheduler;
-        var inFlight = Channel.CreateBounded<Task<ChunkResult>>(new BoundedChannelOptions(workers * 2)
-        {
-            SingleReader = true,
-            SingleWriter = true,
-        });
-
         var total = layout.TotalLength;
-        long done = 0;
-        long dataDone = 0;
-        var rate = new RateLimiter(rateLimit);
 
         // The data total needs its own block-status pass, made only when someone watches the progress.
         var dataTotal = progress is null ? 0 : layout.Walk(token).Where(s => s.IsData).Sum(s => s.Length);
         progress?.Report(new CopyProgress(0, total) { DataTotal = dataTotal });
 
-        var planner = Task.Run(
-            async () =>
-            {
-                try
-                {
-                    foreach (var work in CopyPlanner.Plan(layout.Walk(token), chunkSize, total))
-                    {
-                        var task = Task.Factory.StartNew(() => Process(work, token), token, TaskCreationOptions.None, scheduler);
-                        try
-                        {
-                            await inFlight.Writer.WriteAsync(task, token).ConfigureAwait(false);
-                        }
-                        catch
-                        {
-                            await ForgetAsync(task).ConfigureAwait(false);
-                            throw;
-                        }
-                    }
-                }
-                finally
-                {
-                    // The writer learns of a planner failure by awaiting the planner after the last chunk.
-                    inFlight.Writer.Complete();
-                }
-            },
-            token);
-
+        _results = new ChunkResult?[_capacity];
+        _errors = new ExceptionDispatchInfo?[_capacity];
+        _plan = CopyPlanner.Plan(layout.Walk(token), chunkSize, total).GetEnumerator();
+        var threads = new Thread[workers];
+        using var wake = token.Register(WakeAll);
         try
         {
-            await foreach (var task in inFlight.Reader.ReadAllAsync(token).ConfigureAwait(false))
+            for (var i = 0; i < threads.Length; i++)
             {
-                using var result = await task.ConfigureAwait(false);
+                threads[i] = new Thread(() => Work(token)) { IsBackground = true, Name = "diskimg copy" };
+                threads[i].Start();
+            }
+
+            Write(progress, total, dataTotal, token);
+        }
+        finally
+        {
+            // Every worker is joined before the images close, whether the copy finished or failed.
+            lock (_gate)
+            {
+                _stopping = true;
+                Monitor.PulseAll(_gate);
+            }
+
+            stop.Cancel();
+            foreach (var thread in threads)
+            {
+                thread?.Join();
+            }
+
+            foreach (var result in _results)
+            {
+                result?.Dispose();
+            }
+
+            _plan.Dispose();
+        }
+    }
+
+    /// <summary>The writer: applies each chunk when it is its turn, then frees its place for the workers.</summary>
+    private void Write(IProgress<CopyProgress>? progress, long total, long dataTotal, CancellationToken token)
+    {
+        long done = 0;
+        long dataDone = 0;
+        var rate = new RateLimiter(rateLimit);
+        while (true)
+        {
+            ChunkResult result;
+            lock (_gate)
+            {
+                var slot = (int)(_written % _capacity);
+                while (_results[slot] is null && _errors[slot] is null && _written != _planEnd && !token.IsCancellationRequested)
+                {
+                    Monitor.Wait(_gate);
+                }
+
+                if (_errors[slot] is { } error)
+                {
+                    error.Throw();
+                }
+
+                if (_results[slot] is null)
+                {
+                    token.ThrowIfCancellationRequested();
+                    return;
+                }
+
+                result = _results[slot]!;
+                _results[slot] = null;
+            }
+
+            using (result)
+            {
                 if (!outOfOrder)
                 {
                     writer.Apply(result, token);
@@ -71,28 +120,141 @@ internal sealed class CopyPipeline(SourceLayout layout, ChunkProcessor processor
                 rate.Account(DataLength(result.Work), token);
                 if (progress is not null)
                 {
-                    // One report per data run, as qemu-img counts its progress per block-status extent.
-                    foreach (var piece in result.Work.Pieces)
-                    {
-                        if (piece.IsData)
-                        {
-                            dataDone += piece.Length;
-                            progress.Report(new CopyProgress(done - result.Work.Length + (piece.TargetEnd - result.Work.TargetOffset), total) { DataDone = dataDone, DataTotal = dataTotal });
-                        }
-                    }
-
-                    progress.Report(new CopyProgress(done, total) { DataDone = dataDone, DataTotal = dataTotal });
+                    dataDone = Report(progress, result.Work, done, total, dataDone, dataTotal);
                 }
             }
 
-            await planner.ConfigureAwait(false);
+            lock (_gate)
+            {
+                _written++;
+                _inFlight--;
+                Monitor.PulseAll(_gate);
+            }
         }
-        catch
+    }
+
+    /// <summary>A worker: takes the next chunk of the plan while there is room, processes it and hands it to the writer.</summary>
+    private void Work(CancellationToken token)
+    {
+        while (true)
         {
-            await stop.CancelAsync().ConfigureAwait(false);
-            await DrainAsync(planner, inFlight.Reader).ConfigureAwait(false);
-            throw;
+            lock (_gate)
+            {
+                while (!_stopping && _inFlight >= _capacity)
+                {
+                    Monitor.Wait(_gate);
+                }
+
+                if (_stopping)
+                {
+                    return;
+                }
+
+                _inFlight++;
+            }
+
+            long sequence;
+            CopyWork? work = null;
+            ExceptionDispatchInfo? error = null;
+            lock (_planGate)
+            {
+                if (_planEnd >= 0)
+                {
+                    Release();
+                    return;
+                }
+
+                sequence = _planned++;
+                try
+                {
+                    if (_plan!.MoveNext())
+                    {
+                        work = _plan.Current;
+                    }
+                }
+                catch (Exception e)
+                {
+                    error = ExceptionDispatchInfo.Capture(e);
+                }
+
+                if (work is null && error is null)
+                {
+                    lock (_gate)
+                    {
+                        _planEnd = sequence;
+                        _inFlight--;
+                        Monitor.PulseAll(_gate);
+                    }
+
+                    return;
+                }
+            }
+
+            ChunkResult? result = null;
+            if (error is null)
+            {
+                try
+                {
+                    result = Process(work!, token);
+                }
+                catch (Exception e)
+                {
+                    error = ExceptionDispatchInfo.Capture(e);
+                }
+            }
+
+            lock (_gate)
+            {
+                var slot = (int)(sequence % _capacity);
+                _results[slot] = result;
+                _errors[slot] = error;
+                if (sequence == _written)
+                {
+                    Monitor.PulseAll(_gate);
+                }
+
+                if (error is not null)
+                {
+                    // Nothing after a failed chunk is written; the writer reports the failure when it gets there.
+                    _stopping = true;
+                    Monitor.PulseAll(_gate);
+                    return;
+                }
+            }
         }
+    }
+
+    private void Release()
+    {
+        lock (_gate)
+        {
+            _inFlight--;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    private void WakeAll()
+    {
+        lock (_gate)
+        {
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    private static long Report(IProgress<CopyProgress> progress, CopyWork work, long done, long total, long dataDone, long dataTotal)
+    {
+        // One report per data run, as qemu-img counts its progress per block-status extent.
+        foreach (var piece in work.Pieces)
+        {
+            if (piece.IsData)
+            {
+                dataDone += piece.Length;
+                progress.Report(new CopyProgress(done - work.Length + (piece.TargetEnd - work.TargetOffset), total) { DataDone = dataDone, DataTotal = dataTotal });
+            }
+        }
+
+        progress.Report(new CopyProgress(done, total) { DataDone = dataDone, DataTotal = dataTotal });
+        return dataDone;
     }
 
     private static long DataLength(CopyWork work)
@@ -123,35 +285,5 @@ internal sealed class CopyPipeline(SourceLayout layout, ChunkProcessor processor
         }
 
         return result;
-    }
-
-    /// <summary>After a failure, waits for every started chunk so no worker still uses an image about to be closed.</summary>
-    private static async Task DrainAsync(Task planner, ChannelReader<Task<ChunkResult>> reader)
-    {
-        try
-        {
-            await planner.ConfigureAwait(false);
-        }
-        catch (Exception)
-        {
-            // The failure that matters is already on its way to the caller.
-        }
-
-        while (reader.TryRead(out var task))
-        {
-            await ForgetAsync(task).ConfigureAwait(false);
-        }
-    }
-
-    private static async Task ForgetAsync(Task<ChunkResult> task)
-    {
-        try
-        {
-            (await task.ConfigureAwait(false)).Dispose();
-        }
-        catch (Exception)
-        {
-            // The failure that matters is already on its way to the caller.
-        }
     }
 }

@@ -15,16 +15,13 @@ public static class ImageConverter
     /// <summary>The <c>-o</c> key that picks which disk of an OVA source is read.</summary>
     private const string OvaDiskKey = "disk";
 
-    /// <summary>Runs the conversion, blocking until it has finished.</summary>
-    public static void Convert(ConvertOptions options, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        ConvertAsync(options, progress, cancellationToken).GetAwaiter().GetResult();
-
     /// <summary>
-    /// Runs the conversion. Options are checked, every source opened and the target compared with every file of
-    /// every source's chain before the target is touched. A new target is whole or absent: it is written under a
-    /// temporary name and renamed into place at the end, and removed on failure or cancellation.
+    /// Runs the conversion on the calling thread (which writes; worker threads read), blocking until it has finished.
+    /// Options are checked, every source opened and the target compared with every file of every source's chain
+    /// before the target is touched. A new target is whole or absent: it is written under a temporary name and
+    /// renamed into place at the end, and removed on failure or cancellation.
     /// </summary>
-    public static async Task ConvertAsync(ConvertOptions options, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default)
+    public static void Convert(ConvertOptions options, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
@@ -72,7 +69,7 @@ public static class ImageConverter
                 }
             }
 
-            await CopyAsync(registry, targetFormat, targetPath, layout, options, progress, cancellationToken).ConfigureAwait(false);
+            Copy(registry, targetFormat, targetPath, layout, options, progress, cancellationToken);
             output?.Commit(flushToDisk: options.TargetCache != "unsafe");
         }
         finally
@@ -84,8 +81,15 @@ public static class ImageConverter
         }
     }
 
+    /// <summary>
+    /// Runs the conversion as <see cref="Convert"/> does, on a thread of its own: the copy is blocking I/O from start to
+    /// end, so it neither holds a thread-pool thread nor returns to the caller's context until it has finished.
+    /// </summary>
+    public static Task ConvertAsync(ConvertOptions options, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Task.Factory.StartNew(() => Convert(options, progress, cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
     /// <summary>Opens the created (or existing) target and runs the copy pipeline into it, ending with a flush.</summary>
-    private static async Task CopyAsync(ImageFormatRegistry registry, IImageFormat targetFormat, string targetPath, SourceLayout layout, ConvertOptions options,
+    private static void Copy(ImageFormatRegistry registry, IImageFormat targetFormat, string targetPath, SourceLayout layout, ConvertOptions options,
         IProgress<CopyProgress>? progress, CancellationToken cancellationToken)
     {
         using var target = registry.Open(targetPath, targetFormat.Name, new ImageOpenOptions
@@ -126,7 +130,7 @@ public static class ImageConverter
             workers,
             options.OutOfOrderWrites,
             options.RateLimit);
-        await pipeline.RunAsync(progress, cancellationToken).ConfigureAwait(false);
+        pipeline.Run(progress, cancellationToken);
         target.Flush();
         marker?.EndInPlaceUpdate();
     }
