@@ -100,6 +100,13 @@ public sealed partial class Qcow2Image
 
     private void ReadCompressed(ulong entry, int inCluster, Span<byte> target)
     {
+        if (inCluster == 0 && target.Length == _clusterSize)
+        {
+            // A whole cluster inflates straight into the caller's buffer, sparing a copy of every byte.
+            DecompressCluster(entry, target);
+            return;
+        }
+
         var cluster = ArrayPool<byte>.Shared.Rent(_clusterSize);
         try
         {
