@@ -60,11 +60,12 @@ internal sealed class ChunkProcessor
         var length = checked((int)work.Length);
         var unit = _target.Compressor?.ClusterSize ?? _target.ZeroUnit;
         var padded = _target.Compressor is null ? length : (length + unit - 1) / unit * unit;
-        var buffer = ArrayPool<byte>.Shared.Rent(padded);
+        var buffer = ArrayPool<byte>.Shared.Rent(padded + IoAlignment.Bytes);
+        var start = IoAlignment.Start(buffer);
         byte[]? compressed = null;
         try
         {
-            var data = buffer.AsSpan(0, padded);
+            var data = buffer.AsSpan(start, padded);
             data[length..].Clear();
             foreach (var piece in work.Pieces)
             {
@@ -89,7 +90,7 @@ internal sealed class ChunkProcessor
                 PlanSparse(work.TargetOffset, data, unit, writes);
             }
 
-            var result = new ChunkResult(work, buffer, compressed, writes);
+            var result = new ChunkResult(work, buffer, compressed, writes) { BufferStart = start };
             buffer = null;
             compressed = null;
             return result;

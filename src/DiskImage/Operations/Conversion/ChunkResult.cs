@@ -12,6 +12,9 @@ internal sealed class ChunkResult(CopyWork work, byte[]? buffer, byte[]? compres
 
     public byte[] Buffer => _buffer ?? [];
 
+    /// <summary>Where the chunk's data starts in <see cref="Buffer"/> (page-aligned; <see cref="WriteOp.BufferOffset"/> counts from here).</summary>
+    public int BufferStart { get; init; }
+
     public byte[] Compressed => _compressed ?? [];
 
     public IReadOnlyList<WriteOp> Writes { get; } = writes;

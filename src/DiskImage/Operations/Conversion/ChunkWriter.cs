@@ -34,7 +34,7 @@ internal sealed class ChunkWriter(SourceLayout layout, CopyTarget target)
         switch (op.Kind)
         {
             case WriteOpKind.Data:
-                image.Write(op.TargetOffset, result.Buffer.AsSpan(op.BufferOffset, (int)op.Length));
+                image.Write(op.TargetOffset, result.Buffer.AsSpan(result.BufferStart + op.BufferOffset, (int)op.Length));
                 break;
             case WriteOpKind.Compressed:
                 target.Compressor!.WriteCompressedCluster(op.TargetOffset, result.Compressed.AsSpan(op.BufferOffset, (int)op.Length));
