@@ -119,12 +119,18 @@ public sealed class ImageFormatRegistry
             Locking = spec.Locking ?? options.Locking,
             OpenBackingChain = options.OpenBackingChain && !spec.NoBacking,
             Window = window,
+            TrustExtentPaths = spec.TrustExtentPaths || options.TrustExtentPaths,
         };
         var name = formatName ?? spec.Driver;
         var format = name is not null ? Get(name) : Probe(spec.Filename);
         if (window is not null && format is not Raw.RawFormat)
         {
             throw new InvalidOptionException($"Block format '{format.Name}' does not support the option '{(spec.RawOffset is not null ? "offset" : "size")}'");
+        }
+
+        if (spec.TrustExtentPaths && format is not Vmdk.VmdkFormat)
+        {
+            throw new InvalidOptionException($"Block format '{format.Name}' does not support the option '{Options.BlockSpec.TrustExtentPathsKey}'");
         }
 
         return format.Open(spec.Filename, opened with { FormatWasProbed = name is null });

@@ -51,6 +51,13 @@ public sealed record ImageOpenOptions
     /// </summary>
     public IReadOnlyDictionary<string, string> FormatOptions { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// Let a VMDK descriptor name extent files outside its own directory (<c>../</c> or absolute paths), as QEMU
+    /// does. Off by default, because a descriptor could then make the reader open, or a writer modify, any file
+    /// the user can reach; set it only for a descriptor you trust. Not passed on to backing files.
+    /// </summary>
+    public bool TrustExtentPaths { get; init; }
+
     /// <summary>The raw driver's <c>offset</c>/<c>size</c> window, from a <c>json:</c> file name; null for the whole file.</summary>
     internal Formats.Raw.RawWindow? Window { get; init; }
 
@@ -103,6 +110,7 @@ public sealed record ImageOpenOptions
     {
         ReadOnly = true,
         ForRepair = false,
+        TrustExtentPaths = false,
         FormatWasProbed = false,
         IgnoreFlushes = false,
         Window = null,

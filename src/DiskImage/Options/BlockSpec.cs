@@ -10,6 +10,9 @@ namespace DiskImage.Options;
 /// </summary>
 internal sealed record BlockSpec
 {
+    /// <summary>The key that lets a VMDK descriptor name extent files outside its directory.</summary>
+    public const string TrustExtentPathsKey = "trust-extent-paths";
+
     /// <summary>Prefix of the protocol node's options.</summary>
     private const string FilePrefix = "file.";
 
@@ -37,6 +40,12 @@ internal sealed record BlockSpec
     /// <summary><c>file.locking</c>, if given.</summary>
     public ImageLocking? Locking { get; init; }
 
+    /// <summary>
+    /// <c>trust-extent-paths</c> (a DiskImage key, not QEMU's): a VMDK descriptor may name extent files outside its
+    /// directory, as QEMU always allows.
+    /// </summary>
+    public bool TrustExtentPaths { get; init; }
+
     /// <summary><c>"backing": null</c>: open without the backing chain.</summary>
     public bool NoBacking { get; init; }
 
@@ -44,7 +53,7 @@ internal sealed record BlockSpec
     public required string DisplayName { get; init; }
 
     /// <summary>Whether only driver, file name and key secret were given, so the plain file name says everything.</summary>
-    public bool IsPlain => RawOffset is null && RawSize is null && ForceShare is null && Locking is null && !NoBacking;
+    public bool IsPlain => RawOffset is null && RawSize is null && ForceShare is null && Locking is null && !NoBacking && !TrustExtentPaths;
 
     /// <summary>Parses a <c>json:{...}</c> file name.</summary>
     public static BlockSpec FromJson(string name) => FromOptions(JsonFilename.Parse(name));
@@ -91,6 +100,7 @@ internal sealed record BlockSpec
         var noBacking = options.Remove("backing", out var backing) && IsNoBacking(backing, driver);
         var forceShare = Take(options, "force-share") is { } share ? KeyValueOptions.ParseBool("force-share", share) : (bool?)null;
         var locking = Take(options, "file.locking") is { } lockingText ? ParseLocking(lockingText) : (ImageLocking?)null;
+        var trustExtentPaths = driver is null or "vmdk" && Take(options, TrustExtentPathsKey) is { } trust && KeyValueOptions.ParseBool(TrustExtentPathsKey, trust);
 
         var isRaw = driver is null or "raw" or "nbd";
         options.TryGetValue("offset", out var offsetValue);
@@ -168,6 +178,7 @@ internal sealed record BlockSpec
             ForceShare = forceShare,
             Locking = locking,
             NoBacking = noBacking,
+            TrustExtentPaths = trustExtentPaths,
             DisplayName = display,
         };
     }

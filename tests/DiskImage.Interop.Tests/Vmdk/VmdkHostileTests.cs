@@ -21,6 +21,26 @@ public class VmdkHostileTests
         Assert.False(File.Exists(dir.File("out.raw")));
     }
 
+    /// <summary>QEMU opens any extent path; with trust-extent-paths=on (an --image-opts key) we read what it reads.</summary>
+    [Theory]
+    [InlineData("../outside.raw")]
+    [InlineData(null)] // the outside file's absolute path
+    public void Trusted_extent_paths_outside_the_directory_read_as_qemu_img_reads_them(string? extentName)
+    {
+        using var dir = new TempDirectory();
+        var inner = Directory.CreateDirectory(dir.File("images")).FullName;
+        var data = new byte[1 << 20];
+        new Random(11).NextBytes(data);
+        File.WriteAllBytes(dir.File("outside.raw"), data);
+        var descriptor = Path.Combine(inner, "disk.vmdk");
+        File.WriteAllText(descriptor, $"# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\ncreateType=\"monolithicFlat\"\n\nRW 2048 FLAT \"{extentName ?? dir.File("outside.raw")}\" 0\n");
+        ExternalTool.QemuImg("convert", "-f", "vmdk", "-O", "raw", descriptor, dir.File("theirs.raw"));
+        Diskimg.Ok("convert", "--image-opts", $"driver=vmdk,file.filename={descriptor},trust-extent-paths=on", "-O", "raw", dir.File("ours.raw"));
+        Assert.Equal(File.ReadAllBytes(dir.File("theirs.raw")), File.ReadAllBytes(dir.File("ours.raw")));
+        // The blank line in front of the extent line makes QEMU list the extent twice; the data is read either way.
+        Assert.Equal(data, File.ReadAllBytes(dir.File("ours.raw")).AsSpan(0, data.Length).ToArray());
+    }
+
     [Fact]
     public void A_parent_chain_that_loops_is_refused()
     {

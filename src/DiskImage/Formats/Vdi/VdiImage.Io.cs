@@ -7,67 +7,38 @@ public sealed partial class VdiImage
 {
     private const int BlockSize = VdiHeader.BlockSize;
 
+    long IBlockMap.BlockSize => BlockSize;
+
+    bool IBlockMap.NewBlocksAreSparse => false;
+
+    IStorage IBlockMap.BlockFile => _file;
+
+    long IBlockMap.HostOffset(long offset) => HostOffset(offset);
+
+    void IBlockMap.BeforeWriteToAllocated(long offset)
+    {
+    }
+
+    void IBlockMap.WriteToNewBlock(long offset, ReadOnlySpan<byte> data) => AllocateAndWrite(offset, data);
+
     public void Read(long offset, Span<byte> buffer)
     {
         CheckRange(offset, buffer.Length);
-        while (!buffer.IsEmpty)
-        {
-            var n = (int)Math.Min(buffer.Length, BlockSize - (offset % BlockSize));
-            var host = HostOffset(offset);
-            if (host < 0)
-            {
-                buffer[..n].Clear();
-            }
-            else
-            {
-                _file.Read(host, buffer[..n]);
-            }
-
-            offset += n;
-            buffer = buffer[n..];
-        }
+        BlockMappedIo.Read(this, offset, buffer);
     }
 
     public void Write(long offset, ReadOnlySpan<byte> data)
     {
         CheckWritable();
         CheckRange(offset, data.Length);
-        while (!data.IsEmpty)
-        {
-            var n = (int)Math.Min(data.Length, BlockSize - (offset % BlockSize));
-            var host = HostOffset(offset);
-            if (host >= 0)
-            {
-                _file.Write(host, data[..n]);
-            }
-            else
-            {
-                AllocateAndWrite(offset, data[..n]);
-            }
-
-            offset += n;
-            data = data[n..];
-        }
+        BlockMappedIo.Write(this, offset, data);
     }
 
     public void WriteZeroes(long offset, long length, bool mayUnmap)
     {
         CheckWritable();
         CheckRange(offset, length);
-
-        // Unallocated blocks read as zeroes already; allocated ones get zero bytes.
-        while (length > 0)
-        {
-            var n = Math.Min(length, BlockSize - (offset % BlockSize));
-            var host = HostOffset(offset);
-            if (host >= 0)
-            {
-                _file.WriteZeroBytes(host, n);
-            }
-
-            offset += n;
-            length -= n;
-        }
+        BlockMappedIo.WriteZeroes(this, offset, length);
     }
 
     public void Discard(long offset, long length) => WriteZeroes(offset, length, mayUnmap: true);
@@ -83,38 +54,12 @@ public sealed partial class VdiImage
     public IReadOnlyList<Extent> GetExtents(long offset, long length)
     {
         CheckRange(offset, length);
-        var extents = new List<Extent>();
-        var end = offset + length;
-        while (offset < end)
-        {
-            var run = MapRun(offset, end - offset);
-            HostFile.Add(extents, new Extent(offset, run.Length, run.Kind));
-            offset += run.Length;
-        }
-
-        return extents;
+        return BlockMappedIo.GetExtents(this, offset, length);
     }
 
-    HostMapping IHostMappedImage.MapRun(long offset, long length) => MapRun(offset, length);
-
-    private HostMapping MapRun(long offset, long length)
-    {
-        var n = Math.Min(length, BlockSize - (offset % BlockSize));
-        var host = HostOffset(offset);
-        if (host >= 0)
-        {
-            // A static image's blocks may be holes in the file; QEMU asks the file for those (BDRV_BLOCK_RECURSE).
-            var mode = _header.ImageType == VdiHeader.TypeStatic ? HostMappingMode.FileZeroes : HostMappingMode.Exact;
-            return new HostMapping(n, ExtentKind.Data, host, mode);
-        }
-
-        while (n < length && HostOffset(offset + n) < 0)
-        {
-            n = Math.Min(length, n + BlockSize);
-        }
-
-        return new HostMapping(n, ExtentKind.Zero, null);
-    }
+    /// <summary>A static image's blocks may be holes in the file; QEMU asks the file for those (BDRV_BLOCK_RECURSE).</summary>
+    HostMapping IHostMappedImage.MapRun(long offset, long length) =>
+        BlockMappedIo.MapRun(this, offset, length, _header.ImageType == VdiHeader.TypeStatic ? HostMappingMode.FileZeroes : HostMappingMode.Exact);
 
     private long HostOffset(long offset)
     {

@@ -8,7 +8,7 @@ namespace DiskImage.Formats.Vdi;
 /// An open VirtualBox VDI: a block map of 1 MiB blocks. Static images have every block allocated in place;
 /// dynamic ones allocate blocks at the end of the file as they are first written.
 /// </summary>
-public sealed partial class VdiImage : IDiskImage, IHostMappedImage, IConsistencyCheckable
+public sealed partial class VdiImage : IDiskImage, IHostMappedImage, IConsistencyCheckable, IBlockMap
 {
     private const uint Unallocated = 0xffffffff;
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using DiskImage.IO;
 
 namespace DiskImage.Formats.Vhdx;
 
@@ -20,23 +21,7 @@ public sealed partial class VhdxImage
     {
         CheckWritable();
         CheckRange(offset, data.Length);
-        while (!data.IsEmpty)
-        {
-            var n = (int)Math.Min(data.Length, BlockSize - (offset % BlockSize));
-            var host = HostOffset(offset);
-            if (host >= 0)
-            {
-                _headers.BeforeVisibleWrite();
-                _file.Write(host, data[..n]);
-            }
-            else
-            {
-                WriteNewBlock(offset, data[..n]);
-            }
-
-            offset += n;
-            data = data[n..];
-        }
+        BlockMappedIo.Write(this, offset, data);
     }
 
     /// <summary>Blocks that are not present already read as zeroes; only allocated blocks are written.</summary>
@@ -44,20 +29,12 @@ public sealed partial class VhdxImage
     {
         CheckWritable();
         CheckRange(offset, length);
-        while (length > 0)
-        {
-            var n = Math.Min(length, BlockSize - (offset % BlockSize));
-            var host = HostOffset(offset);
-            if (host >= 0)
-            {
-                _headers.BeforeVisibleWrite();
-                _file.WriteZeroBytes(host, n);
-            }
-
-            offset += n;
-            length -= n;
-        }
+        BlockMappedIo.WriteZeroes(this, offset, length);
     }
+
+    void IBlockMap.BeforeWriteToAllocated(long offset) => _headers.BeforeVisibleWrite();
+
+    void IBlockMap.WriteToNewBlock(long offset, ReadOnlySpan<byte> data) => WriteNewBlock(offset, data);
 
     public void Discard(long offset, long length) => WriteZeroes(offset, length, mayUnmap: true);
 

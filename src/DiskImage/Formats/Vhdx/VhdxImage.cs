@@ -9,7 +9,7 @@ namespace DiskImage.Formats.Vhdx;
 /// 256 MiB. The block allocation table interleaves one sector-bitmap entry after every chunk of payload entries;
 /// blocks that are not fully present read as zeroes, as in QEMU. A read-write open replays a pending log first.
 /// </summary>
-public sealed partial class VhdxImage : IDiskImage, IHostMappedImage, IConsistencyCheckable
+public sealed partial class VhdxImage : IDiskImage, IHostMappedImage, IConsistencyCheckable, IBlockMap
 {
     internal const ulong FullyPresent = 6;
     internal const ulong ZeroState = 2;
@@ -150,40 +150,24 @@ public sealed partial class VhdxImage : IDiskImage, IHostMappedImage, IConsisten
         ClusterSize = (int)BlockSize,
     };
 
+    long IBlockMap.BlockSize => BlockSize;
+
+    bool IBlockMap.NewBlocksAreSparse => true;
+
+    IStorage IBlockMap.BlockFile => _file;
+
+    long IBlockMap.HostOffset(long offset) => HostOffset(offset);
+
     public void Read(long offset, Span<byte> buffer)
     {
         CheckRange(offset, buffer.Length);
-        while (!buffer.IsEmpty)
-        {
-            var n = (int)Math.Min(buffer.Length, BlockSize - (offset % BlockSize));
-            var host = HostOffset(offset);
-            if (host < 0)
-            {
-                buffer[..n].Clear();
-            }
-            else
-            {
-                _file.Read(host, buffer[..n]);
-            }
-
-            offset += n;
-            buffer = buffer[n..];
-        }
+        BlockMappedIo.Read(this, offset, buffer);
     }
 
     public IReadOnlyList<Extent> GetExtents(long offset, long length)
     {
         CheckRange(offset, length);
-        var extents = new List<Extent>();
-        var end = offset + length;
-        while (offset < end)
-        {
-            var n = Math.Min(end - offset, BlockSize - (offset % BlockSize));
-            HostFile.Add(extents, new Extent(offset, n, HostOffset(offset) < 0 ? ExtentKind.Zero : ExtentKind.Data));
-            offset += n;
-        }
-
-        return extents;
+        return BlockMappedIo.GetExtents(this, offset, length);
     }
 
     /// <summary>QEMU 7.2's vhdx driver reports no block status, so its map shows the whole disk as data.</summary>

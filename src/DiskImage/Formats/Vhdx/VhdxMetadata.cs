@@ -64,6 +64,13 @@ internal sealed record VhdxMetadata(uint BlockSize, bool LeaveBlocksAllocated, b
         }
 
         var parameters = Item(items, FileParameters, 8);
+        if ((parameters[4] & 2) != 0)
+        {
+            // QEMU 7.2 does not read differencing VHDX images; neither does this reader, rather than read them
+            // differently. Without the parent locator such an image is invalid, as QEMU finds it.
+            throw items.ContainsKey(ParentLocator) ? new UnsupportedFeatureException("Operation not supported") : new InvalidImageException("Invalid argument");
+        }
+
         var size = Item(items, VirtualDiskSizeItem, 8);
         _ = Item(items, Page83, 16);
         var logical = Item(items, LogicalSector, 4);
@@ -97,12 +104,6 @@ internal sealed record VhdxMetadata(uint BlockSize, bool LeaveBlocksAllocated, b
         if (VirtualDiskSize > MaxDiskSize)
         {
             throw new InvalidImageException("Invalid argument");
-        }
-
-        if (HasParent)
-        {
-            // QEMU 7.2 does not read differencing VHDX images; neither does this reader, rather than read them differently.
-            throw new UnsupportedFeatureException("Operation not supported");
         }
     }
 

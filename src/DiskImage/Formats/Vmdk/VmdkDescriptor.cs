@@ -178,10 +178,26 @@ internal static class VmdkDescriptor
     public static List<VmdkExtentLine> ReadExtents(string text)
     {
         var extents = new List<VmdkExtentLine>();
-        foreach (var rawLine in text.Split('\n'))
+
+        // QEMU scans from every line start as sscanf does, whose leading white space includes line ends: a blank
+        // line in front of an extent line scans as that extent too, so the extent is listed once more (and QEMU
+        // reads the disk that way). Scans starting at the same first word give the same result; it is reused,
+        // so blank runs cost no rescanning.
+        var scanFrom = -1;
+        (int Scan, string Access, long Sectors, string Type, string FileName, long FlatOffset) scanned = (0, "", 0, "", "", -1);
+        for (var lineStart = 0; lineStart < text.Length; lineStart = NextLine(text, lineStart))
         {
-            var line = rawLine;
-            var scan = ScanLine(line, out var access, out var sectors, out var typeName, out var fileName, out var flatOffset);
+            var lineEnd = text.IndexOf('\n', lineStart);
+            var line = text[lineStart..(lineEnd < 0 ? text.Length : lineEnd)];
+            if (scanFrom < lineStart)
+            {
+                scanFrom = lineStart;
+                SkipSpace(text, ref scanFrom);
+                var count = ScanLine(text, scanFrom, out var a, out var n, out var t, out var f, out var o);
+                scanned = (count, a, n, t, f, o);
+            }
+
+            var (scan, access, sectors, typeName, fileName, flatOffset) = scanned;
             if (scan < 4 || access != "RW")
             {
                 continue;
@@ -212,6 +228,11 @@ internal static class VmdkDescriptor
                 continue;
             }
 
+            if (extents.Count == MaxExtents)
+            {
+                throw new InvalidImageException($"The VMDK descriptor names more than {MaxExtents} extents");
+            }
+
             extents.Add(new VmdkExtentLine(sectors, type.Value, typeName, fileName, typeName == "VMFS" ? 0 : Math.Max(0, flatOffset)));
         }
 
@@ -221,12 +242,20 @@ internal static class VmdkDescriptor
     /// <summary>
     /// Scans <c>%10s %ld %10s "%511[^\n\r"]" %ld</c> and returns how many fields matched, as sscanf would.
     /// </summary>
-    private static int ScanLine(string line, out string access, out long sectors, out string type, out string fileName, out long flatOffset)
+    /// <summary>Bound on extents, as each opens a file (QEMU has none; blank lines multiply extent lines).</summary>
+    private const int MaxExtents = 65536;
+
+    private static int NextLine(string text, int lineStart)
+    {
+        var newline = text.IndexOf('\n', lineStart);
+        return newline < 0 ? text.Length : newline + 1;
+    }
+
+    private static int ScanLine(string line, int p, out string access, out long sectors, out string type, out string fileName, out long flatOffset)
     {
         access = type = fileName = "";
         sectors = 0;
         flatOffset = -1;
-        var p = 0;
         if (!Word(line, ref p, out access))
         {
             return 0;
@@ -250,7 +279,7 @@ internal static class VmdkDescriptor
 
         p++;
         var start = p;
-        while (p < line.Length && p - start < 511 && line[p] is not ('\r' or '"'))
+        while (p < line.Length && p - start < 511 && line[p] is not ('\n' or '\r' or '"'))
         {
             p++;
         }

@@ -84,7 +84,7 @@ internal static class VmdkOpener
         var type = VmdkDescriptor.ReadDescriptorFileType(text);
         foreach (var line in VmdkDescriptor.ReadExtents(text))
         {
-            var path = VmdkExtentPaths.Resolve(main.Name, line.FileName);
+            var path = VmdkExtentPaths.Resolve(main.Name, line.FileName, options.TrustExtentPaths);
             if (main.IsWindow)
             {
                 throw new UnsupportedFeatureException($"Extent file '{line.FileName}' cannot be opened from inside a container");

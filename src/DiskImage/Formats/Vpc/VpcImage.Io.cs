@@ -5,6 +5,14 @@ namespace DiskImage.Formats.Vpc;
 
 public sealed partial class VpcImage
 {
+    long IBlockMap.BlockSize => _blockSize;
+
+    bool IBlockMap.NewBlocksAreSparse => true;
+
+    IStorage IBlockMap.BlockFile => _file;
+
+    long IBlockMap.HostOffset(long offset) => HostOffset(offset);
+
     public void Read(long offset, Span<byte> buffer)
     {
         CheckRange(offset, buffer.Length);
@@ -14,22 +22,7 @@ public sealed partial class VpcImage
             return;
         }
 
-        while (!buffer.IsEmpty)
-        {
-            var n = (int)Math.Min(buffer.Length, _blockSize - (offset % _blockSize));
-            var host = HostOffset(offset);
-            if (host < 0)
-            {
-                buffer[..n].Clear();
-            }
-            else
-            {
-                _file.Read(host, buffer[..n]);
-            }
-
-            offset += n;
-            buffer = buffer[n..];
-        }
+        BlockMappedIo.Read(this, offset, buffer);
     }
 
     public void Write(long offset, ReadOnlySpan<byte> data)
@@ -42,13 +35,7 @@ public sealed partial class VpcImage
             return;
         }
 
-        while (!data.IsEmpty)
-        {
-            var n = (int)Math.Min(data.Length, _blockSize - (offset % _blockSize));
-            _file.Write(WritableOffset(offset), data[..n]);
-            offset += n;
-            data = data[n..];
-        }
+        BlockMappedIo.Write(this, offset, data);
     }
 
     public void WriteZeroes(long offset, long length, bool mayUnmap)
@@ -61,20 +48,7 @@ public sealed partial class VpcImage
             return;
         }
 
-        // Unallocated blocks already read as zeroes (a VHD has no backing file in QEMU), so only allocated
-        // blocks are written.
-        while (length > 0)
-        {
-            var n = Math.Min(length, _blockSize - (offset % _blockSize));
-            var host = HostOffset(offset);
-            if (host >= 0)
-            {
-                _file.WriteZeroBytes(host, n);
-            }
-
-            offset += n;
-            length -= n;
-        }
+        BlockMappedIo.WriteZeroes(this, offset, length);
     }
 
     public void Discard(long offset, long length) => WriteZeroes(offset, length, mayUnmap: true);
@@ -90,53 +64,23 @@ public sealed partial class VpcImage
     public IReadOnlyList<Extent> GetExtents(long offset, long length)
     {
         CheckRange(offset, length);
-        var extents = new List<Extent>();
-        var end = offset + length;
-        while (offset < end)
+        if (!IsFixed)
         {
-            var run = MapRun(offset, end - offset);
-            if (IsFixed)
-            {
-                foreach (var extent in _file.GetExtents(offset, run.Length))
-                {
-                    HostFile.Add(extents, extent);
-                }
-            }
-            else
-            {
-                HostFile.Add(extents, new Extent(offset, run.Length, run.Kind));
-            }
+            return BlockMappedIo.GetExtents(this, offset, length);
+        }
 
-            offset += run.Length;
+        var extents = new List<Extent>();
+        foreach (var extent in _file.GetExtents(offset, length))
+        {
+            HostFile.Add(extents, extent);
         }
 
         return extents;
     }
 
-    HostMapping IHostMappedImage.MapRun(long offset, long length) => MapRun(offset, length);
-
-    private HostMapping MapRun(long offset, long length)
-    {
-        if (IsFixed)
-        {
-            return new HostMapping(length, ExtentKind.Data, offset, HostMappingMode.FileZeroes);
-        }
-
-        var host = HostOffset(offset);
-        var n = Math.Min(length, _blockSize - (offset % _blockSize));
-        if (host >= 0)
-        {
-            return new HostMapping(n, ExtentKind.Data, host);
-        }
-
-        // Unallocated blocks read as zeroes; runs of them are merged.
-        while (n < length && HostOffset(offset + n) < 0)
-        {
-            n = Math.Min(length, n + _blockSize);
-        }
-
-        return new HostMapping(n, ExtentKind.Zero, null);
-    }
+    HostMapping IHostMappedImage.MapRun(long offset, long length) => IsFixed
+        ? new HostMapping(length, ExtentKind.Data, offset, HostMappingMode.FileZeroes)
+        : BlockMappedIo.MapRun(this, offset, length, HostMappingMode.Exact);
 
     /// <summary>File offset of guest byte <paramref name="offset"/>, or -1 when its block is not allocated.</summary>
     private long HostOffset(long offset)
@@ -147,15 +91,22 @@ public sealed partial class VpcImage
     }
 
     /// <summary>
-    /// File offset for a write at <paramref name="offset"/>, allocating the block when needed. As QEMU does,
-    /// a block's sector bitmap is set to all ones before the block is written, so other readers that honour
-    /// the bitmap see every sector.
+    /// As QEMU does, a block's sector bitmap is set to all ones before the block is written, so other readers
+    /// that honour the bitmap see every sector; it is rewritten whenever writes move to another block.
     /// </summary>
-    private long WritableOffset(long offset)
+    void IBlockMap.BeforeWriteToAllocated(long offset)
     {
         lock (_allocation)
         {
-            var index = (int)(offset / _blockSize);
+            MarkBitmap(_bat[offset / _blockSize] * 512L);
+        }
+    }
+
+    void IBlockMap.WriteToNewBlock(long offset, ReadOnlySpan<byte> data)
+    {
+        lock (_allocation)
+        {
+            var index = offset / _blockSize;
             if (index >= _bat.Length)
             {
                 throw new InvalidImageException("Write past the end of the block allocation table");
@@ -163,16 +114,16 @@ public sealed partial class VpcImage
 
             if (_bat[index] == Unallocated)
             {
-                AllocateBlock(index);
+                AllocateBlock((int)index);
             }
-            else if (_bat[index] * 512L != _lastBitmapOffset)
+            else
             {
-                _lastBitmapOffset = _bat[index] * 512L;
-                WriteFullBitmap(_lastBitmapOffset);
+                // Another writer allocated it meanwhile.
+                MarkBitmap(_bat[index] * 512L);
             }
-
-            return HostOffset(offset);
         }
+
+        _file.Write(HostOffset(offset), data);
     }
 
     /// <summary>QEMU's order: the bitmap, then the footer moved past the new block, then the table entry.</summary>
@@ -194,6 +145,16 @@ public sealed partial class VpcImage
         _file.Flush();
         Volatile.Write(ref _bat[index], (uint)(blockStart / 512));
         _lastBitmapOffset = blockStart;
+    }
+
+    /// <summary>Sets the bitmap at <paramref name="bitmapOffset"/> to all ones unless the last write already did. Under the lock.</summary>
+    private void MarkBitmap(long bitmapOffset)
+    {
+        if (bitmapOffset != _lastBitmapOffset)
+        {
+            _lastBitmapOffset = bitmapOffset;
+            WriteFullBitmap(bitmapOffset);
+        }
     }
 
     private void WriteFullBitmap(long bitmapOffset)

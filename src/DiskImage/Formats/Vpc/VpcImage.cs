@@ -8,7 +8,7 @@ namespace DiskImage.Formats.Vpc;
 /// allocation table of 2 MiB blocks, each behind a sector bitmap). A differencing disk is read as QEMU reads
 /// it: as a dynamic disk of its own blocks, without its parent.
 /// </summary>
-public sealed partial class VpcImage : IDiskImage, IHostMappedImage
+public sealed partial class VpcImage : IDiskImage, IHostMappedImage, IBlockMap
 {
     private const uint Unallocated = 0xFFFFFFFF;
 

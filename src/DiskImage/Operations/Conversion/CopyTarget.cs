@@ -12,6 +12,9 @@ internal sealed record CopyTarget(IDiskImage Image, bool StartsZeroed, ICompress
     /// <summary>The raw file under a raw target, for in-kernel copies; null for other formats.</summary>
     public IO.HostFile? RawFile => (Image as RawImage)?.File as IO.HostFile;
 
-    /// <summary>Granularity of zero detection: the target's cluster (so qcow2 clusters are written whole), else a sector.</summary>
-    public int ZeroUnit { get; } = Math.Max(512, Compressor?.ClusterSize ?? Image.GetInfo().ClusterSize ?? 512);
+    /// <summary>
+    /// Granularity of zero detection: the target's cluster (so qcow2 clusters are written whole), else a sector.
+    /// Blocks that stay holes where unwritten (VHDX, VHD) are written like raw, so zeroes take no space, as in qemu-img.
+    /// </summary>
+    public int ZeroUnit { get; } = Math.Max(512, Compressor?.ClusterSize ?? (Image is IBlockMap { NewBlocksAreSparse: true } ? null : Image.GetInfo().ClusterSize) ?? 512);
 }
