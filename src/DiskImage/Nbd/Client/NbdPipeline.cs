@@ -89,6 +89,10 @@ internal sealed unsafe class NbdPipeline : IDisposable
                 }
 
                 ThrowIfFailed(caller);
+                if (caller.Outstanding > 0)
+                {
+                    throw new IOException("Connection closed by the NBD server");
+                }
             }
             finally
             {
@@ -277,6 +281,11 @@ internal sealed unsafe class NbdPipeline : IDisposable
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or EndOfStreamException)
         {
             Fail(e is EndOfStreamException ? "Connection closed by the NBD server" : e.Message, protocol: false);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or OverflowException or System.Security.Authentication.AuthenticationException)
+        {
+            // Whatever else a reply causes ends this connection, never the process.
+            Fail($"Unexpected reply from the NBD server: {e.Message}", protocol: true);
         }
         finally
         {
