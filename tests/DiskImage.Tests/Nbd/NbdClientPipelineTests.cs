@@ -167,6 +167,69 @@ public class NbdClientPipelineTests
         Assert.Equal(Pattern(8192, 4096), buffer);
     }
 
+    [Fact]
+    public async Task Mutated_replies_end_in_data_or_one_error()
+    {
+        // Mutation fuzzing of the reply parser: a valid reply (a data chunk and a hole chunk) with bytes
+        // flipped, cut or inserted, then the server hangs up. Every mutant ends within the bound.
+        var random = new Random(1515);
+        for (var trial = 0; trial < 60; trial++)
+        {
+            using var dir = new TempDirectory();
+            var seed = random.Next();
+            await using var server = FakeServer.Start(dir.File("s.sock"), async socket =>
+            {
+                var (cookie, offset, _) = await FakeServer.ReadRequestAsync(socket);
+                var reply = new byte[28 + 2048 + 32];
+                FakeServer.ChunkHeader(reply, cookie, NbdReplyType.OffsetData, 8 + 2048);
+                BinaryPrimitives.WriteUInt16BigEndian(reply.AsSpan(4), 0);
+                BinaryPrimitives.WriteUInt64BigEndian(reply.AsSpan(20), offset);
+                FakeServer.ChunkHeader(reply.AsSpan(28 + 2048), cookie, NbdReplyType.OffsetHole, 12);
+                BinaryPrimitives.WriteUInt64BigEndian(reply.AsSpan(28 + 2048 + 20), offset + 2048);
+                BinaryPrimitives.WriteUInt32BigEndian(reply.AsSpan(28 + 2048 + 28), 2048);
+                await socket.SendAsync(Mutate(reply, new Random(seed)));
+                socket.Shutdown(SocketShutdown.Send);
+                while (await socket.ReceiveAsync(new byte[4096]) > 0)
+                {
+                }
+            });
+
+            using var client = NbdClient.Connect(NbdUri.Parse(server.Uri), null);
+            try
+            {
+                await Task.Run(() => client.Read(0, new byte[4096])).WaitAsync(s_limit);
+            }
+            catch (Exception e) when (e is ImageAccessException or IOException)
+            {
+                // One clean error is a correct outcome.
+            }
+        }
+    }
+
+    private static byte[] Mutate(byte[] valid, Random random)
+    {
+        var data = valid.ToList();
+        switch (random.Next(3))
+        {
+            case 0:
+                for (var i = random.Next(1, 4); i > 0; i--)
+                {
+                    var at = random.Next(Math.Min(data.Count, 64)) + (random.Next(2) == 0 ? 0 : 28 + 2048 - 4);
+                    data[Math.Min(at, data.Count - 1)] ^= (byte)random.Next(1, 256);
+                }
+
+                break;
+            case 1:
+                data.RemoveRange(random.Next(data.Count), 1);
+                break;
+            default:
+                data.InsertRange(random.Next(data.Count), Enumerable.Repeat((byte)random.Next(256), random.Next(1, 9)));
+                break;
+        }
+
+        return [.. data];
+    }
+
     private static byte[] Pattern(ulong offset, int length)
     {
         var data = new byte[length];
