@@ -77,9 +77,16 @@ public sealed record NbdTlsCredentials(string Id, string Directory, bool IsServe
         };
     }
 
-    /// <summary>Options for <see cref="SslStream.AuthenticateAsClientAsync(SslClientAuthenticationOptions, CancellationToken)"/>.</summary>
-    public SslClientAuthenticationOptions ClientOptions(string targetHost)
+    /// <summary>
+    /// Options for <see cref="SslStream.AuthenticateAsClientAsync(SslClientAuthenticationOptions, CancellationToken)"/>.
+    /// With <c>verify-peer=on</c> the server's certificate must be signed by the CA and name
+    /// <paramref name="hostname"/> (its subject alternative names, else its common name), as qemu's client
+    /// checks it; a connection without a host name (a Unix socket without <c>tls-hostname</c>) is refused.
+    /// The reason for a refusal is left in <paramref name="rejection"/>.
+    /// </summary>
+    public SslClientAuthenticationOptions ClientOptions(string? hostname, NbdTlsRejection rejection)
     {
+        ArgumentNullException.ThrowIfNull(rejection);
         if (IsServer)
         {
             throw new InvalidOptionException($"Expecting TLS credentials with a client endpoint");
@@ -89,11 +96,26 @@ public sealed record NbdTlsCredentials(string Id, string Directory, bool IsServe
         var certificate = LoadPair("client-cert.pem", "client-key.pem");
         return new SslClientAuthenticationOptions
         {
-            TargetHost = targetHost,
+            TargetHost = hostname ?? "",
             ClientCertificates = certificate is null ? null : [certificate],
             EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-            RemoteCertificateValidationCallback = (_, cert, _, _) => !VerifyPeer || (cert is not null && IsSignedBy(cert, ca)),
+            RemoteCertificateValidationCallback = (_, cert, _, _) =>
+            {
+                rejection.Reason = !VerifyPeer ? null
+                    : cert is null ? "No certificate peers"
+                    : !IsSignedBy(cert, ca) ? "The certificate hasn't got a known issuer"
+                    : hostname is null ? "No hostname for certificate validation"
+                    : !Names(cert, hostname) ? $"Certificate does not match the hostname {hostname}"
+                    : null;
+                return rejection.Reason is null;
+            },
         };
+    }
+
+    private static bool Names(X509Certificate certificate, string hostname)
+    {
+        using var leaf = new X509Certificate2(certificate);
+        return leaf.MatchesHostname(hostname, allowWildcards: true, allowCommonName: true);
     }
 
     private X509Certificate2 LoadCa()

@@ -22,7 +22,8 @@ internal sealed class NbdTransmission(NbdExport export, NbdSession session, NbdS
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        var stream = session.Stream;
+        // Requests are read through a buffer: a burst of pipelined headers costs one receive, not one each.
+        var stream = new BufferedStream(session.Stream, 64 << 10);
         var header = new byte[28];
         try
         {
@@ -251,13 +252,17 @@ internal sealed class NbdTransmission(NbdExport export, NbdSession session, NbdS
         }
     }
 
+    /// <summary>Room before the data in a read buffer, so a reply header and its data go out in one write.</summary>
+    private const int Headroom = 32;
+
     private async Task ReadAsync(Request request, CancellationToken cancellationToken)
     {
         var length = (int)request.Length;
         var offset = (long)request.Offset;
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        var buffer = ArrayPool<byte>.Shared.Rent(Headroom + length);
         try
         {
+            var data = buffer.AsMemory(Headroom, length);
             var sparse = session.Structured && (request.Flags & NbdCommandFlags.DontFragment) == 0 && length > 0;
             IReadOnlyList<ChainExtent> extents = sparse ? ChainBlockStatus.GetExtents(_image, offset, length) : [];
             if (sparse)
@@ -266,32 +271,41 @@ internal sealed class NbdTransmission(NbdExport export, NbdSession session, NbdS
                 {
                     if (!extent.ReadsAsZero)
                     {
-                        _image.Read(extent.Offset, buffer.AsSpan((int)(extent.Offset - offset), (int)extent.Length));
+                        _image.Read(extent.Offset, data.Span.Slice((int)(extent.Offset - offset), (int)extent.Length));
                     }
+                }
+
+                // All data: one data chunk, like an unfragmented read.
+                sparse = false;
+                foreach (var extent in extents)
+                {
+                    sparse |= extent.ReadsAsZero;
                 }
             }
             else
             {
-                _image.Read(offset, buffer.AsSpan(0, length));
+                _image.Read(offset, data.Span);
             }
 
             await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
                 var stream = session.Stream;
-                var head = new byte[32];
                 if (!session.Structured)
                 {
-                    NbdWire.SimpleReply(head, NbdError.None, request.Cookie);
-                    await stream.WriteAsync(head.AsMemory(0, 16), cancellationToken).ConfigureAwait(false);
-                    await stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                    NbdWire.SimpleReply(buffer.AsSpan(Headroom - 16), NbdError.None, request.Cookie);
+                    await stream.WriteAsync(buffer.AsMemory(Headroom - 16, 16 + length), cancellationToken).ConfigureAwait(false);
                 }
                 else if (!sparse)
                 {
-                    await SendDataChunkAsync(stream, head, request.Cookie, true, offset, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                    var head = buffer.AsSpan(Headroom - 28, 28);
+                    NbdWire.ChunkHeader(head, true, NbdReplyType.OffsetData, request.Cookie, 8 + length);
+                    BinaryPrimitives.WriteUInt64BigEndian(head[20..], (ulong)offset);
+                    await stream.WriteAsync(buffer.AsMemory(Headroom - 28, 28 + length), cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
+                    var head = new byte[32];
                     for (var i = 0; i < extents.Count; i++)
                     {
                         var extent = extents[i];
@@ -305,7 +319,7 @@ internal sealed class NbdTransmission(NbdExport export, NbdSession session, NbdS
                         }
                         else
                         {
-                            var slice = buffer.AsMemory((int)(extent.Offset - offset), (int)extent.Length);
+                            var slice = data.Slice((int)(extent.Offset - offset), (int)extent.Length);
                             await SendDataChunkAsync(stream, head, request.Cookie, done, extent.Offset, slice, cancellationToken).ConfigureAwait(false);
                         }
                     }
@@ -352,12 +366,13 @@ internal sealed class NbdTransmission(NbdExport export, NbdSession session, NbdS
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var head = new byte[20];
             for (var i = 0; i < chunks.Count; i++)
             {
-                NbdWire.ChunkHeader(head, i == chunks.Count - 1, NbdReplyType.BlockStatus, request.Cookie, chunks[i].Length);
-                await session.Stream.WriteAsync(head, cancellationToken).ConfigureAwait(false);
-                await session.Stream.WriteAsync(chunks[i], cancellationToken).ConfigureAwait(false);
+                // Header and status in one write.
+                var reply = new byte[20 + chunks[i].Length];
+                NbdWire.ChunkHeader(reply, i == chunks.Count - 1, NbdReplyType.BlockStatus, request.Cookie, chunks[i].Length);
+                chunks[i].CopyTo(reply, 20);
+                await session.Stream.WriteAsync(reply, cancellationToken).ConfigureAwait(false);
             }
         }
         finally

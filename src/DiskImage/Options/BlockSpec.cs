@@ -235,6 +235,7 @@ internal sealed record BlockSpec
         var path = Take(options, prefix + "server.path");
         var export = Take(options, prefix + "export");
         var tlsCreds = Take(options, prefix + "tls-creds");
-        return Nbd.Client.NbdUri.Format(type ?? (path is not null ? "unix" : "inet"), host, port, path, export, tlsCreds);
+        var tlsHostname = Take(options, prefix + "tls-hostname");
+        return Nbd.Client.NbdUri.Format(type ?? (path is not null ? "unix" : "inet"), host, port, path, export, tlsCreds, tlsHostname);
     }
 }

@@ -55,6 +55,55 @@ public class NbdTlsTests
         Assert.True(again.ExitCode == 0, again.StdErr);
     }
 
+    [Fact]
+    public void Our_client_checks_the_certificate_name_as_qemu_img_does()
+    {
+        using var dir = new TempDirectory();
+        var server = Directory.CreateDirectory(dir.File("server")).FullName;
+        var client = Directory.CreateDirectory(dir.File("client")).FullName;
+        MakeCa(dir, "ca", server, client);
+        MakeCert(dir, "ca", server, "server", "cn = localhost\nip_address = 127.0.0.1\ndns_name = localhost\ntls_www_server\nencryption_key\nsigning_key\n");
+        var image = dir.File("disk.raw");
+        ExternalTool.QemuImg("create", "-f", "raw", image, "1M");
+        var port = NbdProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var socket = dir.File("s.sock");
+        var serverObject = $"tls-creds-x509,id=tls0,dir={server},endpoint=server,verify-peer=off";
+        using var tcp = NbdProcess.Tool("qemu-nbd", null, int.Parse(port, System.Globalization.CultureInfo.InvariantCulture), "-t", "-r", "-f", "raw", "-p", port, "--object", serverObject, "--tls-creds", "tls0", image);
+        using var unix = NbdProcess.Tool("qemu-nbd", socket, 0, "-t", "-r", "-f", "raw", "-k", socket, "--object", serverObject, "--tls-creds", "tls0", image);
+        var clientObject = $"tls-creds-x509,id=c,dir={client},endpoint=client";
+        string[] cases =
+        [
+            $"driver=nbd,server.type=inet,server.host=127.0.0.1,server.port={port},tls-creds=c,tls-hostname=wrong.example",
+            $"driver=nbd,server.type=inet,server.host=127.0.0.1,server.port={port},tls-creds=c",
+            $"driver=nbd,server.type=inet,server.host=localhost,server.port={port},tls-creds=c",
+            $"driver=nbd,server.type=unix,server.path={socket},tls-creds=c",
+            $"driver=nbd,server.type=unix,server.path={socket},tls-creds=c,tls-hostname=localhost",
+            $"driver=nbd,server.type=unix,server.path={socket},tls-creds=c,tls-hostname=other.example",
+        ];
+        foreach (var options in cases)
+        {
+            var qemu = ExternalTool.Run("qemu-img", "info", "--object", clientObject, "--image-opts", options);
+            var ours = Diskimg.Run("info", "--object", clientObject, "--image-opts", options);
+            Assert.True(qemu.ExitCode == ours.ExitCode, $"{options}: qemu-img {qemu.ExitCode} {qemu.StdErr}, diskimg {ours.ExitCode} {ours.StdErr}");
+            if (qemu.ExitCode != 0)
+            {
+                // The reason after "Could not open '...': " is qemu's ("Certificate does not match the hostname X", "No hostname for certificate validation").
+                var reason = qemu.StdErr.Trim()[(qemu.StdErr.IndexOf("': ", StringComparison.Ordinal) + 3)..];
+                Assert.Contains(reason, ours.StdErr, StringComparison.Ordinal);
+            }
+            else
+            {
+                Assert.Contains("virtual size: 1 MiB", ours.StdOut, StringComparison.Ordinal);
+            }
+        }
+
+        // The json: form carries tls-hostname too.
+        var json = $"json:{{\"driver\":\"nbd\",\"server\":{{\"type\":\"inet\",\"host\":\"127.0.0.1\",\"port\":\"{port}\"}},\"tls-creds\":\"c\",\"tls-hostname\":\"nope.example\"}}";
+        var jsonResult = Diskimg.Run("info", "--object", clientObject, json);
+        Assert.NotEqual(0, jsonResult.ExitCode);
+        Assert.Contains("Certificate does not match the hostname nope.example", jsonResult.StdErr, StringComparison.Ordinal);
+    }
+
     private static void MakeCa(TempDirectory dir, string name, params string[] targets)
     {
         var key = dir.File($"{name}-key.pem");

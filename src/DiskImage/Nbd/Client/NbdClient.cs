@@ -8,21 +8,19 @@ namespace DiskImage.Nbd.Client;
 
 /// <summary>
 /// One connection to an NBD export, after a fixed newstyle handshake (structured replies and
-/// <c>base:allocation</c> when the server has them). Requests take turns on the connection, so the
-/// client is thread-safe. Every length the server sends is bounded before use.
+/// <c>base:allocation</c> when the server has them). Requests from any thread are pipelined on the one
+/// connection (<see cref="NbdPipeline"/>), and a caller's large range goes out as several requests in flight.
+/// Every length the server sends is bounded before use.
 /// </summary>
 public sealed class NbdClient : IDisposable
 {
     private const int MaxOptionReply = 64 << 10;
     private const uint BlockStatusRequestLimit = 1u << 30;
 
-    private readonly Lock _gate = new();
     private readonly Socket _socket;
-    private readonly byte[] _header = new byte[32];
     private Stream _stream;
-    private ulong _cookie;
     private uint? _baseAllocationId;
-    private bool _transmitting;
+    private NbdPipeline? _pipeline;
 
     private NbdClient(Socket socket)
     {
@@ -43,9 +41,12 @@ public sealed class NbdClient : IDisposable
     public bool HasBlockStatus => _baseAllocationId is not null;
 
     /// <summary>Connects and selects the export; failures become <see cref="ImageAccessException"/>.</summary>
-    public static NbdClient Connect(NbdUri uri, SslClientAuthenticationOptions? tls)
+    /// <remarks>With <paramref name="credentials"/>, the server's certificate must name <c>tls-hostname</c>, else the URI's host.</remarks>
+    public static NbdClient Connect(NbdUri uri, NbdTlsCredentials? credentials)
     {
         ArgumentNullException.ThrowIfNull(uri);
+        var rejection = new NbdTlsRejection();
+        var tls = credentials?.ClientOptions(uri.TlsHostname ?? uri.Host, rejection);
         Socket socket;
         try
         {
@@ -71,9 +72,14 @@ public sealed class NbdClient : IDisposable
         var client = new NbdClient(socket);
         try
         {
-            client.Handshake(uri.ExportName, tls, uri.Host ?? "localhost");
-            client._transmitting = true;
+            client.Handshake(uri.ExportName, tls);
+            client._pipeline = new NbdPipeline(socket, client._stream, client.Structured, client._baseAllocationId);
             return client;
+        }
+        catch (System.Security.Authentication.AuthenticationException e) when (rejection.Reason is { } reason)
+        {
+            client.Dispose();
+            throw new ImageAccessException(reason, e);
         }
         catch (Exception e) when (e is IOException or SocketException or System.Security.Authentication.AuthenticationException)
         {
@@ -87,7 +93,7 @@ public sealed class NbdClient : IDisposable
         }
     }
 
-    private void Handshake(string export, SslClientAuthenticationOptions? tls, string host)
+    private void Handshake(string export, SslClientAuthenticationOptions? tls)
     {
         var greeting = new byte[18];
         _stream.ReadExactly(greeting);
@@ -239,32 +245,34 @@ public sealed class NbdClient : IDisposable
     private static string Describe(NbdOptionReply type, byte[] data) =>
         data.Length > 0 ? Encoding.UTF8.GetString(data) : type.ToString();
 
-    /// <summary>Reads <c>buffer.Length</c> bytes (at most <see cref="MaxPayload"/>) at <paramref name="offset"/>.</summary>
+    /// <summary>Bytes per read or write request when a caller's range is split: large enough to keep
+    /// per-request costs small, small enough that several requests of one caller are in flight at once.</summary>
+    private int PieceSize => Math.Min(MaxPayload, 1 << 20);
+
+    /// <summary>Reads <c>buffer.Length</c> bytes at <paramref name="offset"/>, as several requests in flight.</summary>
     public void Read(long offset, Span<byte> buffer)
     {
-        lock (_gate)
-        {
-            var cookie = Send(NbdCommand.Read, NbdCommandFlags.None, offset, (uint)buffer.Length, []);
-            if (!Structured)
-            {
-                ReadSimpleReply(cookie, "read");
-                _stream.ReadExactly(buffer);
-                return;
-            }
-
-            ReadChunks(cookie, "read", offset, buffer, null);
-        }
+        var calls = Split(NbdCommand.Read, NbdCommandFlags.None, offset, buffer.Length, PieceSize);
+        Pipeline.Execute(calls, buffer, []);
     }
 
-    public void Write(long offset, ReadOnlySpan<byte> data, bool fua) =>
-        Simple(NbdCommand.Write, fua ? NbdCommandFlags.Fua : NbdCommandFlags.None, offset, (uint)data.Length, data, "write");
+    /// <summary>Writes <paramref name="data"/> at <paramref name="offset"/>, as several requests in flight.</summary>
+    public void Write(long offset, ReadOnlySpan<byte> data, bool fua)
+    {
+        var calls = Split(NbdCommand.Write, fua ? NbdCommandFlags.Fua : NbdCommandFlags.None, offset, data.Length, PieceSize);
+        Pipeline.Execute(calls, [], data);
+    }
 
-    public void Flush() => Simple(NbdCommand.Flush, NbdCommandFlags.None, 0, 0, [], "flush");
+    public void Flush() => Pipeline.Execute([new NbdCall(NbdCommand.Flush, NbdCommandFlags.None, 0, 0, 0)], [], []);
 
-    public void Trim(long offset, uint length) => Simple(NbdCommand.Trim, NbdCommandFlags.None, offset, length, [], "discard");
+    public void Trim(long offset, long length) =>
+        Pipeline.Execute(Split(NbdCommand.Trim, NbdCommandFlags.None, offset, length, ZeroPieceSize), [], []);
 
-    public void WriteZeroes(long offset, uint length, bool noHole) =>
-        Simple(NbdCommand.WriteZeroes, noHole ? NbdCommandFlags.NoHole : NbdCommandFlags.None, offset, length, [], "write zeroes");
+    public void WriteZeroes(long offset, long length, bool noHole) =>
+        Pipeline.Execute(Split(NbdCommand.WriteZeroes, noHole ? NbdCommandFlags.NoHole : NbdCommandFlags.None, offset, length, ZeroPieceSize), [], []);
+
+    /// <summary>Largest range of one zeroing or discard request (no payload, so only the 32-bit length bounds it).</summary>
+    private const int ZeroPieceSize = 1 << 30;
 
     /// <summary>
     /// <c>base:allocation</c> of a range starting at <paramref name="offset"/>: (length, flags) runs from the
@@ -272,217 +280,36 @@ public sealed class NbdClient : IDisposable
     /// </summary>
     public List<(long Length, NbdAllocationFlags Flags)> BlockStatus(long offset, long length)
     {
-        var runs = new List<(long, NbdAllocationFlags)>();
-        lock (_gate)
-        {
-            var cookie = Send(NbdCommand.BlockStatus, NbdCommandFlags.None, offset, (uint)Math.Min(length, BlockStatusRequestLimit), []);
-            ReadChunks(cookie, "block status", offset, [], runs);
-        }
-
-        return runs;
+        var call = new NbdCall(NbdCommand.BlockStatus, NbdCommandFlags.None, offset, (uint)Math.Min(length, BlockStatusRequestLimit), 0) { Runs = [] };
+        Pipeline.Execute([call], [], []);
+        return call.Runs!;
     }
 
-    private void Simple(NbdCommand command, NbdCommandFlags flags, long offset, uint length, ReadOnlySpan<byte> payload, string what)
+    private static NbdCall[] Split(NbdCommand command, NbdCommandFlags flags, long offset, long length, int piece)
     {
-        lock (_gate)
+        var calls = new NbdCall[(int)((length + piece - 1) / piece)];
+        for (var i = 0; i < calls.Length; i++)
         {
-            var cookie = Send(command, flags, offset, length, payload);
-            ReadSimpleReply(cookie, what);
+            var start = (long)i * piece;
+            calls[i] = new NbdCall(command, flags, offset + start, (uint)Math.Min(piece, length - start), command is NbdCommand.Read or NbdCommand.Write ? (int)start : 0);
         }
+
+        return calls;
     }
 
-    private ulong Send(NbdCommand command, NbdCommandFlags flags, long offset, uint length, ReadOnlySpan<byte> payload)
-    {
-        var cookie = ++_cookie;
-        var header = _header.AsSpan(0, 28);
-        BinaryPrimitives.WriteUInt32BigEndian(header, NbdConstants.RequestMagic);
-        BinaryPrimitives.WriteUInt16BigEndian(header[4..], (ushort)flags);
-        BinaryPrimitives.WriteUInt16BigEndian(header[6..], (ushort)command);
-        BinaryPrimitives.WriteUInt64BigEndian(header[8..], cookie);
-        BinaryPrimitives.WriteUInt64BigEndian(header[16..], (ulong)offset);
-        BinaryPrimitives.WriteUInt32BigEndian(header[24..], length);
-        _stream.Write(header);
-        if (!payload.IsEmpty)
-        {
-            _stream.Write(payload);
-        }
-
-        return cookie;
-    }
-
-    private void ReadSimpleReply(ulong cookie, string what)
-    {
-        var header = _header.AsSpan(0, 16);
-        _stream.ReadExactly(header[..4]);
-        var magic = BinaryPrimitives.ReadUInt32BigEndian(header);
-        if (magic == NbdConstants.StructuredReplyMagic)
-        {
-            ReadChunks(cookie, what, 0, [], null, magicRead: true);
-            return;
-        }
-
-        _stream.ReadExactly(header[4..]);
-        if (magic != NbdConstants.SimpleReplyMagic || BinaryPrimitives.ReadUInt64BigEndian(header[8..]) != cookie)
-        {
-            throw new ImageAccessException("Unexpected reply from the NBD server");
-        }
-
-        ThrowOnError((NbdError)BinaryPrimitives.ReadUInt32BigEndian(header[4..]), what);
-    }
-
-    private void ReadChunks(ulong cookie, string what, long offset, Span<byte> buffer, List<(long, NbdAllocationFlags)>? runs, bool magicRead = false)
-    {
-        var error = NbdError.None;
-        while (true)
-        {
-            var header = _header.AsSpan(0, 20);
-            _stream.ReadExactly(magicRead ? header[4..] : header);
-            magicRead = false;
-            if (BinaryPrimitives.ReadUInt32BigEndian(header) != NbdConstants.StructuredReplyMagic || BinaryPrimitives.ReadUInt64BigEndian(header[8..]) != cookie)
-            {
-                throw new ImageAccessException("Unexpected reply from the NBD server");
-            }
-
-            var done = (BinaryPrimitives.ReadUInt16BigEndian(header[4..]) & 1) != 0;
-            var type = (NbdReplyType)BinaryPrimitives.ReadUInt16BigEndian(header[6..]);
-            var length = BinaryPrimitives.ReadUInt32BigEndian(header[16..]);
-            switch (type)
-            {
-                case NbdReplyType.None:
-                    break;
-                case NbdReplyType.OffsetData:
-                    ReadData(length, offset, buffer);
-                    break;
-                case NbdReplyType.OffsetHole:
-                    ReadHole(length, offset, buffer);
-                    break;
-                case NbdReplyType.BlockStatus when runs is not null:
-                    ReadStatus(length, runs);
-                    break;
-                case NbdReplyType.Error or NbdReplyType.ErrorOffset:
-                    error = ReadError(length);
-                    break;
-                default:
-                    throw new ImageAccessException($"Unexpected reply chunk type {(ushort)type} from the NBD server");
-            }
-
-            if (done)
-            {
-                ThrowOnError(error, what);
-                return;
-            }
-        }
-    }
-
-    private void ReadData(uint length, long offset, Span<byte> buffer)
-    {
-        Span<byte> position = stackalloc byte[8];
-        if (length < 8)
-        {
-            throw new ImageAccessException("Malformed data chunk from the NBD server");
-        }
-
-        _stream.ReadExactly(position);
-        var start = (long)BinaryPrimitives.ReadUInt64BigEndian(position) - offset;
-        var count = length - 8;
-        if (start < 0 || start > buffer.Length || count > buffer.Length - start)
-        {
-            throw new ImageAccessException("NBD server sent data outside the range asked for");
-        }
-
-        _stream.ReadExactly(buffer.Slice((int)start, (int)count));
-    }
-
-    private void ReadHole(uint length, long offset, Span<byte> buffer)
-    {
-        Span<byte> hole = stackalloc byte[12];
-        if (length != 12)
-        {
-            throw new ImageAccessException("Malformed hole chunk from the NBD server");
-        }
-
-        _stream.ReadExactly(hole);
-        var start = (long)BinaryPrimitives.ReadUInt64BigEndian(hole) - offset;
-        var count = BinaryPrimitives.ReadUInt32BigEndian(hole[8..]);
-        if (start < 0 || start > buffer.Length || count > buffer.Length - start)
-        {
-            throw new ImageAccessException("NBD server sent a hole outside the range asked for");
-        }
-
-        buffer.Slice((int)start, (int)count).Clear();
-    }
-
-    private void ReadStatus(uint length, List<(long, NbdAllocationFlags)> runs)
-    {
-        if (length < 12 || (length - 4) % 8 != 0 || length > (1 << 24))
-        {
-            throw new ImageAccessException("Malformed block status chunk from the NBD server");
-        }
-
-        var data = new byte[length];
-        _stream.ReadExactly(data);
-        if (BinaryPrimitives.ReadUInt32BigEndian(data) != _baseAllocationId)
-        {
-            return;
-        }
-
-        for (var i = 4; i < data.Length; i += 8)
-        {
-            runs.Add((BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(i)), (NbdAllocationFlags)BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(i + 4))));
-        }
-    }
-
-    private NbdError ReadError(uint length)
-    {
-        if (length < 6 || length > MaxOptionReply)
-        {
-            throw new ImageAccessException("Malformed error chunk from the NBD server");
-        }
-
-        var data = new byte[length];
-        _stream.ReadExactly(data);
-        var error = (NbdError)BinaryPrimitives.ReadUInt32BigEndian(data);
-        return error == NbdError.None ? NbdError.IoError : error;
-    }
-
-    private static void ThrowOnError(NbdError error, string what)
-    {
-        if (error != NbdError.None)
-        {
-            var text = error switch
-            {
-                NbdError.NotPermitted => "Operation not permitted",
-                NbdError.IoError => "Input/output error",
-                NbdError.OutOfMemory => "Cannot allocate memory",
-                NbdError.InvalidArgument => "Invalid argument",
-                NbdError.NoSpace => "No space left on device",
-                NbdError.Overflow => "Value too large for defined data type",
-                NbdError.NotSupported => "Operation not supported",
-                NbdError.Shutdown => "Cannot send after transport endpoint shutdown",
-                _ => $"error {(uint)error}",
-            };
-            throw new ImageAccessException($"NBD {what} failed: {text}");
-        }
-    }
+    private NbdPipeline Pipeline => _pipeline ?? throw new InvalidOperationException("The NBD connection is not in its transmission phase");
 
     public void Dispose()
     {
-        lock (_gate)
+        if (_pipeline is not null)
         {
-            try
-            {
-                if (_transmitting && _socket.Connected)
-                {
-                    Send(NbdCommand.Disconnect, NbdCommandFlags.None, 0, 0, []);
-                }
-            }
-            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
-            {
-                // The server is gone already.
-            }
-
-            _stream.Dispose();
-            _socket.Dispose();
+            _pipeline.Dispose();
         }
+        else
+        {
+            _stream.Dispose();
+        }
+
+        _socket.Dispose();
     }
 }

@@ -1,4 +1,3 @@
-using System.Net.Security;
 using System.Net.Sockets;
 using DiskImage.IO;
 
@@ -34,7 +33,7 @@ public sealed class NbdStorage : IStorage
         }
     }
 
-    private static SslClientAuthenticationOptions? TlsFor(NbdUri uri)
+    private static NbdTlsCredentials? TlsFor(NbdUri uri)
     {
         if (uri.TlsCreds is not { } id)
         {
@@ -47,7 +46,7 @@ public sealed class NbdStorage : IStorage
             s_credentials.TryGetValue(id, out credentials);
         }
 
-        return (credentials ?? throw new InvalidOptionException($"No TLS credentials with id '{id}'")).ClientOptions(uri.Host ?? "localhost");
+        return (credentials ?? throw new InvalidOptionException($"No TLS credentials with id '{id}'"));
     }
 
     public string Path { get; }
@@ -86,12 +85,7 @@ public sealed class NbdStorage : IStorage
         var count = (int)Math.Clamp(Length - offset, 0, buffer.Length);
         try
         {
-            for (var done = 0; done < count;)
-            {
-                var n = Math.Min(count - done, _client.MaxPayload);
-                _client.Read(offset + done, buffer.Slice(done, n));
-                done += n;
-            }
+            _client.Read(offset, buffer[..count]);
         }
         catch (Exception e) when (IsConnectionLoss(e))
         {
@@ -111,12 +105,7 @@ public sealed class NbdStorage : IStorage
 
         try
         {
-            for (var done = 0; done < data.Length;)
-            {
-                var n = Math.Min(data.Length - done, _client.MaxPayload);
-                _client.Write(offset + done, data.Slice(done, n), fua: false);
-                done += n;
-            }
+            _client.Write(offset, data, fua: false);
         }
         catch (Exception e) when (IsConnectionLoss(e))
         {
@@ -156,15 +145,7 @@ public sealed class NbdStorage : IStorage
             return;
         }
 
-        Io(() =>
-        {
-            for (var position = offset; position < end;)
-            {
-                var n = (uint)Math.Min(end - position, 1L << 30);
-                _client.WriteZeroes(position, n, noHole: !mayUnmap);
-                position += n;
-            }
-        });
+        Io(() => _client.WriteZeroes(offset, end - offset, noHole: !mayUnmap));
     }
 
     /// <summary>A discarded range must read as zeroes afterwards, which <c>TRIM</c> does not promise; zeroes that may unmap do.</summary>

@@ -8,6 +8,9 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
     /// <summary>Id of the <c>tls-creds-x509</c> object to connect with (qemu's <c>tls-creds</c> option); carried as a <c>tls-creds=</c> query parameter.</summary>
     public string? TlsCreds { get; init; }
 
+    /// <summary>The name the server's certificate must carry (qemu's <c>tls-hostname</c>); defaults to the host. Carried as a <c>tls-hostname=</c> query parameter.</summary>
+    public string? TlsHostname { get; init; }
+
     /// <summary>Whether <paramref name="name"/> is written as an NBD URI.</summary>
     public static bool IsNbd(string name) =>
         name.StartsWith("nbd://", StringComparison.Ordinal) || name.StartsWith("nbd+tcp://", StringComparison.Ordinal)
@@ -31,6 +34,7 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
         var export = slash < 0 ? "" : Uri.UnescapeDataString(rest[(slash + 1)..]);
         string? socket = null;
         string? tlsCreds = null;
+        string? tlsHostname = null;
         foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var eq = pair.IndexOf('=', StringComparison.Ordinal);
@@ -43,6 +47,10 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
             else if (key == "tls-creds")
             {
                 tlsCreds = value;
+            }
+            else if (key == "tls-hostname")
+            {
+                tlsHostname = value;
             }
             else
             {
@@ -57,7 +65,7 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
                 throw new InvalidOptionException($"An nbd+unix URI needs an empty host and a socket: nbd+unix:///export?socket=PATH ('{text}')");
             }
 
-            return new NbdUri(null, 0, socket, export) { TlsCreds = tlsCreds };
+            return new NbdUri(null, 0, socket, export) { TlsCreds = tlsCreds, TlsHostname = tlsHostname };
         }
 
         var host = authority;
@@ -78,7 +86,7 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
             throw new InvalidOptionException($"An NBD URI needs a host: nbd://host[:port]/export ('{text}')");
         }
 
-        return new NbdUri(host, port, null, export) { TlsCreds = tlsCreds };
+        return new NbdUri(host, port, null, export) { TlsCreds = tlsCreds, TlsHostname = tlsHostname };
     }
 
     /// <summary>The URI as qemu-img prints an NBD node's file name (no slash before an empty export name).</summary>
@@ -89,10 +97,11 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
     }
 
     /// <summary>The URI for a server address given as qemu's <c>server.*</c> options.</summary>
-    public static string Format(string type, string? host, string? port, string? path, string? export, string? tlsCreds = null)
+    public static string Format(string type, string? host, string? port, string? path, string? export, string? tlsCreds = null, string? tlsHostname = null)
     {
         var name = Uri.EscapeDataString(export ?? "");
-        var tls = tlsCreds is null ? "" : "tls-creds=" + Uri.EscapeDataString(tlsCreds);
+        var tls = string.Join('&', new[] { ("tls-creds", tlsCreds), ("tls-hostname", tlsHostname) }
+            .Where(p => p.Item2 is not null).Select(p => p.Item1 + "=" + Uri.EscapeDataString(p.Item2!)));
         return type switch
         {
             "unix" => $"nbd+unix:///{name}?socket={path ?? throw new InvalidOptionException("Parameter 'server.path' is missing")}{(tls.Length > 0 ? "&" + tls : "")}",
