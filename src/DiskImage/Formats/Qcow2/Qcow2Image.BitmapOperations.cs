@@ -13,6 +13,18 @@ public sealed partial class Qcow2Image
     /// <summary>QEMU's default granularity: the cluster size, kept between 4 KiB and 64 KiB.</summary>
     public long DefaultBitmapGranularity => Math.Clamp(_clusterSize, 4096, 65536);
 
+    /// <summary>True for images that can hold persistent bitmaps (version 3; QEMU's <c>qcow2_supports_persistent_dirty_bitmap</c>).</summary>
+    public bool SupportsPersistentBitmaps => _header.Version >= 3;
+
+    /// <summary>Names of the bitmaps found <c>in_use</c> at open (inconsistent: only removal is allowed), in directory order.</summary>
+    public IEnumerable<string> InconsistentBitmapNames()
+    {
+        lock (_lock)
+        {
+            return InconsistentBitmaps().Select(b => b.Name).ToList();
+        }
+    }
+
     /// <summary>The bitmaps as they stand now (stored ones, in memory ones and those added since open), in directory order.</summary>
     public IReadOnlyList<Qcow2BitmapInfo> ListBitmaps()
     {

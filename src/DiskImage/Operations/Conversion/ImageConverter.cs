@@ -45,6 +45,7 @@ public static class ImageConverter
         {
             var layout = new SourceLayout(sources);
             InputOverlap.EnsureDistinct(options.Target, sources);
+            BitmapCopy.Check(options, sources, targetFormat.Name);
             cancellationToken.ThrowIfCancellationRequested();
 
             var targetOptions = options.TargetOptions;
@@ -72,7 +73,7 @@ public static class ImageConverter
                 }
             }
 
-            await CopyAsync(registry, targetFormat, targetPath, layout, options, progress, cancellationToken).ConfigureAwait(false);
+            await CopyAsync(registry, targetFormat, targetPath, sources, layout, options, progress, cancellationToken).ConfigureAwait(false);
             output?.Commit(flushToDisk: options.TargetCache != "unsafe");
         }
         finally
@@ -85,7 +86,7 @@ public static class ImageConverter
     }
 
     /// <summary>Opens the created (or existing) target and runs the copy pipeline into it, ending with a flush.</summary>
-    private static async Task CopyAsync(ImageFormatRegistry registry, IImageFormat targetFormat, string targetPath, SourceLayout layout, ConvertOptions options,
+    private static async Task CopyAsync(ImageFormatRegistry registry, IImageFormat targetFormat, string targetPath, List<IDiskImage> sources, SourceLayout layout, ConvertOptions options,
         IProgress<CopyProgress>? progress, CancellationToken cancellationToken)
     {
         using var target = registry.Open(targetPath, targetFormat.Name, new ImageOpenOptions
@@ -100,6 +101,8 @@ public static class ImageConverter
         {
             throw new InvalidOptionException("output file is smaller than input file");
         }
+
+        BitmapCopy.CheckTarget(options, target);
 
         ICompressedClusterWriter? compressor = null;
         if (options.Compress)
@@ -129,6 +132,7 @@ public static class ImageConverter
         await pipeline.RunAsync(progress, cancellationToken).ConfigureAwait(false);
         target.Flush();
         marker?.EndInPlaceUpdate();
+        BitmapCopy.Copy(options, sources, target, cancellationToken);
     }
 
     /// <summary>The option checks qemu-img makes before opening anything, in its words.</summary>
