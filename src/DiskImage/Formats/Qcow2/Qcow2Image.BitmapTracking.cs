@@ -214,6 +214,35 @@ public sealed partial class Qcow2Image
         AddClusterRange(_pendingFrees, bitmap.TableOffset, bitmap.TableSize * 8L);
     }
 
+    /// <summary>
+    /// A version 2 image cannot hold bitmaps. Once the header without the extension is on disk, the directory,
+    /// tables and data clusters are freed, so the downgraded image has no leaks (QEMU 7.2 keeps a stale extension
+    /// in the v2 header and leaks the clusters).
+    /// </summary>
+    private void DropBitmapsAfterDowngradeLocked(Qcow2BitmapsExtension? oldExtension)
+    {
+        _loadedBitmaps.Clear();
+        _trackingBitmaps = [];
+        if (_bitmaps.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var entry in _bitmaps)
+        {
+            FreeBitmapClustersLocked(entry);
+        }
+
+        if (oldExtension is not null)
+        {
+            AddClusterRange(_pendingFrees, oldExtension.DirectoryOffset, oldExtension.DirectorySize);
+        }
+
+        ApplyCountedFreesLocked();
+        FlushMetadataLocked();
+        _bitmaps = [];
+    }
+
     /// <summary>Releases the pending frees that are counted (a crafted table may point anywhere).</summary>
     private void ApplyCountedFreesLocked()
     {
