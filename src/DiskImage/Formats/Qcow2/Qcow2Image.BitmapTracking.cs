@@ -29,7 +29,7 @@ public sealed partial class Qcow2Image
     private void RefreshTrackingLocked() => _trackingBitmaps = _loadedBitmaps.Where(b => b.Enabled).ToArray();
 
     /// <summary>Reads a stored bitmap's data into memory (all-ones entries set whole words, as QEMU loads them).</summary>
-    private Qcow2DirtyBitmap ReadBitmapData(Qcow2Bitmap bitmap)
+    internal Qcow2DirtyBitmap ReadBitmapData(Qcow2Bitmap bitmap)
     {
         var memory = new Qcow2DirtyBitmap(bitmap, _header.Size);
         var table = Qcow2BitmapTable.Read(_file, bitmap);
