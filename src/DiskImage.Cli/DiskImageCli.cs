@@ -71,7 +71,7 @@ internal static class DiskImageCli
     /// signals' default action, so a signal still stops them at once.
     /// </summary>
     private static bool HonoursCancellation(Command command) => command.Name is "convert" or "dd" or "commit" or "rebase" or "compare"
-        or "check" or "amend" or "measure" or "bench" or "create" or "extract" or "cloud-init";
+        or "check" or "amend" or "bitmap" or "measure" or "bench" or "create" or "extract" or "cloud-init";
 
     private static bool IsCancellation(Exception e) => e switch
     {
@@ -88,6 +88,7 @@ internal static class DiskImageCli
         root.Subcommands.Add(InfoCommand.Create(context));
         root.Subcommands.Add(ConvertCommand.Create(context));
         root.Subcommands.Add(AmendCommand.Create(context));
+        root.Subcommands.Add(BitmapCommand.Create(context));
         root.Subcommands.Add(IsoCommand.Create(context));
         root.Subcommands.Add(MeasureCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));

@@ -13,7 +13,7 @@ internal static class QemuArguments
 {
     /// <summary>The verbs qemu-img has; others (iso, nbd, io) keep their own parsing.</summary>
     private static readonly HashSet<string> Verbs =
-        ["amend", "bench", "check", "commit", "compare", "convert", "create", "dd", "info", "map", "measure", "rebase", "resize", "snapshot"];
+        ["amend", "bench", "bitmap", "check", "commit", "compare", "convert", "create", "dd", "info", "map", "measure", "rebase", "resize", "snapshot"];
 
     /// <summary>Rewrites <paramref name="args"/> when its first word is one of qemu-img's verbs; throws <see cref="UsageException"/>.</summary>
     public static string[] Normalize(string[] args, RootCommand root)
@@ -188,6 +188,9 @@ internal static class QemuArguments
         var count = positionals.Count;
         switch (verb)
         {
+            case "bitmap":
+                Commands.BitmapCommand.CheckUsage(options, count);
+                break;
             case "info" or "check" or "commit" or "map" or "snapshot" or "rebase" or "bench" when count != 1:
                 throw new UsageException("Expecting one image file name");
             case "compare" when count != 2:

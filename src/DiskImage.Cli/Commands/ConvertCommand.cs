@@ -36,7 +36,7 @@ internal sealed class ConvertCommand
     private readonly Option<bool> _copyOffload = new("-C") { Description = "Copy offloading (copy_file_range) where the host allows it; refused with -c, -S and --salvage" };
     private readonly Option<string?> _rateLimit = new("-r") { Description = "Rate limit in bytes of data per second (k, M, G suffixes)" };
     private readonly Option<bool> _salvage = new("--salvage") { Description = "Copy source sectors that cannot be read as zeroes, with a warning each" };
-    private readonly Option<bool> _bitmaps = new("--bitmaps") { Description = "Copy persistent bitmaps (qcow2 to qcow2; refused when the source has any, as diskimg cannot copy them yet)" };
+    private readonly Option<bool> _bitmaps = new("--bitmaps") { Description = "Copy every persistent bitmap of the source (qcow2 to qcow2)" };
     private readonly Option<bool> _skipBrokenBitmaps = new("--skip-broken-bitmaps") { Description = "With --bitmaps, skip inconsistent bitmaps" };
     private readonly Argument<string[]> _files = new("files") { Description = "Source images, then the target", Arity = ArgumentArity.ZeroOrMore };
 
@@ -84,11 +84,6 @@ internal sealed class ConvertCommand
             }
 
             var target = ResolveTarget(parse, files[^1], secrets);
-            if (parse.GetValue(_bitmaps))
-            {
-                CheckBitmaps(sources, target);
-            }
-
             var quiet = parse.GetValue(_quiet);
             var options = new ConvertOptions
             {
@@ -114,6 +109,9 @@ internal sealed class ConvertCommand
                 SalvageWarning = !parse.GetValue(_salvage) ? null
                     : quiet ? _ => { }
                     : message => context.Error.WriteLine($"{ProgramName.Value}: warning: {message}"),
+                CopyBitmaps = parse.GetValue(_bitmaps),
+                SkipBrokenBitmaps = parse.GetValue(_skipBrokenBitmaps),
+                BitmapWarning = message => context.Error.WriteLine($"{ProgramName.Value}: warning: {message}"),
             };
 
             if (parse.GetValue(_progress) && !quiet)
@@ -154,32 +152,6 @@ internal sealed class ConvertCommand
         if (copyOffload && parse.GetValue(_salvage))
         {
             throw new InvalidOptionException("Cannot use copy offloading in salvaging mode");
-        }
-    }
-
-    /// <summary>
-    /// --bitmaps: qemu-img's preconditions (one source, a target format that holds bitmaps). A source without
-    /// bitmaps converts as without the option; one with bitmaps is refused before anything is written, since
-    /// diskimg does not copy them.
-    /// </summary>
-    private static void CheckBitmaps(List<ImageSource> sources, ImageSource target)
-    {
-        if (sources.Count != 1)
-        {
-            throw new InvalidOptionException("Copying bitmaps only possible with single source");
-        }
-
-        if (target.Format != "qcow2")
-        {
-            throw new InvalidOptionException($"Format driver '{target.Format}' does not support bitmaps");
-        }
-
-        var source = sources[0];
-        using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format,
-            source.Apply(new ImageOpenOptions { ReadOnly = true, OpenBackingChain = false }));
-        if (image is DiskImage.Formats.Qcow2.Qcow2Image { HasPersistentBitmaps: true })
-        {
-            throw new UnsupportedFeatureException($"Could not copy the persistent bitmaps of '{source.Path}': diskimg does not copy bitmaps");
         }
     }
 

@@ -190,6 +190,7 @@ public sealed partial class Qcow2Image
         ValidateDowngradeLocked(_header.RefcountOrder, _header.Size);
         ExpandZeroClustersLocked(cancellationToken);
         FlushMetadataLocked();
+        var bitmapsExtension = Bitmaps.Qcow2BitmapsExtension.From(_header);
         _header = _header with
         {
             Version = 2,
@@ -198,11 +199,12 @@ public sealed partial class Qcow2Image
             AutoclearFeatures = 0,
             HeaderLength = Qcow2Constants.Version2HeaderLength,
             UnknownHeaderFields = [],
-            Extensions = [.. _header.Extensions.Where(e => e.Magic != Qcow2Constants.ExtensionFeatureTable)],
+            Extensions = [.. _header.Extensions.Where(e => e.Magic is not (Qcow2Constants.ExtensionFeatureTable or Qcow2Constants.ExtensionBitmaps))],
         };
         _dirtyBitSetHere = false;
         WriteHeaderLocked();
         _file.Flush();
+        DropBitmapsAfterDowngradeLocked(bitmapsExtension);
     }
 
     private bool HasZeroClusters(ulong[] l1)

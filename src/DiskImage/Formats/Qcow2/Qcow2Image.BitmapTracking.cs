@@ -12,7 +12,8 @@ namespace DiskImage.Formats.Qcow2;
 /// </summary>
 public sealed partial class Qcow2Image
 {
-    private Qcow2DirtyBitmap[] _loadedBitmaps = [];
+    /// <summary>The consistent bitmaps in memory (loaded at open or added since), oldest first.</summary>
+    private readonly List<Qcow2DirtyBitmap> _loadedBitmaps = [];
     private Qcow2DirtyBitmap[] _trackingBitmaps = [];
 
     /// <summary>Marks <c>[offset, offset + length)</c> dirty in every enabled bitmap.</summary>
@@ -24,6 +25,32 @@ public sealed partial class Qcow2Image
         }
     }
 
+    /// <summary>The set of bitmaps writes mark changed (added, removed, enabled or disabled).</summary>
+    private void RefreshTrackingLocked() => _trackingBitmaps = _loadedBitmaps.Where(b => b.Enabled).ToArray();
+
+    /// <summary>Reads a stored bitmap's data into memory (all-ones entries set whole words, as QEMU loads them).</summary>
+    internal Qcow2DirtyBitmap ReadBitmapData(Qcow2Bitmap bitmap)
+    {
+        var memory = new Qcow2DirtyBitmap(bitmap, _header.Size);
+        var table = Qcow2BitmapTable.Read(_file, bitmap);
+        var chunk = new byte[_clusterSize];
+        for (var i = 0; i < table.Length; i++)
+        {
+            var dataOffset = (long)(table[i] & Qcow2BitmapLimits.TableEntryOffsetMask);
+            if (dataOffset != 0)
+            {
+                _file.Read(dataOffset, chunk);
+                memory.Load((long)i * _clusterSize, chunk);
+            }
+            else if ((table[i] & Qcow2BitmapLimits.TableEntryAllOnes) != 0)
+            {
+                memory.LoadOnes((long)i * _clusterSize, _clusterSize);
+            }
+        }
+
+        return memory;
+    }
+
     /// <summary>Called once the refcounts are loaded for writing, before anything else is written.</summary>
     private void StartTrackingBitmapsLocked()
     {
@@ -32,29 +59,7 @@ public sealed partial class Qcow2Image
             return;
         }
 
-        var loaded = new List<Qcow2DirtyBitmap>();
-        foreach (var bitmap in _bitmaps.Where(b => !b.InUse))
-        {
-            var memory = new Qcow2DirtyBitmap(bitmap, _header.Size);
-            var table = Qcow2BitmapTable.Read(_file, bitmap);
-            var chunk = new byte[_clusterSize];
-            for (var i = 0; i < table.Length; i++)
-            {
-                var dataOffset = (long)(table[i] & Qcow2BitmapLimits.TableEntryOffsetMask);
-                if (dataOffset != 0)
-                {
-                    _file.Read(dataOffset, chunk);
-                    memory.Load((long)i * _clusterSize, chunk);
-                }
-                else if ((table[i] & Qcow2BitmapLimits.TableEntryAllOnes) != 0)
-                {
-                    memory.LoadOnes((long)i * _clusterSize, _clusterSize);
-                }
-            }
-
-            loaded.Add(memory);
-        }
-
+        var loaded = _bitmaps.Where(b => !b.InUse).Select(ReadBitmapData).ToList();
         if (loaded.Count == 0)
         {
             return;
@@ -64,14 +69,14 @@ public sealed partial class Qcow2Image
         _bitmaps = _bitmaps.Select(b => b with { Flags = b.Flags | Qcow2BitmapLimits.FlagInUse }).ToList();
         _file.Write(extension.DirectoryOffset, Qcow2BitmapDirectory.Serialize(_bitmaps));
         _file.Flush();
-        _loadedBitmaps = [.. loaded];
-        _trackingBitmaps = loaded.Where(b => b.Enabled).ToArray();
+        _loadedBitmaps.AddRange(loaded);
+        RefreshTrackingLocked();
     }
 
     /// <summary>Refuses a resize QEMU refuses (an inconsistent bitmap), and resizes the bitmaps in memory.</summary>
     private void ResizeBitmapsLocked(long newSize)
     {
-        if (_bitmaps.FirstOrDefault(b => b.InUse && _loadedBitmaps.All(l => l.Stored.Name != b.Name)) is { } stale)
+        if (InconsistentBitmaps().FirstOrDefault() is { } stale)
         {
             throw new InconsistentBitmapException($"Bitmap '{stale.Name}' is inconsistent and cannot be used");
         }
@@ -82,76 +87,169 @@ public sealed partial class Qcow2Image
         }
     }
 
+    /// <summary>Directory entries found <c>in_use</c> at open: kept as they are, never loaded.</summary>
+    private IEnumerable<Qcow2Bitmap> InconsistentBitmaps() =>
+        _bitmaps.Where(b => b.InUse && _loadedBitmaps.All(l => l.Stored?.Name != b.Name));
+
     /// <summary>Stores every loaded bitmap with <c>in_use</c> cleared (QEMU's <c>qcow2_store_persistent_dirty_bitmaps</c>).</summary>
     private void StoreBitmapsLocked()
     {
-        if (_loadedBitmaps.Length == 0 || _header.Version < 3 || Qcow2BitmapsExtension.From(_header) is not { } oldExtension)
+        if (_loadedBitmaps.Count == 0 || _header.Version < 3)
         {
             return;
         }
 
         var refcounts = _refcounts!;
-        var entries = new List<Qcow2Bitmap>();
-        var chunk = new byte[_clusterSize];
-        foreach (var entry in _bitmaps)
+        var entries = _bitmaps.ToList();
+        var dropped = new List<Qcow2Bitmap>();
+        // QEMU walks its bitmaps newest first: bitmaps new to the directory are appended in that order.
+        foreach (var memory in Enumerable.Reverse(_loadedBitmaps))
         {
-            var memory = _loadedBitmaps.FirstOrDefault(l => l.Stored.Name == entry.Name);
-            if (memory is null)
-            {
-                entries.Add(entry); // inconsistent since open: left as it is
-                continue;
-            }
-
-            var tableSize = (int)Qcow2BitmapLimits.TableEntries(_header.Size, entry.GranularityBits, _clusterSize);
-            var table = new byte[tableSize * 8L];
-            for (var i = 0; i < tableSize; i++)
-            {
-                if (memory.Serialize((long)i * _clusterSize, chunk))
-                {
-                    var host = refcounts.Allocate(1);
-                    _file.Write(host, chunk);
-                    System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(table.AsSpan(i * 8), host);
-                }
-            }
-
+            var table = StoreBitmapDataLocked(memory, out var tableSize);
             var tableClusters = (int)((table.Length + _clusterSize - 1) / _clusterSize);
             var tableOffset = refcounts.Allocate(tableClusters);
             _file.Write(tableOffset, table);
-            entries.Add(entry with { Flags = entry.Flags & ~Qcow2BitmapLimits.FlagInUse, TableOffset = tableOffset, TableSize = tableSize });
+            var stored = new Qcow2Bitmap(memory.Name, memory.GranularityBits, memory.Enabled ? Qcow2BitmapLimits.FlagAuto : 0, tableOffset, tableSize);
+            var index = entries.FindIndex(e => e.Name == memory.Name);
+            if (index < 0)
+            {
+                entries.Add(stored);
+            }
+            else
+            {
+                dropped.Add(entries[index]);
+                entries[index] = stored;
+            }
         }
 
-        var directory = Qcow2BitmapDirectory.Serialize(entries);
-        var directoryOffset = refcounts.Allocate((int)((directory.Length + _clusterSize - 1) / _clusterSize));
-        _file.Write(directoryOffset, directory);
-        FlushMetadataLocked();
+        WriteBitmapDirectoryLocked(entries);
+        foreach (var old in dropped)
+        {
+            FreeBitmapClustersLocked(old);
+        }
 
-        // The header switches to the new directory only once everything it points at is on disk.
-        var extension = new Qcow2BitmapsExtension((uint)entries.Count, directory.Length, directoryOffset);
-        _header = _header.WithExtension(Qcow2Constants.ExtensionBitmaps, extension.Serialize());
+        ApplyCountedFreesLocked();
+        _loadedBitmaps.Clear();
+        _trackingBitmaps = [];
+    }
+
+    /// <summary>Writes each non-zero cluster of the bitmap's data to a new cluster; returns the serialized table.</summary>
+    private byte[] StoreBitmapDataLocked(Qcow2DirtyBitmap memory, out int tableSize)
+    {
+        var chunk = new byte[_clusterSize];
+        tableSize = (int)Qcow2BitmapLimits.TableEntries(_header.Size, memory.GranularityBits, _clusterSize);
+        var table = new byte[tableSize * 8L];
+        for (var i = 0; i < tableSize; i++)
+        {
+            if (memory.Serialize((long)i * _clusterSize, chunk))
+            {
+                var host = _refcounts!.Allocate(1);
+                _file.Write(host, chunk);
+                System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(table.AsSpan(i * 8), host);
+            }
+        }
+
+        return table;
+    }
+
+    /// <summary>
+    /// QEMU's <c>update_ext_header_and_dir</c>: a new directory (none when <paramref name="entries"/> is empty),
+    /// flushed before the header points at it, then the old directory is freed (pending).
+    /// </summary>
+    private void WriteBitmapDirectoryLocked(List<Qcow2Bitmap> entries)
+    {
+        var oldExtension = Qcow2BitmapsExtension.From(_header);
+        if (entries.Count > 0)
+        {
+            var directory = Qcow2BitmapDirectory.Serialize(entries);
+            var directoryOffset = _refcounts!.Allocate((int)((directory.Length + _clusterSize - 1) / _clusterSize));
+            _file.Write(directoryOffset, directory);
+            FlushMetadataLocked();
+            var extension = new Qcow2BitmapsExtension((uint)entries.Count, directory.Length, directoryOffset);
+            _header = _header.WithExtension(Qcow2Constants.ExtensionBitmaps, extension.Serialize()) with
+            {
+                AutoclearFeatures = _header.AutoclearFeatures | Qcow2Constants.AutoclearBitmaps,
+            };
+        }
+        else
+        {
+            _header = _header.WithExtension(Qcow2Constants.ExtensionBitmaps, null) with
+            {
+                AutoclearFeatures = _header.AutoclearFeatures & ~Qcow2Constants.AutoclearBitmaps,
+            };
+        }
+
         WriteHeaderLocked();
         _file.Flush();
-
-        AddClusterRange(_pendingFrees, oldExtension.DirectoryOffset, oldExtension.DirectorySize);
-        foreach (var memory in _loadedBitmaps)
+        if (oldExtension is not null)
         {
-            foreach (var old in Qcow2BitmapTable.Read(_file, memory.Stored))
-            {
-                if ((old & Qcow2BitmapLimits.TableEntryOffsetMask) is var offset and not 0)
-                {
-                    _pendingFrees.Add((long)offset >> _clusterBits);
-                }
-            }
-
-            AddClusterRange(_pendingFrees, memory.Stored.TableOffset, memory.Stored.TableSize * 8L);
+            AddClusterRange(_pendingFrees, oldExtension.DirectoryOffset, oldExtension.DirectorySize);
         }
 
-        // Only clusters that are counted can be released (a crafted table may point anywhere).
-        var counted = _pendingFrees.Where(c => c < refcounts.CoveredClusters && refcounts.Get(c) > 0).ToList();
+        _bitmaps = entries;
+    }
+
+    /// <summary>QEMU's <c>free_bitmap_clusters</c>: the data clusters and the table (pending); nothing when the table is invalid.</summary>
+    private void FreeBitmapClustersLocked(Qcow2Bitmap bitmap)
+    {
+        if (bitmap.TableOffset >= _file.Length)
+        {
+            return;
+        }
+
+        var table = Qcow2BitmapTable.Read(_file, bitmap);
+        if (table.Any(entry => !Qcow2BitmapTable.IsValidEntry(entry, _clusterSize)))
+        {
+            return; // QEMU cannot load such a table and frees nothing (the clusters leak)
+        }
+
+        foreach (var entry in table)
+        {
+            if ((entry & Qcow2BitmapLimits.TableEntryOffsetMask) is var offset and not 0)
+            {
+                _pendingFrees.Add((long)offset >> _clusterBits);
+            }
+        }
+
+        AddClusterRange(_pendingFrees, bitmap.TableOffset, bitmap.TableSize * 8L);
+    }
+
+    /// <summary>
+    /// A version 2 image cannot hold bitmaps. Once the header without the extension is on disk, the directory,
+    /// tables and data clusters are freed, so the downgraded image has no leaks (QEMU 7.2 keeps a stale extension
+    /// in the v2 header and leaks the clusters).
+    /// </summary>
+    private void DropBitmapsAfterDowngradeLocked(Qcow2BitmapsExtension? oldExtension)
+    {
+        _loadedBitmaps.Clear();
+        _trackingBitmaps = [];
+        if (_bitmaps.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var entry in _bitmaps)
+        {
+            FreeBitmapClustersLocked(entry);
+        }
+
+        if (oldExtension is not null)
+        {
+            AddClusterRange(_pendingFrees, oldExtension.DirectoryOffset, oldExtension.DirectorySize);
+        }
+
+        ApplyCountedFreesLocked();
+        FlushMetadataLocked();
+        _bitmaps = [];
+    }
+
+    /// <summary>Releases the pending frees that are counted (a crafted table may point anywhere).</summary>
+    private void ApplyCountedFreesLocked()
+    {
+        var refcounts = _refcounts!;
+        var counted = _pendingFrees.Distinct().Where(c => c < refcounts.CoveredClusters && refcounts.Get(c) > 0).ToList();
         _pendingFrees.Clear();
         _pendingFrees.AddRange(counted);
         ApplyPendingFreesLocked();
-        _bitmaps = entries;
-        _loadedBitmaps = [];
-        _trackingBitmaps = [];
     }
 }

@@ -118,6 +118,12 @@ public sealed partial class Qcow2Image
         CheckSnapshotsSupported();
         lock (_lock)
         {
+            // QEMU refuses to revert an image with any bitmap (their data would not match the reverted disk).
+            if (_bitmaps.Count > 0 || _loadedBitmaps.Count > 0)
+            {
+                throw new UnsupportedFeatureException("Device has active dirty bitmaps");
+            }
+
             FlushMetadataLocked();
             var snapshot = FindSnapshot(selector) ?? throw new InvalidOptionException("Failed to load snapshot: No such file or directory");
             var size = snapshot.DiskSize ?? _header.Size;

@@ -83,6 +83,18 @@ public sealed record ConvertOptions
     /// </summary>
     public Action<string>? SalvageWarning { get; init; }
 
+    /// <summary>
+    /// <c>--bitmaps</c>: copy every persistent bitmap of the (single, qcow2 version 3) source into the qcow2 version 3
+    /// target once the data is copied, each with its granularity and enabled state. Without it bitmaps are not copied.
+    /// </summary>
+    public bool CopyBitmaps { get; init; }
+
+    /// <summary><c>--skip-broken-bitmaps</c>: with <see cref="CopyBitmaps"/>, inconsistent bitmaps are skipped (reported to <see cref="BitmapWarning"/>) instead of refused.</summary>
+    public bool SkipBrokenBitmaps { get; init; }
+
+    /// <summary>Receives qemu-img's warning for each inconsistent bitmap skipped (without a program prefix).</summary>
+    public Action<string>? BitmapWarning { get; init; }
+
     /// <summary>Supplies secrets by id, for encrypted sources and targets.</summary>
     public Func<string?, byte[]?>? SecretProvider { get; init; }
 

@@ -42,6 +42,7 @@ public static class ImageConverter
         {
             var layout = new SourceLayout(sources);
             InputOverlap.EnsureDistinct(options.Target, sources);
+            BitmapCopy.Check(options, sources, targetFormat.Name);
             cancellationToken.ThrowIfCancellationRequested();
 
             var targetOptions = options.TargetOptions;
@@ -69,7 +70,7 @@ public static class ImageConverter
                 }
             }
 
-            Copy(registry, targetFormat, targetPath, layout, options, progress, cancellationToken);
+            Copy(registry, targetFormat, targetPath, sources, layout, options, progress, cancellationToken);
             output?.Commit(flushToDisk: options.TargetCache != "unsafe");
         }
         finally
@@ -89,7 +90,7 @@ public static class ImageConverter
         Task.Factory.StartNew(() => Convert(options, progress, cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     /// <summary>Opens the created (or existing) target and runs the copy pipeline into it, ending with a flush.</summary>
-    private static void Copy(ImageFormatRegistry registry, IImageFormat targetFormat, string targetPath, SourceLayout layout, ConvertOptions options,
+    private static void Copy(ImageFormatRegistry registry, IImageFormat targetFormat, string targetPath, List<IDiskImage> sources, SourceLayout layout, ConvertOptions options,
         IProgress<CopyProgress>? progress, CancellationToken cancellationToken)
     {
         using var target = registry.Open(targetPath, targetFormat.Name, new ImageOpenOptions
@@ -104,6 +105,8 @@ public static class ImageConverter
         {
             throw new InvalidOptionException("output file is smaller than input file");
         }
+
+        BitmapCopy.CheckTarget(options, target);
 
         ICompressedClusterWriter? compressor = null;
         if (options.Compress)
@@ -133,6 +136,7 @@ public static class ImageConverter
         pipeline.Run(progress, cancellationToken);
         target.Flush();
         marker?.EndInPlaceUpdate();
+        BitmapCopy.Copy(options, sources, target, cancellationToken);
     }
 
     /// <summary>The option checks qemu-img makes before opening anything, in its words.</summary>

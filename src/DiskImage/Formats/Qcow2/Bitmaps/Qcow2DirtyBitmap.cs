@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Numerics;
 
 namespace DiskImage.Formats.Qcow2.Bitmaps;
 
@@ -10,19 +11,32 @@ internal sealed class Qcow2DirtyBitmap
 {
     private ulong[] _words;
 
-    public Qcow2DirtyBitmap(Qcow2Bitmap stored, long imageLength)
+    public Qcow2DirtyBitmap(string name, int granularityBits, bool enabled, long imageLength)
     {
-        Stored = stored;
-        _words = new ulong[Qcow2BitmapLimits.DataBytes(imageLength, stored.GranularityBits) / 8];
+        Name = name;
+        GranularityBits = granularityBits;
+        Enabled = enabled;
+        Length = imageLength;
+        _words = new ulong[Qcow2BitmapLimits.DataBytes(imageLength, granularityBits) / 8];
     }
 
-    /// <summary>The directory entry as it was read at open (its table is freed once the new one is stored).</summary>
-    public Qcow2Bitmap Stored { get; }
+    public Qcow2DirtyBitmap(Qcow2Bitmap stored, long imageLength)
+        : this(stored.Name, stored.GranularityBits, stored.Auto, imageLength) => Stored = stored;
 
-    public int GranularityBits => Stored.GranularityBits;
+    public string Name { get; }
+
+    /// <summary>The directory entry as it was read at open (its table is freed once the new one is stored); null for a bitmap added since.</summary>
+    public Qcow2Bitmap? Stored { get; set; }
+
+    public int GranularityBits { get; }
+
+    public long Granularity => 1L << GranularityBits;
 
     /// <summary>Enabled bitmaps track writes (the directory's <c>auto</c> flag).</summary>
-    public bool Enabled => Stored.Auto;
+    public bool Enabled { get; set; }
+
+    /// <summary>Bytes of guest data the bitmap covers (the image's size: QEMU's bitmap size).</summary>
+    public long Length { get; private set; }
 
     public void MarkDirty(long offset, long length)
     {
@@ -49,6 +63,84 @@ internal sealed class Qcow2DirtyBitmap
         }
     }
 
+    /// <summary>Every granule clean (QEMU's clear of a bitmap).</summary>
+    public void Clear() => Array.Clear(_words);
+
+    /// <summary>
+    /// Sets every granule that overlaps a dirty granule of <paramref name="source"/> (QEMU's merge; the
+    /// granularities may differ). Both bitmaps cover the same length.
+    /// </summary>
+    public void Merge(Qcow2DirtyBitmap source, CancellationToken cancellationToken = default)
+    {
+        if (source.GranularityBits == GranularityBits)
+        {
+            var words = _words;
+            for (var i = 0; i < words.Length && i < source._words.Length; i++)
+            {
+                if ((i & 0xffff) == 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+
+                var bits = Volatile.Read(ref source._words[i]);
+                if (bits != 0)
+                {
+                    Interlocked.Or(ref words[i], bits);
+                }
+            }
+
+            return;
+        }
+
+        foreach (var (offset, length) in source.DirtyRanges(cancellationToken))
+        {
+            MarkDirty(offset, length);
+        }
+    }
+
+    /// <summary>The dirty byte ranges in ascending order, each as long as its run of dirty granules (clipped to <see cref="Length"/>).</summary>
+    public IEnumerable<(long Offset, long Length)> DirtyRanges(CancellationToken cancellationToken = default)
+    {
+        var granules = (Length + Granularity - 1) >> GranularityBits;
+        long start = -1;
+        for (long bit = 0; bit < granules;)
+        {
+            var index = (int)(bit >> 6);
+            if ((index & 0xffff) == 0 && (bit & 63) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            var word = Volatile.Read(ref _words[index]) >> (int)(bit & 63);
+            var dirty = (word & 1) != 0;
+            // Skip the whole run of equal bits within this word.
+            var run = dirty ? BitOperations.TrailingZeroCount(~word) : (word == 0 ? 64 : BitOperations.TrailingZeroCount(word));
+            var next = Math.Min(granules, Math.Min(bit + run, ((long)index + 1) << 6));
+            if (dirty && start < 0)
+            {
+                start = bit;
+            }
+            else if (!dirty && start >= 0)
+            {
+                yield return Range(start, bit);
+                start = -1;
+            }
+
+            bit = next;
+        }
+
+        if (start >= 0)
+        {
+            yield return Range(start, granules);
+        }
+
+        (long, long) Range(long from, long to)
+        {
+            var offset = from << GranularityBits;
+            return (offset, Math.Min(Length, to << GranularityBits) - offset);
+        }
+    }
+
     /// <summary>The image's size changed: granules past the end go, new ones start clean (QEMU's truncate of a bitmap).</summary>
     public void Resize(long imageLength)
     {
@@ -61,6 +153,7 @@ internal sealed class Qcow2DirtyBitmap
         }
 
         _words = words;
+        Length = imageLength;
     }
 
     /// <summary>Fills the bits from serialized data (64-bit little-endian words), <paramref name="byteOffset"/> bytes in.</summary>

@@ -1,0 +1,10 @@
+namespace DiskImage.Formats.Qcow2.Bitmaps;
+
+/// <summary>
+/// The automatic node name QEMU's tools give the image they open (<c>#block</c>, a counter, two random digits),
+/// which some of its bitmap messages name; a tool's first node has counter 1.
+/// </summary>
+internal static class QemuNodeName
+{
+    public static string Next() => $"#block1{Random.Shared.Next(100):D2}";
+}
