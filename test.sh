@@ -45,9 +45,9 @@ dotnet test DiskImage.slnx -c Release --no-build -nologo \
 
 # The programs in samples/ must build (above) and run.
 ./scripts/run-samples.sh || status=$?
-# What ships besides the binary: the dotnet tool and library packages, the tarball and the .deb.
+# The public-API gate holds; what ships besides the binary: the dotnet tool and library packages, the tarball and the .deb.
 script_passed=0; script_failed=0
-for check in "scripts/check-pack.sh" "scripts/check-release.sh --no-build"; do
+for check in "scripts/check-public-api-gate.sh" "scripts/check-pack.sh" "scripts/check-release.sh --no-build"; do
   echo "== $check" >&2
   if $check >&2; then script_passed=$((script_passed + 1)); else script_failed=$((script_failed + 1)); echo "FAILED: $check" >&2; fi
 done

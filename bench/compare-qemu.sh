@@ -145,18 +145,23 @@ size_of() { [ -e "$1" ] && stat -c %s "$1" || echo "-"; }
 alloc_of() { [ -e "$1" ] && du -B1 "$1" | cut -f1 || echo "-"; }
 
 # scenario NAME "DESCRIPTION" "QEMU COMMAND" "DISKIMG COMMAND" [OUTPUT] [REFERENCE FOR compare]
-# Commands may use $OUT (the output path, removed before each run).
+# Commands may use $OUT (the output path; both tools' outputs are removed before each run and after it).
 scenario() {
   local name=$1 description=$2 qcmd=$3 dcmd=$4 output=${5:-} reference=${6:-}
   if [ -n "$only" ] && [[ "$only" != *",$name,"* ]]; then return; fi
   log "scenario $name: $description"
   local qtimes="" dtimes="" qrss=0 drss=0 dstatus="ok" qsize="-" dsize="-" qalloc="-" dalloc="-" same="-"
   local i tool cmd line us rss rc
+  local order
   for ((i = 0; i <= runs; i++)); do
-    for tool in qemu diskimg; do
+    # The order alternates, and every output is measured and removed right after its run: on this VM a write
+    # next to another freshly written 1 GiB file costs several times the kernel time, so whichever tool ran
+    # second beside the other's fresh output was penalised (qcow2 -> raw swung from 0.48 to 1.84 that way).
+    if ((i % 2)); then order="diskimg qemu"; else order="qemu diskimg"; fi
+    for tool in $order; do
       [ "$tool" = diskimg ] && [ "$dstatus" != ok ] && continue
       if [ "$tool" = qemu ]; then cmd=$qcmd; else cmd=$dcmd; fi
-      [ -n "$output" ] && rm -f "$out/$tool-$output"
+      [ -n "$output" ] && rm -f "$out/qemu-$output" "$out/diskimg-$output"
       line=$(OUT="$out/$tool-$output" timed_run "OUT='$out/$tool-$output'; $cmd")
       read -r us rss rc <<<"$line"
       if [ "$rc" -ne 0 ]; then
@@ -169,6 +174,17 @@ scenario() {
         log "  diskimg: $dstatus"
         continue
       fi
+      if [ -n "$output" ] && [ "$i" -eq "$runs" ]; then
+        if [ "$tool" = qemu ]; then
+          qsize=$(size_of "$out/qemu-$output"); qalloc=$(alloc_of "$out/qemu-$output")
+        else
+          dsize=$(size_of "$out/diskimg-$output"); dalloc=$(alloc_of "$out/diskimg-$output")
+          if [ -n "$reference" ]; then
+            if (cd "$c" && $Q compare -q "$reference" "$out/diskimg-$output" >/dev/null 2>&1); then same=identical; else same=DIFFERENT; fi
+          fi
+        fi
+      fi
+      [ -n "$output" ] && rm -f "$out/$tool-$output"
       [ "$i" -eq 0 ] && continue # warm-up
       if [ "$tool" = qemu ]; then
         qtimes+=" $us"; [ "$rss" -gt "$qrss" ] && qrss=$rss
@@ -177,15 +193,6 @@ scenario() {
       fi
     done
   done
-  if [ -n "$output" ]; then
-    qsize=$(size_of "$out/qemu-$output"); qalloc=$(alloc_of "$out/qemu-$output")
-    if [ "$dstatus" = ok ]; then
-      dsize=$(size_of "$out/diskimg-$output"); dalloc=$(alloc_of "$out/diskimg-$output")
-      if [ -n "$reference" ]; then
-        if (cd "$c" && $Q compare -q "$reference" "$out/diskimg-$output" >/dev/null 2>&1); then same=identical; else same=DIFFERENT; fi
-      fi
-    fi
-  fi
   read -r qbest qmedian <<<"$(summary "$qtimes")"
   local dbest="-" dmedian="-" ratio="-"
   if [ "$dstatus" = ok ]; then
@@ -267,11 +274,11 @@ if [ "$inproc" -eq 1 ]; then
       || die "in-process benchmark failed"
     {
       echo "Measured $(date -u +%Y-%m-%d) at $(git -C "$repo" rev-parse --short HEAD); load average at start: $inproc_load_start, at end: $(cut -d' ' -f1-3 /proc/loadavg)."
-      echo "Command: \`$invocation\` (1 warm-up call + $runs timed calls, alternating with qemu-img)."
+      echo "Command: \`$invocation\` (1 warm-up call + $runs timed calls, alternating with qemu-img, which goes first alternating too)."
       echo
-      echo "| job | qemu-img convert best / median (ms) | ImageConverter.Convert in-process best / median (ms) | ratio (best) |"
-      echo "|---|---|---|---|"
-      while IFS=$'\t' read -r name qb qm ob om ratio; do echo "| $name | $qb / $qm | $ob / $om | **$ratio** |"; done <"$scratch/inproc.tsv"
+      echo "| job | qemu-img convert best / median (ms) | ImageConverter.Convert in-process best / median (ms) | ratio (best) | CPU, user + sys, qemu-img / ours (ms, least) | CPU ratio |"
+      echo "|---|---|---|---|---|---|"
+      while IFS=$'\t' read -r name qb qm ob om ratio qc oc cratio; do echo "| $name | $qb / $qm | $ob / $om | **$ratio** | $qc / $oc | $cratio |"; done <"$scratch/inproc.tsv"
     } >"$inproc_table"
     cat "$inproc_table"
   fi

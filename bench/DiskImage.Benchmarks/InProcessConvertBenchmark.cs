@@ -6,8 +6,10 @@ namespace DiskImage.Benchmarks;
 
 /// <summary>
 /// What a library user gets: <see cref="ImageConverter.Convert"/> called in a long-running, JIT-compiled process,
-/// timed after one warm-up call, alternating with <c>qemu-img convert</c> of the same job (one process each).
-/// Prints one tab-separated line per job: name, qemu-img best and median, ours best and median (ms), ratio of bests.
+/// timed after one warm-up call, alternating with <c>qemu-img convert</c> of the same job (one process each; which of
+/// the two goes first alternates too, and each output is deleted as soon as it has been timed).
+/// Prints one tab-separated line per job: name, qemu-img best and median, ours best and median (ms), ratio of bests,
+/// then the CPU time (user + system, ms) of qemu-img's and our fastest-CPU run and their ratio.
 /// </summary>
 internal static class InProcessConvertBenchmark
 {
@@ -38,23 +40,33 @@ internal static class InProcessConvertBenchmark
 
                 var ours = new List<double>();
                 var theirs = new List<double>();
+                var ourCpu = new List<double>();
+                var theirCpu = new List<double>();
+                var qemuTarget = Path.Combine(scratch, "qemu." + job.TargetFormat);
+                var ourTarget = Path.Combine(scratch, "ours." + job.TargetFormat);
                 for (var i = 0; i <= runs; i++)
                 {
-                    var qemuTarget = Path.Combine(scratch, "qemu." + job.TargetFormat);
-                    var ourTarget = Path.Combine(scratch, "ours." + job.TargetFormat);
-                    var q = TimeQemu(job, source, qemuTarget);
-                    var o = TimeOurs(job, source, ourTarget);
-                    File.Delete(qemuTarget);
-                    File.Delete(ourTarget);
+                    // Each run starts from the same state: no other output on disk (each is deleted as soon as it is
+                    // timed), and the order alternates. On a VM a 1 GiB write that lands in page-cache memory not
+                    // touched recently costs several times one that reuses the pages of a file just deleted, so
+                    // keeping one tool's output while the other runs would time the two in different conditions.
+                    var qemuFirst = i % 2 == 0;
+                    var first = qemuFirst ? TimeQemu(job, source, qemuTarget) : TimeOurs(job, source, ourTarget);
+                    File.Delete(qemuFirst ? qemuTarget : ourTarget);
+                    var second = qemuFirst ? TimeOurs(job, source, ourTarget) : TimeQemu(job, source, qemuTarget);
+                    File.Delete(qemuFirst ? ourTarget : qemuTarget);
+                    var (q, o) = qemuFirst ? (first, second) : (second, first);
                     if (i > 0)
                     {
-                        theirs.Add(q);
-                        ours.Add(o);
+                        theirs.Add(q.WallMs);
+                        ours.Add(o.WallMs);
+                        theirCpu.Add(q.CpuMs);
+                        ourCpu.Add(o.CpuMs);
                     }
                 }
 
                 output.WriteLine(string.Join('\t', job.Name, Ms(theirs.Min()), Ms(Median(theirs)), Ms(ours.Min()), Ms(Median(ours)),
-                    (ours.Min() / theirs.Min()).ToString("F2", CultureInfo.InvariantCulture)));
+                    Ratio(ours.Min(), theirs.Min()), Ms(theirCpu.Min()), Ms(ourCpu.Min()), Ratio(ourCpu.Min(), theirCpu.Min())));
                 output.Flush();
             }
         }
@@ -66,7 +78,9 @@ internal static class InProcessConvertBenchmark
         return 0;
     }
 
-    private static double TimeOurs(Job job, string source, string target)
+    private readonly record struct Timing(double WallMs, double CpuMs);
+
+    private static Timing TimeOurs(Job job, string source, string target)
     {
         Sync();
         var options = new Dictionary<string, string>();
@@ -75,6 +89,7 @@ internal static class InProcessConvertBenchmark
             options["compression_type"] = job.CompressionType;
         }
 
+        var cpu = ResourceUsage.SelfCpuMilliseconds();
         var clock = Stopwatch.StartNew();
         ImageConverter.Convert(new ConvertOptions
         {
@@ -85,10 +100,10 @@ internal static class InProcessConvertBenchmark
             TargetOptions = options,
             Compress = job.Compress,
         });
-        return clock.Elapsed.TotalMilliseconds;
+        return new Timing(clock.Elapsed.TotalMilliseconds, ResourceUsage.SelfCpuMilliseconds() - cpu);
     }
 
-    private static double TimeQemu(Job job, string source, string target)
+    private static Timing TimeQemu(Job job, string source, string target)
     {
         Sync();
         var info = new ProcessStartInfo("qemu-img") { UseShellExecute = false, WorkingDirectory = Path.GetDirectoryName(source)! };
@@ -97,11 +112,13 @@ internal static class InProcessConvertBenchmark
             info.ArgumentList.Add(argument);
         }
 
+        var cpu = ResourceUsage.ChildrenCpuMilliseconds();
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start qemu-img");
         process.WaitForExit();
         var elapsed = clock.Elapsed.TotalMilliseconds;
-        return process.ExitCode == 0 ? elapsed : throw new InvalidOperationException($"qemu-img convert failed for {job.Name}");
+        var used = ResourceUsage.ChildrenCpuMilliseconds() - cpu;
+        return process.ExitCode == 0 ? new Timing(elapsed, used) : throw new InvalidOperationException($"qemu-img convert failed for {job.Name}");
     }
 
     // As the process harness does: dirty pages of the previous run are written back before the next one starts.
@@ -116,6 +133,8 @@ internal static class InProcessConvertBenchmark
         var sorted = values.Order().ToList();
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
     }
+
+    private static string Ratio(double ours, double theirs) => (ours / theirs).ToString("F2", CultureInfo.InvariantCulture);
 
     private static string Ms(double value) => value.ToString("F1", CultureInfo.InvariantCulture);
 }

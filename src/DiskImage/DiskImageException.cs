@@ -4,16 +4,25 @@ namespace DiskImage;
 /// <remarks>Messages are one line, fit for showing to a user as they are.</remarks>
 public class DiskImageException : Exception
 {
+    /// <summary>Creates the exception with a general message.</summary>
     public DiskImageException() { }
 
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">One line, in qemu-img's wording where qemu-img has one.</param>
     public DiskImageException(string message) : base(message) { }
 
+    /// <summary>Creates the exception around the failure that caused it.</summary>
+    /// <param name="message">One line, in qemu-img's wording where qemu-img has one.</param>
+    /// <param name="innerException">The underlying failure.</param>
     public DiskImageException(string message, Exception innerException) : base(message, innerException) { }
 
     private string? _context;
 
     /// <summary>The message, led by what was being done when it happened (<c>Could not open 'disk.qcow2': ...</c>, as qemu-img says).</summary>
     public override string Message => _context is null ? base.Message : _context + base.Message;
+
+    /// <summary>What was put in front of the message, if anything.</summary>
+    internal string? Context => _context;
 
     /// <summary>Puts <paramref name="context"/> in front of the message, keeping the exception's type for callers that tell errors apart.</summary>
     internal void PrependContext(string context) => _context = context + _context;

@@ -48,6 +48,8 @@ internal sealed class AmendCommand
             using var secrets = Secrets.Load(parse, _object);
             var progress = parse.GetValue(_progress) && !parse.GetValue(_quiet) ? new QemuProgress(context.Out, step: 1) : null;
             var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
+            // qemu-img's figures come from inside the refcount rewrite; the library counts whole steps, so the CLI
+            // prints only qemu-img's start and end figures.
             ImageAmender.Run(new AmendOptions
             {
                 Path = source.Path,

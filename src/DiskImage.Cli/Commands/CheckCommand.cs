@@ -60,7 +60,7 @@ internal sealed class CheckCommand
         ImageCheckResult result;
         try
         {
-            result = ImageChecker.Check(image, repair, context.Cancellation);
+            result = ImageChecker.Check(image, repair, cancellationToken: context.Cancellation);
         }
         catch (CheckFailedException e)
         {

@@ -43,7 +43,7 @@ internal sealed class CommitCommand
                 Base = parse.GetValue(_base),
                 KeepOverlay = parse.GetValue(_keep),
                 RateLimit = rateLimit,
-            }, progress is null ? null : new SyncProgress<double>(f => progress.Report(f * 100)), context.Cancellation);
+            }, progress, context.Cancellation);
             progress?.Complete();
 
             if (!quiet)

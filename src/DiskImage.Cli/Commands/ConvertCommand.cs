@@ -7,7 +7,7 @@ using DiskImage.Options;
 namespace DiskImage.Cli.Commands;
 
 /// <summary>
-/// <c>diskimg convert [--object ...] [--image-opts] [--target-image-opts] [-f fmt] [-O fmt] [-o opts] [-c] [-S size] [-n] [--target-is-zero] [-p] [-q] [-m N] [-W] SRC... DST</c>.
+/// <c>diskimg convert [--object ...] [--image-opts] [--target-image-opts] [-f fmt] [-O fmt] [-B backing [-F fmt]] [--bitmap NAME] [-o opts] [-c] [-S size] [-n] [--target-is-zero] [-p] [-q] [-m N] [-W] SRC... DST</c>.
 /// </summary>
 internal sealed class ConvertCommand
 {
@@ -38,6 +38,9 @@ internal sealed class ConvertCommand
     private readonly Option<bool> _salvage = new("--salvage") { Description = "Copy source sectors that cannot be read as zeroes, with a warning each" };
     private readonly Option<bool> _bitmaps = new("--bitmaps") { Description = "Copy every persistent bitmap of the source (qcow2 to qcow2)" };
     private readonly Option<bool> _skipBrokenBitmaps = new("--skip-broken-bitmaps") { Description = "With --bitmaps, skip inconsistent bitmaps" };
+    private readonly Option<string?> _backing = new("-B") { Description = "The new target is an overlay over this file; only what the source's own layer holds is written" };
+    private readonly Option<string?> _backingFormat = new("-F") { Description = "Format of the -B file (required with -B)" };
+    private readonly Option<string?> _bitmap = new("--bitmap") { Description = "Incremental backup: copy only this persistent bitmap's dirty granules of the qcow2 source, over -B (the previous backup)" };
     private readonly Argument<string[]> _files = new("files") { Description = "Source images, then the target", Arity = ArgumentArity.ZeroOrMore };
 
     private readonly Option<string[]> _object = Secrets.ObjectOption();
@@ -57,6 +60,7 @@ internal sealed class ConvertCommand
             _sourceFormat, _targetFormat, _options, _compress, _sparse, _noCreate, _targetIsZero,
             _progress, _quiet, _workers, _outOfOrder, _forceShare, _cache, _sourceCache, _untrusted, _snapshot, _files, _object, _imageOpts, _targetImageOpts,
             _copyOffload, _rateLimit, _salvage, _bitmaps, _skipBrokenBitmaps,
+            _backing, _backingFormat, _bitmap,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -83,6 +87,13 @@ internal sealed class ConvertCommand
                 throw new InvalidOptionException("All sources given with --image-opts must name the same driver");
             }
 
+            if (parse.GetValue(_targetIsZero) && parse.GetValue(_noCreate) && parse.GetValue(_backing) is not null)
+            {
+                // qemu-img 7.2 reports this combination and then exits 0 without copying anything.
+                context.Error.WriteLine($"{ProgramName.Value}: Cannot use --target-is-zero when the destination image has a backing file");
+                return 0;
+            }
+
             var target = ResolveTarget(parse, files[^1], secrets);
             var quiet = parse.GetValue(_quiet);
             var options = new ConvertOptions
@@ -106,6 +117,9 @@ internal sealed class ConvertCommand
                 Snapshot = parse.GetValue(_snapshot),
                 TargetCache = CacheMode(parse.GetValue(_cache)),
                 RateLimit = rateLimit,
+                BackingFile = parse.GetValue(_backing),
+                BackingFormat = parse.GetValue(_backingFormat),
+                Bitmap = parse.GetValue(_bitmap),
                 SalvageWarning = !parse.GetValue(_salvage) ? null
                     : quiet ? _ => { }
                     : message => context.Error.WriteLine($"{ProgramName.Value}: warning: {message}"),

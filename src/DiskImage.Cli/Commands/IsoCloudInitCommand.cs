@@ -46,7 +46,7 @@ internal sealed class IsoCloudInitCommand
                 builder.AddFile("vendor-data", vendor);
             }
 
-            builder.Build(parse.GetValue(_output)!, context.Cancellation);
+            builder.Build(parse.GetValue(_output)!, cancellationToken: context.Cancellation);
             return 0;
         });
         return command;

@@ -60,7 +60,7 @@ internal sealed class IsoCreateCommand
                 }
             }
 
-            builder.Build(parse.GetValue(_output)!, context.Cancellation);
+            builder.Build(parse.GetValue(_output)!, cancellationToken: context.Cancellation);
             return 0;
         });
         return command;

@@ -23,7 +23,7 @@ internal sealed class IsoExtractCommand
             {
                 TargetDirectory = parse.GetValue(_directory)!,
                 Paths = parse.GetValue(_paths) ?? [],
-            }, context.Cancellation);
+            }, cancellationToken: context.Cancellation);
             return 0;
         });
         return command;

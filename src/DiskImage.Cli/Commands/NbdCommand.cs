@@ -30,6 +30,7 @@ internal sealed class NbdCommand
     private readonly Option<string?> _cache = new("--cache") { Description = "Cache mode: none, writeback (default), writethrough, directsync, unsafe" };
     private readonly Option<string?> _discard = new("--discard") { Description = "Discard mode: ignore (default) or unmap" };
     private readonly Option<string?> _detectZeroes = new("--detect-zeroes") { Description = "off (default), on or unmap" };
+    private readonly Option<string[]> _bitmap = new("--bitmap", "-B") { Description = "Offer persistent dirty bitmap NAME as meta context qemu:dirty-bitmap:NAME (may repeat)" };
     private readonly Option<bool> _allocationDepth = new("--allocation-depth", "-A") { Description = "Offer the qemu:allocation-depth meta context" };
     private readonly Option<string?> _tlsCreds = new("--tls-creds") { Description = "Id of a tls-creds-x509 object (endpoint=server); clients must use TLS" };
     private readonly Option<string?> _tlsHostname = new("--tls-hostname") { Description = "Server name to check the certificate against when listing exports (as qemu-nbd, only with an export list)" };
@@ -46,7 +47,7 @@ internal sealed class NbdCommand
         var command = new Command("nbd", "Serve an image over NBD (qemu-nbd's options; listens on 127.0.0.1 unless -b says otherwise)")
         {
             _format, _readOnly, _exportName, _description, _port, _bind, _socket, _shared, _persistent, _fork, _pidFile,
-            _snapshot, _loadSnapshot, _cache, _discard, _detectZeroes, _allocationDepth, _tlsCreds, _tlsHostname, _object, _imageOpts, _file,
+            _snapshot, _loadSnapshot, _cache, _discard, _detectZeroes, _allocationDepth, _bitmap, _tlsCreds, _tlsHostname, _object, _imageOpts, _file,
         };
         command.SetAction(parse => Run(parse, context));
         return command;
@@ -108,27 +109,39 @@ internal sealed class NbdCommand
         var loadSnapshot = parse.GetValue(_loadSnapshot);
         var readOnly = parse.GetValue(_readOnly) || loadSnapshot is not null;
         var openOptions = source.Apply(new ImageOpenOptions { ReadOnly = readOnly || parse.GetValue(_snapshot), IgnoreFlushes = ignoreFlushes });
+        if (loadSnapshot is not null && parse.GetValue(_snapshot))
+        {
+            // qemu-nbd looks for the snapshot in -s's temporary overlay, which has none.
+            _ = ParseSnapshot(loadSnapshot, context);
+            throw new InvalidOptionException("Failed to load snapshot: Can't find snapshot");
+        }
+
         using var image = loadSnapshot is not null
             ? OpenInternalSnapshot(source, ParseSnapshot(loadSnapshot, context), openOptions)
             : parse.GetValue(_snapshot) ? OpenWithOverlay(source, openOptions) : ImageFormatRegistry.Default.Open(source.Path, source.Format, openOptions);
 
+        var export = new NbdExport
+        {
+            Image = image,
+            Name = parse.GetValue(_exportName) ?? "",
+            Description = parse.GetValue(_description),
+            ReadOnly = readOnly,
+            AllocationDepth = parse.GetValue(_allocationDepth),
+
+            // qemu-nbd numbers the bitmaps of its -B options last first.
+            Bitmaps = [.. (parse.GetValue(_bitmap) ?? []).Reverse()],
+            Discard = discard,
+            DetectZeroes = detectZeroes,
+            MultiConn = shared != 1,
+            WriteThrough = writeThrough,
+        };
+
+        // Built before listening, so a missing or inconsistent bitmap is refused before any socket exists.
+        var server = CreateServer(export, new NbdServerOptions { MaxConnections = shared, Persistent = parse.GetValue(_persistent), Tls = tls });
         var listeners = NbdListeners.FromSystemd()
             ?? (parse.GetValue(_socket) is { } socketPath ? NbdListeners.Unix(socketPath) : NbdListeners.Tcp(parse.GetValue(_bind) ?? "127.0.0.1", port));
         try
         {
-            var export = new NbdExport
-            {
-                Image = image,
-                Name = parse.GetValue(_exportName) ?? "",
-                Description = parse.GetValue(_description),
-                ReadOnly = readOnly,
-                AllocationDepth = parse.GetValue(_allocationDepth),
-                Discard = discard,
-                DetectZeroes = detectZeroes,
-                MultiConn = shared != 1,
-                WriteThrough = writeThrough,
-            };
-            var server = new NbdServer(export, new NbdServerOptions { MaxConnections = shared, Persistent = parse.GetValue(_persistent), Tls = tls });
             if (parse.GetValue(_pidFile) is { } pidFile)
             {
                 File.WriteAllText(pidFile, Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "\n");
@@ -194,6 +207,22 @@ internal sealed class NbdCommand
         return child.ExitCode == 0 ? 1 : child.ExitCode;
     }
 
+    /// <summary>
+    /// The server over <paramref name="export"/>. An inconsistent bitmap is refused in one line: qemu-nbd reports
+    /// it through a fatal error, which drops the hint qemu-img prints after it.
+    /// </summary>
+    private static NbdServer CreateServer(NbdExport export, NbdServerOptions options)
+    {
+        try
+        {
+            return new NbdServer(export, options);
+        }
+        catch (InconsistentBitmapException e)
+        {
+            throw new UnsupportedFeatureException(e.Message, e);
+        }
+    }
+
     /// <summary><c>-l</c>'s value; a bad key is reported in qemu-nbd's two lines.</summary>
     private static Qcow2SnapshotSelector ParseSnapshot(string text, CliContext context)
     {
@@ -249,7 +278,7 @@ internal sealed class NbdCommand
     {
         if (text is null)
         {
-            return NbdConstants.DefaultPort;
+            return NbdServerOptions.DefaultPort;
         }
 
         if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port > 65535)

@@ -44,7 +44,7 @@ internal sealed class RebaseCommand
                 BackingFormat = parse.GetValue(_backingFormat),
                 Unsafe = parse.GetValue(_unsafe),
                 ForceShare = parse.GetValue(_forceShare),
-            }, progress is null ? null : new SyncProgress<double>(f => progress.Report(f * 100)), context.Cancellation);
+            }, progress, context.Cancellation);
             progress?.Complete();
 
             return 0;

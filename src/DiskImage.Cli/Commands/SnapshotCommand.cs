@@ -59,7 +59,7 @@ internal sealed class SnapshotCommand
                 ForceShare = parse.GetValue(_forceShare),
                 SecretProvider = secrets.Get,
                 KeySecret = source.KeySecret,
-            });
+            }, cancellationToken: context.Cancellation);
             if (selected == SnapshotAction.List)
             {
                 context.Out.Write(SnapshotListText.Format(snapshots));

@@ -33,9 +33,11 @@ internal static class AllocationMapPicture
         var rows = (map.BucketCount + Columns - 1) / Columns;
         var columns = Math.Min(Columns, map.BucketCount);
         var gridHeight = rows * Cell;
-        var legendTop = Margin + 24 + gridHeight + 16;
-        var legendLines = s_styles.Length + 3 + map.LayerBytes.Count;
-        var width = Math.Max(640, (2 * Margin) + (columns * Cell));
+        var hostTop = Margin + 24 + gridHeight + 12;
+        var hostHeight = map.HostFile is { } hostFile ? HostFileStrip.Height(hostFile) + 12 : 0;
+        var legendTop = hostTop + hostHeight + 16;
+        var legendLines = s_styles.Length + 3 + map.LayerBytes.Count + (map.HostFile is null ? 0 : HostFileStrip.LegendLines);
+        var width = Math.Max(640, (2 * Margin) + Math.Max(columns * Cell, map.HostFile is { } h ? HostFileStrip.Width(h) : 0));
         var height = legendTop + (legendLines * LegendLine) + Margin;
         if (standalone)
         {
@@ -83,6 +85,11 @@ internal static class AllocationMapPicture
         }
 
         output.WriteLine("</g>");
+        if (map.HostFile is { } host)
+        {
+            HostFileStrip.WriteStrip(output, host, hostTop, Margin);
+        }
+
         output.WriteLine(F($"<g id=\"legend\" transform=\"translate({Margin},{legendTop})\">"));
         var line = 0;
         foreach (var s in s_styles)
@@ -103,6 +110,11 @@ internal static class AllocationMapPicture
             output.WriteLine(F($"<text id=\"layer-{depth}\" data-bytes=\"{map.LayerBytes[depth]}\" x=\"0\" y=\"{line++ * LegendLine}\">allocated in {name} (depth {depth}): {map.LayerBytes[depth]} bytes</text>"));
         }
 
+        if (map.HostFile is { } hostLegend)
+        {
+            HostFileStrip.WriteLegend(output, hostLegend, line, LegendLine);
+        }
+
         output.WriteLine("</g>");
         output.WriteLine("</svg>");
     }
@@ -119,10 +131,12 @@ internal static class AllocationMapPicture
         WriteSvg(output, map, fileName, standalone: false);
         output.WriteLine("<script>");
         output.WriteLine("const details = document.getElementById('details');");
-        output.WriteLine("document.getElementById('grid').addEventListener('mouseover', e => {");
-        output.WriteLine("  const title = e.target.querySelector && e.target.querySelector('title');");
-        output.WriteLine("  if (title) { details.textContent = title.textContent; }");
-        output.WriteLine("});");
+        output.WriteLine("for (const grid of document.querySelectorAll('#grid, #host-grid')) {");
+        output.WriteLine("  grid.addEventListener('mouseover', e => {");
+        output.WriteLine("    const title = e.target.querySelector && e.target.querySelector('title');");
+        output.WriteLine("    if (title) { details.textContent = title.textContent; }");
+        output.WriteLine("  });");
+        output.WriteLine("}");
         output.WriteLine("</script>");
         output.WriteLine("</body></html>");
     }
@@ -133,7 +147,7 @@ internal static class AllocationMapPicture
     private static string Colour(AllocationMap map, AllocationCategory category) =>
         category == AllocationCategory.Data && map.Encrypted ? EncryptedDataColour : Array.Find(s_styles, s => s.Category == category).Colour;
 
-    private static string Size(long bytes)
+    internal static string Size(long bytes)
     {
         string[] units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
         double value = bytes;
@@ -149,5 +163,5 @@ internal static class AllocationMapPicture
 
     private static string Escape(string text) => SecurityElement.Escape(text);
 
-    private static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+    internal static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,4 +1,4 @@
-using DiskImage.Operations.Conversion;
+using DiskImage.Operations;
 using Spectre.Console;
 
 namespace DiskImage.Cli.Rendering;
@@ -10,7 +10,7 @@ namespace DiskImage.Cli.Rendering;
 internal static class ProgressRenderer
 {
     /// <summary>Runs <paramref name="work"/> with progress shown on <paramref name="context"/>'s output stream.</summary>
-    public static async Task RunAsync(CliContext context, string description, Func<IProgress<CopyProgress>, Task> work)
+    public static async Task RunAsync(CliContext context, string description, Func<IProgress<OperationProgress>, Task> work)
     {
         if (context.OutputIsTerminal)
         {
@@ -23,8 +23,8 @@ internal static class ProgressRenderer
                     var task = progressContext.AddTask(Markup.Escape(description), maxValue: 1);
                     await work(new Progress(report =>
                     {
-                        task.MaxValue = Math.Max(1, report.TotalBytes);
-                        task.Value = report.BytesDone;
+                        task.MaxValue = Math.Max(1, report.Total);
+                        task.Value = report.Completed;
                     })).ConfigureAwait(false);
                     task.Value = task.MaxValue;
                 }).ConfigureAwait(false);
@@ -38,10 +38,10 @@ internal static class ProgressRenderer
             await work(new Progress(report =>
             {
                 // Only a step in data copied is a step for qemu-img (which prints each one that reaches 100 %).
-                if (report.DataDone != lastData)
+                if (report.Completed != lastData)
                 {
-                    lastData = report.DataDone;
-                    printer.Report(report.DataTotal == 0 ? 0 : report.DataDone * 100.0 / report.DataTotal);
+                    lastData = report.Completed;
+                    printer.Report(report.Percent);
                 }
             })).ConfigureAwait(false);
         }
@@ -55,11 +55,11 @@ internal static class ProgressRenderer
     }
 
     /// <summary>Reports synchronously on the reporting thread (the copy's writer), unlike <see cref="Progress{T}"/>.</summary>
-    private sealed class Progress(Action<CopyProgress> report) : IProgress<CopyProgress>
+    private sealed class Progress(Action<OperationProgress> report) : IProgress<OperationProgress>
     {
         private readonly Lock _lock = new();
 
-        public void Report(CopyProgress value)
+        public void Report(OperationProgress value)
         {
             lock (_lock)
             {

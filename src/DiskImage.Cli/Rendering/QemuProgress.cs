@@ -1,4 +1,5 @@
 using System.Globalization;
+using DiskImage.Operations;
 
 namespace DiskImage.Cli.Rendering;
 
@@ -7,7 +8,7 @@ namespace DiskImage.Cli.Rendering;
 /// more than the verb's step (1 % for convert, commit and amend, 2 % for compare and rebase), and at 100 %; a newline
 /// at the end. Unlike qemu-img's, the figure never goes backwards.
 /// </summary>
-internal sealed class QemuProgress : IProgress<double>
+internal sealed class QemuProgress : IProgress<OperationProgress>
 {
     private readonly TextWriter _output;
     private readonly float _step;
@@ -22,6 +23,9 @@ internal sealed class QemuProgress : IProgress<double>
         _step = step;
         Print();
     }
+
+    /// <summary>An operation's progress, shown as its percentage.</summary>
+    public void Report(OperationProgress value) => Report(value.Percent);
 
     /// <summary>A new figure, in percent.</summary>
     public void Report(double value)

@@ -65,8 +65,12 @@ public sealed record EncryptionInfo
 /// <summary>One entry of <c>encrypt.slots</c>: <c>active</c>, and for active slots <c>iters</c> and <c>stripes</c>.</summary>
 public sealed record EncryptionSlotInfo
 {
+    /// <summary>Whether the key slot holds a key.</summary>
     public required bool Active { get; init; }
+    /// <summary>PBKDF2 iterations of an active slot; null for an inactive one.</summary>
     public long? Iters { get; init; }
+    /// <summary>Byte offset of the slot's key material in the LUKS header area.</summary>
     public required long KeyOffset { get; init; }
+    /// <summary>Anti-forensic stripes of an active slot; null for an inactive one.</summary>
     public long? Stripes { get; init; }
 }

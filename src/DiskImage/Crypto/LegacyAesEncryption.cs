@@ -9,9 +9,6 @@ namespace DiskImage.Crypto;
 /// </summary>
 internal sealed class LegacyAesEncryption : ISectorEncryption
 {
-    public const string CreateRefusedMessage =
-        "Use of AES-CBC encrypted qcow2 images is no longer supported; use encrypt.format=luks instead";
-
     private static readonly LuksCipherSpec s_spec = new() { AesKeyBytes = 16, Mode = LuksCipherMode.Cbc, IvGenerator = LuksIvGenerator.Plain64 };
     private readonly SectorCipher _cipher;
 

@@ -15,8 +15,10 @@ public sealed record LuksCipherSpec
     /// <summary>Bytes of one AES key: 16, 24 or 32.</summary>
     public int AesKeyBytes { get; init; } = 32;
 
+    /// <summary>Block cipher mode (<c>encrypt.cipher-mode</c>).</summary>
     public LuksCipherMode Mode { get; init; } = LuksCipherMode.Xts;
 
+    /// <summary>How each sector's IV is made (<c>encrypt.ivgen-alg</c>).</summary>
     public LuksIvGenerator IvGenerator { get; init; } = LuksIvGenerator.Plain64;
 
     /// <summary>The hash whose digest keys the ESSIV cipher; only with <see cref="LuksIvGenerator.Essiv"/>.</summary>

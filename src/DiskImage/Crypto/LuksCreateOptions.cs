@@ -8,6 +8,7 @@ namespace DiskImage.Crypto;
 /// </summary>
 public sealed record LuksCreateOptions
 {
+    /// <summary>Cipher, mode and IV generator of the new volume; aes-256 xts-plain64 by default.</summary>
     public LuksCipherSpec Cipher { get; init; } = LuksCipherSpec.Default;
 
     /// <summary><c>encrypt.hash-alg</c>: PBKDF2 and anti-forensic hash.</summary>

@@ -23,27 +23,9 @@ public static class ChainBlockStatus
 
     private static void Collect(IDiskImage image, int depth, long offset, long length, List<ChainExtent> result)
     {
-        if (length <= 0)
+        foreach (var extent in LayerExtents(image, offset, length))
         {
-            return;
-        }
-
-        var covered = offset;
-        foreach (var extent in image.GetExtents(offset, length))
-        {
-            // Bound what the driver returned to the range asked for, so a faulty driver cannot make us loop.
-            var start = Math.Max(extent.Offset, covered);
-            var end = Math.Min(extent.End, offset + length);
-            if (end <= start)
-            {
-                continue;
-            }
-
-            if (start > covered)
-            {
-                throw new InvalidImageException($"Block status of '{image.FilePath}' left a gap at offset {covered}");
-            }
-
+            var (start, end) = (extent.Offset, extent.End);
             if (extent.Kind == ExtentKind.Unallocated && image.Backing is { } backing)
             {
                 var inBacking = Math.Min(end, backing.Length);
@@ -59,7 +41,36 @@ public static class ChainBlockStatus
             {
                 Add(result, new ChainExtent(start, end - start, extent.Kind, depth));
             }
+        }
+    }
 
+    /// <summary>
+    /// The extents of <paramref name="image"/> alone (no backing file) covering exactly <c>[offset, offset + length)</c>,
+    /// in order, each clipped to the range asked for, so a faulty driver cannot make a caller loop or skip bytes.
+    /// </summary>
+    internal static IEnumerable<Extent> LayerExtents(IDiskImage image, long offset, long length)
+    {
+        if (length <= 0)
+        {
+            yield break;
+        }
+
+        var covered = offset;
+        foreach (var extent in image.GetExtents(offset, length))
+        {
+            var start = Math.Max(extent.Offset, covered);
+            var end = Math.Min(extent.End, offset + length);
+            if (end <= start)
+            {
+                continue;
+            }
+
+            if (start > covered)
+            {
+                throw new InvalidImageException($"Block status of '{image.FilePath}' left a gap at offset {covered}");
+            }
+
+            yield return new Extent(start, end - start, extent.Kind);
             covered = end;
         }
 

@@ -120,6 +120,8 @@ public sealed class ImageFormatRegistry
             OpenBackingChain = options.OpenBackingChain && !spec.NoBacking,
             Window = window,
             TrustExtentPaths = spec.TrustExtentPaths || options.TrustExtentPaths,
+            FileNode = spec.File is { } inner ? (outer, formatOwnsFile) => OpenFileNode(inner, outer, formatOwnsFile) : null,
+            StackedDisplayName = spec.File is not null ? spec.DisplayName : null,
         };
         var name = formatName ?? spec.Driver;
         var format = name is not null ? Get(name) : Probe(spec.Filename);
@@ -128,12 +130,46 @@ public sealed class ImageFormatRegistry
             throw new InvalidOptionException($"Block format '{format.Name}' does not support the option '{(spec.RawOffset is not null ? "offset" : "size")}'");
         }
 
+        if (spec.File is not null && format is not (Raw.RawFormat or Qcow2.Qcow2Format))
+        {
+            throw new UnsupportedFeatureException($"Format '{format.Name}' over another format node is not supported; only raw and qcow2 are");
+        }
+
         if (spec.TrustExtentPaths && format is not Vmdk.VmdkFormat)
         {
             throw new InvalidOptionException($"Block format '{format.Name}' does not support the option '{Options.BlockSpec.TrustExtentPathsKey}'");
         }
 
         return format.Open(spec.Filename, opened with { FormatWasProbed = name is null });
+    }
+
+    /// <summary>
+    /// Opens a stacked file node (a format whose guest data is the file of the format above it) with the outer
+    /// open's access; its own backing chain is opened as for any image, and it takes the host file's lock.
+    /// </summary>
+    /// <remarks>
+    /// A raw node (a window onto its file) is the file itself, shifted: the format above may grow it as it
+    /// grows a host file when the window has no fixed size, as QEMU's raw driver passes growth through.
+    /// </remarks>
+    private IO.IStorage OpenFileNode(Options.BlockSpec inner, ImageOpenOptions outer, bool formatOwnsFile)
+    {
+        if (inner.Driver == "raw" && inner.File is null)
+        {
+            var file = IO.Storage.Open(inner.Filename, !outer.ReadOnly, (outer with { Locking = inner.Locking ?? outer.Locking }).LockFor(inner.Filename, formatOwnsFile));
+            return inner.RawOffset is null && inner.RawSize is null
+                ? file
+                : Raw.WindowStorage.Open(file, new Raw.RawWindow(inner.RawOffset ?? 0, inner.RawSize, inner.DisplayName));
+        }
+
+        var options = outer with
+        {
+            Window = null,
+            FileNode = null,
+            StackedDisplayName = null,
+            MetadataOnly = false,
+            FormatWasProbed = false,
+        };
+        return new Raw.ImageStorage(OpenSpec(inner, formatName: null, options));
     }
 
     private static ImageFormatRegistry CreateDefault()

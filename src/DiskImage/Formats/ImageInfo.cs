@@ -43,10 +43,15 @@ public sealed record ImageInfo
 /// <summary>One internal snapshot as <c>qemu-img info</c> and <c>snapshot -l</c> list it.</summary>
 public sealed record SnapshotInfo
 {
+    /// <summary>The snapshot's ID, unique within the image (QEMU numbers them from 1).</summary>
     public required string Id { get; init; }
+    /// <summary>The snapshot's tag.</summary>
     public required string Name { get; init; }
+    /// <summary>Bytes of saved VM state (0 for a disk-only snapshot).</summary>
     public long VmStateSize { get; init; }
+    /// <summary>When it was taken: seconds since the Unix epoch.</summary>
     public long DateSeconds { get; init; }
+    /// <summary>Nanoseconds within <see cref="DateSeconds"/>.</summary>
     public long DateNanoseconds { get; init; }
     /// <summary>Guest clock at the snapshot, in nanoseconds (JSON splits it into vm-clock-sec/-nsec).</summary>
     public long VmClockNanoseconds { get; init; }

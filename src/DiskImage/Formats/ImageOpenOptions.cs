@@ -61,6 +61,19 @@ public sealed record ImageOpenOptions
     /// <summary>The raw driver's <c>offset</c>/<c>size</c> window, from a <c>json:</c> file name; null for the whole file.</summary>
     internal Formats.Raw.RawWindow? Window { get; init; }
 
+    /// <summary>
+    /// Opens the file node under the format when a <c>json:</c> name stacks formats (a format's guest data as
+    /// another format's file); null for a host file or NBD export named by the path. Not passed on to backing files.
+    /// </summary>
+    internal Func<ImageOpenOptions, bool, IStorage>? FileNode { get; init; }
+
+    /// <summary>The <c>json:</c> name qemu-img prints for an image whose format sits on a <see cref="FileNode"/>.</summary>
+    internal string? StackedDisplayName { get; init; }
+
+    /// <summary>The storage under the format: the stacked <see cref="FileNode"/>, else the named file with this open's lock.</summary>
+    internal IStorage OpenFile(string path, bool formatOwnsFile) =>
+        FileNode is { } node ? node(this, formatOwnsFile) : Storage.Open(path, !ReadOnly, LockFor(path, formatOwnsFile));
+
     /// <summary>Open the image in repair mode (check -r): allowed even when the corrupt bit is set.</summary>
     public bool ForRepair { get; init; }
 
@@ -114,6 +127,8 @@ public sealed record ImageOpenOptions
         FormatWasProbed = false,
         IgnoreFlushes = false,
         Window = null,
+        FileNode = null,
+        StackedDisplayName = null,
         Permissions = MetadataOnly ? LockPermissions.None : LockPermissions.ConsistentRead,
         SharedPermissions = SharedPermissions.HasFlag(LockPermissions.Write)
             ? LockPermissions.All

@@ -25,6 +25,7 @@ public readonly record struct FileIdentity
     /// <summary>Equality is identity; the kind is derived from it.</summary>
     public bool Equals(FileIdentity other) => _device == other._device && _inode == other._inode && _resolvedPath == other._resolvedPath;
 
+    /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(_device, _inode, _resolvedPath);
 
     /// <summary>The file a <c>json:</c> name describes; null when the name does not parse.</summary>

@@ -161,7 +161,18 @@ public sealed class HostFile : IStorage
     }
 
     /// <summary>Writes all of <paramref name="data"/> at <paramref name="offset"/>, growing the file if needed.</summary>
-    public void Write(long offset, ReadOnlySpan<byte> data) => RandomAccess.Write(_handle, data, offset);
+    public void Write(long offset, ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            RandomAccess.Write(_handle, data, offset);
+        }
+        catch (ArgumentOutOfRangeException e) when (offset >= 0)
+        {
+            // The runtime's word for EFBIG on a write that would grow the file past what it may hold.
+            throw new FileTooLargeException("File too large", e);
+        }
+    }
 
     /// <summary>Sets the file length (truncating or extending with a hole).</summary>
     public void SetLength(long length)
@@ -170,9 +181,10 @@ public sealed class HostFile : IStorage
         {
             RandomAccess.SetLength(_handle, length);
         }
-        catch (ArgumentOutOfRangeException e)
+        catch (ArgumentException e) when (length >= 0)
         {
-            // The runtime's word for EFBIG: the file system cannot hold a file of that length.
+            // The runtime's word for EFBIG (an ArgumentException, or its out-of-range kind on older runtimes): the
+            // file system, or the process's file-size limit, cannot hold a file of that length.
             throw new FileTooLargeException("File too large", e);
         }
     }
@@ -373,6 +385,7 @@ public sealed class HostFile : IStorage
         extents.Add(extent);
     }
 
+    /// <inheritdoc/>
     public void Dispose() => _handle.Dispose();
 
     private static string Describe(Exception e) => ErrnoText.Describe(e);

@@ -1,14 +1,18 @@
 namespace DiskImage.Nbd;
 
 /// <summary>
-/// Bounds the bytes one connection's requests hold at once. A request larger than the whole budget is
-/// let through alone, so no single valid request can wait forever.
+/// Bounds the bytes one connection's requests hold at once. A few requests are always let through whatever
+/// their size, so no single valid request can wait forever and large reads still overlap with the previous reply.
 /// </summary>
 internal sealed class NbdByteBudget(long limit)
 {
+    /// <summary>Requests admitted even past the limit: one being read while the one before it is sent.</summary>
+    private const int AlwaysAdmitted = 2;
+
     private readonly object _gate = new();
     private readonly SemaphoreSlim _released = new(0);
     private long _used;
+    private int _holders;
     private int _waiters;
 
     public async Task TakeAsync(long bytes, CancellationToken cancellationToken)
@@ -17,9 +21,10 @@ internal sealed class NbdByteBudget(long limit)
         {
             lock (_gate)
             {
-                if (_used == 0 || _used + bytes <= limit)
+                if (_holders < AlwaysAdmitted || _used + bytes <= limit)
                 {
                     _used += bytes;
+                    _holders++;
                     return;
                 }
 
@@ -36,6 +41,7 @@ internal sealed class NbdByteBudget(long limit)
         lock (_gate)
         {
             _used -= bytes;
+            _holders--;
             wake = _waiters;
             _waiters = 0;
         }
@@ -49,7 +55,19 @@ internal sealed class NbdByteBudget(long limit)
     /// <summary>Waits until every taken byte was given back (all requests answered).</summary>
     public async Task DrainAsync(CancellationToken cancellationToken)
     {
-        await TakeAsync(limit, cancellationToken).ConfigureAwait(false);
-        Give(limit);
+        while (true)
+        {
+            lock (_gate)
+            {
+                if (_holders == 0)
+                {
+                    return;
+                }
+
+                _waiters++;
+            }
+
+            await _released.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 }

@@ -1,7 +1,7 @@
 namespace DiskImage.Nbd;
 
 /// <summary>Numbers of the NBD protocol (fixed newstyle handshake, structured replies, meta contexts).</summary>
-public static class NbdConstants
+internal static class NbdConstants
 {
     public const ulong NbdMagic = 0x4e42444d41474943; // "NBDMAGIC"
     public const ulong OptionMagic = 0x49484156454F5054; // "IHAVEOPT"
@@ -13,7 +13,7 @@ public static class NbdConstants
     public const ushort FlagFixedNewstyle = 1;
     public const ushort FlagNoZeroes = 2;
 
-    public const int DefaultPort = 10809;
+    public const int DefaultPort = NbdServerOptions.DefaultPort;
 
     /// <summary>Largest payload of one request, as qemu-nbd announces it (32 MiB).</summary>
     public const int MaxPayload = 32 << 20;
@@ -23,10 +23,16 @@ public static class NbdConstants
 
     public const string BaseAllocation = "base:allocation";
     public const string AllocationDepth = "qemu:allocation-depth";
+
+    /// <summary>Meta contexts of dirty bitmaps are this prefix and the bitmap's name.</summary>
+    public const string DirtyBitmapPrefix = "qemu:dirty-bitmap:";
+
+    /// <summary>qemu-nbd's context id of the first exported bitmap (after base:allocation 0, qemu:allocation-depth 1).</summary>
+    public const int FirstDirtyBitmapContextId = 2;
 }
 
 /// <summary>Handshake options.</summary>
-public enum NbdOption : uint
+internal enum NbdOption : uint
 {
     ExportName = 1,
     Abort = 2,
@@ -40,7 +46,7 @@ public enum NbdOption : uint
 }
 
 /// <summary>Option reply types; errors have the top bit set.</summary>
-public enum NbdOptionReply : uint
+internal enum NbdOptionReply : uint
 {
     Ack = 1,
     Server = 2,
@@ -58,7 +64,7 @@ public enum NbdOptionReply : uint
 }
 
 /// <summary><c>NBD_INFO_*</c> items of <c>NBD_OPT_INFO</c>/<c>GO</c>.</summary>
-public enum NbdInfo : ushort
+internal enum NbdInfo : ushort
 {
     Export = 0,
     Name = 1,
@@ -70,23 +76,48 @@ public enum NbdInfo : ushort
 [Flags]
 public enum NbdTransmissionFlags : ushort
 {
+    /// <summary>No flag.</summary>
     None = 0,
+
+    /// <summary><c>NBD_FLAG_HAS_FLAGS</c>: always set by a server.</summary>
     HasFlags = 1 << 0,
+
+    /// <summary>The export refuses writes.</summary>
     ReadOnly = 1 << 1,
+
+    /// <summary>The server takes flush commands.</summary>
     SendFlush = 1 << 2,
+
+    /// <summary>The server honours force-unit-access on writes.</summary>
     SendFua = 1 << 3,
+
+    /// <summary>The export is on a rotational medium (a hint only).</summary>
     Rotational = 1 << 4,
+
+    /// <summary>The server takes trim (discard) commands.</summary>
     SendTrim = 1 << 5,
+
+    /// <summary>The server takes write-zeroes commands.</summary>
     SendWriteZeroes = 1 << 6,
+
+    /// <summary>The server honours don't-fragment on structured reads.</summary>
     SendDf = 1 << 7,
+
+    /// <summary>Several connections to the export see one consistent state.</summary>
     CanMultiConn = 1 << 8,
+
+    /// <summary>The server takes resize commands.</summary>
     SendResize = 1 << 9,
+
+    /// <summary>The server takes cache (prefetch) commands.</summary>
     SendCache = 1 << 10,
+
+    /// <summary>The server honours fast-zero on write-zeroes.</summary>
     SendFastZero = 1 << 11,
 }
 
 /// <summary>Transmission-phase commands.</summary>
-public enum NbdCommand : ushort
+internal enum NbdCommand : ushort
 {
     Read = 0,
     Write = 1,
@@ -100,7 +131,7 @@ public enum NbdCommand : ushort
 
 /// <summary>Per-command flags.</summary>
 [Flags]
-public enum NbdCommandFlags : ushort
+internal enum NbdCommandFlags : ushort
 {
     None = 0,
     Fua = 1 << 0,
@@ -111,7 +142,7 @@ public enum NbdCommandFlags : ushort
 }
 
 /// <summary>Structured reply chunk types.</summary>
-public enum NbdReplyType : ushort
+internal enum NbdReplyType : ushort
 {
     None = 0,
     OffsetData = 1,
@@ -122,7 +153,7 @@ public enum NbdReplyType : ushort
 }
 
 /// <summary>Error values on the wire (Linux errno numbers, as the protocol defines them).</summary>
-public enum NbdError : uint
+internal enum NbdError : uint
 {
     None = 0,
     NotPermitted = 1,
@@ -139,7 +170,12 @@ public enum NbdError : uint
 [Flags]
 public enum NbdAllocationFlags : uint
 {
+    /// <summary>Allocated data (no flag set).</summary>
     Data = 0,
+
+    /// <summary><c>NBD_STATE_HOLE</c>: not allocated on the server.</summary>
     Hole = 1,
+
+    /// <summary><c>NBD_STATE_ZERO</c>: reads as zeroes.</summary>
     Zero = 2,
 }

@@ -5,15 +5,20 @@ namespace DiskImage.Nbd;
 /// <summary>What <c>NBD_CMD_TRIM</c> does: nothing (qemu-nbd's default) or release the space.</summary>
 public enum NbdDiscardMode
 {
+    /// <summary>Trim requests succeed and do nothing.</summary>
     Ignore,
+    /// <summary>Trim requests release the space in the image.</summary>
     Unmap,
 }
 
 /// <summary>qemu's <c>--detect-zeroes</c>: writes of all-zero data become zero writes (and may release space).</summary>
 public enum NbdDetectZeroes
 {
+    /// <summary>Writes are passed on as they are.</summary>
     Off,
+    /// <summary>All-zero writes become zero writes that keep the space allocated.</summary>
     On,
+    /// <summary>All-zero writes become zero writes that may release the space (when trim is allowed).</summary>
     Unmap,
 }
 
@@ -35,8 +40,17 @@ public sealed record NbdExport
     /// <summary>Offer the <c>qemu:allocation-depth</c> meta context (qemu-nbd's <c>-A</c>).</summary>
     public bool AllocationDepth { get; init; }
 
+    /// <summary>
+    /// Persistent dirty bitmaps offered as <c>qemu:dirty-bitmap:NAME</c> meta contexts (qemu-nbd's <c>-B</c>), numbered in
+    /// this order. Each is looked up in the image, then down its backing chain; a missing or inconsistent (<c>in_use</c>)
+    /// one makes the <see cref="NbdServer"/> constructor throw. Block status reports each granule dirty (1) or clean (0).
+    /// </summary>
+    public IReadOnlyList<string> Bitmaps { get; init; } = [];
+
+    /// <summary>What trim requests do (qemu-nbd's <c>--discard</c>).</summary>
     public NbdDiscardMode Discard { get; init; } = NbdDiscardMode.Ignore;
 
+    /// <summary>Whether all-zero writes become zero writes (qemu-nbd's <c>--detect-zeroes</c>).</summary>
     public NbdDetectZeroes DetectZeroes { get; init; } = NbdDetectZeroes.Off;
 
     /// <summary>

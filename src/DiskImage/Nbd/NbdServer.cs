@@ -10,6 +10,7 @@ namespace DiskImage.Nbd;
 /// </summary>
 public sealed class NbdServer(NbdExport export, NbdServerOptions options)
 {
+    private readonly IReadOnlyList<NbdExportBitmap> _bitmaps = NbdExportBitmap.Resolve(export);
     private readonly SemaphoreSlim _slots = new(options.MaxConnections > 0 ? options.MaxConnections : int.MaxValue);
     private int _active;
     private int _served;
@@ -70,7 +71,7 @@ public sealed class NbdServer(NbdExport export, NbdServerOptions options)
             using (var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(stop.Token))
             {
                 handshakeTimeout.CancelAfter(options.HandshakeTimeout);
-                session = await new NbdServerHandshake(export, options).RunAsync(stream, handshakeTimeout.Token).ConfigureAwait(false);
+                session = await new NbdServerHandshake(export, options, _bitmaps).RunAsync(stream, handshakeTimeout.Token).ConfigureAwait(false);
             }
 
             if (session is not null)

@@ -8,7 +8,7 @@ namespace DiskImage.Nbd;
 /// The server side of the fixed newstyle handshake: options until <c>NBD_OPT_GO</c> or
 /// <c>NBD_OPT_EXPORT_NAME</c> selects the export. Every length from the client is bounded before use.
 /// </summary>
-internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions options)
+internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions options, IReadOnlyList<NbdExportBitmap> bitmaps)
 {
     private const uint BaseAllocationId = 0;
     private const uint AllocationDepthId = 1;
@@ -234,10 +234,10 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
 
         var count = BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(position));
         position += 4;
-        var queries = new List<string>();
+        var queries = new List<byte[]>();
         for (var i = 0u; i < count; i++)
         {
-            if (!NbdWire.TryReadString32(data, ref position, out var query))
+            if (!NbdWire.TryReadBytes32(data, ref position, out var query))
             {
                 await ReplyAsync(session, option, NbdOptionReply.ErrorInvalid, "malformed request", cancellationToken).ConfigureAwait(false);
                 return;
@@ -258,18 +258,16 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
             return;
         }
 
-        var wantBase = !set && count == 0;
-        var wantDepth = !set && count == 0 && export.AllocationDepth;
-        foreach (var query in queries)
-        {
-            wantBase |= query == NbdConstants.BaseAllocation || (!set && query == "base:");
-            wantDepth |= export.AllocationDepth && (query == NbdConstants.AllocationDepth || (!set && query == "qemu:"));
-        }
-
+        var selection = NbdMetaContextQuery.Select(queries, set, export.AllocationDepth, [.. bitmaps.Select(b => b.Name)]);
+        var wantBase = selection.BaseAllocation;
+        var wantDepth = selection.AllocationDepth;
+        var wantBitmap = selection.Bitmaps;
+        var selected = bitmaps.Where((_, i) => wantBitmap[i]).ToList();
         if (set)
         {
             session.BaseAllocationId = wantBase ? BaseAllocationId : null;
             session.AllocationDepthId = wantDepth ? AllocationDepthId : null;
+            session.Bitmaps = selected;
         }
 
         if (wantBase)
@@ -280,6 +278,11 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
         if (wantDepth)
         {
             await SendContextAsync(session, option, AllocationDepthId, NbdConstants.AllocationDepth, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var bitmap in selected)
+        {
+            await SendContextAsync(session, option, bitmap.ContextId, bitmap.ContextName, cancellationToken).ConfigureAwait(false);
         }
 
         await ReplyAsync(session, option, NbdOptionReply.Ack, null, cancellationToken).ConfigureAwait(false);

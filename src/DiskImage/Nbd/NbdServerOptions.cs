@@ -5,6 +5,9 @@ namespace DiskImage.Nbd;
 /// <summary>How an <see cref="NbdServer"/> accepts clients.</summary>
 public sealed record NbdServerOptions
 {
+    /// <summary>The port NBD servers listen on when none is given (IANA's 10809).</summary>
+    public const int DefaultPort = 10809;
+
     /// <summary>Clients served at once (qemu-nbd's <c>-e</c>); 0 means no limit. Others wait in the listen backlog.</summary>
     public int MaxConnections { get; init; } = 1;
 
@@ -17,6 +20,11 @@ public sealed record NbdServerOptions
     /// <summary>A client that has not finished the handshake by then is dropped, so it cannot hold a slot.</summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Bytes of request payload and read data one connection may hold at once.</summary>
-    public long MaxBytesInFlight { get; init; } = 64L << 20;
+    /// <summary>
+    /// Bytes of request payload and read data one connection may hold at once (two requests are admitted
+    /// whatever their size). Small by default: a read's buffer is held until its reply is sent, so this bounds
+    /// what a client that queues many large reads makes the server hold, and about 1 MiB already keeps a Unix or
+    /// loopback socket busy.
+    /// </summary>
+    public long MaxBytesInFlight { get; init; } = 1L << 20;
 }

@@ -14,5 +14,8 @@ internal sealed class NbdSession(Stream stream)
     /// <summary>Meta context id of <c>qemu:allocation-depth</c> when selected.</summary>
     public uint? AllocationDepthId { get; set; }
 
-    public bool HasMetaContext => BaseAllocationId is not null || AllocationDepthId is not null;
+    /// <summary>The dirty bitmaps whose meta contexts are selected, in context id order.</summary>
+    public IReadOnlyList<NbdExportBitmap> Bitmaps { get; set; } = [];
+
+    public bool HasMetaContext => BaseAllocationId is not null || AllocationDepthId is not null || Bitmaps.Count > 0;
 }

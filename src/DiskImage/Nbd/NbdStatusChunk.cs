@@ -4,11 +4,14 @@ using DiskImage.IO;
 
 namespace DiskImage.Nbd;
 
-/// <summary>Builds the payload of a <c>BLOCK_STATUS</c> chunk for one meta context from chain extents.</summary>
+/// <summary>Builds the payload of a <c>BLOCK_STATUS</c> chunk for one meta context.</summary>
 internal static class NbdStatusChunk
 {
-    /// <summary>At most this many descriptors per chunk; the client asks again for the rest.</summary>
-    private const int MaxDescriptors = 1 << 16;
+    /// <summary>At most this many descriptors per chunk (qemu-nbd's 1 MiB of them); the client asks again for the rest.</summary>
+    private const int MaxDescriptors = (1 << 20) / 8;
+
+    /// <summary><c>qemu:dirty-bitmap:NAME</c>: NBD_STATE_DIRTY.</summary>
+    private const uint Dirty = 1;
 
     /// <summary><c>base:allocation</c>: data is 0, anything that reads as zero without data is a zero hole (as qemu-nbd says).</summary>
     public static uint BaseAllocation(ChainExtent extent) =>
@@ -20,23 +23,73 @@ internal static class NbdStatusChunk
     public static byte[] Build(uint contextId, IReadOnlyList<ChainExtent> extents, bool onlyOne, Func<ChainExtent, uint> flagsOf)
     {
         var runs = new List<(long Length, uint Flags)>();
+        var max = onlyOne ? 1 : MaxDescriptors;
         foreach (var extent in extents)
         {
-            var flags = flagsOf(extent);
-            if (runs.Count > 0 && runs[^1].Flags == flags)
-            {
-                runs[^1] = (runs[^1].Length + extent.Length, flags);
-            }
-            else if (runs.Count >= (onlyOne ? 1 : MaxDescriptors))
+            if (!TryAdd(runs, extent.Length, flagsOf(extent), max))
             {
                 break;
             }
-            else
-            {
-                runs.Add((extent.Length, flags));
-            }
         }
 
+        return Serialize(contextId, runs);
+    }
+
+    /// <summary>
+    /// A dirty bitmap's runs over the request, as qemu-nbd's <c>bitmap_to_extents</c> makes them: clean (0) and dirty
+    /// (1) runs alternating, the first dirty one starting at the request's offset when that granule is dirty.
+    /// </summary>
+    public static byte[] Bitmap(NbdExportBitmap bitmap, long offset, long length, bool onlyOne)
+    {
+        var runs = new List<(long Length, uint Flags)>();
+        var max = onlyOne ? 1 : MaxDescriptors;
+        var start = offset;
+        var end = offset + length;
+        var full = false;
+        while (bitmap.Bits.NextDirtyArea(start, end, int.MaxValue, out var dirtyStart, out var dirtyLength))
+        {
+            if (!TryAdd(runs, dirtyStart - start, 0, max) || !TryAdd(runs, dirtyLength, Dirty, max))
+            {
+                full = true;
+                break;
+            }
+
+            start = dirtyStart + dirtyLength;
+        }
+
+        if (!full)
+        {
+            TryAdd(runs, end - start, 0, max);
+        }
+
+        return Serialize(bitmap.ContextId, runs);
+    }
+
+    /// <summary>qemu's <c>nbd_extent_array_add</c>: merges with the last run of the same flags; false once full.</summary>
+    private static bool TryAdd(List<(long Length, uint Flags)> runs, long length, uint flags, int max)
+    {
+        if (length <= 0)
+        {
+            return true;
+        }
+
+        if (runs.Count > 0 && runs[^1].Flags == flags && runs[^1].Length + length <= uint.MaxValue)
+        {
+            runs[^1] = (runs[^1].Length + length, flags);
+            return true;
+        }
+
+        if (runs.Count >= max)
+        {
+            return false;
+        }
+
+        runs.Add((length, flags));
+        return true;
+    }
+
+    private static byte[] Serialize(uint contextId, List<(long Length, uint Flags)> runs)
+    {
         var payload = new byte[4 + (8 * runs.Count)];
         BinaryPrimitives.WriteUInt32BigEndian(payload, contextId);
         for (var i = 0; i < runs.Count; i++)

@@ -12,7 +12,7 @@ namespace DiskImage.Nbd;
 internal sealed class NbdTransmission(NbdExport export, NbdSession session, NbdServerOptions options)
 {
     /// <summary>Smallest budget charge per request, so requests without payload are bounded in number too.</summary>
-    private const int MinimumCharge = 64 << 10;
+    private const int MinimumCharge = 16 << 10;
 
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly NbdByteBudget _budget = new(options.MaxBytesInFlight);
@@ -255,14 +255,25 @@ internal sealed class NbdTransmission(NbdExport export, NbdSession session, NbdS
     /// <summary>Room before the data in a read buffer, so a reply header and its data go out in one write.</summary>
     private const int Headroom = 32;
 
+    /// <summary>
+    /// Reads up to this size carry their reply header in headroom (one send each: small reads are bound by
+    /// syscalls). Larger ones rent exactly their length, since headroom would push a power-of-two read into the
+    /// pool's next bucket and double the memory it holds; their header is one extra send.
+    /// </summary>
+    private const int HeadroomReadLimit = 64 << 10;
+
+    /// <summary>Reply headers sent apart from their data; only used under <see cref="_writeLock"/>.</summary>
+    private readonly byte[] _replyHead = new byte[32];
+
     private async Task ReadAsync(Request request, CancellationToken cancellationToken)
     {
         var length = (int)request.Length;
         var offset = (long)request.Offset;
-        var buffer = ArrayPool<byte>.Shared.Rent(Headroom + length);
+        var headroom = length <= HeadroomReadLimit ? Headroom : 0;
+        var buffer = ArrayPool<byte>.Shared.Rent(headroom + length);
         try
         {
-            var data = buffer.AsMemory(Headroom, length);
+            var data = buffer.AsMemory(headroom, length);
             var sparse = session.Structured && (request.Flags & NbdCommandFlags.DontFragment) == 0 && length > 0;
             IReadOnlyList<ChainExtent> extents = sparse ? ChainBlockStatus.GetExtents(_image, offset, length) : [];
             if (sparse)
@@ -293,19 +304,18 @@ internal sealed class NbdTransmission(NbdExport export, NbdSession session, NbdS
                 var stream = session.Stream;
                 if (!session.Structured)
                 {
-                    NbdWire.SimpleReply(buffer.AsSpan(Headroom - 16), NbdError.None, request.Cookie);
-                    await stream.WriteAsync(buffer.AsMemory(Headroom - 16, 16 + length), cancellationToken).ConfigureAwait(false);
+                    NbdWire.SimpleReply(_replyHead, NbdError.None, request.Cookie);
+                    await SendWithHeaderAsync(stream, buffer, headroom, 16, length, cancellationToken).ConfigureAwait(false);
                 }
                 else if (!sparse)
                 {
-                    var head = buffer.AsSpan(Headroom - 28, 28);
-                    NbdWire.ChunkHeader(head, true, NbdReplyType.OffsetData, request.Cookie, 8 + length);
-                    BinaryPrimitives.WriteUInt64BigEndian(head[20..], (ulong)offset);
-                    await stream.WriteAsync(buffer.AsMemory(Headroom - 28, 28 + length), cancellationToken).ConfigureAwait(false);
+                    NbdWire.ChunkHeader(_replyHead, true, NbdReplyType.OffsetData, request.Cookie, 8 + length);
+                    BinaryPrimitives.WriteUInt64BigEndian(_replyHead.AsSpan(20), (ulong)offset);
+                    await SendWithHeaderAsync(stream, buffer, headroom, 28, length, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
-                    var head = new byte[32];
+                    var head = _replyHead;
                     for (var i = 0; i < extents.Count; i++)
                     {
                         var extent = extents[i];
@@ -340,6 +350,24 @@ internal sealed class NbdTransmission(NbdExport export, NbdSession session, NbdS
         }
     }
 
+    /// <summary>
+    /// Sends the reply header already in <see cref="_replyHead"/> (<paramref name="headLength"/> bytes) and the data
+    /// at <paramref name="headroom"/> in <paramref name="buffer"/>: in one write when the header fits in the headroom,
+    /// else in two. The caller holds the write lock.
+    /// </summary>
+    private async Task SendWithHeaderAsync(Stream stream, byte[] buffer, int headroom, int headLength, int length, CancellationToken cancellationToken)
+    {
+        if (headroom >= headLength)
+        {
+            _replyHead.AsSpan(0, headLength).CopyTo(buffer.AsSpan(headroom - headLength));
+            await stream.WriteAsync(buffer.AsMemory(headroom - headLength, headLength + length), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await stream.WriteAsync(_replyHead.AsMemory(0, headLength), cancellationToken).ConfigureAwait(false);
+        await stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+    }
+
     private static async Task SendDataChunkAsync(Stream stream, byte[] head, ulong cookie, bool done, long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         NbdWire.ChunkHeader(head, done, NbdReplyType.OffsetData, cookie, 8 + data.Length);
@@ -351,7 +379,9 @@ internal sealed class NbdTransmission(NbdExport export, NbdSession session, NbdS
     private async Task BlockStatusAsync(Request request, CancellationToken cancellationToken)
     {
         var one = (request.Flags & NbdCommandFlags.RequestOne) != 0;
-        var extents = ChainBlockStatus.GetExtents(_image, (long)request.Offset, request.Length);
+        IReadOnlyList<ChainExtent> extents = session.BaseAllocationId is null && session.AllocationDepthId is null
+            ? []
+            : ChainBlockStatus.GetExtents(_image, (long)request.Offset, request.Length);
         var chunks = new List<byte[]>();
         if (session.BaseAllocationId is { } baseId)
         {
@@ -361,6 +391,11 @@ internal sealed class NbdTransmission(NbdExport export, NbdSession session, NbdS
         if (session.AllocationDepthId is { } depthId)
         {
             chunks.Add(NbdStatusChunk.Build(depthId, extents, one, NbdStatusChunk.Depth));
+        }
+
+        foreach (var bitmap in session.Bitmaps)
+        {
+            chunks.Add(NbdStatusChunk.Bitmap(bitmap, (long)request.Offset, request.Length, one));
         }
 
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);

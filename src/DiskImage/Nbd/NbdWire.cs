@@ -43,6 +43,26 @@ internal static class NbdWire
         return buffer;
     }
 
+    /// <summary>Reads u32-length-prefixed bytes at <paramref name="position"/>; false when they do not fit in <paramref name="data"/>.</summary>
+    public static bool TryReadBytes32(ReadOnlySpan<byte> data, ref int position, out byte[] bytes)
+    {
+        bytes = [];
+        if (data.Length - position < 4)
+        {
+            return false;
+        }
+
+        var length = BinaryPrimitives.ReadUInt32BigEndian(data[position..]);
+        if (length > (uint)(data.Length - position - 4))
+        {
+            return false;
+        }
+
+        bytes = data.Slice(position + 4, (int)length).ToArray();
+        position += 4 + (int)length;
+        return true;
+    }
+
     /// <summary>Reads a u32-length-prefixed string at <paramref name="position"/>; false when it does not fit in <paramref name="data"/>.</summary>
     public static bool TryReadString32(ReadOnlySpan<byte> data, ref int position, out string text)
     {

@@ -46,6 +46,12 @@ internal sealed record BlockSpec
     /// </summary>
     public bool TrustExtentPaths { get; init; }
 
+    /// <summary>
+    /// The format node under this one (<c>file.driver</c> naming a format, such as a raw window with qcow2 on top,
+    /// or qcow2 inside qcow2): this node's format reads that node's guest data as its file. Null for a plain file.
+    /// </summary>
+    public BlockSpec? File { get; init; }
+
     /// <summary><c>"backing": null</c>: open without the backing chain.</summary>
     public bool NoBacking { get; init; }
 
@@ -53,7 +59,19 @@ internal sealed record BlockSpec
     public required string DisplayName { get; init; }
 
     /// <summary>Whether only driver, file name and key secret were given, so the plain file name says everything.</summary>
-    public bool IsPlain => RawOffset is null && RawSize is null && ForceShare is null && Locking is null && !NoBacking && !TrustExtentPaths;
+    public bool IsPlain => RawOffset is null && RawSize is null && ForceShare is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null;
+
+    /// <summary>Deepest accepted stack of format nodes (each <c>file.driver</c> naming a format adds one).</summary>
+    public const int MaxFormatNesting = 8;
+
+    /// <summary>Formats that can sit on another format node; others are refused rather than misread.</summary>
+    private static readonly HashSet<string> NestableFormats = new(StringComparer.Ordinal) { "raw", "qcow2" };
+
+    /// <summary>Format names that QEMU would accept as a file node but that this library cannot yet stack.</summary>
+    private static readonly HashSet<string> OtherFormats = new(StringComparer.Ordinal) { "qcow", "vmdk", "vpc", "vdi", "vhdx", "qed", "luks", "parallels", "bochs", "cloop", "dmg" };
+
+    /// <summary>This node as the JSON object QEMU prints inside a generated <c>json:</c> name.</summary>
+    private string DisplayObject { get; init; } = "";
 
     /// <summary>Parses a <c>json:{...}</c> file name.</summary>
     public static BlockSpec FromJson(string name) => FromOptions(JsonFilename.Parse(name));
@@ -66,7 +84,9 @@ internal sealed record BlockSpec
     }
 
     /// <summary>Interprets flattened options; keys nobody understands are refused in qemu-img's words.</summary>
-    public static BlockSpec FromOptions(IEnumerable<KeyValuePair<string, JsonScalar>> flattened)
+    public static BlockSpec FromOptions(IEnumerable<KeyValuePair<string, JsonScalar>> flattened) => FromOptions(flattened, 0);
+
+    private static BlockSpec FromOptions(IEnumerable<KeyValuePair<string, JsonScalar>> flattened, int nesting)
     {
         var options = new Dictionary<string, JsonScalar>(StringComparer.Ordinal);
         foreach (var (key, value) in flattened)
@@ -117,6 +137,7 @@ internal sealed record BlockSpec
         }
 
         string? filename;
+        BlockSpec? fileNode = null;
         var protocol = Take(options, "file.driver");
         if (driver == "nbd")
         {
@@ -126,6 +147,28 @@ internal sealed record BlockSpec
         else if (protocol == "nbd")
         {
             filename = NbdFilename(options, FilePrefix);
+        }
+        else if (protocol is not null && NestableFormats.Contains(protocol))
+        {
+            if (nesting >= MaxFormatNesting)
+            {
+                throw new InvalidOptionException($"Too many nested format nodes (at most {MaxFormatNesting})");
+            }
+
+            // A format as the file node: its options are the "file." ones, and it opens the host file itself.
+            var innerOptions = new List<KeyValuePair<string, JsonScalar>> { new("driver", JsonScalar.String(protocol)) };
+            foreach (var key in options.Keys.Where(k => k.StartsWith(FilePrefix, StringComparison.Ordinal)).ToList())
+            {
+                innerOptions.Add(new(key[FilePrefix.Length..], options[key]));
+                options.Remove(key);
+            }
+
+            fileNode = FromOptions(innerOptions, nesting + 1);
+            filename = fileNode.Filename;
+        }
+        else if (protocol is not null && OtherFormats.Contains(protocol))
+        {
+            throw new UnsupportedFeatureException($"Format '{protocol}' as the file node of another format is not supported; only raw and qcow2 are");
         }
         else if (protocol is null or "file" or "host_device" or "host_cdrom")
         {
@@ -160,23 +203,25 @@ internal sealed record BlockSpec
             throw new InvalidOptionException("A block device must be specified for \"file\"");
         }
 
-        var display = offset is null && size is null
-            ? filename
-            : JsonFilename.Prefix + QemuJson.Object([
-                new("offset", offsetValue.Text is null ? null : QemuJson.Scalar(offsetValue)),
-                new("size", sizeValue.Text is null ? null : QemuJson.Scalar(sizeValue)),
-                new("driver", QemuJson.String(driver ?? "raw")),
-                new("file", QemuJson.Object([new("driver", QemuJson.String("file")), new("filename", QemuJson.String(filename))])),
-            ]);
+        var fileObject = fileNode?.DisplayObject ?? QemuJson.Object([new("driver", QemuJson.String("file")), new("filename", QemuJson.String(filename))]);
+        var displayObject = QemuJson.Object([
+            new("offset", offsetValue.Text is null ? null : QemuJson.Scalar(offsetValue)),
+            new("size", sizeValue.Text is null ? null : QemuJson.Scalar(sizeValue)),
+            new("driver", QemuJson.String(driver ?? "raw")),
+            new("file", fileObject),
+        ]);
+        var display = offset is null && size is null && fileNode is null ? filename : JsonFilename.Prefix + displayObject;
         return new BlockSpec
         {
+            File = fileNode,
+            DisplayObject = displayObject,
+            ForceShare = forceShare ?? fileNode?.ForceShare,
+            Locking = locking ?? fileNode?.Locking,
             Driver = driver,
             Filename = filename,
             KeySecret = keySecret,
             RawOffset = offset,
             RawSize = size,
-            ForceShare = forceShare,
-            Locking = locking,
             NoBacking = noBacking,
             TrustExtentPaths = trustExtentPaths,
             DisplayName = display,

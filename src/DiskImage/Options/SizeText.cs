@@ -20,6 +20,12 @@ public static class SizeText
             $"Invalid {what} specified. You may use k, M, G, T, P or E suffixes for\nkilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
     }
 
+    /// <summary>A size-typed <c>-o</c> option (<c>size</c>, <c>cluster_size</c>, ...), refused in the option parser's words.</summary>
+    public static long ParseOption(string key, string text) => TryParse(text, out var value)
+        ? value
+        : throw new InvalidOptionException($"Parameter '{key}' expects a non-negative number below 2^64\n" +
+            "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.");
+
     /// <summary>
     /// An image size as qemu-img create reads it: a well-formed number too large for a signed 64-bit size
     /// gets qemu-img's range message, anything else malformed the usual one.

@@ -124,6 +124,37 @@ public class BitmapTrackingInteropTests
         Assert.Equal(theirs.StdErr.Replace("qemu-img: ", "", StringComparison.Ordinal), ours.StdErr.Replace("diskimg: ", "", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Dd_writes_a_new_output_so_an_existing_image_s_bitmaps_go_as_with_qemu_img_dd()
+    {
+        // dd never writes into an existing image: like qemu-img dd it creates its output anew, so there is no
+        // bitmap left to keep true. What remains must be what qemu-img dd leaves.
+        using var dir = new TempDirectory();
+        var input = dir.File("in.raw");
+        ExternalTool.QemuImg("create", "-q", "-f", "raw", input, "4M");
+        ExternalTool.QemuIo("-f", "raw", "-c", "write -P 0x61 64k 1M", input);
+        foreach (var name in new[] { "ours.qcow2", "theirs.qcow2" })
+        {
+            ExternalTool.QemuImg("create", "-q", "-f", "qcow2", dir.File(name), "16M");
+            ExternalTool.QemuImg("bitmap", "--add", dir.File(name), "b1");
+        }
+
+        string[] arguments = ["dd", "-f", "raw", "-O", "qcow2", "bs=64k", "count=40"];
+        ExternalTool.QemuImg([.. arguments, $"if={input}", $"of={dir.File("theirs.qcow2")}"]);
+        Diskimg.Ok([.. arguments, $"if={input}", $"of={dir.File("ours.qcow2")}"]);
+        ExternalTool.QemuImg("check", dir.File("ours.qcow2"));
+        Assert.Contains("Images are identical.", ExternalTool.QemuImg("compare", dir.File("theirs.qcow2"), dir.File("ours.qcow2")), StringComparison.Ordinal);
+        Assert.Equal(InfoWithoutNameAndSize(dir.File("theirs.qcow2")), InfoWithoutNameAndSize(dir.File("ours.qcow2")));
+        Assert.DoesNotContain("bitmaps", ExternalTool.QemuImg("info", dir.File("ours.qcow2")), StringComparison.Ordinal);
+    }
+
+    /// <summary>qemu-img info's JSON without the file name and the bytes the file takes on the host.</summary>
+    private static string[] InfoWithoutNameAndSize(string image)
+    {
+        return [.. ExternalTool.QemuImg("info", "--output=json", image).Split('\n')
+            .Where(line => !line.Contains("\"filename\"", StringComparison.Ordinal) && !line.Contains("\"actual-size\"", StringComparison.Ordinal))];
+    }
+
     private static (string Kind, long Offset, long Length) RandomOp(Random random)
     {
         var kind = random.Next(3) switch { 0 => "write", 1 => "zero", _ => "discard" };

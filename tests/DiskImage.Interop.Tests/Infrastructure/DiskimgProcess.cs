@@ -37,14 +37,16 @@ public sealed partial class DiskimgProcess : IDisposable
         {
             (_master, _slave, var slaveName) = OpenTerminal();
             // All three standard streams on the terminal, as for a user typing the command.
-            info.ArgumentList.Add($"{shellSetup} exec \"$@\" <'{slaveName}' >'{slaveName}' 2>'{slaveName}'");
+            info.ArgumentList.Add($"{shellSetup} exec env --default-signal=INT \"$@\" <'{slaveName}' >'{slaveName}' 2>'{slaveName}'");
             _reader = new Thread(ReadTerminal) { IsBackground = true };
         }
         else
         {
-            info.ArgumentList.Add($"{shellSetup} exec \"$@\"");
+            info.ArgumentList.Add($"{shellSetup} exec env --default-signal=INT \"$@\"");
         }
 
+        // env --default-signal: a test run started as a background job inherits SIGINT ignored, and an ignored
+        // signal stays ignored across exec, so diskimg would never see the SIGINT the tests send.
         info.ArgumentList.Add("sh");
         info.ArgumentList.Add(DotnetHost());
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "diskimg.dll"));

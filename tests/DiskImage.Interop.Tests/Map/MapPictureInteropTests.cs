@@ -8,12 +8,19 @@ namespace DiskImage.Interop.Tests.Map;
 /// <summary>
 /// <c>diskimg map --output=svg|html</c>, judged in headless Chromium: the page loads without console errors,
 /// the legend's totals are the sums of <c>qemu-img map --output=json</c>, and a thin and a fully preallocated
-/// image of the same content look different where their provisioning differs.
+/// image of the same content look different where their provisioning differs. The host-file strip's metadata
+/// total is judged against <c>qemu-img check</c>'s figures: the file's end (in clusters) minus the clusters the
+/// image maps, for images with no free clusters inside.
 /// </summary>
 public partial class MapPictureInteropTests
 {
     private const int DataColour = 0xd62728;
     private const int UnallocatedColour = 0xeeeeee;
+    private const int MetadataColour = 0xe377c2;
+    private const int HostDataColour = 0x8c564b;
+
+    /// <summary>The legend's swatch is 12 by 12 pixels: more pixels of a colour than that are drawn in a strip.</summary>
+    private const int SwatchPixels = 12 * 12;
 
     [Theory]
     [InlineData("")]
@@ -35,6 +42,59 @@ public partial class MapPictureInteropTests
         {
             Assert.True(Legend(dom, id) == bytes, $"legend total-{id} is {Legend(dom, id)}, qemu-img map sums {bytes}");
         }
+
+        AssertHostFileTotals(dom, path);
+    }
+
+    /// <summary>Snapshots and bitmaps add metadata clusters of their own (snapshot table, copied L1, bitmap directory and table).</summary>
+    [Theory]
+    [InlineData("bitmap")]
+    [InlineData("snapshot")]
+    public void The_metadata_total_counts_bitmap_and_snapshot_structures(string extra)
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("image.qcow2");
+        MakeImage(path, "");
+        var before = Legend(Diskimg.Ok("map", "--output=svg", path), "metadata");
+        if (extra == "bitmap")
+        {
+            ExternalTool.QemuImg("bitmap", "--add", path, "b0");
+            AssertHostFileTotals(Diskimg.Ok("map", "--output=svg", path), path);
+        }
+        else
+        {
+            // A snapshot frees clusters (the L1 it replaces), so qemu-img check's end offset is no oracle here;
+            // the refcount table tells which clusters are in use, and the map must agree with qemu-img's own count.
+            ExternalTool.QemuImg("snapshot", "-c", "s1", path);
+            var svg = Diskimg.Ok("map", "--output=svg", path);
+            Assert.Equal(Legend(svg, "host-file"), Legend(svg, "host-data") + Legend(svg, "metadata") + Legend(svg, "host-free"));
+            Assert.Equal(ImageEnd(path), Legend(svg, "host-data") + Legend(svg, "metadata") + Legend(svg, "host-free"));
+        }
+
+        var after = Legend(Diskimg.Ok("map", "--output=svg", path), "metadata");
+        Assert.True(after > before, $"metadata {before} before the {extra}, {after} after");
+    }
+
+    /// <summary>
+    /// Metadata is what the file holds beyond the clusters the image maps: qemu-img check's image-end-offset
+    /// minus allocated-clusters times the cluster size (qemu-img info's), when no cluster inside is free.
+    /// </summary>
+    private static void AssertHostFileTotals(string page, string path)
+    {
+        using var check = JsonDocument.Parse(ExternalTool.QemuImg("check", "--output=json", path));
+        using var info = JsonDocument.Parse(ExternalTool.QemuImg("info", "--output=json", path));
+        var end = check.RootElement.GetProperty("image-end-offset").GetInt64();
+        var mapped = check.RootElement.GetProperty("allocated-clusters").GetInt64() * info.RootElement.GetProperty("cluster-size").GetInt64();
+        Assert.Equal(0, Legend(page, "host-free"));
+        Assert.Equal(mapped, Legend(page, "host-data"));
+        Assert.Equal(end - mapped, Legend(page, "metadata"));
+        Assert.Equal(end, Legend(page, "host-file"));
+    }
+
+    private static long ImageEnd(string path)
+    {
+        using var check = JsonDocument.Parse(ExternalTool.QemuImg("check", "--output=json", path));
+        return check.RootElement.GetProperty("image-end-offset").GetInt64();
     }
 
     [Fact]
@@ -64,7 +124,7 @@ public partial class MapPictureInteropTests
             var svg = dir.File(name + ".svg");
             File.WriteAllText(svg, Diskimg.Ok("map", "--output=svg", image));
             var png = dir.File(name + ".png");
-            var (_, log) = Chromium(dir, "--screenshot=" + png, "--window-size=1100,400", new Uri(svg).AbsoluteUri);
+            var (_, log) = Chromium(dir, "--screenshot=" + png, "--window-size=1100,700", new Uri(svg).AbsoluteUri);
             Assert.DoesNotMatch(ConsoleProblem(), log);
             shots[name] = File.ReadAllBytes(png);
         }
@@ -75,6 +135,13 @@ public partial class MapPictureInteropTests
         Assert.True(thinData > 0, "the thin image's data cells are not drawn");
         Assert.True(fullData > 4 * thinData, $"data pixels: thin {thinData}, full {fullData}");
         Assert.True(PngPixels.Count(shots["thin"], UnallocatedColour) > PngPixels.Count(shots["full"], UnallocatedColour) + 1000);
+
+        // Both host-file strips are drawn: data clusters, and metadata cells beyond the legend's swatch.
+        foreach (var (name, shot) in shots)
+        {
+            Assert.True(PngPixels.Count(shot, MetadataColour) > SwatchPixels, $"{name}: metadata pixels {PngPixels.Count(shot, MetadataColour)}");
+            Assert.True(PngPixels.Count(shot, HostDataColour) > 1000, $"{name}: host data pixels {PngPixels.Count(shot, HostDataColour)}");
+        }
     }
 
     private static void MakeImage(string path, string options)

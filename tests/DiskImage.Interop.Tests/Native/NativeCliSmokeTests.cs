@@ -89,6 +89,40 @@ public class NativeCliSmokeTests
     }
 
     [Fact]
+    public void Bitmap_verb_tracking_and_incremental_convert_match_qemu()
+    {
+        using var dir = new TempDirectory();
+        var image = dir.File("vm.qcow2");
+        NativeDiskimg.Ok("create", "-q", "-f", "qcow2", image, "32M");
+        NativeDiskimg.Ok("io", "-c", "write -P 0x11 0 4M", image);
+        NativeDiskimg.Ok("convert", "-O", "qcow2", image, dir.File("full.qcow2"));
+        NativeDiskimg.Ok("bitmap", "--add", "-g", "4096", image, "a");
+        NativeDiskimg.Ok("bitmap", "--add", "--disable", image, "b");
+        NativeDiskimg.Ok("io", "-c", "write -P 0x22 1M 6k", "-c", "write -z 20M 64k", image);
+        NativeDiskimg.Ok("bitmap", "--merge", "a", "--enable", image, "b");
+
+        ExternalTool.QemuImg("check", image);
+        Assert.Equal(ExternalTool.QemuImg("info", "--output=json", image), NativeDiskimg.Ok("info", "--output=json", image));
+        Assert.Equal([256L, 257, 5120, 5121, 5122, 5123, 5124, 5125, 5126, 5127, 5128, 5129, 5130, 5131, 5132, 5133, 5134, 5135],
+            Bitmaps.DirtyRanges.Read(image, "a", 4096));
+        Assert.Equal([16L, 320], Bitmaps.DirtyRanges.Read(image, "b", 65536));
+
+        // The incremental over the full copy reads as the image and holds only the dirty clusters.
+        NativeDiskimg.Ok("convert", "--bitmap", "b", "-B", "full.qcow2", "-F", "qcow2", "-O", "qcow2", image, dir.File("inc.qcow2"));
+        ExternalTool.QemuImg("check", dir.File("inc.qcow2"));
+        Assert.Contains("Images are identical.", ExternalTool.QemuImg("compare", image, dir.File("inc.qcow2")), StringComparison.Ordinal);
+        Assert.Contains("\"depth\": 0, \"present\": true", ExternalTool.QemuImg("map", "--output=json", dir.File("inc.qcow2")), StringComparison.Ordinal);
+
+        NativeDiskimg.Ok("bitmap", "--remove", image, "a");
+        NativeDiskimg.Ok("bitmap", "--clear", image, "b");
+        var refused = NativeDiskimg.Run("bitmap", "--remove", image, "a");
+        var theirs = ExternalTool.Run("qemu-img", "bitmap", "--remove", image, "a");
+        Assert.Equal(theirs.ExitCode, refused.ExitCode);
+        Assert.Equal(theirs.StdErr.Replace("qemu-img:", "diskimg:", StringComparison.Ordinal), refused.StdErr);
+        Assert.Equal(ExternalTool.QemuImg("info", image), NativeDiskimg.Ok("info", image));
+    }
+
+    [Fact]
     public void Rebase_and_commit_give_qemu_img_s_content()
     {
         using var dir = new TempDirectory();

@@ -130,6 +130,56 @@ public class NbdHostileClientTests
         AssertServing("end");
     }
 
+    [Fact]
+    public void Pipelined_simple_reads_past_the_byte_budget_are_all_answered_with_their_data()
+    {
+        using var dir = new TempDirectory();
+        var image = dir.File("ro.qcow2");
+        ExternalTool.QemuImg("create", "-f", "qcow2", image, "4M");
+        ExternalTool.QemuIo("-c", "write -P 0x66 0 1M", "-c", "write -P 0x77 1M 1M", image);
+        using var server = NbdProcess.Diskimg(dir.File("s.sock"), 0, "-t", "-r", "-f", "qcow2", "-k", dir.File("s.sock"), image);
+        using var s = Transmission(server);
+
+        // 256 KiB reads (header sent apart from the data) and 4 KiB reads (header in headroom), 3 MiB in all:
+        // three times the connection's 1 MiB budget, so later requests wait for earlier replies.
+        var lengths = new Dictionary<ulong, (ulong Offset, int Length)>();
+        for (var i = 0; i < 8; i++)
+        {
+            lengths[(ulong)(2 * i)] = ((ulong)i * (256 << 10), 256 << 10);
+            lengths[(ulong)(2 * i) + 1] = (((ulong)i * (256 << 10)) + 4096, 4096);
+        }
+
+        foreach (var (cookie, (offset, length)) in lengths)
+        {
+            var request = new byte[28];
+            BinaryPrimitives.WriteUInt32BigEndian(request, 0x25609513);
+            BinaryPrimitives.WriteUInt16BigEndian(request.AsSpan(6), 0); // NBD_CMD_READ
+            BinaryPrimitives.WriteUInt64BigEndian(request.AsSpan(8), cookie);
+            BinaryPrimitives.WriteUInt64BigEndian(request.AsSpan(16), offset);
+            BinaryPrimitives.WriteUInt32BigEndian(request.AsSpan(24), (uint)length);
+            s.Send(request);
+        }
+
+        var answered = new HashSet<ulong>();
+        for (var n = 0; n < lengths.Count; n++)
+        {
+            var reply = new byte[16];
+            ReadExactly(s, reply);
+            Assert.Equal(0x67446698u, BinaryPrimitives.ReadUInt32BigEndian(reply));
+            Assert.Equal(0u, BinaryPrimitives.ReadUInt32BigEndian(reply.AsSpan(4)));
+            var cookie = BinaryPrimitives.ReadUInt64BigEndian(reply.AsSpan(8));
+            Assert.True(lengths.TryGetValue(cookie, out var asked), $"unknown cookie {cookie}");
+            Assert.True(answered.Add(cookie), $"cookie {cookie} answered twice");
+            var data = new byte[asked.Length];
+            ReadExactly(s, data);
+            var expected = asked.Offset < (1 << 20) ? (byte)0x66 : (byte)0x77;
+            Assert.False(data.AsSpan().ContainsAnyExcept(expected), $"wrong data for the read at {asked.Offset}");
+        }
+
+        Assert.Equal(lengths.Count, answered.Count);
+        SendRequest(s, 2, 0, 0, 0); // disconnect
+    }
+
     private static Socket Transmission(NbdProcess server)
     {
         var s = server.Connect();

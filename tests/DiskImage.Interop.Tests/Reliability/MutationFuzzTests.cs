@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using DiskImage.Formats;
 using DiskImage.Interop.Tests.Infrastructure;
 using DiskImage.Operations.Check;
+using DiskImage.Operations.Map;
 
 namespace DiskImage.Interop.Tests.Reliability;
 
@@ -118,6 +119,9 @@ public class MutationFuzzTests
                     readBudget -= length;
                 }
             }
+
+            // The map picture's model walks the host file's metadata too (snapshot L1s, bitmap tables, refcounts).
+            _ = AllocationMap.Build(image);
         }
         catch (DiskImageException)
         {

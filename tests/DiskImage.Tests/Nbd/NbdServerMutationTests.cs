@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using DiskImage.Formats;
+using DiskImage.Formats.Qcow2;
 using DiskImage.Nbd;
 using DiskImage.Nbd.Client;
 using DiskImage.Tests.Infrastructure;
@@ -14,22 +15,40 @@ namespace DiskImage.Tests.Nbd;
 /// </summary>
 public class NbdServerMutationTests
 {
-    [Fact]
-    public async Task Mutated_sessions_never_stop_the_server()
+    [Theory]
+    [InlineData("raw")]
+    [InlineData("qcow2")]
+    public async Task Mutated_sessions_never_stop_the_server(string format)
     {
         using var dir = new TempDirectory();
-        var path = dir.File("disk.raw");
-        File.WriteAllBytes(path, Enumerable.Range(0, 1 << 20).Select(i => unchecked((byte)(i * 7))).ToArray());
-        using var image = ImageFormatRegistry.Default.Open(path, "raw", new ImageOpenOptions { ReadOnly = false });
+        var path = dir.File("disk." + format);
+        var content = Enumerable.Range(0, 1 << 20).Select(i => unchecked((byte)(i * 7))).ToArray();
+        string[] bitmaps = [];
+        if (format == "raw")
+        {
+            File.WriteAllBytes(path, content);
+        }
+        else
+        {
+            // A qcow2 exporting two dirty bitmaps: the mutants also hit the qemu:dirty-bitmap: meta contexts.
+            Qcow2Format.Instance.Create(path, new Qcow2CreateOptions { Size = content.Length });
+            using var setup = (Qcow2Image)ImageFormatRegistry.Default.Open(path, "qcow2", new ImageOpenOptions { ReadOnly = false });
+            setup.AddBitmap("b1", 4096);
+            setup.AddBitmap("b2");
+            setup.Write(0, content);
+            bitmaps = ["b1", "b2"];
+        }
+
+        using var image = ImageFormatRegistry.Default.Open(path, format, new ImageOpenOptions { ReadOnly = false });
         var socketPath = dir.File("s.sock");
         var listeners = NbdListeners.Unix(socketPath);
         using var stop = new CancellationTokenSource();
-        var server = new NbdServer(new NbdExport { Image = image, AllocationDepth = true },
+        var server = new NbdServer(new NbdExport { Image = image, AllocationDepth = true, Bitmaps = bitmaps },
             new NbdServerOptions { MaxConnections = 0, Persistent = true, HandshakeTimeout = TimeSpan.FromSeconds(2) });
         var running = server.RunAsync(listeners, stop.Token);
         try
         {
-            var session = ValidSession();
+            var session = ValidSession(bitmaps);
             var random = new Random(15);
             for (var trial = 0; trial < 200; trial++)
             {
@@ -52,11 +71,13 @@ public class NbdServerMutationTests
                 Assert.False(running.IsCompleted, $"server stopped after mutant {trial}");
             }
 
-            // A well-behaved client still gets the file's bytes (mutants may have written anywhere).
+            // A well-behaved client still gets the image's bytes (mutants may have written anywhere).
             using var client = NbdClient.Connect(NbdUri.Parse($"nbd+unix:///?socket={socketPath}"), null);
             var buffer = new byte[1 << 20];
             client.Read(0, buffer);
-            Assert.Equal(File.ReadAllBytes(path), buffer);
+            var expected = new byte[1 << 20];
+            image.Read(0, expected);
+            Assert.Equal(expected, buffer);
         }
         finally
         {
@@ -112,7 +133,7 @@ public class NbdServerMutationTests
     }
 
     /// <summary>What a good client sends: flags, structured replies, meta contexts, GO, then requests and DISC.</summary>
-    private static byte[] ValidSession()
+    private static byte[] ValidSession(string[] bitmaps)
     {
         var s = new List<byte>();
         void U16(int v) { var b = new byte[2]; BinaryPrimitives.WriteUInt16BigEndian(b, (ushort)v); s.AddRange(b); }
@@ -124,13 +145,20 @@ public class NbdServerMutationTests
         U32(3);
         Option(8, []);
         Option(3, []);
-        var meta = new List<byte> { 0, 0, 0, 0, 0, 0, 0, 2 };
-        foreach (var name in new[] { NbdConstants.BaseAllocation, NbdConstants.AllocationDepth })
+        string[] contexts = [NbdConstants.BaseAllocation, NbdConstants.AllocationDepth, .. bitmaps.Select(b => NbdConstants.DirtyBitmapPrefix + b)];
+        var meta = new List<byte> { 0, 0, 0, 0, 0, 0, 0, (byte)contexts.Length };
+        foreach (var name in contexts)
         {
             var b = new byte[4];
             BinaryPrimitives.WriteUInt32BigEndian(b, (uint)name.Length);
             meta.AddRange(b);
             meta.AddRange(System.Text.Encoding.ASCII.GetBytes(name));
+        }
+
+        if (bitmaps.Length > 0)
+        {
+            // LIST with a namespace-only query first, as clients probe.
+            Option(9, [0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 18, .. "qemu:dirty-bitmap:"u8]);
         }
 
         Option(10, [.. meta]);

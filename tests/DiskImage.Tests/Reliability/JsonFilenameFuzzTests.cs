@@ -13,6 +13,7 @@ public class JsonFilenameFuzzTests
         """json:{"driver":"raw","offset":512,"size":1048576,"file":{"driver":"file","filename":"r.img"}}""",
         """json:{'driver':'qcow2','backing':null,'force-share':true,'file':{'filename':'q\u0041','locking':'off'}}""",
         """json:{"driver":"raw","file":{"driver":"nbd","server":{"type":"inet","host":"h","port":"1"},"export":"e"},"x":[1,[2,{}]]}""",
+        """json:{"driver":"qcow2","file":{"driver":"raw","offset":65536,"size":"1M","file":{"driver":"qcow2","file":{"filename":"n.qcow2"}}}}""",
     ];
 
     private static readonly string s_alphabet = "{}[]:,\"'\\ntfu0123456789.-eE \u00e9";

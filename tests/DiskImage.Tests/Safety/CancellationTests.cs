@@ -3,6 +3,7 @@ using DiskImage.Formats;
 using DiskImage.Formats.Iso9660;
 using DiskImage.Formats.Qcow2;
 using DiskImage.IO;
+using DiskImage.Operations;
 using DiskImage.Operations.Amend;
 using DiskImage.Operations.Check;
 using DiskImage.Operations.Commit;
@@ -11,6 +12,7 @@ using DiskImage.Operations.Conversion;
 using DiskImage.Operations.Dd;
 using DiskImage.Operations.Measure;
 using DiskImage.Operations.Rebase;
+using DiskImage.Operations.Snapshots;
 using DiskImage.Tests.Infrastructure;
 
 namespace DiskImage.Tests.Safety;
@@ -35,9 +37,9 @@ public class CancellationTests
         var before = FileHash(source);
         using var cancel = new CancellationTokenSource();
         var threshold = new Random(seed).NextInt64(1, Size);
-        var progress = new Inline<CopyProgress>(p =>
+        var progress = new Inline<OperationProgress>(p =>
         {
-            if (p.BytesDone >= threshold)
+            if (p.Completed >= threshold)
             {
                 cancel.Cancel();
             }
@@ -58,9 +60,9 @@ public class CancellationTests
         var source = MakeQcow2(dir, "source.qcow2", null, 0x5a);
         using var cancel = new CancellationTokenSource();
         var threshold = new Random(seed).NextInt64(1, Size);
-        var progress = new Inline<long>(done =>
+        var progress = new Inline<OperationProgress>(p =>
         {
-            if (done >= threshold)
+            if (p.Completed >= threshold)
             {
                 cancel.Cancel();
             }
@@ -81,14 +83,7 @@ public class CancellationTests
         var guestBefore = GuestHash(top);
         var topBefore = FileHash(top);
         using var cancel = new CancellationTokenSource();
-        var threshold = new Random(seed).NextDouble() * 0.9;
-        var progress = new Inline<double>(fraction =>
-        {
-            if (fraction >= threshold)
-            {
-                cancel.Cancel();
-            }
-        });
+        var progress = CancelAtPercent(cancel, new Random(seed).NextDouble() * 90);
 
         Assert.ThrowsAny<OperationCanceledException>(() => ImageCommitter.Commit(new CommitOptions { Path = top }, progress, cancel.Token));
 
@@ -106,14 +101,7 @@ public class CancellationTests
         var top = MakeQcow2(dir, "top.qcow2", "base.qcow2", 0x22, dataFraction: 4);
         var guestBefore = GuestHash(top);
         using var cancel = new CancellationTokenSource();
-        var threshold = new Random(seed).NextDouble() * 0.9;
-        var progress = new Inline<double>(fraction =>
-        {
-            if (fraction >= threshold)
-            {
-                cancel.Cancel();
-            }
-        });
+        var progress = CancelAtPercent(cancel, new Random(seed).NextDouble() * 90);
 
         // Rebasing onto nothing copies all of base's data into top first.
         Assert.ThrowsAny<OperationCanceledException>(() => ImageRebaser.Rebase(new RebaseOptions { Path = top, BackingFile = "" }, progress, cancel.Token));
@@ -133,39 +121,93 @@ public class CancellationTests
         var second = MakeQcow2(dir, "b.qcow2", null, 0x11);
         var hashes = (FileHash(first), FileHash(second));
         using var cancel = new CancellationTokenSource();
-        var threshold = new Random(seed).NextDouble() * 90;
-        var progress = new Inline<double>(percent =>
-        {
-            if (percent >= threshold)
-            {
-                cancel.Cancel();
-            }
-        });
+        var progress = CancelAtPercent(cancel, new Random(seed).NextDouble() * 90);
 
         Assert.ThrowsAny<OperationCanceledException>(() =>
             ImageComparer.Compare(new ImageCompareOptions { FirstPath = first, SecondPath = second }, progress, cancellationToken: cancel.Token));
         Assert.Equal(hashes, (FileHash(first), FileHash(second)));
     }
 
-    [Fact]
-    public void Cancelled_check_repair_amend_and_measure_change_nothing()
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Cancelled_check_with_repair_leaves_the_image_reading_as_before_and_consistent(int seed)
     {
         using var dir = new TempDirectory();
-        var path = MakeQcow2(dir, "disk.qcow2", null, 0x33);
-        var before = FileHash(path);
+        // 4 KiB clusters: each L2 table maps 2 MiB, so the check has 16 L1 entries to report and stop between.
+        var path = MakeQcow2(dir, "disk.qcow2", null, 0x33, clusterSize: 4096);
+        var guestBefore = GuestHash(path);
         using var cancel = new CancellationTokenSource();
-        cancel.Cancel();
+        var progress = CancelAtPercent(cancel, new Random(seed).NextDouble() * 90);
 
         using (var image = ImageFormatRegistry.Default.Open(path, "qcow2", new ImageOpenOptions { ReadOnly = false, ForRepair = true }))
         {
-            Assert.ThrowsAny<OperationCanceledException>(() => ImageChecker.Check(image, CheckRepair.All, cancel.Token));
+            Assert.ThrowsAny<OperationCanceledException>(() => ImageChecker.Check(image, CheckRepair.All, progress, cancel.Token));
         }
 
+        Assert.Equal(guestBefore, GuestHash(path));
+        Assert.Equal(0, CheckExitCode(path));
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Cancelled_amend_leaves_the_old_or_the_new_layout_with_at_worst_leaks(int seed)
+    {
+        using var dir = new TempDirectory();
+        var path = MakeQcow2(dir, "disk.qcow2", null, 0x33);
+        var guestBefore = GuestHash(path);
+        using var cancel = new CancellationTokenSource();
+        // Six steps; the refcount rewrite is the second, so a point below 100 % stops before the last.
+        var progress = CancelAtPercent(cancel, new Random(seed).NextDouble() * 80);
+
         Assert.ThrowsAny<OperationCanceledException>(() => ImageAmender.Run(
-            new AmendOptions { Path = path, Options = new Dictionary<string, string> { ["refcount_bits"] = "64" } }, cancellationToken: cancel.Token));
+            new AmendOptions { Path = path, Options = new Dictionary<string, string> { ["refcount_bits"] = "64" } }, progress, cancellationToken: cancel.Token));
+
+        Assert.Equal(guestBefore, GuestHash(path));
+        Assert.Contains(CheckExitCode(path), new[] { 0, 3 });
+        using var image = ImageFormatRegistry.Default.Open(path, "qcow2");
+        Assert.Contains(Assert.IsType<Qcow2SpecificInfo>(image.GetInfo().FormatSpecific).RefcountBits, new[] { 16, 64 });
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Cancelled_measure_throws_and_changes_nothing(int seed)
+    {
+        using var dir = new TempDirectory();
+        // Data in every other MiB: 32 runs, so the walk reports often enough to stop inside it.
+        var path = MakeQcow2(dir, "disk.qcow2", null, 0x33, dataFraction: 2);
+        var before = FileHash(path);
+        using var cancel = new CancellationTokenSource();
+        var progress = CancelAtPercent(cancel, new Random(seed).NextDouble() * 80);
+
         Assert.ThrowsAny<OperationCanceledException>(() => ImageMeasurer.Measure(
-            new MeasureOptions { SourcePath = path, OutputFormat = "qcow2" }, cancellationToken: cancel.Token));
+            new MeasureOptions { SourcePath = path, OutputFormat = "qcow2" }, progress, cancellationToken: cancel.Token));
         Assert.Equal(before, FileHash(path));
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Cancelled_snapshot_apply_leaves_the_active_state_and_the_snapshots_as_they_were(int seed)
+    {
+        using var dir = new TempDirectory();
+        var path = MakeQcow2(dir, "disk.qcow2", null, 0x44, clusterSize: 4096);
+        ImageSnapshots.Run(new SnapshotOptions { Path = path, Action = SnapshotAction.Create, Name = "before" });
+        using (var image = ImageFormatRegistry.Default.Open(path, "qcow2", new ImageOpenOptions { ReadOnly = false }))
+        {
+            image.Write(0, new byte[1 << 20]);
+            image.Flush();
+        }
+
+        var guestBefore = GuestHash(path);
+        var fileBefore = FileHash(path);
+        using var cancel = new CancellationTokenSource();
+        var progress = CancelAtPercent(cancel, new Random(seed).NextDouble() * 90);
+
+        Assert.ThrowsAny<OperationCanceledException>(() => ImageSnapshots.Run(
+            new SnapshotOptions { Path = path, Action = SnapshotAction.Apply, Name = "before" }, progress, cancel.Token));
+
+        // Cancellation comes before anything is written.
+        Assert.Equal(fileBefore, FileHash(path));
+        Assert.Equal(guestBefore, GuestHash(path));
         Assert.Equal(0, CheckExitCode(path));
     }
 
@@ -191,7 +233,7 @@ public class CancellationTests
         using var watcher = CancelWhen(cancel, () => Directory.GetFiles(dir.Path, ".out.iso" + PartialOutput.Marker + "*").Sum(f => new FileInfo(f).Length) >= threshold);
         try
         {
-            builder.Build(output, cancel.Token);
+            builder.Build(output, cancellationToken: cancel.Token);
         }
         catch (OperationCanceledException)
         {
@@ -228,7 +270,7 @@ public class CancellationTests
         using var watcher = CancelWhen(cancel, () => Directory.Exists(target) && Directory.GetFiles(target).Length >= threshold);
         try
         {
-            IsoExtractor.Extract(iso, new IsoExtractOptions { TargetDirectory = target }, cancel.Token);
+            IsoExtractor.Extract(iso, new IsoExtractOptions { TargetDirectory = target }, cancellationToken: cancel.Token);
         }
         catch (OperationCanceledException)
         {
@@ -257,11 +299,21 @@ public class CancellationTests
             }
         }, null, 0, 2);
 
+    /// <summary>Cancels <paramref name="cancel"/> at the first report at or past <paramref name="percent"/>, on the reporting thread.</summary>
+    private static Inline<OperationProgress> CancelAtPercent(CancellationTokenSource cancel, double percent) =>
+        new(p =>
+        {
+            if (p.Percent >= percent)
+            {
+                cancel.Cancel();
+            }
+        });
+
     /// <summary>A qcow2 image of <see cref="Size"/> with 1 MiB of <paramref name="pattern"/> in every <paramref name="dataFraction"/> MiB.</summary>
-    private static string MakeQcow2(TempDirectory dir, string name, string? backing, byte pattern, int dataFraction = 1)
+    private static string MakeQcow2(TempDirectory dir, string name, string? backing, byte pattern, int dataFraction = 1, int clusterSize = 65536)
     {
         var path = dir.File(name);
-        Qcow2Format.Instance.Create(path, new Qcow2CreateOptions { Size = Size, BackingFile = backing, BackingFormat = backing is null ? null : "qcow2" });
+        Qcow2Format.Instance.Create(path, new Qcow2CreateOptions { Size = Size, ClusterSize = clusterSize, BackingFile = backing, BackingFormat = backing is null ? null : "qcow2" });
         using var image = ImageFormatRegistry.Default.Open(path, "qcow2", new ImageOpenOptions { ReadOnly = false });
         var data = new byte[1 << 20];
         for (long offset = 0; offset < Size; offset += data.Length * (long)dataFraction)

@@ -9,6 +9,7 @@ public sealed record ElToritoBootEntry
     /// <summary>Boot indicator 0x88.</summary>
     public required bool Bootable { get; init; }
 
+    /// <summary>The media the boot image pretends to be.</summary>
     public required ElToritoEmulation Emulation { get; init; }
 
     /// <summary>Real-mode load segment; 0 means the BIOS default 0x7C0.</summary>
@@ -20,6 +21,7 @@ public sealed record ElToritoBootEntry
     /// <summary>Logical block (2048 bytes) of the boot image.</summary>
     public required uint Lba { get; init; }
 
+    /// <summary>System type byte (the partition type of a hard-disk image; 0 otherwise).</summary>
     public required byte SystemType { get; init; }
 
     /// <summary>Short name of the platform as xorriso prints it.</summary>

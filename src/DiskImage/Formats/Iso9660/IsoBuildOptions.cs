@@ -6,9 +6,13 @@ public sealed record IsoBuildOptions
     /// <summary>Volume id (32 characters at most), kept as given, lowercase included, as genisoimage does.</summary>
     public string VolumeId { get; init; } = "CDROM";
 
+    /// <summary>System identifier of the primary descriptor (<c>-sysid</c>).</summary>
     public string SystemId { get; init; } = "LINUX";
+    /// <summary>Publisher identifier (<c>-publisher</c>).</summary>
     public string PublisherId { get; init; } = "";
+    /// <summary>Data preparer identifier (<c>-p</c>).</summary>
     public string DataPreparerId { get; init; } = "";
+    /// <summary>Application identifier (<c>-A</c>).</summary>
     public string ApplicationId { get; init; } = "DISKIMG";
 
     /// <summary>Add a Joliet tree (<c>-J</c>).</summary>

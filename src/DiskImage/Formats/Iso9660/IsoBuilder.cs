@@ -1,4 +1,5 @@
 using DiskImage.IO;
+using DiskImage.Operations;
 
 namespace DiskImage.Formats.Iso9660;
 
@@ -11,6 +12,8 @@ public sealed class IsoBuilder
 {
     private readonly IsoBuildNode _root;
 
+    /// <summary>Starts an empty image with an empty root directory.</summary>
+    /// <param name="options">Volume identifiers, extensions and timestamps of the image.</param>
     public IsoBuilder(IsoBuildOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -21,6 +24,7 @@ public sealed class IsoBuilder
         _root.AccessTime = now;
     }
 
+    /// <summary>The options the builder was made with.</summary>
     public IsoBuildOptions Options { get; }
 
     internal IsoBuildNode Root => _root;
@@ -120,7 +124,10 @@ public sealed class IsoBuilder
     /// <paramref name="outputPath"/> and renamed into place after the last byte. An output that is one of the
     /// files going into the image is refused before anything is written.
     /// </summary>
-    public void Build(string outputPath, CancellationToken cancellationToken = default)
+    /// <param name="outputPath">The image file to create.</param>
+    /// <param name="progress">Counts bytes of the image laid down of its whole size.</param>
+    /// <param name="cancellationToken">Stops the build; nothing is then left under either name.</param>
+    public void Build(string outputPath, IProgress<OperationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(outputPath);
         var layout = IsoLayout.Create(this);
@@ -131,7 +138,7 @@ public sealed class IsoBuilder
             using var partial = PartialOutput.Begin(outputPath);
             using (var output = new FileStream(partial.WritePath, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, 1 << 16))
             {
-                new IsoImageWriter(layout, cancellationToken).Write(output);
+                new IsoImageWriter(layout, cancellationToken, progress).Write(output);
             }
 
             partial.Commit(flushToDisk: true);
@@ -143,11 +150,14 @@ public sealed class IsoBuilder
     }
 
     /// <summary>Writes the image to a stream, sequentially (seeking only to skip zero runs when the stream can seek).</summary>
-    public void Build(Stream output, CancellationToken cancellationToken = default)
+    /// <param name="output">Where the image goes, from its current position.</param>
+    /// <param name="progress">Counts bytes of the image laid down of its whole size.</param>
+    /// <param name="cancellationToken">Stops the build, leaving the stream partly written.</param>
+    public void Build(Stream output, IProgress<OperationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(output);
         var layout = IsoLayout.Create(this);
-        new IsoImageWriter(layout, cancellationToken).Write(output);
+        new IsoImageWriter(layout, cancellationToken, progress).Write(output);
     }
 
     internal IsoBuildNode? Find(string isoPath)

@@ -1,3 +1,5 @@
+using DiskImage.Operations;
+
 namespace DiskImage.Formats.Iso9660;
 
 /// <summary>
@@ -13,7 +15,11 @@ public static class IsoExtractor
     /// Extracts and returns the number of nodes written. Cancellation is honoured between files: every file
     /// written is whole, and a file cut short by an error is removed.
     /// </summary>
-    public static int Extract(IsoFileSystem iso, IsoExtractOptions options, CancellationToken cancellationToken = default)
+    /// <param name="iso">The image to extract from.</param>
+    /// <param name="options">The target directory and the paths to extract.</param>
+    /// <param name="progress">Counts the nodes (files, directories, links) written of those selected.</param>
+    /// <param name="cancellationToken">Stops the extraction between files.</param>
+    public static int Extract(IsoFileSystem iso, IsoExtractOptions options, IProgress<OperationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(iso);
         ArgumentNullException.ThrowIfNull(options);
@@ -22,19 +28,21 @@ public static class IsoExtractor
         session.EnsureRoot();
         var starts = options.Paths.Count == 0 ? [iso.Root] : options.Paths.Select(p => iso.Find(p)
             ?? throw new InvalidOptionException($"'{p}' does not exist in the image")).ToList();
+
+        // The total takes a walk of the directories alone, made only when someone watches.
+        var total = progress is null ? 0 : starts.Sum(s => 1L + (s.Kind == IsoNodeKind.Directory ? iso.Walk(s).LongCount() : 0));
+        progress?.Report(new OperationProgress(0, total));
         foreach (var start in starts)
         {
+            session.Write(start);
+            progress?.Report(new OperationProgress(Math.Min(session.Count, total), total));
             if (start.Kind == IsoNodeKind.Directory)
             {
-                session.Write(start);
                 foreach (var node in iso.Walk(start))
                 {
                     session.Write(node);
+                    progress?.Report(new OperationProgress(Math.Min(session.Count, total), total));
                 }
-            }
-            else
-            {
-                session.Write(start);
             }
         }
 

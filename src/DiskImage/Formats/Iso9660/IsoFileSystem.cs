@@ -242,6 +242,7 @@ public sealed class IsoFileSystem : IDisposable
         }
     }
 
+    /// <inheritdoc/>
     public void Dispose()
     {
         if (_ownsDevice)

@@ -8,18 +8,24 @@ namespace DiskImage.Formats.Iso9660;
 /// </summary>
 public sealed class IsoFormat : IImageFormat
 {
+    /// <summary>The one instance; formats hold no state.</summary>
     public static IsoFormat Instance { get; } = new();
 
     private IsoFormat() { }
 
+    /// <inheritdoc/>
     public string Name => "iso";
 
+    /// <inheritdoc/>
     public int ProbeHeaderSize => 0;
 
+    /// <inheritdoc/>
     public int Probe(ReadOnlySpan<byte> header, long fileLength) => 0;
 
+    /// <inheritdoc/>
     public bool CanCreate => false;
 
+    /// <inheritdoc/>
     public IDiskImage Open(string path, ImageOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -45,9 +51,11 @@ public sealed class IsoFormat : IImageFormat
         }
     }
 
+    /// <inheritdoc/>
     public void Create(string path, ImageCreateOptions options) =>
         throw new UnsupportedFeatureException("The iso format is read-only; build images with 'diskimg iso create'");
 
+    /// <inheritdoc/>
     public ImageCreateOptions ParseCreateOptions(long? size, IReadOnlyDictionary<string, string> options) =>
         throw new UnsupportedFeatureException("The iso format is read-only; build images with 'diskimg iso create'");
 }

@@ -4,7 +4,7 @@ using System.Text;
 namespace DiskImage.Formats.Iso9660;
 
 /// <summary>Writes a laid-out image front to back: system area, descriptors, path tables, catalog, directories, continuation areas, file data.</summary>
-internal sealed class IsoImageWriter(IsoLayout layout, CancellationToken cancellationToken)
+internal sealed class IsoImageWriter(IsoLayout layout, CancellationToken cancellationToken, IProgress<Operations.OperationProgress>? progress = null)
 {
     private const int CopyBuffer = 1 << 20;
     private const int MaxBootImageWithTable = 64 << 20;
@@ -16,6 +16,7 @@ internal sealed class IsoImageWriter(IsoLayout layout, CancellationToken cancell
     public void Write(Stream output)
     {
         var created = layout.Options.SourceDateEpoch ?? DateTimeOffset.UtcNow;
+        Report();
         Zeros(output, IsoConstants.FirstDescriptorOffset);
         VolumeDescriptorWriter.WritePrimary(_sector, layout, created);
         Sector(output);
@@ -64,6 +65,7 @@ internal sealed class IsoImageWriter(IsoLayout layout, CancellationToken cancell
             cancellationToken.ThrowIfCancellationRequested();
             Expect(file.DataBlock);
             FileData(output, file);
+            Report();
         }
 
         Expect(layout.TotalBlocks);
@@ -73,7 +75,11 @@ internal sealed class IsoImageWriter(IsoLayout layout, CancellationToken cancell
         }
 
         output.Flush();
+        Report();
     }
+
+    /// <summary>Bytes of the image laid down so far (written, or skipped as a hole) of the whole image.</summary>
+    private void Report() => progress?.Report(new Operations.OperationProgress(_position, (long)layout.TotalBlocks * IsoConstants.SectorSize));
 
     private void Expect(uint block)
     {
@@ -255,6 +261,7 @@ internal sealed class IsoImageWriter(IsoLayout layout, CancellationToken cancell
                 }
 
                 done += want;
+                Report();
             }
         }
     }

@@ -9,6 +9,7 @@ public sealed record IsoNode
     /// <summary>The last path component ("" for the root).</summary>
     public required string Name { get; init; }
 
+    /// <summary>File, directory or symbolic link.</summary>
     public required IsoNodeKind Kind { get; init; }
 
     /// <summary>File size in bytes (sum of all extents); a directory's extent size.</summary>
@@ -20,12 +21,15 @@ public sealed record IsoNode
     /// <summary>POSIX permission and special bits (07777) from Rock Ridge, or null without Rock Ridge.</summary>
     public uint? Mode { get; init; }
 
+    /// <summary>Owner from Rock Ridge, or null without Rock Ridge.</summary>
     public uint? Uid { get; init; }
+    /// <summary>Group from Rock Ridge, or null without Rock Ridge.</summary>
     public uint? Gid { get; init; }
 
     /// <summary>Rock Ridge modification time, else the directory record's recording date.</summary>
     public DateTimeOffset? ModificationTime { get; init; }
 
+    /// <summary>Rock Ridge access time, or null when the image has none.</summary>
     public DateTimeOffset? AccessTime { get; init; }
 
     /// <summary>Target of a symbolic link.</summary>

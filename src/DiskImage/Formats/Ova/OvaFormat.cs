@@ -14,20 +14,25 @@ public sealed class OvaFormat : IImageFormat
     /// <summary>An OVF descriptor larger than this is refused.</summary>
     private const int MaxDescriptorSize = 16 << 20;
 
+    /// <summary>The one instance; formats hold no state.</summary>
     public static OvaFormat Instance { get; } = new();
 
     private OvaFormat() { }
 
+    /// <inheritdoc/>
     public string Name => "ova";
 
+    /// <inheritdoc/>
     public int ProbeHeaderSize => 512;
 
+    /// <inheritdoc/>
     public bool CanCreate => false;
 
     /// <summary>A tar whose first entry is the OVF descriptor, as the OVF specification requires.</summary>
     public int Probe(ReadOnlySpan<byte> header, long fileLength) =>
         TarIndex.LooksLikeTar(header) && TarIndex.FirstName(header).EndsWith(".ovf", StringComparison.OrdinalIgnoreCase) ? 100 : 0;
 
+    /// <inheritdoc/>
     public IDiskImage Open(string path, ImageOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -91,9 +96,11 @@ public sealed class OvaFormat : IImageFormat
         return 0;
     }
 
+    /// <inheritdoc/>
     public void Create(string path, ImageCreateOptions options) =>
         throw new UnsupportedFeatureException("Format driver 'ova' does not support image creation");
 
+    /// <inheritdoc/>
     public ImageCreateOptions ParseCreateOptions(long? size, IReadOnlyDictionary<string, string> options) =>
         throw new UnsupportedFeatureException("Format driver 'ova' does not support image creation");
 }

@@ -17,16 +17,22 @@ public sealed class OvaImage : IDiskImage
         _info = info;
     }
 
+    /// <inheritdoc/>
     public IImageFormat Format => OvaFormat.Instance;
 
+    /// <inheritdoc/>
     public string FilePath { get; }
 
+    /// <inheritdoc/>
     public IDiskImage? Backing => null;
 
+    /// <inheritdoc/>
     public long Length => _disk.Length;
 
+    /// <inheritdoc/>
     public bool CanWrite => false;
 
+    /// <inheritdoc/>
     public ImageInfo GetInfo()
     {
         var disk = _disk.GetInfo();
@@ -41,20 +47,27 @@ public sealed class OvaImage : IDiskImage
         };
     }
 
+    /// <inheritdoc/>
     public void Read(long offset, Span<byte> buffer) => _disk.Read(offset, buffer);
 
+    /// <inheritdoc/>
     public IReadOnlyList<Extent> GetExtents(long offset, long length) => _disk.GetExtents(offset, length);
 
+    /// <inheritdoc/>
     public void Write(long offset, ReadOnlySpan<byte> data) => throw new InvalidOperationException("The image was opened read-only.");
 
+    /// <inheritdoc/>
     public void WriteZeroes(long offset, long length, bool mayUnmap) => throw new InvalidOperationException("The image was opened read-only.");
 
+    /// <inheritdoc/>
     public void Discard(long offset, long length) => throw new InvalidOperationException("The image was opened read-only.");
 
+    /// <inheritdoc/>
     public void Flush()
     {
     }
 
+    /// <inheritdoc/>
     public void Dispose()
     {
         _disk.Dispose();

@@ -12,13 +12,16 @@ public sealed record Qcow2CreateOptions : ImageCreateOptions
     /// <summary>Power of two from 1 to 64; 16 by default (and the only choice for version 2).</summary>
     public int RefcountBits { get; init; } = 16;
 
+    /// <summary><c>lazy_refcounts=on</c>: refcounts may lag behind until the next check (version 3 only).</summary>
     public bool LazyRefcounts { get; init; }
 
+    /// <summary>What to allocate at creation: nothing, metadata, or all data (falloc or full).</summary>
     public Preallocation Preallocation { get; init; } = Preallocation.Off;
 
     /// <summary>128-bit L2 entries with 32 subclusters per cluster; needs version 3 and clusters of 16 KiB or more.</summary>
     public bool ExtendedL2 { get; init; }
 
+    /// <summary>Codec of compressed clusters (zstd needs version 3).</summary>
     public Qcow2CompressionType CompressionType { get; init; } = Qcow2CompressionType.Zlib;
 
     /// <summary>
@@ -26,4 +29,10 @@ public sealed record Qcow2CreateOptions : ImageCreateOptions
     /// the secret <see cref="Crypto.LuksCreateOptions.KeySecret"/> names, asked from <see cref="ImageCreateOptions.SecretProvider"/>.
     /// </summary>
     public Crypto.LuksCreateOptions? Encryption { get; init; }
+
+    /// <summary>
+    /// The secret id of qcow's legacy AES encryption (<c>encryption=on</c> or <c>encrypt.format=aes</c>); qemu-img
+    /// still creates such images, whose header only records the method (no data is written encrypted at creation).
+    /// </summary>
+    public string? LegacyAesKeySecret { get; init; }
 }

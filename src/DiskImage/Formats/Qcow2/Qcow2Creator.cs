@@ -30,6 +30,12 @@ internal static class Qcow2Creator
         size = size > long.MaxValue - 511 ? size : (size + 511) & ~511L;
         CheckSizeFits(size, options.ClusterSize, options.ExtendedL2);
         var header = BuildHeader(options);
+        if (options.LegacyAesKeySecret is { } aesSecret)
+        {
+            // The secret must exist, as for qemu-img; the header then only records the method.
+            Crypto.EncryptionSecrets.Require(options.SecretProvider, aesSecret);
+        }
+
         using (var file = HostFile.Create(path))
         {
             var clusterSize = header.ClusterSize;
@@ -47,12 +53,24 @@ internal static class Qcow2Creator
 
         try
         {
-            using var image = Qcow2Image.Open(path, new ImageOpenOptions { ReadOnly = false, OpenBackingChain = false });
-            image.InitializeNew(size, options.Preallocation);
-            if (options.Encryption is not null)
+            using (var image = Qcow2Image.Open(path, new ImageOpenOptions { ReadOnly = false, OpenBackingChain = false }))
             {
-                image.SetUpEncryption(options.Encryption, passphrase);
-                image.ZeroPreallocatedClusters();
+                image.InitializeNew(size, options.Preallocation);
+                if (options.Encryption is not null)
+                {
+                    image.SetUpEncryption(options.Encryption, passphrase);
+                    image.ZeroPreallocatedClusters();
+                }
+            }
+
+            if (options.LegacyAesKeySecret is not null)
+            {
+                // Marked last: the image is laid out as a plain one (nothing is encrypted yet), then records the method.
+                Span<byte> method = stackalloc byte[4];
+                BinaryPrimitives.WriteUInt32BigEndian(method, Qcow2Constants.CryptAes);
+                using var file = HostFile.Open(path, writable: true);
+                file.Write(Qcow2Header.FieldOffsets.CryptMethod, method);
+                file.Flush();
             }
         }
         catch

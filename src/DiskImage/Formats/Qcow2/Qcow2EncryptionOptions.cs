@@ -8,15 +8,14 @@ internal static class Qcow2EncryptionOptions
 {
     /// <summary>
     /// LUKS settings when <c>encrypt.format=luks</c>; null when nothing asks for encryption. Legacy AES
-    /// (<c>encrypt.format=aes</c>, <c>encryption=on</c>) is refused: it is insecure and only read.
+    /// (<c>encrypt.format=aes</c>, <c>encryption=on</c>) is not LUKS: null here, see <see cref="IsLegacyAes"/>.
     /// </summary>
     public static LuksCreateOptions? Parse(IReadOnlyDictionary<string, string> options)
     {
-        var legacy = options.TryGetValue("encryption", out var on) && KeyValueOptions.ParseBool("encryption", on);
         options.TryGetValue("encrypt.format", out var format);
-        if (legacy || format == "aes")
+        if (IsLegacyAes(options))
         {
-            throw new UnsupportedFeatureException(LegacyAesEncryption.CreateRefusedMessage);
+            return null;
         }
 
         if (format is null)
@@ -32,4 +31,9 @@ internal static class Qcow2EncryptionOptions
 
         return LuksCreateOptions.FromKeyValues(options);
     }
+
+    /// <summary>Whether the options ask for qcow's legacy AES encryption (<c>encryption=on</c>, <c>encrypt.format=aes</c>).</summary>
+    public static bool IsLegacyAes(IReadOnlyDictionary<string, string> options) =>
+        (options.TryGetValue("encryption", out var on) && KeyValueOptions.ParseBool("encryption", on))
+        || (options.TryGetValue("encrypt.format", out var format) && format == "aes");
 }

@@ -5,16 +5,21 @@ namespace DiskImage.Formats.Qcow2;
 /// <summary>The qcow2 format (versions 2 and 3): detection, open, create and qemu-img style options.</summary>
 public sealed class Qcow2Format : IImageFormat
 {
+    /// <summary>The one instance; formats hold no state.</summary>
     public static Qcow2Format Instance { get; } = new();
 
     private Qcow2Format() { }
 
+    /// <inheritdoc/>
     public string Name => "qcow2";
 
+    /// <inheritdoc/>
     public int ProbeHeaderSize => MinimumProbeLength;
 
+    /// <inheritdoc/>
     public bool CanCreate => true;
 
+    /// <inheritdoc/>
     public bool SupportsCompression => true;
 
     /// <summary>
@@ -30,18 +35,21 @@ public sealed class Qcow2Format : IImageFormat
     /// </summary>
     private const int MinimumProbeLength = 72;
 
+    /// <inheritdoc/>
     public IDiskImage Open(string path, ImageOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         return Qcow2Image.Open(path, options);
     }
 
+    /// <inheritdoc/>
     public void Create(string path, ImageCreateOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         Qcow2Creator.Create(path, options as Qcow2CreateOptions ?? Qcow2OptionParser.FromCommon(options));
     }
 
+    /// <inheritdoc/>
     public ImageCreateOptions ParseCreateOptions(long? size, IReadOnlyDictionary<string, string> options) =>
         Qcow2OptionParser.Parse(size, options);
 }

@@ -53,7 +53,7 @@ internal sealed partial record Qcow2Header
 
     public Qcow2HeaderExtension? FindExtension(uint magic) => Extensions.FirstOrDefault(e => e.Magic == magic);
 
-    /// <summary>Returns a copy whose extension with <paramref name="magic"/> is replaced (or removed when data is null), order kept.</summary>
+    /// <summary>Returns a copy whose extension with <paramref name="magic"/> is replaced (or removed when data is null), order kept; a new one is placed in QEMU's order.</summary>
     public Qcow2Header WithExtension(uint magic, byte[]? data)
     {
         var list = new List<Qcow2HeaderExtension>();
@@ -73,11 +73,25 @@ internal sealed partial record Qcow2Header
 
         if (data is not null && !replaced)
         {
-            list.Add(new Qcow2HeaderExtension(magic, data));
+            // A new extension goes where QEMU writes it: known ones in QEMU's order, before the unknown ones it keeps.
+            var rank = WriteRank(magic);
+            var at = list.FindIndex(e => WriteRank(e.Magic) > rank);
+            list.Insert(at < 0 ? list.Count : at, new Qcow2HeaderExtension(magic, data));
         }
 
         return this with { Extensions = list };
     }
+
+    /// <summary>The order in which QEMU's header update writes extensions; unknown ones come last.</summary>
+    private static int WriteRank(uint magic) => magic switch
+    {
+        Qcow2Constants.ExtensionBackingFormat => 0,
+        Qcow2Constants.ExtensionDataFile => 1,
+        Qcow2Constants.ExtensionCryptoHeader => 2,
+        Qcow2Constants.ExtensionFeatureTable => 3,
+        Qcow2Constants.ExtensionBitmaps => 4,
+        _ => 5,
+    };
 
     /// <summary>Feature names from the image's own table, used to name unknown incompatible bits.</summary>
     public IReadOnlyList<Qcow2FeatureName> FeatureNames
@@ -90,13 +104,22 @@ internal sealed partial record Qcow2Header
                 return [];
             }
 
+            // As QEMU reads it: a short last entry counts, zero-padded, and the first entry without a name ends the table.
             var names = new List<Qcow2FeatureName>();
             var data = extension.Data;
-            for (var i = 0; i + Qcow2FeatureName.EntrySize <= data.Length; i += Qcow2FeatureName.EntrySize)
+            Span<byte> entry = stackalloc byte[Qcow2FeatureName.EntrySize];
+            for (var i = 0; i < data.Length; i += Qcow2FeatureName.EntrySize)
             {
-                var raw = data.AsSpan(i + 2, Qcow2FeatureName.EntrySize - 2);
+                entry.Clear();
+                data.AsSpan(i, Math.Min(Qcow2FeatureName.EntrySize, data.Length - i)).CopyTo(entry);
+                var raw = entry[2..];
                 var nul = raw.IndexOf((byte)0);
-                names.Add(new Qcow2FeatureName(data[i], data[i + 1], Encoding.UTF8.GetString(nul < 0 ? raw : raw[..nul])));
+                if (nul == 0)
+                {
+                    break;
+                }
+
+                names.Add(new Qcow2FeatureName(entry[0], entry[1], Encoding.UTF8.GetString(nul < 0 ? raw : raw[..nul])));
             }
 
             return names;

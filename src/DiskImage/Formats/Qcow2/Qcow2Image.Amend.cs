@@ -1,8 +1,16 @@
+using DiskImage.Operations;
+
 namespace DiskImage.Formats.Qcow2;
 
 /// <summary>In-place changes of the image's compatibility level and feature bits (qemu-img amend).</summary>
 public sealed partial class Qcow2Image
 {
+    /// <summary>
+    /// The steps an amendment reports as its progress: version upgrade, refcount width, lazy refcounts, size,
+    /// downgrade, and key slots (reported by <see cref="Operations.Amend.ImageAmender"/>).
+    /// </summary>
+    internal const int AmendSteps = 6;
+
     /// <summary>
     /// Changes the compatibility level (2 or 3), lazy refcounts, refcount width and virtual size without
     /// changing the guest content. Null leaves a setting as it is. Every refusal is found before anything
@@ -11,7 +19,7 @@ public sealed partial class Qcow2Image
     /// switches to it, so the old one stays in force and the new clusters are leaked at worst) and between L2
     /// tables while zero clusters are expanded (each expanded entry reads as before); never inside a header switch.
     /// </summary>
-    internal void Amend(int? version, bool? lazyRefcounts, int? refcountBits, long? newSize = null, CancellationToken cancellationToken = default)
+    internal void Amend(int? version, bool? lazyRefcounts, int? refcountBits, long? newSize = null, CancellationToken cancellationToken = default, IProgress<OperationProgress>? progress = null)
     {
         CheckWritable();
         lock (_lock)
@@ -22,17 +30,20 @@ public sealed partial class Qcow2Image
             var finalSize = newSize ?? _header.Size;
             ValidateAmendLocked(target, lazyRefcounts, refcountBits is not null, newOrder, finalSize);
 
+            progress?.Report(new OperationProgress(0, AmendSteps));
             if (target >= 3 && _header.Version < 3)
             {
                 UpgradeLocked();
             }
 
+            progress?.Report(new OperationProgress(1, AmendSteps));
             cancellationToken.ThrowIfCancellationRequested();
             if (newOrder != _header.RefcountOrder)
             {
                 ChangeRefcountOrderLocked(newOrder, cancellationToken);
             }
 
+            progress?.Report(new OperationProgress(2, AmendSteps));
             cancellationToken.ThrowIfCancellationRequested();
 
             if (lazyRefcounts is { } lazy && lazy != _header.LazyRefcounts && _header.Version >= 3)
@@ -45,17 +56,21 @@ public sealed partial class Qcow2Image
                 _file.Flush();
             }
 
+            progress?.Report(new OperationProgress(3, AmendSteps));
             cancellationToken.ThrowIfCancellationRequested();
             if (finalSize != _header.Size)
             {
                 Resize(finalSize, Preallocation.Off);
             }
 
+            progress?.Report(new OperationProgress(4, AmendSteps));
             cancellationToken.ThrowIfCancellationRequested();
             if (target < 3 && _header.Version >= 3)
             {
                 DowngradeLocked(cancellationToken);
             }
+
+            progress?.Report(new OperationProgress(5, AmendSteps));
         }
     }
 

@@ -67,8 +67,17 @@ public sealed partial class Qcow2Image
 
         // in_use goes to the directory in place (same size, flags only) and reaches the disk before any write.
         _bitmaps = _bitmaps.Select(b => b with { Flags = b.Flags | Qcow2BitmapLimits.FlagInUse }).ToList();
-        _file.Write(extension.DirectoryOffset, Qcow2BitmapDirectory.Serialize(_bitmaps));
-        _file.Flush();
+        try
+        {
+            _file.Write(extension.DirectoryOffset, Qcow2BitmapDirectory.Serialize(_bitmaps));
+            _file.Flush();
+        }
+        catch (ImageAccessException e)
+        {
+            // Before anything else was written: the open fails in QEMU's words, the bitmaps as they were on disk.
+            throw new ImageAccessException($"Can't update bitmap directory: {e.Message}", e);
+        }
+
         _loadedBitmaps.AddRange(loaded);
         RefreshTrackingLocked();
     }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using DiskImage.Operations;
 using DiskImage.Operations.Check;
 
 namespace DiskImage.Formats.Qcow2;
@@ -13,6 +14,11 @@ public sealed partial class Qcow2Image
     /// <summary>The token of the running check; see <see cref="Check"/> for where it is honoured.</summary>
     private CancellationToken _checkCancellation;
 
+    /// <summary>Where the running check reports the L1 entries it has counted (first counting pass only).</summary>
+    private IProgress<OperationProgress>? _checkProgress;
+    private long _checkDone;
+    private long _checkTotal;
+
     /// <summary>
     /// Runs one check pass. Repairs need the image opened for writing (in repair mode when the corrupt bit is
     /// set); a repair that leaves no corruption clears the dirty and corrupt bits, as QEMU does.
@@ -24,7 +30,7 @@ public sealed partial class Qcow2Image
     /// compared unless refcounts were just changed (a refcount that became 1 needs its flag set in the same run).
     /// A cancelled repair keeps the dirty and corrupt bits it found.
     /// </remarks>
-    internal CheckCounts Check(CheckRepair fix, CancellationToken cancellationToken = default)
+    internal CheckCounts Check(CheckRepair fix, CancellationToken cancellationToken = default, IProgress<OperationProgress>? progress = null)
     {
         if (fix != CheckRepair.None && !_file.CanWrite)
         {
@@ -36,6 +42,10 @@ public sealed partial class Qcow2Image
             var wasInPlace = _inPlaceUpdate;
             _inPlaceUpdate = wasInPlace || fix != CheckRepair.None;
             _checkCancellation = cancellationToken;
+            _checkProgress = progress;
+            _checkDone = 0;
+            _checkTotal = _l1.Length + _snapshots.Sum(s => (long)s.L1Size);
+            _checkProgress?.Report(new OperationProgress(0, _checkTotal));
             try
             {
                 var counts = CheckLocked(fix);
@@ -45,6 +55,7 @@ public sealed partial class Qcow2Image
             finally
             {
                 _checkCancellation = default;
+                _checkProgress = null;
             }
         }
     }
@@ -113,6 +124,8 @@ public sealed partial class Qcow2Image
         var refs = new Qcow2ReferenceArray((_file.Length + _clusterSize - 1) >> _clusterBits, refcounts.Max);
         var rebuild = false;
         CalculateReferences(res, fix, ref rebuild, refs);
+        _checkProgress?.Report(new OperationProgress(_checkTotal, _checkTotal));
+        _checkProgress = null;
 
         // Without a rebuild but with something to fix, the comparison runs again, repairing this time.
         var before = res.CopyCounts();

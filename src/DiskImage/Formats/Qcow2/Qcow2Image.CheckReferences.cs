@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using DiskImage.Formats.Qcow2.Bitmaps;
+using DiskImage.Operations;
 using DiskImage.Operations.Check;
 
 namespace DiskImage.Formats.Qcow2;
@@ -101,6 +102,7 @@ public sealed partial class Qcow2Image
         {
             // Counting changes no refcount; a repair made so far only dropped a reference to a foreign cluster.
             _checkCancellation.ThrowIfCancellationRequested();
+            _checkProgress?.Report(new OperationProgress(Math.Min(++_checkDone, _checkTotal), _checkTotal));
             var entry = BinaryPrimitives.ReadUInt64BigEndian(raw.AsSpan(i * 8));
             if (entry == 0)
             {

@@ -2,6 +2,7 @@ namespace DiskImage.Formats.Qcow2;
 
 public sealed partial class Qcow2Image
 {
+    /// <inheritdoc/>
     public bool TryCompressCluster(ReadOnlySpan<byte> cluster, Span<byte> output, out int written)
     {
         if (cluster.Length != _clusterSize)
@@ -12,6 +13,7 @@ public sealed partial class Qcow2Image
         return Qcow2Compression.TryCompress(_header.CompressionType, cluster, output, out written);
     }
 
+    /// <inheritdoc/>
     public void WriteCompressedCluster(long guestOffset, ReadOnlySpan<byte> compressed)
     {
         CheckWritable();

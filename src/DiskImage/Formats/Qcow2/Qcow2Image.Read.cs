@@ -5,6 +5,7 @@ namespace DiskImage.Formats.Qcow2;
 
 public sealed partial class Qcow2Image
 {
+    /// <inheritdoc/>
     public void Read(long offset, Span<byte> buffer)
     {
         CheckRange(offset, buffer.Length);
@@ -12,6 +13,7 @@ public sealed partial class Qcow2Image
         ReadCore(offset, buffer);
     }
 
+    /// <inheritdoc/>
     public IReadOnlyList<Extent> GetExtents(long offset, long length)
     {
         CheckRange(offset, length);

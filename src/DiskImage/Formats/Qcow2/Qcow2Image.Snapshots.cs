@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using DiskImage.Operations;
 
 namespace DiskImage.Formats.Qcow2;
 
@@ -110,9 +111,10 @@ public sealed partial class Qcow2Image
     /// <summary>
     /// Makes a snapshot's state the active one: its references are raised, its L1 copied over the active
     /// L1 (grown when needed), the old active state's references dropped, COPIED flags rebuilt from the
-    /// refcounts and the virtual size set to the snapshot's.
+    /// refcounts and the virtual size set to the snapshot's. Cancellation is honoured while both tables are
+    /// walked, before anything is written; once refcounts are raised the switch runs to its end.
     /// </summary>
-    internal void ApplySnapshot(Qcow2SnapshotSelector selector)
+    internal void ApplySnapshot(Qcow2SnapshotSelector selector, IProgress<OperationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         CheckWritable();
         CheckSnapshotsSupported();
@@ -128,8 +130,21 @@ public sealed partial class Qcow2Image
             var snapshot = FindSnapshot(selector) ?? throw new InvalidOptionException("Failed to load snapshot: No such file or directory");
             var size = snapshot.DiskSize ?? _header.Size;
             var snapshotL1 = ReadSnapshotL1(snapshot, "Failed to load snapshot: ");
-            var incoming = CollectReferencesLocked(snapshotL1);
-            var outgoing = CollectReferencesLocked(_l1);
+
+            // Progress counts the L1 entries of both tables walked, then one step for the switch. Cancellation is
+            // honoured only while walking: nothing has been written yet.
+            var total = snapshotL1.Length + _l1.Length + 1L;
+            long walked = 0;
+            void Walked()
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                progress?.Report(new OperationProgress(++walked, total));
+            }
+
+            progress?.Report(new OperationProgress(0, total));
+            var incoming = CollectReferencesLocked(snapshotL1, Walked);
+            var outgoing = CollectReferencesLocked(_l1, Walked);
+            cancellationToken.ThrowIfCancellationRequested();
             RaiseRefcountsLocked(incoming, "Failed to load snapshot");
             _refcounts!.WriteDirty();
             _file.Flush();
@@ -153,6 +168,7 @@ public sealed partial class Qcow2Image
             FlushMetadataLocked();
             RebuildCopiedFlagsLocked();
             FlushMetadataLocked();
+            progress?.Report(new OperationProgress(total, total));
         }
     }
 
@@ -228,12 +244,13 @@ public sealed partial class Qcow2Image
     /// Every host cluster an L1 table references through its L2 tables, once per reference: L2 tables,
     /// data clusters (preallocated zero clusters included) and each host cluster a compressed cluster touches.
     /// </summary>
-    private List<long> CollectReferencesLocked(ulong[] l1)
+    private List<long> CollectReferencesLocked(ulong[] l1, Action? entryWalked = null)
     {
         var clusters = new List<long>();
         var fileLength = _file.Length;
         for (var i = 0; i < l1.Length; i++)
         {
+            entryWalked?.Invoke();
             var l2Offset = (long)(l1[i] & Qcow2Constants.L1OffsetMask);
             if (l2Offset == 0)
             {

@@ -5,6 +5,7 @@ namespace DiskImage.Formats.Qcow2;
 
 public sealed partial class Qcow2Image
 {
+    /// <inheritdoc/>
     public void Write(long offset, ReadOnlySpan<byte> data)
     {
         CheckWritable();

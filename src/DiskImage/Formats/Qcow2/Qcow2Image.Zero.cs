@@ -4,6 +4,7 @@ namespace DiskImage.Formats.Qcow2;
 
 public sealed partial class Qcow2Image
 {
+    /// <inheritdoc/>
     public void WriteZeroes(long offset, long length, bool mayUnmap)
     {
         CheckWritable();

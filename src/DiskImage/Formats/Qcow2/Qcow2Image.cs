@@ -60,19 +60,25 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
     private Qcow2Image(IStorage file, Qcow2Header header, ImageOpenOptions options, IDiskImage? backing)
         : this(file, header, options) => _backing = backing;
 
+    /// <inheritdoc/>
     public IImageFormat Format => Qcow2Format.Instance;
 
+    /// <inheritdoc/>
     public string FilePath => _file.Path;
 
+    /// <inheritdoc/>
     public IDiskImage? Backing => _backing;
 
     /// <summary>True for version 3 images, which can mark a cluster as reading zeroes without allocating it.</summary>
     internal bool SupportsZeroClusters => _header.Version >= 3;
 
+    /// <inheritdoc/>
     public long Length => _header.Size;
 
+    /// <inheritdoc/>
     public bool CanWrite => _file.CanWrite;
 
+    /// <inheritdoc/>
     public int ClusterSize => _clusterSize;
 
     /// <summary>
@@ -86,7 +92,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
     /// <summary>Opens an image file; see <see cref="IImageFormat.Open"/>.</summary>
     internal static Qcow2Image Open(string path, ImageOpenOptions options)
     {
-        var file = IO.Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: true));
+        var file = options.OpenFile(path, formatOwnsFile: true);
         file.IgnoreFlushes = options.IgnoreFlushes;
         IDiskImage? backing = null;
         try
@@ -196,13 +202,14 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
         return l1;
     }
 
+    /// <inheritdoc/>
     public ImageInfo GetInfo()
     {
         var header = _header;
         var v3 = header.Version >= 3;
         return new ImageInfo
         {
-            Filename = _file.Path,
+            Filename = _options.StackedDisplayName ?? _file.Path,
             Format = Qcow2Format.Instance.Name,
             VirtualSize = header.Size,
             ActualSize = _file.AllocatedSize,
@@ -229,6 +236,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
         };
     }
 
+    /// <inheritdoc/>
     public void Flush()
     {
         if (!_file.CanWrite)
@@ -242,6 +250,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
         }
     }
 
+    /// <inheritdoc/>
     public void Dispose()
     {
         lock (_lock)

@@ -10,6 +10,14 @@ internal static class Qcow2OptionParser
     {
         ArgumentNullException.ThrowIfNull(options);
         var result = new Qcow2CreateOptions { Size = size, Encryption = Qcow2EncryptionOptions.Parse(options) };
+        DriverOptionException? refusedByDriver = null;
+        if (Qcow2EncryptionOptions.IsLegacyAes(options))
+        {
+            var keySecret = options.GetValueOrDefault("encrypt.key-secret");
+            refusedByDriver = keySecret is null ? new DriverOptionException(Crypto.EncryptionSecrets.MissingKeySecretMessage) : null;
+            result = result with { LegacyAesKeySecret = keySecret };
+        }
+
         foreach (var (key, value) in options)
         {
             if (key.StartsWith("encrypt.", StringComparison.Ordinal) || key == "encryption")
@@ -17,27 +25,37 @@ internal static class Qcow2OptionParser
                 continue;
             }
 
-            result = key switch
+            // The option parser's errors win over the driver's, whatever their order on the command line.
+            try
             {
-                "size" when size is not null => throw new InvalidOptionException("The image size must be specified only once"),
-                "size" => result with { Size = SizeText.Parse(value) },
-                "compat" => result with { Version = ParseCompat(value) },
-                "cluster_size" => result with { ClusterSize = ParseClusterSize(value) },
-                "refcount_bits" => result with { RefcountBits = ParseNumber(key, value) },
-                "lazy_refcounts" => result with { LazyRefcounts = KeyValueOptions.ParseBool(key, value) },
-                "extended_l2" => result with { ExtendedL2 = KeyValueOptions.ParseBool(key, value) },
-                "preallocation" => result with { Preallocation = ParsePreallocation(value) },
-                "compression_type" => result with { CompressionType = ParseCompressionType(value) },
-                "backing_file" => result with { BackingFile = value },
-                "backing_fmt" => result with { BackingFormat = value },
-                "data_file" or "data_file_raw" => throw new UnsupportedFeatureException($"qcow2 external data files ('{key}') are not supported yet"),
-                "nocow" or "extent_size_hint" => result,
-                _ => throw new InvalidOptionException($"Invalid parameter '{key}'"),
-            };
+                result = Apply(result, key, value, size);
+            }
+            catch (DriverOptionException e)
+            {
+                refusedByDriver ??= e;
+            }
         }
 
-        return Validate(result);
+        return refusedByDriver is null ? Validate(result) : throw refusedByDriver;
     }
+
+    private static Qcow2CreateOptions Apply(Qcow2CreateOptions result, string key, string value, long? size) => key switch
+        {
+            "size" when size is not null => throw new InvalidOptionException("The image size must be specified only once"),
+            "size" => result with { Size = SizeText.ParseOption(key, value) },
+            "compat" => result with { Version = ParseCompat(value) },
+            "cluster_size" => result with { ClusterSize = ParseClusterSize(value) },
+            "refcount_bits" => result with { RefcountBits = ParseNumber(key, value) },
+            "lazy_refcounts" => result with { LazyRefcounts = KeyValueOptions.ParseBool(key, value) },
+            "extended_l2" => result with { ExtendedL2 = KeyValueOptions.ParseBool(key, value) },
+            "preallocation" => result with { Preallocation = ParsePreallocation(value) },
+            "compression_type" => result with { CompressionType = ParseCompressionType(value) },
+            "backing_file" => result with { BackingFile = value },
+            "backing_fmt" => result with { BackingFormat = value },
+            "data_file" or "data_file_raw" => throw new UnsupportedFeatureException($"qcow2 external data files ('{key}') are not supported yet"),
+            "nocow" or "extent_size_hint" => result,
+            _ => throw new InvalidOptionException($"Invalid parameter '{key}'"),
+        };
 
     /// <summary>Options given as the common base record get qcow2's defaults.</summary>
     public static Qcow2CreateOptions FromCommon(ImageCreateOptions options) => Validate(new Qcow2CreateOptions
@@ -56,17 +74,17 @@ internal static class Qcow2OptionParser
         var clusterSize = options.ClusterSize;
         if (clusterSize < 512 || clusterSize > 2 * 1024 * 1024 || (clusterSize & (clusterSize - 1)) != 0)
         {
-            throw new InvalidOptionException("Cluster size must be a power of two between 512 and 2048k");
+            throw new DriverOptionException("Cluster size must be a power of two between 512 and 2048k");
         }
 
         if (options.Version is not (2 or 3))
         {
-            throw new InvalidOptionException($"Parameter 'version' does not accept value '{options.Version}'");
+            throw new DriverOptionException($"Parameter 'version' does not accept value '{options.Version}'");
         }
 
         if (options.Version == 2 && options.LazyRefcounts)
         {
-            throw new InvalidOptionException("Lazy refcounts only supported with compatibility level 1.1 and above (use version=v3 or greater)");
+            throw new DriverOptionException("Lazy refcounts only supported with compatibility level 1.1 and above (use version=v3 or greater)");
         }
 
         if (options.BackingFile is not null && options.BackingFormat is null)
@@ -74,38 +92,43 @@ internal static class Qcow2OptionParser
             throw new InvalidOptionException("Backing file specified without backing format");
         }
 
+        if (options.BackingFile is null && options.BackingFormat is not null)
+        {
+            throw new InvalidOptionException("Backing format cannot be used without backing file");
+        }
+
         var bits = options.RefcountBits;
         if (bits < 1 || bits > 64 || (bits & (bits - 1)) != 0)
         {
-            throw new InvalidOptionException("Refcount width must be a power of two and may not exceed 64 bits");
+            throw new DriverOptionException("Refcount width must be a power of two and may not exceed 64 bits");
         }
 
         if (options.Version == 2 && bits != 16)
         {
-            throw new InvalidOptionException("Different refcount widths than 16 bits require compatibility level 1.1 or above (use version=v3 or greater)");
+            throw new DriverOptionException("Different refcount widths than 16 bits require compatibility level 1.1 or above (use version=v3 or greater)");
         }
 
         if (options.Version == 2 && options.CompressionType != Qcow2CompressionType.Zlib)
         {
-            throw new InvalidOptionException("Non-zlib compression type is only supported with compatibility level 1.1 and above (use version=v3 or greater)");
+            throw new DriverOptionException("Non-zlib compression type is only supported with compatibility level 1.1 and above (use version=v3 or greater)");
         }
 
         // A preallocated cluster of an overlay would hide its backing file; only subclusters can stay unallocated.
         if (options.BackingFile is not null && options.Preallocation != Preallocation.Off && !options.ExtendedL2)
         {
-            throw new InvalidOptionException("Backing file and preallocation can only be used at the same time if extended_l2 is on");
+            throw new DriverOptionException("Backing file and preallocation can only be used at the same time if extended_l2 is on");
         }
 
         if (options.ExtendedL2)
         {
             if (options.Version == 2)
             {
-                throw new InvalidOptionException("Extended L2 entries are only supported with compatibility level 1.1 and above (use version=v3 or greater)");
+                throw new DriverOptionException("Extended L2 entries are only supported with compatibility level 1.1 and above (use version=v3 or greater)");
             }
 
             if (clusterSize < 16384)
             {
-                throw new InvalidOptionException("Extended L2 entries are only supported with cluster sizes of at least 16384 bytes");
+                throw new DriverOptionException("Extended L2 entries are only supported with cluster sizes of at least 16384 bytes");
             }
         }
 
@@ -116,16 +139,12 @@ internal static class Qcow2OptionParser
     {
         "0.10" or "v2" => 2,
         "1.1" or "v3" => 3,
-        _ => throw new InvalidOptionException($"Parameter 'version' does not accept value '{value}'"),
+        _ => throw new DriverOptionException($"Parameter 'version' does not accept value '{value}'"),
     };
 
     private static int ParseClusterSize(string value)
     {
-        if (!SizeText.TryParse(value, out var size))
-        {
-            throw new InvalidOptionException("Parameter 'cluster_size' expects a non-negative number below 2^64");
-        }
-
+        var size = SizeText.ParseOption("cluster_size", value);
         return size > int.MaxValue ? int.MaxValue : (int)size;
     }
 
@@ -141,13 +160,13 @@ internal static class Qcow2OptionParser
         "metadata" => Preallocation.Metadata,
         "falloc" => Preallocation.Falloc,
         "full" => Preallocation.Full,
-        _ => throw new InvalidOptionException($"Parameter 'preallocation' does not accept value '{value}'"),
+        _ => throw new DriverOptionException($"Parameter 'preallocation' does not accept value '{value}'"),
     };
 
     private static Qcow2CompressionType ParseCompressionType(string value) => value switch
     {
         "zlib" => Qcow2CompressionType.Zlib,
         "zstd" => Qcow2CompressionType.Zstd,
-        _ => throw new InvalidOptionException($"Parameter 'compression-type' does not accept value '{value}'"),
+        _ => throw new DriverOptionException($"Parameter 'compression-type' does not accept value '{value}'"),
     };
 }

@@ -321,7 +321,8 @@ internal sealed class Qcow2Refcounts
     {
         var entry = _table[tableIndex];
         var offset = (long)(entry & Qcow2Constants.RefcountTableOffsetMask);
-        if ((offset & (_clusterSize - 1)) != 0 || offset >= Qcow2Constants.MaxHostOffset)
+        // Bit 63 set in a crafted entry makes the offset negative: as out of range as a huge one.
+        if ((offset & (_clusterSize - 1)) != 0 || offset < 0 || offset >= Qcow2Constants.MaxHostOffset)
         {
             throw new InvalidImageException($"Refblock offset 0x{offset:x} unaligned (reftable index: 0x{tableIndex:x})", _tableOffset + tableIndex * 8);
         }

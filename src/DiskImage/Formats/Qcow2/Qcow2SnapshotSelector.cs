@@ -6,12 +6,16 @@ namespace DiskImage.Formats.Qcow2;
 /// </summary>
 public sealed record Qcow2SnapshotSelector
 {
+    /// <summary>Match this snapshot ID; null to match by name alone.</summary>
     public string? Id { get; init; }
+
+    /// <summary>Match this snapshot name; null to match by ID alone.</summary>
     public string? Name { get; init; }
 
     /// <summary>A bare word that matches an ID or, failing that, a name.</summary>
     public string? IdOrName { get; init; }
 
+    /// <inheritdoc/>
     public override string ToString() => IdOrName ?? Name ?? Id ?? "";
 
     /// <summary>

@@ -5,23 +5,28 @@ namespace DiskImage.Formats.Raw;
 /// <summary>The raw format: the file is the disk, byte for byte. Thin (sparse) or thick (preallocated).</summary>
 public sealed class RawFormat : IImageFormat
 {
+    /// <summary>The one instance; formats hold no state.</summary>
     public static RawFormat Instance { get; } = new();
 
     private RawFormat() { }
 
+    /// <inheritdoc/>
     public string Name => "raw";
 
+    /// <inheritdoc/>
     public int ProbeHeaderSize => 0;
 
     /// <summary>Raw claims every file weakly, so it is chosen only when nothing else is.</summary>
     public int Probe(ReadOnlySpan<byte> header, long fileLength) => 1;
 
+    /// <inheritdoc/>
     public bool CanCreate => true;
 
+    /// <inheritdoc/>
     public IDiskImage Open(string path, ImageOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        IO.IStorage file = IO.Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: false));
+        var file = options.OpenFile(path, formatOwnsFile: false);
         if (options.Window is { } window)
         {
             file = WindowStorage.Open(file, window);
@@ -31,6 +36,7 @@ public sealed class RawFormat : IImageFormat
         return new RawImage(file, options);
     }
 
+    /// <inheritdoc/>
     public void Create(string path, ImageCreateOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -64,6 +70,7 @@ public sealed class RawFormat : IImageFormat
     /// <summary>EFBIG as the runtime reports it in an IOException's HResult.</summary>
     private const int FileTooLarge = 27;
 
+    /// <inheritdoc/>
     public ImageCreateOptions ParseCreateOptions(long? size, IReadOnlyDictionary<string, string> options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -72,7 +79,7 @@ public sealed class RawFormat : IImageFormat
         {
             result = key switch
             {
-                "size" => result with { Size = SizeText.Parse(value) },
+                "size" => result with { Size = SizeText.ParseOption(key, value) },
                 "preallocation" => result with { Preallocation = ParsePreallocation(value) },
                 _ => throw new InvalidOptionException($"Invalid parameter '{key}'"),
             };

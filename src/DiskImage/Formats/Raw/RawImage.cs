@@ -25,32 +25,39 @@ public sealed class RawImage : IDiskImage
     /// <summary>Raw, or the protocol named in its place (<c>-f nbd</c>, <c>-f file</c>).</summary>
     public IImageFormat Format => _format;
 
+    /// <inheritdoc/>
     public string FilePath => _file.Path;
 
+    /// <inheritdoc/>
     public IDiskImage? Backing => null;
 
+    /// <inheritdoc/>
     public long Length => _length;
 
+    /// <inheritdoc/>
     public bool CanWrite => _file.CanWrite;
 
     /// <summary>The file underneath, for operations (resize, copy offload) that work on it directly.</summary>
     public IStorage File => _file;
 
+    /// <inheritdoc/>
     public ImageInfo GetInfo() => new()
     {
-        Filename = _options.Window?.DisplayName ?? _file.Path,
+        Filename = _options.StackedDisplayName ?? _options.Window?.DisplayName ?? _file.Path,
         Format = _format.Name,
         VirtualSize = _length,
         ActualSize = _file.AllocatedSize,
         FormatSpecific = _format == RawFormat.Instance ? Iso9660.IsoSpecificInfo.TryRead(this) : null,
     };
 
+    /// <inheritdoc/>
     public void Read(long offset, Span<byte> buffer)
     {
         CheckRange(offset, buffer.Length);
         _file.Read(offset, buffer);
     }
 
+    /// <inheritdoc/>
     public void Write(long offset, ReadOnlySpan<byte> data)
     {
         CheckWritable();
@@ -59,6 +66,7 @@ public sealed class RawImage : IDiskImage
         _file.Write(offset, data);
     }
 
+    /// <inheritdoc/>
     public void WriteZeroes(long offset, long length, bool mayUnmap)
     {
         CheckWritable();
@@ -66,6 +74,7 @@ public sealed class RawImage : IDiskImage
         _file.WriteZeroes(offset, length, mayUnmap);
     }
 
+    /// <inheritdoc/>
     public void Discard(long offset, long length)
     {
         CheckWritable();
@@ -73,6 +82,7 @@ public sealed class RawImage : IDiskImage
         _file.Discard(offset, length);
     }
 
+    /// <inheritdoc/>
     public void Flush()
     {
         if (_file.CanWrite)
@@ -81,6 +91,7 @@ public sealed class RawImage : IDiskImage
         }
     }
 
+    /// <inheritdoc/>
     public IReadOnlyList<Extent> GetExtents(long offset, long length)
     {
         CheckRange(offset, length);
@@ -102,6 +113,7 @@ public sealed class RawImage : IDiskImage
         return extents;
     }
 
+    /// <inheritdoc/>
     public void Dispose() => _file.Dispose();
 
     private void CheckWritable()

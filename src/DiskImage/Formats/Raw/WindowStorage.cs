@@ -8,6 +8,9 @@ namespace DiskImage.Formats.Raw;
 /// </summary>
 internal sealed class WindowStorage : IStorage
 {
+    /// <summary>errno ENOSPC, carried in the exception's HResult as callers map it.</summary>
+    private const int ErrnoNoSpace = 28;
+
     private readonly IStorage _inner;
     private readonly long _offset;
     private readonly long? _size;
@@ -125,9 +128,15 @@ internal sealed class WindowStorage : IStorage
     /// <summary>A fixed-size window never lets writes spill into the bytes after it.</summary>
     private void CheckInside(long offset, long length)
     {
-        if (_size is { } size && (offset < 0 || length < 0 || offset > size - length))
+        if (offset < 0 || length < 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(offset), $"Range {offset}+{length} lies outside the {size}-byte window.");
+            throw new ArgumentOutOfRangeException(nameof(offset), $"Range {offset}+{length} is negative.");
+        }
+
+        if (_size is { } size && offset > size - length)
+        {
+            // QEMU's raw driver answers ENOSPC for a write past a window of fixed size.
+            throw new IOException("No space left on device", ErrnoNoSpace);
         }
     }
 }

@@ -6,22 +6,30 @@ namespace DiskImage.Formats.Vdi;
 /// <summary>VirtualBox's VDI format (version 1.1), static and dynamic, as QEMU reads and writes it.</summary>
 public sealed class VdiFormat : IImageFormat
 {
+    /// <summary>The one instance; formats hold no state.</summary>
     public static VdiFormat Instance { get; } = new();
 
     private VdiFormat() { }
 
+    /// <inheritdoc/>
     public string Name => "vdi";
 
+    /// <inheritdoc/>
     public int ProbeHeaderSize => 0x44;
 
+    /// <inheritdoc/>
     public bool CanCreate => true;
 
+    /// <inheritdoc/>
     public bool SupportsBackingFiles => false;
 
+    /// <inheritdoc/>
     public int Probe(ReadOnlySpan<byte> header, long fileLength) => VdiHeader.HasSignature(header) ? 100 : 0;
 
+    /// <inheritdoc/>
     public IDiskImage Open(string path, ImageOpenOptions options) => VdiImage.Open(path, options);
 
+    /// <inheritdoc/>
     public ImageCreateOptions ParseCreateOptions(long? size, IReadOnlyDictionary<string, string> options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -30,7 +38,7 @@ public sealed class VdiFormat : IImageFormat
         {
             result = key switch
             {
-                "size" => result with { Size = SizeText.Parse(value) },
+                "size" => result with { Size = SizeText.ParseOption(key, value) },
                 "static" => result with { Static = KeyValueOptions.ParseBool(key, value) },
                 _ => throw new InvalidOptionException($"Invalid parameter '{key}'"),
             };

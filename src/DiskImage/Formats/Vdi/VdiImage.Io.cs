@@ -21,12 +21,14 @@ public sealed partial class VdiImage
 
     void IBlockMap.WriteToNewBlock(long offset, ReadOnlySpan<byte> data) => AllocateAndWrite(offset, data);
 
+    /// <inheritdoc/>
     public void Read(long offset, Span<byte> buffer)
     {
         CheckRange(offset, buffer.Length);
         BlockMappedIo.Read(this, offset, buffer);
     }
 
+    /// <inheritdoc/>
     public void Write(long offset, ReadOnlySpan<byte> data)
     {
         CheckWritable();
@@ -34,6 +36,7 @@ public sealed partial class VdiImage
         BlockMappedIo.Write(this, offset, data);
     }
 
+    /// <inheritdoc/>
     public void WriteZeroes(long offset, long length, bool mayUnmap)
     {
         CheckWritable();
@@ -41,8 +44,10 @@ public sealed partial class VdiImage
         BlockMappedIo.WriteZeroes(this, offset, length);
     }
 
+    /// <inheritdoc/>
     public void Discard(long offset, long length) => WriteZeroes(offset, length, mayUnmap: true);
 
+    /// <inheritdoc/>
     public void Flush()
     {
         if (_file.CanWrite)
@@ -51,6 +56,7 @@ public sealed partial class VdiImage
         }
     }
 
+    /// <inheritdoc/>
     public IReadOnlyList<Extent> GetExtents(long offset, long length)
     {
         CheckRange(offset, length);

@@ -33,20 +33,28 @@ public sealed partial class VdiImage : IDiskImage, IHostMappedImage, IConsistenc
         _blocksAllocated = header.BlocksAllocated;
     }
 
+    /// <inheritdoc/>
     public IImageFormat Format => VdiFormat.Instance;
 
+    /// <inheritdoc/>
     public string FilePath => _file.Path;
 
+    /// <inheritdoc/>
     public IDiskImage? Backing => null;
 
+    /// <inheritdoc/>
     public long Length => _length;
 
+    /// <inheritdoc/>
     public bool CanWrite => _file.CanWrite;
 
     IStorage IHostMappedImage.Storage => _file;
 
     private static bool IsAllocated(uint entry) => entry < FirstUnallocated;
 
+    /// <summary>Opens a VDI image (its header and block map are checked before use).</summary>
+    /// <param name="path">The image file.</param>
+    /// <param name="options">How to open it.</param>
     public static VdiImage Open(string path, ImageOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -85,6 +93,7 @@ public sealed partial class VdiImage : IDiskImage, IHostMappedImage, IConsistenc
         }
     }
 
+    /// <inheritdoc/>
     public ImageInfo GetInfo() => new()
     {
         Filename = _file.Path,
@@ -146,6 +155,7 @@ public sealed partial class VdiImage : IDiskImage, IHostMappedImage, IConsistenc
         return counts;
     }
 
+    /// <inheritdoc/>
     public void Dispose() => _file.Dispose();
 
     private void CheckRange(long offset, long length)

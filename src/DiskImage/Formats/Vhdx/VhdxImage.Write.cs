@@ -17,6 +17,7 @@ public sealed partial class VhdxImage
     private ulong _logSequence;
     private uint _logPosition;
 
+    /// <inheritdoc/>
     public void Write(long offset, ReadOnlySpan<byte> data)
     {
         CheckWritable();
@@ -36,8 +37,10 @@ public sealed partial class VhdxImage
 
     void IBlockMap.WriteToNewBlock(long offset, ReadOnlySpan<byte> data) => WriteNewBlock(offset, data);
 
+    /// <inheritdoc/>
     public void Discard(long offset, long length) => WriteZeroes(offset, length, mayUnmap: true);
 
+    /// <inheritdoc/>
     public void Flush()
     {
         if (_file.CanWrite)

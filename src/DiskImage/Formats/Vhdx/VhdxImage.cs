@@ -38,14 +38,19 @@ public sealed partial class VhdxImage : IDiskImage, IHostMappedImage, IConsisten
         _logReplayedOnOpen = logReplayed;
     }
 
+    /// <inheritdoc/>
     public IImageFormat Format => VhdxFormat.Instance;
 
+    /// <inheritdoc/>
     public string FilePath => _file.Path;
 
+    /// <inheritdoc/>
     public IDiskImage? Backing => null;
 
+    /// <inheritdoc/>
     public long Length => (long)_metadata.VirtualDiskSize;
 
+    /// <inheritdoc/>
     public bool CanWrite => _file.CanWrite;
 
     IStorage IHostMappedImage.Storage => _file;
@@ -55,6 +60,9 @@ public sealed partial class VhdxImage : IDiskImage, IHostMappedImage, IConsisten
 
     private long BlockSize => _metadata.BlockSize;
 
+    /// <summary>Opens a VHDX image, replaying its log first when it is opened for writing.</summary>
+    /// <param name="path">The image file.</param>
+    /// <param name="options">How to open it.</param>
     public static VhdxImage Open(string path, ImageOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -141,6 +149,7 @@ public sealed partial class VhdxImage : IDiskImage, IHostMappedImage, IConsisten
         return image;
     }
 
+    /// <inheritdoc/>
     public ImageInfo GetInfo() => new()
     {
         Filename = _file.Path,
@@ -158,12 +167,14 @@ public sealed partial class VhdxImage : IDiskImage, IHostMappedImage, IConsisten
 
     long IBlockMap.HostOffset(long offset) => HostOffset(offset);
 
+    /// <inheritdoc/>
     public void Read(long offset, Span<byte> buffer)
     {
         CheckRange(offset, buffer.Length);
         BlockMappedIo.Read(this, offset, buffer);
     }
 
+    /// <inheritdoc/>
     public IReadOnlyList<Extent> GetExtents(long offset, long length)
     {
         CheckRange(offset, length);
@@ -187,6 +198,7 @@ public sealed partial class VhdxImage : IDiskImage, IHostMappedImage, IConsisten
         return counts;
     }
 
+    /// <inheritdoc/>
     public void Dispose() => _file.Dispose();
 
     private List<string> CheckTable(bool stopAtFirst)

@@ -14,8 +14,18 @@ internal sealed partial class VmdkExtent : IDisposable
     /// <summary>Grain tables kept in memory at most; the cache is emptied when it grows past this.</summary>
     private const int MaxCachedTables = 8192;
 
-    /// <summary>How much of a compressed grain is read first: a whole grain's worth, so nearly every grain takes one read.</summary>
+    /// <summary>Most of a compressed grain read first: a whole 64 KiB grain's worth plus its marker.</summary>
     private const int CompressedProbeBytes = (64 << 10) + 512;
+
+    /// <summary>Least of a compressed grain read first: the marker and a well-compressed grain.</summary>
+    private const int MinimumProbeBytes = 4 << 10;
+
+    /// <summary>
+    /// How much the next compressed grain's first read takes: the last grain's stored size and a sector, since
+    /// neighbouring grains compress alike. Reading a whole grain's worth every time copies several times the
+    /// stored bytes for compressible data; a wrong guess costs one more read. Racy on purpose: only a hint.
+    /// </summary>
+    private int _probeBytes = CompressedProbeBytes;
 
     private readonly ConcurrentDictionary<long, byte[]> _tables = new();
     private uint[] _directory = [];
@@ -373,7 +383,7 @@ internal sealed partial class VmdkExtent : IDisposable
             int dataStart, dataLength;
             if (HasMarkers)
             {
-                var first = Math.Min(CompressedProbeBytes, limit);
+                var first = Math.Min(_probeBytes, limit);
                 File.Read(hostOffset, raw.AsSpan(0, first));
                 var size = BinaryPrimitives.ReadUInt32LittleEndian(raw.AsSpan(8));
                 if (size == 0 || size > limit - VmdkConstants.GrainMarkerHeaderSize)
@@ -383,6 +393,7 @@ internal sealed partial class VmdkExtent : IDisposable
 
                 dataStart = VmdkConstants.GrainMarkerHeaderSize;
                 dataLength = (int)size;
+                _probeBytes = Math.Clamp((dataStart + dataLength + (2 * VmdkConstants.SectorSize) - 1) & ~(VmdkConstants.SectorSize - 1), MinimumProbeBytes, CompressedProbeBytes);
                 if (dataStart + dataLength > first)
                 {
                     File.Read(hostOffset + first, raw.AsSpan(first, dataStart + dataLength - first));

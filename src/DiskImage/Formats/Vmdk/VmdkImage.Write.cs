@@ -13,6 +13,7 @@ public sealed partial class VmdkImage : ICompressedClusterWriter
     private bool _cidUpdated;
     private bool _compressedWritten;
 
+    /// <inheritdoc/>
     public void Write(long offset, ReadOnlySpan<byte> data)
     {
         CheckWritable();
@@ -134,6 +135,7 @@ public sealed partial class VmdkImage : ICompressedClusterWriter
         _compressedWritten = true;
     }
 
+    /// <inheritdoc/>
     public void WriteZeroes(long offset, long length, bool mayUnmap)
     {
         CheckWritable();
@@ -191,6 +193,7 @@ public sealed partial class VmdkImage : ICompressedClusterWriter
     /// <summary>Whether every write must be a whole compressed grain (stream-optimized), so convert compresses on its workers.</summary>
     public bool RequiresCompressedWrites => _extents.All(e => e.Compressed);
 
+    /// <inheritdoc/>
     public bool TryCompressCluster(ReadOnlySpan<byte> cluster, Span<byte> output, out int written)
     {
         // The marker and sector padding are added when the grain is stored; here only the zlib stream is made.
@@ -214,6 +217,7 @@ public sealed partial class VmdkImage : ICompressedClusterWriter
         }
     }
 
+    /// <inheritdoc/>
     public void WriteCompressedCluster(long guestOffset, ReadOnlySpan<byte> compressed)
     {
         CheckWritable();

@@ -34,14 +34,19 @@ public sealed partial class VmdkImage : IDiskImage
         Length = _extents.Count == 0 ? 0 : _extents[^1].Start + _extents[^1].Bytes;
     }
 
+    /// <inheritdoc/>
     public IImageFormat Format => VmdkFormat.Instance;
 
+    /// <inheritdoc/>
     public string FilePath => _path;
 
+    /// <inheritdoc/>
     public IDiskImage? Backing => _backing;
 
+    /// <inheritdoc/>
     public long Length { get; }
 
+    /// <inheritdoc/>
     public bool CanWrite => _writable;
 
     /// <summary>The content ID in the descriptor (changed on the first write after each open, as QEMU does).</summary>
@@ -134,6 +139,7 @@ public sealed partial class VmdkImage : IDiskImage
         }
     }
 
+    /// <inheritdoc/>
     public ImageInfo GetInfo()
     {
         var uniform = _extents.Skip(1).All(e => e.Flat == _extents[0].Flat && e.Compressed == _extents[0].Compressed
@@ -162,6 +168,7 @@ public sealed partial class VmdkImage : IDiskImage
         };
     }
 
+    /// <inheritdoc/>
     public void Read(long offset, Span<byte> buffer)
     {
         CheckRange(offset, buffer.Length);
@@ -222,6 +229,7 @@ public sealed partial class VmdkImage : IDiskImage
         _parentChecked = true;
     }
 
+    /// <inheritdoc/>
     public IReadOnlyList<Extent> GetExtents(long offset, long length)
     {
         CheckRange(offset, length);
@@ -292,6 +300,7 @@ public sealed partial class VmdkImage : IDiskImage
         return index >= 0 ? index : ~index - 1;
     }
 
+    /// <inheritdoc/>
     public void Flush()
     {
         if (!_writable)
@@ -305,6 +314,7 @@ public sealed partial class VmdkImage : IDiskImage
         }
     }
 
+    /// <inheritdoc/>
     public void Dispose()
     {
         try

@@ -16,7 +16,7 @@ internal static class VmdkOptionParser
             result = key switch
             {
                 "size" when size is not null => throw new InvalidOptionException("The image size must be specified only once"),
-                "size" => result with { Size = SizeText.Parse(value) },
+                "size" => result with { Size = SizeText.ParseOption(key, value) },
                 "subformat" => result with { Subformat = ParseSubformat(value) },
                 "adapter_type" => result with { AdapterType = AdapterTypes.Contains(value, StringComparer.Ordinal) ? value : throw Invalid(value) },
                 "hwversion" => result with { HardwareVersion = value == "undefined" ? null : value },

@@ -8,28 +8,37 @@ namespace DiskImage.Formats.Vpc;
 /// </summary>
 public sealed class VpcFormat : IImageFormat
 {
+    /// <summary>The one instance; formats hold no state.</summary>
     public static VpcFormat Instance { get; } = new();
 
     private VpcFormat() { }
 
+    /// <inheritdoc/>
     public string Name => "vpc";
 
+    /// <inheritdoc/>
     public int ProbeHeaderSize => 8;
 
+    /// <inheritdoc/>
     public bool CanCreate => true;
 
+    /// <inheritdoc/>
     public bool SupportsBackingFiles => false;
 
+    /// <inheritdoc/>
     public int Probe(ReadOnlySpan<byte> header, long fileLength) => VpcFooter.HasCookie(header) ? 100 : 0;
 
+    /// <inheritdoc/>
     public IDiskImage Open(string path, ImageOpenOptions options) => VpcImage.Open(path, options);
 
+    /// <inheritdoc/>
     public void Create(string path, ImageCreateOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         VpcCreator.Create(path, options as VpcCreateOptions ?? new VpcCreateOptions { Size = options.Size, BackingFile = options.BackingFile });
     }
 
+    /// <inheritdoc/>
     public ImageCreateOptions ParseCreateOptions(long? size, IReadOnlyDictionary<string, string> options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -38,7 +47,7 @@ public sealed class VpcFormat : IImageFormat
         {
             result = key switch
             {
-                "size" => result with { Size = SizeText.Parse(value) },
+                "size" => result with { Size = SizeText.ParseOption(key, value) },
                 "subformat" => result with
                 {
                     Fixed = value switch

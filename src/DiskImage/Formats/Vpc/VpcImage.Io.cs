@@ -13,6 +13,7 @@ public sealed partial class VpcImage
 
     long IBlockMap.HostOffset(long offset) => HostOffset(offset);
 
+    /// <inheritdoc/>
     public void Read(long offset, Span<byte> buffer)
     {
         CheckRange(offset, buffer.Length);
@@ -25,6 +26,7 @@ public sealed partial class VpcImage
         BlockMappedIo.Read(this, offset, buffer);
     }
 
+    /// <inheritdoc/>
     public void Write(long offset, ReadOnlySpan<byte> data)
     {
         CheckWritable();
@@ -38,6 +40,7 @@ public sealed partial class VpcImage
         BlockMappedIo.Write(this, offset, data);
     }
 
+    /// <inheritdoc/>
     public void WriteZeroes(long offset, long length, bool mayUnmap)
     {
         CheckWritable();
@@ -51,8 +54,10 @@ public sealed partial class VpcImage
         BlockMappedIo.WriteZeroes(this, offset, length);
     }
 
+    /// <inheritdoc/>
     public void Discard(long offset, long length) => WriteZeroes(offset, length, mayUnmap: true);
 
+    /// <inheritdoc/>
     public void Flush()
     {
         if (_file.CanWrite)
@@ -61,6 +66,7 @@ public sealed partial class VpcImage
         }
     }
 
+    /// <inheritdoc/>
     public IReadOnlyList<Extent> GetExtents(long offset, long length)
     {
         CheckRange(offset, length);

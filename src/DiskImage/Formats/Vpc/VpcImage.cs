@@ -49,14 +49,19 @@ public sealed partial class VpcImage : IDiskImage, IHostMappedImage, IBlockMap
         }
     }
 
+    /// <inheritdoc/>
     public IImageFormat Format => VpcFormat.Instance;
 
+    /// <inheritdoc/>
     public string FilePath => _file.Path;
 
+    /// <inheritdoc/>
     public IDiskImage? Backing => null;
 
+    /// <inheritdoc/>
     public long Length => _length;
 
+    /// <inheritdoc/>
     public bool CanWrite => _file.CanWrite;
 
     /// <summary>Whether guest data is stored in place (a fixed disk) rather than through the allocation table.</summary>
@@ -69,6 +74,9 @@ public sealed partial class VpcImage : IDiskImage, IHostMappedImage, IBlockMap
 
     internal static long AlignUp(long value) => (value + 511) & ~511L;
 
+    /// <summary>Opens a VHD (vpc) image, fixed or dynamic.</summary>
+    /// <param name="path">The image file.</param>
+    /// <param name="options">How to open it.</param>
     public static VpcImage Open(string path, ImageOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -195,6 +203,7 @@ public sealed partial class VpcImage : IDiskImage, IHostMappedImage, IBlockMap
 
     private const string Truncated = "block-vpc: free_data_block_offset points after the end of file. The image has been truncated.";
 
+    /// <inheritdoc/>
     public ImageInfo GetInfo() => new()
     {
         Filename = _file.Path,
@@ -204,6 +213,7 @@ public sealed partial class VpcImage : IDiskImage, IHostMappedImage, IBlockMap
         ClusterSize = IsFixed ? null : _blockSize,
     };
 
+    /// <inheritdoc/>
     public void Dispose() => _file.Dispose();
 
     private void CheckRange(long offset, long length)

@@ -31,13 +31,16 @@ public sealed class NbdClient : IDisposable
     /// <summary>Export size in bytes.</summary>
     public long Size { get; private set; }
 
+    /// <summary>Transmission flags the server sent for the export.</summary>
     public NbdTransmissionFlags Flags { get; private set; }
 
     /// <summary>Largest payload per request the server accepts.</summary>
     public int MaxPayload { get; private set; } = NbdConstants.MaxPayload;
 
+    /// <summary>Whether structured replies were negotiated (needed for block status and sparse reads).</summary>
     public bool Structured { get; private set; }
 
+    /// <summary>Whether the server offered <c>base:allocation</c>, so holes can be asked for.</summary>
     public bool HasBlockStatus => _baseAllocationId is not null;
 
     /// <summary>Connects and selects the export; failures become <see cref="ImageAccessException"/>.</summary>
@@ -256,18 +259,29 @@ public sealed class NbdClient : IDisposable
         Pipeline.Execute(calls, buffer, []);
     }
 
-    /// <summary>Writes <paramref name="data"/> at <paramref name="offset"/>, as several requests in flight.</summary>
+    /// <summary>Writes <paramref name="data"/> at <paramref name="offset"/> of the export, as several requests in flight.</summary>
+    /// <param name="offset">Export offset.</param>
+    /// <param name="data">The bytes to write.</param>
+    /// <param name="fua">Ask the server to make the write durable before it replies.</param>
     public void Write(long offset, ReadOnlySpan<byte> data, bool fua)
     {
         var calls = Split(NbdCommand.Write, fua ? NbdCommandFlags.Fua : NbdCommandFlags.None, offset, data.Length, PieceSize);
         Pipeline.Execute(calls, [], data);
     }
 
+    /// <summary>Asks the server to make every completed write durable.</summary>
     public void Flush() => Pipeline.Execute([new NbdCall(NbdCommand.Flush, NbdCommandFlags.None, 0, 0, 0)], [], []);
 
+    /// <summary>Tells the server a range is no longer needed (it may read as anything afterwards).</summary>
+    /// <param name="offset">Export offset.</param>
+    /// <param name="length">Bytes to discard.</param>
     public void Trim(long offset, long length) =>
         Pipeline.Execute(Split(NbdCommand.Trim, NbdCommandFlags.None, offset, length, ZeroPieceSize), [], []);
 
+    /// <summary>Makes a range of the export read as zeroes.</summary>
+    /// <param name="offset">Export offset.</param>
+    /// <param name="length">Bytes to zero.</param>
+    /// <param name="noHole">Ask the server to keep the range allocated rather than punch a hole.</param>
     public void WriteZeroes(long offset, long length, bool noHole) =>
         Pipeline.Execute(Split(NbdCommand.WriteZeroes, noHole ? NbdCommandFlags.NoHole : NbdCommandFlags.None, offset, length, ZeroPieceSize), [], []);
 
@@ -299,6 +313,7 @@ public sealed class NbdClient : IDisposable
 
     private NbdPipeline Pipeline => _pipeline ?? throw new InvalidOperationException("The NBD connection is not in its transmission phase");
 
+    /// <inheritdoc/>
     public void Dispose()
     {
         if (_pipeline is not null)

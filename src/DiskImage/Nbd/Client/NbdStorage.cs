@@ -49,15 +49,19 @@ public sealed class NbdStorage : IStorage
         return (credentials ?? throw new InvalidOptionException($"No TLS credentials with id '{id}'"));
     }
 
+    /// <inheritdoc/>
     public string Path { get; }
 
+    /// <inheritdoc/>
     public bool CanWrite { get; }
 
+    /// <inheritdoc/>
     public long Length => _client.Size;
 
     /// <summary>An export does not say how much space it uses.</summary>
     public long? AllocatedSize => null;
 
+    /// <inheritdoc/>
     public bool IgnoreFlushes { get; set; }
 
     /// <summary>Connects to the export <paramref name="name"/> names; refuses writing to a read-only export.</summary>
@@ -74,12 +78,14 @@ public sealed class NbdStorage : IStorage
         return new NbdStorage(client, uri.ToString(), writable);
     }
 
+    /// <inheritdoc/>
     public void Read(long offset, Span<byte> buffer)
     {
         var available = ReadAvailable(offset, buffer);
         buffer[available..].Clear();
     }
 
+    /// <inheritdoc/>
     public int ReadAvailable(long offset, Span<byte> buffer)
     {
         var count = (int)Math.Clamp(Length - offset, 0, buffer.Length);
@@ -95,6 +101,7 @@ public sealed class NbdStorage : IStorage
         return count;
     }
 
+    /// <inheritdoc/>
     public void Write(long offset, ReadOnlySpan<byte> data)
     {
         if (offset < 0 || data.Length > Length - offset)
@@ -113,6 +120,7 @@ public sealed class NbdStorage : IStorage
         }
     }
 
+    /// <inheritdoc/>
     public void SetLength(long length)
     {
         if (length != Length)
@@ -121,6 +129,7 @@ public sealed class NbdStorage : IStorage
         }
     }
 
+    /// <inheritdoc/>
     public void Flush()
     {
         if (!IgnoreFlushes && (_client.Flags & NbdTransmissionFlags.SendFlush) != 0)
@@ -129,8 +138,10 @@ public sealed class NbdStorage : IStorage
         }
     }
 
+    /// <inheritdoc/>
     public bool TryAllocate(long offset, long length) => false;
 
+    /// <inheritdoc/>
     public void WriteZeroes(long offset, long length, bool mayUnmap)
     {
         var end = Math.Min(offset + length, Length);
@@ -151,6 +162,7 @@ public sealed class NbdStorage : IStorage
     /// <summary>A discarded range must read as zeroes afterwards, which <c>TRIM</c> does not promise; zeroes that may unmap do.</summary>
     public void Discard(long offset, long length) => WriteZeroes(offset, length, mayUnmap: true);
 
+    /// <inheritdoc/>
     public void WriteZeroBytes(long offset, long length)
     {
         var zeroes = new byte[(int)Math.Min(Math.Max(length, 1), _client.MaxPayload)];
@@ -163,6 +175,7 @@ public sealed class NbdStorage : IStorage
         }
     }
 
+    /// <inheritdoc/>
     public IReadOnlyList<Extent> GetExtents(long offset, long length)
     {
         var result = new List<Extent>();
@@ -202,6 +215,7 @@ public sealed class NbdStorage : IStorage
         return result;
     }
 
+    /// <inheritdoc/>
     public void Dispose() => _client.Dispose();
 
     private void Io(Action action)

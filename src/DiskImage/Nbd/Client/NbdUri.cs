@@ -11,14 +11,21 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
     /// <summary>The name the server's certificate must carry (qemu's <c>tls-hostname</c>); defaults to the host. Carried as a <c>tls-hostname=</c> query parameter.</summary>
     public string? TlsHostname { get; init; }
 
-    /// <summary>Whether <paramref name="name"/> is written as an NBD URI.</summary>
+    /// <summary>Whether <paramref name="name"/> is written as an NBD URI or in qemu's legacy <c>nbd:</c> syntax.</summary>
     public static bool IsNbd(string name) =>
-        name.StartsWith("nbd://", StringComparison.Ordinal) || name.StartsWith("nbd+tcp://", StringComparison.Ordinal)
+        name.StartsWith("nbd:", StringComparison.Ordinal) || name.StartsWith("nbd+tcp://", StringComparison.Ordinal)
         || name.StartsWith("nbd+unix://", StringComparison.Ordinal);
 
+    /// <summary>Parses <c>nbd://host[:port]/export</c>, <c>nbd+tcp://...</c> or <c>nbd+unix:///export?socket=PATH</c>; bad input is refused with qemu's wording.</summary>
+    /// <param name="text">The URI.</param>
     public static NbdUri Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        if (!text.Contains("://", StringComparison.Ordinal))
+        {
+            return NbdLegacyName.Parse(text);
+        }
+
         var unix = text.StartsWith("nbd+unix://", StringComparison.Ordinal);
         var rest = text[(text.IndexOf("://", StringComparison.Ordinal) + 3)..];
         var query = "";

@@ -3,6 +3,7 @@ namespace DiskImage.Operations.Amend;
 /// <summary>A <c>qemu-img amend</c> run: change options of an existing image in place.</summary>
 public sealed record AmendOptions
 {
+    /// <summary>The image to amend in place.</summary>
     public required string Path { get; init; }
 
     /// <summary>Image format; probed when null.</summary>

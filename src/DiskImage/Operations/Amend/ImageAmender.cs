@@ -16,7 +16,11 @@ public static class ImageAmender
     /// where stopping leaves the image consistent (leaked clusters at worst; see <c>Qcow2Image.Amend</c>); a LUKS
     /// key-slot change that has begun runs to its end.
     /// </summary>
-    public static void Run(AmendOptions options, ImageFormatRegistry? registry = null, CancellationToken cancellationToken = default)
+    /// <param name="options">The image and the <c>-o</c> keys.</param>
+    /// <param name="progress">Counts the steps done of the amendment's six (upgrade, refcount width, lazy refcounts, size, downgrade, key slots).</param>
+    /// <param name="registry">The formats to open the image with; <see cref="ImageFormatRegistry.Default"/> when null.</param>
+    /// <param name="cancellationToken">Stops the amendment where that leaves the image consistent.</param>
+    public static void Run(AmendOptions options, IProgress<OperationProgress>? progress = null, ImageFormatRegistry? registry = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.Options.Count == 0)
@@ -46,10 +50,12 @@ public static class ImageAmender
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        Qcow2LayoutAmendment.Apply(qcow2, options.Options, cancellationToken);
+        Qcow2LayoutAmendment.Apply(qcow2, options.Options, progress, cancellationToken);
         if (amendment is not null)
         {
             qcow2.AmendEncryption(amendment);
         }
+
+        progress?.Report(new OperationProgress(Qcow2Image.AmendSteps, Qcow2Image.AmendSteps));
     }
 }

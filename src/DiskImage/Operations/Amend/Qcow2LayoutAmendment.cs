@@ -10,7 +10,7 @@ internal static class Qcow2LayoutAmendment
     public static bool Handles(string key) => key is "compat" or "lazy_refcounts" or "refcount_bits" or "size" or "backing_file" or "backing_fmt";
 
     /// <summary>Applies the layout keys found in <paramref name="options"/> (others are ignored here).</summary>
-    public static void Apply(Qcow2Image image, IReadOnlyDictionary<string, string> options, CancellationToken cancellationToken)
+    public static void Apply(Qcow2Image image, IReadOnlyDictionary<string, string> options, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
     {
         int? version = null;
         bool? lazy = null;
@@ -55,6 +55,6 @@ internal static class Qcow2LayoutAmendment
         }
 
         // The size goes in with the other changes, so every refusal is known before anything is written.
-        image.Amend(version, lazy, refcountBits, size is null ? null : ImageResizer.TargetSize(size, image.Length), cancellationToken);
+        image.Amend(version, lazy, refcountBits, size is null ? null : ImageResizer.TargetSize(size, image.Length), cancellationToken, progress);
     }
 }

@@ -12,6 +12,9 @@ namespace DiskImage.Operations.Bitmaps;
 /// </summary>
 public static class ImageBitmaps
 {
+    /// <summary>Applies the steps of <paramref name="options"/> in order; throws on the first that fails.</summary>
+    /// <param name="options">The image, the bitmap and the steps.</param>
+    /// <param name="cancellationToken">Checked between steps; steps already applied stay applied.</param>
     public static void Run(BitmapOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);

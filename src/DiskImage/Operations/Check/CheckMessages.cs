@@ -17,8 +17,11 @@ public sealed class CheckMessages : IReadOnlyCollection<string>
     /// <summary>Lines found but not kept.</summary>
     public long Omitted { get; private set; }
 
+    /// <summary>Messages kept (at most the bound; see <see cref="Omitted"/>).</summary>
     public int Count => _kept.Count;
 
+    /// <summary>Keeps a message, or counts it as omitted once the bound is reached.</summary>
+    /// <param name="message">One diagnostic line.</param>
     public void Add(string message)
     {
         if (_kept.Count < Capacity)
@@ -31,6 +34,8 @@ public sealed class CheckMessages : IReadOnlyCollection<string>
         }
     }
 
+    /// <summary>Appends another pass's messages, keeping the bound.</summary>
+    /// <param name="other">The messages to append.</param>
     public void AddRange(CheckMessages other)
     {
         ArgumentNullException.ThrowIfNull(other);
@@ -42,6 +47,7 @@ public sealed class CheckMessages : IReadOnlyCollection<string>
         Omitted += other.Omitted;
     }
 
+    /// <inheritdoc/>
     public IEnumerator<string> GetEnumerator() => _kept.GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();

@@ -6,8 +6,10 @@ namespace DiskImage.Operations.Check;
 /// </summary>
 public sealed record ImageCheckResult(string Filename, string Format, CheckCounts Final, CheckCounts? Repair)
 {
+    /// <summary>Leaks the repairing pass fixed (qemu-img's <c>leaks-fixed</c>).</summary>
     public long LeaksFixed => Repair?.LeaksFixed ?? Final.LeaksFixed;
 
+    /// <summary>Corruptions the repairing pass fixed (qemu-img's <c>corruptions-fixed</c>).</summary>
     public long CorruptionsFixed => Repair?.CorruptionsFixed ?? Final.CorruptionsFixed;
 
     /// <summary>qemu-img's exit code: 1 check errors, 2 corruptions, 3 leaks only, 0 clean.</summary>

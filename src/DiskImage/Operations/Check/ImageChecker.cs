@@ -21,9 +21,31 @@ public static class ImageChecker
     /// the repair too, wherever stopping leaves leaked clusters at worst and never a corruption the image did not
     /// have; the dirty and corrupt bits are cleared only by a repair that ran to its end.
     /// </summary>
-    public static ImageCheckResult Check(IDiskImage image, CheckRepair repair, CancellationToken cancellationToken = default)
+    /// <param name="image">The image to check.</param>
+    /// <param name="repair">What to repair, if anything.</param>
+    /// <param name="progress">
+    /// For qcow2, counts the L1 entries (active and snapshot tables) whose L2 tables have been walked; other formats
+    /// report only the start and the end.
+    /// </param>
+    /// <param name="cancellationToken">Stops the check (see above for where a repair may stop).</param>
+    public static ImageCheckResult Check(IDiskImage image, CheckRepair repair, IProgress<OperationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(image);
+        if (image is not Qcow2Image)
+        {
+            // Their checks are short and not interruptible: only the start is a cancellation point.
+            cancellationToken.ThrowIfCancellationRequested();
+            progress?.Report(new OperationProgress(0, 1));
+            var result = CheckOther(image, repair);
+            progress?.Report(new OperationProgress(1, 1));
+            return result;
+        }
+
+        return CheckQcow2((Qcow2Image)image, repair, progress, cancellationToken);
+    }
+
+    private static ImageCheckResult CheckOther(IDiskImage image, CheckRepair repair)
+    {
         if (image is Formats.Vmdk.VmdkImage vmdk)
         {
             return new ImageCheckResult(image.FilePath, image.Format.Name, vmdk.Check(repair), null);
@@ -38,13 +60,14 @@ public static class ImageChecker
                 : new ImageCheckResult(image.FilePath, image.Format.Name, checkable.Check(CheckRepair.None), pass);
         }
 
-        if (image is not Qcow2Image qcow2)
-        {
-            throw new UnsupportedFeatureException("This image format does not support checks");
-        }
+        throw new UnsupportedFeatureException("This image format does not support checks");
+    }
 
+    private static ImageCheckResult CheckQcow2(Qcow2Image qcow2, CheckRepair repair, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
+    {
+        IDiskImage image = qcow2;
         cancellationToken.ThrowIfCancellationRequested();
-        var first = qcow2.Check(repair, cancellationToken);
+        var first = qcow2.Check(repair, cancellationToken, progress);
         if (first.CorruptionsFixed == 0 && first.LeaksFixed == 0)
         {
             return new ImageCheckResult(image.FilePath, image.Format.Name, first, null);

@@ -3,6 +3,7 @@ namespace DiskImage.Operations.Commit;
 /// <summary>What <c>qemu-img commit</c> is asked to do.</summary>
 public sealed record CommitOptions
 {
+    /// <summary>The overlay whose data is written into its backing file.</summary>
     public required string Path { get; init; }
 
     /// <summary>Format of the image being committed; probed when null.</summary>

@@ -14,7 +14,7 @@ public static class ImageCommitter
     private const long ChunkSize = 4L << 20;
 
     /// <summary>
-    /// Commits; <paramref name="progress"/> receives the fraction done (0 to 1). A base that is the same file as a
+    /// Commits; <paramref name="progress"/> counts guest bytes of the image walked. A base that is the same file as a
     /// layer above it is refused. Cancellation stops the copy between chunks, before the image is emptied: the
     /// image still reads as before, and the base holds some of its data.
     /// </summary>
@@ -23,7 +23,7 @@ public static class ImageCommitter
     /// before anything is copied, so a base another process uses (even only to read, as a running VM reads
     /// its backing file) is refused before it is touched.
     /// </remarks>
-    public static void Commit(CommitOptions options, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
+    public static void Commit(CommitOptions options, IProgress<OperationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         var registry = ImageFormatRegistry.Default;
@@ -60,12 +60,14 @@ public static class ImageCommitter
             throw;
         }
 
+        long guestLength;
         using (target)
         {
             // The chain reads the base through the write lock just taken; a second lock on it would contend with that one.
             var exempt = new HashSet<string>(StringComparer.Ordinal) { Path.GetFullPath(basePath) };
             using var top = registry.Open(options.Path, options.Format, TopOptions(options) with { LockExemptPaths = exempt });
             var (layers, _) = FindBase(top, options);
+            guestLength = top.Length;
             CopyAllocated(top, layers, target, progress, new RateLimiter(options.RateLimit), cancellationToken);
             target.Flush();
         }
@@ -81,7 +83,7 @@ public static class ImageCommitter
             }
         }
 
-        progress?.Report(1);
+        progress?.Report(new OperationProgress(guestLength, guestLength));
     }
 
     /// <summary>The layers from the image down to (not including) the base, and the base.</summary>
@@ -123,7 +125,7 @@ public static class ImageCommitter
         Unlocking(options) with { Permissions = LockPermissions.ConsistentRead | LockPermissions.Write | LockPermissions.Resize };
 
     /// <summary>Copies, as the top image reads it, every range some layer above the base allocates.</summary>
-    private static void CopyAllocated(IDiskImage top, List<IDiskImage> layers, IDiskImage target, IProgress<double>? progress, RateLimiter rate, CancellationToken cancellationToken)
+    private static void CopyAllocated(IDiskImage top, List<IDiskImage> layers, IDiskImage target, IProgress<OperationProgress>? progress, RateLimiter rate, CancellationToken cancellationToken)
     {
         var length = top.Length;
         var buffer = new byte[ChunkSize];
@@ -166,7 +168,7 @@ public static class ImageCommitter
                 copiedTo = end;
             }
 
-            progress?.Report((double)(chunk + chunkLength) / length);
+            progress?.Report(new OperationProgress(chunk + chunkLength, length));
         }
     }
 }

@@ -21,6 +21,7 @@ public sealed record CompareResult(CompareOutcome Outcome, CompareDifference Dif
 /// <summary>Kinds of difference.</summary>
 public enum CompareDifference
 {
+    /// <summary>No difference.</summary>
     None,
 
     /// <summary>Bytes differ at <see cref="CompareResult.Offset"/>.</summary>

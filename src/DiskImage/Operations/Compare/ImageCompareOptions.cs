@@ -3,8 +3,10 @@ namespace DiskImage.Operations.Compare;
 /// <summary>What <c>qemu-img compare</c> is asked: whether two images show the guest the same content.</summary>
 public sealed record ImageCompareOptions
 {
+    /// <summary>The first image.</summary>
     public required string FirstPath { get; init; }
 
+    /// <summary>The second image.</summary>
     public required string SecondPath { get; init; }
 
     /// <summary><c>-f</c>: format of the first image; probed when null.</summary>

@@ -13,8 +13,11 @@ public static class ImageComparer
     private const int SectorSize = 512;
     private const int ChunkSize = 2 << 20;
 
-    /// <summary>Compares; every failure is reported in the result, with qemu-img's exit code. Read-only; cancellation throws.</summary>
-    public static CompareResult Compare(ImageCompareOptions options, IProgress<double>? progress = null, ImageFormatRegistry? registry = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Compares; every failure is reported in the result, with qemu-img's exit code. Read-only; cancellation throws.
+    /// <paramref name="progress"/> counts guest bytes compared of the larger image's size.
+    /// </summary>
+    public static CompareResult Compare(ImageCompareOptions options, IProgress<OperationProgress>? progress = null, ImageFormatRegistry? registry = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         registry ??= ImageFormatRegistry.Default;
@@ -45,7 +48,7 @@ public static class ImageComparer
         new(outcome, CompareDifference.None, null, false, message);
 
     /// <summary>One comparison's state: both images, their extent cursors and the read buffers.</summary>
-    private sealed class Comparison(IDiskImage first, IDiskImage second, ImageCompareOptions options, IProgress<double>? progress, CancellationToken cancellationToken)
+    private sealed class Comparison(IDiskImage first, IDiskImage second, ImageCompareOptions options, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
     {
         // QEMU sees every image as whole sectors; a 1000-byte raw file compares equal to its 1024-byte twin.
         private readonly long _firstSize = RoundUp(first.Length);
@@ -106,7 +109,7 @@ public static class ImageComparer
                 }
 
                 offset += chunk;
-                progress?.Report(100.0 * offset / total);
+                progress?.Report(new OperationProgress(offset, total));
             }
 
             if (sizesDiffer)
@@ -131,7 +134,7 @@ public static class ImageComparer
                     }
 
                     offset += chunk;
-                    progress?.Report(100.0 * offset / total);
+                    progress?.Report(new OperationProgress(offset, total));
                 }
             }
 

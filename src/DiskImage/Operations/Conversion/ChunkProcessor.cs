@@ -34,6 +34,11 @@ internal sealed class ChunkProcessor
     {
         cancellationToken.ThrowIfCancellationRequested();
         var writes = new List<WriteOp>();
+        if (work.LeftToBacking)
+        {
+            return new ChunkResult(work, null, null, writes);
+        }
+
         if (work.IsZeroRange)
         {
             AddZeroRange(writes, work.TargetOffset, work.Length);
@@ -48,7 +53,7 @@ internal sealed class ChunkProcessor
                 {
                     writes.Add(new WriteOp(WriteOpKind.CopyRange, piece.TargetOffset, piece.Length, SourceIndex: piece.SourceIndex, SourceOffset: piece.SourceOffset));
                 }
-                else
+                else if (!piece.IsBacking)
                 {
                     AddZeroRange(writes, piece.TargetOffset, piece.Length);
                 }
@@ -61,11 +66,11 @@ internal sealed class ChunkProcessor
         var unit = _target.Compressor?.ClusterSize ?? _target.ZeroUnit;
         var padded = _target.Compressor is null ? length : (length + unit - 1) / unit * unit;
         var buffer = ArrayPool<byte>.Shared.Rent(padded + IoAlignment.Bytes);
-        var start = IoAlignment.Start(buffer);
+        var bufferStart = IoAlignment.Start(buffer);
         byte[]? compressed = null;
         try
         {
-            var data = buffer.AsSpan(start, padded);
+            var data = buffer.AsSpan(bufferStart, padded);
             data[length..].Clear();
             foreach (var piece in work.Pieces)
             {
@@ -80,17 +85,22 @@ internal sealed class ChunkProcessor
                 }
             }
 
-            if (_target.Compressor is { } compressor)
+            // Runs left to the target's backing file are not written; what lies between them is planned as usual.
+            var used = 0;
+            foreach (var (start, end) in WrittenSegments(work))
             {
-                compressed = ArrayPool<byte>.Shared.Rent(padded);
-                PlanCompressed(compressor, work.TargetOffset, data, length, compressed, writes);
-            }
-            else
-            {
-                PlanSparse(work.TargetOffset, data, unit, writes);
+                if (_target.Compressor is { } compressor)
+                {
+                    compressed ??= ArrayPool<byte>.Shared.Rent(padded);
+                    used = PlanCompressed(compressor, work.TargetOffset, data, start, Math.Min(end, length), compressed, used, writes);
+                }
+                else
+                {
+                    PlanSparse(work.TargetOffset + start, data[start..end], start, unit, writes);
+                }
             }
 
-            var result = new ChunkResult(work, buffer, compressed, writes) { BufferStart = start };
+            var result = new ChunkResult(work, buffer, compressed, writes) { BufferStart = bufferStart };
             buffer = null;
             compressed = null;
             return result;
@@ -163,7 +173,40 @@ internal sealed class ChunkProcessor
 
     private static bool IsReadError(Exception e) => e is IOException or DiskImageException or InvalidDataException;
 
-    private void PlanSparse(long targetOffset, ReadOnlySpan<byte> data, int unit, List<WriteOp> writes)
+    /// <summary>
+    /// The parts of the chunk to write, as offsets into its buffer: all of it, unless some pieces are left to the
+    /// target's backing file (with compression those pieces are whole clusters, see <see cref="OverlaySpans"/>).
+    /// </summary>
+    private static List<(int Start, int End)> WrittenSegments(CopyWork work)
+    {
+        var segments = new List<(int Start, int End)>(1);
+        var start = -1;
+        foreach (var piece in work.Pieces)
+        {
+            var offset = (int)(piece.TargetOffset - work.TargetOffset);
+            if (piece.IsBacking)
+            {
+                if (start >= 0)
+                {
+                    segments.Add((start, offset));
+                    start = -1;
+                }
+            }
+            else if (start < 0)
+            {
+                start = offset;
+            }
+        }
+
+        if (start >= 0)
+        {
+            segments.Add((start, (int)work.Length));
+        }
+
+        return segments;
+    }
+
+    private void PlanSparse(long targetOffset, ReadOnlySpan<byte> data, int bufferBase, int unit, List<WriteOp> writes)
     {
         var units = ZeroScan.UnitCount(data.Length, unit);
         var flags = ArrayPool<bool>.Shared.Rent(units);
@@ -219,17 +262,20 @@ internal sealed class ChunkProcessor
         {
             if (start >= 0 && end > start)
             {
-                writes.Add(new WriteOp(WriteOpKind.Data, targetOffset + start, end - start, BufferOffset: start));
+                writes.Add(new WriteOp(WriteOpKind.Data, targetOffset + start, end - start, BufferOffset: bufferBase + start));
             }
         }
     }
 
-    /// <summary>Compresses each cluster; zero clusters are skipped, clusters that do not shrink are written plainly.</summary>
-    private void PlanCompressed(ICompressedClusterWriter compressor, long targetOffset, ReadOnlySpan<byte> data, int length, byte[] output, List<WriteOp> writes)
+    /// <summary>
+    /// Compresses each cluster of <c>[first, length)</c> (cluster-aligned in the buffer) into <paramref name="output"/> from
+    /// <paramref name="used"/> on; zero clusters are skipped, clusters that do not shrink are written plainly.
+    /// Returns the bytes of <paramref name="output"/> now used.
+    /// </summary>
+    private int PlanCompressed(ICompressedClusterWriter compressor, long targetOffset, ReadOnlySpan<byte> data, int first, int length, byte[] output, int used, List<WriteOp> writes)
     {
         var cluster = compressor.ClusterSize;
-        var used = 0;
-        for (var start = 0; start < length; start += cluster)
+        for (var start = first; start < length; start += cluster)
         {
             var clusterData = data.Slice(start, cluster);
             var valid = Math.Min(cluster, length - start);
@@ -250,5 +296,7 @@ internal sealed class ChunkProcessor
                 writes.Add(new WriteOp(WriteOpKind.Data, targetOffset + start, valid, BufferOffset: start));
             }
         }
+
+        return used;
     }
 }

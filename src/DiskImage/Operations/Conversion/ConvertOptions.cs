@@ -109,4 +109,24 @@ public sealed record ConvertOptions
 
     /// <summary><c>-U</c>: open the sources sharing every permission, so they can be read while another process writes them.</summary>
     public bool ForceShare { get; init; }
+
+    /// <summary>
+    /// <c>-B</c>: the new target is an overlay over this file (stored as given, resolved relative to the target), and
+    /// only what the source's own layer holds is written: what it leaves unallocated is left to the backing file, so
+    /// the backing file should read as the source's backing file does (qemu-img's rule; it is not compared). With
+    /// <see cref="NoCreate"/> the existing target's backing file is kept and those ranges are not written. Overrides
+    /// <c>backing_file</c> in <see cref="TargetOptions"/>, which means the same.
+    /// </summary>
+    public string? BackingFile { get; init; }
+
+    /// <summary><c>-F</c>: format of <see cref="BackingFile"/>; required whenever a new target gets a backing file.</summary>
+    public string? BackingFormat { get; init; }
+
+    /// <summary>
+    /// An incremental backup: the name of a persistent dirty bitmap of the (single, qcow2) source. Only the bitmap's
+    /// dirty granules are copied, as the source reads there; everything else is left to the target's backing file
+    /// (<see cref="BackingFile"/>, the previous backup, required). The bitmap must not be <c>in_use</c>; it is only
+    /// read, so rotating bitmaps is the caller's step.
+    /// </summary>
+    public string? Bitmap { get; init; }
 }

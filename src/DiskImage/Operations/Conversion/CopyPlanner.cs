@@ -2,8 +2,8 @@ namespace DiskImage.Operations.Conversion;
 
 /// <summary>
 /// Cuts the sources' runs into chunk-aligned work. Chunks that touch data become copy work; runs of
-/// chunks that read as zero are merged into one zero range, however long, so an empty terabyte is
-/// a single piece of work.
+/// chunks that read as zero (or are left to the target's backing file) are merged into one range of
+/// that kind, however long, so an empty terabyte is a single piece of work.
 /// </summary>
 internal sealed class CopyPlanner
 {
@@ -13,8 +13,9 @@ internal sealed class CopyPlanner
     private List<SourceSpan> _cellPieces = [];
     private long _cellStart = -1;
     private bool _cellHasData;
-    private long _zeroStart = -1;
-    private long _zeroEnd;
+    private long _rangeStart = -1;
+    private long _rangeEnd;
+    private bool _rangeIsBacking;
 
     private CopyPlanner(long chunkSize, long total)
     {
@@ -35,7 +36,7 @@ internal sealed class CopyPlanner
         }
 
         planner.FlushCell();
-        planner.FlushZero();
+        planner.FlushRange();
         foreach (var work in planner.TakeReady())
         {
             yield return work;
@@ -70,10 +71,10 @@ internal sealed class CopyPlanner
 
             if (!span.IsData && position == cellStart && end >= cellEnd)
             {
-                // Whole chunks of zeroes: extend the zero range without visiting each chunk.
+                // Whole chunks of zeroes (or of backing): extend the range without visiting each chunk.
                 var wholeEnd = end == _total ? end : end - (end % _chunkSize);
                 _cellStart = -1;
-                AddZero(cellStart, wholeEnd);
+                AddRange(cellStart, wholeEnd, span.IsBacking);
                 position = wholeEnd;
                 continue;
             }
@@ -100,13 +101,17 @@ internal sealed class CopyPlanner
         var cellEnd = Math.Min(_cellStart + _chunkSize, _total);
         if (_cellHasData)
         {
-            FlushZero();
+            FlushRange();
             _ready.Add(new CopyWork(_cellStart, cellEnd - _cellStart, _cellPieces));
             _cellPieces = [];
         }
         else
         {
-            AddZero(_cellStart, cellEnd);
+            foreach (var piece in _cellPieces)
+            {
+                AddRange(piece.TargetOffset, piece.TargetEnd, piece.IsBacking);
+            }
+
             _cellPieces.Clear();
         }
 
@@ -114,26 +119,27 @@ internal sealed class CopyPlanner
         _cellStart = -1;
     }
 
-    private void AddZero(long start, long end)
+    private void AddRange(long start, long end, bool backing)
     {
-        if (_zeroStart >= 0 && _zeroEnd == start)
+        if (_rangeStart >= 0 && _rangeEnd == start && _rangeIsBacking == backing)
         {
-            _zeroEnd = end;
+            _rangeEnd = end;
             return;
         }
 
-        FlushZero();
-        _zeroStart = start;
-        _zeroEnd = end;
+        FlushRange();
+        _rangeStart = start;
+        _rangeEnd = end;
+        _rangeIsBacking = backing;
     }
 
-    private void FlushZero()
+    private void FlushRange()
     {
-        if (_zeroStart >= 0 && _zeroEnd > _zeroStart)
+        if (_rangeStart >= 0 && _rangeEnd > _rangeStart)
         {
-            _ready.Add(new CopyWork(_zeroStart, _zeroEnd - _zeroStart, []));
+            _ready.Add(new CopyWork(_rangeStart, _rangeEnd - _rangeStart, [], _rangeIsBacking));
         }
 
-        _zeroStart = -1;
+        _rangeStart = -1;
     }
 }

@@ -21,7 +21,13 @@ public static class ImageConverter
     /// before the target is touched. A new target is whole or absent: it is written under a temporary name and
     /// renamed into place at the end, and removed on failure or cancellation.
     /// </summary>
-    public static void Convert(ConvertOptions options, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default)
+    /// <param name="options">What to convert into what.</param>
+    /// <param name="progress">
+    /// Receives bytes of source data (allocated, non-zero runs) copied of all the data to copy, which is what
+    /// qemu-img's <c>-p</c> measures: runs that read as zero take no time in the figure.
+    /// </param>
+    /// <param name="cancellationToken">Stops the copy; a new target is then removed, an existing one (<c>-n</c>) is left marked as interrupted.</param>
+    public static void Convert(ConvertOptions options, IProgress<OperationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
@@ -52,17 +58,20 @@ public static class ImageConverter
                 targetOptions = targetOptions.Where(p => p.Key != OvaDiskKey).ToDictionary(p => p.Key, p => p.Value);
             }
 
+            targetOptions = OverlayTarget.Options(targetFormat, layout.TotalLength, targetOptions, options);
+            var bitmap = OverlayTarget.FindBitmap(sources, options);
+
             // A new target is built under a temporary name and renamed into place when whole; -n writes in place.
             using var output = options.NoCreate ? null : BeginOutput(options.Target, targetFormat.Name);
             var targetPath = output?.WritePath ?? options.Target;
             if (output is not null)
             {
-                var createOptions = targetFormat.ParseCreateOptions(layout.TotalLength, targetOptions) with { Registry = registry, SecretProvider = options.SecretProvider };
                 try
                 {
+                    var createOptions = targetFormat.ParseCreateOptions(layout.TotalLength, targetOptions) with { Registry = registry, SecretProvider = options.SecretProvider };
                     targetFormat.Create(targetPath, createOptions);
                 }
-                catch (ImageAccessException e)
+                catch (DiskImageException e) when (e is ImageAccessException || (e is InvalidOptionException && !IsOptionSyntaxError(e.Message)))
                 {
                     // qemu-img's words for a target it cannot create or lock.
                     e.PrependContext($"{options.Target}: error while converting {targetFormat.Name}: ");
@@ -70,7 +79,7 @@ public static class ImageConverter
                 }
             }
 
-            Copy(registry, targetFormat, targetPath, sources, layout, options, progress, cancellationToken);
+            Copy(registry, targetFormat, targetPath, sources, layout, options, bitmap, progress, cancellationToken);
             output?.Commit(flushToDisk: options.TargetCache != "unsafe");
         }
         finally
@@ -86,21 +95,17 @@ public static class ImageConverter
     /// Runs the conversion as <see cref="Convert"/> does, on a thread of its own: the copy is blocking I/O from start to
     /// end, so it neither holds a thread-pool thread nor returns to the caller's context until it has finished.
     /// </summary>
-    public static Task ConvertAsync(ConvertOptions options, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default) =>
+    /// <param name="options">What to convert into what.</param>
+    /// <param name="progress">Receives bytes of source data copied of the data to copy, as qemu-img measures it.</param>
+    /// <param name="cancellationToken">Stops the copy; a new target is then removed.</param>
+    public static Task ConvertAsync(ConvertOptions options, IProgress<OperationProgress>? progress = null, CancellationToken cancellationToken = default) =>
         Task.Factory.StartNew(() => Convert(options, progress, cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     /// <summary>Opens the created (or existing) target and runs the copy pipeline into it, ending with a flush.</summary>
     private static void Copy(ImageFormatRegistry registry, IImageFormat targetFormat, string targetPath, List<IDiskImage> sources, SourceLayout layout, ConvertOptions options,
-        IProgress<CopyProgress>? progress, CancellationToken cancellationToken)
+        Formats.Qcow2.Bitmaps.Qcow2DirtyBitmap? bitmap, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
     {
-        using var target = registry.Open(targetPath, targetFormat.Name, new ImageOpenOptions
-        {
-            ReadOnly = false,
-            IgnoreFlushes = options.TargetCache == "unsafe",
-            Registry = registry,
-            SecretProvider = options.SecretProvider,
-            KeySecret = options.TargetKeySecret ?? options.TargetOptions.GetValueOrDefault("encrypt.key-secret"),
-        });
+        using var target = OpenTarget(registry, targetFormat, targetPath, options);
         if (target.Length < layout.TotalLength)
         {
             throw new InvalidOptionException("output file is smaller than input file");
@@ -121,8 +126,15 @@ public static class ImageConverter
 
         // -n writes into an existing image in place: mark it (qcow2's dirty bit) so that an interrupted copy shows.
         var marker = options.NoCreate ? target as IInPlaceUpdateMarker : null;
+        var hasBacking = OverlayTarget.HasBacking(options);
+        if (hasBacking)
+        {
+            // As qemu-img: the backing file's length is known (and zeroes past it skipped) only for a new target.
+            layout.Overlay = new OverlaySpans(layout.Sources[0], options.NoCreate ? null : target.Backing?.Length, bitmap, compressor?.ClusterSize ?? 0);
+        }
+
         marker?.BeginInPlaceUpdate();
-        var copyTarget = new CopyTarget(target, StartsZeroed: !options.NoCreate || options.TargetIsZero, compressor);
+        var copyTarget = new CopyTarget(target, StartsZeroed: (!options.NoCreate || options.TargetIsZero) && !hasBacking, compressor);
         var chunkSize = Math.Max(ChunkSize, copyTarget.ZeroUnit);
         var workers = Math.Clamp(options.Workers, 1, Math.Max(2, Environment.ProcessorCount));
         var pipeline = new CopyPipeline(
@@ -133,10 +145,39 @@ public static class ImageConverter
             workers,
             options.OutOfOrderWrites,
             options.RateLimit);
-        pipeline.Run(progress, cancellationToken);
+        pipeline.Run(progress is null ? null : new DataProgress(progress), cancellationToken);
         target.Flush();
         marker?.EndInPlaceUpdate();
         BitmapCopy.Copy(options, sources, target, cancellationToken);
+    }
+
+    /// <summary>
+    /// qemu-img reads <c>-o</c> before creating, so an unknown key or a value of the wrong type is reported plainly;
+    /// everything the format's creation refuses is reported after the target's name.
+    /// </summary>
+    private static bool IsOptionSyntaxError(string message) =>
+        message.StartsWith("Invalid parameter '", StringComparison.Ordinal)
+        || (message.StartsWith("Parameter '", StringComparison.Ordinal) && message.Contains("' expects ", StringComparison.Ordinal));
+
+    /// <summary>Opens the target for writing; a failure names the target as the caller did, not its temporary name.</summary>
+    private static IDiskImage OpenTarget(ImageFormatRegistry registry, IImageFormat targetFormat, string targetPath, ConvertOptions options)
+    {
+        try
+        {
+            return registry.Open(targetPath, targetFormat.Name, new ImageOpenOptions
+            {
+                ReadOnly = false,
+                IgnoreFlushes = options.TargetCache == "unsafe",
+                Registry = registry,
+                SecretProvider = options.SecretProvider,
+                KeySecret = options.TargetKeySecret ?? options.TargetOptions.GetValueOrDefault("encrypt.key-secret"),
+            });
+        }
+        catch (DiskImageException e) when (targetPath != options.Target && e.Context is { } context)
+        {
+            e.ReplaceContext(context.Replace($"'{targetPath}'", $"'{options.Target}'", StringComparison.Ordinal));
+            throw;
+        }
     }
 
     /// <summary>The option checks qemu-img makes before opening anything, in its words.</summary>

@@ -28,8 +28,14 @@ internal sealed class SourceLayout
 
     public long TotalLength { get; }
 
-    /// <summary>Every run of the target range in order, data or reads-as-zero.</summary>
-    public IEnumerable<SourceSpan> Walk(CancellationToken cancellationToken)
+    /// <summary>Set when the target has a backing file: the runs then come from it (qemu-img convert's <c>-B</c>).</summary>
+    public OverlaySpans? Overlay { get; set; }
+
+    /// <summary>Every run of the target range in order: data, reads-as-zero, or (with <see cref="Overlay"/>) left to the backing file.</summary>
+    public IEnumerable<SourceSpan> Walk(CancellationToken cancellationToken) =>
+        Overlay is { } overlay ? overlay.Walk(cancellationToken) : WalkChains(cancellationToken);
+
+    private IEnumerable<SourceSpan> WalkChains(CancellationToken cancellationToken)
     {
         for (var i = 0; i < Sources.Count; i++)
         {
@@ -40,7 +46,7 @@ internal sealed class SourceLayout
                 var length = Math.Min(StatusWindow, source.Length - window);
                 foreach (var extent in ChainBlockStatus.GetExtents(source, window, length))
                 {
-                    yield return new SourceSpan(_starts[i] + extent.Offset, extent.Length, !extent.ReadsAsZero, i, extent.Offset);
+                    yield return new SourceSpan(_starts[i] + extent.Offset, extent.Length, extent.ReadsAsZero ? SpanKind.Zero : SpanKind.Data, i, extent.Offset);
                 }
             }
         }

@@ -1,5 +1,6 @@
 using DiskImage.Formats;
 using DiskImage.IO;
+using DiskImage.Options;
 
 namespace DiskImage.Operations.Create;
 
@@ -24,7 +25,25 @@ public static class ImageCreator
             throw new UnsupportedFeatureException($"Format driver '{format.Name}' does not support image creation");
         }
 
-        var options = format.ParseCreateOptions(request.Size, request.Options);
+        // What the format driver refuses comes after qemu-img's "Formatting" line, so the backing checks still run
+        // and the plan carries the refusal to Execute.
+        ImageCreateOptions options;
+        DriverOptionException? refusedByDriver = null;
+        try
+        {
+            options = format.ParseCreateOptions(request.Size, request.Options);
+        }
+        catch (DriverOptionException e)
+        {
+            refusedByDriver = e;
+            options = new ImageCreateOptions
+            {
+                Size = request.Size ?? (request.Options.TryGetValue("size", out var sizeText) ? SizeText.ParseOption("size", sizeText) : null),
+                BackingFile = request.Options.GetValueOrDefault("backing_file"),
+                BackingFormat = request.Options.GetValueOrDefault("backing_fmt"),
+            };
+        }
+
         options = options with
         {
             BackingFile = request.BackingFile ?? options.BackingFile,
@@ -33,6 +52,11 @@ public static class ImageCreator
             Registry = registry,
             SecretProvider = request.SecretProvider,
         };
+
+        if (options.BackingFile is "")
+        {
+            throw new InvalidOptionException("Expected backing file name, got empty string");
+        }
 
         if (options.BackingFile is not null)
         {
@@ -80,7 +104,7 @@ public static class ImageCreator
             throw new InvalidOptionException("Image creation needs a size parameter");
         }
 
-        return new CreatePlan(request.Path, format, options);
+        return new CreatePlan(request.Path, format, options) { RefusedByDriver = refusedByDriver };
     }
 
     /// <summary>
@@ -91,6 +115,11 @@ public static class ImageCreator
     {
         ArgumentNullException.ThrowIfNull(plan);
         cancellationToken.ThrowIfCancellationRequested();
+        if (plan.RefusedByDriver is { } refused)
+        {
+            throw refused;
+        }
+
         try
         {
             if (plan.Options is not (Formats.Qcow2.Qcow2CreateOptions { Preallocation: Preallocation.Full } or Formats.Raw.RawCreateOptions { Preallocation: Preallocation.Full }))

@@ -10,8 +10,10 @@ public sealed record DdOptions
     /// <summary>Largest block size qemu-img takes.</summary>
     public const long MaxBlockSize = int.MaxValue;
 
+    /// <summary>The image read (<c>if=</c>).</summary>
     public required string InputPath { get; init; }
 
+    /// <summary>The image created (<c>of=</c>); it must not exist as one of the input's files.</summary>
     public required string OutputPath { get; init; }
 
     /// <summary><c>-f</c>: input format; probed when null.</summary>

@@ -15,10 +15,10 @@ public static class ImageDd
     private const int ChunkSize = 1 << 20;
 
     /// <summary>
-    /// Copies; reports bytes of the range done so far to <paramref name="progress"/>. The output is refused when
+    /// Copies; <paramref name="progress"/> counts bytes of the input range copied. The output is refused when
     /// it is a file of the input's chain, and is whole or absent: written under a temporary name, renamed at the end.
     /// </summary>
-    public static DdResult Copy(DdOptions options, IProgress<long>? progress = null, ImageFormatRegistry? registry = null, CancellationToken cancellationToken = default)
+    public static DdResult Copy(DdOptions options, IProgress<OperationProgress>? progress = null, ImageFormatRegistry? registry = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         registry ??= ImageFormatRegistry.Default;
@@ -104,7 +104,7 @@ public static class ImageDd
         }
     }
 
-    private static void CopyRange(IDiskImage input, IDiskImage output, long start, long length, IProgress<long>? progress, CancellationToken cancellationToken)
+    private static void CopyRange(IDiskImage input, IDiskImage output, long start, long length, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
     {
         if (length <= 0)
         {
@@ -131,7 +131,7 @@ public static class ImageDd
                 }
 
                 offset += chunk;
-                progress?.Report(offset - start);
+                progress?.Report(new OperationProgress(offset - start, length));
             }
         }
         finally

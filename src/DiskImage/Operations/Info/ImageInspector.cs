@@ -26,7 +26,7 @@ public static class ImageInspector
         {
             if (!seen.Add(Path.GetFullPath(next)) || result.Count >= MaxChainDepth)
             {
-                throw new InvalidImageException($"Backing file '{next}' creates an infinite loop");
+                throw new InvalidImageException($"Backing file '{next}' creates an infinite loop.");
             }
 
             ImageInfo info;

@@ -17,7 +17,15 @@ internal enum QemuIoCommandScope
 }
 
 /// <summary>A qemu-io command's table entry: names, usage, argument limits, and what it needs.</summary>
+/// <param name="Name">The command's name.</param>
+/// <param name="AltName">Its short alias, if any.</param>
+/// <param name="Args">The usage line's arguments, if any.</param>
+/// <param name="OneLine">What <c>help</c> says about it in one line.</param>
+/// <param name="ArgMin">Fewest arguments.</param>
 /// <param name="ArgMax">-1 for no upper limit.</param>
+/// <param name="Run">The handler.</param>
+/// <param name="Scope">Whether it needs an open image.</param>
+/// <param name="Help">The longer text of <c>help NAME</c>, if any.</param>
 /// <param name="NeedsWrite">Refused with "Block node is read-only" on a read-only image, before its arguments are looked at.</param>
 internal sealed record QemuIoCommandInfo(
     string Name, string? AltName, string? Args, string OneLine, int ArgMin, int ArgMax, QemuIoHandler Run,

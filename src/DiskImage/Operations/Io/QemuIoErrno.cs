@@ -6,6 +6,7 @@ namespace DiskImage.Operations.Io;
 internal static class QemuIoErrno
 {
     public const int EPERM = -1;
+    public const int ENOENT = -2;
     public const int EIO = -5;
     public const int EINVAL = -22;
     public const int ENOTSUP = -95;
@@ -13,6 +14,7 @@ internal static class QemuIoErrno
 
     public static string Text(int error) => error switch
     {
+        ENOENT => "No such file or directory",
         EIO => "Input/output error",
         EINVAL => "Invalid argument",
         ENOTSUP => "Operation not supported",

@@ -17,6 +17,7 @@ internal static class QemuIoGetopt
     /// </summary>
     /// <param name="words">The command's words, the command name first.</param>
     /// <param name="spec">getopt's option string: letters, each followed by ':' when it takes a value.</param>
+    /// <param name="output">Where complaints about unknown options or missing values are printed.</param>
     public static (List<QemuIoOption> Options, List<string> Operands) Parse(string[] words, string spec, QemuIoOutput output)
     {
         var options = new List<QemuIoOption>();

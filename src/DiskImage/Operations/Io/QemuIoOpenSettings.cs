@@ -21,4 +21,7 @@ internal sealed record QemuIoOpenSettings(string Path)
     public Func<string?, byte[]?>? SecretProvider { get; init; }
 
     public string? KeySecret { get; init; }
+
+    /// <summary><c>file.align</c> of a <c>blkdebug:</c> name: the alignment its breakpoint events are raised at (1: none).</summary>
+    public long BlkdebugAlign { get; init; } = 1;
 }

@@ -14,6 +14,12 @@ internal sealed class QemuIoOutput
     /// <summary>A line on standard error behind the program name (error_report).</summary>
     public void Error(string text) => _lines.Add(new IoLine(IoStream.Error, text));
 
+    /// <summary>A line kept from another output (a request's completion printed later).</summary>
+    public void Add(IoLine line) => _lines.Add(line);
+
+    /// <summary>The lines so far.</summary>
+    public IReadOnlyList<IoLine> Lines => _lines;
+
     /// <summary>Set by <c>quit</c>.</summary>
     public bool Quit { get; set; }
 

@@ -5,6 +5,9 @@ namespace DiskImage.Operations.Io;
 /// <summary>A pattern byte as qemu-io reads it (strtol with base 0): decimal, <c>0x</c> hex or leading-zero octal, 0 to 255.</summary>
 public static class QemuIoPattern
 {
+    /// <summary>Reads a pattern byte; false when the text is not a number from 0 to 255.</summary>
+    /// <param name="text">The pattern argument.</param>
+    /// <param name="value">The byte when the text is valid.</param>
     public static bool TryParse(string text, out byte value)
     {
         ArgumentNullException.ThrowIfNull(text);

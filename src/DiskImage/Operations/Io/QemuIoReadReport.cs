@@ -5,6 +5,17 @@ namespace DiskImage.Operations.Io;
 /// <summary>Runs a read and prints what read, readv and aio_read print: failure, mismatch, dump, report.</summary>
 internal static class QemuIoReadReport
 {
+    /// <summary>Reads and prints; returns the command's status (0, or a failure).</summary>
+    /// <param name="image">The image read.</param>
+    /// <param name="output">Where lines go.</param>
+    /// <param name="offset">First guest byte read.</param>
+    /// <param name="count">Bytes read.</param>
+    /// <param name="pattern">Byte the window must hold (<c>-P</c>), if any.</param>
+    /// <param name="windowStart">Start of the checked window (<c>-s</c>).</param>
+    /// <param name="windowLength">Length of the checked window (<c>-l</c>).</param>
+    /// <param name="dump">Print the bytes read (<c>-v</c>).</param>
+    /// <param name="quiet">Print no report (<c>-q</c>).</param>
+    /// <param name="machine">Print the report in machine-readable form (<c>-C</c>).</param>
     /// <param name="failureName">The name in "... failed:" (readv and aio_read both say readv).</param>
     /// <param name="failOnMismatch">aio_read reports a mismatch but still succeeds.</param>
     public static int Run(IDiskImage image, QemuIoOutput output, string failureName, long offset, long count, byte? pattern,

@@ -33,6 +33,9 @@ public sealed class QemuIoSession : IDisposable
     /// <summary>How <see cref="Image"/> was opened (null for an image handed in).</summary>
     internal QemuIoOpenSettings? Settings { get; private set; }
 
+    /// <summary>The breakpoints of a <c>blkdebug:</c> node under a raw image (null for any other image).</summary>
+    internal BlkdebugBreakpoints? Breakpoints { get; private set; }
+
     /// <summary>Discards do nothing (<c>discard=ignore</c>).</summary>
     internal bool IgnoreDiscards => Settings?.IgnoreDiscards == true;
 
@@ -100,6 +103,7 @@ public sealed class QemuIoSession : IDisposable
         {
             Image = settings.Snapshot ? OpenWithOverlay(settings) : OpenPlain(settings, settings.ReadOnly);
             Settings = settings;
+            Breakpoints = IO.BlkdebugName.IsBlkdebug(settings.Path) && Image.Format.Name == "raw" ? new BlkdebugBreakpoints(Math.Max(1, settings.BlkdebugAlign)) : null;
             if (settings.Format is null && !settings.ReadOnly && !settings.Snapshot && Image.Format.Name == "raw")
             {
                 // QEMU's warning for a probed raw image opened for writing (it then guards block 0).
@@ -130,7 +134,8 @@ public sealed class QemuIoSession : IDisposable
     private static string OpenFailure(string path, string message)
     {
         var prefix = $"Could not open '{path}': ";
-        var text = message.ReplaceLineEndings(" ").Trim();
+        // An NBD server's own reason stays on a line of its own, as qemu-io prints it.
+        var text = message.ReplaceLineEndings(" ").Trim().Replace(" server reported: ", "\nserver reported: ", StringComparison.Ordinal);
         return text.StartsWith(prefix, StringComparison.Ordinal) ? text[prefix.Length..] : text;
     }
 
@@ -144,6 +149,7 @@ public sealed class QemuIoSession : IDisposable
 
         Image = null;
         Settings = null;
+        Breakpoints = null;
         DeleteOverlay();
     }
 

@@ -15,6 +15,8 @@ internal static class QemuIoTransfer
     /// <summary>What a read found.</summary>
     /// <param name="Error">Negative errno when the read failed, else 0.</param>
     /// <param name="Mismatch">The pattern window held another byte.</param>
+    /// <param name="Elapsed">Time the read took.</param>
+    /// <param name="Dump">Lines of the hex dump, when one was asked for.</param>
     public readonly record struct ReadResult(int Error, bool Mismatch, TimeSpan Elapsed, List<string> Dump);
 
     /// <summary>Reads a range, checking the <c>[patternOffset, +patternLength)</c> window against a pattern and dumping when asked.</summary>

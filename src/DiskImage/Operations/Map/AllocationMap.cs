@@ -52,6 +52,12 @@ public sealed class AllocationMap
     /// <summary>Allocated bytes of the image itself per guest byte: 0 for an empty thin image, 1 for a fully provisioned one.</summary>
     public double ThinProvisioningRatio => VirtualSize == 0 ? 0 : (double)Allocated / VirtualSize;
 
+    /// <summary>
+    /// The layout of the image's own host file (data, metadata, free), or null for formats that keep no
+    /// metadata clusters this library describes. Metadata has no guest address, so it is a second view.
+    /// </summary>
+    public HostFileMap? HostFile { get; private init; }
+
     /// <summary>Bytes of <paramref name="category"/> over the whole image.</summary>
     public long Total(AllocationCategory category) => _totals[(int)category];
 
@@ -89,7 +95,8 @@ public sealed class AllocationMap
 
     /// <summary>
     /// Walks the whole image through its backing chain, run by run (nothing is kept per run), into at most
-    /// <paramref name="maxBuckets"/> buckets whose size is a multiple of 512 bytes.
+    /// <paramref name="maxBuckets"/> buckets whose size is a multiple of 512 bytes, and describes the
+    /// image's host file (<see cref="HostFile"/>) in at most <see cref="HostFileMap.DefaultMaxBuckets"/> buckets.
     /// </summary>
     public static AllocationMap Build(IDiskImage image, int maxBuckets = DefaultMaxBuckets)
     {
@@ -99,7 +106,7 @@ public sealed class AllocationMap
         var perBucket = Math.Max(1, (size + maxBuckets - 1) / maxBuckets);
         var bucketSize = (perBucket + 511) / 512 * 512;
         var count = (int)Math.Max(1, (size + bucketSize - 1) / bucketSize);
-        var map = new AllocationMap(size, bucketSize, count, image.GetInfo().Encrypted);
+        var map = new AllocationMap(size, bucketSize, count, image.GetInfo().Encrypted) { HostFile = HostFileMap.Build(image) };
         for (var offset = 0L; offset < size;)
         {
             var run = ChainExtents.StatusAt(image, offset, size - offset);

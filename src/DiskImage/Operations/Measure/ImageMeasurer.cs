@@ -13,7 +13,11 @@ public static class ImageMeasurer
     private const int MaxL1Bytes = 32 << 20;
 
     /// <summary>Measures; throws <see cref="InvalidOptionException"/> for bad options and the open errors of the source. Read-only.</summary>
-    public static MeasureResult Measure(MeasureOptions options, ImageFormatRegistry? registry = null, CancellationToken cancellationToken = default)
+    /// <param name="options">The target format and options, and the source image or size.</param>
+    /// <param name="progress">Counts guest bytes of the source whose allocation has been walked (a measurement by size alone reports only its end).</param>
+    /// <param name="registry">The formats to open the source with; <see cref="ImageFormatRegistry.Default"/> when null.</param>
+    /// <param name="cancellationToken">Stops the walk of the source.</param>
+    public static MeasureResult Measure(MeasureOptions options, IProgress<OperationProgress>? progress = null, ImageFormatRegistry? registry = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         registry ??= ImageFormatRegistry.Default;
@@ -47,12 +51,15 @@ public static class ImageMeasurer
         try
         {
             // The arithmetic is the target format's, whether or not a driver for it is registered.
-            return checked(options.OutputFormat switch
+            var result = checked(options.OutputFormat switch
             {
                 "raw" => MeasureRaw(createOptions, source),
-                "qcow2" => MeasureQcow2(createOptions, source, options.SecretProvider, cancellationToken),
+                "qcow2" => MeasureQcow2(createOptions, source, options.SecretProvider, progress, cancellationToken),
                 _ => throw new UnsupportedFeatureException($"Block driver '{registry.Get(options.OutputFormat).Name}' does not support size measurement"),
             });
+            var walked = source?.Length ?? 0;
+            progress?.Report(new OperationProgress(walked, walked));
+            return result;
         }
         catch (OverflowException)
         {
@@ -91,7 +98,7 @@ public static class ImageMeasurer
         return new MeasureResult(required, required, null);
     }
 
-    private static MeasureResult MeasureQcow2(Dictionary<string, string> createOptions, IDiskImage? source, Func<string?, byte[]?>? secrets, CancellationToken cancellationToken)
+    private static MeasureResult MeasureQcow2(Dictionary<string, string> createOptions, IDiskImage? source, Func<string?, byte[]?>? secrets, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
     {
         var parameters = Qcow2MeasureParameters.Parse(createOptions);
         var clusterSize = parameters.ClusterSize;
@@ -107,7 +114,7 @@ public static class ImageMeasurer
             virtualSize = Qcow2Layout.RoundUp(GuestLength(source), clusterSize);
 
             // With a backing file nobody knows what the new image shares with it: count every cluster.
-            required = parameters.HasBackingFile ? virtualSize : AllocatedClusterBytes(source, clusterSize, cancellationToken);
+            required = parameters.HasBackingFile ? virtualSize : AllocatedClusterBytes(source, clusterSize, progress, cancellationToken);
         }
 
         if (parameters.Preallocation is Preallocation.Full or Preallocation.Falloc)
@@ -141,13 +148,14 @@ public static class ImageMeasurer
     private static long GuestLength(IDiskImage source) => Qcow2Layout.RoundUp(source.Length, SectorSize);
 
     /// <summary>Bytes of the whole clusters that hold data anywhere in the source's backing chain.</summary>
-    private static long AllocatedClusterBytes(IDiskImage source, int clusterSize, CancellationToken cancellationToken)
+    private static long AllocatedClusterBytes(IDiskImage source, int clusterSize, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
     {
         long total = 0;
         long counted = 0;
         foreach (var extent in ChainExtents.Resolve(source, 0, source.Length))
         {
             cancellationToken.ThrowIfCancellationRequested();
+            progress?.Report(new OperationProgress(extent.End, source.Length));
             if (extent.End <= counted || extent.Kind != ExtentKind.Data)
             {
                 continue;

@@ -3,6 +3,7 @@ namespace DiskImage.Operations.Rebase;
 /// <summary>What <c>qemu-img rebase</c> is asked to do.</summary>
 public sealed record RebaseOptions
 {
+    /// <summary>The image whose backing file changes.</summary>
     public required string Path { get; init; }
 
     /// <summary>Format of the image being rebased; probed when null.</summary>

@@ -9,6 +9,8 @@ namespace DiskImage.Operations.Resize;
 /// <summary>Changes an image's virtual size (qemu-img resize) for raw and qcow2 images.</summary>
 public static class ImageResizer
 {
+    /// <summary>Resizes; a shrink needs <see cref="ResizeOptions.Shrink"/>, as qemu-img's <c>--shrink</c>.</summary>
+    /// <param name="options">The image, the new size and how to fill or drop space.</param>
     public static ResizeResult Resize(ResizeOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);

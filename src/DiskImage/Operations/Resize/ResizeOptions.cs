@@ -5,6 +5,7 @@ namespace DiskImage.Operations.Resize;
 /// <summary>What <c>qemu-img resize</c> is asked to do.</summary>
 public sealed record ResizeOptions
 {
+    /// <summary>The image to resize in place.</summary>
     public required string Path { get; init; }
 
     /// <summary>Image format; probed when null.</summary>

@@ -7,9 +7,19 @@ namespace DiskImage.Operations.Snapshots;
 public static class ImageSnapshots
 {
     /// <summary>Runs one operation and returns the snapshot list afterwards (what <c>-l</c> prints).</summary>
-    public static IReadOnlyList<SnapshotInfo> Run(SnapshotOptions options)
+    /// <param name="options">The image, the action and the snapshot's name.</param>
+    /// <param name="progress">
+    /// For <see cref="SnapshotAction.Apply"/>, counts the L1 entries of the snapshot's and the active table walked,
+    /// plus one step for the switch; other actions report nothing.
+    /// </param>
+    /// <param name="cancellationToken">
+    /// Stops an apply while the tables are walked, before anything is written (the switch that follows is short
+    /// and runs to its end); other actions are only cancellable before they start.
+    /// </param>
+    public static IReadOnlyList<SnapshotInfo> Run(SnapshotOptions options, IProgress<OperationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        cancellationToken.ThrowIfCancellationRequested();
         var readOnly = options.Action == SnapshotAction.List;
         using var image = ImageFormatRegistry.Default.Open(options.Path, options.Format,
             new ImageOpenOptions { ReadOnly = readOnly, OpenBackingChain = !readOnly, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret, ForceShare = options.ForceShare });
@@ -32,7 +42,7 @@ public static class ImageSnapshots
                 Prefixed($"Could not create snapshot '{name}'", () => qcow2.CreateSnapshot(name, options.Date ?? DateTimeOffset.UtcNow));
                 break;
             case SnapshotAction.Apply:
-                Prefixed($"Could not apply snapshot '{name}'", () => qcow2.ApplySnapshot(selector));
+                Prefixed($"Could not apply snapshot '{name}'", () => qcow2.ApplySnapshot(selector, progress, cancellationToken));
                 break;
             case SnapshotAction.Delete:
                 // qemu-img looks the snapshot to delete up by name only.
@@ -54,7 +64,7 @@ public static class ImageSnapshots
         var formatName = format ?? ImageFormatRegistry.Default.Probe(path).Name;
         if (!string.Equals(formatName, Qcow2Format.Instance.Name, StringComparison.OrdinalIgnoreCase))
         {
-            throw new UnsupportedFeatureException($"Failed to load snapshot: Block format '{formatName}' used by device '' does not support internal snapshots");
+            throw new UnsupportedFeatureException($"Failed to load snapshot: Block format '{formatName}' used by device '' does not support temporarily loading internal snapshots");
         }
 
         return Qcow2Image.OpenSnapshot(path, selector, options with { ReadOnly = true });

@@ -3,11 +3,13 @@ namespace DiskImage.Operations.Snapshots;
 /// <summary>One internal-snapshot operation on an image file.</summary>
 public sealed record SnapshotOptions
 {
+    /// <summary>The image whose internal snapshots are listed or changed.</summary>
     public required string Path { get; init; }
 
     /// <summary>Image format; probed when null.</summary>
     public string? Format { get; init; }
 
+    /// <summary>What to do (<c>-l</c>, <c>-c</c>, <c>-a</c>, <c>-d</c>).</summary>
     public SnapshotAction Action { get; init; } = SnapshotAction.List;
 
     /// <summary>Snapshot name (create) or ID-or-name (apply, delete); unused for list.</summary>

@@ -194,4 +194,59 @@ internal sealed class Qcow2DirtyBitmap
 
         return any;
     }
+
+    /// <summary>
+    /// The first dirty run in <c>[start, end)</c> (clipped to <see cref="Length"/>), as QEMU's
+    /// <c>hbitmap_next_dirty_area</c> finds it: it starts at <paramref name="start"/> when that granule is dirty, and
+    /// is at most <paramref name="maxLength"/> bytes long. False when the range holds nothing dirty.
+    /// </summary>
+    public bool NextDirtyArea(long start, long end, long maxLength, out long dirtyStart, out long dirtyLength)
+    {
+        dirtyStart = dirtyLength = 0;
+        end = Math.Min(end, Length);
+        if (start < 0 || start >= end)
+        {
+            return false;
+        }
+
+        var lastGranule = (end - 1) >> GranularityBits;
+        var first = FindBit(start >> GranularityBits, lastGranule, dirty: true);
+        if (first < 0)
+        {
+            return false;
+        }
+
+        dirtyStart = Math.Max(start, first << GranularityBits);
+        var limit = dirtyStart + Math.Min(end - dirtyStart, maxLength);
+        var clean = FindBit(first, (limit - 1) >> GranularityBits, dirty: false);
+        dirtyLength = (clean < 0 ? limit : Math.Min(limit, clean << GranularityBits)) - dirtyStart;
+        return true;
+    }
+
+    /// <summary>The first granule in <c>[from, to]</c> whose bit is set (or clear), or -1.</summary>
+    private long FindBit(long from, long to, bool dirty)
+    {
+        var words = _words;
+        for (var index = from >> 6; index <= (to >> 6) && index < words.Length; index++)
+        {
+            var word = Volatile.Read(ref words[index]);
+            if (!dirty)
+            {
+                word = ~word;
+            }
+
+            if (index == from >> 6)
+            {
+                word &= ulong.MaxValue << (int)(from & 63);
+            }
+
+            if (word != 0)
+            {
+                var bit = (index << 6) + System.Numerics.BitOperations.TrailingZeroCount(word);
+                return bit <= to ? bit : -1;
+            }
+        }
+
+        return -1;
+    }
 }

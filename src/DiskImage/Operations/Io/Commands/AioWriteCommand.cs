@@ -5,8 +5,50 @@ internal static class AioWriteCommand
 {
     public static readonly QemuIoCommandInfo Info = new("aio_write", null, "[-Cfiquz] [-P pattern] off len [len..]",
         "asynchronously writes a number of bytes", 2, -1, Run, NeedsWrite: true,
-        Help: "Writes like writev (or zeroes with -z, unmapping with -u); the request completes at once here.");
+        Help: "Writes like writev (or zeroes with -z, unmapping with -u); the request completes at once here, except where a blkdebug breakpoint holds it.");
 
-    private static int Run(QemuIoSession session, string[] words, QemuIoOutput output) =>
-        WritevCommand.VectoredWrite(session, words, output, Info, "CfiqP:uz", aio: true);
+    private static int Run(QemuIoSession session, string[] words, QemuIoOutput output)
+    {
+        if (session.Breakpoints is not { } breakpoints)
+        {
+            return WritevCommand.VectoredWrite(session, words, output, Info, "CfiqP:uz", aio: true);
+        }
+
+        // Under blkdebug the request's lines wait for its completion, which a breakpoint may hold back.
+        var completion = new QemuIoOutput();
+        var ret = WritevCommand.VectoredWrite(session, words, completion, Info, "CfiqP:uz", aio: true);
+        if (Request(words) is { } request)
+        {
+            breakpoints.SubmitWrite(request.Offset, request.Count, request.Zero, completion.Lines, output);
+        }
+        else
+        {
+            BlkdebugBreakpoints.SubmitNothing(completion.Lines, output);
+        }
+
+        return ret;
+    }
+
+    /// <summary>Offset, summed length and <c>-z</c> of a well-formed request (null otherwise, which raises no events).</summary>
+    private static (long Offset, long Count, bool Zero)? Request(string[] words)
+    {
+        var (options, operands) = QemuIoGetopt.Parse(words, "CfiqP:uz", new QemuIoOutput());
+        if (operands.Count < 2 || options.Any(o => o.Letter == 'i') || !QemuIoNumber.TryParse(operands[0], out var offset))
+        {
+            return null;
+        }
+
+        long count = 0;
+        foreach (var operand in operands.Skip(1))
+        {
+            if (!QemuIoNumber.TryParse(operand, out var length) || length <= 0)
+            {
+                return null;
+            }
+
+            count += length;
+        }
+
+        return (offset, count, options.Any(o => o.Letter == 'z'));
+    }
 }

@@ -2,7 +2,7 @@ namespace DiskImage.Operations.Io.Commands;
 
 /// <summary>
 /// <c>open [-rsCnkU] [-t cache] [-d discard] [-o options] [path]</c> and <c>close</c>. Of <c>-o</c>'s keys,
-/// <c>driver</c> picks the format; the cache and aio choices are checked and otherwise only tune QEMU.
+/// <c>driver</c> picks the format, <c>file.align</c> is checked for a <c>blkdebug:</c> name; the cache and aio choices are checked and otherwise only tune QEMU.
 /// </summary>
 internal static class OpenCloseCommands
 {
@@ -16,6 +16,8 @@ internal static class OpenCloseCommands
     {
         var settings = new QemuIoOpenSettings("") { SecretProvider = session.Settings?.SecretProvider };
         var readOnly = false;
+        string? align = null;
+        var blockOptions = new List<KeyValuePair<string, string?>>();
         var (options, operands) = QemuIoGetopt.Parse(words, "snCro:ki:t:d:U", output);
         foreach (var (letter, value) in options)
         {
@@ -62,9 +64,18 @@ internal static class OpenCloseCommands
                         {
                             settings = settings with { Path = text };
                         }
+                        else if (key == "file.align")
+                        {
+                            align = text;
+                        }
                         else if (key == "read-only")
                         {
                             readOnly = text is "on" or "true";
+                        }
+
+                        if (key != "read-only")
+                        {
+                            blockOptions.Add(new(key == "format" ? "driver" : key, Options.QemuJson.String(text)));
                         }
                     }
 
@@ -72,6 +83,13 @@ internal static class OpenCloseCommands
                 default:
                     return Open.UsageError(output);
             }
+        }
+
+        if (operands.Count == 0 && blockOptions.Exists(o => o.Key is not ("driver" or "file" or "file.filename" or "filename")))
+        {
+            // Options beyond a format and a file name (stacked formats, a raw window) describe the image as a
+            // json: name does; it carries its own driver.
+            settings = settings with { Path = Options.JsonFilename.Prefix + Options.QemuJson.Object(blockOptions, ordered: true), Format = null };
         }
 
         if (operands.Count > 1 || (operands.Count == 0 && settings.Path.Length == 0))
@@ -82,6 +100,27 @@ internal static class OpenCloseCommands
         if (operands.Count == 1)
         {
             settings = settings with { Path = operands[0] };
+        }
+
+        // file.align, the request alignment of a blkdebug: node, is checked as qemu checks it. Requests are not split
+        // by it here, which changes no data (only how QEMU pads its requests); it places the breakpoint events.
+        if (align is not null)
+        {
+            if (!QemuIoNumber.TryParse(align, out var alignment))
+            {
+                output.Error($"can't open device {settings.Path}: Parameter 'align' expects a non-negative number below 2^64");
+                output.Diagnostic("Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-");
+                output.Diagnostic("and exabytes, respectively.");
+                return QemuIoErrno.EINVAL;
+            }
+
+            if (IO.BlkdebugName.CheckAlign(alignment) is { } complaint)
+            {
+                output.Error($"can't open device {settings.Path}: {complaint}");
+                return QemuIoErrno.EINVAL;
+            }
+
+            settings = settings with { BlkdebugAlign = alignment };
         }
 
         return session.Open(settings with { ReadOnly = readOnly }, output) ? 0 : QemuIoErrno.EINVAL;
