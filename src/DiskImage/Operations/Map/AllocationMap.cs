@@ -15,30 +15,24 @@ public sealed class AllocationMap
     /// <summary>The bucket count pictures get unless they ask for another.</summary>
     public const int DefaultMaxBuckets = 4096;
 
-    private static readonly int s_categories = Enum.GetValues<AllocationCategory>().Length;
-    private readonly long[] _bytes;
-    private readonly long[] _totals;
+    private readonly CategoryBuckets<AllocationCategory> _buckets;
     private readonly List<long> _layers;
 
-    private AllocationMap(long virtualSize, long bucketSize, int bucketCount, bool encrypted)
+    private AllocationMap(long virtualSize, int maxBuckets, bool encrypted)
     {
-        VirtualSize = virtualSize;
-        BucketSize = bucketSize;
-        BucketCount = bucketCount;
+        _buckets = new CategoryBuckets<AllocationCategory>(virtualSize, maxBuckets);
         Encrypted = encrypted;
-        _bytes = new long[bucketCount * s_categories];
-        _totals = new long[s_categories];
         _layers = [];
     }
 
     /// <summary>Guest-visible size in bytes.</summary>
-    public long VirtualSize { get; }
+    public long VirtualSize => _buckets.Length;
 
     /// <summary>Guest bytes per bucket (the last bucket may be shorter).</summary>
-    public long BucketSize { get; }
+    public long BucketSize => _buckets.BucketSize;
 
     /// <summary>Number of buckets.</summary>
-    public int BucketCount { get; }
+    public int BucketCount => _buckets.BucketCount;
 
     /// <summary>Whether the image's data is encrypted.</summary>
     public bool Encrypted { get; }
@@ -59,39 +53,19 @@ public sealed class AllocationMap
     public HostFileMap? HostFile { get; private init; }
 
     /// <summary>Bytes of <paramref name="category"/> over the whole image.</summary>
-    public long Total(AllocationCategory category) => _totals[(int)category];
+    public long Total(AllocationCategory category) => _buckets.Total(category);
 
     /// <summary>Bytes of <paramref name="category"/> in bucket <paramref name="bucket"/>.</summary>
-    public long BucketBytes(int bucket, AllocationCategory category)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(bucket);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(bucket, BucketCount);
-        return _bytes[(bucket * s_categories) + (int)category];
-    }
+    public long BucketBytes(int bucket, AllocationCategory category) => _buckets.BucketBytes(bucket, category);
 
     /// <summary>First guest offset of bucket <paramref name="bucket"/>.</summary>
-    public long BucketStart(int bucket) => bucket * BucketSize;
+    public long BucketStart(int bucket) => _buckets.BucketStart(bucket);
 
     /// <summary>Length of bucket <paramref name="bucket"/> in bytes.</summary>
-    public long BucketLength(int bucket) => Math.Min(BucketSize, VirtualSize - BucketStart(bucket));
+    public long BucketLength(int bucket) => _buckets.BucketLength(bucket);
 
     /// <summary>The category holding the most bytes of the bucket (ties go to the earlier category).</summary>
-    public AllocationCategory Dominant(int bucket)
-    {
-        var best = AllocationCategory.Unallocated;
-        long most = -1;
-        foreach (var category in Enum.GetValues<AllocationCategory>())
-        {
-            var bytes = BucketBytes(bucket, category);
-            if (bytes > most)
-            {
-                most = bytes;
-                best = category;
-            }
-        }
-
-        return best;
-    }
+    public AllocationCategory Dominant(int bucket) => _buckets.Dominant(bucket);
 
     /// <summary>
     /// Walks the whole image through its backing chain, run by run (nothing is kept per run), into at most
@@ -103,10 +77,7 @@ public sealed class AllocationMap
         ArgumentNullException.ThrowIfNull(image);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBuckets, 1);
         var size = image.Length;
-        var perBucket = Math.Max(1, (size + maxBuckets - 1) / maxBuckets);
-        var bucketSize = (perBucket + 511) / 512 * 512;
-        var count = (int)Math.Max(1, (size + bucketSize - 1) / bucketSize);
-        var map = new AllocationMap(size, bucketSize, count, image.GetInfo().Encrypted) { HostFile = HostFileMap.Build(image) };
+        var map = new AllocationMap(size, maxBuckets, image.GetInfo().Encrypted) { HostFile = HostFileMap.Build(image) };
         for (var offset = 0L; offset < size;)
         {
             var run = ChainExtents.StatusAt(image, offset, size - offset);
@@ -135,14 +106,7 @@ public sealed class AllocationMap
             _layers[run.Depth] += length;
         }
 
-        _totals[(int)category] += length;
-        for (var end = offset + length; offset < end;)
-        {
-            var bucket = (int)(offset / BucketSize);
-            var piece = Math.Min(end, (bucket + 1L) * BucketSize) - offset;
-            _bytes[(bucket * s_categories) + (int)category] += piece;
-            offset += piece;
-        }
+        _buckets.Add(offset, length, category);
     }
 
     private AllocationCategory Classify(MapEntry run) =>

@@ -14,62 +14,33 @@ public sealed class HostFileMap
     /// <summary>The bucket count pictures get unless they ask for another (a host strip is a secondary view).</summary>
     public const int DefaultMaxBuckets = 1024;
 
-    private static readonly int s_categories = Enum.GetValues<HostFileCategory>().Length;
-    private readonly long[] _bytes;
-    private readonly long[] _totals;
+    private readonly CategoryBuckets<HostFileCategory> _buckets;
 
-    private HostFileMap(long length, long bucketSize, int bucketCount)
-    {
-        Length = length;
-        BucketSize = bucketSize;
-        BucketCount = bucketCount;
-        _bytes = new long[bucketCount * s_categories];
-        _totals = new long[s_categories];
-    }
+    private HostFileMap(long length, int maxBuckets) => _buckets = new CategoryBuckets<HostFileCategory>(length, maxBuckets);
 
     /// <summary>Bytes covered: the host file's length rounded up to whole clusters.</summary>
-    public long Length { get; }
+    public long Length => _buckets.Length;
 
     /// <summary>Host bytes per bucket (the last bucket may be shorter).</summary>
-    public long BucketSize { get; }
+    public long BucketSize => _buckets.BucketSize;
 
     /// <summary>Number of buckets.</summary>
-    public int BucketCount { get; }
+    public int BucketCount => _buckets.BucketCount;
 
     /// <summary>Bytes of <paramref name="category"/> over the whole file.</summary>
-    public long Total(HostFileCategory category) => _totals[(int)category];
+    public long Total(HostFileCategory category) => _buckets.Total(category);
 
     /// <summary>Bytes of <paramref name="category"/> in bucket <paramref name="bucket"/>.</summary>
-    public long BucketBytes(int bucket, HostFileCategory category)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(bucket);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(bucket, BucketCount);
-        return _bytes[(bucket * s_categories) + (int)category];
-    }
+    public long BucketBytes(int bucket, HostFileCategory category) => _buckets.BucketBytes(bucket, category);
 
     /// <summary>First host offset of bucket <paramref name="bucket"/>.</summary>
-    public long BucketStart(int bucket) => bucket * BucketSize;
+    public long BucketStart(int bucket) => _buckets.BucketStart(bucket);
 
     /// <summary>Length of bucket <paramref name="bucket"/> in bytes.</summary>
-    public long BucketLength(int bucket) => Math.Min(BucketSize, Length - BucketStart(bucket));
+    public long BucketLength(int bucket) => _buckets.BucketLength(bucket);
 
     /// <summary>The category holding the most bytes of the bucket (ties go to the earlier category).</summary>
-    public HostFileCategory Dominant(int bucket)
-    {
-        var best = HostFileCategory.Free;
-        long most = -1;
-        foreach (var category in Enum.GetValues<HostFileCategory>())
-        {
-            var bytes = BucketBytes(bucket, category);
-            if (bytes > most)
-            {
-                most = bytes;
-                best = category;
-            }
-        }
-
-        return best;
-    }
+    public HostFileCategory Dominant(int bucket) => _buckets.Dominant(bucket);
 
     /// <summary>
     /// The host file layout of <paramref name="image"/>, or null when its format keeps no metadata clusters in
@@ -84,32 +55,9 @@ public sealed class HostFileMap
 
     internal static HostFileMap Build(IHostFileLayout layout, int maxBuckets)
     {
-        var length = layout.HostLayoutLength;
-        var perBucket = Math.Max(1, (length + maxBuckets - 1) / maxBuckets);
-        var bucketSize = (perBucket + 511) / 512 * 512;
-        var count = (int)Math.Max(1, (length + bucketSize - 1) / bucketSize);
-        var map = new HostFileMap(length, bucketSize, count);
-        layout.DescribeHostFile(map.Add);
+        // A layout reports inside [0, Length); the buckets clip anything else rather than trust it.
+        var map = new HostFileMap(layout.HostLayoutLength, maxBuckets);
+        layout.DescribeHostFile(map._buckets.Add);
         return map;
-    }
-
-    private void Add(long offset, long length, HostFileCategory category)
-    {
-        // A layout reports inside [0, Length); anything else is clipped rather than trusted.
-        var end = Math.Min(Length, offset + length);
-        offset = Math.Max(0, offset);
-        if (end <= offset)
-        {
-            return;
-        }
-
-        _totals[(int)category] += end - offset;
-        while (offset < end)
-        {
-            var bucket = (int)(offset / BucketSize);
-            var piece = Math.Min(end, (bucket + 1L) * BucketSize) - offset;
-            _bytes[(bucket * s_categories) + (int)category] += piece;
-            offset += piece;
-        }
     }
 }
