@@ -72,6 +72,34 @@ public class StackedFormatInteropTests
         Assert.Equal(new FileInfo(copy).Length, new FileInfo(container).Length);
     }
 
+    [Theory]
+    [InlineData("write -P 0x77 512k 128k", false)] // whole new clusters
+    [InlineData("write -P 0x77 512k 4k", false)]   // part of a new cluster
+    [InlineData("write -P 0x77 512k 64k", true)]   // one whole cluster, named through --image-opts
+    public void A_write_failing_past_a_window_of_fixed_size_leaves_the_bytes_qemu_io_leaves(string command, bool imageOpts)
+    {
+        using var dir = new TempDirectory();
+        var (container, qcowLength) = MakeContainer(dir);
+        var copy = dir.File("copy.img");
+        File.Copy(container, copy);
+        var before = File.ReadAllBytes(container);
+        string Json(string file) =>
+            "json:{\"driver\":\"qcow2\",\"file\":{\"driver\":\"raw\",\"offset\":" + QcowOffset + ",\"size\":" + qcowLength + ",\"file\":{\"driver\":\"file\",\"filename\":\"" + file + "\"}}}";
+        var dotted = $"driver=qcow2,file.driver=raw,file.offset={QcowOffset},file.size={qcowLength},file.file.driver=file,file.file.filename={container}";
+
+        var theirs = ExternalTool.Run("qemu-io", "-c", command, Json(copy));
+        var ours = imageOpts ? Diskimg.Run("io", "--image-opts", "-c", command, dotted) : Diskimg.Run("io", "-c", command, Json(container));
+        Assert.Equal("write failed: No space left on device\n", theirs.StdOut);
+        Assert.Equal(theirs.StdOut, ours.StdOut);
+        Assert.Equal(theirs.ExitCode, ours.ExitCode);
+
+        // The clusters taken for the data lie past the window: their refcounts must be given back, as QEMU does.
+        var after = File.ReadAllBytes(container);
+        Assert.Equal(File.ReadAllBytes(copy), after);
+        Assert.Equal(before, after);
+        Assert.Equal(ExternalTool.Run("qemu-img", "check", Json(copy)).StdOut, ExternalTool.Run("qemu-img", "check", Json(container)).StdOut);
+    }
+
     [Fact]
     public void Qcow2_whose_file_is_another_qcow2_opens_through_open_options()
     {

@@ -37,7 +37,20 @@ public sealed partial class Qcow2Image
                 // Fresh clusters are filled outside the lock and linked into the L2 table afterwards,
                 // so parallel writers of new data do not queue behind each other's I/O.
                 var bytes = reservation.Count << _clusterBits;
-                WriteHostData(reservation.HostOffset, data.Slice(done, bytes));
+                try
+                {
+                    WriteHostData(reservation.HostOffset, data.Slice(done, bytes));
+                }
+                catch
+                {
+                    lock (_lock)
+                    {
+                        AbortAllocationLocked(reservation.HostOffset, reservation.Count);
+                    }
+
+                    throw;
+                }
+
                 lock (_lock)
                 {
                     CommitWholeClustersLocked(reservation);
@@ -146,6 +159,11 @@ public sealed partial class Qcow2Image
             data[..take].CopyTo(region[(inCluster - regionStart)..]);
             WriteHostData(newHost + regionStart, region);
         }
+        catch when (!reuse)
+        {
+            AbortAllocationLocked(newHost, 1);
+            throw;
+        }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
@@ -250,9 +268,32 @@ public sealed partial class Qcow2Image
 
         var reservation = new WholeClusterReservation(l2Offset, l2Index, count, _refcounts!.Allocate(count));
         var bytes = count * _clusterSize;
-        WriteHostData(reservation.HostOffset, data[..bytes]);
+        try
+        {
+            WriteHostData(reservation.HostOffset, data[..bytes]);
+        }
+        catch
+        {
+            AbortAllocationLocked(reservation.HostOffset, count);
+            throw;
+        }
+
         CommitWholeClustersLocked(reservation);
         return bytes;
+    }
+
+    /// <summary>
+    /// Gives back clusters allocated for data that could not be written, before anything points at them
+    /// (QEMU's <c>qcow2_alloc_cluster_abort</c>): their refcounts return to zero in the cache, so a failed
+    /// write (no space, a full raw window) leaves the refcount blocks as they were once flushed.
+    /// </summary>
+    private void AbortAllocationLocked(long hostOffset, int count)
+    {
+        var first = hostOffset >> _clusterBits;
+        for (var i = 0; i < count; i++)
+        {
+            _refcounts!.Add(first + i, -1);
+        }
     }
 
     private void SetEntryLocked(byte[] table, long l2Offset, int index, ulong entry, ulong bitmap)
