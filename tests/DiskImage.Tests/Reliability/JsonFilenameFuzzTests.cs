@@ -22,11 +22,11 @@ public class JsonFilenameFuzzTests
     public void Mutated_names_fail_only_with_diskimage_errors()
     {
         var random = new Random(20261130);
-        var iterations = int.TryParse(Environment.GetEnvironmentVariable("DISKIMG_FUZZ_ITERATIONS"), out var n) ? n * 20 : 3000;
+        var iterations = TextMutator.Iterations();
         var failures = new List<string>();
         for (var i = 0; i < iterations && failures.Count < 5; i++)
         {
-            var name = Mutate(s_seeds[i % s_seeds.Length], random);
+            var name = TextMutator.Mutate(s_seeds[i % s_seeds.Length], random, s_alphabet, keep: 5);
             try
             {
                 _ = BlockSpec.FromJson(name);
@@ -43,34 +43,5 @@ public class JsonFilenameFuzzTests
         }
 
         Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
-    }
-
-    private static string Mutate(string seed, Random random)
-    {
-        var text = new System.Text.StringBuilder(seed);
-        var edits = random.Next(1, 6);
-        for (var e = 0; e < edits; e++)
-        {
-            var at = random.Next(5, text.Length + 1);
-            switch (random.Next(4))
-            {
-                case 0 when at < text.Length:
-                    text[at] = s_alphabet[random.Next(s_alphabet.Length)];
-                    break;
-                case 1:
-                    text.Insert(at, s_alphabet[random.Next(s_alphabet.Length)]);
-                    break;
-                case 2 when at < text.Length:
-                    text.Remove(at, Math.Min(random.Next(1, 8), text.Length - at));
-                    break;
-                default:
-                    var start = random.Next(5, text.Length);
-                    var piece = text.ToString(start, Math.Min(random.Next(1, 20), text.Length - start));
-                    text.Insert(at, string.Concat(Enumerable.Repeat(piece, random.Next(1, 50))));
-                    break;
-            }
-        }
-
-        return text.ToString();
     }
 }
