@@ -18,6 +18,8 @@ internal static class DiskImageCli
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool errorIsTerminal = false, Interruption? interruption = null, bool outputIsTerminal = false)
     {
+        // Warnings the library raises while the verb runs (qemu-img prints them and goes on).
+        using var warnings = ImageWarnings.Listen(message => stderr.WriteLine($"{ProgramName.Value}: {message}"));
         try
         {
             var root = BuildCommands(new CliContext(stdout, stderr) { ErrorIsTerminal = errorIsTerminal, OutputIsTerminal = outputIsTerminal, Cancellation = interruption?.Token ?? default });

@@ -100,7 +100,12 @@ public sealed partial class Qcow2Image
     private IEnumerable<Qcow2Bitmap> InconsistentBitmaps() =>
         _bitmaps.Where(b => b.InUse && _loadedBitmaps.All(l => l.Stored?.Name != b.Name));
 
-    /// <summary>Stores every loaded bitmap with <c>in_use</c> cleared (QEMU's <c>qcow2_store_persistent_dirty_bitmaps</c>).</summary>
+    /// <summary>
+    /// Stores every loaded bitmap with <c>in_use</c> cleared (QEMU's <c>qcow2_store_persistent_dirty_bitmaps</c>),
+    /// in QEMU's order: the directory's entries as they stand, then bitmaps new to it, newest first. When a
+    /// step fails (a full disk), every cluster taken here is given back and the directory is left as it is, so
+    /// the bitmaps stay <c>in_use</c> (inconsistent) and nothing leaks; the exception carries QEMU's wording.
+    /// </summary>
     private void StoreBitmapsLocked()
     {
         if (_loadedBitmaps.Count == 0 || _header.Version < 3)
@@ -108,42 +113,90 @@ public sealed partial class Qcow2Image
             return;
         }
 
-        var refcounts = _refcounts!;
         var entries = _bitmaps.ToList();
-        var dropped = new List<Qcow2Bitmap>();
-        // QEMU walks its bitmaps newest first: bitmaps new to the directory are appended in that order.
+        var memories = new Dictionary<string, Qcow2DirtyBitmap>(StringComparer.Ordinal);
         foreach (var memory in Enumerable.Reverse(_loadedBitmaps))
         {
-            var table = StoreBitmapDataLocked(memory, out var tableSize);
-            var tableClusters = (int)((table.Length + _clusterSize - 1) / _clusterSize);
-            var tableOffset = refcounts.Allocate(tableClusters);
-            _file.Write(tableOffset, table);
-            var stored = new Qcow2Bitmap(memory.Name, memory.GranularityBits, memory.Enabled ? Qcow2BitmapLimits.FlagAuto : 0, tableOffset, tableSize);
-            var index = entries.FindIndex(e => e.Name == memory.Name);
-            if (index < 0)
+            memories[memory.Name] = memory;
+            if (entries.FindIndex(e => e.Name == memory.Name) < 0)
             {
-                entries.Add(stored);
-            }
-            else
-            {
-                dropped.Add(entries[index]);
-                entries[index] = stored;
+                entries.Add(new Qcow2Bitmap(memory.Name, memory.GranularityBits, 0, 0, 0));
             }
         }
 
-        WriteBitmapDirectoryLocked(entries);
+        var dropped = new List<Qcow2Bitmap>();
+        var taken = new List<long>();
+        _loadedBitmaps.Clear();
+        _trackingBitmaps = [];
+        try
+        {
+            for (var index = 0; index < entries.Count; index++)
+            {
+                if (!memories.TryGetValue(entries[index].Name, out var memory))
+                {
+                    continue; // inconsistent at open: kept as it is
+                }
+
+                var (tableOffset, tableSize) = StoreBitmapLocked(memory, taken);
+                if (entries[index].TableOffset != 0)
+                {
+                    dropped.Add(entries[index]);
+                }
+
+                entries[index] = new Qcow2Bitmap(memory.Name, memory.GranularityBits, memory.Enabled ? Qcow2BitmapLimits.FlagAuto : 0, tableOffset, tableSize);
+            }
+
+            WriteBitmapDirectoryLocked(entries);
+        }
+        catch (Exception e) when (e is DiskImageException or IOException)
+        {
+            // As QEMU's failure path: the new tables and data go back; the old ones stay where the directory points.
+            foreach (var cluster in taken)
+            {
+                _refcounts!.Add(cluster, -1);
+            }
+
+            throw;
+        }
+
         foreach (var old in dropped)
         {
             FreeBitmapClustersLocked(old);
         }
 
         ApplyCountedFreesLocked();
-        _loadedBitmaps.Clear();
-        _trackingBitmaps = [];
+    }
+
+    /// <summary>
+    /// Stores the bitmaps as the image closes. A failure does not fail the close, as in QEMU: the bitmaps are
+    /// lost (left <c>in_use</c>, so inconsistent), a warning in QEMU's words is raised, and false is returned.
+    /// </summary>
+    private bool TryStoreBitmapsAtCloseLocked()
+    {
+        try
+        {
+            StoreBitmapsLocked();
+            return true;
+        }
+        catch (Exception e) when (e is DiskImageException or IOException)
+        {
+            ImageWarnings.Report($"Lost persistent bitmaps during inactivation of node '{QemuNodeName.Next()}': {e.Message}");
+            return false;
+        }
+    }
+
+    /// <summary>Writes one bitmap's data and table to new clusters (recorded in <paramref name="taken"/>); returns the table's place.</summary>
+    private (long Offset, int Size) StoreBitmapLocked(Qcow2DirtyBitmap memory, List<long> taken)
+    {
+        var table = StoreBitmapDataLocked(memory, taken, out var tableSize);
+        var tableClusters = (int)((table.Length + _clusterSize - 1) / _clusterSize);
+        var tableOffset = AllocateForBitmapLocked(memory.Name, tableClusters, taken);
+        WriteForBitmapLocked(memory.Name, tableOffset, table);
+        return (tableOffset, tableSize);
     }
 
     /// <summary>Writes each non-zero cluster of the bitmap's data to a new cluster; returns the serialized table.</summary>
-    private byte[] StoreBitmapDataLocked(Qcow2DirtyBitmap memory, out int tableSize)
+    private byte[] StoreBitmapDataLocked(Qcow2DirtyBitmap memory, List<long> taken, out int tableSize)
     {
         var chunk = new byte[_clusterSize];
         tableSize = (int)Qcow2BitmapLimits.TableEntries(_header.Size, memory.GranularityBits, _clusterSize);
@@ -152,14 +205,50 @@ public sealed partial class Qcow2Image
         {
             if (memory.Serialize((long)i * _clusterSize, chunk))
             {
-                var host = _refcounts!.Allocate(1);
-                _file.Write(host, chunk);
+                var host = AllocateForBitmapLocked(memory.Name, 1, taken);
+                WriteForBitmapLocked(memory.Name, host, chunk);
                 System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(table.AsSpan(i * 8), host);
             }
         }
 
         return table;
     }
+
+    private long AllocateForBitmapLocked(string name, int clusters, List<long> taken)
+    {
+        long offset;
+        try
+        {
+            offset = _refcounts!.Allocate(clusters);
+        }
+        catch (Exception e) when (e is DiskImageException or IOException)
+        {
+            throw new ImageAccessException($"Failed to allocate clusters for bitmap '{name}': {Reason(e)}", e);
+        }
+
+        for (var i = 0; i < clusters; i++)
+        {
+            taken.Add((offset >> _clusterBits) + i);
+        }
+
+        return offset;
+    }
+
+    private void WriteForBitmapLocked(string name, long offset, byte[] data)
+    {
+        try
+        {
+            _file.Write(offset, data);
+        }
+        catch (Exception e) when (e is DiskImageException or IOException)
+        {
+            throw new ImageAccessException($"Failed to write bitmap '{name}' to file: {Reason(e)}", e);
+        }
+    }
+
+    /// <summary>The strerror-like reason QEMU appends to a failed bitmap step.</summary>
+    private static string Reason(Exception e) =>
+        e is IOException ? Operations.Io.QemuIoErrno.Text(Operations.Io.QemuIoErrno.From(e)) : e.Message;
 
     /// <summary>
     /// QEMU's <c>update_ext_header_and_dir</c>: a new directory (none when <paramref name="entries"/> is empty),
@@ -171,9 +260,25 @@ public sealed partial class Qcow2Image
         if (entries.Count > 0)
         {
             var directory = Qcow2BitmapDirectory.Serialize(entries);
-            var directoryOffset = _refcounts!.Allocate((int)((directory.Length + _clusterSize - 1) / _clusterSize));
-            _file.Write(directoryOffset, directory);
-            FlushMetadataLocked();
+            var clusters = (int)((directory.Length + _clusterSize - 1) / _clusterSize);
+            var directoryOffset = -1L;
+            try
+            {
+                directoryOffset = _refcounts!.Allocate(clusters);
+                _file.Write(directoryOffset, directory);
+                FlushMetadataLocked();
+            }
+            catch (Exception e) when (e is DiskImageException or IOException)
+            {
+                // Nothing points at the new directory yet: its clusters go back and the old one stays in use.
+                for (var i = 0; directoryOffset >= 0 && i < clusters; i++)
+                {
+                    _refcounts!.Add((directoryOffset >> _clusterBits) + i, -1);
+                }
+
+                throw new ImageAccessException($"Failed to update bitmap extension: {Reason(e)}", e);
+            }
+
             var extension = new Qcow2BitmapsExtension((uint)entries.Count, directory.Length, directoryOffset);
             _header = _header.WithExtension(Qcow2Constants.ExtensionBitmaps, extension.Serialize()) with
             {

@@ -265,9 +265,10 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
             {
                 if (_file.CanWrite && _refcounts is not null)
                 {
-                    StoreBitmapsLocked();
+                    var bitmapsStored = TryStoreBitmapsAtCloseLocked();
                     FlushMetadataLocked();
-                    if ((_dirtyBitSetHere || _header.IsDirty) && !_inPlaceUpdate)
+                    // As QEMU: an image whose bitmaps could not be stored is not marked clean.
+                    if (bitmapsStored && (_dirtyBitSetHere || _header.IsDirty) && !_inPlaceUpdate)
                     {
                         _header = _header with { IncompatibleFeatures = _header.IncompatibleFeatures & ~Qcow2Constants.IncompatibleDirty };
                         WriteHeaderLocked();
