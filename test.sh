@@ -14,6 +14,8 @@ command -v genisoimage >/dev/null || need+=(genisoimage)
 # Headless browser that judges the SVG and HTML allocation maps.
 command -v chromium >/dev/null || need+=(chromium)
 command -v unzip >/dev/null || need+=(unzip)   # scripts/check-pack.sh reads the packages
+# Counts the syscalls of diskimg and qemu-img where a test holds their costs against each other.
+command -v strace >/dev/null || need+=(strace)
 # NBD peers: libnbd's nbdinfo/nbdcopy, nbdkit's plugins, and certtool for the TLS certificates.
 command -v nbdinfo >/dev/null || need+=(libnbd-bin)
 command -v nbdkit >/dev/null || need+=(nbdkit)

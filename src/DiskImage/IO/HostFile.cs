@@ -15,6 +15,13 @@ public sealed class HostFile : IStorage
     private bool _punchWorks = LinuxFileCalls.IsAvailable;
     private bool _zeroRangeWorks = LinuxFileCalls.IsAvailable;
 
+    /// <summary>
+    /// 1 while something written through this handle may not be on stable storage. Starts at 1, so the first
+    /// flush also covers whatever reached the file before it was opened. As QEMU's block layer does, a flush
+    /// with nothing written since the last one is skipped (bitmap and refcount steps flush often).
+    /// </summary>
+    private int _unflushed = 1;
+
     private HostFile(SafeFileHandle handle, string path, bool writable)
     {
         _handle = handle;
@@ -166,6 +173,7 @@ public sealed class HostFile : IStorage
         try
         {
             RandomAccess.Write(_handle, data, offset);
+            NoteWritten();
         }
         catch (ArgumentOutOfRangeException e) when (offset >= 0)
         {
@@ -180,6 +188,7 @@ public sealed class HostFile : IStorage
         try
         {
             RandomAccess.SetLength(_handle, length);
+            NoteWritten();
         }
         catch (ArgumentException e) when (length >= 0)
         {
@@ -198,11 +207,28 @@ public sealed class HostFile : IStorage
     /// <summary>Flushes file data and metadata to stable storage (unless <see cref="IgnoreFlushes"/>).</summary>
     public void Flush()
     {
-        if (!IgnoreFlushes)
+        // Cleared before the sync: a write finishing meanwhile sets it again and the next flush covers it.
+        if (IgnoreFlushes || Interlocked.Exchange(ref _unflushed, 0) == 0)
+        {
+            return;
+        }
+
+        try
         {
             RandomAccess.FlushToDisk(_handle);
         }
+        catch
+        {
+            Volatile.Write(ref _unflushed, 1);
+            throw;
+        }
     }
+
+    /// <summary>
+    /// Records that the file changed, so the next <see cref="Flush"/> syncs it. Called after every change made
+    /// through this class; callers that change the file through <see cref="Handle"/> call it themselves, afterwards.
+    /// </summary>
+    public void NoteWritten() => Volatile.Write(ref _unflushed, 1);
 
     /// <summary>Bytes the file occupies on disk (<c>st_blocks</c>), or its length where that cannot be had.</summary>
     public long AllocatedSize => LinuxFileCalls.AllocatedBytes(_handle.DangerousGetHandle()) ?? Length;
@@ -222,6 +248,7 @@ public sealed class HostFile : IStorage
 
         if (LinuxFileCalls.FAllocate(_handle.DangerousGetHandle(), 0, offset, length) == 0)
         {
+            NoteWritten();
             return true;
         }
 
@@ -258,6 +285,7 @@ public sealed class HostFile : IStorage
         {
             if (LinuxFileCalls.FAllocate(fd, LinuxFileCalls.FallocPunchHole | LinuxFileCalls.FallocKeepSize, offset, length) == 0)
             {
+                NoteWritten();
                 return;
             }
 
@@ -268,6 +296,7 @@ public sealed class HostFile : IStorage
         {
             if (LinuxFileCalls.FAllocate(fd, LinuxFileCalls.FallocZeroRange | LinuxFileCalls.FallocKeepSize, offset, length) == 0)
             {
+                NoteWritten();
                 return;
             }
 

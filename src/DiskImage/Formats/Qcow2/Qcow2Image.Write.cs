@@ -440,19 +440,38 @@ public sealed partial class Qcow2Image
 
     private void ApplyPendingFreesLocked()
     {
+        // Clusters that reach refcount 0 are discarded; neighbours freed one after another (a bitmap's data, a
+        // table) go in one call rather than one per cluster.
+        long runStart = -1, runEnd = -1;
         foreach (var cluster in _pendingFrees)
         {
             _refcounts!.Add(cluster, -1);
-            if (_refcounts.Get(cluster) == 0)
+            if (_refcounts.Get(cluster) != 0)
             {
-                var offset = cluster << _clusterBits;
-                _l2Cache.Remove(offset);
-                _file.WriteZeroes(offset, _clusterSize, mayUnmap: true);
+                continue;
             }
+
+            _l2Cache.Remove(cluster << _clusterBits);
+            if (cluster != runEnd)
+            {
+                DiscardClustersLocked(runStart, runEnd);
+                runStart = cluster;
+            }
+
+            runEnd = cluster + 1;
         }
 
+        DiscardClustersLocked(runStart, runEnd);
         _pendingFrees.Clear();
         _freeByteOffset = 0;
+    }
+
+    private void DiscardClustersLocked(long start, long end)
+    {
+        if (start >= 0 && end > start)
+        {
+            _file.WriteZeroes(start << _clusterBits, (end - start) << _clusterBits, mayUnmap: true);
+        }
     }
 
     private void WriteHeaderLocked() => _file.Write(0, _header.Serialize());

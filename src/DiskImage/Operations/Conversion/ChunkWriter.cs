@@ -92,6 +92,7 @@ internal sealed class ChunkWriter(SourceLayout layout, CopyTarget target)
             }
 
             remaining -= copied;
+            destination.NoteWritten(); // written behind HostFile's back: the next flush must sync it
         }
 
         if (remaining <= 0)
