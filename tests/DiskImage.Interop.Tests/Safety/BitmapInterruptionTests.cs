@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using System.Text.RegularExpressions;
 using DiskImage.Interop.Tests.Infrastructure;
 using DiskImage.IO;
 
@@ -12,7 +13,7 @@ namespace DiskImage.Interop.Tests.Safety;
 /// stays free of corruption (leaked clusters at worst, as after a killed qemu-img), its data unchanged, and a backup
 /// target is absent or whole while its source, bitmaps included, is untouched.
 /// </summary>
-public sealed class BitmapInterruptionTests(LargeSource source) : IClassFixture<LargeSource>
+public sealed partial class BitmapInterruptionTests(LargeSource source) : IClassFixture<LargeSource>
 {
     /// <summary>A 128 GiB image with bitmaps "a" (512 B granules, every one dirty: 32 MiB of bitmap data) and "b" (512 B, disabled, clean).</summary>
     private static string LargeBitmaps(TempDirectory dir)
@@ -106,9 +107,26 @@ public sealed class BitmapInterruptionTests(LargeSource source) : IClassFixture<
             Assert.Contains("Images are identical.", ExternalTool.QemuImg("compare", original, image), StringComparison.Ordinal);
             var info = ExternalTool.QemuImg("info", image);
             Assert.Equal(info, Diskimg.Ok("info", image));
-            if (result.ExitCode == 0)
+            if (result.ExitCode == 0 && result.StdErr.Length == 0)
             {
                 Assert.Contains(operation == "--add" ? "name: c\n" : "name: c0", info, StringComparison.Ordinal);
+                continue;
+            }
+
+            if (result.ExitCode == 0)
+            {
+                // As qemu-img: bitmaps that cannot be stored at close are lost with a warning, left in_use, and the
+                // run succeeds. qemu-img under the same limit must say the same and leave the same bytes.
+                failed++;
+                Assert.Matches(LostAtClose(), result.StdErr);
+                Assert.Contains("in-use", info, StringComparison.Ordinal);
+                var theirs = dir.File("theirs.qcow2");
+                File.Copy(original, theirs, overwrite: true);
+                string[] qemuArguments = [.. arguments[..^2], theirs, arguments[^1]];
+                var qemu = ExternalTool.Run("bash", ["-c", $"trap '' XFSZ; ulimit -f {limit}; exec qemu-img \"$@\"", "sh", .. qemuArguments]);
+                Assert.Equal(qemu.ExitCode, result.ExitCode);
+                Assert.Equal(NodeNameless(qemu.StdErr), NodeNameless(result.StdErr));
+                Assert.True(File.ReadAllBytes(theirs).AsSpan().SequenceEqual(File.ReadAllBytes(image)), $"{what}: the bytes differ from qemu-img's");
                 continue;
             }
 
@@ -122,6 +140,13 @@ public sealed class BitmapInterruptionTests(LargeSource source) : IClassFixture<
 
         Assert.True(failed > 0, "the file-size limit never stopped the operation; the test did not exercise a full disk");
     }
+
+    /// <summary>A warning without the program name and QEMU's automatic node name, which varies from run to run.</summary>
+    private static string NodeNameless(string stderr) =>
+        Regex.Replace(Regex.Replace(stderr, @"^[\w.-]+: ", "", RegexOptions.Multiline), "#block[0-9]+", "#block");
+
+    [GeneratedRegex(@"^diskimg: Lost persistent bitmaps during inactivation of node '#block\d+': Failed to (write bitmap '\w+' to file|allocate clusters for bitmap '\w+'|update bitmap extension): File too large\n$")]
+    private static partial Regex LostAtClose();
 
     [Fact]
     public void Sigkill_during_an_incremental_backup_leaves_no_target_and_the_source_untouched()

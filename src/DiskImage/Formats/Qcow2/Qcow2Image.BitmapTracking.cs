@@ -125,7 +125,7 @@ public sealed partial class Qcow2Image
         }
 
         var dropped = new List<Qcow2Bitmap>();
-        var taken = new List<long>();
+        var taken = new List<(long Cluster, bool Data)>();
         _loadedBitmaps.Clear();
         _trackingBitmaps = [];
         try
@@ -150,12 +150,9 @@ public sealed partial class Qcow2Image
         }
         catch (Exception e) when (e is DiskImageException or IOException)
         {
-            // As QEMU's failure path: the new tables and data go back; the old ones stay where the directory points.
-            foreach (var cluster in taken)
-            {
-                _refcounts!.Add(cluster, -1);
-            }
-
+            // As QEMU's failure path: the new tables and data go back (and are discarded, as QEMU frees them);
+            // the old ones stay where the directory points.
+            ReleaseClustersLocked(taken);
             throw;
         }
 
@@ -185,18 +182,35 @@ public sealed partial class Qcow2Image
         }
     }
 
+    /// <summary>
+    /// Gives back clusters nothing points at yet (QEMU's <c>qcow2_free_clusters</c>). Bitmap data clusters that are
+    /// then free are discarded, as QEMU frees them with "discard always"; tables and directories are freed as
+    /// "other" metadata, which QEMU does not discard by default.
+    /// </summary>
+    private void ReleaseClustersLocked(IEnumerable<(long Cluster, bool Data)> clusters)
+    {
+        foreach (var (cluster, data) in clusters)
+        {
+            _refcounts!.Add(cluster, -1);
+            if (data && _refcounts.Get(cluster) == 0)
+            {
+                _file.WriteZeroes(cluster << _clusterBits, _clusterSize, mayUnmap: true);
+            }
+        }
+    }
+
     /// <summary>Writes one bitmap's data and table to new clusters (recorded in <paramref name="taken"/>); returns the table's place.</summary>
-    private (long Offset, int Size) StoreBitmapLocked(Qcow2DirtyBitmap memory, List<long> taken)
+    private (long Offset, int Size) StoreBitmapLocked(Qcow2DirtyBitmap memory, List<(long Cluster, bool Data)> taken)
     {
         var table = StoreBitmapDataLocked(memory, taken, out var tableSize);
         var tableClusters = (int)((table.Length + _clusterSize - 1) / _clusterSize);
-        var tableOffset = AllocateForBitmapLocked(memory.Name, tableClusters, taken);
+        var tableOffset = AllocateForBitmapLocked(memory.Name, tableClusters, taken, data: false);
         WriteForBitmapLocked(memory.Name, tableOffset, table);
         return (tableOffset, tableSize);
     }
 
     /// <summary>Writes each non-zero cluster of the bitmap's data to a new cluster; returns the serialized table.</summary>
-    private byte[] StoreBitmapDataLocked(Qcow2DirtyBitmap memory, List<long> taken, out int tableSize)
+    private byte[] StoreBitmapDataLocked(Qcow2DirtyBitmap memory, List<(long Cluster, bool Data)> taken, out int tableSize)
     {
         var chunk = new byte[_clusterSize];
         tableSize = (int)Qcow2BitmapLimits.TableEntries(_header.Size, memory.GranularityBits, _clusterSize);
@@ -205,7 +219,7 @@ public sealed partial class Qcow2Image
         {
             if (memory.Serialize((long)i * _clusterSize, chunk))
             {
-                var host = AllocateForBitmapLocked(memory.Name, 1, taken);
+                var host = AllocateForBitmapLocked(memory.Name, 1, taken, data: true);
                 WriteForBitmapLocked(memory.Name, host, chunk);
                 System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(table.AsSpan(i * 8), host);
             }
@@ -214,7 +228,7 @@ public sealed partial class Qcow2Image
         return table;
     }
 
-    private long AllocateForBitmapLocked(string name, int clusters, List<long> taken)
+    private long AllocateForBitmapLocked(string name, int clusters, List<(long Cluster, bool Data)> taken, bool data)
     {
         long offset;
         try
@@ -228,7 +242,7 @@ public sealed partial class Qcow2Image
 
         for (var i = 0; i < clusters; i++)
         {
-            taken.Add((offset >> _clusterBits) + i);
+            taken.Add(((offset >> _clusterBits) + i, data));
         }
 
         return offset;
@@ -271,9 +285,9 @@ public sealed partial class Qcow2Image
             catch (Exception e) when (e is DiskImageException or IOException)
             {
                 // Nothing points at the new directory yet: its clusters go back and the old one stays in use.
-                for (var i = 0; directoryOffset >= 0 && i < clusters; i++)
+                if (directoryOffset >= 0)
                 {
-                    _refcounts!.Add((directoryOffset >> _clusterBits) + i, -1);
+                    ReleaseClustersLocked(Enumerable.Range(0, clusters).Select(i => ((directoryOffset >> _clusterBits) + i, false)));
                 }
 
                 throw new ImageAccessException($"Failed to update bitmap extension: {Reason(e)}", e);
