@@ -17,8 +17,8 @@ internal sealed class Interruption : IDisposable
 
     /// <summary>
     /// Whether the running command honours <see cref="Token"/>; otherwise signals keep their default action. The
-    /// handlers are registered when this is first turned on: a registration starts the runtime's signal thread,
-    /// which short verbs such as <c>info</c> would pay for at start-up without ever using it.
+    /// handlers are registered when this is first turned on, so short verbs such as <c>info</c> do not pay at
+    /// start-up for handlers they never use.
     /// </summary>
     public bool Enabled
     {
