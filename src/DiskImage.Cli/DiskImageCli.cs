@@ -22,7 +22,7 @@ internal static class DiskImageCli
         using var warnings = ImageWarnings.Listen(message => stderr.WriteLine($"{ProgramName.Value}: {message}"));
         try
         {
-            var root = BuildCommands(new CliContext(stdout, stderr) { ErrorIsTerminal = errorIsTerminal, OutputIsTerminal = outputIsTerminal, Cancellation = interruption?.Token ?? default });
+            var root = BuildCommands(new CliContext(stdout, stderr) { ErrorIsTerminal = errorIsTerminal, OutputIsTerminal = outputIsTerminal, Cancellation = interruption?.Token ?? default }, args.Length > 0 ? args[0] : null);
             if (args.Length == 0)
             {
                 throw new UsageException("Not enough arguments");
@@ -82,28 +82,43 @@ internal static class DiskImageCli
         _ => e.InnerException is { } inner && IsCancellation(inner),
     };
 
-    /// <summary>Every verb, one line each.</summary>
-    private static RootCommand BuildCommands(CliContext context)
+    /// <summary>Every verb, one line each, in the order help lists them.</summary>
+    private static readonly (string Name, Func<CliContext, Command> Create)[] Verbs =
+    [
+        ("create", CreateCommand.Create),
+        ("info", InfoCommand.Create),
+        ("convert", ConvertCommand.Create),
+        ("amend", AmendCommand.Create),
+        ("bitmap", BitmapCommand.Create),
+        ("iso", IsoCommand.Create),
+        ("measure", MeasureCommand.Create),
+        ("bench", BenchCommand.Create),
+        ("io", IoCommand.Create),
+        ("compare", CompareCommand.Create),
+        ("snapshot", SnapshotCommand.Create),
+        ("dd", DdCommand.Create),
+        ("resize", ResizeCommand.Create),
+        ("map", MapCommand.Create),
+        ("check", CheckCommand.Create),
+        ("rebase", RebaseCommand.Create),
+        ("commit", CommitCommand.Create),
+        ("nbd", NbdCommand.Create),
+    ];
+
+    /// <summary>
+    /// The invoked verb's command only, when the first word names one (a verb's parsing never looks at its
+    /// siblings, and building all of them is start-up time every call pays); every verb otherwise, for help and
+    /// for the root's own errors.
+    /// </summary>
+    private static RootCommand BuildCommands(CliContext context, string? firstWord)
     {
         var root = new RootCommand("diskimg: create, inspect, check and convert raw, qcow2 and ISO 9660 disk images");
-        root.Subcommands.Add(CreateCommand.Create(context));
-        root.Subcommands.Add(InfoCommand.Create(context));
-        root.Subcommands.Add(ConvertCommand.Create(context));
-        root.Subcommands.Add(AmendCommand.Create(context));
-        root.Subcommands.Add(BitmapCommand.Create(context));
-        root.Subcommands.Add(IsoCommand.Create(context));
-        root.Subcommands.Add(MeasureCommand.Create(context));
-        root.Subcommands.Add(BenchCommand.Create(context));
-        root.Subcommands.Add(IoCommand.Create(context));
-        root.Subcommands.Add(CompareCommand.Create(context));
-        root.Subcommands.Add(SnapshotCommand.Create(context));
-        root.Subcommands.Add(DdCommand.Create(context));
-        root.Subcommands.Add(ResizeCommand.Create(context));
-        root.Subcommands.Add(MapCommand.Create(context));
-        root.Subcommands.Add(CheckCommand.Create(context));
-        root.Subcommands.Add(RebaseCommand.Create(context));
-        root.Subcommands.Add(CommitCommand.Create(context));
-        root.Subcommands.Add(NbdCommand.Create(context));
+        var invoked = Array.FindIndex(Verbs, v => v.Name == firstWord);
+        foreach (var (_, create) in invoked >= 0 ? Verbs.AsSpan(invoked, 1) : Verbs)
+        {
+            root.Subcommands.Add(create(context));
+        }
+
         return root;
     }
 }

@@ -11,22 +11,27 @@ namespace DiskImage.Cli;
 internal sealed class Interruption : IDisposable
 {
     private readonly CancellationTokenSource _source = new();
-    private readonly PosixSignalRegistration[] _registrations;
+    private PosixSignalRegistration[] _registrations = [];
     private int _signal;
     private bool _enabled;
 
-    public Interruption()
-    {
-        _registrations = OperatingSystem.IsWindows()
-            ? []
-            : [PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle)];
-    }
-
-    /// <summary>Whether the running command honours <see cref="Token"/>; otherwise signals keep their default action.</summary>
+    /// <summary>
+    /// Whether the running command honours <see cref="Token"/>; otherwise signals keep their default action. The
+    /// handlers are registered when this is first turned on, so short verbs such as <c>info</c> do not pay at
+    /// start-up for handlers they never use.
+    /// </summary>
     public bool Enabled
     {
         get => Volatile.Read(ref _enabled);
-        set => Volatile.Write(ref _enabled, value);
+        set
+        {
+            if (value && _registrations.Length == 0 && !OperatingSystem.IsWindows())
+            {
+                _registrations = [PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle)];
+            }
+
+            Volatile.Write(ref _enabled, value);
+        }
     }
 
     /// <summary>Cancelled by the first SIGINT or SIGTERM.</summary>
