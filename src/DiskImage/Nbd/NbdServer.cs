@@ -69,6 +69,12 @@ public sealed class NbdServer(NbdExport export, NbdServerOptions options)
             {
                 client.NoDelay = true;
             }
+            else if (client.AddressFamily == System.Net.Sockets.AddressFamily.Unix)
+            {
+                // A Unix socket's default send buffer (~208 KiB) is smaller than one 256 KiB read reply, so the
+                // connection's thread would sleep in the middle of every large reply until the client reads.
+                client.SendBufferSize = 1 << 20;
+            }
 
             // Disposing the socket ends a blocking call on it: that is how a stalled handshake and a stopping
             // server reach the connection's thread.
