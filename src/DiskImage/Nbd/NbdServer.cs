@@ -53,11 +53,15 @@ public sealed class NbdServer(NbdExport export, NbdServerOptions options)
 
             Interlocked.Increment(ref _active);
             Interlocked.Increment(ref _served);
-            _ = Task.Run(() => ServeAsync(client, stop), CancellationToken.None);
+
+            // Each connection has its own thread and blocking socket calls (see NbdTransmission.Run); the
+            // socket must never see an asynchronous call, which would turn its blocking calls into hops
+            // through the runtime's event thread.
+            new Thread(() => Serve(client, stop)) { IsBackground = true, Name = "nbd client" }.Start();
         }
     }
 
-    private async Task ServeAsync(Socket client, CancellationTokenSource stop)
+    private void Serve(Socket client, CancellationTokenSource stop)
     {
         try
         {
@@ -65,20 +69,29 @@ public sealed class NbdServer(NbdExport export, NbdServerOptions options)
             {
                 client.NoDelay = true;
             }
-
-            await using var stream = new NetworkStream(client, ownsSocket: true);
-            NbdSession? session;
-            using (var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(stop.Token))
+            else if (client.AddressFamily == System.Net.Sockets.AddressFamily.Unix)
             {
-                handshakeTimeout.CancelAfter(options.HandshakeTimeout);
-                session = await new NbdServerHandshake(export, options, _bitmaps).RunAsync(stream, handshakeTimeout.Token).ConfigureAwait(false);
+                // A Unix socket's default send buffer (~208 KiB) is smaller than one 256 KiB read reply, so the
+                // connection's thread would sleep in the middle of every large reply until the client reads.
+                client.SendBufferSize = 1 << 20;
+            }
+
+            // Disposing the socket ends a blocking call on it: that is how a stalled handshake and a stopping
+            // server reach the connection's thread.
+            using var onStop = stop.Token.Register(client.Dispose);
+            using var stream = new NetworkStream(client, ownsSocket: true);
+            NbdSession? session;
+            using (var handshakeTimeout = new CancellationTokenSource(options.HandshakeTimeout))
+            using (handshakeTimeout.Token.Register(client.Dispose))
+            {
+                session = new NbdServerHandshake(export, options, _bitmaps).Run(stream);
             }
 
             if (session is not null)
             {
-                await using (session.Stream.ConfigureAwait(false))
+                using (session.Stream)
                 {
-                    await new NbdTransmission(export, session, options).RunAsync(stop.Token).ConfigureAwait(false);
+                    new NbdTransmission(export, session).Run();
                 }
             }
         }
@@ -93,7 +106,7 @@ public sealed class NbdServer(NbdExport export, NbdServerOptions options)
             _slots.Release();
             if (Interlocked.Decrement(ref _active) == 0 && !options.Persistent)
             {
-                await stop.CancelAsync().ConfigureAwait(false);
+                stop.Cancel();
             }
         }
     }

@@ -14,17 +14,17 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
     private const uint AllocationDepthId = 1;
 
     /// <summary>The negotiated session, or null when the client left, aborted or broke the protocol.</summary>
-    public async Task<NbdSession?> RunAsync(Stream stream, CancellationToken cancellationToken)
+    public NbdSession? Run(Stream stream)
     {
         var session = new NbdSession(stream);
         var greeting = new byte[18];
         BinaryPrimitives.WriteUInt64BigEndian(greeting, NbdConstants.NbdMagic);
         BinaryPrimitives.WriteUInt64BigEndian(greeting.AsSpan(8), NbdConstants.OptionMagic);
         BinaryPrimitives.WriteUInt16BigEndian(greeting.AsSpan(16), NbdConstants.FlagFixedNewstyle | NbdConstants.FlagNoZeroes);
-        await stream.WriteAsync(greeting, cancellationToken).ConfigureAwait(false);
+        stream.Write(greeting);
 
         var word = new byte[4];
-        await stream.ReadExactlyAsync(word, cancellationToken).ConfigureAwait(false);
+        stream.ReadExactly(word);
         var clientFlags = BinaryPrimitives.ReadUInt32BigEndian(word);
         if ((clientFlags & ~3u) != 0 || (clientFlags & NbdConstants.FlagFixedNewstyle) == 0)
         {
@@ -36,7 +36,7 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
         var header = new byte[16];
         while (true)
         {
-            await session.Stream.ReadExactlyAsync(header, cancellationToken).ConfigureAwait(false);
+            session.Stream.ReadExactly(header);
             if (BinaryPrimitives.ReadUInt64BigEndian(header) != NbdConstants.OptionMagic)
             {
                 return null;
@@ -47,12 +47,12 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
             if (length > NbdConstants.MaxOptionLength)
             {
                 // Reading it to stay in step would let a client make us swallow gigabytes; say so and hang up.
-                await ReplyAsync(session, option, NbdOptionReply.ErrorTooBig, "option too long", cancellationToken).ConfigureAwait(false);
+                Reply(session, option, NbdOptionReply.ErrorTooBig, "option too long");
                 return null;
             }
 
             var data = new byte[length];
-            await session.Stream.ReadExactlyAsync(data, cancellationToken).ConfigureAwait(false);
+            session.Stream.ReadExactly(data);
             if (!tlsDone && option is not (NbdOption.StartTls or NbdOption.Abort))
             {
                 if (option == NbdOption.ExportName)
@@ -60,7 +60,7 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
                     return null;
                 }
 
-                await ReplyAsync(session, option, NbdOptionReply.ErrorTlsRequired, "TLS negotiation required before option", cancellationToken).ConfigureAwait(false);
+                Reply(session, option, NbdOptionReply.ErrorTlsRequired, "TLS negotiation required before option");
                 continue;
             }
 
@@ -75,42 +75,42 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
                     var reply = new byte[noZeroes ? 10 : 134];
                     BinaryPrimitives.WriteUInt64BigEndian(reply, (ulong)export.Image.Length);
                     BinaryPrimitives.WriteUInt16BigEndian(reply.AsSpan(8), (ushort)export.Flags);
-                    await session.Stream.WriteAsync(reply, cancellationToken).ConfigureAwait(false);
+                    session.Stream.Write(reply);
                     return session;
 
                 case NbdOption.Abort:
-                    await TryAckAsync(session, option, cancellationToken).ConfigureAwait(false);
+                    TryAck(session, option);
                     return null;
 
                 case NbdOption.List:
                     if (length != 0)
                     {
-                        await ReplyAsync(session, option, NbdOptionReply.ErrorInvalid, "no payload expected", cancellationToken).ConfigureAwait(false);
+                        Reply(session, option, NbdOptionReply.ErrorInvalid, "no payload expected");
                         break;
                     }
 
-                    await SendAsync(session, NbdWire.OptionReply(option, NbdOptionReply.Server, ServerEntry()), cancellationToken).ConfigureAwait(false);
-                    await ReplyAsync(session, option, NbdOptionReply.Ack, null, cancellationToken).ConfigureAwait(false);
+                    Send(session, NbdWire.OptionReply(option, NbdOptionReply.Server, ServerEntry()));
+                    Reply(session, option, NbdOptionReply.Ack, null);
                     break;
 
                 case NbdOption.StartTls:
                     if (length != 0 || tlsDone)
                     {
                         var why = options.Tls is null ? NbdOptionReply.ErrorPolicy : NbdOptionReply.ErrorInvalid;
-                        await ReplyAsync(session, option, why, "TLS not available or already negotiated", cancellationToken).ConfigureAwait(false);
+                        Reply(session, option, why, "TLS not available or already negotiated");
                         break;
                     }
 
-                    await ReplyAsync(session, option, NbdOptionReply.Ack, null, cancellationToken).ConfigureAwait(false);
+                    Reply(session, option, NbdOptionReply.Ack, null);
                     var ssl = new SslStream(session.Stream, leaveInnerStreamOpen: false);
-                    await ssl.AuthenticateAsServerAsync(options.Tls!, cancellationToken).ConfigureAwait(false);
+                    ssl.AuthenticateAsServer(options.Tls!);
                     session.Stream = ssl;
                     tlsDone = true;
                     break;
 
                 case NbdOption.Info:
                 case NbdOption.Go:
-                    if (await InfoAsync(session, option, data, cancellationToken).ConfigureAwait(false) && option == NbdOption.Go)
+                    if (Info(session, option, data) && option == NbdOption.Go)
                     {
                         return session;
                     }
@@ -120,21 +120,21 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
                 case NbdOption.StructuredReply:
                     if (length != 0 || session.Structured)
                     {
-                        await ReplyAsync(session, option, NbdOptionReply.ErrorInvalid, "structured reply already negotiated or payload given", cancellationToken).ConfigureAwait(false);
+                        Reply(session, option, NbdOptionReply.ErrorInvalid, "structured reply already negotiated or payload given");
                         break;
                     }
 
                     session.Structured = true;
-                    await ReplyAsync(session, option, NbdOptionReply.Ack, null, cancellationToken).ConfigureAwait(false);
+                    Reply(session, option, NbdOptionReply.Ack, null);
                     break;
 
                 case NbdOption.ListMetaContext:
                 case NbdOption.SetMetaContext:
-                    await MetaContextAsync(session, option, data, cancellationToken).ConfigureAwait(false);
+                    MetaContext(session, option, data);
                     break;
 
                 default:
-                    await ReplyAsync(session, option, NbdOptionReply.ErrorUnsupported, "option not supported", cancellationToken).ConfigureAwait(false);
+                    Reply(session, option, NbdOptionReply.ErrorUnsupported, "option not supported");
                     break;
             }
         }
@@ -152,12 +152,12 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
     }
 
     /// <summary>Answers INFO/GO; true when the export was described and acknowledged.</summary>
-    private async Task<bool> InfoAsync(NbdSession session, NbdOption option, byte[] data, CancellationToken cancellationToken)
+    private bool Info(NbdSession session, NbdOption option, byte[] data)
     {
         var position = 0;
         if (!NbdWire.TryReadString32(data, ref position, out var name) || data.Length - position < 2)
         {
-            await ReplyAsync(session, option, NbdOptionReply.ErrorInvalid, "malformed request", cancellationToken).ConfigureAwait(false);
+            Reply(session, option, NbdOptionReply.ErrorInvalid, "malformed request");
             return false;
         }
 
@@ -165,13 +165,13 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
         position += 2;
         if (data.Length - position != count * 2)
         {
-            await ReplyAsync(session, option, NbdOptionReply.ErrorInvalid, "malformed request", cancellationToken).ConfigureAwait(false);
+            Reply(session, option, NbdOptionReply.ErrorInvalid, "malformed request");
             return false;
         }
 
         if (name != export.Name)
         {
-            await ReplyAsync(session, option, NbdOptionReply.ErrorUnknown, $"export '{name}' not present", cancellationToken).ConfigureAwait(false);
+            Reply(session, option, NbdOptionReply.ErrorUnknown, $"export '{name}' not present");
             return false;
         }
 
@@ -186,49 +186,49 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
 
         if (wantName)
         {
-            await SendInfoAsync(session, option, NbdInfo.Name, Encoding.UTF8.GetBytes(export.Name), cancellationToken).ConfigureAwait(false);
+            SendInfo(session, option, NbdInfo.Name, Encoding.UTF8.GetBytes(export.Name));
         }
 
         if (wantDescription && export.Description is not null)
         {
-            await SendInfoAsync(session, option, NbdInfo.Description, Encoding.UTF8.GetBytes(export.Description), cancellationToken).ConfigureAwait(false);
+            SendInfo(session, option, NbdInfo.Description, Encoding.UTF8.GetBytes(export.Description));
         }
 
         var sizes = new byte[12];
         BinaryPrimitives.WriteUInt32BigEndian(sizes, 1);
         BinaryPrimitives.WriteUInt32BigEndian(sizes.AsSpan(4), 4096);
         BinaryPrimitives.WriteUInt32BigEndian(sizes.AsSpan(8), NbdConstants.MaxPayload);
-        await SendInfoAsync(session, option, NbdInfo.BlockSize, sizes, cancellationToken).ConfigureAwait(false);
+        SendInfo(session, option, NbdInfo.BlockSize, sizes);
 
         var exportInfo = new byte[10];
         BinaryPrimitives.WriteUInt64BigEndian(exportInfo, (ulong)export.Image.Length);
         BinaryPrimitives.WriteUInt16BigEndian(exportInfo.AsSpan(8), (ushort)export.Flags);
-        await SendInfoAsync(session, option, NbdInfo.Export, exportInfo, cancellationToken).ConfigureAwait(false);
-        await ReplyAsync(session, option, NbdOptionReply.Ack, null, cancellationToken).ConfigureAwait(false);
+        SendInfo(session, option, NbdInfo.Export, exportInfo);
+        Reply(session, option, NbdOptionReply.Ack, null);
         return true;
     }
 
-    private static Task SendInfoAsync(NbdSession session, NbdOption option, NbdInfo item, byte[] payload, CancellationToken cancellationToken)
+    private static void SendInfo(NbdSession session, NbdOption option, NbdInfo item, byte[] payload)
     {
         var data = new byte[2 + payload.Length];
         BinaryPrimitives.WriteUInt16BigEndian(data, (ushort)item);
         payload.CopyTo(data, 2);
-        return SendAsync(session, NbdWire.OptionReply(option, NbdOptionReply.Info, data), cancellationToken);
+        Send(session, NbdWire.OptionReply(option, NbdOptionReply.Info, data));
     }
 
-    private async Task MetaContextAsync(NbdSession session, NbdOption option, byte[] data, CancellationToken cancellationToken)
+    private void MetaContext(NbdSession session, NbdOption option, byte[] data)
     {
         var set = option == NbdOption.SetMetaContext;
         if (set && !session.Structured)
         {
-            await ReplyAsync(session, option, NbdOptionReply.ErrorInvalid, "structured replies not negotiated", cancellationToken).ConfigureAwait(false);
+            Reply(session, option, NbdOptionReply.ErrorInvalid, "structured replies not negotiated");
             return;
         }
 
         var position = 0;
         if (!NbdWire.TryReadString32(data, ref position, out var name) || data.Length - position < 4)
         {
-            await ReplyAsync(session, option, NbdOptionReply.ErrorInvalid, "malformed request", cancellationToken).ConfigureAwait(false);
+            Reply(session, option, NbdOptionReply.ErrorInvalid, "malformed request");
             return;
         }
 
@@ -239,7 +239,7 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
         {
             if (!NbdWire.TryReadBytes32(data, ref position, out var query))
             {
-                await ReplyAsync(session, option, NbdOptionReply.ErrorInvalid, "malformed request", cancellationToken).ConfigureAwait(false);
+                Reply(session, option, NbdOptionReply.ErrorInvalid, "malformed request");
                 return;
             }
 
@@ -248,13 +248,13 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
 
         if (position != data.Length)
         {
-            await ReplyAsync(session, option, NbdOptionReply.ErrorInvalid, "malformed request", cancellationToken).ConfigureAwait(false);
+            Reply(session, option, NbdOptionReply.ErrorInvalid, "malformed request");
             return;
         }
 
         if (name != export.Name)
         {
-            await ReplyAsync(session, option, NbdOptionReply.ErrorUnknown, $"export '{name}' not present", cancellationToken).ConfigureAwait(false);
+            Reply(session, option, NbdOptionReply.ErrorUnknown, $"export '{name}' not present");
             return;
         }
 
@@ -272,39 +272,39 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
 
         if (wantBase)
         {
-            await SendContextAsync(session, option, BaseAllocationId, NbdConstants.BaseAllocation, cancellationToken).ConfigureAwait(false);
+            SendContext(session, option, BaseAllocationId, NbdConstants.BaseAllocation);
         }
 
         if (wantDepth)
         {
-            await SendContextAsync(session, option, AllocationDepthId, NbdConstants.AllocationDepth, cancellationToken).ConfigureAwait(false);
+            SendContext(session, option, AllocationDepthId, NbdConstants.AllocationDepth);
         }
 
         foreach (var bitmap in selected)
         {
-            await SendContextAsync(session, option, bitmap.ContextId, bitmap.ContextName, cancellationToken).ConfigureAwait(false);
+            SendContext(session, option, bitmap.ContextId, bitmap.ContextName);
         }
 
-        await ReplyAsync(session, option, NbdOptionReply.Ack, null, cancellationToken).ConfigureAwait(false);
+        Reply(session, option, NbdOptionReply.Ack, null);
     }
 
-    private static Task SendContextAsync(NbdSession session, NbdOption option, uint id, string name, CancellationToken cancellationToken)
+    private static void SendContext(NbdSession session, NbdOption option, uint id, string name)
     {
         var text = Encoding.UTF8.GetBytes(name);
         var data = new byte[4 + text.Length];
         BinaryPrimitives.WriteUInt32BigEndian(data, id);
         text.CopyTo(data, 4);
-        return SendAsync(session, NbdWire.OptionReply(option, NbdOptionReply.MetaContext, data), cancellationToken);
+        Send(session, NbdWire.OptionReply(option, NbdOptionReply.MetaContext, data));
     }
 
-    private static Task ReplyAsync(NbdSession session, NbdOption option, NbdOptionReply type, string? message, CancellationToken cancellationToken) =>
-        SendAsync(session, NbdWire.OptionReply(option, type, message is null ? [] : Encoding.UTF8.GetBytes(message)), cancellationToken);
+    private static void Reply(NbdSession session, NbdOption option, NbdOptionReply type, string? message) =>
+        Send(session, NbdWire.OptionReply(option, type, message is null ? [] : Encoding.UTF8.GetBytes(message)));
 
-    private static async Task TryAckAsync(NbdSession session, NbdOption option, CancellationToken cancellationToken)
+    private static void TryAck(NbdSession session, NbdOption option)
     {
         try
         {
-            await ReplyAsync(session, option, NbdOptionReply.Ack, null, cancellationToken).ConfigureAwait(false);
+            Reply(session, option, NbdOptionReply.Ack, null);
         }
         catch (IOException)
         {
@@ -312,6 +312,5 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
         }
     }
 
-    private static async Task SendAsync(NbdSession session, byte[] data, CancellationToken cancellationToken) =>
-        await session.Stream.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+    private static void Send(NbdSession session, byte[] data) => session.Stream.Write(data);
 }

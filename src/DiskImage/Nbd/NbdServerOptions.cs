@@ -19,12 +19,4 @@ public sealed record NbdServerOptions
 
     /// <summary>A client that has not finished the handshake by then is dropped, so it cannot hold a slot.</summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>
-    /// Bytes of request payload and read data one connection may hold at once (two requests are admitted
-    /// whatever their size). Small by default: a read's buffer is held until its reply is sent, so this bounds
-    /// what a client that queues many large reads makes the server hold, and about 1 MiB already keeps a Unix or
-    /// loopback socket busy.
-    /// </summary>
-    public long MaxBytesInFlight { get; init; } = 1L << 20;
 }

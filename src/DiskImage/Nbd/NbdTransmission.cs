@@ -6,172 +6,145 @@ using DiskImage.IO;
 namespace DiskImage.Nbd;
 
 /// <summary>
-/// The transmission phase of one connection: requests are read in order, run concurrently and answered
-/// as they finish (out of order), with the bytes held by requests in flight bounded by a budget.
+/// The transmission phase of one connection: requests are read, run and answered in order on the connection's
+/// thread, with replies batched by <see cref="NbdConnectionIo"/>.
 /// </summary>
-internal sealed class NbdTransmission(NbdExport export, NbdSession session, NbdServerOptions options)
+internal sealed class NbdTransmission(NbdExport export, NbdSession session)
 {
-    /// <summary>Smallest budget charge per request, so requests without payload are bounded in number too.</summary>
-    private const int MinimumCharge = 16 << 10;
-
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private readonly NbdByteBudget _budget = new(options.MaxBytesInFlight);
     private readonly IDiskImage _image = export.Image;
     private readonly long _size = export.Image.Length;
-    private volatile bool _broken;
+    private readonly NbdConnectionIo _io = new(session.Stream);
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Serves requests until the client disconnects. Runs on the connection's own thread with blocking socket
+    /// calls: a request wakes this thread straight from the kernel, and it is read from the image and answered
+    /// on the same thread, so a request costs one wake-up instead of hops between an event thread, pool workers
+    /// and continuations (which, on a busy machine, each wait for a CPU). The client may pipeline freely;
+    /// requests queue in the socket until read, and the connection holds one request's buffer at a time.
+    /// </summary>
+    public void Run()
     {
-        // Requests are read through a buffer: a burst of pipelined headers costs one receive, not one each.
-        var stream = new BufferedStream(session.Stream, 64 << 10);
         var header = new byte[28];
-        try
+        while (true)
         {
-            while (!_broken)
+            _io.ReadExactly(header);
+            if (BinaryPrimitives.ReadUInt32BigEndian(header) != NbdConstants.RequestMagic)
             {
-                await stream.ReadExactlyAsync(header, cancellationToken).ConfigureAwait(false);
-                if (BinaryPrimitives.ReadUInt32BigEndian(header) != NbdConstants.RequestMagic)
-                {
-                    return;
-                }
-
-                var flags = (NbdCommandFlags)BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(4));
-                var command = (NbdCommand)BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(6));
-                var cookie = BinaryPrimitives.ReadUInt64BigEndian(header.AsSpan(8));
-                var offset = BinaryPrimitives.ReadUInt64BigEndian(header.AsSpan(16));
-                var length = BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(24));
-                if (command == NbdCommand.Disconnect)
-                {
-                    return;
-                }
-
-                var request = new Request(command, flags, cookie, offset, length);
-                if (command == NbdCommand.Write)
-                {
-                    if (length > NbdConstants.MaxPayload)
-                    {
-                        // The payload cannot be skipped without reading it all: answer, then hang up.
-                        await ReplyErrorAsync(request, NbdError.InvalidArgument, cancellationToken).ConfigureAwait(false);
-                        return;
-                    }
-
-                    var charge = Math.Max((int)length, MinimumCharge);
-                    await _budget.TakeAsync(charge, cancellationToken).ConfigureAwait(false);
-                    var payload = ArrayPool<byte>.Shared.Rent((int)length);
-                    try
-                    {
-                        await stream.ReadExactlyAsync(payload.AsMemory(0, (int)length), cancellationToken).ConfigureAwait(false);
-                    }
-                    catch
-                    {
-                        ArrayPool<byte>.Shared.Return(payload);
-                        _budget.Give(charge);
-                        throw;
-                    }
-
-                    Dispatch(request, payload, charge, cancellationToken);
-                }
-                else
-                {
-                    var charge = command == NbdCommand.Read ? Math.Max((int)Math.Min(length, (uint)NbdConstants.MaxPayload), MinimumCharge) : MinimumCharge;
-                    await _budget.TakeAsync(charge, cancellationToken).ConfigureAwait(false);
-                    Dispatch(request, null, charge, cancellationToken);
-                }
+                _io.Flush();
+                return;
             }
-        }
-        finally
-        {
-            // Answer what is in flight before the connection closes (a client may wait for them after DISC).
+
+            var flags = (NbdCommandFlags)BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(4));
+            var command = (NbdCommand)BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(6));
+            var cookie = BinaryPrimitives.ReadUInt64BigEndian(header.AsSpan(8));
+            var offset = BinaryPrimitives.ReadUInt64BigEndian(header.AsSpan(16));
+            var length = BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(24));
+            if (command == NbdCommand.Disconnect)
+            {
+                // Answer what came before it: a client may wait for those replies after DISC.
+                _io.Flush();
+                return;
+            }
+
+            var request = new Request(command, flags, cookie, offset, length);
+            if (command != NbdCommand.Write)
+            {
+                Execute(request, null);
+                continue;
+            }
+
+            if (length > NbdConstants.MaxPayload)
+            {
+                // The payload cannot be skipped without reading it all: answer, then hang up.
+                ReplyError(request, NbdError.InvalidArgument);
+                _io.Flush();
+                return;
+            }
+
+            var payload = ArrayPool<byte>.Shared.Rent((int)length);
             try
             {
-                await _budget.DrainAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is TimeoutException or OperationCanceledException)
-            {
-                // Nothing more can be done for a client that stopped reading its replies.
-            }
-        }
-    }
-
-    private void Dispatch(Request request, byte[]? payload, int charge, CancellationToken cancellationToken)
-    {
-        _ = Task.Run(async () =>
-        {
-            try
-            {
-                await ExecuteAsync(request, payload, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or System.Security.Authentication.AuthenticationException)
-            {
-                _broken = true;
+                _io.ReadExactly(payload.AsSpan(0, (int)length));
+                Execute(request, payload);
             }
             finally
             {
-                if (payload is not null)
-                {
-                    ArrayPool<byte>.Shared.Return(payload);
-                }
-
-                _budget.Give(charge);
+                ArrayPool<byte>.Shared.Return(payload);
             }
-        }, CancellationToken.None);
+        }
     }
 
-    private async Task ExecuteAsync(Request request, byte[]? payload, CancellationToken cancellationToken)
+    private void Execute(Request request, byte[]? payload)
     {
         var error = Validate(request);
         if (error != NbdError.None)
         {
-            await ReplyErrorAsync(request, error, cancellationToken).ConfigureAwait(false);
+            ReplyError(request, error);
             return;
         }
 
+        switch (request.Command)
+        {
+            case NbdCommand.Read:
+                Read(request);
+                return;
+            case NbdCommand.BlockStatus:
+                BlockStatus(request);
+                return;
+        }
+
+        if (!TryImage(request, () => Change(request, payload)))
+        {
+            return;
+        }
+
+        ReplySimple(request.Cookie, NbdError.None);
+    }
+
+    /// <summary>Runs an image operation; a failure of the image (not of the connection) is answered as EIO.</summary>
+    private bool TryImage(Request request, Action operation)
+    {
         try
         {
-            switch (request.Command)
-            {
-                case NbdCommand.Read:
-                    await ReadAsync(request, cancellationToken).ConfigureAwait(false);
-                    return;
-                case NbdCommand.BlockStatus:
-                    await BlockStatusAsync(request, cancellationToken).ConfigureAwait(false);
-                    return;
-                case NbdCommand.Write:
-                    Write(request, payload!);
-                    break;
-                case NbdCommand.Flush:
-                    _image.Flush();
-                    break;
-                case NbdCommand.Trim:
-                    if (export.Discard == NbdDiscardMode.Unmap)
-                    {
-                        _image.Discard((long)request.Offset, request.Length);
-                    }
-
-                    FlushIfAsked(request);
-                    break;
-                case NbdCommand.WriteZeroes:
-                    var mayUnmap = (request.Flags & NbdCommandFlags.NoHole) == 0 && export.Discard == NbdDiscardMode.Unmap;
-                    _image.WriteZeroes((long)request.Offset, request.Length, mayUnmap);
-                    FlushIfAsked(request);
-                    break;
-                case NbdCommand.Cache:
-                    break;
-            }
+            operation();
+            return true;
         }
-        catch (Exception e) when (e is DiskImageException or ArgumentException or InvalidOperationException or NotSupportedException)
+        catch (Exception e) when (IsImageFailure(e))
         {
-            await ReplyErrorAsync(request, NbdError.IoError, cancellationToken).ConfigureAwait(false);
-            return;
+            // Only the image is touched in here, never the socket, so every failure is the storage's.
+            ReplyError(request, NbdError.IoError);
+            return false;
         }
-        catch (IOException) when (!_broken)
-        {
-            // A failure of the image's storage, not of the connection.
-            await ReplyErrorAsync(request, NbdError.IoError, cancellationToken).ConfigureAwait(false);
-            return;
-        }
+    }
 
-        await ReplySimpleAsync(request.Cookie, NbdError.None, cancellationToken).ConfigureAwait(false);
+    /// <summary>Failures of an image operation (which never touches the socket), answered as EIO.</summary>
+    private static bool IsImageFailure(Exception e) =>
+        e is DiskImageException or ArgumentException or InvalidOperationException or NotSupportedException or IOException;
+
+    private void Change(Request request, byte[]? payload)
+    {
+        switch (request.Command)
+        {
+            case NbdCommand.Write:
+                Write(request, payload!);
+                break;
+            case NbdCommand.Flush:
+                _image.Flush();
+                break;
+            case NbdCommand.Trim:
+                if (export.Discard == NbdDiscardMode.Unmap)
+                {
+                    _image.Discard((long)request.Offset, request.Length);
+                }
+
+                FlushIfAsked(request);
+                break;
+            case NbdCommand.WriteZeroes:
+                var mayUnmap = (request.Flags & NbdCommandFlags.NoHole) == 0 && export.Discard == NbdDiscardMode.Unmap;
+                _image.WriteZeroes((long)request.Offset, request.Length, mayUnmap);
+                FlushIfAsked(request);
+                break;
+        }
     }
 
     private NbdError Validate(Request request)
@@ -252,97 +225,67 @@ internal sealed class NbdTransmission(NbdExport export, NbdSession session, NbdS
         }
     }
 
-    /// <summary>Room before the data in a read buffer, so a reply header and its data go out in one write.</summary>
-    private const int Headroom = 32;
-
     /// <summary>
-    /// Reads up to this size carry their reply header in headroom (one send each: small reads are bound by
-    /// syscalls). Larger ones rent exactly their length, since headroom would push a power-of-two read into the
-    /// pool's next bucket and double the memory it holds; their header is one extra send.
+    /// Reads up to this size are read straight into the batch of replies after their header: small reads are
+    /// bound by syscalls and wake-ups, not copies. Larger ones go out on their own.
     /// </summary>
-    private const int HeadroomReadLimit = 64 << 10;
+    private const int BatchedReadLimit = 64 << 10;
 
-    /// <summary>Reply headers sent apart from their data; only used under <see cref="_writeLock"/>.</summary>
-    private readonly byte[] _replyHead = new byte[32];
-
-    private async Task ReadAsync(Request request, CancellationToken cancellationToken)
+    private void Read(Request request)
     {
         var length = (int)request.Length;
         var offset = (long)request.Offset;
-        var headroom = length <= HeadroomReadLimit ? Headroom : 0;
-        var buffer = ArrayPool<byte>.Shared.Rent(headroom + length);
-        try
+        var sparse = session.Structured && (request.Flags & NbdCommandFlags.DontFragment) == 0 && length > 0;
+        var headLength = session.Structured ? 28 : 16;
+        if (length <= BatchedReadLimit)
         {
-            var data = buffer.AsMemory(headroom, length);
-            var sparse = session.Structured && (request.Flags & NbdCommandFlags.DontFragment) == 0 && length > 0;
-            IReadOnlyList<ChainExtent> extents = sparse ? ChainBlockStatus.GetExtents(_image, offset, length) : [];
-            if (sparse)
+            var room = _io.Reserve(headLength + length);
+            if (!TryReadData(request, room.Slice(headLength, length), sparse, out var extents))
             {
-                foreach (var extent in extents)
-                {
-                    if (!extent.ReadsAsZero)
-                    {
-                        _image.Read(extent.Offset, data.Span.Slice((int)(extent.Offset - offset), (int)extent.Length));
-                    }
-                }
-
-                // All data: one data chunk, like an unfragmented read.
-                sparse = false;
-                foreach (var extent in extents)
-                {
-                    sparse |= extent.ReadsAsZero;
-                }
-            }
-            else
-            {
-                _image.Read(offset, data.Span);
+                return;
             }
 
-            await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (!HasHole(extents))
+            {
+                WriteDataHeader(room, request, length);
+                _io.Commit(headLength + length);
+                return;
+            }
+
+            // Chunks take a different layout than the room: copy the data out first.
+            var copy = ArrayPool<byte>.Shared.Rent(length);
             try
             {
-                var stream = session.Stream;
-                if (!session.Structured)
-                {
-                    NbdWire.SimpleReply(_replyHead, NbdError.None, request.Cookie);
-                    await SendWithHeaderAsync(stream, buffer, headroom, 16, length, cancellationToken).ConfigureAwait(false);
-                }
-                else if (!sparse)
-                {
-                    NbdWire.ChunkHeader(_replyHead, true, NbdReplyType.OffsetData, request.Cookie, 8 + length);
-                    BinaryPrimitives.WriteUInt64BigEndian(_replyHead.AsSpan(20), (ulong)offset);
-                    await SendWithHeaderAsync(stream, buffer, headroom, 28, length, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    var head = _replyHead;
-                    for (var i = 0; i < extents.Count; i++)
-                    {
-                        var extent = extents[i];
-                        var done = i == extents.Count - 1;
-                        if (extent.ReadsAsZero)
-                        {
-                            NbdWire.ChunkHeader(head, done, NbdReplyType.OffsetHole, request.Cookie, 12);
-                            BinaryPrimitives.WriteUInt64BigEndian(head.AsSpan(20), (ulong)extent.Offset);
-                            BinaryPrimitives.WriteUInt32BigEndian(head.AsSpan(28), (uint)extent.Length);
-                            await stream.WriteAsync(head.AsMemory(0, 32), cancellationToken).ConfigureAwait(false);
-                        }
-                        else
-                        {
-                            var slice = data.Slice((int)(extent.Offset - offset), (int)extent.Length);
-                            await SendDataChunkAsync(stream, head, request.Cookie, done, extent.Offset, slice, cancellationToken).ConfigureAwait(false);
-                        }
-                    }
-                }
+                room.Slice(headLength, length).CopyTo(copy);
+                SendChunks(request, copy.AsSpan(0, length), extents);
             }
             finally
             {
-                _writeLock.Release();
+                ArrayPool<byte>.Shared.Return(copy);
             }
+
+            return;
         }
-        catch (DiskImageException)
+
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
         {
-            await ReplyErrorAsync(request, NbdError.IoError, cancellationToken).ConfigureAwait(false);
+            var data = buffer.AsSpan(0, length);
+            if (!TryReadData(request, data, sparse, out var extents))
+            {
+                return;
+            }
+
+            if (!HasHole(extents))
+            {
+                Span<byte> head = stackalloc byte[28];
+                WriteDataHeader(head, request, length);
+                _io.Write(head[..headLength]);
+                _io.Write(data);
+                return;
+            }
+
+            SendChunks(request, data, extents);
         }
         finally
         {
@@ -350,104 +293,156 @@ internal sealed class NbdTransmission(NbdExport export, NbdSession session, NbdS
         }
     }
 
-    /// <summary>
-    /// Sends the reply header already in <see cref="_replyHead"/> (<paramref name="headLength"/> bytes) and the data
-    /// at <paramref name="headroom"/> in <paramref name="buffer"/>: in one write when the header fits in the headroom,
-    /// else in two. The caller holds the write lock.
-    /// </summary>
-    private async Task SendWithHeaderAsync(Stream stream, byte[] buffer, int headroom, int headLength, int length, CancellationToken cancellationToken)
+    /// <summary>Reads the request's data; on a failure of the image, answers EIO and returns false.</summary>
+    private bool TryReadData(Request request, Span<byte> data, bool sparse, out IReadOnlyList<ChainExtent> extents)
     {
-        if (headroom >= headLength)
+        try
         {
-            _replyHead.AsSpan(0, headLength).CopyTo(buffer.AsSpan(headroom - headLength));
-            await stream.WriteAsync(buffer.AsMemory(headroom - headLength, headLength + length), cancellationToken).ConfigureAwait(false);
+            extents = ReadData((long)request.Offset, data, sparse);
+            return true;
+        }
+        catch (Exception e) when (IsImageFailure(e))
+        {
+            extents = [];
+            ReplyError(request, NbdError.IoError);
+            return false;
+        }
+    }
+
+    private static bool HasHole(IReadOnlyList<ChainExtent> extents)
+    {
+        foreach (var extent in extents)
+        {
+            if (extent.ReadsAsZero)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The header of an all-data read reply: a simple reply, or one final data chunk.</summary>
+    private void WriteDataHeader(Span<byte> head, Request request, int length)
+    {
+        if (!session.Structured)
+        {
+            NbdWire.SimpleReply(head, NbdError.None, request.Cookie);
             return;
         }
 
-        await stream.WriteAsync(_replyHead.AsMemory(0, headLength), cancellationToken).ConfigureAwait(false);
-        await stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+        NbdWire.ChunkHeader(head, true, NbdReplyType.OffsetData, request.Cookie, 8 + length);
+        BinaryPrimitives.WriteUInt64BigEndian(head[20..], request.Offset);
     }
 
-    private static async Task SendDataChunkAsync(Stream stream, byte[] head, ulong cookie, bool done, long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    /// <summary>A read with holes: one hole or data chunk per extent.</summary>
+    private void SendChunks(Request request, ReadOnlySpan<byte> data, IReadOnlyList<ChainExtent> extents)
     {
-        NbdWire.ChunkHeader(head, done, NbdReplyType.OffsetData, cookie, 8 + data.Length);
-        BinaryPrimitives.WriteUInt64BigEndian(head.AsSpan(20), (ulong)offset);
-        await stream.WriteAsync(head.AsMemory(0, 28), cancellationToken).ConfigureAwait(false);
-        await stream.WriteAsync(data, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task BlockStatusAsync(Request request, CancellationToken cancellationToken)
-    {
-        var one = (request.Flags & NbdCommandFlags.RequestOne) != 0;
-        IReadOnlyList<ChainExtent> extents = session.BaseAllocationId is null && session.AllocationDepthId is null
-            ? []
-            : ChainBlockStatus.GetExtents(_image, (long)request.Offset, request.Length);
-        var chunks = new List<byte[]>();
-        if (session.BaseAllocationId is { } baseId)
+        var offset = (long)request.Offset;
+        Span<byte> head = stackalloc byte[32];
+        for (var i = 0; i < extents.Count; i++)
         {
-            chunks.Add(NbdStatusChunk.Build(baseId, extents, one, NbdStatusChunk.BaseAllocation));
-        }
-
-        if (session.AllocationDepthId is { } depthId)
-        {
-            chunks.Add(NbdStatusChunk.Build(depthId, extents, one, NbdStatusChunk.Depth));
-        }
-
-        foreach (var bitmap in session.Bitmaps)
-        {
-            chunks.Add(NbdStatusChunk.Bitmap(bitmap, (long)request.Offset, request.Length, one));
-        }
-
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            for (var i = 0; i < chunks.Count; i++)
+            var extent = extents[i];
+            var done = i == extents.Count - 1;
+            if (extent.ReadsAsZero)
             {
-                // Header and status in one write.
-                var reply = new byte[20 + chunks[i].Length];
-                NbdWire.ChunkHeader(reply, i == chunks.Count - 1, NbdReplyType.BlockStatus, request.Cookie, chunks[i].Length);
-                chunks[i].CopyTo(reply, 20);
-                await session.Stream.WriteAsync(reply, cancellationToken).ConfigureAwait(false);
+                NbdWire.ChunkHeader(head, done, NbdReplyType.OffsetHole, request.Cookie, 12);
+                BinaryPrimitives.WriteUInt64BigEndian(head[20..], (ulong)extent.Offset);
+                BinaryPrimitives.WriteUInt32BigEndian(head[28..], (uint)extent.Length);
+                _io.Write(head);
+            }
+            else
+            {
+                NbdWire.ChunkHeader(head, done, NbdReplyType.OffsetData, request.Cookie, 8 + (int)extent.Length);
+                BinaryPrimitives.WriteUInt64BigEndian(head[20..], (ulong)extent.Offset);
+                _io.Write(head[..28]);
+                _io.Write(data.Slice((int)(extent.Offset - offset), (int)extent.Length));
             }
         }
-        finally
+    }
+
+    /// <summary>
+    /// Reads <paramref name="data"/>; with <paramref name="sparse"/>, only the extents that hold data, returning
+    /// the extents so holes can be answered as hole chunks (else an empty list).
+    /// </summary>
+    private IReadOnlyList<ChainExtent> ReadData(long offset, Span<byte> data, bool sparse)
+    {
+        if (!sparse)
         {
-            _writeLock.Release();
+            _image.Read(offset, data);
+            return [];
+        }
+
+        var extents = ChainBlockStatus.GetExtents(_image, offset, data.Length);
+        foreach (var extent in extents)
+        {
+            if (!extent.ReadsAsZero)
+            {
+                _image.Read(extent.Offset, data.Slice((int)(extent.Offset - offset), (int)extent.Length));
+            }
+        }
+
+        return extents;
+    }
+
+    private void BlockStatus(Request request)
+    {
+        var one = (request.Flags & NbdCommandFlags.RequestOne) != 0;
+        var chunks = new List<byte[]>();
+        var built = TryImage(request, () =>
+        {
+            IReadOnlyList<ChainExtent> extents = session.BaseAllocationId is null && session.AllocationDepthId is null
+                ? []
+                : ChainBlockStatus.GetExtents(_image, (long)request.Offset, request.Length);
+            if (session.BaseAllocationId is { } baseId)
+            {
+                chunks.Add(NbdStatusChunk.Build(baseId, extents, one, NbdStatusChunk.BaseAllocation));
+            }
+
+            if (session.AllocationDepthId is { } depthId)
+            {
+                chunks.Add(NbdStatusChunk.Build(depthId, extents, one, NbdStatusChunk.Depth));
+            }
+
+            foreach (var bitmap in session.Bitmaps)
+            {
+                chunks.Add(NbdStatusChunk.Bitmap(bitmap, (long)request.Offset, request.Length, one));
+            }
+        });
+        if (!built)
+        {
+            return;
+        }
+
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            // Header and status in one write.
+            var reply = new byte[20 + chunks[i].Length];
+            NbdWire.ChunkHeader(reply, i == chunks.Count - 1, NbdReplyType.BlockStatus, request.Cookie, chunks[i].Length);
+            chunks[i].CopyTo(reply, 20);
+            _io.Write(reply);
         }
     }
 
-    private async Task ReplyErrorAsync(Request request, NbdError error, CancellationToken cancellationToken)
+    private void ReplyError(Request request, NbdError error)
     {
         if (!session.Structured || request.Command is not (NbdCommand.Read or NbdCommand.BlockStatus))
         {
-            await ReplySimpleAsync(request.Cookie, error, cancellationToken).ConfigureAwait(false);
+            ReplySimple(request.Cookie, error);
             return;
         }
 
         var chunk = new byte[26];
         NbdWire.ChunkHeader(chunk, true, NbdReplyType.Error, request.Cookie, 6);
         BinaryPrimitives.WriteUInt32BigEndian(chunk.AsSpan(20), (uint)error);
-        await WriteLockedAsync(chunk, cancellationToken).ConfigureAwait(false);
+        _io.Write(chunk);
     }
 
-    private Task ReplySimpleAsync(ulong cookie, NbdError error, CancellationToken cancellationToken)
+    private void ReplySimple(ulong cookie, NbdError error)
     {
-        var reply = new byte[16];
+        Span<byte> reply = stackalloc byte[16];
         NbdWire.SimpleReply(reply, error, cookie);
-        return WriteLockedAsync(reply, cancellationToken);
-    }
-
-    private async Task WriteLockedAsync(byte[] data, CancellationToken cancellationToken)
-    {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await session.Stream.WriteAsync(data, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
+        _io.Write(reply);
     }
 
     private readonly record struct Request(NbdCommand Command, NbdCommandFlags Flags, ulong Cookie, ulong Offset, uint Length);
