@@ -12,6 +12,12 @@ public sealed partial class Qcow2Image
         CheckRange(offset, data.Length);
         CheckDataAccess();
         MarkBitmapsDirty(offset, data.Length);
+        WriteGuest(offset, data);
+    }
+
+    /// <summary>Writes guest bytes (virtual disk or VM state area) once the range has been checked.</summary>
+    private void WriteGuest(long offset, ReadOnlySpan<byte> data)
+    {
         var done = 0;
         while (done < data.Length)
         {
