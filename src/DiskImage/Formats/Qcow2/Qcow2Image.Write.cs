@@ -355,6 +355,33 @@ public sealed partial class Qcow2Image
         {
             throw new ImageCorruptException("qcow2: Image is corrupt; cannot be written");
         }
+
+        if (CheckInactiveL2Overlap)
+        {
+            RefuseUncheckableSnapshotsLocked();
+        }
+    }
+
+    /// <summary>
+    /// QEMU's <c>overlap-check.inactive-l2</c>: every write first makes sure it does not hit a snapshot's L2 tables,
+    /// which needs every snapshot's L1 table; one that cannot be read (bad offset or size) makes every write fail
+    /// with the table check's errno, before anything is written.
+    /// </summary>
+    internal bool CheckInactiveL2Overlap { get; set; }
+
+    /// <summary>Set once a write was refused by <see cref="CheckInactiveL2Overlap"/>: the errno QEMU's close reports.</summary>
+    internal int? InactiveL2RefusalErrno { get; private set; }
+
+    private void RefuseUncheckableSnapshotsLocked()
+    {
+        foreach (var snapshot in _snapshots)
+        {
+            if (snapshot.L1Problem(_clusterSize) is { } problem)
+            {
+                InactiveL2RefusalErrno = problem.Errno;
+                throw new ErrnoException(problem.Errno, ErrnoException.Text(problem.Errno));
+            }
+        }
     }
 
     /// <summary>

@@ -18,6 +18,7 @@ internal static class QemuIoErrno
         ENOENT => "No such file or directory",
         EIO => "Input/output error",
         EINVAL => "Invalid argument",
+        < 0 when ErrnoException.Text(-error) is var text && !text.StartsWith("Unknown", StringComparison.Ordinal) => text,
         ENOTSUP => "Operation not supported",
         EFBIG => "File too large",
         ENOSPC => "No space left on device",
@@ -29,6 +30,7 @@ internal static class QemuIoErrno
     {
         UnsupportedFeatureException or NotSupportedException => ENOTSUP,
         FileTooLargeException => EFBIG,
+        ErrnoException errno => -errno.Errno,
         InvalidOptionException or ArgumentException => EINVAL,
         IOException io when (io.HResult & 0xffff) == 28 || io.Message.Contains("No space left", StringComparison.Ordinal) => ENOSPC,
         _ => EIO,

@@ -22,6 +22,9 @@ internal sealed record QemuIoOpenSettings(string Path)
 
     public string? KeySecret { get; init; }
 
+    /// <summary><c>overlap-check.inactive-l2=on</c> (qcow2): writes check snapshots' L2 tables too.</summary>
+    public bool InactiveL2OverlapCheck { get; init; }
+
     /// <summary><c>file.align</c> of a <c>blkdebug:</c> name: the alignment its breakpoint events are raised at (1: none).</summary>
     public long BlkdebugAlign { get; init; } = 1;
 }

@@ -103,6 +103,11 @@ public sealed class QemuIoSession : IDisposable
         {
             Image = settings.Snapshot ? OpenWithOverlay(settings) : OpenPlain(settings, settings.ReadOnly);
             Settings = settings;
+            if (Image is Qcow2Image qcow2)
+            {
+                qcow2.CheckInactiveL2Overlap = settings.InactiveL2OverlapCheck;
+            }
+
             Breakpoints = IO.BlkdebugName.IsBlkdebug(settings.Path) && Image.Format.Name == "raw" ? new BlkdebugBreakpoints(Math.Max(1, settings.BlkdebugAlign)) : null;
             if (settings.Format is null && !settings.ReadOnly && !settings.Snapshot && Image.Format.Name == "raw")
             {
@@ -139,9 +144,18 @@ public sealed class QemuIoSession : IDisposable
         return text.StartsWith(prefix, StringComparison.Ordinal) ? text[prefix.Length..] : text;
     }
 
-    /// <summary><c>close</c>: flushes and releases the image (and removes a <c>-s</c> overlay).</summary>
-    internal void Close()
+    /// <summary>
+    /// <c>close</c>: flushes and releases the image (and removes a <c>-s</c> overlay). The line QEMU reports when its
+    /// metadata could not be written back (after writes refused by the inactive-L2 overlap check) goes to
+    /// <paramref name="output"/>.
+    /// </summary>
+    internal void Close(QemuIoOutput? output = null)
     {
+        if (Image is Qcow2Image { InactiveL2RefusalErrno: { } errno })
+        {
+            output?.Error($"Failed to flush the refcount block cache: {ErrnoException.Text(errno)}");
+        }
+
         if (_ownsImage)
         {
             Image?.Dispose();

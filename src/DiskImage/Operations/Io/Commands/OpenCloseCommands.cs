@@ -68,6 +68,10 @@ internal static class OpenCloseCommands
                         {
                             align = text;
                         }
+                        else if (key == "overlap-check.inactive-l2")
+                        {
+                            settings = settings with { InactiveL2OverlapCheck = text is "on" or "true" };
+                        }
                         else if (key == "read-only")
                         {
                             readOnly = text is "on" or "true";
@@ -128,7 +132,7 @@ internal static class OpenCloseCommands
 
     private static int RunClose(QemuIoSession session, string[] words, QemuIoOutput output)
     {
-        session.Close();
+        session.Close(output);
         return 0;
     }
 }
