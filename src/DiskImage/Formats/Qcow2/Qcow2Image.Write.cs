@@ -401,6 +401,47 @@ public sealed partial class Qcow2Image
         if (_l1DirtyHigh >= 0)
         {
             _file.Flush();
+            WriteDirtyL1Locked();
+        }
+
+        _file.Flush();
+        if (_pendingFrees.Count > 0)
+        {
+            ApplyPendingFreesLocked();
+            _refcounts.WriteDirty();
+            _file.Flush();
+        }
+    }
+
+    /// <summary>
+    /// Hands the cached metadata to the host in the same order as <see cref="FlushMetadataLocked"/> (refcount
+    /// increases, L2 tables, L1 table) without waiting for stable storage: a completed write then survives the
+    /// process being killed, as with QEMU, at the cost of no fsync. Refcount decreases stay pending.
+    /// </summary>
+    internal void WriteMetadataToHost()
+    {
+        if (!_file.CanWrite)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_refcounts is null)
+            {
+                return;
+            }
+
+            _refcounts.WriteDirty();
+            _l2Cache.WriteDirty();
+            WriteDirtyL1Locked();
+        }
+    }
+
+    private void WriteDirtyL1Locked()
+    {
+        if (_l1DirtyHigh >= 0)
+        {
             var count = _l1DirtyHigh - _l1DirtyLow + 1;
             var raw = ArrayPool<byte>.Shared.Rent(count * 8);
             try
@@ -419,14 +460,6 @@ public sealed partial class Qcow2Image
 
             _l1DirtyLow = int.MaxValue;
             _l1DirtyHigh = -1;
-        }
-
-        _file.Flush();
-        if (_pendingFrees.Count > 0)
-        {
-            ApplyPendingFreesLocked();
-            _refcounts.WriteDirty();
-            _file.Flush();
         }
     }
 

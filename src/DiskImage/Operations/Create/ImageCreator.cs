@@ -10,6 +10,31 @@ namespace DiskImage.Operations.Create;
 /// </summary>
 public static class ImageCreator
 {
+    /// <summary>
+    /// The <c>-o</c> options with <c>-b</c>/<c>-F</c> added as <c>backing_file</c>/<c>backing_fmt</c>, as qemu-img sets
+    /// them, so a backing file given by <c>-o</c> takes its format from <c>-F</c> and the reverse.
+    /// </summary>
+    private static IReadOnlyDictionary<string, string> WithBackingArguments(CreateRequest request)
+    {
+        if (request.BackingFile is null && request.BackingFormat is null)
+        {
+            return request.Options;
+        }
+
+        var merged = new Dictionary<string, string>(request.Options);
+        if (request.BackingFile is not null)
+        {
+            merged["backing_file"] = request.BackingFile;
+        }
+
+        if (request.BackingFormat is not null)
+        {
+            merged["backing_fmt"] = request.BackingFormat;
+        }
+
+        return merged;
+    }
+
     /// <summary>Checks the request as qemu-img does and resolves the size from the backing file when it is omitted.</summary>
     public static CreatePlan Prepare(CreateRequest request)
     {
@@ -31,7 +56,7 @@ public static class ImageCreator
         DriverOptionException? refusedByDriver = null;
         try
         {
-            options = format.ParseCreateOptions(request.Size, request.Options);
+            options = format.ParseCreateOptions(request.Size, WithBackingArguments(request));
         }
         catch (DriverOptionException e)
         {

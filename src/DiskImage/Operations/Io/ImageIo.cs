@@ -36,6 +36,7 @@ public static class ImageIo
                 Snapshot = options.Snapshot,
                 ForceShare = options.ForceShare,
                 IgnoreFlushes = options.IgnoreFlushes,
+                WriteThrough = options.WriteThrough,
                 IgnoreDiscards = options.IgnoreDiscards,
                 SecretProvider = options.SecretProvider,
                 KeySecret = options.KeySecret,

@@ -15,6 +15,9 @@ internal sealed record QemuIoOpenSettings(string Path)
     /// <summary><c>cache=unsafe</c>: flushes are not passed on.</summary>
     public bool IgnoreFlushes { get; init; }
 
+    /// <summary>Cache mode writethrough or directsync: writes are flushed when their command completes.</summary>
+    public bool WriteThrough { get; init; }
+
     /// <summary><c>discard=ignore</c>: discards and <c>write -z -u</c>'s unmapping do nothing.</summary>
     public bool IgnoreDiscards { get; init; }
 

@@ -87,7 +87,30 @@ public sealed class QemuIoSession : IDisposable
             return QemuIoErrno.EPERM;
         }
 
-        return command.Run(this, words, output);
+        var ret = command.Run(this, words, output);
+        if (ret >= 0 && command.NeedsWrite && Settings is { IgnoreFlushes: false } settings && Image is { CanWrite: true } image)
+        {
+            // A completed write survives the process being killed, as with qemu-io (unless cache=unsafe): writethrough
+            // puts it on stable storage, metadata included; writeback hands qcow2's cached metadata to the host.
+            try
+            {
+                if (settings.WriteThrough)
+                {
+                    image.Flush();
+                }
+                else if (image is Qcow2Image qcow2)
+                {
+                    qcow2.WriteMetadataToHost();
+                }
+            }
+            catch (Exception e) when (QemuIoErrno.IsIoFailure(e))
+            {
+                ret = QemuIoErrno.From(e);
+                output.Out($"flush failed: {QemuIoErrno.Text(ret)}");
+            }
+        }
+
+        return ret;
     }
 
     /// <summary>Opens an image as <c>open</c> does; false (with qemu-io's line) when one is open already or it cannot be opened.</summary>

@@ -34,7 +34,7 @@ internal static class OpenCloseCommands
                         return QemuIoErrno.EINVAL;
                     }
 
-                    settings = settings with { IgnoreFlushes = ignoreFlushes };
+                    settings = settings with { IgnoreFlushes = ignoreFlushes, WriteThrough = QemuIoOpenModes.IsWriteThrough(value) };
                     break;
                 case 'd':
                     if (!QemuIoOpenModes.TryDiscard(value!, out var ignoreDiscards))
