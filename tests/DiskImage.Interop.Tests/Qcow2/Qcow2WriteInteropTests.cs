@@ -201,8 +201,8 @@ public class Qcow2WriteInteropTests
     [InlineData("off", "writeback")]
     public void A_completed_write_survives_the_process_being_killed_as_with_qemu_io(string lazyRefcounts, string cache)
     {
-        // qemu-io keeps a completed write across SIGKILL (iotest 039) unless its cache mode is unsafe; so must
-        // diskimg io. qemu-io leaves lazy refcounts to be repaired; diskimg writes them too, so its image passes check.
+        // qemu-io -t writethrough keeps a completed write across SIGKILL (iotest 039); diskimg io does so under
+        // writeback too. qemu-io leaves lazy refcounts to be repaired; diskimg writes them too, so its image passes check.
         using var dir = new TempDirectory();
         var theirs = dir.File("theirs.qcow2");
         var ours = dir.File("ours.qcow2");
@@ -218,7 +218,13 @@ public class Qcow2WriteInteropTests
         Assert.Equal(IsDirtyOnDisk(theirs), IsDirtyOnDisk(ours));
         foreach (var read in new[] { "read -P 0x5a 0 512", "read -P 0x5b 1M 64k" })
         {
-            Assert.DoesNotContain("verification failed", ExternalTool.QemuIo("-r", "-c", read, theirs), StringComparison.Ordinal);
+            if (cache == "writethrough")
+            {
+                // Under writeback, what qemu-io's killed process left depends on which of its cached tables were
+                // written by then; only writethrough promises the write.
+                Assert.DoesNotContain("verification failed", ExternalTool.QemuIo("-r", "-c", read, theirs), StringComparison.Ordinal);
+            }
+
             Assert.DoesNotContain("verification failed", ExternalTool.QemuIo("-r", "-c", read, ours), StringComparison.Ordinal);
         }
 
