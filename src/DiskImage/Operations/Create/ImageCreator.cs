@@ -22,7 +22,8 @@ public static class ImageCreator
         }
 
         var merged = new Dictionary<string, string>(request.Options);
-        if (request.BackingFile is not null)
+        // An empty -b is refused by name further on ("Expected backing file name"), as qemu-img does.
+        if (request.BackingFile is { Length: > 0 })
         {
             merged["backing_file"] = request.BackingFile;
         }
