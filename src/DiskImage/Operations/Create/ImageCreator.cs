@@ -11,29 +11,24 @@ namespace DiskImage.Operations.Create;
 public static class ImageCreator
 {
     /// <summary>
-    /// The <c>-o</c> options with <c>-b</c>/<c>-F</c> added as <c>backing_file</c>/<c>backing_fmt</c>, as qemu-img sets
-    /// them, so a backing file given by <c>-o</c> takes its format from <c>-F</c> and the reverse.
+    /// The <c>-o</c> options completed by <c>-b</c>/<c>-F</c> where <c>-o</c> holds the other half of the pair
+    /// (<c>-o backing_file=B -F FMT</c>), as qemu-img sets both into one option list. Otherwise the options stay as
+    /// given and the backing checks below word any problem as qemu-img does.
     /// </summary>
     private static IReadOnlyDictionary<string, string> WithBackingArguments(CreateRequest request)
     {
-        if (request.BackingFile is null && request.BackingFormat is null)
+        var options = request.Options;
+        if (request.BackingFormat is not null && request.BackingFile is null && options.ContainsKey("backing_file") && !options.ContainsKey("backing_fmt"))
         {
-            return request.Options;
+            return new Dictionary<string, string>(options) { ["backing_fmt"] = request.BackingFormat };
         }
 
-        var merged = new Dictionary<string, string>(request.Options);
-        // An empty -b is refused by name further on ("Expected backing file name"), as qemu-img does.
-        if (request.BackingFile is { Length: > 0 })
+        if (request.BackingFile is { Length: > 0 } && request.BackingFormat is null && options.ContainsKey("backing_fmt") && !options.ContainsKey("backing_file"))
         {
-            merged["backing_file"] = request.BackingFile;
+            return new Dictionary<string, string>(options) { ["backing_file"] = request.BackingFile };
         }
 
-        if (request.BackingFormat is not null)
-        {
-            merged["backing_fmt"] = request.BackingFormat;
-        }
-
-        return merged;
+        return options;
     }
 
     /// <summary>Checks the request as qemu-img does and resolves the size from the backing file when it is omitted.</summary>
