@@ -12,6 +12,14 @@ internal static class ErrorReporter
     public static int Report(TextWriter stderr, Exception e)
     {
         var error = Unwrap(e);
+        if (error is DiskImageException { EarlierErrors: { Count: > 0 } earlier })
+        {
+            foreach (var line in earlier)
+            {
+                stderr.WriteLine($"{ProgramName.Value}: {line}");
+            }
+        }
+
         WriteMessage(stderr, ImageOptsNames.AsTyped(error is IOException ? WithoutDotNetPath(error.Message) : error.Message));
         if (error is UsageException)
         {

@@ -17,6 +17,16 @@ public class DiskImageException : Exception
     public DiskImageException(string message, Exception innerException) : base(message, innerException) { }
 
     private string? _context;
+    private List<string>? _earlierErrors;
+
+    /// <summary>
+    /// Errors reported before this one, each a line of its own (QEMU reports some failures as their cause first and
+    /// then the operation that failed, with the cause's errno). Empty for most errors.
+    /// </summary>
+    public IReadOnlyList<string> EarlierErrors => (IReadOnlyList<string>?)_earlierErrors ?? [];
+
+    /// <summary>Records a line reported before this error.</summary>
+    internal void AddEarlierError(string line) => (_earlierErrors ??= []).Add(line);
 
     /// <summary>The message, led by what was being done when it happened (<c>Could not open 'disk.qcow2': ...</c>, as qemu-img says).</summary>
     public override string Message => _context is null ? base.Message : _context + base.Message;

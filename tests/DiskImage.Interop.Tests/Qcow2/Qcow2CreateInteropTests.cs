@@ -116,6 +116,23 @@ public class Qcow2CreateInteropTests
         Assert.Equal(message, error.Message);
     }
 
+    [Theory]
+    [InlineData("-o", "backing_file=base.qcow2", "-F", "qcow2")]
+    [InlineData("-o", "backing_fmt=qcow2", "-b", "base.qcow2")]
+    public void Backing_options_from_o_and_from_b_or_F_combine_as_in_qemu_img(params string[] arguments)
+    {
+        // qemu-img sets -b and -F as backing_file and backing_fmt in the -o list, so either half may come from either.
+        using var dir = new TempDirectory();
+        Qcow2Oracle.Create(dir.File("base.qcow2"), "1M");
+        var theirs = ExternalTool.RunIn(dir.Path, "qemu-img", ["create", "-f", "qcow2", .. arguments, "theirs.qcow2"]);
+        var ours = Diskimg.Run(["create", "-f", "qcow2", .. arguments.Select(a => a.Replace("base.qcow2", dir.File("base.qcow2"), StringComparison.Ordinal)), dir.File("ours.qcow2")]);
+        Assert.Equal(theirs.ExitCode, ours.ExitCode);
+        Assert.Equal(0, ours.ExitCode);
+        var info = ExternalTool.QemuImg("info", dir.File("ours.qcow2"));
+        Assert.Contains("backing file format: qcow2", info, StringComparison.Ordinal);
+        Assert.Contains("virtual size: 1 MiB", info, StringComparison.Ordinal);
+    }
+
     internal static void Create(string path, string size, string options)
     {
         var parsed = Qcow2Format.Instance.ParseCreateOptions(SizeText.Parse(size), KeyValueOptions.Parse([options]));

@@ -88,6 +88,7 @@ internal sealed class IoCommand
             Snapshot = parse.GetValue(_snapshot),
             ForceShare = parse.GetValue(_forceShare),
             IgnoreFlushes = ignoreFlushes,
+            WriteThrough = cache is "writethrough" or "directsync",
             IgnoreDiscards = ignoreDiscards,
             Commands = parse.GetValue(_commands) ?? [],
         };

@@ -159,6 +159,14 @@ public sealed partial class Qcow2Image
 
         foreach (var snapshot in _snapshots)
         {
+            if (snapshot.L1Problem(_clusterSize) is { } problem)
+            {
+                // QEMU names the table's problem, then the failed zero expansion by its errno.
+                var failure = new InvalidImageException($"Failed to turn zero into data clusters: {ErrnoException.Text(problem.Errno)}");
+                failure.AddEarlierError(problem.Message);
+                throw failure;
+            }
+
             if (HasZeroClusters(ReadSnapshotL1(snapshot, "")))
             {
                 throw new UnsupportedFeatureException($"Cannot downgrade: snapshot '{snapshot.Name}' has zero clusters, which cannot be expanded yet");

@@ -69,6 +69,12 @@ public sealed partial class Qcow2Image
         CheckSnapshotsSupported();
         lock (_lock)
         {
+            // QEMU's limit, checked before anything is written (EFBIG, as qemu-img reports it).
+            if (_snapshots.Count >= Qcow2Constants.MaxSnapshots)
+            {
+                throw new FileTooLargeException("Too many internal snapshots");
+            }
+
             FlushMetadataLocked();
             var references = CollectReferencesLocked(_l1);
             RaiseRefcountsLocked(references, $"Could not create snapshot '{name}'");
@@ -128,6 +134,14 @@ public sealed partial class Qcow2Image
 
             FlushMetadataLocked();
             var snapshot = FindSnapshot(selector) ?? throw new InvalidOptionException("Failed to load snapshot: No such file or directory");
+            if (snapshot.L1Problem(_clusterSize) is { } problem)
+            {
+                // QEMU names the problem, then the failed load by its errno.
+                var failure = new InvalidImageException($"Failed to load snapshot: {ErrnoException.Text(problem.Errno)}");
+                failure.AddEarlierError(problem.Message);
+                throw failure;
+            }
+
             var size = snapshot.DiskSize ?? _header.Size;
             var snapshotL1 = ReadSnapshotL1(snapshot, "Failed to load snapshot: ");
 
@@ -318,6 +332,17 @@ public sealed partial class Qcow2Image
         foreach (var (cluster, increment) in increments)
         {
             var current = refcounts.Get(cluster);
+            if (current == 0 && !refcounts.HasBlockFor(cluster))
+            {
+                // No refcount block covers the cluster (an L2 entry pointing far past the file). QEMU would have to
+                // allocate refcount structures in the middle of the update and gives up: EFBIG when the refcount
+                // table could not grow that far, EAGAIN otherwise. Nothing has been changed here yet.
+                var blockBits = _clusterBits + 3 - _header.RefcountOrder;
+                throw (cluster >> blockBits) + 1 > Qcow2Constants.MaxRefcountTableBytes
+                    ? new ErrnoException(ErrnoException.EFBIG, "File too large")
+                    : new ErrnoException(ErrnoException.EAGAIN, "Resource temporarily unavailable");
+            }
+
             if (current == 0)
             {
                 throw new InvalidImageException($"{what}: cluster 0x{cluster << _clusterBits:x} is referenced but has refcount 0");

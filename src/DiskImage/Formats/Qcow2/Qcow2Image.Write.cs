@@ -12,6 +12,12 @@ public sealed partial class Qcow2Image
         CheckRange(offset, data.Length);
         CheckDataAccess();
         MarkBitmapsDirty(offset, data.Length);
+        WriteGuest(offset, data);
+    }
+
+    /// <summary>Writes guest bytes (virtual disk or VM state area) once the range has been checked.</summary>
+    private void WriteGuest(long offset, ReadOnlySpan<byte> data)
+    {
         var done = 0;
         while (done < data.Length)
         {
@@ -390,6 +396,33 @@ public sealed partial class Qcow2Image
         {
             throw new ImageCorruptException("qcow2: Image is corrupt; cannot be written");
         }
+
+        if (CheckInactiveL2Overlap)
+        {
+            RefuseUncheckableSnapshotsLocked();
+        }
+    }
+
+    /// <summary>
+    /// QEMU's <c>overlap-check.inactive-l2</c>: every write first makes sure it does not hit a snapshot's L2 tables,
+    /// which needs every snapshot's L1 table; one that cannot be read (bad offset or size) makes every write fail
+    /// with the table check's errno, before anything is written.
+    /// </summary>
+    internal bool CheckInactiveL2Overlap { get; set; }
+
+    /// <summary>Set once a write was refused by <see cref="CheckInactiveL2Overlap"/>: the errno QEMU's close reports.</summary>
+    internal int? InactiveL2RefusalErrno { get; private set; }
+
+    private void RefuseUncheckableSnapshotsLocked()
+    {
+        foreach (var snapshot in _snapshots)
+        {
+            if (snapshot.L1Problem(_clusterSize) is { } problem)
+            {
+                InactiveL2RefusalErrno = problem.Errno;
+                throw new ErrnoException(problem.Errno, ErrnoException.Text(problem.Errno));
+            }
+        }
     }
 
     /// <summary>
@@ -409,6 +442,47 @@ public sealed partial class Qcow2Image
         if (_l1DirtyHigh >= 0)
         {
             _file.Flush();
+            WriteDirtyL1Locked();
+        }
+
+        _file.Flush();
+        if (_pendingFrees.Count > 0)
+        {
+            ApplyPendingFreesLocked();
+            _refcounts.WriteDirty();
+            _file.Flush();
+        }
+    }
+
+    /// <summary>
+    /// Hands the cached metadata to the host in the same order as <see cref="FlushMetadataLocked"/> (refcount
+    /// increases, L2 tables, L1 table) without waiting for stable storage: a completed write then survives the
+    /// process being killed, as with QEMU, at the cost of no fsync. Refcount decreases stay pending.
+    /// </summary>
+    internal void WriteMetadataToHost()
+    {
+        if (!_file.CanWrite)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_refcounts is null)
+            {
+                return;
+            }
+
+            _refcounts.WriteDirty();
+            _l2Cache.WriteDirty();
+            WriteDirtyL1Locked();
+        }
+    }
+
+    private void WriteDirtyL1Locked()
+    {
+        if (_l1DirtyHigh >= 0)
+        {
             var count = _l1DirtyHigh - _l1DirtyLow + 1;
             var raw = ArrayPool<byte>.Shared.Rent(count * 8);
             try
@@ -427,14 +501,6 @@ public sealed partial class Qcow2Image
 
             _l1DirtyLow = int.MaxValue;
             _l1DirtyHigh = -1;
-        }
-
-        _file.Flush();
-        if (_pendingFrees.Count > 0)
-        {
-            ApplyPendingFreesLocked();
-            _refcounts.WriteDirty();
-            _file.Flush();
         }
     }
 

@@ -125,14 +125,25 @@ internal sealed record Qcow2Snapshot
     /// <summary>QEMU's checks before a snapshot's L1 table is read, with its wording.</summary>
     public void ValidateL1(int clusterSize)
     {
+        if (L1Problem(clusterSize) is { } problem)
+        {
+            throw new InvalidImageException(problem.Message);
+        }
+    }
+
+    /// <summary>What <see cref="ValidateL1"/> refuses, with the errno QEMU's table validation returns for it; null when valid.</summary>
+    public (string Message, int Errno)? L1Problem(int clusterSize)
+    {
         if (L1Size > Qcow2Constants.MaxL1Bytes / 8)
         {
-            throw new InvalidImageException("Snapshot L1 table too large");
+            return ("Snapshot L1 table too large", ErrnoException.EFBIG);
         }
 
         if ((L1TableOffset & (clusterSize - 1)) != 0 || L1TableOffset < 0 || L1TableOffset > Qcow2Constants.MaxHostOffset - (L1Size * 8))
         {
-            throw new InvalidImageException("Snapshot L1 table offset invalid");
+            return ("Snapshot L1 table offset invalid", ErrnoException.EINVAL);
         }
+
+        return null;
     }
 }

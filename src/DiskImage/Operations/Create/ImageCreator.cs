@@ -10,6 +10,27 @@ namespace DiskImage.Operations.Create;
 /// </summary>
 public static class ImageCreator
 {
+    /// <summary>
+    /// The <c>-o</c> options completed by <c>-b</c>/<c>-F</c> where <c>-o</c> holds the other half of the pair
+    /// (<c>-o backing_file=B -F FMT</c>), as qemu-img sets both into one option list. Otherwise the options stay as
+    /// given and the backing checks below word any problem as qemu-img does.
+    /// </summary>
+    private static IReadOnlyDictionary<string, string> WithBackingArguments(CreateRequest request)
+    {
+        var options = request.Options;
+        if (request.BackingFormat is not null && request.BackingFile is null && options.ContainsKey("backing_file") && !options.ContainsKey("backing_fmt"))
+        {
+            return new Dictionary<string, string>(options) { ["backing_fmt"] = request.BackingFormat };
+        }
+
+        if (request.BackingFile is { Length: > 0 } && request.BackingFormat is null && options.ContainsKey("backing_fmt") && !options.ContainsKey("backing_file"))
+        {
+            return new Dictionary<string, string>(options) { ["backing_file"] = request.BackingFile };
+        }
+
+        return options;
+    }
+
     /// <summary>Checks the request as qemu-img does and resolves the size from the backing file when it is omitted.</summary>
     public static CreatePlan Prepare(CreateRequest request)
     {
@@ -31,7 +52,7 @@ public static class ImageCreator
         DriverOptionException? refusedByDriver = null;
         try
         {
-            options = format.ParseCreateOptions(request.Size, request.Options);
+            options = format.ParseCreateOptions(request.Size, WithBackingArguments(request));
         }
         catch (DriverOptionException e)
         {

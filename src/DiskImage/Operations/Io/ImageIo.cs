@@ -36,6 +36,7 @@ public static class ImageIo
                 Snapshot = options.Snapshot,
                 ForceShare = options.ForceShare,
                 IgnoreFlushes = options.IgnoreFlushes,
+                WriteThrough = options.WriteThrough,
                 IgnoreDiscards = options.IgnoreDiscards,
                 SecretProvider = options.SecretProvider,
                 KeySecret = options.KeySecret,
@@ -53,15 +54,28 @@ public static class ImageIo
         }
 
         var ok = true;
+        var aborted = false;
         foreach (var command in commands)
         {
             var outcome = session.Execute(command);
             ok &= !outcome.Failed;
             report(outcome);
+            aborted = outcome.Abort;
             if (outcome.Quit || outcome.Abort)
             {
                 break;
             }
+        }
+
+        var closing = new QemuIoOutput();
+        if (!aborted)
+        {
+            session.Close(closing);
+        }
+
+        if (closing.Lines.Count > 0)
+        {
+            report(closing.ToOutcome(false));
         }
 
         return ok;

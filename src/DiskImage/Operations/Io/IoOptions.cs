@@ -18,6 +18,12 @@ public sealed record IoOptions
     /// <summary><c>-t unsafe</c>: flushes are not passed to the host.</summary>
     public bool IgnoreFlushes { get; init; }
 
+    /// <summary>
+    /// <c>-t writethrough</c> / <c>directsync</c>: every command that writes is flushed before the next one runs, so a
+    /// completed write survives the process being killed.
+    /// </summary>
+    public bool WriteThrough { get; init; }
+
     /// <summary><c>-d ignore</c>: discard requests do nothing.</summary>
     public bool IgnoreDiscards { get; init; }
 

@@ -10,6 +10,7 @@ internal static class QemuIoErrno
     public const int EIO = -5;
     public const int EINVAL = -22;
     public const int ENOTSUP = -95;
+    public const int EFBIG = -27;
     public const int ENOSPC = -28;
 
     public static string Text(int error) => error switch
@@ -17,7 +18,9 @@ internal static class QemuIoErrno
         ENOENT => "No such file or directory",
         EIO => "Input/output error",
         EINVAL => "Invalid argument",
+        < 0 when ErrnoException.Text(-error) is var text && !text.StartsWith("Unknown", StringComparison.Ordinal) => text,
         ENOTSUP => "Operation not supported",
+        EFBIG => "File too large",
         ENOSPC => "No space left on device",
         _ => "Unknown error",
     };
@@ -26,6 +29,8 @@ internal static class QemuIoErrno
     public static int From(Exception e) => e switch
     {
         UnsupportedFeatureException or NotSupportedException => ENOTSUP,
+        FileTooLargeException => EFBIG,
+        ErrnoException errno => -errno.Errno,
         InvalidOptionException or ArgumentException => EINVAL,
         IOException io when (io.HResult & 0xffff) == 28 || io.Message.Contains("No space left", StringComparison.Ordinal) => ENOSPC,
         _ => EIO,

@@ -11,6 +11,9 @@ public static class QemuIoOpenModes
         return mode is "none" or "off" or "writeback" or "unsafe" or "directsync" or "writethrough";
     }
 
+    /// <summary>Cache modes without a volatile write cache: a completed write must be on stable storage.</summary>
+    internal static bool IsWriteThrough(string? mode) => mode is "writethrough" or "directsync";
+
     /// <summary>A discard mode: <c>ignore</c>/<c>off</c> makes discards do nothing; <c>unmap</c>/<c>on</c> passes them on.</summary>
     public static bool TryDiscard(string mode, out bool ignoreDiscards)
     {

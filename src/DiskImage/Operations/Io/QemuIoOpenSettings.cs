@@ -15,12 +15,18 @@ internal sealed record QemuIoOpenSettings(string Path)
     /// <summary><c>cache=unsafe</c>: flushes are not passed on.</summary>
     public bool IgnoreFlushes { get; init; }
 
+    /// <summary>Cache mode writethrough or directsync: writes are flushed when their command completes.</summary>
+    public bool WriteThrough { get; init; }
+
     /// <summary><c>discard=ignore</c>: discards and <c>write -z -u</c>'s unmapping do nothing.</summary>
     public bool IgnoreDiscards { get; init; }
 
     public Func<string?, byte[]?>? SecretProvider { get; init; }
 
     public string? KeySecret { get; init; }
+
+    /// <summary><c>overlap-check.inactive-l2=on</c> (qcow2): writes check snapshots' L2 tables too.</summary>
+    public bool InactiveL2OverlapCheck { get; init; }
 
     /// <summary><c>file.align</c> of a <c>blkdebug:</c> name: the alignment its breakpoint events are raised at (1: none).</summary>
     public long BlkdebugAlign { get; init; } = 1;

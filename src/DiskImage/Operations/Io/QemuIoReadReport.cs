@@ -18,10 +18,11 @@ internal static class QemuIoReadReport
     /// <param name="machine">Print the report in machine-readable form (<c>-C</c>).</param>
     /// <param name="failureName">The name in "... failed:" (readv and aio_read both say readv).</param>
     /// <param name="failOnMismatch">aio_read reports a mismatch but still succeeds.</param>
+    /// <param name="vmState">Read the VM state area (<c>read -b</c>).</param>
     public static int Run(IDiskImage image, QemuIoOutput output, string failureName, long offset, long count, byte? pattern,
-        long windowStart, long windowLength, bool dump, bool quiet, bool machine, bool failOnMismatch)
+        long windowStart, long windowLength, bool dump, bool quiet, bool machine, bool failOnMismatch, bool vmState = false)
     {
-        var result = QemuIoTransfer.Read(image, offset, count, pattern, windowStart, windowLength, dump && !quiet);
+        var result = QemuIoTransfer.Read(image, offset, count, pattern, windowStart, windowLength, dump && !quiet, vmState);
         if (result.Error < 0)
         {
             output.Out($"{failureName} failed: {QemuIoErrno.Text(result.Error)}");

@@ -87,7 +87,30 @@ public sealed class QemuIoSession : IDisposable
             return QemuIoErrno.EPERM;
         }
 
-        return command.Run(this, words, output);
+        var ret = command.Run(this, words, output);
+        if (ret >= 0 && command.NeedsWrite && Settings is { IgnoreFlushes: false } settings && Image is { CanWrite: true } image)
+        {
+            // A completed write survives the process being killed, as with qemu-io (unless cache=unsafe): writethrough
+            // puts it on stable storage, metadata included; writeback hands qcow2's cached metadata to the host.
+            try
+            {
+                if (settings.WriteThrough)
+                {
+                    image.Flush();
+                }
+                else if (image is Qcow2Image qcow2)
+                {
+                    qcow2.WriteMetadataToHost();
+                }
+            }
+            catch (Exception e) when (QemuIoErrno.IsIoFailure(e))
+            {
+                ret = QemuIoErrno.From(e);
+                output.Out($"flush failed: {QemuIoErrno.Text(ret)}");
+            }
+        }
+
+        return ret;
     }
 
     /// <summary>Opens an image as <c>open</c> does; false (with qemu-io's line) when one is open already or it cannot be opened.</summary>
@@ -103,6 +126,11 @@ public sealed class QemuIoSession : IDisposable
         {
             Image = settings.Snapshot ? OpenWithOverlay(settings) : OpenPlain(settings, settings.ReadOnly);
             Settings = settings;
+            if (Image is Qcow2Image qcow2)
+            {
+                qcow2.CheckInactiveL2Overlap = settings.InactiveL2OverlapCheck;
+            }
+
             Breakpoints = IO.BlkdebugName.IsBlkdebug(settings.Path) && Image.Format.Name == "raw" ? new BlkdebugBreakpoints(Math.Max(1, settings.BlkdebugAlign)) : null;
             if (settings.Format is null && !settings.ReadOnly && !settings.Snapshot && Image.Format.Name == "raw")
             {
@@ -139,9 +167,18 @@ public sealed class QemuIoSession : IDisposable
         return text.StartsWith(prefix, StringComparison.Ordinal) ? text[prefix.Length..] : text;
     }
 
-    /// <summary><c>close</c>: flushes and releases the image (and removes a <c>-s</c> overlay).</summary>
-    internal void Close()
+    /// <summary>
+    /// <c>close</c>: flushes and releases the image (and removes a <c>-s</c> overlay). The line QEMU reports when its
+    /// metadata could not be written back (after writes refused by the inactive-L2 overlap check) goes to
+    /// <paramref name="output"/>.
+    /// </summary>
+    internal void Close(QemuIoOutput? output = null)
     {
+        if (Image is Qcow2Image { InactiveL2RefusalErrno: { } errno })
+        {
+            output?.Error($"Failed to flush the refcount block cache: {ErrnoException.Text(errno)}");
+        }
+
         if (_ownsImage)
         {
             Image?.Dispose();

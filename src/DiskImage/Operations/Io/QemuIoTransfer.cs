@@ -19,13 +19,17 @@ internal static class QemuIoTransfer
     /// <param name="Dump">Lines of the hex dump, when one was asked for.</param>
     public readonly record struct ReadResult(int Error, bool Mismatch, TimeSpan Elapsed, List<string> Dump);
 
-    /// <summary>Reads a range, checking the <c>[patternOffset, +patternLength)</c> window against a pattern and dumping when asked.</summary>
-    public static ReadResult Read(IDiskImage image, long offset, long count, byte? pattern, long patternOffset, long patternLength, bool dump)
+    /// <summary>
+    /// Reads a range, checking the <c>[patternOffset, +patternLength)</c> window against a pattern and dumping when
+    /// asked; with <paramref name="vmState"/> the range lies in the VM state area (<c>read -b</c>), not the disk.
+    /// </summary>
+    public static ReadResult Read(IDiskImage image, long offset, long count, byte? pattern, long patternOffset, long patternLength, bool dump, bool vmState = false)
     {
         var lines = new List<string>();
-        if (!QemuIoArguments.InRange(image.Length, offset, count))
+        if (vmState ? image is not IVmStateArea : !QemuIoArguments.InRange(image.Length, offset, count))
         {
-            return new ReadResult(QemuIoErrno.EIO, false, TimeSpan.Zero, lines);
+            // Without a VM state area of its own, the request reaches the protocol, which has none either.
+            return new ReadResult(vmState ? QemuIoErrno.ENOTSUP : QemuIoErrno.EIO, false, TimeSpan.Zero, lines);
         }
 
         var mismatch = false;
@@ -37,7 +41,15 @@ internal static class QemuIoTransfer
             {
                 var length = (int)Math.Min(buffer.Length, count - done);
                 var chunk = buffer.AsMemory(0, length);
-                image.Read(offset + done, chunk.Span);
+                if (vmState)
+                {
+                    ((IVmStateArea)image).ReadVmState(offset + done, chunk.Span);
+                }
+                else
+                {
+                    image.Read(offset + done, chunk.Span);
+                }
+
                 if (pattern is { } expected && !mismatch)
                 {
                     var from = Math.Max(done, patternOffset);
@@ -96,6 +108,44 @@ internal static class QemuIoTransfer
         return result;
     }
 
+    /// <summary>
+    /// <c>write -b</c>: writes the VM state area, flushing afterwards as a write-through cache would not (qemu-io's
+    /// default cache is writeback); ENOTSUP for an image without one.
+    /// </summary>
+    public static int WriteVmState(IDiskImage image, long offset, long count, Action<long, Span<byte>> fill, out TimeSpan elapsed)
+    {
+        var clock = Stopwatch.StartNew();
+        int result;
+        if (image is not IVmStateArea area)
+        {
+            result = QemuIoErrno.ENOTSUP;
+        }
+        else
+        {
+            result = Guard(() =>
+            {
+                var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(ChunkSize, Math.Max(count, 1)));
+                try
+                {
+                    for (long done = 0; done < count;)
+                    {
+                        var length = (int)Math.Min(buffer.Length, count - done);
+                        fill(done, buffer.AsSpan(0, length));
+                        area.WriteVmState(offset + done, buffer.AsSpan(0, length));
+                        done += length;
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            });
+        }
+
+        elapsed = clock.Elapsed;
+        return result;
+    }
+
     /// <summary>Writes zeroes without data (<c>write -z</c>), unmapping when allowed.</summary>
     public static int WriteZeroes(IDiskImage image, long offset, long count, bool mayUnmap, out TimeSpan elapsed)
     {
@@ -113,13 +163,15 @@ internal static class QemuIoTransfer
             return QemuIoErrno.EIO;
         }
 
+        return count > 0 ? Guard(action) : 0;
+    }
+
+    /// <summary>Runs an operation, turning library failures into errno values.</summary>
+    private static int Guard(Action action)
+    {
         try
         {
-            if (count > 0)
-            {
-                action();
-            }
-
+            action();
             return 0;
         }
         catch (Exception e) when (QemuIoErrno.IsIoFailure(e))

@@ -76,6 +76,16 @@ public static class ImageSnapshots
         {
             action();
         }
+        catch (DiskImageException e) when (prefix.StartsWith("Could not create", StringComparison.Ordinal) && ErrnoException.Of(e) is { } errno)
+        {
+            // qemu-img reports a failed creation by its errno alone.
+            throw new ImageAccessException($"{prefix}: -{errno} ({ErrnoException.Text(errno)})", e);
+        }
+        catch (DiskImageException e) when (e.EarlierErrors.Count > 0)
+        {
+            e.PrependContext(prefix + ": ");
+            throw;
+        }
         catch (UnsupportedFeatureException e)
         {
             throw new UnsupportedFeatureException($"{prefix}: {e.Message}", e);

@@ -34,7 +34,7 @@ internal static class OpenCloseCommands
                         return QemuIoErrno.EINVAL;
                     }
 
-                    settings = settings with { IgnoreFlushes = ignoreFlushes };
+                    settings = settings with { IgnoreFlushes = ignoreFlushes, WriteThrough = QemuIoOpenModes.IsWriteThrough(value) };
                     break;
                 case 'd':
                     if (!QemuIoOpenModes.TryDiscard(value!, out var ignoreDiscards))
@@ -67,6 +67,10 @@ internal static class OpenCloseCommands
                         else if (key == "file.align")
                         {
                             align = text;
+                        }
+                        else if (key == "overlap-check.inactive-l2")
+                        {
+                            settings = settings with { InactiveL2OverlapCheck = text is "on" or "true" };
                         }
                         else if (key == "read-only")
                         {
@@ -128,7 +132,7 @@ internal static class OpenCloseCommands
 
     private static int RunClose(QemuIoSession session, string[] words, QemuIoOutput output)
     {
-        session.Close();
+        session.Close(output);
         return 0;
     }
 }

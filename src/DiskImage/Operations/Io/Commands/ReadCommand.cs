@@ -1,11 +1,11 @@
 namespace DiskImage.Operations.Io.Commands;
 
-/// <summary><c>read [-abCqv] [-P pattern [-s off] [-l len]] off len</c>; <c>-p</c> is accepted and ignored, <c>-b</c> (VM state) is not supported.</summary>
+/// <summary><c>read [-abCqv] [-P pattern [-s off] [-l len]] off len</c>; <c>-p</c> is accepted and ignored, <c>-b</c> reads the VM state area (qcow2).</summary>
 internal static class ReadCommand
 {
     public static readonly QemuIoCommandInfo Info = new("read", "r", "[-abCqv] [-P pattern [-s off] [-l len]] off len",
         "reads a number of bytes at a specified offset", 2, -1, Run,
-        Help: "Reads a range of the image. -P checks every byte (or the -s/-l window) against a pattern byte, -v dumps the data, -q prints nothing on success, -C prints a machine-readable report.");
+        Help: "Reads a range of the image. -P checks every byte (or the -s/-l window) against a pattern byte, -v dumps the data, -b reads the VM state area instead of the disk, -q prints nothing on success, -C prints a machine-readable report.");
 
     private static int Run(QemuIoSession session, string[] words, QemuIoOutput output)
     {
@@ -87,11 +87,8 @@ internal static class ReadCommand
             {
                 return QemuIoErrno.EINVAL;
             }
-
-            output.Out($"read failed: {QemuIoErrno.Text(QemuIoErrno.ENOTSUP)}");
-            return QemuIoErrno.ENOTSUP;
         }
 
-        return QemuIoReadReport.Run(session.Image!, output, "read", offset, count, pattern, windowStart, windowLength, dump, quiet, machine, failOnMismatch: true);
+        return QemuIoReadReport.Run(session.Image!, output, "read", offset, count, pattern, windowStart, windowLength, dump, quiet, machine, failOnMismatch: true, vmState);
     }
 }

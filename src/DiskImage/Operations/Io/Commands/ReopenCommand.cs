@@ -35,7 +35,7 @@ internal static class ReopenCommand
                     }
 
                     hasCache = true;
-                    settings = settings with { IgnoreFlushes = ignoreFlushes };
+                    settings = settings with { IgnoreFlushes = ignoreFlushes, WriteThrough = QemuIoOpenModes.IsWriteThrough(value) };
                     break;
                 case 'r' or 'w':
                     if (readOnly is not null)

@@ -3,13 +3,13 @@ namespace DiskImage.Operations.Io.Commands;
 /// <summary>
 /// <c>write [-bcCfnquz] [-P pattern | -s source_file] off len</c>. <c>-f</c> (FUA) flushes after the write;
 /// <c>-n</c> (no fallback) is accepted with <c>-z</c>, whose zeroing never falls back to writing data here;
-/// <c>-b</c> (VM state) is not supported; <c>-p</c> is ignored as in qemu-io.
+/// <c>-b</c> writes the VM state area (qcow2; other formats have none); <c>-p</c> is ignored as in qemu-io.
 /// </summary>
 internal static class WriteCommand
 {
     public static readonly QemuIoCommandInfo Info = new("write", "w", "[-bcCfnquz] [-P pattern | -s source_file] off len",
         "writes a number of bytes at a specified offset", 2, -1, Run, NeedsWrite: true,
-        Help: "Writes a range filled with a pattern byte (0xcd unless -P), with a source file's bytes repeated (-s), or zeroes (-z, -u to unmap). -c compresses (qcow2, cluster-aligned), -f flushes afterwards, -q prints nothing on success, -C prints a machine-readable report.");
+        Help: "Writes a range filled with a pattern byte (0xcd unless -P), with a source file's bytes repeated (-s), or zeroes (-z, -u to unmap). -c compresses (qcow2, cluster-aligned), -f flushes afterwards, -b writes the VM state area instead of the disk, -q prints nothing on success, -C prints a machine-readable report.");
 
     private static int Run(QemuIoSession session, string[] words, QemuIoOutput output)
     {
@@ -91,7 +91,7 @@ internal static class WriteCommand
 
         var image = session.Image!;
         var elapsed = TimeSpan.Zero;
-        var ret = vmState ? QemuIoErrno.ENOTSUP
+        var ret = vmState ? QemuIoTransfer.WriteVmState(image, offset, count, fill, out elapsed)
             : zero ? QemuIoTransfer.WriteZeroes(image, offset, count, unmap && !session.IgnoreDiscards, out elapsed)
             : compressed ? QemuIoCompressedWrite.Write(image, offset, count, fill, out elapsed)
             : QemuIoTransfer.Write(image, offset, count, fill, fua, out elapsed);
