@@ -19,6 +19,7 @@ internal static class QemuIoErrno
         EINVAL => "Invalid argument",
         ENOTSUP => "Operation not supported",
         ENOSPC => "No space left on device",
+        < 0 and > -4096 => IO.ErrnoText.Strerror(-error),
         _ => "Unknown error",
     };
 
@@ -28,6 +29,7 @@ internal static class QemuIoErrno
         UnsupportedFeatureException or NotSupportedException => ENOTSUP,
         InvalidOptionException or ArgumentException => EINVAL,
         IOException io when (io.HResult & 0xffff) == 28 || io.Message.Contains("No space left", StringComparison.Ordinal) => ENOSPC,
+        IOException { HResult: > 0 and < 4096 } io => -io.HResult, // errno, as the host file and blkdebug nodes report it
         _ => EIO,
     };
 
