@@ -112,10 +112,15 @@ public sealed partial class Qcow2Image
             _file.Flush();
 
             _refcounts = new Qcow2Refcounts(_file, _header, DefaultRefcountCacheBytes, OnRefcountTableMoved);
-            var first = _refcounts.Allocate((int)(3 + l1Clusters));
-            if (first != 0)
+            // The header, refcount table, refcount block and L1 table are the first clusters, all free on the new table.
+            for (var cluster = 0L; cluster < 3 + l1Clusters; cluster++)
             {
-                throw new InvalidImageException("First cluster in emptied image is in use");
+                if (_refcounts.Get(cluster) != 0)
+                {
+                    throw new InvalidImageException("First cluster in emptied image is in use");
+                }
+
+                _refcounts.Add(cluster, 1);
             }
 
             broken = false;
