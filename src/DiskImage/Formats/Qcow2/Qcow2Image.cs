@@ -266,7 +266,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
                 if (_file.CanWrite && _refcounts is not null)
                 {
                     StoreBitmapsLocked();
-                    FlushMetadataLocked();
+                    FlushOnCloseLocked();
                     if ((_dirtyBitSetHere || _header.IsDirty) && !_inPlaceUpdate)
                     {
                         _header = _header with { IncompatibleFeatures = _header.IncompatibleFeatures & ~Qcow2Constants.IncompatibleDirty };
@@ -281,6 +281,34 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
                 _backing?.Dispose();
                 _file.Dispose();
             }
+        }
+    }
+
+    /// <summary>
+    /// Writes the metadata back when the image is closed; a failure is reported as QEMU reports it at close, one line
+    /// for the L2 tables and one for the refcount blocks if writing those alone fails again, and the image stays dirty.
+    /// </summary>
+    private void FlushOnCloseLocked()
+    {
+        try
+        {
+            FlushMetadataLocked();
+            return;
+        }
+        catch (IOException e)
+        {
+            var lines = $"Failed to flush the L2 table cache: {IO.ErrnoText.Describe(e)}";
+            try
+            {
+                _refcounts!.WriteDirty();
+                _file.Flush();
+            }
+            catch (IOException again)
+            {
+                lines += $"\nFailed to flush the refcount block cache: {IO.ErrnoText.Describe(again)}";
+            }
+
+            throw new ImageAccessException(lines, e);
         }
     }
 
