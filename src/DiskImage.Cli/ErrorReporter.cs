@@ -65,7 +65,8 @@ internal static class ErrorReporter
                 continue;
             }
 
-            stderr.WriteLine(text.StartsWith("kilobytes, megabytes", StringComparison.Ordinal) || text.StartsWith("warning: ", StringComparison.Ordinal) ? $"{ProgramName.Value}: {text}" : text);
+            stderr.WriteLine(text.StartsWith("kilobytes, megabytes", StringComparison.Ordinal) || text.StartsWith("warning: ", StringComparison.Ordinal)
+                || text.StartsWith("Failed to flush the ", StringComparison.Ordinal) ? $"{ProgramName.Value}: {text}" : text);
         }
     }
 

@@ -68,6 +68,12 @@ internal sealed class CompareCommand
                     context.Error.WriteLine(result.ErrorHint);
                 }
 
+                if (result.WarnSizeMismatch && !quiet)
+                {
+                    // qemu-img printed the warning before reading the larger image's rest (on stdout, which reaches a pipe last).
+                    context.Out.WriteLine("Warning: Image size mismatch!");
+                }
+
                 progress?.End();
                 return result.ExitCode;
             }

@@ -85,7 +85,7 @@ internal static class CreateSummary
         };
 
         // Encryption options come first, in the order given (as qemu-img prints them).
-        parts.AddRange(given.Where(p => p.Key.StartsWith("encrypt", StringComparison.Ordinal)).Select(p => $"{p.Key}={p.Value}"));
+        parts.AddRange(given.Where(p => p.Key.StartsWith("encrypt", StringComparison.Ordinal)).Select(p => $"{p.Key}={p.Value.Replace(",", ",,", StringComparison.Ordinal)}"));
         foreach (var spec in specs)
         {
             if (!values.TryGetValue(spec.Key, out var value))
@@ -103,7 +103,8 @@ internal static class CreateSummary
                 value = bytes.ToString(CultureInfo.InvariantCulture);
             }
 
-            parts.Add($"{spec.Key}={value}");
+            // qemu-img escapes a comma in a value by doubling it (qemu_opts_print); only strings can hold one.
+            parts.Add($"{spec.Key}={value.Replace(",", ",,", StringComparison.Ordinal)}");
         }
 
         return $"Formatting '{plan.Path}', {string.Join(' ', parts)}";

@@ -122,6 +122,7 @@ public sealed class ImageFormatRegistry
             TrustExtentPaths = spec.TrustExtentPaths || options.TrustExtentPaths,
             FileNode = spec.File is { } inner ? (outer, formatOwnsFile) => OpenFileNode(inner, outer, formatOwnsFile) : null,
             StackedDisplayName = spec.File is not null ? spec.DisplayName : null,
+            Blkdebug = spec.BlkdebugRules,
         };
         var name = formatName ?? spec.Driver;
         var format = name is not null ? Get(name) : Probe(spec.Filename);
@@ -166,6 +167,7 @@ public sealed class ImageFormatRegistry
             Window = null,
             FileNode = null,
             StackedDisplayName = null,
+            Blkdebug = null,
             MetadataOnly = false,
             FormatWasProbed = false,
         };

@@ -70,9 +70,24 @@ public sealed record ImageOpenOptions
     /// <summary>The <c>json:</c> name qemu-img prints for an image whose format sits on a <see cref="FileNode"/>.</summary>
     internal string? StackedDisplayName { get; init; }
 
-    /// <summary>The storage under the format: the stacked <see cref="FileNode"/>, else the named file with this open's lock.</summary>
+    /// <summary>
+    /// The rules of a blkdebug node between the format and its file, from a <c>json:</c> name; null for none. Not
+    /// passed on to backing files.
+    /// </summary>
+    internal IReadOnlyList<IO.Blkdebug.BlkdebugRule>? Blkdebug { get; init; }
+
+    /// <summary>
+    /// The storage under the format: the stacked <see cref="FileNode"/>, else the named file with this open's lock
+    /// (under a blkdebug node when <see cref="Blkdebug"/> has rules).
+    /// </summary>
     internal IStorage OpenFile(string path, bool formatOwnsFile) =>
-        FileNode is { } node ? node(this, formatOwnsFile) : Storage.Open(path, !ReadOnly, LockFor(path, formatOwnsFile));
+        FileNode is { } node ? node(this, formatOwnsFile) : Storage.WithRules(Storage.Open(path, !ReadOnly, LockFor(path, formatOwnsFile)), Blkdebug ?? []);
+
+    /// <summary>
+    /// Receives the lines of the check a writable open runs on an image left dirty (QEMU's qcow2 driver prints them on
+    /// stderr, so qemu-io shows them); null to drop them. Not passed on to backing files.
+    /// </summary>
+    internal Action<string>? RepairReport { get; init; }
 
     /// <summary>Open the image in repair mode (check -r): allowed even when the corrupt bit is set.</summary>
     public bool ForRepair { get; init; }
@@ -129,6 +144,8 @@ public sealed record ImageOpenOptions
         Window = null,
         FileNode = null,
         StackedDisplayName = null,
+        Blkdebug = null,
+        RepairReport = null,
         Permissions = MetadataOnly ? LockPermissions.None : LockPermissions.ConsistentRead,
         SharedPermissions = SharedPermissions.HasFlag(LockPermissions.Write)
             ? LockPermissions.All

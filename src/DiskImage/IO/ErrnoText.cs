@@ -11,18 +11,37 @@ internal static class ErrnoText
     {
         [1] = "Operation not permitted",
         [2] = "No such file or directory",
+        [3] = "No such process",
+        [4] = "Interrupted system call",
         [5] = "Input/output error",
+        [6] = "No such device or address",
+        [7] = "Argument list too long",
+        [9] = "Bad file descriptor",
+        [11] = "Resource temporarily unavailable",
+        [12] = "Cannot allocate memory",
         [13] = "Permission denied",
         [17] = "File exists",
         [20] = "Not a directory",
         [21] = "Is a directory",
         [22] = "Invalid argument",
+        [24] = "Too many open files",
+        [26] = "Text file busy",
         [27] = "File too large",
         [28] = "No space left on device",
+        [29] = "Illegal seek",
         [30] = "Read-only file system",
+        [32] = "Broken pipe",
+        [34] = "Numerical result out of range",
         [36] = "File name too long",
+        [61] = "No data available",
+        [84] = "Invalid or incomplete multibyte or wide character",
+        [95] = "Operation not supported",
+        [110] = "Connection timed out",
         [122] = "Disk quota exceeded",
     };
+
+    /// <summary>strerror's text for errno <paramref name="errno"/> (glibc's "Unknown error N" for one not listed).</summary>
+    public static string Strerror(int errno) => Messages.TryGetValue(errno, out var text) ? text : $"Unknown error {errno}";
 
     /// <summary>strerror's text for <paramref name="e"/>; <paramref name="path"/> (when known) tells EISDIR apart.</summary>
     public static string Describe(Exception e, string? path = null)

@@ -1,9 +1,10 @@
+using DiskImage.IO.Blkdebug;
 using DiskImage.Nbd.Client;
 
 namespace DiskImage.IO;
 
 /// <summary>Opens the storage a name refers to: a host file, an NBD export for <c>nbd:</c> names, or the image under a
-/// pass-through <c>blkdebug::PATH</c>.</summary>
+/// <c>blkdebug:CONFIG:PATH</c> name (with the rules file's fault injection when CONFIG is given).</summary>
 public static class Storage
 {
     /// <summary>Opens existing storage; errors become <see cref="ImageAccessException"/> in qemu-img's words.</summary>
@@ -13,7 +14,20 @@ public static class Storage
     /// Opens existing storage and, for a host file, locks it as QEMU's file driver does (<see cref="ImageLock"/>);
     /// a conflict with another process throws <see cref="ImageLockedException"/>. NBD exports take no file locks.
     /// </summary>
-    public static IStorage Open(string name, bool writable, LockRequest? lockRequest) =>
-        BlkdebugName.IsBlkdebug(name) ? Open(BlkdebugName.ImagePath(name), writable, lockRequest)
-        : NbdUri.IsNbd(name) ? NbdStorage.Open(name, writable) : HostFile.Open(name, writable, lockRequest);
+    public static IStorage Open(string name, bool writable, LockRequest? lockRequest)
+    {
+        if (!BlkdebugName.IsBlkdebug(name))
+        {
+            return NbdUri.IsNbd(name) ? NbdStorage.Open(name, writable) : HostFile.Open(name, writable, lockRequest);
+        }
+
+        // The rules are read before the image is opened, as QEMU's blkdebug_open does.
+        var (config, path) = BlkdebugName.Split(name);
+        var rules = config is null ? [] : BlkdebugRules.Load(config, []);
+        return WithRules(Open(path, writable, lockRequest), rules);
+    }
+
+    /// <summary>Puts a blkdebug node with <paramref name="rules"/> over <paramref name="storage"/>; without rules the storage is used as it is.</summary>
+    internal static IStorage WithRules(IStorage storage, IReadOnlyList<BlkdebugRule> rules) =>
+        rules.Count == 0 ? storage : new BlkdebugStorage(storage, rules);
 }

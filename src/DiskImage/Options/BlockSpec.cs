@@ -52,6 +52,12 @@ internal sealed record BlockSpec
     /// </summary>
     public BlockSpec? File { get; init; }
 
+    /// <summary>
+    /// The rules of a <c>blkdebug</c> node between the format and its file (<c>file.driver=blkdebug</c>, its rules given
+    /// as <c>inject-error</c>/<c>set-state</c> options or in a <c>config</c> file); null when there is no such node.
+    /// </summary>
+    public IReadOnlyList<IO.Blkdebug.BlkdebugRule>? BlkdebugRules { get; init; }
+
     /// <summary><c>"backing": null</c>: open without the backing chain.</summary>
     public bool NoBacking { get; init; }
 
@@ -59,7 +65,7 @@ internal sealed record BlockSpec
     public required string DisplayName { get; init; }
 
     /// <summary>Whether only driver, file name and key secret were given, so the plain file name says everything.</summary>
-    public bool IsPlain => RawOffset is null && RawSize is null && ForceShare is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null;
+    public bool IsPlain => RawOffset is null && RawSize is null && ForceShare is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null;
 
     /// <summary>Deepest accepted stack of format nodes (each <c>file.driver</c> naming a format adds one).</summary>
     public const int MaxFormatNesting = 8;
@@ -138,6 +144,7 @@ internal sealed record BlockSpec
 
         string? filename;
         BlockSpec? fileNode = null;
+        IReadOnlyList<IO.Blkdebug.BlkdebugRule>? blkdebugRules = null;
         var protocol = Take(options, "file.driver");
         if (driver == "nbd")
         {
@@ -165,6 +172,10 @@ internal sealed record BlockSpec
 
             fileNode = FromOptions(innerOptions, nesting + 1);
             filename = fileNode.Filename;
+        }
+        else if (protocol == "blkdebug")
+        {
+            (filename, blkdebugRules) = BlkdebugNode(options);
         }
         else if (protocol is not null && OtherFormats.Contains(protocol))
         {
@@ -204,16 +215,22 @@ internal sealed record BlockSpec
         }
 
         var fileObject = fileNode?.DisplayObject ?? QemuJson.Object([new("driver", QemuJson.String("file")), new("filename", QemuJson.String(filename))]);
+        if (blkdebugRules is not null)
+        {
+            fileObject = QemuJson.Object([new("driver", QemuJson.String("blkdebug")), new("image", fileObject)]);
+        }
+
         var displayObject = QemuJson.Object([
             new("offset", offsetValue.Text is null ? null : QemuJson.Scalar(offsetValue)),
             new("size", sizeValue.Text is null ? null : QemuJson.Scalar(sizeValue)),
             new("driver", QemuJson.String(driver ?? "raw")),
             new("file", fileObject),
         ]);
-        var display = offset is null && size is null && fileNode is null ? filename : JsonFilename.Prefix + displayObject;
+        var display = offset is null && size is null && fileNode is null && blkdebugRules is null ? filename : JsonFilename.Prefix + displayObject;
         return new BlockSpec
         {
             File = fileNode,
+            BlkdebugRules = blkdebugRules,
             DisplayObject = displayObject,
             ForceShare = forceShare ?? fileNode?.ForceShare,
             Locking = locking ?? fileNode?.Locking,
@@ -264,6 +281,54 @@ internal sealed record BlockSpec
             _ => -1,
         };
         return valid >= 0 ? valid : throw new InvalidOptionException($"Parameter '{key}' expects a non-negative number below 2^64\n{SizeHint}");
+    }
+
+    /// <summary>Options of a blkdebug node's own.</summary>
+    private static readonly string[] BlkdebugSizeKeys = ["align", "max-transfer", "opt-write-zero", "max-write-zero", "opt-discard", "max-discard"];
+
+    /// <summary>
+    /// A <c>blkdebug</c> file node (<c>file.driver=blkdebug</c>): the image's file (<c>image.filename</c>, <c>image</c> as an
+    /// object with the <c>file</c> driver, or <c>x-image</c>) and its rules (a <c>config</c> file, then the
+    /// <c>inject-error</c>/<c>set-state</c> options). Its alignment options are checked as QEMU checks them.
+    /// </summary>
+    private static (string Filename, IReadOnlyList<IO.Blkdebug.BlkdebugRule> Rules) BlkdebugNode(Dictionary<string, JsonScalar> options)
+    {
+        const string node = FilePrefix;
+        if (options.TryGetValue(node + "image", out var reference))
+        {
+            throw new InvalidOptionException($"Cannot find device='{reference.Text}' nor node-name='{reference.Text}'");
+        }
+
+        var imageDriver = Take(options, node + "image.driver");
+        if (imageDriver is not null and not "file")
+        {
+            throw new UnsupportedFeatureException($"A '{imageDriver}' node under blkdebug is not supported; only 'file' is");
+        }
+
+        var filename = Take(options, node + "image.filename") ?? Take(options, node + "x-image")
+            ?? throw new InvalidOptionException(imageDriver is null ? "A block device must be specified for \"image\"" : "The 'file' block driver requires a file name");
+        var config = Take(options, node + "config");
+        foreach (var key in BlkdebugSizeKeys)
+        {
+            if (options.TryGetValue(node + key, out var value))
+            {
+                options.Remove(node + key);
+                var number = ParseSize(key, value);
+                if (key == "align" && IO.Blkdebug.BlkdebugName.CheckAlign(number) is { } complaint)
+                {
+                    throw new InvalidOptionException(complaint);
+                }
+            }
+        }
+
+        var ruleKeys = options.Keys.Where(k => k.StartsWith(node + "inject-error.", StringComparison.Ordinal) || k.StartsWith(node + "set-state.", StringComparison.Ordinal)).ToList();
+        var ruleOptions = ruleKeys.Select(k => new KeyValuePair<string, string>(k[node.Length..], options[k].Text)).ToList();
+        foreach (var key in ruleKeys)
+        {
+            options.Remove(key);
+        }
+
+        return (filename, IO.Blkdebug.BlkdebugRules.Load(config, ruleOptions));
     }
 
     /// <summary>qemu's nbd driver options (<c>server.type=unix|inet</c>, <c>server.path</c>, <c>server.host</c>, <c>server.port</c>, <c>export</c>) as a URI.</summary>

@@ -1,4 +1,5 @@
 using DiskImage.IO;
+using DiskImage.IO.Blkdebug;
 using DiskImage.Nbd.Client;
 using DiskImage.Operations.Io;
 
@@ -32,7 +33,7 @@ public class BlkdebugAndLegacyNbdNameTests
         Assert.True(BlkdebugName.IsBlkdebug("blkdebug::/x/t.qcow2"));
         Assert.Equal("/x/t.qcow2", BlkdebugName.ImagePath("blkdebug::/x/t.qcow2"));
         Assert.Equal("blkdebug requires both config file and image path", Assert.Throws<InvalidOptionException>(() => BlkdebugName.ImagePath("blkdebug:t.qcow2")).Message);
-        Assert.Equal("Could not read blkdebug config file: No such file or directory", Assert.Throws<ImageAccessException>(() => BlkdebugName.ImagePath("blkdebug:/nonexistent/rules.cfg:t.qcow2")).Message);
+        Assert.Equal("Could not read blkdebug config file: No such file or directory", Assert.Throws<ImageAccessException>(() => Storage.Open("blkdebug:/nonexistent/rules.cfg:t.qcow2", writable: false)).Message);
     }
 
     [Theory]

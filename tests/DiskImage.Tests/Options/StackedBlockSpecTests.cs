@@ -48,7 +48,13 @@ public class StackedBlockSpecTests
     {
         var vmdk = Assert.Throws<UnsupportedFeatureException>(() => BlockSpec.FromDotted("driver=qcow2,file.driver=vmdk,file.file.filename=a"));
         Assert.Contains("vmdk", vmdk.Message, StringComparison.Ordinal);
-        Assert.Equal("Unknown driver 'blkdebug'", Assert.Throws<InvalidOptionException>(() => BlockSpec.FromDotted("driver=qcow2,file.driver=blkdebug,file.image.filename=a")).Message);
+        Assert.Equal("Unknown driver 'blkverify'", Assert.Throws<InvalidOptionException>(() => BlockSpec.FromDotted("driver=qcow2,file.driver=blkverify,file.image.filename=a")).Message);
+
+        // A blkdebug node is not a format: its image is the file, and its rules go with the spec.
+        var blkdebug = BlockSpec.FromDotted("driver=qcow2,file.driver=blkdebug,file.image.filename=a,file.inject-error.0.event=l2_load");
+        Assert.Equal("a", blkdebug.Filename);
+        Assert.Equal(DiskImage.IO.Blkdebug.BlkdebugEvent.L2Load, Assert.Single(blkdebug.BlkdebugRules!).Event);
+        Assert.Equal("Block protocol 'blkdebug' doesn't support the option 'bogus'", Assert.Throws<InvalidOptionException>(() => BlockSpec.FromDotted("driver=qcow2,file.driver=blkdebug,file.image.filename=a,file.bogus=1")).Message);
 
         var deep = "driver=qcow2," + string.Concat(Enumerable.Range(1, BlockSpec.MaxFormatNesting + 1).Select(i => string.Concat(Enumerable.Repeat("file.", i)) + "driver=qcow2,")) + string.Concat(Enumerable.Repeat("file.", BlockSpec.MaxFormatNesting + 2)) + "filename=a";
         Assert.Contains("nested", Assert.Throws<InvalidOptionException>(() => BlockSpec.FromDotted(deep)).Message, StringComparison.Ordinal);

@@ -14,6 +14,7 @@ public class JsonFilenameFuzzTests
         """json:{'driver':'qcow2','backing':null,'force-share':true,'file':{'filename':'q\u0041','locking':'off'}}""",
         """json:{"driver":"raw","file":{"driver":"nbd","server":{"type":"inet","host":"h","port":"1"},"export":"e"},"x":[1,[2,{}]]}""",
         """json:{"driver":"qcow2","file":{"driver":"raw","offset":65536,"size":"1M","file":{"driver":"qcow2","file":{"filename":"n.qcow2"}}}}""",
+        """json:{"driver":"qcow2","file":{"driver":"blkdebug","align":512,"inject-error":[{"event":"write_aio","errno":28,"once":true,"sector":8}],"set-state":[{"event":"l2_load","new_state":2}],"image":{"driver":"file","filename":"b.qcow2"}}}""",
     ];
 
     private static readonly string s_alphabet = "{}[]:,\"'\\ntfu0123456789.-eE \u00e9";

@@ -22,6 +22,11 @@ public sealed partial class Qcow2Image
             throw new InvalidImageException($"Could not repair dirty image: {e.Message}", e);
         }
 
+        foreach (var line in result.Messages)
+        {
+            _options.RepairReport?.Invoke(line);
+        }
+
         if (result.CheckErrors != 0)
         {
             throw new InvalidImageException("Could not repair dirty image: Input/output error");

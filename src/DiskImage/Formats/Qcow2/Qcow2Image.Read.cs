@@ -1,5 +1,6 @@
 using System.Buffers;
 using DiskImage.IO;
+using DiskImage.IO.Blkdebug;
 
 namespace DiskImage.Formats.Qcow2;
 
@@ -77,6 +78,7 @@ public sealed partial class Qcow2Image
 
     private void ReadHostData(long guestOffset, long hostOffset, Span<byte> target)
     {
+        BlkdebugStorage.Raise(_file, BlkdebugEvent.ReadAio);
         if (Cipher is not null)
         {
             ReadEncrypted(guestOffset, hostOffset, target);
@@ -96,6 +98,7 @@ public sealed partial class Qcow2Image
         }
 
         var available = (int)Math.Min(target.Length, backing.Length - guestOffset);
+        BlkdebugStorage.Raise(_file, BlkdebugEvent.ReadBackingAio);
         backing.Read(guestOffset, target[..available]);
         target[available..].Clear();
     }
@@ -127,6 +130,7 @@ public sealed partial class Qcow2Image
         var compressed = ArrayPool<byte>.Shared.Rent(length);
         try
         {
+            BlkdebugStorage.Raise(_file, BlkdebugEvent.ReadCompressed);
             var read = _file.ReadAvailable(hostOffset, compressed.AsSpan(0, length));
             compressed.AsSpan(read, length - read).Clear();
             Qcow2Compression.Decompress(_header.CompressionType, compressed, length, cluster, hostOffset);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using DiskImage.IO.Blkdebug;
 
 namespace DiskImage.Formats.Qcow2;
 
@@ -24,10 +25,15 @@ public sealed partial class Qcow2Image
             var position = offset + done;
             Qcow2Run run;
             WholeClusterReservation reservation;
+            InPlaceRun inPlace;
             lock (_lock)
             {
                 run = LookupLocked(position, data.Length - done);
-                if (run.Kind == Qcow2ClusterKind.Data && run.Copied)
+                if (TryInPlaceRunLocked(position, data.Length - done, out inPlace))
+                {
+                    reservation = default;
+                }
+                else if (run.Kind == Qcow2ClusterKind.Data && run.Copied)
                 {
                     reservation = default;
                 }
@@ -36,6 +42,21 @@ public sealed partial class Qcow2Image
                     done += WriteAllocatingLocked(position, data[done..]);
                     continue;
                 }
+            }
+
+            if (inPlace.Bytes > 0)
+            {
+                // Owned clusters, some of them preallocated zero clusters, written as one request as QEMU does;
+                // the zero flags are cleared once the data is on the file.
+                CheckNoMetadataOverlap(inPlace.HostOffset, inPlace.Bytes, "guest data");
+                WriteHostData(inPlace.HostOffset, data.Slice(done, inPlace.Bytes));
+                lock (_lock)
+                {
+                    ClearZeroFlagsLocked(inPlace);
+                }
+
+                done += inPlace.Bytes;
+                continue;
             }
 
             if (reservation.Count > 0)
@@ -73,8 +94,9 @@ public sealed partial class Qcow2Image
         }
     }
 
-    private void WriteHostData(long hostOffset, ReadOnlySpan<byte> data)
+    private void WriteHostData(long hostOffset, ReadOnlySpan<byte> data, BlkdebugEvent blkdebugEvent = BlkdebugEvent.WriteAio)
     {
+        BlkdebugStorage.Raise(_file, blkdebugEvent);
         if (Cipher is null)
         {
             _file.Write(hostOffset, data);
@@ -157,13 +179,19 @@ public sealed partial class Qcow2Image
         try
         {
             var region = buffer.AsSpan(0, regionLength);
-            if (inCluster != regionStart || take != regionLength)
+            var copyOnWrite = inCluster != regionStart || take != regionLength;
+
+            // QEMU zeroes a fresh cluster whose copied parts read as zeroes and writes only the data (cluster_alloc_space,
+            // then write_aio); other partial writes read and write the copied parts with the data (cow_read, cow_write).
+            var zeroCopy = copyOnWrite && !reuse && !compressed && host == 0 && CopiedPartsReadAsZeroLocked(clusterStart);
+            if (copyOnWrite)
             {
+                BlkdebugStorage.Raise(_file, zeroCopy ? BlkdebugEvent.ClusterAllocSpace : BlkdebugEvent.CowRead);
                 ReadRegionForCopyLocked(clusterStart + regionStart, region, entry, reuse);
             }
 
             data[..take].CopyTo(region[(inCluster - regionStart)..]);
-            WriteHostData(newHost + regionStart, region);
+            WriteHostData(newHost + regionStart, region, copyOnWrite && !zeroCopy ? BlkdebugEvent.CowWrite : BlkdebugEvent.WriteAio);
         }
         catch when (!reuse)
         {
@@ -185,6 +213,19 @@ public sealed partial class Qcow2Image
         return take;
     }
 
+    /// <summary>Whether the backing chain under a cluster this image does not allocate reads as zeroes by its allocation status alone.</summary>
+    private bool CopiedPartsReadAsZeroLocked(long clusterStart)
+    {
+        var backing = _backing;
+        if (backing is null || clusterStart >= backing.Length)
+        {
+            return true;
+        }
+
+        var extents = backing.GetExtents(clusterStart, Math.Min(_clusterSize, backing.Length - clusterStart));
+        return extents.All(e => e.Kind == IO.ExtentKind.Zero || (e.Kind == IO.ExtentKind.Unallocated && backing.Backing is null));
+    }
+
     /// <summary>Current guest content of a region that is about to be copied into a (new or reused) host cluster.</summary>
     private void ReadRegionForCopyLocked(long guestOffset, Span<byte> region, ulong entry, bool reuse)
     {
@@ -195,6 +236,87 @@ public sealed partial class Qcow2Image
         }
 
         ReadCore(guestOffset, region);
+    }
+
+    /// <summary>A host-contiguous run of clusters this image owns, with the L2 indices of the preallocated zero clusters in it.</summary>
+    private readonly record struct InPlaceRun(long L2Offset, long HostOffset, int Bytes, List<int>? ZeroIndices);
+
+    /// <summary>
+    /// QEMU writes in place over clusters it owns alone (COPIED), preallocated zero clusters included when the write
+    /// covers them whole, as one request while their host clusters are contiguous. True when such a run at
+    /// <paramref name="guestOffset"/> holds at least one zero cluster; plain data runs take the usual path.
+    /// </summary>
+    private bool TryInPlaceRunLocked(long guestOffset, int length, out InPlaceRun run)
+    {
+        run = default;
+        var clusterIndex = guestOffset >> _clusterBits;
+        var l1Index = clusterIndex >> _l2Bits;
+        if (Cipher is not null || _extendedL2 || l1Index >= _l1.Length || (_l1[l1Index] & Qcow2Constants.FlagCopied) == 0)
+        {
+            return false;
+        }
+
+        var l2Offset = L2OffsetOf(l1Index);
+        if (l2Offset == 0)
+        {
+            return false;
+        }
+
+        var table = _l2Cache.Get(l2Offset);
+        var inCluster = (int)(guestOffset & (_clusterSize - 1));
+        long host = -1;
+        var bytes = 0;
+        List<int>? zeros = null;
+        for (var index = (int)(clusterIndex & (L2Entries - 1)); index < L2Entries && bytes < length; index++)
+        {
+            var entry = ReadEntry(table, index);
+            var clusterHost = (long)(entry & Qcow2Constants.L2OffsetMask);
+            var start = bytes == 0 ? inCluster : 0;
+            var take = Math.Min(_clusterSize - start, length - bytes);
+            var zero = (entry & Qcow2Constants.FlagZero) != 0;
+            if ((entry & Qcow2Constants.FlagCompressed) != 0 || (entry & Qcow2Constants.FlagCopied) == 0 || clusterHost == 0
+                || (clusterHost & (_clusterSize - 1)) != 0 || (zero && take != _clusterSize)
+                || (host >= 0 && clusterHost != host + bytes))
+            {
+                break;
+            }
+
+            if (host < 0)
+            {
+                host = clusterHost + start;
+            }
+
+            if (zero)
+            {
+                (zeros ??= []).Add(index);
+            }
+
+            bytes += take;
+        }
+
+        if (zeros is null)
+        {
+            return false;
+        }
+
+        MarkDirtyForLazyRefcountsLocked();
+        run = new InPlaceRun(l2Offset, host, bytes, zeros);
+        return true;
+    }
+
+    /// <summary>The zero clusters of a written in-place run now hold their data.</summary>
+    private void ClearZeroFlagsLocked(InPlaceRun run)
+    {
+        var table = _l2Cache.Get(run.L2Offset);
+        foreach (var index in run.ZeroIndices!)
+        {
+            var entry = ReadEntry(table, index);
+            if ((entry & Qcow2Constants.FlagZero) != 0)
+            {
+                SetEntryLocked(table, run.L2Offset, index, (entry & Qcow2Constants.L2OffsetMask) | Qcow2Constants.FlagCopied, 0);
+                table = _l2Cache.Get(run.L2Offset);
+            }
+        }
     }
 
     private bool IsEmptyForWholeWrite(ulong entry) =>
@@ -327,6 +449,7 @@ public sealed partial class Qcow2Image
         }
 
         var fresh = _refcounts!.Allocate(1);
+        BlkdebugStorage.Raise(_file, BlkdebugEvent.L2AllocWrite);
         var table = _l2Cache.CreateZeroed(fresh);
         if (old != 0)
         {
@@ -492,6 +615,7 @@ public sealed partial class Qcow2Image
                     BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan(i * 8), _l1[_l1DirtyLow + i]);
                 }
 
+                BlkdebugStorage.Raise(_file, BlkdebugEvent.L1Update);
                 _file.Write(_header.L1TableOffset + (_l1DirtyLow * 8L), raw.AsSpan(0, count * 8));
             }
             finally

@@ -49,7 +49,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
         _l2Bits = _clusterBits - (_extendedL2 ? 4 : 3);
         _subclusterBits = _extendedL2 ? _clusterBits - 5 : _clusterBits;
         _l1 = ReadL1(file, header.L1TableOffset, header.L1Size);
-        _l2Cache = new Qcow2TableCache(file, _clusterSize, DefaultL2CacheBytes, 16);
+        _l2Cache = new Qcow2TableCache(file, _clusterSize, DefaultL2CacheBytes, 16, IO.Blkdebug.BlkdebugEvent.L2Load, IO.Blkdebug.BlkdebugEvent.L2Update);
         _snapshots = Qcow2Snapshot.ReadTable(file, header);
         if (header.HasDataFile)
         {
@@ -133,7 +133,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
 
     /// <summary>The backing path resolved the way QEMU combines it with the overlay's path.</summary>
     internal static string ResolveBackingPath(string overlayPath, string backingFile) =>
-        Path.IsPathRooted(backingFile) || Nbd.Client.NbdUri.IsNbd(backingFile) ? backingFile
+        Path.IsPathRooted(backingFile) || Nbd.Client.NbdUri.IsNbd(backingFile) || Options.JsonFilename.IsJson(backingFile) || IO.Blkdebug.BlkdebugName.IsBlkdebug(backingFile) ? backingFile
         : Nbd.Client.NbdUri.IsNbd(overlayPath) ? throw new ImageAccessException("Cannot generate a base directory for NBD nodes")
         : Path.Combine(Path.GetDirectoryName(overlayPath) ?? "", backingFile);
 
@@ -266,7 +266,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
                 if (_file.CanWrite && _refcounts is not null)
                 {
                     var bitmapsStored = TryStoreBitmapsAtCloseLocked();
-                    FlushMetadataLocked();
+                    FlushOnCloseLocked();
                     // As QEMU: an image whose bitmaps could not be stored is not marked clean.
                     if (bitmapsStored && (_dirtyBitSetHere || _header.IsDirty) && !_inPlaceUpdate)
                     {
@@ -282,6 +282,34 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
                 _backing?.Dispose();
                 _file.Dispose();
             }
+        }
+    }
+
+    /// <summary>
+    /// Writes the metadata back when the image is closed; a failure is reported as QEMU reports it at close, one line
+    /// for the L2 tables and one for the refcount blocks if writing those alone fails again, and the image stays dirty.
+    /// </summary>
+    private void FlushOnCloseLocked()
+    {
+        try
+        {
+            FlushMetadataLocked();
+            return;
+        }
+        catch (IOException e)
+        {
+            var lines = $"Failed to flush the L2 table cache: {IO.ErrnoText.Describe(e)}";
+            try
+            {
+                _refcounts!.WriteDirty();
+                _file.Flush();
+            }
+            catch (IOException again)
+            {
+                lines += $"\nFailed to flush the refcount block cache: {IO.ErrnoText.Describe(again)}";
+            }
+
+            throw new ImageAccessException(lines, e);
         }
     }
 

@@ -34,7 +34,7 @@ internal sealed class Qcow2Refcounts
         _order = header.RefcountOrder;
         _blockBits = _clusterBits + 3 - _order;
         _max = Qcow2RefcountBlock.MaxValue(_order);
-        _cache = new Qcow2TableCache(file, _clusterSize, cacheBytes, 4);
+        _cache = new Qcow2TableCache(file, _clusterSize, cacheBytes, 4, IO.Blkdebug.BlkdebugEvent.RefblockLoad, IO.Blkdebug.BlkdebugEvent.RefblockUpdatePart);
         _tableMoved = tableMoved;
         _tableOffset = header.RefcountTableOffset;
         var entries = (int)((long)header.RefcountTableClusters * _clusterSize / 8);
@@ -243,6 +243,21 @@ internal sealed class Qcow2Refcounts
             _highestAllocated = Math.Max(_highestAllocated, start + count - 1);
             return start << _clusterBits;
         }
+    }
+
+    /// <summary>
+    /// Gives back clusters just taken by <see cref="Allocate"/> whose data could not be written and that nothing references
+    /// (QEMU's qcow2_alloc_cluster_abort), so a failed write leaves no leak; the next allocation may take them again.
+    /// </summary>
+    public void Release(long hostOffset, int count)
+    {
+        var start = hostOffset >> _clusterBits;
+        for (var i = 0L; i < count; i++)
+        {
+            Add(start + i, -1);
+        }
+
+        _freeHint = Math.Min(_freeHint, start);
     }
 
     /// <summary>Finds a free run whose refcount blocks already exist (creating them first), without taking it.</summary>

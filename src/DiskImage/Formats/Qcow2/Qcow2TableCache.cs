@@ -1,4 +1,5 @@
 using DiskImage.IO;
+using DiskImage.IO.Blkdebug;
 
 namespace DiskImage.Formats.Qcow2;
 
@@ -16,11 +17,17 @@ internal sealed class Qcow2TableCache
     private readonly LinkedList<Entry> _lru = new();
     private readonly Stack<byte[]> _spare = new();
 
-    public Qcow2TableCache(IStorage file, int tableSize, long budgetBytes, int minimumEntries)
+    private readonly BlkdebugEvent _loadEvent;
+    private readonly BlkdebugEvent _writeEvent;
+
+    /// <summary>A cache whose misses raise <paramref name="loadEvent"/> and whose write-backs raise <paramref name="writeEvent"/> on a blkdebug file, as QEMU's table caches do.</summary>
+    public Qcow2TableCache(IStorage file, int tableSize, long budgetBytes, int minimumEntries, BlkdebugEvent loadEvent, BlkdebugEvent writeEvent)
     {
         _file = file;
         _tableSize = tableSize;
         _capacity = (int)Math.Max(minimumEntries, budgetBytes / tableSize);
+        _loadEvent = loadEvent;
+        _writeEvent = writeEvent;
     }
 
     /// <summary>Called before a dirty table is evicted, so the owner can flush what it depends on first.</summary>
@@ -38,6 +45,7 @@ internal sealed class Qcow2TableCache
         }
 
         var data = NewBuffer();
+        BlkdebugStorage.Raise(_file, _loadEvent);
         _file.Read(offset, data);
         Insert(offset, data, dirty: false);
         return data;
@@ -85,6 +93,7 @@ internal sealed class Qcow2TableCache
         {
             if (entry.Dirty)
             {
+                BlkdebugStorage.Raise(_file, _writeEvent);
                 _file.Write(entry.Offset, entry.Data);
                 entry.Dirty = false;
             }
@@ -124,6 +133,7 @@ internal sealed class Qcow2TableCache
                 BeforeDirtyWrite?.Invoke();
                 if (victim.Value.Dirty)
                 {
+                    BlkdebugStorage.Raise(_file, _writeEvent);
                     _file.Write(victim.Value.Offset, victim.Value.Data);
                     victim.Value.Dirty = false;
                 }

@@ -27,7 +27,7 @@ public static class ImageCommitter
     {
         ArgumentNullException.ThrowIfNull(options);
         var registry = ImageFormatRegistry.Default;
-        string basePath, baseFormat;
+        string basePath, baseFormat, baseName;
         long? growBaseTo = null;
         using (var probe = registry.Open(options.Path, options.Format, TopOptions(options)))
         {
@@ -35,6 +35,10 @@ public static class ImageCommitter
             InputOverlap.EnsureDistinct(found.FilePath, probeLayers.Select(l => l.FilePath));
             basePath = found.FilePath;
             baseFormat = found.Format.Name;
+
+            // A base named by options (json:, blkdebug:) is written through the same nodes it was read through.
+            var named = probeLayers[^1].GetInfo().FullBackingFilename;
+            baseName = named is not null && (Options.JsonFilename.IsJson(named) || IO.Blkdebug.BlkdebugName.IsBlkdebug(named)) ? named : basePath;
             if (found.Length < probe.Length)
             {
                 growBaseTo = probe.Length;
@@ -51,7 +55,7 @@ public static class ImageCommitter
         IDiskImage target;
         try
         {
-            target = registry.Open(basePath, baseFormat, Unlocking(options) with { ReadOnly = false });
+            target = registry.Open(baseName, baseFormat, Unlocking(options) with { ReadOnly = false });
         }
         catch (ImageLockedException e)
         {
@@ -68,8 +72,16 @@ public static class ImageCommitter
             using var top = registry.Open(options.Path, options.Format, TopOptions(options) with { LockExemptPaths = exempt });
             var (layers, _) = FindBase(top, options);
             guestLength = top.Length;
-            CopyAllocated(top, layers, target, progress, new RateLimiter(options.RateLimit), cancellationToken);
-            target.Flush();
+            try
+            {
+                CopyAllocated(top, layers, target, progress, new RateLimiter(options.RateLimit), cancellationToken);
+                target.Flush();
+            }
+            catch (IOException e)
+            {
+                // qemu-img runs the copy as a block job and reports its failure by errno alone.
+                throw new ImageAccessException($"Block job failed: {ErrnoText.Describe(e)}", e);
+            }
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -79,7 +91,14 @@ public static class ImageCommitter
             using var emptied = registry.Open(options.Path, options.Format, Unlocking(options) with { ReadOnly = false, OpenBackingChain = false });
             if (emptied is Qcow2Image qcow2)
             {
-                qcow2.MakeEmpty();
+                try
+                {
+                    qcow2.MakeEmpty();
+                }
+                catch (IOException e)
+                {
+                    throw new ImageAccessException($"Failed to empty {options.Path}: {ErrnoText.Describe(e)}", e);
+                }
             }
         }
 
@@ -98,14 +117,13 @@ public static class ImageCommitter
         var baseImage = top.Backing;
         if (options.Base is not null)
         {
-            var wanted = new HashSet<string>(StringComparer.Ordinal)
-            {
-                Path.GetFullPath(options.Base),
-                Path.GetFullPath(Qcow2Image.ResolveBackingPath(options.Path, options.Base)),
-            };
-            while (baseImage is not null && !wanted.Contains(Path.GetFullPath(baseImage.FilePath)))
+            // As QEMU: a relative base name is resolved against the directory of each layer in turn, never the working directory.
+            var current = top;
+            while (baseImage is not null
+                   && Path.GetFullPath(Qcow2Image.ResolveBackingPath(current.FilePath, options.Base)) != Path.GetFullPath(baseImage.FilePath))
             {
                 layers.Add(baseImage);
+                current = baseImage;
                 baseImage = baseImage.Backing;
             }
 

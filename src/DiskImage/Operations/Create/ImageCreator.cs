@@ -215,9 +215,10 @@ public static class ImageCreator
     {
         ArgumentNullException.ThrowIfNull(imagePath);
         ArgumentNullException.ThrowIfNull(backingFile);
-        if (Path.IsPathRooted(backingFile))
+        if (Path.IsPathRooted(backingFile) || JsonFilename.IsJson(backingFile) || IO.Blkdebug.BlkdebugName.IsBlkdebug(backingFile)
+            || Nbd.Client.NbdUri.IsNbd(backingFile))
         {
-            return backingFile;
+            return backingFile; // absolute, or a name with a protocol prefix, which QEMU never resolves against the image's directory
         }
 
         var directory = Path.GetDirectoryName(imagePath);

@@ -22,6 +22,7 @@ internal static class QemuIoErrno
         ENOTSUP => "Operation not supported",
         EFBIG => "File too large",
         ENOSPC => "No space left on device",
+        < 0 and > -4096 => IO.ErrnoText.Strerror(-error),
         _ => "Unknown error",
     };
 
@@ -33,6 +34,7 @@ internal static class QemuIoErrno
         ErrnoException errno => -errno.Errno,
         InvalidOptionException or ArgumentException => EINVAL,
         IOException io when (io.HResult & 0xffff) == 28 || io.Message.Contains("No space left", StringComparison.Ordinal) => ENOSPC,
+        IOException { HResult: > 0 and < 4096 } io => -io.HResult, // errno, as the host file and blkdebug nodes report it
         _ => EIO,
     };
 

@@ -124,14 +124,14 @@ public sealed class QemuIoSession : IDisposable
 
         try
         {
-            Image = settings.Snapshot ? OpenWithOverlay(settings) : OpenPlain(settings, settings.ReadOnly);
+            Image = settings.Snapshot ? OpenWithOverlay(settings) : OpenPlain(settings, settings.ReadOnly, output.Diagnostic);
             Settings = settings;
             if (Image is Qcow2Image qcow2)
             {
                 qcow2.CheckInactiveL2Overlap = settings.InactiveL2OverlapCheck;
             }
 
-            Breakpoints = IO.BlkdebugName.IsBlkdebug(settings.Path) && Image.Format.Name == "raw" ? new BlkdebugBreakpoints(Math.Max(1, settings.BlkdebugAlign)) : null;
+            Breakpoints = IO.Blkdebug.BlkdebugName.IsBlkdebug(settings.Path) && Image.Format.Name == "raw" ? new BlkdebugBreakpoints(Math.Max(1, settings.BlkdebugAlign)) : null;
             if (settings.Format is null && !settings.ReadOnly && !settings.Snapshot && Image.Format.Name == "raw")
             {
                 // QEMU's warning for a probed raw image opened for writing (it then guards block 0).
@@ -213,8 +213,9 @@ public sealed class QemuIoSession : IDisposable
         return false;
     }
 
-    private IDiskImage OpenPlain(QemuIoOpenSettings settings, bool readOnly) => _registry.Open(settings.Path, settings.Format, new ImageOpenOptions
+    private IDiskImage OpenPlain(QemuIoOpenSettings settings, bool readOnly, Action<string>? repairReport = null) => _registry.Open(settings.Path, settings.Format, new ImageOpenOptions
     {
+        RepairReport = repairReport,
         ReadOnly = readOnly,
         SecretProvider = settings.SecretProvider,
         KeySecret = settings.KeySecret,

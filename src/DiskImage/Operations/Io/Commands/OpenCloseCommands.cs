@@ -118,7 +118,7 @@ internal static class OpenCloseCommands
                 return QemuIoErrno.EINVAL;
             }
 
-            if (IO.BlkdebugName.CheckAlign(alignment) is { } complaint)
+            if (IO.Blkdebug.BlkdebugName.CheckAlign(alignment) is { } complaint)
             {
                 output.Error($"can't open device {settings.Path}: {complaint}");
                 return QemuIoErrno.EINVAL;
