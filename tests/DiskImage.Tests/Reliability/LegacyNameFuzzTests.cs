@@ -1,4 +1,4 @@
-using DiskImage.IO;
+using DiskImage.IO.Blkdebug;
 using DiskImage.Nbd.Client;
 using DiskImage.Tests.Infrastructure;
 
