@@ -184,6 +184,16 @@ public partial class BitmapVerbInteropTests
     internal static void MakeInconsistent(string image)
     {
         using var holder = ImageHolder.QemuIo(image);
+
+        // The lock is taken before qemu-io's open has marked the bitmaps in use; killing it in between leaves another
+        // state (the autoclear bit cleared), so wait for the in-use flags themselves.
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (!ExternalTool.QemuImg("info", "-U", "--output=json", image).Contains("\"in-use\"", StringComparison.Ordinal))
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), "qemu-io did not mark the bitmaps in use");
+            Thread.Sleep(20);
+        }
+
         Assert.True(holder.IsRunning);
     }
 

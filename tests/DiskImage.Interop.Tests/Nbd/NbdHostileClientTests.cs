@@ -66,7 +66,16 @@ public class NbdHostileClientTests
             BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(8), 7);
             BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(12), 3u << 30);
             s.Send(header);
-            s.Send(new byte[4096]);
+            try
+            {
+                s.Send(new byte[4096]);
+            }
+            catch (SocketException)
+            {
+                // The server answers from the header alone and closes without reading the payload, so this send can
+                // meet a closed socket; the reply is still queued for reading.
+            }
+
             var (_, type, _) = ReadOptionReply(s);
             Assert.Equal(0x80000009u, type);
             Assert.True(ClosedByServer(s));
