@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using DiskImage.Interop.Tests.Infrastructure;
 
 namespace DiskImage.Interop.Tests.Io;
@@ -54,16 +53,5 @@ public partial class QemuIoBlkdebugInteropTests
     private static IEnumerable<string> Arguments(string[] commands, string image) =>
         commands.SelectMany(c => new[] { "-c", c.Replace("IMG", image, StringComparison.Ordinal) });
 
-    private static string Normalise(string text, string image)
-    {
-        text = text.Replace(image, "IMG", StringComparison.Ordinal);
-        text = TimingLine().Replace(text, "X ops; TIME");
-        return ProgramName().Replace(text, "PROG: ");
-    }
-
-    [GeneratedRegex(@"[0-9]* ops; [0-9/:. sec]* \([0-9/.inf]* [EPTGMKiBbytes]*/sec and [0-9/.inf]* ops/sec\)")]
-    private static partial Regex TimingLine();
-
-    [GeneratedRegex(@"(?m)^(qemu-io|diskimg): ")]
-    private static partial Regex ProgramName();
+    private static string Normalise(string text, string image) => QemuToolOutput.Normalise(text, image);
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using DiskImage.Interop.Tests.Infrastructure;
 using DiskImage.Interop.Tests.Nbd;
 
@@ -55,11 +54,5 @@ public partial class QemuIoLegacyNbdInteropTests
         Assert.Equal(Normalise(theirs.StdErr), Normalise(ours.StdErr));
     }
 
-    private static string Normalise(string text) => ProgramName().Replace(TimingLine().Replace(text, "X ops; TIME"), "PROG: ");
-
-    [GeneratedRegex(@"[0-9]* ops; [0-9/:. sec]* \([0-9/.inf]* [EPTGMKiBbytes]*/sec and [0-9/.inf]* ops/sec\)")]
-    private static partial Regex TimingLine();
-
-    [GeneratedRegex(@"(?m)^(qemu-io|diskimg): ")]
-    private static partial Regex ProgramName();
+    private static string Normalise(string text) => QemuToolOutput.Normalise(text);
 }

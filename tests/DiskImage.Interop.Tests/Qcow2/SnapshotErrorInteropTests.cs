@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Text.RegularExpressions;
 using DiskImage.Interop.Tests.Infrastructure;
 
 namespace DiskImage.Interop.Tests.Qcow2;
@@ -127,16 +126,5 @@ public partial class SnapshotErrorInteropTests
         file.Write(bytes);
     }
 
-    private static string Normalise(string text, string image)
-    {
-        text = text.Replace(image, "IMG", StringComparison.Ordinal);
-        text = TimingLine().Replace(text, "X ops; TIME");
-        return ProgramName().Replace(text, "PROG: ");
-    }
-
-    [GeneratedRegex(@"[0-9]* ops; [0-9/:. sec]* \([0-9/.inf]* [EPTGMKiBbytes]*/sec and [0-9/.inf]* ops/sec\)")]
-    private static partial Regex TimingLine();
-
-    [GeneratedRegex(@"(?m)^(qemu-io|qemu-img|diskimg): ")]
-    private static partial Regex ProgramName();
+    private static string Normalise(string text, string image) => QemuToolOutput.Normalise(text, image);
 }

@@ -25,7 +25,7 @@ public class BlkdebugRulesFuzzTests
         var failures = new List<string>();
         for (var i = 0; i < iterations && failures.Count < 5; i++)
         {
-            var text = Mutate(s_seeds[i % s_seeds.Length], random);
+            var text = TextMutator.Mutate(s_seeds[i % s_seeds.Length], random, s_alphabet, keep: 0);
             try
             {
                 _ = BlkdebugRules.ParseConfigText(text);
@@ -42,34 +42,5 @@ public class BlkdebugRulesFuzzTests
         }
 
         Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
-    }
-
-    private static string Mutate(string seed, Random random)
-    {
-        var text = new System.Text.StringBuilder(seed);
-        var edits = random.Next(1, 6);
-        for (var e = 0; e < edits; e++)
-        {
-            var at = random.Next(0, text.Length + 1);
-            switch (random.Next(4))
-            {
-                case 0 when at < text.Length:
-                    text[at] = s_alphabet[random.Next(s_alphabet.Length)];
-                    break;
-                case 1:
-                    text.Insert(at, s_alphabet[random.Next(s_alphabet.Length)]);
-                    break;
-                case 2 when at < text.Length:
-                    text.Remove(at, Math.Min(random.Next(1, 8), text.Length - at));
-                    break;
-                default:
-                    var start = random.Next(0, Math.Max(1, text.Length));
-                    var piece = text.ToString(start, Math.Min(random.Next(1, 30), text.Length - start));
-                    text.Insert(at, string.Concat(Enumerable.Repeat(piece, random.Next(1, 50))));
-                    break;
-            }
-        }
-
-        return text.ToString();
     }
 }
