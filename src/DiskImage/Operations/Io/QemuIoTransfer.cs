@@ -83,22 +83,7 @@ internal static class QemuIoTransfer
         var clock = Stopwatch.StartNew();
         var result = Run(image, offset, count, () =>
         {
-            var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(ChunkSize, Math.Max(count, 1)));
-            try
-            {
-                for (long done = 0; done < count;)
-                {
-                    var length = (int)Math.Min(buffer.Length, count - done);
-                    fill(done, buffer.AsSpan(0, length));
-                    image.Write(offset + done, buffer.AsSpan(0, length));
-                    done += length;
-                }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-
+            WriteChunks(count, fill, (done, chunk) => image.Write(offset + done, chunk));
             if (forceUnitAccess)
             {
                 image.Flush();
@@ -122,29 +107,38 @@ internal static class QemuIoTransfer
         }
         else
         {
-            result = Guard(() =>
-            {
-                var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(ChunkSize, Math.Max(count, 1)));
-                try
-                {
-                    for (long done = 0; done < count;)
-                    {
-                        var length = (int)Math.Min(buffer.Length, count - done);
-                        fill(done, buffer.AsSpan(0, length));
-                        area.WriteVmState(offset + done, buffer.AsSpan(0, length));
-                        done += length;
-                    }
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                }
-            });
+            result = Guard(() => WriteChunks(count, fill, (done, chunk) => area.WriteVmState(offset + done, chunk)));
         }
 
         elapsed = clock.Elapsed;
         return result;
     }
+
+    /// <summary>
+    /// Produces <paramref name="count"/> bytes with <paramref name="fill"/> in chunks of at most 1 MiB, handing each chunk
+    /// and its position within the request to <paramref name="write"/>.
+    /// </summary>
+    private static void WriteChunks(long count, Action<long, Span<byte>> fill, SpanWriter write)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(ChunkSize, Math.Max(count, 1)));
+        try
+        {
+            for (long done = 0; done < count;)
+            {
+                var chunk = buffer.AsSpan(0, (int)Math.Min(buffer.Length, count - done));
+                fill(done, chunk);
+                write(done, chunk);
+                done += chunk.Length;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Writes one chunk found at <paramref name="done"/> bytes into the request.</summary>
+    private delegate void SpanWriter(long done, ReadOnlySpan<byte> chunk);
 
     /// <summary>Writes zeroes without data (<c>write -z</c>), unmapping when allowed.</summary>
     public static int WriteZeroes(IDiskImage image, long offset, long count, bool mayUnmap, out TimeSpan elapsed)
