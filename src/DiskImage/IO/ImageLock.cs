@@ -16,10 +16,11 @@ public sealed class ImageLock
     private const int SharedBase = 200;
     private const int PermissionBits = 4;
 
-    /// <summary>How often a conflict is checked before it is reported, <see cref="ConflictRecheckDelay"/> apart.</summary>
-    private const int ConflictChecks = 5;
+    /// <summary>How often a conflict is checked before it is reported; the wait before each recheck doubles.</summary>
+    private const int ConflictChecks = 7;
 
-    private static readonly TimeSpan ConflictRecheckDelay = TimeSpan.FromMilliseconds(20);
+    /// <summary>The wait before the first recheck; all six together come to 630 ms.</summary>
+    private const int FirstRecheckDelayMs = 10;
 
     private static readonly Lazy<bool> OfdLocksWork = new(ProbeOfdLocks);
 
@@ -93,8 +94,9 @@ public sealed class ImageLock
                 catch (ImageLockedException) when (attempt < ConflictChecks)
                 {
                     // A child another thread of this process is forking shares every descriptor until it execs, so a
-                    // file this process has just closed can look held for a moment; a real holder is still there later.
-                    Thread.Sleep(ConflictRecheckDelay);
+                    // file this process has just closed can look held for a moment (longer on a loaded machine, where
+                    // the child waits to be scheduled); a real holder is still there later.
+                    Thread.Sleep(FirstRecheckDelayMs << (attempt - 1));
                 }
                 catch (DiskImageException)
                 {
