@@ -41,6 +41,9 @@ public static class ExternalTool
     /// Runs a tool with arguments (no shell) and captures its output. QEMU's PBKDF2 calibration (LUKS create and amend)
     /// sometimes measures zero CPU time for its first round and gives up with "Unable to get accurate CPU usage", a
     /// known QEMU flaw that says nothing about our code, so such runs are retried a few times, with growing pauses.
+    /// A lock conflict is also retried a few times: this test process forks tools from many threads at once, and a
+    /// child that has not yet reached exec holds copies of every descriptor the library had open, locks included, so a
+    /// file the library has just closed can look held for a moment. A lock really held is still held on the last try.
     /// </summary>
     public static Result Run(string tool, params string[] arguments)
     {
@@ -52,8 +55,19 @@ public static class ExternalTool
             result = RunIn(null, tool, arguments);
         }
 
+        for (var retry = 1; retry <= 3 && IsLockConflict(tool, result); retry++)
+        {
+            Thread.Sleep(200 * retry);
+            result = RunIn(null, tool, arguments);
+        }
+
         return result;
     }
+
+    private static bool IsLockConflict(string tool, Result result) =>
+        result.ExitCode != 0
+        && tool.StartsWith("qemu-", StringComparison.Ordinal)
+        && result.StdErr.Contains("Is another process using the image", StringComparison.Ordinal);
 
     private static bool IsCalibrationFailure(string tool, Result result) =>
         result.ExitCode != 0
