@@ -21,7 +21,7 @@ internal sealed class NbdCommand
     private readonly Option<string?> _port = new("--port", "-p") { Description = "TCP port to listen on (default 10809)" };
     private readonly Option<string?> _bind = new("--bind", "-b") { Description = "Address to listen on (default 127.0.0.1; qemu-nbd listens on every address)" };
     private readonly Option<string?> _socket = new("--socket", "-k") { Description = "Listen on a Unix socket at this path instead of TCP" };
-    private readonly Option<string?> _shared = new("--shared", "-e") { Description = "Clients served at once (default 1, 0 = unlimited)" };
+    private readonly Option<string?> _shared = new("--shared", "-e") { Description = "Clients served at once (default 1, 0 = unlimited; at most 256, unlike qemu-nbd)" };
     private readonly Option<bool> _persistent = new("--persistent", "-t") { Description = "Keep serving after the last client disconnects" };
     private readonly Option<bool> _fork = new("--fork") { Description = "Go to the background once the server listens" };
     private readonly Option<string?> _pidFile = new("--pid-file") { Description = "Write the server's process id to this file" };

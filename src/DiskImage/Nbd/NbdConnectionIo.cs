@@ -6,6 +6,8 @@ namespace DiskImage.Nbd;
 /// whenever the server is about to wait for the client, or when it is full. So a burst of small requests is
 /// answered with one send, and the client is woken once for the burst instead of once per reply. No reply is
 /// ever held while the server waits to read, so a client that waits for its answers always gets them.
+/// Replies come from the connection's thread and from its request workers: whoever adds to the replies or sends
+/// holds <see cref="SendLock"/>, so replies never interleave on the wire.
 /// </summary>
 internal sealed class NbdConnectionIo(Stream stream)
 {
@@ -23,6 +25,9 @@ internal sealed class NbdConnectionIo(Stream stream)
     private int _inEnd;
     private int _outLength;
 
+    /// <summary>Held by every writer of replies; <see cref="ReadExactly"/> takes it to send before it waits.</summary>
+    public Lock SendLock { get; } = new();
+
     /// <summary>Fills <paramref name="destination"/> from the client; <see cref="EndOfStreamException"/> when it hangs up first.</summary>
     public void ReadExactly(Span<byte> destination)
     {
@@ -31,7 +36,11 @@ internal sealed class NbdConnectionIo(Stream stream)
             if (_inStart == _inEnd)
             {
                 // Nothing more from the client is at hand: send what is answered before waiting for it.
-                Flush();
+                lock (SendLock)
+                {
+                    Flush();
+                }
+
                 if (destination.Length >= InputSize)
                 {
                     var direct = stream.Read(destination);

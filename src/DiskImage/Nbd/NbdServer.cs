@@ -4,14 +4,22 @@ namespace DiskImage.Nbd;
 
 /// <summary>
 /// Serves one export to NBD clients on listening sockets (TCP, Unix or inherited). Connections beyond
-/// <see cref="NbdServerOptions.MaxConnections"/> are not accepted until a slot frees, as qemu-nbd does.
+/// <see cref="NbdServerOptions.MaxConnections"/> are not accepted until a slot frees, as qemu-nbd does; without
+/// a limit (0) at most <see cref="ConnectionLimit"/> are served at once, since each has a thread of its own.
 /// Without <see cref="NbdServerOptions.Persistent"/> the server stops when its last client leaves.
 /// A misbehaving client only ever loses its own connection.
 /// </summary>
 public sealed class NbdServer(NbdExport export, NbdServerOptions options)
 {
     private readonly IReadOnlyList<NbdExportBitmap> _bitmaps = NbdExportBitmap.Resolve(export);
-    private readonly SemaphoreSlim _slots = new(options.MaxConnections > 0 ? options.MaxConnections : int.MaxValue);
+    /// <summary>
+    /// Connections served at once at most, whatever <see cref="NbdServerOptions.MaxConnections"/> says: each costs
+    /// a thread (and up to <see cref="NbdRequestWorkers.MaxThreads"/> more while it has slow requests), so a flood
+    /// of clients must not exhaust the process. Beyond it clients wait in the listen backlog, as beyond <c>-e</c>.
+    /// </summary>
+    public const int ConnectionLimit = 256;
+
+    private readonly SemaphoreSlim _slots = new(options.MaxConnections > 0 ? Math.Min(options.MaxConnections, ConnectionLimit) : ConnectionLimit);
     private int _active;
     private int _served;
 

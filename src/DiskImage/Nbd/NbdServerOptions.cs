@@ -8,7 +8,10 @@ public sealed record NbdServerOptions
     /// <summary>The port NBD servers listen on when none is given (IANA's 10809).</summary>
     public const int DefaultPort = 10809;
 
-    /// <summary>Clients served at once (qemu-nbd's <c>-e</c>); 0 means no limit. Others wait in the listen backlog.</summary>
+    /// <summary>
+    /// Clients served at once (qemu-nbd's <c>-e</c>); 0 means no limit but <see cref="NbdServer.ConnectionLimit"/>,
+    /// which also caps larger values. Others wait in the listen backlog.
+    /// </summary>
     public int MaxConnections { get; init; } = 1;
 
     /// <summary>Keep serving after the last client leaves (qemu-nbd's <c>-t</c>); otherwise stop then.</summary>

@@ -6,23 +6,57 @@ using DiskImage.IO;
 namespace DiskImage.Nbd;
 
 /// <summary>
-/// The transmission phase of one connection: requests are read, run and answered in order on the connection's
-/// thread, with replies batched by <see cref="NbdConnectionIo"/>.
+/// The transmission phase of one connection. Fast requests (small reads and writes, block status) are read, run
+/// and answered on the connection's thread, with replies batched by <see cref="NbdConnectionIo"/>; slow ones
+/// (flushes, large reads and writes, FUA, large trims and zero writes) go to <see cref="NbdRequestWorkers"/> and
+/// are answered when done, so they do not hold back the fast ones behind them.
 /// </summary>
 internal sealed class NbdTransmission(NbdExport export, NbdSession session)
 {
+    /// <summary>
+    /// Reads and writes up to this size run on the connection's thread: nbdcopy's 256 KiB requests and every
+    /// small random read cost one wake-up of one thread, as before. Larger ones, whose copying takes long
+    /// enough to hold back a whole burst of small requests, go to the workers.
+    /// </summary>
+    internal const int InlineDataLimit = 256 << 10;
+
+    /// <summary>Trims and zero writes up to this size run inline: they touch metadata only, a few tables at most.</summary>
+    internal const long InlineZeroLimit = 16 << 20;
+
     private readonly IDiskImage _image = export.Image;
     private readonly long _size = export.Image.Length;
     private readonly NbdConnectionIo _io = new(session.Stream);
+    private readonly NbdRequestWorkers _workers = new();
 
     /// <summary>
     /// Serves requests until the client disconnects. Runs on the connection's own thread with blocking socket
-    /// calls: a request wakes this thread straight from the kernel, and it is read from the image and answered
-    /// on the same thread, so a request costs one wake-up instead of hops between an event thread, pool workers
+    /// calls: a request wakes this thread straight from the kernel, and a fast one is read from the image and
+    /// answered on the same thread, so it costs one wake-up instead of hops between an event thread, pool workers
     /// and continuations (which, on a busy machine, each wait for a CPU). The client may pipeline freely;
-    /// requests queue in the socket until read, and the connection holds one request's buffer at a time.
+    /// requests queue in the socket until read, and the workers' bounds cap what a connection holds.
     /// </summary>
     public void Run()
+    {
+        try
+        {
+            Serve();
+
+            // A clean end (DISC, bad magic, an oversized write): answer everything admitted before it first.
+            _workers.Drain();
+            lock (_io.SendLock)
+            {
+                _io.Flush();
+            }
+        }
+        finally
+        {
+            // On a broken connection the workers' sends fail fast; wait for them before the stream goes.
+            _workers.Drain();
+            _workers.Dispose();
+        }
+    }
+
+    private void Serve()
     {
         var header = new byte[28];
         while (true)
@@ -30,7 +64,6 @@ internal sealed class NbdTransmission(NbdExport export, NbdSession session)
             _io.ReadExactly(header);
             if (BinaryPrimitives.ReadUInt32BigEndian(header) != NbdConstants.RequestMagic)
             {
-                _io.Flush();
                 return;
             }
 
@@ -41,48 +74,197 @@ internal sealed class NbdTransmission(NbdExport export, NbdSession session)
             var length = BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(24));
             if (command == NbdCommand.Disconnect)
             {
-                // Answer what came before it: a client may wait for those replies after DISC.
-                _io.Flush();
+                // Requests before it are still answered (Run drains the workers): a client may wait for them.
                 return;
             }
 
             var request = new Request(command, flags, cookie, offset, length);
-            if (command != NbdCommand.Write)
-            {
-                Execute(request, null);
-                continue;
-            }
-
-            if (length > NbdConstants.MaxPayload)
+            if (command == NbdCommand.Write && length > NbdConstants.MaxPayload)
             {
                 // The payload cannot be skipped without reading it all: answer, then hang up.
-                ReplyError(request, NbdError.InvalidArgument);
-                _io.Flush();
+                lock (_io.SendLock)
+                {
+                    ReplyError(request, NbdError.InvalidArgument);
+                }
+
                 return;
             }
 
-            var payload = ArrayPool<byte>.Shared.Rent((int)length);
+            var error = Validate(request);
+            var slow = error == NbdError.None && IsSlow(request);
+            var bytes = command is NbdCommand.Read or NbdCommand.Write ? (long)length : 0;
+            if (slow)
+            {
+                _workers.Admit(bytes, SendCollected);
+            }
+
+            byte[]? payload = null;
+            if (command == NbdCommand.Write)
+            {
+                payload = ArrayPool<byte>.Shared.Rent((int)length);
+                try
+                {
+                    _io.ReadExactly(payload.AsSpan(0, (int)length));
+                }
+                catch
+                {
+                    ArrayPool<byte>.Shared.Return(payload);
+                    if (slow)
+                    {
+                        _workers.Done(bytes);
+                    }
+
+                    throw;
+                }
+            }
+
+            if (slow)
+            {
+                _workers.Run(() => RunSlow(request, payload, bytes));
+                continue;
+            }
+
             try
             {
-                _io.ReadExactly(payload.AsSpan(0, (int)length));
-                Execute(request, payload);
+                lock (_io.SendLock)
+                {
+                    if (error != NbdError.None)
+                    {
+                        ReplyError(request, error);
+                    }
+                    else
+                    {
+                        Execute(request, payload);
+                    }
+                }
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(payload);
+                if (payload is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(payload);
+                }
             }
         }
     }
 
+    /// <summary>Whether a valid request goes to the workers: it may take long enough to hold back others.</summary>
+    private bool IsSlow(Request request)
+    {
+        var flushes = (request.Flags & NbdCommandFlags.Fua) != 0 || export.WriteThrough;
+        return request.Command switch
+        {
+            NbdCommand.Flush => true,
+            NbdCommand.Read => request.Length > InlineDataLimit,
+            NbdCommand.Write => flushes || request.Length > InlineDataLimit,
+            NbdCommand.Trim => export.Discard == NbdDiscardMode.Unmap && request.Length > InlineZeroLimit || flushes,
+            NbdCommand.WriteZeroes => flushes || request.Length > InlineZeroLimit,
+            _ => false,
+        };
+    }
+
+    private void SendCollected()
+    {
+        lock (_io.SendLock)
+        {
+            _io.Flush();
+        }
+    }
+
+    /// <summary>A slow request on a worker: run against the image outside the send lock, then answered at once.</summary>
+    private void RunSlow(Request request, byte[]? payload, long bytes)
+    {
+        try
+        {
+            if (request.Command == NbdCommand.Read)
+            {
+                ReadSlow(request);
+                return;
+            }
+
+            var result = NbdError.None;
+            try
+            {
+                Change(request, payload);
+            }
+            catch (Exception e) when (IsImageFailure(e))
+            {
+                result = NbdError.IoError;
+            }
+            finally
+            {
+                if (payload is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(payload);
+                }
+            }
+
+            Send(() => ReplySimple(request.Cookie, result));
+        }
+        finally
+        {
+            _workers.Done(bytes);
+        }
+    }
+
+    private void ReadSlow(Request request)
+    {
+        var length = (int)request.Length;
+        var sparse = session.Structured && (request.Flags & NbdCommandFlags.DontFragment) == 0;
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            IReadOnlyList<ChainExtent>? extents;
+            try
+            {
+                extents = ReadData((long)request.Offset, buffer.AsSpan(0, length), sparse);
+            }
+            catch (Exception e) when (IsImageFailure(e))
+            {
+                extents = null;
+            }
+
+            Send(() =>
+            {
+                if (extents is null)
+                {
+                    ReplyError(request, NbdError.IoError);
+                }
+                else
+                {
+                    SendRead(request, buffer.AsSpan(0, length), extents);
+                }
+            });
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Sends a worker's reply, with the replies collected before it, under the send lock. When the connection
+    /// is broken, the stream is closed so the connection's thread stops waiting for requests too.
+    /// </summary>
+    private void Send(Action reply)
+    {
+        try
+        {
+            lock (_io.SendLock)
+            {
+                reply();
+                _io.Flush();
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException or InvalidOperationException)
+        {
+            session.Stream.Dispose();
+        }
+    }
+
+    /// <summary>Runs a valid request and answers it; the caller holds the send lock.</summary>
     private void Execute(Request request, byte[]? payload)
     {
-        var error = Validate(request);
-        if (error != NbdError.None)
-        {
-            ReplyError(request, error);
-            return;
-        }
-
         switch (request.Command)
         {
             case NbdCommand.Read:
@@ -276,21 +458,27 @@ internal sealed class NbdTransmission(NbdExport export, NbdSession session)
                 return;
             }
 
-            if (!HasHole(extents))
-            {
-                Span<byte> head = stackalloc byte[28];
-                WriteDataHeader(head, request, length);
-                _io.Write(head[..headLength]);
-                _io.Write(data);
-                return;
-            }
-
-            SendChunks(request, data, extents);
+            SendRead(request, data, extents);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>A read's reply from its data: one data reply when there is no hole, else a chunk per extent.</summary>
+    private void SendRead(Request request, ReadOnlySpan<byte> data, IReadOnlyList<ChainExtent> extents)
+    {
+        if (!HasHole(extents))
+        {
+            Span<byte> head = stackalloc byte[28];
+            WriteDataHeader(head, request, data.Length);
+            _io.Write(head[..(session.Structured ? 28 : 16)]);
+            _io.Write(data);
+            return;
+        }
+
+        SendChunks(request, data, extents);
     }
 
     /// <summary>Reads the request's data; on a failure of the image, answers EIO and returns false.</summary>

@@ -140,6 +140,63 @@ public class NbdHostileClientTests
     }
 
     [Fact]
+    public void A_flood_of_connections_without_a_limit_is_served_by_a_bounded_number_of_threads()
+    {
+        using var dir = new TempDirectory();
+        var image = dir.File("ro.qcow2");
+        ExternalTool.QemuImg("create", "-f", "qcow2", image, "4M");
+        ExternalTool.QemuIo("-c", "write -P 0x66 0 64k", image);
+        using var server = NbdProcess.Diskimg(dir.File("s.sock"), 0, "-t", "-r", "-e", "0", "-f", "qcow2", "-k", dir.File("s.sock"), image);
+        using (Transmission(server))
+        {
+        }
+
+        var threadsBefore = ProcStatus(server.Id, "Threads");
+        var held = new List<Socket>();
+        try
+        {
+            // As many clients as the server serves at once, each past the handshake so that none is dropped.
+            var limit = DiskImage.Nbd.NbdServer.ConnectionLimit;
+            for (var i = 0; i < limit; i++)
+            {
+                held.Add(Transmission(server));
+            }
+
+            var threads = ProcStatus(server.Id, "Threads");
+            Assert.True(threads - threadsBefore <= limit + 8, $"{threads - threadsBefore} more threads for {limit} connections");
+
+            // One more waits in the listen backlog: no greeting while the others hold every slot.
+            var waiting = server.Connect();
+            held.Add(waiting);
+            waiting.ReceiveTimeout = 1000;
+            var greeting = new byte[18];
+            var timedOut = Assert.Throws<SocketException>(() => waiting.Receive(greeting));
+            Assert.Equal(SocketError.TimedOut, timedOut.SocketErrorCode);
+            Assert.False(server.HasExited);
+            Assert.True(ProcStatus(server.Id, "Threads") - threadsBefore <= limit + 8, "threads grew with the waiting client");
+
+            // A slot frees: the waiting client is served.
+            held[0].Dispose();
+            waiting.ReceiveTimeout = 20000;
+            ReadGreeting(waiting);
+        }
+        finally
+        {
+            held.ForEach(s => s.Dispose());
+        }
+
+        var read = ExternalTool.QemuIo("-f", "raw", "-r", "-c", "read -P 0x66 0 64k", server.Uri());
+        Assert.Contains("read 65536/65536", read, StringComparison.Ordinal);
+    }
+
+    /// <summary>A number from /proc/PID/status (e.g. Threads, or VmHWM in kB).</summary>
+    private static long ProcStatus(int pid, string field)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
+        return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
     public void Pipelined_simple_reads_past_the_byte_budget_are_all_answered_with_their_data()
     {
         using var dir = new TempDirectory();
