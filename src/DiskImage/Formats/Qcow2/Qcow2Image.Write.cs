@@ -191,6 +191,12 @@ public sealed partial class Qcow2Image
             }
 
             data[..take].CopyTo(region[(inCluster - regionStart)..]);
+            if (copyOnWrite && !zeroCopy)
+            {
+                // QEMU writes the guest data merged with the copied parts: write_aio, then cow_write for the one write.
+                BlkdebugStorage.Raise(_file, BlkdebugEvent.WriteAio);
+            }
+
             WriteHostData(newHost + regionStart, region, copyOnWrite && !zeroCopy ? BlkdebugEvent.CowWrite : BlkdebugEvent.WriteAio);
         }
         catch when (!reuse)

@@ -51,6 +51,9 @@ internal sealed class BlkdebugStorage : IStorage
         }
     }
 
+    /// <summary>When set, every event raised is added to it (qemu-io's breakpoints replay a request's events from it).</summary>
+    public List<BlkdebugEvent>? Recorder { get; set; }
+
     /// <summary>The node's state (1 when opened).</summary>
     public int State
     {
@@ -68,6 +71,7 @@ internal sealed class BlkdebugStorage : IStorage
     {
         lock (_lock)
         {
+            Recorder?.Add(value);
             var newState = _state;
             var injections = 0;
             foreach (var rule in _rules[(int)value])

@@ -131,7 +131,7 @@ public sealed class QemuIoSession : IDisposable
                 qcow2.CheckInactiveL2Overlap = settings.InactiveL2OverlapCheck;
             }
 
-            Breakpoints = IO.Blkdebug.BlkdebugName.IsBlkdebug(settings.Path) && Image.Format.Name == "raw" ? new BlkdebugBreakpoints(Math.Max(1, settings.BlkdebugAlign)) : null;
+            Breakpoints = IO.Blkdebug.BlkdebugName.IsBlkdebug(settings.Path) && Image.Format.Name is "raw" or "qcow2" ? new BlkdebugBreakpoints(Math.Max(1, settings.BlkdebugAlign)) : null;
             if (settings.Format is null && !settings.ReadOnly && !settings.Snapshot && Image.Format.Name == "raw")
             {
                 // QEMU's warning for a probed raw image opened for writing (it then guards block 0).
