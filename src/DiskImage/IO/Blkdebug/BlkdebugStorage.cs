@@ -158,9 +158,17 @@ internal sealed class BlkdebugStorage : IStorage
     /// <inheritdoc/>
     public void Write(long offset, ReadOnlySpan<byte> data)
     {
-        Check(offset, data.Length, BlkdebugIoTypes.Write);
-        _inner.Write(offset, data);
-        Interlocked.Increment(ref _writeGeneration);
+        // A failed write counts too: QEMU bumps the node's write generation whatever the result, so the next flush
+        // reaches the driver (and an active rule fails it).
+        try
+        {
+            Check(offset, data.Length, BlkdebugIoTypes.Write);
+            _inner.Write(offset, data);
+        }
+        finally
+        {
+            Interlocked.Increment(ref _writeGeneration);
+        }
     }
 
     /// <inheritdoc/>
@@ -186,25 +194,43 @@ internal sealed class BlkdebugStorage : IStorage
     /// <inheritdoc/>
     public void WriteZeroes(long offset, long length, bool mayUnmap)
     {
-        Check(offset, length, BlkdebugIoTypes.WriteZeroes);
-        _inner.WriteZeroes(offset, length, mayUnmap);
-        Interlocked.Increment(ref _writeGeneration);
+        try
+        {
+            Check(offset, length, BlkdebugIoTypes.WriteZeroes);
+            _inner.WriteZeroes(offset, length, mayUnmap);
+        }
+        finally
+        {
+            Interlocked.Increment(ref _writeGeneration);
+        }
     }
 
     /// <inheritdoc/>
     public void Discard(long offset, long length)
     {
-        Check(offset, length, BlkdebugIoTypes.Discard);
-        _inner.Discard(offset, length);
-        Interlocked.Increment(ref _writeGeneration);
+        try
+        {
+            Check(offset, length, BlkdebugIoTypes.Discard);
+            _inner.Discard(offset, length);
+        }
+        finally
+        {
+            Interlocked.Increment(ref _writeGeneration);
+        }
     }
 
     /// <inheritdoc/>
     public void WriteZeroBytes(long offset, long length)
     {
-        Check(offset, length, BlkdebugIoTypes.Write);
-        _inner.WriteZeroBytes(offset, length);
-        Interlocked.Increment(ref _writeGeneration);
+        try
+        {
+            Check(offset, length, BlkdebugIoTypes.Write);
+            _inner.WriteZeroBytes(offset, length);
+        }
+        finally
+        {
+            Interlocked.Increment(ref _writeGeneration);
+        }
     }
 
     /// <inheritdoc/>

@@ -87,6 +87,7 @@ public sealed class QemuIoSession : IDisposable
             return QemuIoErrno.EPERM;
         }
 
+        var mark = output.Lines.Count;
         var ret = command.Run(this, words, output);
         if (ret >= 0 && command.NeedsWrite && Settings is { IgnoreFlushes: false } settings && Image is { CanWrite: true } image)
         {
@@ -106,7 +107,16 @@ public sealed class QemuIoSession : IDisposable
             catch (Exception e) when (QemuIoErrno.IsIoFailure(e))
             {
                 ret = QemuIoErrno.From(e);
-                output.Out($"flush failed: {QemuIoErrno.Text(ret)}");
+                if (command.Name is "write" or "writev" or "aio_write")
+                {
+                    // QEMU writes this metadata (new L2 tables, L1 entries, refcounts) or flushes within the request,
+                    // so the request itself fails: its success lines give way to its failure.
+                    output.ReplaceOutputSince(mark, $"{command.Name} failed: {QemuIoErrno.Text(ret)}");
+                }
+                else
+                {
+                    output.Out($"flush failed: {QemuIoErrno.Text(ret)}");
+                }
             }
         }
 
