@@ -233,7 +233,11 @@ internal sealed class Qcow2Refcounts
     public long Allocate(int count)
     {
         {
+            // QEMU raises cluster_alloc as an allocation starts and refblock_alloc as it finds the refcount block to
+            // count the clusters in; fault injection rules armed on them fail the I/O that follows.
+            IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.ClusterAlloc);
             var start = FindFreeWithBlocks(count);
+            IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.RefblockAlloc);
             for (var i = 0L; i < count; i++)
             {
                 Add(start + i, 1);
