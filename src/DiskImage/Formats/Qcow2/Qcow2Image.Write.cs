@@ -709,8 +709,17 @@ public sealed partial class Qcow2Image
 
     private void OnRefcountTableMoved(long offset, int clusters)
     {
+        var old = _header;
         _header = _header with { RefcountTableOffset = offset, RefcountTableClusters = clusters };
-        WriteHeaderLocked();
-        _file.Flush();
+        try
+        {
+            WriteHeaderLocked();
+            _file.Flush();
+        }
+        catch
+        {
+            _header = old; // the old table stays in use
+            throw;
+        }
     }
 }
