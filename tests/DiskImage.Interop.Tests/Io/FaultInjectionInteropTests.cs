@@ -62,8 +62,11 @@ public partial class FaultInjectionInteropTests
         { "l1_update", 5, true, "" },
         { "l1_update", 5, false, "" },
         { "l1_update", 28, true, "" },
-        { "l2_update", 5, true, "write 0 512" },
-        { "l2_update", 28, false, "write 0 512" },
+        { "cluster_alloc", 5, true, "" },
+        { "cluster_alloc", 28, false, "" },
+        { "refblock_alloc", 5, true, "" },
+        { "refblock_alloc", 28, false, "" },
+        { "refblock_load", 5, false, "" },
         { "refblock_update_part", 5, true, "" },
         { "refblock_update_part", 28, false, "" },
     };
