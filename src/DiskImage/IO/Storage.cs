@@ -23,8 +23,9 @@ public static class Storage
 
         // The rules are read before the image is opened, as QEMU's blkdebug_open does.
         var (config, path) = BlkdebugName.Split(name);
+        // The node stays even without rules: the format above raises its events there, which breakpoints follow.
         var rules = config is null ? [] : BlkdebugRules.Load(config, []);
-        return WithRules(Open(path, writable, lockRequest), rules);
+        return new BlkdebugStorage(Open(path, writable, lockRequest), rules);
     }
 
     /// <summary>Puts a blkdebug node with <paramref name="rules"/> over <paramref name="storage"/>; without rules the storage is used as it is.</summary>

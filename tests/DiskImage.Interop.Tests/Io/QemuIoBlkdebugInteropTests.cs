@@ -29,6 +29,12 @@ public partial class QemuIoBlkdebugInteropTests
         { "raw", ["open -o driver=raw,file.align=4k blkdebug::IMG", "break pwritev A", "aio_write -P 10 0x11000 0x800", "wait_break A", "aio_write -P 11 0x11000 0x1000", "sleep 100", "resume A", "aio_flush", "read -P 11 0x11000 0x1000"] },
         { "raw", ["open -o driver=raw,file.align=4k blkdebug::IMG", "break bogus_event A", "resume A", "remove_break A", "break pwritev_rmw_tail T", "remove_break T", "aio_write -P 3 0x200 0x200", "aio_flush", "read -P 3 0x200 0x200"] },
         { "raw", ["open -o driver=raw,file.align=4k blkdebug::IMG", "break pwritev_rmw_after_tail A", "aio_write -P 10 0xa000 0x200", "wait_break A", "aio_write -P 11 0xa800 0x1000", "break pwritev_rmw_after_head B", "aio_write -P 10 0xbe00 0x200", "wait_break B", "resume A", "sleep 100", "resume B", "aio_flush", "read -P 10 0xa000 0x200", "read -P 11 0xa800 0x1000", "read -P 10 0xbe00 0x200"] },
+
+        // Breakpoints on a qcow2 data write (046): a write into the cluster the held request allocates waits for it; one
+        // starting in the cluster before allocates that first, then waits.
+        { "qcow2", ["open -o driver=qcow2 blkdebug::IMG", "break write_aio A", "aio_write -P 10 0x18000 0x2000", "wait_break A", "aio_write -P 11 0x12000 0x2000", "resume A", "aio_flush", "read -P 10 0x18000 0x2000", "read -P 11 0x12000 0x2000", "read -P 0 0x10000 0x2000"] },
+        { "qcow2", ["open -o driver=qcow2 blkdebug::IMG", "break write_aio A", "aio_write -P 21 0x5c000 0x2000", "wait_break A", "aio_write -P 20 0x44000 0x18000", "resume A", "aio_flush", "read -P 20 0x44000 0x18000", "read -P 21 0x5c000 0x2000"] },
+        { "qcow2", ["open -o driver=qcow2 blkdebug::IMG", "write -P 70 0x76000 0x8000", "break write_aio A", "aio_write -P 60 0x66000 0x2000", "wait_break A", "aio_write -P 61 0x6a000 0xe000", "resume A", "aio_flush", "read -P 60 0x66000 0x2000", "read -P 61 0x6a000 0xe000"] },
     };
 
     [Theory]

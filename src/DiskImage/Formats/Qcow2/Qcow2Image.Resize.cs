@@ -58,7 +58,7 @@ public sealed partial class Qcow2Image
         {
             var next = new ulong[needed];
             Array.Copy(_l1, next, _l1.Length);
-            ReplaceActiveL1Locked(next);
+            ReplaceActiveL1Locked(next, grow: true);
             FlushMetadataLocked();
         }
 

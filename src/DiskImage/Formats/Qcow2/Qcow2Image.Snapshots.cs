@@ -406,7 +406,7 @@ public sealed partial class Qcow2Image
     /// Replaces the active L1 table's content. A table that no longer fits moves: new clusters are
     /// allocated and written, the header is pointed at them, and only then is the old table freed.
     /// </summary>
-    private void ReplaceActiveL1Locked(ulong[] next)
+    private void ReplaceActiveL1Locked(ulong[] next, bool grow = false)
     {
         if (next.Length * 8L > Qcow2Constants.MaxL1Bytes)
         {
@@ -438,15 +438,28 @@ public sealed partial class Qcow2Image
             return;
         }
 
+        // A growing table raises QEMU's l1_grow events before each of its steps.
+        RaiseIf(grow, IO.Blkdebug.BlkdebugEvent.L1GrowAllocTable);
         var offset = _refcounts!.Allocate((int)newClusters);
         _refcounts.WriteDirty();
         _file.Flush();
+        RaiseIf(grow, IO.Blkdebug.BlkdebugEvent.L1GrowWriteTable);
         _file.Write(offset, raw);
         _file.Flush();
         var oldOffset = _header.L1TableOffset;
+        var oldHeader = _header;
         _header = _header with { L1TableOffset = offset, L1Size = next.Length };
-        WriteHeaderLocked();
-        _file.Flush();
+        try
+        {
+            RaiseIf(grow, IO.Blkdebug.BlkdebugEvent.L1GrowActivateTable);
+            WriteHeaderLocked();
+            _file.Flush();
+        }
+        catch
+        {
+            _header = oldHeader; // the old table stays active (the new one leaks)
+            throw;
+        }
         if (oldOffset != 0)
         {
             AddClusterRange(_pendingFrees, oldOffset, oldClusters << _clusterBits);
@@ -454,6 +467,14 @@ public sealed partial class Qcow2Image
 
         _l1 = next;
         ResetL1DirtyRange();
+    }
+
+    private void RaiseIf(bool condition, IO.Blkdebug.BlkdebugEvent value)
+    {
+        if (condition)
+        {
+            IO.Blkdebug.BlkdebugStorage.Raise(_file, value);
+        }
     }
 
     private void ResetL1DirtyRange()

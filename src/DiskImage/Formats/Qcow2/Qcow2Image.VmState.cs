@@ -80,7 +80,7 @@ public sealed partial class Qcow2Image : IVmStateArea
         FlushMetadataLocked();
         var next = new ulong[size];
         Array.Copy(_l1, next, _l1.Length);
-        ReplaceActiveL1Locked(next);
+        ReplaceActiveL1Locked(next, grow: true);
         FlushMetadataLocked();
     }
 }

@@ -191,6 +191,12 @@ public sealed partial class Qcow2Image
             }
 
             data[..take].CopyTo(region[(inCluster - regionStart)..]);
+            if (copyOnWrite && !zeroCopy)
+            {
+                // QEMU writes the guest data merged with the copied parts: write_aio, then cow_write for the one write.
+                BlkdebugStorage.Raise(_file, BlkdebugEvent.WriteAio);
+            }
+
             WriteHostData(newHost + regionStart, region, copyOnWrite && !zeroCopy ? BlkdebugEvent.CowWrite : BlkdebugEvent.WriteAio);
         }
         catch when (!reuse)
@@ -703,8 +709,17 @@ public sealed partial class Qcow2Image
 
     private void OnRefcountTableMoved(long offset, int clusters)
     {
+        var old = _header;
         _header = _header with { RefcountTableOffset = offset, RefcountTableClusters = clusters };
-        WriteHeaderLocked();
-        _file.Flush();
+        try
+        {
+            WriteHeaderLocked();
+            _file.Flush();
+        }
+        catch
+        {
+            _header = old; // the old table stays in use
+            throw;
+        }
     }
 }

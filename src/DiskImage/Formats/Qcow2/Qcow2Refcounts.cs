@@ -34,7 +34,8 @@ internal sealed class Qcow2Refcounts
         _order = header.RefcountOrder;
         _blockBits = _clusterBits + 3 - _order;
         _max = Qcow2RefcountBlock.MaxValue(_order);
-        _cache = new Qcow2TableCache(file, _clusterSize, cacheBytes, 4, IO.Blkdebug.BlkdebugEvent.RefblockLoad, IO.Blkdebug.BlkdebugEvent.RefblockUpdatePart);
+        // QEMU raises refblock_load where it updates a count (Allocate), not where it reads one: a miss raises nothing.
+        _cache = new Qcow2TableCache(file, _clusterSize, cacheBytes, 4, null, IO.Blkdebug.BlkdebugEvent.RefblockUpdatePart);
         _tableMoved = tableMoved;
         _tableOffset = header.RefcountTableOffset;
         var entries = (int)((long)header.RefcountTableClusters * _clusterSize / 8);
@@ -233,7 +234,12 @@ internal sealed class Qcow2Refcounts
     public long Allocate(int count)
     {
         {
+            // QEMU raises cluster_alloc as an allocation starts and refblock_alloc as it finds the refcount block to
+            // count the clusters in; fault injection rules armed on them fail the I/O that follows.
+            IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.ClusterAlloc);
             var start = FindFreeWithBlocks(count);
+            IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.RefblockAlloc);
+            IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.RefblockLoad);
             for (var i = 0L; i < count; i++)
             {
                 Add(start + i, 1);
@@ -389,8 +395,10 @@ internal sealed class Qcow2Refcounts
     private void PublishBlock(long tableIndex, long blockCluster)
     {
         _highestAllocated = Math.Max(_highestAllocated, blockCluster);
+        IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.RefblockAllocWrite);
         _cache.WriteDirty();
         _file.Flush();
+        IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.RefblockAllocHookup);
         _table[tableIndex] = (ulong)(blockCluster << _clusterBits);
         _usedEntries = Math.Max(_usedEntries, (int)tableIndex + 1);
         Span<byte> entry = stackalloc byte[8];
@@ -476,12 +484,14 @@ internal sealed class Qcow2Refcounts
             }
         }
 
+        IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.RefblockAllocWriteBlocks);
         foreach (var (ti, block) in blocks)
         {
             _file.Write((long)newTable[ti], block);
         }
 
         _cache.WriteDirty();
+        IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.RefblockAllocWriteTable);
         var raw = new byte[newTableEntries * 8];
         for (var i = 0; i < newTable.Length; i++)
         {
@@ -492,11 +502,14 @@ internal sealed class Qcow2Refcounts
         _file.Flush();
         var oldOffset = _tableOffset;
         var oldClusters = TableClusters;
+        _highestAllocated = Math.Max(_highestAllocated, tableStart + tableClusters - 1);
+
+        // The header points at the new table first; if that fails the old table stays in use (the new one leaks).
+        IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.RefblockAllocSwitchTable);
+        _tableMoved(tableStart << _clusterBits, tableClusters);
         _table = newTable;
         _usedEntries = CountUsedEntries(newTable);
         _tableOffset = tableStart << _clusterBits;
-        _highestAllocated = Math.Max(_highestAllocated, tableStart + tableClusters - 1);
-        _tableMoved(_tableOffset, tableClusters);
         for (var i = 0; i < oldClusters; i++)
         {
             Add((oldOffset >> _clusterBits) + i, -1);

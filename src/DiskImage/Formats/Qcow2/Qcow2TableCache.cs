@@ -17,11 +17,11 @@ internal sealed class Qcow2TableCache
     private readonly LinkedList<Entry> _lru = new();
     private readonly Stack<byte[]> _spare = new();
 
-    private readonly BlkdebugEvent _loadEvent;
+    private readonly BlkdebugEvent? _loadEvent;
     private readonly BlkdebugEvent _writeEvent;
 
     /// <summary>A cache whose misses raise <paramref name="loadEvent"/> and whose write-backs raise <paramref name="writeEvent"/> on a blkdebug file, as QEMU's table caches do.</summary>
-    public Qcow2TableCache(IStorage file, int tableSize, long budgetBytes, int minimumEntries, BlkdebugEvent loadEvent, BlkdebugEvent writeEvent)
+    public Qcow2TableCache(IStorage file, int tableSize, long budgetBytes, int minimumEntries, BlkdebugEvent? loadEvent, BlkdebugEvent writeEvent)
     {
         _file = file;
         _tableSize = tableSize;
@@ -45,7 +45,10 @@ internal sealed class Qcow2TableCache
         }
 
         var data = NewBuffer();
-        BlkdebugStorage.Raise(_file, _loadEvent);
+        if (_loadEvent is { } loadEvent)
+        {
+            BlkdebugStorage.Raise(_file, loadEvent);
+        }
         _file.Read(offset, data);
         Insert(offset, data, dirty: false);
         return data;

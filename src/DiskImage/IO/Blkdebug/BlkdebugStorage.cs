@@ -51,6 +51,9 @@ internal sealed class BlkdebugStorage : IStorage
         }
     }
 
+    /// <summary>When set, every event raised is added to it (qemu-io's breakpoints replay a request's events from it).</summary>
+    public List<BlkdebugEvent>? Recorder { get; set; }
+
     /// <summary>The node's state (1 when opened).</summary>
     public int State
     {
@@ -68,6 +71,7 @@ internal sealed class BlkdebugStorage : IStorage
     {
         lock (_lock)
         {
+            Recorder?.Add(value);
             var newState = _state;
             var injections = 0;
             foreach (var rule in _rules[(int)value])
@@ -154,9 +158,17 @@ internal sealed class BlkdebugStorage : IStorage
     /// <inheritdoc/>
     public void Write(long offset, ReadOnlySpan<byte> data)
     {
-        Check(offset, data.Length, BlkdebugIoTypes.Write);
-        _inner.Write(offset, data);
-        Interlocked.Increment(ref _writeGeneration);
+        // A failed write counts too: QEMU bumps the node's write generation whatever the result, so the next flush
+        // reaches the driver (and an active rule fails it).
+        try
+        {
+            Check(offset, data.Length, BlkdebugIoTypes.Write);
+            _inner.Write(offset, data);
+        }
+        finally
+        {
+            Interlocked.Increment(ref _writeGeneration);
+        }
     }
 
     /// <inheritdoc/>
@@ -182,25 +194,43 @@ internal sealed class BlkdebugStorage : IStorage
     /// <inheritdoc/>
     public void WriteZeroes(long offset, long length, bool mayUnmap)
     {
-        Check(offset, length, BlkdebugIoTypes.WriteZeroes);
-        _inner.WriteZeroes(offset, length, mayUnmap);
-        Interlocked.Increment(ref _writeGeneration);
+        try
+        {
+            Check(offset, length, BlkdebugIoTypes.WriteZeroes);
+            _inner.WriteZeroes(offset, length, mayUnmap);
+        }
+        finally
+        {
+            Interlocked.Increment(ref _writeGeneration);
+        }
     }
 
     /// <inheritdoc/>
     public void Discard(long offset, long length)
     {
-        Check(offset, length, BlkdebugIoTypes.Discard);
-        _inner.Discard(offset, length);
-        Interlocked.Increment(ref _writeGeneration);
+        try
+        {
+            Check(offset, length, BlkdebugIoTypes.Discard);
+            _inner.Discard(offset, length);
+        }
+        finally
+        {
+            Interlocked.Increment(ref _writeGeneration);
+        }
     }
 
     /// <inheritdoc/>
     public void WriteZeroBytes(long offset, long length)
     {
-        Check(offset, length, BlkdebugIoTypes.Write);
-        _inner.WriteZeroBytes(offset, length);
-        Interlocked.Increment(ref _writeGeneration);
+        try
+        {
+            Check(offset, length, BlkdebugIoTypes.Write);
+            _inner.WriteZeroBytes(offset, length);
+        }
+        finally
+        {
+            Interlocked.Increment(ref _writeGeneration);
+        }
     }
 
     /// <inheritdoc/>

@@ -1,7 +1,7 @@
 namespace DiskImage.Operations.Io;
 
 /// <summary>
-/// Breakpoints of a <c>blkdebug::</c> node under a raw image, as qemu-io's <c>break</c>, <c>resume</c>,
+/// Breakpoints of a <c>blkdebug::</c> node under a raw image (or a qcow2 one, <see cref="SubmitDone"/>), as qemu-io's <c>break</c>, <c>resume</c>,
 /// <c>wait_break</c> and <c>remove_break</c> use them. <c>aio_write</c> requests pass the events QEMU's block layer
 /// raises on that node for a write at the node's alignment (<see cref="WriteEvents"/>); a request reaching an armed
 /// event is held there (one-shot, as in QEMU) and its completion (its output lines and the events after the held one)
@@ -43,6 +43,11 @@ internal sealed class BlkdebugBreakpoints(long align)
         public long Start { get; } = start;
 
         public long End { get; } = end;
+
+        /// <summary>The range later requests wait on while this one is in flight (its own range unless set).</summary>
+        public long BlockStart { get; init; } = start;
+
+        public long BlockEnd { get; init; } = end;
 
         public bool Serialising { get; } = serialising;
 
@@ -91,6 +96,26 @@ internal sealed class BlkdebugBreakpoints(long align)
         var request = padded
             ? new Request(_nextId++, offset / align * align, (offset + count + align - 1) / align * align, true, events, 0, completion)
             : new Request(_nextId++, offset, offset + count, false, events, events.Count - 2, completion);
+        _inFlight.Add(request);
+        Advance(request, output);
+        ResumeWaiting(output);
+        PrintCompleted(output);
+    }
+
+    /// <summary>
+    /// A qcow2 write already carried out, with the <paramref name="events"/> it raised on the blkdebug node under the
+    /// image: a breakpoint on one of them holds the request there. As in QEMU's qcow2 driver, later writes touching
+    /// the clusters it allocates (<paramref name="allocation"/>) wait until it completes; others go on. Every write
+    /// here was carried out in the order issued, and the ones QEMU would have let run alongside touch none of the held
+    /// request's clusters, so the image ends as QEMU leaves it.
+    /// </summary>
+    public void SubmitDone(long offset, long count, (long Start, long End) allocation, IReadOnlyList<string> events, IReadOnlyList<IoLine> completion, QemuIoOutput output)
+    {
+        var request = new Request(_nextId++, offset, offset + count, true, events, 0, completion)
+        {
+            BlockStart = allocation.Start,
+            BlockEnd = allocation.End,
+        };
         _inFlight.Add(request);
         Advance(request, output);
         ResumeWaiting(output);
@@ -189,7 +214,7 @@ internal sealed class BlkdebugBreakpoints(long align)
             {
                 // As QEMU: any other overlapping request in flight blocks it when either serialises, except one
                 // that is itself waiting (it will wait for this one instead).
-                if (_inFlight.Exists(r => r != request && !r.Waiting && (r.Serialising || request.Serialising) && r.Start < request.End && request.Start < r.End))
+                if (_inFlight.Exists(r => r != request && !r.Waiting && (r.Serialising || request.Serialising) && r.BlockStart < request.End && request.Start < r.BlockEnd))
                 {
                     request.Waiting = true;
                     request.Position = i;

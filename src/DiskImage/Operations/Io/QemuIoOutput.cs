@@ -17,6 +17,23 @@ internal sealed class QemuIoOutput
     /// <summary>A line kept from another output (a request's completion printed later).</summary>
     public void Add(IoLine line) => _lines.Add(line);
 
+    /// <summary>
+    /// Drops the standard-output lines added since <paramref name="mark"/> (a count of <see cref="Lines"/>) and adds
+    /// <paramref name="text"/> in their place: a request that failed after printing its success.
+    /// </summary>
+    public void ReplaceOutputSince(int mark, string text)
+    {
+        for (var i = _lines.Count - 1; i >= mark; i--)
+        {
+            if (_lines[i].Stream == IoStream.Output)
+            {
+                _lines.RemoveAt(i);
+            }
+        }
+
+        Out(text);
+    }
+
     /// <summary>The lines so far.</summary>
     public IReadOnlyList<IoLine> Lines => _lines;
 

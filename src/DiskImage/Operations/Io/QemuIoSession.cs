@@ -87,6 +87,7 @@ public sealed class QemuIoSession : IDisposable
             return QemuIoErrno.EPERM;
         }
 
+        var mark = output.Lines.Count;
         var ret = command.Run(this, words, output);
         if (ret >= 0 && command.NeedsWrite && Settings is { IgnoreFlushes: false } settings && Image is { CanWrite: true } image)
         {
@@ -106,7 +107,16 @@ public sealed class QemuIoSession : IDisposable
             catch (Exception e) when (QemuIoErrno.IsIoFailure(e))
             {
                 ret = QemuIoErrno.From(e);
-                output.Out($"flush failed: {QemuIoErrno.Text(ret)}");
+                if (command.Name is "write" or "writev" or "aio_write")
+                {
+                    // QEMU writes this metadata (new L2 tables, L1 entries, refcounts) or flushes within the request,
+                    // so the request itself fails: its success lines give way to its failure.
+                    output.ReplaceOutputSince(mark, $"{command.Name} failed: {QemuIoErrno.Text(ret)}");
+                }
+                else
+                {
+                    output.Out($"flush failed: {QemuIoErrno.Text(ret)}");
+                }
             }
         }
 
@@ -131,7 +141,7 @@ public sealed class QemuIoSession : IDisposable
                 qcow2.CheckInactiveL2Overlap = settings.InactiveL2OverlapCheck;
             }
 
-            Breakpoints = IO.Blkdebug.BlkdebugName.IsBlkdebug(settings.Path) && Image.Format.Name == "raw" ? new BlkdebugBreakpoints(Math.Max(1, settings.BlkdebugAlign)) : null;
+            Breakpoints = IO.Blkdebug.BlkdebugName.IsBlkdebug(settings.Path) && Image.Format.Name is "raw" or "qcow2" ? new BlkdebugBreakpoints(Math.Max(1, settings.BlkdebugAlign)) : null;
             if (settings.Format is null && !settings.ReadOnly && !settings.Snapshot && Image.Format.Name == "raw")
             {
                 // QEMU's warning for a probed raw image opened for writing (it then guards block 0).

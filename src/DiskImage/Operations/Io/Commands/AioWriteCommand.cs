@@ -1,3 +1,6 @@
+using DiskImage.Formats.Qcow2;
+using DiskImage.IO.Blkdebug;
+
 namespace DiskImage.Operations.Io.Commands;
 
 /// <summary><c>aio_write [-Cfiquz] [-P pattern] off len [len..]</c>; completes before the next command starts.</summary>
@@ -16,6 +19,26 @@ internal static class AioWriteCommand
 
         // Under blkdebug the request's lines wait for its completion, which a breakpoint may hold back.
         var completion = new QemuIoOutput();
+        if (session.Image is Qcow2Image { File: BlkdebugStorage node } qcow2 && Request(words) is { } qcow2Request)
+        {
+            // qcow2 raises its own events on the node below it; they are recorded as the write runs.
+            var allocation = qcow2.AllocatingClusters(qcow2Request.Offset, qcow2Request.Count);
+            var events = new List<BlkdebugEvent>();
+            node.Recorder = events;
+            int written;
+            try
+            {
+                written = WritevCommand.VectoredWrite(session, words, completion, Info, "CfiqP:uz", aio: true);
+            }
+            finally
+            {
+                node.Recorder = null;
+            }
+
+            breakpoints.SubmitDone(qcow2Request.Offset, qcow2Request.Count, allocation, events.ConvertAll(BlkdebugEvents.Name), completion.Lines, output);
+            return written;
+        }
+
         var ret = WritevCommand.VectoredWrite(session, words, completion, Info, "CfiqP:uz", aio: true);
         if (Request(words) is { } request)
         {
