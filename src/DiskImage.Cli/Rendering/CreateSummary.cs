@@ -12,7 +12,7 @@ internal static class CreateSummary
 {
     private sealed record OptionSpec(string Key, string? Default = null, bool IsSize = false, bool IsNumber = false);
 
-    private static readonly OptionSpec[] s_raw = [new("size", IsSize: true), new("preallocation")];
+    private static readonly OptionSpec[] s_raw = [new("size", IsSize: true), new("nocow"), new("preallocation"), new("extent_size_hint", IsSize: true)];
 
     private static readonly OptionSpec[] s_qcow2 =
     [

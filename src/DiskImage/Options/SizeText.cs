@@ -23,7 +23,7 @@ public static class SizeText
 
     /// <summary>A size-typed <c>-o</c> option (<c>size</c>, <c>cluster_size</c>, ...), refused in the option parser's words.</summary>
     public static long ParseOption(string key, string text) => TryParse(text, out var value)
-        ? WarnHexSuffix(text, value)
+        ? WarnHexSuffix(text, WarnHexSuffix(text, value)) // qemu-img reads an -o value twice (option list, then driver): two warnings
         : throw new InvalidOptionException($"Parameter '{key}' expects a non-negative number below 2^64\n" +
             "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.");
 

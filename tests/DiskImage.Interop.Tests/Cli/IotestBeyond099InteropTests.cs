@@ -5,14 +5,15 @@ using DiskImage.Interop.Tests.Infrastructure;
 namespace DiskImage.Interop.Tests.Cli;
 
 /// <summary>
-/// Behaviours QEMU's iotests numbered above 099 exercise (112, 114, 214), pinned here because CI cannot run QEMU's
+/// Behaviours QEMU's iotests numbered above 099 exercise (106, 112, 114, 214), pinned here because CI cannot run QEMU's
 /// scripts: qemu-img/qemu-io and diskimg run on identical inputs; stdout, stderr (program name normalised) and the
 /// exit code must be equal, and images either tool leaves behind must check the same.
 /// </summary>
 public class IotestBeyond099InteropTests
 {
     // 112: number options as strtoull reads them (sign, hex, octal, white space) and the Formatting line's
-    // normalised value; 214: hexadecimal sizes, with qemu's deprecation warning when a suffix follows.
+    // normalised value; 214: hexadecimal sizes, with qemu's deprecation warning when a suffix follows; 106: the
+    // file protocol's nocow and extent_size_hint for raw.
     [Theory]
     [InlineData("qcow2", "-o refcount_bits=0 {img} 64M")]
     [InlineData("qcow2", "-o refcount_bits=-1 {img} 64M")]
@@ -30,6 +31,11 @@ public class IotestBeyond099InteropTests
     [InlineData("raw", "{img} 0x100000")]
     [InlineData("raw", "{img} 0x1bE")]
     [InlineData("raw", "{img} 0x1k")]
+    [InlineData("raw", "-o preallocation=off,extent_size_hint=0 {img} 128k")]
+    [InlineData("raw", "-o preallocation=off,extent_size_hint=1M,nocow=off {img} 1M")]
+    [InlineData("raw", "-o nocow=yes {img} 1M")]
+    [InlineData("raw", "-o nocow=foo {img} 1M")]
+    [InlineData("raw", "-o extent_size_hint=foo {img} 1M")]
     public void Create_reads_numbers_and_hexadecimal_sizes_as_qemu_img_does(string format, string command)
     {
         using var dir = new TempDirectory();
