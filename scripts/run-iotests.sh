@@ -5,7 +5,10 @@
 # repository: they are read from a QEMU source tree given with --qemu-src, or fetched into a cache with
 # `apt-get source --download-only qemu` when a deb-src entry is configured.
 #
-#   scripts/run-iotests.sh [options] [TEST...]        TEST: a number such as 001, or a range such as 001-099
+#   scripts/run-iotests.sh [options] [TEST...]
+#
+#   TEST: a number such as 001, a range such as 001-099 or 100-999, a named test such as tests/qemu-img-bitmaps
+#   (or just qemu-img-bitmaps), or `named` for every test under tests/qemu-iotests/tests.
 #
 #   --qemu-src DIR     QEMU source tree (holding tests/qemu-iotests); default: the apt source cache (see above)
 #   --diskimg PATH     diskimg executable; default: out/diskimg, else the Release build output
@@ -16,7 +19,8 @@
 #   --status-md FILE   also write the per-test table as Markdown to FILE
 #   --cache DIR        apt source cache (default: ${XDG_CACHE_HOME:-~/.cache}/diskimg-iotests)
 #
-# Default tests: every bash test numbered 001-099. A test counts as runnable for a format when the qemu run neither
+# Default tests: every test numbered 001-099. Python tests are listed as `python` and not run (they drive the QEMU
+# system emulator or storage daemon over QMP). A bash test counts as runnable for a format when the qemu run neither
 # skips it (_notrun) nor needs the QEMU system emulator or storage daemon (not part of this comparison).
 set -uo pipefail
 
@@ -43,7 +47,7 @@ while [ $# -gt 0 ]; do
     --timeout) timeout_s=$2; shift 2 ;;
     --status-md) status_md=$2; shift 2 ;;
     --cache) cache=$2; shift 2 ;;
-    -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option '$1' (see --help)" ;;
     *) selection+=("$1"); shift ;;
   esac
@@ -107,27 +111,50 @@ done
 chmod +x "$bin"/*/qemu-i* "$bin"/qemu-*
 
 # --- which tests ---
-expand() { # 001 or 001-099 -> test numbers present as bash tests
+# A test is named by its path below tests/qemu-iotests: 001, or tests/qemu-img-bitmaps for the named ones.
+is_test() { # a file with a reference output (<test>.out, <test>.out.<fmt> or <test>.<machine>.out)
+  local r
+  [ -f "$iotests/$1" ] || return 1
+  for r in "$iotests/$1".out* "$iotests/$1".*.out; do [ -f "$r" ] && return 0; done
+  return 1
+}
+expand() { # 001, 001-999, tests/NAME (or NAME), or "named" (every test under tests/) -> tests present
   local a b n f
-  case "$1" in *-*) a=${1%-*}; b=${1#*-} ;; *) a=$1; b=$1 ;; esac
-  for n in $(seq "$((10#$a))" "$((10#$b))"); do
-    f=$(printf '%03d' "$n")
-    [ -f "$iotests/$f" ] && [ -f "$iotests/$f.out" ] && head -1 "$iotests/$f" | grep -q bash && echo "$f"
-  done
+  case "$1" in
+    named) for f in "$iotests"/tests/*; do
+             case $f in *.out | *.out.*) continue ;; esac
+             is_test "tests/${f##*/}" && echo "tests/${f##*/}"
+           done ;;
+    [0-9]*-[0-9]* | [0-9]*)
+      case "$1" in *-*) a=${1%-*}; b=${1#*-} ;; *) a=$1; b=$1 ;; esac
+      for n in $(seq "$((10#$a))" "$((10#$b))"); do
+        f=$(printf '%03d' "$n")
+        is_test "$f" && echo "$f"
+      done ;;
+    tests/*) is_test "$1" && echo "$1" ;;
+    *) is_test "tests/$1" && echo "tests/$1" ;;
+  esac
 }
 [ ${#selection[@]} -gt 0 ] || selection=(001-099)
 tests=$(for s in "${selection[@]}"; do expand "$s"; done | sort -u)
-[ -n "$tests" ] || die "no bash tests selected"
+[ -n "$tests" ] || die "no tests selected"
+
+# The reference output the way QEMU's check picks it: <test>.out.<fmt>, then <test>.<machine>.out, then <test>.out.
+reference() { # test fmt
+  local r
+  for r in "$iotests/$1.out.$2" "$iotests/$1.pc.out" "$iotests/$1.out"; do [ -f "$r" ] && { echo "$r"; return; }; done
+  echo "$iotests/$1.out"
+}
 
 # --- one run of one test: the environment QEMU's check (testenv.py) gives a bash test ---
 run_one() { # side fmt test
   local side=$1 fmt=$2 t=$3
-  local dir="$results/run/$side/$fmt/$t"
+  local dir="$results/run/$side/$fmt/${t//\//_}"
   local sock
   sock=$(mktemp -d /tmp/iot-sock.XXXXXX) # socket paths must stay short
   rm -rf "$dir" && mkdir -p "$dir"
   (
-    cd "$iotests" || exit 1
+    cd "$(dirname "$iotests/$t")" || exit 1  # QEMU's check runs each test from its own directory
     export TEST_DIR="$dir" SOCK_DIR="$sock" SAMPLE_IMG_DIR="$iotests/sample_images" PYTHON=python3
     export PYTHONPATH="$iotests"
     export QEMU_PROG="$bin/qemu-system-x86_64" QSD_PROG="$bin/qemu-storage-daemon"
@@ -145,21 +172,26 @@ run_one() { # side fmt test
 
 case_one() { # fmt test: qemu first; diskimg only when qemu ran the test
   local fmt=$1 t=$2
-  local out="$results/$fmt" q="$results/run/qemu/$fmt/$t" d="$results/run/diskimg/$fmt/$t"
-  local ref_state state
+  local id=${t//\//_} # tests/NAME -> tests_NAME for file names
+  local out="$results/$fmt" q="$results/run/qemu/$fmt/$id" d="$results/run/diskimg/$fmt/$id"
+  local ref ref_state state
+  if ! head -1 "$iotests/$t" | grep -q bash; then
+    echo "$t $fmt python - a Python test: drives the QEMU system emulator or storage daemon over QMP" >"$out/$id.status"; return
+  fi
   run_one qemu "$fmt" "$t"
-  if [ -f "$q/$t.notrun" ]; then
-    echo "$t $fmt not-run - $(tr '\n' ' ' <"$q/$t.notrun")" >"$out/$t.status"; return
+  if [ -f "$q/${t##*/}.notrun" ]; then
+    echo "$t $fmt not-run - $(tr '\n' ' ' <"$q/${t##*/}.notrun")" >"$out/$id.status"; return
   fi
   if [ -f "$q/.needs-qemu-system" ]; then
-    echo "$t $fmt needs-qemu-system - uses the QEMU system emulator or storage daemon" >"$out/$t.status"; return
+    echo "$t $fmt needs-qemu-system - uses the QEMU system emulator or storage daemon" >"$out/$id.status"; return
   fi
-  cp "$q/out" "$out/$t.qemu.out"
-  if [ "$(cat "$q/rc")" = 0 ] && diff -q "$iotests/$t.out" "$q/out" >/dev/null; then ref_state=pass; else
-    ref_state=fail; diff -u "$iotests/$t.out" "$q/out" >"$out/$t.qemu-vs-ref.diff"
+  cp "$q/out" "$out/$id.qemu.out"
+  ref=$(reference "$t" "$fmt")
+  if [ "$(cat "$q/rc")" = 0 ] && diff -q "$ref" "$q/out" >/dev/null; then ref_state=pass; else
+    ref_state=fail; diff -u "$ref" "$q/out" >"$out/$id.qemu-vs-ref.diff"
   fi
   run_one diskimg "$fmt" "$t"
-  cp "$d/out" "$out/$t.diskimg.out"
+  cp "$d/out" "$out/$id.diskimg.out"
   if [ "$(cat "$d/rc")" = 124 ] || [ "$(cat "$d/rc")" = 137 ]; then
     state=timeout
   elif diff -q "$q/out" "$d/out" >/dev/null && [ "$(cat "$q/rc")" = "$(cat "$d/rc")" ]; then
@@ -167,11 +199,11 @@ case_one() { # fmt test: qemu first; diskimg only when qemu ran the test
   else
     state=differ
   fi
-  [ $state = match ] || diff -u --label "qemu $t ($fmt)" --label "diskimg $t ($fmt)" "$q/out" "$d/out" >"$out/$t.diff"
-  echo "$t $fmt $state $ref_state $( [ -f "$out/$t.diff" ] && awk '/^[-+]/ && !/^(---|\+\+\+) /' "$out/$t.diff" | wc -l || echo 0)" >"$out/$t.status"
+  [ $state = match ] || diff -u --label "qemu $t ($fmt)" --label "diskimg $t ($fmt)" "$q/out" "$d/out" >"$out/$id.diff"
+  echo "$t $fmt $state $ref_state $( [ -f "$out/$id.diff" ] && awk '/^[-+]/ && !/^(---|\+\+\+) /' "$out/$id.diff" | wc -l || echo 0)" >"$out/$id.status"
 }
 
-export -f run_one case_one
+export -f run_one case_one reference
 export results iotests bin timeout_s
 
 for fmt in $formats; do mkdir -p "$results/$fmt"; done
@@ -184,9 +216,9 @@ summary="$results/summary.txt"
 {
   printf '%-4s %-6s %-18s %-10s %s\n' test format result qemu-vs-ref "diff lines / reason"
   for fmt in $formats; do for t in $tests; do
-    read -r tt ff st rest <"$results/$fmt/$t.status"
+    read -r tt ff st rest <"$results/$fmt/${t//\//_}.status"
     case $st in
-      not-run | needs-qemu-system) printf '%-4s %-6s %-18s %-10s %s\n' "$tt" "$ff" "$st" - "${rest#- }" ;;
+      not-run | needs-qemu-system | python) printf '%-4s %-6s %-18s %-10s %s\n' "$tt" "$ff" "$st" - "${rest#- }" ;;
       *) read -r ref n <<<"$rest"; printf '%-4s %-6s %-18s %-10s %s\n' "$tt" "$ff" "$st" "$ref" "$n" ;;
     esac
   done; done
@@ -210,6 +242,6 @@ if [ -n "$status_md" ]; then
     echo
     echo "| test | format | result | qemu vs .out | diff lines / reason |"
     echo "|---|---|---|---|---|"
-    awk 'NR>1 && NF>=3 && $1 ~ /^[0-9]+$/ { r=""; for (i=5;i<=NF;i++) r=r" "$i; printf "| %s | %s | %s | %s |%s |\n", $1, $2, $3, $4, r }' "$summary"
+    awk 'NR>1 && NF>=3 && $1 ~ /^([0-9]+|tests\/.*)$/ { r=""; for (i=5;i<=NF;i++) r=r" "$i; printf "| %s | %s | %s | %s |%s |\n", $1, $2, $3, $4, r }' "$summary"
   } >"$status_md"
 fi

@@ -10,9 +10,9 @@ namespace DiskImage.Cli.Rendering;
 /// </summary>
 internal static class CreateSummary
 {
-    private sealed record OptionSpec(string Key, string? Default = null, bool IsSize = false);
+    private sealed record OptionSpec(string Key, string? Default = null, bool IsSize = false, bool IsNumber = false);
 
-    private static readonly OptionSpec[] s_raw = [new("size", IsSize: true), new("preallocation")];
+    private static readonly OptionSpec[] s_raw = [new("size", IsSize: true), new("nocow"), new("preallocation"), new("extent_size_hint", IsSize: true)];
 
     private static readonly OptionSpec[] s_qcow2 =
     [
@@ -27,7 +27,7 @@ internal static class CreateSummary
         new("data_file"),
         new("data_file_raw"),
         new("lazy_refcounts", "off"),
-        new("refcount_bits", "16"),
+        new("refcount_bits", "16", IsNumber: true),
     ];
 
     private static readonly OptionSpec[] s_vmdk =
@@ -102,11 +102,28 @@ internal static class CreateSummary
             {
                 value = bytes.ToString(CultureInfo.InvariantCulture);
             }
+            else if (spec.IsNumber && TryParseNumber(spec.Key, value) is { } number)
+            {
+                // qemu-img prints a number option as a signed decimal: 0x10 as 16, -1 as -1.
+                value = unchecked((long)number).ToString(CultureInfo.InvariantCulture);
+            }
 
             // qemu-img escapes a comma in a value by doubling it (qemu_opts_print); only strings can hold one.
             parts.Add($"{spec.Key}={value.Replace(",", ",,", StringComparison.Ordinal)}");
         }
 
         return $"Formatting '{plan.Path}', {string.Join(' ', parts)}";
+    }
+
+    private static ulong? TryParseNumber(string key, string value)
+    {
+        try
+        {
+            return QemuNumber.Parse(key, value);
+        }
+        catch (InvalidOptionException)
+        {
+            return null;
+        }
     }
 }

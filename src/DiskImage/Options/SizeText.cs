@@ -13,6 +13,7 @@ public static class SizeText
     {
         if (TryParse(text, out var value))
         {
+            WarnHexSuffix(text);
             return value;
         }
 
@@ -22,7 +23,7 @@ public static class SizeText
 
     /// <summary>A size-typed <c>-o</c> option (<c>size</c>, <c>cluster_size</c>, ...), refused in the option parser's words.</summary>
     public static long ParseOption(string key, string text) => TryParse(text, out var value)
-        ? value
+        ? WarnHexSuffix(text, WarnHexSuffix(text, value)) // qemu-img reads an -o value twice (option list, then driver): two warnings
         : throw new InvalidOptionException($"Parameter '{key}' expects a non-negative number below 2^64\n" +
             "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.");
 
@@ -67,6 +68,11 @@ public static class SizeText
         }
 
         text = text.Trim();
+        if (TryParseHex(text, out value, out var hexParsed))
+        {
+            return hexParsed;
+        }
+
         var multiplier = 1L;
         var last = text[^1];
         if (char.IsLetter(last))
@@ -121,6 +127,68 @@ public static class SizeText
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// qemu's hexadecimal sizes: zeros, <c>x</c>, hex digits (which take <c>b</c> and <c>e</c>), then at most one
+    /// of the other suffixes, which qemu accepts with a deprecation warning; no fraction. False when the text is not
+    /// hexadecimal at all; <paramref name="parsed"/> tells whether a hexadecimal text was valid.
+    /// </summary>
+    private static bool TryParseHex(string text, out long value, out bool parsed)
+    {
+        value = 0;
+        parsed = false;
+        var x = 0;
+        while (x < text.Length && text[x] == '0')
+        {
+            x++;
+        }
+
+        if (x == 0 || x >= text.Length || text[x] is not ('x' or 'X'))
+        {
+            return false;
+        }
+
+        var digits = text.AsSpan(x + 1);
+        var end = 0;
+        while (end < digits.Length && char.IsAsciiHexDigit(digits[end]))
+        {
+            end++;
+        }
+
+        var rest = digits[end..];
+        var multiplier = rest.Length == 0 ? 1L : rest.Length == 1 ? char.ToUpperInvariant(rest[0]) switch
+        {
+            'K' => 1L << 10,
+            'M' => 1L << 20,
+            'G' => 1L << 30,
+            'T' => 1L << 40,
+            'P' => 1L << 50,
+            _ => 0,
+        } : 0;
+        if (end == 0 || multiplier == 0
+            || !ulong.TryParse(digits[..end], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var number)
+            || number > (ulong)(long.MaxValue / multiplier))
+        {
+            return true;
+        }
+
+        value = (long)number * multiplier;
+        parsed = true;
+        return true;
+    }
+
+    /// <summary>qemu's warning for a valid hexadecimal size with a suffix, raised once per parse that uses the value.</summary>
+    private static long WarnHexSuffix(string text, long value = 0)
+    {
+        var trimmed = text.Trim();
+        if (trimmed.Length > 0 && char.IsAsciiLetter(trimmed[^1]) && !char.IsAsciiHexDigit(trimmed[^1])
+            && TryParseHex(trimmed, out _, out var parsed) && parsed)
+        {
+            ImageWarnings.Report($"warning: Using a multiplier suffix on hex numbers is deprecated: {text}");
+        }
+
+        return value;
     }
 
     /// <summary>Formats bytes as qemu-img's human output does: <c>1 GiB</c>, <c>192 KiB</c>, <c>1.5 MiB</c>.</summary>

@@ -25,6 +25,22 @@ public class SizeTextTests
     [InlineData("1.5")]
     public void Refuses_bad_sizes(string text) => Assert.Throws<InvalidOptionException>(() => SizeText.Parse(text));
 
+    // Hexadecimal sizes as strtoull with base 16 reads them: b and e are digits, other suffixes multiply; no fraction.
+    [Theory]
+    [InlineData("0x10000", 65536L)]
+    [InlineData("0X400", 1024L)]
+    [InlineData("0x1bE", 446L)]
+    [InlineData("0x10k", 16384L)]
+    [InlineData("00x2M", 2097152L)]
+    public void Parses_hexadecimal_sizes(string text, long expected) => Assert.Equal(expected, SizeText.Parse(text));
+
+    [Theory]
+    [InlineData("0x")]
+    [InlineData("0x1.5k")]
+    [InlineData("0x1kk")]
+    [InlineData("0xg")]
+    public void Refuses_bad_hexadecimal_sizes(string text) => Assert.Throws<InvalidOptionException>(() => SizeText.Parse(text));
+
     [Theory]
     [InlineData(1073741824L, "1 GiB")]
     [InlineData(196608L, "192 KiB")]

@@ -51,7 +51,8 @@ internal sealed partial record Qcow2Header
         (Qcow2Constants.ExtensionBackingFormat or Qcow2Constants.ExtensionFeatureTable or Qcow2Constants.ExtensionBitmaps
          or Qcow2Constants.ExtensionCryptoHeader or Qcow2Constants.ExtensionDataFile));
 
-    public Qcow2HeaderExtension? FindExtension(uint magic) => Extensions.FirstOrDefault(e => e.Magic == magic);
+    /// <summary>The extension with <paramref name="magic"/>; of repeated ones the last, as QEMU reads them in order and each overrides the one before.</summary>
+    public Qcow2HeaderExtension? FindExtension(uint magic) => Extensions.LastOrDefault(e => e.Magic == magic);
 
     /// <summary>Returns a copy whose extension with <paramref name="magic"/> is replaced (or removed when data is null), order kept; a new one is placed in QEMU's order.</summary>
     public Qcow2Header WithExtension(uint magic, byte[]? data)

@@ -59,8 +59,8 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>
-    /// Creates an internal snapshot of the active state. Order (crash-safe, as QEMU): raise and flush the
-    /// refcounts of everything the active L1 references, write the snapshot's copy of the L1, clear COPIED
+    /// Creates an internal snapshot of the active state. Order (crash-safe, as QEMU): write the snapshot's copy of
+    /// the L1, raise and flush the refcounts of everything the active L1 references, clear COPIED
     /// flags, write the new snapshot table, point the header at it, free the old table.
     /// </summary>
     internal void CreateSnapshot(string name, DateTimeOffset date)
@@ -77,7 +77,6 @@ public sealed partial class Qcow2Image
 
             FlushMetadataLocked();
             var references = CollectReferencesLocked(_l1);
-            RaiseRefcountsLocked(references, $"Could not create snapshot '{name}'");
             var l1Offset = 0L;
             if (_l1.Length > 0)
             {
@@ -95,6 +94,9 @@ public sealed partial class Qcow2Image
                 _file.Flush();
             }
 
+            // After the copy, as QEMU orders it: a refusal here (an overflowing refcount: EINVAL) leaves the copy's
+            // clusters allocated and unreferenced, a leak that check reports and repairs as it does QEMU's.
+            RaiseRefcountsLocked(references, $"Could not create snapshot '{name}'", overflowErrno: true);
             RebuildCopiedFlagsLocked();
             FlushMetadataLocked();
             var microseconds = date.ToUnixTimeMilliseconds() * 1000 + (date.Ticks / 10 % 1000);
@@ -320,7 +322,7 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>Adds one to each listed cluster's refcount after checking that none would overflow.</summary>
-    private void RaiseRefcountsLocked(List<long> clusters, string what)
+    private void RaiseRefcountsLocked(List<long> clusters, string what, bool overflowErrno = false)
     {
         var increments = new Dictionary<long, long>();
         foreach (var cluster in clusters)
@@ -350,6 +352,12 @@ public sealed partial class Qcow2Image
 
             if ((ulong)increment > refcounts.Max - current)
             {
+                if (overflowErrno)
+                {
+                    // qemu-img names a failed snapshot creation by its errno alone.
+                    throw new ErrnoException(ErrnoException.EINVAL, "Invalid argument");
+                }
+
                 throw new UnsupportedFeatureException($"{what}: refcount overflow (refcount_bits={_header.RefcountBits} is too narrow for shared clusters)");
             }
         }

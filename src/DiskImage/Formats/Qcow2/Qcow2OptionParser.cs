@@ -148,11 +148,9 @@ internal static class Qcow2OptionParser
         return size > int.MaxValue ? int.MaxValue : (int)size;
     }
 
+    /// <summary>A QEMU number option; values beyond int (a wrapped negative among them) become int.MaxValue, which no check accepts.</summary>
     private static int ParseNumber(string key, string value) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
-            ? number
-            : long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? int.MaxValue
-            : throw new InvalidOptionException($"Parameter '{key}' expects a number");
+        QemuNumber.Parse(key, value) is var number && number <= int.MaxValue ? (int)number : int.MaxValue;
 
     private static Preallocation ParsePreallocation(string value) => value switch
     {

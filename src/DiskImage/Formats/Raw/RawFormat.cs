@@ -81,6 +81,9 @@ public sealed class RawFormat : IImageFormat
             {
                 "size" => result with { Size = SizeText.ParseOption(key, value) },
                 "preallocation" => result with { Preallocation = ParsePreallocation(value) },
+                // The file protocol's host hints: checked as qemu-img checks them, otherwise without effect here.
+                "nocow" => KeyValueOptions.ParseBool(key, value) ? result : result,
+                "extent_size_hint" => SizeText.ParseOption(key, value) >= 0 ? result : result,
                 _ => throw new InvalidOptionException($"Invalid parameter '{key}'"),
             };
         }

@@ -386,43 +386,8 @@ internal static class BlkdebugRules
     private static long Number(Dictionary<string, string> keys, string key, long fallback) =>
         keys.TryGetValue(key, out var text) ? ParseNumber(key, text) : fallback;
 
-    /// <summary>QEMU's number options: decimal, <c>0x</c> hex or leading-zero octal, a leading minus wrapping as <c>strtoull</c> does.</summary>
-    private static long ParseNumber(string key, string text)
-    {
-        var s = text.TrimStart();
-        var negative = s.StartsWith('-');
-        if (negative || s.StartsWith('+'))
-        {
-            s = s[1..];
-        }
-
-        var (digits, radix) = s.StartsWith("0x", StringComparison.OrdinalIgnoreCase) && s.Length > 2 ? (s[2..], 16)
-            : s.Length > 1 && s[0] == '0' ? (s[1..], 8)
-            : (s, 10);
-        if (digits.Length == 0)
-        {
-            throw new InvalidOptionException($"Parameter '{key}' expects a number");
-        }
-
-        ulong number = 0;
-        foreach (var c in digits)
-        {
-            var digit = c is >= '0' and <= '9' ? c - '0' : c is >= 'a' and <= 'f' ? c - 'a' + 10 : c is >= 'A' and <= 'F' ? c - 'A' + 10 : 99;
-            if (digit >= radix)
-            {
-                throw new InvalidOptionException($"Parameter '{key}' expects a number");
-            }
-
-            if (number > (ulong.MaxValue - (ulong)digit) / (ulong)radix)
-            {
-                throw new InvalidOptionException($"Value '{text}' is too large for parameter '{key}'");
-            }
-
-            number = (number * (ulong)radix) + (ulong)digit;
-        }
-
-        return unchecked(negative ? -(long)number : (long)number);
-    }
+    /// <summary>QEMU's number options; a leading minus wraps as <c>strtoull</c> does.</summary>
+    private static long ParseNumber(string key, string text) => unchecked((long)Options.QemuNumber.Parse(key, text));
 
     private static bool ParseBool(string key, string text) => text switch
     {
