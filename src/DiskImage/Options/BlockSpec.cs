@@ -65,7 +65,10 @@ internal sealed record BlockSpec
     /// qcow2's runtime options given for this node (its metadata cache sizes, <c>cache-clean-interval</c>), with sizes
     /// already parsed to byte counts; refused at open time when the image turns out not to be qcow2.
     /// </summary>
-    public IReadOnlyDictionary<string, string> Qcow2Options { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Qcow2Options { get; init; } = NoOptions;
+
+    /// <summary>One shared empty set, so descriptions without qcow2 options compare equal.</summary>
+    private static readonly IReadOnlyDictionary<string, string> NoOptions = new Dictionary<string, string>();
 
     /// <summary>The name qemu-img prints for the image (its <c>image:</c> line): the file name, or JSON where options change what is read.</summary>
     public required string DisplayName { get; init; }
@@ -134,7 +137,7 @@ internal sealed record BlockSpec
         var locking = Take(options, "file.locking") is { } lockingText ? ParseLocking(lockingText) : (ImageLocking?)null;
         var trustExtentPaths = driver is null or "vmdk" && Take(options, TrustExtentPathsKey) is { } trust && KeyValueOptions.ParseBool(TrustExtentPathsKey, trust);
 
-        var qcow2Options = driver is null or "qcow2" ? TakeQcow2Options(options) : new Dictionary<string, string>();
+        var qcow2Options = driver is null or "qcow2" ? TakeQcow2Options(options) : NoOptions;
         var isRaw = driver is null or "raw" or "nbd";
         options.TryGetValue("offset", out var offsetValue);
         options.TryGetValue("size", out var sizeValue);
@@ -264,7 +267,7 @@ internal sealed record BlockSpec
     private static readonly string[] Qcow2SizeKeys = ["cache-size", "l2-cache-size", "l2-cache-entry-size", "refcount-cache-size"];
 
     /// <summary>qcow2's runtime options, their values checked for form here and against the image when it is opened.</summary>
-    private static Dictionary<string, string> TakeQcow2Options(Dictionary<string, JsonScalar> options)
+    private static IReadOnlyDictionary<string, string> TakeQcow2Options(Dictionary<string, JsonScalar> options)
     {
         var taken = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var key in Qcow2SizeKeys)
@@ -282,7 +285,7 @@ internal sealed record BlockSpec
             taken["cache-clean-interval"] = valid ? interval.Text : throw new InvalidOptionException("Parameter 'cache-clean-interval' expects a number");
         }
 
-        return taken;
+        return taken.Count == 0 ? NoOptions : taken;
     }
 
     private static string? Take(Dictionary<string, JsonScalar> options, string key) =>

@@ -131,6 +131,7 @@ public sealed partial class Qcow2Image
     {
         None,
         Upgrade,
+        RefcountOrder,
         Downgrade,
     }
 
