@@ -48,8 +48,6 @@ internal sealed class AmendCommand
             using var secrets = Secrets.Load(parse, _object);
             var progress = parse.GetValue(_progress) && !parse.GetValue(_quiet) ? new QemuProgress(context.Out, step: 1) : null;
             var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
-            // qemu-img's figures come from inside the refcount rewrite; the library counts whole steps, so the CLI
-            // prints only qemu-img's start and end figures.
             ImageAmender.Run(new AmendOptions
             {
                 Path = source.Path,
@@ -58,7 +56,8 @@ internal sealed class AmendCommand
                 Force = parse.GetValue(_force),
                 SecretProvider = source.Secrets.Get,
                 KeySecret = source.KeySecret,
-            }, cancellationToken: context.Cancellation);
+                RepairReport = context.Error.WriteLine,
+            }, progress, cancellationToken: context.Cancellation);
             progress?.Complete();
             return 0;
         });

@@ -123,6 +123,7 @@ public sealed class ImageFormatRegistry
             FileNode = spec.File is { } inner ? (outer, formatOwnsFile) => OpenFileNode(inner, outer, formatOwnsFile) : null,
             StackedDisplayName = spec.File is not null ? spec.DisplayName : null,
             Blkdebug = spec.BlkdebugRules,
+            FormatOptions = spec.Qcow2Options.Count == 0 ? options.FormatOptions : new Dictionary<string, string>(options.FormatOptions.Concat(spec.Qcow2Options)),
         };
         var name = formatName ?? spec.Driver;
         var format = name is not null ? Get(name) : Probe(spec.Filename);
@@ -134,6 +135,11 @@ public sealed class ImageFormatRegistry
         if (spec.File is not null && format is not (Raw.RawFormat or Qcow2.Qcow2Format))
         {
             throw new UnsupportedFeatureException($"Format '{format.Name}' over another format node is not supported; only raw and qcow2 are");
+        }
+
+        if (spec.Qcow2Options.Count > 0 && format is not Qcow2.Qcow2Format)
+        {
+            throw new InvalidOptionException($"Block format '{format.Name}' does not support the option '{spec.Qcow2Options.Keys.First()}'");
         }
 
         if (spec.TrustExtentPaths && format is not Vmdk.VmdkFormat)

@@ -61,11 +61,20 @@ internal sealed record BlockSpec
     /// <summary><c>"backing": null</c>: open without the backing chain.</summary>
     public bool NoBacking { get; init; }
 
+    /// <summary>
+    /// qcow2's runtime options given for this node (its metadata cache sizes, <c>cache-clean-interval</c>), with sizes
+    /// already parsed to byte counts; refused at open time when the image turns out not to be qcow2.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Qcow2Options { get; init; } = NoOptions;
+
+    /// <summary>One shared empty set, so descriptions without qcow2 options compare equal.</summary>
+    private static readonly IReadOnlyDictionary<string, string> NoOptions = new Dictionary<string, string>();
+
     /// <summary>The name qemu-img prints for the image (its <c>image:</c> line): the file name, or JSON where options change what is read.</summary>
     public required string DisplayName { get; init; }
 
     /// <summary>Whether only driver, file name and key secret were given, so the plain file name says everything.</summary>
-    public bool IsPlain => RawOffset is null && RawSize is null && ForceShare is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null;
+    public bool IsPlain => RawOffset is null && RawSize is null && ForceShare is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Qcow2Options.Count == 0;
 
     /// <summary>Deepest accepted stack of format nodes (each <c>file.driver</c> naming a format adds one).</summary>
     public const int MaxFormatNesting = 8;
@@ -128,6 +137,7 @@ internal sealed record BlockSpec
         var locking = Take(options, "file.locking") is { } lockingText ? ParseLocking(lockingText) : (ImageLocking?)null;
         var trustExtentPaths = driver is null or "vmdk" && Take(options, TrustExtentPathsKey) is { } trust && KeyValueOptions.ParseBool(TrustExtentPathsKey, trust);
 
+        var qcow2Options = driver is null or "qcow2" ? TakeQcow2Options(options) : NoOptions;
         var isRaw = driver is null or "raw" or "nbd";
         options.TryGetValue("offset", out var offsetValue);
         options.TryGetValue("size", out var sizeValue);
@@ -240,6 +250,7 @@ internal sealed record BlockSpec
             RawOffset = offset,
             RawSize = size,
             NoBacking = noBacking,
+            Qcow2Options = qcow2Options,
             TrustExtentPaths = trustExtentPaths,
             DisplayName = display,
         };
@@ -251,6 +262,31 @@ internal sealed record BlockSpec
     /// </summary>
     public static string DottedToJsonName(string text) =>
         JsonFilename.Prefix + QemuJson.Object([.. KeyValueOptions.Parse([text]).Select(o => new KeyValuePair<string, string?>(o.Key, QemuJson.String(o.Value)))], ordered: true);
+
+    /// <summary>qcow2's metadata cache sizes (bytes, with qemu's size suffixes) and its cache clean interval (seconds).</summary>
+    private static readonly string[] Qcow2SizeKeys = ["cache-size", "l2-cache-size", "l2-cache-entry-size", "refcount-cache-size"];
+
+    /// <summary>qcow2's runtime options, their values checked for form here and against the image when it is opened.</summary>
+    private static IReadOnlyDictionary<string, string> TakeQcow2Options(Dictionary<string, JsonScalar> options)
+    {
+        var taken = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var key in Qcow2SizeKeys)
+        {
+            if (options.Remove(key, out var value))
+            {
+                taken[key] = ParseSize(key, value).ToString(CultureInfo.InvariantCulture);
+            }
+        }
+
+        if (options.Remove("cache-clean-interval", out var interval))
+        {
+            var valid = interval.Kind is JsonScalarKind.Integer or JsonScalarKind.String
+                && ulong.TryParse(interval.Text, NumberStyles.None, CultureInfo.InvariantCulture, out _);
+            taken["cache-clean-interval"] = valid ? interval.Text : throw new InvalidOptionException("Parameter 'cache-clean-interval' expects a number");
+        }
+
+        return taken.Count == 0 ? NoOptions : taken;
+    }
 
     private static string? Take(Dictionary<string, JsonScalar> options, string key) =>
         options.Remove(key, out var value) ? value.Text : null;

@@ -40,7 +40,7 @@ public class AmendInteropTests
         var image = dir.File("a.qcow2");
         Qcow2Oracle.Create(image, "1M", "refcount_bits=8");
         Assert.Equal("diskimg: compat=0.10 requires refcount_bits=16", Diskimg.Run("amend", "-o", "compat=0.10", image).StdErr.Trim());
-        Assert.Equal("diskimg: Cannot amend the backing file", Diskimg.Run("amend", "-o", "backing_file=x", image).StdErr.Trim());
+        Assert.Equal("diskimg: Cannot amend the backing file\nYou can use 'qemu-img rebase' instead.", Diskimg.Run("amend", "-o", "backing_file=x", image).StdErr.Trim());
         Assert.Equal("diskimg: Lazy refcounts only supported with compatibility level 1.1 and above (use compat=1.1 or greater)",
             Diskimg.Run("amend", "-o", "compat=0.10,lazy_refcounts=on", image).StdErr.Trim());
         var extended = dir.File("x.qcow2");

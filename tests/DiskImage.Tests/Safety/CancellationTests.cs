@@ -156,7 +156,7 @@ public class CancellationTests
         var path = MakeQcow2(dir, "disk.qcow2", null, 0x33);
         var guestBefore = GuestHash(path);
         using var cancel = new CancellationTokenSource();
-        // Six steps; the refcount rewrite is the second, so a point below 100 % stops before the last.
+        // The refcount rewrite reports its start and its end; a cancel seen at the end stops before the steps after it.
         var progress = CancelAtPercent(cancel, new Random(seed).NextDouble() * 80);
 
         Assert.ThrowsAny<OperationCanceledException>(() => ImageAmender.Run(

@@ -6,12 +6,6 @@ namespace DiskImage.Formats.Qcow2;
 public sealed partial class Qcow2Image
 {
     /// <summary>
-    /// The steps an amendment reports as its progress: version upgrade, refcount width, lazy refcounts, size,
-    /// downgrade, and key slots (reported by <see cref="Operations.Amend.ImageAmender"/>).
-    /// </summary>
-    internal const int AmendSteps = 6;
-
-    /// <summary>
     /// Changes the compatibility level (2 or 3), lazy refcounts, refcount width and virtual size without
     /// changing the guest content. Null leaves a setting as it is. Every refusal is found before anything
     /// is written; the changes then happen in QEMU's order (upgrade, width, lazy refcounts, size, downgrade).
@@ -30,20 +24,21 @@ public sealed partial class Qcow2Image
             var finalSize = newSize ?? _header.Size;
             ValidateAmendLocked(target, lazyRefcounts, refcountBits is not null, newOrder, finalSize);
 
-            progress?.Report(new OperationProgress(0, AmendSteps));
+            var figures = new AmendFigures(progress, (target != _header.Version ? 1 : 0) + (newOrder != _header.RefcountOrder ? 1 : 0));
             if (target >= 3 && _header.Version < 3)
             {
-                UpgradeLocked();
+                UpgradeLocked(figures);
             }
 
-            progress?.Report(new OperationProgress(1, AmendSteps));
             cancellationToken.ThrowIfCancellationRequested();
             if (newOrder != _header.RefcountOrder)
             {
+                // QEMU reports figures from inside its rewrite passes; this one reports its start and end.
+                figures.Report(AmendOperation.RefcountOrder, 0, 1);
                 ChangeRefcountOrderLocked(newOrder, cancellationToken);
+                figures.Report(AmendOperation.RefcountOrder, 1, 1);
             }
 
-            progress?.Report(new OperationProgress(2, AmendSteps));
             cancellationToken.ThrowIfCancellationRequested();
 
             if (lazyRefcounts is { } lazy && lazy != _header.LazyRefcounts && _header.Version >= 3)
@@ -56,21 +51,17 @@ public sealed partial class Qcow2Image
                 _file.Flush();
             }
 
-            progress?.Report(new OperationProgress(3, AmendSteps));
             cancellationToken.ThrowIfCancellationRequested();
             if (finalSize != _header.Size)
             {
                 Resize(finalSize, Preallocation.Off);
             }
 
-            progress?.Report(new OperationProgress(4, AmendSteps));
             cancellationToken.ThrowIfCancellationRequested();
             if (target < 3 && _header.Version >= 3)
             {
-                DowngradeLocked(cancellationToken);
+                DowngradeLocked(figures, cancellationToken);
             }
-
-            progress?.Report(new OperationProgress(5, AmendSteps));
         }
     }
 
@@ -121,13 +112,15 @@ public sealed partial class Qcow2Image
     /// Version 2 to 3. Version 3 requires every snapshot entry to carry the 64-bit VM state size and the disk
     /// size, so a table with shorter entries is rewritten first (complete entries, unknown extra data kept).
     /// </summary>
-    private void UpgradeLocked()
+    private void UpgradeLocked(AmendFigures figures)
     {
+        figures.Report(AmendOperation.Upgrade, 0, 2);
         if (_snapshots.Any(s => s.ExtraDataSize < 16))
         {
             WriteSnapshotTableLocked([.. _snapshots]);
         }
 
+        figures.Report(AmendOperation.Upgrade, 1, 2);
         _header = _header with
         {
             Version = 3,
@@ -135,6 +128,7 @@ public sealed partial class Qcow2Image
         };
         WriteHeaderLocked();
         _file.Flush();
+        figures.Report(AmendOperation.Upgrade, 2, 2);
     }
 
     /// <summary>The refusals of a downgrade, checked before anything is written.</summary>
@@ -143,6 +137,11 @@ public sealed partial class Qcow2Image
         if (finalRefcountOrder != 4)
         {
             throw new InvalidOptionException("compat=0.10 requires refcount_bits=16");
+        }
+
+        if (_header.HasDataFile)
+        {
+            throw new UnsupportedFeatureException("Cannot downgrade an image with a data file");
         }
 
         // Version 2 readers may not know that a snapshot's own size or a large VM state matters.
@@ -166,52 +165,17 @@ public sealed partial class Qcow2Image
                 failure.AddEarlierError(problem.Message);
                 throw failure;
             }
-
-            if (HasZeroClusters(ReadSnapshotL1(snapshot, "")))
-            {
-                throw new UnsupportedFeatureException($"Cannot downgrade: snapshot '{snapshot.Name}' has zero clusters, which cannot be expanded yet");
-            }
         }
-
-        if (_header.BackingFile is not null && HasZeroClusterNeedingSharedCopy())
-        {
-            throw new UnsupportedFeatureException("Cannot downgrade: a zero cluster in a table shared with a snapshot would need a new cluster");
-        }
-    }
-
-    /// <summary>True when a zero cluster without a host cluster sits in an active L2 table shared with a snapshot.</summary>
-    private bool HasZeroClusterNeedingSharedCopy()
-    {
-        for (var l1Index = 0; l1Index < _l1.Length; l1Index++)
-        {
-            var l2Offset = L2OffsetOf(l1Index);
-            if (l2Offset == 0 || (_l1[l1Index] & Qcow2Constants.FlagCopied) != 0)
-            {
-                continue;
-            }
-
-            var table = _l2Cache.Get(l2Offset);
-            for (var index = 0; index < L2Entries; index++)
-            {
-                var entry = ReadEntry(table, index);
-                if ((entry & Qcow2Constants.FlagCompressed) == 0 && (entry & Qcow2Constants.FlagZero) != 0 && (entry & Qcow2Constants.L2OffsetMask) == 0)
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
     }
 
     /// <summary>
     /// Turns a version-3 image into a version-2 one: zero clusters are expanded (v2 has no zero flag),
     /// then the header is rewritten without the v3 fields and the feature-name table.
     /// </summary>
-    private void DowngradeLocked(CancellationToken cancellationToken)
+    private void DowngradeLocked(AmendFigures figures, CancellationToken cancellationToken)
     {
         ValidateDowngradeLocked(_header.RefcountOrder, _header.Size);
-        ExpandZeroClustersLocked(cancellationToken);
+        ExpandZeroClustersLocked(figures, cancellationToken);
         FlushMetadataLocked();
         var bitmapsExtension = Bitmaps.Qcow2BitmapsExtension.From(_header);
         _header = _header with
@@ -228,81 +192,5 @@ public sealed partial class Qcow2Image
         WriteHeaderLocked();
         _file.Flush();
         DropBitmapsAfterDowngradeLocked(bitmapsExtension);
-    }
-
-    private bool HasZeroClusters(ulong[] l1)
-    {
-        foreach (var l1Entry in l1)
-        {
-            var l2Offset = (long)(l1Entry & Qcow2Constants.L1OffsetMask);
-            if (l2Offset == 0)
-            {
-                continue;
-            }
-
-            var table = _l2Cache.Get(l2Offset);
-            for (var index = 0; index < L2Entries; index++)
-            {
-                var entry = ReadEntry(table, index);
-                if ((entry & Qcow2Constants.FlagCompressed) == 0 && (entry & Qcow2Constants.FlagZero) != 0)
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
-    }
-
-    /// <summary>
-    /// Replaces every zero-flagged cluster of the active image: one with a host cluster gets that cluster
-    /// zeroed, one without becomes unallocated (no backing file) or gets a zeroed cluster of its own.
-    /// </summary>
-    private void ExpandZeroClustersLocked(CancellationToken cancellationToken)
-    {
-        var hasBacking = _header.BackingFile is not null;
-        for (var l1Index = 0; l1Index < _l1.Length; l1Index++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (L2OffsetOf(l1Index) == 0)
-            {
-                continue;
-            }
-
-            var shared = (_l1[l1Index] & Qcow2Constants.FlagCopied) == 0;
-            var l2Offset = L2OffsetOf(l1Index);
-            for (var index = 0; index < L2Entries; index++)
-            {
-                var table = _l2Cache.Get(l2Offset);
-                var entry = ReadEntry(table, index);
-                if ((entry & Qcow2Constants.FlagCompressed) != 0 || (entry & Qcow2Constants.FlagZero) == 0)
-                {
-                    continue;
-                }
-
-                var host = (long)(entry & Qcow2Constants.L2OffsetMask);
-                if (host != 0)
-                {
-                    _file.WriteZeroBytes(host, _clusterSize);
-                    SetEntryLocked(table, l2Offset, index, entry & ~Qcow2Constants.FlagZero, 0);
-                }
-                else if (!hasBacking)
-                {
-                    SetEntryLocked(table, l2Offset, index, 0, 0);
-                }
-                else
-                {
-                    if (shared)
-                    {
-                        throw new UnsupportedFeatureException("Cannot downgrade: a zero cluster in a table shared with a snapshot would need a new cluster");
-                    }
-
-                    var fresh = _refcounts!.Allocate(1);
-                    _file.WriteZeroBytes(fresh, _clusterSize);
-                    table = _l2Cache.Get(l2Offset);
-                    SetEntryLocked(table, l2Offset, index, (ulong)fresh | Qcow2Constants.FlagCopied, 0);
-                }
-            }
-        }
     }
 }

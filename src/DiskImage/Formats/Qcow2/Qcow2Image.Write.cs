@@ -455,6 +455,12 @@ public sealed partial class Qcow2Image
         }
 
         var fresh = _refcounts!.Allocate(1);
+        if (RefcountsAreLazyLocked)
+        {
+            // As QEMU, a new L2 table's refcount reaches the file at once even when refcounts are lazy.
+            _refcounts.WriteDirty();
+        }
+
         BlkdebugStorage.Raise(_file, BlkdebugEvent.L2AllocWrite);
         var table = _l2Cache.CreateZeroed(fresh);
         if (old != 0)
@@ -558,6 +564,34 @@ public sealed partial class Qcow2Image
     /// Writes metadata in crash-safe order: refcount increases, then (after a sync) L2 tables, then
     /// (after a sync) the L1 table, and only then the refcount decreases of clusters no longer referenced.
     /// </summary>
+    /// <summary>
+    /// Lazy refcounts in force: the image is marked dirty, so refcount updates may stay in memory until the image is
+    /// closed (or the metadata is flushed for an operation that needs them); a crash is repaired on the next open.
+    /// </summary>
+    private bool RefcountsAreLazyLocked => _header.LazyRefcounts && _header.IsDirty && _dirtyBitSetHere;
+
+    /// <summary>
+    /// A guest flush: as <see cref="FlushMetadataLocked"/>, except that under lazy refcounts the refcount updates (and
+    /// the frees waiting for a flush) stay in memory, as QEMU leaves them in its cache.
+    /// </summary>
+    private void FlushForGuestLocked()
+    {
+        if (_refcounts is null || !RefcountsAreLazyLocked)
+        {
+            FlushMetadataLocked();
+            return;
+        }
+
+        _l2Cache.WriteDirty();
+        if (_l1DirtyHigh >= 0)
+        {
+            _file.Flush();
+            WriteDirtyL1Locked();
+        }
+
+        _file.Flush();
+    }
+
     private void FlushMetadataLocked()
     {
         if (_refcounts is null)
@@ -602,7 +636,11 @@ public sealed partial class Qcow2Image
                 return;
             }
 
-            _refcounts.WriteDirty();
+            if (!RefcountsAreLazyLocked)
+            {
+                _refcounts.WriteDirty();
+            }
+
             _l2Cache.WriteDirty();
             WriteDirtyL1Locked();
         }

@@ -103,6 +103,8 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
                 RefuseForUntrusted(header);
             }
 
+            Qcow2CacheOptions.Validate(options.FormatOptions, header.ClusterSize, header.Size, header.ExtendedL2 ? 16 : 8);
+
             if (options.OpenBackingChain && header.BackingFile is not null)
             {
                 backing = OpenBacking(path, header, options);
@@ -246,7 +248,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
 
         lock (_lock)
         {
-            FlushMetadataLocked();
+            FlushForGuestLocked();
         }
     }
 

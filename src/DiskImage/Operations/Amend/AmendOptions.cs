@@ -20,4 +20,10 @@ public sealed record AmendOptions
 
     /// <summary><c>encrypt.key-secret</c> the image is opened with.</summary>
     public string? KeySecret { get; init; }
+
+    /// <summary>
+    /// Receives, line by line, the report of the repair a dirty image (lazy refcounts) gets as it is opened for the
+    /// amendment, as qemu-img prints it on stderr; null discards it.
+    /// </summary>
+    public Action<string>? RepairReport { get; init; }
 }

@@ -5,19 +5,35 @@ using DiskImage.Formats.Qcow2;
 namespace DiskImage.Operations.Amend;
 
 /// <summary>
-/// <c>qemu-img amend</c>. Supported so far: LUKS key slot changes on qcow2 (<c>encrypt.state</c>,
-/// <c>encrypt.keyslot</c>, <c>encrypt.new-secret</c>, <c>encrypt.old-secret</c>, <c>encrypt.iter-time</c>).
-/// Other keys are refused by name before the image is touched.
+/// <c>qemu-img amend</c> of qcow2 images: compat (upgrade, and downgrade with zero-cluster expansion), lazy refcounts,
+/// refcount width, size, and LUKS key slots (<c>encrypt.state</c>, <c>encrypt.keyslot</c>, <c>encrypt.new-secret</c>,
+/// <c>encrypt.old-secret</c>, <c>encrypt.iter-time</c>). Keys are checked against qcow2's amend options, in qemu-img's
+/// words, once the image is open and before it is changed.
 /// </summary>
 public static class ImageAmender
 {
+    /// <summary>qcow2's amendable keys.</summary>
+    private static readonly HashSet<string> AmendKeys = new(StringComparer.Ordinal)
+    {
+        "size", "compat", "backing_file", "backing_fmt", "data_file", "data_file_raw", "lazy_refcounts", "refcount_bits",
+        "encrypt.state", "encrypt.keyslot", "encrypt.old-secret", "encrypt.new-secret", "encrypt.iter-time",
+    };
+
+    /// <summary>qcow2's keys that only image creation takes (qemu-img adds a hint saying so).</summary>
+    private static readonly HashSet<string> CreateOnlyKeys = new(StringComparer.Ordinal)
+    {
+        "cluster_size", "extended_l2", "preallocation", "compression_type", "encryption", "encrypt.format",
+        "encrypt.key-secret", "encrypt.cipher-alg", "encrypt.cipher-mode", "encrypt.ivgen-alg", "encrypt.ivgen-hash-alg",
+        "encrypt.hash-alg",
+    };
+
     /// <summary>
     /// Amends. Cancellation is honoured before the image is changed and, for qcow2 layout changes, at every point
     /// where stopping leaves the image consistent (leaked clusters at worst; see <c>Qcow2Image.Amend</c>); a LUKS
     /// key-slot change that has begun runs to its end.
     /// </summary>
     /// <param name="options">The image and the <c>-o</c> keys.</param>
-    /// <param name="progress">Counts the steps done of the amendment's six (upgrade, refcount width, lazy refcounts, size, downgrade, key slots).</param>
+    /// <param name="progress">qemu-img's figures: a version upgrade's three steps and a downgrade's L1 entries walked (active and snapshot tables), shared out as QEMU projects them; then the end.</param>
     /// <param name="registry">The formats to open the image with; <see cref="ImageFormatRegistry.Default"/> when null.</param>
     /// <param name="cancellationToken">Stops the amendment where that leaves the image consistent.</param>
     public static void Run(AmendOptions options, IProgress<OperationProgress>? progress = null, ImageFormatRegistry? registry = null, CancellationToken cancellationToken = default)
@@ -26,12 +42,6 @@ public static class ImageAmender
         if (options.Options.Count == 0)
         {
             throw new InvalidOptionException("Expecting one image file name and -o options");
-        }
-
-        var other = options.Options.Keys.FirstOrDefault(k => !k.StartsWith("encrypt.", StringComparison.Ordinal) && !Qcow2LayoutAmendment.Handles(k));
-        if (other is not null)
-        {
-            throw new UnsupportedFeatureException($"Amending '{other}' is not supported yet");
         }
 
         var encryptKeys = options.Options.Where(o => o.Key.StartsWith("encrypt.", StringComparison.Ordinal)).ToDictionary(o => o.Key, o => o.Value);
@@ -43,10 +53,19 @@ public static class ImageAmender
             OpenBackingChain = false,
             SecretProvider = options.SecretProvider,
             KeySecret = options.KeySecret,
+            RepairReport = options.RepairReport,
         });
         if (image is not Qcow2Image qcow2)
         {
             throw new UnsupportedFeatureException($"Format driver '{image.Format.Name}' does not support option amendment");
+        }
+
+        // As qemu-img, keys are checked against the format's amend options once the image is open.
+        if (options.Options.Keys.FirstOrDefault(k => !AmendKeys.Contains(k)) is { } other)
+        {
+            throw new InvalidOptionException(CreateOnlyKeys.Contains(other)
+                ? $"Invalid parameter '{other}'\nThis option is only supported for image creation"
+                : $"Invalid parameter '{other}'");
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -55,7 +74,5 @@ public static class ImageAmender
         {
             qcow2.AmendEncryption(amendment);
         }
-
-        progress?.Report(new OperationProgress(Qcow2Image.AmendSteps, Qcow2Image.AmendSteps));
     }
 }

@@ -1,14 +1,13 @@
 using System.Globalization;
 using DiskImage.Formats.Qcow2;
 using DiskImage.Operations.Resize;
+using DiskImage.Options;
 
 namespace DiskImage.Operations.Amend;
 
 /// <summary>The qcow2 layout keys of <c>qemu-img amend</c>: compat, lazy_refcounts, refcount_bits, size (and the refused backing keys).</summary>
 internal static class Qcow2LayoutAmendment
 {
-    public static bool Handles(string key) => key is "compat" or "lazy_refcounts" or "refcount_bits" or "size" or "backing_file" or "backing_fmt";
-
     /// <summary>Applies the layout keys found in <paramref name="options"/> (others are ignored here).</summary>
     public static void Apply(Qcow2Image image, IReadOnlyDictionary<string, string> options, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
     {
@@ -16,6 +15,7 @@ internal static class Qcow2LayoutAmendment
         bool? lazy = null;
         int? refcountBits = null;
         string? size = null;
+        string? backingFile = null, backingFormat = null;
         foreach (var (key, value) in options)
         {
             switch (key)
@@ -47,11 +47,28 @@ internal static class Qcow2LayoutAmendment
                 case "size":
                     size = value;
                     break;
-                case "backing_file" or "backing_fmt":
-                    throw new InvalidOptionException("Cannot amend the backing file");
+                case "backing_file":
+                    backingFile = value;
+                    break;
+                case "backing_fmt":
+                    backingFormat = value;
+                    break;
+                case "data_file" when value.Length > 0 && !image.Header.HasDataFile:
+                    throw new InvalidOptionException("data-file can only be set for images that use an external data file");
+                case "data_file_raw" when KeyValueOptions.ParseBool(key, value) && !(image.Header.HasDataFile && image.Header.DataFileRaw):
+                    throw new InvalidOptionException("data-file-raw cannot be set on existing images");
+                case "data_file" or "data_file_raw" when image.Header.HasDataFile:
+                    throw new UnsupportedFeatureException($"Amending '{key}' of an image with an external data file is not supported yet");
                 default:
                     break;
             }
+        }
+
+        // Naming the backing file the image already has is accepted; changing it is rebase's job.
+        if ((backingFile is not null || backingFormat is not null)
+            && (backingFile != image.Header.BackingFile || backingFormat != image.Header.BackingFormat))
+        {
+            throw new InvalidOptionException("Cannot amend the backing file\nYou can use 'qemu-img rebase' instead.");
         }
 
         // The size goes in with the other changes, so every refusal is known before anything is written.
