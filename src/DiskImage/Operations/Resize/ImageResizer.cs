@@ -39,6 +39,9 @@ public static class ImageResizer
             case RawImage raw:
                 ResizeRaw(raw, oldSize, newSize, options.Preallocation);
                 break;
+            case Formats.Luks.LuksImage luks:
+                luks.Resize(newSize, options.Preallocation);
+                break;
             default:
                 throw new UnsupportedFeatureException("Image format driver does not support resize");
         }
