@@ -49,10 +49,10 @@ internal static class FormatSpecificFields
     private static InfoFields Encryption(EncryptionInfo info, bool withFormat = true) => new()
     {
         { "ivgen-alg", info.IvgenAlg },
-        { "ivgen-hash-alg", info.IvgenHashAlg },
         { "hash-alg", info.HashAlg },
         { "cipher-alg", info.CipherAlg },
         { "uuid", info.Uuid },
+        { "ivgen-hash-alg", info.IvgenHashAlg },
         { "format", withFormat ? info.Format : null },
         { "cipher-mode", info.CipherMode },
         { "slots", info.Slots.Count == 0 ? null : info.Slots.Select(slot => new InfoFields

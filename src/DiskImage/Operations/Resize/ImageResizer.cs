@@ -67,7 +67,7 @@ public static class ImageResizer
             '-' => currentSize - value,
             _ => value,
         };
-        if (size < 0 || (size == 0 && sign == '-'))
+        if (size <= 0)
         {
             throw new InvalidOptionException("New image size must be positive");
         }
