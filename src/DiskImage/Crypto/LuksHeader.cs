@@ -221,17 +221,18 @@ internal sealed partial record LuksHeader
                 throw new InvalidImageException($"Keyslot {i} is overlapping with the LUKS header");
             }
 
-            // 64-bit sums, where QEMU's 32-bit ones could wrap around for a crafted key length.
-            var length = SlotSectors(keyBytes, stripes[i]);
-            if (starts[i] + length > payloadOffset)
+            // QEMU's sums are 32-bit and wrap around for a crafted key length; the same wrap keeps its verdicts (and its
+            // message) here, and the cipher check that follows refuses any key length that is not an AES one.
+            var length = unchecked((uint)SlotSectors(keyBytes, stripes[i]));
+            if (unchecked(starts[i] + length) > payloadOffset)
             {
                 throw new InvalidImageException($"Keyslot {i} is overlapping with the encrypted payload");
             }
 
             for (var j = i + 1; j < KeySlotCount; j++)
             {
-                var otherLength = SlotSectors(keyBytes, stripes[j]);
-                if (starts[i] + length > starts[j] && starts[j] + otherLength > starts[i])
+                var otherLength = unchecked((uint)SlotSectors(keyBytes, stripes[j]));
+                if (unchecked(starts[i] + length) > starts[j] && unchecked(starts[j] + otherLength) > starts[i])
                 {
                     throw new InvalidImageException($"Keyslots {i} and {j} are overlapping in the header");
                 }
