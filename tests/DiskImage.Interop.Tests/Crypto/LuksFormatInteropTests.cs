@@ -63,7 +63,7 @@ public class LuksFormatInteropTests
     {
         using var dir = new TempDirectory();
         var path = QemuMade(dir);
-        ExternalTool.QemuIo([.. s_secrets, "--image-opts", Opts(path), "-c", "write -P 0x5a 0 64k", "-c", "write -P 0x77 1M-4k 4k"]);
+        ExternalTool.QemuIo([.. s_secrets, "--image-opts", Opts(path), "-c", "write -P 0x5a 0 64k", "-c", "write -P 0x77 1020k 4k"]);
         SameAsQemu("qemu-io", [.. s_secrets, "--image-opts", Opts(path), "-c", "read -P 0x5a 0 64k", "-c", "read -P 0x77 1020k 4k", "-c", "length"], path);
 
         Diskimg.Ok(["io", .. s_secrets, "--image-opts", Opts(path), "-c", "write -P 0x33 100 3000"]);
