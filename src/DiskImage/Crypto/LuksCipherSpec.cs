@@ -144,6 +144,12 @@ public sealed record LuksCipherSpec
             throw new InvalidImageException("Missing IV generator hash specification");
         }
 
+        if (chaining == "xts" && keyBytes % 2 != 0)
+        {
+            // QEMU halves the length and would key XTS with a byte missing; refused as corrupt here.
+            throw new InvalidImageException($"LUKS key length {keyBytes} does not fit cipher aes-{cipherMode}");
+        }
+
         // Everything QEMU accepts from here on; what this library does not implement is refused by name.
         if (cipherName != "aes")
         {
