@@ -183,6 +183,14 @@ internal sealed partial record LuksHeader
         }
     }
 
+    /// <summary>A slot's sectors computed as QEMU computes them for its checks: the key length times stripes in 32 bits.</summary>
+    private static uint QemuSlotSectors(uint keyBytes, uint stripes)
+    {
+        var bytes = unchecked(keyBytes * stripes);
+        var sectors = (bytes + (ulong)SectorCipher.SectorSize - 1) / SectorCipher.SectorSize;
+        return unchecked((uint)((sectors + HeaderSectors - 1) / HeaderSectors * HeaderSectors));
+    }
+
     /// <summary>The eight key slots, checked in QEMU's order and words (stripes, state, iterations, place, overlaps).</summary>
     private static ImmutableArray<LuksKeySlot> ReadKeySlots(ReadOnlySpan<byte> data, uint keyBytes, uint payloadOffset)
     {
@@ -223,7 +231,7 @@ internal sealed partial record LuksHeader
 
             // QEMU's sums are 32-bit and wrap around for a crafted key length; the same wrap keeps its verdicts (and its
             // message) here, and the cipher check that follows refuses any key length that is not an AES one.
-            var length = unchecked((uint)SlotSectors(keyBytes, stripes[i]));
+            var length = QemuSlotSectors(keyBytes, stripes[i]);
             if (unchecked(starts[i] + length) > payloadOffset)
             {
                 throw new InvalidImageException($"Keyslot {i} is overlapping with the encrypted payload");
@@ -231,7 +239,7 @@ internal sealed partial record LuksHeader
 
             for (var j = i + 1; j < KeySlotCount; j++)
             {
-                var otherLength = unchecked((uint)SlotSectors(keyBytes, stripes[j]));
+                var otherLength = QemuSlotSectors(keyBytes, stripes[j]);
                 if (unchecked(starts[i] + length) > starts[j] && unchecked(starts[j] + otherLength) > starts[i])
                 {
                     throw new InvalidImageException($"Keyslots {i} and {j} are overlapping in the header");
