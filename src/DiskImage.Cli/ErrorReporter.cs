@@ -53,7 +53,8 @@ internal static class ErrorReporter
     /// </summary>
     private static void WriteMessage(TextWriter stderr, string message)
     {
-        var lines = message.Trim().Split('\n');
+        // Only line breaks are trimmed: a trailing space is part of some of QEMU's messages.
+        var lines = message.Trim('\n', '\r').Split('\n');
         stderr.WriteLine($"{ProgramName.Value}: {lines[0].TrimEnd('\r')}");
         foreach (var line in lines.Skip(1))
         {

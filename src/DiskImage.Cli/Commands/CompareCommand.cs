@@ -43,8 +43,18 @@ internal sealed class CompareCommand
             }
             using var secrets = Secrets.Load(parse, _object);
             var imageOpts = parse.GetValue(_imageOpts);
-            var first = Secrets.Resolve(parse.GetValue(_first)!, imageOpts, parse.GetValue(_firstFormat), secrets);
-            var second = Secrets.Resolve(parse.GetValue(_second)!, imageOpts, parse.GetValue(_secondFormat), secrets);
+            ImageSource first, second;
+            try
+            {
+                first = Secrets.Resolve(parse.GetValue(_first)!, imageOpts, parse.GetValue(_firstFormat), secrets);
+                second = Secrets.Resolve(parse.GetValue(_second)!, imageOpts, parse.GetValue(_secondFormat), secrets);
+            }
+            catch (InvalidOptionException e)
+            {
+                context.Error.WriteLine($"{ProgramName.Value}: {e.Message}");
+                return 2;
+            }
+
             var options = new ImageCompareOptions
             {
                 FirstPath = first.Path,

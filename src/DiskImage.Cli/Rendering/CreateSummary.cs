@@ -54,6 +54,12 @@ internal static class CreateSummary
         new("block_state_zero"),
     ];
 
+    private static readonly OptionSpec[] s_luks =
+    [
+        new("size", IsSize: true), new("key-secret"), new("cipher-alg"), new("cipher-mode"), new("ivgen-alg"), new("ivgen-hash-alg"),
+        new("hash-alg"), new("iter-time"), new("preallocation"),
+    ];
+
     private static readonly OptionSpec[] s_vdi = [new("size", IsSize: true), new("static", "off")];
 
     public static string Describe(CreatePlan plan, IReadOnlyDictionary<string, string> given)
@@ -81,6 +87,7 @@ internal static class CreateSummary
             "vpc" => s_vpc,
             "vdi" => s_vdi,
             "vhdx" => s_vhdx,
+            "luks" => s_luks,
             _ => [.. s_raw, new("backing_file"), new("backing_fmt")],
         };
 

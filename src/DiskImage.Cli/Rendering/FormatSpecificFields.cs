@@ -20,6 +20,7 @@ internal static class FormatSpecificFields
         IsoSpecificInfo iso => Iso(iso),
         VmdkSpecificInfo vmdk => Vmdk(vmdk),
         OvaSpecificInfo ova => Ova(ova),
+        DiskImage.Formats.Luks.LuksSpecificInfo luks => Encryption(luks.Encryption, withFormat: false),
         _ => [],
     };
 
@@ -44,14 +45,15 @@ internal static class FormatSpecificFields
         { "extended-l2", info.ExtendedL2 },
     };
 
-    private static InfoFields Encryption(EncryptionInfo info) => new()
+    /// <summary>qcow2's <c>encrypt</c> object, or (<paramref name="withFormat"/> false) a luks image's own data, which has no <c>format</c>.</summary>
+    private static InfoFields Encryption(EncryptionInfo info, bool withFormat = true) => new()
     {
         { "ivgen-alg", info.IvgenAlg },
-        { "ivgen-hash-alg", info.IvgenHashAlg },
         { "hash-alg", info.HashAlg },
         { "cipher-alg", info.CipherAlg },
         { "uuid", info.Uuid },
-        { "format", info.Format },
+        { "ivgen-hash-alg", info.IvgenHashAlg },
+        { "format", withFormat ? info.Format : null },
         { "cipher-mode", info.CipherMode },
         { "slots", info.Slots.Count == 0 ? null : info.Slots.Select(slot => new InfoFields
         {

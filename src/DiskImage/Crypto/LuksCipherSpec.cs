@@ -86,50 +86,97 @@ public sealed record LuksCipherSpec
         return spec;
     }
 
+    /// <summary>Hash names QEMU knows (its QCryptoHashAlgorithm); a header naming another is refused in its words.</summary>
+    private static readonly HashSet<string> s_qemuHashes = ["md5", "sha1", "sha224", "sha256", "sha384", "sha512", "ripemd160"];
+
     /// <summary>
-    /// Reads the header's cipher name, mode string and key length. Anything else than AES with a
-    /// matching key length is refused (unsupported ciphers by name, impossible lengths as corrupt).
+    /// Reads the header's cipher name, mode string and key length (and checks its hash spec when given), in QEMU's
+    /// order and words for what QEMU refuses; what QEMU reads but this library cannot (other ciphers, modes and
+    /// hashes) is refused as unsupported.
     /// </summary>
-    internal static LuksCipherSpec FromHeader(string cipherName, string cipherMode, uint keyBytes)
+    internal static LuksCipherSpec FromHeader(string cipherName, string cipherMode, uint keyBytes, string? hashSpec = null)
     {
+        var dash = cipherMode.IndexOf('-', StringComparison.Ordinal);
+        if (dash < 0)
+        {
+            throw new InvalidImageException($"Unexpected cipher mode string format '{cipherMode}'");
+        }
+
+        var chaining = cipherMode[..dash];
+        var ivText = cipherMode[(dash + 1)..];
+        var colon = ivText.IndexOf(':', StringComparison.Ordinal);
+        var ivHashName = colon < 0 ? null : ivText[(colon + 1)..];
+        var ivgenName = colon < 0 ? ivText : ivText[..colon];
+        if (ivHashName is not null && !s_qemuHashes.Contains(ivHashName))
+        {
+            throw new InvalidImageException($"Hash algorithm '{ivHashName}' not supported");
+        }
+
+        if (chaining is not ("ecb" or "cbc" or "xts" or "ctr"))
+        {
+            throw new InvalidImageException($"Cipher mode '{chaining}' not supported");
+        }
+
+        var aesKeyBytes = chaining == "xts" ? keyBytes / 2 : keyBytes;
+        var knownSize = cipherName switch
+        {
+            "aes" or "serpent" or "twofish" => aesKeyBytes is 16 or 24 or 32,
+            "cast5" => aesKeyBytes == 16,
+            _ => false,
+        };
+        if (!knownSize)
+        {
+            throw new InvalidImageException($"Algorithm '{cipherName}' with key size {(int)aesKeyBytes} bytes not supported");
+        }
+
+        if (hashSpec is not null && !s_qemuHashes.Contains(hashSpec))
+        {
+            throw new InvalidImageException($"Hash algorithm '{hashSpec}' not supported");
+        }
+
+        if (ivgenName is not ("plain" or "plain64" or "essiv"))
+        {
+            throw new InvalidImageException($"IV generator '{ivgenName}' not supported");
+        }
+
+        if (ivgenName == "essiv" && ivHashName is null)
+        {
+            throw new InvalidImageException("Missing IV generator hash specification");
+        }
+
+        if (chaining == "xts" && keyBytes % 2 != 0)
+        {
+            // QEMU halves the length and would key XTS with a byte missing; refused as corrupt here.
+            throw new InvalidImageException($"LUKS key length {keyBytes} does not fit cipher aes-{cipherMode}");
+        }
+
+        // Everything QEMU accepts from here on; what this library does not implement is refused by name.
         if (cipherName != "aes")
         {
             throw new UnsupportedFeatureException($"Unsupported LUKS cipher '{cipherName}' (only aes is supported)");
         }
 
-        var dash = cipherMode.IndexOf('-', StringComparison.Ordinal);
-        var chaining = dash < 0 ? cipherMode : cipherMode[..dash];
-        var ivText = dash < 0 ? "" : cipherMode[(dash + 1)..];
         var mode = chaining switch
         {
             "xts" => LuksCipherMode.Xts,
             "cbc" => LuksCipherMode.Cbc,
             _ => throw new UnsupportedFeatureException($"Unsupported LUKS cipher mode '{cipherMode}'"),
         };
-        LuksIvGenerator ivgen;
-        HashAlgorithmName? ivHash = null;
-        if (ivText == "plain")
+        if (hashSpec is not null)
         {
-            ivgen = LuksIvGenerator.Plain;
-        }
-        else if (ivText == "plain64")
-        {
-            ivgen = LuksIvGenerator.Plain64;
-        }
-        else if (ivText.StartsWith("essiv:", StringComparison.Ordinal))
-        {
-            ivgen = LuksIvGenerator.Essiv;
-            ivHash = LuksHash.Parse(ivText["essiv:".Length..]);
-        }
-        else
-        {
-            throw new UnsupportedFeatureException($"Unsupported LUKS cipher mode '{cipherMode}'");
+            _ = LuksHash.Parse(hashSpec);
         }
 
-        var aesKeyBytes = mode == LuksCipherMode.Xts ? keyBytes / 2 : keyBytes;
-        if (aesKeyBytes is not (16 or 24 or 32) || (mode == LuksCipherMode.Xts && keyBytes % 2 != 0))
+        var ivgen = ivgenName switch
         {
-            throw new InvalidImageException($"LUKS key length {keyBytes} does not fit cipher aes-{cipherMode}");
+            "plain" => LuksIvGenerator.Plain,
+            "plain64" => LuksIvGenerator.Plain64,
+            _ => LuksIvGenerator.Essiv,
+        };
+        HashAlgorithmName? ivHash = ivgen == LuksIvGenerator.Essiv ? LuksHash.Parse(ivHashName!) : null;
+        if (ivgen == LuksIvGenerator.Essiv && LuksHash.DigestSize(ivHash!.Value) is not (16 or 24 or 32) and var digest)
+        {
+            throw new InvalidImageException($"No AES cipher with key size {digest} available");
         }
 
         var spec = new LuksCipherSpec { AesKeyBytes = (int)aesKeyBytes, Mode = mode, IvGenerator = ivgen, IvHash = ivHash };

@@ -52,7 +52,11 @@ internal sealed partial record LuksHeader
     /// <summary>Bytes of split key material in each slot.</summary>
     public int KeyMaterialLength => checked((int)(KeyBytes * Stripes));
 
-    /// <summary>Parses and validates a header read from the start of a LUKS area of <paramref name="areaLength"/> bytes.</summary>
+    /// <summary>
+    /// Parses and validates a header read from the start of a LUKS area of <paramref name="areaLength"/> bytes.
+    /// QEMU's checks come first, in its order and words; then this library's own bounds (key material inside the
+    /// area, iteration counts that unlock in reasonable time), which QEMU does not have.
+    /// </summary>
     public static LuksHeader Parse(ReadOnlySpan<byte> data, long areaLength)
     {
         if (data.Length < Size || areaLength < Size)
@@ -71,22 +75,48 @@ internal sealed partial record LuksHeader
             throw new UnsupportedFeatureException($"LUKS version {version} is not supported");
         }
 
+        var cipherName = ReadName(data.Slice(FieldOffsets.CipherName, NameLength), "cipher name");
+        var cipherMode = ReadName(data.Slice(FieldOffsets.CipherMode, NameLength), "cipher mode");
+        var hashSpec = ReadName(data.Slice(FieldOffsets.HashSpec, NameLength), "hash spec");
+        var payloadOffset = BinaryPrimitives.ReadUInt32BigEndian(data[FieldOffsets.PayloadOffset..]);
+        if (payloadOffset < HeaderSectors)
+        {
+            throw new InvalidImageException("LUKS payload is overlapping with the header");
+        }
+
+        var digestIterations = BinaryPrimitives.ReadUInt32BigEndian(data[FieldOffsets.MasterKeyDigestIterations..]);
+        if (digestIterations == 0)
+        {
+            throw new InvalidImageException("LUKS key iteration count is zero");
+        }
+
         var keyBytes = BinaryPrimitives.ReadUInt32BigEndian(data[FieldOffsets.KeyBytes..]);
+        var slots = ReadKeySlots(data, keyBytes, payloadOffset);
+        var uuidField = data.Slice(FieldOffsets.Uuid, UuidLength);
+        var uuidEnd = uuidField.IndexOf((byte)0);
         var header = new LuksHeader
         {
-            CipherName = ReadName(data.Slice(FieldOffsets.CipherName, NameLength), "cipher name"),
-            CipherMode = ReadName(data.Slice(FieldOffsets.CipherMode, NameLength), "cipher mode"),
-            HashSpec = ReadName(data.Slice(FieldOffsets.HashSpec, NameLength), "hash spec"),
-            PayloadOffsetSectors = BinaryPrimitives.ReadUInt32BigEndian(data[FieldOffsets.PayloadOffset..]),
+            CipherName = cipherName,
+            CipherMode = cipherMode,
+            HashSpec = hashSpec,
+            PayloadOffsetSectors = payloadOffset,
             KeyBytes = keyBytes,
             MasterKeyDigest = data.Slice(FieldOffsets.MasterKeyDigest, DigestLength).ToArray(),
             MasterKeyDigestSalt = data.Slice(FieldOffsets.MasterKeyDigestSalt, LuksKeySlot.SaltLength).ToArray(),
-            MasterKeyDigestIterations = BinaryPrimitives.ReadUInt32BigEndian(data[FieldOffsets.MasterKeyDigestIterations..]),
-            Uuid = ReadName(data.Slice(FieldOffsets.Uuid, UuidLength), "UUID"),
-            KeySlots = ReadKeySlots(data),
+            MasterKeyDigestIterations = digestIterations,
+            Uuid = Encoding.Latin1.GetString(uuidEnd < 0 ? uuidField : uuidField[..uuidEnd]),
+            KeySlots = slots,
         };
         header.Validate(areaLength);
         return header;
+    }
+
+    /// <summary>Sectors one key slot's split key takes, rounded up to the header's 4 KiB as QEMU and cryptsetup do.</summary>
+    public static long SlotSectors(uint keyBytes, uint stripes)
+    {
+        // Both below 2^32, so the product fits an unsigned 64-bit number and the result a signed one.
+        var sectors = (Math.BigMul(keyBytes, stripes) + SectorCipher.SectorSize - 1) / SectorCipher.SectorSize;
+        return (long)((sectors + HeaderSectors - 1) / HeaderSectors * HeaderSectors);
     }
 
     /// <summary>Writes the 592-byte header.</summary>
@@ -129,10 +159,9 @@ internal sealed partial record LuksHeader
 
     private void Validate(long areaLength)
     {
-        // Cipher and hash first: they decide the key length every later check relies on.
-        _ = CipherSpec;
-        _ = Hash;
-        if (MasterKeyDigestIterations == 0 || MasterKeyDigestIterations > MaxIterations)
+        // Cipher and hash next, as QEMU parses them after its structural checks.
+        _ = LuksCipherSpec.FromHeader(CipherName, CipherMode, KeyBytes, HashSpec);
+        if (MasterKeyDigestIterations > MaxIterations)
         {
             throw new InvalidImageException($"LUKS master key digest iteration count {MasterKeyDigestIterations} is invalid");
         }
@@ -141,57 +170,94 @@ internal sealed partial record LuksHeader
         for (var i = 0; i < KeySlotCount; i++)
         {
             var slot = KeySlots[i];
-            if (slot.Stripes != Stripes)
-            {
-                throw new InvalidImageException($"LUKS key slot {i} is corrupted (stripes {slot.Stripes} != {Stripes})");
-            }
-
-            if (slot.KeyMaterialOffsetSectors < HeaderSectors)
-            {
-                throw new InvalidImageException($"LUKS key slot {i} is corrupted (key material offset {slot.KeyMaterialOffsetSectors} overlaps the header)");
-            }
-
             var start = (long)slot.KeyMaterialOffsetSectors * SectorCipher.SectorSize;
             if (start + materialLength > areaLength)
             {
                 throw new InvalidImageException($"LUKS key slot {i} is corrupted (key material at {start} + {materialLength} lies outside the {areaLength}-byte LUKS area)");
             }
 
-            if (slot.Active && (slot.Iterations == 0 || slot.Iterations > MaxIterations))
+            if (slot.Active && slot.Iterations > MaxIterations)
             {
                 throw new InvalidImageException($"LUKS key slot {i} iteration count {slot.Iterations} is invalid");
-            }
-
-            for (var j = 0; j < i; j++)
-            {
-                var otherStart = (long)KeySlots[j].KeyMaterialOffsetSectors * SectorCipher.SectorSize;
-                if (start < otherStart + materialLength && otherStart < start + materialLength)
-                {
-                    throw new InvalidImageException($"LUKS key slots {j} and {i} have overlapping key material");
-                }
             }
         }
     }
 
-    private static ImmutableArray<LuksKeySlot> ReadKeySlots(ReadOnlySpan<byte> data)
+    /// <summary>A slot's sectors computed as QEMU computes them for its checks: the key length times stripes in 32 bits.</summary>
+    private static uint QemuSlotSectors(uint keyBytes, uint stripes)
     {
+        var bytes = unchecked(keyBytes * stripes);
+        var sectors = (bytes + (ulong)SectorCipher.SectorSize - 1) / SectorCipher.SectorSize;
+        return unchecked((uint)((sectors + HeaderSectors - 1) / HeaderSectors * HeaderSectors));
+    }
+
+    /// <summary>The eight key slots, checked in QEMU's order and words (stripes, state, iterations, place, overlaps).</summary>
+    private static ImmutableArray<LuksKeySlot> ReadKeySlots(ReadOnlySpan<byte> data, uint keyBytes, uint payloadOffset)
+    {
+        Span<uint> states = stackalloc uint[KeySlotCount];
+        Span<uint> iterations = stackalloc uint[KeySlotCount];
+        Span<uint> starts = stackalloc uint[KeySlotCount];
+        Span<uint> stripes = stackalloc uint[KeySlotCount];
+        for (var i = 0; i < KeySlotCount; i++)
+        {
+            var record = data.Slice(FieldOffsets.KeySlots + i * KeySlotOffsets.Size, KeySlotOffsets.Size);
+            states[i] = BinaryPrimitives.ReadUInt32BigEndian(record[KeySlotOffsets.State..]);
+            iterations[i] = BinaryPrimitives.ReadUInt32BigEndian(record[KeySlotOffsets.Iterations..]);
+            starts[i] = BinaryPrimitives.ReadUInt32BigEndian(record[KeySlotOffsets.KeyMaterialOffset..]);
+            stripes[i] = BinaryPrimitives.ReadUInt32BigEndian(record[KeySlotOffsets.Stripes..]);
+        }
+
+        for (var i = 0; i < KeySlotCount; i++)
+        {
+            if (stripes[i] != Stripes)
+            {
+                throw new InvalidImageException($"Keyslot {i} is corrupted (stripes {(int)stripes[i]} != {Stripes})");
+            }
+
+            if (states[i] is not (LuksKeySlot.ActiveMarker or LuksKeySlot.InactiveMarker))
+            {
+                throw new InvalidImageException($"Keyslot {i} state (active/disable) is corrupted");
+            }
+
+            if (states[i] == LuksKeySlot.ActiveMarker && iterations[i] == 0)
+            {
+                throw new InvalidImageException($"Keyslot {i} iteration count is zero");
+            }
+
+            if (starts[i] < HeaderSectors)
+            {
+                throw new InvalidImageException($"Keyslot {i} is overlapping with the LUKS header");
+            }
+
+            // QEMU's sums are 32-bit and wrap around for a crafted key length; the same wrap keeps its verdicts (and its
+            // message) here, and the cipher check that follows refuses any key length that is not an AES one.
+            var length = QemuSlotSectors(keyBytes, stripes[i]);
+            if (unchecked(starts[i] + length) > payloadOffset)
+            {
+                throw new InvalidImageException($"Keyslot {i} is overlapping with the encrypted payload");
+            }
+
+            for (var j = i + 1; j < KeySlotCount; j++)
+            {
+                var otherLength = QemuSlotSectors(keyBytes, stripes[j]);
+                if (unchecked(starts[i] + length) > starts[j] && unchecked(starts[j] + otherLength) > starts[i])
+                {
+                    throw new InvalidImageException($"Keyslots {i} and {j} are overlapping in the header");
+                }
+            }
+        }
+
         var slots = ImmutableArray.CreateBuilder<LuksKeySlot>(KeySlotCount);
         for (var i = 0; i < KeySlotCount; i++)
         {
             var record = data.Slice(FieldOffsets.KeySlots + i * KeySlotOffsets.Size, KeySlotOffsets.Size);
-            var state = BinaryPrimitives.ReadUInt32BigEndian(record[KeySlotOffsets.State..]);
-            if (state is not (LuksKeySlot.ActiveMarker or LuksKeySlot.InactiveMarker))
-            {
-                throw new InvalidImageException($"LUKS key slot {i} state 0x{state:x8} is invalid");
-            }
-
             slots.Add(new LuksKeySlot
             {
-                Active = state == LuksKeySlot.ActiveMarker,
-                Iterations = BinaryPrimitives.ReadUInt32BigEndian(record[KeySlotOffsets.Iterations..]),
+                Active = states[i] == LuksKeySlot.ActiveMarker,
+                Iterations = iterations[i],
                 Salt = record.Slice(KeySlotOffsets.Salt, LuksKeySlot.SaltLength).ToArray(),
-                KeyMaterialOffsetSectors = BinaryPrimitives.ReadUInt32BigEndian(record[KeySlotOffsets.KeyMaterialOffset..]),
-                Stripes = BinaryPrimitives.ReadUInt32BigEndian(record[KeySlotOffsets.Stripes..]),
+                KeyMaterialOffsetSectors = starts[i],
+                Stripes = stripes[i],
             });
         }
 

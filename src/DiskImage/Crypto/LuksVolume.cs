@@ -171,7 +171,7 @@ internal sealed class LuksVolume
         CheckSlotIndex(slotIndex);
         if (!Header.KeySlots[slotIndex].Active)
         {
-            throw new InvalidOptionException($"Given keyslot {slotIndex} is already erased (inactive)");
+            throw new InvalidOptionException($"Given keyslot {slotIndex} is already erased (inactive) ");
         }
 
         if (!force && Header.KeySlots.Count(s => s.Active) == 1)

@@ -11,6 +11,7 @@ internal static class BuiltInFormats
         Vpc.VpcFormat.Instance,
         Vdi.VdiFormat.Instance,
         Vhdx.VhdxFormat.Instance,
+        Luks.LuksFormat.Instance,
         Raw.RawFormat.Instance,
         Iso9660.IsoFormat.Instance,
         Raw.ProtocolFormat.File,

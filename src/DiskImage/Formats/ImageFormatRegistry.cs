@@ -121,7 +121,7 @@ public sealed class ImageFormatRegistry
             Window = window,
             TrustExtentPaths = spec.TrustExtentPaths || options.TrustExtentPaths,
             FileNode = spec.File is { } inner ? (outer, formatOwnsFile) => OpenFileNode(inner, outer, formatOwnsFile) : null,
-            StackedDisplayName = spec.File is not null ? spec.DisplayName : null,
+            StackedDisplayName = spec.File is not null || spec.LuksKeySecret is not null ? spec.DisplayName : null,
             Blkdebug = spec.BlkdebugRules,
             FormatOptions = spec.Qcow2Options.Count == 0 ? options.FormatOptions : new Dictionary<string, string>(options.FormatOptions.Concat(spec.Qcow2Options)),
         };

@@ -28,6 +28,9 @@ internal sealed record BlockSpec
     /// <summary><c>encrypt.key-secret</c>.</summary>
     public string? KeySecret { get; init; }
 
+    /// <summary>The luks driver's <c>key-secret</c>, if given (QEMU then names the image by its JSON description).</summary>
+    public string? LuksKeySecret { get; init; }
+
     /// <summary>The raw driver's <c>offset</c>, if given.</summary>
     public long? RawOffset { get; init; }
 
@@ -74,7 +77,7 @@ internal sealed record BlockSpec
     public required string DisplayName { get; init; }
 
     /// <summary>Whether only driver, file name and key secret were given, so the plain file name says everything.</summary>
-    public bool IsPlain => RawOffset is null && RawSize is null && ForceShare is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Qcow2Options.Count == 0;
+    public bool IsPlain => LuksKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Qcow2Options.Count == 0;
 
     /// <summary>Deepest accepted stack of format nodes (each <c>file.driver</c> naming a format adds one).</summary>
     public const int MaxFormatNesting = 8;
@@ -131,6 +134,10 @@ internal sealed record BlockSpec
         }
 
         keySecret ??= backingKeySecret;
+
+        // The luks driver names its secret "key-secret"; QEMU counts it among the options that shape the image's name.
+        var luksKeySecret = driver == "luks" ? Take(options, "key-secret") : null;
+        keySecret ??= luksKeySecret;
         Take(options, "encrypt.format");
         var noBacking = options.Remove("backing", out var backing) && IsNoBacking(backing, driver);
         var forceShare = Take(options, "force-share") is { } share ? KeyValueOptions.ParseBool("force-share", share) : (bool?)null;
@@ -235,8 +242,9 @@ internal sealed record BlockSpec
             new("size", sizeValue.Text is null ? null : QemuJson.Scalar(sizeValue)),
             new("driver", QemuJson.String(driver ?? "raw")),
             new("file", fileObject),
+            new("key-secret", luksKeySecret is null ? null : QemuJson.String(luksKeySecret)),
         ]);
-        var display = offset is null && size is null && fileNode is null && blkdebugRules is null ? filename : JsonFilename.Prefix + displayObject;
+        var display = offset is null && size is null && fileNode is null && blkdebugRules is null && luksKeySecret is null ? filename : JsonFilename.Prefix + displayObject;
         return new BlockSpec
         {
             File = fileNode,
@@ -247,6 +255,7 @@ internal sealed record BlockSpec
             Driver = driver,
             Filename = filename,
             KeySecret = keySecret,
+            LuksKeySecret = luksKeySecret,
             RawOffset = offset,
             RawSize = size,
             NoBacking = noBacking,

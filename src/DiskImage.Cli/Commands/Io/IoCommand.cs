@@ -84,6 +84,7 @@ internal sealed class IoCommand
             Format = source?.Format,
             SecretProvider = secrets.Get,
             KeySecret = source?.KeySecret,
+            NamedByOptions = imageOpts,
             ReadOnly = parse.GetValue(_readOnly),
             Snapshot = parse.GetValue(_snapshot),
             ForceShare = parse.GetValue(_forceShare),

@@ -44,9 +44,15 @@ public static class ImageAmender
             throw new InvalidOptionException("Expecting one image file name and -o options");
         }
 
+        registry ??= ImageFormatRegistry.Default;
+        if (options.Options.Keys.All(s_luksKeys.Contains) && IsLuks(options, registry))
+        {
+            AmendLuks(options, registry, progress, cancellationToken);
+            return;
+        }
+
         var encryptKeys = options.Options.Where(o => o.Key.StartsWith("encrypt.", StringComparison.Ordinal)).ToDictionary(o => o.Key, o => o.Value);
         var amendment = encryptKeys.Count == 0 ? null : LuksAmendOptions.FromKeyValues(encryptKeys, options.Force);
-        registry ??= ImageFormatRegistry.Default;
         using var image = registry.Open(options.Path, options.Format, new ImageOpenOptions
         {
             ReadOnly = false,
@@ -74,5 +80,43 @@ public static class ImageAmender
         {
             qcow2.AmendEncryption(amendment);
         }
+    }
+
+    /// <summary>A luks image's amend keys: its key slot options without qcow2's <c>encrypt.</c> prefix.</summary>
+    private static readonly HashSet<string> s_luksKeys = ["state", "keyslot", "new-secret", "old-secret", "iter-time"];
+
+    /// <summary>Whether the image is (named or probed as) a standalone LUKS image.</summary>
+    private static bool IsLuks(AmendOptions options, ImageFormatRegistry registry)
+    {
+        if (options.Format is { } format)
+        {
+            return format == Formats.Luks.LuksFormat.Instance.Name;
+        }
+
+        try
+        {
+            return registry.Probe(options.Path) is Formats.Luks.LuksFormat;
+        }
+        catch (DiskImageException)
+        {
+            // The open below reports a file that cannot be read, in qemu-img's words.
+            return false;
+        }
+    }
+
+    /// <summary>Key slot changes of a luks image, as QEMU's luks driver amends (the same rules as qcow2's <c>encrypt.*</c>).</summary>
+    private static void AmendLuks(AmendOptions options, ImageFormatRegistry registry, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
+    {
+        using var image = registry.Open(options.Path, options.Format, new ImageOpenOptions
+        {
+            ReadOnly = false,
+            OpenBackingChain = false,
+            SecretProvider = options.SecretProvider,
+            KeySecret = options.KeySecret,
+        });
+        var amendment = LuksAmendOptions.FromKeyValues(options.Options.ToDictionary(o => "encrypt." + o.Key, o => o.Value), options.Force);
+        cancellationToken.ThrowIfCancellationRequested();
+        ((Formats.Luks.LuksImage)image).AmendKeySlots(amendment);
+        progress?.Report(new OperationProgress(1, 1));
     }
 }

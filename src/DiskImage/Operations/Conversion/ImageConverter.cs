@@ -134,7 +134,7 @@ public static class ImageConverter
         }
 
         marker?.BeginInPlaceUpdate();
-        var copyTarget = new CopyTarget(target, StartsZeroed: (!options.NoCreate || options.TargetIsZero) && !hasBacking, compressor);
+        var copyTarget = new CopyTarget(target, StartsZeroed: ((!options.NoCreate && target is not Formats.Luks.LuksImage) || options.TargetIsZero) && !hasBacking, compressor);
         var chunkSize = Math.Max(ChunkSize, copyTarget.ZeroUnit);
         var workers = Math.Clamp(options.Workers, 1, Math.Max(2, Environment.ProcessorCount));
         var pipeline = new CopyPipeline(
@@ -170,7 +170,8 @@ public static class ImageConverter
                 IgnoreFlushes = options.TargetCache == "unsafe",
                 Registry = registry,
                 SecretProvider = options.SecretProvider,
-                KeySecret = options.TargetKeySecret ?? options.TargetOptions.GetValueOrDefault("encrypt.key-secret"),
+                KeySecret = options.TargetKeySecret ?? options.TargetOptions.GetValueOrDefault("encrypt.key-secret")
+                    ?? (targetFormat is Formats.Luks.LuksFormat ? options.TargetOptions.GetValueOrDefault("key-secret") : null),
             });
         }
         catch (DiskImageException e) when (targetPath != options.Target && e.Context is { } context)

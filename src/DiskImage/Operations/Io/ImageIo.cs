@@ -40,6 +40,7 @@ public static class ImageIo
                 IgnoreDiscards = options.IgnoreDiscards,
                 SecretProvider = options.SecretProvider,
                 KeySecret = options.KeySecret,
+                NamedByOptions = options.NamedByOptions,
             }, output);
             var outcome = output.ToOutcome(!opened);
             if (outcome.Lines.Count > 0)

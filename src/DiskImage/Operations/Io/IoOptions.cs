@@ -36,6 +36,12 @@ public sealed record IoOptions
     /// <summary><c>encrypt.key-secret</c>: the secret that unlocks an encrypted image.</summary>
     public string? KeySecret { get; init; }
 
+    /// <summary>
+    /// The image was given as an option list (<c>--image-opts</c>): qemu-io then has no device name to put in an open
+    /// failure, which reads <c>can't open: ...</c>.
+    /// </summary>
+    public bool NamedByOptions { get; init; }
+
     /// <summary><c>-U</c>: open the image sharing every permission; refused unless <see cref="ReadOnly"/>.</summary>
     public bool ForceShare { get; init; }
 }

@@ -5,6 +5,9 @@ internal sealed record QemuIoOpenSettings(string Path)
 {
     public string? Format { get; init; }
 
+    /// <summary>Named by <c>--image-opts</c>: an open failure names no device.</summary>
+    public bool NamedByOptions { get; init; }
+
     public bool ReadOnly { get; init; }
 
     /// <summary><c>-s</c>: writes go to a temporary qcow2 overlay that disappears on close.</summary>

@@ -155,7 +155,9 @@ public sealed class QemuIoSession : IDisposable
         catch (Exception e) when (e is DiskImageException or IOException or UnauthorizedAccessException)
         {
             DeleteOverlay();
-            output.Error($"can't open device {settings.Path}: {OpenFailure(settings.Path, e.Message)}");
+            output.Error(settings.NamedByOptions
+                ? $"can't open: {OpenFailure(settings.Path, e.Message)}"
+                : $"can't open device {settings.Path}: {OpenFailure(settings.Path, e.Message)}");
             if (e is ImageLockedException locked)
             {
                 output.Diagnostic(locked.Hint);

@@ -55,6 +55,7 @@ public static class ImageMeasurer
             {
                 "raw" => MeasureRaw(createOptions, source),
                 "qcow2" => MeasureQcow2(createOptions, source, options.SecretProvider, progress, cancellationToken),
+                "luks" => MeasureLuks(createOptions, source, options.SecretProvider),
                 _ => throw new UnsupportedFeatureException($"Block driver '{registry.Get(options.OutputFormat).Name}' does not support size measurement"),
             });
             var walked = source?.Length ?? 0;
@@ -95,6 +96,25 @@ public static class ImageMeasurer
         var required = source is not null
             ? GuestLength(source)
             : Qcow2Layout.RoundUp(createOptions.TryGetValue("size", out var text) ? Options.SizeText.Parse(text, "image size") : 0, SectorSize);
+        return new MeasureResult(required, required, null);
+    }
+
+    /// <summary>
+    /// A LUKS image takes its header and key slots plus every guest byte, since even unwritten sectors hold ciphertext.
+    /// As qemu-img, which formats a throwaway header to measure it, the key secret must be named and exist.
+    /// </summary>
+    private static MeasureResult MeasureLuks(Dictionary<string, string> createOptions, IDiskImage? source, Func<string?, byte[]?>? secrets)
+    {
+        var parsed = (Formats.Luks.LuksImageCreateOptions)Formats.Luks.LuksFormat.Instance.ParseCreateOptions(null,
+            createOptions.Where(o => o.Key is not ("nocow" or "extent_size_hint")).ToDictionary(o => o.Key, o => o.Value));
+        if (parsed.Encryption.KeySecret is null)
+        {
+            throw new InvalidOptionException(Formats.Luks.LuksFormat.MissingKeySecretMessage);
+        }
+
+        _ = Crypto.EncryptionSecrets.Require(secrets, parsed.Encryption.KeySecret, "key-secret");
+        var size = source is not null ? source.Length : parsed.Size ?? 0;
+        var required = Crypto.LuksVolume.AreaLength(parsed.Encryption.Cipher) + size;
         return new MeasureResult(required, required, null);
     }
 

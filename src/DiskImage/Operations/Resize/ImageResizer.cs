@@ -39,6 +39,9 @@ public static class ImageResizer
             case RawImage raw:
                 ResizeRaw(raw, oldSize, newSize, options.Preallocation);
                 break;
+            case Formats.Luks.LuksImage luks:
+                luks.Resize(newSize, options.Preallocation);
+                break;
             default:
                 throw new UnsupportedFeatureException("Image format driver does not support resize");
         }
@@ -64,7 +67,7 @@ public static class ImageResizer
             '-' => currentSize - value,
             _ => value,
         };
-        if (size < 0 || (size == 0 && sign == '-'))
+        if (size <= 0)
         {
             throw new InvalidOptionException("New image size must be positive");
         }

@@ -31,6 +31,13 @@ internal static class InfoCommand
                 output.Out(line);
             }
         }
+        else if (info.FormatSpecific is Formats.Luks.LuksSpecificInfo luks)
+        {
+            foreach (var line in LuksLines(luks.Encryption))
+            {
+                output.Out(line);
+            }
+        }
 
         return 0;
     }
@@ -66,6 +73,42 @@ internal static class InfoCommand
         {
             yield return $"    extended l2: {Bool(extended)}";
         }
+    }
+
+    /// <summary>The block qemu prints for a luks image: the header's fields in QEMU's order, then every key slot.</summary>
+    private static IEnumerable<string> LuksLines(Crypto.EncryptionInfo luks)
+    {
+        yield return "Format specific information:";
+        yield return $"    ivgen alg: {luks.IvgenAlg}";
+        yield return $"    hash alg: {luks.HashAlg}";
+        yield return $"    cipher alg: {luks.CipherAlg}";
+        yield return $"    uuid: {luks.Uuid}";
+        if (luks.IvgenHashAlg is not null)
+        {
+            yield return $"    ivgen hash alg: {luks.IvgenHashAlg}";
+        }
+
+        yield return $"    cipher mode: {luks.CipherMode}";
+        yield return "    slots:";
+        for (var i = 0; i < luks.Slots.Count; i++)
+        {
+            var slot = luks.Slots[i];
+            yield return $"        [{i}]:";
+            yield return $"            active: {Bool(slot.Active)}";
+            if (slot.Iters is { } iters)
+            {
+                yield return $"            iters: {iters}";
+            }
+
+            yield return $"            key offset: {slot.KeyOffset}";
+            if (slot.Stripes is { } stripes)
+            {
+                yield return $"            stripes: {stripes}";
+            }
+        }
+
+        yield return $"    payload offset: {luks.PayloadOffset}";
+        yield return $"    master key iters: {luks.MasterKeyIters}";
     }
 
     private static string Bool(bool value) => value ? "true" : "false";
