@@ -53,14 +53,7 @@ public static class ImageAmender
 
         var encryptKeys = options.Options.Where(o => o.Key.StartsWith("encrypt.", StringComparison.Ordinal)).ToDictionary(o => o.Key, o => o.Value);
         var amendment = encryptKeys.Count == 0 ? null : LuksAmendOptions.FromKeyValues(encryptKeys, options.Force);
-        using var image = registry.Open(options.Path, options.Format, new ImageOpenOptions
-        {
-            ReadOnly = false,
-            OpenBackingChain = false,
-            SecretProvider = options.SecretProvider,
-            KeySecret = options.KeySecret,
-            RepairReport = options.RepairReport,
-        });
+        using var image = OpenForAmend(options, registry);
         if (image is not Qcow2Image qcow2)
         {
             throw new UnsupportedFeatureException($"Format driver '{image.Format.Name}' does not support option amendment");
@@ -107,16 +100,21 @@ public static class ImageAmender
     /// <summary>Key slot changes of a luks image, as QEMU's luks driver amends (the same rules as qcow2's <c>encrypt.*</c>).</summary>
     private static void AmendLuks(AmendOptions options, ImageFormatRegistry registry, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
     {
-        using var image = registry.Open(options.Path, options.Format, new ImageOpenOptions
-        {
-            ReadOnly = false,
-            OpenBackingChain = false,
-            SecretProvider = options.SecretProvider,
-            KeySecret = options.KeySecret,
-        });
+        using var image = OpenForAmend(options, registry);
         var amendment = LuksAmendOptions.FromKeyValues(options.Options.ToDictionary(o => "encrypt." + o.Key, o => o.Value), options.Force);
         cancellationToken.ThrowIfCancellationRequested();
         ((Formats.Luks.LuksImage)image).AmendKeySlots(amendment);
         progress?.Report(new OperationProgress(1, 1));
     }
+
+    /// <summary>Opens the image read-write without its backing chain, as every amendment needs it.</summary>
+    private static IDiskImage OpenForAmend(AmendOptions options, ImageFormatRegistry registry) =>
+        registry.Open(options.Path, options.Format, new ImageOpenOptions
+        {
+            ReadOnly = false,
+            OpenBackingChain = false,
+            SecretProvider = options.SecretProvider,
+            KeySecret = options.KeySecret,
+            RepairReport = options.RepairReport,
+        });
 }
