@@ -60,4 +60,17 @@ internal static class MigrationInterop
         file.Position = offset;
         file.Write(bytes);
     }
+
+    /// <summary>
+    /// Inverts one byte in place. Damage must always change the byte: VHDX sequence numbers start at a random value,
+    /// so writing a fixed byte leaves the header intact once in 256 images.
+    /// </summary>
+    public static void Invert(string path, long offset)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+        file.Position = offset;
+        var value = file.ReadByte();
+        file.Position = offset;
+        file.WriteByte((byte)~value);
+    }
 }

@@ -77,13 +77,13 @@ public class VhdxInteropTests
 
         // Both headers' checksums wrong: qemu-img's own one-line reason.
         var headers = Copy(good, dir.File("headers.vhdx"));
-        MigrationInterop.Patch(headers, (64 * 1024) + 8, 9);
-        MigrationInterop.Patch(headers, (128 * 1024) + 8, 9);
+        MigrationInterop.Invert(headers, (64 * 1024) + 8);
+        MigrationInterop.Invert(headers, (128 * 1024) + 8);
         MigrationInterop.AssertSameOpenFailure(headers);
 
         // One header damaged: the other one is used.
         var one = Copy(good, dir.File("one.vhdx"));
-        MigrationInterop.Patch(one, (128 * 1024) + 8, 9);
+        MigrationInterop.Invert(one, (128 * 1024) + 8);
         Assert.Equal(ExternalTool.QemuImg("info", "--output=json", one), Diskimg.Ok("info", "--output=json", one));
 
         // A block past the end of the file, and a block over the log and metadata: qemu-img reports the reason on a
