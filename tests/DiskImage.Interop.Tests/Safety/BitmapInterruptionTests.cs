@@ -35,29 +35,27 @@ public sealed partial class BitmapInterruptionTests(LargeSource source) : IClass
         var original = LargeBitmaps(dir);
         string[] Arguments(string image) => operation == "--merge" ? ["bitmap", "--merge", "a", image, "b"] : ["bitmap", "--remove", image, "a"];
 
+        // The kill must land between taking the image's lock and exiting. Process start-up varies a lot on a busy
+        // machine, so that window is timed on its own, and rounds go on until one kill landed mid-way.
         var timed = dir.File("timed.qcow2");
         File.Copy(original, timed);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        TimeSpan window;
         using (var run = DiskimgProcess.Start(dir.Path, onTerminal: false, Arguments(timed)))
         {
+            var locked = WaitForLock(run, timed);
             run.WaitForExit(TimeSpan.FromSeconds(300)).EnsureSuccess("diskimg " + operation);
+            window = locked.Elapsed;
         }
 
-        var duration = clock.Elapsed;
         ExternalTool.QemuImg("check", timed);
         var killed = 0;
-        for (var round = 0; round < 4; round++)
+        for (var round = 0; round < 16 && (round < 4 || killed == 0); round++)
         {
             var image = dir.File($"round{round}.qcow2");
             File.Copy(original, image);
             using var process = DiskimgProcess.Start(dir.Path, onTerminal: false, Arguments(image));
-            var started = DateTime.UtcNow;
-            while (!process.HasExited && LockTable.HeldBytes(image).Count == 0 && DateTime.UtcNow - started < TimeSpan.FromSeconds(60))
-            {
-                Thread.Sleep(1);
-            }
-
-            Thread.Sleep(Random.Shared.Next(0, Math.Max(1, (int)(duration.TotalMilliseconds * 0.8))));
+            WaitForLock(process, image);
+            Thread.Sleep(Random.Shared.Next(0, Math.Max(1, (int)(window.TotalMilliseconds * 0.8))));
             process.Signal(DiskimgProcess.SIGKILL);
             var result = process.WaitForExit(TimeSpan.FromSeconds(120));
             killed += result.ExitCode == 128 + DiskimgProcess.SIGKILL ? 1 : 0;
@@ -75,6 +73,18 @@ public sealed partial class BitmapInterruptionTests(LargeSource source) : IClass
         }
 
         Assert.True(killed > 0, "no round was killed mid-way; the test did not exercise the crash");
+    }
+
+    /// <summary>Waits until <paramref name="process"/> holds a lock on <paramref name="image"/> (or exits); the clock starts then.</summary>
+    private static System.Diagnostics.Stopwatch WaitForLock(DiskimgProcess process, string image)
+    {
+        var started = DateTime.UtcNow;
+        while (!process.HasExited && LockTable.HeldBytes(image).Count == 0 && DateTime.UtcNow - started < TimeSpan.FromSeconds(60))
+        {
+            Thread.Sleep(1);
+        }
+
+        return System.Diagnostics.Stopwatch.StartNew();
     }
 
     [Theory]
