@@ -27,7 +27,11 @@ internal sealed unsafe partial class NativeInflater
     [ThreadStatic]
     private static NativeInflater? t_inflater;
 
-    private static volatile bool s_unavailable;
+    /// <summary>
+    /// The stream layout below is the runtime's own, not a published contract: it is trusted only on the runtime it was
+    /// checked against, and any other runtime takes the <c>DeflateStream</c> path.
+    /// </summary>
+    private static volatile bool s_unavailable = Environment.Version.Major != 10;
 
     private readonly ZStream* _stream;
 
