@@ -89,6 +89,11 @@ internal static class Qcow2Compression
 
     private static bool DecompressDeflate(byte[] compressed, int length, Span<byte> cluster)
     {
+        if (NativeInflater.ForThisThread() is { } inflater)
+        {
+            return inflater.InflateWhole(compressed.AsSpan(0, length), cluster);
+        }
+
         using var source = new MemoryStream(compressed, 0, length, writable: false);
         using var inflate = new DeflateStream(source, CompressionMode.Decompress);
         var done = 0;
