@@ -39,10 +39,11 @@ public class LayoutInteropTests
         ExternalTool.QemuIo("-c", "write 0 124k", "-c", "discard 121k 1k", "-c", "discard 123k 1k", theirs);
         var entry = ReftableEntries(theirs, 2)[1];
         Assert.NotEqual(0UL, entry);
+        // Byte 6 of the second entry: the block's offset is no longer a multiple of the cluster size.
+        var position = (long)ReftableOffset(theirs) + 8 + 6;
         using (var file = File.OpenWrite(theirs))
         {
-            // Byte 6 of the second entry: the block's offset is no longer a multiple of the cluster size.
-            file.Position = (long)ReftableOffset(theirs) + 8 + 6;
+            file.Position = position;
             file.WriteByte(0x06);
         }
 
