@@ -19,7 +19,8 @@ internal static class DiskImageCli
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool errorIsTerminal = false, Interruption? interruption = null, bool outputIsTerminal = false)
     {
         // Warnings the library raises while the verb runs (qemu-img prints them and goes on).
-        using var warnings = ImageWarnings.Listen(message => stderr.WriteLine($"{ProgramName.Value}: {message}"));
+        // A warning led by a driver's name ("qcow2: ...") is one QEMU's driver prints itself, without the program's name.
+        using var warnings = ImageWarnings.Listen(message => stderr.WriteLine(message.StartsWith("qcow2: ", StringComparison.Ordinal) ? message : $"{ProgramName.Value}: {message}"));
         try
         {
             var root = BuildCommands(new CliContext(stdout, stderr) { ErrorIsTerminal = errorIsTerminal, OutputIsTerminal = outputIsTerminal, Cancellation = interruption?.Token ?? default }, args.Length > 0 ? args[0] : null);

@@ -3,7 +3,9 @@ namespace DiskImage;
 /// <summary>
 /// Warnings raised where QEMU's tools print one and carry on rather than fail, such as persistent bitmaps that
 /// could not be stored when an image closed. The library never prints them: a caller listens for the duration
-/// of its work (the listener flows with the execution context, so parallel callers keep their own).
+/// of its work (the listener flows with the execution context, so parallel callers keep their own). A warning that
+/// starts with a format driver's name and a colon (<c>qcow2: Marking image as corrupt: ...</c>) is one QEMU's driver
+/// prints on its own, without the program's name in front.
 /// </summary>
 public static class ImageWarnings
 {

@@ -167,6 +167,12 @@ internal sealed class ConvertCommand
         {
             throw new InvalidOptionException("Cannot use copy offloading in salvaging mode");
         }
+
+        if (parse.GetValue(_noCreate) && !parse.GetValue(_targetImageOpts) && parse.GetValue(_options) is { Length: > 0 })
+        {
+            // Creation options would be silently ignored on an existing target; qemu-img refuses them.
+            throw new InvalidOptionException("-o has no effect when skipping image creation");
+        }
     }
 
     /// <summary>

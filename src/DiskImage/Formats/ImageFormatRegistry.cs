@@ -69,7 +69,7 @@ public sealed class ImageFormatRegistry
             return spec.Driver is { } driver ? Get(driver) : Probe(spec.Filename);
         }
 
-        using var file = IO.Storage.Open(path, writable: false);
+        using var file = IO.Storage.Open(IO.FileProtocolPrefix.Strip(path), writable: false);
         var header = new byte[(int)Math.Min(ProbeHeaderSize, file.Length)];
         file.Read(0, header);
         return Probe(header, file.Length);
@@ -90,12 +90,14 @@ public sealed class ImageFormatRegistry
                 return OpenSpec(Options.BlockSpec.FromJson(path), formatName, options);
             }
 
+            // An explicit file: prefix names the same file; the image reports the name without it, as QEMU's.
+            var file = IO.FileProtocolPrefix.Strip(path);
             if (formatName is not null)
             {
-                return Get(formatName).Open(path, options with { FormatWasProbed = false });
+                return Get(formatName).Open(file, options with { FormatWasProbed = false });
             }
 
-            return Probe(path).Open(path, options with { FormatWasProbed = true });
+            return Probe(file).Open(file, options with { FormatWasProbed = true });
         }
         catch (DiskImageException e) when (options.OpeningChain.Count == 0)
         {

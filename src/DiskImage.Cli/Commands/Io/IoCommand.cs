@@ -132,6 +132,13 @@ internal sealed class IoCommand
             }
 
             aborted |= outcome.Abort;
+            if (outcome.Abort && ReferenceEquals(context.Out, Console.Out))
+            {
+                // abort(3) ends the process here, with the image still open: nothing is closed cleanly, so persistent
+                // bitmaps stay in_use (inconsistent) as QEMU leaves them, and buffered output is lost.
+                stdout.Discard();
+                ProcessSignals.Abort();
+            }
         });
         if (aborted)
         {

@@ -73,6 +73,21 @@ public sealed partial class Qcow2Image
         regionLength > 0 && start < regionStart + regionLength && regionStart < end;
 
     /// <summary>Sets the corrupt bit on disk (synced) and refuses every later write through this handle.</summary>
+    /// <summary>
+    /// Corrupt metadata met while the image is writable: reported once (QEMU prints this line itself, without the
+    /// program's name), then the image is marked corrupt so that nothing more is written to it.
+    /// </summary>
+    private void SignalCorruptionLocked(string message)
+    {
+        if (_markedCorrupt)
+        {
+            return;
+        }
+
+        ImageWarnings.Report($"qcow2: Marking image as corrupt: {message}; further corruption events will be suppressed");
+        MarkCorruptLocked();
+    }
+
     private void MarkCorruptLocked()
     {
         _markedCorrupt = true;

@@ -68,7 +68,9 @@ public sealed partial class Qcow2Image
         _file.Flush();
         if (preallocation != Preallocation.Off)
         {
-            var first = (oldSize + _clusterSize - 1) >> _clusterBits;
+            // From the cluster holding the old end, as QEMU: a partial last cluster left unallocated is preallocated
+            // too. The zeroing above has already given it data of its own wherever a backing file shows through it.
+            var first = oldSize >> _clusterBits;
             var end = (newSize + _clusterSize - 1) >> _clusterBits;
             PreallocateRangeLocked(first, end, preallocation);
         }
@@ -104,7 +106,11 @@ public sealed partial class Qcow2Image
             for (; cluster < tableEnd; cluster++)
             {
                 var index = (int)(cluster & (L2Entries - 1));
-                if (ReadEntry(table, index) != 0)
+                // A zero cluster the grown range just got is preallocated too and keeps reading as zeroes (QEMU
+                // preallocates first and then zeroes the allocated cluster).
+                var old = ReadEntry(table, index);
+                var zeroFlag = !_extendedL2 && Cipher is null && old == Qcow2Constants.FlagZero;
+                if (old != 0 && !zeroFlag)
                 {
                     continue;
                 }
@@ -133,7 +139,7 @@ public sealed partial class Qcow2Image
                 else
                 {
                     table = _l2Cache.Get(l2Offset);
-                    SetEntryLocked(table, l2Offset, index, (ulong)host | Qcow2Constants.FlagCopied, bitmap);
+                    SetEntryLocked(table, l2Offset, index, (ulong)host | Qcow2Constants.FlagCopied | (zeroFlag ? Qcow2Constants.FlagZero : 0), bitmap);
                 }
 
                 table = _l2Cache.Get(l2Offset);

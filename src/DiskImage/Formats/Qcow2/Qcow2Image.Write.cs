@@ -715,7 +715,7 @@ public sealed partial class Qcow2Image
     {
         lock (_lock)
         {
-            _refcounts = new Qcow2Refcounts(_file, _header, DefaultRefcountCacheBytes, OnRefcountTableMoved);
+            _refcounts = new Qcow2Refcounts(_file, _header, DefaultRefcountCacheBytes, OnRefcountTableMoved) { CorruptionFound = SignalCorruptionLocked };
             _l2Cache.BeforeDirtyWrite = () =>
             {
                 _refcounts.WriteDirty();

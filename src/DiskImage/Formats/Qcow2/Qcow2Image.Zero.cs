@@ -67,7 +67,8 @@ public sealed partial class Qcow2Image
             var take = (int)Math.Min(end - position, _clusterSize - inCluster);
             lock (_lock)
             {
-                if ((inCluster == 0 && take == _clusterSize) || (discard && inCluster == 0))
+                // The partial last cluster of an image counts as whole from its start (QEMU has no tail past the end).
+                if ((inCluster == 0 && (take == _clusterSize || (position + take == Length && _header.Version >= 3))) || (discard && inCluster == 0))
                 {
                     ZeroWholeClusterLocked(position, mayUnmap, discard);
                 }
@@ -110,9 +111,10 @@ public sealed partial class Qcow2Image
 
         var unit = _extendedL2 ? SubclusterSize : _clusterSize;
         var unitStart = guestOffset & ~((long)unit - 1);
-        var unitEnd = unitStart + unit;
+        // What lies past the end of the image is nothing to keep: only the rest up to the end must read as zeroes.
+        var unitEnd = Math.Min(unitStart + unit, Length);
         var kind = LookupLocked(unitStart, 1).Kind;
-        if (_header.Version >= 3 && unitEnd <= Length && kind is Qcow2ClusterKind.Unallocated or Qcow2ClusterKind.Zero
+        if (_header.Version >= 3 && kind is Qcow2ClusterKind.Unallocated or Qcow2ClusterKind.Zero
             && RangeReadsAsZeroLocked(unitStart, guestOffset - unitStart) && RangeReadsAsZeroLocked(guestOffset + length, unitEnd - guestOffset - length))
         {
             if (_extendedL2)

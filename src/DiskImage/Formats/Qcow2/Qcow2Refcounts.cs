@@ -54,6 +54,9 @@ internal sealed class Qcow2Refcounts
 
     public Qcow2TableCache Cache => _cache;
 
+    /// <summary>Told, before the failure is thrown, of a refcount table entry that cannot point at a block (writable images mark themselves corrupt).</summary>
+    public Action<string>? CorruptionFound { get; set; }
+
     public long TableOffset => _tableOffset;
 
     public int TableEntries => _table.Length;
@@ -277,7 +280,12 @@ internal sealed class Qcow2Refcounts
             {
                 if (!HasBlockFor(start + i))
                 {
+                    // As QEMU, which counts the run before it finds a cluster for the missing block: the block goes
+                    // after the run, not into it. The next search starts where this one did and finds the run again.
+                    var hint = _freeHint;
+                    _freeHint = start + count;
                     EnsureBlock(start + i);
+                    _freeHint = hint;
                     ready = false;
                 }
             }
@@ -345,7 +353,9 @@ internal sealed class Qcow2Refcounts
         // Bit 63 set in a crafted entry makes the offset negative: as out of range as a huge one.
         if ((offset & (_clusterSize - 1)) != 0 || offset < 0 || offset >= Qcow2Constants.MaxHostOffset)
         {
-            throw new InvalidImageException($"Refblock offset 0x{offset:x} unaligned (reftable index: 0x{tableIndex:x})", _tableOffset + tableIndex * 8);
+            var message = $"Refblock offset 0x{offset:x} unaligned (reftable index: 0x{tableIndex:x})";
+            CorruptionFound?.Invoke(message);
+            throw new InvalidImageException(message, _tableOffset + tableIndex * 8);
         }
 
         return offset;

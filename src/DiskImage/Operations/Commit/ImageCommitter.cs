@@ -142,16 +142,22 @@ public static class ImageCommitter
     private static ImageOpenOptions TopOptions(CommitOptions options) =>
         Unlocking(options) with { Permissions = LockPermissions.ConsistentRead | LockPermissions.Write | LockPermissions.Resize };
 
-    /// <summary>Copies, as the top image reads it, every range some layer above the base allocates.</summary>
+    /// <summary>
+    /// Copies, as the top image reads it, every range some layer above the base allocates. A range the topmost
+    /// allocating layer marks as zeroes becomes a zero write that may unmap, as QEMU's commit job issues one, so the
+    /// base frees its clusters there instead of filling them with zero bytes.
+    /// </summary>
     private static void CopyAllocated(IDiskImage top, List<IDiskImage> layers, IDiskImage target, IProgress<OperationProgress>? progress, RateLimiter rate, CancellationToken cancellationToken)
     {
         var length = top.Length;
         var buffer = new byte[ChunkSize];
+        var pieces = new List<Piece>();
+        var merged = new List<Piece>();
         for (long chunk = 0; chunk < length; chunk += ChunkSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var chunkLength = Math.Min(ChunkSize, length - chunk);
-            var ranges = new List<(long Start, long End)>();
+            pieces.Clear();
             foreach (var layer in layers)
             {
                 var visible = Math.Min(chunkLength, layer.Length - chunk);
@@ -160,33 +166,70 @@ public static class ImageCommitter
                     continue;
                 }
 
-                foreach (var extent in layer.GetExtents(chunk, visible))
-                {
-                    if (extent.Kind != ExtentKind.Unallocated)
-                    {
-                        ranges.Add((extent.Offset, extent.Offset + extent.Length));
-                    }
-                }
+                // Layers come top first: what a higher layer allocates hides the layers below it.
+                merged.Clear();
+                AddUncovered(pieces, layer.GetExtents(chunk, visible), merged);
+                (pieces, merged) = (merged, pieces);
             }
 
-            ranges.Sort();
-            long copiedTo = chunk;
-            foreach (var (start, end) in ranges)
+            foreach (var piece in pieces)
             {
-                var from = Math.Max(start, copiedTo);
-                if (from >= end)
+                if (piece.Zero)
                 {
+                    target.WriteZeroes(piece.Start, piece.End - piece.Start, mayUnmap: true);
                     continue;
                 }
 
-                var span = buffer.AsSpan(0, (int)(end - from));
-                top.Read(from, span);
-                target.Write(from, span);
+                var span = buffer.AsSpan(0, (int)(piece.End - piece.Start));
+                top.Read(piece.Start, span);
+                target.Write(piece.Start, span);
                 rate.Account(span.Length, cancellationToken);
-                copiedTo = end;
             }
 
             progress?.Report(new OperationProgress(chunk + chunkLength, length));
         }
     }
+
+    /// <summary>
+    /// Writes to <paramref name="result"/>, in order, the pieces of <paramref name="above"/> (sorted, disjoint) and the
+    /// allocated parts of <paramref name="extents"/> (sorted, disjoint) that no piece of <paramref name="above"/> covers.
+    /// </summary>
+    private static void AddUncovered(List<Piece> above, IReadOnlyList<Extent> extents, List<Piece> result)
+    {
+        var i = 0;
+        foreach (var extent in extents)
+        {
+            if (extent.Kind == ExtentKind.Unallocated)
+            {
+                continue;
+            }
+
+            var start = extent.Offset;
+            var end = extent.Offset + extent.Length;
+            while (start < end)
+            {
+                while (i < above.Count && above[i].End <= start)
+                {
+                    result.Add(above[i++]);
+                }
+
+                if (i < above.Count && above[i].Start <= start)
+                {
+                    start = above[i].End;
+                    continue;
+                }
+
+                var stop = i < above.Count ? Math.Min(above[i].Start, end) : end;
+                result.Add(new Piece(start, stop, extent.Kind == ExtentKind.Zero));
+                start = stop;
+            }
+        }
+
+        while (i < above.Count)
+        {
+            result.Add(above[i++]);
+        }
+    }
+
+    private readonly record struct Piece(long Start, long End, bool Zero);
 }

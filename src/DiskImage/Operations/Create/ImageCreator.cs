@@ -36,6 +36,8 @@ public static class ImageCreator
     {
         ArgumentNullException.ThrowIfNull(request);
         var registry = request.Registry ?? ImageFormatRegistry.Default;
+        // The plan keeps the name as given (qemu-img's "Formatting" line shows it); backing names resolve against the file.
+        var file = FileProtocolPrefix.Strip(request.Path);
         if (!registry.TryGet(request.Format, out var format))
         {
             throw new UnknownFormatException($"Unknown file format '{request.Format}'");
@@ -96,10 +98,10 @@ public static class ImageCreator
                 throw new UnknownFormatException($"Unknown driver '{options.BackingFormat}'");
             }
 
-            RefuseSelfBacking(request.Path, ResolveBacking(request.Path, options.BackingFile), options.BackingFormat, registry, request.SkipBackingCheck);
+            RefuseSelfBacking(file, ResolveBacking(file, options.BackingFile), options.BackingFormat, registry, request.SkipBackingCheck);
             if (!request.SkipBackingCheck)
             {
-                var backingPath = ResolveBacking(request.Path, options.BackingFile);
+                var backingPath = ResolveBacking(file, options.BackingFile);
                 IDiskImage backing;
                 try
                 {
@@ -145,11 +147,11 @@ public static class ImageCreator
         {
             if (plan.Options is not (Formats.Qcow2.Qcow2CreateOptions { Preallocation: Preallocation.Full } or Formats.Raw.RawCreateOptions { Preallocation: Preallocation.Full }))
             {
-                plan.Format.Create(plan.Path, plan.Options);
+                plan.Format.Create(FileProtocolPrefix.Strip(plan.Path), plan.Options);
                 return;
             }
 
-            using var output = PartialOutput.Begin(plan.Path);
+            using var output = PartialOutput.Begin(FileProtocolPrefix.Strip(plan.Path));
             plan.Format.Create(output.WritePath, plan.Options);
             cancellationToken.ThrowIfCancellationRequested();
             output.Commit(flushToDisk: true);
@@ -173,7 +175,7 @@ public static class ImageCreator
             return "";
         }
 
-        var path = ResolveBacking(request.Path, backingFile);
+        var path = ResolveBacking(FileProtocolPrefix.Strip(request.Path), backingFile);
         try
         {
             return $"\nDetected format of {registry.Probe(path).Name}.";
