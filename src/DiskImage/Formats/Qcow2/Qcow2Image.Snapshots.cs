@@ -532,11 +532,10 @@ public sealed partial class Qcow2Image
             AddClusterRange(oldClusters, oldOffset, oldLength);
             // QEMU frees the old table at once, raising cluster_free first; a failure there leaves it leaked and is
             // only reported (on stderr), since the new table is in place.
-            var counted = oldClusters.Where(c => _refcounts!.Get(c) > 0).ToList();
             IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.ClusterFree);
-            _pendingFrees.AddRange(counted);
             try
             {
+                _pendingFrees.AddRange(oldClusters.Where(c => _refcounts!.Get(c) > 0));
                 FlushMetadataLocked();
             }
             catch (IOException e)

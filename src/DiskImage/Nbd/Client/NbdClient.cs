@@ -144,7 +144,9 @@ public sealed class NbdClient : IDisposable
 
         if (dirtyBitmap is not null && _baseAllocationId is null)
         {
-            throw new InvalidOptionException($"requested x-dirty-bitmap {dirtyBitmap} not found");
+            // qemu's client reports only the errno of its failed open here ("requested x-dirty-bitmap ... not found"
+            // is a trace of its own).
+            throw new InvalidOptionException("Could not open image: Invalid argument");
         }
 
         var name = Encoding.UTF8.GetBytes(export);

@@ -161,7 +161,7 @@ public sealed class QemuIoSession : IDisposable
             DeleteOverlay();
             output.Error(settings.NamedByOptions
                 ? $"can't open: {OpenFailure(settings.Path, e.Message)}"
-                : $"can't open device {settings.Path}: {OpenFailure(settings.Path, e.Message)}");
+                : $"can't open device {settings.NameForErrors ?? settings.Path}: {OpenFailure(settings.Path, e.Message)}");
             if (e is ImageLockedException locked)
             {
                 output.Diagnostic(locked.Hint);

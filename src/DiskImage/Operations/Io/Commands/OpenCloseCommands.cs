@@ -118,6 +118,7 @@ internal static class OpenCloseCommands
                 }
 
                 blockOptions.Add(new("x-image", Options.QemuJson.String(path)));
+                settings = settings with { NameForErrors = operands[0] };
                 operands.Clear();
             }
 
