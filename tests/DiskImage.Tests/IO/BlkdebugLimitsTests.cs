@@ -57,7 +57,8 @@ public class BlkdebugLimitsTests
     [InlineData("max-discard", 2147483648L, "Cannot meet constraints with max-discard 2147483648")]
     public void Limits_qemu_refuses_are_refused_with_its_message(string key, long value, string? expected)
     {
-        BlkdebugLimits.Create(new Dictionary<string, long> { [key] = value }, out var complaint);
+        // With align=512: QEMU checks the sizes against the node's alignment (the host file's own is 1 byte).
+        BlkdebugLimits.Create(new Dictionary<string, long> { ["align"] = 512, [key] = value }, out var complaint);
 
         Assert.Equal(expected, complaint);
     }
