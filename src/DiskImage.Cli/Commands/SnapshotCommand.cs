@@ -59,6 +59,7 @@ internal sealed class SnapshotCommand
                 ForceShare = parse.GetValue(_forceShare),
                 SecretProvider = secrets.Get,
                 KeySecret = source.KeySecret,
+                DriverMessages = context.Error.WriteLine,
             }, cancellationToken: context.Cancellation);
             if (selected == SnapshotAction.List)
             {

@@ -61,6 +61,12 @@ internal sealed record BlockSpec
     /// </summary>
     public IReadOnlyList<IO.Blkdebug.BlkdebugRule>? BlkdebugRules { get; init; }
 
+    /// <summary>
+    /// A <c>blkdebug</c> node above the format (<c>driver=blkdebug</c>, the format as its <c>image</c>): its request
+    /// limits, which decide how write-zeroes and discard requests reach the format. Null when there is none.
+    /// </summary>
+    public IO.Blkdebug.BlkdebugLimits? TopBlkdebugLimits { get; init; }
+
     /// <summary><c>"backing": null</c>: open without the backing chain.</summary>
     public bool NoBacking { get; init; }
 
@@ -77,7 +83,7 @@ internal sealed record BlockSpec
     public required string DisplayName { get; init; }
 
     /// <summary>Whether only driver, file name and key secret were given, so the plain file name says everything.</summary>
-    public bool IsPlain => LuksKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Qcow2Options.Count == 0;
+    public bool IsPlain => LuksKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && TopBlkdebugLimits is null && Qcow2Options.Count == 0;
 
     /// <summary>Deepest accepted stack of format nodes (each <c>file.driver</c> naming a format adds one).</summary>
     public const int MaxFormatNesting = 8;
@@ -113,6 +119,11 @@ internal sealed record BlockSpec
         }
 
         var driver = Take(options, "driver");
+        if (driver == "blkdebug")
+        {
+            return TopBlkdebug(options, nesting);
+        }
+
         var hasFile = options.Keys.Any(k => k.StartsWith(FilePrefix, StringComparison.Ordinal));
         if (options.TryGetValue("file", out var fileReference))
         {
@@ -328,8 +339,88 @@ internal sealed record BlockSpec
         return valid >= 0 ? valid : throw new InvalidOptionException($"Parameter '{key}' expects a non-negative number below 2^64\n{SizeHint}");
     }
 
-    /// <summary>Options of a blkdebug node's own.</summary>
-    private static readonly string[] BlkdebugSizeKeys = ["align", "max-transfer", "opt-write-zero", "max-write-zero", "opt-discard", "max-discard"];
+    /// <summary>
+    /// A <c>blkdebug</c> node above a format (<c>driver=blkdebug</c>): the format is its <c>image</c> (<c>image.*</c>
+    /// options, or <c>x-image</c> naming the file, as a <c>blkdebug::PATH</c> name gives it), and the node adds request
+    /// limits. Injected errors at this level are not supported and are refused rather than ignored.
+    /// </summary>
+    private static BlockSpec TopBlkdebug(Dictionary<string, JsonScalar> options, int nesting)
+    {
+        const string image = "image.";
+        if (options.TryGetValue("image", out var reference))
+        {
+            throw new InvalidOptionException($"Cannot find device='{reference.Text}' nor node-name='{reference.Text}'");
+        }
+
+        var inner = new List<KeyValuePair<string, JsonScalar>>();
+        foreach (var key in options.Keys.Where(k => k.StartsWith(image, StringComparison.Ordinal)).ToList())
+        {
+            inner.Add(new(key[image.Length..], options[key]));
+            options.Remove(key);
+        }
+
+        if (options.Remove("x-image", out var path) && !inner.Exists(o => o.Key is "filename" or "file.filename"))
+        {
+            inner.Add(new(inner.Exists(o => o.Key == "driver") ? "file.filename" : "filename", path));
+        }
+
+        if (inner.Count == 0)
+        {
+            throw new InvalidOptionException("A block device must be specified for \"image\"");
+        }
+
+        if (inner.Exists(o => o.Key == "filename") && !inner.Exists(o => o.Key == "driver" || o.Key.StartsWith(FilePrefix, StringComparison.Ordinal)))
+        {
+            // A bare file name is probed, as QEMU probes the image named by x-image.
+            var named = inner.Find(o => o.Key == "filename");
+            inner.Remove(named);
+            inner.Add(new("file.filename", named.Value));
+        }
+
+        var limits = TakeBlkdebugLimits(options, "");
+        var config = Take(options, "config");
+        var ruleKeys = options.Keys.Where(k => k.StartsWith("inject-error.", StringComparison.Ordinal) || k.StartsWith("set-state.", StringComparison.Ordinal)).ToList();
+        var rules = IO.Blkdebug.BlkdebugRules.Load(config, [.. ruleKeys.Select(k => new KeyValuePair<string, string>(k, options[k].Text))]);
+        foreach (var key in ruleKeys)
+        {
+            options.Remove(key);
+        }
+
+        if (rules.Count > 0)
+        {
+            throw new UnsupportedFeatureException("Injected errors on a blkdebug node above a format are not supported; put the node under the format (file.driver=blkdebug)");
+        }
+
+        if (options.Count > 0)
+        {
+            throw new InvalidOptionException($"Block format 'blkdebug' does not support the option '{options.Keys.First()}'");
+        }
+
+        var spec = FromOptions(inner, nesting + 1);
+        var displayObject = QemuJson.Object([new("driver", QemuJson.String("blkdebug")), new("image", spec.DisplayObject)]);
+        return spec with
+        {
+            TopBlkdebugLimits = limits,
+            DisplayObject = displayObject,
+            DisplayName = JsonFilename.Prefix + displayObject,
+        };
+    }
+
+    /// <summary>A blkdebug node's limits (options <paramref name="node"/><c>align</c> ...), checked as QEMU checks them.</summary>
+    private static IO.Blkdebug.BlkdebugLimits TakeBlkdebugLimits(Dictionary<string, JsonScalar> options, string node)
+    {
+        var values = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var key in IO.Blkdebug.BlkdebugLimits.Keys)
+        {
+            if (options.Remove(node + key, out var value))
+            {
+                values[key] = ParseSize(key, value);
+            }
+        }
+
+        var limits = IO.Blkdebug.BlkdebugLimits.Create(values, out var complaint);
+        return complaint is null ? limits : throw new InvalidOptionException(complaint);
+    }
 
     /// <summary>
     /// A <c>blkdebug</c> file node (<c>file.driver=blkdebug</c>): the image's file (<c>image.filename</c>, <c>image</c> as an
@@ -353,18 +444,7 @@ internal sealed record BlockSpec
         var filename = Take(options, node + "image.filename") ?? Take(options, node + "x-image")
             ?? throw new InvalidOptionException(imageDriver is null ? "A block device must be specified for \"image\"" : "The 'file' block driver requires a file name");
         var config = Take(options, node + "config");
-        foreach (var key in BlkdebugSizeKeys)
-        {
-            if (options.TryGetValue(node + key, out var value))
-            {
-                options.Remove(node + key);
-                var number = ParseSize(key, value);
-                if (key == "align" && IO.Blkdebug.BlkdebugName.CheckAlign(number) is { } complaint)
-                {
-                    throw new InvalidOptionException(complaint);
-                }
-            }
-        }
+        _ = TakeBlkdebugLimits(options, node);
 
         var ruleKeys = options.Keys.Where(k => k.StartsWith(node + "inject-error.", StringComparison.Ordinal) || k.StartsWith(node + "set-state.", StringComparison.Ordinal)).ToList();
         var ruleOptions = ruleKeys.Select(k => new KeyValuePair<string, string>(k[node.Length..], options[k].Text)).ToList();
@@ -391,6 +471,7 @@ internal sealed record BlockSpec
         var export = Take(options, prefix + "export");
         var tlsCreds = Take(options, prefix + "tls-creds");
         var tlsHostname = Take(options, prefix + "tls-hostname");
-        return Nbd.Client.NbdUri.Format(type ?? (path is not null ? "unix" : "inet"), host, port, path, export, tlsCreds, tlsHostname);
+        var dirtyBitmap = Take(options, prefix + "x-dirty-bitmap");
+        return Nbd.Client.NbdUri.Format(type ?? (path is not null ? "unix" : "inet"), host, port, path, export, tlsCreds, tlsHostname, dirtyBitmap);
     }
 }

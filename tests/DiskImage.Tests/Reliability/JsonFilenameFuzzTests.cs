@@ -15,6 +15,7 @@ public class JsonFilenameFuzzTests
         """json:{"driver":"raw","file":{"driver":"nbd","server":{"type":"inet","host":"h","port":"1"},"export":"e"},"x":[1,[2,{}]]}""",
         """json:{"driver":"qcow2","file":{"driver":"raw","offset":65536,"size":"1M","file":{"driver":"qcow2","file":{"filename":"n.qcow2"}}}}""",
         """json:{"driver":"qcow2","file":{"driver":"blkdebug","align":512,"inject-error":[{"event":"write_aio","errno":28,"once":true,"sector":8}],"set-state":[{"event":"l2_load","new_state":2}],"image":{"driver":"file","filename":"b.qcow2"}}}""",
+        """json:{"driver":"blkdebug","align":4096,"max-transfer":65536,"opt-write-zero":"15M","max-discard":1048576,"x-image":"t.qcow2","image":{"driver":"qcow2"}}""",
     ];
 
     private static readonly string s_alphabet = "{}[]:,\"'\\ntfu0123456789.-eE \u00e9";

@@ -210,9 +210,19 @@ public sealed partial class Qcow2Image
             var released = CollectReferencesLocked(snapshotL1);
             var remaining = _snapshots.Where((_, i) => i != index).ToList();
             WriteSnapshotTableLocked(remaining);
-            _pendingFrees.AddRange(released);
-            AddClusterRange(_pendingFrees, snapshot.L1TableOffset, snapshot.L1Size * 8L);
-            FlushMetadataLocked();
+            try
+            {
+                _pendingFrees.AddRange(released);
+                AddClusterRange(_pendingFrees, snapshot.L1TableOffset, snapshot.L1Size * 8L);
+                FlushMetadataLocked();
+            }
+            catch (IOException e)
+            {
+                // The snapshot is gone from the table; what it referenced stays counted (leaked), as with QEMU.
+                _pendingFrees.Clear();
+                throw new ErrnoException(ErrnoOf(e), $"Failed to free the cluster and L1 table: {IO.ErrnoText.Strerror(ErrnoOf(e))}");
+            }
+
             RebuildCopiedFlagsLocked();
             FlushMetadataLocked();
             return snapshot;
@@ -520,9 +530,26 @@ public sealed partial class Qcow2Image
             // A damaged table (being repaired) may lie past the end of the file, where nothing is counted.
             var oldClusters = new List<long>();
             AddClusterRange(oldClusters, oldOffset, oldLength);
-            _pendingFrees.AddRange(oldClusters.Where(c => _refcounts!.Get(c) > 0));
+            // QEMU frees the old table at once, raising cluster_free first; a failure there leaves it leaked and is
+            // only reported (on stderr), since the new table is in place.
+            IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.ClusterFree);
+            try
+            {
+                _pendingFrees.AddRange(oldClusters.Where(c => _refcounts!.Get(c) > 0));
+                FlushMetadataLocked();
+            }
+            catch (IOException e)
+            {
+                _pendingFrees.Clear();
+                _options.RepairReport?.Invoke($"qcow2_free_clusters failed: {IO.ErrnoText.Strerror(ErrnoOf(e))}");
+            }
+
+            return;
         }
 
         FlushMetadataLocked();
     }
+
+    /// <summary>The errno an I/O failure carries in its HResult (EIO when it names none).</summary>
+    private static int ErrnoOf(IOException e) => e.HResult is > 0 and < 4096 ? e.HResult : 5;
 }

@@ -75,7 +75,7 @@ public sealed class NbdClient : IDisposable
         var client = new NbdClient(socket);
         try
         {
-            client.Handshake(uri.ExportName, tls);
+            client.Handshake(uri.ExportName, tls, uri.DirtyBitmap);
             client._pipeline = new NbdPipeline(socket, client._stream, client.Structured, client._baseAllocationId);
             return client;
         }
@@ -96,7 +96,7 @@ public sealed class NbdClient : IDisposable
         }
     }
 
-    private void Handshake(string export, SslClientAuthenticationOptions? tls)
+    private void Handshake(string export, SslClientAuthenticationOptions? tls, string? dirtyBitmap)
     {
         var greeting = new byte[18];
         _stream.ReadExactly(greeting);
@@ -139,7 +139,14 @@ public sealed class NbdClient : IDisposable
         Structured = structured == NbdOptionReply.Ack;
         if (Structured)
         {
-            SetBaseAllocation(export);
+            SetBaseAllocation(export, dirtyBitmap ?? NbdConstants.BaseAllocation);
+        }
+
+        if (dirtyBitmap is not null && _baseAllocationId is null)
+        {
+            // qemu's client reports only the errno of its failed open here ("requested x-dirty-bitmap ... not found"
+            // is a trace of its own).
+            throw new InvalidOptionException("Could not open image: Invalid argument");
         }
 
         var name = Encoding.UTF8.GetBytes(export);
@@ -188,10 +195,14 @@ public sealed class NbdClient : IDisposable
         }
     }
 
-    private void SetBaseAllocation(string export)
+    /// <summary>
+    /// Selects the meta context block status reads: <c>base:allocation</c>, or the one <c>x-dirty-bitmap</c> names,
+    /// whose flags are then read as if they were <c>base:allocation</c>'s (QEMU's debugging aid for exported bitmaps).
+    /// </summary>
+    private void SetBaseAllocation(string export, string context)
     {
         var name = Encoding.UTF8.GetBytes(export);
-        var query = Encoding.UTF8.GetBytes(NbdConstants.BaseAllocation);
+        var query = Encoding.UTF8.GetBytes(context);
         var data = new byte[4 + name.Length + 4 + 4 + query.Length];
         BinaryPrimitives.WriteUInt32BigEndian(data, (uint)name.Length);
         name.CopyTo(data, 4);
@@ -203,7 +214,7 @@ public sealed class NbdClient : IDisposable
         {
             var (type, reply) = ReadOptionReply(NbdOption.SetMetaContext);
             if (type == NbdOptionReply.MetaContext && reply.Length >= 4
-                && Encoding.UTF8.GetString(reply.AsSpan(4)) == NbdConstants.BaseAllocation)
+                && Encoding.UTF8.GetString(reply.AsSpan(4)) == context)
             {
                 _baseAllocationId = BinaryPrimitives.ReadUInt32BigEndian(reply);
             }

@@ -11,6 +11,12 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
     /// <summary>The name the server's certificate must carry (qemu's <c>tls-hostname</c>); defaults to the host. Carried as a <c>tls-hostname=</c> query parameter.</summary>
     public string? TlsHostname { get; init; }
 
+    /// <summary>
+    /// qemu's <c>x-dirty-bitmap</c>: the meta context whose flags block status reads instead of <c>base:allocation</c>'s.
+    /// Carried as an <c>x-dirty-bitmap=</c> query parameter.
+    /// </summary>
+    public string? DirtyBitmap { get; init; }
+
     /// <summary>Whether <paramref name="name"/> is written as an NBD URI or in qemu's legacy <c>nbd:</c> syntax.</summary>
     public static bool IsNbd(string name) =>
         name.StartsWith("nbd:", StringComparison.Ordinal) || name.StartsWith("nbd+tcp://", StringComparison.Ordinal)
@@ -42,6 +48,7 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
         string? socket = null;
         string? tlsCreds = null;
         string? tlsHostname = null;
+        string? dirtyBitmap = null;
         foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var eq = pair.IndexOf('=', StringComparison.Ordinal);
@@ -59,6 +66,10 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
             {
                 tlsHostname = value;
             }
+            else if (key == "x-dirty-bitmap")
+            {
+                dirtyBitmap = value;
+            }
             else
             {
                 throw new InvalidOptionException($"Unexpected query parameter '{key}' in NBD URI '{text}'");
@@ -72,7 +83,7 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
                 throw new InvalidOptionException($"An nbd+unix URI needs an empty host and a socket: nbd+unix:///export?socket=PATH ('{text}')");
             }
 
-            return new NbdUri(null, 0, socket, export) { TlsCreds = tlsCreds, TlsHostname = tlsHostname };
+            return new NbdUri(null, 0, socket, export) { TlsCreds = tlsCreds, TlsHostname = tlsHostname, DirtyBitmap = dirtyBitmap };
         }
 
         var host = authority;
@@ -93,7 +104,7 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
             throw new InvalidOptionException($"An NBD URI needs a host: nbd://host[:port]/export ('{text}')");
         }
 
-        return new NbdUri(host, port, null, export) { TlsCreds = tlsCreds, TlsHostname = tlsHostname };
+        return new NbdUri(host, port, null, export) { TlsCreds = tlsCreds, TlsHostname = tlsHostname, DirtyBitmap = dirtyBitmap };
     }
 
     /// <summary>The URI as qemu-img prints an NBD node's file name (no slash before an empty export name).</summary>
@@ -104,10 +115,10 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
     }
 
     /// <summary>The URI for a server address given as qemu's <c>server.*</c> options.</summary>
-    public static string Format(string type, string? host, string? port, string? path, string? export, string? tlsCreds = null, string? tlsHostname = null)
+    public static string Format(string type, string? host, string? port, string? path, string? export, string? tlsCreds = null, string? tlsHostname = null, string? dirtyBitmap = null)
     {
         var name = Uri.EscapeDataString(export ?? "");
-        var tls = string.Join('&', new[] { ("tls-creds", tlsCreds), ("tls-hostname", tlsHostname) }
+        var tls = string.Join('&', new[] { ("tls-creds", tlsCreds), ("tls-hostname", tlsHostname), ("x-dirty-bitmap", dirtyBitmap) }
             .Where(p => p.Item2 is not null).Select(p => p.Item1 + "=" + Uri.EscapeDataString(p.Item2!)));
         return type switch
         {

@@ -5,6 +5,9 @@ internal sealed record QemuIoOpenSettings(string Path)
 {
     public string? Format { get; init; }
 
+    /// <summary>The name an open failure is reported under, when <see cref="Path"/> is a description built from it (a <c>blkdebug:</c> name with <c>-o</c> options).</summary>
+    public string? NameForErrors { get; init; }
+
     /// <summary>Named by <c>--image-opts</c>: an open failure names no device.</summary>
     public bool NamedByOptions { get; init; }
 

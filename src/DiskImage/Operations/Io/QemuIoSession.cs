@@ -39,6 +39,9 @@ public sealed class QemuIoSession : IDisposable
     /// <summary>Discards do nothing (<c>discard=ignore</c>).</summary>
     internal bool IgnoreDiscards => Settings?.IgnoreDiscards == true;
 
+    /// <summary>The limits of a blkdebug node above the image's format (null when there is none): write-zeroes and discard requests are split by them.</summary>
+    internal IO.Blkdebug.BlkdebugLimits? TopBlkdebugLimits { get; private set; }
+
     /// <summary>Parses and runs one command line.</summary>
     public IoCommandOutcome Execute(string commandLine)
     {
@@ -136,6 +139,7 @@ public sealed class QemuIoSession : IDisposable
         {
             Image = settings.Snapshot ? OpenWithOverlay(settings) : OpenPlain(settings, settings.ReadOnly, output.Diagnostic);
             Settings = settings;
+            TopBlkdebugLimits = Options.JsonFilename.IsJson(settings.Path) ? Options.BlockSpec.FromJson(settings.Path).TopBlkdebugLimits : null;
             if (Image is Qcow2Image qcow2)
             {
                 qcow2.CheckInactiveL2Overlap = settings.InactiveL2OverlapCheck;
@@ -157,7 +161,7 @@ public sealed class QemuIoSession : IDisposable
             DeleteOverlay();
             output.Error(settings.NamedByOptions
                 ? $"can't open: {OpenFailure(settings.Path, e.Message)}"
-                : $"can't open device {settings.Path}: {OpenFailure(settings.Path, e.Message)}");
+                : $"can't open device {settings.NameForErrors ?? settings.Path}: {OpenFailure(settings.Path, e.Message)}");
             if (e is ImageLockedException locked)
             {
                 output.Diagnostic(locked.Hint);

@@ -141,10 +141,33 @@ internal static class QemuIoTransfer
     private delegate void SpanWriter(long done, ReadOnlySpan<byte> chunk);
 
     /// <summary>Writes zeroes without data (<c>write -z</c>), unmapping when allowed.</summary>
-    public static int WriteZeroes(IDiskImage image, long offset, long count, bool mayUnmap, out TimeSpan elapsed)
+    public static int WriteZeroes(IDiskImage image, long offset, long count, bool mayUnmap, IO.Blkdebug.BlkdebugLimits? limits, out TimeSpan elapsed)
     {
         var clock = Stopwatch.StartNew();
-        var result = Run(image, offset, count, () => image.WriteZeroes(offset, count, mayUnmap));
+        var result = Run(image, offset, count, () =>
+        {
+            if (limits is null)
+            {
+                image.WriteZeroes(offset, count, mayUnmap);
+                return;
+            }
+
+            // Through a blkdebug node with limits: the pieces it refuses as write zeroes are written as zero bytes,
+            // which the format allocates as data, as QEMU's fallback does.
+            byte[]? zeros = null;
+            foreach (var (pieceOffset, length, asZeroes) in limits.SplitWriteZeroes(offset, count))
+            {
+                if (asZeroes)
+                {
+                    image.WriteZeroes(pieceOffset, length, mayUnmap);
+                }
+                else
+                {
+                    zeros = zeros is null || zeros.Length < length ? new byte[length] : zeros;
+                    image.Write(pieceOffset, zeros.AsSpan(0, (int)length));
+                }
+            }
+        });
         elapsed = clock.Elapsed;
         return result;
     }

@@ -22,7 +22,7 @@ public static class ImageSnapshots
         cancellationToken.ThrowIfCancellationRequested();
         var readOnly = options.Action == SnapshotAction.List;
         using var image = ImageFormatRegistry.Default.Open(options.Path, options.Format,
-            new ImageOpenOptions { ReadOnly = readOnly, OpenBackingChain = !readOnly, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret, ForceShare = options.ForceShare });
+            new ImageOpenOptions { ReadOnly = readOnly, OpenBackingChain = !readOnly, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret, ForceShare = options.ForceShare, RepairReport = options.DriverMessages });
         if (image is not Qcow2Image qcow2)
         {
             return options.Action switch
@@ -80,6 +80,10 @@ public static class ImageSnapshots
         {
             // qemu-img reports a failed creation by its errno alone.
             throw new ImageAccessException($"{prefix}: -{errno} ({ErrnoException.Text(errno)})", e);
+        }
+        catch (ErrnoException e) when (prefix.StartsWith("Could not delete", StringComparison.Ordinal))
+        {
+            throw new ErrnoException(e.Errno, $"{prefix}: {e.Message}");
         }
         catch (DiskImageException e) when (e.EarlierErrors.Count > 0)
         {

@@ -26,4 +26,10 @@ public sealed record SnapshotOptions
 
     /// <summary><c>-U</c>: open the image sharing every permission; only listing can do so.</summary>
     public bool ForceShare { get; init; }
+
+    /// <summary>
+    /// Receives the lines QEMU's qcow2 driver prints on stderr while the operation runs (such as a failure to free
+    /// clusters, which leaves them leaked but does not fail the operation); null to drop them.
+    /// </summary>
+    public Action<string>? DriverMessages { get; init; }
 }

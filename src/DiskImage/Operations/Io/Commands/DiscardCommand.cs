@@ -37,9 +37,23 @@ internal static class DiscardCommand
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var ret = QemuIoTransfer.Run(image, offset, count, () =>
         {
-            if (!session.IgnoreDiscards)
+            if (session.IgnoreDiscards)
+            {
+                return;
+            }
+
+            if (session.TopBlkdebugLimits is not { } limits)
             {
                 image.Discard(offset, count);
+                return;
+            }
+
+            // Through a blkdebug node with limits, the request reaches the format in QEMU's pieces (a format discards
+            // only whole clusters of each).
+            var clusterSize = image is Formats.Qcow2.Qcow2Image qcow2 ? qcow2.ClusterSize : 0;
+            foreach (var (pieceOffset, length) in limits.SplitDiscard(offset, count, clusterSize))
+            {
+                image.Discard(pieceOffset, length);
             }
         });
         if (ret < 0)

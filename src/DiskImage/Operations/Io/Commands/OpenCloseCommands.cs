@@ -89,7 +89,42 @@ internal static class OpenCloseCommands
             }
         }
 
-        if (operands.Count == 0 && blockOptions.Exists(o => o.Key is not ("driver" or "file" or "file.filename" or "filename")))
+        if (settings.Format == "blkdebug")
+        {
+            // A blkdebug node above the format: its file name (blkdebug:CONFIG:PATH) joins the -o options, and the
+            // whole node is described as a json: name is.
+            if (operands.Count == 1)
+            {
+                if (!IO.Blkdebug.BlkdebugName.IsBlkdebug(operands[0]))
+                {
+                    output.Error($"can't open device {operands[0]}: File name string must start with 'blkdebug:'");
+                    return QemuIoErrno.EINVAL;
+                }
+
+                string? config, path;
+                try
+                {
+                    (config, path) = IO.Blkdebug.BlkdebugName.Split(operands[0]);
+                }
+                catch (InvalidOptionException e)
+                {
+                    output.Error($"can't open device {operands[0]}: {e.Message}");
+                    return QemuIoErrno.EINVAL;
+                }
+
+                if (config is not null)
+                {
+                    blockOptions.Add(new("config", Options.QemuJson.String(config)));
+                }
+
+                blockOptions.Add(new("x-image", Options.QemuJson.String(path)));
+                settings = settings with { NameForErrors = operands[0] };
+                operands.Clear();
+            }
+
+            settings = settings with { Path = Options.JsonFilename.Prefix + Options.QemuJson.Object(blockOptions, ordered: true), Format = null };
+        }
+        else if (operands.Count == 0 && blockOptions.Exists(o => o.Key is not ("driver" or "file" or "file.filename" or "filename")))
         {
             // Options beyond a format and a file name (stacked formats, a raw window) describe the image as a
             // json: name does; it carries its own driver.

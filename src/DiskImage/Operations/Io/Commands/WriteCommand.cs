@@ -92,7 +92,7 @@ internal static class WriteCommand
         var image = session.Image!;
         var elapsed = TimeSpan.Zero;
         var ret = vmState ? QemuIoTransfer.WriteVmState(image, offset, count, fill, out elapsed)
-            : zero ? QemuIoTransfer.WriteZeroes(image, offset, count, unmap && !session.IgnoreDiscards, out elapsed)
+            : zero ? QemuIoTransfer.WriteZeroes(image, offset, count, unmap && !session.IgnoreDiscards, session.TopBlkdebugLimits, out elapsed)
             : compressed ? QemuIoCompressedWrite.Write(image, offset, count, fill, out elapsed)
             : QemuIoTransfer.Write(image, offset, count, fill, fua, out elapsed);
         if (ret < 0)

@@ -71,7 +71,7 @@ internal static class WritevCommand
         var image = session.Image!;
         TimeSpan elapsed;
         var ret = zero
-            ? QemuIoTransfer.WriteZeroes(image, offset, total, unmap && !session.IgnoreDiscards, out elapsed)
+            ? QemuIoTransfer.WriteZeroes(image, offset, total, unmap && !session.IgnoreDiscards, session.TopBlkdebugLimits, out elapsed)
             : QemuIoTransfer.Write(image, offset, total, QemuIoTransfer.Fill(pattern), fua, out elapsed);
         if (ret < 0)
         {
