@@ -299,6 +299,12 @@ internal sealed class Qcow2Refcounts
     }
 
     /// <summary>
+    /// QEMU's allocator would hand out cluster 0 next: its refcount reads 0 (a corrupted refcount block) and no
+    /// allocation has moved past it yet. QEMU refuses such an L2 table as corruption; <see cref="FindFree"/> skips it.
+    /// </summary>
+    public bool NextAllocationIsClusterZero => _freeHint == 0 && Get(0) == 0;
+
+    /// <summary>
     /// Finds <paramref name="count"/> free clusters in a row, without taking them. Cluster 0 (the header) is never free.
     /// </summary>
     public long FindFree(int count)

@@ -18,6 +18,8 @@ internal static class OpenCloseCommands
         var readOnly = false;
         string? align = null;
         var blockOptions = new List<KeyValuePair<string, string?>>();
+        var nodeOptions = new List<KeyValuePair<string, string>>();
+        var nodeNames = new Dictionary<string, string>(StringComparer.Ordinal);
         var (options, operands) = QemuIoGetopt.Parse(words, "snCro:ki:t:d:U", output);
         foreach (var (letter, value) in options)
         {
@@ -76,6 +78,17 @@ internal static class OpenCloseCommands
                         {
                             readOnly = text is "on" or "true";
                         }
+                        else if (QemuIoOpenSettings.IsNodeName(key))
+                        {
+                            // Names only matter to a later reopen, which may repeat but not change them.
+                            nodeNames[key] = text;
+                            continue;
+                        }
+
+                        if (key is not ("read-only" or "driver" or "format" or "file" or "file.filename" or "filename" or "file.align"))
+                        {
+                            nodeOptions.Add(new(key, text));
+                        }
 
                         if (key != "read-only")
                         {
@@ -103,8 +116,11 @@ internal static class OpenCloseCommands
 
         if (operands.Count == 1)
         {
-            settings = settings with { Path = operands[0] };
+            // Options beside a path configure its nodes (qcow2's cache sizes, lazy refcounts...).
+            settings = settings with { Path = operands[0], NodeOptions = nodeOptions };
         }
+
+        settings = settings with { NodeNames = nodeNames };
 
         // file.align, the request alignment of a blkdebug: node, is checked as qemu checks it. Requests are not split
         // by it here, which changes no data (only how QEMU pads its requests); it places the breakpoint events.
