@@ -135,7 +135,7 @@ public partial class QemuIoOpenOptionsInteropTests
         }
 
         File.Copy(theirs, ours);
-        const string commands = "reopen -o overlap-check=none,lazy-refcounts=maybe;write 64k 64k;write 1M 4k";
+        const string commands = "reopen -o overlap-check=none,lazy-refcounts=maybe;write 64k 64k";
         var theirResult = ExternalTool.Run("qemu-io", [.. Arguments(commands, theirs)]);
         var ourResult = Diskimg.Run(["io", .. Arguments(commands, ours)]);
         Assert.Equal(Normalise(theirResult.StdOut, theirs), Normalise(ourResult.StdOut, ours));
@@ -144,6 +144,93 @@ public partial class QemuIoOpenOptionsInteropTests
         Assert.Equal(ExternalTool.Run("qemu-img", "info", theirs).StdOut.Replace(theirs, "IMG", StringComparison.Ordinal),
             ExternalTool.Run("qemu-img", "info", ours).StdOut.Replace(ours, "IMG", StringComparison.Ordinal));
     }
+
+    /// <summary>qemu-io command lines over an overlay (OVL) whose qcow2 backing file holds data at 1 MiB and 3 MiB.</summary>
+    public static TheoryData<string[]> OverlayCommands => new()
+    {
+        // Copy-on-read: -C, open -C and the copy-on-read filter, then what the overlay holds.
+        new[] { "-f", "qcow2", "-C", "-c", "read -P 0x11 1M 4k", "-c", "read 2M 8k", "-c", "read -P 0x22 3M 128k", "-c", "map", "OVL" },
+        new[] { "-c", "open -C OVL", "-c", "read 0 0", "-c", "read -P 0 100k 1k", "-c", "map" },
+        new[] { "-c", "open -o driver=copy-on-read,file.driver=qcow2 OVL", "-c", "read -P 0x22 3M 4k", "-c", "map" },
+        new[] { "-f", "qcow2", "-C", "-r", "OVL" },
+        new[] { "-c", "open -C -r OVL" },
+
+        // backing.driver overrides the backing format the overlay names (raw here, wrongly).
+        new[] { "-c", "open -o backing.driver=qcow2 OVL", "-c", "read -P 0x11 1M 4k", "-c", "reopen -o backing.driver=qcow2", "-c", "reopen -o backing.driver=raw" },
+
+        // The compress filter: every written cluster stored compressed, partial clusters padded with what they held.
+        new[] { "-c", "write -P 0x33 10k 150k", "json:{\"driver\": \"compress\", \"file\": {\"driver\": \"qcow2\", \"file\": {\"driver\": \"file\", \"filename\": \"OVL\"}}}" },
+        new[] { "--image-opts", "-c", "write -P 0x44 1M 64k", "-c", "read -P 0x44 1M 64k", "-c", "read -P 0x11 1M+64k 4k", "driver=compress,file.driver=qcow2,file.file.filename=OVL" },
+    };
+
+    [Theory]
+    [MemberData(nameof(OverlayCommands))]
+    public void Copy_on_read_compression_and_backing_driver_behave_as_in_qemu_io(string[] arguments)
+    {
+        using var dir = new TempDirectory();
+        var results = new List<(ExternalTool.Result Result, string Overlay)>();
+        foreach (var side in new[] { "theirs", "ours" })
+        {
+            var backing = dir.File($"{side}.base.qcow2");
+            var overlay = dir.File($"{side}.qcow2");
+            ExternalTool.QemuImg("create", "-f", "qcow2", backing, "4M");
+            ExternalTool.QemuIo("-f", "qcow2", "-c", "write -P 0x11 1M 128k", "-c", "write -P 0x22 3M 256k", backing);
+            ExternalTool.QemuImg("create", "-f", "qcow2", "-b", backing, "-F", "qcow2", overlay);
+            if (arguments.Any(a => a.Contains("backing.driver", StringComparison.Ordinal)))
+            {
+                ExternalTool.QemuImg("rebase", "-u", "-b", backing, "-F", "raw", overlay);
+            }
+
+            var resolved = arguments.Select(a => a.Replace("OVL", overlay, StringComparison.Ordinal).Replace("1M+64k", "1114112", StringComparison.Ordinal)).ToArray();
+            results.Add((side == "theirs" ? ExternalTool.Run("qemu-io", resolved) : Diskimg.Run(["io", .. resolved]), overlay));
+        }
+
+        var (theirs, theirOverlay) = results[0];
+        var (ours, ourOverlay) = results[1];
+        Assert.Equal(Normalise(theirs.StdOut, theirOverlay), Normalise(ours.StdOut, ourOverlay));
+        Assert.Equal(Normalise(theirs.StdErr, theirOverlay), Normalise(ours.StdErr, ourOverlay));
+        Assert.Equal(theirs.ExitCode, ours.ExitCode);
+
+        // The overlays hold the same clusters (allocation and compression alike) and read the same.
+        Assert.Equal(ExternalTool.Run("qemu-io", "-f", "qcow2", "-c", "map", theirOverlay).StdOut.Replace(theirOverlay, "OVL", StringComparison.Ordinal),
+            ExternalTool.Run("qemu-io", "-f", "qcow2", "-c", "map", ourOverlay).StdOut.Replace(ourOverlay, "OVL", StringComparison.Ordinal));
+        Assert.Equal(CompressedClusters(theirOverlay), CompressedClusters(ourOverlay));
+        Assert.Equal(0, ExternalTool.Run("qemu-img", "check", ourOverlay).ExitCode);
+        Assert.Equal(0, ExternalTool.Run("qemu-img", "compare", "-U", "-f", "qcow2", "-F", "qcow2", theirOverlay, ourOverlay).ExitCode);
+    }
+
+    /// <summary>qemu-io command lines on the null driver.</summary>
+    public static TheoryData<string[]> NullCommands => new()
+    {
+        new[] { "-f", "null-co", "-c", "info", "-c", "read 0 512", "-c", "write -P 1 0 512", "-c", "length", "json:{\"driver\": \"null-co\", \"size\": 65536}" },
+        new[] { "-c", "open -o driver=null-co,size=4k,read-zeroes=on", "-c", "read -P 0 0 4k", "-c", "length", "-c", "map", "-c", "reopen", "-c", "info" },
+        new[] { "--image-opts", "-c", "read -P 0 1M 4k", "-c", "alloc 0 4k", "driver=null-aio,read-zeroes=on" },
+    };
+
+    [Theory]
+    [MemberData(nameof(NullCommands))]
+    public void The_null_driver_behaves_as_in_qemu_io(string[] arguments)
+    {
+        var theirs = ExternalTool.Run("qemu-io", arguments);
+        var ours = Diskimg.Run(["io", .. arguments]);
+        Assert.Equal(Normalise(theirs.StdOut, "-"), Normalise(ours.StdOut, "-"));
+        Assert.Equal(Normalise(theirs.StdErr, "-"), Normalise(ours.StdErr, "-"));
+        Assert.Equal(theirs.ExitCode, ours.ExitCode);
+    }
+
+    [Fact]
+    public void Qemu_img_info_names_a_null_node_by_its_options_as_qemu_img_does()
+    {
+        const string name = "json:{'driver': 'null-co', 'size': 65536, 'read-zeroes': true}";
+        var theirs = ExternalTool.Run("qemu-img", "info", name);
+        var ours = Diskimg.Run("info", name);
+        Assert.Equal(theirs.StdOut, ours.StdOut);
+        Assert.Equal(theirs.ExitCode, ours.ExitCode);
+        Assert.Equal(ExternalTool.Run("qemu-img", "map", "--output=json", name).StdOut, Diskimg.Run("map", "--output=json", name).StdOut);
+    }
+
+    private static string CompressedClusters(string path) =>
+        Regex.Match(ExternalTool.Run("qemu-img", "check", "--output=json", path).StdOut, "\"compressed-clusters\": *[0-9]+").Value;
 
     /// <summary>qemu-io's arguments: the image named on the command line unless the first command opens it.</summary>
     private static IEnumerable<string> Arguments(string commands, string image)

@@ -21,6 +21,42 @@ internal sealed record QemuIoOpenSettings(string Path)
     /// <summary>Cache mode writethrough or directsync: writes are flushed when their command completes.</summary>
     public bool WriteThrough { get; init; }
 
+    /// <summary><c>-C</c> or the <c>copy-on-read</c> filter: reads copy what they get from below into the image.</summary>
+    public bool CopyOnRead { get; init; }
+
+    /// <summary>The <c>compress</c> filter: writes store whole clusters compressed.</summary>
+    public bool Compress { get; init; }
+
+    /// <summary>
+    /// A <c>json:</c> name whose top node is the <c>copy-on-read</c> or <c>compress</c> filter as the name of the node
+    /// under it (its <c>file</c> options), with the filter's behaviour switched on.
+    /// </summary>
+    public QemuIoOpenSettings WithoutFilters()
+    {
+        var settings = this;
+        for (var depth = 0; depth < 4 && Options.JsonFilename.IsJson(settings.Path); depth++)
+        {
+            var options = Options.JsonFilename.Parse(settings.Path);
+            var driver = options.Find(o => o.Key == "driver").Value.Text;
+            if (driver is not ("copy-on-read" or "compress"))
+            {
+                break;
+            }
+
+            const string FilePrefix = "file.";
+            var inner = options.Where(o => o.Key.StartsWith(FilePrefix, StringComparison.Ordinal))
+                .Select(o => new KeyValuePair<string, string?>(o.Key[FilePrefix.Length..], Options.QemuJson.Scalar(o.Value))).ToList();
+            settings = settings with
+            {
+                Path = Options.JsonFilename.Prefix + Options.QemuJson.Object(inner, ordered: true),
+                CopyOnRead = settings.CopyOnRead || driver == "copy-on-read",
+                Compress = settings.Compress || driver == "compress",
+            };
+        }
+
+        return settings;
+    }
+
     /// <summary><c>discard=ignore</c>: discards and <c>write -z -u</c>'s unmapping do nothing.</summary>
     public bool IgnoreDiscards { get; init; }
 

@@ -39,6 +39,12 @@ public sealed class QemuIoSession : IDisposable
     /// <summary>The breakpoints of a <c>blkdebug:</c> node under a raw image (null for any other image).</summary>
     internal BlkdebugBreakpoints? Breakpoints { get; private set; }
 
+    /// <summary>Reads copy what they get from the backing file into the image (<c>-C</c>).</summary>
+    internal bool CopyOnRead => Settings?.CopyOnRead == true;
+
+    /// <summary>Writes go through the <c>compress</c> filter: whole clusters, each stored compressed.</summary>
+    internal bool Compress => Settings?.Compress == true;
+
     /// <summary>Discards do nothing (<c>discard=ignore</c>).</summary>
     internal bool IgnoreDiscards => Settings?.IgnoreDiscards == true;
 
@@ -140,6 +146,13 @@ public sealed class QemuIoSession : IDisposable
         if (Image is not null)
         {
             output.Error("file open already, try 'help close'");
+            return false;
+        }
+
+        settings = settings.WithoutFilters();
+        if (settings.CopyOnRead && settings.ReadOnly)
+        {
+            output.Error($"can't open device {settings.Path}: Can't use copy-on-read on read-only device");
             return false;
         }
 
