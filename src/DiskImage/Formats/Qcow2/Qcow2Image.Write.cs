@@ -454,13 +454,15 @@ public sealed partial class Qcow2Image
             return old;
         }
 
-        if (_refcounts!.NextAllocationIsClusterZero)
+        var fromStart = _refcounts!.SearchStartsAtClusterZero;
+        var fresh = _refcounts.Allocate(1);
+        if (fromStart && _refcounts.Get(0) == 0)
         {
-            // The header's refcount reads 0, so QEMU's allocator would place the table over the header.
+            // The header's refcount reads 0, so QEMU's allocator would have placed the table over the header.
+            _refcounts.Release(fresh, 1);
             SignalCorruptionLocked("Preventing invalid allocation of L2 table at offset 0");
         }
 
-        var fresh = _refcounts.Allocate(1);
         if (RefcountsAreLazyLocked)
         {
             // As QEMU, a new L2 table's refcount reaches the file at once even when refcounts are lazy.

@@ -299,10 +299,11 @@ internal sealed class Qcow2Refcounts
     }
 
     /// <summary>
-    /// QEMU's allocator would hand out cluster 0 next: its refcount reads 0 (a corrupted refcount block) and no
-    /// allocation has moved past it yet. QEMU refuses such an L2 table as corruption; <see cref="FindFree"/> skips it.
+    /// No allocation has moved past cluster 0 yet: if its refcount reads 0 (a corrupted refcount block), QEMU's
+    /// allocator hands it out, which QEMU refuses for an L2 table as corruption; <see cref="FindFree"/> skips it.
+    /// Reads nothing, so the refcount block is loaded where QEMU loads it (after the allocation's event).
     /// </summary>
-    public bool NextAllocationIsClusterZero => _freeHint == 0 && Get(0) == 0;
+    public bool SearchStartsAtClusterZero => _freeHint == 0;
 
     /// <summary>
     /// Finds <paramref name="count"/> free clusters in a row, without taking them. Cluster 0 (the header) is never free.
