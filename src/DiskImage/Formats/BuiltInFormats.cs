@@ -16,5 +16,7 @@ internal static class BuiltInFormats
         Iso9660.IsoFormat.Instance,
         Raw.ProtocolFormat.File,
         Raw.ProtocolFormat.Nbd,
+        Null.NullFormat.Co,
+        Null.NullFormat.Aio,
     ];
 }

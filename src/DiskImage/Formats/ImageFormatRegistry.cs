@@ -123,9 +123,10 @@ public sealed class ImageFormatRegistry
             Window = window,
             TrustExtentPaths = spec.TrustExtentPaths || options.TrustExtentPaths,
             FileNode = spec.File is { } inner ? (outer, formatOwnsFile) => OpenFileNode(inner, outer, formatOwnsFile) : null,
-            StackedDisplayName = spec.File is not null || spec.LuksKeySecret is not null ? spec.DisplayName : null,
+            StackedDisplayName = spec.File is not null || spec.LuksKeySecret is not null || spec.NullOptions.Count > 0 || spec.Driver is "null-co" or "null-aio" ? spec.DisplayName : null,
             Blkdebug = spec.BlkdebugRules,
-            FormatOptions = spec.Qcow2Options.Count == 0 ? options.FormatOptions : new Dictionary<string, string>(options.FormatOptions.Concat(spec.Qcow2Options)),
+            BackingFormat = spec.BackingDriver ?? options.BackingFormat,
+            FormatOptions = spec.Qcow2Options.Count == 0 && spec.NullOptions.Count == 0 ? options.FormatOptions : Merge(options.FormatOptions, spec.Qcow2Options, spec.NullOptions),
         };
         var name = formatName ?? spec.Driver;
         var format = name is not null ? Get(name) : Probe(spec.Filename);
@@ -150,6 +151,18 @@ public sealed class ImageFormatRegistry
         }
 
         return format.Open(spec.Filename, opened with { FormatWasProbed = name is null });
+    }
+
+    /// <summary>Option sets joined, a later one's key winning.</summary>
+    private static Dictionary<string, string> Merge(params IReadOnlyDictionary<string, string>[] sets)
+    {
+        var merged = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in sets.SelectMany(s => s))
+        {
+            merged[key] = value;
+        }
+
+        return merged;
     }
 
     /// <summary>

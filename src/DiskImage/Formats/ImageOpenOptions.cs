@@ -84,10 +84,19 @@ public sealed record ImageOpenOptions
         FileNode is { } node ? node(this, formatOwnsFile) : Storage.WithRules(Storage.Open(path, !ReadOnly, LockFor(path, formatOwnsFile)), Blkdebug ?? []);
 
     /// <summary>
-    /// Receives the lines of the check a writable open runs on an image left dirty (QEMU's qcow2 driver prints them on
-    /// stderr, so qemu-io shows them); null to drop them. Not passed on to backing files.
+    /// Receives the lines QEMU's qcow2 driver prints on stderr, so qemu-io shows them: the check a writable open runs
+    /// on an image left dirty, and corruption events; null to drop them. Not passed on to backing files.
     /// </summary>
     internal Action<string>? RepairReport { get; init; }
+
+    /// <summary>
+    /// <c>backing.driver</c>: the backing file's format, overriding the one the image names (a missing or wrong backing
+    /// format extension). Not passed on to backing files.
+    /// </summary>
+    internal string? BackingFormat { get; init; }
+
+    /// <summary>The node options of an image (qcow2's runtime options) are its own: a backing file opens with none.</summary>
+    private static readonly IReadOnlyDictionary<string, string> NoFormatOptions = new Dictionary<string, string>();
 
     /// <summary>Open the image in repair mode (check -r): allowed even when the corrupt bit is set.</summary>
     public bool ForRepair { get; init; }
@@ -146,6 +155,8 @@ public sealed record ImageOpenOptions
         StackedDisplayName = null,
         Blkdebug = null,
         RepairReport = null,
+        BackingFormat = null,
+        FormatOptions = NoFormatOptions,
         Permissions = MetadataOnly ? LockPermissions.None : LockPermissions.ConsistentRead,
         SharedPermissions = SharedPermissions.HasFlag(LockPermissions.Write)
             ? LockPermissions.All

@@ -67,6 +67,12 @@ internal sealed record BlockSpec
     /// </summary>
     public IO.Blkdebug.BlkdebugLimits? TopBlkdebugLimits { get; init; }
 
+    /// <summary>The options of a <c>null-co</c>/<c>null-aio</c> node: <c>size</c> in bytes, <c>read-zeroes</c> as on/off.</summary>
+    public IReadOnlyDictionary<string, string> NullOptions { get; init; } = NoOptions;
+
+    /// <summary><c>backing.driver</c>: the backing file's format, overriding the one the image names.</summary>
+    public string? BackingDriver { get; init; }
+
     /// <summary><c>"backing": null</c>: open without the backing chain.</summary>
     public bool NoBacking { get; init; }
 
@@ -83,7 +89,7 @@ internal sealed record BlockSpec
     public required string DisplayName { get; init; }
 
     /// <summary>Whether only driver, file name and key secret were given, so the plain file name says everything.</summary>
-    public bool IsPlain => LuksKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && TopBlkdebugLimits is null && Qcow2Options.Count == 0;
+    public bool IsPlain => LuksKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && TopBlkdebugLimits is null && Qcow2Options.Count == 0 && BackingDriver is null && NullOptions.Count == 0;
 
     /// <summary>Deepest accepted stack of format nodes (each <c>file.driver</c> naming a format adds one).</summary>
     public const int MaxFormatNesting = 8;
@@ -156,6 +162,9 @@ internal sealed record BlockSpec
         var trustExtentPaths = driver is null or "vmdk" && Take(options, TrustExtentPathsKey) is { } trust && KeyValueOptions.ParseBool(TrustExtentPathsKey, trust);
 
         var qcow2Options = driver is null or "qcow2" ? TakeQcow2Options(options) : NoOptions;
+        var isNull = driver is "null-co" or "null-aio";
+        var nullDisplay = new List<KeyValuePair<string, string?>> { new("driver", QemuJson.String(driver ?? "")) };
+        var nullOptions = isNull ? TakeNullOptions(options, nullDisplay) : NoOptions;
         var isRaw = driver is null or "raw" or "nbd";
         options.TryGetValue("offset", out var offsetValue);
         options.TryGetValue("size", out var sizeValue);
@@ -174,7 +183,12 @@ internal sealed record BlockSpec
         BlockSpec? fileNode = null;
         IReadOnlyList<IO.Blkdebug.BlkdebugRule>? blkdebugRules = null;
         var protocol = Take(options, "file.driver");
-        if (driver == "nbd")
+        if (isNull)
+        {
+            // A null node reads no file; QEMU names it by its options.
+            filename = Take(options, "filename") ?? $"{driver}://";
+        }
+        else if (driver == "nbd")
         {
             // The nbd protocol as the top node: the export's bytes are the disk, and info names the format "nbd".
             filename = NbdFilename(options, "");
@@ -227,9 +241,10 @@ internal sealed record BlockSpec
             throw new InvalidOptionException($"Block protocol '{protocol ?? "file"}' doesn't support the option '{protocolKey[FilePrefix.Length..]}'");
         }
 
+        var backingDriver = Take(options, "backing.driver");
         if (options.Keys.FirstOrDefault(k => k.StartsWith("backing.", StringComparison.Ordinal)) is { } backingKey)
         {
-            throw new UnsupportedFeatureException($"Options for the backing file ('{backingKey}') are not supported; only \"backing\": null and backing.encrypt.key-secret are");
+            throw new UnsupportedFeatureException($"Options for the backing file ('{backingKey}') are not supported; only \"backing\": null, backing.driver and backing.encrypt.key-secret are");
         }
 
         if (options.Count > 0)
@@ -256,6 +271,12 @@ internal sealed record BlockSpec
             new("key-secret", luksKeySecret is null ? null : QemuJson.String(luksKeySecret)),
         ]);
         var display = offset is null && size is null && fileNode is null && blkdebugRules is null && luksKeySecret is null ? filename : JsonFilename.Prefix + displayObject;
+        if (isNull)
+        {
+            displayObject = QemuJson.Object(nullDisplay);
+            display = JsonFilename.Prefix + displayObject;
+        }
+
         return new BlockSpec
         {
             File = fileNode,
@@ -271,6 +292,8 @@ internal sealed record BlockSpec
             RawSize = size,
             NoBacking = noBacking,
             Qcow2Options = qcow2Options,
+            NullOptions = nullOptions,
+            BackingDriver = backingDriver,
             TrustExtentPaths = trustExtentPaths,
             DisplayName = display,
         };
@@ -286,6 +309,40 @@ internal sealed record BlockSpec
     /// <summary>qcow2's metadata cache sizes (bytes, with qemu's size suffixes) and its cache clean interval (seconds).</summary>
     private static readonly string[] Qcow2SizeKeys = ["cache-size", "l2-cache-size", "l2-cache-entry-size", "refcount-cache-size"];
 
+    /// <summary>The null driver's options, checked for form; each given one also goes into the node's printed name.</summary>
+    private static IReadOnlyDictionary<string, string> TakeNullOptions(Dictionary<string, JsonScalar> options, List<KeyValuePair<string, string?>> display)
+    {
+        var taken = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (options.Remove("size", out var size))
+        {
+            taken["size"] = ParseSize("size", size).ToString(CultureInfo.InvariantCulture);
+            display.Add(new("size", QemuJson.Scalar(size)));
+        }
+
+        if (options.Remove("read-zeroes", out var zeroes))
+        {
+            taken["read-zeroes"] = BoolText("read-zeroes", zeroes);
+            display.Add(new("read-zeroes", QemuJson.Scalar(zeroes)));
+        }
+
+        if (options.Remove("latency-ns", out var latency))
+        {
+            // Only delays QEMU's requests; checked as a number and otherwise without effect.
+            QemuNumber.Parse("latency-ns", latency.Text);
+            display.Add(new("latency-ns", QemuJson.Scalar(latency)));
+        }
+
+        return taken;
+    }
+
+    /// <summary>qcow2's boolean runtime options.</summary>
+    private static readonly string[] Qcow2BoolKeys = ["lazy-refcounts", "pass-discard-request", "pass-discard-snapshot", "pass-discard-other"];
+
+    private const string OverlapCheckPrefix = "overlap-check.";
+
+    /// <summary>A boolean option as "on" or "off" (a JSON boolean already reads as one; text as qemu's words for one).</summary>
+    private static string BoolText(string key, JsonScalar value) => KeyValueOptions.ParseBool(key, value.Text) ? "on" : "off";
+
     /// <summary>qcow2's runtime options, their values checked for form here and against the image when it is opened.</summary>
     private static IReadOnlyDictionary<string, string> TakeQcow2Options(Dictionary<string, JsonScalar> options)
     {
@@ -300,9 +357,30 @@ internal sealed record BlockSpec
 
         if (options.Remove("cache-clean-interval", out var interval))
         {
-            var valid = interval.Kind is JsonScalarKind.Integer or JsonScalarKind.String
-                && ulong.TryParse(interval.Text, NumberStyles.None, CultureInfo.InvariantCulture, out _);
-            taken["cache-clean-interval"] = valid ? interval.Text : throw new InvalidOptionException("Parameter 'cache-clean-interval' expects a number");
+            // Read as QEMU reads numbers (strtoull: "-1" wraps to the largest value, which the range check refuses).
+            taken["cache-clean-interval"] = interval.Kind is JsonScalarKind.Integer or JsonScalarKind.String
+                ? QemuNumber.Parse("cache-clean-interval", interval.Text).ToString(CultureInfo.InvariantCulture)
+                : throw new InvalidOptionException("Parameter 'cache-clean-interval' expects a number");
+        }
+
+        foreach (var key in Qcow2BoolKeys)
+        {
+            if (options.Remove(key, out var value))
+            {
+                taken[key] = BoolText(key, value);
+            }
+        }
+
+        foreach (var key in options.Keys.Where(k => k.StartsWith(OverlapCheckPrefix, StringComparison.Ordinal)).ToList())
+        {
+            var value = options[key];
+            options.Remove(key);
+            taken[key] = key == OverlapCheckPrefix + "template" ? value.Text : BoolText(key, value);
+        }
+
+        if (options.Remove("overlap-check", out var overlap))
+        {
+            taken["overlap-check"] = overlap.Text;
         }
 
         return taken.Count == 0 ? NoOptions : taken;

@@ -37,8 +37,8 @@ public static class KeyValueOptions
     /// <summary>Parses qemu's boolean spellings.</summary>
     public static bool ParseBool(string key, string value) => value switch
     {
-        "on" or "yes" or "true" => true,
-        "off" or "no" or "false" => false,
+        "on" or "yes" or "true" or "y" => true,
+        "off" or "no" or "false" or "n" => false,
         _ => throw new InvalidOptionException($"Parameter '{key}' expects 'on' or 'off'"),
     };
 

@@ -5,7 +5,7 @@ namespace DiskImage.Cli.Commands.Io;
 
 /// <summary>
 /// <c>diskimg io [OPTIONS] [-c CMD]... [FILE]</c>: qemu-io's command line. Options that only tune QEMU's
-/// internals (<c>-n</c>, <c>-k</c>, <c>-i</c>, <c>-m</c>, <c>-C</c>, <c>-T</c> and cache modes other than
+/// internals (<c>-n</c>, <c>-k</c>, <c>-i</c>, <c>-m</c>, <c>-T</c> and cache modes other than
 /// <c>unsafe</c>) are checked as qemu-io checks them and otherwise change nothing.
 /// </summary>
 internal sealed class IoCommand
@@ -15,7 +15,7 @@ internal sealed class IoCommand
     private readonly Option<bool> _readOnly = new("-r", "--read-only") { Description = "Open the image read-only" };
     private readonly Option<bool> _snapshot = new("-s", "--snapshot") { Description = "Send writes to a temporary overlay; the image is not changed" };
     private readonly Option<bool> _noCache = new("-n", "--nocache") { Description = "Accepted for qemu-io compatibility (short for -t none)" };
-    private readonly Option<bool> _copyOnRead = new("-C", "--copy-on-read") { Description = "Accepted for qemu-io compatibility; reads do not copy here" };
+    private readonly Option<bool> _copyOnRead = new("-C", "--copy-on-read") { Description = "Copy-on-read: reads copy what they get from the backing file into the image" };
     private readonly Option<bool> _misalign = new("-m", "--misalign") { Description = "Accepted for qemu-io compatibility (buffer alignment)" };
     private readonly Option<bool> _nativeAio = new("-k", "--native-aio") { Description = "Accepted for qemu-io compatibility (needs -t none or -n)" };
     private readonly Option<string[]> _aio = new("-i", "--aio") { Description = "AIO engine: threads, native or io_uring (all behave alike here)" };
@@ -88,6 +88,7 @@ internal sealed class IoCommand
             ReadOnly = parse.GetValue(_readOnly),
             Snapshot = parse.GetValue(_snapshot),
             ForceShare = parse.GetValue(_forceShare),
+            CopyOnRead = parse.GetValue(_copyOnRead),
             IgnoreFlushes = ignoreFlushes,
             WriteThrough = cache is "writethrough" or "directsync",
             IgnoreDiscards = ignoreDiscards,

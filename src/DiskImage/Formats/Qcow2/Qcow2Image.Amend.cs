@@ -62,6 +62,9 @@ public sealed partial class Qcow2Image
             {
                 DowngradeLocked(figures, cancellationToken);
             }
+
+            // As QEMU, the amended header's setting is the one in use from now on.
+            _lazyRefcounts = _header.LazyRefcounts;
         }
     }
 

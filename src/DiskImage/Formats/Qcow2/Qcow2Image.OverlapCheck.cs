@@ -28,6 +28,17 @@ public sealed partial class Qcow2Image
             $"Marking image as corrupt: Preventing invalid write of {writing} on metadata (overlaps with {metadata}); further writes are refused");
     }
 
+    /// <summary>
+    /// Marks the image corrupt with QEMU's stderr line (through <see cref="ImageOpenOptions.RepairReport"/>) and fails the
+    /// operation with EIO, as QEMU's qcow2_signal_corruption does for a fatal event.
+    /// </summary>
+    private void SignalCorruptionLocked(string message)
+    {
+        _options.RepairReport?.Invoke($"qcow2: Marking image as corrupt: {message}; further corruption events will be suppressed");
+        MarkCorruptLocked();
+        throw new ImageCorruptException($"Marking image as corrupt: {message}");
+    }
+
     /// <summary>Names the metadata structure the range overlaps, or null when it overlaps none.</summary>
     private string? FindMetadataOverlap(long hostOffset, long length)
     {

@@ -454,7 +454,15 @@ public sealed partial class Qcow2Image
             return old;
         }
 
-        var fresh = _refcounts!.Allocate(1);
+        var fromStart = _refcounts!.SearchStartsAtClusterZero;
+        var fresh = _refcounts.Allocate(1);
+        if (fromStart && _refcounts.Get(0) == 0)
+        {
+            // The header's refcount reads 0, so QEMU's allocator would have placed the table over the header.
+            _refcounts.Release(fresh, 1);
+            SignalCorruptionLocked("Preventing invalid allocation of L2 table at offset 0");
+        }
+
         if (RefcountsAreLazyLocked)
         {
             // As QEMU, a new L2 table's refcount reaches the file at once even when refcounts are lazy.
@@ -509,7 +517,7 @@ public sealed partial class Qcow2Image
 
     private void MarkDirtyForLazyRefcountsLocked()
     {
-        if (!_header.LazyRefcounts || _header.IsDirty)
+        if (!_lazyRefcounts || _header.IsDirty)
         {
             return;
         }
@@ -568,7 +576,7 @@ public sealed partial class Qcow2Image
     /// Lazy refcounts in force: the image is marked dirty, so refcount updates may stay in memory until the image is
     /// closed (or the metadata is flushed for an operation that needs them); a crash is repaired on the next open.
     /// </summary>
-    private bool RefcountsAreLazyLocked => _header.LazyRefcounts && _header.IsDirty && _dirtyBitSetHere;
+    private bool RefcountsAreLazyLocked => _lazyRefcounts && _header.IsDirty && _dirtyBitSetHere;
 
     /// <summary>
     /// A guest flush: as <see cref="FlushMetadataLocked"/>, except that under lazy refcounts the refcount updates (and

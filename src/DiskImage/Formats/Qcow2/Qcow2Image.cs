@@ -34,6 +34,9 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
     private Qcow2Refcounts? _refcounts;
     private readonly List<long> _pendingFrees = [];
     private bool _dirtyBitSetHere;
+
+    /// <summary>Lazy refcounts in use: the header's setting unless the <c>lazy-refcounts</c> open option says otherwise.</summary>
+    private bool _lazyRefcounts;
     private long _freeByteOffset;
     private bool _disposed;
 
@@ -103,14 +106,18 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
                 RefuseForUntrusted(header);
             }
 
-            Qcow2CacheOptions.Validate(options.FormatOptions, header.ClusterSize, header.Size, header.ExtendedL2 ? 16 : 8);
+            var runtime = Qcow2RuntimeOptions.From(options.FormatOptions, header);
 
             if (options.OpenBackingChain && header.BackingFile is not null)
             {
                 backing = OpenBacking(path, header, options);
             }
 
-            var image = new Qcow2Image(file, header, options, backing);
+            var image = new Qcow2Image(file, header, options, backing)
+            {
+                _lazyRefcounts = runtime.LazyRefcounts,
+                CheckInactiveL2Overlap = runtime.InactiveL2OverlapCheck,
+            };
             if (header.CryptMethod != Qcow2Constants.CryptNone)
             {
                 image.LoadEncryption(options);
@@ -177,7 +184,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
         var registry = options.Registry ?? ImageFormatRegistry.Default;
         try
         {
-            return registry.Open(backingPath, header.BackingFormat, options.ForBacking() with { OpeningChain = chain });
+            return registry.Open(backingPath, options.BackingFormat ?? header.BackingFormat, options.ForBacking() with { OpeningChain = chain });
         }
         catch (DiskImageException e)
         {

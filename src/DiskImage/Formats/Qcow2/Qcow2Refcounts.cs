@@ -307,6 +307,13 @@ internal sealed class Qcow2Refcounts
     }
 
     /// <summary>
+    /// No allocation has moved past cluster 0 yet: if its refcount reads 0 (a corrupted refcount block), QEMU's
+    /// allocator hands it out, which QEMU refuses for an L2 table as corruption; <see cref="FindFree"/> skips it.
+    /// Reads nothing, so the refcount block is loaded where QEMU loads it (after the allocation's event).
+    /// </summary>
+    public bool SearchStartsAtClusterZero => _freeHint == 0;
+
+    /// <summary>
     /// Finds <paramref name="count"/> free clusters in a row, without taking them. Cluster 0 (the header) is never free.
     /// </summary>
     public long FindFree(int count)

@@ -41,6 +41,7 @@ public static class ImageIo
                 SecretProvider = options.SecretProvider,
                 KeySecret = options.KeySecret,
                 NamedByOptions = options.NamedByOptions,
+                CopyOnRead = options.CopyOnRead,
             }, output);
             var outcome = output.ToOutcome(!opened);
             if (outcome.Lines.Count > 0)

@@ -44,4 +44,7 @@ public sealed record IoOptions
 
     /// <summary><c>-U</c>: open the image sharing every permission; refused unless <see cref="ReadOnly"/>.</summary>
     public bool ForceShare { get; init; }
+
+    /// <summary><c>-C</c>: reads copy what they get from the backing file into the image.</summary>
+    public bool CopyOnRead { get; init; }
 }

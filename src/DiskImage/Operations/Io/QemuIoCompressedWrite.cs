@@ -20,6 +20,36 @@ internal static class QemuIoCompressedWrite
         return result;
     }
 
+    /// <summary>
+    /// A write through the <c>compress</c> filter: the range widened to whole clusters (the bytes around it read first, as
+    /// QEMU's block layer pads a request to the filter's cluster alignment), every cluster then written compressed.
+    /// </summary>
+    public static int WriteThroughFilter(IDiskImage image, long offset, long count, Action<long, Span<byte>> fill, out TimeSpan elapsed)
+    {
+        var clock = Stopwatch.StartNew();
+        var result = QemuIoTransfer.Run(image, offset, count, () =>
+        {
+            var clusterSize = image is ICompressedClusterWriter writer ? writer.ClusterSize
+                : throw new UnsupportedFeatureException("Compressed writes are not supported by this format");
+            var start = offset / clusterSize * clusterSize;
+            var end = Math.Min(image.Length, (offset + count + clusterSize - 1) / clusterSize * clusterSize);
+            WriteClusters(image, start, end - start, (position, span) =>
+            {
+                // Around the request the cluster keeps what it held; inside, the request's bytes.
+                var at = start + position;
+                image.Read(at, span);
+                var from = Math.Max(at, offset);
+                var to = Math.Min(at + span.Length, offset + count);
+                if (from < to)
+                {
+                    fill(from - offset, span[(int)(from - at)..(int)(to - at)]);
+                }
+            });
+        });
+        elapsed = clock.Elapsed;
+        return result;
+    }
+
     private static void WriteClusters(IDiskImage image, long offset, long count, Action<long, Span<byte>> fill)
     {
         if (image is not ICompressedClusterWriter writer)

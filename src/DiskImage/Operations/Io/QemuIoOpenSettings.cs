@@ -24,6 +24,42 @@ internal sealed record QemuIoOpenSettings(string Path)
     /// <summary>Cache mode writethrough or directsync: writes are flushed when their command completes.</summary>
     public bool WriteThrough { get; init; }
 
+    /// <summary><c>-C</c> or the <c>copy-on-read</c> filter: reads copy what they get from below into the image.</summary>
+    public bool CopyOnRead { get; init; }
+
+    /// <summary>The <c>compress</c> filter: writes store whole clusters compressed.</summary>
+    public bool Compress { get; init; }
+
+    /// <summary>
+    /// A <c>json:</c> name whose top node is the <c>copy-on-read</c> or <c>compress</c> filter as the name of the node
+    /// under it (its <c>file</c> options), with the filter's behaviour switched on.
+    /// </summary>
+    public QemuIoOpenSettings WithoutFilters()
+    {
+        var settings = this;
+        for (var depth = 0; depth < 4 && Options.JsonFilename.IsJson(settings.Path); depth++)
+        {
+            var options = Options.JsonFilename.Parse(settings.Path);
+            var driver = options.Find(o => o.Key == "driver").Value.Text;
+            if (driver is not ("copy-on-read" or "compress"))
+            {
+                break;
+            }
+
+            const string FilePrefix = "file.";
+            var inner = options.Where(o => o.Key.StartsWith(FilePrefix, StringComparison.Ordinal))
+                .Select(o => new KeyValuePair<string, string?>(o.Key[FilePrefix.Length..], Options.QemuJson.Scalar(o.Value))).ToList();
+            settings = settings with
+            {
+                Path = Options.JsonFilename.Prefix + Options.QemuJson.Object(inner, ordered: true),
+                CopyOnRead = settings.CopyOnRead || driver == "copy-on-read",
+                Compress = settings.Compress || driver == "compress",
+            };
+        }
+
+        return settings;
+    }
+
     /// <summary><c>discard=ignore</c>: discards and <c>write -z -u</c>'s unmapping do nothing.</summary>
     public bool IgnoreDiscards { get; init; }
 
@@ -36,4 +72,60 @@ internal sealed record QemuIoOpenSettings(string Path)
 
     /// <summary><c>file.align</c> of a <c>blkdebug:</c> name: the alignment its breakpoint events are raised at (1: none).</summary>
     public long BlkdebugAlign { get; init; } = 1;
+
+    /// <summary>
+    /// Options for the image's nodes given with <c>-o</c> beside a path (qcow2's runtime options such as
+    /// <c>lazy-refcounts</c> or the cache sizes), as key and text; <c>reopen -o</c> adds to them, as QEMU keeps the
+    /// options given before.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>> NodeOptions { get; init; } = [];
+
+    /// <summary>Node names given at open (<c>node-name</c>, <c>file.node-name</c>, <c>backing.node-name</c>): reopen may repeat them but not change them.</summary>
+    public IReadOnlyDictionary<string, string> NodeNames { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The name the image is opened by: <see cref="Path"/>, or with <see cref="NodeOptions"/> a <c>json:</c> name carrying them.</summary>
+    public string OpenName
+    {
+        get
+        {
+            if (NodeOptions.Count == 0)
+            {
+                return Path;
+            }
+
+            var members = new List<KeyValuePair<string, string?>>();
+            if (Options.JsonFilename.IsJson(Path))
+            {
+                foreach (var (key, value) in Options.JsonFilename.Parse(Path))
+                {
+                    if (!NodeOptions.Any(o => o.Key == key))
+                    {
+                        members.Add(new(key, Options.QemuJson.Scalar(value)));
+                    }
+                }
+            }
+            else
+            {
+                if (Format is not null)
+                {
+                    members.Add(new("driver", Options.QemuJson.String(Format)));
+                }
+
+                members.Add(new("file.filename", Options.QemuJson.String(Path)));
+            }
+
+            members.AddRange(NodeOptions.Select(o => new KeyValuePair<string, string?>(o.Key, Options.QemuJson.String(o.Value))));
+            return Options.JsonFilename.Prefix + Options.QemuJson.Object(members, ordered: true);
+        }
+    }
+
+    /// <summary>Keys of <c>-o</c> that name a node rather than configure one.</summary>
+    public static bool IsNodeName(string key) => key is "node-name" or "file.node-name" or "backing.node-name";
+
+    /// <summary>The block layer's own boolean options, which every driver takes.</summary>
+    public static bool IsGenericBool(string key) => key is "read-only" or "auto-read-only" or "cache.direct" or "cache.no-flush" or "force-share";
+
+    /// <summary>These settings with <paramref name="options"/> joined to <see cref="NodeOptions"/> as a QEMU reopen joins them.</summary>
+    public QemuIoOpenSettings WithNodeOptions(IReadOnlyList<KeyValuePair<string, string>> options) =>
+        this with { NodeOptions = Formats.Qcow2.Qcow2RuntimeOptions.Join(NodeOptions, options) };
 }

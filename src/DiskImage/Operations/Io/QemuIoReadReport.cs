@@ -19,9 +19,16 @@ internal static class QemuIoReadReport
     /// <param name="failureName">The name in "... failed:" (readv and aio_read both say readv).</param>
     /// <param name="failOnMismatch">aio_read reports a mismatch but still succeeds.</param>
     /// <param name="vmState">Read the VM state area (<c>read -b</c>).</param>
+    /// <param name="copyOnRead">Copy what the read gets from below into the image first (<c>-C</c>).</param>
     public static int Run(IDiskImage image, QemuIoOutput output, string failureName, long offset, long count, byte? pattern,
-        long windowStart, long windowLength, bool dump, bool quiet, bool machine, bool failOnMismatch, bool vmState = false)
+        long windowStart, long windowLength, bool dump, bool quiet, bool machine, bool failOnMismatch, bool vmState = false, bool copyOnRead = false)
     {
+        if (copyOnRead && !vmState && QemuIoCopyOnRead.Copy(image, offset, count) is < 0 and var error)
+        {
+            output.Out($"{failureName} failed: {QemuIoErrno.Text(error)}");
+            return failOnMismatch ? error : 0;
+        }
+
         var result = QemuIoTransfer.Read(image, offset, count, pattern, windowStart, windowLength, dump && !quiet, vmState);
         if (result.Error < 0)
         {

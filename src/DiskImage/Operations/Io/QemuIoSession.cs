@@ -14,6 +14,9 @@ public sealed class QemuIoSession : IDisposable
     private readonly bool _ownsImage;
     private string? _overlayPath;
 
+    /// <summary>The output of the command running now: where the driver's stderr lines (corruption events) go.</summary>
+    private QemuIoOutput? _current;
+
     /// <summary>Works on <paramref name="image"/>, which the caller keeps owning.</summary>
     public QemuIoSession(IDiskImage image)
     {
@@ -36,6 +39,12 @@ public sealed class QemuIoSession : IDisposable
     /// <summary>The breakpoints of a <c>blkdebug:</c> node under a raw image (null for any other image).</summary>
     internal BlkdebugBreakpoints? Breakpoints { get; private set; }
 
+    /// <summary>Reads copy what they get from the backing file into the image (<c>-C</c>).</summary>
+    internal bool CopyOnRead => Settings?.CopyOnRead == true;
+
+    /// <summary>Writes go through the <c>compress</c> filter: whole clusters, each stored compressed.</summary>
+    internal bool Compress => Settings?.Compress == true;
+
     /// <summary>Discards do nothing (<c>discard=ignore</c>).</summary>
     internal bool IgnoreDiscards => Settings?.IgnoreDiscards == true;
 
@@ -47,8 +56,16 @@ public sealed class QemuIoSession : IDisposable
     {
         ArgumentNullException.ThrowIfNull(commandLine);
         var output = new QemuIoOutput();
-        var ret = Run(commandLine, output);
-        return output.ToOutcome(ret < 0);
+        _current = output;
+        try
+        {
+            var ret = Run(commandLine, output);
+            return output.ToOutcome(ret < 0);
+        }
+        finally
+        {
+            _current = null;
+        }
     }
 
     private int Run(string commandLine, QemuIoOutput output)
@@ -135,14 +152,40 @@ public sealed class QemuIoSession : IDisposable
             return false;
         }
 
+        settings = settings.WithoutFilters();
+        if (settings.CopyOnRead && settings.ReadOnly)
+        {
+            output.Error($"can't open device {settings.Path}: Can't use copy-on-read on read-only device");
+            return false;
+        }
+
+        if (TryOpen(settings, output) is not { } failure)
+        {
+            return true;
+        }
+
+        output.Error(settings.NamedByOptions
+            ? $"can't open: {OpenFailure(settings.OpenName, failure.Message)}"
+            : $"can't open device {settings.NameForErrors ?? settings.Path}: {OpenFailure(settings.OpenName, failure.Message)}");
+        if (failure is ImageLockedException locked)
+        {
+            output.Diagnostic(locked.Hint);
+        }
+
+        return false;
+    }
+
+    /// <summary>Opens the image; null when it opened, else why not.</summary>
+    private Exception? TryOpen(QemuIoOpenSettings settings, QemuIoOutput output)
+    {
         try
         {
-            Image = settings.Snapshot ? OpenWithOverlay(settings) : OpenPlain(settings, settings.ReadOnly, output.Diagnostic);
+            Image = settings.Snapshot ? OpenWithOverlay(settings) : OpenPlain(settings, settings.ReadOnly, line => (_current ?? output).Diagnostic(line));
             Settings = settings;
             TopBlkdebugLimits = Options.JsonFilename.IsJson(settings.Path) ? Options.BlockSpec.FromJson(settings.Path).TopBlkdebugLimits : null;
-            if (Image is Qcow2Image qcow2)
+            if (Image is Qcow2Image qcow2 && settings.InactiveL2OverlapCheck)
             {
-                qcow2.CheckInactiveL2Overlap = settings.InactiveL2OverlapCheck;
+                qcow2.CheckInactiveL2Overlap = true;
             }
 
             Breakpoints = IO.Blkdebug.BlkdebugName.IsBlkdebug(settings.Path) && Image.Format.Name is "raw" or "qcow2" ? new BlkdebugBreakpoints(Math.Max(1, settings.BlkdebugAlign)) : null;
@@ -154,20 +197,12 @@ public sealed class QemuIoSession : IDisposable
                 output.Diagnostic("         Specify the 'raw' format explicitly to remove the restrictions.");
             }
 
-            return true;
+            return null;
         }
         catch (Exception e) when (e is DiskImageException or IOException or UnauthorizedAccessException)
         {
             DeleteOverlay();
-            output.Error(settings.NamedByOptions
-                ? $"can't open: {OpenFailure(settings.Path, e.Message)}"
-                : $"can't open device {settings.NameForErrors ?? settings.Path}: {OpenFailure(settings.Path, e.Message)}");
-            if (e is ImageLockedException locked)
-            {
-                output.Diagnostic(locked.Hint);
-            }
-
-            return false;
+            return e;
         }
     }
 
@@ -218,18 +253,18 @@ public sealed class QemuIoSession : IDisposable
 
         Image?.Flush();
         Close();
-        var scratch = new QemuIoOutput();
-        if (Open(settings, scratch))
+        if (TryOpen(settings, new QemuIoOutput()) is not { } failure)
         {
             return true;
         }
 
-        output.Error("Could not reopen the image");
-        Open(old, new QemuIoOutput());
+        // As QEMU's reopen: the reason alone, and the image stays as it was.
+        output.Error(OpenFailure(settings.OpenName, failure.Message));
+        TryOpen(old, new QemuIoOutput());
         return false;
     }
 
-    private IDiskImage OpenPlain(QemuIoOpenSettings settings, bool readOnly, Action<string>? repairReport = null) => _registry.Open(settings.Path, settings.Format, new ImageOpenOptions
+    private IDiskImage OpenPlain(QemuIoOpenSettings settings, bool readOnly, Action<string>? repairReport = null) => _registry.Open(settings.OpenName, settings.Format, new ImageOpenOptions
     {
         RepairReport = repairReport,
         ReadOnly = readOnly,

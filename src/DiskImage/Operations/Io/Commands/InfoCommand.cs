@@ -22,6 +22,14 @@ internal static class InfoCommand
         }
 
         output.Out($"format name: {info.Format}");
+        if (session.Image.Format is Formats.Null.NullFormat)
+        {
+            // A protocol driver's name is printed a second time; the null driver has no driver information, so the
+            // command ends there with ENOTSUP, silently, as in qemu-io.
+            output.Out($"format name: {info.Format}");
+            return QemuIoErrno.ENOTSUP;
+        }
+
         output.Out($"cluster size: {QemuIoText.Size(clusterSize)}");
         output.Out($"vm state offset: {QemuIoText.Size(vmStateOffset)}");
         if (qcow2 is not null)

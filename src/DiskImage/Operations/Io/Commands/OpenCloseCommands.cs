@@ -2,7 +2,9 @@ namespace DiskImage.Operations.Io.Commands;
 
 /// <summary>
 /// <c>open [-rsCnkU] [-t cache] [-d discard] [-o options] [path]</c> and <c>close</c>. Of <c>-o</c>'s keys,
-/// <c>driver</c> picks the format, <c>file.align</c> is checked for a <c>blkdebug:</c> name; the cache and aio choices are checked and otherwise only tune QEMU.
+/// <c>driver</c> picks the format (<c>copy-on-read</c> turns on copy-on-read over the node its <c>file.</c> options
+/// describe, as <c>-C</c> does), <c>file.align</c> is checked for a <c>blkdebug:</c> name, qcow2's runtime options apply
+/// to the image; the cache and aio choices are checked and otherwise only tune QEMU.
 /// </summary>
 internal static class OpenCloseCommands
 {
@@ -18,6 +20,8 @@ internal static class OpenCloseCommands
         var readOnly = false;
         string? align = null;
         var blockOptions = new List<KeyValuePair<string, string?>>();
+        var nodeOptions = new List<KeyValuePair<string, string>>();
+        var nodeNames = new Dictionary<string, string>(StringComparer.Ordinal);
         var (options, operands) = QemuIoGetopt.Parse(words, "snCro:ki:t:d:U", output);
         foreach (var (letter, value) in options)
         {
@@ -26,7 +30,8 @@ internal static class OpenCloseCommands
                 case 's': settings = settings with { Snapshot = true }; break;
                 case 'r': readOnly = true; break;
                 case 'U': settings = settings with { ForceShare = true }; break;
-                case 'n' or 'C' or 'k': break;
+                case 'C': settings = settings with { CopyOnRead = true }; break;
+                case 'n' or 'k': break;
                 case 't':
                     if (!QemuIoOpenModes.TryCache(value!, out var ignoreFlushes))
                     {
@@ -54,7 +59,15 @@ internal static class OpenCloseCommands
 
                     break;
                 case 'o':
-                    foreach (var (key, text) in QemuIoArguments.OptionPairs(value!))
+                    var pairs = QemuIoArguments.OptionPairs(value!).ToList();
+                    if (pairs.Exists(p => p.Key == "driver" && p.Value == "copy-on-read"))
+                    {
+                        // The copy-on-read filter over the node its "file." options describe.
+                        settings = settings with { CopyOnRead = true };
+                        pairs = [.. pairs.Where(p => p.Key != "driver").Select(p => p.Key.StartsWith("file.", StringComparison.Ordinal) ? (p.Key["file.".Length..], p.Value) : p)];
+                    }
+
+                    foreach (var (key, text) in pairs)
                     {
                         if (key is "driver" or "format")
                         {
@@ -75,6 +88,21 @@ internal static class OpenCloseCommands
                         else if (key == "read-only")
                         {
                             readOnly = text is "on" or "true";
+                        }
+                        else if (QemuIoOpenSettings.IsNodeName(key))
+                        {
+                            // Names only matter to a later reopen, which may repeat but not change them.
+                            nodeNames[key] = text;
+                            continue;
+                        }
+
+                        // Beside a path, the options of the image's own node (and backing.driver) apply; the file
+                        // node's are left to the path, as before (blkdebug: names carry their own).
+                        if (key is not ("read-only" or "driver" or "format" or "file" or "filename")
+                            && !key.StartsWith("file.", StringComparison.Ordinal)
+                            && (!key.StartsWith("backing.", StringComparison.Ordinal) || key == "backing.driver"))
+                        {
+                            nodeOptions.Add(new(key, text));
                         }
 
                         if (key != "read-only")
@@ -138,8 +166,11 @@ internal static class OpenCloseCommands
 
         if (operands.Count == 1)
         {
-            settings = settings with { Path = operands[0] };
+            // Options beside a path configure its nodes (qcow2's cache sizes, lazy refcounts...).
+            settings = settings with { Path = operands[0], NodeOptions = nodeOptions };
         }
+
+        settings = settings with { NodeNames = nodeNames };
 
         // file.align, the request alignment of a blkdebug: node, is checked as qemu checks it. Requests are not split
         // by it here, which changes no data (only how QEMU pads its requests); it places the breakpoint events.

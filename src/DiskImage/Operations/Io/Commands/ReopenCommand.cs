@@ -2,13 +2,15 @@ namespace DiskImage.Operations.Io.Commands;
 
 /// <summary>
 /// <c>reopen [(-r|-w)] [-c cache] [-o options]</c>: opens the image again read-only or read-write, or with
-/// another cache mode. Of <c>-o</c>'s keys, <c>read-only</c> is honoured and the cache keys are accepted.
+/// another cache mode. Of <c>-o</c>'s keys, <c>read-only</c> is honoured, node names and drivers may be repeated but not
+/// changed, the cache keys are checked, and the format's own options (qcow2's <c>lazy-refcounts</c>, cache sizes,
+/// overlap checks) apply from then on, as QEMU applies them.
 /// </summary>
 internal static class ReopenCommand
 {
     public static readonly QemuIoCommandInfo Info = new("reopen", null, "[(-r|-w)] [-c cache] [-o options]",
         "reopens an image with new options", 0, -1, Run,
-        Help: "Opens the image again: -r read-only, -w read-write, -c a cache mode, -o read-only=on|off.");
+        Help: "Opens the image again: -r read-only, -w read-write, -c a cache mode, -o read-only=on|off or the format's options.");
 
     private static int Run(QemuIoSession session, string[] words, QemuIoOutput output)
     {
@@ -22,6 +24,7 @@ internal static class ReopenCommand
         bool? readOnly = null;
         bool? optionReadOnly = null;
         var hasCache = false;
+        var given = new List<KeyValuePair<string, string>>();
         var (options, operands) = QemuIoGetopt.Parse(words, "c:o:rw", output);
         foreach (var (letter, value) in options)
         {
@@ -47,19 +50,7 @@ internal static class ReopenCommand
                     readOnly = letter == 'r';
                     break;
                 case 'o':
-                    foreach (var (key, text) in QemuIoArguments.OptionPairs(value!))
-                    {
-                        if (key == "read-only")
-                        {
-                            optionReadOnly = text is "on" or "true";
-                        }
-                        else if (key is "cache.direct" or "cache.no-flush" && hasCache)
-                        {
-                            output.Error("Cannot set both -c and the cache options");
-                            return QemuIoErrno.EINVAL;
-                        }
-                    }
-
+                    given.AddRange(QemuIoArguments.OptionPairs(value!).Select(p => new KeyValuePair<string, string>(p.Key, p.Value)));
                     break;
                 default:
                     return Info.UsageError(output);
@@ -71,13 +62,76 @@ internal static class ReopenCommand
             return Info.UsageError(output);
         }
 
-        if (optionReadOnly is not null && readOnly is not null)
+        if (given.Exists(o => o.Key == "read-only") && readOnly is not null)
         {
             output.Error("Cannot set both -r/-w and 'read-only'");
             return QemuIoErrno.EINVAL;
         }
 
-        var wanted = settings with { ReadOnly = optionReadOnly ?? readOnly ?? settings.ReadOnly };
+        if (hasCache && given.Exists(o => o.Key is "cache.direct" or "cache.no-flush"))
+        {
+            output.Error("Cannot set both -c and the cache options");
+            return QemuIoErrno.EINVAL;
+        }
+
+        var nodeOptions = new List<KeyValuePair<string, string>>();
+        try
+        {
+            // The block layer's own options are read first, then what may not change is compared, as in QEMU.
+            foreach (var (key, text) in given)
+            {
+                if (QemuIoOpenSettings.IsGenericBool(key))
+                {
+                    var on = Options.KeyValueOptions.ParseBool(key, text);
+                    if (key == "read-only")
+                    {
+                        optionReadOnly = on;
+                    }
+                }
+            }
+
+            foreach (var (key, text) in given)
+            {
+                if (QemuIoOpenSettings.IsGenericBool(key))
+                {
+                    continue;
+                }
+
+                if (QemuIoOpenSettings.IsNodeName(key))
+                {
+                    if (!settings.NodeNames.TryGetValue(key, out var name) || name != text)
+                    {
+                        throw new InvalidOptionException("Cannot change the option 'node-name'");
+                    }
+                }
+                else if (key is "driver" or "file.driver" or "backing.driver")
+                {
+                    if (CurrentDriver(session, settings, key) is { } driver && driver != text)
+                    {
+                        throw new InvalidOptionException("Cannot change the option 'driver'");
+                    }
+                }
+                else
+                {
+                    nodeOptions.Add(new(key, text));
+                }
+            }
+        }
+        catch (InvalidOptionException e)
+        {
+            output.Error(e.Message);
+            return QemuIoErrno.EINVAL;
+        }
+
+        var wanted = settings.WithNodeOptions(nodeOptions) with { ReadOnly = optionReadOnly ?? readOnly ?? settings.ReadOnly };
         return session.Reopen(wanted, output) ? 0 : QemuIoErrno.EINVAL;
     }
+
+    /// <summary>The driver of the node <paramref name="key"/> names; null when there is no such node.</summary>
+    private static string? CurrentDriver(QemuIoSession session, QemuIoOpenSettings settings, string key) => key switch
+    {
+        "driver" => session.Image?.Format.Name,
+        "backing.driver" => session.Image?.Backing?.Format.Name,
+        _ => IO.Blkdebug.BlkdebugName.IsBlkdebug(settings.Path) ? "blkdebug" : Nbd.Client.NbdUri.IsNbd(settings.Path) ? "nbd" : "file",
+    };
 }

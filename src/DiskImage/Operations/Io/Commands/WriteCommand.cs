@@ -94,6 +94,7 @@ internal static class WriteCommand
         var ret = vmState ? QemuIoTransfer.WriteVmState(image, offset, count, fill, out elapsed)
             : zero ? QemuIoTransfer.WriteZeroes(image, offset, count, unmap && !session.IgnoreDiscards, session.TopBlkdebugLimits, out elapsed)
             : compressed ? QemuIoCompressedWrite.Write(image, offset, count, fill, out elapsed)
+            : session.Compress ? QemuIoCompressedWrite.WriteThroughFilter(image, offset, count, fill, out elapsed)
             : QemuIoTransfer.Write(image, offset, count, fill, fua, out elapsed);
         if (ret < 0)
         {
