@@ -95,7 +95,17 @@ public sealed class LuksFormat : IImageFormat
             using var file = HostFile.Create(path);
 
             // As QEMU: the file gets its full length (with the preallocation asked for) before the header is written.
-            RawPreallocator.Extend(file, 0, area + size, luks.Preallocation);
+            try
+            {
+                RawPreallocator.Extend(file, 0, area + size, luks.Preallocation);
+            }
+            catch (Exception e) when ((e is IOException or ImageAccessException) && luks.Preallocation is Preallocation.Full or Preallocation.Falloc)
+            {
+                // qemu-img's words for a preallocation the file system cannot hold (the caller adds the file name).
+                var what = luks.Preallocation == Preallocation.Full ? "Could not write zeros for preallocation" : "Could not preallocate new data";
+                throw new ImageAccessException($"{what}: {ErrnoText.Describe(e)}", e);
+            }
+
             var (_, masterKey) = LuksVolume.Format(new HostFileLuksStorage(file, 0, area), luks.Encryption, passphrase);
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(masterKey);
             file.Flush();
