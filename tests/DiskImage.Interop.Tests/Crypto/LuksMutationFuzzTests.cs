@@ -30,7 +30,7 @@ public class LuksMutationFuzzTests
         var original = File.ReadAllBytes(path);
         var baseSeed = int.TryParse(Environment.GetEnvironmentVariable("DISKIMG_FUZZ_SEED"), out var chosen) ? chosen : Seed;
         var random = new Random(baseSeed ^ (seedName.Length << 4) ^ seedName[^1]);
-        var iterations = int.TryParse(Environment.GetEnvironmentVariable("DISKIMG_FUZZ_ITERATIONS"), out var n) ? n : 60;
+        var iterations = int.TryParse(Environment.GetEnvironmentVariable("DISKIMG_FUZZ_ITERATIONS"), out var n) ? n : 20;
         var mutant = dir.File(seedName == "qcow2-luks" ? "mutant.qcow2" : "mutant.luks");
         var failures = new List<string>();
         for (var i = 0; i < iterations && failures.Count < 5; i++)

@@ -17,14 +17,12 @@ public sealed class LuksFullDiskTests
     private static string[] Arguments(string verb, string source, string target) => verb switch
     {
         "convert" => ["convert", .. s_secret, "-f", "raw", "-O", "luks", "-o", "key-secret=sec0,iter-time=10", source, target],
-        "create-falloc" => ["create", "-q", .. s_secret, "-f", "luks", "-o", "key-secret=sec0,iter-time=10,preallocation=falloc", target, "48M"],
         _ => ["create", "-q", .. s_secret, "-f", "luks", "-o", "key-secret=sec0,iter-time=10,preallocation=full", target, "48M"],
     };
 
     [Theory]
     [InlineData("convert")]
     [InlineData("create")]
-    [InlineData("create-falloc")]
     public void Luks_output_on_a_full_file_system_is_absent_with_qemu_img_s_error(string verb)
     {
         using var dir = new TempDirectory();
