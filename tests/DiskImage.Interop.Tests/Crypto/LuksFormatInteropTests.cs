@@ -246,4 +246,30 @@ public class LuksFormatInteropTests
         Assert.Equal(before, File.ReadAllBytes(path));
         SameAsQemu("qemu-io", [.. s_secrets, "--image-opts", "-c", "read -P 0x11 0 1M", Opts(path)], path);
     }
+    /// <summary>iotest 282: a secret that is not UTF-8 is refused after the Formatting line, and no file is left, not even a stub that was there.</summary>
+    [Fact]
+    public void A_secret_that_is_not_utf8_is_refused_and_leaves_no_file()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllBytes(dir.File("secret.bin"), [0x3a, 0x3c, 0x3b, 0xff]);
+        foreach (var stub in new[] { false, true })
+        {
+            var theirs = dir.File("theirs.img");
+            var ours = dir.File("ours.img");
+            if (stub)
+            {
+                File.WriteAllBytes(theirs, []);
+                File.WriteAllBytes(ours, []);
+            }
+
+            string[] Create(string path) => ["create", "-f", "luks", "--object", $"secret,id=sec0,file={dir.File("secret.bin")}", "-o", "key-secret=sec0", path, "4M"];
+            var qemu = ExternalTool.Run("qemu-img", Create(theirs));
+            var diskimg = Diskimg.Run(Create(ours));
+            Assert.Equal(QemuToolOutput.Normalise(qemu.StdErr, theirs), QemuToolOutput.Normalise(diskimg.StdErr, ours));
+            Assert.Equal(QemuToolOutput.Normalise(qemu.StdOut, theirs), QemuToolOutput.Normalise(diskimg.StdOut, ours));
+            Assert.Equal(qemu.ExitCode, diskimg.ExitCode);
+            Assert.False(File.Exists(theirs));
+            Assert.False(File.Exists(ours));
+        }
+    }
 }
