@@ -12,7 +12,8 @@
 #
 #   --qemu-src DIR     QEMU source tree (holding tests/qemu-iotests); default: the apt source cache (see above)
 #   --diskimg PATH     diskimg executable; default: out/diskimg, else the Release build output
-#   --formats "F..."   image formats to run (default: "qcow2 raw"); the protocol is always `file`
+#   --formats "F..."   image formats to run (default: "qcow2 raw"; also luks, run as QEMU's `check -luks`);
+#                      the protocol is always `file`
 #   --results DIR      where outputs and diffs go (default: /tmp/diskimg-iotests)
 #   --jobs N           tests run in parallel (default: 2)
 #   --timeout SEC      limit per test and run (default: 120)
@@ -47,7 +48,7 @@ while [ $# -gt 0 ]; do
     --timeout) timeout_s=$2; shift 2 ;;
     --status-md) status_md=$2; shift 2 ;;
     --cache) cache=$2; shift 2 ;;
-    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option '$1' (see --help)" ;;
     *) selection+=("$1"); shift ;;
   esac
@@ -160,10 +161,18 @@ run_one() { # side fmt test
     export QEMU_PROG="$bin/qemu-system-x86_64" QSD_PROG="$bin/qemu-storage-daemon"
     export QEMU_IMG_PROG="$bin/$side/qemu-img" QEMU_IO_PROG="$bin/$side/qemu-io" QEMU_NBD_PROG="$(command -v qemu-nbd)"
     export QEMU_OPTIONS="-nodefaults -display none -accel qtest" QEMU_DEFAULT_MACHINE=pc
-    export QEMU_IO_OPTIONS="--cache writeback --aio threads -f $fmt" QEMU_IO_OPTIONS_NO_FMT="--cache writeback --aio threads"
+    export QEMU_IO_OPTIONS_NO_FMT="--cache writeback --aio threads"
     export IMGFMT="$fmt" IMGPROTO=file AIOMODE=threads CACHEMODE=writeback CACHEMODE_IS_DEFAULT=true
-    export IMGFMT_GENERIC=true IMGOPTSSYNTAX=false MALLOC_PERTURB_=123
-    unset IMGOPTS QEMU_IMG_OPTIONS QEMU_NBD_OPTIONS GDB_OPTIONS VALGRIND_QEMU PRINT_QEMU
+    export IMGFMT_GENERIC=true MALLOC_PERTURB_=123
+    unset IMGOPTS IMGKEYSECRET QEMU_IMG_OPTIONS QEMU_NBD_OPTIONS GDB_OPTIONS VALGRIND_QEMU PRINT_QEMU
+    if [ "$fmt" = luks ]; then
+      # As `check -luks`: images are named by --image-opts with a key secret (common.rc adds the secret object
+      # and key-secret=keysec0), qemu-io gets no -f, and key slots are created with a short iteration time.
+      export IMGOPTSSYNTAX=true IMGKEYSECRET=123456 IMGOPTS=iter-time=10
+      export QEMU_IO_OPTIONS="--cache writeback --aio threads"
+    else
+      export IMGOPTSSYNTAX=false QEMU_IO_OPTIONS="--cache writeback --aio threads -f $fmt"
+    fi
     timeout -k 5 "$timeout_s" bash "$iotests/$t" >"$dir/out" 2>&1 </dev/null
     echo $? >"$dir/rc"
   )

@@ -22,7 +22,10 @@ internal static class EncryptionSecrets
             return provider?.Invoke(null);
         }
 
-        return provider?.Invoke(id) ?? throw new InvalidOptionException($"No secret with id '{id}'");
+        var data = provider?.Invoke(id) ?? throw new InvalidOptionException($"No secret with id '{id}'");
+
+        // QEMU reads passphrases as UTF-8 text and refuses other bytes.
+        return System.Text.Unicode.Utf8.IsValid(data) ? data : throw new InvalidOptionException($"Data from secret {id} is not valid UTF-8");
     }
 
     /// <summary>Like <see cref="Find(Func{string, byte[]}, string)"/> but a missing id is refused with QEMU's message.</summary>

@@ -3,9 +3,10 @@ using System.Security.Cryptography;
 namespace DiskImage.Crypto;
 
 /// <summary>
-/// qcow's original encryption (crypt_method 1), read only: AES-128-CBC whose key is the first 16
-/// bytes of the passphrase, zero-padded, and whose IV is the <em>guest</em> sector number (plain64).
-/// It is weak (no key derivation, predictable IVs); QEMU only keeps it for reading old images.
+/// qcow's original encryption (crypt_method 1): AES-128-CBC whose key is the first 16 bytes of the passphrase,
+/// zero-padded, and whose IV is the <em>guest</em> sector number (plain64). It is weak (no key derivation,
+/// predictable IVs); QEMU's system emulators refuse it, but qemu-img and qemu-io still read and write it, and so
+/// does this library, so that scripts converting such images away from it keep working.
 /// </summary>
 internal sealed class LegacyAesEncryption : ISectorEncryption
 {
@@ -23,12 +24,11 @@ internal sealed class LegacyAesEncryption : ISectorEncryption
 
     public int SectorSize => SectorCipher.SectorSize;
 
-    public bool CanEncrypt => false;
+    public bool CanEncrypt => true;
 
     public void Decrypt(long guestOffset, long hostOffset, Span<byte> data) => _cipher.Decrypt(LuksEncryption.SectorOf(guestOffset, data.Length), data);
 
-    public void Encrypt(long hostOffset, Span<byte> data) =>
-        throw new UnsupportedFeatureException("Writing to AES encrypted qcow2 images is not supported; convert the image to LUKS encryption");
+    public void Encrypt(long guestOffset, long hostOffset, Span<byte> data) => _cipher.Encrypt(LuksEncryption.SectorOf(guestOffset, data.Length), data);
 
     public void Dispose() => _cipher.Dispose();
 }

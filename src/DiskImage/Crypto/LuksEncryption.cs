@@ -19,7 +19,7 @@ internal sealed class LuksEncryption : ISectorEncryption
 
     public void Decrypt(long guestOffset, long hostOffset, Span<byte> data) => _cipher.Decrypt(SectorOf(hostOffset, data.Length), data);
 
-    public void Encrypt(long hostOffset, Span<byte> data) => _cipher.Encrypt(SectorOf(hostOffset, data.Length), data);
+    public void Encrypt(long guestOffset, long hostOffset, Span<byte> data) => _cipher.Encrypt(SectorOf(hostOffset, data.Length), data);
 
     public void Dispose() => _cipher.Dispose();
 

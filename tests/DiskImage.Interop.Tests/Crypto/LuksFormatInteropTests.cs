@@ -218,4 +218,58 @@ public class LuksFormatInteropTests
         SameAsQemu("qemu-img", ["info", "-f", "luks", path], path, s => string.Join('\n', s.Split('\n').Where(l => !l.Contains("disk size", StringComparison.Ordinal))));
         SameAsQemu("qemu-io", [.. s_secrets, "--image-opts", Opts(path), "-c", "read 0 512"], path);
     }
+    /// <summary>iotest 025 under luks: qemu-io's <c>truncate</c> grows the image, and <c>length</c> shows it at once.</summary>
+    [Fact]
+    public void Qemu_io_truncate_grows_a_luks_image_as_qemu_io_does()
+    {
+        using var dir = new TempDirectory();
+        var theirs = QemuMade(dir, "theirs.luks");
+        var ours = QemuMade(dir, "ours.luks");
+        string[] Io(string path) => [.. s_secrets, "--image-opts", "-c", "length", "-c", "truncate 3M", "-c", "length", "-c", "write -P 0x5a 2M 64k", Opts(path)];
+        var qemu = ExternalTool.Run("qemu-io", Io(theirs));
+        var diskimg = Diskimg.Run(["io", .. Io(ours)]);
+        Assert.Equal(QemuToolOutput.Normalise(qemu.StdOut, theirs), QemuToolOutput.Normalise(diskimg.StdOut, ours));
+        Assert.Equal(qemu.ExitCode, diskimg.ExitCode);
+        Assert.Equal(new FileInfo(theirs).Length, new FileInfo(ours).Length);
+        SameAsQemu("qemu-io", [.. s_secrets, "--image-opts", "-c", "length", "-c", "read -P 0x5a 2M 64k", Opts(ours)], ours);
+    }
+
+    /// <summary>iotest 052 under luks: <c>qemu-io -s</c> on an image named by <c>--image-opts</c> writes to a temporary overlay only.</summary>
+    [Fact]
+    public void Qemu_io_snapshot_mode_over_a_luks_image_named_by_options_leaves_it_untouched()
+    {
+        using var dir = new TempDirectory();
+        var path = QemuMade(dir);
+        ExternalTool.QemuIo([.. s_secrets, "--image-opts", "-c", "write -P 0x11 0 1M", Opts(path)]);
+        var before = File.ReadAllBytes(path);
+        SameAsQemu("qemu-io", [.. s_secrets, "--image-opts", "-s", "-c", "write -P 0x22 0 1M", "-c", "read -P 0x22 0 1M", Opts(path)], path);
+        Assert.Equal(before, File.ReadAllBytes(path));
+        SameAsQemu("qemu-io", [.. s_secrets, "--image-opts", "-c", "read -P 0x11 0 1M", Opts(path)], path);
+    }
+    /// <summary>iotest 282: a secret that is not UTF-8 is refused after the Formatting line, and no file is left, not even a stub that was there.</summary>
+    [Fact]
+    public void A_secret_that_is_not_utf8_is_refused_and_leaves_no_file()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllBytes(dir.File("secret.bin"), [0x3a, 0x3c, 0x3b, 0xff]);
+        foreach (var stub in new[] { false, true })
+        {
+            var theirs = dir.File("theirs.img");
+            var ours = dir.File("ours.img");
+            if (stub)
+            {
+                File.WriteAllBytes(theirs, []);
+                File.WriteAllBytes(ours, []);
+            }
+
+            string[] Create(string path) => ["create", "-f", "luks", "--object", $"secret,id=sec0,file={dir.File("secret.bin")}", "-o", "key-secret=sec0", path, "4M"];
+            var qemu = ExternalTool.Run("qemu-img", Create(theirs));
+            var diskimg = Diskimg.Run(Create(ours));
+            Assert.Equal(QemuToolOutput.Normalise(qemu.StdErr, theirs), QemuToolOutput.Normalise(diskimg.StdErr, ours));
+            Assert.Equal(QemuToolOutput.Normalise(qemu.StdOut, theirs), QemuToolOutput.Normalise(diskimg.StdOut, ours));
+            Assert.Equal(qemu.ExitCode, diskimg.ExitCode);
+            Assert.False(File.Exists(theirs));
+            Assert.False(File.Exists(ours));
+        }
+    }
 }

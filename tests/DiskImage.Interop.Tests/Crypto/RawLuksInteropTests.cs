@@ -54,7 +54,7 @@ public class RawLuksInteropTests
             using var encryption = new LuksEncryption(volume.Header.CipherSpec, masterKey);
             var data = new byte[65536];
             Array.Fill(data, (byte)0x3c);
-            encryption.Encrypt(65536, data);
+            encryption.Encrypt(65536, 65536, data);
             file.Write(area + 65536, data);
             volume.AddKey(masterKey, "second"u8, 5, 10);
         }

@@ -122,9 +122,9 @@ public class LuksVolumeTests
         var plain = RandomNumberGenerator.GetBytes(4096);
 
         var atHost = plain.ToArray();
-        encryption.Encrypt(hostOffset: 65536, atHost);
+        encryption.Encrypt(guestOffset: 0, hostOffset: 65536, atHost);
         var sameGuestOtherHost = plain.ToArray();
-        encryption.Encrypt(hostOffset: 131072, sameGuestOtherHost);
+        encryption.Encrypt(guestOffset: 0, hostOffset: 131072, sameGuestOtherHost);
         Assert.NotEqual(atHost, sameGuestOtherHost);
 
         // The guest offset plays no part in LUKS decryption.

@@ -78,12 +78,6 @@ public sealed class LuksFormat : IImageFormat
 
         var size = options.Size ?? throw new InvalidOptionException("Image creation needs a size parameter");
         var luks = options as LuksImageCreateOptions ?? new LuksImageCreateOptions { Size = size };
-        if (luks.Encryption.KeySecret is null)
-        {
-            throw new InvalidOptionException(MissingKeySecretMessage);
-        }
-
-        var passphrase = EncryptionSecrets.Require(options.SecretProvider, luks.Encryption.KeySecret, "key-secret");
         var area = LuksVolume.AreaLength(luks.Encryption.Cipher);
         if (size < 0 || size > long.MaxValue - area)
         {
@@ -92,10 +86,28 @@ public sealed class LuksFormat : IImageFormat
 
         try
         {
+            // As QEMU: the file is created (a stub already there is truncated) before the secret is looked up, and
+            // removed again when that fails (iotest 282).
             using var file = HostFile.Create(path);
+            if (luks.Encryption.KeySecret is null)
+            {
+                throw new InvalidOptionException(MissingKeySecretMessage);
+            }
+
+            var passphrase = EncryptionSecrets.Require(options.SecretProvider, luks.Encryption.KeySecret, "key-secret");
 
             // As QEMU: the file gets its full length (with the preallocation asked for) before the header is written.
-            RawPreallocator.Extend(file, 0, area + size, luks.Preallocation);
+            try
+            {
+                RawPreallocator.Extend(file, 0, area + size, luks.Preallocation);
+            }
+            catch (Exception e) when ((e is IOException or ImageAccessException) && luks.Preallocation is Preallocation.Full or Preallocation.Falloc)
+            {
+                // qemu-img's words for a preallocation the file system cannot hold (the caller adds the file name).
+                var what = luks.Preallocation == Preallocation.Full ? "Could not write zeros for preallocation" : "Could not preallocate new data";
+                throw new ImageAccessException($"{what}: {ErrnoText.Describe(e)}", e);
+            }
+
             var (_, masterKey) = LuksVolume.Format(new HostFileLuksStorage(file, 0, area), luks.Encryption, passphrase);
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(masterKey);
             file.Flush();

@@ -36,7 +36,7 @@ public sealed partial class Qcow2Image
                     var host = (long)(entry & Qcow2Constants.L2OffsetMask);
                     if (host != 0 && (entry & (Qcow2Constants.FlagCompressed | Qcow2Constants.FlagZero)) == 0)
                     {
-                        LinkZeroPreallocatedLocked(l2Offset, index, host, ReadBitmap(_l2Cache.Get(l2Offset), index));
+                        LinkZeroPreallocatedLocked((((long)l1Index << _l2Bits) + index) << _clusterBits, l2Offset, index, host, ReadBitmap(_l2Cache.Get(l2Offset), index));
                     }
                 }
             }
@@ -51,12 +51,12 @@ public sealed partial class Qcow2Image
     /// With extended L2 entries the subclusters of a preallocated cluster are unallocated (never decrypted),
     /// so <paramref name="bitmap"/> (zero marks only) is linked as it is.
     /// </summary>
-    private void LinkZeroPreallocatedLocked(long l2Offset, int index, long host, ulong bitmap)
+    private void LinkZeroPreallocatedLocked(long guestOffset, long l2Offset, int index, long host, ulong bitmap)
     {
         var entry = (ulong)host | Qcow2Constants.FlagCopied;
         if (_header.Version < 3)
         {
-            WriteHostData(host, new byte[_clusterSize]);
+            WriteHostData(guestOffset, host, new byte[_clusterSize]);
         }
         else if (!_extendedL2)
         {

@@ -146,7 +146,7 @@ public sealed partial class Qcow2Image
         }
     }
 
-    private void WriteEncrypted(long hostOffset, ReadOnlySpan<byte> data)
+    private void WriteEncrypted(long guestOffset, long hostOffset, ReadOnlySpan<byte> data)
     {
         var head = (int)(hostOffset & (SectorSize - 1));
         var length = AlignUp(head + data.Length);
@@ -158,7 +158,7 @@ public sealed partial class Qcow2Image
             if (!partial)
             {
                 data.CopyTo(sectors);
-                Cipher!.Encrypt(hostOffset, sectors);
+                Cipher!.Encrypt(guestOffset, hostOffset, sectors);
                 _file.Write(hostOffset, sectors);
                 return;
             }
@@ -167,16 +167,19 @@ public sealed partial class Qcow2Image
             {
                 // Only the first and last sectors hold bytes that must be kept; the host cluster is allocated,
                 // so decrypting them with the host offset gives their current content.
-                _file.Read(hostOffset - head, sectors[..SectorSize]);
-                _file.Read(hostOffset - head + length - SectorSize, sectors[(length - SectorSize)..]);
-                Cipher!.Decrypt(hostOffset - head, hostOffset - head, sectors[..SectorSize]);
+                var guest = guestOffset - head;
+                var host = hostOffset - head;
+                var last = length - SectorSize;
+                _file.Read(host, sectors[..SectorSize]);
+                _file.Read(host + last, sectors[last..]);
+                Cipher!.Decrypt(guest, host, sectors[..SectorSize]);
                 if (length > SectorSize)
                 {
-                    Cipher.Decrypt(hostOffset - head + length - SectorSize, hostOffset - head + length - SectorSize, sectors[(length - SectorSize)..]);
+                    Cipher.Decrypt(guest + last, host + last, sectors[last..]);
                 }
 
                 data.CopyTo(sectors[head..]);
-                Cipher.Encrypt(hostOffset - head, sectors);
+                Cipher.Encrypt(guest, host, sectors);
                 _file.Write(hostOffset - head, sectors);
             }
         }

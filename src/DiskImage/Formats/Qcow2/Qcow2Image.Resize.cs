@@ -134,7 +134,7 @@ public sealed partial class Qcow2Image
                 var bitmap = _extendedL2 ? ReadBitmap(_l2Cache.Get(l2Offset), index) & ~(ulong)Qcow2Constants.SubclusterAllocMask : 0;
                 if (Cipher is not null)
                 {
-                    LinkZeroPreallocatedLocked(l2Offset, index, host, bitmap);
+                    LinkZeroPreallocatedLocked(cluster << _clusterBits, l2Offset, index, host, bitmap);
                 }
                 else
                 {

@@ -49,7 +49,7 @@ public sealed partial class Qcow2Image
                 // Owned clusters, some of them preallocated zero clusters, written as one request as QEMU does;
                 // the zero flags are cleared once the data is on the file.
                 CheckNoMetadataOverlap(inPlace.HostOffset, inPlace.Bytes, "guest data");
-                WriteHostData(inPlace.HostOffset, data.Slice(done, inPlace.Bytes));
+                WriteHostData(position, inPlace.HostOffset, data.Slice(done, inPlace.Bytes));
                 lock (_lock)
                 {
                     ClearZeroFlagsLocked(inPlace);
@@ -66,7 +66,7 @@ public sealed partial class Qcow2Image
                 var bytes = reservation.Count << _clusterBits;
                 try
                 {
-                    WriteHostData(reservation.HostOffset, data.Slice(done, bytes));
+                    WriteHostData(position, reservation.HostOffset, data.Slice(done, bytes));
                 }
                 catch
                 {
@@ -89,12 +89,13 @@ public sealed partial class Qcow2Image
 
             // Already owned by this image alone: data goes in place, outside the metadata lock.
             CheckNoMetadataOverlap(run.HostOffset, run.Length, "guest data");
-            WriteHostData(run.HostOffset, data.Slice(done, (int)run.Length));
+            WriteHostData(position, run.HostOffset, data.Slice(done, (int)run.Length));
             done += (int)run.Length;
         }
     }
 
-    private void WriteHostData(long hostOffset, ReadOnlySpan<byte> data, BlkdebugEvent blkdebugEvent = BlkdebugEvent.WriteAio)
+    /// <summary>Writes guest data at <paramref name="guestOffset"/> to its host clusters (through the cipher, whose IV may depend on either offset).</summary>
+    private void WriteHostData(long guestOffset, long hostOffset, ReadOnlySpan<byte> data, BlkdebugEvent blkdebugEvent = BlkdebugEvent.WriteAio)
     {
         BlkdebugStorage.Raise(_file, blkdebugEvent);
         if (Cipher is null)
@@ -103,7 +104,7 @@ public sealed partial class Qcow2Image
             return;
         }
 
-        WriteEncrypted(hostOffset, data);
+        WriteEncrypted(guestOffset, hostOffset, data);
     }
 
     /// <summary>
@@ -124,7 +125,7 @@ public sealed partial class Qcow2Image
 
         if (inCluster == 0 && data.Length >= _clusterSize && IsEmptyForWholeWrite(entry))
         {
-            return WriteWholeClustersLocked(l2Offset, l2Index, data);
+            return WriteWholeClustersLocked(guestOffset, l2Offset, l2Index, data);
         }
 
         var take = Math.Min(data.Length, _clusterSize - inCluster);
@@ -197,7 +198,7 @@ public sealed partial class Qcow2Image
                 BlkdebugStorage.Raise(_file, BlkdebugEvent.WriteAio);
             }
 
-            WriteHostData(newHost + regionStart, region, copyOnWrite && !zeroCopy ? BlkdebugEvent.CowWrite : BlkdebugEvent.WriteAio);
+            WriteHostData(clusterStart + regionStart, newHost + regionStart, region, copyOnWrite && !zeroCopy ? BlkdebugEvent.CowWrite : BlkdebugEvent.WriteAio);
         }
         catch when (!reuse)
         {
@@ -390,7 +391,7 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>Allocates a contiguous host run for whole clusters that own no host cluster yet and writes them in one go.</summary>
-    private int WriteWholeClustersLocked(long l2Offset, int l2Index, ReadOnlySpan<byte> data)
+    private int WriteWholeClustersLocked(long guestOffset, long l2Offset, int l2Index, ReadOnlySpan<byte> data)
     {
         var table = _l2Cache.Get(l2Offset);
         var count = 1;
@@ -404,7 +405,7 @@ public sealed partial class Qcow2Image
         var bytes = count * _clusterSize;
         try
         {
-            WriteHostData(reservation.HostOffset, data[..bytes]);
+            WriteHostData(guestOffset, reservation.HostOffset, data[..bytes]);
         }
         catch
         {

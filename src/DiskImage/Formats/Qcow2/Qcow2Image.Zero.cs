@@ -195,7 +195,7 @@ public sealed partial class Qcow2Image
         var run = LookupLocked(guestOffset, data.Length);
         if (run.Kind == Qcow2ClusterKind.Data && run.Copied)
         {
-            WriteHostData(run.HostOffset, data[..(int)run.Length]);
+            WriteHostData(guestOffset, run.HostOffset, data[..(int)run.Length]);
             return (int)run.Length;
         }
 

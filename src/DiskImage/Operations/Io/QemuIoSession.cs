@@ -290,7 +290,8 @@ public sealed class QemuIoSession : IDisposable
         Qcow2Format.Instance.Create(_overlayPath, new Qcow2CreateOptions
         {
             Size = size,
-            BackingFile = Path.GetFullPath(settings.Path),
+            // A json: or nbd: name (a luks image named by --image-opts) is no path to make absolute.
+            BackingFile = Options.JsonFilename.IsJson(settings.Path) || Nbd.Client.NbdUri.IsNbd(settings.Path) ? settings.Path : Path.GetFullPath(settings.Path),
             BackingFormat = format,
             SecretProvider = settings.SecretProvider,
         });

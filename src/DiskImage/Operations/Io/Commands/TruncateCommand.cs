@@ -4,7 +4,7 @@ using DiskImage.Formats.Raw;
 
 namespace DiskImage.Operations.Io.Commands;
 
-/// <summary><c>truncate [-m prealloc_mode] off</c>: grows or shrinks the image (raw and qcow2), as qemu-io's strict (exact) truncate.</summary>
+/// <summary><c>truncate [-m prealloc_mode] off</c>: grows or shrinks the image (raw, qcow2 and luks), as qemu-io's strict (exact) truncate.</summary>
 internal static class TruncateCommand
 {
     public static readonly QemuIoCommandInfo Info = new("truncate", "t", "[-m prealloc_mode] off",
@@ -72,6 +72,10 @@ internal static class TruncateCommand
 
                 // A raw image keeps its length from opening: open it again to see the new one.
                 session.Reopen(session.Settings!, output);
+                break;
+            case Formats.Luks.LuksImage luks:
+                // The payload follows the file's length, so the new size shows at once.
+                luks.Resize(size, preallocation);
                 break;
             default:
                 throw new UnsupportedFeatureException("Image format driver does not support resize");
