@@ -83,12 +83,11 @@ public sealed partial class Qcow2Image
     private static bool Overlaps(long start, long end, long regionStart, long regionLength) =>
         regionLength > 0 && start < regionStart + regionLength && regionStart < end;
 
-    /// <summary>Sets the corrupt bit on disk (synced) and refuses every later write through this handle.</summary>
     /// <summary>
     /// Corrupt metadata met while the image is writable: reported once (QEMU prints this line itself, without the
-    /// program's name), then the image is marked corrupt so that nothing more is written to it.
+    /// program's name), then the image is marked corrupt so that nothing more is written to it. The caller fails.
     /// </summary>
-    private void SignalCorruptionLocked(string message)
+    private void ReportCorruptionLocked(string message)
     {
         if (_markedCorrupt)
         {
@@ -99,6 +98,7 @@ public sealed partial class Qcow2Image
         MarkCorruptLocked();
     }
 
+    /// <summary>Sets the corrupt bit on disk (synced) and refuses every later write through this handle.</summary>
     private void MarkCorruptLocked()
     {
         _markedCorrupt = true;

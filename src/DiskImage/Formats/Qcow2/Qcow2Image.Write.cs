@@ -724,7 +724,7 @@ public sealed partial class Qcow2Image
     {
         lock (_lock)
         {
-            _refcounts = new Qcow2Refcounts(_file, _header, DefaultRefcountCacheBytes, OnRefcountTableMoved) { CorruptionFound = SignalCorruptionLocked };
+            _refcounts = new Qcow2Refcounts(_file, _header, DefaultRefcountCacheBytes, OnRefcountTableMoved) { CorruptionFound = ReportCorruptionLocked };
             _l2Cache.BeforeDirtyWrite = () =>
             {
                 _refcounts.WriteDirty();
