@@ -146,11 +146,18 @@ public sealed record ImageOpenOptions
         StackedDisplayName = null,
         Blkdebug = null,
         RepairReport = null,
+        FormatOptions = WithoutDataFile(FormatOptions),
         Permissions = MetadataOnly ? LockPermissions.None : LockPermissions.ConsistentRead,
         SharedPermissions = SharedPermissions.HasFlag(LockPermissions.Write)
             ? LockPermissions.All
             : LockPermissions.ConsistentRead | LockPermissions.WriteUnchanged,
     };
+
+    /// <summary>A data file named for an image is its own, not its backing file's.</summary>
+    private static IReadOnlyDictionary<string, string> WithoutDataFile(IReadOnlyDictionary<string, string> options) =>
+        options.ContainsKey(Qcow2.Qcow2DataFile.FilenameOption)
+            ? options.Where(o => o.Key != Qcow2.Qcow2DataFile.FilenameOption).ToDictionary()
+            : options;
 
     /// <summary>
     /// The lock the file behind an image is taken with. A format that keeps metadata in the file (qcow2)

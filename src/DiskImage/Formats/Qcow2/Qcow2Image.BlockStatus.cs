@@ -62,6 +62,12 @@ public sealed partial class Qcow2Image
     /// <summary>The host file under this image (for block status of the file itself).</summary>
     internal IO.IStorage Storage => _file;
 
+    /// <summary>The file holding the data clusters: the external data file when there is one, else <see cref="Storage"/>.</summary>
+    internal IO.IStorage DataStorage => _data;
+
+    /// <summary>True when data clusters live in an external data file that is open.</summary>
+    internal bool HasOpenDataFile => DataFileOpen;
+
     private bool DetectMetadataPreallocationLocked()
     {
         var refcounts = _refcounts ?? new Qcow2Refcounts(_file, _header, DefaultRefcountCacheBytes, (_, _) => { });

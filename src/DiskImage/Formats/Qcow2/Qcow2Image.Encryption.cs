@@ -127,7 +127,7 @@ public sealed partial class Qcow2Image
         var length = AlignUp(head + target.Length);
         if (head == 0 && length == target.Length)
         {
-            _file.Read(hostOffset, target);
+            _data.Read(hostOffset, target);
             Cipher!.Decrypt(guestOffset, hostOffset, target);
             return;
         }
@@ -136,7 +136,7 @@ public sealed partial class Qcow2Image
         try
         {
             var sectors = buffer.AsSpan(0, length);
-            _file.Read(hostOffset - head, sectors);
+            _data.Read(hostOffset - head, sectors);
             Cipher!.Decrypt(guestOffset - head, hostOffset - head, sectors);
             sectors.Slice(head, target.Length).CopyTo(target);
         }
@@ -159,7 +159,7 @@ public sealed partial class Qcow2Image
             {
                 data.CopyTo(sectors);
                 Cipher!.Encrypt(hostOffset, sectors);
-                _file.Write(hostOffset, sectors);
+                _data.Write(hostOffset, sectors);
                 return;
             }
 
@@ -167,8 +167,8 @@ public sealed partial class Qcow2Image
             {
                 // Only the first and last sectors hold bytes that must be kept; the host cluster is allocated,
                 // so decrypting them with the host offset gives their current content.
-                _file.Read(hostOffset - head, sectors[..SectorSize]);
-                _file.Read(hostOffset - head + length - SectorSize, sectors[(length - SectorSize)..]);
+                _data.Read(hostOffset - head, sectors[..SectorSize]);
+                _data.Read(hostOffset - head + length - SectorSize, sectors[(length - SectorSize)..]);
                 Cipher!.Decrypt(hostOffset - head, hostOffset - head, sectors[..SectorSize]);
                 if (length > SectorSize)
                 {
@@ -177,7 +177,7 @@ public sealed partial class Qcow2Image
 
                 data.CopyTo(sectors[head..]);
                 Cipher.Encrypt(hostOffset - head, sectors);
-                _file.Write(hostOffset - head, sectors);
+                _data.Write(hostOffset - head, sectors);
             }
         }
         finally

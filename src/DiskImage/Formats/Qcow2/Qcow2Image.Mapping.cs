@@ -33,6 +33,11 @@ public sealed partial class Qcow2Image
 
         var table = _l2Cache.Get(l2Offset);
         var first = Classify(table, l2Offset, l2Index, inCluster);
+        if (HasDataFile)
+        {
+            CheckDataFileMapping(first, l2Offset, l2Index, clusterIndex, inCluster);
+        }
+
         var length = first.Length;
         if (first.Kind != Qcow2ClusterKind.Compressed && length == _clusterSize - inCluster)
         {
@@ -54,6 +59,28 @@ public sealed partial class Qcow2Image
         }
 
         return first with { Length = Math.Min(length, limit) };
+    }
+
+    /// <summary>
+    /// With an external data file every guest cluster lives at its own offset there and nothing is compressed; an entry
+    /// that says otherwise is corruption (QEMU's checks, in its words). The runs after the first are contiguous with it.
+    /// </summary>
+    private void CheckDataFileMapping(Qcow2Run run, long l2Offset, int l2Index, long clusterIndex, int inCluster)
+    {
+        if (run.Kind == Qcow2ClusterKind.Compressed)
+        {
+            throw new InvalidImageException(
+                $"Compressed cluster entry found in image with external data file (L2 offset: 0x{l2Offset:x}, L2 index: 0x{l2Index:x})",
+                l2Offset + ((long)l2Index * _l2EntryBytes));
+        }
+
+        var guest = clusterIndex << _clusterBits;
+        if (run.Kind == Qcow2ClusterKind.Data && run.HostOffset - inCluster != guest)
+        {
+            throw new InvalidImageException(
+                $"External data file host cluster offset 0x{run.HostOffset - inCluster:x} does not match guest cluster offset: 0x{guest:x}, L2 index: 0x{l2Index:x})",
+                l2Offset + ((long)l2Index * _l2EntryBytes));
+        }
     }
 
     /// <summary>The L2 table offset an L1 entry holds (0 when none), validated.</summary>

@@ -11,6 +11,12 @@ public sealed partial class Qcow2Image
         CheckRange(offset, length);
         CheckDataAccess();
         MarkBitmapsDirty(offset, length);
+        if (HasDataFile && _header.DataFileRaw)
+        {
+            // The data file must read as the guest disk without the metadata, so it is zeroed first, as QEMU does.
+            _data.WriteZeroes(offset, length, mayUnmap);
+        }
+
         ZeroOrDiscard(offset, length, mayUnmap, discard: false);
         ReleaseFreedClusters();
     }
