@@ -139,7 +139,9 @@ public class DataFileInteropTests
         var mine = Diskimg.Run("amend", "-o", amend, ours);
         Assert.Equal(Normalise(qemu, theirs), Normalise(mine, ours));
         Assert.Equal(File.ReadAllBytes(theirs), File.ReadAllBytes(ours));
-        Assert.Equal(ExternalTool.QemuImg("info", theirs).Replace(theirs, "IMG", StringComparison.Ordinal), ExternalTool.QemuImg("info", ours).Replace(ours, "IMG", StringComparison.Ordinal));
+        // File.Copy fills the holes of the copy, so the disk sizes are left out.
+        Assert.Equal(WithoutDiskSize(ExternalTool.QemuImg("info", theirs).Replace(theirs, "IMG", StringComparison.Ordinal)),
+            WithoutDiskSize(ExternalTool.QemuImg("info", ours).Replace(ours, "IMG", StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -185,7 +185,7 @@ public sealed partial class Qcow2Image
             }
 
             var zeroFlag = !_extendedL2 && (entry & Qcow2Constants.FlagZero) != 0;
-            if (host == 0)
+            if (host == 0 && (zeroFlag || !IsDataFileClusterZero(entry)))
             {
                 if (_extendedL2 && (bitmap & Qcow2Constants.SubclusterAllocMask) != 0)
                 {

@@ -95,6 +95,14 @@ public sealed partial class Qcow2Image
         return offset;
     }
 
+    /// <summary>
+    /// Offset 0 is a real place in an external data file (guest cluster 0): QEMU tells it from an unallocated entry by
+    /// the COPIED flag, which every data file cluster carries.
+    /// </summary>
+    private bool IsDataFileClusterZero(ulong entry) =>
+        HasDataFile && (entry & (Qcow2Constants.L2OffsetMask | Qcow2Constants.FlagCompressed)) == 0 && (entry & Qcow2Constants.FlagCopied) != 0
+        && (_extendedL2 || (entry & Qcow2Constants.FlagZero) == 0);
+
     private ulong ReadEntry(byte[] table, int index) => BinaryPrimitives.ReadUInt64BigEndian(table.AsSpan(index * _l2EntryBytes));
 
     private ulong ReadBitmap(byte[] table, int index) => _extendedL2 ? BinaryPrimitives.ReadUInt64BigEndian(table.AsSpan((index * 16) + 8)) : 0;
@@ -124,7 +132,7 @@ public sealed partial class Qcow2Image
                 return new Qcow2Run(Qcow2ClusterKind.Zero, host, rest, entry, copied);
             }
 
-            return host != 0
+            return host != 0 || IsDataFileClusterZero(entry)
                 ? new Qcow2Run(Qcow2ClusterKind.Data, host + inCluster, rest, entry, copied)
                 : new Qcow2Run(Qcow2ClusterKind.Unallocated, 0, rest, entry, false);
         }
@@ -138,7 +146,7 @@ public sealed partial class Qcow2Image
                 $"Invalid cluster entry found (L2 offset: 0x{l2Offset:x}, L2 index: 0x{index:x}): subclusters both allocated and zero", l2Offset + ((long)index * 16));
         }
 
-        if (host == 0 && allocated != 0)
+        if (host == 0 && allocated != 0 && !IsDataFileClusterZero(entry))
         {
             throw new InvalidImageException(
                 $"Invalid cluster entry found (L2 offset: 0x{l2Offset:x}, L2 index: 0x{index:x}): allocated subclusters without a host cluster", l2Offset + ((long)index * 16));

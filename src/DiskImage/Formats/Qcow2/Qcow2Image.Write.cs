@@ -132,7 +132,7 @@ public sealed partial class Qcow2Image
         var host = (long)(entry & Qcow2Constants.L2OffsetMask);
         var compressed = (entry & Qcow2Constants.FlagCompressed) != 0;
         var copied = (entry & Qcow2Constants.FlagCopied) != 0;
-        var reuse = !compressed && host != 0 && copied;
+        var reuse = !compressed && (host != 0 || IsDataFileClusterZero(entry)) && copied;
 
         int regionStart, regionEnd;
         ulong newBitmap;
@@ -501,7 +501,7 @@ public sealed partial class Qcow2Image
         {
             // Data file clusters are not counted; QEMU passes the discard on to the data file.
             var mapped = (long)(entry & Qcow2Constants.L2OffsetMask);
-            if ((entry & Qcow2Constants.FlagCompressed) == 0 && mapped != 0 && DataFileOpen)
+            if ((entry & Qcow2Constants.FlagCompressed) == 0 && (mapped != 0 || IsDataFileClusterZero(entry)) && DataFileOpen)
             {
                 _data.WriteZeroes(mapped, _clusterSize, mayUnmap: true);
             }
