@@ -11,6 +11,7 @@ internal sealed class ErrnoException : ImageAccessException
     public const int EAGAIN = 11;
     public const int EINVAL = 22;
     public const int EFBIG = 27;
+    public const int ENOTSUP = 95;
 
     public int Errno { get; }
 
@@ -28,6 +29,7 @@ internal sealed class ErrnoException : ImageAccessException
         EAGAIN => "Resource temporarily unavailable",
         EINVAL => "Invalid argument",
         EFBIG => "File too large",
+        ENOTSUP => "Operation not supported",
         _ => "Unknown error " + errno,
     };
 }

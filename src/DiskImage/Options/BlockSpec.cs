@@ -355,6 +355,22 @@ internal sealed record BlockSpec
             }
         }
 
+        if (options.Remove("data-file", out var dataFileReference))
+        {
+            // A string names another node, which a single command line never defines (as for "file").
+            throw new InvalidOptionException($"Cannot find device='{dataFileReference.Text}' nor node-name='{dataFileReference.Text}'");
+        }
+
+        if (options.Remove("data-file.driver", out var dataFileDriver) && dataFileDriver.Text != "file")
+        {
+            throw new UnsupportedFeatureException($"Only the 'file' driver can hold an external data file here, not '{dataFileDriver.Text}'");
+        }
+
+        if (options.Remove(Formats.Qcow2.Qcow2DataFile.FilenameOption, out var dataFile))
+        {
+            taken[Formats.Qcow2.Qcow2DataFile.FilenameOption] = dataFile.Text;
+        }
+
         if (options.Remove("cache-clean-interval", out var interval))
         {
             // Read as QEMU reads numbers (strtoull: "-1" wraps to the largest value, which the range check refuses).

@@ -35,4 +35,16 @@ public sealed record Qcow2CreateOptions : ImageCreateOptions
     /// still creates such images, whose header only records the method (no data is written encrypted at creation).
     /// </summary>
     public string? LegacyAesKeySecret { get; init; }
+
+    /// <summary>
+    /// <c>data_file</c>: the external data file that holds the guest data (created, or emptied, at this size); its name
+    /// is stored in the image as given and opened relative to the working directory, as QEMU does. Needs version 3.
+    /// </summary>
+    public string? DataFile { get; init; }
+
+    /// <summary>
+    /// <c>data_file_raw</c>: the data file stays a valid raw image of the guest disk (every cluster mapped, zeroes written
+    /// as zeroes). Needs <see cref="DataFile"/> and no backing file; implies metadata preallocation.
+    /// </summary>
+    public bool DataFileRaw { get; init; }
 }

@@ -36,6 +36,13 @@ internal static class Qcow2Creator
             Crypto.EncryptionSecrets.Require(options.SecretProvider, aesSecret);
         }
 
+        if (options.DataFile is { } dataName && (dataName == path || (FileIdentity.Of(dataName) is { } data && FileIdentity.Of(path) == data)))
+        {
+            throw new ImageAccessException($"The external data file '{dataName}' is the image file itself");
+        }
+
+        var preallocation = options.DataFileRaw && options.Preallocation == Preallocation.Off ? Preallocation.Metadata : options.Preallocation;
+        HostFile? dataFile = null;
         using (var file = HostFile.Create(path))
         {
             var clusterSize = header.ClusterSize;
@@ -53,9 +60,17 @@ internal static class Qcow2Creator
 
         try
         {
+            if (options.DataFile is { } dataPath)
+            {
+                // Created (or emptied) after the image file, at the virtual size, as QEMU's file driver creates it.
+                dataFile = HostFile.Create(dataPath);
+                FillDataFile(dataFile, size, preallocation);
+                dataFile.Dispose();
+            }
+
             using (var image = Qcow2Image.Open(path, new ImageOpenOptions { ReadOnly = false, OpenBackingChain = false }))
             {
-                image.InitializeNew(size, options.Preallocation);
+                image.InitializeNew(size, preallocation);
                 if (options.Encryption is not null)
                 {
                     image.SetUpEncryption(options.Encryption, passphrase);
@@ -75,10 +90,34 @@ internal static class Qcow2Creator
         }
         catch
         {
-            // As qemu-img: a create that fails leaves no half-made image behind.
+            // As qemu-img: a create that fails leaves no half-made image behind, nor a data file it created.
             File.Delete(path);
+            if (dataFile is not null)
+            {
+                dataFile.Dispose();
+                File.Delete(dataFile.Path);
+            }
+
             throw;
         }
+    }
+
+    /// <summary>A new data file at <paramref name="size"/> bytes, allocated as <paramref name="preallocation"/> asks of a file.</summary>
+    private static void FillDataFile(HostFile file, long size, Preallocation preallocation)
+    {
+        switch (preallocation)
+        {
+            case Preallocation.Full:
+                file.WriteZeroBytes(0, size);
+                break;
+            case Preallocation.Falloc when file.TryAllocate(0, size):
+                break;
+            default:
+                file.SetLength(size);
+                break;
+        }
+
+        file.Flush();
     }
 
     /// <summary>
@@ -118,6 +157,11 @@ internal static class Qcow2Creator
             extensions.Add(new Qcow2HeaderExtension(Qcow2Constants.ExtensionBackingFormat, Encoding.UTF8.GetBytes(options.BackingFormat)));
         }
 
+        if (options.DataFile is not null)
+        {
+            extensions.Add(new Qcow2HeaderExtension(Qcow2Constants.ExtensionDataFile, Encoding.UTF8.GetBytes(options.DataFile)));
+        }
+
         // qemu-img 7.2 writes the feature-name table only for version 3 with clusters above 4 KiB.
         if (options.Version >= 3 && options.ClusterSize > 4096)
         {
@@ -133,6 +177,11 @@ internal static class Qcow2Creator
         if (options.CompressionType != Qcow2CompressionType.Zlib)
         {
             incompatible |= Qcow2Constants.IncompatibleCompressionType;
+        }
+
+        if (options.DataFile is not null)
+        {
+            incompatible |= Qcow2Constants.IncompatibleDataFile;
         }
 
         if (options.BackingFile is not null && Encoding.UTF8.GetByteCount(options.BackingFile) > Qcow2Constants.MaxBackingFileNameLength)
@@ -151,6 +200,7 @@ internal static class Qcow2Creator
             RefcountTableClusters = 1,
             IncompatibleFeatures = incompatible,
             CompatibleFeatures = options.LazyRefcounts ? Qcow2Constants.CompatibleLazyRefcounts : 0,
+            AutoclearFeatures = options.DataFileRaw ? Qcow2Constants.AutoclearDataFileRaw : 0,
             RefcountOrder = int.Log2(options.RefcountBits),
             HeaderLength = options.Version >= 3 ? Qcow2Constants.Version3HeaderLength : Qcow2Constants.Version2HeaderLength,
             CompressionType = options.CompressionType,

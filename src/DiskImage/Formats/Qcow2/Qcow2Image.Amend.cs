@@ -12,8 +12,11 @@ public sealed partial class Qcow2Image
     /// Cancellation is honoured between the steps, while a new refcount structure is written (before the header
     /// switches to it, so the old one stays in force and the new clusters are leaked at worst) and between L2
     /// tables while zero clusters are expanded (each expanded entry reads as before); never inside a header switch.
+    /// A new data file name (empty: none recorded; only for images that have a data file) and <c>data_file_raw</c>
+    /// (it can be cleared, never set anew) are recorded after the refcount width change, as QEMU does.
     /// </summary>
-    internal void Amend(int? version, bool? lazyRefcounts, int? refcountBits, long? newSize = null, CancellationToken cancellationToken = default, IProgress<OperationProgress>? progress = null)
+    internal void Amend(int? version, bool? lazyRefcounts, int? refcountBits, long? newSize = null, CancellationToken cancellationToken = default,
+        IProgress<OperationProgress>? progress = null, string? dataFile = null, bool? dataFileRaw = null)
     {
         CheckWritable();
         lock (_lock)
@@ -40,6 +43,7 @@ public sealed partial class Qcow2Image
             }
 
             cancellationToken.ThrowIfCancellationRequested();
+            AmendDataFileLocked(dataFile, dataFileRaw);
 
             if (lazyRefcounts is { } lazy && lazy != _header.LazyRefcounts && _header.Version >= 3)
             {
@@ -66,6 +70,37 @@ public sealed partial class Qcow2Image
             // As QEMU, the amended header's setting is the one in use from now on.
             _lazyRefcounts = _header.LazyRefcounts;
         }
+    }
+
+    /// <summary>
+    /// Records the data file's new name and clears <c>data_file_raw</c> when asked, in one header write (QEMU does both
+    /// after a refcount width change and before everything else). The data file in use is not changed: the name is
+    /// for the next open.
+    /// </summary>
+    private void AmendDataFileLocked(string? dataFile, bool? dataFileRaw)
+    {
+        var header = _header;
+        if (dataFileRaw is { } raw)
+        {
+            header = header with
+            {
+                AutoclearFeatures = raw ? header.AutoclearFeatures | Qcow2Constants.AutoclearDataFileRaw : header.AutoclearFeatures & ~Qcow2Constants.AutoclearDataFileRaw,
+            };
+        }
+
+        if (dataFile is not null)
+        {
+            header = header.WithExtension(Qcow2Constants.ExtensionDataFile, dataFile.Length == 0 ? null : System.Text.Encoding.UTF8.GetBytes(dataFile));
+        }
+
+        if (header.AutoclearFeatures == _header.AutoclearFeatures && header.DataFile == _header.DataFile)
+        {
+            return;
+        }
+
+        _header = header;
+        WriteHeaderLocked();
+        _file.Flush();
     }
 
     /// <summary>The refusals of an amend, in QEMU's wording, checked against the state the earlier steps would leave.</summary>

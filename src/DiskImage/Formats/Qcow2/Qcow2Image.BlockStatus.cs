@@ -62,6 +62,12 @@ public sealed partial class Qcow2Image
     /// <summary>The host file under this image (for block status of the file itself).</summary>
     internal IO.IStorage Storage => _file;
 
+    /// <summary>The file holding the data clusters: the external data file when there is one, else <see cref="Storage"/>.</summary>
+    internal IO.IStorage DataStorage => _data;
+
+    /// <summary>True when data clusters live in an external data file that is open.</summary>
+    internal bool HasOpenDataFile => DataFileOpen;
+
     private bool DetectMetadataPreallocationLocked()
     {
         var refcounts = _refcounts ?? new Qcow2Refcounts(_file, _header, DefaultRefcountCacheBytes, (_, _) => { });
@@ -91,33 +97,34 @@ public sealed partial class Qcow2Image
         }
 
         var host = (long)(entry & Qcow2Constants.L2OffsetMask);
+        var mapped = host != 0 || IsDataFileClusterZero(entry);
         if (!_extendedL2)
         {
             var type = (entry & Qcow2Constants.FlagZero) != 0
                 ? host != 0 ? Qcow2SubclusterType.ZeroAlloc : Qcow2SubclusterType.ZeroPlain
-                : host != 0 ? Qcow2SubclusterType.Normal : Qcow2SubclusterType.UnallocatedPlain;
+                : mapped ? Qcow2SubclusterType.Normal : Qcow2SubclusterType.UnallocatedPlain;
             CheckHostAlignment(host, l2Offset, index);
-            return new Qcow2BlockStatus(type, rest, host == 0 ? 0 : host + inCluster);
+            return new Qcow2BlockStatus(type, rest, !mapped ? 0 : host + inCluster);
         }
 
         var bitmap = ReadBitmap(table, index);
         var allocated = (uint)bitmap;
         var zero = (uint)(bitmap >> 32);
-        if ((host != 0 && (allocated & zero) != 0) || (host == 0 && allocated != 0))
+        if ((host != 0 && (allocated & zero) != 0) || (!mapped && allocated != 0))
         {
             throw new InvalidImageException($"Invalid cluster entry found (L2 offset: 0x{l2Offset:x}, L2 index: 0x{index:x})", l2Offset + ((long)index * 16));
         }
 
         var sub = inCluster >> _subclusterBits;
-        var state = SubclusterTypeOf(host != 0, allocated, zero, sub);
+        var state = SubclusterTypeOf(mapped, allocated, zero, sub);
         CheckHostAlignment(host, l2Offset, index);
         var end = sub + 1;
-        while (end < Qcow2Constants.SubclustersPerCluster && SubclusterTypeOf(host != 0, allocated, zero, end) == state)
+        while (end < Qcow2Constants.SubclustersPerCluster && SubclusterTypeOf(mapped, allocated, zero, end) == state)
         {
             end++;
         }
 
-        return new Qcow2BlockStatus(state, ((long)end << _subclusterBits) - inCluster, host == 0 ? 0 : host + inCluster);
+        return new Qcow2BlockStatus(state, ((long)end << _subclusterBits) - inCluster, !mapped ? 0 : host + inCluster);
     }
 
     private void CheckHostAlignment(long host, long l2Offset, int index)

@@ -304,7 +304,17 @@ public sealed partial class Qcow2Image
             {
                 var entry = ReadEntry(table, j);
                 var host = (long)(entry & Qcow2Constants.L2OffsetMask);
-                if ((entry & Qcow2Constants.FlagCompressed) != 0 || host == 0 || !TryGetRefcount(refcounts, host, out refcount))
+                if ((entry & Qcow2Constants.FlagCompressed) != 0 || host == 0)
+                {
+                    continue;
+                }
+
+                // Data file clusters are not counted: QEMU takes each as referenced once.
+                if (HasDataFile)
+                {
+                    refcount = 1;
+                }
+                else if (!TryGetRefcount(refcounts, host, out refcount))
                 {
                     continue;
                 }

@@ -20,6 +20,12 @@ public sealed partial class Qcow2Image
     {
         IncrementReferences(res, refs, 0, _clusterSize);
         CountL1References(res, refs, _header.L1TableOffset, _header.L1Size, fix, active: true);
+        if (HasDataFile && _snapshots.Count > 0)
+        {
+            res.Messages.Add($"ERROR {_snapshots.Count} snapshots in image with data file");
+            res.Corruptions++;
+        }
+
         foreach (var snapshot in _snapshots)
         {
             if ((snapshot.L1TableOffset & (_clusterSize - 1)) != 0)
@@ -146,6 +152,13 @@ public sealed partial class Qcow2Image
                     res.Corruptions++;
                 }
 
+                if (HasDataFile)
+                {
+                    res.Messages.Add($"ERROR compressed cluster {i} with data file, entry=0x{entry:x}");
+                    res.Corruptions++;
+                    continue;
+                }
+
                 if (bitmap != 0)
                 {
                     res.Messages.Add($"ERROR compressed cluster {i} with non-zero subcluster allocation bitmap, entry=0x{entry:x}");
@@ -172,7 +185,7 @@ public sealed partial class Qcow2Image
             }
 
             var zeroFlag = !_extendedL2 && (entry & Qcow2Constants.FlagZero) != 0;
-            if (host == 0)
+            if (host == 0 && (zeroFlag || !IsDataFileClusterZero(entry)))
             {
                 if (_extendedL2 && (bitmap & Qcow2Constants.SubclusterAllocMask) != 0)
                 {
@@ -222,7 +235,10 @@ public sealed partial class Qcow2Image
                 nextContiguous = host + _clusterSize;
             }
 
-            IncrementReferences(res, refs, host, _clusterSize);
+            if (!HasDataFile)
+            {
+                IncrementReferences(res, refs, host, _clusterSize);
+            }
         }
     }
 

@@ -36,6 +36,12 @@ public sealed partial class Qcow2Image
             throw new UnsupportedFeatureException("Compressed clusters cannot be written to encrypted images");
         }
 
+        if (HasDataFile)
+        {
+            // Guest clusters map one to one onto the data file, which leaves no room for compressed ones (QEMU: ENOTSUP).
+            throw new ErrnoException(ErrnoException.ENOTSUP, ErrnoException.Text(ErrnoException.ENOTSUP));
+        }
+
         lock (_lock)
         {
             MarkDirtyForLazyRefcountsLocked();

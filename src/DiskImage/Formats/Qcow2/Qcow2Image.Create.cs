@@ -68,13 +68,17 @@ public sealed partial class Qcow2Image
     private void PreallocateLocked(long size, Preallocation preallocation)
     {
         var clusters = (size + _clusterSize - 1) >> _clusterBits;
-        EnsureHostCanHold(clusters);
+        if (!HasDataFile)
+        {
+            EnsureHostCanHold(clusters);
+        }
+
         long dataEnd = 0;
         for (long first = 0; first < clusters; first += L2Entries)
         {
             var l2Offset = L2TableForWriteLocked(first >> _l2Bits);
             var count = (int)Math.Min(L2Entries, clusters - first);
-            var host = _refcounts!.Allocate(count);
+            var host = AllocateDataClustersLocked(first, count);
             var table = _l2Cache.Get(l2Offset);
             for (var i = 0; i < count; i++)
             {
@@ -83,7 +87,7 @@ public sealed partial class Qcow2Image
             }
 
             var bytes = (long)count << _clusterBits;
-            switch (preallocation)
+            switch (HasDataFile ? Preallocation.Metadata : preallocation)
             {
                 case Preallocation.Falloc:
                     if (!_file.TryAllocate(host, bytes))
@@ -101,9 +105,31 @@ public sealed partial class Qcow2Image
         }
 
         FlushMetadataLocked();
-        if (_file.Length < dataEnd)
+        ExtendDataLocked(dataEnd, preallocation);
+    }
+
+    /// <summary>
+    /// Makes the file holding the data clusters at least <paramref name="dataEnd"/> bytes long, so every mapped cluster
+    /// can be read. A data file gets the preallocation asked for on what it grows by (QEMU forwards it there).
+    /// </summary>
+    private void ExtendDataLocked(long dataEnd, Preallocation preallocation)
+    {
+        var current = _data.Length;
+        if (current >= dataEnd)
         {
-            _file.SetLength(dataEnd);
+            return;
+        }
+
+        switch (DataFileOpen ? preallocation : Preallocation.Off)
+        {
+            case Preallocation.Full:
+                _data.WriteZeroBytes(current, dataEnd - current);
+                break;
+            case Preallocation.Falloc when _data.TryAllocate(current, dataEnd - current):
+                break;
+            default:
+                _data.SetLength(dataEnd);
+                break;
         }
     }
 }

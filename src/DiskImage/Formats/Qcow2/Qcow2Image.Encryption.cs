@@ -127,7 +127,7 @@ public sealed partial class Qcow2Image
         var length = AlignUp(head + target.Length);
         if (head == 0 && length == target.Length)
         {
-            _file.Read(hostOffset, target);
+            _data.Read(hostOffset, target);
             Cipher!.Decrypt(guestOffset, hostOffset, target);
             return;
         }
@@ -136,7 +136,7 @@ public sealed partial class Qcow2Image
         try
         {
             var sectors = buffer.AsSpan(0, length);
-            _file.Read(hostOffset - head, sectors);
+            _data.Read(hostOffset - head, sectors);
             Cipher!.Decrypt(guestOffset - head, hostOffset - head, sectors);
             sectors.Slice(head, target.Length).CopyTo(target);
         }
@@ -159,7 +159,7 @@ public sealed partial class Qcow2Image
             {
                 data.CopyTo(sectors);
                 Cipher!.Encrypt(guestOffset, hostOffset, sectors);
-                _file.Write(hostOffset, sectors);
+                _data.Write(hostOffset, sectors);
                 return;
             }
 
@@ -170,8 +170,8 @@ public sealed partial class Qcow2Image
                 var guest = guestOffset - head;
                 var host = hostOffset - head;
                 var last = length - SectorSize;
-                _file.Read(host, sectors[..SectorSize]);
-                _file.Read(host + last, sectors[last..]);
+                _data.Read(host, sectors[..SectorSize]);
+                _data.Read(host + last, sectors[last..]);
                 Cipher!.Decrypt(guest, host, sectors[..SectorSize]);
                 if (length > SectorSize)
                 {
@@ -180,7 +180,7 @@ public sealed partial class Qcow2Image
 
                 data.CopyTo(sectors[head..]);
                 Cipher.Encrypt(guest, host, sectors);
-                _file.Write(hostOffset - head, sectors);
+                _data.Write(hostOffset - head, sectors);
             }
         }
         finally

@@ -33,6 +33,11 @@ public sealed partial class Qcow2Image
 
         var table = _l2Cache.Get(l2Offset);
         var first = Classify(table, l2Offset, l2Index, inCluster);
+        if (HasDataFile)
+        {
+            CheckDataFileMapping(first, l2Offset, l2Index, clusterIndex, inCluster);
+        }
+
         var length = first.Length;
         if (first.Kind != Qcow2ClusterKind.Compressed && length == _clusterSize - inCluster)
         {
@@ -56,6 +61,28 @@ public sealed partial class Qcow2Image
         return first with { Length = Math.Min(length, limit) };
     }
 
+    /// <summary>
+    /// With an external data file every guest cluster lives at its own offset there and nothing is compressed; an entry
+    /// that says otherwise is corruption (QEMU's checks, in its words). The runs after the first are contiguous with it.
+    /// </summary>
+    private void CheckDataFileMapping(Qcow2Run run, long l2Offset, int l2Index, long clusterIndex, int inCluster)
+    {
+        if (run.Kind == Qcow2ClusterKind.Compressed)
+        {
+            throw new InvalidImageException(
+                $"Compressed cluster entry found in image with external data file (L2 offset: 0x{l2Offset:x}, L2 index: 0x{l2Index:x})",
+                l2Offset + ((long)l2Index * _l2EntryBytes));
+        }
+
+        var guest = clusterIndex << _clusterBits;
+        if (run.Kind == Qcow2ClusterKind.Data && run.HostOffset - inCluster != guest)
+        {
+            throw new InvalidImageException(
+                $"External data file host cluster offset 0x{run.HostOffset - inCluster:x} does not match guest cluster offset: 0x{guest:x}, L2 index: 0x{l2Index:x})",
+                l2Offset + ((long)l2Index * _l2EntryBytes));
+        }
+    }
+
     /// <summary>The L2 table offset an L1 entry holds (0 when none), validated.</summary>
     private long L2OffsetOf(long l1Index)
     {
@@ -67,6 +94,14 @@ public sealed partial class Qcow2Image
 
         return offset;
     }
+
+    /// <summary>
+    /// Offset 0 is a real place in an external data file (guest cluster 0): QEMU tells it from an unallocated entry by
+    /// the COPIED flag, which every data file cluster carries.
+    /// </summary>
+    private bool IsDataFileClusterZero(ulong entry) =>
+        HasDataFile && (entry & (Qcow2Constants.L2OffsetMask | Qcow2Constants.FlagCompressed)) == 0 && (entry & Qcow2Constants.FlagCopied) != 0
+        && (_extendedL2 || (entry & Qcow2Constants.FlagZero) == 0);
 
     private ulong ReadEntry(byte[] table, int index) => BinaryPrimitives.ReadUInt64BigEndian(table.AsSpan(index * _l2EntryBytes));
 
@@ -97,7 +132,7 @@ public sealed partial class Qcow2Image
                 return new Qcow2Run(Qcow2ClusterKind.Zero, host, rest, entry, copied);
             }
 
-            return host != 0
+            return host != 0 || IsDataFileClusterZero(entry)
                 ? new Qcow2Run(Qcow2ClusterKind.Data, host + inCluster, rest, entry, copied)
                 : new Qcow2Run(Qcow2ClusterKind.Unallocated, 0, rest, entry, false);
         }
@@ -111,7 +146,7 @@ public sealed partial class Qcow2Image
                 $"Invalid cluster entry found (L2 offset: 0x{l2Offset:x}, L2 index: 0x{index:x}): subclusters both allocated and zero", l2Offset + ((long)index * 16));
         }
 
-        if (host == 0 && allocated != 0)
+        if (host == 0 && allocated != 0 && !IsDataFileClusterZero(entry))
         {
             throw new InvalidImageException(
                 $"Invalid cluster entry found (L2 offset: 0x{l2Offset:x}, L2 index: 0x{index:x}): allocated subclusters without a host cluster", l2Offset + ((long)index * 16));

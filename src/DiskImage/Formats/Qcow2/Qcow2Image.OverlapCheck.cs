@@ -14,6 +14,12 @@ public sealed partial class Qcow2Image
     /// <summary>Throws, after marking the image corrupt, when <c>[hostOffset, hostOffset + length)</c> overlaps metadata.</summary>
     private void CheckNoMetadataOverlap(long hostOffset, long length, string writing)
     {
+        // Guest data of an image with an external data file goes to that file, where no metadata lives (as QEMU).
+        if (HasDataFile && writing is "guest data" or "a data cluster")
+        {
+            return;
+        }
+
         if (FindMetadataOverlap(hostOffset, length) is not { } metadata)
         {
             return;

@@ -85,7 +85,7 @@ public sealed partial class Qcow2Image
             return;
         }
 
-        _file.Read(hostOffset, target);
+        _data.Read(hostOffset, target);
     }
 
     private void ReadBacking(long guestOffset, Span<byte> target)

@@ -66,6 +66,17 @@ public sealed partial class Qcow2Image
         _header = _header with { Size = newSize };
         WriteHeaderLocked();
         _file.Flush();
+        if (HasDataFile && _header.DataFileRaw && preallocation == Preallocation.Off)
+        {
+            // The data file must stay a raw image of the guest disk: the grown range is mapped too, as QEMU does.
+            preallocation = Preallocation.Metadata;
+        }
+
+        if (preallocation == Preallocation.Off && DataFileOpen)
+        {
+            _data.SetLength(newSize);
+        }
+
         if (preallocation != Preallocation.Off)
         {
             // From the cluster holding the old end, as QEMU: a partial last cluster left unallocated is preallocated
@@ -115,19 +126,11 @@ public sealed partial class Qcow2Image
                     continue;
                 }
 
-                var host = _refcounts!.Allocate(1);
-                // A reused free cluster may hold old bytes; the guest must read zeroes.
-                if (preallocation == Preallocation.Full)
+                var host = AllocateDataClustersLocked(cluster, 1);
+                // A reused free cluster may hold old bytes; the guest must read zeroes. A data file is sized as a whole below.
+                if (!HasDataFile)
                 {
-                    _file.WriteZeroBytes(host, _clusterSize);
-                }
-                else
-                {
-                    _file.WriteZeroes(host, _clusterSize, mayUnmap: preallocation == Preallocation.Metadata);
-                    if (preallocation == Preallocation.Falloc)
-                    {
-                        _file.TryAllocate(host, _clusterSize);
-                    }
+                    ZeroPreallocatedHostClusterLocked(host, preallocation);
                 }
 
                 // Subclusters stay unallocated, keeping the zero marks the grown range got (QEMU's preallocation).
@@ -148,9 +151,21 @@ public sealed partial class Qcow2Image
         }
 
         FlushMetadataLocked();
-        if (_file.Length < dataEnd)
+        ExtendDataLocked(dataEnd, preallocation);
+    }
+
+    private void ZeroPreallocatedHostClusterLocked(long host, Preallocation preallocation)
+    {
+        if (preallocation == Preallocation.Full)
         {
-            _file.SetLength(dataEnd);
+            _file.WriteZeroBytes(host, _clusterSize);
+            return;
+        }
+
+        _file.WriteZeroes(host, _clusterSize, mayUnmap: preallocation == Preallocation.Metadata);
+        if (preallocation == Preallocation.Falloc)
+        {
+            _file.TryAllocate(host, _clusterSize);
         }
     }
 
@@ -162,6 +177,10 @@ public sealed partial class Qcow2Image
         WriteHeaderLocked();
         _file.Flush();
         TruncateAfterLastUsedClusterLocked();
+        if (DataFileOpen)
+        {
+            _data.SetLength(newSize);
+        }
     }
 
     /// <summary>Makes every guest cluster from <paramref name="firstGone"/> on unallocated and releases what it held.</summary>

@@ -100,7 +100,7 @@ public sealed partial class Qcow2Image
         BlkdebugStorage.Raise(_file, blkdebugEvent);
         if (Cipher is null)
         {
-            _file.Write(hostOffset, data);
+            _data.Write(hostOffset, data);
             return;
         }
 
@@ -133,7 +133,7 @@ public sealed partial class Qcow2Image
         var host = (long)(entry & Qcow2Constants.L2OffsetMask);
         var compressed = (entry & Qcow2Constants.FlagCompressed) != 0;
         var copied = (entry & Qcow2Constants.FlagCopied) != 0;
-        var reuse = !compressed && host != 0 && copied;
+        var reuse = !compressed && (host != 0 || IsDataFileClusterZero(entry)) && copied;
 
         int regionStart, regionEnd;
         ulong newBitmap;
@@ -174,7 +174,7 @@ public sealed partial class Qcow2Image
             newBitmap = ((ulong)zero << 32) | allocated;
         }
 
-        var newHost = reuse ? host : _refcounts!.Allocate(1);
+        var newHost = reuse ? host : AllocateDataClustersLocked(clusterIndex, 1);
         var regionLength = regionEnd - regionStart;
         var buffer = ArrayPool<byte>.Shared.Rent(regionLength);
         try
@@ -212,7 +212,7 @@ public sealed partial class Qcow2Image
 
         table = _l2Cache.Get(l2Offset);
         SetEntryLocked(table, l2Offset, l2Index, (ulong)newHost | Qcow2Constants.FlagCopied, newBitmap);
-        if (!reuse)
+        if (!reuse && newHost != host)
         {
             FreeEntryLocked(entry);
         }
@@ -371,7 +371,7 @@ public sealed partial class Qcow2Image
             count++;
         }
 
-        reservation = new WholeClusterReservation(l2Offset, l2Index, count, _refcounts!.Allocate(count));
+        reservation = new WholeClusterReservation(l2Offset, l2Index, count, AllocateDataClustersLocked(clusterIndex, count));
         return true;
     }
 
@@ -401,7 +401,7 @@ public sealed partial class Qcow2Image
             count++;
         }
 
-        var reservation = new WholeClusterReservation(l2Offset, l2Index, count, _refcounts!.Allocate(count));
+        var reservation = new WholeClusterReservation(l2Offset, l2Index, count, AllocateDataClustersLocked(guestOffset >> _clusterBits, count));
         var bytes = count * _clusterSize;
         try
         {
@@ -424,6 +424,11 @@ public sealed partial class Qcow2Image
     /// </summary>
     private void AbortAllocationLocked(long hostOffset, int count)
     {
+        if (HasDataFile)
+        {
+            return; // the data file's clusters are not counted
+        }
+
         var first = hostOffset >> _clusterBits;
         for (var i = 0; i < count; i++)
         {
@@ -490,9 +495,29 @@ public sealed partial class Qcow2Image
         _l1DirtyHigh = Math.Max(_l1DirtyHigh, index);
     }
 
+    /// <summary>
+    /// Host clusters for <paramref name="count"/> guest clusters from <paramref name="guestCluster"/> on: taken from the
+    /// image file's free space, or, with an external data file, the same offsets in the data file (QEMU maps them one to
+    /// one and does not count them).
+    /// </summary>
+    private long AllocateDataClustersLocked(long guestCluster, int count) =>
+        HasDataFile ? guestCluster << _clusterBits : _refcounts!.Allocate(count);
+
     /// <summary>Releases the host clusters an L2 entry held; the refcounts drop only after the L2 change is on disk.</summary>
     private void FreeEntryLocked(ulong entry)
     {
+        if (HasDataFile)
+        {
+            // Data file clusters are not counted; QEMU passes the discard on to the data file.
+            var mapped = (long)(entry & Qcow2Constants.L2OffsetMask);
+            if ((entry & Qcow2Constants.FlagCompressed) == 0 && (mapped != 0 || IsDataFileClusterZero(entry)) && DataFileOpen)
+            {
+                _data.WriteZeroes(mapped, _clusterSize, mayUnmap: true);
+            }
+
+            return;
+        }
+
         if ((entry & Qcow2Constants.FlagCompressed) != 0)
         {
             var (offset, length) = CompressedSpan(entry);
@@ -591,6 +616,7 @@ public sealed partial class Qcow2Image
             return;
         }
 
+        FlushDataFile();
         _l2Cache.WriteDirty();
         if (_l1DirtyHigh >= 0)
         {
@@ -599,6 +625,18 @@ public sealed partial class Qcow2Image
         }
 
         _file.Flush();
+    }
+
+    /// <summary>
+    /// Data written to an external data file reaches stable storage before any L2 table that points at it, as the
+    /// image file's own data does through the flush after the refcounts.
+    /// </summary>
+    private void FlushDataFile()
+    {
+        if (DataFileOpen)
+        {
+            _data.Flush();
+        }
     }
 
     private void FlushMetadataLocked()
@@ -610,6 +648,7 @@ public sealed partial class Qcow2Image
 
         _refcounts.WriteDirty();
         _file.Flush();
+        FlushDataFile();
         _l2Cache.WriteDirty();
         if (_l1DirtyHigh >= 0)
         {
@@ -729,6 +768,7 @@ public sealed partial class Qcow2Image
             {
                 _refcounts.WriteDirty();
                 _file.Flush();
+                FlushDataFile();
             };
             if (_header.IsDirty && !_options.ForRepair)
             {

@@ -11,6 +11,12 @@ public sealed partial class Qcow2Image
         CheckRange(offset, length);
         CheckDataAccess();
         MarkBitmapsDirty(offset, length);
+        if (HasDataFile && _header.DataFileRaw)
+        {
+            // The data file must read as the guest disk without the metadata, so it is zeroed first, as QEMU does.
+            _data.WriteZeroes(offset, length, mayUnmap);
+        }
+
         ZeroOrDiscard(offset, length, mayUnmap, discard: false);
         ReleaseFreedClusters();
     }
@@ -226,9 +232,9 @@ public sealed partial class Qcow2Image
         var entry = ReadEntry(table, l2Index);
         var host = (long)(entry & Qcow2Constants.L2OffsetMask);
         var compressed = (entry & Qcow2Constants.FlagCompressed) != 0;
-        var allocated = compressed || host != 0;
+        var allocated = compressed || host != 0 || IsDataFileClusterZero(entry);
         // Version 2 without a backing file has no zero flag: QEMU zeroes by deallocating, whatever mayUnmap says.
-        var keepAllocation = !discard && !mayUnmap && !compressed && host != 0 && (entry & Qcow2Constants.FlagCopied) != 0
+        var keepAllocation = !discard && !mayUnmap && !compressed && (host != 0 || IsDataFileClusterZero(entry)) && (entry & Qcow2Constants.FlagCopied) != 0
             && _header.Version >= 3;
         ulong newEntry;
         ulong newBitmap = 0;

@@ -26,7 +26,9 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
     private readonly Qcow2TableCache _l2Cache;
     private readonly List<Qcow2Snapshot> _snapshots;
     private readonly IDiskImage? _backing;
-    private readonly string? _dataAccessRefusal;
+
+    /// <summary>Where guest data clusters live: the image file itself, or the external data file.</summary>
+    private readonly IStorage _data;
     private Qcow2Header _header;
     private ulong[] _l1;
     private int _l1DirtyLow = int.MaxValue;
@@ -54,14 +56,21 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
         _l1 = ReadL1(file, header.L1TableOffset, header.L1Size);
         _l2Cache = new Qcow2TableCache(file, _clusterSize, DefaultL2CacheBytes, 16, IO.Blkdebug.BlkdebugEvent.L2Load, IO.Blkdebug.BlkdebugEvent.L2Update);
         _snapshots = Qcow2Snapshot.ReadTable(file, header);
-        if (header.HasDataFile)
-        {
-            _dataAccessRefusal = "qcow2 images with an external data file are not supported yet";
-        }
+        _data = file;
     }
 
-    private Qcow2Image(IStorage file, Qcow2Header header, ImageOpenOptions options, IDiskImage? backing)
-        : this(file, header, options) => _backing = backing;
+    private Qcow2Image(IStorage file, Qcow2Header header, ImageOpenOptions options, IDiskImage? backing, IStorage? dataFile)
+        : this(file, header, options)
+    {
+        _backing = backing;
+        _data = dataFile ?? file;
+    }
+
+    /// <summary>True when guest data lives in an external data file (opened or not).</summary>
+    private bool HasDataFile => _header.HasDataFile;
+
+    /// <summary>True when the external data file is open, so guest clusters map one to one onto its offsets.</summary>
+    private bool DataFileOpen => !ReferenceEquals(_data, _file);
 
     /// <inheritdoc/>
     public IImageFormat Format => Qcow2Format.Instance;
@@ -98,6 +107,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
         var file = options.OpenFile(path, formatOwnsFile: true);
         file.IgnoreFlushes = options.IgnoreFlushes;
         IDiskImage? backing = null;
+        IStorage? dataFile = null;
         try
         {
             var header = Qcow2HeaderReader.Read(file, !options.ReadOnly, options.ForRepair);
@@ -107,13 +117,14 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
             }
 
             var runtime = Qcow2RuntimeOptions.From(options.FormatOptions, header);
+            dataFile = Qcow2DataFile.Open(file, header, options);
 
             if (options.OpenBackingChain && header.BackingFile is not null)
             {
                 backing = OpenBacking(path, header, options);
             }
 
-            var image = new Qcow2Image(file, header, options, backing)
+            var image = new Qcow2Image(file, header, options, backing, dataFile)
             {
                 _lazyRefcounts = runtime.LazyRefcounts,
                 CheckInactiveL2Overlap = runtime.InactiveL2OverlapCheck,
@@ -135,6 +146,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
         catch
         {
             backing?.Dispose();
+            dataFile?.Dispose();
             file.Dispose();
             throw;
         }
@@ -289,6 +301,11 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
             {
                 Cipher?.Dispose();
                 _backing?.Dispose();
+                if (DataFileOpen)
+                {
+                    _data.Dispose();
+                }
+
                 _file.Dispose();
             }
         }
@@ -333,9 +350,10 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
 
     private void CheckDataAccess()
     {
-        if (_dataAccessRefusal is not null)
+        if (HasDataFile && !DataFileOpen)
         {
-            throw new UnsupportedFeatureException(_dataAccessRefusal);
+            // Opened for its metadata only (info), as qemu-img info opens it: the data file was not looked at.
+            throw new UnsupportedFeatureException("The external data file of this image was not opened");
         }
 
         if (_header.CryptMethod != Qcow2Constants.CryptNone && Cipher is null)

@@ -52,7 +52,8 @@ internal static class Qcow2OptionParser
             "compression_type" => result with { CompressionType = ParseCompressionType(value) },
             "backing_file" => result with { BackingFile = value },
             "backing_fmt" => result with { BackingFormat = value },
-            "data_file" or "data_file_raw" => throw new UnsupportedFeatureException($"qcow2 external data files ('{key}') are not supported yet"),
+            "data_file" => result with { DataFile = value },
+            "data_file_raw" => result with { DataFileRaw = KeyValueOptions.ParseBool(key, value) },
             "nocow" or "extent_size_hint" => result,
             _ => throw new InvalidOptionException($"Invalid parameter '{key}'"),
         };
@@ -106,6 +107,21 @@ internal static class Qcow2OptionParser
         if (options.Version == 2 && bits != 16)
         {
             throw new DriverOptionException("Different refcount widths than 16 bits require compatibility level 1.1 or above (use version=v3 or greater)");
+        }
+
+        if (options.DataFileRaw && options.DataFile is null)
+        {
+            throw new DriverOptionException("data-file-raw requires data-file");
+        }
+
+        if (options.DataFileRaw && options.BackingFile is not null)
+        {
+            throw new DriverOptionException("Backing file and data-file-raw cannot be used at the same time");
+        }
+
+        if (options.DataFile is not null && options.Version == 2)
+        {
+            throw new DriverOptionException("External data files are only supported with compatibility level 1.1 and above (use version=v3 or greater)");
         }
 
         if (options.Version == 2 && options.CompressionType != Qcow2CompressionType.Zlib)

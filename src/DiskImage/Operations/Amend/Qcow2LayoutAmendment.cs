@@ -5,7 +5,7 @@ using DiskImage.Options;
 
 namespace DiskImage.Operations.Amend;
 
-/// <summary>The qcow2 layout keys of <c>qemu-img amend</c>: compat, lazy_refcounts, refcount_bits, size (and the refused backing keys).</summary>
+/// <summary>The qcow2 layout keys of <c>qemu-img amend</c>: compat, lazy_refcounts, refcount_bits, size data_file, data_file_raw (and the refused backing keys).</summary>
 internal static class Qcow2LayoutAmendment
 {
     /// <summary>Applies the layout keys found in <paramref name="options"/> (others are ignored here).</summary>
@@ -16,6 +16,8 @@ internal static class Qcow2LayoutAmendment
         int? refcountBits = null;
         string? size = null;
         string? backingFile = null, backingFormat = null;
+        string? dataFile = null;
+        bool? dataFileRaw = null;
         foreach (var (key, value) in options)
         {
             switch (key)
@@ -53,12 +55,19 @@ internal static class Qcow2LayoutAmendment
                 case "backing_fmt":
                     backingFormat = value;
                     break;
-                case "data_file" when value.Length > 0 && !image.Header.HasDataFile:
+                case "data_file" when !image.Header.HasDataFile:
                     throw new InvalidOptionException("data-file can only be set for images that use an external data file");
-                case "data_file_raw" when KeyValueOptions.ParseBool(key, value) && !(image.Header.HasDataFile && image.Header.DataFileRaw):
-                    throw new InvalidOptionException("data-file-raw cannot be set on existing images");
-                case "data_file" or "data_file_raw" when image.Header.HasDataFile:
-                    throw new UnsupportedFeatureException($"Amending '{key}' of an image with an external data file is not supported yet");
+                case "data_file":
+                    dataFile = value;
+                    break;
+                case "data_file_raw":
+                    dataFileRaw = KeyValueOptions.ParseBool(key, value);
+                    if (dataFileRaw == true && !(image.Header.HasDataFile && image.Header.DataFileRaw))
+                    {
+                        throw new InvalidOptionException("data-file-raw cannot be set on existing images");
+                    }
+
+                    break;
                 default:
                     break;
             }
@@ -72,6 +81,6 @@ internal static class Qcow2LayoutAmendment
         }
 
         // The size goes in with the other changes, so every refusal is known before anything is written.
-        image.Amend(version, lazy, refcountBits, size is null ? null : ImageResizer.TargetSize(size, image.Length), cancellationToken, progress);
+        image.Amend(version, lazy, refcountBits, size is null ? null : ImageResizer.TargetSize(size, image.Length), cancellationToken, progress, dataFile, dataFileRaw);
     }
 }

@@ -38,11 +38,13 @@ internal readonly record struct LayerStatus(long Length, bool Data, bool Zero, b
         var data = run.Type is Qcow2SubclusterType.Normal or Qcow2SubclusterType.Compressed;
         var zero = run.Type is Qcow2SubclusterType.ZeroPlain or Qcow2SubclusterType.ZeroAlloc;
         var hasOffset = run.HasHostOffset && image.Header.CryptMethod == Qcow2Constants.CryptNone;
-        var status = new LayerStatus(run.Length, data, zero, data || zero, hasOffset ? run.HostOffset : null);
+        // Offsets of an image with an external data file are in that file, which map names.
+        var status = new LayerStatus(run.Length, data, zero, data || zero, hasOffset ? run.HostOffset : null,
+            image.HasOpenDataFile ? image.DataStorage.Path : null);
         if (data && hasOffset && image.IsMetadataPreallocated)
         {
             // QEMU asks the file too: clusters that are holes in a preallocated file read as zeroes.
-            var file = image.Storage;
+            var file = image.DataStorage;
             var first = file.GetExtents(run.HostOffset, run.Length)[0];
             if (first.Kind == ExtentKind.Zero)
             {
