@@ -22,18 +22,47 @@ public sealed class LuksInterruptionTests
         return path;
     }
 
-    /// <summary>Each 512-byte sector as qemu-img reads it with the right key: every one must be filled with one of <paramref name="allowed"/>.</summary>
-    private static void AssertSectorsAreOneOf(string path, params byte[] allowed)
+    /// <summary>The writes the killed process makes, in order: the last one starts inside a sector (a read-modify-write).</summary>
+    private static readonly (byte Pattern, long Offset, long Length)[] s_writes =
+        [(0x22, 0, 32 << 20), (0x33, 32 << 20, 32 << 20), (0x44, 1000, 1 << 20)];
+
+    /// <summary>
+    /// Each 512-byte sector as qemu-img reads it with the right key must be what that sector held after some prefix of
+    /// <see cref="s_writes"/> (all 0x11 before the first): a sector is written whole, never half old and half new.
+    /// </summary>
+    private static void AssertEachSectorIsFromSomeWritePrefix(string path)
     {
         var raw = path + ".plain";
         ExternalTool.QemuImg(["convert", .. s_secrets, "--image-opts", Opts(path), "-O", "raw", raw]);
         var bytes = File.ReadAllBytes(raw);
         File.Delete(raw);
+        var expected = new byte[512];
         for (var sector = 0; sector < bytes.Length; sector += 512)
         {
             var span = bytes.AsSpan(sector, 512);
-            Assert.True(allowed.Contains(span[0]) && !span.ContainsAnyExcept(span[0]),
-                $"sector {sector / 512} reads as neither the old nor the new data (first byte 0x{span[0]:x2})");
+            var matched = false;
+            for (var prefix = 0; prefix <= s_writes.Length && !matched; prefix++)
+            {
+                SectorAfter(sector, prefix, expected);
+                matched = span.SequenceEqual(expected);
+            }
+
+            Assert.True(matched, $"sector {sector / 512} matches no state the writes pass through (first byte 0x{span[0]:x2}, last 0x{span[^1]:x2})");
+        }
+    }
+
+    /// <summary>Fills <paramref name="sector"/> with what the sector at <paramref name="start"/> holds after the first <paramref name="prefix"/> writes.</summary>
+    private static void SectorAfter(long start, int prefix, Span<byte> sector)
+    {
+        sector.Fill(0x11);
+        foreach (var (pattern, offset, length) in s_writes.AsSpan(0, prefix))
+        {
+            var from = Math.Max(offset, start);
+            var to = Math.Min(offset + length, start + sector.Length);
+            if (from < to)
+            {
+                sector[(int)(from - start)..(int)(to - start)].Fill(pattern);
+            }
         }
     }
 
@@ -45,8 +74,8 @@ public sealed class LuksInterruptionTests
     {
         using var dir = new TempDirectory();
         var path = QemuMade(dir, 64);
-        using var process = DiskimgProcess.Start(dir.Path, false,
-            ["io", .. s_secrets, "--image-opts", Opts(path), "-c", "write -P 0x22 0 32M", "-c", "write -P 0x33 32M 32M", "-c", "write -P 0x44 1000 1M"]);
+        var commands = s_writes.SelectMany(w => new[] { "-c", $"write -P 0x{w.Pattern:x2} {w.Offset} {w.Length}" });
+        using var process = DiskimgProcess.Start(dir.Path, false, ["io", .. s_secrets, "--image-opts", Opts(path), .. commands]);
         // Unlocking takes a few milliseconds; the writes then run for a while: kill at a different point each attempt.
         Thread.Sleep(200 + (attempt * 350) + Random.Shared.Next(0, 300));
         process.Signal(DiskimgProcess.SIGKILL);
@@ -54,7 +83,7 @@ public sealed class LuksInterruptionTests
 
         // The header is untouched by data writes: the old key opens the image, and qemu-img sees no damage.
         Assert.Contains("read 512/512 bytes", ExternalTool.QemuIo([.. s_secrets, "--image-opts", "-c", "read 0 512", Opts(path)]), StringComparison.Ordinal);
-        AssertSectorsAreOneOf(path, 0x11, 0x22, 0x33, 0x44);
+        AssertEachSectorIsFromSomeWritePrefix(path);
     }
 
     [Theory]
