@@ -63,8 +63,8 @@ public partial class QemuIoOpenOptionsInteropTests
         var theirResult = ExternalTool.Run("qemu-io", [.. Arguments(commands, theirs)]);
         var ourResult = Diskimg.Run(["io", .. Arguments(commands, ours)]);
 
-        Assert.Equal(Normalise(theirResult.StdOut, theirs), Normalise(ourResult.StdOut, ours));
-        Assert.Equal(Normalise(theirResult.StdErr, theirs), Normalise(ourResult.StdErr, ours));
+        Assert.Equal(QemuToolOutput.Normalise(theirResult.StdOut, theirs), QemuToolOutput.Normalise(ourResult.StdOut, ours));
+        Assert.Equal(QemuToolOutput.Normalise(theirResult.StdErr, theirs), QemuToolOutput.Normalise(ourResult.StdErr, ours));
         Assert.Equal(theirResult.ExitCode, ourResult.ExitCode);
         Assert.Equal(0, ExternalTool.Run("qemu-img", "compare", "-q", theirs, ours).ExitCode);
     }
@@ -108,8 +108,8 @@ public partial class QemuIoOpenOptionsInteropTests
         {
             var theirResult = ExternalTool.Run("qemu-io", [.. Arguments(commands, theirs)]);
             var ourResult = Diskimg.Run(["io", .. Arguments(commands, ours)]);
-            Assert.Equal(Normalise(theirResult.StdOut, theirs), Normalise(ourResult.StdOut, ours));
-            Assert.Equal(Normalise(theirResult.StdErr, theirs), Normalise(ourResult.StdErr, ours));
+            Assert.Equal(QemuToolOutput.Normalise(theirResult.StdOut, theirs), QemuToolOutput.Normalise(ourResult.StdOut, ours));
+            Assert.Equal(QemuToolOutput.Normalise(theirResult.StdErr, theirs), QemuToolOutput.Normalise(ourResult.StdErr, ours));
             Assert.Equal(theirResult.ExitCode, ourResult.ExitCode);
         }
     }
@@ -138,8 +138,8 @@ public partial class QemuIoOpenOptionsInteropTests
         const string commands = "reopen -o overlap-check=none,lazy-refcounts=maybe;write 64k 64k";
         var theirResult = ExternalTool.Run("qemu-io", [.. Arguments(commands, theirs)]);
         var ourResult = Diskimg.Run(["io", .. Arguments(commands, ours)]);
-        Assert.Equal(Normalise(theirResult.StdOut, theirs), Normalise(ourResult.StdOut, ours));
-        Assert.Equal(Normalise(theirResult.StdErr, theirs), Normalise(ourResult.StdErr, ours));
+        Assert.Equal(QemuToolOutput.Normalise(theirResult.StdOut, theirs), QemuToolOutput.Normalise(ourResult.StdOut, ours));
+        Assert.Equal(QemuToolOutput.Normalise(theirResult.StdErr, theirs), QemuToolOutput.Normalise(ourResult.StdErr, ours));
         Assert.Equal(theirResult.ExitCode, ourResult.ExitCode);
         Assert.Equal(ExternalTool.Run("qemu-img", "info", theirs).StdOut.Replace(theirs, "IMG", StringComparison.Ordinal),
             ExternalTool.Run("qemu-img", "info", ours).StdOut.Replace(ours, "IMG", StringComparison.Ordinal));
@@ -186,8 +186,8 @@ public partial class QemuIoOpenOptionsInteropTests
 
         var (theirs, theirOverlay) = results[0];
         var (ours, ourOverlay) = results[1];
-        Assert.Equal(Normalise(theirs.StdOut, theirOverlay), Normalise(ours.StdOut, ourOverlay));
-        Assert.Equal(Normalise(theirs.StdErr, theirOverlay), Normalise(ours.StdErr, ourOverlay));
+        Assert.Equal(QemuToolOutput.Normalise(theirs.StdOut, theirOverlay), QemuToolOutput.Normalise(ours.StdOut, ourOverlay));
+        Assert.Equal(QemuToolOutput.Normalise(theirs.StdErr, theirOverlay), QemuToolOutput.Normalise(ours.StdErr, ourOverlay));
         Assert.Equal(theirs.ExitCode, ours.ExitCode);
 
         // The overlays hold the same clusters (allocation and compression alike) and read the same.
@@ -212,8 +212,8 @@ public partial class QemuIoOpenOptionsInteropTests
     {
         var theirs = ExternalTool.Run("qemu-io", arguments);
         var ours = Diskimg.Run(["io", .. arguments]);
-        Assert.Equal(Normalise(theirs.StdOut, "-"), Normalise(ours.StdOut, "-"));
-        Assert.Equal(Normalise(theirs.StdErr, "-"), Normalise(ours.StdErr, "-"));
+        Assert.Equal(QemuToolOutput.Normalise(theirs.StdOut, "-"), QemuToolOutput.Normalise(ours.StdOut, "-"));
+        Assert.Equal(QemuToolOutput.Normalise(theirs.StdErr, "-"), QemuToolOutput.Normalise(ours.StdErr, "-"));
         Assert.Equal(theirs.ExitCode, ours.ExitCode);
     }
 
@@ -249,17 +249,4 @@ public partial class QemuIoOpenOptionsInteropTests
 
         return (BinaryPrimitives.ReadUInt64BigEndian(header.AsSpan(72)) & 1) != 0;
     }
-
-    private static string Normalise(string text, string image)
-    {
-        text = text.Replace(image, "IMG", StringComparison.Ordinal);
-        text = TimingLine().Replace(text, "X ops; TIME");
-        return ProgramName().Replace(text, "PROG: ");
-    }
-
-    [GeneratedRegex(@"[0-9]* ops; [0-9/:. sec]* \([0-9/.inf]* [EPTGMKiBbytes]*/sec and [0-9/.inf]* ops/sec\)")]
-    private static partial Regex TimingLine();
-
-    [GeneratedRegex(@"(?m)^(qemu-io|qemu-img|diskimg): ")]
-    private static partial Regex ProgramName();
 }
