@@ -83,6 +83,26 @@ internal sealed class NbdCommand
             throw new InvalidOptionException("Cannot use --socket with --port or --bind");
         }
 
+        var activated = NbdListeners.FromSystemd();
+        if (activated is not null)
+        {
+            // As qemu-nbd: an inherited socket replaces -k, -b and -p, and exactly one is served.
+            var conflict = parse.GetValue(_socket) is not null ? "Unix socket can't be set when using socket activation"
+                : parse.GetValue(_bind) is not null ? "The interface can't be set when using socket activation"
+                : parse.GetValue(_port) is not null ? "TCP port number can't be set when using socket activation"
+                : activated.Count > 1 ? $"{ProgramName.Value} does not support socket activation with LISTEN_FDS > 1"
+                : null;
+            if (conflict is not null)
+            {
+                foreach (var socket in activated)
+                {
+                    socket.Dispose();
+                }
+
+                throw new InvalidOptionException(conflict);
+            }
+        }
+
         System.Net.Security.SslServerAuthenticationOptions? tls = null;
         if (parse.GetValue(_tlsHostname) is not null)
         {
@@ -101,6 +121,11 @@ internal sealed class NbdCommand
         if (parse.GetValue(_fork) && Environment.GetEnvironmentVariable(ForkedVariable) is null)
         {
             return Fork(context);
+        }
+
+        if (Environment.GetEnvironmentVariable(ForkedVariable) is not null)
+        {
+            NbdDaemon.NewSession();
         }
 
         using var secrets = DiskImage.Options.SecretStore.FromObjects(objects.Where(o => !o.StartsWith("tls-creds-x509", StringComparison.Ordinal)));
@@ -138,7 +163,7 @@ internal sealed class NbdCommand
 
         // Built before listening, so a missing or inconsistent bitmap is refused before any socket exists.
         var server = CreateServer(export, new NbdServerOptions { MaxConnections = shared, Persistent = parse.GetValue(_persistent), Tls = tls });
-        var listeners = NbdListeners.FromSystemd()
+        var listeners = activated
             ?? (parse.GetValue(_socket) is { } socketPath ? NbdListeners.Unix(socketPath) : NbdListeners.Tcp(parse.GetValue(_bind) ?? "127.0.0.1", port));
         try
         {
@@ -155,6 +180,7 @@ internal sealed class NbdCommand
                 // Tell the waiting parent that the server listens; nothing else is ever written there.
                 context.Out.WriteLine("ready");
                 context.Out.Flush();
+                NbdDaemon.ReleaseStandardStreams();
             }
 
             server.RunAsync(listeners, stop.Token).GetAwaiter().GetResult();

@@ -65,28 +65,33 @@ public sealed record NbdExport
 
     internal bool IsReadOnly => ReadOnly || !Image.CanWrite;
 
-    /// <summary>The flags sent with the size; only what the server really does.</summary>
-    internal NbdTransmissionFlags Flags
+    /// <summary>
+    /// The flags sent with the size; only what the server really does. <c>DF</c> only once structured replies are
+    /// negotiated (the protocol forbids it before, and qemu-nbd leaves it out of an earlier INFO reply).
+    /// </summary>
+    internal NbdTransmissionFlags FlagsFor(bool structured)
     {
-        get
+        var flags = NbdTransmissionFlags.HasFlags | NbdTransmissionFlags.SendFlush | NbdTransmissionFlags.SendFua
+            | NbdTransmissionFlags.SendCache;
+        if (structured)
         {
-            var flags = NbdTransmissionFlags.HasFlags | NbdTransmissionFlags.SendFlush | NbdTransmissionFlags.SendFua
-                | NbdTransmissionFlags.SendDf | NbdTransmissionFlags.SendCache;
-            if (IsReadOnly)
-            {
-                flags |= NbdTransmissionFlags.ReadOnly;
-            }
-            else
-            {
-                flags |= NbdTransmissionFlags.SendTrim | NbdTransmissionFlags.SendWriteZeroes | NbdTransmissionFlags.SendFastZero;
-            }
-
-            if (MultiConn)
-            {
-                flags |= NbdTransmissionFlags.CanMultiConn;
-            }
-
-            return flags;
+            flags |= NbdTransmissionFlags.SendDf;
         }
+
+        if (IsReadOnly)
+        {
+            flags |= NbdTransmissionFlags.ReadOnly;
+        }
+        else
+        {
+            flags |= NbdTransmissionFlags.SendTrim | NbdTransmissionFlags.SendWriteZeroes | NbdTransmissionFlags.SendFastZero;
+        }
+
+        if (MultiConn)
+        {
+            flags |= NbdTransmissionFlags.CanMultiConn;
+        }
+
+        return flags;
     }
 }

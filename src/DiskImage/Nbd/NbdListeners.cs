@@ -66,22 +66,23 @@ public static class NbdListeners
 
     /// <summary>
     /// The sockets systemd passed (<c>LISTEN_PID</c> is this process, <c>LISTEN_FDS</c> counts them from
-    /// descriptor 3), or null when none were passed.
+    /// descriptor 3), or null when none were passed. As in systemd's own helper, the two variables are then
+    /// removed so that no child process takes the sockets for its own.
     /// </summary>
     public static IReadOnlyList<Socket>? FromSystemd()
     {
         var pid = Environment.GetEnvironmentVariable("LISTEN_PID");
         var count = Environment.GetEnvironmentVariable("LISTEN_FDS");
-        if (pid is null || count is null || !int.TryParse(pid, out var listenPid) || listenPid != Environment.ProcessId)
+        if (pid is null || count is null || !int.TryParse(pid, out var listenPid) || listenPid != Environment.ProcessId
+            || !int.TryParse(count, out var fds) || fds <= 0)
         {
             return null;
         }
 
-        if (!int.TryParse(count, out var fds) || fds != 1)
-        {
-            throw new InvalidOptionException($"Unexpected value for LISTEN_FDS: {count} (only 1 socket is supported)");
-        }
-
-        return [new Socket(new SafeSocketHandle(3, ownsHandle: true))];
+        Environment.SetEnvironmentVariable("LISTEN_FDS", null);
+        Environment.SetEnvironmentVariable("LISTEN_PID", null);
+        return [.. Enumerable.Range(FirstSystemdDescriptor, fds).Select(fd => new Socket(new SafeSocketHandle(fd, ownsHandle: true)))];
     }
+
+    private const int FirstSystemdDescriptor = 3;
 }

@@ -74,7 +74,7 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
 
                     var reply = new byte[noZeroes ? 10 : 134];
                     BinaryPrimitives.WriteUInt64BigEndian(reply, (ulong)export.Image.Length);
-                    BinaryPrimitives.WriteUInt16BigEndian(reply.AsSpan(8), (ushort)export.Flags);
+                    BinaryPrimitives.WriteUInt16BigEndian(reply.AsSpan(8), (ushort)export.FlagsFor(session.Structured));
                     session.Stream.Write(reply);
                     return session;
 
@@ -202,7 +202,7 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
 
         var exportInfo = new byte[10];
         BinaryPrimitives.WriteUInt64BigEndian(exportInfo, (ulong)export.Image.Length);
-        BinaryPrimitives.WriteUInt16BigEndian(exportInfo.AsSpan(8), (ushort)export.Flags);
+        BinaryPrimitives.WriteUInt16BigEndian(exportInfo.AsSpan(8), (ushort)export.FlagsFor(session.Structured));
         SendInfo(session, option, NbdInfo.Export, exportInfo);
         Reply(session, option, NbdOptionReply.Ack, null);
         return true;

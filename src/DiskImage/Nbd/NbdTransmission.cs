@@ -322,7 +322,9 @@ internal sealed class NbdTransmission(NbdExport export, NbdSession session)
                 FlushIfAsked(request);
                 break;
             case NbdCommand.WriteZeroes:
-                var mayUnmap = (request.Flags & NbdCommandFlags.NoHole) == 0 && export.Discard == NbdDiscardMode.Unmap;
+                // As qemu-nbd: a zero write without NO_HOLE may unmap whatever --discard says (that option governs TRIM
+                // and what the format passes down to its file, not the export's own zero writes).
+                var mayUnmap = (request.Flags & NbdCommandFlags.NoHole) == 0;
                 _image.WriteZeroes((long)request.Offset, request.Length, mayUnmap);
                 FlushIfAsked(request);
                 break;

@@ -265,21 +265,21 @@ public class NbdHostileClientTests
         }
     }
 
-    private static void ReadGreeting(Socket s)
+    internal static void ReadGreeting(Socket s)
     {
         var greeting = new byte[18];
         ReadExactly(s, greeting);
         Assert.Equal(0x4e42444d41474943ul, BinaryPrimitives.ReadUInt64BigEndian(greeting));
     }
 
-    private static void SendU32(Socket s, uint value)
+    internal static void SendU32(Socket s, uint value)
     {
         var b = new byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(b, value);
         s.Send(b);
     }
 
-    private static void SendOption(Socket s, uint option, byte[] data)
+    internal static void SendOption(Socket s, uint option, byte[] data)
     {
         var header = new byte[16 + data.Length];
         BinaryPrimitives.WriteUInt64BigEndian(header, OptionMagic);
@@ -289,7 +289,7 @@ public class NbdHostileClientTests
         s.Send(header);
     }
 
-    private static (uint Option, uint Type, byte[] Data) ReadOptionReply(Socket s)
+    internal static (uint Option, uint Type, byte[] Data) ReadOptionReply(Socket s)
     {
         var header = new byte[20];
         ReadExactly(s, header);
@@ -348,7 +348,7 @@ public class NbdHostileClientTests
     }
 
     /// <summary>True when the server closes the connection (bounded by the socket's receive timeout).</summary>
-    private static bool ClosedByServer(Socket s)
+    internal static bool ClosedByServer(Socket s)
     {
         var buffer = new byte[4096];
         try
