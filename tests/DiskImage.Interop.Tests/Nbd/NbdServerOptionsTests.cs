@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using DiskImage.Interop.Tests.Infrastructure;
 
 namespace DiskImage.Interop.Tests.Nbd;
@@ -14,7 +15,7 @@ namespace DiskImage.Interop.Tests.Nbd;
 /// <c>--discard</c> and <c>--detect-zeroes</c> do to the image, the option replies a raw client gets,
 /// <c>--fork</c> with <c>--pid-file</c>, and systemd socket activation.
 /// </summary>
-public class NbdServerOptionsTests
+public partial class NbdServerOptionsTests
 {
     public static TheoryData<string[]> FlagOptions() => new()
     {
@@ -256,6 +257,42 @@ public class NbdServerOptionsTests
         }
     }
 
+    /// <summary>
+    /// An encrypted qcow2 opened with <c>--object secret</c> and <c>--image-opts</c> is served decrypted: a client
+    /// writes and reads plain data, and the image (checked with the key by qemu-img) holds it, as with qemu-nbd.
+    /// </summary>
+    [Fact]
+    public void An_encrypted_qcow2_is_served_decrypted_as_qemu_nbd_serves_it()
+    {
+        using var dir = new TempDirectory();
+        string Serve(string name, Func<string[], NbdProcess> start)
+        {
+            var image = dir.File(name);
+            ExternalTool.QemuImg("create", "-q", "-f", "qcow2", "--object", "secret,id=s0,data=pw", "-o", "encrypt.format=luks,encrypt.key-secret=s0", image, "4M");
+            string[] options = ["--object", "secret,id=s0,data=pw", "--image-opts", $"driver=qcow2,file.filename={image},encrypt.key-secret=s0"];
+            using (var server = start(options))
+            {
+                ExternalTool.QemuIo("-f", "raw", "-c", "write -P 0x5e 0 64k", "-c", "write -P 0x5f 1M 4k", "-c", "flush", server.Uri());
+                var read = ExternalTool.QemuIo("-f", "raw", "-r", "-c", "read -P 0x5e 0 64k", "-c", "read -P 0x5f 1M 4k", "-c", "read -P 0 2M 64k", server.Uri());
+                Assert.DoesNotContain("fail", read, StringComparison.Ordinal);
+                Assert.Equal(0, server.Stop());
+            }
+
+            ExternalTool.QemuImg("check", "--object", "secret,id=s0,data=pw", "--image-opts", $"driver=qcow2,file.filename={image},encrypt.key-secret=s0");
+            var direct = ExternalTool.QemuIo("--object", "secret,id=s0,data=pw", "-r", "-c", "read -P 0x5e 0 64k", "-c", "read -P 0x5f 1M 4k",
+                "--image-opts", $"driver=qcow2,file.filename={image},encrypt.key-secret=s0");
+            Assert.DoesNotContain("fail", direct, StringComparison.Ordinal);
+
+            // The bytes on disk are not the plain pattern.
+            Assert.DoesNotContain(new string('^', 64), System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(image)), StringComparison.Ordinal);
+            return ExternalTool.QemuImg("map", "--output=json", "--object", "secret,id=s0,data=pw", "--image-opts", $"driver=qcow2,file.filename={image},encrypt.key-secret=s0");
+        }
+
+        var expected = Serve("q.qcow2", o => NbdProcess.Tool("qemu-nbd", dir.File("q.sock"), 0, [.. o, "-t", "-k", dir.File("q.sock")]));
+        var actual = Serve("d.qcow2", o => NbdProcess.Diskimg(dir.File("d.sock"), 0, [.. o, "-t", "-k", dir.File("d.sock")]));
+        Assert.Equal(HostOffset().Replace(expected, "OFFSET"), HostOffset().Replace(actual, "OFFSET"));
+    }
+
     /// <summary>Without -b the server listens on loopback only (qemu-nbd: every address), and --help says so; -b chooses.</summary>
     [Fact]
     public void The_default_address_is_loopback_and_help_says_how_qemu_nbd_differs()
@@ -283,6 +320,9 @@ public class NbdServerOptionsTests
         Assert.Contains("127.0.0.1", help.StdOut, StringComparison.Ordinal);
         Assert.Contains("qemu-nbd listens on every address", help.StdOut, StringComparison.Ordinal);
     }
+
+    [GeneratedRegex("\"offset\": [0-9]+")]
+    private static partial Regex HostOffset();
 
     private static IPAddress[] Listeners(int port) =>
         [.. IPGlobalProperties.GetIPGlobalProperties().GetActiveTcpListeners().Where(e => e.Port == port).Select(e => e.Address)];
