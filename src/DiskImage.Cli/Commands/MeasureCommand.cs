@@ -17,14 +17,13 @@ internal sealed class MeasureCommand
     private readonly Option<string[]> _object = Secrets.ObjectOption();
     private readonly Option<bool> _forceShare = ForceShareOption.Create("the image");
     private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
-    private readonly Argument<string?> _file = new("filename") { Description = "Image whose copy is measured", Arity = ArgumentArity.ZeroOrOne };
+    private readonly Argument<string[]> _file = new("filename") { Description = "Image whose copy is measured", Arity = ArgumentArity.ZeroOrMore };
 
     /// <summary>A new command with its own option objects, so command trees never share state.</summary>
     public static Command Create(CliContext context) => new MeasureCommand().Build(context);
 
     private Command Build(CliContext context)
     {
-        _output.AcceptOnlyFromAmong("human", "json");
         var command = new Command("measure", "Calculate the file size needed for a new image")
         {
             _output, _targetFormat, _options, _snapshot, _size, _format, _forceShare, _file, _object, _imageOpts,
@@ -32,8 +31,15 @@ internal sealed class MeasureCommand
         command.SetAction(parse =>
         {
             var sizeText = parse.GetValue(_size);
+            CheckOptionValues(parse, context);
             using var secrets = Secrets.Load(parse, _object);
-            var file = parse.GetValue(_file);
+            var files = parse.GetValue(_file) ?? [];
+            if (files.Length > 1)
+            {
+                throw new InvalidOptionException("At most one filename argument is allowed.");
+            }
+
+            var file = files.Length == 1 ? files[0] : null;
             if (file is null && parse.GetValue(_imageOpts))
             {
                 throw new InvalidOptionException("--image-opts, -f, and -l require a filename argument.");
@@ -71,6 +77,43 @@ internal sealed class MeasureCommand
         });
         return command;
     }
+
+    /// <summary>What qemu-img refuses while it reads its options, before it looks at the filenames.</summary>
+    private void CheckOptionValues(ParseResult parse, CliContext context)
+    {
+        if (parse.GetValue(_output) is not ("human" or "json"))
+        {
+            throw new InvalidOptionException("--output must be used with human or json as argument.");
+        }
+
+        foreach (var list in parse.GetValue(_options) ?? [])
+        {
+            if (!IsValidOptionList(list))
+            {
+                throw new InvalidOptionException($"Invalid option list: {list}");
+            }
+        }
+
+        if (parse.GetValue(_snapshot) is { } snapshot && snapshot.StartsWith("snapshot.", StringComparison.Ordinal))
+        {
+            try
+            {
+                Formats.Qcow2.Qcow2SnapshotSelector.Parse(snapshot);
+            }
+            catch (InvalidOptionException e)
+            {
+                context.Error.WriteLine($"{ProgramName.Value}: {e.Message}");
+                throw new InvalidOptionException($"Failed in parsing snapshot param '{snapshot}'", e);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether qemu-img takes <paramref name="list"/> as an option list: not empty, not starting with a comma, and
+    /// not ending in an odd number of commas (a doubled comma is a literal one).
+    /// </summary>
+    private static bool IsValidOptionList(string list) =>
+        list.Length > 0 && list[0] != ',' && (list.Length - list.TrimEnd(',').Length) % 2 == 0;
 
     private static void WriteJson(TextWriter output, MeasureResult result)
     {

@@ -115,7 +115,7 @@ public sealed class LuksFormat : IImageFormat
         catch
         {
             // QEMU deletes a LUKS image whose creation failed: half a header protects nothing.
-            File.Delete(path);
+            FailedCreate.Remove(path);
             throw;
         }
     }

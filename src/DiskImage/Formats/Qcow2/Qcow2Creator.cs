@@ -91,11 +91,11 @@ internal static class Qcow2Creator
         catch
         {
             // As qemu-img: a create that fails leaves no half-made image behind, nor a data file it created.
-            File.Delete(path);
+            FailedCreate.Remove(path);
             if (dataFile is not null)
             {
                 dataFile.Dispose();
-                File.Delete(dataFile.Path);
+                FailedCreate.Remove(dataFile.Path);
             }
 
             throw;

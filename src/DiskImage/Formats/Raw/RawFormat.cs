@@ -54,15 +54,25 @@ public sealed class RawFormat : IImageFormat
         // qemu-img rounds the size of a new raw image up to whole 512-byte sectors.
         size = size > long.MaxValue - 511 ? size : (size + 511) & ~511L;
         var preallocation = (options as RawCreateOptions)?.Preallocation ?? Preallocation.Off;
+        if (IO.FileIdentity.Of(path) is { Kind: IO.FileKind.BlockDevice or IO.FileKind.CharacterDevice })
+        {
+            RawDeviceTarget.Create(path, size, preallocation);
+            return;
+        }
+
         try
         {
             using var file = IO.HostFile.Create(path);
             RawPreallocator.Extend(file, 0, size, preallocation);
+            if (preallocation != Preallocation.Full)
+            {
+                RawPreallocator.AllocateFirstBlock(file, size);
+            }
         }
         catch (Exception e) when (e is FileTooLargeException or ArgumentOutOfRangeException or IOException { HResult: FileTooLarge })
         {
             // The host file system cannot hold a file this long (EFBIG): no file left; the caller words it as qemu-img does.
-            File.Delete(path);
+            IO.FailedCreate.Remove(path);
             throw e as FileTooLargeException ?? new FileTooLargeException("File too large", e);
         }
     }

@@ -137,7 +137,7 @@ internal static class VmdkCreator
         {
             foreach (var file in created)
             {
-                File.Delete(file);
+                FailedCreate.Remove(file);
             }
 
             throw;

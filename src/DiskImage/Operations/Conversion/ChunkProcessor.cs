@@ -15,6 +15,7 @@ internal sealed class ChunkProcessor
     private readonly long _minSparse;
     private readonly bool[] _offloadable;
     private readonly Action<string>? _salvageWarning;
+    private readonly int _sparseAlignment;
 
     public ChunkProcessor(SourceLayout layout, CopyTarget target, ConvertOptions options)
     {
@@ -22,6 +23,7 @@ internal sealed class ChunkProcessor
         _target = target;
         _minSparse = options.MinSparseSize;
         _salvageWarning = options.SalvageWarning;
+        _sparseAlignment = SparseAlignment(target, _minSparse);
 
         // Salvaging reads every sector itself, so that what fails can be told apart from what succeeds.
         var offload = options.CopyOffload && _salvageWarning is null && !options.Compress && target.RawFile is not null && IO.LinuxFileCalls.IsAvailable;
@@ -96,7 +98,7 @@ internal sealed class ChunkProcessor
                 }
                 else
                 {
-                    PlanSparse(work.TargetOffset + start, data[start..end], start, unit, writes);
+                    PlanSparse(work, data[start..end], start, unit, writes);
                 }
             }
 
@@ -206,8 +208,34 @@ internal sealed class ChunkProcessor
         return segments;
     }
 
-    private void PlanSparse(long targetOffset, ReadOnlySpan<byte> data, int bufferBase, int unit, List<WriteOp> writes)
+    /// <summary>
+    /// qemu-img aligns the data runs it writes to <c>-S</c> (rounded down to a power of two) so that zero runs shorter
+    /// than a block do not split writes. Where the target's own zero unit is at least that large the unit already
+    /// gives the same allocation, and so does a raw target's 512-byte unit up to the 4 KiB block the host file system
+    /// allocates: zero there means no alignment pass (the default <c>-S 4k</c> into qcow2 or raw).
+    /// </summary>
+    private static int SparseAlignment(CopyTarget target, long minSparse)
     {
+        if (minSparse <= 0 || target.Compressor is not null)
+        {
+            return 0;
+        }
+
+        var alignment = (int)Math.Min(1L << System.Numerics.BitOperations.Log2((ulong)minSparse), int.MaxValue / 2 + 1);
+        var unit = target.ZeroUnit;
+        var sameAsUnit = alignment <= unit || (unit == 512 && alignment <= 4096 && alignment == minSparse);
+        return sameAsUnit ? 0 : alignment;
+    }
+
+    private void PlanSparse(CopyWork work, ReadOnlySpan<byte> data, int bufferBase, int unit, List<WriteOp> writes)
+    {
+        var targetOffset = work.TargetOffset + bufferBase;
+        var aligned = _sparseAlignment > 0 && !FullyAllocate && targetOffset % 512 == 0;
+        if (aligned)
+        {
+            unit = 512;
+        }
+
         var units = ZeroScan.UnitCount(data.Length, unit);
         var flags = ArrayPool<bool>.Shared.Rent(units);
         try
@@ -220,6 +248,10 @@ internal sealed class ChunkProcessor
             else
             {
                 ZeroScan.MarkZeroUnits(data, unit, isZero);
+                if (aligned)
+                {
+                    AlignDataRuns(work, bufferBase, data.Length, isZero);
+                }
             }
 
             var pendingStart = -1;
@@ -234,7 +266,7 @@ internal sealed class ChunkProcessor
 
                 var start = i * unit;
                 var end = Math.Min(runEnd * unit, data.Length);
-                if (isZero[i] && end - start >= _minSparse)
+                if (isZero[i] && (aligned || end - start >= _minSparse))
                 {
                     FlushData(pendingStart, start);
                     pendingStart = -1;
@@ -264,6 +296,49 @@ internal sealed class ChunkProcessor
             {
                 writes.Add(new WriteOp(WriteOpKind.Data, targetOffset + start, end - start, BufferOffset: bufferBase + start));
             }
+        }
+    }
+
+    /// <summary>
+    /// Runs qemu-img's alignment over each run of source data in the segment <c>[bufferBase, bufferBase + length)</c>
+    /// of the chunk (adjacent data pieces form one run); what the sources hold no data for stays zero.
+    /// </summary>
+    private void AlignDataRuns(CopyWork work, int bufferBase, int length, Span<bool> isZero)
+    {
+        var firstSector = (work.TargetOffset + bufferBase) / 512;
+        var alignment = _sparseAlignment / 512;
+        var minimum = (int)(_minSparse / 512);
+        var runStart = -1;
+        var runEnd = -1;
+        foreach (var piece in work.Pieces)
+        {
+            var start = (int)(piece.TargetOffset - work.TargetOffset) - bufferBase;
+            var end = start + (int)piece.Length;
+            if (!piece.IsData || end <= 0 || start >= length)
+            {
+                continue;
+            }
+
+            start = Math.Max(start, 0) / 512;
+            end = ZeroScan.UnitCount(Math.Min(end, length), 512);
+            if (runStart >= 0 && start <= runEnd)
+            {
+                runEnd = Math.Max(runEnd, end);
+                continue;
+            }
+
+            if (runStart >= 0)
+            {
+                ZeroScan.AlignDataRun(isZero, runStart, runEnd, firstSector, alignment, minimum);
+            }
+
+            runStart = start;
+            runEnd = end;
+        }
+
+        if (runStart >= 0)
+        {
+            ZeroScan.AlignDataRun(isZero, runStart, runEnd, firstSector, alignment, minimum);
         }
     }
 

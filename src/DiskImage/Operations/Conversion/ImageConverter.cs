@@ -71,9 +71,9 @@ public static class ImageConverter
                     var createOptions = targetFormat.ParseCreateOptions(layout.TotalLength, targetOptions) with { Registry = registry, SecretProvider = options.SecretProvider };
                     targetFormat.Create(targetPath, createOptions);
                 }
-                catch (DiskImageException e) when (e is ImageAccessException || (e is InvalidOptionException && !IsOptionSyntaxError(e.Message)))
+                catch (DiskImageException e) when (e is ImageAccessException or InvalidImageException || (e is InvalidOptionException && !IsOptionSyntaxError(e.Message)))
                 {
-                    // qemu-img's words for a target it cannot create or lock.
+                    // qemu-img's words for a target it cannot create or lock (or, on a device, cannot read back).
                     e.PrependContext($"{options.Target}: error while converting {targetFormat.Name}: ");
                     throw;
                 }
@@ -133,6 +133,7 @@ public static class ImageConverter
             layout.Overlay = new OverlaySpans(layout.Sources[0], options.NoCreate ? null : target.Backing?.Length, bitmap, compressor?.ClusterSize ?? 0);
         }
 
+        layout.ZeroesAreData = options.Compress && options.MinSparseSize == 0;
         marker?.BeginInPlaceUpdate();
         var copyTarget = new CopyTarget(target, StartsZeroed: ((!options.NoCreate && target is not Formats.Luks.LuksImage) || options.TargetIsZero) && !hasBacking, compressor);
         var chunkSize = Math.Max(ChunkSize, copyTarget.ZeroUnit);

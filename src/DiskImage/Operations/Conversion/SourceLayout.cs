@@ -31,9 +31,18 @@ internal sealed class SourceLayout
     /// <summary>Set when the target has a backing file: the runs then come from it (qemu-img convert's <c>-B</c>).</summary>
     public OverlaySpans? Overlay { get; set; }
 
+    /// <summary>
+    /// Set for <c>-c -S 0</c>: qemu-img then compresses every cluster, those that read as zero included, so runs that
+    /// read as zero are planned (and read) as data.
+    /// </summary>
+    public bool ZeroesAreData { get; set; }
+
     /// <summary>Every run of the target range in order: data, reads-as-zero, or (with <see cref="Overlay"/>) left to the backing file.</summary>
-    public IEnumerable<SourceSpan> Walk(CancellationToken cancellationToken) =>
-        Overlay is { } overlay ? overlay.Walk(cancellationToken) : WalkChains(cancellationToken);
+    public IEnumerable<SourceSpan> Walk(CancellationToken cancellationToken)
+    {
+        var spans = Overlay is { } overlay ? overlay.Walk(cancellationToken) : WalkChains(cancellationToken);
+        return ZeroesAreData ? spans.Select(s => s.Kind == SpanKind.Zero ? s with { Kind = SpanKind.Data } : s) : spans;
+    }
 
     private IEnumerable<SourceSpan> WalkChains(CancellationToken cancellationToken)
     {

@@ -21,6 +21,13 @@ public static class ImageMeasurer
     {
         ArgumentNullException.ThrowIfNull(options);
         registry ??= ImageFormatRegistry.Default;
+
+        // qemu-img's order: a missing filename for -f/-l first, then the size and filename conflicts.
+        if ((options.SnapshotName is not null || options.SourceFormat is not null) && options.SourcePath is null)
+        {
+            throw new InvalidOptionException("--image-opts, -f, and -l require a filename argument.");
+        }
+
         if (options.Size is not null && options.SourcePath is not null)
         {
             throw new InvalidOptionException("--size N cannot be used together with a filename.");
@@ -34,11 +41,6 @@ public static class ImageMeasurer
         if (options.Size < 0)
         {
             throw new InvalidOptionException("Image size must be non-negative");
-        }
-
-        if ((options.SnapshotName is not null || options.SourceFormat is not null) && options.SourcePath is null)
-        {
-            throw new InvalidOptionException("--image-opts, -f, and -l require a filename argument.");
         }
 
         var createOptions = new Dictionary<string, string>(options.CreateOptions, StringComparer.Ordinal);
@@ -56,7 +58,7 @@ public static class ImageMeasurer
                 "raw" => MeasureRaw(createOptions, source),
                 "qcow2" => MeasureQcow2(createOptions, source, options.SecretProvider, progress, cancellationToken),
                 "luks" => MeasureLuks(createOptions, source, options.SecretProvider),
-                _ => throw new UnsupportedFeatureException($"Block driver '{registry.Get(options.OutputFormat).Name}' does not support size measurement"),
+                _ => throw NotMeasurable(registry, options.OutputFormat),
             });
             var walked = source?.Length ?? 0;
             progress?.Report(new OperationProgress(walked, walked));
@@ -67,6 +69,12 @@ public static class ImageMeasurer
             throw new InvalidOptionException("The image size is too large");
         }
     }
+
+    /// <summary>A target format measure has no arithmetic for: qemu-img's words for an unknown one and a known one.</summary>
+    private static DiskImageException NotMeasurable(ImageFormatRegistry registry, string name) =>
+        registry.TryGet(name, out var format)
+            ? new UnsupportedFeatureException($"Block driver '{format.Name}' does not support size measurement")
+            : new UnknownFormatException($"Unknown file format '{name}'");
 
     private static IDiskImage OpenSource(MeasureOptions options, ImageFormatRegistry registry)
     {

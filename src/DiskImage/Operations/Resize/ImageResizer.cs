@@ -87,7 +87,29 @@ public static class ImageResizer
             throw new InvalidOptionException("Preallocation can only be used for growing images");
         }
 
+        if (raw.File is IO.HostFile host && IO.FileIdentity.Of(host.Path) is { Kind: IO.FileKind.BlockDevice or IO.FileKind.CharacterDevice })
+        {
+            // As QEMU's host_device driver: a device keeps its length; resizing it to anything else is refused.
+            if (preallocation != Preallocation.Off)
+            {
+                throw new InvalidOptionException($"Preallocation mode '{preallocation.ToString().ToLowerInvariant()}' unsupported for this non-regular file");
+            }
+
+            if (newSize != RawDeviceTarget.Length(host))
+            {
+                throw new UnsupportedFeatureException("Cannot resize device files");
+            }
+
+            return;
+        }
+
+        var wasEmpty = raw.File.Length == 0;
         RawPreallocator.Extend(raw.File, oldSize, newSize, preallocation);
+        if (wasEmpty && preallocation != Preallocation.Full)
+        {
+            RawPreallocator.AllocateFirstBlock(raw.File, newSize);
+        }
+
         raw.File.Flush();
     }
 }

@@ -1,0 +1,50 @@
+using DiskImage.IO;
+
+namespace DiskImage.Formats.Raw;
+
+/// <summary>
+/// Creating a raw image on a block or character device: a device keeps its length, so it is only checked to be
+/// long enough (qemu-img's host_device driver refuses to grow it) and its first sector is zeroed, so that no old
+/// image header is seen through the new raw image. The device node itself is never truncated or replaced.
+/// </summary>
+internal static class RawDeviceTarget
+{
+    private const int SeekEnd = 2;
+
+    public static void Create(string path, long size, Preallocation preallocation)
+    {
+        if (preallocation != Preallocation.Off)
+        {
+            throw new InvalidOptionException($"Unsupported preallocation mode '{preallocation.ToString().ToLowerInvariant()}'");
+        }
+
+        using var file = HostFile.Open(path, writable: true);
+        var length = Length(file);
+        if (size > length)
+        {
+            throw new ImageAccessException("Cannot grow device files");
+        }
+
+        var clear = (int)Math.Min(length, 512);
+        if (clear > 0)
+        {
+            file.Write(0, new byte[clear]);
+            file.Flush();
+        }
+    }
+
+    /// <summary>A device's length: the end offset <c>lseek</c> reports (its size is not in <c>stat</c>).</summary>
+    public static long Length(HostFile file)
+    {
+        if (LinuxFileCalls.IsAvailable)
+        {
+            var end = LinuxFileCalls.LSeek(file.Handle.DangerousGetHandle(), 0, SeekEnd);
+            if (end >= 0)
+            {
+                return end;
+            }
+        }
+
+        return file.Length;
+    }
+}
