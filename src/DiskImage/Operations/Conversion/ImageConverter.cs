@@ -143,13 +143,25 @@ public static class ImageConverter
             new ChunkWriter(layout, copyTarget),
             chunkSize,
             workers,
-            options.OutOfOrderWrites,
+            options.OutOfOrderWrites || WorkersWriteDirectly(options, copyTarget),
             options.RateLimit);
         pipeline.Run(progress is null ? null : new DataProgress(progress), cancellationToken);
         target.Flush();
         marker?.EndInPlaceUpdate();
         BitmapCopy.Copy(options, sources, target, cancellationToken);
     }
+
+    /// <summary>
+    /// Whether the workers write their own chunks (as with <c>-W</c>) although <c>-W</c> was not given. For a new raw target
+    /// the order of writes changes nothing in the result: a raw file's layout is the guest's, and a copy that fails or is
+    /// interrupted removes the target. The calling thread then only waits, so the chunks' reading, decompressing and
+    /// writing run on the worker threads, one per core, without a hand-off of every chunk to a third thread.
+    /// An existing target (<c>-n</c>) keeps in-order writes, so an interrupted copy leaves a prefix as qemu-img's does;
+    /// formats with allocation tables keep them so that host clusters follow guest order; a rate limit keeps them so
+    /// that the limit paces the writes themselves.
+    /// </summary>
+    private static bool WorkersWriteDirectly(ConvertOptions options, CopyTarget target) =>
+        !options.NoCreate && target.RawFile is not null && target.Compressor is null && options.RateLimit == 0;
 
     /// <summary>
     /// qemu-img reads <c>-o</c> before creating, so an unknown key or a value of the wrong type is reported plainly;
