@@ -143,7 +143,7 @@ public static class ImageConverter
             new ChunkWriter(layout, copyTarget),
             chunkSize,
             workers,
-            options.OutOfOrderWrites || WorkersWriteDirectly(options, copyTarget),
+            WriteMode(options, copyTarget),
             options.RateLimit);
         pipeline.Run(progress is null ? null : new DataProgress(progress), cancellationToken);
         target.Flush();
@@ -152,16 +152,27 @@ public static class ImageConverter
     }
 
     /// <summary>
-    /// Whether the workers write their own chunks (as with <c>-W</c>) although <c>-W</c> was not given. For a new raw target
-    /// the order of writes changes nothing in the result: a raw file's layout is the guest's, and a copy that fails or is
-    /// interrupted removes the target. The calling thread then only waits, so the chunks' reading, decompressing and
-    /// writing run on the worker threads, one per core, without a hand-off of every chunk to a third thread.
-    /// An existing target (<c>-n</c>) keeps in-order writes, so an interrupted copy leaves a prefix as qemu-img's does;
-    /// formats with allocation tables keep them so that host clusters follow guest order; a rate limit keeps them so
-    /// that the limit paces the writes themselves.
+    /// Who writes each chunk. The worker that read a chunk writes it whenever it can: the data is then written from the
+    /// core whose cache holds it, and no chunk is handed to a third thread on a machine with two cores.
+    /// A new raw target takes the chunks in any order (as with <c>-W</c>): a raw file's layout is the guest's, and a
+    /// copy that fails or is interrupted removes the target. Other targets keep target order, so host clusters follow
+    /// guest order and an interrupted <c>-n</c> copy leaves a prefix, as qemu-img's does. Compression and a rate limit
+    /// keep the writes on the calling thread.
     /// </summary>
-    private static bool WorkersWriteDirectly(ConvertOptions options, CopyTarget target) =>
-        !options.NoCreate && target.RawFile is not null && target.Compressor is null && options.RateLimit == 0;
+    private static CopyWriteMode WriteMode(ConvertOptions options, CopyTarget target)
+    {
+        if (options.OutOfOrderWrites)
+        {
+            return CopyWriteMode.WorkersAnyOrder;
+        }
+
+        if (target.Compressor is not null || options.RateLimit != 0)
+        {
+            return CopyWriteMode.CallingThread;
+        }
+
+        return !options.NoCreate && target.RawFile is not null ? CopyWriteMode.WorkersAnyOrder : CopyWriteMode.WorkersInOrder;
+    }
 
     /// <summary>
     /// qemu-img reads <c>-o</c> before creating, so an unknown key or a value of the wrong type is reported plainly;
