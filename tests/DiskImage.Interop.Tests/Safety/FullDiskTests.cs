@@ -16,6 +16,8 @@ public sealed class FullDiskTests
     [Theory]
     [InlineData("convert", "raw")]
     [InlineData("convert", "qcow2")]
+    [InlineData("convert-from-qcow2", "raw")]
+    [InlineData("convert-from-zlib-qcow2", "raw")]
     [InlineData("dd", "raw")]
     [InlineData("iso", "iso")]
     [InlineData("create", "raw")]
@@ -31,6 +33,8 @@ public sealed class FullDiskTests
     [Theory]
     [InlineData("convert", "raw")]
     [InlineData("convert", "qcow2")]
+    [InlineData("convert-from-qcow2", "raw")]
+    [InlineData("convert-from-zlib-qcow2", "raw")]
     [InlineData("dd", "raw")]
     [InlineData("iso", "iso")]
     [InlineData("create", "raw")]
@@ -61,6 +65,10 @@ public sealed class FullDiskTests
     private static string[] Arguments(string verb, string format, string sourcePath, string target) => verb switch
     {
         "convert" => ["convert", "-f", "raw", "-O", format, sourcePath, target],
+
+        // A qcow2 source into a new raw target: the worker threads write the chunks themselves, with pwrite, not copy_file_range.
+        "convert-from-qcow2" => ["convert", "-f", "qcow2", "-O", format, QcowSource(sourcePath, compressed: false), target],
+        "convert-from-zlib-qcow2" => ["convert", "-f", "qcow2", "-O", format, QcowSource(sourcePath, compressed: true), target],
         "dd" => ["dd", "-f", "raw", "-O", format, "bs=1M", $"if={sourcePath}", $"of={target}"],
         "create" => ["create", "-q", "-f", format, "-o", "preallocation=full", target, "48M"],
         _ => ["iso", "create", "-o", target, sourcePath],
@@ -81,6 +89,29 @@ public sealed class FullDiskTests
         var data = new byte[SourceSize];
         new Random(5).NextBytes(data);
         File.WriteAllBytes(path, data);
+        return path;
+    }
+
+    private static string QcowSource(string rawPath, bool compressed)
+    {
+        var path = rawPath + (compressed ? ".zlib.qcow2" : ".qcow2");
+        if (!compressed)
+        {
+            ExternalTool.QemuImg("convert", "-f", "raw", "-O", "qcow2", rawPath, path);
+            return path;
+        }
+
+        // Sixteen letters at random: deflate halves the clusters, so they are stored compressed.
+        var text = rawPath + ".text";
+        var data = new byte[SourceSize];
+        var random = new Random(6);
+        for (var i = 0; i < data.Length; i++)
+        {
+            data[i] = (byte)('a' + random.Next(16));
+        }
+
+        File.WriteAllBytes(text, data);
+        ExternalTool.QemuImg("convert", "-c", "-f", "raw", "-O", "qcow2", text, path);
         return path;
     }
 

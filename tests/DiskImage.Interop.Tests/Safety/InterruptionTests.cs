@@ -18,7 +18,7 @@ public sealed class InterruptionTests(LargeSource source) : IClassFixture<LargeS
     public static TheoryData<string, int> ConvertCases()
     {
         var data = new TheoryData<string, int>();
-        foreach (var kind in new[] { "qcow2", "qcow2-compressed", "raw" })
+        foreach (var kind in new[] { "qcow2", "qcow2-compressed", "raw", "raw-from-qcow2" })
         {
             foreach (var signal in new[] { DiskimgProcess.SIGINT, DiskimgProcess.SIGTERM, DiskimgProcess.SIGKILL })
             {
@@ -34,14 +34,17 @@ public sealed class InterruptionTests(LargeSource source) : IClassFixture<LargeS
     public void Convert_with_progress_interrupted_leaves_no_target(string kind, int signal)
     {
         using var dir = new TempDirectory();
-        var format = kind == "raw" ? "raw" : "qcow2";
-        var arguments = new List<string> { "convert", "-p", "-f", "raw", "-O", format };
+        var format = kind.StartsWith("raw", StringComparison.Ordinal) ? "raw" : "qcow2";
+
+        // From a qcow2 source the worker threads write a new raw target themselves (pwrite, not copy_file_range).
+        var fromQcow2 = kind == "raw-from-qcow2";
+        var arguments = new List<string> { "convert", "-p", "-f", fromQcow2 ? "qcow2" : "raw", "-O", format };
         if (kind == "qcow2-compressed")
         {
             arguments.Add("-c");
         }
 
-        arguments.AddRange([source.Path, "target.img"]);
+        arguments.AddRange([fromQcow2 ? source.Qcow2Path : source.Path, "target.img"]);
         var onTerminal = signal == DiskimgProcess.SIGINT;
         Interrupt(dir, "target.img", format, signal, onTerminal, [.. arguments]);
     }

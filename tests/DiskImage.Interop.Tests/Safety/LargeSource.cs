@@ -11,10 +11,17 @@ public sealed class LargeSource : IDisposable
     public const long Size = 768L << 20;
 
     private readonly TempDirectory _directory = new();
+    private readonly Lazy<string> _qcow2;
 
     public LargeSource()
     {
         Path = _directory.File("source.raw");
+        _qcow2 = new Lazy<string>(() =>
+        {
+            var qcow2 = _directory.File("source.qcow2");
+            ExternalTool.QemuImg("convert", "-f", "raw", "-O", "qcow2", Path, qcow2);
+            return qcow2;
+        });
         var random = new Random(11);
         var block = new byte[1 << 20];
         random.NextBytes(block);
@@ -28,6 +35,10 @@ public sealed class LargeSource : IDisposable
     }
 
     public string Path { get; }
+
+    /// <summary>The same data as a qcow2 image (made by qemu-img on first use).</summary>
+    public string Qcow2Path => _qcow2.Value;
+
 
     public void Dispose() => _directory.Dispose();
 }

@@ -4,9 +4,9 @@ namespace DiskImage.Operations.Conversion;
 
 /// <summary>
 /// The bounded parallel copy: worker threads (at most <c>-m</c>) take the planner's chunks in order,
-/// read, scan and compress them, and the calling thread writes them in target order (or the workers
-/// write themselves with <c>-W</c>). At most a fixed number of chunks are in flight, so memory stays
-/// bounded whatever the image size.
+/// read, scan and compress them, and each chunk is written in target order by the calling thread or by
+/// the worker that read it, or in any order by the workers (<c>-W</c>); see <see cref="CopyWriteMode"/>.
+/// At most a fixed number of chunks are in flight, so memory stays bounded whatever the image size.
 /// </summary>
 /// <remarks>
 /// Dedicated threads that block on a monitor, not thread-pool tasks: a copy is blocking I/O from start
@@ -14,8 +14,9 @@ namespace DiskImage.Operations.Conversion;
 /// CPU the writer needs on a small machine. A failure of a chunk surfaces when the writer reaches that
 /// chunk, so everything before it is written first, as with in-order writes.
 /// </remarks>
-internal sealed class CopyPipeline(SourceLayout layout, ChunkProcessor processor, ChunkWriter writer, long chunkSize, int workers, bool outOfOrder, long rateLimit = 0)
+internal sealed class CopyPipeline(SourceLayout layout, ChunkProcessor processor, ChunkWriter writer, long chunkSize, int workers, CopyWriteMode writeMode, long rateLimit = 0)
 {
+    private readonly bool _workersWrite = writeMode != CopyWriteMode.CallingThread;
     private readonly object _gate = new();
     private readonly Lock _planGate = new();
     private readonly int _capacity = workers * 2;
@@ -25,6 +26,7 @@ internal sealed class CopyPipeline(SourceLayout layout, ChunkProcessor processor
     private long _planned;
     private long _planEnd = -1;
     private long _written;
+    private long _applied;
     private int _inFlight;
     private bool _stopping;
 
@@ -111,7 +113,7 @@ internal sealed class CopyPipeline(SourceLayout layout, ChunkProcessor processor
 
             using (result)
             {
-                if (!outOfOrder)
+                if (!_workersWrite)
                 {
                     writer.Apply(result, token);
                 }
@@ -195,7 +197,7 @@ internal sealed class CopyPipeline(SourceLayout layout, ChunkProcessor processor
             {
                 try
                 {
-                    result = Process(work!, token);
+                    result = Process(work!, sequence, token);
                 }
                 catch (Exception e)
                 {
@@ -268,14 +270,29 @@ internal sealed class CopyPipeline(SourceLayout layout, ChunkProcessor processor
         return length;
     }
 
-    private ChunkResult Process(CopyWork work, CancellationToken token)
+    private ChunkResult Process(CopyWork work, long sequence, CancellationToken token)
     {
         var result = processor.Process(work, token);
-        if (outOfOrder)
+        if (_workersWrite)
         {
             try
             {
+                if (writeMode == CopyWriteMode.WorkersInOrder && !AwaitTurn(sequence, token))
+                {
+                    // An earlier chunk failed or the copy was cancelled: the writer reports that, not this chunk.
+                    token.ThrowIfCancellationRequested();
+                    throw new OperationCanceledException();
+                }
+
                 writer.Apply(result, token);
+                if (writeMode == CopyWriteMode.WorkersInOrder)
+                {
+                    lock (_gate)
+                    {
+                        _applied++;
+                        Monitor.PulseAll(_gate);
+                    }
+                }
             }
             catch
             {
@@ -285,5 +302,19 @@ internal sealed class CopyPipeline(SourceLayout layout, ChunkProcessor processor
         }
 
         return result;
+    }
+
+    /// <summary>Waits until every chunk before <paramref name="sequence"/> is on the target; false if the copy stops first.</summary>
+    private bool AwaitTurn(long sequence, CancellationToken token)
+    {
+        lock (_gate)
+        {
+            while (_applied != sequence && !_stopping && !token.IsCancellationRequested)
+            {
+                Monitor.Wait(_gate);
+            }
+
+            return _applied == sequence;
+        }
     }
 }

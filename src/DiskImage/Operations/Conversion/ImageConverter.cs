@@ -144,12 +144,35 @@ public static class ImageConverter
             new ChunkWriter(layout, copyTarget),
             chunkSize,
             workers,
-            options.OutOfOrderWrites,
+            WriteMode(options, copyTarget),
             options.RateLimit);
         pipeline.Run(progress is null ? null : new DataProgress(progress), cancellationToken);
         target.Flush();
         marker?.EndInPlaceUpdate();
         BitmapCopy.Copy(options, sources, target, cancellationToken);
+    }
+
+    /// <summary>
+    /// Who writes each chunk. The worker that read a chunk writes it whenever it can: the data is then written from the
+    /// core whose cache holds it, and no chunk is handed to a third thread on a machine with two cores.
+    /// A new raw target takes the chunks in any order (as with <c>-W</c>): a raw file's layout is the guest's, and a
+    /// copy that fails or is interrupted removes the target. Other targets keep target order, so host clusters follow
+    /// guest order and an interrupted <c>-n</c> copy leaves a prefix, as qemu-img's does. Compression and a rate limit
+    /// keep the writes on the calling thread.
+    /// </summary>
+    private static CopyWriteMode WriteMode(ConvertOptions options, CopyTarget target)
+    {
+        if (options.OutOfOrderWrites)
+        {
+            return CopyWriteMode.WorkersAnyOrder;
+        }
+
+        if (target.Compressor is not null || options.RateLimit != 0)
+        {
+            return CopyWriteMode.CallingThread;
+        }
+
+        return !options.NoCreate && target.RawFile is not null ? CopyWriteMode.WorkersAnyOrder : CopyWriteMode.WorkersInOrder;
     }
 
     /// <summary>
