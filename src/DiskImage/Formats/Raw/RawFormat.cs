@@ -58,6 +58,7 @@ public sealed class RawFormat : IImageFormat
         {
             using var file = IO.HostFile.Create(path);
             RawPreallocator.Extend(file, 0, size, preallocation);
+            RawPreallocator.AllocateFirstBlock(file, 0, size, preallocation);
         }
         catch (Exception e) when (e is FileTooLargeException or ArgumentOutOfRangeException or IOException { HResult: FileTooLarge })
         {

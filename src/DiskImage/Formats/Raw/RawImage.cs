@@ -109,6 +109,23 @@ public sealed class RawImage : IDiskImage
         }
 
         var tail = Math.Max(offset, fileLength);
+        if (_options.DirectIo && fileLength > 0)
+        {
+            // With O_DIRECT QEMU asks for block status in whole aligned blocks, so the tail past the end of the file
+            // has the status of the file's last bytes (its last block reaches past the end).
+            var last = extents.Count > 0 ? extents[^1] : _file.GetExtents(fileLength - 1, 1)[0];
+            if (extents.Count > 0)
+            {
+                extents[^1] = last with { Length = last.Length + (offset + length - tail) };
+            }
+            else
+            {
+                extents.Add(new Extent(tail, offset + length - tail, last.Kind));
+            }
+
+            return extents;
+        }
+
         extents.Add(new Extent(tail, offset + length - tail, ExtentKind.Zero));
         return extents;
     }

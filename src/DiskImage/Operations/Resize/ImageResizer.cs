@@ -88,6 +88,7 @@ public static class ImageResizer
         }
 
         RawPreallocator.Extend(raw.File, oldSize, newSize, preallocation);
+        RawPreallocator.AllocateFirstBlock(raw.File, oldSize, newSize, preallocation);
         raw.File.Flush();
     }
 }
