@@ -40,7 +40,8 @@ internal sealed class QuorumStorage : IStorage
         }
     }
 
-    public long? AllocatedSize => null;
+    /// <summary>What the children occupy together, as QEMU sums a node's children; null if any cannot tell.</summary>
+    public long? AllocatedSize => _children.Aggregate((long?)0, (sum, child) => sum + child.AllocatedSize);
 
     public bool IgnoreFlushes { get; set; }
 
