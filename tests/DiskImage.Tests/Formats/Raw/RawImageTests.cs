@@ -20,7 +20,24 @@ public class RawImageTests
         var buffer = new byte[4096];
         image.Read(10 << 20, buffer);
         Assert.All(buffer, b => Assert.Equal(0, b));
-        Assert.Equal([new Extent(0, 64 << 20, ExtentKind.Zero)], image.GetExtents(0, 64 << 20));
+        // As QEMU's file driver, the first 4 KiB are written (zeroes) so O_DIRECT opens can probe the alignment.
+        Assert.Equal([new Extent(0, 4096, ExtentKind.Data), new Extent(4096, (64 << 20) - 4096, ExtentKind.Zero)], image.GetExtents(0, 64 << 20));
+    }
+
+    [Theory]
+    [InlineData(512, 512)]
+    [InlineData(4096, 4096)]
+    [InlineData(1 << 20, 4096)]
+    public void Create_writes_the_first_block_as_qemus_file_driver_does(int size, int firstBlock)
+    {
+        // QEMU writes 512 bytes when the file is smaller than 4 KiB, else 4 KiB (block/file-posix.c).
+        using var dir = new TempDirectory();
+        var path = dir.File("first.raw");
+        RawFormat.Instance.Create(path, new RawCreateOptions { Size = size });
+        using var image = ImageFormatRegistry.Default.Open(path, "raw");
+        var extents = image.GetExtents(0, size);
+        Assert.Equal(new Extent(0, firstBlock, ExtentKind.Data), extents[0]);
+        Assert.Equal(size, new FileInfo(path).Length);
     }
 
     [Theory]
@@ -50,9 +67,10 @@ public class RawImageTests
 
         using var reopened = ImageFormatRegistry.Default.Open(path, "raw");
         var extents = reopened.GetExtents(0, 4 << 20);
-        Assert.Equal(new Extent(0, 1 << 20, ExtentKind.Zero), extents[0]);
-        Assert.Equal(ExtentKind.Data, extents[1].Kind);
-        Assert.Equal(1 << 20, extents[1].Offset);
+        Assert.Equal(new Extent(0, 4096, ExtentKind.Data), extents[0]);
+        Assert.Equal(new Extent(4096, (1 << 20) - 4096, ExtentKind.Zero), extents[1]);
+        Assert.Equal(ExtentKind.Data, extents[2].Kind);
+        Assert.Equal(1 << 20, extents[2].Offset);
         Assert.Equal(4 << 20, extents[^1].End);
     }
 
