@@ -112,7 +112,7 @@ internal static class OpenCloseCommands
                         // node's are left to the path, as before (blkdebug: names carry their own).
                         if (key is not ("read-only" or "driver" or "format" or "file" or "filename")
                             && !key.StartsWith("file.", StringComparison.Ordinal)
-                            && (!key.StartsWith("backing.", StringComparison.Ordinal) || key == "backing.driver"))
+                            && (!key.StartsWith("backing.", StringComparison.Ordinal) || key is "backing.driver" or "backing.file.driver" or "backing.file.filename"))
                         {
                             nodeOptions.Add(new(key, text));
                         }
