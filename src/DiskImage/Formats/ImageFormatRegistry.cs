@@ -66,7 +66,7 @@ public sealed class ImageFormatRegistry
         {
             // A json: name names its driver, or the file whose bytes are probed.
             var spec = Options.BlockSpec.FromJson(path);
-            return spec.Driver is { } driver ? Get(driver) : Probe(spec.Filename);
+            return spec.Protocol is { } protocol ? Raw.ProtocolFormat.ForHostDriver(protocol) : spec.Driver is { } driver ? Get(driver) : Probe(spec.Filename);
         }
 
         using var file = IO.Storage.Open(IO.FileProtocolPrefix.Strip(path), writable: false);
@@ -122,14 +122,28 @@ public sealed class ImageFormatRegistry
             OpenBackingChain = options.OpenBackingChain && !spec.NoBacking,
             Window = window,
             TrustExtentPaths = spec.TrustExtentPaths || options.TrustExtentPaths,
-            FileNode = spec.File is { } inner ? (outer, formatOwnsFile) => OpenFileNode(inner, outer, formatOwnsFile) : null,
-            StackedDisplayName = spec.File is not null || spec.LuksKeySecret is not null || spec.NullOptions.Count > 0 || spec.Driver is "null-co" or "null-aio" ? spec.DisplayName : null,
+            FileNode = spec.File is { } inner ? (outer, formatOwnsFile) => OpenFileNode(inner, outer, formatOwnsFile)
+                : spec.Quorum is { } quorum ? (outer, formatOwnsFile) => OpenQuorum(quorum, outer, formatOwnsFile) : null,
+            StackedDisplayName = spec.File is not null || spec.Quorum is not null || spec.BlkdebugInline || spec.LuksKeySecret is not null || spec.NullOptions.Count > 0 || spec.Driver is "null-co" or "null-aio" ? spec.DisplayName : null,
             Blkdebug = spec.BlkdebugRules,
             BackingFormat = spec.BackingDriver ?? options.BackingFormat,
+            BackingPath = spec.BackingFilename ?? options.BackingPath,
+            DirectIo = spec.CacheDirect ?? options.DirectIo,
             FormatOptions = spec.Qcow2Options.Count == 0 && spec.NullOptions.Count == 0 ? options.FormatOptions : Merge(options.FormatOptions, spec.Qcow2Options, spec.NullOptions),
         };
+        if (spec.Quorum is not null && !opened.ReadOnly)
+        {
+            throw new UnsupportedFeatureException("Writing through a quorum node is not supported; open it read-only");
+        }
+
+        if (spec.Protocol is not null)
+        {
+            CheckProtocolFile(spec.Protocol, spec.Filename, opened.ReadOnly);
+        }
+
         var name = formatName ?? spec.Driver;
-        var format = name is not null ? Get(name) : Probe(spec.Filename);
+        var format = spec.Protocol is { } hostDriver && name == hostDriver ? Raw.ProtocolFormat.ForHostDriver(hostDriver)
+            : name is not null ? Get(name) : Probe(spec.Filename);
         if (window is not null && format is not Raw.RawFormat)
         {
             throw new InvalidOptionException($"Block format '{format.Name}' does not support the option '{(spec.RawOffset is not null ? "offset" : "size")}'");
@@ -151,6 +165,29 @@ public sealed class ImageFormatRegistry
         }
 
         return format.Open(spec.Filename, opened with { FormatWasProbed = name is null });
+    }
+
+    /// <summary>
+    /// The host protocol drivers take one kind of file each (<c>file</c> a regular file, <c>host_device</c> and
+    /// <c>host_cdrom</c> a character or block device), refused in QEMU's words. A directory opened for writing is left
+    /// to the open, which fails as QEMU's does (<c>Is a directory</c>) before the kind is looked at.
+    /// </summary>
+    private static void CheckProtocolFile(string protocol, string filename, bool readOnly)
+    {
+        if (!IO.FileStatCalls.TryStat(filename, out _, out _, out var kind) || (kind == IO.FileKind.Directory && !readOnly))
+        {
+            return;
+        }
+
+        if (protocol == "file" && kind != IO.FileKind.Regular)
+        {
+            throw new InvalidOptionException($"'file' driver requires '{filename}' to be a regular file");
+        }
+
+        if (protocol != "file" && kind is not (IO.FileKind.CharacterDevice or IO.FileKind.BlockDevice))
+        {
+            throw new InvalidOptionException($"'{protocol}' driver requires '{filename}' to be either a character or block device");
+        }
     }
 
     /// <summary>Option sets joined, a later one's key winning.</summary>
@@ -193,6 +230,26 @@ public sealed class ImageFormatRegistry
             FormatWasProbed = false,
         };
         return new Raw.ImageStorage(OpenSpec(inner, formatName: null, options));
+    }
+
+    /// <summary>A read-only quorum node over its children, each opened read-only with the outer open's lock.</summary>
+    private static IO.IStorage OpenQuorum(Options.QuorumSpec quorum, ImageOpenOptions outer, bool formatOwnsFile)
+    {
+        var children = new List<IO.IStorage>();
+        try
+        {
+            foreach (var child in quorum.Children)
+            {
+                children.Add(IO.Storage.Open(child, writable: false, outer.LockFor(child, formatOwnsFile)));
+            }
+
+            return new IO.Quorum.QuorumStorage(children, quorum.Threshold, Options.JsonFilename.Prefix + quorum.DisplayObject);
+        }
+        catch
+        {
+            children.ForEach(c => c.Dispose());
+            throw;
+        }
     }
 
     private static ImageFormatRegistry CreateDefault()

@@ -95,6 +95,19 @@ public sealed record ImageOpenOptions
     /// </summary>
     internal string? BackingFormat { get; init; }
 
+    /// <summary>
+    /// <c>cache.direct=on</c>: QEMU opens the file with <c>O_DIRECT</c> and works in whole blocks of the alignment it
+    /// probes, which shows in block status at the end of a file whose length is not a whole number of them. The
+    /// file is read and written as without it here (the data is the same; only the page cache is bypassed).
+    /// </summary>
+    internal bool DirectIo { get; init; }
+
+    /// <summary>
+    /// <c>backing.file.filename</c>: the backing file to open instead of the one the image names. Not passed on to
+    /// backing files.
+    /// </summary>
+    internal string? BackingPath { get; init; }
+
     /// <summary>The node options of an image (qcow2's runtime options) are its own: a backing file opens with none.</summary>
     private static readonly IReadOnlyDictionary<string, string> NoFormatOptions = new Dictionary<string, string>();
 
@@ -156,6 +169,7 @@ public sealed record ImageOpenOptions
         Blkdebug = null,
         RepairReport = null,
         BackingFormat = null,
+        BackingPath = null,
         FormatOptions = NoFormatOptions,
         Permissions = MetadataOnly ? LockPermissions.None : LockPermissions.ConsistentRead,
         SharedPermissions = SharedPermissions.HasFlag(LockPermissions.Write)

@@ -67,8 +67,9 @@ public sealed class HostFile : IStorage
         {
             if (Directory.Exists(path))
             {
-                // qemu's file driver refuses anything but a regular file (or device) in these words.
-                throw new ImageAccessException($"'file' driver requires '{path}' to be a regular file");
+                // qemu's file driver refuses anything but a regular file (or device) in these words; opening a
+                // directory for writing fails before that, in open(2) itself.
+                throw new ImageAccessException(writable ? $"Could not open '{path}': Is a directory" : $"'file' driver requires '{path}' to be a regular file");
             }
 
             var handle = File.OpenHandle(path, FileMode.Open, writable ? FileAccess.ReadWrite : FileAccess.Read, writable ? FileShare.Read : FileShare.ReadWrite);

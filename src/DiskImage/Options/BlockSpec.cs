@@ -22,6 +22,12 @@ internal sealed record BlockSpec
     /// <summary><c>driver</c>: the format; null to probe.</summary>
     public string? Driver { get; init; }
 
+    /// <summary>
+    /// A protocol driver as the top node (<c>file</c>, <c>host_device</c>, <c>host_cdrom</c>): the file's bytes are the
+    /// disk, as under the raw format, and the file must be of the kind the driver takes. Null otherwise.
+    /// </summary>
+    public string? Protocol { get; init; }
+
     /// <summary>The host file or NBD URI holding the image.</summary>
     public required string Filename { get; init; }
 
@@ -39,6 +45,12 @@ internal sealed record BlockSpec
 
     /// <summary><c>force-share</c>, if given.</summary>
     public bool? ForceShare { get; init; }
+
+    /// <summary>
+    /// <c>cache.direct</c>, if given: QEMU then opens the file with <c>O_DIRECT</c>, and requests to it are aligned to
+    /// the alignment it probes (its block status is reported in whole aligned blocks).
+    /// </summary>
+    public bool? CacheDirect { get; init; }
 
     /// <summary><c>file.locking</c>, if given.</summary>
     public ImageLocking? Locking { get; init; }
@@ -61,17 +73,38 @@ internal sealed record BlockSpec
     /// </summary>
     public IReadOnlyList<IO.Blkdebug.BlkdebugRule>? BlkdebugRules { get; init; }
 
+    /// <summary>A <c>quorum</c> file node (<c>file.driver=quorum</c>): its children and vote threshold; null otherwise.</summary>
+    public QuorumSpec? Quorum { get; init; }
+
+    /// <summary>
+    /// Whether the <c>blkdebug</c> file node was given rules or limits inline (not only a config file): QEMU then names
+    /// the image by its JSON description, as no plain file name says the same.
+    /// </summary>
+    public bool BlkdebugInline { get; init; }
+
     /// <summary>
     /// A <c>blkdebug</c> node above the format (<c>driver=blkdebug</c>, the format as its <c>image</c>): its request
     /// limits, which decide how write-zeroes and discard requests reach the format. Null when there is none.
     /// </summary>
     public IO.Blkdebug.BlkdebugLimits? TopBlkdebugLimits { get; init; }
 
+    /// <summary>
+    /// The rules of a <c>blkdebug</c> node above the format, all raised by copy-on-read (<c>cor_write</c>): the copies
+    /// copy-on-read writes through the node are checked against them. Null when there are none.
+    /// </summary>
+    public IReadOnlyList<IO.Blkdebug.BlkdebugRule>? TopBlkdebugRules { get; init; }
+
     /// <summary>The options of a <c>null-co</c>/<c>null-aio</c> node: <c>size</c> in bytes, <c>read-zeroes</c> as on/off.</summary>
     public IReadOnlyDictionary<string, string> NullOptions { get; init; } = NoOptions;
 
     /// <summary><c>backing.driver</c>: the backing file's format, overriding the one the image names.</summary>
     public string? BackingDriver { get; init; }
+
+    /// <summary>
+    /// <c>backing.file.filename</c> (or <c>backing.filename</c>): the backing file to open in place of the one the
+    /// image's header names, as QEMU opens the backing node the options describe.
+    /// </summary>
+    public string? BackingFilename { get; init; }
 
     /// <summary><c>"backing": null</c>: open without the backing chain.</summary>
     public bool NoBacking { get; init; }
@@ -89,7 +122,7 @@ internal sealed record BlockSpec
     public required string DisplayName { get; init; }
 
     /// <summary>Whether only driver, file name and key secret were given, so the plain file name says everything.</summary>
-    public bool IsPlain => LuksKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && TopBlkdebugLimits is null && Qcow2Options.Count == 0 && BackingDriver is null && NullOptions.Count == 0;
+    public bool IsPlain => Protocol is null && LuksKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && CacheDirect is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Quorum is null && TopBlkdebugLimits is null && TopBlkdebugRules is null && Qcow2Options.Count == 0 && BackingDriver is null && BackingFilename is null && NullOptions.Count == 0;
 
     /// <summary>Deepest accepted stack of format nodes (each <c>file.driver</c> naming a format adds one).</summary>
     public const int MaxFormatNesting = 8;
@@ -130,6 +163,11 @@ internal sealed record BlockSpec
             return TopBlkdebug(options, nesting);
         }
 
+        if (IsHostProtocol(driver))
+        {
+            return TopProtocol(options, driver!);
+        }
+
         var hasFile = options.Keys.Any(k => k.StartsWith(FilePrefix, StringComparison.Ordinal));
         if (options.TryGetValue("file", out var fileReference))
         {
@@ -159,6 +197,10 @@ internal sealed record BlockSpec
         var noBacking = options.Remove("backing", out var backing) && IsNoBacking(backing, driver);
         var forceShare = Take(options, "force-share") is { } share ? KeyValueOptions.ParseBool("force-share", share) : (bool?)null;
         var locking = Take(options, "file.locking") is { } lockingText ? ParseLocking(lockingText) : (ImageLocking?)null;
+        var cacheDirect = TakeBool(options, "cache.direct") ?? TakeBool(options, "file.cache.direct");
+
+        // cache.no-flush only lets QEMU skip flushes; flushing anyway is the safe side, so it is checked for form only.
+        _ = TakeBool(options, "cache.no-flush") ?? TakeBool(options, "file.cache.no-flush");
         var trustExtentPaths = driver is null or "vmdk" && Take(options, TrustExtentPathsKey) is { } trust && KeyValueOptions.ParseBool(TrustExtentPathsKey, trust);
 
         var qcow2Options = driver is null or "qcow2" ? TakeQcow2Options(options) : NoOptions;
@@ -182,6 +224,8 @@ internal sealed record BlockSpec
         string? filename;
         BlockSpec? fileNode = null;
         IReadOnlyList<IO.Blkdebug.BlkdebugRule>? blkdebugRules = null;
+        var blkdebugInline = false;
+        QuorumSpec? quorum = null;
         var protocol = Take(options, "file.driver");
         if (isNull)
         {
@@ -215,9 +259,14 @@ internal sealed record BlockSpec
             fileNode = FromOptions(innerOptions, nesting + 1);
             filename = fileNode.Filename;
         }
+        else if (protocol == "quorum")
+        {
+            quorum = QuorumNode(options);
+            filename = quorum.Children[0];
+        }
         else if (protocol == "blkdebug")
         {
-            (filename, blkdebugRules) = BlkdebugNode(options);
+            (filename, blkdebugRules, blkdebugInline) = BlkdebugNode(options);
         }
         else if (protocol is not null && OtherFormats.Contains(protocol))
         {
@@ -242,9 +291,10 @@ internal sealed record BlockSpec
         }
 
         var backingDriver = Take(options, "backing.driver");
+        var backingFilename = BackingFile(options);
         if (options.Keys.FirstOrDefault(k => k.StartsWith("backing.", StringComparison.Ordinal)) is { } backingKey)
         {
-            throw new UnsupportedFeatureException($"Options for the backing file ('{backingKey}') are not supported; only \"backing\": null, backing.driver and backing.encrypt.key-secret are");
+            throw new UnsupportedFeatureException($"Options for the backing file ('{backingKey}') are not supported; only \"backing\": null, backing.driver, backing.file.filename and backing.encrypt.key-secret are");
         }
 
         if (options.Count > 0)
@@ -257,7 +307,7 @@ internal sealed record BlockSpec
             throw new InvalidOptionException("A block device must be specified for \"file\"");
         }
 
-        var fileObject = fileNode?.DisplayObject ?? QemuJson.Object([new("driver", QemuJson.String("file")), new("filename", QemuJson.String(filename))]);
+        var fileObject = fileNode?.DisplayObject ?? quorum?.DisplayObject ?? QemuJson.Object([new("driver", QemuJson.String("file")), new("filename", QemuJson.String(filename))]);
         if (blkdebugRules is not null)
         {
             fileObject = QemuJson.Object([new("driver", QemuJson.String("blkdebug")), new("image", fileObject)]);
@@ -270,7 +320,7 @@ internal sealed record BlockSpec
             new("file", fileObject),
             new("key-secret", luksKeySecret is null ? null : QemuJson.String(luksKeySecret)),
         ]);
-        var display = offset is null && size is null && fileNode is null && blkdebugRules is null && luksKeySecret is null ? filename : JsonFilename.Prefix + displayObject;
+        var display = offset is null && size is null && fileNode is null && blkdebugRules is null && quorum is null && luksKeySecret is null ? filename : JsonFilename.Prefix + displayObject;
         if (isNull)
         {
             displayObject = QemuJson.Object(nullDisplay);
@@ -281,8 +331,11 @@ internal sealed record BlockSpec
         {
             File = fileNode,
             BlkdebugRules = blkdebugRules,
+            BlkdebugInline = blkdebugInline,
+            Quorum = quorum,
             DisplayObject = displayObject,
             ForceShare = forceShare ?? fileNode?.ForceShare,
+            CacheDirect = cacheDirect ?? fileNode?.CacheDirect,
             Locking = locking ?? fileNode?.Locking,
             Driver = driver,
             Filename = filename,
@@ -294,8 +347,40 @@ internal sealed record BlockSpec
             Qcow2Options = qcow2Options,
             NullOptions = nullOptions,
             BackingDriver = backingDriver,
+            BackingFilename = backingFilename,
             TrustExtentPaths = trustExtentPaths,
             DisplayName = display,
+        };
+    }
+
+    /// <summary>The protocol drivers for host files and devices, which can also be an image's top node.</summary>
+    public static bool IsHostProtocol(string? driver) => driver is "file" or "host_device" or "host_cdrom";
+
+    /// <summary>A host protocol driver as the top node: its file name and locking, and no format above it.</summary>
+    private static BlockSpec TopProtocol(Dictionary<string, JsonScalar> options, string driver)
+    {
+        var filename = Take(options, "filename");
+        var locking = Take(options, "locking") is { } lockingText ? ParseLocking(lockingText) : (ImageLocking?)null;
+        var forceShare = Take(options, "force-share") is { } share ? KeyValueOptions.ParseBool("force-share", share) : (bool?)null;
+        if (options.Count > 0)
+        {
+            throw new InvalidOptionException($"Block protocol '{driver}' doesn't support the option '{options.Keys.First()}'");
+        }
+
+        if (string.IsNullOrEmpty(filename))
+        {
+            throw new InvalidOptionException($"The '{driver}' block driver requires a file name");
+        }
+
+        return new BlockSpec
+        {
+            Protocol = driver,
+            Driver = driver,
+            Filename = filename,
+            Locking = locking,
+            ForceShare = forceShare,
+            DisplayName = filename,
+            DisplayObject = QemuJson.Object([new("driver", QemuJson.String(driver)), new("filename", QemuJson.String(filename))]),
         };
     }
 
@@ -305,6 +390,27 @@ internal sealed record BlockSpec
     /// </summary>
     public static string DottedToJsonName(string text) =>
         JsonFilename.Prefix + QemuJson.Object([.. KeyValueOptions.Parse([text]).Select(o => new KeyValuePair<string, string?>(o.Key, QemuJson.String(o.Value)))], ordered: true);
+
+    /// <summary>
+    /// The backing node's file named in the options (<c>backing.file.filename</c> under the <c>file</c> protocol, or
+    /// <c>backing.filename</c>); null when the header's name stands.
+    /// </summary>
+    private static string? BackingFile(Dictionary<string, JsonScalar> options)
+    {
+        var protocol = Take(options, "backing.file.driver");
+        if (protocol is not null and not "file")
+        {
+            throw new UnsupportedFeatureException($"A '{protocol}' node under the backing file is not supported; only 'file' is");
+        }
+
+        var filename = Take(options, "backing.file.filename") ?? Take(options, "backing.filename");
+        if (protocol is not null && filename is null)
+        {
+            throw new InvalidOptionException("The 'file' block driver requires a file name");
+        }
+
+        return filename;
+    }
 
     /// <summary>qcow2's metadata cache sizes (bytes, with qemu's size suffixes) and its cache clean interval (seconds).</summary>
     private static readonly string[] Qcow2SizeKeys = ["cache-size", "l2-cache-size", "l2-cache-entry-size", "refcount-cache-size"];
@@ -405,6 +511,10 @@ internal sealed record BlockSpec
     private static string? Take(Dictionary<string, JsonScalar> options, string key) =>
         options.Remove(key, out var value) ? value.Text : null;
 
+    /// <summary>A boolean option (JSON boolean, or qemu's words for one), if given.</summary>
+    private static bool? TakeBool(Dictionary<string, JsonScalar> options, string key) =>
+        Take(options, key) is { } text ? KeyValueOptions.ParseBool(key, text) : null;
+
     /// <summary><c>"backing": null</c>, or the deprecated empty string; any other string names a node, which cannot be defined here.</summary>
     private static bool IsNoBacking(JsonScalar value, string? driver) => value.Kind switch
     {
@@ -480,7 +590,9 @@ internal sealed record BlockSpec
             options.Remove(key);
         }
 
-        if (rules.Count > 0)
+        // Copy-on-read raises cor_write on the node it reads through, which is this one; other events come from a
+        // format's internals, which a node above the format never sees here.
+        if (rules.Any(r => r.Event != IO.Blkdebug.BlkdebugEvent.CorWrite))
         {
             throw new UnsupportedFeatureException("Injected errors on a blkdebug node above a format are not supported; put the node under the format (file.driver=blkdebug)");
         }
@@ -495,6 +607,7 @@ internal sealed record BlockSpec
         return spec with
         {
             TopBlkdebugLimits = limits,
+            TopBlkdebugRules = rules.Count > 0 ? rules : null,
             DisplayObject = displayObject,
             DisplayName = JsonFilename.Prefix + displayObject,
         };
@@ -521,7 +634,11 @@ internal sealed record BlockSpec
     /// object with the <c>file</c> driver, or <c>x-image</c>) and its rules (a <c>config</c> file, then the
     /// <c>inject-error</c>/<c>set-state</c> options). Its alignment options are checked as QEMU checks them.
     /// </summary>
-    private static (string Filename, IReadOnlyList<IO.Blkdebug.BlkdebugRule> Rules) BlkdebugNode(Dictionary<string, JsonScalar> options)
+    /// <remarks>
+    /// Inline is whether options beyond the config file and the image were given (rules or limits): QEMU then cannot
+    /// name the node by a plain file name, and names the image by its JSON description.
+    /// </remarks>
+    private static (string Filename, IReadOnlyList<IO.Blkdebug.BlkdebugRule> Rules, bool Inline) BlkdebugNode(Dictionary<string, JsonScalar> options)
     {
         const string node = FilePrefix;
         if (options.TryGetValue(node + "image", out var reference))
@@ -538,7 +655,9 @@ internal sealed record BlockSpec
         var filename = Take(options, node + "image.filename") ?? Take(options, node + "x-image")
             ?? throw new InvalidOptionException(imageDriver is null ? "A block device must be specified for \"image\"" : "The 'file' block driver requires a file name");
         var config = Take(options, node + "config");
+        var before = options.Count;
         _ = TakeBlkdebugLimits(options, node);
+        var inline = options.Count != before;
 
         var ruleKeys = options.Keys.Where(k => k.StartsWith(node + "inject-error.", StringComparison.Ordinal) || k.StartsWith(node + "set-state.", StringComparison.Ordinal)).ToList();
         var ruleOptions = ruleKeys.Select(k => new KeyValuePair<string, string>(k[node.Length..], options[k].Text)).ToList();
@@ -547,7 +666,96 @@ internal sealed record BlockSpec
             options.Remove(key);
         }
 
-        return (filename, IO.Blkdebug.BlkdebugRules.Load(config, ruleOptions));
+        return (filename, IO.Blkdebug.BlkdebugRules.Load(config, ruleOptions), inline || ruleKeys.Count > 0);
+    }
+
+    /// <summary>
+    /// A <c>quorum</c> file node: <c>vote-threshold</c> and the <c>children</c> array of host files, checked as QEMU
+    /// checks them. Reads vote; rewriting corrupted children, blkverify mode and the fifo pattern are refused.
+    /// </summary>
+    private static QuorumSpec QuorumNode(Dictionary<string, JsonScalar> options)
+    {
+        const string node = FilePrefix;
+        var children = new List<string>();
+        var childObjects = new List<string>();
+        for (var i = 0; ; i++)
+        {
+            var prefix = $"{node}children.{i.ToString(CultureInfo.InvariantCulture)}.";
+            if (!options.Keys.Any(k => k.StartsWith(prefix, StringComparison.Ordinal)))
+            {
+                break;
+            }
+
+            var driver = Take(options, prefix + "driver");
+            if (driver is not null and not "file")
+            {
+                throw new UnsupportedFeatureException($"A '{driver}' child of a quorum node is not supported; only 'file' is");
+            }
+
+            var childName = Take(options, prefix + "filename");
+            if (string.IsNullOrEmpty(childName))
+            {
+                throw new InvalidOptionException("The 'file' block driver requires a file name");
+            }
+
+            if (options.Keys.FirstOrDefault(k => k.StartsWith(prefix, StringComparison.Ordinal)) is { } other)
+            {
+                throw new InvalidOptionException($"Block protocol 'file' doesn't support the option '{other[prefix.Length..]}'");
+            }
+
+            children.Add(childName);
+            childObjects.Add(QemuJson.Object([new("driver", QemuJson.String("file")), new("filename", QemuJson.String(childName))]));
+        }
+
+        if (options.Keys.Any(k => k.StartsWith(node + "children.", StringComparison.Ordinal) || k == node + "children"))
+        {
+            throw new InvalidOptionException("Option children is not a valid array");
+        }
+
+        if (children.Count == 0)
+        {
+            throw new InvalidOptionException("Number of provided children must be 1 or more");
+        }
+
+        var thresholdText = Take(options, node + "vote-threshold");
+        var threshold = thresholdText is null ? 0 : QemuNumber.Parse("vote-threshold", thresholdText);
+        if (threshold < 1)
+        {
+            throw new InvalidOptionException("Parameter 'vote-threshold' expects a value >= 1");
+        }
+
+        if (threshold > (ulong)children.Count)
+        {
+            throw new InvalidOptionException("threshold may not exceed children count");
+        }
+
+        var pattern = Take(options, node + "read-pattern");
+        if (pattern is not null and not ("quorum" or "fifo"))
+        {
+            throw new InvalidOptionException("Please set read-pattern as fifo or quorum");
+        }
+
+        if (pattern == "fifo")
+        {
+            throw new UnsupportedFeatureException("The quorum read pattern 'fifo' is not supported; only 'quorum' is");
+        }
+
+        if (TakeBool(options, node + "blkverify") == true)
+        {
+            throw new UnsupportedFeatureException("blkverify mode of a quorum node is not supported");
+        }
+
+        if (TakeBool(options, node + "rewrite-corrupted") == true)
+        {
+            throw new UnsupportedFeatureException("rewrite-corrupted of a quorum node is not supported (the node is read-only here)");
+        }
+
+        var display = QemuJson.Object([
+            new("children", "[" + string.Join(", ", childObjects) + "]"),
+            new("driver", QemuJson.String("quorum")),
+            new("vote-threshold", threshold.ToString(CultureInfo.InvariantCulture)),
+        ]);
+        return new QuorumSpec(children, (int)threshold, display);
     }
 
     /// <summary>qemu's nbd driver options (<c>server.type=unix|inet</c>, <c>server.path</c>, <c>server.host</c>, <c>server.port</c>, <c>export</c>) as a URI.</summary>
@@ -569,3 +777,6 @@ internal sealed record BlockSpec
         return Nbd.Client.NbdUri.Format(type ?? (path is not null ? "unix" : "inet"), host, port, path, export, tlsCreds, tlsHostname, dirtyBitmap);
     }
 }
+
+/// <summary>A quorum node: its children's file names, its vote threshold, and its JSON description.</summary>
+internal sealed record QuorumSpec(IReadOnlyList<string> Children, int Threshold, string DisplayObject);

@@ -26,13 +26,17 @@ public sealed record ImageOpts
     public static ImageOpts Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var spec = BlockSpec.FromDotted(text);
+
+        // Filter nodes on top (copy-on-read, compress) are read as in a json: name: the node under them is checked
+        // here, and the whole list travels as the equivalent json: name to whoever applies the filters.
+        var peeled = FilterNodes.Peel<string>([.. KeyValueOptions.Parse([text])], v => v);
+        var spec = BlockSpec.FromOptions(peeled.Options.Select(o => new KeyValuePair<string, JsonScalar>(o.Key, JsonScalar.String(o.Value))));
         return new ImageOpts
         {
-            Driver = spec.Driver,
+            Driver = peeled.HadFilters ? null : spec.Driver,
             Filename = spec.Filename,
             KeySecret = spec.KeySecret,
-            OpenName = spec.IsPlain ? spec.Filename : BlockSpec.DottedToJsonName(text),
+            OpenName = spec.IsPlain && !peeled.HadFilters ? spec.Filename : BlockSpec.DottedToJsonName(text),
         };
     }
 }

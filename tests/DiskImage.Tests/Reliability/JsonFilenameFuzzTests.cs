@@ -16,6 +16,10 @@ public class JsonFilenameFuzzTests
         """json:{"driver":"qcow2","file":{"driver":"raw","offset":65536,"size":"1M","file":{"driver":"qcow2","file":{"filename":"n.qcow2"}}}}""",
         """json:{"driver":"qcow2","file":{"driver":"blkdebug","align":512,"inject-error":[{"event":"write_aio","errno":28,"once":true,"sector":8}],"set-state":[{"event":"l2_load","new_state":2}],"image":{"driver":"file","filename":"b.qcow2"}}}""",
         """json:{"driver":"blkdebug","align":4096,"max-transfer":65536,"opt-write-zero":"15M","max-discard":1048576,"x-image":"t.qcow2","image":{"driver":"qcow2"}}""",
+        """json:{"driver":"qcow2","file":{"driver":"quorum","vote-threshold":2,"read-pattern":"quorum","children":[{"driver":"file","filename":"a"},{"filename":"b"},{"driver":"file","filename":"c"}]}}""",
+        """json:{"driver":"compress","file":{"driver":"copy-on-read","file":{"driver":"qcow2","cache":{"direct":true},"file":{"driver":"file","filename":"c.qcow2"}}}}""",
+        """json:{"driver":"qcow2","file":{"filename":"o.qcow2"},"backing":{"driver":"qcow2","file":{"driver":"file","filename":"b.qcow2"}}}""",
+        """json:{"driver":"host_device","filename":"/dev/null","locking":"off","force-share":false}""",
     ];
 
     private static readonly string s_alphabet = "{}[]:,\"'\\ntfu0123456789.-eE \u00e9";
@@ -32,6 +36,10 @@ public class JsonFilenameFuzzTests
             try
             {
                 _ = BlockSpec.FromJson(name);
+
+                // The filters on top peeled as every spelling of a name peels them, then the node under them.
+                var peeled = FilterNodes.Peel(JsonFilename.Parse(name), v => v.Text);
+                _ = BlockSpec.FromOptions(peeled.Options);
             }
             catch (DiskImageException)
             {

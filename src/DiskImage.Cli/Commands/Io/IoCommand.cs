@@ -75,7 +75,18 @@ internal sealed class IoCommand
         }
 
         using var secrets = Secrets.Load(parse, _object);
-        var source = file is null ? null : Secrets.Resolve(file, imageOpts, Last(parse, _format), secrets);
+        ImageSource? source;
+        try
+        {
+            source = file is null ? null : Secrets.Resolve(file, imageOpts, Last(parse, _format), secrets);
+        }
+        catch (InvalidOptionException e) when (imageOpts && e.InnerException is DiskImageException inner)
+        {
+            // qemu-io reports an option list it cannot use as a failed open, naming no device.
+            context.Error.WriteLine($"{ProgramName.Value}: can't open: {inner.Message}");
+            return 1;
+        }
+
         QemuIoOpenModes.TryCache(cache ?? "writeback", out var ignoreFlushes);
         QemuIoOpenModes.TryDiscard(Last(parse, _discard) ?? "unmap", out var ignoreDiscards);
         var options = new IoOptions

@@ -179,7 +179,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
 
     private static IDiskImage OpenBacking(string path, Qcow2Header header, ImageOpenOptions options)
     {
-        var backingPath = ResolveBackingPath(path, header.BackingFile!);
+        var backingPath = options.BackingPath ?? ResolveBackingPath(path, header.BackingFile!);
         var chain = options.OpeningChain.Append(Path.GetFullPath(path)).ToList();
         if (chain.Count >= MaxBackingDepth)
         {
@@ -238,7 +238,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
             Encrypted = header.CryptMethod != Qcow2Constants.CryptNone,
             DirtyFlag = header.IsDirty,
             BackingFilename = header.BackingFile,
-            FullBackingFilename = header.BackingFile is null || (Nbd.Client.NbdUri.IsNbd(_file.Path) && !Path.IsPathRooted(header.BackingFile)) ? null : ResolveBackingPath(_file.Path, header.BackingFile),
+            FullBackingFilename = header.BackingFile is null || ((Nbd.Client.NbdUri.IsNbd(_file.Path) || _file is IO.Quorum.QuorumStorage) && !Path.IsPathRooted(header.BackingFile)) ? null : ResolveBackingPath(_file.Path, header.BackingFile),
             BackingFilenameFormat = header.BackingFile is null ? null : header.BackingFormat,
             Snapshots = _snapshots.Select(s => s.ToInfo()).ToList(),
             FormatSpecific = new Qcow2SpecificInfo

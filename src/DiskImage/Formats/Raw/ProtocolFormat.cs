@@ -12,6 +12,21 @@ internal sealed class ProtocolFormat : IImageFormat
 
     public static ProtocolFormat Nbd { get; } = new("nbd");
 
+    /// <summary>QEMU's driver for a host block or character device.</summary>
+    public static ProtocolFormat HostDevice { get; } = new("host_device");
+
+    /// <summary>QEMU's driver for a host CD-ROM device (read as any device here).</summary>
+    public static ProtocolFormat HostCdrom { get; } = new("host_cdrom");
+
+    /// <summary>The host protocol driver named <paramref name="driver"/> as the top node (<c>file</c>, <c>host_device</c>, <c>host_cdrom</c>).</summary>
+    public static ProtocolFormat ForHostDriver(string driver) => driver switch
+    {
+        "file" => File,
+        "host_device" => HostDevice,
+        "host_cdrom" => HostCdrom,
+        _ => throw new ArgumentOutOfRangeException(nameof(driver), driver, "Not a host protocol driver"),
+    };
+
     private ProtocolFormat(string name) => Name = name;
 
     public string Name { get; }

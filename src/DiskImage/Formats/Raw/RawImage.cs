@@ -91,6 +91,9 @@ public sealed class RawImage : IDiskImage
         }
     }
 
+    /// <summary><c>cache.direct=on</c>: block status past the end of the file follows the file's last bytes (see <see cref="GetExtents"/>).</summary>
+    internal bool DirectIo => _options.DirectIo && _options.Window is null;
+
     /// <inheritdoc/>
     public IReadOnlyList<Extent> GetExtents(long offset, long length)
     {
@@ -109,6 +112,23 @@ public sealed class RawImage : IDiskImage
         }
 
         var tail = Math.Max(offset, fileLength);
+        if (DirectIo && fileLength > 0)
+        {
+            // With O_DIRECT QEMU asks for block status in whole aligned blocks, so the tail past the end of the file
+            // has the status of the file's last bytes (its last block reaches past the end).
+            var last = extents.Count > 0 ? extents[^1] : _file.GetExtents(fileLength - 1, 1)[0];
+            if (extents.Count > 0)
+            {
+                extents[^1] = last with { Length = last.Length + (offset + length - tail) };
+            }
+            else
+            {
+                extents.Add(new Extent(tail, offset + length - tail, last.Kind));
+            }
+
+            return extents;
+        }
+
         extents.Add(new Extent(tail, offset + length - tail, ExtentKind.Zero));
         return extents;
     }

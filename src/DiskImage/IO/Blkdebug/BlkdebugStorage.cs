@@ -131,8 +131,8 @@ internal sealed class BlkdebugStorage : IStorage
     /// <inheritdoc/>
     public long Length => _inner.Length;
 
-    /// <inheritdoc/>
-    public long? AllocatedSize => _inner.AllocatedSize;
+    /// <summary>Unknown: QEMU's blkdebug driver is a protocol that cannot tell, so qemu-img prints "unavailable".</summary>
+    public long? AllocatedSize => null;
 
     /// <inheritdoc/>
     public bool IgnoreFlushes

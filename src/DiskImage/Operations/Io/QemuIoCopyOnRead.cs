@@ -13,8 +13,12 @@ internal static class QemuIoCopyOnRead
 {
     private const int ChunkSize = 1 << 20;
 
-    /// <summary>Copies what <c>[offset, offset + count)</c> reads from below into the image; 0, or a negative errno.</summary>
-    public static int Copy(IDiskImage image, long offset, long count)
+    /// <summary>
+    /// Copies what <c>[offset, offset + count)</c> reads from below into the image; 0, or a negative errno. With a
+    /// blkdebug node above the image (<paramref name="node"/>), each copy raises <c>cor_write</c> on it and is written
+    /// through it, so its rules can fail the copy as QEMU's do.
+    /// </summary>
+    public static int Copy(IDiskImage image, long offset, long count, IO.Blkdebug.BlkdebugStorage? node = null)
     {
         if (count <= 0 || !QemuIoArguments.InRange(image.Length, offset, count))
         {
@@ -40,9 +44,21 @@ internal static class QemuIoCopyOnRead
                     var length = (int)Math.Min(ChunkSize, extent.Length - done);
                     var chunk = buffer.AsSpan(0, length);
                     image.Read(extent.Offset + done, chunk);
+                    node?.Event(IO.Blkdebug.BlkdebugEvent.CorWrite);
                     if (chunk.ContainsAnyExcept((byte)0))
                     {
-                        image.Write(extent.Offset + done, chunk);
+                        if (node is not null)
+                        {
+                            node.Write(extent.Offset + done, chunk);
+                        }
+                        else
+                        {
+                            image.Write(extent.Offset + done, chunk);
+                        }
+                    }
+                    else if (node is not null)
+                    {
+                        node.WriteZeroes(extent.Offset + done, length, mayUnmap: false);
                     }
                     else
                     {

@@ -27,6 +27,9 @@ internal sealed record QemuIoOpenSettings(string Path)
     /// <summary><c>-C</c> or the <c>copy-on-read</c> filter: reads copy what they get from below into the image.</summary>
     public bool CopyOnRead { get; init; }
 
+    /// <summary>Copy-on-read comes from the <c>copy-on-read</c> filter node (which refuses a read-only open in its own words).</summary>
+    public bool CopyOnReadFilter { get; init; }
+
     /// <summary>The <c>compress</c> filter: writes store whole clusters compressed.</summary>
     public bool Compress { get; init; }
 
@@ -36,28 +39,19 @@ internal sealed record QemuIoOpenSettings(string Path)
     /// </summary>
     public QemuIoOpenSettings WithoutFilters()
     {
-        var settings = this;
-        for (var depth = 0; depth < 4 && Options.JsonFilename.IsJson(settings.Path); depth++)
+        if (!Options.JsonFilename.IsJson(Path))
         {
-            var options = Options.JsonFilename.Parse(settings.Path);
-            var driver = options.Find(o => o.Key == "driver").Value.Text;
-            if (driver is not ("copy-on-read" or "compress"))
-            {
-                break;
-            }
-
-            const string FilePrefix = "file.";
-            var inner = options.Where(o => o.Key.StartsWith(FilePrefix, StringComparison.Ordinal))
-                .Select(o => new KeyValuePair<string, string?>(o.Key[FilePrefix.Length..], Options.QemuJson.Scalar(o.Value))).ToList();
-            settings = settings with
-            {
-                Path = Options.JsonFilename.Prefix + Options.QemuJson.Object(inner, ordered: true),
-                CopyOnRead = settings.CopyOnRead || driver == "copy-on-read",
-                Compress = settings.Compress || driver == "compress",
-            };
+            return this;
         }
 
-        return settings;
+        var peeled = Options.FilterNodes.Peel(Options.JsonFilename.Parse(Path), v => v.Text);
+        return !peeled.HadFilters ? this : this with
+        {
+            Path = Options.JsonFilename.Prefix + Options.QemuJson.Object([.. peeled.Options.Select(o => new KeyValuePair<string, string?>(o.Key, Options.QemuJson.Scalar(o.Value)))], ordered: true),
+            CopyOnRead = CopyOnRead || peeled.CopyOnRead,
+            CopyOnReadFilter = CopyOnReadFilter || peeled.CopyOnRead,
+            Compress = Compress || peeled.Compress,
+        };
     }
 
     /// <summary><c>discard=ignore</c>: discards and <c>write -z -u</c>'s unmapping do nothing.</summary>

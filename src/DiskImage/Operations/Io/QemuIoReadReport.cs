@@ -20,10 +20,11 @@ internal static class QemuIoReadReport
     /// <param name="failOnMismatch">aio_read reports a mismatch but still succeeds.</param>
     /// <param name="vmState">Read the VM state area (<c>read -b</c>).</param>
     /// <param name="copyOnRead">Copy what the read gets from below into the image first (<c>-C</c>).</param>
+    /// <param name="copyNode">A blkdebug node above the image that copy-on-read writes through, if any.</param>
     public static int Run(IDiskImage image, QemuIoOutput output, string failureName, long offset, long count, byte? pattern,
-        long windowStart, long windowLength, bool dump, bool quiet, bool machine, bool failOnMismatch, bool vmState = false, bool copyOnRead = false)
+        long windowStart, long windowLength, bool dump, bool quiet, bool machine, bool failOnMismatch, bool vmState = false, bool copyOnRead = false, IO.Blkdebug.BlkdebugStorage? copyNode = null)
     {
-        if (copyOnRead && !vmState && QemuIoCopyOnRead.Copy(image, offset, count) is < 0 and var error)
+        if (copyOnRead && !vmState && QemuIoCopyOnRead.Copy(image, offset, count, copyNode) is < 0 and var error)
         {
             output.Out($"{failureName} failed: {QemuIoErrno.Text(error)}");
             return failOnMismatch ? error : 0;

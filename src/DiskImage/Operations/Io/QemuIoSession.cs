@@ -51,6 +51,12 @@ public sealed class QemuIoSession : IDisposable
     /// <summary>The limits of a blkdebug node above the image's format (null when there is none): write-zeroes and discard requests are split by them.</summary>
     internal IO.Blkdebug.BlkdebugLimits? TopBlkdebugLimits { get; private set; }
 
+    /// <summary>
+    /// A blkdebug node above the image with rules (all raised by copy-on-read): copy-on-read writes through it. Null
+    /// when the image has no such node.
+    /// </summary>
+    internal IO.Blkdebug.BlkdebugStorage? TopBlkdebugNode { get; private set; }
+
     /// <summary>Parses and runs one command line.</summary>
     public IoCommandOutcome Execute(string commandLine)
     {
@@ -152,10 +158,21 @@ public sealed class QemuIoSession : IDisposable
             return false;
         }
 
-        settings = settings.WithoutFilters();
+        try
+        {
+            settings = settings.WithoutFilters();
+        }
+        catch (InvalidOptionException e)
+        {
+            output.Error(settings.NamedByOptions ? $"can't open: {e.Message}" : $"can't open device {settings.NameForErrors ?? settings.Path}: {e.Message}");
+            return false;
+        }
+
         if (settings.CopyOnRead && settings.ReadOnly)
         {
-            output.Error($"can't open device {settings.Path}: Can't use copy-on-read on read-only device");
+            // The -C flag is checked when the device opens; the filter node fails to take write permission instead.
+            var reason = settings.CopyOnReadFilter ? "Block node is read-only" : "Can't use copy-on-read on read-only device";
+            output.Error(settings.NamedByOptions ? $"can't open: {reason}" : $"can't open device {settings.NameForErrors ?? settings.Path}: {reason}");
             return false;
         }
 
@@ -182,14 +199,16 @@ public sealed class QemuIoSession : IDisposable
         {
             Image = settings.Snapshot ? OpenWithOverlay(settings) : OpenPlain(settings, settings.ReadOnly, line => (_current ?? output).Diagnostic(line));
             Settings = settings;
-            TopBlkdebugLimits = Options.JsonFilename.IsJson(settings.Path) ? Options.BlockSpec.FromJson(settings.Path).TopBlkdebugLimits : null;
+            var spec = Options.JsonFilename.IsJson(settings.Path) ? Options.BlockSpec.FromJson(settings.Path) : null;
+            TopBlkdebugLimits = spec?.TopBlkdebugLimits;
+            TopBlkdebugNode = spec?.TopBlkdebugRules is { } rules ? new IO.Blkdebug.BlkdebugStorage(new Formats.Raw.ImageStorage(Image), rules) : null;
             if (Image is Qcow2Image qcow2 && settings.InactiveL2OverlapCheck)
             {
                 qcow2.CheckInactiveL2Overlap = true;
             }
 
             Breakpoints = IO.Blkdebug.BlkdebugName.IsBlkdebug(settings.Path) && Image.Format.Name is "raw" or "qcow2" ? new BlkdebugBreakpoints(Math.Max(1, settings.BlkdebugAlign)) : null;
-            if (settings.Format is null && !settings.ReadOnly && !settings.Snapshot && Image.Format.Name == "raw")
+            if (settings.Format is null && spec?.Driver is null && !settings.ReadOnly && !settings.Snapshot && Image.Format.Name == "raw")
             {
                 // QEMU's warning for a probed raw image opened for writing (it then guards block 0).
                 output.Diagnostic($"WARNING: Image format was not specified for '{settings.Path}' and probing guessed raw.");
@@ -238,6 +257,7 @@ public sealed class QemuIoSession : IDisposable
         Image = null;
         Settings = null;
         Breakpoints = null;
+        TopBlkdebugNode = null;
         DeleteOverlay();
     }
 

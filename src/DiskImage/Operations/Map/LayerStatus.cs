@@ -18,6 +18,7 @@ internal readonly record struct LayerStatus(long Length, bool Data, bool Zero, b
         var status = image switch
         {
             Qcow2Image qcow2 => OfQcow2(qcow2, offset, length),
+            RawImage { DirectIo: true } raw => OfHostFile(raw, offset, length),
             RawImage raw => OfHostFile(raw.File, offset, length),
             Formats.Vmdk.VmdkImage vmdk => OfVmdk(vmdk, offset, length),
             IHostMappedImage mapped => OfHostMapped(mapped, offset, length),
@@ -64,6 +65,14 @@ internal readonly record struct LayerStatus(long Length, bool Data, bool Zero, b
         var run = image.MapStatus(offset, length);
         var data = run.State == Formats.Vmdk.VmdkGrainState.Data;
         return new LayerStatus(run.Length, data, run.Zero, run.State != Formats.Vmdk.VmdkGrainState.Unallocated, run.HostOffset, run.FileName);
+    }
+
+    /// <summary>A raw image opened with O_DIRECT: its own block status, whose tail past the file's end follows the file's last block.</summary>
+    private static LayerStatus OfHostFile(RawImage raw, long offset, long length)
+    {
+        var first = raw.GetExtents(offset, length)[0];
+        var data = first.Kind == ExtentKind.Data;
+        return new LayerStatus(first.Length, data, !data, true, offset);
     }
 
     private static LayerStatus OfHostFile(IStorage file, long offset, long length)

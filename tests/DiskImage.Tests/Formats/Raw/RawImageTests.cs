@@ -20,9 +20,24 @@ public class RawImageTests
         var buffer = new byte[4096];
         image.Read(10 << 20, buffer);
         Assert.All(buffer, b => Assert.Equal(0, b));
-        // QEMU's file driver writes the first 4 KiB of a file it grows from empty (to probe alignment later); the
-        // rest stays a hole.
+        // As QEMU's file driver, the first 4 KiB are written (zeroes) so O_DIRECT opens can probe the alignment.
         Assert.Equal([new Extent(0, 4096, ExtentKind.Data), new Extent(4096, (64 << 20) - 4096, ExtentKind.Zero)], image.GetExtents(0, 64 << 20));
+    }
+
+    [Theory]
+    [InlineData(512, 512)]
+    [InlineData(4096, 4096)]
+    [InlineData(1 << 20, 4096)]
+    public void Create_writes_the_first_block_as_qemus_file_driver_does(int size, int firstBlock)
+    {
+        // QEMU writes 512 bytes when the file is smaller than 4 KiB, else 4 KiB (block/file-posix.c).
+        using var dir = new TempDirectory();
+        var path = dir.File("first.raw");
+        RawFormat.Instance.Create(path, new RawCreateOptions { Size = size });
+        using var image = ImageFormatRegistry.Default.Open(path, "raw");
+        var extents = image.GetExtents(0, size);
+        Assert.Equal(new Extent(0, firstBlock, ExtentKind.Data), extents[0]);
+        Assert.Equal(size, new FileInfo(path).Length);
     }
 
     [Theory]

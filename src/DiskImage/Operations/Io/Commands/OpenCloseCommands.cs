@@ -2,8 +2,8 @@ namespace DiskImage.Operations.Io.Commands;
 
 /// <summary>
 /// <c>open [-rsCnkU] [-t cache] [-d discard] [-o options] [path]</c> and <c>close</c>. Of <c>-o</c>'s keys,
-/// <c>driver</c> picks the format (<c>copy-on-read</c> turns on copy-on-read over the node its <c>file.</c> options
-/// describe, as <c>-C</c> does), <c>file.align</c> is checked for a <c>blkdebug:</c> name, qcow2's runtime options apply
+/// <c>driver</c> picks the format (the filters <c>copy-on-read</c> and <c>compress</c> act on the node their
+/// <c>file.</c> options describe, as in <c>json:</c> names), <c>file.align</c> is checked for a <c>blkdebug:</c> name, qcow2's runtime options apply
 /// to the image; the cache and aio choices are checked and otherwise only tune QEMU.
 /// </summary>
 internal static class OpenCloseCommands
@@ -60,11 +60,23 @@ internal static class OpenCloseCommands
                     break;
                 case 'o':
                     var pairs = QemuIoArguments.OptionPairs(value!).ToList();
-                    if (pairs.Exists(p => p.Key == "driver" && p.Value == "copy-on-read"))
+                    Options.FilterNodes.Peeled<string> peeled;
+                    try
                     {
-                        // The copy-on-read filter over the node its "file." options describe.
-                        settings = settings with { CopyOnRead = true };
-                        pairs = [.. pairs.Where(p => p.Key != "driver").Select(p => p.Key.StartsWith("file.", StringComparison.Ordinal) ? (p.Key["file.".Length..], p.Value) : p)];
+                        // Filters on top (copy-on-read, compress) over the node their "file." options describe, read
+                        // as json: names and --image-opts lists read them.
+                        peeled = Options.FilterNodes.Peel<string>([.. pairs.Select(p => new KeyValuePair<string, string>(p.Key, p.Value))], v => v);
+                    }
+                    catch (InvalidOptionException e)
+                    {
+                        output.Error($"can't open: {e.Message}");
+                        return QemuIoErrno.EINVAL;
+                    }
+
+                    if (peeled.HadFilters)
+                    {
+                        settings = settings with { CopyOnRead = settings.CopyOnRead || peeled.CopyOnRead, CopyOnReadFilter = peeled.CopyOnRead, Compress = settings.Compress || peeled.Compress };
+                        pairs = [.. peeled.Options.Select(o => (o.Key, o.Value))];
                     }
 
                     foreach (var (key, text) in pairs)
@@ -100,7 +112,7 @@ internal static class OpenCloseCommands
                         // node's are left to the path, as before (blkdebug: names carry their own).
                         if (key is not ("read-only" or "driver" or "format" or "file" or "filename")
                             && !key.StartsWith("file.", StringComparison.Ordinal)
-                            && (!key.StartsWith("backing.", StringComparison.Ordinal) || key == "backing.driver"))
+                            && (!key.StartsWith("backing.", StringComparison.Ordinal) || key is "backing.driver" or "backing.file.driver" or "backing.file.filename"))
                         {
                             nodeOptions.Add(new(key, text));
                         }
@@ -117,18 +129,21 @@ internal static class OpenCloseCommands
             }
         }
 
+        // Without a path operand the image is named by the options alone, and qemu-io's errors then name no device.
+        var namedByOptions = operands.Count == 0;
         if (settings.Format == "blkdebug")
         {
             // A blkdebug node above the format: its file name (blkdebug:CONFIG:PATH) joins the -o options, and the
             // whole node is described as a json: name is.
-            if (operands.Count == 1)
+            if (operands.Count == 1 && !IO.Blkdebug.BlkdebugName.IsBlkdebug(operands[0]))
             {
-                if (!IO.Blkdebug.BlkdebugName.IsBlkdebug(operands[0]))
-                {
-                    output.Error($"can't open device {operands[0]}: File name string must start with 'blkdebug:'");
-                    return QemuIoErrno.EINVAL;
-                }
-
+                // A path without the prefix is the image itself (QEMU's x-image); the rules are in the options.
+                blockOptions.Add(new("x-image", Options.QemuJson.String(operands[0])));
+                settings = settings with { NameForErrors = operands[0] };
+                operands.Clear();
+            }
+            else if (operands.Count == 1)
+            {
                 string? config, path;
                 try
                 {
@@ -152,7 +167,7 @@ internal static class OpenCloseCommands
 
             settings = settings with { Path = Options.JsonFilename.Prefix + Options.QemuJson.Object(blockOptions, ordered: true), Format = null };
         }
-        else if (operands.Count == 0 && blockOptions.Exists(o => o.Key is not ("driver" or "file" or "file.filename" or "filename")))
+        else if (operands.Count == 0 && (Options.BlockSpec.IsHostProtocol(settings.Format) || blockOptions.Exists(o => o.Key is not ("driver" or "file" or "file.filename" or "filename"))))
         {
             // Options beyond a format and a file name (stacked formats, a raw window) describe the image as a
             // json: name does; it carries its own driver.
@@ -193,7 +208,7 @@ internal static class OpenCloseCommands
             settings = settings with { BlkdebugAlign = alignment };
         }
 
-        return session.Open(settings with { ReadOnly = readOnly }, output) ? 0 : QemuIoErrno.EINVAL;
+        return session.Open(settings with { ReadOnly = readOnly, NamedByOptions = namedByOptions }, output) ? 0 : QemuIoErrno.EINVAL;
     }
 
     private static int RunClose(QemuIoSession session, string[] words, QemuIoOutput output)

@@ -89,6 +89,6 @@ internal static class ReadCommand
             }
         }
 
-        return QemuIoReadReport.Run(session.Image!, output, "read", offset, count, pattern, windowStart, windowLength, dump, quiet, machine, failOnMismatch: true, vmState, copyOnRead: session.CopyOnRead);
+        return QemuIoReadReport.Run(session.Image!, output, "read", offset, count, pattern, windowStart, windowLength, dump, quiet, machine, failOnMismatch: true, vmState, copyOnRead: session.CopyOnRead, copyNode: session.TopBlkdebugNode);
     }
 }

@@ -48,6 +48,6 @@ internal static class ReadvCommand
             return QemuIoErrno.EINVAL;
         }
 
-        return QemuIoReadReport.Run(session.Image!, output, "readv", offset, count, pattern, 0, count, dump, quiet, machine, failOnMismatch: !aio, copyOnRead: session.CopyOnRead);
+        return QemuIoReadReport.Run(session.Image!, output, "readv", offset, count, pattern, 0, count, dump, quiet, machine, failOnMismatch: !aio, copyOnRead: session.CopyOnRead, copyNode: session.TopBlkdebugNode);
     }
 }
