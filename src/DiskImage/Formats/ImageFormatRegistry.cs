@@ -117,13 +117,14 @@ public sealed class ImageFormatRegistry
         var opened = options with
         {
             KeySecret = spec.KeySecret ?? options.KeySecret,
+            BackingKeySecret = spec.BackingKeySecret ?? options.BackingKeySecret,
             ForceShare = spec.ForceShare ?? options.ForceShare,
             Locking = spec.Locking ?? options.Locking,
             OpenBackingChain = options.OpenBackingChain && !spec.NoBacking,
             Window = window,
             TrustExtentPaths = spec.TrustExtentPaths || options.TrustExtentPaths,
             FileNode = spec.File is { } inner ? (outer, formatOwnsFile) => OpenFileNode(inner, outer, formatOwnsFile) : null,
-            StackedDisplayName = spec.File is not null || spec.LuksKeySecret is not null || spec.NullOptions.Count > 0 || spec.Driver is "null-co" or "null-aio" ? spec.DisplayName : null,
+            StackedDisplayName = spec.File is not null || spec.LuksKeySecret is not null || spec.NamesKeySecret || spec.NullOptions.Count > 0 || spec.Driver is "null-co" or "null-aio" ? spec.DisplayName : null,
             Blkdebug = spec.BlkdebugRules,
             BackingFormat = spec.BackingDriver ?? options.BackingFormat,
             FormatOptions = spec.Qcow2Options.Count == 0 && spec.NullOptions.Count == 0 ? options.FormatOptions : Merge(options.FormatOptions, spec.Qcow2Options, spec.NullOptions),
