@@ -166,11 +166,14 @@ internal sealed class LuksVolume
         return index;
     }
 
-    /// <summary>Erases one active slot: its key material is overwritten with random bytes, then it is marked inactive.</summary>
+    /// <summary>
+    /// Erases one active slot: its key material is overwritten with random bytes, then it is marked inactive. With
+    /// <paramref name="force"/> an inactive slot is erased again rather than refused, as QEMU does.
+    /// </summary>
     public void EraseKey(int slotIndex, bool force)
     {
         CheckSlotIndex(slotIndex);
-        if (!Header.KeySlots[slotIndex].Active)
+        if (!force && !Header.KeySlots[slotIndex].Active)
         {
             throw new InvalidOptionException($"Given keyslot {slotIndex} is already erased (inactive) ");
         }
