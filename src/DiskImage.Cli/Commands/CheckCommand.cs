@@ -49,7 +49,7 @@ internal sealed class CheckCommand
         var quiet = parse.GetValue(_quiet);
         using var secrets = Secrets.Load(parse, _object);
         var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
-        var openOptions = new ImageOpenOptions { OpenBackingChain = false, ReadOnly = repair == CheckRepair.None, ForRepair = repair != CheckRepair.None, ForceShare = parse.GetValue(_forceShare) };
+        var openOptions = new ImageOpenOptions { OpenBackingChain = false, ReadOnly = repair == CheckRepair.None, ForRepair = repair != CheckRepair.None, ForCheck = true, ForceShare = parse.GetValue(_forceShare) };
         using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(openOptions));
         if (!ImageChecker.Supports(image, repair))
         {
@@ -65,6 +65,11 @@ internal sealed class CheckCommand
         catch (CheckFailedException e)
         {
             WriteMessages(context, e.Partial);
+            if (e.Error is { } error)
+            {
+                context.Error.WriteLine($"{ProgramName.Value}: {error}");
+            }
+
             context.Error.WriteLine($"{ProgramName.Value}: Check failed: {e.Message}");
             return 1;
         }

@@ -120,6 +120,11 @@ public sealed record LuksAmendOptions
             return;
         }
 
+        if (KeySlot is { } slot && !Force)
+        {
+            volume.RefuseActiveSlot(slot);
+        }
+
         var unlockWith = OldSecret is not null
             ? EncryptionSecrets.Require(secrets, OldSecret, "encrypt.old-secret")
             : EncryptionSecrets.Require(secrets, keySecret);
@@ -127,7 +132,7 @@ public sealed record LuksAmendOptions
         var masterKey = volume.Unlock(unlockWith);
         try
         {
-            volume.AddKey(masterKey, newPassphrase, KeySlot, IterTimeMs);
+            volume.AddKey(masterKey, newPassphrase, KeySlot, IterTimeMs, Force);
         }
         finally
         {

@@ -133,8 +133,9 @@ internal sealed class LuksVolume
     /// <summary>
     /// Wraps <paramref name="masterKey"/> (verified against the digest first) with <paramref name="passphrase"/>
     /// in slot <paramref name="slotIndex"/>, or in the first inactive slot when it is null. Returns the slot used.
+    /// An active slot is replaced only with <paramref name="force"/> (<c>amend --force</c>).
     /// </summary>
-    public int AddKey(ReadOnlySpan<byte> masterKey, ReadOnlySpan<byte> passphrase, int? slotIndex, long iterTimeMs)
+    public int AddKey(ReadOnlySpan<byte> masterKey, ReadOnlySpan<byte> passphrase, int? slotIndex, long iterTimeMs, bool force = false)
     {
         if (!VerifyMasterKey(masterKey))
         {
@@ -144,12 +145,12 @@ internal sealed class LuksVolume
         int index;
         if (slotIndex is { } given)
         {
-            CheckSlotIndex(given);
-            if (Header.KeySlots[given].Active)
+            if (!force)
             {
-                throw new InvalidOptionException($"Refusing to overwrite active keyslot {given} - please erase it first");
+                RefuseActiveSlot(given);
             }
 
+            CheckSlotIndex(given);
             index = given;
         }
         else
@@ -165,11 +166,14 @@ internal sealed class LuksVolume
         return index;
     }
 
-    /// <summary>Erases one active slot: its key material is overwritten with random bytes, then it is marked inactive.</summary>
+    /// <summary>
+    /// Erases one active slot: its key material is overwritten with random bytes, then it is marked inactive. With
+    /// <paramref name="force"/> an inactive slot is erased again rather than refused, as QEMU does.
+    /// </summary>
     public void EraseKey(int slotIndex, bool force)
     {
         CheckSlotIndex(slotIndex);
-        if (!Header.KeySlots[slotIndex].Active)
+        if (!force && !Header.KeySlots[slotIndex].Active)
         {
             throw new InvalidOptionException($"Given keyslot {slotIndex} is already erased (inactive) ");
         }
@@ -298,6 +302,16 @@ internal sealed class LuksVolume
         }
 
         return -1;
+    }
+
+    /// <summary>QEMU's refusal to replace an active slot without <c>--force</c>, made before any passphrase is tried.</summary>
+    public void RefuseActiveSlot(int slotIndex)
+    {
+        CheckSlotIndex(slotIndex);
+        if (Header.KeySlots[slotIndex].Active)
+        {
+            throw new InvalidOptionException($"Refusing to overwrite active keyslot {slotIndex} - please erase it first");
+        }
     }
 
     private static void CheckSlotIndex(int index)

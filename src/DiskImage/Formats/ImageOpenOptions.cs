@@ -28,7 +28,7 @@ public sealed record ImageOpenOptions
 
     /// <summary>
     /// <c>encrypt.key-secret</c>: id of the secret (asked from <see cref="SecretProvider"/>) that unlocks an
-    /// encrypted image. Backing files are unlocked with the same secret. Without it an encrypted image
+    /// encrypted image. Backing files are unlocked with the same secret, unless <c>backing.encrypt.key-secret</c> names another. Without it an encrypted image
     /// does not open, unless <see cref="MetadataOnly"/> is set.
     /// </summary>
     public string? KeySecret { get; init; }
@@ -108,11 +108,23 @@ public sealed record ImageOpenOptions
     /// </summary>
     internal string? BackingPath { get; init; }
 
+    /// <summary>
+    /// <c>backing.encrypt.key-secret</c>: the secret that unlocks the backing file when it is not the image's own
+    /// (<see cref="KeySecret"/>, used when this is null). Not passed on further down the chain.
+    /// </summary>
+    internal string? BackingKeySecret { get; init; }
+
     /// <summary>The node options of an image (qcow2's runtime options) are its own: a backing file opens with none.</summary>
     private static readonly IReadOnlyDictionary<string, string> NoFormatOptions = new Dictionary<string, string>();
 
     /// <summary>Open the image in repair mode (check -r): allowed even when the corrupt bit is set.</summary>
     public bool ForRepair { get; init; }
+
+    /// <summary>
+    /// Open for <c>qemu-img check</c>, as QEMU's check mode: a qcow2 snapshot table is not read (nor bounded) at open
+    /// but by the check, which reports what is wrong with it and, repairing, cuts it back to what QEMU accepts.
+    /// </summary>
+    public bool ForCheck { get; init; }
 
     /// <summary>
     /// Full paths of the images above the one being opened (outermost first), so backing chains
@@ -160,6 +172,7 @@ public sealed record ImageOpenOptions
     {
         ReadOnly = true,
         ForRepair = false,
+        ForCheck = false,
         TrustExtentPaths = false,
         FormatWasProbed = false,
         IgnoreFlushes = false,
@@ -170,6 +183,8 @@ public sealed record ImageOpenOptions
         RepairReport = null,
         BackingFormat = null,
         BackingPath = null,
+        KeySecret = BackingKeySecret ?? KeySecret,
+        BackingKeySecret = null,
         FormatOptions = NoFormatOptions,
         Permissions = MetadataOnly ? LockPermissions.None : LockPermissions.ConsistentRead,
         SharedPermissions = SharedPermissions.HasFlag(LockPermissions.Write)

@@ -34,6 +34,18 @@ internal sealed record BlockSpec
     /// <summary><c>encrypt.key-secret</c>.</summary>
     public string? KeySecret { get; init; }
 
+    /// <summary>
+    /// <c>backing.encrypt.key-secret</c>: the secret that unlocks the backing file, which may differ from the image's
+    /// own; null when the backing file is unlocked with <see cref="KeySecret"/>.
+    /// </summary>
+    public string? BackingKeySecret { get; init; }
+
+    /// <summary>
+    /// Whether this node's own <c>encrypt.key-secret</c> was given: QEMU counts it among qcow2's options that shape
+    /// the image's name, so the image is then named by its JSON description.
+    /// </summary>
+    public bool NamesKeySecret { get; init; }
+
     /// <summary>The luks driver's <c>key-secret</c>, if given (QEMU then names the image by its JSON description).</summary>
     public string? LuksKeySecret { get; init; }
 
@@ -122,7 +134,7 @@ internal sealed record BlockSpec
     public required string DisplayName { get; init; }
 
     /// <summary>Whether only driver, file name and key secret were given, so the plain file name says everything.</summary>
-    public bool IsPlain => Protocol is null && LuksKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && CacheDirect is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Quorum is null && TopBlkdebugLimits is null && TopBlkdebugRules is null && Qcow2Options.Count == 0 && BackingDriver is null && BackingFilename is null && NullOptions.Count == 0;
+    public bool IsPlain => Protocol is null && LuksKeySecret is null && !NamesKeySecret && BackingKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && CacheDirect is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Quorum is null && TopBlkdebugLimits is null && TopBlkdebugRules is null && Qcow2Options.Count == 0 && BackingDriver is null && BackingFilename is null && NullOptions.Count == 0;
 
     /// <summary>Deepest accepted stack of format nodes (each <c>file.driver</c> naming a format adds one).</summary>
     public const int MaxFormatNesting = 8;
@@ -182,13 +194,7 @@ internal sealed record BlockSpec
 
         var keySecret = Take(options, "encrypt.key-secret");
         var backingKeySecret = Take(options, "backing.encrypt.key-secret");
-        if (backingKeySecret is not null && keySecret is not null && backingKeySecret != keySecret)
-        {
-            // Backing files are unlocked with the image's own secret, so a backing secret must be that same one.
-            throw new InvalidOptionException("'backing.encrypt.key-secret' must name the same secret as 'encrypt.key-secret'");
-        }
-
-        keySecret ??= backingKeySecret;
+        var namesKeySecret = keySecret is not null && driver is null or "qcow2";
 
         // The luks driver names its secret "key-secret"; QEMU counts it among the options that shape the image's name.
         var luksKeySecret = driver == "luks" ? Take(options, "key-secret") : null;
@@ -319,8 +325,9 @@ internal sealed record BlockSpec
             new("driver", QemuJson.String(driver ?? "raw")),
             new("file", fileObject),
             new("key-secret", luksKeySecret is null ? null : QemuJson.String(luksKeySecret)),
+            new("encrypt.key-secret", namesKeySecret ? QemuJson.String(keySecret!) : null),
         ]);
-        var display = offset is null && size is null && fileNode is null && blkdebugRules is null && quorum is null && luksKeySecret is null ? filename : JsonFilename.Prefix + displayObject;
+        var display = offset is null && size is null && fileNode is null && blkdebugRules is null && quorum is null && luksKeySecret is null && !namesKeySecret ? filename : JsonFilename.Prefix + displayObject;
         if (isNull)
         {
             displayObject = QemuJson.Object(nullDisplay);
@@ -340,6 +347,8 @@ internal sealed record BlockSpec
             Driver = driver,
             Filename = filename,
             KeySecret = keySecret,
+            BackingKeySecret = backingKeySecret,
+            NamesKeySecret = namesKeySecret,
             LuksKeySecret = luksKeySecret,
             RawOffset = offset,
             RawSize = size,

@@ -52,4 +52,34 @@ public class Qcow2AmendInteropTests
         Assert.Equal("diskimg: No secret with id 's9'", missing.StdErr.Trim());
         Assert.Equal(before, File.ReadAllBytes(path));
     }
+
+    [Fact]
+    public void An_active_slot_is_replaced_only_with_force_as_qemu_img_does()
+    {
+        using var dir = new TempDirectory();
+        string[] secrets = ["--object", "secret,id=s0,data=first", "--object", "secret,id=s1,data=second", "--object", "secret,id=bad,data=wrong"];
+        string[] replace = ["-o", "encrypt.state=active,encrypt.new-secret=s1,encrypt.keyslot=0,encrypt.iter-time=10"];
+        foreach (var (opener, force) in new[] { ("bad", false), ("s0", false), ("s0", true) })
+        {
+            var theirs = dir.File($"theirs-{opener}-{force}.qcow2");
+            var ours = dir.File($"ours-{opener}-{force}.qcow2");
+            foreach (var path in new[] { theirs, ours })
+            {
+                ExternalTool.QemuImg("create", "-q", "--object", "secret,id=s0,data=first", "-f", "qcow2", "-o", "encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10", path, "1M");
+                ExternalTool.QemuIo("--object", "secret,id=s0,data=first", "--image-opts", Opts(path, "s0"), "-c", "write -P 0x5c 0 64k");
+            }
+
+            string[] forceArg = force ? ["--force"] : [];
+            var qemu = ExternalTool.Run("qemu-img", ["amend", .. secrets, .. forceArg, .. replace, "--image-opts", Opts(theirs, opener)]);
+            var diskimg = Diskimg.Run(["amend", .. secrets, .. forceArg, .. replace, "--image-opts", Opts(ours, opener)]);
+
+            // A wrong secret fails the open; without --force the active slot is refused; with it, it is replaced.
+            Assert.Equal(qemu.ExitCode, diskimg.ExitCode);
+            Assert.Equal(QemuToolOutput.Normalise(qemu.StdErr, theirs), QemuToolOutput.Normalise(diskimg.StdErr, ours));
+            foreach (var (id, value) in new[] { ("s0", "first"), ("s1", "second") })
+            {
+                Assert.Equal(QemuRead(theirs, id, value).ExitCode, QemuRead(ours, id, value).ExitCode);
+            }
+        }
+    }
 }

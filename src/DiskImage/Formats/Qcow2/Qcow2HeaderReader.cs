@@ -11,7 +11,7 @@ namespace DiskImage.Formats.Qcow2;
 /// </summary>
 internal static class Qcow2HeaderReader
 {
-    public static Qcow2Header Read(IStorage file, bool writable, bool forRepair)
+    public static Qcow2Header Read(IStorage file, bool writable, bool forRepair, bool forCheck = false)
     {
         Span<byte> fixedPart = stackalloc byte[Qcow2Constants.Version3HeaderLength];
         file.Read(0, fixedPart);
@@ -40,11 +40,11 @@ internal static class Qcow2HeaderReader
         var clusterSize = 1 << (int)clusterBits;
         var cluster = new byte[clusterSize];
         file.Read(0, cluster);
-        return Parse(cluster, writable, forRepair);
+        return Parse(cluster, writable, forRepair, forCheck);
     }
 
     /// <summary>Parses a whole header cluster (already known to carry the magic, a version and valid cluster bits).</summary>
-    public static Qcow2Header Parse(ReadOnlySpan<byte> cluster, bool writable, bool forRepair)
+    public static Qcow2Header Parse(ReadOnlySpan<byte> cluster, bool writable, bool forRepair, bool forCheck = false)
     {
         var version = (int)BinaryPrimitives.ReadUInt32BigEndian(cluster[FieldOffsets.Version..]);
         var clusterBits = (int)BinaryPrimitives.ReadUInt32BigEndian(cluster[FieldOffsets.ClusterBits..]);
@@ -159,8 +159,11 @@ internal static class Qcow2HeaderReader
 
         var snapshotCount = BinaryPrimitives.ReadUInt32BigEndian(cluster[FieldOffsets.SnapshotCount..]);
         var snapshotsOffset = BinaryPrimitives.ReadUInt64BigEndian(cluster[FieldOffsets.SnapshotsOffset..]);
-        ValidateTable(snapshotsOffset, snapshotCount, Qcow2Constants.SnapshotHeaderSize,
-            (long)Qcow2Constants.SnapshotHeaderSize * Qcow2Constants.MaxSnapshots, clusterSize, "Snapshot table", FieldOffsets.SnapshotsOffset);
+        if (!forCheck)
+        {
+            // In check mode the check bounds the snapshot table itself, so it can report and repair it.
+            ValidateSnapshotTable(snapshotsOffset, snapshotCount, clusterSize, "Snapshot table");
+        }
 
         var l1Size = BinaryPrimitives.ReadUInt32BigEndian(cluster[FieldOffsets.L1Size..]);
         var l1Offset = BinaryPrimitives.ReadUInt64BigEndian(cluster[FieldOffsets.L1TableOffset..]);
@@ -244,6 +247,11 @@ internal static class Qcow2HeaderReader
 
         return "Unsupported qcow2 feature(s): " + string.Join(", ", parts);
     }
+
+    /// <summary>QEMU's bounds on the snapshot table's place and entry count, naming it <paramref name="name"/>.</summary>
+    public static void ValidateSnapshotTable(ulong offset, ulong entries, int clusterSize, string name) =>
+        ValidateTable(offset, entries, Qcow2Constants.SnapshotHeaderSize,
+            (long)Qcow2Constants.SnapshotHeaderSize * Qcow2Constants.MaxSnapshots, clusterSize, name, FieldOffsets.SnapshotsOffset);
 
     private static void ValidateTable(ulong offset, ulong entries, long entrySize, long maxBytes, int clusterSize, string name, int field)
     {

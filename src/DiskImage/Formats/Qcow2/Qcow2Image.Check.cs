@@ -93,7 +93,7 @@ public sealed partial class Qcow2Image
     private bool CheckSnapshotTableLocked(CheckCounts res, CheckRepair fix)
     {
         var repair = (fix & CheckRepair.Errors) != 0;
-        var rewrite = false;
+        var rewrite = _snapshotTableUnread && ReadSnapshotTableForCheckLocked(res, repair);
         for (var i = 0; i < _snapshots.Count && _header.Version >= 3; i++)
         {
             if (_snapshots[i].ExtraDataSize >= 16)
@@ -115,6 +115,75 @@ public sealed partial class Qcow2Image
 
         return rewrite;
     }
+
+    /// <summary>
+    /// Reads the snapshot table an open for check left unread, as QEMU's check does: a table that cannot be read
+    /// fails the check (<c>File too large</c> for QEMU's size limits); repairing, entries past the limits are dropped
+    /// (the header's count is cut at once; the refcount check then finds what they leaked) and extra data past 1 KiB
+    /// is cut. Returns whether the table must be rewritten.
+    /// </summary>
+    private bool ReadSnapshotTableForCheckLocked(CheckCounts res, bool repair)
+    {
+        _snapshotTableUnread = false;
+        var count = (long)(uint)_header.SnapshotCount;
+        var dropped = 0L;
+        if (count > Qcow2Constants.MaxSnapshots && repair)
+        {
+            res.Messages.Add($"Discarding {count - Qcow2Constants.MaxSnapshots} overhanging snapshots");
+            dropped = count - Qcow2Constants.MaxSnapshots;
+            count = Qcow2Constants.MaxSnapshots;
+        }
+
+        try
+        {
+            Qcow2HeaderReader.ValidateSnapshotTable((ulong)_header.SnapshotsOffset, (ulong)count, _clusterSize, "snapshot table");
+        }
+        catch (InvalidImageException e)
+        {
+            res.CheckErrors++;
+            var hint = count > Qcow2Constants.MaxSnapshots ? $"\nYou can force-remove all {count - Qcow2Constants.MaxSnapshots} overhanging snapshots with qemu-img check -r all" : "";
+            ForgetSnapshotTable();
+            var tooLarge = e.Message.EndsWith("too large", StringComparison.Ordinal);
+            throw new CheckFailedException(IO.ErrnoText.Strerror(tooLarge ? ErrnoException.EFBIG : ErrnoException.EINVAL), res, $"ERROR {e.Message}{hint}");
+        }
+
+        var table = new SnapshotTableRepair();
+        List<Qcow2Snapshot> snapshots;
+        long length;
+        try
+        {
+            snapshots = Qcow2Snapshot.ReadTable(_file, _header, count, repair ? table : null, out length);
+        }
+        catch (InvalidImageException e)
+        {
+            res.CheckErrors++;
+            ForgetSnapshotTable();
+            throw new CheckFailedException(IO.ErrnoText.Strerror(ErrnoException.EFBIG), res, $"ERROR failed to read the snapshot table: {e.Message}");
+        }
+
+        foreach (var message in table.Messages)
+        {
+            res.Messages.Add(message);
+        }
+
+        _snapshots.AddRange(snapshots);
+        _snapshotTableLength = length;
+        dropped += table.SnapshotsDropped;
+        if (dropped > 0)
+        {
+            // As QEMU: the header stops counting the dropped entries before the refcounts are checked.
+            _header = _header with { SnapshotCount = snapshots.Count };
+            WriteHeaderLocked();
+            _file.Flush();
+            res.CorruptionsFixed += dropped;
+        }
+
+        res.CorruptionsFixed += table.ExtraDataDropped;
+        return table.ExtraDataDropped > 0;
+    }
+
+    /// <summary>A snapshot table the check could not read counts as none, as QEMU then forgets it.</summary>
+    private void ForgetSnapshotTable() => _header = _header with { SnapshotCount = 0, SnapshotsOffset = 0 };
 
     /// <summary>QEMU's <c>qcow2_check_refcounts</c>.</summary>
     private void CheckRefcountsLocked(CheckCounts res, CheckRepair fix)

@@ -35,6 +35,11 @@ public sealed partial class Qcow2Image
 
     private long SnapshotTableLength()
     {
+        if (_snapshotTableLength is { } known)
+        {
+            return known;
+        }
+
         long length = 0;
         Span<byte> fixedPart = stackalloc byte[Qcow2Constants.SnapshotHeaderSize];
         var offset = _header.SnapshotsOffset;

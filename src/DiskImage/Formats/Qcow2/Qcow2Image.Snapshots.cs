@@ -521,6 +521,7 @@ public sealed partial class Qcow2Image
         }
 
         _header = _header with { SnapshotCount = snapshots.Count, SnapshotsOffset = newOffset };
+        _snapshotTableLength = null;
         WriteHeaderLocked();
         _file.Flush();
         _snapshots.Clear();

@@ -25,6 +25,12 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
     private readonly int _subclusterBits;
     private readonly Qcow2TableCache _l2Cache;
     private readonly List<Qcow2Snapshot> _snapshots;
+
+    /// <summary>Opened for check with a snapshot table the check has yet to read.</summary>
+    private bool _snapshotTableUnread;
+
+    /// <summary>The snapshot table's extent as the check read it (cut back when repairing); null to measure it on disk.</summary>
+    private long? _snapshotTableLength;
     private readonly IDiskImage? _backing;
 
     /// <summary>Where guest data clusters live: the image file itself, or the external data file.</summary>
@@ -55,7 +61,9 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
         _subclusterBits = _extendedL2 ? _clusterBits - 5 : _clusterBits;
         _l1 = ReadL1(file, header.L1TableOffset, header.L1Size);
         _l2Cache = new Qcow2TableCache(file, _clusterSize, DefaultL2CacheBytes, 16, IO.Blkdebug.BlkdebugEvent.L2Load, IO.Blkdebug.BlkdebugEvent.L2Update);
-        _snapshots = Qcow2Snapshot.ReadTable(file, header);
+        // In check mode the table is read by the check, which can report and repair what is wrong with it.
+        _snapshotTableUnread = options.ForCheck && header.SnapshotCount > 0;
+        _snapshots = _snapshotTableUnread ? [] : Qcow2Snapshot.ReadTable(file, header);
         _data = file;
     }
 
@@ -110,7 +118,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
         IStorage? dataFile = null;
         try
         {
-            var header = Qcow2HeaderReader.Read(file, !options.ReadOnly, options.ForRepair);
+            var header = Qcow2HeaderReader.Read(file, !options.ReadOnly, options.ForRepair, options.ForCheck);
             if (options.Untrusted)
             {
                 RefuseForUntrusted(header);

@@ -45,19 +45,33 @@ internal sealed record Qcow2Snapshot
     /// the file read as zeros and an entry's L1 fields are not judged here: check reports them, and using
     /// such a snapshot fails (<see cref="ValidateL1"/>).
     /// </summary>
-    public static List<Qcow2Snapshot> ReadTable(IStorage file, Qcow2Header header)
+    public static List<Qcow2Snapshot> ReadTable(IStorage file, Qcow2Header header) =>
+        ReadTable(file, header, header.SnapshotCount, repair: null, out _);
+
+    /// <summary>
+    /// Reads <paramref name="count"/> entries as QEMU's <c>qcow2_do_read_snapshots</c> does. Without
+    /// <paramref name="repair"/>, an entry with more than 1 KiB of extra data or a table past 64 MiB fails with QEMU's
+    /// message and its hint. With it (<c>check -r all</c>), such extra data is cut to 1 KiB and the entries that do not
+    /// fit are dropped, each noted there. <paramref name="tableLength"/> is the extent of the entries kept, as they lie
+    /// in the file.
+    /// </summary>
+    public static List<Qcow2Snapshot> ReadTable(IStorage file, Qcow2Header header, long count, SnapshotTableRepair? repair, out long tableLength)
     {
         var result = new List<Qcow2Snapshot>();
-        if (header.SnapshotCount == 0)
+        tableLength = 0;
+        long counted = 0;
+        if (count == 0)
         {
             return result;
         }
 
-        var offset = header.SnapshotsOffset;
-        long total = 0;
+        var start = header.SnapshotsOffset;
+        var offset = start;
         Span<byte> fixedPart = stackalloc byte[Qcow2Constants.SnapshotHeaderSize];
-        for (var i = 0; i < header.SnapshotCount; i++)
+        for (var i = 0; i < count; i++)
         {
+            var entryStart = offset;
+            counted = (counted + 7) & ~7L;
             offset = (offset + 7) & ~7L;
             file.Read(offset, fixedPart);
             var l1Offset = BinaryPrimitives.ReadInt64BigEndian(fixedPart);
@@ -65,21 +79,41 @@ internal sealed record Qcow2Snapshot
             var idLength = BinaryPrimitives.ReadUInt16BigEndian(fixedPart[12..]);
             var nameLength = BinaryPrimitives.ReadUInt16BigEndian(fixedPart[14..]);
             var extraSize = BinaryPrimitives.ReadUInt32BigEndian(fixedPart[36..]);
+            var keptExtra = extraSize;
             if (extraSize > Qcow2Constants.MaxSnapshotExtraData)
             {
-                throw new InvalidImageException($"Too much extra metadata in snapshot table entry {i}", offset);
+                if (repair is null)
+                {
+                    throw new InvalidImageException($"Too much extra metadata in snapshot table entry {i}\nYou can force-remove this extra metadata with qemu-img check -r all", offset);
+                }
+
+                repair.Messages.Add($"Discarding too much extra metadata in snapshot table entry {i} ({extraSize} > {Qcow2Constants.MaxSnapshotExtraData})");
+                repair.ExtraDataDropped++;
+                keptExtra = Qcow2Constants.MaxSnapshotExtraData;
             }
 
-            var entryLength = Qcow2Constants.SnapshotHeaderSize + extraSize + idLength + nameLength;
-            total += (entryLength + 7) & ~7L;
-            if (total > Qcow2Constants.MaxSnapshotTableBytes)
+            // The entry is bounded before anything past its fixed part is read.
+            counted += Qcow2Constants.SnapshotHeaderSize + keptExtra + idLength + nameLength;
+            var entryEnd = offset + Qcow2Constants.SnapshotHeaderSize + extraSize + idLength + nameLength;
+            if (counted > Qcow2Constants.MaxSnapshotTableBytes || entryEnd - start > int.MaxValue)
             {
-                throw new InvalidImageException("Snapshot table exceeds the size limit", offset);
+                if (repair is null)
+                {
+                    throw new InvalidImageException($"Snapshot table is too big\nYou can force-remove all {count - i} overhanging snapshots with qemu-img check -r all", offset);
+                }
+
+                repair.Messages.Add($"Discarding {count - i} overhanging snapshots (snapshot table is too big)");
+                repair.SnapshotsDropped += count - i;
+                offset = entryStart;
+                break;
             }
 
-            var rest = new byte[extraSize + idLength + nameLength];
-            file.Read(offset + Qcow2Constants.SnapshotHeaderSize, rest);
-            var extra = rest.AsSpan(0, (int)extraSize);
+            var extra = new byte[keptExtra];
+            file.Read(offset + Qcow2Constants.SnapshotHeaderSize, extra);
+            var names = new byte[idLength + nameLength];
+
+            // Cut extra data is skipped whole: the ID and name follow all of it.
+            file.Read(offset + Qcow2Constants.SnapshotHeaderSize + extraSize, names);
             long vmState = BinaryPrimitives.ReadUInt32BigEndian(fixedPart[32..]);
             // An entry without a disk size (version 2) has the image's size as it is opened, as in QEMU.
             long? diskSize = header.Size;
@@ -91,12 +125,12 @@ internal sealed record Qcow2Snapshot
 
             if (extra.Length >= 16)
             {
-                diskSize = BinaryPrimitives.ReadInt64BigEndian(extra[8..]);
+                diskSize = BinaryPrimitives.ReadInt64BigEndian(extra.AsSpan(8));
             }
 
             if (extra.Length >= 24)
             {
-                var value = BinaryPrimitives.ReadUInt64BigEndian(extra[16..]);
+                var value = BinaryPrimitives.ReadUInt64BigEndian(extra.AsSpan(16));
                 icount = value == ulong.MaxValue ? null : value;
             }
 
@@ -105,10 +139,10 @@ internal sealed record Qcow2Snapshot
             {
                 L1TableOffset = l1Offset,
                 L1Size = l1Size,
-                ExtraDataSize = (int)extraSize,
-                UnknownExtraData = extra.Length > known ? extra[known..].ToArray() : [],
-                Id = Encoding.UTF8.GetString(rest.AsSpan((int)extraSize, idLength)),
-                Name = Encoding.UTF8.GetString(rest.AsSpan((int)extraSize + idLength, nameLength)),
+                ExtraDataSize = (int)keptExtra,
+                UnknownExtraData = extra.Length > known ? extra[known..] : [],
+                Id = CString(names.AsSpan(0, idLength)),
+                Name = CString(names.AsSpan(idLength, nameLength)),
                 DateSeconds = BinaryPrimitives.ReadUInt32BigEndian(fixedPart[16..]),
                 DateNanoseconds = BinaryPrimitives.ReadUInt32BigEndian(fixedPart[20..]),
                 VmClockNanoseconds = BinaryPrimitives.ReadUInt64BigEndian(fixedPart[24..]),
@@ -116,10 +150,18 @@ internal sealed record Qcow2Snapshot
                 DiskSize = diskSize,
                 Icount = icount,
             });
-            offset += entryLength;
+            offset = entryEnd;
         }
 
+        tableLength = offset - start;
         return result;
+    }
+
+    /// <summary>An ID or name as QEMU holds it: a C string, so a NUL byte ends it.</summary>
+    private static string CString(ReadOnlySpan<byte> bytes)
+    {
+        var end = bytes.IndexOf((byte)0);
+        return Encoding.UTF8.GetString(end < 0 ? bytes : bytes[..end]);
     }
 
     /// <summary>QEMU's checks before a snapshot's L1 table is read, with its wording.</summary>

@@ -49,13 +49,13 @@ public static class ImageCommitter
         if (growBaseTo is { } size)
         {
             var text = size.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            ImageResizer.Resize(new ResizeOptions { Path = basePath, Format = baseFormat, Size = text, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret });
+            ImageResizer.Resize(new ResizeOptions { Path = basePath, Format = baseFormat, Size = text, SecretProvider = options.SecretProvider, KeySecret = BaseKeySecret(options) });
         }
 
         IDiskImage target;
         try
         {
-            target = registry.Open(baseName, baseFormat, Unlocking(options) with { ReadOnly = false });
+            target = registry.Open(baseName, baseFormat, Unlocking(options) with { ReadOnly = false, KeySecret = BaseKeySecret(options) });
         }
         catch (ImageLockedException e)
         {
@@ -135,6 +135,13 @@ public static class ImageCommitter
 
         return (layers, baseImage);
     }
+
+    /// <summary>
+    /// The secret that unlocks the base: the one the image's options name for its backing chain
+    /// (<c>backing.encrypt.key-secret</c>), else the image's own, as the chain was opened.
+    /// </summary>
+    private static string? BaseKeySecret(CommitOptions options) =>
+        (Options.JsonFilename.IsJson(options.Path) ? Options.BlockSpec.FromJson(options.Path).BackingKeySecret : null) ?? options.KeySecret;
 
     private static ImageOpenOptions Unlocking(CommitOptions options) => new() { SecretProvider = options.SecretProvider, KeySecret = options.KeySecret };
 
