@@ -29,9 +29,18 @@ public class BlockSpecTests
     [Fact]
     public void A_plain_description_is_shown_by_its_file_name()
     {
-        var spec = BlockSpec.FromJson("""json:{"driver":"qcow2","encrypt.key-secret":"sec0","file":{"driver":"file","filename":"a.qcow2"}}""");
+        var spec = BlockSpec.FromJson("""json:{"driver":"qcow2","file":{"driver":"file","filename":"a.qcow2"}}""");
         Assert.True(spec.IsPlain);
         Assert.Equal("a.qcow2", spec.DisplayName);
+    }
+
+    [Fact]
+    public void A_qcow2_key_secret_names_the_image_by_its_description()
+    {
+        // The name qemu-img 7.2 prints for this json: name (`qemu-img info`'s "image:" line).
+        var spec = BlockSpec.FromJson("""json:{"driver":"qcow2","encrypt.key-secret":"sec0","file":{"driver":"file","filename":"a.qcow2"}}""");
+        Assert.False(spec.IsPlain);
+        Assert.Equal("""json:{"encrypt.key-secret": "sec0", "driver": "qcow2", "file": {"driver": "file", "filename": "a.qcow2"}}""", spec.DisplayName);
         Assert.Equal("sec0", spec.KeySecret);
     }
 
