@@ -18,7 +18,8 @@ internal static class RawDeviceTarget
             throw new InvalidOptionException($"Unsupported preallocation mode '{preallocation.ToString().ToLowerInvariant()}'");
         }
 
-        using var file = HostFile.Open(path, writable: true);
+        // Locked as QEMU locks a target it creates on, so a device a running VM holds is refused, not zeroed.
+        using var file = HostFile.Open(path, writable: true, new LockRequest(LockPermissions.Write | LockPermissions.Resize, LockPermissions.All & ~LockPermissions.Resize, ImageLocking.Auto, path));
         var length = Length(file);
         if (size > length)
         {
