@@ -18,8 +18,7 @@ internal static class RawDeviceTarget
             throw new InvalidOptionException($"Unsupported preallocation mode '{preallocation.ToString().ToLowerInvariant()}'");
         }
 
-        // Locked as QEMU locks a target it creates on, so a device a running VM holds is refused, not zeroed.
-        using var file = HostFile.Open(path, writable: true, new LockRequest(LockPermissions.Write | LockPermissions.Resize, LockPermissions.All & ~LockPermissions.Resize, ImageLocking.Auto, path));
+        using var file = OpenLocked(path);
         var length = Length(file);
         if (size > length)
         {
@@ -31,6 +30,23 @@ internal static class RawDeviceTarget
         {
             file.Write(0, new byte[clear]);
             file.Flush();
+        }
+    }
+
+    /// <summary>
+    /// Opens the device as QEMU opens a node it cannot create (read, write and resize, sharing everything), so a
+    /// device a running VM holds is refused, not zeroed; a failure carries qemu-img's words for that fallback.
+    /// </summary>
+    private static HostFile OpenLocked(string path)
+    {
+        try
+        {
+            return HostFile.Open(path, writable: true, new LockRequest(LockPermissions.Write | LockPermissions.Resize, LockPermissions.All, ImageLocking.Auto, path));
+        }
+        catch (DiskImageException e)
+        {
+            e.PrependContext("Protocol driver 'host_device' does not support image creation, and opening the image failed: ");
+            throw;
         }
     }
 
