@@ -116,14 +116,13 @@ public sealed class RawImage : IDiskImage
         {
             // With O_DIRECT QEMU asks for block status in whole aligned blocks, so the tail past the end of the file
             // has the status of the file's last bytes (its last block reaches past the end).
-            var last = extents.Count > 0 ? extents[^1] : _file.GetExtents(fileLength - 1, 1)[0];
             if (extents.Count > 0)
             {
-                extents[^1] = last with { Length = last.Length + (offset + length - tail) };
+                extents[^1] = extents[^1] with { Length = extents[^1].Length + (offset + length - tail) };
             }
             else
             {
-                extents.Add(new Extent(tail, offset + length - tail, last.Kind));
+                extents.Add(new Extent(tail, offset + length - tail, _file.GetExtents(fileLength - 1, 1)[0].Kind));
             }
 
             return extents;
