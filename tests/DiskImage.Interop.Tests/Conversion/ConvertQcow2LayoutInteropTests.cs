@@ -3,9 +3,9 @@ using DiskImage.Interop.Tests.Infrastructure;
 namespace DiskImage.Interop.Tests.Conversion;
 
 /// <summary>
-/// A new qcow2 target takes its host clusters in guest order while the workers write the chunks' data side by side:
-/// over many chunks, data and holes, a backing chain and several worker counts, the target's map (host offsets
-/// included) must be qemu-img's for the same command, the content identical and <c>qemu-img check</c> clean.
+/// The workers write a new qcow2 target's chunks in target order, so its host clusters follow guest order: over many
+/// chunks, data and holes, a backing chain and several worker counts, the target's map (host offsets included) must
+/// be qemu-img's for the same command, the content identical and <c>qemu-img check</c> clean.
 /// </summary>
 public class ConvertQcow2LayoutInteropTests
 {

@@ -1,5 +1,4 @@
 using System.Buffers;
-using DiskImage.Formats;
 using DiskImage.Formats.Raw;
 using DiskImage.IO;
 
@@ -27,71 +26,6 @@ internal sealed class ChunkWriter(SourceLayout layout, CopyTarget target)
                 // qemu-img convert's words for a failed write, with the C library's text for the cause.
                 throw new ImageAccessException($"error while writing at byte {op.TargetOffset}: {IO.ErrnoText.Describe(e)}", e);
             }
-        }
-    }
-
-    /// <summary>
-    /// Takes the target's host space for every write of a chunk, in the order <see cref="Apply(ChunkResult, CancellationToken)"/>
-    /// would allocate it; null when the target cannot take space ahead or the chunk holds other than data writes
-    /// (nothing is then taken, and the chunk is applied as usual).
-    /// </summary>
-    public IReservedWrite?[]? TryReserve(ChunkResult result)
-    {
-        if (target.Image is not IReservingWriter reserving || result.Writes.Count == 0 || result.Writes.Any(op => op.Kind != WriteOpKind.Data))
-        {
-            return null;
-        }
-
-        var reserved = new IReservedWrite?[result.Writes.Count];
-        for (var i = 0; i < reserved.Length; i++)
-        {
-            var op = result.Writes[i];
-            reserved[i] = reserving.TryReserve(op.TargetOffset, (int)op.Length);
-            if (reserved[i] is null)
-            {
-                Abort(reserved, 0);
-                return null;
-            }
-        }
-
-        return reserved;
-    }
-
-    /// <summary>Writes a chunk whose space <see cref="TryReserve"/> took; on failure the space not yet written is given back.</summary>
-    public void WriteReserved(ChunkResult result, IReservedWrite?[] reserved, CancellationToken cancellationToken)
-    {
-        var next = 0;
-        try
-        {
-            for (; next < reserved.Length; next++)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var op = result.Writes[next];
-                var write = reserved[next]!;
-                reserved[next] = null;
-                try
-                {
-                    write.Write(result.Buffer.AsSpan(result.BufferStart + op.BufferOffset, (int)op.Length));
-                }
-                catch (IOException e)
-                {
-                    throw new ImageAccessException($"error while writing at byte {op.TargetOffset}: {IO.ErrnoText.Describe(e)}", e);
-                }
-            }
-        }
-        catch
-        {
-            Abort(reserved, next);
-            throw;
-        }
-    }
-
-    private static void Abort(IReservedWrite?[] reserved, int from)
-    {
-        for (var i = from; i < reserved.Length; i++)
-        {
-            reserved[i]?.Abort();
-            reserved[i] = null;
         }
     }
 

@@ -277,34 +277,21 @@ internal sealed class CopyPipeline(SourceLayout layout, ChunkProcessor processor
         {
             try
             {
-                var ordered = writeMode is CopyWriteMode.WorkersInOrder or CopyWriteMode.WorkersReserveInOrder;
-                if (ordered && !AwaitTurn(sequence, token))
+                if (writeMode == CopyWriteMode.WorkersInOrder && !AwaitTurn(sequence, token))
                 {
                     // An earlier chunk failed or the copy was cancelled: the writer reports that, not this chunk.
                     token.ThrowIfCancellationRequested();
                     throw new OperationCanceledException();
                 }
 
-                // In turn, either the whole chunk is written or only its host space is taken; the data of a chunk
-                // with space taken is written after the turn passes on, beside the next chunk's.
-                var reserved = writeMode == CopyWriteMode.WorkersReserveInOrder ? writer.TryReserve(result) : null;
-                if (reserved is null)
-                {
-                    writer.Apply(result, token);
-                }
-
-                if (ordered)
+                writer.Apply(result, token);
+                if (writeMode == CopyWriteMode.WorkersInOrder)
                 {
                     lock (_gate)
                     {
                         _applied++;
                         Monitor.PulseAll(_gate);
                     }
-                }
-
-                if (reserved is not null)
-                {
-                    writer.WriteReserved(result, reserved, token);
                 }
             }
             catch

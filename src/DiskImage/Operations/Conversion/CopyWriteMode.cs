@@ -12,14 +12,6 @@ internal enum CopyWriteMode
     /// </summary>
     WorkersInOrder,
 
-    /// <summary>
-    /// The worker that read the chunk: the target's host space for it is taken once every chunk before it has taken
-    /// its own, so the layout is that of <see cref="WorkersInOrder"/>; its data is then written without waiting, and
-    /// linked into the metadata once written (a new qcow2 target). Chunks the target cannot take space for ahead are
-    /// written whole in their turn.
-    /// </summary>
-    WorkersReserveInOrder,
-
     /// <summary>The worker that read the chunk, as soon as it is ready (<c>-W</c>).</summary>
     WorkersAnyOrder,
 }

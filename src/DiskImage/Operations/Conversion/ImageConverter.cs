@@ -157,9 +157,7 @@ public static class ImageConverter
     /// core whose cache holds it, and no chunk is handed to a third thread on a machine with two cores.
     /// A new raw target takes the chunks in any order (as with <c>-W</c>): a raw file's layout is the guest's, and a
     /// copy that fails or is interrupted removes the target. Other targets keep target order, so host clusters follow
-    /// guest order and an interrupted <c>-n</c> copy leaves a prefix, as qemu-img's does. A new target that can take host
-    /// space ahead (qcow2) takes it in target order and has its data written by the workers side by side, so the page-cache
-    /// copy into the one file runs on both cores while the layout stays that of an in-order copy. Compression and a rate limit
+    /// guest order and an interrupted <c>-n</c> copy leaves a prefix, as qemu-img's does. Compression and a rate limit
     /// keep the writes on the calling thread.
     /// </summary>
     private static CopyWriteMode WriteMode(ConvertOptions options, CopyTarget target)
@@ -174,14 +172,7 @@ public static class ImageConverter
             return CopyWriteMode.CallingThread;
         }
 
-        if (options.NoCreate)
-        {
-            return CopyWriteMode.WorkersInOrder;
-        }
-
-        return target.RawFile is not null ? CopyWriteMode.WorkersAnyOrder
-            : target.Image is IReservingWriter ? CopyWriteMode.WorkersReserveInOrder
-            : CopyWriteMode.WorkersInOrder;
+        return !options.NoCreate && target.RawFile is not null ? CopyWriteMode.WorkersAnyOrder : CopyWriteMode.WorkersInOrder;
     }
 
     /// <summary>
