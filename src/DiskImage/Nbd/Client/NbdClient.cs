@@ -119,6 +119,16 @@ public sealed class NbdClient : IDisposable
         {
             SendOption(NbdOption.StartTls, []);
             var (type, data) = ReadOptionReply(NbdOption.StartTls);
+            if (type == NbdOptionReply.ErrorUnsupported)
+            {
+                throw new ImageAccessException("Server don't support STARTTLS option");
+            }
+
+            if (NbdOptionError.IsError(type))
+            {
+                throw new ImageAccessException(NbdOptionError.Describe(NbdOption.StartTls, type, data));
+            }
+
             if (type != NbdOptionReply.Ack)
             {
                 throw new ImageAccessException($"Server refused TLS: {Describe(type, data)}");
@@ -130,12 +140,9 @@ public sealed class NbdClient : IDisposable
         }
 
         SendOption(NbdOption.StructuredReply, []);
-        var (structured, structuredData) = ReadOptionReply(NbdOption.StructuredReply);
-        if (structured == NbdOptionReply.ErrorTlsRequired)
-        {
-            throw new ImageAccessException($"Server requires TLS: {Describe(structured, structuredData)}");
-        }
-
+        // Any error here only means simple replies, as for qemu's client; a server that wants TLS first says so
+        // again for the export, where the error is reported.
+        var (structured, _) = ReadOptionReply(NbdOption.StructuredReply);
         Structured = structured == NbdOptionReply.Ack;
         if (Structured)
         {
@@ -163,6 +170,11 @@ public sealed class NbdClient : IDisposable
             if (type == NbdOptionReply.Ack)
             {
                 break;
+            }
+
+            if (NbdOptionError.IsError(type))
+            {
+                throw new ImageAccessException(NbdOptionError.Describe(NbdOption.Go, type, data));
             }
 
             if (type != NbdOptionReply.Info)
@@ -239,7 +251,21 @@ public sealed class NbdClient : IDisposable
     private (NbdOptionReply Type, byte[] Data) ReadOptionReply(NbdOption option)
     {
         var header = new byte[20];
-        _stream.ReadExactly(header);
+        try
+        {
+            _stream.ReadExactly(header);
+        }
+        catch (IOException e)
+        {
+            // qemu's words for a server that hangs up instead of answering (a TLS peer refused after its handshake,
+            // such as by tls-authz, aborts the TLS channel without a close notification).
+            var reason = _stream is SslStream ? "Cannot read from TLS channel: Software caused connection abort"
+                : e is EndOfStreamException ? "Unexpected end-of-file before all data were read"
+                : e.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionReset } ? "Unable to read from socket: Connection reset by peer"
+                : e.Message;
+            throw new ImageAccessException($"Failed to read option reply: {reason}", e);
+        }
+
         if (BinaryPrimitives.ReadUInt64BigEndian(header) != NbdConstants.OptionReplyMagic || BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(8)) != (uint)option)
         {
             throw new ImageAccessException("Unexpected reply from the NBD server");
