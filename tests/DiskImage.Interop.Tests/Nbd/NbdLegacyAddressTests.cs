@@ -11,9 +11,7 @@ public class NbdLegacyAddressTests
 {
     [Theory]
     [InlineData("driver=nbd,host=127.0.0.1,port=PORT")]
-    [InlineData("driver=nbd,host=127.0.0.1,port=PORT,export=")]
     [InlineData("driver=nbd,path=SOCK")]
-    [InlineData("driver=nbd,path=SOCK,export=")]
     [InlineData("driver=nbd,host=127.0.0.1,server.type=inet,server.host=127.0.0.1,server.port=PORT")]
     [InlineData("driver=nbd,path=SOCK,host=127.0.0.1")]
     [InlineData("driver=nbd,path=SOCK,port=PORT")]

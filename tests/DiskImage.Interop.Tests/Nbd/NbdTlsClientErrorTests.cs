@@ -67,6 +67,39 @@ public class NbdTlsClientErrorTests
             $"driver=nbd,host=127.0.0.1,port={port.ToString(CultureInfo.InvariantCulture)},tls-creds=c"]);
     }
 
+    /// <summary>tls-creds-psk: the right key reads the export, a wrong key or an unknown user fails as qemu-img fails.</summary>
+    [Fact]
+    public void Psk_credentials_connect_and_fail_as_qemu_img_does()
+    {
+        using var dir = new TempDirectory();
+        var server = Directory.CreateDirectory(dir.File("server")).FullName;
+        var good = Directory.CreateDirectory(dir.File("good")).FullName;
+        var wrong = Directory.CreateDirectory(dir.File("wrong")).FullName;
+        var key = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        File.WriteAllText(Path.Combine(server, "keys.psk"), $"psk1:{key}\n");
+        File.WriteAllText(Path.Combine(good, "keys.psk"), $"psk1:{key}\n");
+        File.WriteAllText(Path.Combine(wrong, "keys.psk"), $"psk1:{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))}\n");
+        var image = dir.File("disk.raw");
+        ExternalTool.QemuImg("create", "-f", "raw", image, "1M");
+        ExternalTool.QemuIo("-f", "raw", "-c", "write -P 0x33 0 64k", image);
+        var socket = dir.File("p.sock");
+        using var nbd = NbdProcess.Tool("qemu-nbd", socket, 0, "-t", "-f", "raw", "-k", socket,
+            "--object", $"tls-creds-psk,id=tls0,dir={server},endpoint=server", "--tls-creds", "tls0", image);
+
+        string Options(string extra = "") => $"driver=nbd,path={socket},tls-creds=c{extra}";
+        AssertSame(["info", "--object", $"tls-creds-psk,id=c,dir={good},username=psk1,endpoint=client", "--image-opts", Options()]);
+        AssertSame(["info", "--object", $"tls-creds-psk,id=c,dir={wrong},username=psk1,endpoint=client", "--image-opts", Options()]);
+        AssertSame(["info", "--object", $"tls-creds-psk,id=c,dir={good},username=nobody,endpoint=client", "--image-opts", Options()]);
+
+        string[] io = ["--object", $"tls-creds-psk,id=c,dir={good},username=psk1,endpoint=client", "--image-opts", Options(),
+            "-c", "read -P 0x33 0 64k", "-c", "write -P 0x44 64k 64k", "-c", "read -P 0x44 64k 64k"];
+        var theirs = ExternalTool.Run("qemu-io", io);
+        var ours = Diskimg.Run(["io", .. io]);
+        Assert.Equal(QemuToolOutput.Normalise(theirs.StdOut), QemuToolOutput.Normalise(ours.StdOut));
+        Assert.Equal(QemuToolOutput.Normalise(theirs.StdErr), QemuToolOutput.Normalise(ours.StdErr));
+        Assert.Equal(0, ours.ExitCode);
+    }
+
     private static NbdProcess Start(string tool, int port, string image, params string[] extra)
     {
         string[] arguments = ["-t", "-r", "-f", "raw", "-p", port.ToString(CultureInfo.InvariantCulture), .. extra, image];
