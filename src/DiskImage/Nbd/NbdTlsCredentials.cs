@@ -65,7 +65,14 @@ public sealed record NbdTlsCredentials(string Id, string Directory, bool IsServe
             throw new InvalidOptionException("username should not be set when endpoint=server");
         }
 
-        return new NbdTlsCredentials(id, dir, isServer, verifyPeer) { IsPsk = type == "tls-creds-psk", PskUsername = username };
+        var credentials = new NbdTlsCredentials(id, dir, isServer, verifyPeer) { IsPsk = type == "tls-creds-psk", PskUsername = username };
+        if (credentials.IsPsk && !isServer)
+        {
+            // qemu loads a client's key when the object is created, so a missing user fails before any open.
+            _ = credentials.PskClientKey();
+        }
+
+        return credentials;
     }
 
     /// <summary>Whether this is a <c>tls-creds-psk</c> object (a pre-shared key in <c>keys.psk</c>) rather than <c>tls-creds-x509</c>.</summary>
