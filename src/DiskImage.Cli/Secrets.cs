@@ -40,8 +40,9 @@ internal static class Secrets
         return SecretStore.FromObjects(all.Where(o => !IsTlsCredentials(o)));
     }
 
-    /// <summary>Whether an <c>--object</c> definition is a <c>tls-creds-x509</c> object.</summary>
-    public static bool IsTlsCredentials(string definition) => definition.StartsWith("tls-creds-x509,", StringComparison.Ordinal);
+    /// <summary>Whether an <c>--object</c> definition is a <c>tls-creds-x509</c> or <c>tls-creds-psk</c> object.</summary>
+    public static bool IsTlsCredentials(string definition) =>
+        definition.StartsWith("tls-creds-x509,", StringComparison.Ordinal) || definition.StartsWith("tls-creds-psk,", StringComparison.Ordinal);
 
     /// <summary>
     /// Turns a file argument into a path, format and key secret: as given, or parsed as an option list

@@ -60,7 +60,7 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
                     return null;
                 }
 
-                Reply(session, option, NbdOptionReply.ErrorTlsRequired, "TLS negotiation required before option");
+                Reply(session, option, NbdOptionReply.ErrorTlsRequired, $"Option 0x{(uint)option:x} not permitted before TLS");
                 continue;
             }
 
@@ -94,10 +94,17 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
                     break;
 
                 case NbdOption.StartTls:
-                    if (length != 0 || tlsDone)
+                    // qemu-nbd's replies, which qemu's client prints as "server reported: ...".
+                    if (length != 0)
                     {
-                        var why = options.Tls is null ? NbdOptionReply.ErrorPolicy : NbdOptionReply.ErrorInvalid;
-                        Reply(session, option, why, "TLS not available or already negotiated");
+                        Reply(session, option, NbdOptionReply.ErrorInvalid, $"option '{Client.NbdOptionError.Name(option)}' has unexpected length");
+                        break;
+                    }
+
+                    if (tlsDone)
+                    {
+                        Reply(session, option, options.Tls is null ? NbdOptionReply.ErrorPolicy : NbdOptionReply.ErrorInvalid,
+                            options.Tls is null ? "TLS not configured" : "TLS already enabled");
                         break;
                     }
 

@@ -19,7 +19,7 @@ public sealed record NbdTlsCredentials(string Id, string Directory, bool IsServe
         ArgumentNullException.ThrowIfNull(definition);
         var comma = definition.IndexOf(',', StringComparison.Ordinal);
         var type = comma < 0 ? definition : definition[..comma];
-        if (type != "tls-creds-x509")
+        if (type is not ("tls-creds-x509" or "tls-creds-psk"))
         {
             throw new InvalidOptionException($"Object type '{type}' is not a TLS credentials object");
         }
@@ -32,14 +32,20 @@ public sealed record NbdTlsCredentials(string Id, string Directory, bool IsServe
 
         if (!properties.Remove("dir", out var dir) || dir.Length == 0)
         {
-            throw new InvalidOptionException($"Parameter 'dir' is missing for tls-creds-x509 '{id}'");
+            throw new InvalidOptionException($"Parameter 'dir' is missing for {type} '{id}'");
         }
 
         properties.Remove("endpoint", out var endpoint);
         properties.Remove("verify-peer", out var verify);
+        string? username = null;
+        if (type == "tls-creds-psk")
+        {
+            properties.Remove("username", out username);
+        }
+
         if (properties.Count > 0)
         {
-            throw new InvalidOptionException($"Property '{properties.Keys.First()}' not found for tls-creds-x509 '{id}'");
+            throw new InvalidOptionException($"Property '{properties.Keys.First()}' not found for {type} '{id}'");
         }
 
         var isServer = endpoint switch
@@ -54,7 +60,52 @@ public sealed record NbdTlsCredentials(string Id, string Directory, bool IsServe
             "off" or "no" or "false" => false,
             _ => throw new InvalidOptionException($"Parameter 'verify-peer' expects 'on' or 'off'"),
         };
-        return new NbdTlsCredentials(id, dir, isServer, verifyPeer);
+        if (isServer && username is not null)
+        {
+            throw new InvalidOptionException("username should not be set when endpoint=server");
+        }
+
+        var credentials = new NbdTlsCredentials(id, dir, isServer, verifyPeer) { IsPsk = type == "tls-creds-psk", PskUsername = username };
+        if (credentials.IsPsk && !isServer)
+        {
+            // qemu loads a client's key when the object is created, so a missing user fails before any open.
+            _ = credentials.PskClientKey();
+        }
+
+        return credentials;
+    }
+
+    /// <summary>Whether this is a <c>tls-creds-psk</c> object (a pre-shared key in <c>keys.psk</c>) rather than <c>tls-creds-x509</c>.</summary>
+    public bool IsPsk { get; init; }
+
+    /// <summary>The PSK identity a client presents (qemu's <c>username</c>; <c>qemu</c> when not given).</summary>
+    public string? PskUsername { get; init; }
+
+    /// <summary>The client's PSK identity and its hex key from <c>keys.psk</c> (lines <c>USERNAME:HEXKEY</c>), with qemu's errors.</summary>
+    internal (string Username, string HexKey) PskClientKey()
+    {
+        var username = PskUsername ?? "qemu";
+        var path = Path.Combine(Directory, "keys.psk");
+        string content;
+        try
+        {
+            content = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            var reason = e is FileNotFoundException or DirectoryNotFoundException ? "No such file or directory" : e.Message;
+            throw new ImageAccessException($"Cannot read PSK file {path}: Failed to open file \u201c{path}\u201d: {reason}", e);
+        }
+
+        foreach (var line in content.Split('\n'))
+        {
+            if (line.StartsWith(username + ":", StringComparison.Ordinal))
+            {
+                return (username, line[(username.Length + 1)..]);
+            }
+        }
+
+        throw new ImageAccessException($"Username {username} not found in PSK file {path}");
     }
 
     /// <summary>Options for <see cref="SslStream.AuthenticateAsServerAsync(SslServerAuthenticationOptions, CancellationToken)"/>.</summary>
@@ -63,6 +114,11 @@ public sealed record NbdTlsCredentials(string Id, string Directory, bool IsServe
         if (!IsServer)
         {
             throw new InvalidOptionException($"Expecting TLS credentials with a server endpoint");
+        }
+
+        if (IsPsk)
+        {
+            throw new UnsupportedFeatureException("The NBD server takes tls-creds-x509 credentials; tls-creds-psk is supported by the client only");
         }
 
         var certificate = LoadPair("server-cert.pem", "server-key.pem")

@@ -775,10 +775,38 @@ internal sealed record BlockSpec
             return uri;
         }
 
-        var type = Take(options, prefix + "server.type");
-        var host = Take(options, prefix + "server.host");
-        var port = Take(options, prefix + "server.port");
-        var path = Take(options, prefix + "server.path");
+        // The legacy flat address (host/port, or path) stands for server.*, as QEMU's nbd driver turns it into them.
+        var legacyHost = Take(options, prefix + "host");
+        var legacyPort = Take(options, prefix + "port");
+        var legacyPath = Take(options, prefix + "path");
+        var hasServer = options.Keys.Any(k => k.StartsWith(prefix + "server.", StringComparison.Ordinal));
+        if (legacyHost is not null || legacyPort is not null || legacyPath is not null)
+        {
+            if (hasServer)
+            {
+                throw new InvalidOptionException("Cannot use 'server' and path/host/port at the same time");
+            }
+
+            if (legacyPath is not null && legacyHost is not null)
+            {
+                throw new InvalidOptionException("path and host may not be used at the same time");
+            }
+
+            if (legacyPath is not null && legacyPort is not null)
+            {
+                throw new InvalidOptionException("port may not be used without host");
+            }
+        }
+
+        if (!hasServer && legacyHost is null && legacyPath is null)
+        {
+            throw new InvalidOptionException("NBD server address missing");
+        }
+
+        var type = Take(options, prefix + "server.type") ?? (legacyPath is not null ? "unix" : legacyHost is not null ? "inet" : null);
+        var host = Take(options, prefix + "server.host") ?? legacyHost;
+        var port = Take(options, prefix + "server.port") ?? (legacyHost is not null ? legacyPort : null);
+        var path = Take(options, prefix + "server.path") ?? legacyPath;
         var export = Take(options, prefix + "export");
         var tlsCreds = Take(options, prefix + "tls-creds");
         var tlsHostname = Take(options, prefix + "tls-hostname");

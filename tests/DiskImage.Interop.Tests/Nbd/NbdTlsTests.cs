@@ -104,7 +104,7 @@ public class NbdTlsTests
         Assert.Contains("Certificate does not match the hostname nope.example", jsonResult.StdErr, StringComparison.Ordinal);
     }
 
-    private static void MakeCa(TempDirectory dir, string name, params string[] targets)
+    internal static void MakeCa(TempDirectory dir, string name, params string[] targets)
     {
         var key = dir.File($"{name}-key.pem");
         var template = dir.File($"{name}.info");
@@ -118,7 +118,7 @@ public class NbdTlsTests
         }
     }
 
-    private static void MakeCert(TempDirectory dir, string ca, string target, string role, string template)
+    internal static void MakeCert(TempDirectory dir, string ca, string target, string role, string template)
     {
         var info = dir.File($"{role}-{Path.GetFileName(target)}.info");
         File.WriteAllText(info, template + "expiration_days = 2\n");

@@ -49,7 +49,8 @@ public sealed class NbdClient : IDisposable
     {
         ArgumentNullException.ThrowIfNull(uri);
         var rejection = new NbdTlsRejection();
-        var tls = credentials?.ClientOptions(uri.TlsHostname ?? uri.Host, rejection);
+        var tls = credentials is { IsPsk: false } ? credentials.ClientOptions(uri.TlsHostname ?? uri.Host, rejection) : null;
+        var psk = credentials is { IsPsk: true } ? credentials.PskClientKey() : ((string, string)?)null;
         Socket socket;
         try
         {
@@ -75,7 +76,7 @@ public sealed class NbdClient : IDisposable
         var client = new NbdClient(socket);
         try
         {
-            client.Handshake(uri.ExportName, tls, uri.DirtyBitmap);
+            client.Handshake(uri.ExportName, tls, psk, uri.DirtyBitmap);
             client._pipeline = new NbdPipeline(socket, client._stream, client.Structured, client._baseAllocationId);
             return client;
         }
@@ -96,7 +97,7 @@ public sealed class NbdClient : IDisposable
         }
     }
 
-    private void Handshake(string export, SslClientAuthenticationOptions? tls, string? dirtyBitmap)
+    private void Handshake(string export, SslClientAuthenticationOptions? tls, (string Username, string HexKey)? psk, string? dirtyBitmap)
     {
         var greeting = new byte[18];
         _stream.ReadExactly(greeting);
@@ -115,27 +116,42 @@ public sealed class NbdClient : IDisposable
         BinaryPrimitives.WriteUInt32BigEndian(clientFlags, NbdConstants.FlagFixedNewstyle | (uint)(serverFlags & NbdConstants.FlagNoZeroes));
         _stream.Write(clientFlags);
 
-        if (tls is not null)
+        if (tls is not null || psk is not null)
         {
             SendOption(NbdOption.StartTls, []);
             var (type, data) = ReadOptionReply(NbdOption.StartTls);
+            if (type == NbdOptionReply.ErrorUnsupported)
+            {
+                throw new ImageAccessException("Server don't support STARTTLS option");
+            }
+
+            if (NbdOptionError.IsError(type))
+            {
+                throw new ImageAccessException(NbdOptionError.Describe(NbdOption.StartTls, type, data));
+            }
+
             if (type != NbdOptionReply.Ack)
             {
                 throw new ImageAccessException($"Server refused TLS: {Describe(type, data)}");
             }
 
-            var ssl = new SslStream(_stream, leaveInnerStreamOpen: false);
-            ssl.AuthenticateAsClient(tls);
-            _stream = ssl;
+            if (psk is { } key)
+            {
+                _stream.Dispose();
+                _stream = GnuTlsPskStream.Connect(_socket, key.Username, key.HexKey);
+            }
+            else
+            {
+                var ssl = new SslStream(_stream, leaveInnerStreamOpen: false);
+                ssl.AuthenticateAsClient(tls!);
+                _stream = ssl;
+            }
         }
 
         SendOption(NbdOption.StructuredReply, []);
-        var (structured, structuredData) = ReadOptionReply(NbdOption.StructuredReply);
-        if (structured == NbdOptionReply.ErrorTlsRequired)
-        {
-            throw new ImageAccessException($"Server requires TLS: {Describe(structured, structuredData)}");
-        }
-
+        // Any error here only means simple replies, as for qemu's client; a server that wants TLS first says so
+        // again for the export, where the error is reported.
+        var (structured, _) = ReadOptionReply(NbdOption.StructuredReply);
         Structured = structured == NbdOptionReply.Ack;
         if (Structured)
         {
@@ -163,6 +179,11 @@ public sealed class NbdClient : IDisposable
             if (type == NbdOptionReply.Ack)
             {
                 break;
+            }
+
+            if (NbdOptionError.IsError(type))
+            {
+                throw new ImageAccessException(NbdOptionError.Describe(NbdOption.Go, type, data));
             }
 
             if (type != NbdOptionReply.Info)
@@ -239,7 +260,21 @@ public sealed class NbdClient : IDisposable
     private (NbdOptionReply Type, byte[] Data) ReadOptionReply(NbdOption option)
     {
         var header = new byte[20];
-        _stream.ReadExactly(header);
+        try
+        {
+            _stream.ReadExactly(header);
+        }
+        catch (IOException e)
+        {
+            // qemu's words for a server that hangs up instead of answering (a TLS peer refused after its handshake,
+            // such as by tls-authz, aborts the TLS channel without a close notification).
+            var reason = _stream is SslStream or GnuTlsPskStream ? "Cannot read from TLS channel: Software caused connection abort"
+                : e is EndOfStreamException ? "Unexpected end-of-file before all data were read"
+                : e.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionReset } ? "Unable to read from socket: Connection reset by peer"
+                : e.Message;
+            throw new ImageAccessException($"Failed to read option reply: {reason}", e);
+        }
+
         if (BinaryPrimitives.ReadUInt64BigEndian(header) != NbdConstants.OptionReplyMagic || BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(8)) != (uint)option)
         {
             throw new ImageAccessException("Unexpected reply from the NBD server");

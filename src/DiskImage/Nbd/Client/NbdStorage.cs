@@ -215,6 +215,33 @@ public sealed class NbdStorage : IStorage
         return result;
     }
 
+    /// <summary>
+    /// Block status of the run at <paramref name="offset"/> as QEMU's nbd driver reports it to <c>qemu-img map</c>:
+    /// data unless the hole flag is set, zero when the zero flag is, whichever meta context gave the flags (so an
+    /// <c>x-dirty-bitmap</c> context's hole alone is neither, and its zero flag alone is data that reads as zero).
+    /// </summary>
+    internal (long Length, bool Data, bool Zero) StatusAt(long offset, long length)
+    {
+        length = Math.Min(length, Length - offset);
+        if (!_client.HasBlockStatus)
+        {
+            return (length, true, false);
+        }
+
+        var (runLength, flags) = (0L, NbdAllocationFlags.Data);
+        Io(() =>
+        {
+            var runs = _client.BlockStatus(offset, length);
+            if (runs.Count == 0 || runs[0].Length == 0)
+            {
+                throw new ImageAccessException($"NBD server gave no block status at offset {offset}");
+            }
+
+            (runLength, flags) = runs[0];
+        });
+        return (Math.Min(runLength, length), (flags & NbdAllocationFlags.Hole) == 0, (flags & NbdAllocationFlags.Zero) != 0);
+    }
+
     /// <inheritdoc/>
     public void Dispose() => _client.Dispose();
 

@@ -18,6 +18,7 @@ internal readonly record struct LayerStatus(long Length, bool Data, bool Zero, b
         var status = image switch
         {
             Qcow2Image qcow2 => OfQcow2(qcow2, offset, length),
+            RawImage { File: Nbd.Client.NbdStorage nbd } => OfNbd(nbd, offset, length),
             RawImage { DirectIo: true } raw => OfHostFile(raw, offset, length),
             RawImage raw => OfHostFile(raw.File, offset, length),
             Formats.Vmdk.VmdkImage vmdk => OfVmdk(vmdk, offset, length),
@@ -25,7 +26,8 @@ internal readonly record struct LayerStatus(long Length, bool Data, bool Zero, b
             _ => OfExtents(image, offset, length),
         };
 
-        if (!status.Allocated && (image.Backing is null || offset >= image.Backing.Length))
+        // Only formats that can have a backing file read their unallocated runs as zeroes; an NBD export cannot.
+        if (!status.Allocated && image is not RawImage { File: Nbd.Client.NbdStorage } && (image.Backing is null || offset >= image.Backing.Length))
         {
             status = status with { Zero = true };
         }
@@ -58,6 +60,14 @@ internal readonly record struct LayerStatus(long Length, bool Data, bool Zero, b
         }
 
         return status;
+    }
+
+    /// <summary>An NBD export: the server's flags as QEMU's nbd driver maps them; a run that is neither data nor zero has no offset.</summary>
+    private static LayerStatus OfNbd(Nbd.Client.NbdStorage nbd, long offset, long length)
+    {
+        var (runLength, data, zero) = nbd.StatusAt(offset, length);
+        var allocated = data || zero;
+        return new LayerStatus(runLength, data, zero, allocated, allocated ? offset : null);
     }
 
     private static LayerStatus OfVmdk(Formats.Vmdk.VmdkImage image, long offset, long length)
