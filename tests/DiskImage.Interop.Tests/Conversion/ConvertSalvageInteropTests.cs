@@ -23,6 +23,7 @@ public class ConvertSalvageInteropTests
         { "qcow2", true },
         { "qcow2", false },
         { "raw", true },
+        { "raw", false },
     };
 
     [Theory]
@@ -41,7 +42,17 @@ public class ConvertSalvageInteropTests
 
         Assert.Equal(0, theirResult.ExitCode);
         Assert.Contains("error while reading block status at offset", theirResult.StdErr, StringComparison.Ordinal);
-        Assert.Equal(QemuToolOutput.Normalise(theirResult.StdErr), QemuToolOutput.Normalise(ourResult.StdErr));
+        if (format == "qcow2")
+        {
+            Assert.Equal(QemuToolOutput.Normalise(theirResult.StdErr), QemuToolOutput.Normalise(ourResult.StdErr));
+        }
+        else
+        {
+            // Over raw, qemu-img's concurrent reads print a failed read's warnings after later block-status warnings
+            // (the order its coroutines happen to run in); diskimg prints them in source order. The lines are the same.
+            Assert.Equal(Lines(theirResult.StdErr), Lines(ourResult.StdErr));
+        }
+
         Assert.Equal(theirResult.ExitCode, ourResult.ExitCode);
         Assert.Equal(0, ExternalTool.Run("qemu-img", "compare", "-f", format, "-F", format, theirs, ours).ExitCode);
     }
@@ -85,6 +96,8 @@ public class ConvertSalvageInteropTests
         Assert.Equal(theirMap.StdOut, ourMap.StdOut);
         Assert.Equal(theirMap.ExitCode, ourMap.ExitCode);
     }
+
+    private static string[] Lines(string stderr) => [.. QemuToolOutput.Normalise(stderr).Split('\n').Order(StringComparer.Ordinal)];
 
     private static string MakeSource(TempDirectory dir, string format)
     {

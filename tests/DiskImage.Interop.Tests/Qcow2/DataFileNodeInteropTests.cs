@@ -15,7 +15,7 @@ public class DataFileNodeInteropTests
     {
         // iotest 289: the data write fails once; nothing is leaked or freed wrongly.
         { "raw-blkdebug", "[inject-error]\nevent = \"write_aio\"\nerrno = \"5\"\nonce = \"on\"\n", ["write -P 7 0 64k", "read -P 0 0 64k", "write -P 8 0 64k", "read -P 8 0 64k"] },
-        { "raw-blkdebug", "[inject-error]\nevent = \"read_aio\"\nerrno = \"5\"\n", ["write -P 7 0 64k", "read -P 7 0 64k"] },
+        { "raw-blkdebug", "[inject-error]\nevent = \"read_aio\"\nerrno = \"5\"\nonce = \"on\"\n", ["write -P 7 0 64k", "read -P 7 0 64k", "read -P 7 0 64k"] },
         { "blkdebug", "[inject-error]\nevent = \"none\"\nerrno = \"28\"\nonce = \"on\"\n", ["write -P 7 0 64k", "write -P 9 64k 64k", "read -P 9 64k 64k"] },
         { "raw-file", "", ["write -P 7 0 64k", "read -P 7 0 64k", "map"] },
     };

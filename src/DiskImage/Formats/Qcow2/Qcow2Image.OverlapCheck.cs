@@ -30,6 +30,12 @@ public sealed partial class Qcow2Image
 
         lock (_lock)
         {
+            if (!_markedCorrupt)
+            {
+                // QEMU's fatal corruption event prints this once; later events are suppressed.
+                _options.RepairReport?.Invoke($"qcow2: Marking image as corrupt: Preventing invalid write on metadata (overlaps with {metadata}); further corruption events will be suppressed");
+            }
+
             MarkCorruptLocked();
         }
 
