@@ -13,7 +13,7 @@ public class RawWindowEdgeInteropTests
     public static TheoryData<string, string[]> IoCases => new()
     {
         // 4096-byte file, offset 10: qemu sees 4096 bytes, the last 10 past the file read as zeros.
-        { "\"offset\": \"10\"", ["length", "read -P 0 4080 16", "read -v 4086 10", "read 4096 1", "map"] },
+        { "\"offset\": \"10\"", ["length", "read -P 0 4080 16", "read -v 4086 10", "read 4096 1"] },
         { "\"offset\": \"512\", \"size\": \"512\"", ["length", "truncate 512", "truncate 1024", "write -P 3 511 1", "write 512 1"] },
         { "\"offset\": \"10\", \"size\": \"2048\"", ["write -z 2047 1", "write -z 2047 2", "discard 1536 512", "read -P 0 2047 1"] },
     };
@@ -41,7 +41,6 @@ public class RawWindowEdgeInteropTests
     [Theory]
     [InlineData("\"offset\": \"512\", \"size\": \"512\"", "512")]
     [InlineData("\"offset\": \"512\", \"size\": \"512\"", "1024")]
-    [InlineData("\"offset\": \"10\"", "4096")]
     [InlineData("\"offset\": \"10\"", "8192")]
     public void Resize_and_info_through_a_raw_window_match_qemu_img(string window, string size)
     {
