@@ -12,6 +12,7 @@ internal sealed class ErrnoException : ImageAccessException
     public const int EINVAL = 22;
     public const int EFBIG = 27;
     public const int ENOTSUP = 95;
+    public const int ENOMEDIUM = 123;
 
     public int Errno { get; }
 
@@ -30,6 +31,7 @@ internal sealed class ErrnoException : ImageAccessException
         EINVAL => "Invalid argument",
         EFBIG => "File too large",
         ENOTSUP => "Operation not supported",
+        ENOMEDIUM => "No medium found",
         _ => "Unknown error " + errno,
     };
 }

@@ -165,7 +165,12 @@ public sealed class ImageFormatRegistry
             throw new InvalidOptionException($"Block format '{format.Name}' does not support the option '{Options.BlockSpec.TrustExtentPathsKey}'");
         }
 
-        return format.Open(spec.Filename, opened with { FormatWasProbed = name is null });
+        var image = format.Open(spec.Filename, opened with { FormatWasProbed = name is null });
+
+        // Rules of a blkdebug node above the format that the node's opening activates act on every guest request.
+        return spec.TopBlkdebugRules is { } rules && rules.Any(r => r.Event == IO.Blkdebug.BlkdebugEvent.None)
+            ? new IO.Blkdebug.BlkdebugImage(image, rules)
+            : image;
     }
 
     /// <summary>

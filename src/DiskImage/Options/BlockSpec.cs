@@ -476,9 +476,14 @@ internal sealed record BlockSpec
             throw new InvalidOptionException($"Cannot find device='{dataFileReference.Text}' nor node-name='{dataFileReference.Text}'");
         }
 
-        if (options.Remove("data-file.driver", out var dataFileDriver) && dataFileDriver.Text != "file")
+        var dataFileDriver = Take(options, "data-file.driver");
+        if (dataFileDriver is "raw" or "blkdebug")
         {
-            throw new UnsupportedFeatureException($"Only the 'file' driver can hold an external data file here, not '{dataFileDriver.Text}'");
+            DataFileNode(options, dataFileDriver, taken);
+        }
+        else if (dataFileDriver is not null and not "file")
+        {
+            throw new UnsupportedFeatureException($"Only the 'file', 'raw' and 'blkdebug' drivers can hold an external data file here, not '{dataFileDriver}'");
         }
 
         if (options.Remove(Formats.Qcow2.Qcow2DataFile.FilenameOption, out var dataFile))
@@ -553,9 +558,85 @@ internal sealed record BlockSpec
     }
 
     /// <summary>
+    /// A qcow2 data file given as a node of its own: a <c>raw</c> node over the file (<c>data-file.file.*</c>, which may
+    /// be a <c>blkdebug</c> node over the file) or a <c>blkdebug</c> node over the file (<c>data-file.image.*</c>). The
+    /// file's name goes to <paramref name="taken"/> as <c>data-file.filename</c>, the rest as internal keys that
+    /// <see cref="Formats.Qcow2.Qcow2DataFile"/> reads: the raw node raises its read and write events on the
+    /// blkdebug node under it, as QEMU's raw driver does.
+    /// </summary>
+    private static void DataFileNode(Dictionary<string, JsonScalar> options, string driver, Dictionary<string, string> taken)
+    {
+        const string dataFile = "data-file.";
+        var node = dataFile;
+        if (driver == "raw")
+        {
+            taken[Formats.Qcow2.Qcow2DataFile.RawNodeOption] = "on";
+            node = dataFile + FilePrefix;
+            var fileDriver = Take(options, node + "driver");
+            if (fileDriver is null or "file")
+            {
+                var name = Take(options, node + "filename");
+                if (name is not null)
+                {
+                    taken[Formats.Qcow2.Qcow2DataFile.FilenameOption] = name;
+                }
+
+                return;
+            }
+
+            if (fileDriver != "blkdebug")
+            {
+                throw new UnsupportedFeatureException($"A '{fileDriver}' node under the data file's raw node is not supported; only 'file' and 'blkdebug' are");
+            }
+        }
+
+        if (options.TryGetValue(node + "image", out var reference))
+        {
+            throw new InvalidOptionException($"Cannot find device='{reference.Text}' nor node-name='{reference.Text}'");
+        }
+
+        var imageDriver = Take(options, node + "image.driver");
+        if (imageDriver is not null and not "file")
+        {
+            throw new UnsupportedFeatureException($"A '{imageDriver}' node under blkdebug is not supported; only 'file' is");
+        }
+
+        var filename = Take(options, node + "image.filename") ?? Take(options, node + "x-image")
+            ?? throw new InvalidOptionException(imageDriver is null ? "A block device must be specified for \"image\"" : "The 'file' block driver requires a file name");
+        var before = options.Count;
+        _ = TakeBlkdebugLimits(options, node);
+        if (options.Count != before)
+        {
+            throw new UnsupportedFeatureException("Request limits on a blkdebug node under a data file are not supported");
+        }
+
+        var config = Take(options, node + "config");
+        var ruleKeys = options.Keys.Where(k => k.StartsWith(node + "inject-error.", StringComparison.Ordinal) || k.StartsWith(node + "set-state.", StringComparison.Ordinal)).ToList();
+        var ruleOptions = ruleKeys.Select(k => new KeyValuePair<string, string>(k[node.Length..], options[k].Text)).ToList();
+        foreach (var key in ruleKeys)
+        {
+            options.Remove(key);
+        }
+
+        // Checked now, so a bad rule fails as the name is read; the data file's open reads them again.
+        _ = IO.Blkdebug.BlkdebugRules.Load(config, ruleOptions);
+        taken[Formats.Qcow2.Qcow2DataFile.FilenameOption] = filename;
+        taken[Formats.Qcow2.Qcow2DataFile.BlkdebugOption] = "on";
+        if (config is not null)
+        {
+            taken[Formats.Qcow2.Qcow2DataFile.BlkdebugConfigOption] = config;
+        }
+
+        foreach (var (key, value) in ruleOptions)
+        {
+            taken[Formats.Qcow2.Qcow2DataFile.BlkdebugRulePrefix + key] = value;
+        }
+    }
+
+    /// <summary>
     /// A <c>blkdebug</c> node above a format (<c>driver=blkdebug</c>): the format is its <c>image</c> (<c>image.*</c>
     /// options, or <c>x-image</c> naming the file, as a <c>blkdebug::PATH</c> name gives it), and the node adds request
-    /// limits. Injected errors at this level are not supported and are refused rather than ignored.
+    /// limits and its rules, which act on guest offsets (see <see cref="IO.Blkdebug.BlkdebugImage"/>).
     /// </summary>
     private static BlockSpec TopBlkdebug(Dictionary<string, JsonScalar> options, int nesting)
     {
@@ -599,9 +680,10 @@ internal sealed record BlockSpec
             options.Remove(key);
         }
 
-        // Copy-on-read raises cor_write on the node it reads through, which is this one; other events come from a
-        // format's internals, which a node above the format never sees here.
-        if (rules.Any(r => r.Event != IO.Blkdebug.BlkdebugEvent.CorWrite))
+        // The node raises none when it opens and copy-on-read raises cor_write on it; a format's own events are raised
+        // on the format's file, so rules for them never act here (as in QEMU). Writes through the node raise the
+        // pwritev events on it, which are not modelled: rules for those are refused rather than ignored.
+        if (rules.Any(r => r.Event is >= IO.Blkdebug.BlkdebugEvent.PwritevRmwHead and <= IO.Blkdebug.BlkdebugEvent.PwritevDone))
         {
             throw new UnsupportedFeatureException("Injected errors on a blkdebug node above a format are not supported; put the node under the format (file.driver=blkdebug)");
         }

@@ -11,6 +11,18 @@ internal static class Qcow2DataFile
     /// <summary>The runtime option (<c>--image-opts</c>, <c>json:</c>) that names the data file in place of the header's name.</summary>
     public const string FilenameOption = "data-file.filename";
 
+    /// <summary>Internal: the data file is a raw node over its file (which then sees the raw driver's read and write events).</summary>
+    public const string RawNodeOption = "data-file.x-raw-node";
+
+    /// <summary>Internal: a blkdebug node sits between the data file's node and its file.</summary>
+    public const string BlkdebugOption = "data-file.x-blkdebug";
+
+    /// <summary>Internal: the blkdebug node's rules file.</summary>
+    public const string BlkdebugConfigOption = "data-file.x-blkdebug-config";
+
+    /// <summary>Internal: the blkdebug node's <c>inject-error.*</c>/<c>set-state.*</c> options follow this prefix.</summary>
+    public const string BlkdebugRulePrefix = "data-file.x-blkdebug-rule.";
+
     /// <summary>
     /// The data file for an image being opened; null when the image has none, and when it is opened for its metadata
     /// only (qemu-img info opens no data file). Errors are QEMU's, in its order.
@@ -46,7 +58,30 @@ internal static class Qcow2DataFile
             throw new ImageAccessException($"The external data file '{path}' is the image file itself");
         }
 
-        return Storage.Open(path, !options.ReadOnly, LockFor(options, path));
+        var file = Storage.Open(path, !options.ReadOnly, LockFor(options, path));
+        try
+        {
+            return Stack(file, options.FormatOptions);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The nodes a <c>json:</c> name put over the data file: a blkdebug node, then a raw node, as asked.</summary>
+    private static IStorage Stack(IStorage file, IReadOnlyDictionary<string, string> options)
+    {
+        if (options.ContainsKey(BlkdebugOption))
+        {
+            options.TryGetValue(BlkdebugConfigOption, out var config);
+            var rules = options.Where(o => o.Key.StartsWith(BlkdebugRulePrefix, StringComparison.Ordinal))
+                .Select(o => new KeyValuePair<string, string>(o.Key[BlkdebugRulePrefix.Length..], o.Value));
+            file = new IO.Blkdebug.BlkdebugStorage(file, IO.Blkdebug.BlkdebugRules.Load(config, rules));
+        }
+
+        return options.ContainsKey(RawNodeOption) ? new IO.Blkdebug.BlkdebugRawNode(file) : file;
     }
 
     /// <summary>

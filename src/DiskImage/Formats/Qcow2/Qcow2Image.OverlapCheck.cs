@@ -11,6 +11,9 @@ public sealed partial class Qcow2Image
 {
     private volatile bool _markedCorrupt;
 
+    /// <summary>Whether a fatal corruption event took the driver away (see <see cref="CheckDriverPresent"/>).</summary>
+    internal bool DriverDropped => _markedCorrupt;
+
     /// <summary>Throws, after marking the image corrupt, when <c>[hostOffset, hostOffset + length)</c> overlaps metadata.</summary>
     private void CheckNoMetadataOverlap(long hostOffset, long length, string writing)
     {
@@ -27,6 +30,12 @@ public sealed partial class Qcow2Image
 
         lock (_lock)
         {
+            if (!_markedCorrupt)
+            {
+                // QEMU's fatal corruption event prints this once; later events are suppressed.
+                _options.RepairReport?.Invoke($"qcow2: Marking image as corrupt: Preventing invalid write on metadata (overlaps with {metadata}); further corruption events will be suppressed");
+            }
+
             MarkCorruptLocked();
         }
 
@@ -104,7 +113,19 @@ public sealed partial class Qcow2Image
         MarkCorruptLocked();
     }
 
-    /// <summary>Sets the corrupt bit on disk (synced) and refuses every later write through this handle.</summary>
+    /// <summary>
+    /// After a fatal corruption event QEMU drops the node's driver: every later guest request through this handle
+    /// fails with ENOMEDIUM (qemu-io's <c>No medium found</c>), reads included, before any other check.
+    /// </summary>
+    private void CheckDriverPresent()
+    {
+        if (_markedCorrupt)
+        {
+            throw new ErrnoException(ErrnoException.ENOMEDIUM, "No medium found");
+        }
+    }
+
+    /// <summary>Sets the corrupt bit on disk (synced) and refuses every later request through this handle.</summary>
     private void MarkCorruptLocked()
     {
         _markedCorrupt = true;

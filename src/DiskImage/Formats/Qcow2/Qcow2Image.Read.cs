@@ -9,6 +9,7 @@ public sealed partial class Qcow2Image
     /// <inheritdoc/>
     public void Read(long offset, Span<byte> buffer)
     {
+        CheckDriverPresent();
         CheckRange(offset, buffer.Length);
         CheckDataAccess();
         ReadCore(offset, buffer);
@@ -17,6 +18,7 @@ public sealed partial class Qcow2Image
     /// <inheritdoc/>
     public IReadOnlyList<Extent> GetExtents(long offset, long length)
     {
+        CheckDriverPresent();
         CheckRange(offset, length);
         var result = new List<Extent>();
         var position = offset;

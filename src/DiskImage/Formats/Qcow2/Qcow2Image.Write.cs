@@ -9,6 +9,7 @@ public sealed partial class Qcow2Image
     /// <inheritdoc/>
     public void Write(long offset, ReadOnlySpan<byte> data)
     {
+        CheckDriverPresent();
         CheckWritable();
         CheckRange(offset, data.Length);
         CheckDataAccess();

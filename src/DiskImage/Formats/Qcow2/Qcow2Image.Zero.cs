@@ -7,6 +7,7 @@ public sealed partial class Qcow2Image
     /// <inheritdoc/>
     public void WriteZeroes(long offset, long length, bool mayUnmap)
     {
+        CheckDriverPresent();
         CheckWritable();
         CheckRange(offset, length);
         CheckDataAccess();
@@ -28,6 +29,7 @@ public sealed partial class Qcow2Image
     /// </summary>
     public void Discard(long offset, long length)
     {
+        CheckDriverPresent();
         CheckWritable();
         CheckRange(offset, length);
         CheckDataAccess();

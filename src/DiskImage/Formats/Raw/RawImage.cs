@@ -17,9 +17,10 @@ public sealed class RawImage : IDiskImage
         _format = format ?? RawFormat.Instance;
         // Like QEMU's block layer, a file whose size is not a whole number of 512-byte sectors is seen rounded
         // up; the bytes past the end of the file read as zeros.
-        // A window (offset/size options) is seen at its exact length, as QEMU's raw driver reports it.
+        // A window of fixed size (a multiple of 512, as QEMU requires) is seen at that size; a window with only an
+        // offset is the rest of the file, rounded up as a plain file is (the tail reads as zeros).
         var fileLength = file.Length;
-        _length = options.Window is not null || fileLength > long.MaxValue - 511 ? fileLength : (fileLength + 511) & ~511L;
+        _length = options.Window is { Size: not null } || fileLength > long.MaxValue - 511 ? fileLength : (fileLength + 511) & ~511L;
     }
 
     /// <summary>Raw, or the protocol named in its place (<c>-f nbd</c>, <c>-f file</c>).</summary>

@@ -47,6 +47,9 @@ internal sealed class WindowStorage : IStorage
         return new WindowStorage(inner, window.Offset, window.Size);
     }
 
+    /// <summary>Whether the window was given a size: QEMU's raw driver then refuses every resize, even to the same size.</summary>
+    public bool FixedSize => _size is not null;
+
     /// <summary>Where the window starts in the file.</summary>
     public long Start => _offset;
 

@@ -144,7 +144,16 @@ internal sealed class ChunkProcessor
         var source = _layout.Sources[piece.SourceIndex];
         if (_salvageWarning is not { } warn)
         {
-            source.Read(piece.SourceOffset, slice);
+            try
+            {
+                source.Read(piece.SourceOffset, slice);
+            }
+            catch (IOException e) when (e.HResult > 0)
+            {
+                // qemu-img's words for a source read that fails with an errno, naming where the read began.
+                throw new ImageAccessException($"error while reading at byte {piece.TargetOffset}: {IO.ErrnoText.Strerror(e.HResult)}", e);
+            }
+
             return;
         }
 

@@ -138,6 +138,21 @@ public static class ImageConverter
         var copyTarget = new CopyTarget(target, StartsZeroed: ((!options.NoCreate && target is not Formats.Luks.LuksImage) || options.TargetIsZero) && !hasBacking, compressor);
         var chunkSize = Math.Max(ChunkSize, copyTarget.ZeroUnit);
         var workers = Math.Clamp(options.Workers, 1, Math.Max(2, Environment.ProcessorCount));
+        if (options.SalvageWarning is not null)
+        {
+            // Salvaging reads in order on one worker, so its warnings come in source order as qemu-img prints them. As
+            // qemu-img, block status is gone through once before the copy (it counts the data to copy), which repeats
+            // the block-status warnings; the progress count makes that pass when progress is shown.
+            workers = 1;
+            layout.StatusWarning = options.SalvageWarning;
+            if (progress is null)
+            {
+                foreach (var _ in layout.Walk(cancellationToken))
+                {
+                }
+            }
+        }
+
         var pipeline = new CopyPipeline(
             layout,
             new ChunkProcessor(layout, copyTarget, options),

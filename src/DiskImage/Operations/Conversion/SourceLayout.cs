@@ -44,19 +44,63 @@ internal sealed class SourceLayout
         return ZeroesAreData ? spans.Select(s => s.Kind == SpanKind.Zero ? s with { Kind = SpanKind.Data } : s) : spans;
     }
 
+    /// <summary>
+    /// Set for <c>--salvage</c>: a block-status query that fails is retried on shorter ranges, as qemu-img does, down
+    /// to the single sector at which it starts; that sector is then reported here and copied as data.
+    /// </summary>
+    public Action<string>? StatusWarning { get; set; }
+
     private IEnumerable<SourceSpan> WalkChains(CancellationToken cancellationToken)
     {
         for (var i = 0; i < Sources.Count; i++)
         {
             var source = Sources[i];
-            for (long window = 0; window < source.Length; window += StatusWindow)
+            var position = 0L;
+            while (position < source.Length)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var length = Math.Min(StatusWindow, source.Length - window);
-                foreach (var extent in ChainBlockStatus.GetExtents(source, window, length))
+                var windowEnd = Math.Min(position + StatusWindow, source.Length);
+
+                // Extents come lazily, query by query, so a salvage warning shows when the copy reaches its sector.
+                foreach (var extent in Query(source, position, windowEnd - position))
                 {
                     yield return new SourceSpan(_starts[i] + extent.Offset, extent.Length, extent.ReadsAsZero ? SpanKind.Zero : SpanKind.Data, i, extent.Offset);
+                    position = extent.End;
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The extents of one query starting at <paramref name="offset"/>. A failure names that offset, in qemu-img's
+    /// words; with <see cref="StatusWarning"/> the query is retried on a quarter of its sectors each time, and a
+    /// single sector that still fails is warned about and returned as data.
+    /// </summary>
+    private IReadOnlyList<ChainExtent> Query(IDiskImage source, long offset, long length)
+    {
+        const long Sector = 512;
+        while (true)
+        {
+            try
+            {
+                return ChainBlockStatus.GetExtents(source, offset, length);
+            }
+            catch (IOException e) when (e.HResult > 0)
+            {
+                var message = $"error while reading block status at offset {offset}: {IO.ErrnoText.Strerror(e.HResult)}";
+                if (StatusWarning is not { } warn)
+                {
+                    throw new ImageAccessException(message, e);
+                }
+
+                if (length <= Sector)
+                {
+                    warn(message);
+                    return [new ChainExtent(offset, length, IO.ExtentKind.Data, 0)];
+                }
+
+                var sectors = (length + Sector - 1) / Sector;
+                length = Math.Min(length, (sectors + 3) / 4 * Sector);
             }
         }
     }

@@ -201,7 +201,7 @@ public sealed class QemuIoSession : IDisposable
             Settings = settings;
             var spec = Options.JsonFilename.IsJson(settings.Path) ? Options.BlockSpec.FromJson(settings.Path) : null;
             TopBlkdebugLimits = spec?.TopBlkdebugLimits;
-            TopBlkdebugNode = spec?.TopBlkdebugRules is { } rules ? new IO.Blkdebug.BlkdebugStorage(new Formats.Raw.ImageStorage(Image), rules) : null;
+            TopBlkdebugNode = Image is IO.Blkdebug.BlkdebugImage top ? top.Node : spec?.TopBlkdebugRules is { } rules ? new IO.Blkdebug.BlkdebugStorage(new Formats.Raw.ImageStorage(Image), rules) : null;
             if (Image is Qcow2Image qcow2 && settings.InactiveL2OverlapCheck)
             {
                 qcow2.CheckInactiveL2Overlap = true;

@@ -18,6 +18,12 @@ public static class ImageMapper
             throw new InvalidOptionException("The start offset and the maximum length must not be negative");
         }
 
+        // As qemu-img, map looks past a filter node above the format (a blkdebug node's rules do not apply to it).
+        if (image is IO.Blkdebug.BlkdebugImage filter)
+        {
+            image = filter.Image;
+        }
+
         var end = image.Length;
         if (options.MaxLength is { } maxLength && options.StartOffset <= long.MaxValue - maxLength)
         {

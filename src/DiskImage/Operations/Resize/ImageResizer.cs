@@ -103,6 +103,11 @@ public static class ImageResizer
             return;
         }
 
+        if (raw.File is Formats.Raw.WindowStorage { FixedSize: true })
+        {
+            throw new UnsupportedFeatureException("Cannot resize fixed-size raw disks");
+        }
+
         var wasEmpty = raw.File.Length == 0;
         RawPreallocator.Extend(raw.File, oldSize, newSize, preallocation);
         if (wasEmpty && preallocation != Preallocation.Full)

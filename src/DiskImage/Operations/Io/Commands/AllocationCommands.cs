@@ -55,6 +55,12 @@ internal static class AllocationCommands
     private static int RunMap(QemuIoSession session, string[] words, QemuIoOutput output)
     {
         var image = session.Image!;
+        if (LengthCommand.NoMedium(image))
+        {
+            output.Error("Failed to query image length: No medium found");
+            return -ErrnoException.ENOMEDIUM;
+        }
+
         try
         {
             foreach (var (offset, length, isAllocated) in Runs(image, 0, image.Length))

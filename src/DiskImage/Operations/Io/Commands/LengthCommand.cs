@@ -7,7 +7,17 @@ internal static class LengthCommand
 
     private static int Run(QemuIoSession session, string[] words, QemuIoOutput output)
     {
+        if (NoMedium(session.Image!))
+        {
+            output.Out("getlength: No medium found");
+            return -ErrnoException.ENOMEDIUM;
+        }
+
         output.Out(QemuIoText.Size(session.Image!.Length));
         return 0;
     }
+
+    /// <summary>QEMU's block backend has no medium once a fatal qcow2 corruption event dropped the node's driver.</summary>
+    public static bool NoMedium(Formats.IDiskImage image) =>
+        (image is IO.Blkdebug.BlkdebugImage filter ? filter.Image : image) is Formats.Qcow2.Qcow2Image { DriverDropped: true };
 }
