@@ -62,6 +62,13 @@ public class VhdxInteropTests
             // The whole message, with qemu's two hint lines naming the repair command.
             Assert.Equal(theirs.StdErr.Replace("qemu-img:", "diskimg:", StringComparison.Ordinal), ours.StdErr);
             Assert.Contains("contains a log that needs to be replayed", ours.StdErr, StringComparison.Ordinal);
+
+            // qemu-io opening it read-only prints the same hint under its own error line.
+            var theirsIo = ExternalTool.Run("qemu-io", "-r", "-f", "vhdx", "-c", "read 0 512", path);
+            var oursIo = Diskimg.Run("io", "-r", "-f", "vhdx", "-c", "read 0 512", path);
+            Assert.Equal(theirsIo.ExitCode, oursIo.ExitCode);
+            Assert.Equal(theirsIo.StdErr.Replace("qemu-io:", "diskimg:", StringComparison.Ordinal), oursIo.StdErr);
+            Assert.Contains("To replay the log, run:", oursIo.StdErr, StringComparison.Ordinal);
             return;
         }
 
