@@ -12,8 +12,9 @@
 #
 #   --qemu-src DIR     QEMU source tree (holding tests/qemu-iotests); default: the apt source cache (see above)
 #   --diskimg PATH     diskimg executable; default: out/diskimg, else the Release build output
-#   --formats "F..."   image formats to run (default: "qcow2 raw"; also luks, run as QEMU's `check -luks`);
-#                      the protocol is always `file`
+#   --formats "F..."   image formats to run (default: "qcow2 raw"; also luks, vmdk, vpc, vhdx and vdi, each run
+#                      as QEMU's `check -FMT` runs it: luks through --image-opts with a key secret, vmdk with
+#                      IMGOPTS=zeroed_grain=on); the protocol is always `file`
 #   --results DIR      where outputs and diffs go (default: /tmp/diskimg-iotests)
 #   --jobs N           tests run in parallel (default: 2)
 #   --timeout SEC      limit per test and run (default: 120)
@@ -48,7 +49,7 @@ while [ $# -gt 0 ]; do
     --timeout) timeout_s=$2; shift 2 ;;
     --status-md) status_md=$2; shift 2 ;;
     --cache) cache=$2; shift 2 ;;
-    -h | --help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option '$1' (see --help)" ;;
     *) selection+=("$1"); shift ;;
   esac
@@ -172,6 +173,8 @@ run_one() { # side fmt test
       export QEMU_IO_OPTIONS="--cache writeback --aio threads"
     else
       export IMGOPTSSYNTAX=false QEMU_IO_OPTIONS="--cache writeback --aio threads -f $fmt"
+      # As `check -vmdk`: every image is created with zero grains on.
+      [ "$fmt" = vmdk ] && export IMGOPTS=zeroed_grain=on
     fi
     timeout -k 5 "$timeout_s" bash "$iotests/$t" >"$dir/out" 2>&1 </dev/null
     echo $? >"$dir/rc"

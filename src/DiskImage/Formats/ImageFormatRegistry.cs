@@ -130,7 +130,8 @@ public sealed class ImageFormatRegistry
             BackingFormat = spec.BackingDriver ?? options.BackingFormat,
             BackingPath = spec.BackingFilename ?? options.BackingPath,
             DirectIo = spec.CacheDirect ?? options.DirectIo,
-            FormatOptions = spec.Qcow2Options.Count == 0 && spec.NullOptions.Count == 0 ? options.FormatOptions : Merge(options.FormatOptions, spec.Qcow2Options, spec.NullOptions),
+            FormatOptions = spec.Qcow2Options.Count == 0 && spec.NullOptions.Count == 0 && spec.VpcSizeCalc is null ? options.FormatOptions
+                : Merge(options.FormatOptions, spec.Qcow2Options, spec.NullOptions, spec.VpcSizeCalc is { } calc ? new Dictionary<string, string> { [Vpc.VpcImage.SizeCalcOption] = calc } : []),
         };
         if (spec.Quorum is not null && !opened.ReadOnly)
         {
@@ -150,9 +151,9 @@ public sealed class ImageFormatRegistry
             throw new InvalidOptionException($"Block format '{format.Name}' does not support the option '{(spec.RawOffset is not null ? "offset" : "size")}'");
         }
 
-        if (spec.File is not null && format is not (Raw.RawFormat or Qcow2.Qcow2Format))
+        if (spec.File is not null && format is not (Raw.RawFormat or Qcow2.Qcow2Format or Vmdk.VmdkFormat or Vpc.VpcFormat or Vdi.VdiFormat or Vhdx.VhdxFormat))
         {
-            throw new UnsupportedFeatureException($"Format '{format.Name}' over another format node is not supported; only raw and qcow2 are");
+            throw new UnsupportedFeatureException($"Format '{format.Name}' over another format node is not supported; only raw, qcow2, vmdk, vpc, vdi and vhdx are");
         }
 
         if (spec.Qcow2Options.Count > 0 && format is not Qcow2.Qcow2Format)

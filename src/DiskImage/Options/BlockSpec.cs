@@ -127,6 +127,9 @@ internal sealed record BlockSpec
     /// </summary>
     public IReadOnlyDictionary<string, string> Qcow2Options { get; init; } = NoOptions;
 
+    /// <summary>vpc's <c>force_size_calc</c> (<c>current_size</c> or <c>chs</c>) given for this node; null for none.</summary>
+    public string? VpcSizeCalc { get; init; }
+
     /// <summary>One shared empty set, so descriptions without qcow2 options compare equal.</summary>
     private static readonly IReadOnlyDictionary<string, string> NoOptions = new Dictionary<string, string>();
 
@@ -134,16 +137,16 @@ internal sealed record BlockSpec
     public required string DisplayName { get; init; }
 
     /// <summary>Whether only driver, file name and key secret were given, so the plain file name says everything.</summary>
-    public bool IsPlain => Protocol is null && LuksKeySecret is null && !NamesKeySecret && BackingKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && CacheDirect is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Quorum is null && TopBlkdebugLimits is null && TopBlkdebugRules is null && Qcow2Options.Count == 0 && BackingDriver is null && BackingFilename is null && NullOptions.Count == 0;
+    public bool IsPlain => Protocol is null && LuksKeySecret is null && !NamesKeySecret && BackingKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && CacheDirect is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Quorum is null && TopBlkdebugLimits is null && TopBlkdebugRules is null && Qcow2Options.Count == 0 && VpcSizeCalc is null && BackingDriver is null && BackingFilename is null && NullOptions.Count == 0;
 
     /// <summary>Deepest accepted stack of format nodes (each <c>file.driver</c> naming a format adds one).</summary>
     public const int MaxFormatNesting = 8;
 
     /// <summary>Formats that can sit on another format node; others are refused rather than misread.</summary>
-    private static readonly HashSet<string> NestableFormats = new(StringComparer.Ordinal) { "raw", "qcow2" };
+    private static readonly HashSet<string> NestableFormats = new(StringComparer.Ordinal) { "raw", "qcow2", "vmdk", "vpc", "vdi", "vhdx" };
 
     /// <summary>Format names that QEMU would accept as a file node but that this library cannot yet stack.</summary>
-    private static readonly HashSet<string> OtherFormats = new(StringComparer.Ordinal) { "qcow", "vmdk", "vpc", "vdi", "vhdx", "qed", "luks", "parallels", "bochs", "cloop", "dmg" };
+    private static readonly HashSet<string> OtherFormats = new(StringComparer.Ordinal) { "qcow", "qed", "luks", "parallels", "bochs", "cloop", "dmg" };
 
     /// <summary>This node as the JSON object QEMU prints inside a generated <c>json:</c> name.</summary>
     private string DisplayObject { get; init; } = "";
@@ -210,6 +213,7 @@ internal sealed record BlockSpec
         var trustExtentPaths = driver is null or "vmdk" && Take(options, TrustExtentPathsKey) is { } trust && KeyValueOptions.ParseBool(TrustExtentPathsKey, trust);
 
         var qcow2Options = driver is null or "qcow2" ? TakeQcow2Options(options) : NoOptions;
+        var vpcSizeCalc = driver is "vpc" ? Take(options, "force_size_calc") : null;
         var isNull = driver is "null-co" or "null-aio";
         var nullDisplay = new List<KeyValuePair<string, string?>> { new("driver", QemuJson.String(driver ?? "")) };
         var nullOptions = isNull ? TakeNullOptions(options, nullDisplay) : NoOptions;
@@ -276,7 +280,7 @@ internal sealed record BlockSpec
         }
         else if (protocol is not null && OtherFormats.Contains(protocol))
         {
-            throw new UnsupportedFeatureException($"Format '{protocol}' as the file node of another format is not supported; only raw and qcow2 are");
+            throw new UnsupportedFeatureException($"Format '{protocol}' as the file node of another format is not supported; only raw, qcow2, vmdk, vpc, vdi and vhdx are");
         }
         else if (protocol is null or "file" or "host_device" or "host_cdrom")
         {
@@ -354,6 +358,7 @@ internal sealed record BlockSpec
             RawSize = size,
             NoBacking = noBacking,
             Qcow2Options = qcow2Options,
+            VpcSizeCalc = vpcSizeCalc,
             NullOptions = nullOptions,
             BackingDriver = backingDriver,
             BackingFilename = backingFilename,

@@ -191,20 +191,87 @@ public static class SizeText
         return value;
     }
 
-    /// <summary>Formats bytes as qemu-img's human output does: <c>1 GiB</c>, <c>192 KiB</c>, <c>1.5 MiB</c>.</summary>
+    /// <summary>
+    /// Formats bytes as qemu-img's human output does: <c>1 GiB</c>, <c>192 KiB</c>, <c>0.977 TiB</c>. The unit changes
+    /// once the number would reach 1000 of the smaller unit, and the number has three significant digits, rounded
+    /// half to even on its exact value and written as C's <c>%g</c> writes it (so 999.9 KiB reads <c>1e+03 KiB</c>).
+    /// </summary>
     public static string ToHuman(long bytes)
     {
         string[] units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-        double value = bytes;
+        var value = (ulong)bytes;
         var unit = 0;
-        while (value >= 1024 && unit < units.Length - 1)
+        if (value > 0)
         {
-            value /= 1024;
-            unit++;
+            // floor(log2(value * 1024 / 1000)), computed in double as qemu does, picks the unit.
+            unit = Math.ILogB(value / (1000.0 / 1024.0)) / 10;
         }
 
-        // qemu-img prints up to three significant digits and drops trailing zeroes.
-        var text = value.ToString(value >= 100 ? "0" : value >= 10 ? "0.#" : "0.##", CultureInfo.InvariantCulture);
-        return $"{text} {units[unit]}";
+        return $"{FormatThreeSignificant(value, 10 * unit)} {units[unit]}";
     }
+
+    /// <summary>value / 2^shift with three significant digits, as <c>%0.3g</c> prints it (exact, half to even).</summary>
+    private static string FormatThreeSignificant(ulong value, int shift)
+    {
+        if (value == 0)
+        {
+            return "0";
+        }
+
+        var numerator = new System.Numerics.BigInteger(value);
+        var denominator = System.Numerics.BigInteger.One << shift;
+
+        // Decimal exponent: the largest p with 10^p <= value / 2^shift.
+        var exponent = 0;
+        while (AtLeastPow10(numerator, denominator, exponent + 1))
+        {
+            exponent++;
+        }
+
+        while (!AtLeastPow10(numerator, denominator, exponent))
+        {
+            exponent--;
+        }
+
+        // Three significant digits: value * 10^(2 - exponent), rounded half to even.
+        var top = numerator * (exponent <= 2 ? Pow10(2 - exponent) : 1);
+        var bottom = denominator * (exponent > 2 ? Pow10(exponent - 2) : 1);
+        var digits = System.Numerics.BigInteger.DivRem(top, bottom, out var remainder);
+        var twice = remainder * 2;
+        if (twice > bottom || (twice == bottom && !digits.IsEven))
+        {
+            digits++;
+        }
+
+        if (digits == 1000)
+        {
+            digits = 100;
+            exponent++;
+        }
+
+        var text = ((int)digits).ToString(CultureInfo.InvariantCulture);
+        if (exponent < -4 || exponent >= 3)
+        {
+            var mantissa = (text[0] + "." + text[1..]).TrimEnd('0').TrimEnd('.');
+            return $"{mantissa}e{(exponent < 0 ? '-' : '+')}{Math.Abs(exponent):00}";
+        }
+
+        // Fixed notation with 2 - exponent decimals, trailing zeroes dropped.
+        var decimals = 2 - exponent;
+        if (decimals <= 0)
+        {
+            return text + new string('0', -decimals);
+        }
+
+        var padded = text.PadLeft(decimals + 1, '0');
+        var fixedText = padded[..^decimals] + "." + padded[^decimals..];
+        return fixedText.TrimEnd('0').TrimEnd('.');
+    }
+
+    /// <summary>Whether numerator / denominator &gt;= 10^power.</summary>
+    private static bool AtLeastPow10(System.Numerics.BigInteger numerator, System.Numerics.BigInteger denominator, int power) =>
+        power >= 0 ? numerator >= Pow10(power) * denominator : numerator * Pow10(-power) >= denominator;
+
+    private static System.Numerics.BigInteger Pow10(int power) =>
+        power <= 0 ? System.Numerics.BigInteger.One : System.Numerics.BigInteger.Pow(10, power);
 }

@@ -30,7 +30,7 @@ public class VhdxInteropTests
         ExternalTool.QemuImg("check", qcow2);
     }
 
-    /// <summary>A writer killed mid-run leaves a log; a read-only open must then be refused with qemu-img's words.</summary>
+    /// <summary>A writer killed mid-run leaves a log; a read-only open must then be refused with qemu-img's words and hint.</summary>
     [Fact]
     public void A_pending_log_is_refused_read_only_as_qemu_img_refuses_it()
     {
@@ -59,8 +59,16 @@ public class VhdxInteropTests
 
             var ours = Diskimg.Run("info", path);
             Assert.Equal(theirs.ExitCode, ours.ExitCode);
-            Assert.Equal(theirs.StdErr.Split('\n')[0].Replace("qemu-img:", "diskimg:", StringComparison.Ordinal), ours.StdErr.Trim());
+            // The whole message, with qemu's two hint lines naming the repair command.
+            Assert.Equal(theirs.StdErr.Replace("qemu-img:", "diskimg:", StringComparison.Ordinal), ours.StdErr);
             Assert.Contains("contains a log that needs to be replayed", ours.StdErr, StringComparison.Ordinal);
+
+            // qemu-io opening it read-only prints the same hint under its own error line.
+            var theirsIo = ExternalTool.Run("qemu-io", "-r", "-f", "vhdx", "-c", "read 0 512", path);
+            var oursIo = Diskimg.Run("io", "-r", "-f", "vhdx", "-c", "read 0 512", path);
+            Assert.Equal(theirsIo.ExitCode, oursIo.ExitCode);
+            Assert.Equal(theirsIo.StdErr.Replace("qemu-io:", "diskimg:", StringComparison.Ordinal), oursIo.StdErr);
+            Assert.Contains("To replay the log, run:", oursIo.StdErr, StringComparison.Ordinal);
             return;
         }
 

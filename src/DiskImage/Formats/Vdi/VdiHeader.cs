@@ -78,6 +78,12 @@ internal sealed record VdiHeader
     /// <summary>Refuses what QEMU refuses, in its words.</summary>
     public void Validate()
     {
+        // QEMU checks the size first, on the size as written (before rounding to sectors).
+        if (DiskSize > (ulong)MaxBlocks * BlockSize)
+        {
+            throw new InvalidImageException($"Unsupported VDI image size (size is 0x{DiskSize:x}, max supported is 0x{(ulong)MaxBlocks * BlockSize:x})");
+        }
+
         if (Version != Version11)
         {
             throw new InvalidImageException($"unsupported VDI image (version {Version >> 16}.{Version & 0xffff})");

@@ -58,7 +58,8 @@ public sealed partial class VdiImage : IDiskImage, IHostMappedImage, IConsistenc
     public static VdiImage Open(string path, ImageOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var file = Storage.Open(path, !options.ReadOnly);
+        // A format node stacked under this one (a json: name's file.driver) replaces the host file.
+        var file = options.FileNode is { } node ? node(options, true) : Storage.Open(path, !options.ReadOnly);
         try
         {
             file.IgnoreFlushes = options.IgnoreFlushes;

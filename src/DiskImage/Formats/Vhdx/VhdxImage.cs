@@ -66,7 +66,8 @@ public sealed partial class VhdxImage : IDiskImage, IHostMappedImage, IConsisten
     public static VhdxImage Open(string path, ImageOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var file = Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: true));
+        // A format node stacked under this one (a json: name's file.driver) replaces the host file.
+        var file = options.FileNode is { } node ? node(options, true) : Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: true));
         try
         {
             file.IgnoreFlushes = options.IgnoreFlushes;
@@ -101,7 +102,9 @@ public sealed partial class VhdxImage : IDiskImage, IHostMappedImage, IConsisten
         {
             if (!file.CanWrite)
             {
-                throw new ImageAccessException($"VHDX image file '{file.Path}' opened read-only, but contains a log that needs to be replayed");
+                // The second and third lines are qemu's hint, printed unprefixed under the error.
+                throw new ImageAccessException($"VHDX image file '{file.Path}' opened read-only, but contains a log that needs to be replayed"
+                    + $"\nTo replay the log, run:\nqemu-img check -r all '{file.Path}'");
             }
 
             // QEMU's replay: a new data-write GUID, the entries written in place, then the log marked empty.

@@ -157,6 +157,9 @@ internal sealed partial class VmdkExtent : IDisposable
             throw new InvalidImageException("L1 entry size is invalid");
         }
 
+        // QEMU's directory size: 64-bit arithmetic kept in 32 bits, checked (granularity, then size) before the
+        // capacity is looked at; the exact size is checked again so a count that wrapped cannot pass.
+        CheckGeometry(granularity, (uint)(unchecked(capacity + entrySectors - 1) / entrySectors));
         if (capacity > (ulong)(long.MaxValue >> 9))
         {
             throw new InvalidImageException("Invalid capacity, image may be corrupt");

@@ -33,12 +33,22 @@ internal sealed class VmdkFile : IDisposable
     /// <summary>Bytes the file occupies on the host (the window's length for a window); null where the storage cannot say.</summary>
     public long? AllocatedSize => _windowLength ?? _file.AllocatedSize;
 
+    /// <summary>The quorum node's json: name when this file is a quorum node (which has no directory); else null.</summary>
+    public string? QuorumName => _file is IO.Quorum.QuorumStorage quorum ? quorum.Path : null;
+
     /// <summary>Whether this is a window into another file (an OVA member).</summary>
     public bool IsWindow => _windowLength is not null;
 
     public static VmdkFile Open(string path, bool writable, bool ignoreFlushes)
     {
         var file = Storage.Open(path, writable);
+        file.IgnoreFlushes = ignoreFlushes;
+        return new VmdkFile(file, path, 0, null, ownsFile: true);
+    }
+
+    /// <summary>A VMDK file held in an already open storage (a stacked format node), owned from now on.</summary>
+    public static VmdkFile Over(IStorage file, string path, bool ignoreFlushes)
+    {
         file.IgnoreFlushes = ignoreFlushes;
         return new VmdkFile(file, path, 0, null, ownsFile: true);
     }
@@ -61,6 +71,9 @@ internal sealed class VmdkFile : IDisposable
     }
 
     public void Write(long offset, ReadOnlySpan<byte> data) => _file.Write(_base + offset, data);
+
+    /// <summary>Raises a blkdebug event on the file when a blkdebug node sits under the format.</summary>
+    public void Raise(IO.Blkdebug.BlkdebugEvent value) => IO.Blkdebug.BlkdebugStorage.Raise(_file, value);
 
     public void SetLength(long length) => _file.SetLength(length);
 

@@ -40,6 +40,7 @@ public sealed partial class VmdkImage : ICompressedClusterWriter
     {
         if (extent.Flat)
         {
+            extent.File.Raise(IO.Blkdebug.BlkdebugEvent.WriteAio);
             extent.File.Write(extent.FlatStart + inExtent, data);
             return;
         }
@@ -59,6 +60,7 @@ public sealed partial class VmdkImage : ICompressedClusterWriter
 
         if (grain.State == VmdkGrainState.Data)
         {
+            extent.File.Raise(IO.Blkdebug.BlkdebugEvent.WriteAio);
             extent.File.Write(grain.HostOffset + inGrain, data);
             return;
         }
@@ -88,6 +90,7 @@ public sealed partial class VmdkImage : ICompressedClusterWriter
 
             data.CopyTo(buffer[(int)inGrain..]);
             var host = extent.Allocate(extent.ClusterSectors);
+            extent.File.Raise(IO.Blkdebug.BlkdebugEvent.WriteAio);
             extent.File.Write(host, buffer);
             extent.SetEntry(inExtent, (uint)(host >> 9));
         }

@@ -18,6 +18,9 @@ public sealed partial class VmdkImage : IDiskImage
     private readonly string _path;
     private readonly bool _writable;
     private readonly object _writeLock = new();
+
+    /// <summary>The json: name qemu-img prints for this image when it sits on a stacked, blkdebug or quorum node.</summary>
+    private string? _displayName;
     private volatile bool _parentChecked;
 
     private VmdkImage(string path, VmdkLayout layout, bool writable, uint cid, uint parentCid, string? parentHint, IDiskImage? backing)
@@ -65,7 +68,11 @@ public sealed partial class VmdkImage : IDiskImage
 
     internal static VmdkImage Open(string path, ImageOpenOptions options)
     {
-        var main = VmdkFile.Open(path, !options.ReadOnly, options.IgnoreFlushes);
+        // A format node stacked under this one (a json: name's file.driver) holds the descriptor or sparse extent.
+        // A blkdebug node between this format and its file (a json: name) sees the grain writes.
+        var main = options.FileNode is { } node ? VmdkFile.Over(node(options, true), path, options.IgnoreFlushes)
+            : options.Blkdebug is { Count: > 0 } rules ? VmdkFile.Over(Storage.WithRules(Storage.Open(path, !options.ReadOnly), rules), path, options.IgnoreFlushes)
+            : VmdkFile.Open(path, !options.ReadOnly, options.IgnoreFlushes);
         try
         {
             return Open(path, main, options);
@@ -101,7 +108,7 @@ public sealed partial class VmdkImage : IDiskImage
                 }
             }
 
-            return new VmdkImage(path, layout, !options.ReadOnly, cid, parentCid, hint, backing);
+            return new VmdkImage(path, layout, !options.ReadOnly, cid, parentCid, hint, backing) { _displayName = options.StackedDisplayName };
         }
         catch
         {
@@ -110,8 +117,9 @@ public sealed partial class VmdkImage : IDiskImage
         }
     }
 
+    /// <summary>The parent hint resolved as the other formats resolve a backing name (a json: or NBD name stays whole).</summary>
     internal static string ResolveBackingPath(string overlayPath, string backingFile) =>
-        Path.IsPathRooted(backingFile) ? backingFile : Path.Combine(Path.GetDirectoryName(overlayPath) ?? "", backingFile);
+        Qcow2.Qcow2Image.ResolveBackingPath(overlayPath, backingFile);
 
     private static IDiskImage OpenBacking(string path, string hint, ImageOpenOptions options)
     {
@@ -148,14 +156,15 @@ public sealed partial class VmdkImage : IDiskImage
         files.AddRange(_extents.Select(e => e.File).Where(f => !ReferenceEquals(f, _layout.Main)));
         return new ImageInfo
         {
-            Filename = _path,
+            Filename = _displayName ?? _path,
             Format = VmdkFormat.Instance.Name,
             VirtualSize = Length,
             ActualSize = files.Sum(f => f.AllocatedSize),
             ClusterSize = uniform && !_extents[0].Flat ? (int)Math.Min(int.MaxValue, _extents[0].ClusterBytes) : null,
             DirtyFlag = uniform ? false : null,
             BackingFilename = ParentHint,
-            FullBackingFilename = ParentHint is null ? null : ResolveBackingPath(_path, ParentHint),
+            // Over a quorum node there is no directory to resolve a relative parent name in.
+            FullBackingFilename = ParentHint is null || (_layout.Main.QuorumName is not null && !Path.IsPathRooted(ParentHint)) ? null : ResolveBackingPath(_path, ParentHint),
             BackingFilenameFormat = ParentHint is null ? null : VmdkFormat.Instance.Name,
             FormatSpecific = new VmdkSpecificInfo
             {
@@ -163,7 +172,7 @@ public sealed partial class VmdkImage : IDiskImage
                 ParentCid = ParentCid,
                 CreateType = CreateType,
                 Extents = [.. _extents.Select(e => new VmdkExtentInfo(
-                    e.Compressed ? true : null, e.Bytes, e.File.Name, e.Flat ? null : e.ClusterBytes, e.TypeName))],
+                    e.Compressed ? true : null, e.Bytes, e.File.QuorumName ?? e.File.Name, e.Flat ? null : e.ClusterBytes, e.TypeName))],
             },
         };
     }

@@ -84,6 +84,12 @@ internal static class VmdkOpener
         var type = VmdkDescriptor.ReadDescriptorFileType(text);
         foreach (var line in VmdkDescriptor.ReadExtents(text))
         {
+            if (main.QuorumName is { } quorum && !Path.IsPathRooted(line.FileName))
+            {
+                // A quorum node has no directory of its own, so a relative extent name cannot be resolved (as in QEMU).
+                throw new ImageAccessException($"Cannot use relative paths with VMDK descriptor file '{quorum}': Cannot generate a base directory for quorum nodes");
+            }
+
             var path = VmdkExtentPaths.Resolve(main.Name, line.FileName, options.TrustExtentPaths);
             if (main.IsWindow)
             {

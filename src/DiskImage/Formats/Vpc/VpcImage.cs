@@ -80,11 +80,12 @@ public sealed partial class VpcImage : IDiskImage, IHostMappedImage, IBlockMap
     public static VpcImage Open(string path, ImageOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var file = Storage.Open(path, !options.ReadOnly);
+        // A format node stacked under this one (a json: name's file.driver) replaces the host file.
+        var file = options.FileNode is { } node ? node(options, true) : Storage.Open(path, !options.ReadOnly);
         try
         {
             file.IgnoreFlushes = options.IgnoreFlushes;
-            return Open(file);
+            return Open(file, SizeCalcFrom(options));
         }
         catch
         {
@@ -93,7 +94,20 @@ public sealed partial class VpcImage : IDiskImage, IHostMappedImage, IBlockMap
         }
     }
 
-    private static VpcImage Open(IStorage file)
+    /// <summary>The runtime option that overrides how the disk size is found (<c>current_size</c> or <c>chs</c>).</summary>
+    internal const string SizeCalcOption = "force_size_calc";
+
+    /// <summary>The size calculation forced by <see cref="SizeCalcOption"/>: null (by creator), true (CHS), false (footer size).</summary>
+    private static bool? SizeCalcFrom(ImageOpenOptions options) =>
+        !options.FormatOptions.TryGetValue(SizeCalcOption, out var calc) ? null
+        : calc switch
+        {
+            "current_size" => false,
+            "chs" => true,
+            _ => throw new InvalidOptionException($"Invalid size calculation mode: '{calc}'"),
+        };
+
+    private static VpcImage Open(IStorage file, bool? forceChs)
     {
         var fileLength = file.Length;
         var footerBytes = new byte[VpcFooter.Size];
@@ -115,7 +129,7 @@ public sealed partial class VpcImage : IDiskImage, IHostMappedImage, IBlockMap
         }
 
         var footer = VpcFooter.Parse(footerBytes);
-        var sectors = SectorCount(footer);
+        var sectors = SectorCount(footer, forceChs);
         if (sectors > VpcGeometry.MaxSectors)
         {
             throw new InvalidImageException("File too large");
@@ -146,11 +160,12 @@ public sealed partial class VpcImage : IDiskImage, IHostMappedImage, IBlockMap
     /// <summary>
     /// The disk size in sectors as QEMU sees it: the CHS geometry for Virtual PC and QEMU's own images, the
     /// footer's current size for Hyper-V, Disk2vhd, XenServer, XenConverter, "qem2", and any image whose
-    /// geometry is the maximum (so that large disks are not cut to 127 GiB).
+    /// geometry is the maximum (so that large disks are not cut to 127 GiB). <paramref name="forceChs"/> overrides the
+    /// creator (QEMU's force_size_calc), though a maximum geometry still means the footer's size.
     /// </summary>
-    private static long SectorCount(VpcFooter footer)
+    private static long SectorCount(VpcFooter footer, bool? forceChs)
     {
-        var sizedByFooter = footer.CreatorApp is "win " or "qem2" or "d2v " or "CTXS" or "tap\0";
+        var sizedByFooter = forceChs is { } chsForced ? !chsForced : footer.CreatorApp is "win " or "qem2" or "d2v " or "CTXS" or "tap\0";
         var chs = footer.Geometry.TotalSectors;
         return sizedByFooter || chs == VpcGeometry.MaxGeometrySectors ? (long)Math.Min(footer.CurrentSize / 512, long.MaxValue / 512) : chs;
     }

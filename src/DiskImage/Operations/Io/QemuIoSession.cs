@@ -232,8 +232,10 @@ public sealed class QemuIoSession : IDisposable
     private static string OpenFailure(string path, string message)
     {
         var prefix = $"Could not open '{path}': ";
-        // An NBD server's own reason stays on a line of its own, as qemu-io prints it.
-        var text = message.ReplaceLineEndings(" ").Trim().Replace(" server reported: ", "\nserver reported: ", StringComparison.Ordinal);
+        // An NBD server's own reason, and the vhdx hint naming the repair command, stay on lines of their own, as
+        // qemu-io prints them.
+        var text = message.ReplaceLineEndings(" ").Trim().Replace(" server reported: ", "\nserver reported: ", StringComparison.Ordinal)
+            .Replace(" To replay the log, run: ", "\nTo replay the log, run:\n", StringComparison.Ordinal);
         return text.StartsWith(prefix, StringComparison.Ordinal) ? text[prefix.Length..] : text;
     }
 
