@@ -10,6 +10,7 @@ namespace DiskImage.Formats.Qcow2;
 public sealed partial class Qcow2Image
 {
     private volatile bool _markedCorrupt;
+    private bool _signaledCorruption;
 
     /// <summary>Throws, after marking the image corrupt, when <c>[hostOffset, hostOffset + length)</c> overlaps metadata.</summary>
     private void CheckNoMetadataOverlap(long hostOffset, long length, string writing)
@@ -102,6 +103,26 @@ public sealed partial class Qcow2Image
 
         ImageWarnings.Report($"qcow2: Marking image as corrupt: {message}; further corruption events will be suppressed");
         MarkCorruptLocked();
+    }
+
+    /// <summary>
+    /// A guest read or write met an unusable L2 entry: as QEMU's driver does, a writable image is marked corrupt with
+    /// its fatal event line; a read-only one reports a non-fatal event, once. The caller then fails with EIO.
+    /// </summary>
+    private void SignalEntryCorruption(string message)
+    {
+        lock (_lock)
+        {
+            if (_file.CanWrite)
+            {
+                ReportCorruptionLocked(message);
+            }
+            else if (!_signaledCorruption)
+            {
+                _signaledCorruption = true;
+                ImageWarnings.Report($"qcow2: Image is corrupt: {message}; further non-fatal corruption events will be suppressed");
+            }
+        }
     }
 
     /// <summary>Sets the corrupt bit on disk (synced) and refuses every later write through this handle.</summary>

@@ -11,7 +11,15 @@ public sealed partial class Qcow2Image
     {
         CheckRange(offset, buffer.Length);
         CheckDataAccess();
-        ReadCore(offset, buffer);
+        try
+        {
+            ReadCore(offset, buffer);
+        }
+        catch (Qcow2L2EntryException e)
+        {
+            SignalEntryCorruption(e.ReadEvent);
+            throw;
+        }
     }
 
     /// <inheritdoc/>
