@@ -74,12 +74,16 @@ internal sealed class CheckCommand
             return 1;
         }
 
+        // qemu-img's standard output is block-buffered when it is not a terminal, so the second pass's error lines
+        // come before the repair summary in a merged stream (as QEMU's iotests record them); the same is done here.
+        var realStdout = ReferenceEquals(context.Out, Console.Out) && Console.IsOutputRedirected;
+        using var output = new Io.BlockBufferedWriter(context.Out, realStdout ? Io.BlockBufferedWriter.BlockSize : 0);
         if (result.Repair is { } repaired)
         {
             WriteMessages(context, repaired);
             if (!json && !quiet)
             {
-                context.Out.Write(string.Create(CultureInfo.InvariantCulture,
+                output.Write(string.Create(CultureInfo.InvariantCulture,
                     $"The following inconsistencies were found and repaired:\n\n    {repaired.LeaksFixed} leaked clusters\n    {repaired.CorruptionsFixed} corruptions\n\nDouble checking the fixed image now...\n"));
             }
         }
@@ -89,11 +93,11 @@ internal sealed class CheckCommand
         {
             if (json)
             {
-                WriteJson(context.Out, result, source.Path);
+                WriteJson(output, result, source.Path);
             }
             else
             {
-                WriteHuman(context.Out, result.Final);
+                WriteHuman(output, result.Final);
             }
         }
 

@@ -217,6 +217,7 @@ public sealed partial class Qcow2Image
             scratch.SetCounts(recount);
             CalculateReferences(scratch, CheckRepair.None, ref rebuild, refs);
             res.SetCounts(scratch);
+            res.Messages.AddRange(scratch.Messages); // the recount reports what it finds again, as QEMU's does
             long freshLeaks = 0;
             if ((fix & CheckRepair.Leaks) != 0)
             {

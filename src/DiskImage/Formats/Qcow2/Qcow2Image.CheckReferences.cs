@@ -242,13 +242,18 @@ public sealed partial class Qcow2Image
         }
     }
 
-    /// <summary>Turns an entry into a plain zero cluster (it keeps no host cluster), written through at once.</summary>
+    /// <summary>
+    /// Turns an entry into a plain zero cluster (it keeps no host cluster), written through at once. With extended
+    /// L2 entries only the subclusters that were allocated become zero; unallocated ones keep reading from the
+    /// backing file, zero ones stay zero (QEMU's rule).
+    /// </summary>
     private void ZeroL2EntryForRepair(long l2Offset, byte[] table, int index)
     {
         BinaryPrimitives.WriteUInt64BigEndian(table.AsSpan(index * _l2EntryBytes), _extendedL2 ? 0 : Qcow2Constants.FlagZero);
         if (_extendedL2)
         {
-            BinaryPrimitives.WriteUInt64BigEndian(table.AsSpan((index * 16) + 8), 0xFFFFFFFF00000000UL);
+            var bitmap = BinaryPrimitives.ReadUInt64BigEndian(table.AsSpan((index * 16) + 8));
+            BinaryPrimitives.WriteUInt64BigEndian(table.AsSpan((index * 16) + 8), (bitmap | (bitmap << 32)) & ~Qcow2Constants.SubclusterAllocMask);
         }
 
         _l2Cache.Remove(l2Offset);

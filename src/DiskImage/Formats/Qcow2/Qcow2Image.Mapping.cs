@@ -121,8 +121,7 @@ public sealed partial class Qcow2Image
         var host = (long)(entry & Qcow2Constants.L2OffsetMask);
         if (host != 0 && (host & (_clusterSize - 1)) != 0)
         {
-            throw new InvalidImageException(
-                $"Cluster allocation offset 0x{host:x} unaligned (L2 offset: 0x{l2Offset:x}, L2 index: 0x{index:x})", l2Offset + ((long)index * _l2EntryBytes));
+            throw Qcow2L2EntryException.Unaligned(host, l2Offset, index, l2Offset + ((long)index * _l2EntryBytes));
         }
 
         if (!_extendedL2)
@@ -142,14 +141,12 @@ public sealed partial class Qcow2Image
         var zero = (uint)(bitmap >> 32);
         if ((allocated & zero) != 0)
         {
-            throw new InvalidImageException(
-                $"Invalid cluster entry found (L2 offset: 0x{l2Offset:x}, L2 index: 0x{index:x}): subclusters both allocated and zero", l2Offset + ((long)index * 16));
+            throw Qcow2L2EntryException.Invalid("subclusters both allocated and zero", l2Offset, index, l2Offset + ((long)index * 16));
         }
 
         if (host == 0 && allocated != 0 && !IsDataFileClusterZero(entry))
         {
-            throw new InvalidImageException(
-                $"Invalid cluster entry found (L2 offset: 0x{l2Offset:x}, L2 index: 0x{index:x}): allocated subclusters without a host cluster", l2Offset + ((long)index * 16));
+            throw Qcow2L2EntryException.Invalid("allocated subclusters without a host cluster", l2Offset, index, l2Offset + ((long)index * 16));
         }
 
         var sub = inCluster >> _subclusterBits;

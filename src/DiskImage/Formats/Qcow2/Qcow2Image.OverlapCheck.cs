@@ -10,6 +10,7 @@ namespace DiskImage.Formats.Qcow2;
 public sealed partial class Qcow2Image
 {
     private volatile bool _markedCorrupt;
+    private bool _signaledCorruption;
 
     /// <summary>Whether a fatal corruption event took the driver away (see <see cref="CheckDriverPresent"/>).</summary>
     internal bool DriverDropped => _markedCorrupt;
@@ -122,6 +123,26 @@ public sealed partial class Qcow2Image
         if (_markedCorrupt)
         {
             throw new ErrnoException(ErrnoException.ENOMEDIUM, "No medium found");
+        }
+    }
+
+    /// <summary>
+    /// A guest read or write met an unusable L2 entry: as QEMU's driver does, a writable image is marked corrupt with
+    /// its fatal event line; a read-only one reports a non-fatal event, once. The caller then fails with EIO.
+    /// </summary>
+    private void SignalEntryCorruption(string message)
+    {
+        lock (_lock)
+        {
+            if (_file.CanWrite)
+            {
+                ReportCorruptionLocked(message);
+            }
+            else if (!_signaledCorruption)
+            {
+                _signaledCorruption = true;
+                ImageWarnings.Report($"qcow2: Image is corrupt: {message}; further non-fatal corruption events will be suppressed");
+            }
         }
     }
 

@@ -12,7 +12,15 @@ public sealed partial class Qcow2Image
         CheckDriverPresent();
         CheckRange(offset, buffer.Length);
         CheckDataAccess();
-        ReadCore(offset, buffer);
+        try
+        {
+            ReadCore(offset, buffer);
+        }
+        catch (Qcow2L2EntryException e)
+        {
+            SignalEntryCorruption(e.ReadEvent);
+            throw;
+        }
     }
 
     /// <inheritdoc/>

@@ -14,7 +14,15 @@ public sealed partial class Qcow2Image
         CheckRange(offset, data.Length);
         CheckDataAccess();
         MarkBitmapsDirty(offset, data.Length);
-        WriteGuest(offset, data);
+        try
+        {
+            WriteGuest(offset, data);
+        }
+        catch (Qcow2L2EntryException e)
+        {
+            SignalEntryCorruption(e.WriteEvent);
+            throw;
+        }
     }
 
     /// <summary>Writes guest bytes (virtual disk or VM state area) once the range has been checked.</summary>
@@ -160,9 +168,18 @@ public sealed partial class Qcow2Image
             }
             else if (host != 0 && !reuse)
             {
-                // Shared with a snapshot: the whole cluster moves, keeping its subcluster states.
-                regionStart = 0;
-                regionEnd = _clusterSize;
+                // Shared with a snapshot: the cluster moves. As in QEMU, what is copied spans the written
+                // subclusters and every allocated one; all of that span becomes allocated in the new cluster
+                // (zero or unallocated subclusters inside it included), the states outside it stay.
+                if (allocated != 0)
+                {
+                    firstSub = Math.Min(firstSub, System.Numerics.BitOperations.TrailingZeroCount(allocated));
+                    lastSub = Math.Max(lastSub, 31 - System.Numerics.BitOperations.LeadingZeroCount(allocated));
+                    touched = (uint)(((1UL << (lastSub + 1)) - 1) & ~((1UL << firstSub) - 1));
+                }
+
+                regionStart = firstSub << _subclusterBits;
+                regionEnd = (lastSub + 1) << _subclusterBits;
             }
             else
             {

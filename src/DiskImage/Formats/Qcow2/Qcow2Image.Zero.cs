@@ -18,7 +18,23 @@ public sealed partial class Qcow2Image
             _data.WriteZeroes(offset, length, mayUnmap);
         }
 
-        ZeroOrDiscard(offset, length, mayUnmap, discard: false);
+        try
+        {
+            if (_extendedL2)
+            {
+                WriteZeroesExtended(offset, length, mayUnmap);
+            }
+            else
+            {
+                ZeroOrDiscard(offset, length, mayUnmap, discard: false);
+            }
+        }
+        catch (Qcow2L2EntryException e)
+        {
+            SignalEntryCorruption(e.WriteEvent);
+            throw;
+        }
+
         ReleaseFreedClusters();
     }
 
@@ -235,6 +251,12 @@ public sealed partial class Qcow2Image
         var host = (long)(entry & Qcow2Constants.L2OffsetMask);
         var compressed = (entry & Qcow2Constants.FlagCompressed) != 0;
         var allocated = compressed || host != 0 || IsDataFileClusterZero(entry);
+        if (discard && _backing is null && !allocated)
+        {
+            // Nothing beneath and nothing here: QEMU's discard leaves the entry (zero flags included) as it is.
+            return;
+        }
+
         // Version 2 without a backing file has no zero flag: QEMU zeroes by deallocating, whatever mayUnmap says.
         var keepAllocation = !discard && !mayUnmap && !compressed && (host != 0 || IsDataFileClusterZero(entry)) && (entry & Qcow2Constants.FlagCopied) != 0
             && _header.Version >= 3;

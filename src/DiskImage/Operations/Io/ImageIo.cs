@@ -25,7 +25,11 @@ public static class ImageIo
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(commands);
         ArgumentNullException.ThrowIfNull(report);
-        using var session = new QemuIoSession(registry ?? ImageFormatRegistry.Default);
+        using var session = new QemuIoSession(registry ?? ImageFormatRegistry.Default)
+        {
+            ImageOptsSyntax = options.NamedByOptions,
+            SecretProvider = options.SecretProvider,
+        };
         if (options.Path is not null)
         {
             var output = new QemuIoOutput();

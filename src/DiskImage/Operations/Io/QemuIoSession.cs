@@ -33,6 +33,12 @@ public sealed class QemuIoSession : IDisposable
     /// <summary>The open image, or null after <c>close</c>.</summary>
     internal IDiskImage? Image { get; private set; }
 
+    /// <summary><c>--image-opts</c>: <c>open</c> reads its operand as an option list, not as a path.</summary>
+    internal bool ImageOptsSyntax { get; init; }
+
+    /// <summary>The secrets of the command line's <c>--object secret</c>s, for images <c>open</c> names later.</summary>
+    internal Func<string?, byte[]?>? SecretProvider { get; init; }
+
     /// <summary>How <see cref="Image"/> was opened (null for an image handed in).</summary>
     internal QemuIoOpenSettings? Settings { get; private set; }
 

@@ -16,15 +16,33 @@ internal static class OpenCloseCommands
 
     private static int RunOpen(QemuIoSession session, string[] words, QemuIoOutput output)
     {
-        var settings = new QemuIoOpenSettings("") { SecretProvider = session.Settings?.SecretProvider };
+        var settings = new QemuIoOpenSettings("") { SecretProvider = session.Settings?.SecretProvider ?? session.SecretProvider };
         var readOnly = false;
         string? align = null;
         var blockOptions = new List<KeyValuePair<string, string?>>();
         var nodeOptions = new List<KeyValuePair<string, string>>();
         var nodeNames = new Dictionary<string, string>(StringComparer.Ordinal);
         var (options, operands) = QemuIoGetopt.Parse(words, "snCro:ki:t:d:U", output);
+        var given = options.Count;
+        if (session.ImageOptsSyntax && operands.Count == 1)
+        {
+            // Under --image-opts, qemu-io's open takes its operand as an option list, as the command line's image.
+            options.Add(new QemuIoOption('o', operands[0]));
+            operands.Clear();
+            settings = settings with { NamedByOptions = true };
+        }
+
+        var index = 0;
+
         foreach (var (letter, value) in options)
         {
+            if (letter == 'o' && session.ImageOptsSyntax && index < given)
+            {
+                output.Out("--image-opts and 'open -o' are mutually exclusive");
+                return QemuIoErrno.EINVAL;
+            }
+
+            index++;
             switch (letter)
             {
                 case 's': settings = settings with { Snapshot = true }; break;
