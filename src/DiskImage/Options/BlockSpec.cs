@@ -595,19 +595,7 @@ internal sealed record BlockSpec
             }
         }
 
-        if (options.TryGetValue(node + "image", out var reference))
-        {
-            throw new InvalidOptionException($"Cannot find device='{reference.Text}' nor node-name='{reference.Text}'");
-        }
-
-        var imageDriver = Take(options, node + "image.driver");
-        if (imageDriver is not null and not "file")
-        {
-            throw new UnsupportedFeatureException($"A '{imageDriver}' node under blkdebug is not supported; only 'file' is");
-        }
-
-        var filename = Take(options, node + "image.filename") ?? Take(options, node + "x-image")
-            ?? throw new InvalidOptionException(imageDriver is null ? "A block device must be specified for \"image\"" : "The 'file' block driver requires a file name");
+        var filename = TakeBlkdebugImageFilename(options, node);
         var before = options.Count;
         _ = TakeBlkdebugLimits(options, node);
         if (options.Count != before)
@@ -725,6 +713,24 @@ internal sealed record BlockSpec
         return complaint is null ? limits : throw new InvalidOptionException(complaint);
     }
 
+    /// <summary>The plain file a blkdebug node at <paramref name="node"/> reads (its <c>image</c> child), checked as QEMU checks it.</summary>
+    private static string TakeBlkdebugImageFilename(Dictionary<string, JsonScalar> options, string node)
+    {
+        if (options.TryGetValue(node + "image", out var reference))
+        {
+            throw new InvalidOptionException($"Cannot find device='{reference.Text}' nor node-name='{reference.Text}'");
+        }
+
+        var imageDriver = Take(options, node + "image.driver");
+        if (imageDriver is not null and not "file")
+        {
+            throw new UnsupportedFeatureException($"A '{imageDriver}' node under blkdebug is not supported; only 'file' is");
+        }
+
+        return Take(options, node + "image.filename") ?? Take(options, node + "x-image")
+            ?? throw new InvalidOptionException(imageDriver is null ? "A block device must be specified for \"image\"" : "The 'file' block driver requires a file name");
+    }
+
     /// <summary>
     /// A <c>blkdebug</c> file node (<c>file.driver=blkdebug</c>): the image's file (<c>image.filename</c>, <c>image</c> as an
     /// object with the <c>file</c> driver, or <c>x-image</c>) and its rules (a <c>config</c> file, then the
@@ -737,19 +743,7 @@ internal sealed record BlockSpec
     private static (string Filename, IReadOnlyList<IO.Blkdebug.BlkdebugRule> Rules, bool Inline) BlkdebugNode(Dictionary<string, JsonScalar> options)
     {
         const string node = FilePrefix;
-        if (options.TryGetValue(node + "image", out var reference))
-        {
-            throw new InvalidOptionException($"Cannot find device='{reference.Text}' nor node-name='{reference.Text}'");
-        }
-
-        var imageDriver = Take(options, node + "image.driver");
-        if (imageDriver is not null and not "file")
-        {
-            throw new UnsupportedFeatureException($"A '{imageDriver}' node under blkdebug is not supported; only 'file' is");
-        }
-
-        var filename = Take(options, node + "image.filename") ?? Take(options, node + "x-image")
-            ?? throw new InvalidOptionException(imageDriver is null ? "A block device must be specified for \"image\"" : "The 'file' block driver requires a file name");
+        var filename = TakeBlkdebugImageFilename(options, node);
         var config = Take(options, node + "config");
         var before = options.Count;
         _ = TakeBlkdebugLimits(options, node);
