@@ -21,9 +21,12 @@
 #   --status-md FILE   also write the per-test table as Markdown to FILE
 #   --cache DIR        apt source cache (default: ${XDG_CACHE_HOME:-~/.cache}/diskimg-iotests)
 #
-# Default tests: every test numbered 001-099. Python tests are listed as `python` and not run (they drive the QEMU
-# system emulator or storage daemon over QMP). A bash test counts as runnable for a format when the qemu run neither
-# skips it (_notrun) nor needs the QEMU system emulator or storage daemon (not part of this comparison).
+# Default tests: every test numbered 001-099. Bash and Python tests run alike: a test counts as runnable for a format
+# when the qemu run neither skips it (notrun, which covers a Python test's supported_fmts) nor needs the QEMU system
+# emulator or storage daemon (not part of this comparison; stubs stand in for them and mark the tests that call
+# them needs-qemu-system). A Python test runs with python3 and the environment QEMU's check gives it (iotests.py and
+# the `qemu` package from the tree's python/ directory on PYTHONPATH, QEMU_IMG_PROG/QEMU_IO_PROG pointing at the
+# tool under comparison); its output is compared like a bash test's. Both runs use the installed qemu-nbd.
 set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,7 +52,7 @@ while [ $# -gt 0 ]; do
     --timeout) timeout_s=$2; shift 2 ;;
     --status-md) status_md=$2; shift 2 ;;
     --cache) cache=$2; shift 2 ;;
-    -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option '$1' (see --help)" ;;
     *) selection+=("$1"); shift ;;
   esac
@@ -98,6 +101,8 @@ bin="$results/bin"
 mkdir -p "$bin/qemu" "$bin/diskimg"
 # The tests run from a private copy, so nothing is ever written into the QEMU tree.
 mkdir -p "$results/src" && cp -r "$iotests" "$results/src/qemu-iotests" || die "cannot copy $iotests"
+# The Python tests import the `qemu` package (machine, qmp, utils) from the tree's python/ directory.
+[ -d "$iotests/../../python/qemu" ] && cp -r "$iotests/../../python" "$results/src/python"
 iotests="$results/src/qemu-iotests"
 
 ln -s "$(command -v qemu-img)" "$bin/qemu/qemu-img"
@@ -105,10 +110,27 @@ ln -s "$(command -v qemu-io)" "$bin/qemu/qemu-io"
 # diskimg names itself after argv[0], as QEMU's tools do, so its messages read "qemu-img: ..." here.
 printf '#!/bin/bash\nexec -a qemu-img "%s" "$@"\n' "$diskimg" >"$bin/diskimg/qemu-img"
 printf '#!/bin/bash\nexec -a qemu-io "%s" io "$@"\n' "$diskimg" >"$bin/diskimg/qemu-io"
-# The system emulator and storage daemon are outside this comparison: stubs mark the tests that call them.
+# The system emulator and storage daemon are outside this comparison: stubs mark the tests that call them. The
+# emulator stub answers the two questions iotests.py asks before every Python test, as qemu-system-x86_64 7.2 does:
+# `-drive format=help` (the installed block layer's formats, qemu-img's list) and `-device help` (its virtio-blk and
+# virtio-scsi devices). A test that then starts a VM still reaches the stub and is marked needs-qemu-system.
+block_formats=$(qemu-img --help | sed -n 's/^Supported formats: //p')
 for stub in qemu-system-x86_64 qemu-storage-daemon; do
-  printf '#!/bin/sh\ntouch "$TEST_DIR/.needs-qemu-system"\necho "%s is not part of this comparison" >&2\nexit 1\n' \
-    "$stub" >"$bin/$stub"
+  {
+    echo '#!/bin/sh'
+    if [ $stub = qemu-system-x86_64 ]; then
+      echo 'case " $* " in'
+      printf "  *\" -drive format=help \"*) printf 'Supported formats: %%s\\\\nSupported formats (read-only): %%s\\\\n' '%s' '%s'; exit 0 ;;\n" \
+        "$block_formats" "$block_formats"
+      echo "  *\" -M none -device help \"*) printf 'Storage devices:\\nname \"virtio-blk-pci\", bus PCI, alias \"virtio-blk\"\\nname \"virtio-scsi-pci\", bus PCI, alias \"virtio-scsi\"\\n'; exit 0 ;;"
+      echo 'esac'
+    fi
+    echo 'touch "$TEST_DIR/.needs-qemu-system"'
+    # A Python test that starts a VM would go on to wait for each QMP connection in vain: it is ended at once.
+    echo '[ -n "${IOTESTS_STOP_CALLER:-}" ] && kill "$PPID"'
+    echo "echo '$stub is not part of this comparison' >&2"
+    echo 'exit 1'
+  } >"$bin/$stub"
 done
 chmod +x "$bin"/*/qemu-i* "$bin"/qemu-*
 
@@ -158,7 +180,7 @@ run_one() { # side fmt test
   (
     cd "$(dirname "$iotests/$t")" || exit 1  # QEMU's check runs each test from its own directory
     export TEST_DIR="$dir" SOCK_DIR="$sock" SAMPLE_IMG_DIR="$iotests/sample_images" PYTHON=python3
-    export PYTHONPATH="$iotests"
+    export PYTHONPATH="$iotests:$(dirname "$iotests")/python" PYTHONDONTWRITEBYTECODE=1
     export QEMU_PROG="$bin/qemu-system-x86_64" QSD_PROG="$bin/qemu-storage-daemon"
     export QEMU_IMG_PROG="$bin/$side/qemu-img" QEMU_IO_PROG="$bin/$side/qemu-io" QEMU_NBD_PROG="$(command -v qemu-nbd)"
     export QEMU_OPTIONS="-nodefaults -display none -accel qtest" QEMU_DEFAULT_MACHINE=pc
@@ -176,7 +198,10 @@ run_one() { # side fmt test
       # As `check -vmdk`: every image is created with zero grains on.
       [ "$fmt" = vmdk ] && export IMGOPTS=zeroed_grain=on
     fi
-    timeout -k 5 "$timeout_s" bash "$iotests/$t" >"$dir/out" 2>&1 </dev/null
+    # As check does: a test whose first line names python3 runs with python3, any other with bash.
+    local interp=bash
+    head -1 "$iotests/$t" | grep -q python3 && { interp=python3; export IOTESTS_STOP_CALLER=1; }
+    timeout -k 5 "$timeout_s" "$interp" "$iotests/$t" >"$dir/out" 2>&1 </dev/null
     echo $? >"$dir/rc"
   )
   rm -rf "$sock"
@@ -187,8 +212,9 @@ case_one() { # fmt test: qemu first; diskimg only when qemu ran the test
   local id=${t//\//_} # tests/NAME -> tests_NAME for file names
   local out="$results/$fmt" q="$results/run/qemu/$fmt/$id" d="$results/run/diskimg/$fmt/$id"
   local ref ref_state state
-  if ! head -1 "$iotests/$t" | grep -q bash; then
-    echo "$t $fmt python - a Python test: drives the QEMU system emulator or storage daemon over QMP" >"$out/$id.status"; return
+  if grep -q '^# group:.* meta\b' "$iotests/$t"; then
+    # QEMU's own checks of its test code (297 runs pylint and mypy on it): neither tool takes part.
+    echo "$t $fmt meta - checks QEMU's test code, runs neither qemu-img nor qemu-io" >"$out/$id.status"; return
   fi
   run_one qemu "$fmt" "$t"
   if [ -f "$q/${t##*/}.notrun" ]; then
@@ -234,7 +260,7 @@ summary="$results/summary.txt"
   for fmt in $formats; do for t in $tests; do
     read -r tt ff st rest <"$results/$fmt/${t//\//_}.status"
     case $st in
-      not-run | needs-qemu-system | python) printf '%-4s %-6s %-18s %-10s %s\n' "$tt" "$ff" "$st" - "${rest#- }" ;;
+      not-run | needs-qemu-system | meta) printf '%-4s %-6s %-18s %-10s %s\n' "$tt" "$ff" "$st" - "${rest#- }" ;;
       *) read -r ref n <<<"$rest"; printf '%-4s %-6s %-18s %-10s %s\n' "$tt" "$ff" "$st" "$ref" "$n" ;;
     esac
   done; done
@@ -243,7 +269,15 @@ runnable=$(awk 'NR>1 && ($3=="match"||$3=="differ"||$3=="timeout")' "$summary" |
 matched=$(awk 'NR>1 && $3=="match"' "$summary" | wc -l)
 qemu_pass=$(awk 'NR>1 && $4=="pass"' "$summary" | wc -l)
 line="$matched of $runnable matched (test x format cases that qemu runs; qemu itself matches its reference in $qemu_pass)"
+# The same count for the bash tests and for the Python tests alone.
+py_tests=" $(for t in $tests; do head -1 "$iotests/$t" | grep -q python3 && printf '%s ' "$t"; done)"
+count() { # kind (bash|python) states...
+  awk -v py="$py_tests" -v kind="$1" -v states=" ${*:2} " \
+    'NR>1 && index(states, " " $3 " ") && ((index(py, " " $1 " ") > 0) == (kind == "python"))' "$summary" | wc -l
+}
+split="bash tests: $(count bash match) of $(count bash match differ timeout) matched; Python tests: $(count python match) of $(count python match differ timeout) matched"
 echo "$line" >>"$summary"
+echo "$split" >>"$summary"
 cat "$summary"
 echo "results and diffs: $results (qemu's output vs diskimg's: <format>/<test>.diff) in $(( $(date +%s) - start )) s"
 
@@ -255,6 +289,8 @@ if [ -n "$status_md" ]; then
     echo "Diffs (qemu's output vs diskimg's): $results/<format>/<test>.diff"
     echo
     echo "**$line**"
+    echo
+    echo "$split"
     echo
     echo "| test | format | result | qemu vs .out | diff lines / reason |"
     echo "|---|---|---|---|---|"

@@ -43,7 +43,7 @@ internal static class Qcow2Creator
 
         var preallocation = options.DataFileRaw && options.Preallocation == Preallocation.Off ? Preallocation.Metadata : options.Preallocation;
         HostFile? dataFile = null;
-        using (var file = HostFile.Create(path))
+        using (var file = CreateStorage(path))
         {
             var clusterSize = header.ClusterSize;
             var first = new byte[3 * clusterSize];
@@ -98,6 +98,31 @@ internal static class Qcow2Creator
                 FailedCreate.Remove(dataFile.Path);
             }
 
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The container the new image is written into. An NBD export already exists and keeps its size (QEMU's protocol
+    /// fallback for storage that cannot be created): it is opened, and its first sector zeroed so that no old header
+    /// survives a failure; a file is created (or emptied).
+    /// </summary>
+    private static IStorage CreateStorage(string path)
+    {
+        if (!Nbd.Client.NbdUri.IsNbd(path))
+        {
+            return HostFile.Create(path);
+        }
+
+        var export = Nbd.Client.NbdStorage.Open(path, writable: true);
+        try
+        {
+            export.WriteZeroes(0, Math.Min(export.Length, 512), mayUnmap: true);
+            return export;
+        }
+        catch
+        {
+            export.Dispose();
             throw;
         }
     }

@@ -61,10 +61,12 @@ public static class ImageConverter
             targetOptions = OverlayTarget.Options(targetFormat, layout.TotalLength, targetOptions, options);
             var bitmap = OverlayTarget.FindBitmap(sources, options);
 
-            // A new target is built under a temporary name and renamed into place when whole; -n writes in place.
-            using var output = options.NoCreate ? null : BeginOutput(options.Target, targetFormat.Name);
+            // A new target is built under a temporary name and renamed into place when whole; -n writes in place, and
+            // so does a new image on an NBD export, which exists already and cannot be renamed.
+            var targetOnNbd = Nbd.Client.NbdUri.IsNbd(options.Target);
+            using var output = options.NoCreate || targetOnNbd ? null : BeginOutput(options.Target, targetFormat.Name);
             var targetPath = output?.WritePath ?? options.Target;
-            if (output is not null)
+            if (!options.NoCreate)
             {
                 try
                 {
