@@ -848,7 +848,7 @@ internal sealed record BlockSpec
         return new QuorumSpec(children, (int)threshold, display);
     }
 
-    /// <summary>qemu's nbd driver options (<c>server.type=unix|inet</c>, <c>server.path</c>, <c>server.host</c>, <c>server.port</c>, <c>export</c>) as a URI.</summary>
+    /// <summary>qemu's nbd driver options (<c>server.type=unix|inet</c>, <c>server.path</c>, <c>server.host</c>, <c>server.port</c>, <c>export</c>, <c>open-timeout</c>) as a URI.</summary>
     private static string NbdFilename(Dictionary<string, JsonScalar> options, string prefix)
     {
         if (Take(options, prefix + "filename") is { } uri)
@@ -892,7 +892,8 @@ internal sealed record BlockSpec
         var tlsCreds = Take(options, prefix + "tls-creds");
         var tlsHostname = Take(options, prefix + "tls-hostname");
         var dirtyBitmap = Take(options, prefix + "x-dirty-bitmap");
-        return Nbd.Client.NbdUri.Format(type ?? (path is not null ? "unix" : "inet"), host, port, path, export, tlsCreds, tlsHostname, dirtyBitmap);
+        var openTimeout = Take(options, prefix + "open-timeout");
+        return Nbd.Client.NbdUri.Format(type ?? (path is not null ? "unix" : "inet"), host, port, path, export, tlsCreds, tlsHostname, dirtyBitmap, openTimeout);
     }
 }
 

@@ -51,28 +51,7 @@ public sealed class NbdClient : IDisposable
         var rejection = new NbdTlsRejection();
         var tls = credentials is { IsPsk: false } ? credentials.ClientOptions(uri.TlsHostname ?? uri.Host, rejection) : null;
         var psk = credentials is { IsPsk: true } ? credentials.PskClientKey() : ((string, string)?)null;
-        Socket socket;
-        try
-        {
-            if (uri.SocketPath is { } path)
-            {
-                socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                socket.Connect(new UnixDomainSocketEndPoint(path));
-            }
-            else
-            {
-                socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                socket.Connect(uri.Host!, uri.Port);
-            }
-        }
-        catch (SocketException e)
-        {
-            var reason = e.SocketErrorCode == SocketError.ConnectionRefused ? "Connection refused"
-                : uri.SocketPath is { } missing && !File.Exists(missing) ? "No such file or directory"
-                : e.Message;
-            throw new ImageAccessException($"Failed to connect to '{uri.SocketPath ?? $"{uri.Host}:{uri.Port}"}': {reason}", e);
-        }
-
+        var socket = ConnectSocket(uri);
         var client = new NbdClient(socket);
         try
         {
@@ -94,6 +73,55 @@ public sealed class NbdClient : IDisposable
         {
             client.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Connects to the server's address. With <c>open-timeout</c>, a failed attempt is repeated after 1, 2, 4 ... (at
+    /// most 16) seconds, as QEMU's connection thread does, until the timeout has passed; then the last failure counts.
+    /// </summary>
+    private static Socket ConnectSocket(NbdUri uri)
+    {
+        var deadline = Environment.TickCount64 + (uri.OpenTimeout * 1000L);
+        var pause = 1000L;
+        while (true)
+        {
+            Socket? socket = null;
+            try
+            {
+                if (uri.SocketPath is { } path)
+                {
+                    socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                    socket.Connect(new UnixDomainSocketEndPoint(path));
+                }
+                else
+                {
+                    socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                    socket.Connect(uri.Host!, uri.Port);
+                }
+
+                return socket;
+            }
+            catch (SocketException e)
+            {
+                socket?.Dispose();
+                var left = deadline - Environment.TickCount64;
+                if (left > 0)
+                {
+                    // The next attempt comes after the pause; a deadline that falls within it ends the wait there.
+                    Thread.Sleep((int)Math.Min(pause, left));
+                    if (pause < left)
+                    {
+                        pause = Math.Min(pause * 2, 16000);
+                        continue;
+                    }
+                }
+
+                var reason = e.SocketErrorCode == SocketError.ConnectionRefused ? "Connection refused"
+                    : uri.SocketPath is { } missing && !File.Exists(missing) ? "No such file or directory"
+                    : e.Message;
+                throw new ImageAccessException($"Failed to connect to '{uri.SocketPath ?? $"{uri.Host}:{uri.Port}"}': {reason}", e);
+            }
         }
     }
 

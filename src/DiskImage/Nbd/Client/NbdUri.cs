@@ -17,6 +17,12 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
     /// </summary>
     public string? DirtyBitmap { get; init; }
 
+    /// <summary>
+    /// qemu's <c>open-timeout</c>: for how many seconds a refused or missing server is tried again while opening (0:
+    /// one attempt). Carried as an <c>open-timeout=</c> query parameter.
+    /// </summary>
+    public uint OpenTimeout { get; init; }
+
     /// <summary>Whether <paramref name="name"/> is written as an NBD URI or in qemu's legacy <c>nbd:</c> syntax.</summary>
     public static bool IsNbd(string name) =>
         name.StartsWith("nbd:", StringComparison.Ordinal) || name.StartsWith("nbd+tcp://", StringComparison.Ordinal)
@@ -49,6 +55,7 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
         string? tlsCreds = null;
         string? tlsHostname = null;
         string? dirtyBitmap = null;
+        uint openTimeout = 0;
         foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var eq = pair.IndexOf('=', StringComparison.Ordinal);
@@ -70,6 +77,10 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
             {
                 dirtyBitmap = value;
             }
+            else if (key == "open-timeout")
+            {
+                openTimeout = ParseSeconds(key, value);
+            }
             else
             {
                 throw new InvalidOptionException($"Unexpected query parameter '{key}' in NBD URI '{text}'");
@@ -83,7 +94,7 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
                 throw new InvalidOptionException($"An nbd+unix URI needs an empty host and a socket: nbd+unix:///export?socket=PATH ('{text}')");
             }
 
-            return new NbdUri(null, 0, socket, export) { TlsCreds = tlsCreds, TlsHostname = tlsHostname, DirtyBitmap = dirtyBitmap };
+            return new NbdUri(null, 0, socket, export) { TlsCreds = tlsCreds, TlsHostname = tlsHostname, DirtyBitmap = dirtyBitmap, OpenTimeout = openTimeout };
         }
 
         var host = authority;
@@ -104,7 +115,7 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
             throw new InvalidOptionException($"An NBD URI needs a host: nbd://host[:port]/export ('{text}')");
         }
 
-        return new NbdUri(host, port, null, export) { TlsCreds = tlsCreds, TlsHostname = tlsHostname, DirtyBitmap = dirtyBitmap };
+        return new NbdUri(host, port, null, export) { TlsCreds = tlsCreds, TlsHostname = tlsHostname, DirtyBitmap = dirtyBitmap, OpenTimeout = openTimeout };
     }
 
     /// <summary>The URI as qemu-img prints an NBD node's file name (no slash before an empty export name).</summary>
@@ -115,10 +126,15 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
     }
 
     /// <summary>The URI for a server address given as qemu's <c>server.*</c> options.</summary>
-    public static string Format(string type, string? host, string? port, string? path, string? export, string? tlsCreds = null, string? tlsHostname = null, string? dirtyBitmap = null)
+    public static string Format(string type, string? host, string? port, string? path, string? export, string? tlsCreds = null, string? tlsHostname = null, string? dirtyBitmap = null, string? openTimeout = null)
     {
+        if (openTimeout is not null)
+        {
+            ParseSeconds("open-timeout", openTimeout);
+        }
+
         var name = Uri.EscapeDataString(export ?? "");
-        var tls = string.Join('&', new[] { ("tls-creds", tlsCreds), ("tls-hostname", tlsHostname), ("x-dirty-bitmap", dirtyBitmap) }
+        var tls = string.Join('&', new[] { ("tls-creds", tlsCreds), ("tls-hostname", tlsHostname), ("x-dirty-bitmap", dirtyBitmap), ("open-timeout", openTimeout) }
             .Where(p => p.Item2 is not null).Select(p => p.Item1 + "=" + Uri.EscapeDataString(p.Item2!)));
         return type switch
         {
@@ -127,4 +143,10 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
             _ => throw new InvalidOptionException($"Parameter 'server.type' does not accept value '{type}'"),
         };
     }
+
+    /// <summary>
+    /// A number of seconds as QEMU's nbd driver reads it: a QEMU number option (decimal, 0x hex, leading-zero octal, a
+    /// minus wrapping), kept in 32 bits.
+    /// </summary>
+    private static uint ParseSeconds(string key, string value) => unchecked((uint)DiskImage.Options.QemuNumber.Parse(key, value));
 }
