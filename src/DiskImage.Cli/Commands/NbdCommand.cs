@@ -32,7 +32,7 @@ internal sealed class NbdCommand
     private readonly Option<string?> _detectZeroes = new("--detect-zeroes") { Description = "off (default), on or unmap" };
     private readonly Option<string[]> _bitmap = new("--bitmap", "-B") { Description = "Offer persistent dirty bitmap NAME as meta context qemu:dirty-bitmap:NAME (may repeat)" };
     private readonly Option<bool> _allocationDepth = new("--allocation-depth", "-A") { Description = "Offer the qemu:allocation-depth meta context" };
-    private readonly Option<string?> _tlsCreds = new("--tls-creds") { Description = "Id of a tls-creds-x509 object (endpoint=server); clients must use TLS" };
+    private readonly Option<string?> _tlsCreds = new("--tls-creds") { Description = "Id of a tls-creds-x509 or tls-creds-psk object (endpoint=server); clients must use TLS" };
     private readonly Option<string?> _tlsHostname = new("--tls-hostname") { Description = "Server name to check the certificate against when listing exports (as qemu-nbd, only with an export list)" };
     private readonly Option<string[]> _object = Secrets.ObjectOption();
     private readonly Option<bool> _imageOpts = Secrets.ImageOptsOption();
@@ -43,7 +43,7 @@ internal sealed class NbdCommand
 
     private Command Build(CliContext context)
     {
-        _object.Description = "Define an object: secret,id=ID,data=TEXT or tls-creds-x509,id=ID,dir=DIR,endpoint=server,verify-peer=on|off";
+        _object.Description = "Define an object: secret,id=ID,data=TEXT, tls-creds-x509,id=ID,dir=DIR,endpoint=server,verify-peer=on|off or tls-creds-psk,id=ID,dir=DIR,endpoint=server";
         var command = new Command("nbd", "Serve an image over NBD (qemu-nbd's options; listens on 127.0.0.1 unless -b says otherwise)")
         {
             _format, _readOnly, _exportName, _description, _port, _bind, _socket, _shared, _persistent, _fork, _pidFile,
@@ -53,10 +53,13 @@ internal sealed class NbdCommand
         return command;
     }
 
+    private static bool IsTlsObject(string definition) =>
+        definition.StartsWith("tls-creds-x509", StringComparison.Ordinal) || definition.StartsWith("tls-creds-psk", StringComparison.Ordinal);
+
     private int Run(ParseResult parse, CliContext context)
     {
         var objects = parse.GetValue(_object) ?? [];
-        var tlsObjects = objects.Where(o => o.StartsWith("tls-creds-x509", StringComparison.Ordinal)).Select(NbdTlsCredentials.Parse).ToList();
+        var tlsObjects = objects.Where(IsTlsObject).Select(NbdTlsCredentials.Parse).ToList();
         var port = ParsePort(parse.GetValue(_port));
         var shared = ParseShared(parse.GetValue(_shared));
         var (ignoreFlushes, writeThrough) = ParseCache(parse.GetValue(_cache));
@@ -104,6 +107,7 @@ internal sealed class NbdCommand
         }
 
         System.Net.Security.SslServerAuthenticationOptions? tls = null;
+        NbdTlsCredentials? tlsPsk = null;
         if (parse.GetValue(_tlsHostname) is not null)
         {
             // qemu-nbd uses the name only for its export-list client mode, which serving never is.
@@ -115,7 +119,15 @@ internal sealed class NbdCommand
         if (parse.GetValue(_tlsCreds) is { } tlsId)
         {
             var creds = tlsObjects.LastOrDefault(t => t.Id == tlsId) ?? throw new InvalidOptionException($"No TLS credentials with id '{tlsId}'");
-            tls = creds.ServerOptions();
+            if (creds.IsPsk)
+            {
+                creds.ValidatePskServer();
+                tlsPsk = creds;
+            }
+            else
+            {
+                tls = creds.ServerOptions();
+            }
         }
 
         if (parse.GetValue(_fork) && Environment.GetEnvironmentVariable(ForkedVariable) is null)
@@ -128,7 +140,7 @@ internal sealed class NbdCommand
             NbdDaemon.NewSession();
         }
 
-        using var secrets = DiskImage.Options.SecretStore.FromObjects(objects.Where(o => !o.StartsWith("tls-creds-x509", StringComparison.Ordinal)));
+        using var secrets = DiskImage.Options.SecretStore.FromObjects(objects.Where(o => !IsTlsObject(o)));
         var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
         // -l exports an internal snapshot, which is always read-only (as qemu-nbd: -l implies -r).
         var loadSnapshot = parse.GetValue(_loadSnapshot);
@@ -162,7 +174,7 @@ internal sealed class NbdCommand
         };
 
         // Built before listening, so a missing or inconsistent bitmap is refused before any socket exists.
-        var server = CreateServer(export, new NbdServerOptions { MaxConnections = shared, Persistent = parse.GetValue(_persistent), Tls = tls });
+        var server = CreateServer(export, new NbdServerOptions { MaxConnections = shared, Persistent = parse.GetValue(_persistent), Tls = tls, TlsPsk = tlsPsk });
         var listeners = activated
             ?? (parse.GetValue(_socket) is { } socketPath ? NbdListeners.Unix(socketPath) : NbdListeners.Tcp(parse.GetValue(_bind) ?? "127.0.0.1", port));
         try

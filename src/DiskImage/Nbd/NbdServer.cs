@@ -12,6 +12,9 @@ namespace DiskImage.Nbd;
 public sealed class NbdServer(NbdExport export, NbdServerOptions options)
 {
     private readonly IReadOnlyList<NbdExportBitmap> _bitmaps = NbdExportBitmap.Resolve(export);
+
+    // Read once, as qemu-nbd loads its DH parameters with the credentials object.
+    private readonly byte[]? _pskDhParameters = options.TlsPsk?.PskServerDhParameters();
     /// <summary>
     /// Connections served at once at most, whatever <see cref="NbdServerOptions.MaxConnections"/> says: each costs
     /// a thread (and up to <see cref="NbdRequestWorkers.MaxThreads"/> more while it has slow requests), so a flood
@@ -92,7 +95,7 @@ public sealed class NbdServer(NbdExport export, NbdServerOptions options)
             using (var handshakeTimeout = new CancellationTokenSource(options.HandshakeTimeout))
             using (handshakeTimeout.Token.Register(client.Dispose))
             {
-                session = new NbdServerHandshake(export, options, _bitmaps).Run(stream);
+                session = new NbdServerHandshake(export, options, _bitmaps, _pskDhParameters).Run(stream);
             }
 
             if (session is not null)

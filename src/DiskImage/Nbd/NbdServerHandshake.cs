@@ -8,7 +8,7 @@ namespace DiskImage.Nbd;
 /// The server side of the fixed newstyle handshake: options until <c>NBD_OPT_GO</c> or
 /// <c>NBD_OPT_EXPORT_NAME</c> selects the export. Every length from the client is bounded before use.
 /// </summary>
-internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions options, IReadOnlyList<NbdExportBitmap> bitmaps)
+internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions options, IReadOnlyList<NbdExportBitmap> bitmaps, byte[]? pskDhParameters)
 {
     private const uint BaseAllocationId = 0;
     private const uint AllocationDepthId = 1;
@@ -32,7 +32,8 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
         }
 
         var noZeroes = (clientFlags & NbdConstants.FlagNoZeroes) != 0;
-        var tlsDone = options.Tls is null;
+        var tlsConfigured = options.Tls is not null || options.TlsPsk is not null;
+        var tlsDone = !tlsConfigured;
         var header = new byte[16];
         while (true)
         {
@@ -103,15 +104,25 @@ internal sealed class NbdServerHandshake(NbdExport export, NbdServerOptions opti
 
                     if (tlsDone)
                     {
-                        Reply(session, option, options.Tls is null ? NbdOptionReply.ErrorPolicy : NbdOptionReply.ErrorInvalid,
-                            options.Tls is null ? "TLS not configured" : "TLS already enabled");
+                        Reply(session, option, !tlsConfigured ? NbdOptionReply.ErrorPolicy : NbdOptionReply.ErrorInvalid,
+                            !tlsConfigured ? "TLS not configured" : "TLS already enabled");
                         break;
                     }
 
                     Reply(session, option, NbdOptionReply.Ack, null);
-                    var ssl = new SslStream(session.Stream, leaveInnerStreamOpen: false);
-                    ssl.AuthenticateAsServer(options.Tls!);
-                    session.Stream = ssl;
+                    if (options.TlsPsk is { } psk)
+                    {
+                        // GnuTLS runs PSK on the socket itself; the plain stream stays underneath and owns it.
+                        var socket = ((System.Net.Sockets.NetworkStream)session.Stream).Socket;
+                        session.Stream = Client.GnuTlsPskStream.Accept(socket, psk.KeyFilePath, pskDhParameters);
+                    }
+                    else
+                    {
+                        var ssl = new SslStream(session.Stream, leaveInnerStreamOpen: false);
+                        ssl.AuthenticateAsServer(options.Tls!);
+                        session.Stream = ssl;
+                    }
+
                     tlsDone = true;
                     break;
 

@@ -20,6 +20,12 @@ public sealed record NbdServerOptions
     /// <summary>When set, clients must upgrade with <c>NBD_OPT_STARTTLS</c> before anything else.</summary>
     public SslServerAuthenticationOptions? Tls { get; init; }
 
+    /// <summary>
+    /// A <c>tls-creds-psk</c> server object: when set (instead of <see cref="Tls"/>), clients must upgrade with
+    /// <c>NBD_OPT_STARTTLS</c> and prove they hold a key of its <c>keys.psk</c>.
+    /// </summary>
+    public NbdTlsCredentials? TlsPsk { get; init; }
+
     /// <summary>A client that has not finished the handshake by then is dropped, so it cannot hold a slot.</summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }

@@ -81,31 +81,77 @@ public sealed record NbdTlsCredentials(string Id, string Directory, bool IsServe
     /// <summary>The PSK identity a client presents (qemu's <c>username</c>; <c>qemu</c> when not given).</summary>
     public string? PskUsername { get; init; }
 
-    /// <summary>The client's PSK identity and its hex key from <c>keys.psk</c> (lines <c>USERNAME:HEXKEY</c>), with qemu's errors.</summary>
-    internal (string Username, string HexKey) PskClientKey()
+    /// <summary>
+    /// The client's PSK identity and its hex key from <c>keys.psk</c> (lines <c>USERNAME:HEXKEY</c>), checked by
+    /// GnuTLS as qemu checks it when the object is created; errors carry qemu's wording.
+    /// </summary>
+    internal (string Username, byte[] HexKey) PskClientKey()
     {
         var username = PskUsername ?? "qemu";
         var path = Path.Combine(Directory, "keys.psk");
-        string content;
+        byte[]? key;
         try
         {
-            content = File.ReadAllText(path);
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
+            key = PskKeyFile.Find(file, username, path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            var reason = e is FileNotFoundException or DirectoryNotFoundException ? "No such file or directory" : e.Message;
+            var reason = e is FileNotFoundException or DirectoryNotFoundException ? "No such file or directory"
+                : e is UnauthorizedAccessException ? "Permission denied"
+                : e.Message;
             throw new ImageAccessException($"Cannot read PSK file {path}: Failed to open file \u201c{path}\u201d: {reason}", e);
         }
 
-        foreach (var line in content.Split('\n'))
+        if (key is null)
         {
-            if (line.StartsWith(username + ":", StringComparison.Ordinal))
-            {
-                return (username, line[(username.Length + 1)..]);
-            }
+            throw new ImageAccessException($"Username {username} not found in PSK file {path}");
         }
 
-        throw new ImageAccessException($"Username {username} not found in PSK file {path}");
+        Client.GnuTlsPskStream.CheckClientKey(username, key);
+        return (username, key);
+    }
+
+    /// <summary>
+    /// Checks a <c>tls-creds-psk</c> server object as qemu-nbd does when it is created: <c>keys.psk</c> must exist,
+    /// and an optional <c>dh-params.pem</c> must hold PEM DH parameters. Errors carry qemu's wording.
+    /// </summary>
+    public void ValidatePskServer() => _ = PskServerDhParameters();
+
+    /// <summary>The server's key file, which GnuTLS reads for each handshake (as for qemu-nbd).</summary>
+    internal string KeyFilePath => Path.Combine(Directory, "keys.psk");
+
+    /// <summary>The contents of <c>dh-params.pem</c>, or null when there is none; validated with qemu's errors.</summary>
+    internal byte[]? PskServerDhParameters()
+    {
+        if (!IsServer || !IsPsk)
+        {
+            throw new InvalidOptionException("Expecting tls-creds-psk credentials with a server endpoint");
+        }
+
+        var dhPath = Path.Combine(Directory, "dh-params.pem");
+        byte[]? dh;
+        try
+        {
+            // Optional, as for qemu; then the key file decides whether the directory is usable at all.
+            dh = File.Exists(dhPath) ? File.ReadAllBytes(dhPath) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ImageAccessException($"Unable to access credentials {dhPath}: {e.Message}", e);
+        }
+
+        if (!File.Exists(KeyFilePath))
+        {
+            throw new ImageAccessException($"Unable to access credentials {KeyFilePath}: No such file or directory");
+        }
+
+        if (dh is not null)
+        {
+            Client.GnuTlsPskStream.CheckDhParameters(dhPath, dh);
+        }
+
+        return dh;
     }
 
     /// <summary>Options for <see cref="SslStream.AuthenticateAsServerAsync(SslServerAuthenticationOptions, CancellationToken)"/>.</summary>
@@ -118,7 +164,7 @@ public sealed record NbdTlsCredentials(string Id, string Directory, bool IsServe
 
         if (IsPsk)
         {
-            throw new UnsupportedFeatureException("The NBD server takes tls-creds-x509 credentials; tls-creds-psk is supported by the client only");
+            throw new InvalidOptionException("tls-creds-psk credentials are served through NbdServerOptions.TlsPsk");
         }
 
         var certificate = LoadPair("server-cert.pem", "server-key.pem")

@@ -54,7 +54,8 @@ public sealed class LuksFormat : IImageFormat
             passphrase = EncryptionSecrets.Require(options.SecretProvider, options.KeySecret, "key-secret");
         }
 
-        var file = options.OpenFile(path, formatOwnsFile: false);
+        // QEMU's crypto driver holds its file as image data and metadata, so it is locked as qcow2's is.
+        var file = options.OpenFile(path, formatOwnsFile: true);
         try
         {
             file.IgnoreFlushes = options.IgnoreFlushes;

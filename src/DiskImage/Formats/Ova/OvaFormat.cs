@@ -41,7 +41,7 @@ public sealed class OvaFormat : IImageFormat
             throw new UnsupportedFeatureException("OVA archives are read-only");
         }
 
-        var file = Storage.Open(path, writable: false);
+        var file = Storage.Open(path, writable: false, options.LockFor(path, formatOwnsFile: true));
         try
         {
             var entries = TarIndex.Read(file);

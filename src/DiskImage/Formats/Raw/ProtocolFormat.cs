@@ -15,7 +15,8 @@ internal sealed class ProtocolFormat : IImageFormat
     /// <summary>QEMU's driver for a host block or character device.</summary>
     public static ProtocolFormat HostDevice { get; } = new("host_device");
 
-    /// <summary>QEMU's driver for a host CD-ROM device (read as any device here).</summary>
+    /// <summary>QEMU's driver for a host CD-ROM device: read as any device while it holds a disc; without one (or on a
+    /// device that is no CD-ROM drive) every request fails with ENOMEDIUM, as QEMU's driver asks the drive each time.</summary>
     public static ProtocolFormat HostCdrom { get; } = new("host_cdrom");
 
     /// <summary>The host protocol driver named <paramref name="driver"/> as the top node (<c>file</c>, <c>host_device</c>, <c>host_cdrom</c>).</summary>
@@ -44,7 +45,10 @@ internal sealed class ProtocolFormat : IImageFormat
         ArgumentNullException.ThrowIfNull(options);
         var file = IO.Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: false));
         file.IgnoreFlushes = options.IgnoreFlushes;
-        return new RawImage(file, options, this);
+        return new RawImage(file, options, this)
+        {
+            MediumCheck = this == HostCdrom && file is IO.HostFile host ? () => IO.CdromCalls.HasDisc(host.Handle) : null,
+        };
     }
 
     public void Create(string path, ImageCreateOptions options) =>

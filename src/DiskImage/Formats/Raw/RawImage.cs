@@ -23,6 +23,21 @@ public sealed class RawImage : IDiskImage
         _length = options.Window is { Size: not null } || fileLength > long.MaxValue - 511 ? fileLength : (fileLength + 511) & ~511L;
     }
 
+    /// <summary>Asked before every request when set (a <c>host_cdrom</c> node): false means no medium, as QEMU's
+    /// block backend sees a drive without a disc.</summary>
+    internal Func<bool>? MediumCheck { get; init; }
+
+    /// <summary>Whether a medium is there: always, but for a <c>host_cdrom</c> drive without a disc.</summary>
+    internal bool HasMedium => MediumCheck is null || MediumCheck();
+
+    private void RequireMedium()
+    {
+        if (!HasMedium)
+        {
+            throw new ErrnoException(ErrnoException.ENOMEDIUM, "No medium found");
+        }
+    }
+
     /// <summary>Raw, or the protocol named in its place (<c>-f nbd</c>, <c>-f file</c>).</summary>
     public IImageFormat Format => _format;
 
@@ -54,6 +69,7 @@ public sealed class RawImage : IDiskImage
     /// <inheritdoc/>
     public void Read(long offset, Span<byte> buffer)
     {
+        RequireMedium();
         CheckRange(offset, buffer.Length);
         _file.Read(offset, buffer);
     }
@@ -61,6 +77,7 @@ public sealed class RawImage : IDiskImage
     /// <inheritdoc/>
     public void Write(long offset, ReadOnlySpan<byte> data)
     {
+        RequireMedium();
         CheckWritable();
         CheckRange(offset, data.Length);
         GuessedRawGuard.Check(_options, offset, data, _file);
@@ -70,6 +87,7 @@ public sealed class RawImage : IDiskImage
     /// <inheritdoc/>
     public void WriteZeroes(long offset, long length, bool mayUnmap)
     {
+        RequireMedium();
         CheckWritable();
         CheckRange(offset, length);
         _file.WriteZeroes(offset, length, mayUnmap);
@@ -78,6 +96,7 @@ public sealed class RawImage : IDiskImage
     /// <inheritdoc/>
     public void Discard(long offset, long length)
     {
+        RequireMedium();
         CheckWritable();
         CheckRange(offset, length);
         _file.Discard(offset, length);

@@ -39,9 +39,9 @@ internal sealed class VmdkFile : IDisposable
     /// <summary>Whether this is a window into another file (an OVA member).</summary>
     public bool IsWindow => _windowLength is not null;
 
-    public static VmdkFile Open(string path, bool writable, bool ignoreFlushes)
+    public static VmdkFile Open(string path, bool writable, bool ignoreFlushes, LockRequest? lockRequest = null)
     {
-        var file = Storage.Open(path, writable);
+        var file = Storage.Open(path, writable, lockRequest);
         file.IgnoreFlushes = ignoreFlushes;
         return new VmdkFile(file, path, 0, null, ownsFile: true);
     }

@@ -71,8 +71,8 @@ public sealed partial class VmdkImage : IDiskImage
         // A format node stacked under this one (a json: name's file.driver) holds the descriptor or sparse extent.
         // A blkdebug node between this format and its file (a json: name) sees the grain writes.
         var main = options.FileNode is { } node ? VmdkFile.Over(node(options, true), path, options.IgnoreFlushes)
-            : options.Blkdebug is { Count: > 0 } rules ? VmdkFile.Over(Storage.WithRules(Storage.Open(path, !options.ReadOnly), rules), path, options.IgnoreFlushes)
-            : VmdkFile.Open(path, !options.ReadOnly, options.IgnoreFlushes);
+            : options.Blkdebug is { Count: > 0 } rules ? VmdkFile.Over(Storage.WithRules(Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: true)), rules), path, options.IgnoreFlushes)
+            : VmdkFile.Open(path, !options.ReadOnly, options.IgnoreFlushes, options.LockFor(path, formatOwnsFile: true));
         try
         {
             return Open(path, main, options);

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using DiskImage.IO;
 
 namespace DiskImage.Formats.Vmdk;
 
@@ -107,7 +108,7 @@ internal static class VmdkOpener
                 throw new UnsupportedFeatureException("No write support for seSparse images available");
             }
 
-            var file = OpenExtentFile(path, writable, options);
+            var file = OpenExtentFile(path, writable, line.Type is VmdkExtentType.Flat or VmdkExtentType.Vmfs, options);
             try
             {
                 extents.Add(OpenExtent(file, line, options));
@@ -127,17 +128,35 @@ internal static class VmdkOpener
         return new VmdkLayout(main, extents, type, 0, text);
     }
 
-    private static VmdkFile OpenExtentFile(string path, bool writable, ImageOpenOptions options)
+    private static VmdkFile OpenExtentFile(string path, bool writable, bool flat, ImageOpenOptions options)
     {
         try
         {
-            return VmdkFile.Open(path, writable, options.IgnoreFlushes);
+            return VmdkFile.Open(path, writable, options.IgnoreFlushes, ExtentLock(path, writable, flat, options));
         }
-        catch (DiskImageException e)
+        catch (DiskImageException e) when (e is not ImageLockedException)
         {
+            // QEMU's file driver names the extent when it cannot open it; a lock conflict is reported as it is.
             e.PrependContext($"Could not open '{path}': ");
             throw;
         }
+    }
+
+    /// <summary>
+    /// Each extent is a child node of QEMU's vmdk driver and is locked as one: a sparse extent holds metadata, so
+    /// nobody else may write or resize it; a flat extent is data only, which others may still write (as the user
+    /// allows) but never resize, and which is resized whenever it is written.
+    /// </summary>
+    private static LockRequest? ExtentLock(string path, bool writable, bool flat, ImageOpenOptions options)
+    {
+        var readOnly = options with { ReadOnly = !writable };
+        if (!flat || readOnly.LockFor(path, formatOwnsFile: false) is not { } request)
+        {
+            return readOnly.LockFor(path, formatOwnsFile: true);
+        }
+
+        var permissions = (request.Permissions & LockPermissions.Write) != 0 ? request.Permissions | LockPermissions.Resize : request.Permissions;
+        return request with { Permissions = permissions, Shared = request.Shared & ~LockPermissions.Resize };
     }
 
     private static VmdkExtent OpenExtent(VmdkFile file, VmdkExtentLine line, ImageOpenOptions options)

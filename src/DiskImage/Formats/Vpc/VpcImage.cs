@@ -81,7 +81,7 @@ public sealed partial class VpcImage : IDiskImage, IHostMappedImage, IBlockMap
     {
         ArgumentNullException.ThrowIfNull(options);
         // A format node stacked under this one (a json: name's file.driver) replaces the host file.
-        var file = options.FileNode is { } node ? node(options, true) : Storage.Open(path, !options.ReadOnly);
+        var file = options.FileNode is { } node ? node(options, true) : Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: true));
         try
         {
             file.IgnoreFlushes = options.IgnoreFlushes;

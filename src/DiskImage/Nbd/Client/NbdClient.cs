@@ -50,7 +50,7 @@ public sealed class NbdClient : IDisposable
         ArgumentNullException.ThrowIfNull(uri);
         var rejection = new NbdTlsRejection();
         var tls = credentials is { IsPsk: false } ? credentials.ClientOptions(uri.TlsHostname ?? uri.Host, rejection) : null;
-        var psk = credentials is { IsPsk: true } ? credentials.PskClientKey() : ((string, string)?)null;
+        var psk = credentials is { IsPsk: true } ? credentials.PskClientKey() : ((string, byte[])?)null;
         var socket = ConnectSocket(uri);
         var client = new NbdClient(socket);
         try
@@ -125,7 +125,7 @@ public sealed class NbdClient : IDisposable
         }
     }
 
-    private void Handshake(string export, SslClientAuthenticationOptions? tls, (string Username, string HexKey)? psk, string? dirtyBitmap)
+    private void Handshake(string export, SslClientAuthenticationOptions? tls, (string Username, byte[] HexKey)? psk, string? dirtyBitmap)
     {
         var greeting = new byte[18];
         _stream.ReadExactly(greeting);

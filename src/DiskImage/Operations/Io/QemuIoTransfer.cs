@@ -26,6 +26,12 @@ internal static class QemuIoTransfer
     public static ReadResult Read(IDiskImage image, long offset, long count, byte? pattern, long patternOffset, long patternLength, bool dump, bool vmState = false)
     {
         var lines = new List<string>();
+        if (!vmState && Commands.LengthCommand.NoMedium(image))
+        {
+            // QEMU's block backend asks for a medium before it looks at the range.
+            return new ReadResult(-ErrnoException.ENOMEDIUM, false, TimeSpan.Zero, lines);
+        }
+
         if (vmState ? image is not IVmStateArea : !QemuIoArguments.InRange(image.Length, offset, count))
         {
             // Without a VM state area of its own, the request reaches the protocol, which has none either.
@@ -175,6 +181,11 @@ internal static class QemuIoTransfer
     /// <summary>Runs an operation on an in-range request, turning library failures into errno values.</summary>
     public static int Run(IDiskImage image, long offset, long count, Action action)
     {
+        if (Commands.LengthCommand.NoMedium(image))
+        {
+            return -ErrnoException.ENOMEDIUM;
+        }
+
         if (!QemuIoArguments.InRange(image.Length, offset, count))
         {
             return QemuIoErrno.EIO;

@@ -30,6 +30,17 @@ internal static class InfoCommand
             return QemuIoErrno.ENOTSUP;
         }
 
+        if (session.Image.Format is Formats.Raw.ProtocolFormat { Name: "file" or "host_device" or "host_cdrom" } protocol)
+        {
+            // QEMU's host drivers name themselves as format and as protocol; host_cdrom has no driver information,
+            // so it stops there (ENOTSUP, silently).
+            output.Out($"format name: {protocol.Name}");
+            if (protocol.Name == "host_cdrom")
+            {
+                return QemuIoErrno.ENOTSUP;
+            }
+        }
+
         output.Out($"cluster size: {QemuIoText.Size(clusterSize)}");
         output.Out($"vm state offset: {QemuIoText.Size(vmStateOffset)}");
         if (qcow2 is not null)

@@ -17,7 +17,8 @@ internal static class LengthCommand
         return 0;
     }
 
-    /// <summary>QEMU's block backend has no medium once a fatal qcow2 corruption event dropped the node's driver.</summary>
+    /// <summary>QEMU's block backend has no medium once a fatal qcow2 corruption event dropped the node's driver, and
+    /// while a <c>host_cdrom</c> drive holds no disc.</summary>
     public static bool NoMedium(Formats.IDiskImage image) =>
-        (image is IO.Blkdebug.BlkdebugImage filter ? filter.Image : image) is Formats.Qcow2.Qcow2Image { DriverDropped: true };
+        (image is IO.Blkdebug.BlkdebugImage filter ? filter.Image : image) is Formats.Qcow2.Qcow2Image { DriverDropped: true } or Formats.Raw.RawImage { HasMedium: false };
 }

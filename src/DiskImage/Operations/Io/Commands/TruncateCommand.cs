@@ -43,6 +43,13 @@ internal static class TruncateCommand
             return QemuIoErrno.EINVAL;
         }
 
+        if (LengthCommand.NoMedium(session.Image!))
+        {
+            // QEMU's block backend refuses a resize without a medium before the driver sees it.
+            output.Error("No medium inserted");
+            return -ErrnoException.ENOMEDIUM;
+        }
+
         try
         {
             Resize(session, size, preallocation, output);
