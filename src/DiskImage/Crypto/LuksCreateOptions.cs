@@ -40,7 +40,7 @@ public sealed record LuksCreateOptions
         var hashName = Get("hash-alg") ?? "sha256";
         if (!LuksHash.TryParse(hashName, out var hash))
         {
-            throw new InvalidOptionException($"Invalid parameter '{hashName}' for encrypt.hash-alg");
+            throw new InvalidOptionException($"Parameter 'hash-alg' does not accept value '{hashName}'");
         }
 
         var iterTime = (long)Pbkdf2Calibration.DefaultIterTimeMs;
