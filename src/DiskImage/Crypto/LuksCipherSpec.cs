@@ -66,8 +66,8 @@ public sealed record LuksCipherSpec
 
     /// <summary>
     /// Builds a spec from QEMU's create options; null arguments take QEMU's defaults. Names outside QEMU's
-    /// enumerations are refused as invalid; des and 3des, which QEMU's enumeration has but LUKS cannot name,
-    /// and the combinations QEMU's cipher layer refuses, in QEMU's words.
+    /// enumerations, des and 3des (which QEMU's enumeration has but LUKS cannot name) and the combinations QEMU's
+    /// cipher layer refuses are refused in QEMU's words, as its driver refuses them (after qemu-img's Formatting line).
     /// </summary>
     public static LuksCipherSpec FromOptions(string? cipherAlg, string? cipherMode, string? ivgenAlg, string? ivgenHashAlg)
     {
@@ -84,8 +84,8 @@ public sealed record LuksCipherSpec
             "serpent-192" => (LuksCipherAlgorithm.Serpent, 24),
             "serpent-256" => (LuksCipherAlgorithm.Serpent, 32),
             "cast5-128" => (LuksCipherAlgorithm.Cast5, 16),
-            "des" or "3des" => throw new InvalidOptionException($"Algorithm '{alg}' not supported"),
-            var other => throw new InvalidOptionException($"Parameter 'cipher-alg' does not accept value '{other}'"),
+            "des" or "3des" => throw new DriverOptionException($"Algorithm '{alg}' not supported"),
+            var other => throw new DriverOptionException($"Parameter 'cipher-alg' does not accept value '{other}'"),
         };
         var mode = (cipherMode ?? "xts") switch
         {
@@ -93,14 +93,14 @@ public sealed record LuksCipherSpec
             "cbc" => LuksCipherMode.Cbc,
             "ecb" => LuksCipherMode.Ecb,
             "ctr" => LuksCipherMode.Ctr,
-            var other => throw new InvalidOptionException($"Parameter 'cipher-mode' does not accept value '{other}'"),
+            var other => throw new DriverOptionException($"Parameter 'cipher-mode' does not accept value '{other}'"),
         };
         var ivgen = (ivgenAlg ?? "plain64") switch
         {
             "plain" => LuksIvGenerator.Plain,
             "plain64" => LuksIvGenerator.Plain64,
             "essiv" => LuksIvGenerator.Essiv,
-            var other => throw new InvalidOptionException($"Parameter 'ivgen-alg' does not accept value '{other}'"),
+            var other => throw new DriverOptionException($"Parameter 'ivgen-alg' does not accept value '{other}'"),
         };
         HashAlgorithmName? ivHash = null;
         if (ivgen == LuksIvGenerator.Essiv)
@@ -108,17 +108,17 @@ public sealed record LuksCipherSpec
             var name = ivgenHashAlg ?? "sha256";
             if (!LuksHash.TryParse(name, out var hash))
             {
-                throw new InvalidOptionException($"Parameter 'ivgen-hash-alg' does not accept value '{name}'");
+                throw new DriverOptionException($"Parameter 'ivgen-hash-alg' does not accept value '{name}'");
             }
 
             ivHash = hash;
         }
 
         var spec = new LuksCipherSpec { Algorithm = algorithm, KeyBytes = keyBytes, Mode = mode, IvGenerator = ivgen, IvHash = ivHash };
-        spec.EnsureEssivCipher(message => new InvalidOptionException(message));
+        spec.EnsureEssivCipher(message => new DriverOptionException(message));
         if (mode == LuksCipherMode.Xts && algorithm == LuksCipherAlgorithm.Cast5)
         {
-            throw new InvalidOptionException("Unsupported cipher mode xts");
+            throw new DriverOptionException("Unsupported cipher mode xts");
         }
 
         return spec;
