@@ -20,13 +20,13 @@ internal static class AntiForensicSplitter
             RandomNumberGenerator.Fill(output[..(blockSize * (stripes - 1))]);
             for (var i = 0; i < stripes - 1; i++)
             {
-                XtsAes.Xor(block, output.Slice(i * blockSize, blockSize));
+                XtsCipher.Xor(block, output.Slice(i * blockSize, blockSize));
                 Diffuse(block, hash);
             }
 
             var last = output.Slice((stripes - 1) * blockSize, blockSize);
             key.CopyTo(last);
-            XtsAes.Xor(last, block);
+            XtsCipher.Xor(last, block);
         }
         finally
         {
@@ -42,30 +42,29 @@ internal static class AntiForensicSplitter
         key.Clear();
         for (var i = 0; i < stripes - 1; i++)
         {
-            XtsAes.Xor(key, material.Slice(i * blockSize, blockSize));
+            XtsCipher.Xor(key, material.Slice(i * blockSize, blockSize));
             Diffuse(key, hash);
         }
 
-        XtsAes.Xor(key, material.Slice((stripes - 1) * blockSize, blockSize));
+        XtsCipher.Xor(key, material.Slice((stripes - 1) * blockSize, blockSize));
     }
 
     /// <summary>Replaces each digest-sized piece of <paramref name="block"/> by hash(be32 index ‖ piece), truncated to the piece.</summary>
     private static void Diffuse(Span<byte> block, HashAlgorithmName hash)
     {
         var digestSize = LuksHash.DigestSize(hash);
-        Span<byte> index = stackalloc byte[4];
-        Span<byte> digest = stackalloc byte[64];
-        using var hasher = IncrementalHash.CreateHash(hash);
+        Span<byte> input = stackalloc byte[4 + LuksHash.MaxDigestSize];
+        Span<byte> digest = stackalloc byte[LuksHash.MaxDigestSize];
         for (var piece = 0; piece * digestSize < block.Length; piece++)
         {
             var part = block.Slice(piece * digestSize, Math.Min(digestSize, block.Length - piece * digestSize));
-            BinaryPrimitives.WriteUInt32BigEndian(index, (uint)piece);
-            hasher.AppendData(index);
-            hasher.AppendData(part);
-            hasher.GetHashAndReset(digest);
+            BinaryPrimitives.WriteUInt32BigEndian(input, (uint)piece);
+            part.CopyTo(input[4..]);
+            LuksHash.HashData(hash, input[..(4 + part.Length)], digest);
             digest[..part.Length].CopyTo(part);
         }
 
+        CryptographicOperations.ZeroMemory(input);
         CryptographicOperations.ZeroMemory(digest);
     }
 

@@ -10,7 +10,7 @@ namespace DiskImage.Crypto;
 /// </summary>
 internal sealed class LegacyAesEncryption : ISectorEncryption
 {
-    private static readonly LuksCipherSpec s_spec = new() { AesKeyBytes = 16, Mode = LuksCipherMode.Cbc, IvGenerator = LuksIvGenerator.Plain64 };
+    private static readonly LuksCipherSpec s_spec = new() { KeyBytes = 16, Mode = LuksCipherMode.Cbc, IvGenerator = LuksIvGenerator.Plain64 };
     private readonly SectorCipher _cipher;
 
     public LegacyAesEncryption(ReadOnlySpan<byte> passphrase)

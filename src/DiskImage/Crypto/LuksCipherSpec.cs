@@ -3,17 +3,20 @@ using System.Security.Cryptography;
 namespace DiskImage.Crypto;
 
 /// <summary>
-/// What a LUKS volume encrypts with: AES key size, chaining mode, IV generator (and its hash for ESSIV).
-/// Converts between QEMU's option names (<c>aes-256</c>, <c>xts</c>, <c>plain64</c>) and the LUKS header
-/// strings (<c>aes</c>, <c>xts-plain64</c>, <c>cbc-essiv:sha256</c>).
+/// What a LUKS volume encrypts with: block cipher and key size, chaining mode, IV generator (and its hash for ESSIV).
+/// Converts between QEMU's option names (<c>twofish-256</c>, <c>xts</c>, <c>plain64</c>) and the LUKS header
+/// strings (<c>twofish</c>, <c>xts-plain64</c>, <c>cbc-essiv:sha256</c>).
 /// </summary>
 public sealed record LuksCipherSpec
 {
     /// <summary>QEMU's default: aes-256 xts-plain64.</summary>
-    public static LuksCipherSpec Default { get; } = new() { AesKeyBytes = 32, Mode = LuksCipherMode.Xts, IvGenerator = LuksIvGenerator.Plain64 };
+    public static LuksCipherSpec Default { get; } = new() { Algorithm = LuksCipherAlgorithm.Aes, KeyBytes = 32, Mode = LuksCipherMode.Xts, IvGenerator = LuksIvGenerator.Plain64 };
 
-    /// <summary>Bytes of one AES key: 16, 24 or 32.</summary>
-    public int AesKeyBytes { get; init; } = 32;
+    /// <summary>The block cipher (the header's <c>cipher-name</c>).</summary>
+    public LuksCipherAlgorithm Algorithm { get; init; } = LuksCipherAlgorithm.Aes;
+
+    /// <summary>Bytes of one cipher key: 16, 24 or 32 (CAST5: 16).</summary>
+    public int KeyBytes { get; init; } = 32;
 
     /// <summary>Block cipher mode (<c>encrypt.cipher-mode</c>).</summary>
     public LuksCipherMode Mode { get; init; } = LuksCipherMode.Xts;
@@ -24,14 +27,29 @@ public sealed record LuksCipherSpec
     /// <summary>The hash whose digest keys the ESSIV cipher; only with <see cref="LuksIvGenerator.Essiv"/>.</summary>
     public HashAlgorithmName? IvHash { get; init; }
 
-    /// <summary>Length of the volume (master) key: two AES keys for XTS.</summary>
-    public int MasterKeyBytes => Mode == LuksCipherMode.Xts ? AesKeyBytes * 2 : AesKeyBytes;
+    /// <summary>Length of the volume (master) key: two cipher keys for XTS.</summary>
+    public int MasterKeyBytes => Mode == LuksCipherMode.Xts ? KeyBytes * 2 : KeyBytes;
 
-    /// <summary>QEMU's <c>cipher-alg</c>: aes-128, aes-192 or aes-256.</summary>
-    public string CipherAlgName => $"aes-{AesKeyBytes * 8}";
+    /// <summary>The header's cipher name: aes, twofish, serpent or cast5.</summary>
+    public string HeaderCipherName => Algorithm switch
+    {
+        LuksCipherAlgorithm.Twofish => "twofish",
+        LuksCipherAlgorithm.Serpent => "serpent",
+        LuksCipherAlgorithm.Cast5 => "cast5",
+        _ => "aes",
+    };
+
+    /// <summary>QEMU's <c>cipher-alg</c>, e.g. aes-256 or cast5-128.</summary>
+    public string CipherAlgName => $"{HeaderCipherName}-{KeyBytes * 8}";
 
     /// <summary>QEMU's <c>cipher-mode</c>.</summary>
-    public string CipherModeName => Mode == LuksCipherMode.Xts ? "xts" : "cbc";
+    public string CipherModeName => Mode switch
+    {
+        LuksCipherMode.Xts => "xts",
+        LuksCipherMode.Cbc => "cbc",
+        LuksCipherMode.Ecb => "ecb",
+        _ => "ctr",
+    };
 
     /// <summary>QEMU's <c>ivgen-alg</c>.</summary>
     public string IvGeneratorName => IvGenerator switch
@@ -46,28 +64,43 @@ public sealed record LuksCipherSpec
         ? $"{CipherModeName}-essiv:{LuksHash.NameOf(IvHash!.Value)}"
         : $"{CipherModeName}-{IvGeneratorName}";
 
-    /// <summary>Builds a spec from QEMU's create options; null arguments take QEMU's defaults.</summary>
+    /// <summary>
+    /// Builds a spec from QEMU's create options; null arguments take QEMU's defaults. Names outside QEMU's
+    /// enumerations, des and 3des (which QEMU's enumeration has but LUKS cannot name) and the combinations QEMU's
+    /// cipher layer refuses are refused in QEMU's words, as its driver refuses them (after qemu-img's Formatting line).
+    /// </summary>
     public static LuksCipherSpec FromOptions(string? cipherAlg, string? cipherMode, string? ivgenAlg, string? ivgenHashAlg)
     {
-        var keyBytes = (cipherAlg ?? "aes-256") switch
+        var alg = cipherAlg ?? "aes-256";
+        var (algorithm, keyBytes) = alg switch
         {
-            "aes-128" => 16,
-            "aes-192" => 24,
-            "aes-256" => 32,
-            var other => throw new InvalidOptionException($"Invalid parameter '{other}' for encrypt.cipher-alg (only aes-128, aes-192 and aes-256 are supported)"),
+            "aes-128" => (LuksCipherAlgorithm.Aes, 16),
+            "aes-192" => (LuksCipherAlgorithm.Aes, 24),
+            "aes-256" => (LuksCipherAlgorithm.Aes, 32),
+            "twofish-128" => (LuksCipherAlgorithm.Twofish, 16),
+            "twofish-192" => (LuksCipherAlgorithm.Twofish, 24),
+            "twofish-256" => (LuksCipherAlgorithm.Twofish, 32),
+            "serpent-128" => (LuksCipherAlgorithm.Serpent, 16),
+            "serpent-192" => (LuksCipherAlgorithm.Serpent, 24),
+            "serpent-256" => (LuksCipherAlgorithm.Serpent, 32),
+            "cast5-128" => (LuksCipherAlgorithm.Cast5, 16),
+            "des" or "3des" => throw new DriverOptionException($"Algorithm '{alg}' not supported"),
+            var other => throw new DriverOptionException($"Parameter 'cipher-alg' does not accept value '{other}'"),
         };
         var mode = (cipherMode ?? "xts") switch
         {
             "xts" => LuksCipherMode.Xts,
             "cbc" => LuksCipherMode.Cbc,
-            var other => throw new InvalidOptionException($"Invalid parameter '{other}' for encrypt.cipher-mode (only xts and cbc are supported)"),
+            "ecb" => LuksCipherMode.Ecb,
+            "ctr" => LuksCipherMode.Ctr,
+            var other => throw new DriverOptionException($"Parameter 'cipher-mode' does not accept value '{other}'"),
         };
         var ivgen = (ivgenAlg ?? "plain64") switch
         {
             "plain" => LuksIvGenerator.Plain,
             "plain64" => LuksIvGenerator.Plain64,
             "essiv" => LuksIvGenerator.Essiv,
-            var other => throw new InvalidOptionException($"Invalid parameter '{other}' for encrypt.ivgen-alg"),
+            var other => throw new DriverOptionException($"Parameter 'ivgen-alg' does not accept value '{other}'"),
         };
         HashAlgorithmName? ivHash = null;
         if (ivgen == LuksIvGenerator.Essiv)
@@ -75,14 +108,19 @@ public sealed record LuksCipherSpec
             var name = ivgenHashAlg ?? "sha256";
             if (!LuksHash.TryParse(name, out var hash))
             {
-                throw new InvalidOptionException($"Invalid parameter '{name}' for encrypt.ivgen-hash-alg");
+                throw new DriverOptionException($"Parameter 'ivgen-hash-alg' does not accept value '{name}'");
             }
 
             ivHash = hash;
         }
 
-        var spec = new LuksCipherSpec { AesKeyBytes = keyBytes, Mode = mode, IvGenerator = ivgen, IvHash = ivHash };
-        spec.EnsureEssivKeyFits();
+        var spec = new LuksCipherSpec { Algorithm = algorithm, KeyBytes = keyBytes, Mode = mode, IvGenerator = ivgen, IvHash = ivHash };
+        spec.EnsureEssivCipher(message => new DriverOptionException(message));
+        if (mode == LuksCipherMode.Xts && algorithm == LuksCipherAlgorithm.Cast5)
+        {
+            throw new DriverOptionException("Unsupported cipher mode xts");
+        }
+
         return spec;
     }
 
@@ -91,8 +129,7 @@ public sealed record LuksCipherSpec
 
     /// <summary>
     /// Reads the header's cipher name, mode string and key length (and checks its hash spec when given), in QEMU's
-    /// order and words for what QEMU refuses; what QEMU reads but this library cannot (other ciphers, modes and
-    /// hashes) is refused as unsupported.
+    /// order and words for what QEMU refuses.
     /// </summary>
     internal static LuksCipherSpec FromHeader(string cipherName, string cipherMode, uint keyBytes, string? hashSpec = null)
     {
@@ -117,16 +154,16 @@ public sealed record LuksCipherSpec
             throw new InvalidImageException($"Cipher mode '{chaining}' not supported");
         }
 
-        var aesKeyBytes = chaining == "xts" ? keyBytes / 2 : keyBytes;
+        var cipherKeyBytes = chaining == "xts" ? keyBytes / 2 : keyBytes;
         var knownSize = cipherName switch
         {
-            "aes" or "serpent" or "twofish" => aesKeyBytes is 16 or 24 or 32,
-            "cast5" => aesKeyBytes == 16,
+            "aes" or "serpent" or "twofish" => cipherKeyBytes is 16 or 24 or 32,
+            "cast5" => cipherKeyBytes == 16,
             _ => false,
         };
         if (!knownSize)
         {
-            throw new InvalidImageException($"Algorithm '{cipherName}' with key size {(int)aesKeyBytes} bytes not supported");
+            throw new InvalidImageException($"Algorithm '{cipherName}' with key size {(int)cipherKeyBytes} bytes not supported");
         }
 
         if (hashSpec is not null && !s_qemuHashes.Contains(hashSpec))
@@ -147,26 +184,23 @@ public sealed record LuksCipherSpec
         if (chaining == "xts" && keyBytes % 2 != 0)
         {
             // QEMU halves the length and would key XTS with a byte missing; refused as corrupt here.
-            throw new InvalidImageException($"LUKS key length {keyBytes} does not fit cipher aes-{cipherMode}");
+            throw new InvalidImageException($"LUKS key length {keyBytes} does not fit cipher {cipherName}-{cipherMode}");
         }
 
-        // Everything QEMU accepts from here on; what this library does not implement is refused by name.
-        if (cipherName != "aes")
+        var algorithm = cipherName switch
         {
-            throw new UnsupportedFeatureException($"Unsupported LUKS cipher '{cipherName}' (only aes is supported)");
-        }
-
+            "twofish" => LuksCipherAlgorithm.Twofish,
+            "serpent" => LuksCipherAlgorithm.Serpent,
+            "cast5" => LuksCipherAlgorithm.Cast5,
+            _ => LuksCipherAlgorithm.Aes,
+        };
         var mode = chaining switch
         {
             "xts" => LuksCipherMode.Xts,
             "cbc" => LuksCipherMode.Cbc,
-            _ => throw new UnsupportedFeatureException($"Unsupported LUKS cipher mode '{cipherMode}'"),
+            "ecb" => LuksCipherMode.Ecb,
+            _ => LuksCipherMode.Ctr,
         };
-        if (hashSpec is not null)
-        {
-            _ = LuksHash.Parse(hashSpec);
-        }
-
         var ivgen = ivgenName switch
         {
             "plain" => LuksIvGenerator.Plain,
@@ -174,22 +208,34 @@ public sealed record LuksCipherSpec
             _ => LuksIvGenerator.Essiv,
         };
         HashAlgorithmName? ivHash = ivgen == LuksIvGenerator.Essiv ? LuksHash.Parse(ivHashName!) : null;
-        if (ivgen == LuksIvGenerator.Essiv && LuksHash.DigestSize(ivHash!.Value) is not (16 or 24 or 32) and var digest)
-        {
-            throw new InvalidImageException($"No AES cipher with key size {digest} available");
-        }
-
-        var spec = new LuksCipherSpec { AesKeyBytes = (int)aesKeyBytes, Mode = mode, IvGenerator = ivgen, IvHash = ivHash };
-        spec.EnsureEssivKeyFits();
+        var spec = new LuksCipherSpec { Algorithm = algorithm, KeyBytes = (int)cipherKeyBytes, Mode = mode, IvGenerator = ivgen, IvHash = ivHash };
+        spec.EnsureEssivCipher(message => new InvalidImageException(message));
         return spec;
     }
 
-    private void EnsureEssivKeyFits()
+    /// <summary>
+    /// dm-crypt keys the ESSIV cipher with the whole digest, so the cipher's family must have a key of the digest's
+    /// length; refused in QEMU's words otherwise (CAST5 has one key length and takes only a digest of that length).
+    /// </summary>
+    private void EnsureEssivCipher(Func<string, Exception> error)
     {
-        // The ESSIV cipher is AES keyed with the hash digest, so the digest must be an AES key length.
-        if (IvGenerator == LuksIvGenerator.Essiv && LuksHash.DigestSize(IvHash!.Value) is not (16 or 24 or 32))
+        if (IvGenerator != LuksIvGenerator.Essiv)
         {
-            throw new UnsupportedFeatureException($"ESSIV with hash {LuksHash.NameOf(IvHash.Value)} gives no valid AES key size");
+            return;
         }
+
+        var digest = LuksHash.DigestSize(IvHash!.Value);
+        if (digest == KeyBytes || (Algorithm != LuksCipherAlgorithm.Cast5 && digest is 16 or 24 or 32))
+        {
+            return;
+        }
+
+        throw error(Algorithm switch
+        {
+            LuksCipherAlgorithm.Aes => $"No AES cipher with key size {digest} available",
+            LuksCipherAlgorithm.Serpent => $"No Serpent cipher with key size {digest} available",
+            LuksCipherAlgorithm.Twofish => $"No Twofish cipher with key size {digest} available",
+            _ => $"Cipher {CipherAlgName} not supported with essiv",
+        });
     }
 }

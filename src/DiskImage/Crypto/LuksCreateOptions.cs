@@ -36,12 +36,17 @@ public sealed record LuksCreateOptions
             }
         }
 
-        var spec = LuksCipherSpec.FromOptions(Get("cipher-alg"), Get("cipher-mode"), Get("ivgen-alg"), Get("ivgen-hash-alg"));
-        var hashName = Get("hash-alg") ?? "sha256";
-        if (!LuksHash.TryParse(hashName, out var hash))
+        // QEMU's option visitor checks every name against its enumerations before its LUKS driver looks at them.
+        foreach (var (key, allowed) in s_enumerations)
         {
-            throw new InvalidOptionException($"Invalid parameter '{hashName}' for encrypt.hash-alg");
+            if (Get(key) is { } value && !allowed.Contains(value))
+            {
+                throw new DriverOptionException($"Parameter '{key}' does not accept value '{value}'");
+            }
         }
+
+        var spec = LuksCipherSpec.FromOptions(Get("cipher-alg"), Get("cipher-mode"), Get("ivgen-alg"), Get("ivgen-hash-alg"));
+        var hash = LuksHash.Parse(Get("hash-alg") ?? "sha256");
 
         var iterTime = (long)Pbkdf2Calibration.DefaultIterTimeMs;
         if (Get("iter-time") is { } iterText && (!long.TryParse(iterText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out iterTime) || iterTime <= 0))
@@ -51,6 +56,18 @@ public sealed record LuksCreateOptions
 
         return new LuksCreateOptions { Cipher = spec, Hash = hash, IterTimeMs = iterTime, KeySecret = Get("key-secret") };
     }
+
+    private static readonly HashSet<string> s_hashNames = ["md5", "sha1", "sha224", "sha256", "sha384", "sha512", "ripemd160"];
+
+    /// <summary>QEMU 7.2's enumerations for the cipher keys, in the order its visitor reads them.</summary>
+    private static readonly (string Key, HashSet<string> Allowed)[] s_enumerations =
+    [
+        ("cipher-alg", ["aes-128", "aes-192", "aes-256", "des", "3des", "cast5-128", "serpent-128", "serpent-192", "serpent-256", "twofish-128", "twofish-192", "twofish-256"]),
+        ("cipher-mode", ["ecb", "cbc", "xts", "ctr"]),
+        ("ivgen-alg", ["plain", "plain64", "essiv"]),
+        ("ivgen-hash-alg", s_hashNames),
+        ("hash-alg", s_hashNames),
+    ];
 
     private static readonly HashSet<string> s_createKeys = ["format", "key-secret", "cipher-alg", "cipher-mode", "ivgen-alg", "ivgen-hash-alg", "hash-alg", "iter-time"];
 }

@@ -56,7 +56,7 @@ internal sealed class LuksVolume
             var digestIterations = Math.Max(Pbkdf2Calibration.MinimumIterations,
                 Pbkdf2Calibration.IterationsFor(options.Hash, LuksHeader.DigestLength, options.IterTimeMs) / 8);
             var digest = new byte[LuksHeader.DigestLength];
-            Rfc2898DeriveBytes.Pbkdf2(masterKey, digestSalt, digest, digestIterations, options.Hash);
+            LuksHash.Pbkdf2(masterKey, digestSalt, digest, digestIterations, options.Hash);
 
             var slotSectors = SlotSectors(keyBytes);
             var slots = new LuksKeySlot[LuksHeader.KeySlotCount];
@@ -67,7 +67,7 @@ internal sealed class LuksVolume
 
             var header = new LuksHeader
             {
-                CipherName = "aes",
+                CipherName = cipher.HeaderCipherName,
                 CipherMode = cipher.HeaderCipherMode,
                 HashSpec = LuksHash.NameOf(options.Hash),
                 PayloadOffsetSectors = PayloadSectors(keyBytes),
@@ -126,7 +126,7 @@ internal sealed class LuksVolume
         }
 
         Span<byte> digest = stackalloc byte[LuksHeader.DigestLength];
-        Rfc2898DeriveBytes.Pbkdf2(masterKey, Header.MasterKeyDigestSalt, digest, (int)Header.MasterKeyDigestIterations, Header.Hash);
+        LuksHash.Pbkdf2(masterKey, Header.MasterKeyDigestSalt, digest, (int)Header.MasterKeyDigestIterations, Header.Hash);
         return CryptographicOperations.FixedTimeEquals(digest, Header.MasterKeyDigest);
     }
 
@@ -227,7 +227,7 @@ internal sealed class LuksVolume
         masterKey = new byte[keyBytes];
         try
         {
-            Rfc2898DeriveBytes.Pbkdf2(passphrase, slot.Salt, slotKey, (int)slot.Iterations, Header.Hash);
+            LuksHash.Pbkdf2(passphrase, slot.Salt, slotKey, (int)slot.Iterations, Header.Hash);
             _storage.Read((long)slot.KeyMaterialOffsetSectors * SectorCipher.SectorSize, material);
             using (var slotCipher = new SectorCipher(cipher, slotKey))
             {
@@ -261,7 +261,7 @@ internal sealed class LuksVolume
         var material = new byte[Header.KeyMaterialLength];
         try
         {
-            Rfc2898DeriveBytes.Pbkdf2(passphrase, salt, slotKey, iterations, Header.Hash);
+            LuksHash.Pbkdf2(passphrase, salt, slotKey, iterations, Header.Hash);
             AntiForensicSplitter.Split(masterKey, (int)slot.Stripes, Header.Hash, material);
             using (var slotCipher = new SectorCipher(Header.CipherSpec, slotKey))
             {

@@ -53,7 +53,7 @@ internal static class Pbkdf2Calibration
         while (true)
         {
             var watch = Stopwatch.StartNew();
-            Rfc2898DeriveBytes.Pbkdf2(password, salt, output, iterations, hash);
+            LuksHash.Pbkdf2(password, salt, output, iterations, hash);
             var elapsed = watch.Elapsed.TotalMilliseconds;
             if (elapsed >= MinimumSampleMs || iterations >= 1 << 26)
             {

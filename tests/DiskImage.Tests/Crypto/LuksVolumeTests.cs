@@ -31,6 +31,9 @@ public class LuksVolumeTests
     [InlineData("aes-256", "xts", "plain64", null, "sha256")]
     [InlineData("aes-128", "cbc", "essiv", "sha256", "sha1")]
     [InlineData("aes-192", "cbc", "plain", null, "sha512")]
+    [InlineData("serpent-192", "ctr", "plain64", null, "ripemd160")]
+    [InlineData("cast5-128", "cbc", "essiv", "md5", "sha224")]
+    [InlineData("twofish-256", "ecb", "plain64", null, "md5")]
     public void The_passphrase_unlocks_the_master_key_and_a_wrong_one_does_not(string alg, string mode, string ivgen, string? ivHash, string hash)
     {
         var options = s_fast with { Cipher = LuksCipherSpec.FromOptions(alg, mode, ivgen, ivHash), Hash = LuksHash.Parse(hash) };

@@ -46,7 +46,7 @@ public class XtsAesTests
     [MemberData(nameof(Vectors))]
     public void Encrypts_and_decrypts_the_IEEE_1619_vectors(string key1, string key2, string tweak, string plaintext, string ciphertext)
     {
-        using var xts = new XtsAes(Convert.FromHexString(key1 + key2));
+        using var xts = new XtsCipher(LuksCipherAlgorithm.Aes, Convert.FromHexString(key1 + key2));
         var data = Convert.FromHexString(plaintext);
         var iv = Convert.FromHexString(tweak);
 
@@ -61,7 +61,7 @@ public class XtsAesTests
     public void Several_units_in_one_call_match_one_unit_at_a_time()
     {
         var key = Enumerable.Range(0, 64).Select(i => (byte)(i * 7 + 3)).ToArray();
-        using var xts = new XtsAes(key);
+        using var xts = new XtsCipher(LuksCipherAlgorithm.Aes, key);
         var data = Enumerable.Range(0, 4 * 512).Select(i => (byte)(i * 31)).ToArray();
         var ivs = new byte[4 * 16];
         for (var unit = 0; unit < 4; unit++)

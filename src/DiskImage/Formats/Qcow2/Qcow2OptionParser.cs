@@ -9,12 +9,23 @@ internal static class Qcow2OptionParser
     public static Qcow2CreateOptions Parse(long? size, IReadOnlyDictionary<string, string> options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var result = new Qcow2CreateOptions { Size = size, Encryption = Qcow2EncryptionOptions.Parse(options) };
+        // A cipher QEMU's LUKS driver refuses is reported after the Formatting line, like the other driver errors.
         DriverOptionException? refusedByDriver = null;
+        Crypto.LuksCreateOptions? encryption = null;
+        try
+        {
+            encryption = Qcow2EncryptionOptions.Parse(options);
+        }
+        catch (DriverOptionException e)
+        {
+            refusedByDriver = e;
+        }
+
+        var result = new Qcow2CreateOptions { Size = size, Encryption = encryption };
         if (Qcow2EncryptionOptions.IsLegacyAes(options))
         {
             var keySecret = options.GetValueOrDefault("encrypt.key-secret");
-            refusedByDriver = keySecret is null ? new DriverOptionException(Crypto.EncryptionSecrets.MissingKeySecretMessage) : null;
+            refusedByDriver ??= keySecret is null ? new DriverOptionException(Crypto.EncryptionSecrets.MissingKeySecretMessage) : null;
             result = result with { LegacyAesKeySecret = keySecret };
         }
 

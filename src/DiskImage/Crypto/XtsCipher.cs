@@ -6,27 +6,27 @@ using System.Security.Cryptography;
 namespace DiskImage.Crypto;
 
 /// <summary>
-/// AES in XTS mode (IEEE 1619) built on AES-ECB, which is all the BCL offers. Data units are whole
-/// multiples of 16 bytes (disk sectors), so ciphertext stealing is never needed. Thread-safe: the
-/// BCL's one-shot ECB calls keep no state between calls.
+/// XTS mode (IEEE 1619) over any 128-bit block cipher, built on its ECB calls (all the BCL offers for AES).
+/// Data units are whole multiples of 16 bytes (disk sectors), so ciphertext stealing is never needed.
+/// Thread-safe, as <see cref="BlockCipher"/> is.
 /// </summary>
-internal sealed class XtsAes : IDisposable
+internal sealed class XtsCipher : IDisposable
 {
     public const int BlockSize = 16;
-    private readonly Aes _dataCipher;
-    private readonly Aes _tweakCipher;
+    private readonly BlockCipher _dataCipher;
+    private readonly BlockCipher _tweakCipher;
 
-    /// <summary><paramref name="key"/> is Key1 followed by Key2: 32, 48 or 64 bytes.</summary>
-    public XtsAes(ReadOnlySpan<byte> key)
+    /// <summary><paramref name="key"/> is Key1 followed by Key2, each a key length of <paramref name="algorithm"/>.</summary>
+    public XtsCipher(LuksCipherAlgorithm algorithm, ReadOnlySpan<byte> key)
     {
-        if (key.Length is not (32 or 48 or 64))
+        if (key.Length is not (32 or 48 or 64) || BlockCipher.BlockSizeOf(algorithm) != BlockSize)
         {
-            throw new ArgumentException("XTS-AES needs a 32, 48 or 64 byte key.", nameof(key));
+            throw new ArgumentException("XTS needs a 128-bit block cipher and a 32, 48 or 64 byte key.", nameof(key));
         }
 
         var half = key.Length / 2;
-        _dataCipher = AesKeys.Create(key[..half]);
-        _tweakCipher = AesKeys.Create(key[half..]);
+        _dataCipher = BlockCipher.Create(algorithm, key[..half]);
+        _tweakCipher = BlockCipher.Create(algorithm, key[half..]);
     }
 
     /// <summary>
@@ -63,7 +63,8 @@ internal sealed class XtsAes : IDisposable
             var tweaks = rented.AsSpan(0, data.Length);
             var units = data.Length / unitSize;
             var firstTweaks = tweaks[..ivs.Length];
-            _tweakCipher.EncryptEcb(ivs, firstTweaks, PaddingMode.None);
+            ivs.CopyTo(firstTweaks);
+            _tweakCipher.EncryptEcb(firstTweaks);
 
             // Spread each unit's first tweak to its slot, last unit first so that nothing is overwritten early.
             for (var unit = units - 1; unit >= 0; unit--)
@@ -82,11 +83,11 @@ internal sealed class XtsAes : IDisposable
             Xor(data, tweaks);
             if (encrypt)
             {
-                _dataCipher.EncryptEcb(data, data, PaddingMode.None);
+                _dataCipher.EncryptEcb(data);
             }
             else
             {
-                _dataCipher.DecryptEcb(data, data, PaddingMode.None);
+                _dataCipher.DecryptEcb(data);
             }
 
             Xor(data, tweaks);
