@@ -107,7 +107,12 @@ public sealed partial class Qcow2Image
 
         if (got == 0)
         {
-            ApplyFreesBelowLocked(refcounts.FindFree(wanted) + wanted);
+            if (_pendingFrees.Count > 0)
+            {
+                // Only then: the search reads refcount blocks, which QEMU loads after the allocation's blkdebug event.
+                ApplyFreesBelowLocked(refcounts.FindFree(wanted) + wanted);
+            }
+
             host = refcounts.Allocate(wanted);
             got = wanted;
         }

@@ -518,8 +518,13 @@ public sealed partial class Qcow2Image
             return old;
         }
 
-        ApplyFreesBelowLocked(_refcounts!.FindFree(1) + 1);
-        var fromStart = _refcounts.SearchStartsAtClusterZero;
+        if (_pendingFrees.Count > 0)
+        {
+            // Only then: the search reads refcount blocks, which QEMU loads after the allocation's blkdebug event.
+            ApplyFreesBelowLocked(_refcounts!.FindFree(1) + 1);
+        }
+
+        var fromStart = _refcounts!.SearchStartsAtClusterZero;
         var fresh = _refcounts.Allocate(1);
         if (fromStart && _refcounts.Get(0) == 0)
         {
