@@ -356,10 +356,31 @@ internal sealed class Qcow2Refcounts
     /// </summary>
     public long AllocateAt(long startCluster, long count)
     {
-        var free = 0L;
-        while (free < count && Get(startCluster + free) == 0)
+        long free;
+        while (true)
         {
-            free++;
+            free = 0;
+            while (free < count && Get(startCluster + free) == 0)
+            {
+                free++;
+            }
+
+            // A missing refcount block is created first; it may land inside the run, which is then counted again.
+            var missing = -1L;
+            for (var i = 0L; i < free && missing < 0; i++)
+            {
+                if (!HasBlockFor(startCluster + i))
+                {
+                    missing = startCluster + i;
+                }
+            }
+
+            if (missing < 0)
+            {
+                break;
+            }
+
+            EnsureBlock(missing);
         }
 
         for (var i = 0L; i < free; i++)
