@@ -106,6 +106,9 @@ internal sealed record BlockSpec
     /// </summary>
     public IReadOnlyList<IO.Blkdebug.BlkdebugRule>? TopBlkdebugRules { get; init; }
 
+    /// <summary>QEMU's file name for a <c>blkdebug</c> node above the format (what <c>qemu-img info</c> shows); null when there is none.</summary>
+    public string? TopBlkdebugName { get; init; }
+
     /// <summary>The options of a <c>null-co</c>/<c>null-aio</c> node: <c>size</c> in bytes, <c>read-zeroes</c> as on/off.</summary>
     public IReadOnlyDictionary<string, string> NullOptions { get; init; } = NoOptions;
 
@@ -664,6 +667,7 @@ internal sealed record BlockSpec
             inner.Add(new("file.filename", named.Value));
         }
 
+        var hasLimits = IO.Blkdebug.BlkdebugLimits.Keys.Any(options.ContainsKey);
         var limits = TakeBlkdebugLimits(options, "");
         var config = Take(options, "config");
         var ruleKeys = options.Keys.Where(k => k.StartsWith("inject-error.", StringComparison.Ordinal) || k.StartsWith("set-state.", StringComparison.Ordinal)).ToList();
@@ -688,8 +692,14 @@ internal sealed record BlockSpec
 
         var spec = FromOptions(inner, nesting + 1);
         var displayObject = QemuJson.Object([new("driver", QemuJson.String("blkdebug")), new("image", spec.DisplayObject)]);
+        // QEMU names the node blkdebug:CONFIG:IMAGE when it has no options but its configuration file and its image has
+        // a plain name, and by its JSON description otherwise.
+        var nodeName = !hasLimits && ruleKeys.Count == 0 && !spec.DisplayName.StartsWith(JsonFilename.Prefix, StringComparison.Ordinal)
+            ? $"blkdebug:{config}:{spec.DisplayName}"
+            : JsonFilename.Prefix + displayObject;
         return spec with
         {
+            TopBlkdebugName = nodeName,
             TopBlkdebugLimits = limits,
             TopBlkdebugRules = rules.Count > 0 ? rules : null,
             DisplayObject = displayObject,

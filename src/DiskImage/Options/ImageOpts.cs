@@ -31,12 +31,14 @@ public sealed record ImageOpts
         // here, and the whole list travels as the equivalent json: name to whoever applies the filters.
         var peeled = FilterNodes.Peel<string>([.. KeyValueOptions.Parse([text])], v => v);
         var spec = BlockSpec.FromOptions(peeled.Options.Select(o => new KeyValuePair<string, JsonScalar>(o.Key, JsonScalar.String(o.Value))));
+        // A blkdebug node above the format travels as its json: name too, so that what reports on the node (info) sees it.
+        var nodeAbove = spec.TopBlkdebugName is not null;
         return new ImageOpts
         {
-            Driver = peeled.HadFilters ? null : spec.Driver,
+            Driver = peeled.HadFilters || nodeAbove ? null : spec.Driver,
             Filename = spec.Filename,
             KeySecret = spec.KeySecret,
-            OpenName = spec.IsPlain && !peeled.HadFilters ? spec.Filename : BlockSpec.DottedToJsonName(text),
+            OpenName = spec.IsPlain && !peeled.HadFilters && !nodeAbove ? spec.Filename : BlockSpec.DottedToJsonName(text),
         };
     }
 }

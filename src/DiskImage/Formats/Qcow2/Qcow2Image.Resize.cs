@@ -62,6 +62,12 @@ public sealed partial class Qcow2Image
             FlushMetadataLocked();
         }
 
+        if (preallocation is Preallocation.Falloc or Preallocation.Full && !HasDataFile && Cipher is null)
+        {
+            GrowPreallocatedLocked(oldSize, newSize, preallocation);
+            return;
+        }
+
         ZeroGrownRangeLocked(oldSize, newSize);
         _header = _header with { Size = newSize };
         WriteHeaderLocked();
@@ -85,6 +91,83 @@ public sealed partial class Qcow2Image
             var end = (newSize + _clusterSize - 1) >> _clusterBits;
             PreallocateRangeLocked(first, end, preallocation);
         }
+    }
+
+    /// <summary>
+    /// Growth with <c>falloc</c> or <c>full</c> preallocation, laid out as QEMU lays it out: new refcount structures
+    /// (any missing blocks, then a table sized for the grown file) go right after the last cluster in use, the data
+    /// clusters from the one holding the old end on follow them as one run, and the file grows over that run with the
+    /// preallocation asked for. The old end's cluster is copied into its new place up to the old end (the rest of the
+    /// run reads as the zeroes the file grew by), the L2 entries are linked, the metadata flushed, and only then does
+    /// the header carry the new size.
+    /// </summary>
+    private void GrowPreallocatedLocked(long oldSize, long newSize, Preallocation preallocation)
+    {
+        var refcounts = _refcounts!;
+        // The grown range hides a longer backing file because the data clusters are written as allocated zeroes
+        // (QEMU grows the file with zeroes guaranteed and then marks every subcluster allocated).
+        var hidesBacking = _backing is not null && _backing.Length > oldSize;
+        var fileLength = _file.Length;
+        var last = refcounts.LastUsedCluster(fileLength);
+        var oldFileClusters = last >= 0 ? last + 1 : (fileLength + _clusterSize - 1) >> _clusterBits;
+        var first = oldSize >> _clusterBits;
+        var end = (newSize + _clusterSize - 1) >> _clusterBits;
+        var count = end - first;
+        // Room for the L2 tables the run may need (one more for an unaligned head or tail), so that linking it never
+        // needs another refcount block.
+        var l2Tables = ((count + L2Entries - 1) / L2Entries) + 1;
+        var start = refcounts.CreateArea(oldFileClusters, count + l2Tables);
+        if (refcounts.AllocateAt(start, count) != count)
+        {
+            throw new InvalidImageException("Failed to allocate data clusters");
+        }
+
+        var dataEnd = (start + count) << _clusterBits;
+        var current = _file.Length;
+        if (dataEnd > current)
+        {
+            if (preallocation == Preallocation.Full)
+            {
+                _file.WriteZeroBytes(current, dataEnd - current);
+            }
+            else if (!_file.TryAllocate(current, dataEnd - current))
+            {
+                _file.SetLength(dataEnd);
+            }
+        }
+
+        MarkDirtyForLazyRefcountsLocked();
+        var host = start << _clusterBits;
+        var cluster = first;
+        while (cluster < end)
+        {
+            var l1Index = cluster >> _l2Bits;
+            var head = cluster == first ? (int)(oldSize & (_clusterSize - 1)) : 0;
+            if (head > 0)
+            {
+                // The old end's cluster keeps what the guest reads below the old end (QEMU's copy on write).
+                var copy = new byte[head];
+                ReadCore(cluster << _clusterBits, copy);
+                _file.Write(host, copy);
+            }
+
+            var l2Offset = L2TableForWriteLocked(l1Index);
+            var tableEnd = Math.Min(end, (l1Index + 1) << _l2Bits);
+            for (; cluster < tableEnd; cluster++, host += _clusterSize)
+            {
+                var index = (int)(cluster & (L2Entries - 1));
+                var table = _l2Cache.Get(l2Offset);
+                var old = ReadEntry(table, index);
+                var bitmap = !_extendedL2 ? 0 : hidesBacking ? Qcow2Constants.SubclusterAllocMask : ReadBitmap(table, index);
+                SetEntryLocked(table, l2Offset, index, (ulong)host | Qcow2Constants.FlagCopied, bitmap);
+                FreeEntryLocked(old);
+            }
+        }
+
+        FlushMetadataLocked();
+        _header = _header with { Size = newSize };
+        WriteHeaderLocked();
+        _file.Flush();
     }
 
     /// <summary>

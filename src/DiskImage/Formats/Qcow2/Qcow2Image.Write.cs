@@ -28,6 +28,26 @@ public sealed partial class Qcow2Image
     /// <summary>Writes guest bytes (virtual disk or VM state area) once the range has been checked.</summary>
     private void WriteGuest(long offset, ReadOnlySpan<byte> data)
     {
+        var cursor = new HostRunCursor(offset, offset + data.Length);
+        try
+        {
+            WriteGuestPieces(offset, data, cursor);
+        }
+        finally
+        {
+            if (cursor.ReservedCount > 0)
+            {
+                lock (_lock)
+                {
+                    ReleaseReservedLocked(cursor);
+                }
+            }
+        }
+    }
+
+    /// <summary>Writes the request piece by piece: in place where this image owns the clusters, else into new ones.</summary>
+    private void WriteGuestPieces(long offset, ReadOnlySpan<byte> data, HostRunCursor cursor)
+    {
         var done = 0;
         while (done < data.Length)
         {
@@ -37,18 +57,21 @@ public sealed partial class Qcow2Image
             InPlaceRun inPlace;
             lock (_lock)
             {
+                BeginPieceLocked(cursor, position);
                 run = LookupLocked(position, data.Length - done);
                 if (TryInPlaceRunLocked(position, data.Length - done, out inPlace))
                 {
                     reservation = default;
+                    NoteHostEndLocked(cursor, inPlace.HostOffset + inPlace.Bytes);
                 }
                 else if (run.Kind == Qcow2ClusterKind.Data && run.Copied)
                 {
                     reservation = default;
+                    NoteHostEndLocked(cursor, run.HostOffset + run.Length);
                 }
-                else if (!TryReserveWholeClustersLocked(position, data.Length - done, out reservation))
+                else if (!TryReserveWholeClustersLocked(position, data.Length - done, cursor, out reservation))
                 {
-                    done += WriteAllocatingLocked(position, data[done..]);
+                    done += WriteAllocatingLocked(position, data[done..], cursor);
                     continue;
                 }
             }
@@ -120,7 +143,7 @@ public sealed partial class Qcow2Image
     /// Writes the part of <paramref name="data"/> that falls in the cluster at <paramref name="guestOffset"/>
     /// (or in a run of whole unallocated clusters), allocating and copying on write. Returns bytes consumed.
     /// </summary>
-    private int WriteAllocatingLocked(long guestOffset, ReadOnlySpan<byte> data)
+    private int WriteAllocatingLocked(long guestOffset, ReadOnlySpan<byte> data, HostRunCursor cursor)
     {
         MarkDirtyForLazyRefcountsLocked();
         var clusterIndex = guestOffset >> _clusterBits;
@@ -134,7 +157,7 @@ public sealed partial class Qcow2Image
 
         if (inCluster == 0 && data.Length >= _clusterSize && IsEmptyForWholeWrite(entry))
         {
-            return WriteWholeClustersLocked(guestOffset, l2Offset, l2Index, data);
+            return WriteWholeClustersLocked(guestOffset, l2Offset, l2Index, data, cursor);
         }
 
         var take = Math.Min(data.Length, _clusterSize - inCluster);
@@ -192,7 +215,18 @@ public sealed partial class Qcow2Image
             newBitmap = ((ulong)zero << 32) | allocated;
         }
 
-        var newHost = reuse ? host : AllocateDataClustersLocked(clusterIndex, 1);
+        long newHost;
+        if (reuse)
+        {
+            newHost = host;
+            NoteHostEndLocked(cursor, host + _clusterSize);
+        }
+        else
+        {
+            newHost = TakeDataClustersLocked(cursor, clusterIndex, out _);
+            ConsumeReservedLocked(cursor, newHost, 1);
+        }
+
         var regionLength = regionEnd - regionStart;
         var buffer = ArrayPool<byte>.Shared.Rent(regionLength);
         try
@@ -354,7 +388,7 @@ public sealed partial class Qcow2Image
     /// Takes a contiguous host run for the whole clusters at <paramref name="guestOffset"/> that own no host
     /// cluster yet (up to <paramref name="length"/> bytes, within one L2 table). False when the first cluster does not qualify.
     /// </summary>
-    private bool TryReserveWholeClustersLocked(long guestOffset, int length, out WholeClusterReservation reservation)
+    private bool TryReserveWholeClustersLocked(long guestOffset, int length, HostRunCursor cursor, out WholeClusterReservation reservation)
     {
         reservation = default;
         if ((guestOffset & (_clusterSize - 1)) != 0 || length < _clusterSize)
@@ -389,7 +423,10 @@ public sealed partial class Qcow2Image
             count++;
         }
 
-        reservation = new WholeClusterReservation(l2Offset, l2Index, count, AllocateDataClustersLocked(clusterIndex, count));
+        var host = TakeDataClustersLocked(cursor, clusterIndex, out var available);
+        count = Math.Min(count, available);
+        ConsumeReservedLocked(cursor, host, count);
+        reservation = new WholeClusterReservation(l2Offset, l2Index, count, host);
         return true;
     }
 
@@ -409,7 +446,7 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>Allocates a contiguous host run for whole clusters that own no host cluster yet and writes them in one go.</summary>
-    private int WriteWholeClustersLocked(long guestOffset, long l2Offset, int l2Index, ReadOnlySpan<byte> data)
+    private int WriteWholeClustersLocked(long guestOffset, long l2Offset, int l2Index, ReadOnlySpan<byte> data, HostRunCursor cursor)
     {
         var table = _l2Cache.Get(l2Offset);
         var count = 1;
@@ -419,7 +456,10 @@ public sealed partial class Qcow2Image
             count++;
         }
 
-        var reservation = new WholeClusterReservation(l2Offset, l2Index, count, AllocateDataClustersLocked(guestOffset >> _clusterBits, count));
+        var host = TakeDataClustersLocked(cursor, guestOffset >> _clusterBits, out var available);
+        count = Math.Min(count, available);
+        ConsumeReservedLocked(cursor, host, count);
+        var reservation = new WholeClusterReservation(l2Offset, l2Index, count, host);
         var bytes = count * _clusterSize;
         try
         {
@@ -476,6 +516,12 @@ public sealed partial class Qcow2Image
         {
             CheckNoMetadataOverlap(old, _clusterSize, "an L2 table");
             return old;
+        }
+
+        if (_pendingFrees.Count > 0)
+        {
+            // Only then: the search reads refcount blocks, which QEMU loads after the allocation's blkdebug event.
+            ApplyFreesBelowLocked(_refcounts!.FindFree(1) + 1);
         }
 
         var fromStart = _refcounts!.SearchStartsAtClusterZero;

@@ -203,9 +203,17 @@ public sealed partial class Qcow2Image
         {
             Array.Clear(zeroes, 0, length);
             var done = 0;
-            while (done < length)
+            var cursor = new HostRunCursor(guestOffset, guestOffset + length);
+            try
             {
-                done += WriteAllocatingOrInPlaceLocked(guestOffset + done, zeroes.AsSpan(done, length - done));
+                while (done < length)
+                {
+                    done += WriteAllocatingOrInPlaceLocked(guestOffset + done, zeroes.AsSpan(done, length - done), cursor);
+                }
+            }
+            finally
+            {
+                ReleaseReservedLocked(cursor);
             }
         }
         finally
@@ -214,16 +222,17 @@ public sealed partial class Qcow2Image
         }
     }
 
-    private int WriteAllocatingOrInPlaceLocked(long guestOffset, ReadOnlySpan<byte> data)
+    private int WriteAllocatingOrInPlaceLocked(long guestOffset, ReadOnlySpan<byte> data, HostRunCursor cursor)
     {
         var run = LookupLocked(guestOffset, data.Length);
         if (run.Kind == Qcow2ClusterKind.Data && run.Copied)
         {
             WriteHostData(guestOffset, run.HostOffset, data[..(int)run.Length]);
+            NoteHostEndLocked(cursor, run.HostOffset + run.Length);
             return (int)run.Length;
         }
 
-        return WriteAllocatingLocked(guestOffset, data);
+        return WriteAllocatingLocked(guestOffset, data, cursor);
     }
 
     private void ZeroWholeClusterLocked(long guestOffset, bool mayUnmap, bool discard)

@@ -350,6 +350,165 @@ internal sealed class Qcow2Refcounts
         return candidate;
     }
 
+    /// <summary>
+    /// Takes up to <paramref name="count"/> clusters from <paramref name="startCluster"/> on, as long as they are free, each
+    /// with refcount 1 (QEMU's allocation at a given offset; the free-space search position does not move). Returns how many.
+    /// </summary>
+    public long AllocateAt(long startCluster, long count)
+    {
+        long free;
+        while (true)
+        {
+            free = 0;
+            while (free < count && Get(startCluster + free) == 0)
+            {
+                free++;
+            }
+
+            // A missing refcount block is created first; it may land inside the run, which is then counted again.
+            var missing = -1L;
+            for (var i = 0L; i < free && missing < 0; i++)
+            {
+                if (!HasBlockFor(startCluster + i))
+                {
+                    missing = startCluster + i;
+                }
+            }
+
+            if (missing < 0)
+            {
+                break;
+            }
+
+            EnsureBlock(missing);
+        }
+
+        for (var i = 0L; i < free; i++)
+        {
+            Add(startCluster + i, 1);
+        }
+
+        _highestAllocated = Math.Max(_highestAllocated, startCluster + free - 1);
+        return free;
+    }
+
+    /// <summary>The last cluster below <paramref name="fileLength"/> with a non-zero refcount, or -1 when there is none.</summary>
+    public long LastUsedCluster(long fileLength)
+    {
+        for (var cluster = ((fileLength + _clusterSize - 1) >> _clusterBits) - 1; cluster >= 0; cluster--)
+        {
+            if (Get(cluster) != 0)
+            {
+                return cluster;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>
+    /// Lays out refcount structures for a file that is to hold <paramref name="startCluster"/> plus
+    /// <paramref name="additional"/> clusters, as QEMU does before preallocating a grown range: the refcount blocks
+    /// still missing go at <paramref name="startCluster"/> (the first free cluster past everything in use), a new
+    /// table of exactly the needed size follows them, every block is written, then the table (synced), then the
+    /// header points at it (synced) and the old table is freed. Returns the first cluster after the new table.
+    /// </summary>
+    public long CreateArea(long startCluster, long additional)
+    {
+        var perBlock = 1L << _blockBits;
+        var entriesPerCluster = _clusterSize / 8L;
+        long blocks = 0, tableClusters = 0, total = 0, previous;
+        var clusters = startCluster + additional;
+        // The fixed point where the blocks and table clusters also count themselves.
+        do
+        {
+            previous = total;
+            blocks = (clusters + tableClusters + blocks + perBlock - 1) / perBlock;
+            tableClusters = (blocks + entriesPerCluster - 1) / entriesPerCluster;
+            total = clusters + blocks + tableClusters;
+        }
+        while (total != previous);
+
+        // QEMU's limit counts table entries against the byte limit of an existing table.
+        if (tableClusters * entriesPerCluster > Qcow2Constants.MaxRefcountTableBytes)
+        {
+            throw new FileTooLargeException("Failed to resize refcount structures: File too large");
+        }
+
+        var newTable = new ulong[tableClusters * entriesPerCluster];
+        Array.Copy(_table, newTable, Math.Min(_table.Length, newTable.Length));
+        var areaIndex = startCluster >> _blockBits;
+        var missing = 0L;
+        for (var i = areaIndex; i < blocks; i++)
+        {
+            if (newTable[i] == 0)
+            {
+                missing++;
+            }
+        }
+
+        var tableStart = startCluster + missing;
+        var end = tableStart + tableClusters;
+        var nextBlock = startCluster;
+        for (var i = areaIndex; i < blocks; i++)
+        {
+            long blockOffset;
+            byte[] data;
+            if (newTable[i] != 0)
+            {
+                blockOffset = (long)(newTable[i] & Qcow2Constants.RefcountTableOffsetMask);
+                data = _cache.Get(blockOffset);
+            }
+            else
+            {
+                blockOffset = nextBlock++ << _clusterBits;
+                data = _cache.CreateZeroed(blockOffset);
+                newTable[i] = (ulong)blockOffset;
+            }
+
+            // The new blocks and the table count once each, in whichever block covers them.
+            var firstCovered = i << _blockBits;
+            if (firstCovered < end)
+            {
+                var from = Math.Max(startCluster - firstCovered, 0);
+                var to = Math.Min(end - firstCovered, perBlock);
+                for (var j = from; j < to; j++)
+                {
+                    Qcow2RefcountBlock.Set(data, (int)j, _order, 1);
+                }
+
+                _cache.MarkDirty(blockOffset);
+            }
+        }
+
+        IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.RefblockAllocWriteBlocks);
+        _cache.WriteDirty();
+        _file.Flush();
+        IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.RefblockAllocWriteTable);
+        var raw = new byte[newTable.Length * 8L];
+        for (var i = 0; i < newTable.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan(i * 8), newTable[i]);
+        }
+
+        _file.Write(tableStart << _clusterBits, raw);
+        _file.Flush();
+        var oldOffset = _tableOffset;
+        var oldClusters = TableClusters;
+        IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.RefblockAllocSwitchTable);
+        _tableMoved(tableStart << _clusterBits, (int)tableClusters);
+        _table = newTable;
+        _usedEntries = CountUsedEntries(newTable);
+        _tableOffset = tableStart << _clusterBits;
+        _highestAllocated = Math.Max(_highestAllocated, end - 1);
+        for (var i = 0; i < oldClusters; i++)
+        {
+            Add((oldOffset >> _clusterBits) + i, -1);
+        }
+
+        return end;
+    }
+
     /// <summary>Writes dirty refcount blocks (no sync).</summary>
     public void WriteDirty() => _cache.WriteDirty();
 

@@ -35,6 +35,11 @@ public static class ImageInspector
                 info = image.GetInfo();
             }
 
+            if (result.Count == 0 && format is null or "blkdebug" && BlkdebugNodeName(next) is { } nodeName)
+            {
+                info = AsBlkdebugNode(info, nodeName);
+            }
+
             result.Add(info);
             if (!backingChain || info.BackingFilename is null)
             {
@@ -47,4 +52,25 @@ public static class ImageInspector
 
         return result;
     }
+
+    /// <summary>QEMU's name for a <c>blkdebug</c> node above the format that a <c>json:</c> name opens, or null.</summary>
+    private static string? BlkdebugNodeName(string path) =>
+        path.StartsWith(Options.JsonFilename.Prefix, StringComparison.Ordinal) ? Options.BlockSpec.FromJson(path).TopBlkdebugName : null;
+
+    /// <summary>
+    /// What qemu-img reports for a <c>blkdebug</c> node above a format: the node's name and driver, the format's size,
+    /// cluster size, dirty flag and snapshots (asked through the filter), and nothing that only the format node itself
+    /// carries (disk size, backing file, encryption, format-specific data).
+    /// </summary>
+    private static ImageInfo AsBlkdebugNode(ImageInfo info, string nodeName) => info with
+    {
+        Filename = nodeName,
+        Format = "blkdebug",
+        ActualSize = null,
+        Encrypted = false,
+        BackingFilename = null,
+        FullBackingFilename = null,
+        BackingFilenameFormat = null,
+        FormatSpecific = null,
+    };
 }
