@@ -41,8 +41,25 @@ public sealed class HostFile : IStorage
     /// <summary>The underlying handle, for calls this class does not wrap.</summary>
     public SafeFileHandle Handle => _handle;
 
-    /// <summary>Current file length.</summary>
-    public long Length => RandomAccess.GetLength(_handle);
+    /// <summary>Current file length; for a block device, its size.</summary>
+    public long Length
+    {
+        get
+        {
+            var length = RandomAccess.GetLength(_handle);
+            if (length == 0 && LinuxFileCalls.IsAvailable)
+            {
+                // A block device has no size in stat; the end offset lseek reports is its size, as QEMU reads it.
+                var end = LinuxFileCalls.LSeek(_handle.DangerousGetHandle(), 0, LinuxFileCalls.SeekEnd);
+                if (end > 0)
+                {
+                    return end;
+                }
+            }
+
+            return length;
+        }
+    }
 
     /// <summary>
     /// Opens an existing file; errors become <see cref="ImageAccessException"/> in qemu-img's words. With
@@ -105,9 +122,9 @@ public sealed class HostFile : IStorage
         try
         {
             file.TakeLock(new LockRequest(LockPermissions.Write | LockPermissions.Resize, LockPermissions.All & ~LockPermissions.Resize, locking, path));
-            if (file.Length != 0)
+            if (RandomAccess.GetLength(file.Handle) != 0)
             {
-                // Block devices report length 0 here and are not truncated.
+                // stat's length: a block device reports 0 and is never truncated.
                 file.SetLength(0);
             }
 

@@ -5,6 +5,7 @@ namespace DiskImage.IO;
 /// <summary>The few Linux calls the BCL does not expose: hole finding, fallocate, allocated size.</summary>
 internal static partial class LinuxFileCalls
 {
+    public const int SeekEnd = 2;
     public const int SeekData = 3;
     public const int SeekHole = 4;
     public const int FallocKeepSize = 0x01;

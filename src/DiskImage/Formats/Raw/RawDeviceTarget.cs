@@ -9,7 +9,6 @@ namespace DiskImage.Formats.Raw;
 /// </summary>
 internal static class RawDeviceTarget
 {
-    private const int SeekEnd = 2;
 
     public static void Create(string path, long size, Preallocation preallocation)
     {
@@ -50,18 +49,6 @@ internal static class RawDeviceTarget
         }
     }
 
-    /// <summary>A device's length: the end offset <c>lseek</c> reports (its size is not in <c>stat</c>).</summary>
-    public static long Length(HostFile file)
-    {
-        if (LinuxFileCalls.IsAvailable)
-        {
-            var end = LinuxFileCalls.LSeek(file.Handle.DangerousGetHandle(), 0, SeekEnd);
-            if (end >= 0)
-            {
-                return end;
-            }
-        }
-
-        return file.Length;
-    }
+    /// <summary>A device's length (<see cref="HostFile.Length"/> asks <c>lseek</c>: a device's size is not in <c>stat</c>).</summary>
+    public static long Length(HostFile file) => file.Length;
 }
