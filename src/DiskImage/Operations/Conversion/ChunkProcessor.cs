@@ -16,6 +16,7 @@ internal sealed class ChunkProcessor
     private readonly bool[] _offloadable;
     private readonly Action<string>? _salvageWarning;
     private readonly int _sparseAlignment;
+    private readonly bool _fileCopy;
 
     public ChunkProcessor(SourceLayout layout, CopyTarget target, ConvertOptions options)
     {
@@ -33,8 +34,6 @@ internal sealed class ChunkProcessor
         // page cache) after the zero scan has read them, rather than written from the buffer (a second copy).
         _fileCopy = options.CopyOffload && _salvageWarning is null && !options.Compress && target.Image is IFileCopyTarget && IO.LinuxFileCalls.IsAvailable;
     }
-
-    private readonly bool _fileCopy;
 
     private bool FullyAllocate => _minSparse == 0;
 
