@@ -11,6 +11,9 @@ namespace DiskImage.IO;
 public sealed class HostFile : IStorage
 {
     private readonly SafeFileHandle _handle;
+    /// <summary>Cleared once the kernel refuses <c>copy_file_range</c> into this file as unsupported.</summary>
+    private bool _copyFileRangeWorks = LinuxFileCalls.IsAvailable;
+
     private bool _holeCallsWork = LinuxFileCalls.IsAvailable;
     private bool _punchWorks = LinuxFileCalls.IsAvailable;
     private bool _zeroRangeWorks = LinuxFileCalls.IsAvailable;
@@ -198,6 +201,49 @@ public sealed class HostFile : IStorage
             // The runtime's word for EFBIG on a write that would grow the file past what it may hold.
             throw new FileTooLargeException("File too large", e);
         }
+    }
+
+    /// <summary>
+    /// Copies up to <paramref name="length"/> bytes from <paramref name="source"/> at <paramref name="sourceOffset"/> to
+    /// <paramref name="offset"/> in this file inside the kernel (<c>copy_file_range</c>: page cache to page cache, one
+    /// copy where a read and a write make two). Returns the bytes copied, which is less than asked when the source ends
+    /// early (it was shortened meanwhile) or the kernel refuses the call (another file system, no support, an error);
+    /// the caller writes the rest itself, so a real write error (no space, too large) surfaces from that write.
+    /// </summary>
+    internal long CopyFrom(HostFile source, long sourceOffset, long offset, long length)
+    {
+        if (!Volatile.Read(ref _copyFileRangeWorks))
+        {
+            return 0;
+        }
+
+        var done = 0L;
+        var from = sourceOffset;
+        var to = offset;
+        while (done < length)
+        {
+            var copied = (long)LinuxFileCalls.CopyFileRange(source._handle.DangerousGetHandle(), ref from, _handle.DangerousGetHandle(), ref to, (nuint)Math.Min(length - done, 1L << 30), 0);
+            if (copied <= 0)
+            {
+                // 0: end of the source. EXDEV, ENOSYS, EINVAL, EOPNOTSUPP: the kernel or file system cannot copy between
+                // these files, and will not later either; other errors are left to the caller's own write to report.
+                if (copied < 0 && Marshal.GetLastPInvokeError() is LinuxFileCalls.EXDev or LinuxFileCalls.ENoSys or LinuxFileCalls.EInval or LinuxFileCalls.EOpNotSupp)
+                {
+                    Volatile.Write(ref _copyFileRangeWorks, false);
+                }
+
+                break;
+            }
+
+            done += copied;
+        }
+
+        if (done > 0)
+        {
+            NoteWritten();
+        }
+
+        return done;
     }
 
     /// <summary>Sets the file length (truncating or extending with a hole).</summary>

@@ -21,6 +21,18 @@ internal static partial class LinuxFileCalls
     /// <summary>No space left on device.</summary>
     public const int ENoSpc = 28;
 
+    /// <summary>Cross-device link (<c>copy_file_range</c> between file systems on older kernels).</summary>
+    public const int EXDev = 18;
+
+    /// <summary>Invalid argument.</summary>
+    public const int EInval = 22;
+
+    /// <summary>Function not implemented.</summary>
+    public const int ENoSys = 38;
+
+    /// <summary>Operation not supported.</summary>
+    public const int EOpNotSupp = 95;
+
     [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
     public static partial long LSeek(nint fd, long offset, int whence);
 

@@ -3,7 +3,7 @@ using DiskImage.IO;
 namespace DiskImage.Formats.Raw;
 
 /// <summary>An open raw image: guest offsets are file offsets.</summary>
-public sealed class RawImage : IDiskImage
+public sealed class RawImage : IDiskImage, IHostFileRuns, IFileCopyTarget
 {
     private readonly IStorage _file;
     private readonly ImageOpenOptions _options;
@@ -82,6 +82,23 @@ public sealed class RawImage : IDiskImage
         CheckRange(offset, data.Length);
         GuessedRawGuard.Check(_options, offset, data, _file);
         _file.Write(offset, data);
+    }
+
+    /// <inheritdoc/>
+    HostFileRun IHostFileRuns.GetHostFileRun(long offset, long length) =>
+        new(length, _file as HostFile, offset); // bytes past the end of the file read as zeroes; a copy stops there
+
+    /// <inheritdoc/>
+    void IFileCopyTarget.WriteCopying(long offset, ReadOnlySpan<byte> data, HostFile source, long sourceOffset)
+    {
+        CheckWritable();
+        CheckRange(offset, data.Length);
+        GuessedRawGuard.Check(_options, offset, data, _file);
+        var copied = _file is HostFile file ? (int)file.CopyFrom(source, sourceOffset, offset, data.Length) : 0;
+        if (copied < data.Length)
+        {
+            _file.Write(offset + copied, data[copied..]);
+        }
     }
 
     /// <inheritdoc/>

@@ -16,6 +16,7 @@ internal sealed class ChunkProcessor
     private readonly bool[] _offloadable;
     private readonly Action<string>? _salvageWarning;
     private readonly int _sparseAlignment;
+    private readonly bool _fileCopy;
 
     public ChunkProcessor(SourceLayout layout, CopyTarget target, ConvertOptions options)
     {
@@ -28,6 +29,10 @@ internal sealed class ChunkProcessor
         // Salvaging reads every sector itself, so that what fails can be told apart from what succeeds.
         var offload = options.CopyOffload && _salvageWarning is null && !options.Compress && target.RawFile is not null && IO.LinuxFileCalls.IsAvailable;
         _offloadable = [.. layout.Sources.Select(s => offload && s is RawImage { File: IO.HostFile })];
+
+        // Data runs that lie plainly in a source file are copied from it inside the kernel (one copy, page cache to
+        // page cache) after the zero scan has read them, rather than written from the buffer (a second copy).
+        _fileCopy = options.CopyOffload && _salvageWarning is null && !options.Compress && target.Image is IFileCopyTarget && IO.LinuxFileCalls.IsAvailable;
     }
 
     private bool FullyAllocate => _minSparse == 0;
@@ -102,7 +107,7 @@ internal sealed class ChunkProcessor
                 }
             }
 
-            var result = new ChunkResult(work, buffer, compressed, writes) { BufferStart = bufferStart };
+            var result = new ChunkResult(work, buffer, compressed, writes) { BufferStart = bufferStart, FileRuns = _fileCopy ? FileRunsOf(work) : null };
             buffer = null;
             compressed = null;
             return result;
@@ -119,6 +124,48 @@ internal sealed class ChunkProcessor
                 ArrayPool<byte>.Shared.Return(compressed);
             }
         }
+    }
+
+    /// <summary>Where the chunk's data pieces lie in host files, merged where they follow on; null when nowhere.</summary>
+    private List<FileRun>? FileRunsOf(CopyWork work)
+    {
+        List<FileRun>? runs = null;
+        foreach (var piece in work.Pieces)
+        {
+            if (!piece.IsData || _layout.Sources[piece.SourceIndex] is not IHostFileRuns source)
+            {
+                continue;
+            }
+
+            var bufferOffset = (int)(piece.TargetOffset - work.TargetOffset);
+            for (var done = 0L; done < piece.Length;)
+            {
+                var run = source.GetHostFileRun(piece.SourceOffset + done, piece.Length - done);
+                if (run.Length <= 0)
+                {
+                    break;
+                }
+
+                var length = (int)Math.Min(run.Length, piece.Length - done);
+                if (run.File is { } file)
+                {
+                    runs ??= [];
+                    var start = bufferOffset + (int)done;
+                    if (runs.Count > 0 && runs[^1] is var last && last.End == start && ReferenceEquals(last.File, file) && last.FileOffset + last.Length == run.FileOffset)
+                    {
+                        runs[^1] = last with { Length = last.Length + length };
+                    }
+                    else
+                    {
+                        runs.Add(new FileRun(start, length, file, run.FileOffset));
+                    }
+                }
+
+                done += length;
+            }
+        }
+
+        return runs;
     }
 
     /// <summary>A range the sources hold no data for.</summary>

@@ -17,6 +17,12 @@ internal sealed class ChunkResult(CopyWork work, byte[]? buffer, byte[]? compres
 
     public byte[] Compressed => _compressed ?? [];
 
+    /// <summary>
+    /// Parts of the chunk whose bytes also lie, as read, in a host file (offsets count from <see cref="BufferStart"/>, in
+    /// order); the writer copies those from the file inside the kernel. Null when there are none or the target cannot.
+    /// </summary>
+    public IReadOnlyList<FileRun>? FileRuns { get; init; }
+
     public IReadOnlyList<WriteOp> Writes { get; } = writes;
 
     public void Dispose()
@@ -33,4 +39,10 @@ internal sealed class ChunkResult(CopyWork work, byte[]? buffer, byte[]? compres
             _compressed = null;
         }
     }
+}
+
+/// <summary>Bytes <c>[BufferOffset, BufferOffset + Length)</c> of a chunk, which lie in <paramref name="File"/> at <paramref name="FileOffset"/>.</summary>
+internal readonly record struct FileRun(int BufferOffset, int Length, IO.HostFile File, long FileOffset)
+{
+    public int End => BufferOffset + Length;
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using DiskImage.Formats;
 using DiskImage.Formats.Raw;
 using DiskImage.IO;
 
@@ -34,7 +35,12 @@ internal sealed class ChunkWriter(SourceLayout layout, CopyTarget target)
         switch (op.Kind)
         {
             case WriteOpKind.Data:
-                image.Write(op.TargetOffset, result.Buffer.AsSpan(result.BufferStart + op.BufferOffset, (int)op.Length));
+                var data = result.Buffer.AsSpan(result.BufferStart + op.BufferOffset, (int)op.Length);
+                if (result.FileRuns is not { } runs || image is not IFileCopyTarget copyTarget || !TryWriteCopying(copyTarget, op, data, runs))
+                {
+                    image.Write(op.TargetOffset, data);
+                }
+
                 break;
             case WriteOpKind.Compressed:
                 target.Compressor!.WriteCompressedCluster(op.TargetOffset, result.Compressed.AsSpan(op.BufferOffset, (int)op.Length));
@@ -51,6 +57,64 @@ internal sealed class ChunkWriter(SourceLayout layout, CopyTarget target)
             default:
                 throw new InvalidOperationException($"Unknown write kind {op.Kind}");
         }
+    }
+
+    /// <summary>
+    /// Writes a data run whose parts lie in source files by copying those parts from the files inside the kernel, the
+    /// rest from the buffer. The write is split where the runs begin and end, so it is done only when every split falls
+    /// on the target's allocation unit (a qcow2 cluster is then still written whole, once); false leaves it to the caller.
+    /// </summary>
+    private bool TryWriteCopying(IFileCopyTarget copyTarget, WriteOp op, ReadOnlySpan<byte> data, IReadOnlyList<FileRun> runs)
+    {
+        var start = op.BufferOffset;
+        var end = start + (int)op.Length;
+        var unit = target.ZeroUnit;
+        var any = false;
+        foreach (var run in runs)
+        {
+            if (run.End <= start || run.BufferOffset >= end)
+            {
+                continue;
+            }
+
+            any = true;
+            if ((run.BufferOffset > start && (op.TargetOffset + run.BufferOffset - start) % unit != 0)
+                || (run.End < end && (op.TargetOffset + run.End - start) % unit != 0))
+            {
+                return false;
+            }
+        }
+
+        if (!any)
+        {
+            return false;
+        }
+
+        var position = start;
+        foreach (var run in runs)
+        {
+            if (run.End <= start || run.BufferOffset >= end)
+            {
+                continue;
+            }
+
+            var from = Math.Max(run.BufferOffset, start);
+            var to = Math.Min(run.End, end);
+            if (from > position)
+            {
+                target.Image.Write(op.TargetOffset + position - start, data[(position - start)..(from - start)]);
+            }
+
+            copyTarget.WriteCopying(op.TargetOffset + from - start, data[(from - start)..(to - start)], run.File, run.FileOffset + from - run.BufferOffset);
+            position = to;
+        }
+
+        if (position < end)
+        {
+            target.Image.Write(op.TargetOffset + position - start, data[(position - start)..]);
+        }
+
+        return true;
     }
 
     private void WriteZeroBytes(long offset, long length, CancellationToken cancellationToken)

@@ -55,7 +55,10 @@ public sealed record ConvertOptions
     /// <summary><c>-W</c>: allow writes out of order.</summary>
     public bool OutOfOrderWrites { get; init; }
 
-    /// <summary>Copy raw data extents to a raw target inside the kernel (<c>copy_file_range</c>) where possible.</summary>
+    /// <summary>
+    /// Copy data to a raw target inside the kernel (<c>copy_file_range</c>) where possible: raw data extents whole, and data
+    /// that lies plainly in a source file (qcow2 clusters, backing layers) once the zero scan has read it.
+    /// </summary>
     public bool CopyOffload { get; init; } = true;
 
     /// <summary>Where formats are looked up; null means <see cref="ImageFormatRegistry.Default"/>.</summary>
