@@ -35,17 +35,21 @@ public class VmdkReaderTests
         File.WriteAllBytes(dir.File("se-sesparse.vmdk"), extent);
         File.WriteAllText(dir.File("se.vmdk"), "# Disk DescriptorFile\nversion=1\nCID=1\nparentCID=ffffffff\ncreateType=\"seSparse\"\nRW 2048 SESPARSE \"se-sesparse.vmdk\"\n");
 
-        using var image = ImageFormatRegistry.Default.Open(dir.File("se.vmdk"), null);
-        Assert.Equal("vmdk", image.Format.Name);
-        Assert.Equal(1 << 20, image.Length);
-        var data = new byte[16384];
-        image.Read(0, data);
-        Assert.All(data.AsSpan(0, 4096).ToArray(), b => Assert.Equal(0xab, b));
-        Assert.All(data.AsSpan(4096, 4096).ToArray(), b => Assert.Equal(0, b));
-        Assert.All(data.AsSpan(8192, 4096).ToArray(), b => Assert.Equal(0xcd, b));
-        Assert.Equal(
-            [new Extent(0, 4096, ExtentKind.Data), new Extent(4096, 4096, ExtentKind.Zero), new Extent(8192, 4096, ExtentKind.Data), new Extent(12288, (1 << 20) - 12288, ExtentKind.Unallocated)],
-            image.GetExtents(0, image.Length));
+        using (var image = ImageFormatRegistry.Default.Open(dir.File("se.vmdk"), null))
+        {
+            Assert.Equal("vmdk", image.Format.Name);
+            Assert.Equal(1 << 20, image.Length);
+            var data = new byte[16384];
+            image.Read(0, data);
+            Assert.All(data.AsSpan(0, 4096).ToArray(), b => Assert.Equal(0xab, b));
+            Assert.All(data.AsSpan(4096, 4096).ToArray(), b => Assert.Equal(0, b));
+            Assert.All(data.AsSpan(8192, 4096).ToArray(), b => Assert.Equal(0xcd, b));
+            Assert.Equal(
+                [new Extent(0, 4096, ExtentKind.Data), new Extent(4096, 4096, ExtentKind.Zero), new Extent(8192, 4096, ExtentKind.Data), new Extent(12288, (1 << 20) - 12288, ExtentKind.Unallocated)],
+                image.GetExtents(0, image.Length));
+        }
+
+        // Opened again once the reader above has let go of its image lock.
         Assert.Throws<UnsupportedFeatureException>(() => ImageFormatRegistry.Default.Open(dir.File("se.vmdk"), "vmdk", new ImageOpenOptions { ReadOnly = false }));
     }
 
