@@ -49,6 +49,8 @@ public class ConvertQcow2LayoutInteropTests
     [InlineData("cluster_size=4k")]
     [InlineData("cluster_size=2M")]
     [InlineData("cluster_size=64k,refcount_bits=1")]
+    [InlineData("extended_l2=on")]
+    [InlineData("extended_l2=on,cluster_size=128k")]
     public void Raw_to_qcow2_has_qemu_imgs_layout(string options)
     {
         using var dir = new TempDirectory();
