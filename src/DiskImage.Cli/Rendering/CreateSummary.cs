@@ -91,8 +91,10 @@ internal static class CreateSummary
             _ => [.. s_raw, new("backing_file"), new("backing_fmt")],
         };
 
-        // Encryption options come first, in the order given (as qemu-img prints them).
-        parts.AddRange(given.Where(p => p.Key.StartsWith("encrypt", StringComparison.Ordinal)).Select(p => $"{p.Key}={p.Value.Replace(",", ",,", StringComparison.Ordinal)}"));
+        // Encryption options come first, in the order of qcow2's option list (as qemu-img prints them).
+        parts.AddRange(given.Where(p => p.Key.StartsWith("encrypt", StringComparison.Ordinal))
+            .OrderBy(p => EncryptionOptionRank(p.Key))
+            .Select(p => $"{p.Key}={p.Value.Replace(",", ",,", StringComparison.Ordinal)}"));
         foreach (var spec in specs)
         {
             if (!values.TryGetValue(spec.Key, out var value))
@@ -132,5 +134,18 @@ internal static class CreateSummary
         {
             return null;
         }
+    }
+
+    private static readonly string[] s_encryptionOrder =
+    [
+        "encryption", "encrypt.format", "encrypt.key-secret", "encrypt.cipher-alg", "encrypt.cipher-mode",
+        "encrypt.ivgen-alg", "encrypt.ivgen-hash-alg", "encrypt.hash-alg", "encrypt.iter-time",
+    ];
+
+    /// <summary>Where an encryption option stands in qcow2's option list; others follow in the order given (OrderBy is stable).</summary>
+    private static int EncryptionOptionRank(string key)
+    {
+        var rank = Array.IndexOf(s_encryptionOrder, key);
+        return rank < 0 ? s_encryptionOrder.Length : rank;
     }
 }
