@@ -56,6 +56,7 @@ internal static class QemuArguments
     {
         var shortOptions = new Dictionary<char, bool>();
         var longOptions = new Dictionary<string, bool>(StringComparer.Ordinal);
+        var singleValued = new HashSet<string>(StringComparer.Ordinal);
         foreach (var option in command.Options)
         {
             var takesValue = option.ValueType != typeof(bool);
@@ -69,6 +70,11 @@ internal static class QemuArguments
                 {
                     longOptions[name[2..]] = takesValue;
                 }
+            }
+
+            if (takesValue && option.Arity.MaximumNumberOfValues == 1)
+            {
+                singleValued.Add(option.Name);
             }
         }
 
@@ -143,12 +149,72 @@ internal static class QemuArguments
 
                 var value = j + 1 < word.Length ? word[(j + 1)..]
                     : i + 1 < args.Length ? args[++i] : throw new UsageException($"missing argument for option '{word}'");
+                if (letter == 'o' && OptionListVerbs.Contains(verb) && !IsValidOptionList(value))
+                {
+                    // qemu-img checks each -o list as its option loop reads it, before anything later on the line.
+                    throw new InvalidOptionException($"Invalid option list: {value}");
+                }
+
                 AddWithValue(options, "-" + letter, value);
                 break;
             }
         }
 
-        return (options, positionals, help);
+        return (LastOfEachSingleOption(options, command, singleValued), positionals, help);
+    }
+
+    /// <summary>The verbs whose <c>-o</c> is an option list (bench's <c>-o</c> is an offset).</summary>
+    private static readonly HashSet<string> OptionListVerbs = new(StringComparer.Ordinal) { "create", "convert", "amend", "measure" };
+
+    /// <summary>
+    /// qemu-img's option loop keeps the last value of an option given twice (<c>-f foo -f qcow2</c> means qcow2), where
+    /// System.CommandLine would refuse the second; options that gather (<c>-o</c>, <c>--object</c>) keep every value.
+    /// </summary>
+    private static List<string> LastOfEachSingleOption(List<string> options, Command command, HashSet<string> singleValued)
+    {
+        var entries = new List<(string? Key, string[] Tokens)>();
+        for (var i = 0; i < options.Count; i++)
+        {
+            var token = options[i];
+            var equals = token.IndexOf('=', StringComparison.Ordinal);
+            var name = equals < 0 ? token : token[..equals];
+            var option = command.Options.FirstOrDefault(o => o.Name == name || o.Aliases.Contains(name));
+            var key = option is not null && singleValued.Contains(option.Name) ? option.Name : null;
+            var takesValue = option is not null && option.ValueType != typeof(bool);
+            entries.Add(takesValue && equals < 0 && i + 1 < options.Count ? (key, [token, options[++i]]) : (key, [token]));
+        }
+
+        var last = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (entries[i].Key is { } key)
+            {
+                last[key] = i;
+            }
+        }
+
+        var kept = new List<string>(options.Count);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (entries[i].Key is not { } key || last[key] == i)
+            {
+                kept.AddRange(entries[i].Tokens);
+            }
+        }
+
+        return kept;
+    }
+
+    /// <summary>qemu-img's test of an <c>-o</c> list: not empty, not starting with a comma, no lone trailing comma.</summary>
+    public static bool IsValidOptionList(string list)
+    {
+        if (list.Length == 0 || list[0] == ',')
+        {
+            return false;
+        }
+
+        var trailing = list.Length - list.TrimEnd(',').Length;
+        return trailing % 2 == 0;
     }
 
     /// <summary>An exact long option name, or the only one the typed text begins (getopt_long's abbreviations).</summary>
