@@ -88,7 +88,7 @@ internal sealed class MeasureCommand
 
         foreach (var list in parse.GetValue(_options) ?? [])
         {
-            if (!IsValidOptionList(list))
+            if (!QemuArguments.IsValidOptionList(list))
             {
                 throw new InvalidOptionException($"Invalid option list: {list}");
             }
@@ -107,13 +107,6 @@ internal sealed class MeasureCommand
             }
         }
     }
-
-    /// <summary>
-    /// Whether qemu-img takes <paramref name="list"/> as an option list: not empty, not starting with a comma, and
-    /// not ending in an odd number of commas (a doubled comma is a literal one).
-    /// </summary>
-    private static bool IsValidOptionList(string list) =>
-        list.Length > 0 && list[0] != ',' && (list.Length - list.TrimEnd(',').Length) % 2 == 0;
 
     private static void WriteJson(TextWriter output, MeasureResult result)
     {

@@ -485,13 +485,7 @@ internal sealed class Qcow2Refcounts
         _cache.WriteDirty();
         _file.Flush();
         IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.RefblockAllocWriteTable);
-        var raw = new byte[newTable.Length * 8L];
-        for (var i = 0; i < newTable.Length; i++)
-        {
-            BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan(i * 8), newTable[i]);
-        }
-
-        _file.Write(tableStart << _clusterBits, raw);
+        _file.Write(tableStart << _clusterBits, Encode(newTable));
         _file.Flush();
         var oldOffset = _tableOffset;
         var oldClusters = TableClusters;
@@ -668,13 +662,7 @@ internal sealed class Qcow2Refcounts
 
         _cache.WriteDirty();
         IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.RefblockAllocWriteTable);
-        var raw = new byte[newTableEntries * 8];
-        for (var i = 0; i < newTable.Length; i++)
-        {
-            BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan(i * 8), newTable[i]);
-        }
-
-        _file.Write(tableStart << _clusterBits, raw);
+        _file.Write(tableStart << _clusterBits, Encode(newTable));
         _file.Flush();
         var oldOffset = _tableOffset;
         var oldClusters = TableClusters;
@@ -690,5 +678,17 @@ internal sealed class Qcow2Refcounts
         {
             Add((oldOffset >> _clusterBits) + i, -1);
         }
+    }
+
+    /// <summary>A refcount table as it lies on disk: big-endian 64-bit entries.</summary>
+    private static byte[] Encode(ulong[] table)
+    {
+        var raw = new byte[table.Length * 8L];
+        for (var i = 0; i < table.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan(i * 8), table[i]);
+        }
+
+        return raw;
     }
 }

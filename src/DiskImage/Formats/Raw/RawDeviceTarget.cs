@@ -18,7 +18,7 @@ internal static class RawDeviceTarget
         }
 
         using var file = OpenLocked(path);
-        var length = Length(file);
+        var length = file.Length;
         if (size > length)
         {
             throw new ImageAccessException("Cannot grow device files");
@@ -49,6 +49,4 @@ internal static class RawDeviceTarget
         }
     }
 
-    /// <summary>A device's length (<see cref="HostFile.Length"/> asks <c>lseek</c>: a device's size is not in <c>stat</c>).</summary>
-    public static long Length(HostFile file) => file.Length;
 }

@@ -95,7 +95,7 @@ public static class ImageResizer
                 throw new InvalidOptionException($"Preallocation mode '{preallocation.ToString().ToLowerInvariant()}' unsupported for this non-regular file");
             }
 
-            if (newSize != RawDeviceTarget.Length(host))
+            if (newSize != host.Length)
             {
                 throw new UnsupportedFeatureException("Cannot resize device files");
             }
