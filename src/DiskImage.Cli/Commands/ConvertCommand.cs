@@ -123,6 +123,7 @@ internal sealed class ConvertCommand
                 SalvageWarning = !parse.GetValue(_salvage) ? null
                     : quiet ? _ => { }
                     : message => context.Error.WriteLine($"{ProgramName.Value}: warning: {message}"),
+                CopyScannedData = parse.GetValue(_copyOffload),
                 CopyBitmaps = parse.GetValue(_bitmaps),
                 SkipBrokenBitmaps = parse.GetValue(_skipBrokenBitmaps),
                 BitmapWarning = message => context.Error.WriteLine($"{ProgramName.Value}: warning: {message}"),

@@ -4,7 +4,7 @@ using DiskImage.Interop.Tests.Infrastructure;
 namespace DiskImage.Interop.Tests.Conversion;
 
 /// <summary>
-/// Into a raw target, convert copies the data it has scanned from the source's file inside the kernel
+/// With <c>-C</c>, into a raw target, convert copies the data it has scanned from the source's file inside the kernel
 /// (<c>copy_file_range</c>) instead of writing it from its buffer. The result must still be qemu-img's, byte for byte
 /// and block for block, from every layer of a chain, and a source shortened under the copy must not bring it down.
 /// </summary>
@@ -29,7 +29,7 @@ public class ConvertFileCopyInteropTests
         var theirs = dir.File("theirs.raw");
         ExternalTool.QemuImg("convert", "-f", "qcow2", "-O", "raw", top, theirs);
 
-        Diskimg.Ok("convert", "-f", "qcow2", "-O", "raw", top, ours);
+        Diskimg.Ok("convert", "-C", "-f", "qcow2", "-O", "raw", top, ours);
 
         Assert.Equal(Hash(theirs), Hash(ours));
         Assert.Equal(new FileInfo(theirs).Length, new FileInfo(ours).Length);
@@ -47,7 +47,7 @@ public class ConvertFileCopyInteropTests
         File.Delete(raw);
         var length = new FileInfo(source).Length;
 
-        using var process = DiskimgProcess.Start(dir.Path, onTerminal: false, "convert", "-f", "qcow2", "-O", "raw", "source.qcow2", "out.raw");
+        using var process = DiskimgProcess.Start(dir.Path, onTerminal: false, "convert", "-C", "-f", "qcow2", "-O", "raw", "source.qcow2", "out.raw");
         var started = DateTime.UtcNow;
         while (!process.HasExited && !Directory.EnumerateFiles(dir.Path, ".out.raw*").Any() && DateTime.UtcNow - started < TimeSpan.FromSeconds(60))
         {

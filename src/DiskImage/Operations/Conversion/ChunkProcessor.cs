@@ -30,9 +30,9 @@ internal sealed class ChunkProcessor
         var offload = options.CopyOffload && _salvageWarning is null && !options.Compress && target.RawFile is not null && IO.LinuxFileCalls.IsAvailable;
         _offloadable = [.. layout.Sources.Select(s => offload && s is RawImage { File: IO.HostFile })];
 
-        // Data runs that lie plainly in a source file are copied from it inside the kernel (one copy, page cache to
-        // page cache) after the zero scan has read them, rather than written from the buffer (a second copy).
-        _fileCopy = options.CopyOffload && _salvageWarning is null && !options.Compress && target.Image is IFileCopyTarget && IO.LinuxFileCalls.IsAvailable;
+        // With -C, data runs that lie plainly in a source file are copied from it inside the kernel after the zero scan
+        // has read them, rather than written from the buffer.
+        _fileCopy = options.CopyScannedData && _salvageWarning is null && !options.Compress && target.Image is IFileCopyTarget && IO.LinuxFileCalls.IsAvailable;
     }
 
     private bool FullyAllocate => _minSparse == 0;

@@ -56,10 +56,18 @@ public sealed record ConvertOptions
     public bool OutOfOrderWrites { get; init; }
 
     /// <summary>
-    /// Copy data to a raw target inside the kernel (<c>copy_file_range</c>) where possible: raw data extents whole, and data
-    /// that lies plainly in a source file (qcow2 clusters, backing layers) once the zero scan has read it.
+    /// Copy whole data extents of a raw source into a raw target inside the kernel (<c>copy_file_range</c>) where the
+    /// host allows it.
     /// </summary>
     public bool CopyOffload { get; init; } = true;
+
+    /// <summary>
+    /// <c>-C</c>: also copy the data that lies plainly in a source file (qcow2 clusters, backing layers) into a raw target
+    /// inside the kernel once the zero scan has read it, instead of writing it from the buffer. Off by default: on ext4
+    /// it costs more wall time than the write from the buffer (docs/BENCHMARKS.md); on file systems that share extents
+    /// it saves the copy.
+    /// </summary>
+    public bool CopyScannedData { get; init; }
 
     /// <summary>Where formats are looked up; null means <see cref="ImageFormatRegistry.Default"/>.</summary>
     public ImageFormatRegistry? Registry { get; init; }
