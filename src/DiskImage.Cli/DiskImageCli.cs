@@ -20,6 +20,7 @@ internal static class DiskImageCli
     {
         // Warnings the library raises while the verb runs (qemu-img prints them and goes on).
         // A warning led by a driver's name ("qcow2: ...") is one QEMU's driver prints itself, without the program's name.
+        ImageOptsNames.Forget();
         using var warnings = ImageWarnings.Listen(message => stderr.WriteLine(message.StartsWith("qcow2: ", StringComparison.Ordinal) ? message : $"{ProgramName.Value}: {message}"));
         try
         {

@@ -10,6 +10,10 @@ internal static class ImageOptsNames
 {
     private static readonly ConcurrentDictionary<string, string> TypedByJson = new(StringComparer.Ordinal);
 
+    /// <summary>Forgets every name: the names belong to one command line, and a later one run in the same process may
+    /// name the same file plainly.</summary>
+    public static void Forget() => TypedByJson.Clear();
+
     /// <summary>Remembers that <paramref name="jsonName"/> stands for the option list <paramref name="typed"/>.</summary>
     public static void Remember(string jsonName, string typed) => TypedByJson[jsonName] = typed;
 
