@@ -257,6 +257,7 @@ public sealed partial class Qcow2Image
         UnmapFromLocked((newSize + _clusterSize - 1) >> _clusterBits);
         _header = _header with { Size = newSize };
         FlushMetadataLocked();
+        DropUnusedRefcountBlocksLocked();
         WriteHeaderLocked();
         _file.Flush();
         TruncateAfterLastUsedClusterLocked();
@@ -300,6 +301,27 @@ public sealed partial class Qcow2Image
                 _pendingFrees.Add(l2Offset >> _clusterBits);
             }
         }
+    }
+
+    /// <summary>
+    /// As QEMU's shrink: refcount blocks left counting no cluster leave the table (the frees that emptied them are
+    /// already on disk), their clusters are freed and discarded, and the refcount changes are written.
+    /// </summary>
+    private void DropUnusedRefcountBlocksLocked()
+    {
+        var dropped = _refcounts!.DropUnusedBlocks();
+        if (dropped.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var cluster in dropped)
+        {
+            DiscardClustersLocked(cluster, cluster + 1);
+        }
+
+        _refcounts.WriteDirty();
+        _file.Flush();
     }
 
     private void TruncateAfterLastUsedClusterLocked()

@@ -93,7 +93,7 @@ internal sealed class Qcow2Refcounts
                 throw new InvalidImageException($"qcow2: refcount of cluster {clusterIndex} would drop below zero (no refcount block)");
             }
 
-            EnsureBlock(clusterIndex);
+            EnsureBlockFor(clusterIndex);
             tableIndex = clusterIndex >> _blockBits;
         }
 
@@ -282,10 +282,10 @@ internal sealed class Qcow2Refcounts
                 {
                     // As QEMU, which counts the run before it finds a cluster for the missing block: the block goes
                     // after the run, not into it. The next search starts where this one did and finds the run again.
-                    var hint = _freeHint;
                     _freeHint = start + count;
                     EnsureBlock(start + i);
-                    _freeHint = hint;
+                    // As QEMU, the search starts again at the run, or lower when growing the table freed the old one.
+                    _freeHint = Math.Min(_freeHint, start);
                     ready = false;
                 }
             }
@@ -413,12 +413,19 @@ internal sealed class Qcow2Refcounts
     /// table of exactly the needed size follows them, every block is written, then the table (synced), then the
     /// header points at it (synced) and the old table is freed. Returns the first cluster after the new table.
     /// </summary>
-    public long CreateArea(long startCluster, long additional)
+    public long CreateArea(long startCluster, long additional) =>
+        CreateArea(startCluster, additional, exactSize: true, -1, 0, "Failed to resize refcount structures: File too large");
+
+    /// <summary>
+    /// The number of refcount blocks that cover <paramref name="clusters"/> clusters together with themselves and
+    /// their table; with <paramref name="generous"/>, also room for the half again larger table QEMU gives a table
+    /// that grows on its own (its <c>qcow2_refcount_metadata_size</c> rule).
+    /// </summary>
+    private long BlocksCovering(long clusters, bool generous)
     {
         var perBlock = 1L << _blockBits;
         var entriesPerCluster = _clusterSize / 8L;
         long blocks = 0, tableClusters = 0, total = 0, previous;
-        var clusters = startCluster + additional;
         // The fixed point where the blocks and table clusters also count themselves.
         do
         {
@@ -426,17 +433,48 @@ internal sealed class Qcow2Refcounts
             blocks = (clusters + tableClusters + blocks + perBlock - 1) / perBlock;
             tableClusters = (blocks + entriesPerCluster - 1) / entriesPerCluster;
             total = clusters + blocks + tableClusters;
+            if (total == previous && generous)
+            {
+                // Counted once more with half the table's clusters added, then settled again.
+                clusters += (tableClusters + 1) / 2;
+                total = 0;
+                generous = false;
+            }
         }
         while (total != previous);
 
+        return blocks;
+    }
+
+    /// <summary>
+    /// Self-describing refcount structures from <paramref name="startCluster"/> on (only free space past it): the
+    /// missing blocks, then the new table (exactly sized, or half again as large as the blocks need when
+    /// <paramref name="exactSize"/> is false), each block written, then the table (synced), then the header, then
+    /// the old table freed. A block already written for table entry <paramref name="newBlockIndex"/> at cluster
+    /// <paramref name="newBlockCluster"/> goes into the new table (QEMU's table growth). Returns the first cluster
+    /// after the new table.
+    /// </summary>
+    private long CreateArea(long startCluster, long additional, bool exactSize, long newBlockIndex, long newBlockCluster, string tooLarge)
+    {
+        var perBlock = 1L << _blockBits;
+        var entriesPerCluster = _clusterSize / 8L;
+        var blocks = BlocksCovering(startCluster + additional, !exactSize);
+        var tableEntries = exactSize ? blocks : blocks + ((blocks + 1) / 2);
+        var tableClusters = (tableEntries + entriesPerCluster - 1) / entriesPerCluster;
+
         // QEMU's limit counts table entries against the byte limit of an existing table.
-        if (tableClusters * entriesPerCluster > Qcow2Constants.MaxRefcountTableBytes)
+        if (blocks > Qcow2Constants.MaxRefcountTableBytes || tableClusters * entriesPerCluster > Qcow2Constants.MaxRefcountTableBytes)
         {
-            throw new FileTooLargeException("Failed to resize refcount structures: File too large");
+            throw new FileTooLargeException(tooLarge);
         }
 
         var newTable = new ulong[tableClusters * entriesPerCluster];
         Array.Copy(_table, newTable, Math.Min(_table.Length, newTable.Length));
+        if (newBlockIndex >= 0)
+        {
+            newTable[newBlockIndex] = (ulong)(newBlockCluster << _clusterBits);
+        }
+
         var areaIndex = startCluster >> _blockBits;
         var missing = 0L;
         for (var i = areaIndex; i < blocks; i++)
@@ -489,6 +527,7 @@ internal sealed class Qcow2Refcounts
         _file.Flush();
         var oldOffset = _tableOffset;
         var oldClusters = TableClusters;
+        // The header points at the new table first; if that fails the old table stays in use (the new one leaks).
         IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.RefblockAllocSwitchTable);
         _tableMoved(tableStart << _clusterBits, (int)tableClusters);
         _table = newTable;
@@ -521,44 +560,53 @@ internal sealed class Qcow2Refcounts
         return offset;
     }
 
-    /// <summary>Creates the refcount block covering <paramref name="clusterIndex"/>, growing the table first when needed.</summary>
+    /// <summary>
+    /// Creates the refcount block covering <paramref name="clusterIndex"/> where QEMU puts it: in the first free
+    /// cluster (describing itself when it lies in its own range). When the table has no entry for it, the block is
+    /// written first and a larger table follows, as QEMU grows it.
+    /// </summary>
     private void EnsureBlock(long clusterIndex)
     {
         var tableIndex = clusterIndex >> _blockBits;
-        if (tableIndex >= _table.Length)
-        {
-            GrowTable(tableIndex);
-            return;
-        }
-
-        if (BlockOffset(tableIndex) != 0)
+        if (tableIndex < _table.Length && BlockOffset(tableIndex) != 0)
         {
             return;
         }
 
-        while (true)
+        var newBlock = FindFree(1);
+        if (newBlock >> _blockBits == tableIndex)
         {
-            var newBlock = FindFree(1);
-            if (newBlock >> _blockBits == tableIndex)
-            {
-                // The block lies in the range it describes, so it carries its own refcount.
-                var data = _cache.CreateZeroed(newBlock << _clusterBits);
-                Qcow2RefcountBlock.Set(data, (int)(newBlock & ((1L << _blockBits) - 1)), _order, 1);
-                PublishBlock(tableIndex, newBlock);
-                return;
-            }
-
+            // The block lies in the range it describes, so it carries its own refcount.
+            var data = _cache.CreateZeroed(newBlock << _clusterBits);
+            Qcow2RefcountBlock.Set(data, (int)(newBlock & ((1L << _blockBits) - 1)), _order, 1);
+        }
+        else
+        {
             if (!HasBlockFor(newBlock))
             {
+                // As QEMU: the cluster just found is skipped while the block counting it is made, and then the
+                // whole allocation starts over (callers loop until the block exists), so the first block often
+                // takes the cluster the second one passed over.
+                _freeHint = newBlock + 1;
                 EnsureBlock(newBlock);
-                continue;
+                return;
             }
 
             Add(newBlock, 1);
             _cache.CreateZeroed(newBlock << _clusterBits);
+        }
+
+        if (tableIndex < _table.Length)
+        {
             PublishBlock(tableIndex, newBlock);
             return;
         }
+
+        _highestAllocated = Math.Max(_highestAllocated, newBlock);
+        IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.RefblockAllocWrite);
+        _cache.WriteDirty();
+        _file.Flush();
+        GrowTable(tableIndex, newBlock);
     }
 
     /// <summary>Writes the new block and every pending refcount, then points the table entry at it.</summary>
@@ -578,106 +626,94 @@ internal sealed class Qcow2Refcounts
     }
 
     /// <summary>
-    /// Moves the refcount table to a larger one at the end of the image, together with the new blocks
-    /// needed to describe the new table and themselves, then frees the old table.
+    /// Replaces a full table by a larger one, QEMU's way: the refcount structures start at the first refcount-block
+    /// boundary past both the cluster that needed a block and that block (already written at
+    /// <paramref name="blockCluster"/>), and the table gets half again as many entries as the blocks then need.
     /// </summary>
-    private void GrowTable(long neededIndex)
+    private void GrowTable(long tableIndex, long blockCluster)
     {
-        _cache.WriteDirty();
-        _file.Flush();
-        var end = Math.Max(_highestAllocated + 1, (_file.Length + _clusterSize - 1) >> _clusterBits);
-        var entriesPerCluster = _clusterSize / 8;
-        var newEntries = Math.Max(neededIndex + 1, _table.Length + (_table.Length / 2) + 1);
-        int tableClusters;
-        var blockIndices = new List<long>();
-        while (true)
+        IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.ReftableGrow);
+        var blocksUsed = Math.Max(tableIndex, blockCluster >> _blockBits) + 1;
+        CreateArea(blocksUsed << _blockBits, 0, exactSize: false, tableIndex, blockCluster, "File too large");
+    }
+
+    /// <summary>
+    /// Drops from the table every refcount block that counts no cluster but, perhaps, itself (QEMU's
+    /// <c>qcow2_shrink_reftable</c>, run by a shrink): the table without them is written (synced) first, then each
+    /// dropped block's own refcount is cleared in the block that counts it, so a crash in between leaks the
+    /// block and never leaves the table pointing at a freed cluster. Returns the dropped blocks' clusters (to be
+    /// discarded); their refcount changes still have to be written.
+    /// </summary>
+    public List<long> DropUnusedBlocks()
+    {
+        var dropped = new List<(long Index, long Cluster)>();
+        var newTable = (ulong[])_table.Clone();
+        var mask = (1L << _blockBits) - 1;
+        for (var i = 0; i < _usedEntries; i++)
         {
-            tableClusters = (int)((newEntries + entriesPerCluster - 1) / entriesPerCluster);
-            blockIndices.Clear();
-            var areaEnd = end;
-            // Iterate until the set of new blocks covers the area holding those blocks and the table.
-            for (var guard = 0; guard < 64; guard++)
+            var offset = BlockOffset(i);
+            if (offset == 0)
             {
-                var total = blockIndices.Count + tableClusters;
-                var needed = new List<long>();
-                for (var ti = end >> _blockBits; ti <= (end + total - 1) >> _blockBits; ti++)
+                continue;
+            }
+
+            var cluster = offset >> _clusterBits;
+            var block = _cache.Get(offset);
+            var own = cluster >> _blockBits == i ? (int)(cluster & mask) : -1;
+            if (CountsNothingBut(block, own))
+            {
+                newTable[i] = 0;
+                dropped.Add((i, cluster));
+            }
+        }
+
+        var clusters = new List<long>(dropped.Count);
+        if (dropped.Count == 0)
+        {
+            return clusters;
+        }
+
+        _file.Write(_tableOffset, Encode(newTable));
+        _file.Flush();
+        foreach (var (index, cluster) in dropped)
+        {
+            if (cluster >> _blockBits != index)
+            {
+                // Counted in a block that stays: that block counts it, so it is not among the dropped ones.
+                if (Get(cluster) != 1)
                 {
-                    if (ti >= _table.Length || BlockOffset(ti) == 0)
-                    {
-                        needed.Add(ti);
-                    }
+                    var message = $"Invalid refcount: refblock offset 0x{BlockOffset(cluster >> _blockBits):x}, reftable index {cluster >> _blockBits}, block offset 0x{cluster << _clusterBits:x}, refcount {Get(cluster)}";
+                    CorruptionFound?.Invoke(message);
+                    throw new InvalidImageException(message);
                 }
 
-                if (needed.Count == blockIndices.Count)
-                {
-                    break;
-                }
-
-                blockIndices = needed;
+                Add(cluster, -1);
             }
 
-            var lastIndex = (end + blockIndices.Count + tableClusters - 1) >> _blockBits;
-            if (lastIndex < newEntries && neededIndex < newEntries)
-            {
-                break;
-            }
-
-            newEntries = Math.Max(newEntries, lastIndex + 1) + entriesPerCluster;
+            // A self-counting block goes with its own count; neither is written again.
+            _cache.Remove(cluster << _clusterBits);
+            _freeHint = Math.Min(_freeHint, cluster);
+            clusters.Add(cluster);
         }
 
-        var newTableEntries = (long)tableClusters * entriesPerCluster;
-        if (newTableEntries * 8 > Qcow2Constants.MaxRefcountTableBytes)
-        {
-            throw new InvalidImageException("Reference count table too large");
-        }
-
-        var newTable = new ulong[newTableEntries];
-        Array.Copy(_table, newTable, _table.Length);
-        var blocks = new Dictionary<long, byte[]>();
-        for (var i = 0; i < blockIndices.Count; i++)
-        {
-            newTable[blockIndices[i]] = (ulong)((end + i) << _clusterBits);
-            blocks[blockIndices[i]] = new byte[_clusterSize];
-        }
-
-        var tableStart = end + blockIndices.Count;
-        for (var cluster = end; cluster < tableStart + tableClusters; cluster++)
-        {
-            var ti = cluster >> _blockBits;
-            if (blocks.TryGetValue(ti, out var block))
-            {
-                Qcow2RefcountBlock.Set(block, (int)(cluster & ((1L << _blockBits) - 1)), _order, 1);
-            }
-            else
-            {
-                Add(cluster, 1);
-            }
-        }
-
-        IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.RefblockAllocWriteBlocks);
-        foreach (var (ti, block) in blocks)
-        {
-            _file.Write((long)newTable[ti], block);
-        }
-
-        _cache.WriteDirty();
-        IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.RefblockAllocWriteTable);
-        _file.Write(tableStart << _clusterBits, Encode(newTable));
-        _file.Flush();
-        var oldOffset = _tableOffset;
-        var oldClusters = TableClusters;
-        _highestAllocated = Math.Max(_highestAllocated, tableStart + tableClusters - 1);
-
-        // The header points at the new table first; if that fails the old table stays in use (the new one leaks).
-        IO.Blkdebug.BlkdebugStorage.Raise(_file, IO.Blkdebug.BlkdebugEvent.RefblockAllocSwitchTable);
-        _tableMoved(tableStart << _clusterBits, tableClusters);
         _table = newTable;
         _usedEntries = CountUsedEntries(newTable);
-        _tableOffset = tableStart << _clusterBits;
-        for (var i = 0; i < oldClusters; i++)
+        return clusters;
+    }
+
+    /// <summary>Whether every refcount in a block is 0, apart from the one at <paramref name="skip"/> (-1: none).</summary>
+    private bool CountsNothingBut(byte[] block, int skip)
+    {
+        var entries = 1 << _blockBits;
+        for (var j = 0; j < entries; j++)
         {
-            Add((oldOffset >> _clusterBits) + i, -1);
+            if (j != skip && Qcow2RefcountBlock.Get(block, j, _order) != 0)
+            {
+                return false;
+            }
         }
+
+        return true;
     }
 
     /// <summary>A refcount table as it lies on disk: big-endian 64-bit entries.</summary>
