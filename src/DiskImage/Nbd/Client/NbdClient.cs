@@ -206,6 +206,8 @@ public sealed class NbdClient : IDisposable
             catch (IOException) when (ReconnectDelay > 0 && !_disposed)
             {
                 // A protocol violation or a refused request is no connection loss: only a dropped connection gets here.
+                // A request the server answered with an error before the drop stays refused.
+                NbdPipeline.ThrowIfRefused(calls);
                 calls = [.. calls.Where(c => !c.Done)];
                 foreach (var call in calls)
                 {
