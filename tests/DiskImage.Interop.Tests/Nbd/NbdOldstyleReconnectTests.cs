@@ -71,9 +71,10 @@ public class NbdOldstyleReconnectTests
         {
             ExternalTool.QemuImg("create", "-q", "-f", "raw", raw, "4M");
             var socket = dir.File($"{name}.sock");
-            var slow = NbdProcess.Tool("nbdkit", socket, 0, "-f", "-U", socket, "--filter=delay", "file", $"file={raw}", "wdelay=3");
-            var client = Task.Run(() => Run(tool, DelayArguments(socket, 10, "write -P 0x5a 0 64k", "read -P 0x5a 0 64k")));
-            Thread.Sleep(1500);
+            var slow = NbdProcess.Tool("nbdkit", socket, 0, "-f", "-U", socket, "--filter=delay", "file", $"file={raw}", "wdelay=8");
+            var client = Task.Run(() => Run(tool, DelayArguments(socket, 15, "write -P 0x5a 0 64k", "read -P 0x5a 0 64k")));
+            // Long enough for a slow start under load: the write must be held by the server when it dies.
+            Thread.Sleep(4000);
             slow.Dispose();
             File.Delete(socket);
             using var successor = NbdProcess.Tool("nbdkit", socket, 0, "-f", "-U", socket, "file", $"file={raw}");
@@ -100,10 +101,11 @@ public class NbdOldstyleReconnectTests
         (string Output, TimeSpan Time) Side(string name, Func<string[], ExternalTool.Result> tool)
         {
             var socket = dir.File($"{name}.sock");
-            var slow = NbdProcess.Tool("nbdkit", socket, 0, "-f", "-U", socket, "--filter=delay", "file", $"file={raw}", "rdelay=3");
+            var slow = NbdProcess.Tool("nbdkit", socket, 0, "-f", "-U", socket, "--filter=delay", "file", $"file={raw}", "rdelay=8");
             var clock = Stopwatch.StartNew();
             var client = Task.Run(() => Run(tool, DelayArguments(socket, Delay, "read 0 64k", "read 64k 64k")));
-            Thread.Sleep(1000);
+            // Long enough for a slow start under load: the read must be held by the server when it dies.
+            Thread.Sleep(4000);
             slow.Dispose();
             var killedAt = clock.Elapsed;
             var output = client.GetAwaiter().GetResult();
