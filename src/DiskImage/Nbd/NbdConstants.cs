@@ -5,6 +5,9 @@ internal static class NbdConstants
 {
     public const ulong NbdMagic = 0x4e42444d41474943; // "NBDMAGIC"
     public const ulong OptionMagic = 0x49484156454F5054; // "IHAVEOPT"
+
+    /// <summary>Second magic of the oldstyle handshake, where the export's size and flags follow at once.</summary>
+    public const ulong OldstyleMagic = 0x0000420281861253;
     public const ulong OptionReplyMagic = 0x0003e889045565a9;
     public const uint RequestMagic = 0x25609513;
     public const uint SimpleReplyMagic = 0x67446698;

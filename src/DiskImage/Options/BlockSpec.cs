@@ -858,7 +858,7 @@ internal sealed record BlockSpec
         return new QuorumSpec(children, (int)threshold, display);
     }
 
-    /// <summary>qemu's nbd driver options (<c>server.type=unix|inet</c>, <c>server.path</c>, <c>server.host</c>, <c>server.port</c>, <c>export</c>, <c>open-timeout</c>) as a URI.</summary>
+    /// <summary>qemu's nbd driver options (<c>server.type=unix|inet</c>, <c>server.path</c>, <c>server.host</c>, <c>server.port</c>, <c>export</c>, <c>open-timeout</c>, <c>reconnect-delay</c>) as a URI.</summary>
     private static string NbdFilename(Dictionary<string, JsonScalar> options, string prefix)
     {
         if (Take(options, prefix + "filename") is { } uri)
@@ -903,7 +903,8 @@ internal sealed record BlockSpec
         var tlsHostname = Take(options, prefix + "tls-hostname");
         var dirtyBitmap = Take(options, prefix + "x-dirty-bitmap");
         var openTimeout = Take(options, prefix + "open-timeout");
-        return Nbd.Client.NbdUri.Format(type ?? (path is not null ? "unix" : "inet"), host, port, path, export, tlsCreds, tlsHostname, dirtyBitmap, openTimeout);
+        var reconnectDelay = Take(options, prefix + "reconnect-delay");
+        return Nbd.Client.NbdUri.Format(type ?? (path is not null ? "unix" : "inet"), host, port, path, export, tlsCreds, tlsHostname, dirtyBitmap, openTimeout, reconnectDelay);
     }
 }
 

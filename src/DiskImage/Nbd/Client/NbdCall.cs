@@ -27,6 +27,16 @@ internal sealed class NbdCall(NbdCommand command, NbdCommandFlags flags, long of
     /// <summary><c>base:allocation</c> runs of a block status request.</summary>
     public List<(long Length, NbdAllocationFlags Flags)>? Runs { get; init; }
 
+    /// <summary>Forgets a dropped connection's progress, so the request can be sent again on a new one.</summary>
+    public void Reset()
+    {
+        Cookie = 0;
+        Owner = null;
+        Error = NbdError.None;
+        Done = false;
+        Runs?.Clear();
+    }
+
     /// <summary>Bytes of data this request moves, charged against the in-flight byte bound.</summary>
     public long Charge => Command is NbdCommand.Read or NbdCommand.Write ? Length : 0;
 }

@@ -7,20 +7,31 @@ using DiskImage.IO;
 namespace DiskImage.Nbd.Client;
 
 /// <summary>
-/// One connection to an NBD export, after a fixed newstyle handshake (structured replies and
-/// <c>base:allocation</c> when the server has them). Requests from any thread are pipelined on the one
-/// connection (<see cref="NbdPipeline"/>), and a caller's large range goes out as several requests in flight.
-/// Every length the server sends is bounded before use.
+/// A connection to an NBD export, after a fixed newstyle handshake (structured replies and <c>base:allocation</c>
+/// when the server has them) or an oldstyle one. Requests from any thread are pipelined on the one connection
+/// (<see cref="NbdPipeline"/>), and a caller's large range goes out as several requests in flight. With
+/// <c>reconnect-delay</c>, a connection the server drops is made again and the requests it left unanswered are sent
+/// again on the new one. Every length the server sends is bounded before use.
 /// </summary>
 public sealed class NbdClient : IDisposable
 {
     private const int MaxOptionReply = 64 << 10;
     private const uint BlockStatusRequestLimit = 1u << 30;
 
-    private readonly Socket _socket;
+    /// <summary>Reserved bytes after an oldstyle greeting's size and flags.</summary>
+    private const int OldstylePadding = 124;
+
+    private readonly object _connectGate = new();
+    private Socket _socket;
     private Stream _stream;
     private uint? _baseAllocationId;
     private NbdPipeline? _pipeline;
+    private NbdUri? _uri;
+    private NbdTlsCredentials? _credentials;
+
+    /// <summary>While requests may wait for a new connection: until this tick count, set when a drop is first seen.</summary>
+    private long? _waitUntil;
+    private volatile bool _disposed;
 
     private NbdClient(Socket socket)
     {
@@ -43,19 +54,39 @@ public sealed class NbdClient : IDisposable
     /// <summary>Whether the server offered <c>base:allocation</c>, so holes can be asked for.</summary>
     public bool HasBlockStatus => _baseAllocationId is not null;
 
+    /// <summary>Seconds a dropped connection is waited for (qemu's <c>reconnect-delay</c>); 0: a drop fails the requests.</summary>
+    private uint ReconnectDelay => _uri?.ReconnectDelay ?? 0;
+
     /// <summary>Connects and selects the export; failures become <see cref="ImageAccessException"/>.</summary>
     /// <remarks>With <paramref name="credentials"/>, the server's certificate must name <c>tls-hostname</c>, else the URI's host.</remarks>
     public static NbdClient Connect(NbdUri uri, NbdTlsCredentials? credentials)
     {
         ArgumentNullException.ThrowIfNull(uri);
-        var rejection = new NbdTlsRejection();
-        var tls = credentials is { IsPsk: false } ? credentials.ClientOptions(uri.TlsHostname ?? uri.Host, rejection) : null;
-        var psk = credentials is { IsPsk: true } ? credentials.PskClientKey() : ((string, byte[])?)null;
-        var socket = ConnectSocket(uri);
+        // Credentials are checked before the server is contacted.
+        var security = Security.For(uri, credentials);
+        var client = Open(uri, security, ConnectSocket(uri), deadline: null);
+        client._uri = uri;
+        client._credentials = credentials;
+        return client;
+    }
+
+    /// <summary>
+    /// The handshake on a connected socket. With a <paramref name="deadline"/> (a tick count), a server that does not
+    /// finish it in time fails it, so a reconnection never waits longer than its delay.
+    /// </summary>
+    private static NbdClient Open(NbdUri uri, Security security, Socket socket, long? deadline)
+    {
+        var (tls, psk, rejection) = security;
         var client = new NbdClient(socket);
         try
         {
+            if (deadline is { } end)
+            {
+                socket.ReceiveTimeout = socket.SendTimeout = (int)Math.Clamp(end - Environment.TickCount64, 1, int.MaxValue);
+            }
+
             client.Handshake(uri.ExportName, tls, psk, uri.DirtyBitmap);
+            socket.ReceiveTimeout = socket.SendTimeout = 0;
             client._pipeline = new NbdPipeline(socket, client._stream, client.Structured, client._baseAllocationId);
             return client;
         }
@@ -86,25 +117,12 @@ public sealed class NbdClient : IDisposable
         var pause = 1000L;
         while (true)
         {
-            Socket? socket = null;
             try
             {
-                if (uri.SocketPath is { } path)
-                {
-                    socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                    socket.Connect(new UnixDomainSocketEndPoint(path));
-                }
-                else
-                {
-                    socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                    socket.Connect(uri.Host!, uri.Port);
-                }
-
-                return socket;
+                return ConnectOnce(uri, deadline: null);
             }
             catch (SocketException e)
             {
-                socket?.Dispose();
                 var left = deadline - Environment.TickCount64;
                 if (left > 0)
                 {
@@ -125,16 +143,203 @@ public sealed class NbdClient : IDisposable
         }
     }
 
-    private void Handshake(string export, SslClientAuthenticationOptions? tls, (string Username, byte[] HexKey)? psk, string? dirtyBitmap)
+    /// <summary>One connection attempt; with a <paramref name="deadline"/>, one that has not succeeded by then is given up.</summary>
+    private static Socket ConnectOnce(NbdUri uri, long? deadline)
     {
-        var greeting = new byte[18];
-        _stream.ReadExactly(greeting);
-        if (BinaryPrimitives.ReadUInt64BigEndian(greeting) != NbdConstants.NbdMagic || BinaryPrimitives.ReadUInt64BigEndian(greeting.AsSpan(8)) != NbdConstants.OptionMagic)
+        var socket = uri.SocketPath is not null
+            ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
+            : new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
         {
-            throw new ImageAccessException("Server is not a newstyle NBD server");
+            if (deadline is not { } end)
+            {
+                if (uri.SocketPath is { } path)
+                {
+                    socket.Connect(new UnixDomainSocketEndPoint(path));
+                }
+                else
+                {
+                    socket.Connect(uri.Host!, uri.Port);
+                }
+
+                return socket;
+            }
+
+            using var limit = new CancellationTokenSource(TimeSpan.FromMilliseconds(Math.Max(1, end - Environment.TickCount64)));
+            var attempt = uri.SocketPath is { } socketPath
+                ? socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), limit.Token)
+                : socket.ConnectAsync(uri.Host!, uri.Port, limit.Token);
+            try
+            {
+                attempt.AsTask().GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException)
+            {
+                throw new SocketException((int)SocketError.TimedOut);
+            }
+
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="calls"/> and waits for their replies. When the connection drops and
+    /// <c>reconnect-delay</c> is set, the calls not yet answered wait for a new connection and go out again on it, as
+    /// QEMU's nbd driver replays them; once the delay has passed without one, they fail with EIO, and so do later
+    /// requests while no connection can be made at once.
+    /// </summary>
+    private void Run(NbdCall[] calls, Span<byte> readBuffer, ReadOnlySpan<byte> writeSource)
+    {
+        while (true)
+        {
+            var pipeline = Pipeline;
+            try
+            {
+                pipeline.Execute(calls, readBuffer, writeSource);
+                return;
+            }
+            catch (IOException) when (ReconnectDelay > 0 && !_disposed)
+            {
+                // A protocol violation or a refused request is no connection loss: only a dropped connection gets here.
+                // A request the server answered with an error before the drop stays refused.
+                NbdPipeline.ThrowIfRefused(calls);
+                calls = [.. calls.Where(c => !c.Done)];
+                foreach (var call in calls)
+                {
+                    call.Reset();
+                }
+
+                Reconnect(pipeline);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Replaces the connection <paramref name="failed"/> with a new one (unless another thread did already). While
+    /// the delay since the drop lasts, attempts are repeated after 1, 2, 4 ... (at most 16) seconds, as QEMU's
+    /// connection thread does; after it, one attempt is made. Throws EIO when there is no new connection.
+    /// </summary>
+    private void Reconnect(NbdPipeline failed)
+    {
+        lock (_connectGate)
+        {
+            if (!ReferenceEquals(_pipeline, failed))
+            {
+                return;
+            }
+
+            var now = Environment.TickCount64;
+            _waitUntil ??= now + (ReconnectDelay * 1000L);
+            var waitUntil = _waitUntil.Value;
+            var waiting = now < waitUntil;
+            // After the delay, one attempt, still bounded: a server that accepts and then says nothing cannot hold it.
+            var deadline = waiting ? waitUntil : now + (ReconnectDelay * 1000L);
+            var pause = 1000L;
+            while (!_disposed)
+            {
+                if (TryConnectAgain(deadline) is { } fresh)
+                {
+                    Adopt(fresh);
+                    _waitUntil = null;
+                    return;
+                }
+
+                var left = waitUntil - Environment.TickCount64;
+                if (!waiting || left <= 0)
+                {
+                    break;
+                }
+
+                Thread.Sleep((int)Math.Min(pause, left));
+                pause = Math.Min(pause * 2, 16000);
+            }
+
+            throw new IOException("Input/output error", 5);
+        }
+    }
+
+    /// <summary>
+    /// One attempt at a new connection to the same export. One that describes a different export (another size,
+    /// or read-only where the first was writable) is not used: requests meant for the first must not land there.
+    /// </summary>
+    private NbdClient? TryConnectAgain(long deadline)
+    {
+        try
+        {
+            var fresh = Open(_uri!, Security.For(_uri!, _credentials), ConnectOnce(_uri!, deadline), deadline);
+            if (fresh.Size == Size && ((fresh.Flags & NbdTransmissionFlags.ReadOnly) == 0 || (Flags & NbdTransmissionFlags.ReadOnly) != 0))
+            {
+                return fresh;
+            }
+
+            fresh.Dispose();
+        }
+        catch (Exception e) when (e is DiskImageException or IOException or SocketException or System.Security.Authentication.AuthenticationException)
+        {
+            // A failed attempt; the caller tries again while the delay lasts.
         }
 
-        var serverFlags = BinaryPrimitives.ReadUInt16BigEndian(greeting.AsSpan(16));
+        return null;
+    }
+
+    /// <summary>What a handshake needs of the credentials: TLS options or a PSK, and where a refusal's reason is kept.</summary>
+    private sealed record Security(SslClientAuthenticationOptions? Tls, (string Username, byte[] HexKey)? Psk, NbdTlsRejection Rejection)
+    {
+        public static Security For(NbdUri uri, NbdTlsCredentials? credentials)
+        {
+            var rejection = new NbdTlsRejection();
+            var tls = credentials is { IsPsk: false } ? credentials.ClientOptions(uri.TlsHostname ?? uri.Host, rejection) : null;
+            var psk = credentials is { IsPsk: true } ? credentials.PskClientKey() : ((string, byte[])?)null;
+            return new Security(tls, psk, rejection);
+        }
+    }
+
+    /// <summary>Takes over a new connection's socket and negotiated values; the dropped one is closed.</summary>
+    private void Adopt(NbdClient fresh)
+    {
+        var (oldPipeline, oldSocket) = (_pipeline, _socket);
+        _socket = fresh._socket;
+        _stream = fresh._stream;
+        _baseAllocationId = fresh._baseAllocationId;
+        Structured = fresh.Structured;
+        MaxPayload = fresh.MaxPayload;
+        Flags = fresh.Flags;
+        Volatile.Write(ref _pipeline, fresh._pipeline);
+        fresh._pipeline = null;
+        oldPipeline?.Dispose();
+        oldSocket.Dispose();
+    }
+
+    private void Handshake(string export, SslClientAuthenticationOptions? tls, (string Username, byte[] HexKey)? psk, string? dirtyBitmap)
+    {
+        Span<byte> greeting = stackalloc byte[16];
+        _stream.ReadExactly(greeting);
+        var magic = BinaryPrimitives.ReadUInt64BigEndian(greeting);
+        if (magic != NbdConstants.NbdMagic)
+        {
+            throw new ImageAccessException($"Bad initial magic received: 0x{magic:x}");
+        }
+
+        magic = BinaryPrimitives.ReadUInt64BigEndian(greeting[8..]);
+        if (magic == NbdConstants.OldstyleMagic)
+        {
+            OldstyleHandshake(export, tls is not null || psk is not null, dirtyBitmap);
+            return;
+        }
+
+        if (magic != NbdConstants.OptionMagic)
+        {
+            throw new ImageAccessException($"Bad server magic received: 0x{magic:x}");
+        }
+
+        Span<byte> globalFlags = stackalloc byte[2];
+        _stream.ReadExactly(globalFlags);
+        var serverFlags = BinaryPrimitives.ReadUInt16BigEndian(globalFlags);
         if ((serverFlags & NbdConstants.FlagFixedNewstyle) == 0)
         {
             throw new ImageAccessException("Server does not support the fixed newstyle handshake");
@@ -245,6 +450,46 @@ public sealed class NbdClient : IDisposable
     }
 
     /// <summary>
+    /// The rest of an oldstyle greeting: the export's size, its flags in 32 bits (only the low 16 may be set) and 124
+    /// reserved bytes. No options: no TLS, no export name, no structured replies or block status.
+    /// </summary>
+    private void OldstyleHandshake(string export, bool wantsTls, string? dirtyBitmap)
+    {
+        if (wantsTls)
+        {
+            throw new ImageAccessException("Server does not support STARTTLS");
+        }
+
+        if (export.Length > 0)
+        {
+            throw new ImageAccessException("Server does not support non-empty export names");
+        }
+
+        Span<byte> rest = stackalloc byte[8 + 4 + OldstylePadding];
+        _stream.ReadExactly(rest);
+        var size = BinaryPrimitives.ReadUInt64BigEndian(rest);
+        var flags = BinaryPrimitives.ReadUInt32BigEndian(rest[8..]);
+        if (flags > ushort.MaxValue)
+        {
+            // qemu's message, including the stray 'x' its format string leaves after the number.
+            throw new ImageAccessException($"Unexpected export flags {flags:x}x");
+        }
+
+        if (size > long.MaxValue)
+        {
+            throw new ImageAccessException("NBD export size is out of range");
+        }
+
+        Size = (long)size;
+        Flags = (NbdTransmissionFlags)flags;
+        if (dirtyBitmap is not null)
+        {
+            // As for a newstyle server without the context: qemu's open fails with only its errno.
+            throw new InvalidOptionException("Could not open image: Invalid argument");
+        }
+    }
+
+    /// <summary>
     /// Selects the meta context block status reads: <c>base:allocation</c>, or the one <c>x-dirty-bitmap</c> names,
     /// whose flags are then read as if they were <c>base:allocation</c>'s (QEMU's debugging aid for exported bitmaps).
     /// </summary>
@@ -324,13 +569,17 @@ public sealed class NbdClient : IDisposable
 
     /// <summary>Bytes per read or write request when a caller's range is split: large enough to keep
     /// per-request costs small, small enough that several requests of one caller are in flight at once.</summary>
-    private int PieceSize => Math.Min(MaxPayload, 1 << 20);
+    /// <remarks>
+    /// With <c>reconnect-delay</c>, a range goes out as QEMU's nbd driver sends it (one request up to the server's
+    /// maximum), so what is replayed to a restarted server, request by request, is what QEMU would replay.
+    /// </remarks>
+    private int PieceSize => ReconnectDelay > 0 ? MaxPayload : Math.Min(MaxPayload, 1 << 20);
 
     /// <summary>Reads <c>buffer.Length</c> bytes at <paramref name="offset"/>, as several requests in flight.</summary>
     public void Read(long offset, Span<byte> buffer)
     {
         var calls = Split(NbdCommand.Read, NbdCommandFlags.None, offset, buffer.Length, PieceSize);
-        Pipeline.Execute(calls, buffer, []);
+        Run(calls, buffer, []);
     }
 
     /// <summary>Writes <paramref name="data"/> at <paramref name="offset"/> of the export, as several requests in flight.</summary>
@@ -340,24 +589,24 @@ public sealed class NbdClient : IDisposable
     public void Write(long offset, ReadOnlySpan<byte> data, bool fua)
     {
         var calls = Split(NbdCommand.Write, fua ? NbdCommandFlags.Fua : NbdCommandFlags.None, offset, data.Length, PieceSize);
-        Pipeline.Execute(calls, [], data);
+        Run(calls, [], data);
     }
 
     /// <summary>Asks the server to make every completed write durable.</summary>
-    public void Flush() => Pipeline.Execute([new NbdCall(NbdCommand.Flush, NbdCommandFlags.None, 0, 0, 0)], [], []);
+    public void Flush() => Run([new NbdCall(NbdCommand.Flush, NbdCommandFlags.None, 0, 0, 0)], [], []);
 
     /// <summary>Tells the server a range is no longer needed (it may read as anything afterwards).</summary>
     /// <param name="offset">Export offset.</param>
     /// <param name="length">Bytes to discard.</param>
     public void Trim(long offset, long length) =>
-        Pipeline.Execute(Split(NbdCommand.Trim, NbdCommandFlags.None, offset, length, ZeroPieceSize), [], []);
+        Run(Split(NbdCommand.Trim, NbdCommandFlags.None, offset, length, ZeroPieceSize), [], []);
 
     /// <summary>Makes a range of the export read as zeroes.</summary>
     /// <param name="offset">Export offset.</param>
     /// <param name="length">Bytes to zero.</param>
     /// <param name="noHole">Ask the server to keep the range allocated rather than punch a hole.</param>
     public void WriteZeroes(long offset, long length, bool noHole) =>
-        Pipeline.Execute(Split(NbdCommand.WriteZeroes, noHole ? NbdCommandFlags.NoHole : NbdCommandFlags.None, offset, length, ZeroPieceSize), [], []);
+        Run(Split(NbdCommand.WriteZeroes, noHole ? NbdCommandFlags.NoHole : NbdCommandFlags.None, offset, length, ZeroPieceSize), [], []);
 
     /// <summary>Largest range of one zeroing or discard request (no payload, so only the 32-bit length bounds it).</summary>
     private const int ZeroPieceSize = 1 << 30;
@@ -369,7 +618,7 @@ public sealed class NbdClient : IDisposable
     public List<(long Length, NbdAllocationFlags Flags)> BlockStatus(long offset, long length)
     {
         var call = new NbdCall(NbdCommand.BlockStatus, NbdCommandFlags.None, offset, (uint)Math.Min(length, BlockStatusRequestLimit), 0) { Runs = [] };
-        Pipeline.Execute([call], [], []);
+        Run([call], [], []);
         return call.Runs!;
     }
 
@@ -385,11 +634,12 @@ public sealed class NbdClient : IDisposable
         return calls;
     }
 
-    private NbdPipeline Pipeline => _pipeline ?? throw new InvalidOperationException("The NBD connection is not in its transmission phase");
+    private NbdPipeline Pipeline => Volatile.Read(ref _pipeline) ?? throw new InvalidOperationException("The NBD connection is not in its transmission phase");
 
     /// <inheritdoc/>
     public void Dispose()
     {
+        _disposed = true;
         if (_pipeline is not null)
         {
             _pipeline.Dispose();

@@ -105,9 +105,15 @@ internal sealed unsafe class NbdPipeline : IDisposable
             }
         }
 
+        ThrowIfRefused(calls);
+    }
+
+    /// <summary>Throws the error of the first answered call the server refused.</summary>
+    public static void ThrowIfRefused(ReadOnlySpan<NbdCall> calls)
+    {
         foreach (var call in calls)
         {
-            if (call.Error != NbdError.None)
+            if (call.Done && call.Error != NbdError.None)
             {
                 throw new ImageAccessException($"NBD {Describe(call.Command)} failed: {ErrorText(call.Error)}");
             }

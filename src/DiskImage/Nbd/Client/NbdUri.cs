@@ -23,6 +23,13 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
     /// </summary>
     public uint OpenTimeout { get; init; }
 
+    /// <summary>
+    /// qemu's <c>reconnect-delay</c>: for how many seconds requests wait for a new connection after the server drops
+    /// one, to be sent again on it (0: a dropped connection fails them at once). Carried as a <c>reconnect-delay=</c>
+    /// query parameter.
+    /// </summary>
+    public uint ReconnectDelay { get; init; }
+
     /// <summary>Whether <paramref name="name"/> is written as an NBD URI or in qemu's legacy <c>nbd:</c> syntax.</summary>
     public static bool IsNbd(string name) =>
         name.StartsWith("nbd:", StringComparison.Ordinal) || name.StartsWith("nbd+tcp://", StringComparison.Ordinal)
@@ -56,6 +63,7 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
         string? tlsHostname = null;
         string? dirtyBitmap = null;
         uint openTimeout = 0;
+        uint reconnectDelay = 0;
         foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var eq = pair.IndexOf('=', StringComparison.Ordinal);
@@ -81,6 +89,10 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
             {
                 openTimeout = ParseSeconds(key, value);
             }
+            else if (key == "reconnect-delay")
+            {
+                reconnectDelay = ParseSeconds(key, value);
+            }
             else
             {
                 throw new InvalidOptionException($"Unexpected query parameter '{key}' in NBD URI '{text}'");
@@ -94,7 +106,7 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
                 throw new InvalidOptionException($"An nbd+unix URI needs an empty host and a socket: nbd+unix:///export?socket=PATH ('{text}')");
             }
 
-            return new NbdUri(null, 0, socket, export) { TlsCreds = tlsCreds, TlsHostname = tlsHostname, DirtyBitmap = dirtyBitmap, OpenTimeout = openTimeout };
+            return new NbdUri(null, 0, socket, export) { TlsCreds = tlsCreds, TlsHostname = tlsHostname, DirtyBitmap = dirtyBitmap, OpenTimeout = openTimeout, ReconnectDelay = reconnectDelay };
         }
 
         var host = authority;
@@ -115,7 +127,7 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
             throw new InvalidOptionException($"An NBD URI needs a host: nbd://host[:port]/export ('{text}')");
         }
 
-        return new NbdUri(host, port, null, export) { TlsCreds = tlsCreds, TlsHostname = tlsHostname, DirtyBitmap = dirtyBitmap, OpenTimeout = openTimeout };
+        return new NbdUri(host, port, null, export) { TlsCreds = tlsCreds, TlsHostname = tlsHostname, DirtyBitmap = dirtyBitmap, OpenTimeout = openTimeout, ReconnectDelay = reconnectDelay };
     }
 
     /// <summary>The URI as qemu-img prints an NBD node's file name (no slash before an empty export name).</summary>
@@ -126,15 +138,20 @@ public sealed record NbdUri(string? Host, int Port, string? SocketPath, string E
     }
 
     /// <summary>The URI for a server address given as qemu's <c>server.*</c> options.</summary>
-    public static string Format(string type, string? host, string? port, string? path, string? export, string? tlsCreds = null, string? tlsHostname = null, string? dirtyBitmap = null, string? openTimeout = null)
+    public static string Format(string type, string? host, string? port, string? path, string? export, string? tlsCreds = null, string? tlsHostname = null, string? dirtyBitmap = null, string? openTimeout = null, string? reconnectDelay = null)
     {
         if (openTimeout is not null)
         {
             ParseSeconds("open-timeout", openTimeout);
         }
 
+        if (reconnectDelay is not null)
+        {
+            ParseSeconds("reconnect-delay", reconnectDelay);
+        }
+
         var name = Uri.EscapeDataString(export ?? "");
-        var tls = string.Join('&', new[] { ("tls-creds", tlsCreds), ("tls-hostname", tlsHostname), ("x-dirty-bitmap", dirtyBitmap), ("open-timeout", openTimeout) }
+        var tls = string.Join('&', new[] { ("tls-creds", tlsCreds), ("tls-hostname", tlsHostname), ("x-dirty-bitmap", dirtyBitmap), ("open-timeout", openTimeout), ("reconnect-delay", reconnectDelay) }
             .Where(p => p.Item2 is not null).Select(p => p.Item1 + "=" + Uri.EscapeDataString(p.Item2!)));
         return type switch
         {

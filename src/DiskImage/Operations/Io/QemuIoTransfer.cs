@@ -10,7 +10,12 @@ namespace DiskImage.Operations.Io;
 /// </summary>
 internal static class QemuIoTransfer
 {
-    private const int ChunkSize = 1 << 20;
+    /// <summary>
+    /// qemu-io hands the whole range to the block layer as one request. Up to 32 MiB (the largest request QEMU's nbd
+    /// driver sends as one) a range is one chunk here too, so a server sees the requests qemu-io's would; beyond that a
+    /// range still never becomes one huge buffer.
+    /// </summary>
+    private const int ChunkSize = 32 << 20;
 
     /// <summary>What a read found.</summary>
     /// <param name="Error">Negative errno when the read failed, else 0.</param>
@@ -121,7 +126,7 @@ internal static class QemuIoTransfer
     }
 
     /// <summary>
-    /// Produces <paramref name="count"/> bytes with <paramref name="fill"/> in chunks of at most 1 MiB, handing each chunk
+    /// Produces <paramref name="count"/> bytes with <paramref name="fill"/> in chunks of at most 32 MiB, handing each chunk
     /// and its position within the request to <paramref name="write"/>.
     /// </summary>
     private static void WriteChunks(long count, Action<long, Span<byte>> fill, SpanWriter write)
