@@ -313,35 +313,12 @@ public sealed class HostFile : IStorage
 
         try
         {
-            FlushData();
+            RandomAccess.FlushToDisk(_handle);
         }
         catch
         {
             Volatile.Write(ref _unflushed, 1);
             throw;
-        }
-    }
-
-    /// <summary>
-    /// <c>fdatasync</c> on Linux, as QEMU's file driver flushes: the data and what is needed to read it back (the
-    /// length), without waiting for a journal commit of the timestamps alone. <c>fsync</c> elsewhere.
-    /// </summary>
-    private void FlushData()
-    {
-        if (!LinuxFileCalls.IsAvailable)
-        {
-            RandomAccess.FlushToDisk(_handle);
-            return;
-        }
-
-        while (LinuxFileCalls.FDataSync(_handle.DangerousGetHandle()) != 0)
-        {
-            var errno = Marshal.GetLastPInvokeError();
-            if (errno != LinuxFileCalls.EINTR)
-            {
-                // The errno travels as the exception's HResult, where ErrnoText finds it for qemu's wording.
-                throw new IOException(ErrnoText.Strerror(errno), errno);
-            }
         }
     }
 

@@ -42,9 +42,6 @@ internal static partial class LinuxFileCalls
     [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
     private static unsafe partial int FStat(nint fd, byte* statBuffer);
 
-    [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
-    public static partial int FDataSync(nint fd);
-
     [LibraryImport("libc", EntryPoint = "copy_file_range", SetLastError = true)]
     public static partial nint CopyFileRange(nint fdIn, ref long offIn, nint fdOut, ref long offOut, nuint length, uint flags);
 
