@@ -96,13 +96,13 @@ public sealed class NbdClient : IDisposable
                 }
                 else
                 {
-                    socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                    socket.Connect(uri.Host!, uri.Port);
+                    // Resolved and tried address by address as QEMU does, failing in its words.
+                    socket = InetSockets.Connect(uri.Host!, uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 }
 
                 return socket;
             }
-            catch (SocketException e)
+            catch (Exception e) when (e is SocketException or ImageAccessException)
             {
                 socket?.Dispose();
                 var left = deadline - Environment.TickCount64;
@@ -117,7 +117,12 @@ public sealed class NbdClient : IDisposable
                     }
                 }
 
-                var reason = e.SocketErrorCode == SocketError.ConnectionRefused ? "Connection refused"
+                if (e is ImageAccessException)
+                {
+                    throw;
+                }
+
+                var reason = ((SocketException)e).SocketErrorCode == SocketError.ConnectionRefused ? "Connection refused"
                     : uri.SocketPath is { } missing && !File.Exists(missing) ? "No such file or directory"
                     : e.Message;
                 throw new ImageAccessException($"Failed to connect to '{uri.SocketPath ?? $"{uri.Host}:{uri.Port}"}': {reason}", e);
