@@ -1,3 +1,5 @@
+using DiskImage.Formats;
+
 namespace DiskImage.Cli.Rendering;
 
 /// <summary><c>-o help</c> (or <c>-o ?</c>): the options a format takes, printed as qemu-img prints them.</summary>
@@ -17,8 +19,8 @@ internal static class CreateOptionHelp
     {
         if (!CreateOptionTable.Create.TryGetValue(format, out var entries))
         {
-            context.Error.WriteLine(IsKnownReadOnlyFormat(format)
-                ? $"{ProgramName.Value}: Format driver '{format}' does not support image creation"
+            context.Error.WriteLine(QemuFormatNames.CannotCreate(format)
+                ? $"{ProgramName.Value}: {QemuFormatNames.NoCreationMessage(format)}"
                 : $"{ProgramName.Value}: Unknown file format '{format}'");
             return 1;
         }
@@ -45,7 +47,7 @@ internal static class CreateOptionHelp
     {
         if (!CreateOptionTable.Amend.TryGetValue(format, out var entries))
         {
-            context.Error.WriteLine(CreateOptionTable.Create.ContainsKey(format) || IsKnownReadOnlyFormat(format)
+            context.Error.WriteLine(CreateOptionTable.Create.ContainsKey(format) || QemuFormatNames.IsKnown(format)
                 ? $"{ProgramName.Value}: Format driver '{format}' does not support option amendment"
                 : $"{ProgramName.Value}: Unknown file format '{format}'");
             return 1;
@@ -55,9 +57,6 @@ internal static class CreateOptionHelp
         Print(context.Out, entries);
         return 0;
     }
-
-    /// <summary>Formats qemu-img reads but cannot create.</summary>
-    private static bool IsKnownReadOnlyFormat(string format) => format is "bochs" or "cloop" or "dmg" or "vvfat" or "blkdebug" or "blkverify";
 
     private static void Print(TextWriter output, IEnumerable<CreateOptionTable.Entry> entries)
     {

@@ -3,7 +3,7 @@ using DiskImage.Nbd.Client;
 
 namespace DiskImage.IO;
 
-/// <summary>Opens the storage a name refers to: a host file, an NBD export for <c>nbd:</c> names, or the image under a
+/// <summary>Opens the storage a name refers to: a host file, an NBD export for <c>nbd:</c> names, an <c>ssh://</c> server, or the image under a
 /// <c>blkdebug:CONFIG:PATH</c> name (with the rules file's fault injection when CONFIG is given).</summary>
 public static class Storage
 {
@@ -18,7 +18,9 @@ public static class Storage
     {
         if (!BlkdebugName.IsBlkdebug(name))
         {
-            return NbdUri.IsNbd(name) ? NbdStorage.Open(name, writable) : HostFile.Open(name, writable, lockRequest);
+            return NbdUri.IsNbd(name) ? NbdStorage.Open(name, writable)
+                : Options.SshNode.IsSshUri(name) ? SshConnection.Open(name)
+                : HostFile.Open(name, writable, lockRequest);
         }
 
         // The rules are read before the image is opened, as QEMU's blkdebug_open does.

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using DiskImage.IO;
 
@@ -151,6 +152,12 @@ internal sealed record BlockSpec
     /// <summary>Format names that QEMU would accept as a file node but that this library cannot yet stack.</summary>
     private static readonly HashSet<string> OtherFormats = new(StringComparer.Ordinal) { "qcow", "qed", "luks", "parallels", "bochs", "cloop", "dmg" };
 
+    /// <summary>Options every node takes from the block layer itself, before its driver reads the rest.</summary>
+    private static readonly HashSet<string> GenericNodeKeys = new(StringComparer.Ordinal)
+    {
+        "node-name", "read-only", "auto-read-only", "force-share", "cache.direct", "cache.no-flush", "discard", "detect-zeroes",
+    };
+
     /// <summary>This node as the JSON object QEMU prints inside a generated <c>json:</c> name.</summary>
     private string DisplayObject { get; init; } = "";
 
@@ -184,6 +191,18 @@ internal sealed record BlockSpec
         if (IsHostProtocol(driver))
         {
             return TopProtocol(options, driver!);
+        }
+
+        if (driver == "ssh")
+        {
+            // The block layer's own options go first; the rest are the ssh driver's.
+            foreach (var generic in GenericNodeKeys)
+            {
+                options.Remove(generic);
+            }
+
+            IO.SshConnection.Open(SshNode.Parse(options.ToDictionary(o => o.Key, o => o.Value.Text, StringComparer.Ordinal)));
+            throw new UnreachableException();
         }
 
         var hasFile = options.Keys.Any(k => k.StartsWith(FilePrefix, StringComparison.Ordinal));
@@ -281,6 +300,13 @@ internal sealed record BlockSpec
         {
             (filename, blkdebugRules, blkdebugInline) = BlkdebugNode(options);
         }
+        else if (protocol == "ssh")
+        {
+            var sshOptions = options.Where(o => o.Key.StartsWith(FilePrefix, StringComparison.Ordinal) && !GenericNodeKeys.Contains(o.Key[FilePrefix.Length..]))
+                .ToDictionary(o => o.Key[FilePrefix.Length..], o => o.Value.Text, StringComparer.Ordinal);
+            IO.SshConnection.Open(SshNode.Parse(sshOptions));
+            throw new UnreachableException();
+        }
         else if (protocol is not null && OtherFormats.Contains(protocol))
         {
             throw new UnsupportedFeatureException($"Format '{protocol}' as the file node of another format is not supported; only raw, qcow2, vmdk, vpc, vdi and vhdx are");
@@ -337,8 +363,10 @@ internal sealed record BlockSpec
         var display = offset is null && size is null && fileNode is null && blkdebugRules is null && quorum is null && luksKeySecret is null && !namesKeySecret ? filename : JsonFilename.Prefix + displayObject;
         if (isNull)
         {
+            // Only options that change what is read (size, read-zeroes) make QEMU name the node by its options; with
+            // none of them (latency only delays) it is DRIVER://.
             displayObject = QemuJson.Object(nullDisplay);
-            display = JsonFilename.Prefix + displayObject;
+            display = nullDisplay.TrueForAll(o => o.Key is "driver" or "latency-ns") ? $"{driver}://" : JsonFilename.Prefix + displayObject;
         }
 
         return new BlockSpec

@@ -121,7 +121,7 @@ public sealed class NbdClient : IDisposable
             {
                 return ConnectOnce(uri, deadline: null);
             }
-            catch (SocketException e)
+            catch (Exception e) when (e is SocketException or ImageAccessException)
             {
                 var left = deadline - Environment.TickCount64;
                 if (left > 0)
@@ -135,7 +135,12 @@ public sealed class NbdClient : IDisposable
                     }
                 }
 
-                var reason = e.SocketErrorCode == SocketError.ConnectionRefused ? "Connection refused"
+                if (e is ImageAccessException)
+                {
+                    throw;
+                }
+
+                var reason = ((SocketException)e).SocketErrorCode == SocketError.ConnectionRefused ? "Connection refused"
                     : uri.SocketPath is { } missing && !File.Exists(missing) ? "No such file or directory"
                     : e.Message;
                 throw new ImageAccessException($"Failed to connect to '{uri.SocketPath ?? $"{uri.Host}:{uri.Port}"}': {reason}", e);
@@ -146,6 +151,12 @@ public sealed class NbdClient : IDisposable
     /// <summary>One connection attempt; with a <paramref name="deadline"/>, one that has not succeeded by then is given up.</summary>
     private static Socket ConnectOnce(NbdUri uri, long? deadline)
     {
+        if (deadline is null && uri.SocketPath is null)
+        {
+            // Resolved and tried address by address as QEMU does, failing in its words.
+            return InetSockets.Connect(uri.Host!, uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         var socket = uri.SocketPath is not null
             ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
             : new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -153,15 +164,7 @@ public sealed class NbdClient : IDisposable
         {
             if (deadline is not { } end)
             {
-                if (uri.SocketPath is { } path)
-                {
-                    socket.Connect(new UnixDomainSocketEndPoint(path));
-                }
-                else
-                {
-                    socket.Connect(uri.Host!, uri.Port);
-                }
-
+                socket.Connect(new UnixDomainSocketEndPoint(uri.SocketPath!));
                 return socket;
             }
 

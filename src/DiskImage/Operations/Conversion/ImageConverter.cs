@@ -32,6 +32,12 @@ public static class ImageConverter
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
         var registry = options.Registry ?? ImageFormatRegistry.Default;
+        if (!options.NoCreate && QemuFormatNames.CannotCreate(options.TargetFormat))
+        {
+            // A driver qemu-img has but that cannot create images is refused as qemu-img refuses it.
+            throw new UnsupportedFeatureException(QemuFormatNames.NoCreationMessage(options.TargetFormat));
+        }
+
         var targetFormat = GetFormat(registry, options.TargetFormat);
         if (options.SourceFormat is not null)
         {

@@ -40,7 +40,9 @@ public static class ImageCreator
         var file = FileProtocolPrefix.Strip(request.Path);
         if (!registry.TryGet(request.Format, out var format))
         {
-            throw new UnknownFormatException($"Unknown file format '{request.Format}'");
+            throw QemuFormatNames.CannotCreate(request.Format)
+                ? new UnsupportedFeatureException(QemuFormatNames.NoCreationMessage(request.Format))
+                : new UnknownFormatException($"Unknown file format '{request.Format}'");
         }
 
         if (!format.CanCreate)

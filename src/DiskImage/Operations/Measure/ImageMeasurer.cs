@@ -72,7 +72,8 @@ public static class ImageMeasurer
 
     /// <summary>A target format measure has no arithmetic for: qemu-img's words for an unknown one and a known one.</summary>
     private static DiskImageException NotMeasurable(ImageFormatRegistry registry, string name) =>
-        registry.TryGet(name, out var format)
+        QemuFormatNames.CannotCreate(name) ? new UnsupportedFeatureException(QemuFormatNames.NoCreationMessage(name))
+        : registry.TryGet(name, out var format)
             ? new UnsupportedFeatureException($"Block driver '{format.Name}' does not support size measurement")
             : new UnknownFormatException($"Unknown file format '{name}'");
 
