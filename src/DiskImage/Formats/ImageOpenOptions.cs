@@ -80,8 +80,28 @@ public sealed record ImageOpenOptions
     /// The storage under the format: the stacked <see cref="FileNode"/>, else the named file with this open's lock
     /// (under a blkdebug node when <see cref="Blkdebug"/> has rules).
     /// </summary>
-    internal IStorage OpenFile(string path, bool formatOwnsFile) =>
-        FileNode is { } node ? node(this, formatOwnsFile) : Storage.WithRules(Storage.Open(path, !ReadOnly, LockFor(path, formatOwnsFile)), Blkdebug ?? []);
+    internal IStorage OpenFile(string path, bool formatOwnsFile)
+    {
+        if (FileNode is { } node)
+        {
+            return node(this, formatOwnsFile);
+        }
+
+        var storage = Storage.Open(path, !ReadOnly, LockFor(path, formatOwnsFile));
+        if (NewOutputFile && storage is HostFile file)
+        {
+            file.ReserveBeforeWrites = true;
+        }
+
+        return Storage.WithRules(storage, Blkdebug ?? []);
+    }
+
+    /// <summary>
+    /// The image's file was created empty by this operation for a new output (convert's target, under its temporary
+    /// name): its large writes reserve their blocks first (<see cref="HostFile.ReserveBeforeWrites"/>). Not passed on to
+    /// backing files.
+    /// </summary>
+    internal bool NewOutputFile { get; init; }
 
     /// <summary>
     /// Receives the lines QEMU's qcow2 driver prints on stderr, so qemu-io shows them: the check a writable open runs
@@ -176,6 +196,7 @@ public sealed record ImageOpenOptions
         TrustExtentPaths = false,
         FormatWasProbed = false,
         IgnoreFlushes = false,
+        NewOutputFile = false,
         Window = null,
         FileNode = null,
         StackedDisplayName = null,

@@ -39,6 +39,25 @@ internal static partial class LinuxFileCalls
     [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
     public static partial int FAllocate(nint fd, int mode, long offset, long length);
 
+    /// <summary><c>f_type</c> of ext2, ext3 and ext4.</summary>
+    public const long Ext4Magic = 0xEF53;
+
+    [LibraryImport("libc", EntryPoint = "fstatfs", SetLastError = true)]
+    private static unsafe partial int FStatFs(nint fd, byte* statfsBuffer);
+
+    /// <summary>The file system type (<c>statfs.f_type</c>) of the file, or null when it cannot be had.</summary>
+    /// <remarks>f_type is the first field of struct statfs, a long, on x86-64 and the generic (arm64) layout.</remarks>
+    public static unsafe long? FileSystemType(nint fd)
+    {
+        if (!IsAvailable || (RuntimeInformation.ProcessArchitecture is not (Architecture.X64 or Architecture.Arm64)))
+        {
+            return null;
+        }
+
+        byte* buffer = stackalloc byte[256];
+        return FStatFs(fd, buffer) == 0 ? *(long*)buffer : null;
+    }
+
     [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
     private static unsafe partial int FStat(nint fd, byte* statBuffer);
 

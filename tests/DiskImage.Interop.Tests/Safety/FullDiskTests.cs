@@ -64,6 +64,39 @@ public sealed class FullDiskTests
         }
     }
 
+    /// <summary>
+    /// On ext4 a new convert target reserves the blocks of each large write before it (<c>fallocate</c>); a full disk must
+    /// still fail cleanly, whether the reserving or the write runs out of space. A 16 MiB ext4 file system on a loop device.
+    /// </summary>
+    [Theory]
+    [InlineData("convert", "raw")]
+    [InlineData("convert", "qcow2")]
+    [InlineData("convert-from-qcow2", "raw")]
+    [InlineData("convert-from-qcow2", "qcow2")]
+    public void Full_ext4_leaves_no_target(string verb, string format)
+    {
+        using var dir = new TempDirectory();
+        var sourcePath = MakeSource(dir);
+        var small = Directory.CreateDirectory(dir.File("small")).FullName;
+        if (!TryMountExt4(dir.File("small.ext4"), small))
+        {
+            // Only root may mount; elsewhere the file-size limit case covers the same path (a write failing mid-copy).
+            Assert.NotEqual("root", Environment.UserName);
+            return;
+        }
+
+        try
+        {
+            Assert.Equal("ext4", new DriveInfo(small).DriveFormat);
+            using var process = DiskimgProcess.Start(small, false, Arguments(verb, format, sourcePath, "target.img"));
+            AssertCleanFailure(small, process.WaitForExit(TimeSpan.FromSeconds(120)));
+        }
+        finally
+        {
+            Process.Start("umount", ["-l", small])!.WaitForExit();
+        }
+    }
+
     private static string[] Arguments(string verb, string format, string sourcePath, string target) => verb switch
     {
         "convert" => ["convert", "-f", "raw", "-O", format, sourcePath, target],
@@ -115,6 +148,20 @@ public sealed class FullDiskTests
         File.WriteAllBytes(text, data);
         ExternalTool.QemuImg("convert", "-c", "-f", "raw", "-O", "qcow2", text, path);
         return path;
+    }
+
+    private static bool TryMountExt4(string imagePath, string path)
+    {
+        using (var image = File.Create(imagePath))
+        {
+            image.SetLength(16L << 20);
+        }
+
+        ExternalTool.Result made = ExternalTool.Run("mkfs.ext4", "-q", "-F", imagePath);
+        Assert.True(made.ExitCode == 0, made.StdErr);
+        using var mount = Process.Start(new ProcessStartInfo("mount", ["-o", "loop", imagePath, path]) { RedirectStandardError = true })!;
+        mount.WaitForExit();
+        return mount.ExitCode == 0;
     }
 
     private static bool TryMountTmpfs(string path)

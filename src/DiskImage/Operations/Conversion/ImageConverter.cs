@@ -209,12 +209,15 @@ public static class ImageConverter
     /// <summary>Opens the target for writing; a failure names the target as the caller did, not its temporary name.</summary>
     private static IDiskImage OpenTarget(ImageFormatRegistry registry, IImageFormat targetFormat, string targetPath, ConvertOptions options)
     {
+        // A new target is written under its temporary name, never the user's path (-n, or an NBD export, write in place).
+        var newOutput = targetPath != options.Target;
         try
         {
             return registry.Open(targetPath, targetFormat.Name, new ImageOpenOptions
             {
                 ReadOnly = false,
                 IgnoreFlushes = options.TargetCache == "unsafe",
+                NewOutputFile = newOutput,
                 Registry = registry,
                 SecretProvider = options.SecretProvider,
                 KeySecret = options.TargetKeySecret ?? options.TargetOptions.GetValueOrDefault("encrypt.key-secret")
