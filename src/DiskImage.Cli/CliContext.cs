@@ -11,4 +11,7 @@ internal sealed record CliContext(TextWriter Out, TextWriter Error)
 
     /// <summary>Cancelled by SIGINT or SIGTERM; every long operation takes it.</summary>
     public CancellationToken Cancellation { get; init; }
+
+    /// <summary>The <c>--image-opts</c> lists this command line typed, so its errors name them as typed.</summary>
+    public ImageOptsNames ImageOptsNames { get; init; } = new();
 }

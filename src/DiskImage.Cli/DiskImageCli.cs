@@ -20,11 +20,12 @@ internal static class DiskImageCli
     {
         // Warnings the library raises while the verb runs (qemu-img prints them and goes on).
         // A warning led by a driver's name ("qcow2: ...") is one QEMU's driver prints itself, without the program's name.
-        ImageOptsNames.Forget();
         using var warnings = ImageWarnings.Listen(message => stderr.WriteLine(message.StartsWith("qcow2: ", StringComparison.Ordinal) ? message : $"{ProgramName.Value}: {message}"));
+        // Everything this command line keeps while it runs lives in its context, none of it process-wide.
+        var context = new CliContext(stdout, stderr) { ErrorIsTerminal = errorIsTerminal, OutputIsTerminal = outputIsTerminal, Cancellation = interruption?.Token ?? default };
         try
         {
-            var root = BuildCommands(new CliContext(stdout, stderr) { ErrorIsTerminal = errorIsTerminal, OutputIsTerminal = outputIsTerminal, Cancellation = interruption?.Token ?? default }, args.Length > 0 ? args[0] : null);
+            var root = BuildCommands(context, args.Length > 0 ? args[0] : null);
             if (args.Length == 0)
             {
                 throw new UsageException("Not enough arguments");
@@ -66,7 +67,7 @@ internal static class DiskImageCli
         catch (Exception e)
         {
             // Whatever went wrong, a user sees one line, never a stack trace.
-            return ErrorReporter.Report(stderr, e);
+            return ErrorReporter.Report(stderr, e, context.ImageOptsNames);
         }
     }
 

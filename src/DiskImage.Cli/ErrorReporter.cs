@@ -9,7 +9,7 @@ internal static class ErrorReporter
         or InvalidDataException or ArgumentException or InvalidOperationException or NotSupportedException or OutOfMemoryException
         or OperationCanceledException or AggregateException;
 
-    public static int Report(TextWriter stderr, Exception e)
+    public static int Report(TextWriter stderr, Exception e, ImageOptsNames names)
     {
         var error = Unwrap(e);
         if (error is DiskImageException { EarlierErrors: { Count: > 0 } earlier })
@@ -20,7 +20,7 @@ internal static class ErrorReporter
             }
         }
 
-        WriteMessage(stderr, ImageOptsNames.AsTyped(error is IOException ? WithoutDotNetPath(error.Message) : error.Message));
+        WriteMessage(stderr, names.AsTyped(error is IOException ? WithoutDotNetPath(error.Message) : error.Message));
         if (error is UsageException)
         {
             // qemu-img's second line after a command line it refuses.

@@ -4,23 +4,21 @@ namespace DiskImage.Cli;
 
 /// <summary>
 /// <c>--image-opts</c> lists travel through the library as equivalent <c>json:</c> names; errors name the list as
-/// the user typed it, as qemu-img does.
+/// the user typed it, as qemu-img does. One instance belongs to one command line (its <see cref="CliContext"/>), so
+/// command lines run in one process, one after another or at the same time, never see each other's names.
 /// </summary>
-internal static class ImageOptsNames
+internal sealed class ImageOptsNames
 {
-    private static readonly ConcurrentDictionary<string, string> TypedByJson = new(StringComparer.Ordinal);
-
-    /// <summary>Forgets every name: the names belong to one command line, and a later one run in the same process may
-    /// name the same file plainly.</summary>
-    public static void Forget() => TypedByJson.Clear();
+    // Concurrent: a verb may open its images from more than one thread.
+    private readonly ConcurrentDictionary<string, string> _typedByJson = new(StringComparer.Ordinal);
 
     /// <summary>Remembers that <paramref name="jsonName"/> stands for the option list <paramref name="typed"/>.</summary>
-    public static void Remember(string jsonName, string typed) => TypedByJson[jsonName] = typed;
+    public void Remember(string jsonName, string typed) => _typedByJson[jsonName] = typed;
 
     /// <summary><paramref name="message"/> with every remembered <c>json:</c> name replaced by the list it stands for.</summary>
-    public static string AsTyped(string message)
+    public string AsTyped(string message)
     {
-        foreach (var (json, typed) in TypedByJson)
+        foreach (var (json, typed) in _typedByJson)
         {
             message = message.Replace($"'{json}'", $"'{typed}'", StringComparison.Ordinal);
         }

@@ -8,7 +8,7 @@ namespace DiskImage.Cli;
 /// qemu-img's secret plumbing shared by every verb: <c>--object secret,id=ID,data=TEXT|file=PATH</c>
 /// definitions and <c>--image-opts</c> file names (<c>driver=qcow2,file.filename=PATH,encrypt.key-secret=ID</c>).
 /// A verb declares the two options with <see cref="ObjectOption"/> and <see cref="ImageOptsOption"/>,
-/// then turns each file argument into an <see cref="ImageSource"/> with <see cref="Resolve"/>.
+/// then turns each file argument into an <see cref="ImageSource"/> with <see cref="Resolve"/>, which records option lists in the command line's <see cref="ImageOptsNames"/>.
 /// </summary>
 internal static class Secrets
 {
@@ -48,7 +48,7 @@ internal static class Secrets
     /// Turns a file argument into a path, format and key secret: as given, or parsed as an option list
     /// with <c>--image-opts</c> (where <c>-f</c> is not allowed, as in qemu-img).
     /// </summary>
-    public static ImageSource Resolve(string argument, bool imageOpts, string? format, SecretStore secrets)
+    public static ImageSource Resolve(ImageOptsNames names, string argument, bool imageOpts, string? format, SecretStore secrets)
     {
         if (!imageOpts)
         {
@@ -70,7 +70,7 @@ internal static class Secrets
             throw new InvalidOptionException($"Could not open '{argument}': {e.Message}", e);
         }
 
-        ImageOptsNames.Remember(opts.OpenName, argument);
+        names.Remember(opts.OpenName, argument);
         return new ImageSource(opts.OpenName, opts.Driver, opts.KeySecret, secrets);
     }
 }

@@ -47,7 +47,7 @@ internal sealed class AmendCommand
             CacheModeOption.Validate(parse.GetValue(_cache), source: false);
             using var secrets = Secrets.Load(parse, _object);
             var progress = parse.GetValue(_progress) && !parse.GetValue(_quiet) ? new QemuProgress(context.Out, step: 1) : null;
-            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
+            var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             ImageAmender.Run(new AmendOptions
             {
                 Path = source.Path,

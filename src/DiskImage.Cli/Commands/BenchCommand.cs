@@ -43,7 +43,7 @@ internal sealed class BenchCommand
         command.SetAction(parse =>
         {
             using var secrets = Secrets.Load(parse, _object);
-            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
+            var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             var options = ReadOptions(parse) with { Format = source.Format, SecretProvider = secrets.Get, KeySecret = source.KeySecret };
             var started = new StartReporter(context.Out);
             var result = ImageBenchmark.Run(source.Path, options, started, context.Cancellation);

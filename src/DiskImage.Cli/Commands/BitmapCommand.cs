@@ -145,7 +145,7 @@ internal sealed class BitmapCommand
             }
 
             using var secrets = Secrets.Load(parse, _object);
-            var target = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
+            var target = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             ImageBitmaps.Run(new BitmapOptions
             {
                 Path = target.Path,

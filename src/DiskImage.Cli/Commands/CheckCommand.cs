@@ -48,7 +48,7 @@ internal sealed class CheckCommand
         var json = parse.GetValue(_output) == "json";
         var quiet = parse.GetValue(_quiet);
         using var secrets = Secrets.Load(parse, _object);
-        var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
+        var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
         var openOptions = new ImageOpenOptions { OpenBackingChain = false, ReadOnly = repair == CheckRepair.None, ForRepair = repair != CheckRepair.None, ForCheck = true, ForceShare = parse.GetValue(_forceShare) };
         using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(openOptions));
         if (!ImageChecker.Supports(image, repair))

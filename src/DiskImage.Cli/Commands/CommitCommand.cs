@@ -32,7 +32,7 @@ internal sealed class CommitCommand
             CacheModeOption.Validate(parse.GetValue(_cache), source: false);
             var showProgress = parse.GetValue(_progress) && !quiet;
             using var secrets = Secrets.Load(parse, _object);
-            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
+            var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             var progress = showProgress ? new QemuProgress(context.Out, step: 1) : null;
             ImageCommitter.Commit(new CommitOptions
             {

@@ -46,8 +46,8 @@ internal sealed class CompareCommand
             ImageSource first, second;
             try
             {
-                first = Secrets.Resolve(parse.GetValue(_first)!, imageOpts, parse.GetValue(_firstFormat), secrets);
-                second = Secrets.Resolve(parse.GetValue(_second)!, imageOpts, parse.GetValue(_secondFormat), secrets);
+                first = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_first)!, imageOpts, parse.GetValue(_firstFormat), secrets);
+                second = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_second)!, imageOpts, parse.GetValue(_secondFormat), secrets);
             }
             catch (InvalidOptionException e)
             {

@@ -81,7 +81,7 @@ internal sealed class ConvertCommand
 
             CacheModeOption.Validate(parse.GetValue(_sourceCache), source: true);
             using var secrets = Secrets.Load(parse, _object);
-            var sources = files[..^1].Select(f => Secrets.Resolve(f, parse.GetValue(_imageOpts), parse.GetValue(_sourceFormat), secrets)).ToList();
+            var sources = files[..^1].Select(f => Secrets.Resolve(context.ImageOptsNames, f, parse.GetValue(_imageOpts), parse.GetValue(_sourceFormat), secrets)).ToList();
             if (sources.Select(s => s.Format).Distinct().Count() > 1)
             {
                 throw new InvalidOptionException("All sources given with --image-opts must name the same driver");
@@ -94,7 +94,7 @@ internal sealed class ConvertCommand
                 return 0;
             }
 
-            var target = ResolveTarget(parse, files[^1], secrets);
+            var target = ResolveTarget(context, parse, files[^1], secrets);
             var quiet = parse.GetValue(_quiet);
             var options = new ConvertOptions
             {
@@ -180,7 +180,7 @@ internal sealed class ConvertCommand
     /// The target as named: a path in <c>-O</c>'s format, or with <c>--target-image-opts</c> an option list naming an
     /// existing image (so <c>-n</c> is required, and its driver replaces <c>-O</c>; probed when it names none).
     /// </summary>
-    private ImageSource ResolveTarget(ParseResult parse, string argument, SecretStore secrets)
+    private ImageSource ResolveTarget(CliContext context, ParseResult parse, string argument, SecretStore secrets)
     {
         if (!parse.GetValue(_targetImageOpts))
         {
@@ -193,7 +193,7 @@ internal sealed class ConvertCommand
         }
 
         var explicitFormat = parse.GetResult(_targetFormat) is { Implicit: false } ? parse.GetValue(_targetFormat) : null;
-        var target = Secrets.Resolve(argument, imageOpts: true, explicitFormat, secrets);
+        var target = Secrets.Resolve(context.ImageOptsNames, argument, imageOpts: true, explicitFormat, secrets);
         return target.Format is null ? target with { Format = ImageFormatRegistry.Default.Probe(target.Path).Name } : target;
     }
 

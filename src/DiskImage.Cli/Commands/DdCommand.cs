@@ -29,7 +29,7 @@ internal sealed class DdCommand
             using var secrets = Secrets.Load(parse, _object);
 
             // --image-opts applies to the input only, as in qemu-img; the output is always a plain new image.
-            var input = Secrets.Resolve(parsed.InputPath, parse.GetValue(_imageOpts), parsed.InputFormat, secrets);
+            var input = Secrets.Resolve(context.ImageOptsNames, parsed.InputPath, parse.GetValue(_imageOpts), parsed.InputFormat, secrets);
             var options = parsed with { InputPath = input.Path, InputFormat = input.Format, SecretProvider = secrets.Get, InputKeySecret = input.KeySecret, ForceShare = parse.GetValue(_forceShare) };
             var result = ImageDd.Copy(options, cancellationToken: context.Cancellation);
             if (result.SkippedPastEnd)

@@ -45,7 +45,7 @@ internal sealed class MeasureCommand
                 throw new InvalidOptionException("--image-opts, -f, and -l require a filename argument.");
             }
 
-            var source = file is null ? null : Secrets.Resolve(file, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
+            var source = file is null ? null : Secrets.Resolve(context.ImageOptsNames, file, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             var options = new MeasureOptions
             {
                 SecretProvider = secrets.Get,

@@ -141,7 +141,7 @@ internal sealed class NbdCommand
         }
 
         using var secrets = DiskImage.Options.SecretStore.FromObjects(objects.Where(o => !IsTlsObject(o)));
-        var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
+        var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
         // -l exports an internal snapshot, which is always read-only (as qemu-nbd: -l implies -r).
         var loadSnapshot = parse.GetValue(_loadSnapshot);
         var readOnly = parse.GetValue(_readOnly) || loadSnapshot is not null;

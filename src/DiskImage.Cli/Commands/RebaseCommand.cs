@@ -32,7 +32,7 @@ internal sealed class RebaseCommand
             CacheModeOption.Validate(parse.GetValue(_cache), source: false);
             CacheModeOption.Validate(parse.GetValue(_sourceCache), source: true);
             using var secrets = Secrets.Load(parse, _object);
-            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
+            var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             var progress = showProgress ? new QemuProgress(context.Out, step: 2) : null;
             ImageRebaser.Rebase(new RebaseOptions
             {

@@ -47,7 +47,7 @@ internal sealed class ResizeCommand
             }
 
             using var secrets = Secrets.Load(parse, _object);
-            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
+            var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             ImageResizer.Resize(new ResizeOptions
             {
                 Path = source.Path,

@@ -49,7 +49,7 @@ internal sealed class SnapshotCommand
 
             var (selected, snapshotName) = chosen.Count == 0 ? (SnapshotAction.List, null) : chosen[0];
             using var secrets = Secrets.Load(parse, _object);
-            var source = Secrets.Resolve(parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
+            var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             var snapshots = ImageSnapshots.Run(new SnapshotOptions
             {
                 Path = source.Path,

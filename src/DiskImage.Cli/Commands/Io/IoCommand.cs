@@ -78,7 +78,7 @@ internal sealed class IoCommand
         ImageSource? source;
         try
         {
-            source = file is null ? null : Secrets.Resolve(file, imageOpts, Last(parse, _format), secrets);
+            source = file is null ? null : Secrets.Resolve(context.ImageOptsNames, file, imageOpts, Last(parse, _format), secrets);
         }
         catch (InvalidOptionException e) when (imageOpts && e.InnerException is DiskImageException inner)
         {

@@ -23,17 +23,20 @@ public sealed class Qcow2Format : IImageFormat
     public bool SupportsCompression => true;
 
     /// <summary>
-    /// Claims every file with the magic, whatever its version: a version this library cannot open must
-    /// be refused as such (as QEMU does), never silently read as a raw disk holding a qcow header.
+    /// Claims every file with the magic and a version other than 0, whatever the version: one this library cannot open
+    /// must be refused as such (as QEMU does), never silently read as a raw disk holding a qcow header. As QEMU, which
+    /// probes a zero-padded 2 KiB buffer, the file's length does not matter: bytes past its end count as zeroes, so a
+    /// file holding the magic alone (version 0) is raw, and 8 bytes with a version of 2 or more are a qcow2 header.
     /// </summary>
-    public int Probe(ReadOnlySpan<byte> header, long fileLength) =>
-        header.Length >= MinimumProbeLength && BinaryPrimitives.ReadUInt32BigEndian(header) == Qcow2Constants.Magic ? 100 : 0;
+    public int Probe(ReadOnlySpan<byte> header, long fileLength)
+    {
+        var magic = header.Length >= 4 ? BinaryPrimitives.ReadUInt32BigEndian(header) : 0;
+        var version = header.Length >= 8 ? BinaryPrimitives.ReadUInt32BigEndian(header[4..]) : 0;
+        return magic == Qcow2Constants.Magic && version != 0 ? 100 : 0;
+    }
 
-    /// <summary>
-    /// QEMU recognises the magic only in a file holding a whole version-2 header (72 bytes); anything shorter is raw.
-    /// Version 1 (QEMU's older qcow format) is claimed too, so it is refused with its version, never read as raw.
-    /// </summary>
-    private const int MinimumProbeLength = 72;
+    /// <summary>The magic and the version are all the probe reads.</summary>
+    private const int MinimumProbeLength = 8;
 
     /// <inheritdoc/>
     public IDiskImage Open(string path, ImageOpenOptions options)

@@ -36,7 +36,8 @@ internal sealed class ProtocolFormat : IImageFormat
 
     public int Probe(ReadOnlySpan<byte> header, long fileLength) => 0;
 
-    public bool CanCreate => false;
+    /// <summary>Only <c>file</c>: qemu-img creates a plain file with <c>create -f file</c>, as a raw image.</summary>
+    public bool CanCreate => this == File;
 
     public bool SupportsBackingFiles => false;
 
@@ -51,9 +52,17 @@ internal sealed class ProtocolFormat : IImageFormat
         };
     }
 
-    public void Create(string path, ImageCreateOptions options) =>
-        throw new UnsupportedFeatureException($"Driver '{Name}' does not support image creation");
+    public void Create(string path, ImageCreateOptions options)
+    {
+        if (this != File)
+        {
+            throw new UnsupportedFeatureException($"Driver '{Name}' does not support image creation");
+        }
+
+        RawFormat.Instance.Create(path, options);
+    }
 
     public ImageCreateOptions ParseCreateOptions(long? size, IReadOnlyDictionary<string, string> options) =>
-        throw new UnsupportedFeatureException($"Driver '{Name}' does not support image creation");
+        this == File ? RawFormat.Instance.ParseCreateOptions(size, options)
+            : throw new UnsupportedFeatureException($"Driver '{Name}' does not support image creation");
 }

@@ -32,26 +32,23 @@ public static class ImageConverter
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
         var registry = options.Registry ?? ImageFormatRegistry.Default;
-        if (!options.NoCreate && QemuFormatNames.CannotCreate(options.TargetFormat))
-        {
-            // A driver qemu-img has but that cannot create images is refused as qemu-img refuses it.
-            throw new UnsupportedFeatureException(QemuFormatNames.NoCreationMessage(options.TargetFormat));
-        }
-
-        var targetFormat = GetFormat(registry, options.TargetFormat);
-        if (options.SourceFormat is not null)
-        {
-            GetFormat(registry, options.SourceFormat);
-        }
-
-        if (options.Compress && !targetFormat.SupportsCompression)
-        {
-            throw new UnsupportedFeatureException("Compression not supported for this file format");
-        }
-
+        // As qemu-img, the sources are opened before the target's format is judged: a source that cannot be opened
+        // (an unknown -f included) is the error reported, whatever the target's format.
         var sources = OpenSources(registry, options);
         try
         {
+            if (!options.NoCreate && QemuFormatNames.CannotCreate(options.TargetFormat))
+            {
+                // A driver qemu-img has but that cannot create images is refused as qemu-img refuses it.
+                throw new UnsupportedFeatureException(QemuFormatNames.NoCreationMessage(options.TargetFormat));
+            }
+
+            var targetFormat = GetFormat(registry, options.TargetFormat);
+            if (options.Compress && !targetFormat.SupportsCompression)
+            {
+                throw new UnsupportedFeatureException("Compression not supported for this file format");
+            }
+
             var layout = new SourceLayout(sources);
             InputOverlap.EnsureDistinct(options.Target, sources);
             BitmapCopy.Check(options, sources, targetFormat.Name);

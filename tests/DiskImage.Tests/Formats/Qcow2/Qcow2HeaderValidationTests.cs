@@ -158,9 +158,11 @@ public class Qcow2HeaderValidationTests
     }
 
     [Fact]
-    public void Probe_claims_the_magic_only_in_a_whole_header()
+    public void Probe_claims_the_magic_with_a_version_whatever_the_length()
     {
-        // The magic in a whole version-2 header (72 bytes); version 1 is claimed so that it is refused, not read as raw.
+        // QEMU probes a zero-padded buffer: the magic with a non-zero version is claimed however short the file (qemu-img
+        // info calls an 8-byte file of magic and version 0x6a756e6b qcow2), the magic alone (version 0) is raw. Version 1
+        // is claimed so that it is refused, not read as raw.
         var header = new byte[72];
         byte[] start = [0x51, 0x46, 0x49, 0xfb, 0, 0, 0, 3];
         start.CopyTo(header, 0);
@@ -173,8 +175,12 @@ public class Qcow2HeaderValidationTests
         header[0] = 0x52;
         Assert.Equal(0, Qcow2Format.Instance.Probe(header, 1 << 20));
         header[0] = 0x51;
-        Assert.Equal(0, Qcow2Format.Instance.Probe(header.AsSpan(0, 71), 71));
+        Assert.Equal(100, Qcow2Format.Instance.Probe(header.AsSpan(0, 71), 71));
+        Assert.Equal(100, Qcow2Format.Instance.Probe(header.AsSpan(0, 8), 8));
+        Assert.Equal(0, Qcow2Format.Instance.Probe(header.AsSpan(0, 7), 7));
         Assert.Equal(0, Qcow2Format.Instance.Probe(header.AsSpan(0, 4), 4));
+        header[7] = 0;
+        Assert.Equal(0, Qcow2Format.Instance.Probe(header, 1 << 20));
     }
 
     [Fact]
