@@ -27,7 +27,9 @@ public sealed class Qcow2Format : IImageFormat
     /// be refused as such (as QEMU does), never silently read as a raw disk holding a qcow header.
     /// </summary>
     public int Probe(ReadOnlySpan<byte> header, long fileLength) =>
-        header.Length >= MinimumProbeLength && BinaryPrimitives.ReadUInt32BigEndian(header) == Qcow2Constants.Magic ? 100 : 0;
+        // As QEMU: version 1 shares the magic and belongs to the qcow driver.
+        header.Length >= MinimumProbeLength && BinaryPrimitives.ReadUInt32BigEndian(header) == Qcow2Constants.Magic
+        && BinaryPrimitives.ReadUInt32BigEndian(header[4..]) >= 2 ? 100 : 0;
 
     /// <summary>
     /// QEMU recognises the magic only in a file holding a whole version-2 header (72 bytes); anything shorter is raw.
