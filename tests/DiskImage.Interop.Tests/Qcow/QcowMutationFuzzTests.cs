@@ -52,7 +52,8 @@ public class QcowMutationFuzzTests
         switch (name)
         {
             case "compressed":
-                ExternalTool.QemuImg("convert", "-c", "-f", "raw", "-O", "qcow", raw, path);
+                ExternalTool.QemuImg("convert", "-f", "raw", "-O", "qcow", raw, path);
+                ExternalTool.QemuIo("-f", "qcow", "-c", "write -c -P 0x36 3M 4k", "-c", "write -c -P 0x37 2M 4k", path);
                 break;
             case "backing":
                 ExternalTool.QemuImg("create", "-q", "-f", "qcow", "-b", "pattern.raw", "-F", "raw", path);

@@ -71,6 +71,7 @@ internal sealed record QcowHeader
     {
         if (Version != Version1)
         {
+            // qemu-img prints QEMU's hint as a second line.
             var hint = Version is 2 or 3 ? "\nTry the 'qcow2' driver instead." : "";
             throw new UnsupportedFeatureException($"qcow (v1) does not support qcow version {Version}{hint}");
         }
