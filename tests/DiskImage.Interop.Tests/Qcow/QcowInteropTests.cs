@@ -215,6 +215,7 @@ public class QcowInteropTests
     [InlineData(33, new byte[] { 14 })]
     [InlineData(36, new byte[] { 0, 0, 0, 2 })]
     [InlineData(8, new byte[] { 0, 0, 0, 0, 0, 0, 0, 48, 0, 0, 4, 0 })]
+    [InlineData(40, new byte[] { 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf8 })]
     public void Hostile_headers_are_refused_in_qemu_img_s_words(int offset, byte[] bytes)
     {
         using var dir = new TempDirectory();

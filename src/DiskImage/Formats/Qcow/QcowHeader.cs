@@ -103,7 +103,7 @@ internal sealed record QcowHeader
             throw new InvalidImageException("Image too large");
         }
 
-        if (DiskSize > long.MaxValue || L1TableOffset > (ulong)(long.MaxValue - (L1Entries * 8)))
+        if (DiskSize > long.MaxValue)
         {
             throw new InvalidImageException("Image too large");
         }
@@ -112,10 +112,12 @@ internal sealed record QcowHeader
         {
             throw new InvalidImageException("Backing file name too long");
         }
-
-        if (BackingFileOffset > long.MaxValue - MaxBackingFileName)
-        {
-            throw new InvalidImageException("Backing file name lies outside the image file");
-        }
     }
+
+    /// <summary>
+    /// Whether the L1 table and backing name lie where a file offset can reach; QEMU's reads of them fail with an I/O
+    /// error otherwise.
+    /// </summary>
+    public bool TablesAreAddressable =>
+        L1TableOffset <= (ulong)(long.MaxValue - (L1Entries * 8)) && BackingFileOffset <= long.MaxValue - MaxBackingFileName;
 }

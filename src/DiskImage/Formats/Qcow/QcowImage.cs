@@ -92,6 +92,12 @@ internal sealed partial class QcowImage : IDiskImage, IHostMappedImage
 
             var header = QcowHeader.Parse(bytes);
             header.Validate();
+            if (!header.TablesAreAddressable)
+            {
+                // qemu-img names the file twice here: the failed read is reported by the file layer's open.
+                throw new InvalidImageException($"Could not open '{path}': Input/output error");
+            }
+
             cipher = OpenCipher(header, options);
             var l1 = ReadL1(file, header);
             var backingName = ReadBackingName(file, header);
