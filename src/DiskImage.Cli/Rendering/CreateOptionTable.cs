@@ -35,6 +35,15 @@ internal static class CreateOptionTable
             new("refcount_bits", "num", "Width of a reference count entry in bits"),
             new("size", "size", "Virtual disk size"),
         ],
+        ["qcow"] =
+        [
+            new("backing_file", "str", "File name of a base image"),
+            new("backing_fmt", "str", "Format of the backing image"),
+            new("encrypt.format", "str", "Encrypt the image, format choices: 'aes'"),
+            new("encrypt.key-secret", "str", "ID of the secret that provides the AES encryption key"),
+            new("encryption", "bool (on/off)", "Encrypt the image with format 'aes'. (Deprecated in favor of encrypt.format=aes)"),
+            new("size", "size", "Virtual disk size"),
+        ],
         ["raw"] =
         [
             new("size", "size", "Virtual disk size"),

@@ -62,6 +62,13 @@ internal static class CreateSummary
 
     private static readonly OptionSpec[] s_vdi = [new("size", IsSize: true), new("static", "off")];
 
+    /// <summary>qcow lists its encryption options after the backing file ones, then the file protocol's.</summary>
+    private static readonly OptionSpec[] s_qcow =
+    [
+        new("size", IsSize: true), new("backing_file"), new("backing_fmt"), new("encryption"), new("encrypt.format"),
+        new("encrypt.key-secret"), new("nocow"), new("preallocation"), new("extent_size_hint", IsSize: true),
+    ];
+
     public static string Describe(CreatePlan plan, IReadOnlyDictionary<string, string> given)
     {
         var values = new Dictionary<string, string>(given, StringComparer.Ordinal)
@@ -86,13 +93,14 @@ internal static class CreateSummary
             "vmdk" => s_vmdk,
             "vpc" => s_vpc,
             "vdi" => s_vdi,
+            "qcow" => s_qcow,
             "vhdx" => s_vhdx,
             "luks" => s_luks,
             _ => [.. s_raw, new("backing_file"), new("backing_fmt")],
         };
 
         // Encryption options come first, in the order of qcow2's option list (as qemu-img prints them).
-        parts.AddRange(given.Where(p => p.Key.StartsWith("encrypt", StringComparison.Ordinal))
+        parts.AddRange(given.Where(p => specs != s_qcow && p.Key.StartsWith("encrypt", StringComparison.Ordinal))
             .OrderBy(p => EncryptionOptionRank(p.Key))
             .Select(p => $"{p.Key}={p.Value.Replace(",", ",,", StringComparison.Ordinal)}"));
         foreach (var spec in specs)

@@ -6,6 +6,7 @@ internal static class BuiltInFormats
     public static IEnumerable<IImageFormat> All =>
     [
         Qcow2.Qcow2Format.Instance,
+        Qcow.QcowFormat.Instance,
         Vmdk.VmdkFormat.Instance,
         Ova.OvaFormat.Instance,
         Vpc.VpcFormat.Instance,

@@ -23,16 +23,19 @@ public sealed class Qcow2Format : IImageFormat
     public bool SupportsCompression => true;
 
     /// <summary>
-    /// Claims every file with the magic and a version other than 0, whatever the version: one this library cannot open
+    /// Claims every file with the magic and a version of 2 or more, whatever the version: one this library cannot open
     /// must be refused as such (as QEMU does), never silently read as a raw disk holding a qcow header. As QEMU, which
     /// probes a zero-padded 2 KiB buffer, the file's length does not matter: bytes past its end count as zeroes, so a
-    /// file holding the magic alone (version 0) is raw, and 8 bytes with a version of 2 or more are a qcow2 header.
+    /// file holding the magic alone (version 0) is raw, version 1 is the qcow driver's, and 8 bytes with a version of 2
+    /// or more are a qcow2 header.
     /// </summary>
     public int Probe(ReadOnlySpan<byte> header, long fileLength)
     {
         var magic = header.Length >= 4 ? BinaryPrimitives.ReadUInt32BigEndian(header) : 0;
         var version = header.Length >= 8 ? BinaryPrimitives.ReadUInt32BigEndian(header[4..]) : 0;
-        return magic == Qcow2Constants.Magic && version != 0 ? 100 : 0;
+
+        // As QEMU: version 1 shares the magic and belongs to the qcow driver.
+        return magic == Qcow2Constants.Magic && version >= 2 ? 100 : 0;
     }
 
     /// <summary>The magic and the version are all the probe reads.</summary>
