@@ -60,6 +60,9 @@ internal static class CreateSummary
         new("hash-alg"), new("iter-time"), new("preallocation"),
     ];
 
+    private static readonly OptionSpec[] s_qed =
+        [new("size", IsSize: true), new("backing_file"), new("backing_fmt"), new("cluster_size", "65536", IsSize: true), new("table_size", IsSize: true)];
+
     private static readonly OptionSpec[] s_vdi = [new("size", IsSize: true), new("static", "off")];
 
     public static string Describe(CreatePlan plan, IReadOnlyDictionary<string, string> given)
@@ -86,6 +89,7 @@ internal static class CreateSummary
             "vmdk" => s_vmdk,
             "vpc" => s_vpc,
             "vdi" => s_vdi,
+            "qed" => s_qed,
             "vhdx" => s_vhdx,
             "luks" => s_luks,
             _ => [.. s_raw, new("backing_file"), new("backing_fmt")],
