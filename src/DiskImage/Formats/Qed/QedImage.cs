@@ -184,7 +184,9 @@ public sealed partial class QedImage : IDiskImage
         VirtualSize = Length,
         ActualSize = _file.AllocatedSize,
         ClusterSize = ClusterSize,
-        DirtyFlag = _header.NeedsCheck,
+        // QEMU clears the need-check bit in memory when its idle timer fires, which the drain of every qemu-img open
+        // does (a read-only open cannot write it back): qemu-img info never reports a QED image dirty.
+        DirtyFlag = false,
         BackingFilename = BackingFilename,
         FullBackingFilename = BackingFilename is null ? null : Qcow2.Qcow2Image.ResolveBackingPath(_file.Path, BackingFilename),
         BackingFilenameFormat = BackingFilename is null ? null : BackingFormat,
