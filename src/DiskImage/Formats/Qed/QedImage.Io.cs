@@ -1,4 +1,5 @@
 using DiskImage.IO;
+using DiskImage.IO.Blkdebug;
 
 namespace DiskImage.Formats.Qed;
 
@@ -24,6 +25,7 @@ public sealed partial class QedImage : IHostMappedImage
             switch (kind)
             {
                 case QedClusterKind.Found:
+                    BlkdebugStorage.Raise(_file, BlkdebugEvent.ReadAio);
                     _file.Read((long)cluster + (offset & (ClusterSize - 1)), part);
                     break;
                 case QedClusterKind.Zero:
@@ -43,6 +45,11 @@ public sealed partial class QedImage : IHostMappedImage
     private void ReadBacking(long offset, Span<byte> buffer)
     {
         var inBacking = _backing is null ? 0 : (int)Math.Clamp(_backing.Length - offset, 0, buffer.Length);
+        if (_backing is not null)
+        {
+            BlkdebugStorage.Raise(_file, BlkdebugEvent.ReadBackingAio);
+        }
+
         if (inBacking > 0)
         {
             _backing!.Read(offset, buffer[..inBacking]);
@@ -63,6 +70,7 @@ public sealed partial class QedImage : IHostMappedImage
                 var (kind, cluster, n) = FindLocked(offset, data.Length);
                 if (kind == QedClusterKind.Found)
                 {
+                    BlkdebugStorage.Raise(_file, BlkdebugEvent.WriteAio);
                     _file.Write((long)cluster + (offset & (ClusterSize - 1)), data[..(int)n]);
                 }
                 else
@@ -101,6 +109,7 @@ public sealed partial class QedImage : IHostMappedImage
                 switch (kind)
                 {
                     case QedClusterKind.Found:
+                        BlkdebugStorage.Raise(_file, BlkdebugEvent.WriteAio);
                         _file.WriteZeroBytes((long)cluster, n);
                         break;
                     case QedClusterKind.Zero:
@@ -191,6 +200,7 @@ public sealed partial class QedImage : IHostMappedImage
         var start = pos - into;
         var tail = (clusters << _clusterBits) - into - length;
         FillLocked(start, into, cluster, kind);
+        BlkdebugStorage.Raise(_file, BlkdebugEvent.WriteAio);
         _file.Write(cluster + into, data);
         FillLocked(pos + length, tail, cluster + into + length, kind);
         if (_backing is not null)
@@ -215,6 +225,7 @@ public sealed partial class QedImage : IHostMappedImage
             ReadBacking(guest, buffer);
         }
 
+        BlkdebugStorage.Raise(_file, BlkdebugEvent.CowWrite);
         _file.Write(host, buffer);
     }
 
