@@ -44,6 +44,14 @@ internal static class CreateOptionTable
             new("encryption", "bool (on/off)", "Encrypt the image with format 'aes'. (Deprecated in favor of encrypt.format=aes)"),
             new("size", "size", "Virtual disk size"),
         ],
+        ["qed"] =
+        [
+            new("backing_file", "str", "File name of a base image"),
+            new("backing_fmt", "str", "Image format of the base image"),
+            new("cluster_size", "size", "Cluster size (in bytes)"),
+            new("size", "size", "Virtual disk size"),
+            new("table_size", "size", "L1/L2 table size (in clusters)"),
+        ],
         ["raw"] =
         [
             new("size", "size", "Virtual disk size"),

@@ -60,6 +60,9 @@ internal static class CreateSummary
         new("hash-alg"), new("iter-time"), new("preallocation"),
     ];
 
+    private static readonly OptionSpec[] s_qed =
+        [new("size", IsSize: true), new("backing_file"), new("backing_fmt"), new("cluster_size", "65536", IsSize: true), new("table_size", IsSize: true)];
+
     private static readonly OptionSpec[] s_vdi = [new("size", IsSize: true), new("static", "off")];
 
     /// <summary>qcow lists its encryption options after the backing file ones, then the file protocol's.</summary>
@@ -94,6 +97,7 @@ internal static class CreateSummary
             "vpc" => s_vpc,
             "vdi" => s_vdi,
             "qcow" => s_qcow,
+            "qed" => s_qed,
             "vhdx" => s_vhdx,
             "luks" => s_luks,
             _ => [.. s_raw, new("backing_file"), new("backing_fmt")],

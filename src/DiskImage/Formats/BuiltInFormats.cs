@@ -11,6 +11,7 @@ internal static class BuiltInFormats
         Ova.OvaFormat.Instance,
         Vpc.VpcFormat.Instance,
         Vdi.VdiFormat.Instance,
+        Qed.QedFormat.Instance,
         Vhdx.VhdxFormat.Instance,
         Luks.LuksFormat.Instance,
         Raw.RawFormat.Instance,

@@ -38,7 +38,7 @@ public static class ImageRebaser
         cancellationToken.ThrowIfCancellationRequested();
         using var image = registry.Open(options.Path, options.Format,
             new ImageOpenOptions { ReadOnly = false, OpenBackingChain = !options.Unsafe, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret });
-        if (image is not Qcow2Image qcow2)
+        if (image is not (Qcow2Image or Formats.Qed.QedImage))
         {
             throw new UnsupportedFeatureException($"Could not change the backing file to '{newName ?? ""}': Operation not supported");
         }
@@ -66,20 +66,29 @@ public static class ImageRebaser
 
             using (newBacking)
             {
-                CopyDifferences(qcow2, newBacking, progress, cancellationToken);
+                CopyDifferences(image, newBacking, progress, cancellationToken);
             }
         }
 
         cancellationToken.ThrowIfCancellationRequested();
 
-        qcow2.ChangeBackingFile(newName, newName is null ? null : options.BackingFormat);
+        if (image is Formats.Qed.QedImage qed)
+        {
+            qed.ChangeBackingFile(newName, newName is null ? null : options.BackingFormat);
+        }
+        else
+        {
+            ((Qcow2Image)image).ChangeBackingFile(newName, newName is null ? null : options.BackingFormat);
+        }
     }
 
     /// <summary>Writes into <paramref name="image"/> every unallocated range whose content would change under the new backing.</summary>
-    private static void CopyDifferences(Qcow2Image image, IDiskImage? newBacking, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
+    private static void CopyDifferences(IDiskImage image, IDiskImage? newBacking, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
     {
         var length = image.Length;
-        var step = Math.Max(image.ClusterSize, 64 * 1024);
+        var clusterSize = image is Qcow2Image q ? q.ClusterSize : image.GetInfo().ClusterSize ?? 65536;
+        var zeroClusters = image is Qcow2Image { SupportsZeroClusters: true };
+        var step = Math.Max(clusterSize, 64 * 1024);
         // Past the old backing file's end the old content is known zeroes: those go in as zero clusters where
         // the version has them (as qemu-img does). A version-2 image gets zero bytes, since deallocating there
         // would show the new backing file.
@@ -113,7 +122,7 @@ public static class ImageRebaser
                     ReadOrZero(newBacking, offset, next);
                     if (!old.SequenceEqual(next))
                     {
-                        if (offset >= oldBackingEnd && image.SupportsZeroClusters && offset % image.ClusterSize == 0 && size % image.ClusterSize == 0)
+                        if (offset >= oldBackingEnd && zeroClusters && offset % clusterSize == 0 && size % clusterSize == 0)
                         {
                             image.WriteZeroes(offset, size, mayUnmap: false);
                         }

@@ -42,6 +42,9 @@ public static class ImageResizer
             case Formats.Luks.LuksImage luks:
                 luks.Resize(newSize, options.Preallocation);
                 break;
+            case Formats.Qed.QedImage qed:
+                qed.Resize(newSize, options.Preallocation);
+                break;
             default:
                 throw new UnsupportedFeatureException("Image format driver does not support resize");
         }

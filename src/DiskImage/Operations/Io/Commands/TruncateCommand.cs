@@ -84,6 +84,9 @@ internal static class TruncateCommand
                 // The payload follows the file's length, so the new size shows at once.
                 luks.Resize(size, preallocation);
                 break;
+            case Formats.Qed.QedImage qed:
+                qed.Resize(size, preallocation);
+                break;
             default:
                 throw new UnsupportedFeatureException("Image format driver does not support resize");
         }
