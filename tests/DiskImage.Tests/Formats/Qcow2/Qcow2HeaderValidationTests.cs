@@ -160,9 +160,9 @@ public class Qcow2HeaderValidationTests
     [Fact]
     public void Probe_claims_the_magic_with_a_version_whatever_the_length()
     {
-        // QEMU probes a zero-padded buffer: the magic with a non-zero version is claimed however short the file (qemu-img
-        // info calls an 8-byte file of magic and version 0x6a756e6b qcow2), the magic alone (version 0) is raw. Version 1
-        // is claimed so that it is refused, not read as raw.
+        // QEMU probes a zero-padded buffer: the magic with a version of 2 or more is claimed however short the file
+        // (qemu-img info calls an 8-byte file of magic and version 0x6a756e6b qcow2), the magic alone (version 0) is raw.
+        // Version 1 is QEMU's older qcow format, which its own driver claims.
         var header = new byte[72];
         byte[] start = [0x51, 0x46, 0x49, 0xfb, 0, 0, 0, 3];
         start.CopyTo(header, 0);
@@ -170,7 +170,7 @@ public class Qcow2HeaderValidationTests
         header[7] = 4;
         Assert.Equal(100, Qcow2Format.Instance.Probe(header, 1 << 20));
         header[7] = 1;
-        Assert.Equal(100, Qcow2Format.Instance.Probe(header, 1 << 20));
+        Assert.Equal(0, Qcow2Format.Instance.Probe(header, 1 << 20));
         header[7] = 3;
         header[0] = 0x52;
         Assert.Equal(0, Qcow2Format.Instance.Probe(header, 1 << 20));
