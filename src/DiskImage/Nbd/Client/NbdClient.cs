@@ -113,7 +113,9 @@ public sealed class NbdClient : IDisposable
     /// </summary>
     private static Socket ConnectSocket(NbdUri uri)
     {
-        var deadline = Environment.TickCount64 + (uri.OpenTimeout * 1000L);
+        // A fine clock: Environment.TickCount64 is the kernel's coarse one, which may lag by a tick and end the wait early.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var timeout = uri.OpenTimeout * 1000L;
         var pause = 1000L;
         while (true)
         {
@@ -123,7 +125,7 @@ public sealed class NbdClient : IDisposable
             }
             catch (Exception e) when (e is SocketException or ImageAccessException)
             {
-                var left = deadline - Environment.TickCount64;
+                var left = timeout - clock.ElapsedMilliseconds;
                 if (left > 0)
                 {
                     // The next attempt comes after the pause; a deadline that falls within it ends the wait there.
