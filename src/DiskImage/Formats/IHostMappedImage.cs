@@ -13,6 +13,21 @@ internal interface IHostMappedImage
 
     /// <summary>Status of the run starting at <paramref name="offset"/>, at most <paramref name="length"/> bytes long.</summary>
     HostMapping MapRun(long offset, long length);
+
+    /// <summary>Block status of a range as <see cref="IBlockDevice.GetExtents"/> gives it: the runs, neighbours of one kind merged.</summary>
+    static IReadOnlyList<Extent> ExtentsOf(IHostMappedImage image, long offset, long length)
+    {
+        var extents = new List<Extent>();
+        var end = offset + length;
+        while (offset < end)
+        {
+            var run = image.MapRun(offset, end - offset);
+            HostFile.Add(extents, new Extent(offset, run.Length, run.Kind));
+            offset += run.Length;
+        }
+
+        return extents;
+    }
 }
 
 /// <summary>One run of <see cref="IHostMappedImage.MapRun"/>.</summary>

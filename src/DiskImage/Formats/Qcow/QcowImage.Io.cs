@@ -120,16 +120,7 @@ internal sealed partial class QcowImage : ICompressedClusterWriter
     public IReadOnlyList<Extent> GetExtents(long offset, long length)
     {
         CheckRange(offset, length);
-        var extents = new List<Extent>();
-        var end = offset + length;
-        while (offset < end)
-        {
-            var run = ((IHostMappedImage)this).MapRun(offset, end - offset);
-            HostFile.Add(extents, new Extent(offset, run.Length, run.Kind));
-            offset += run.Length;
-        }
-
-        return extents;
+        return IHostMappedImage.ExtentsOf(this, offset, length);
     }
 
     /// <summary>

@@ -12,8 +12,6 @@ namespace DiskImage.Formats.Qcow;
 /// </summary>
 internal sealed partial class QcowImage : IDiskImage, IHostMappedImage
 {
-    private const int MaxBackingDepth = 64;
-
     private readonly IStorage _file;
     private readonly QcowHeader _header;
     private readonly string? _backingName;
@@ -186,17 +184,7 @@ internal sealed partial class QcowImage : IDiskImage, IHostMappedImage
     private static IDiskImage OpenBacking(string path, string backingName, ImageOpenOptions options)
     {
         var backingPath = options.BackingPath ?? Qcow2.Qcow2Image.ResolveBackingPath(path, backingName);
-        var chain = options.OpeningChain.Append(Path.GetFullPath(path)).ToList();
-        if (chain.Count >= MaxBackingDepth)
-        {
-            throw new InvalidImageException($"Backing chain of '{path}' is too deep (more than {MaxBackingDepth} images)");
-        }
-
-        if (chain.Contains(Path.GetFullPath(backingPath))
-            || (FileIdentity.Of(backingPath) is { } backingIdentity && chain.Any(p => FileIdentity.Of(p) == backingIdentity)))
-        {
-            throw new InvalidImageException($"Backing chain of '{path}' loops back to '{backingPath}'");
-        }
+        var chain = BackingChain.Extend(path, backingPath, options);
 
         var registry = options.Registry ?? ImageFormatRegistry.Default;
         try

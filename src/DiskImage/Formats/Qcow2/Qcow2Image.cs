@@ -12,8 +12,6 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
 {
     private const long DefaultL2CacheBytes = 4L << 20;
     private const long DefaultRefcountCacheBytes = 1L << 20;
-    private const int MaxBackingDepth = 64;
-
     private readonly object _lock = new();
     private readonly IStorage _file;
     private readonly ImageOpenOptions _options;
@@ -188,18 +186,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
     private static IDiskImage OpenBacking(string path, Qcow2Header header, ImageOpenOptions options)
     {
         var backingPath = options.BackingPath ?? ResolveBackingPath(path, header.BackingFile!);
-        var chain = options.OpeningChain.Append(Path.GetFullPath(path)).ToList();
-        if (chain.Count >= MaxBackingDepth)
-        {
-            throw new InvalidImageException($"Backing chain of '{path}' is too deep (more than {MaxBackingDepth} images)");
-        }
-
-        // By name, and by device and inode so that a hard link or symlink back into the chain is a loop too.
-        if (chain.Contains(Path.GetFullPath(backingPath))
-            || (FileIdentity.Of(backingPath) is { } backingIdentity && chain.Any(p => FileIdentity.Of(p) == backingIdentity)))
-        {
-            throw new InvalidImageException($"Backing chain of '{path}' loops back to '{backingPath}'");
-        }
+        var chain = BackingChain.Extend(path, backingPath, options);
 
         var registry = options.Registry ?? ImageFormatRegistry.Default;
         try

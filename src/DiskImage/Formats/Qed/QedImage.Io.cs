@@ -155,16 +155,7 @@ public sealed partial class QedImage : IHostMappedImage
     public IReadOnlyList<Extent> GetExtents(long offset, long length)
     {
         CheckRange(offset, length);
-        var extents = new List<Extent>();
-        var end = offset + length;
-        while (offset < end)
-        {
-            var run = ((IHostMappedImage)this).MapRun(offset, end - offset);
-            HostFile.Add(extents, new Extent(offset, run.Length, run.Kind));
-            offset += run.Length;
-        }
-
-        return extents;
+        return IHostMappedImage.ExtentsOf(this, offset, length);
     }
 
     /// <summary>QEMU's block status: data with its offset, zero clusters as zero, the rest unallocated.</summary>

@@ -12,8 +12,6 @@ namespace DiskImage.Formats.Qed;
 /// </summary>
 public sealed partial class QedImage : IDiskImage
 {
-    private const int MaxBackingDepth = 64;
-
     /// <summary>QEMU's limit on a stored backing file name (the size of its name buffer, less the NUL).</summary>
     private const int BackingNameBuffer = 4096;
 
@@ -151,17 +149,7 @@ public sealed partial class QedImage : IDiskImage
     private static IDiskImage OpenBacking(string path, string backingName, QedHeader header, ImageOpenOptions options)
     {
         var backingPath = options.BackingPath ?? Qcow2.Qcow2Image.ResolveBackingPath(path, backingName);
-        var chain = options.OpeningChain.Append(Path.GetFullPath(path)).ToList();
-        if (chain.Count >= MaxBackingDepth)
-        {
-            throw new InvalidImageException($"Backing chain of '{path}' is too deep (more than {MaxBackingDepth} images)");
-        }
-
-        if (chain.Contains(Path.GetFullPath(backingPath))
-            || (FileIdentity.Of(backingPath) is { } identity && chain.Any(p => FileIdentity.Of(p) == identity)))
-        {
-            throw new InvalidImageException($"Backing chain of '{path}' loops back to '{backingPath}'");
-        }
+        var chain = BackingChain.Extend(path, backingPath, options);
 
         var format = options.BackingFormat ?? ((header.Features & QedHeader.FeatureBackingFormatNoProbe) != 0 ? "raw" : null);
         var registry = options.Registry ?? ImageFormatRegistry.Default;
