@@ -45,20 +45,23 @@ public static class ExternalTool
     /// child that has not yet reached exec holds copies of every descriptor the library had open, locks included, so a
     /// file the library has just closed can look held for a moment. A lock really held is still held on the last try.
     /// </summary>
-    public static Result Run(string tool, params string[] arguments)
+    public static Result Run(string tool, params string[] arguments) => RunIn(null, tool, arguments);
+
+    /// <summary>Runs a tool in a working directory, with <see cref="Run"/>'s retries.</summary>
+    public static Result RunIn(string? workingDirectory, string tool, params string[] arguments)
     {
-        var result = RunIn(null, tool, arguments);
+        var result = RunOnce(workingDirectory, tool, arguments);
         for (var retry = 1; retry <= 10 && IsCalibrationFailure(tool, result); retry++)
         {
             // A loaded machine keeps failing the calibration if asked again at once: wait a little longer each time.
             Thread.Sleep(100 * retry);
-            result = RunIn(null, tool, arguments);
+            result = RunOnce(workingDirectory, tool, arguments);
         }
 
         for (var retry = 1; retry <= 3 && IsLockConflict(tool, result); retry++)
         {
             Thread.Sleep(200 * retry);
-            result = RunIn(null, tool, arguments);
+            result = RunOnce(workingDirectory, tool, arguments);
         }
 
         return result;
@@ -74,8 +77,7 @@ public static class ExternalTool
         && tool.StartsWith("qemu-", StringComparison.Ordinal)
         && result.StdErr.Contains("Unable to get accurate CPU usage", StringComparison.Ordinal);
 
-    /// <summary>Runs a tool in a working directory.</summary>
-    public static Result RunIn(string? workingDirectory, string tool, params string[] arguments)
+    private static Result RunOnce(string? workingDirectory, string tool, string[] arguments)
     {
         var info = new ProcessStartInfo(Require(tool))
         {
