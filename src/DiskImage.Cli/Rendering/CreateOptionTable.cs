@@ -44,6 +44,11 @@ internal static class CreateOptionTable
             new("encryption", "bool (on/off)", "Encrypt the image with format 'aes'. (Deprecated in favor of encrypt.format=aes)"),
             new("size", "size", "Virtual disk size"),
         ],
+        ["parallels"] =
+        [
+            new("cluster_size", "size", "Parallels image cluster size"),
+            new("size", "size", "Virtual disk size"),
+        ],
         ["qed"] =
         [
             new("backing_file", "str", "File name of a base image"),

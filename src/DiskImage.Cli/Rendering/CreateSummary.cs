@@ -63,6 +63,9 @@ internal static class CreateSummary
     private static readonly OptionSpec[] s_qed =
         [new("size", IsSize: true), new("backing_file"), new("backing_fmt"), new("cluster_size", "65536", IsSize: true), new("table_size", IsSize: true)];
 
+    private static readonly OptionSpec[] s_parallels =
+        [new("size", IsSize: true), new("cluster_size", "1048576", IsSize: true), new("nocow"), new("preallocation"), new("extent_size_hint", IsSize: true)];
+
     private static readonly OptionSpec[] s_vdi = [new("size", IsSize: true), new("static", "off")];
 
     /// <summary>qcow lists its encryption options after the backing file ones, then the file protocol's.</summary>
@@ -98,6 +101,7 @@ internal static class CreateSummary
             "vdi" => s_vdi,
             "qcow" => s_qcow,
             "qed" => s_qed,
+            "parallels" => s_parallels,
             "vhdx" => s_vhdx,
             "luks" => s_luks,
             _ => [.. s_raw, new("backing_file"), new("backing_fmt")],

@@ -12,6 +12,7 @@ internal static class BuiltInFormats
         Vpc.VpcFormat.Instance,
         Vdi.VdiFormat.Instance,
         Qed.QedFormat.Instance,
+        Parallels.ParallelsFormat.Instance,
         Vhdx.VhdxFormat.Instance,
         Luks.LuksFormat.Instance,
         Raw.RawFormat.Instance,
