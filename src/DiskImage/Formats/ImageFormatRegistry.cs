@@ -130,8 +130,8 @@ public sealed class ImageFormatRegistry
             BackingFormat = spec.BackingDriver ?? options.BackingFormat,
             BackingPath = spec.BackingFilename ?? options.BackingPath,
             DirectIo = spec.CacheDirect ?? options.DirectIo,
-            FormatOptions = spec.Qcow2Options.Count == 0 && spec.NullOptions.Count == 0 && spec.VpcSizeCalc is null ? options.FormatOptions
-                : Merge(options.FormatOptions, spec.Qcow2Options, spec.NullOptions, spec.VpcSizeCalc is { } calc ? new Dictionary<string, string> { [Vpc.VpcImage.SizeCalcOption] = calc } : []),
+            FormatOptions = spec.Qcow2Options.Count == 0 && spec.NullOptions.Count == 0 && spec.ParallelsOptions.Count == 0 && spec.VpcSizeCalc is null ? options.FormatOptions
+                : Merge(options.FormatOptions, spec.Qcow2Options, spec.NullOptions, spec.ParallelsOptions, spec.VpcSizeCalc is { } calc ? new Dictionary<string, string> { [Vpc.VpcImage.SizeCalcOption] = calc } : []),
         };
         if (spec.Quorum is not null && !opened.ReadOnly)
         {

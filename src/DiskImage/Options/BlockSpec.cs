@@ -134,6 +134,9 @@ internal sealed record BlockSpec
     /// <summary>vpc's <c>force_size_calc</c> (<c>current_size</c> or <c>chs</c>) given for this node; null for none.</summary>
     public string? VpcSizeCalc { get; init; }
 
+    /// <summary>The Parallels driver's runtime options (<c>prealloc-mode</c>, <c>prealloc-size</c> in bytes) given for this node.</summary>
+    public IReadOnlyDictionary<string, string> ParallelsOptions { get; init; } = NoOptions;
+
     /// <summary>One shared empty set, so descriptions without qcow2 options compare equal.</summary>
     private static readonly IReadOnlyDictionary<string, string> NoOptions = new Dictionary<string, string>();
 
@@ -141,7 +144,7 @@ internal sealed record BlockSpec
     public required string DisplayName { get; init; }
 
     /// <summary>Whether only driver, file name and key secret were given, so the plain file name says everything.</summary>
-    public bool IsPlain => Protocol is null && LuksKeySecret is null && !NamesKeySecret && BackingKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && CacheDirect is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Quorum is null && TopBlkdebugLimits is null && TopBlkdebugRules is null && Qcow2Options.Count == 0 && VpcSizeCalc is null && BackingDriver is null && BackingFilename is null && NullOptions.Count == 0;
+    public bool IsPlain => Protocol is null && LuksKeySecret is null && !NamesKeySecret && BackingKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && CacheDirect is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Quorum is null && TopBlkdebugLimits is null && TopBlkdebugRules is null && Qcow2Options.Count == 0 && VpcSizeCalc is null && ParallelsOptions.Count == 0 && BackingDriver is null && BackingFilename is null && NullOptions.Count == 0;
 
     /// <summary>Deepest accepted stack of format nodes (each <c>file.driver</c> naming a format adds one).</summary>
     public const int MaxFormatNesting = 8;
@@ -236,6 +239,7 @@ internal sealed record BlockSpec
 
         var qcow2Options = driver is null or "qcow2" ? TakeQcow2Options(options) : NoOptions;
         var vpcSizeCalc = driver is "vpc" ? Take(options, "force_size_calc") : null;
+        var parallelsOptions = driver is "parallels" ? TakeParallelsOptions(options) : NoOptions;
         var isNull = driver is "null-co" or "null-aio";
         var nullDisplay = new List<KeyValuePair<string, string?>> { new("driver", QemuJson.String(driver ?? "")) };
         var nullOptions = isNull ? TakeNullOptions(options, nullDisplay) : NoOptions;
@@ -390,6 +394,7 @@ internal sealed record BlockSpec
             NoBacking = noBacking,
             Qcow2Options = qcow2Options,
             VpcSizeCalc = vpcSizeCalc,
+            ParallelsOptions = parallelsOptions,
             NullOptions = nullOptions,
             BackingDriver = backingDriver,
             BackingFilename = backingFilename,
@@ -582,6 +587,23 @@ internal sealed record BlockSpec
     };
 
     /// <summary>A size option: a JSON integer, or a string with qemu's size suffixes.</summary>
+    /// <summary>The Parallels runtime options: the size checked here in QEMU's words, the mode by the driver at open.</summary>
+    private static IReadOnlyDictionary<string, string> TakeParallelsOptions(Dictionary<string, JsonScalar> options)
+    {
+        var taken = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (options.Remove(Formats.Parallels.ParallelsImage.PreallocSizeOption, out var size))
+        {
+            taken[Formats.Parallels.ParallelsImage.PreallocSizeOption] = ParseSize(Formats.Parallels.ParallelsImage.PreallocSizeOption, size).ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (options.Remove(Formats.Parallels.ParallelsImage.PreallocModeOption, out var mode))
+        {
+            taken[Formats.Parallels.ParallelsImage.PreallocModeOption] = mode.Text;
+        }
+
+        return taken.Count == 0 ? NoOptions : taken;
+    }
+
     private static long ParseSize(string key, JsonScalar value)
     {
         var valid = value.Kind switch

@@ -1,6 +1,5 @@
 using System.Globalization;
 using DiskImage.IO;
-using DiskImage.Options;
 
 namespace DiskImage.Formats.Parallels;
 
@@ -182,7 +181,7 @@ internal sealed partial class ParallelsImage : IDiskImage
         var size = 128L << 20;
         if (options.TryGetValue(PreallocSizeOption, out var sizeText))
         {
-            size = SizeText.ParseOption(PreallocSizeOption, sizeText);
+            size = long.Parse(sizeText, CultureInfo.InvariantCulture);
         }
 
         var truncate = false;
@@ -192,7 +191,7 @@ internal sealed partial class ParallelsImage : IDiskImage
             {
                 "falloc" => false,
                 "truncate" => true,
-                _ => throw new InvalidOptionException($"Invalid parameter '{mode}'"),
+                _ => throw new InvalidOptionException($"invalid parameter value: {mode}"),
             };
         }
 
