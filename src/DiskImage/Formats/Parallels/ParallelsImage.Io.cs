@@ -128,6 +128,23 @@ internal sealed partial class ParallelsImage : IHostMappedImage
         var entry = index < _bat.Count ? _bat[(uint)index] : 0;
         if (entry == 0)
         {
+            // One answer for the whole unallocated run, so walks over huge sparse sizes stay short.
+            while (n < length)
+            {
+                index++;
+                if (index >= _bat.Count)
+                {
+                    return (null, length);
+                }
+
+                if (_bat[(uint)index] != 0)
+                {
+                    break;
+                }
+
+                n = Math.Min(length, n + cluster);
+            }
+
             return (null, n);
         }
 
