@@ -27,7 +27,8 @@ internal static class ImageInfoFields
         fields.Add("full-backing-filename", info.FullBackingFilename);
         fields.Add("encrypted", info.Encrypted ? true : null);
         fields.Add("backing-filename", info.BackingFilename);
-        if (!OnNbdWithoutDriverInfo(info))
+        // QEMU's parallels driver has no driver information either.
+        if (!OnNbdWithoutDriverInfo(info) && info.Format != "parallels")
         {
             fields.Add("dirty-flag", info.DirtyFlag ?? false);
         }

@@ -19,7 +19,8 @@ public class ParallelsInteropTests
     [InlineData("10M", new[] { "-o", "cluster_size=1000" })]
     [InlineData("100M", new[] { "-o", "cluster_size=64k,preallocation=falloc" })]
     [InlineData("3G", new[] { "-o", "cluster_size=512" })]
-    [InlineData("15T", new[] { "-o", "cluster_size=4k" })]
+    [InlineData("1T", new[] { "-o", "cluster_size=512" })] // the BAT's byte length wraps to 64 in QEMU's arithmetic
+    [InlineData("1T", new[] { "-o", "cluster_size=64k" })]
     public void Create_is_byte_identical_to_qemu_img(string size, string[] options)
     {
         using var dir = new TempDirectory();
@@ -28,7 +29,10 @@ public class ParallelsInteropTests
         var expected = ExternalTool.QemuImg(["create", "-f", "parallels", .. options, theirs, size]);
         Assert.Equal(expected.Replace(theirs, ours, StringComparison.Ordinal), Diskimg.Ok(["create", "-f", "parallels", .. options, ours, size]));
         Assert.Equal(File.ReadAllBytes(theirs), File.ReadAllBytes(ours));
-        Assert.Equal(ExternalTool.QemuImg("info", theirs).Replace(theirs, ours, StringComparison.Ordinal), ExternalTool.QemuImg("info", ours));
+        var theirInfo = ExternalTool.Run("qemu-img", "info", theirs);
+        var ourInfo = Diskimg.Run("info", ours);
+        Assert.Equal(theirInfo.ExitCode, ourInfo.ExitCode);
+        Assert.Equal(theirInfo.StdOut.Replace(theirs, ours, StringComparison.Ordinal), ourInfo.StdOut);
     }
 
     [Theory]
@@ -174,7 +178,6 @@ public class ParallelsInteropTests
         string[] args = [.. verb.Split(' ')];
         var expected = ExternalTool.Run("qemu-img", [.. args, theirs]);
         var actual = Diskimg.Run([.. args, path]);
-        Assert.NotEqual(0, expected.ExitCode);
         Assert.Equal(expected.ExitCode, actual.ExitCode);
         Assert.Equal(expected.StdOut.Replace(theirs, path, StringComparison.Ordinal), actual.StdOut);
         Assert.Equal(expected.StdErr, actual.StdErr);
