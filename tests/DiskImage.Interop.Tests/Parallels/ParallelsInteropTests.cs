@@ -101,6 +101,27 @@ public class ParallelsInteropTests
     }
 
     [Fact]
+    public void Qemu_io_commands_print_and_write_as_qemu_io()
+    {
+        using var dir = new TempDirectory();
+        var theirs = dir.File("theirs.prl");
+        var ours = dir.File("ours.prl");
+        ExternalTool.QemuImg("create", "-q", "-f", "parallels", theirs, "10M");
+        ExternalTool.QemuIo("-f", "parallels", "-c", "write -P 1 0 3M", theirs);
+        File.Copy(theirs, ours);
+        string[] commands =
+        [
+            "-c", "map", "-c", "alloc 0 10M", "-c", "write -z 5M 64k", "-c", "discard 0 1M", "-c", "read -P 1 0 1M", "-c", "info",
+            "-c", "length", "-c", "aio_write -P 3 7M 4k", "-c", "aio_flush", "-c", "map",
+        ];
+        var expected = ExternalTool.Run("qemu-io", ["-f", "parallels", .. commands, theirs]);
+        var actual = Diskimg.Run(["io", "-f", "parallels", .. commands, ours]);
+        Assert.Equal(expected.ExitCode, actual.ExitCode);
+        Assert.Equal(Timings(expected.StdOut), Timings(actual.StdOut));
+        Assert.Equal(File.ReadAllBytes(theirs), File.ReadAllBytes(ours));
+    }
+
+    [Fact]
     public void Old_magic_images_count_the_bat_in_sectors()
     {
         using var dir = new TempDirectory();

@@ -22,11 +22,15 @@ internal static class InfoCommand
         }
 
         output.Out($"format name: {info.Format}");
-        if (session.Image.Format is Formats.Null.NullFormat)
+        if (session.Image.Format is Formats.Null.NullFormat or Formats.Parallels.ParallelsFormat)
         {
-            // A protocol driver's name is printed a second time; the null driver has no driver information, so the
-            // command ends there with ENOTSUP, silently, as in qemu-io.
-            output.Out($"format name: {info.Format}");
+            // The null and parallels drivers have no driver information, so the command ends there with ENOTSUP,
+            // silently, as in qemu-io; a protocol driver's name (null's) is printed a second time first.
+            if (session.Image.Format is Formats.Null.NullFormat)
+            {
+                output.Out($"format name: {info.Format}");
+            }
+
             return QemuIoErrno.ENOTSUP;
         }
 
