@@ -23,7 +23,14 @@ internal sealed class ParallelsBat
 
     public uint Count { get; }
 
-    public uint this[uint index] => index < Count ? Page(index / PageEntries)[index % PageEntries] : 0;
+    /// <summary>Entries stored within the file; all after them read as zero (writes extend the file before caching).</summary>
+    public uint StoredCount => (uint)Math.Clamp((_file.Length - ParallelsHeader.Size + 3) / 4, 0, Count);
+
+    public uint this[uint index] =>
+        index >= Count ? 0
+        : _pages.TryGetValue(index / PageEntries, out var cached) ? cached[index % PageEntries]
+        : index >= StoredCount ? 0
+        : Page(index / PageEntries)[index % PageEntries];
 
     /// <summary>Sets an entry in memory and in the file.</summary>
     public void Set(uint index, uint value)
@@ -34,14 +41,18 @@ internal sealed class ParallelsBat
         _file.Write(ParallelsHeader.Size + (4L * index), raw);
     }
 
-    /// <summary>Every entry in order, read in pages that are not kept (the cached ones are used where present).</summary>
+    /// <summary>
+    /// The entries stored in the file, in order, read in pages that are not kept (the cached ones are used where
+    /// present); the zeroes past the end of the file are left out.
+    /// </summary>
     public IEnumerable<(uint Index, uint Value)> All()
     {
-        for (uint page = 0; (ulong)page * PageEntries < Count; page++)
+        var stored = StoredCount;
+        for (uint page = 0; (ulong)page * PageEntries < stored; page++)
         {
             var entries = _pages.TryGetValue(page, out var cached) ? cached : Load(page);
             var first = page * PageEntries;
-            var n = (int)Math.Min(PageEntries, Count - first);
+            var n = (int)Math.Min(PageEntries, stored - first);
             for (var i = 0; i < n; i++)
             {
                 yield return ((uint)(first + i), entries[i]);

@@ -132,7 +132,7 @@ internal sealed partial class ParallelsImage : IHostMappedImage
             while (n < length)
             {
                 index++;
-                if (index >= _bat.Count)
+                if (index >= _bat.StoredCount)
                 {
                     return (null, length);
                 }
