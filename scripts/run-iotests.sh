@@ -12,9 +12,9 @@
 #
 #   --qemu-src DIR     QEMU source tree (holding tests/qemu-iotests); default: the apt source cache (see above)
 #   --diskimg PATH     diskimg executable; default: out/diskimg, else the Release build output
-#   --formats "F..."   image formats to run (default: "qcow2 raw"; also luks, vmdk, vpc, vhdx, vdi, qcow, qed and parallels, each run
-#                      as QEMU's `check -FMT` runs it: luks through --image-opts with a key secret, vmdk with
-#                      IMGOPTS=zeroed_grain=on); the protocol is always `file`
+#   --formats "F..."   image formats to run (default: "qcow2 raw"; also luks, vmdk, vpc, vhdx, vdi, qcow, qed and
+#                      parallels, each run as QEMU's `check -FMT` runs it: luks through --image-opts with a key secret,
+#                      vmdk with IMGOPTS=zeroed_grain=on); the protocol is always `file`
 #   --results DIR      where outputs and diffs go (default: /tmp/diskimg-iotests)
 #   --jobs N           tests run in parallel (default: 2)
 #   --timeout SEC      limit per test and run (default: 120)

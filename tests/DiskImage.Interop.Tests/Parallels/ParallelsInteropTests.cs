@@ -100,6 +100,31 @@ public class ParallelsInteropTests
         Assert.Equal(ExternalTool.QemuImg("info", path), Diskimg.Ok("info", path));
     }
 
+    [Theory]
+    [InlineData("resize @ 20M")]
+    [InlineData("amend -o size=20M @")]
+    [InlineData("snapshot -c s1 @")]
+    [InlineData("snapshot -l @")]
+    [InlineData("rebase -u -b other.raw @")]
+    [InlineData("create -f parallels -b @ -F parallels overlay.prl")]
+    [InlineData("measure -O parallels @")]
+    [InlineData("create -f parallels -o help")]
+    public void Verbs_answer_as_qemu_img(string command)
+    {
+        using var dir = new TempDirectory();
+        var theirs = dir.File("theirs.prl");
+        var ours = dir.File("ours.prl");
+        ExternalTool.QemuImg("create", "-q", "-f", "parallels", theirs, "10M");
+        ExternalTool.QemuIo("-f", "parallels", "-c", "write -P 1 0 3M", theirs);
+        File.Copy(theirs, ours);
+        var expected = ExternalTool.Run("qemu-img", [.. command.Replace("@", theirs, StringComparison.Ordinal).Split(' ')]);
+        var actual = Diskimg.Run([.. command.Replace("@", ours, StringComparison.Ordinal).Split(' ')]);
+        Assert.Equal(expected.ExitCode, actual.ExitCode);
+        Assert.Equal(expected.StdOut.Replace(theirs, ours, StringComparison.Ordinal), actual.StdOut);
+        Assert.Equal(expected.StdErr.Replace("qemu-img:", "diskimg:", StringComparison.Ordinal).Replace(theirs, ours, StringComparison.Ordinal), actual.StdErr);
+        Assert.Equal(File.ReadAllBytes(theirs), File.ReadAllBytes(ours));
+    }
+
     [Fact]
     public void Qemu_io_commands_print_and_write_as_qemu_io()
     {
