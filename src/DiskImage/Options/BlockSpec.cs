@@ -586,7 +586,6 @@ internal sealed record BlockSpec
         _ => throw new InvalidOptionException($"invalid parameter value: {text}"),
     };
 
-    /// <summary>A size option: a JSON integer, or a string with qemu's size suffixes.</summary>
     /// <summary>The Parallels runtime options: the size checked here in QEMU's words, the mode by the driver at open.</summary>
     private static IReadOnlyDictionary<string, string> TakeParallelsOptions(Dictionary<string, JsonScalar> options)
     {
@@ -604,6 +603,7 @@ internal sealed record BlockSpec
         return taken.Count == 0 ? NoOptions : taken;
     }
 
+    /// <summary>A size option: a JSON integer, or a string with qemu's size suffixes.</summary>
     private static long ParseSize(string key, JsonScalar value)
     {
         var valid = value.Kind switch
