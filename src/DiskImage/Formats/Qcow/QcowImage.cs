@@ -210,7 +210,7 @@ internal sealed partial class QcowImage : IDiskImage, IHostMappedImage
         Encrypted = _header.CryptMethod != QcowHeader.CryptNone,
         DirtyFlag = false,
         BackingFilename = _backingName,
-        FullBackingFilename = _backingName is null ? null : Qcow2.Qcow2Image.ResolveBackingPath(_file.Path, _backingName),
+        FullBackingFilename = BackingChain.FullBackingPath(_file, _backingName),
     };
 
     /// <inheritdoc/>
