@@ -11,7 +11,7 @@ namespace DiskImage.Formats.Qcow;
 /// Each file access raises the blkdebug event QEMU's qcow driver raises before it (so injected errors hit the same
 /// requests).
 /// </summary>
-internal sealed partial class QcowImage : ICompressedClusterWriter
+public sealed partial class QcowImage : ICompressedClusterWriter
 {
     /// <summary>The last decompressed cluster (QEMU keeps one too), by its file offset; -1 for none.</summary>
     private long _cachedCompressedOffset = -1;

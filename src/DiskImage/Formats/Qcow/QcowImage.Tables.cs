@@ -4,7 +4,7 @@ using DiskImage.IO.Blkdebug;
 namespace DiskImage.Formats.Qcow;
 
 /// <summary>Cluster lookup through the L1 and L2 tables, and their growth (always at the end of the file).</summary>
-internal sealed partial class QcowImage
+public sealed partial class QcowImage
 {
     private const ulong CompressedFlag = 1UL << 63;
 
