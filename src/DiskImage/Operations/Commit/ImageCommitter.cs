@@ -190,6 +190,11 @@ public static class ImageCommitter
                 (pieces, merged) = (merged, pieces);
             }
 
+            if (CopyGranularity(target) is { } granularity)
+            {
+                pieces = Widened(pieces, granularity, chunk + chunkLength);
+            }
+
             foreach (var piece in pieces)
             {
                 if (piece.Zero)
@@ -206,6 +211,39 @@ public static class ImageCommitter
 
             progress?.Report(new OperationProgress(chunk + chunkLength, length));
         }
+    }
+
+    /// <summary>
+    /// The unit QEMU's commit job copies in, where it is wider than what the layers allocate: its dirty bitmap's
+    /// granularity, the target's cluster size within 4 KiB to 64 KiB. That matters for qcow, whose 512-byte clusters
+    /// (with a backing file) would otherwise be copied one by one; null for the other targets, whose allocation is
+    /// already cluster-wide or byte-exact.
+    /// </summary>
+    private static long? CopyGranularity(IDiskImage target) =>
+        target is Formats.Qcow.QcowImage qcow ? Math.Clamp(qcow.ClusterSize, 4096, 65536) : null;
+
+    /// <summary>
+    /// The pieces grown to whole units of <paramref name="granularity"/> (within the chunk ending at
+    /// <paramref name="chunkEnd"/>), merged where they meet; each is copied as data, as the job copies a dirty unit.
+    /// </summary>
+    private static List<Piece> Widened(List<Piece> pieces, long granularity, long chunkEnd)
+    {
+        var result = new List<Piece>();
+        foreach (var piece in pieces)
+        {
+            var start = piece.Start / granularity * granularity;
+            var end = Math.Min(chunkEnd, (piece.End + granularity - 1) / granularity * granularity);
+            if (result.Count > 0 && result[^1].End >= start)
+            {
+                result[^1] = result[^1] with { End = Math.Max(result[^1].End, end) };
+            }
+            else
+            {
+                result.Add(new Piece(start, end, Zero: false));
+            }
+        }
+
+        return result;
     }
 
     /// <summary>

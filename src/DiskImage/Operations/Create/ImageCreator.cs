@@ -99,7 +99,12 @@ public static class ImageCreator
             {
                 // Checking the backing file, qemu-img fails to open it; with -u the image is formatted first and its
                 // format driver refuses the name (in its own words), so the refusal travels with the plan.
-                if (request.SkipBackingCheck && options.Size is not null && (refusedByDriver ?? UnknownBackingFormatRefusal(format, options.BackingFormat)) is { } refusal)
+                if (request.SkipBackingCheck && options.Size is null)
+                {
+                    throw new InvalidOptionException("Image creation needs a size parameter");
+                }
+
+                if (request.SkipBackingCheck && (refusedByDriver ?? UnknownBackingFormatRefusal(format, options.BackingFormat)) is { } refusal)
                 {
                     return new CreatePlan(request.Path, format, options) { RefusedByDriver = refusal };
                 }
@@ -177,11 +182,13 @@ public static class ImageCreator
 
     /// <summary>
     /// What a format driver says, after the "Formatting" line, of a backing format no driver has (only with -u: the
-    /// backing check refuses it earlier otherwise), where its option parser has not said it already (qcow's does);
-    /// null where that refusal is not known.
+    /// backing check refuses it earlier otherwise), where its option parser has not said it already; null where that
+    /// refusal is not known.
     /// </summary>
     private static DriverOptionException? UnknownBackingFormatRefusal(IImageFormat format, string backingFormat) => format switch
     {
+        // qcow stores no backing format, but checks that the name is a format.
+        Formats.Qcow.QcowFormat => new DriverOptionException($"unrecognized backing format '{backingFormat}'"),
         Formats.Qcow2.Qcow2Format or Formats.Qed.QedFormat => new DriverOptionException($"Parameter 'backing-fmt' does not accept value '{backingFormat}'"),
         _ => null,
     };
