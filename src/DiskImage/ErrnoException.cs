@@ -8,6 +8,7 @@ internal sealed class ErrnoException : ImageAccessException
 {
     public ErrnoException(int errno, string message) : base(message) => Errno = errno;
 
+    public const int EPERM = 1;
     public const int EAGAIN = 11;
     public const int EINVAL = 22;
     public const int EFBIG = 27;
@@ -27,6 +28,7 @@ internal sealed class ErrnoException : ImageAccessException
     /// <summary>strerror's text for the errno values raised here.</summary>
     public static string Text(int errno) => errno switch
     {
+        EPERM => "Operation not permitted",
         EAGAIN => "Resource temporarily unavailable",
         EINVAL => "Invalid argument",
         EFBIG => "File too large",

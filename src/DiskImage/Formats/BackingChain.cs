@@ -29,4 +29,13 @@ internal static class BackingChain
 
         return chain;
     }
+
+    /// <summary>
+    /// The path a backing file name stands for as <c>info</c> shows it ("actual path"), or null when there is no
+    /// backing file or the name cannot be resolved: a relative name over an NBD export or a quorum node has no
+    /// directory to resolve against (QEMU's wording: "cannot determine actual path").
+    /// </summary>
+    public static string? FullBackingPath(IStorage file, string? backingName) =>
+        backingName is null || ((Nbd.Client.NbdUri.IsNbd(file.Path) || file is IO.Quorum.QuorumStorage) && !Path.IsPathRooted(backingName))
+            ? null : Qcow2.Qcow2Image.ResolveBackingPath(file.Path, backingName);
 }

@@ -151,9 +151,9 @@ public sealed class ImageFormatRegistry
             throw new InvalidOptionException($"Block format '{format.Name}' does not support the option '{(spec.RawOffset is not null ? "offset" : "size")}'");
         }
 
-        if (spec.File is not null && format is not (Raw.RawFormat or Qcow2.Qcow2Format or Vmdk.VmdkFormat or Vpc.VpcFormat or Vdi.VdiFormat or Vhdx.VhdxFormat or Qed.QedFormat))
+        if (spec.File is not null && format is not (Raw.RawFormat or Qcow2.Qcow2Format or Vmdk.VmdkFormat or Vpc.VpcFormat or Vdi.VdiFormat or Vhdx.VhdxFormat or Qed.QedFormat or Qcow.QcowFormat))
         {
-            throw new UnsupportedFeatureException($"Format '{format.Name}' over another format node is not supported; only raw, qcow2, vmdk, vpc, vdi, vhdx and qed are");
+            throw new UnsupportedFeatureException($"Format '{format.Name}' over another format node is not supported; only raw, qcow2, vmdk, vpc, vdi, vhdx, qed and qcow are");
         }
 
         if (spec.Qcow2Options.Count > 0 && format is not Qcow2.Qcow2Format)

@@ -150,10 +150,10 @@ internal sealed record BlockSpec
     public const int MaxFormatNesting = 8;
 
     /// <summary>Formats that can sit on another format node; others are refused rather than misread.</summary>
-    private static readonly HashSet<string> NestableFormats = new(StringComparer.Ordinal) { "raw", "qcow2", "vmdk", "vpc", "vdi", "vhdx", "qed" };
+    private static readonly HashSet<string> NestableFormats = new(StringComparer.Ordinal) { "raw", "qcow2", "vmdk", "vpc", "vdi", "vhdx", "qed", "qcow" };
 
     /// <summary>Format names that QEMU would accept as a file node but that this library cannot yet stack.</summary>
-    private static readonly HashSet<string> OtherFormats = new(StringComparer.Ordinal) { "qcow", "qed", "luks", "parallels", "bochs", "cloop", "dmg" };
+    private static readonly HashSet<string> OtherFormats = new(StringComparer.Ordinal) { "luks", "parallels", "bochs", "cloop", "dmg" };
 
     /// <summary>Options every node takes from the block layer itself, before its driver reads the rest.</summary>
     private static readonly HashSet<string> GenericNodeKeys = new(StringComparer.Ordinal)
@@ -313,7 +313,7 @@ internal sealed record BlockSpec
         }
         else if (protocol is not null && OtherFormats.Contains(protocol))
         {
-            throw new UnsupportedFeatureException($"Format '{protocol}' as the file node of another format is not supported; only raw, qcow2, vmdk, vpc, vdi, vhdx and qed are");
+            throw new UnsupportedFeatureException($"Format '{protocol}' as the file node of another format is not supported; only raw, qcow2, vmdk, vpc, vdi, vhdx, qed and qcow are");
         }
         else if (protocol is null or "file" or "host_device" or "host_cdrom")
         {

@@ -5,7 +5,7 @@ using DiskImage.Options;
 namespace DiskImage.Formats.Qcow;
 
 /// <summary>QEMU's original copy-on-write format, qcow version 1, as qemu-img 7.2 reads, writes and creates it.</summary>
-internal sealed class QcowFormat : IImageFormat
+public sealed class QcowFormat : IImageFormat
 {
     /// <summary>The one instance; formats hold no state.</summary>
     public static QcowFormat Instance { get; } = new();
@@ -95,7 +95,7 @@ internal sealed class QcowFormat : IImageFormat
 
         return keySecret is null
             ? throw new DriverOptionException(Crypto.EncryptionSecrets.MissingKeySecretMessage)
-            : result with { AesKeySecret = keySecret };
+            : result with { LegacyAesKeySecret = keySecret };
     }
 
     /// <summary>
@@ -113,7 +113,7 @@ internal sealed class QcowFormat : IImageFormat
         }
 
         size = (size + 511) & ~511L;
-        var keySecret = (options as QcowCreateOptions)?.AesKeySecret;
+        var keySecret = (options as QcowCreateOptions)?.LegacyAesKeySecret;
         if (keySecret is not null)
         {
             // The key is only checked for existence here; nothing is encrypted at creation.

@@ -1,4 +1,5 @@
 using DiskImage.IO;
+using DiskImage.IO.Blkdebug;
 
 namespace DiskImage.Formats.Qcow;
 
@@ -7,8 +8,10 @@ namespace DiskImage.Formats.Qcow;
 /// into a compressed cluster) builds the whole new cluster (backing or decompressed data around the written bytes),
 /// writes it at the end of the file, and only then points the L2 entry at it. QEMU writes the entry first and the
 /// data after; this order means a crash leaks a cluster but never shows a half-written one or loses the old data.
+/// Each file access raises the blkdebug event QEMU's qcow driver raises before it (so injected errors hit the same
+/// requests).
 /// </summary>
-internal sealed partial class QcowImage : ICompressedClusterWriter
+public sealed partial class QcowImage : ICompressedClusterWriter
 {
     /// <summary>The last decompressed cluster (QEMU keeps one too), by its file offset; -1 for none.</summary>
     private long _cachedCompressedOffset = -1;
@@ -36,11 +39,17 @@ internal sealed partial class QcowImage : ICompressedClusterWriter
 
             if (entry == 0)
             {
+                if (_backing is not null)
+                {
+                    BlkdebugStorage.Raise(_file, BlkdebugEvent.ReadBackingAio);
+                }
+
                 ReadBacking(offset, piece);
             }
             else if (!IsCompressed(entry))
             {
                 var host = DataOffset(entry);
+                BlkdebugStorage.Raise(_file, BlkdebugEvent.ReadAio);
                 if (_cipher is null)
                 {
                     _file.Read(host + inCluster, piece);
@@ -190,8 +199,10 @@ internal sealed partial class QcowImage : ICompressedClusterWriter
                 throw new ErrnoException(ErrnoException.EFBIG, ErrnoException.Text(ErrnoException.EFBIG));
             }
 
+            BlkdebugStorage.Raise(_file, BlkdebugEvent.WriteCompressed);
             _file.Write(host, compressed);
             _file.Flush();
+            BlkdebugStorage.Raise(_file, BlkdebugEvent.L2UpdateCompressed);
             SetL2EntryLocked(table, tableOffset, index, (ulong)host | CompressedFlag | ((ulong)compressed.Length << (63 - _clusterBits)));
         }
     }
@@ -208,6 +219,7 @@ internal sealed partial class QcowImage : ICompressedClusterWriter
             return;
         }
 
+        BlkdebugStorage.Raise(_file, BlkdebugEvent.ClusterAlloc);
         var cluster = new byte[_clusterSize];
         if (piece.Length < _clusterSize)
         {
@@ -224,8 +236,10 @@ internal sealed partial class QcowImage : ICompressedClusterWriter
         piece.CopyTo(cluster.AsSpan(inCluster));
         var host = AllocateLocked(_clusterSize, alignToCluster: true);
         _cipher?.Encrypt(clusterStart, host, cluster);
+        BlkdebugStorage.Raise(_file, BlkdebugEvent.WriteAio);
         _file.Write(host, cluster);
         _file.Flush();
+        BlkdebugStorage.Raise(_file, BlkdebugEvent.L2Update);
         SetL2EntryLocked(table, tableOffset, index, (ulong)host);
         _cachedCompressedOffset = -1;
     }
@@ -233,6 +247,7 @@ internal sealed partial class QcowImage : ICompressedClusterWriter
     /// <summary>A write into an allocated cluster; an encrypted one is rewritten in whole sectors.</summary>
     private void WriteInPlace(long host, long clusterStart, int inCluster, ReadOnlySpan<byte> piece)
     {
+        BlkdebugStorage.Raise(_file, BlkdebugEvent.WriteAio);
         if (_cipher is null)
         {
             _file.Write(host + inCluster, piece);
@@ -280,6 +295,7 @@ internal sealed partial class QcowImage : ICompressedClusterWriter
 
         var length = (int)((entry >> (63 - _clusterBits)) & (ulong)(_clusterSize - 1));
         var compressed = new byte[length];
+        BlkdebugStorage.Raise(_file, BlkdebugEvent.ReadCompressed);
         _file.Read(host, compressed);
         _cachedCompressedOffset = -1;
         try

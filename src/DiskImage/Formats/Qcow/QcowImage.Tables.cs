@@ -1,9 +1,10 @@
 using System.Buffers.Binary;
+using DiskImage.IO.Blkdebug;
 
 namespace DiskImage.Formats.Qcow;
 
 /// <summary>Cluster lookup through the L1 and L2 tables, and their growth (always at the end of the file).</summary>
-internal sealed partial class QcowImage
+public sealed partial class QcowImage
 {
     private const ulong CompressedFlag = 1UL << 63;
 
@@ -44,6 +45,7 @@ internal sealed partial class QcowImage
         }
 
         var raw = new byte[L2TableBytes];
+        BlkdebugStorage.Raise(_file, BlkdebugEvent.L2Load);
         _file.Read((long)l2Offset, raw);
         var table = new ulong[1 << _l2Bits];
         for (var i = 0; i < table.Length; i++)
@@ -80,10 +82,12 @@ internal sealed partial class QcowImage
         }
 
         var tableOffset = AllocateLocked(L2TableBytes, alignToCluster: true);
+        BlkdebugStorage.Raise(_file, BlkdebugEvent.L2Load);
         _file.WriteZeroBytes(tableOffset, L2TableBytes);
         _file.Flush();
         Span<byte> entry = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64BigEndian(entry, (ulong)tableOffset);
+        BlkdebugStorage.Raise(_file, BlkdebugEvent.L1Update);
         _file.Write((long)_header.L1TableOffset + (l1Index * 8), entry);
         _file.Flush();
         if (l1Index >= _l1.Length)
@@ -95,6 +99,29 @@ internal sealed partial class QcowImage
         var table = new ulong[1 << _l2Bits];
         CacheL2Locked(tableOffset, table);
         return (table, tableOffset);
+    }
+
+    /// <summary>
+    /// Makes every cluster unallocated (reads fall through to the backing file), as QEMU's make_empty after a commit:
+    /// the L1 table is zeroed on disk first, then the file is cut right after it (a crash in between leaves only
+    /// unreferenced clusters behind).
+    /// </summary>
+    internal void MakeEmpty()
+    {
+        CheckWritable();
+        lock (_lock)
+        {
+            var l1Bytes = _header.L1Entries * 8;
+            _file.WriteZeroBytes((long)_header.L1TableOffset, l1Bytes);
+            _file.Flush();
+            _file.SetLength((long)_header.L1TableOffset + l1Bytes);
+            _file.Flush();
+            Array.Clear(_l1);
+            _l2Cache.Clear();
+            _l2CacheOrder.Clear();
+            _cachedCompressedOffset = -1;
+            _end = _file.Length;
+        }
     }
 
     /// <summary>Points an L2 entry at a cluster whose content is already in the file.</summary>

@@ -10,7 +10,7 @@ namespace DiskImage.Formats.Qcow;
 /// cluster to a host cluster, a zlib-compressed cluster, or nothing (the backing file, or zeroes, shows through).
 /// There are no reference counts: clusters and tables are only ever appended at the end of the file.
 /// </summary>
-internal sealed partial class QcowImage : IDiskImage, IHostMappedImage
+public sealed partial class QcowImage : IDiskImage, IHostMappedImage
 {
     private readonly IStorage _file;
     private readonly QcowHeader _header;
@@ -72,7 +72,7 @@ internal sealed partial class QcowImage : IDiskImage, IHostMappedImage
     /// <summary>Opens a qcow image; its header is checked before any size or offset in it is used.</summary>
     /// <param name="path">The image file.</param>
     /// <param name="options">How to open it.</param>
-    public static QcowImage Open(string path, ImageOpenOptions options)
+    internal static QcowImage Open(string path, ImageOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var file = options.OpenFile(path, formatOwnsFile: true);
@@ -210,7 +210,7 @@ internal sealed partial class QcowImage : IDiskImage, IHostMappedImage
         Encrypted = _header.CryptMethod != QcowHeader.CryptNone,
         DirtyFlag = false,
         BackingFilename = _backingName,
-        FullBackingFilename = _backingName is null ? null : Qcow2.Qcow2Image.ResolveBackingPath(_file.Path, _backingName),
+        FullBackingFilename = BackingChain.FullBackingPath(_file, _backingName),
     };
 
     /// <inheritdoc/>

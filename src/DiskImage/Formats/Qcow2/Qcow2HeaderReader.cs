@@ -21,11 +21,6 @@ internal static class Qcow2HeaderReader
         }
 
         var version = BinaryPrimitives.ReadUInt32BigEndian(fixedPart[FieldOffsets.Version..]);
-        if (version == 1)
-        {
-            throw new UnsupportedFeatureException("Image is in the original qcow (version 1) format, which is not supported; only qcow2 versions 2 and 3 are");
-        }
-
         if (version is < 2 or > 3)
         {
             throw new UnsupportedFeatureException($"Unsupported qcow2 version {version}");

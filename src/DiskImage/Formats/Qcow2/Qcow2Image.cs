@@ -233,7 +233,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
             Encrypted = header.CryptMethod != Qcow2Constants.CryptNone,
             DirtyFlag = header.IsDirty,
             BackingFilename = header.BackingFile,
-            FullBackingFilename = header.BackingFile is null || ((Nbd.Client.NbdUri.IsNbd(_file.Path) || _file is IO.Quorum.QuorumStorage) && !Path.IsPathRooted(header.BackingFile)) ? null : ResolveBackingPath(_file.Path, header.BackingFile),
+            FullBackingFilename = BackingChain.FullBackingPath(_file, header.BackingFile),
             BackingFilenameFormat = header.BackingFile is null ? null : header.BackingFormat,
             Snapshots = _snapshots.Select(s => s.ToInfo()).ToList(),
             FormatSpecific = new Qcow2SpecificInfo

@@ -176,11 +176,7 @@ public sealed partial class QedImage : IDiskImage
         // does (a read-only open cannot write it back): qemu-img info never reports a QED image dirty.
         DirtyFlag = false,
         BackingFilename = BackingFilename,
-        // Over an NBD export or a quorum node a relative name has no directory to resolve against (QEMU's wording:
-        // "cannot determine actual path").
-        FullBackingFilename = BackingFilename is null
-            || ((Nbd.Client.NbdUri.IsNbd(_file.Path) || _file is IO.Quorum.QuorumStorage) && !Path.IsPathRooted(BackingFilename))
-            ? null : Qcow2.Qcow2Image.ResolveBackingPath(_file.Path, BackingFilename),
+        FullBackingFilename = BackingChain.FullBackingPath(_file, BackingFilename),
         BackingFilenameFormat = BackingFilename is null ? null : BackingFormat,
     };
 

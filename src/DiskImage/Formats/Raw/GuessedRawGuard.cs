@@ -25,8 +25,8 @@ internal static class GuessedRawGuard
         data[..count].CopyTo(header.AsSpan((int)offset));
         if (registry.Probe(header, Math.Max(file.Length, header.Length)) != RawFormat.Instance)
         {
-            throw new UnsupportedFeatureException(
-                "Refusing to write a non-raw header to block 0 of an image whose raw format was only guessed; name the format with -f raw");
+            // QEMU's raw driver fails such a write with EPERM, which is all qemu-io and qemu-img commit report.
+            throw new ErrnoException(ErrnoException.EPERM, ErrnoException.Text(ErrnoException.EPERM));
         }
     }
 }

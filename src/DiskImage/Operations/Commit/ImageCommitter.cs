@@ -28,6 +28,7 @@ public static class ImageCommitter
         ArgumentNullException.ThrowIfNull(options);
         var registry = ImageFormatRegistry.Default;
         string basePath, baseFormat, baseName;
+        bool baseProbed;
         long? growBaseTo = null;
         using (var probe = registry.Open(options.Path, options.Format, TopOptions(options)))
         {
@@ -35,6 +36,9 @@ public static class ImageCommitter
             InputOverlap.EnsureDistinct(found.FilePath, probeLayers.Select(l => l.FilePath));
             basePath = found.FilePath;
             baseFormat = found.Format.Name;
+            // A base whose format was probed (no backing format recorded above it) is opened by probing again, so a
+            // guessed raw base keeps QEMU's protection of its first sector.
+            baseProbed = found.Format is Formats.Raw.RawFormat && probeLayers[^1].GetInfo().BackingFilenameFormat is null;
 
             // A base named by options (json:, blkdebug:) is written through the same nodes it was read through.
             var named = probeLayers[^1].GetInfo().FullBackingFilename;
@@ -55,7 +59,7 @@ public static class ImageCommitter
         IDiskImage target;
         try
         {
-            target = registry.Open(baseName, baseFormat, Unlocking(options) with { ReadOnly = false, KeySecret = BaseKeySecret(options) });
+            target = registry.Open(baseName, baseProbed ? null : baseFormat, Unlocking(options) with { ReadOnly = false, KeySecret = BaseKeySecret(options) });
         }
         catch (ImageLockedException e)
         {
@@ -77,7 +81,7 @@ public static class ImageCommitter
                 CopyAllocated(top, layers, target, progress, new RateLimiter(options.RateLimit), cancellationToken);
                 target.Flush();
             }
-            catch (IOException e)
+            catch (Exception e) when (e is IOException or ErrnoException)
             {
                 // qemu-img runs the copy as a block job and reports its failure by errno alone.
                 throw new ImageAccessException($"Block job failed: {ErrnoText.Describe(e)}", e);
@@ -89,11 +93,18 @@ public static class ImageCommitter
         if (options.Base is null && !options.KeepOverlay)
         {
             using var emptied = registry.Open(options.Path, options.Format, Unlocking(options) with { ReadOnly = false, OpenBackingChain = false });
-            if (emptied is Qcow2Image qcow2)
+            // The formats QEMU can empty (its make_empty); the others keep their data, as qemu-img leaves them.
+            Action? makeEmpty = emptied switch
+            {
+                Qcow2Image qcow2 => qcow2.MakeEmpty,
+                Formats.Qcow.QcowImage qcow => qcow.MakeEmpty,
+                _ => null,
+            };
+            if (makeEmpty is not null)
             {
                 try
                 {
-                    qcow2.MakeEmpty();
+                    makeEmpty();
                 }
                 catch (IOException e)
                 {
@@ -179,6 +190,11 @@ public static class ImageCommitter
                 (pieces, merged) = (merged, pieces);
             }
 
+            if (CopyGranularity(target) is { } granularity)
+            {
+                pieces = Widened(pieces, granularity, chunk + chunkLength);
+            }
+
             foreach (var piece in pieces)
             {
                 if (piece.Zero)
@@ -195,6 +211,39 @@ public static class ImageCommitter
 
             progress?.Report(new OperationProgress(chunk + chunkLength, length));
         }
+    }
+
+    /// <summary>
+    /// The unit QEMU's commit job copies in, where it is wider than what the layers allocate: its dirty bitmap's
+    /// granularity, the target's cluster size within 4 KiB to 64 KiB. That matters for qcow, whose 512-byte clusters
+    /// (with a backing file) would otherwise be copied one by one; null for the other targets, whose allocation is
+    /// already cluster-wide or byte-exact.
+    /// </summary>
+    private static long? CopyGranularity(IDiskImage target) =>
+        target is Formats.Qcow.QcowImage qcow ? Math.Clamp(qcow.ClusterSize, 4096, 65536) : null;
+
+    /// <summary>
+    /// The pieces grown to whole units of <paramref name="granularity"/> (within the chunk ending at
+    /// <paramref name="chunkEnd"/>), merged where they meet; each is copied as data, as the job copies a dirty unit.
+    /// </summary>
+    private static List<Piece> Widened(List<Piece> pieces, long granularity, long chunkEnd)
+    {
+        var result = new List<Piece>();
+        foreach (var piece in pieces)
+        {
+            var start = piece.Start / granularity * granularity;
+            var end = Math.Min(chunkEnd, (piece.End + granularity - 1) / granularity * granularity);
+            if (result.Count > 0 && result[^1].End >= start)
+            {
+                result[^1] = result[^1] with { End = Math.Max(result[^1].End, end) };
+            }
+            else
+            {
+                result.Add(new Piece(start, end, Zero: false));
+            }
+        }
+
+        return result;
     }
 
     /// <summary>

@@ -97,7 +97,20 @@ public static class ImageCreator
 
             if (!registry.TryGet(options.BackingFormat, out _))
             {
-                throw new UnknownFormatException($"Unknown driver '{options.BackingFormat}'");
+                // Checking the backing file, qemu-img fails to open it; with -u the image is formatted first and its
+                // format driver refuses the name (in its own words), so the refusal travels with the plan.
+                if (request.SkipBackingCheck && options.Size is null)
+                {
+                    throw new InvalidOptionException("Image creation needs a size parameter");
+                }
+
+                if (request.SkipBackingCheck && (refusedByDriver ?? UnknownBackingFormatRefusal(format, options.BackingFormat)) is { } refusal)
+                {
+                    return new CreatePlan(request.Path, format, options) { RefusedByDriver = refusal };
+                }
+
+                throw new UnknownFormatException($"Unknown driver '{options.BackingFormat}'"
+                    + (request.SkipBackingCheck ? "" : "\nCould not open backing image."));
             }
 
             RefuseSelfBacking(file, ResolveBacking(file, options.BackingFile), options.BackingFormat, registry, request.SkipBackingCheck);
@@ -111,9 +124,10 @@ public static class ImageCreator
                 }
                 catch (DiskImageException e)
                 {
-                    // qemu-img names the backing file once here (an image open elsewhere names it twice), then a hint line.
+                    // qemu-img's own "Could not open" lead (which an image open elsewhere adds) is not part of this
+                    // message: the backing file is named only by the layer that failed to open it, then a hint line.
                     var prefix = $"Could not open '{backingPath}': ";
-                    var message = e.Message.StartsWith(prefix + prefix, StringComparison.Ordinal) ? e.Message[prefix.Length..] : e.Message;
+                    var message = e.Message.StartsWith(prefix, StringComparison.Ordinal) ? e.Message[prefix.Length..] : e.Message;
                     throw new ImageAccessException($"{message}\nCould not open backing image.", e);
                 }
 
@@ -165,6 +179,19 @@ public static class ImageCreator
             throw new FileTooLargeException($"The image size is too large for file format '{plan.Format.Name}'{hint}", e);
         }
     }
+
+    /// <summary>
+    /// What a format driver says, after the "Formatting" line, of a backing format no driver has (only with -u: the
+    /// backing check refuses it earlier otherwise), where its option parser has not said it already; null where that
+    /// refusal is not known.
+    /// </summary>
+    private static DriverOptionException? UnknownBackingFormatRefusal(IImageFormat format, string backingFormat) => format switch
+    {
+        // qcow stores no backing format, but checks that the name is a format.
+        Formats.Qcow.QcowFormat => new DriverOptionException($"unrecognized backing format '{backingFormat}'"),
+        Formats.Qcow2.Qcow2Format or Formats.Qed.QedFormat => new DriverOptionException($"Parameter 'backing-fmt' does not accept value '{backingFormat}'"),
+        _ => null,
+    };
 
     /// <summary>
     /// qemu-img opens the backing file before refusing a missing backing format, and says what it found (or why it

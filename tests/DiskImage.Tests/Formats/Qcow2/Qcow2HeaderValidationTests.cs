@@ -21,7 +21,7 @@ public class Qcow2HeaderValidationTests
 
     [Theory]
     [InlineData(0, 0x12345678u, "Image is not in qcow2 format")]
-    [InlineData(4, 1u, "Image is in the original qcow (version 1) format, which is not supported; only qcow2 versions 2 and 3 are")]
+    [InlineData(4, 1u, "Unsupported qcow2 version 1")]
     [InlineData(4, 4u, "Unsupported qcow2 version 4")]
     [InlineData(20, 8u, "Unsupported cluster size: 2^8")]
     [InlineData(20, 22u, "Unsupported cluster size: 2^22")]
