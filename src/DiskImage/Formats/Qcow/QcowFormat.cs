@@ -138,15 +138,17 @@ public sealed class QcowFormat : IImageFormat
             throw new InvalidOptionException("Image too large");
         }
 
-        using var file = HostFile.Create(path);
-        file.Write(0, header.ToBytes());
-        if (backing is not null)
-        {
-            file.Write(QcowHeader.Size, backing);
-        }
-
         var l1Bytes = ((header.L1Entries * 8) + 511) & ~511L;
-        file.WriteZeroBytes((long)header.L1TableOffset, l1Bytes);
-        file.Flush();
+        NewImageFile.Write(path, file =>
+        {
+            file.Write(0, header.ToBytes());
+            if (backing is not null)
+            {
+                file.Write(QcowHeader.Size, backing);
+            }
+
+            file.WriteZeroBytes((long)header.L1TableOffset, l1Bytes);
+            file.Flush();
+        });
     }
 }

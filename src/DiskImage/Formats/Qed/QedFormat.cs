@@ -101,10 +101,12 @@ public sealed class QedFormat : IImageFormat
         header.WriteTo(first);
         name.CopyTo(first.AsSpan(QedHeader.Size));
 
-        using var file = HostFile.Create(path);
-        file.SetLength(0);
-        file.Write(0, first);
-        file.WriteZeroBytes(clusterSize, (long)clusterSize * tableSize);
-        file.Flush();
+        NewImageFile.Write(path, file =>
+        {
+            file.SetLength(0);
+            file.Write(0, first);
+            file.WriteZeroBytes(clusterSize, (long)clusterSize * tableSize);
+            file.Flush();
+        });
     }
 }

@@ -11,7 +11,14 @@ namespace DiskImage.Operations.Rebase;
 /// </summary>
 public static class ImageRebaser
 {
-    private const int ChunkSize = 1 << 20;
+    /// <summary>qemu-img's buffer: the most compared (and written) at once.</summary>
+    private const int BufferSize = 2 << 20;
+
+    /// <summary>Differences are found, and written, in whole sectors.</summary>
+    private const int SectorSize = 512;
+
+    /// <summary>Progress is reported about every megabyte compared.</summary>
+    private const long ProgressStep = 1 << 20;
 
     /// <summary>
     /// Rebases; <paramref name="progress"/> counts guest bytes of the image compared with the new backing file. A new backing file that is the
@@ -82,64 +89,123 @@ public static class ImageRebaser
         }
     }
 
-    /// <summary>Writes into <paramref name="image"/> every unallocated range whose content would change under the new backing.</summary>
+    /// <summary>
+    /// Writes into <paramref name="image"/> every unallocated range whose content would change under the new backing.
+    /// The walk is qemu-img's, so the image's clusters are allocated in the same order and pieces (and an image
+    /// rebased by either tool has the same layout): buffers of at most 2 MiB, each ending where the image's
+    /// allocation status or either backing file's end changes, compared sector by sector, and each run of differing
+    /// sectors written with one request.
+    /// </summary>
     private static void CopyDifferences(IDiskImage image, IDiskImage? newBacking, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
     {
         var length = image.Length;
-        var clusterSize = image is Qcow2Image q ? q.ClusterSize : image.GetInfo().ClusterSize ?? 65536;
-        var zeroClusters = image is Qcow2Image { SupportsZeroClusters: true };
-        var step = Math.Max(clusterSize, 64 * 1024);
-        // Past the old backing file's end the old content is known zeroes: those go in as zero clusters where
-        // the version has them (as qemu-img does). A version-2 image gets zero bytes, since deallocating there
+        // Past the old backing file's end the old content is known zeroes: those go in as zero clusters where the
+        // format has them (as qemu-img does). A qcow2 version-2 image gets zero bytes, since deallocating there
         // would show the new backing file.
+        var zeroClusters = image is Qcow2Image { SupportsZeroClusters: true } or Formats.Qed.QedImage;
         var oldBackingEnd = image.Backing?.Length ?? 0;
-        var current = new byte[step];
-        var replacement = new byte[step];
-        for (long chunk = 0; chunk < length; chunk += ChunkSize)
+        var bufferSize = (int)Math.Min(BufferSize, Math.Max(length, 1));
+        var buffers = (Old: new byte[bufferSize], New: new byte[bufferSize]);
+        long reported = 0;
+        for (long offset = 0, n; offset < length; offset += n)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var chunkLength = Math.Min(ChunkSize, length - chunk);
-            foreach (var extent in image.GetExtents(chunk, chunkLength))
+            n = CopyPiece(image, newBacking, offset, buffers, oldBackingEnd, zeroClusters);
+            if (offset + n - reported >= ProgressStep || offset + n == length)
             {
-                if (extent.Kind != ExtentKind.Unallocated)
-                {
-                    continue;
-                }
-
-                for (var offset = extent.Offset; offset < extent.Offset + extent.Length;)
-                {
-                    // Compare in cluster-aligned pieces so a write covers whole clusters where it can.
-                    var pieceEnd = Math.Min(extent.Offset + extent.Length, ((offset / step) + 1) * step);
-                    if (offset < oldBackingEnd && pieceEnd > oldBackingEnd)
-                    {
-                        pieceEnd = oldBackingEnd;
-                    }
-
-                    var size = (int)(pieceEnd - offset);
-                    var old = current.AsSpan(0, size);
-                    var next = replacement.AsSpan(0, size);
-                    image.Read(offset, old);
-                    ReadOrZero(newBacking, offset, next);
-                    if (!old.SequenceEqual(next))
-                    {
-                        if (offset >= oldBackingEnd && zeroClusters && offset % clusterSize == 0 && size % clusterSize == 0)
-                        {
-                            image.WriteZeroes(offset, size, mayUnmap: false);
-                        }
-                        else
-                        {
-                            image.Write(offset, old);
-                        }
-                    }
-
-                    offset = pieceEnd;
-                }
+                reported = offset + n;
+                progress?.Report(new OperationProgress(reported, length));
             }
-
-            progress?.Report(new OperationProgress(chunk + chunkLength, length));
         }
 
         image.Flush();
+    }
+
+    /// <summary>Compares (and copies the differences of) the piece at <paramref name="offset"/>; returns its length.</summary>
+    private static long CopyPiece(IDiskImage image, IDiskImage? newBacking, long offset, (byte[] Old, byte[] New) buffers, long oldBackingEnd, bool zeroClusters)
+    {
+        var n = Math.Min(BufferSize, image.Length - offset);
+        var first = image.GetExtents(offset, n)[0];
+        var statusRun = first.Offset + first.Length - offset;
+        n = statusRun > 0 ? Math.Min(n, statusRun) : n;
+        if (first.Kind != ExtentKind.Unallocated)
+        {
+            return n;
+        }
+
+        var oldIsZero = offset >= oldBackingEnd;
+        if (!oldIsZero && offset + n > oldBackingEnd)
+        {
+            n = oldBackingEnd - offset;
+        }
+
+        var newBackingEnd = newBacking?.Length ?? 0;
+        if (offset < newBackingEnd && offset + n > newBackingEnd)
+        {
+            n = newBackingEnd - offset;
+        }
+
+        var size = (int)n;
+        var old = buffers.Old.AsSpan(0, size);
+        var next = buffers.New.AsSpan(0, size);
+        if (oldIsZero)
+        {
+            old.Clear();
+        }
+        else
+        {
+            image.Read(offset, old);
+        }
+
+        ReadOrZero(newBacking, offset, next);
+        for (var done = 0; done < size;)
+        {
+            var run = SameStatusRun(old[done..], next[done..], out var differs);
+            if (differs)
+            {
+                WriteRun(image, offset + done, old.Slice(done, run), oldIsZero && zeroClusters);
+            }
+
+            done += run;
+        }
+
+        return n;
+    }
+
+    /// <summary>Length of the leading run of sectors that all differ, or all match, between the two buffers.</summary>
+    private static int SameStatusRun(ReadOnlySpan<byte> old, ReadOnlySpan<byte> next, out bool differs)
+    {
+        var first = Math.Min(old.Length, SectorSize);
+        differs = !old[..first].SequenceEqual(next[..first]);
+        var i = first;
+        while (i < old.Length)
+        {
+            var len = Math.Min(old.Length - i, SectorSize);
+            if (old.Slice(i, len).SequenceEqual(next.Slice(i, len)) == differs)
+            {
+                break;
+            }
+
+            i += len;
+        }
+
+        return i;
+    }
+
+    /// <summary>
+    /// One run of differing sectors. Known zeroes go in as a zero write where the format has zero clusters: the format
+    /// then makes zero clusters of what it can (whole clusters, or a partial one whose rest reads as zeroes) as QEMU does.
+    /// </summary>
+    private static void WriteRun(IDiskImage image, long offset, ReadOnlySpan<byte> data, bool zeroClusters)
+    {
+        if (zeroClusters)
+        {
+            image.WriteZeroes(offset, data.Length, mayUnmap: false);
+        }
+        else
+        {
+            image.Write(offset, data);
+        }
     }
 
     /// <summary>The new backing file, and every file of its chain that can be opened, must not be the image (by device and inode).</summary>

@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using DiskImage.Interop.Tests.Infrastructure;
+using DiskImage.IO;
+
+namespace DiskImage.Interop.Tests.Safety;
+
+/// <summary>
+/// QED and qcow (version 1) outputs on a full file system (a 16 MiB tmpfs, when the tests may mount one): a convert of
+/// 48 MiB that runs out of space mid-copy, and a create or convert onto a file system already full, where even the
+/// header cannot be written. The same command run by qemu-img on the same file system fails too; diskimg prints
+/// qemu-img's error line (ENOSPC wording) with its exit code and leaves nothing under the target's name and no
+/// temporary file.
+/// </summary>
+public sealed class QedQcowFullDiskTests
+{
+    [Theory]
+    [InlineData("qed", "convert")]
+    [InlineData("qcow", "convert")]
+    [InlineData("qed", "convert-when-full")]
+    [InlineData("qcow", "convert-when-full")]
+    [InlineData("qed", "create-when-full")]
+    [InlineData("qcow", "create-when-full")]
+    public void Output_on_a_full_file_system_is_absent_with_qemu_img_s_error(string format, string verb)
+    {
+        using var dir = new TempDirectory();
+        var source = dir.File("source.raw");
+        var data = new byte[48 << 20];
+        new Random(11).NextBytes(data);
+        File.WriteAllBytes(source, data);
+        var small = Directory.CreateDirectory(dir.File("small")).FullName;
+        string[] arguments = verb == "create-when-full"
+            ? ["create", "-q", "-f", format, "target.img", "1G"]
+            : ["convert", "-f", "raw", "-O", format, source, "target.img"];
+        if (!TryMountTmpfs(small))
+        {
+            // Only root may mount; elsewhere a file-size limit makes the writes fail instead (EFBIG).
+            Assert.NotEqual("root", Environment.UserName);
+            using var limited = DiskimgProcess.StartAfter("trap '' XFSZ; ulimit -f 16384;", small, ["convert", "-f", "raw", "-O", format, source, "target.img"]);
+            AssertAbsent(small, limited.WaitForExit(TimeSpan.FromSeconds(120)));
+            return;
+        }
+
+        try
+        {
+            if (verb != "convert")
+            {
+                Fill(small);
+            }
+
+            var theirs = ExternalTool.RunIn(small, "qemu-img", arguments);
+            Assert.NotEqual(0, theirs.ExitCode);
+            File.Delete(Path.Combine(small, "target.img"));
+
+            using var process = DiskimgProcess.Start(small, false, arguments);
+            var ours = process.WaitForExit(TimeSpan.FromSeconds(120));
+            AssertAbsent(small, ours);
+            Assert.Equal(theirs.ExitCode, ours.ExitCode);
+            // Where the space runs out depends on each tool's request sizes; the words must be qemu-img's.
+            Assert.Equal(AnyByte(QemuToolOutput.Normalise(theirs.StdErr.Trim())), AnyByte(QemuToolOutput.Normalise(ours.StdErr.Trim())));
+        }
+        finally
+        {
+            Process.Start("umount", ["-l", small])!.WaitForExit();
+        }
+    }
+
+    /// <summary>Takes every free byte of the file system with one file.</summary>
+    private static void Fill(string directory)
+    {
+        using var filler = File.OpenHandle(Path.Combine(directory, "filler"), FileMode.CreateNew, FileAccess.Write);
+        var block = new byte[4096];
+        try
+        {
+            for (long offset = 0; ; offset += block.Length)
+            {
+                RandomAccess.Write(filler, block, offset);
+            }
+        }
+        catch (IOException)
+        {
+            // Full.
+        }
+
+        Assert.Equal(0, new DriveInfo(directory).AvailableFreeSpace);
+    }
+
+    private static string AnyByte(string line) => System.Text.RegularExpressions.Regex.Replace(line, "at byte [0-9]+", "at byte N");
+
+    private static void AssertAbsent(string directory, ExternalTool.Result result)
+    {
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Single(result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.False(File.Exists(Path.Combine(directory, "target.img")), "a file is under the target's name");
+        Assert.Empty(Directory.GetFiles(directory, "*" + PartialOutput.Marker + "*"));
+    }
+
+    private static bool TryMountTmpfs(string path)
+    {
+        using var mount = Process.Start(new ProcessStartInfo("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", path]) { RedirectStandardError = true })!;
+        mount.WaitForExit();
+        return mount.ExitCode == 0;
+    }
+}

@@ -1,0 +1,192 @@
+using DiskImage.Interop.Tests.Infrastructure;
+using DiskImage.IO;
+
+namespace DiskImage.Interop.Tests.Safety;
+
+/// <summary>
+/// Writes to QED and qcow (version 1) images killed at every writing system call: strace delivers SIGKILL on entering
+/// the N-th write (pwrite, fallocate, ftruncate, rename), for N = 1, 2, ... until a run completes. QEMU judges each
+/// result: a QED image passes <c>qemu-img check</c> with at most leaked clusters (qemu-img has no check for qcow), and
+/// every 512-byte sector, read by qemu-img, holds what it held before the writes or after some of them in order, never
+/// anything else. A second run then completes and leaves the image holding every write. A killed convert leaves either
+/// nothing under the target's name or the whole image.
+/// </summary>
+public sealed class QedQcowKillTests
+{
+    private const string WritingCalls = "pwrite64,pwritev,pwritev2,fallocate,ftruncate,rename,renameat,renameat2";
+    private const long Size = 4L << 20;
+
+    /// <summary>
+    /// The writes each run makes, in order: partial clusters, a run from a new cluster into an allocated one, and a new
+    /// L2 table's span (qcow images over a backing file have 512-byte clusters, so every sector there is an allocation).
+    /// </summary>
+    private static readonly (byte Pattern, long Offset, long Length)[] s_writes =
+        [(0x22, 62 << 10, 6 << 10), (0x33, 1000, 3000), (0x44, (3L << 20) + 512, 2 << 10), (0x55, 8 << 10, 4 << 10)];
+
+    [Theory]
+    [InlineData("qed", false)]
+    [InlineData("qed", true)]
+    [InlineData("qcow", false)]
+    [InlineData("qcow", true)]
+    public void Sigkill_at_each_write_of_diskimg_io_leaves_old_or_new_sectors(string format, bool withBacking)
+    {
+        var strace = ExternalTool.Require("strace");
+        using var dir = new TempDirectory();
+        var original = Path.Combine(dir.Path, "original." + format);
+        if (withBacking)
+        {
+            var backing = dir.File("backing.raw");
+            ExternalTool.QemuImg("create", "-q", "-f", "raw", backing, Size.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            ExternalTool.QemuIo("-f", "raw", "-c", $"write -P 0x66 0 {Size}", backing);
+            ExternalTool.QemuImg("create", "-q", "-f", format, "-b", "backing.raw", "-F", "raw", original, Size.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            ExternalTool.QemuImg("create", "-q", "-f", format, original, Size.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        // Some clusters are allocated already: the writes go partly in place, partly into new clusters.
+        ExternalTool.QemuIo("-f", format, "-c", "write -P 0x11 64k 64k", original);
+        var before = ReadRaw(original, format);
+        string[] commands = [.. s_writes.SelectMany(w => new[] { "-c", $"write -P 0x{w.Pattern:x2} {w.Offset} {w.Length}" })];
+
+        var killed = 0;
+        var completed = false;
+        for (var n = 1; n <= 400 && !completed; n++)
+        {
+            var image = Path.Combine(dir.Path, $"kill{n}." + format);
+            File.Copy(original, image);
+            var run = ExternalTool.Run(strace, ["-f", "-qq", "-o", "/dev/null", "-e", $"trace={WritingCalls}", "-e", $"inject={WritingCalls}:signal=KILL:when={n}",
+                .. DiskimgCommand(), "io", "-f", format, .. commands, image]);
+            completed = run.ExitCode == 0;
+            if (!completed)
+            {
+                Assert.True(run.ExitCode == 128 + DiskimgProcess.SIGKILL, $"kill at write {n}: exit {run.ExitCode}: {run.StdErr}");
+                killed++;
+            }
+
+            AssertChecks(format, image, $"kill at write {n}");
+            AssertEachSectorIsFromSomePrefix(before, ReadRaw(image, format), $"kill at write {n}");
+
+            // Whatever the crash left, the same writes run again complete, and the image then holds all of them.
+            Diskimg.Ok(["io", "-f", format, .. commands, image]);
+            AssertChecks(format, image, $"kill at write {n}, written again");
+            Assert.True(ReadRaw(image, format).AsSpan().SequenceEqual(After(before, s_writes.Length)), $"kill at write {n}, written again: content differs");
+            File.Delete(image);
+        }
+
+        Assert.True(completed, "the writes never completed");
+        Assert.True(killed >= 8, $"only {killed} writes were crash points: the run did less than meant");
+    }
+
+    [Theory]
+    [InlineData("qed")]
+    [InlineData("qcow")]
+    public void Sigkill_at_each_write_of_a_convert_leaves_no_target_or_a_whole_one(string format)
+    {
+        var strace = ExternalTool.Require("strace");
+        using var dir = new TempDirectory();
+        var source = dir.File("source.raw");
+        var data = new byte[Size];
+        var random = new Random(13);
+        // Data in four places apart from each other, so the target gets several separate allocations.
+        random.NextBytes(data.AsSpan(0, 40 << 10));
+        random.NextBytes(data.AsSpan(1 << 20, 20 << 10));
+        random.NextBytes(data.AsSpan(2 << 20, 100 << 10));
+        random.NextBytes(data.AsSpan((3 << 20) + (4 << 10), 4 << 10));
+        File.WriteAllBytes(source, data);
+
+        var killed = 0;
+        var completed = false;
+        for (var n = 1; n <= 400 && !completed; n++)
+        {
+            var target = Path.Combine(dir.Path, $"target{n}." + format);
+            var run = ExternalTool.Run(strace, ["-f", "-qq", "-o", "/dev/null", "-e", $"trace={WritingCalls}", "-e", $"inject={WritingCalls}:signal=KILL:when={n}",
+                .. DiskimgCommand(), "convert", "-f", "raw", "-O", format, source, target]);
+            completed = run.ExitCode == 0;
+            if (!completed)
+            {
+                Assert.True(run.ExitCode == 128 + DiskimgProcess.SIGKILL, $"kill at write {n}: exit {run.ExitCode}: {run.StdErr}");
+                killed++;
+            }
+
+            if (File.Exists(target))
+            {
+                // A file under the target's name is a finished image.
+                AssertChecks(format, target, $"kill at write {n}");
+                Assert.True(ReadRaw(target, format).AsSpan().SequenceEqual(data), $"kill at write {n}: the target is there but not whole");
+            }
+
+            Assert.True(completed || !File.Exists(target), $"kill at write {n}: a killed convert left a file under the target's name");
+
+            // A second run completes over whatever the first left.
+            Diskimg.Ok("convert", "-f", "raw", "-O", format, source, target);
+            AssertChecks(format, target, $"kill at write {n}, converted again");
+            Assert.True(ReadRaw(target, format).AsSpan().SequenceEqual(data), $"kill at write {n}, converted again: content differs");
+            File.Delete(target);
+            foreach (var partial in Directory.GetFiles(dir.Path, "*" + PartialOutput.Marker + "*"))
+            {
+                File.Delete(partial);
+            }
+        }
+
+        Assert.True(completed, "the convert never completed");
+        Assert.True(killed >= 6, $"only {killed} writes were crash points: the convert did less than meant");
+    }
+
+    /// <summary>QED: QEMU's check finds nothing worse than leaked clusters. qcow: qemu-img has no check; the image must open.</summary>
+    private static void AssertChecks(string format, string image, string what)
+    {
+        if (format == "qed")
+        {
+            var check = ExternalTool.Run("qemu-img", "check", "-f", "qed", image);
+            Assert.True(check.ExitCode is 0 or 3, $"{what}: qemu-img check exit {check.ExitCode}: {check.StdOut}{check.StdErr}");
+            Assert.DoesNotContain("ERROR", check.StdOut + check.StdErr, StringComparison.Ordinal);
+        }
+        else
+        {
+            var info = ExternalTool.Run("qemu-img", "info", "-f", "qcow", image);
+            Assert.True(info.ExitCode == 0, $"{what}: qemu-img info: {info.StdErr}");
+        }
+    }
+
+    private static byte[] ReadRaw(string image, string format)
+    {
+        var raw = image + ".raw";
+        ExternalTool.QemuImg("convert", "-f", format, "-O", "raw", image, raw);
+        var bytes = File.ReadAllBytes(raw);
+        File.Delete(raw);
+        return bytes;
+    }
+
+    /// <summary>Each sector must be what it was after some prefix of <see cref="s_writes"/> (none of them, up to all).</summary>
+    private static void AssertEachSectorIsFromSomePrefix(byte[] before, byte[] now, string what)
+    {
+        Assert.Equal(before.Length, now.Length);
+        var states = Enumerable.Range(0, s_writes.Length + 1).Select(prefix => After(before, prefix)).ToArray();
+        for (var sector = 0; sector < now.Length; sector += 512)
+        {
+            var start = sector;
+            Assert.True(states.Any(state => state.AsSpan(start, 512).SequenceEqual(now.AsSpan(start, 512))),
+                $"{what}: sector {sector / 512} matches no state the writes pass through (first byte 0x{now[sector]:x2}, last 0x{now[sector + 511]:x2})");
+        }
+    }
+
+    private static byte[] After(byte[] before, int prefix)
+    {
+        var state = (byte[])before.Clone();
+        foreach (var (pattern, offset, length) in s_writes.AsSpan(0, prefix))
+        {
+            state.AsSpan((int)offset, (int)length).Fill(pattern);
+        }
+
+        return state;
+    }
+
+    /// <summary>The built diskimg as a command line of its own.</summary>
+    private static string[] DiskimgCommand() =>
+    [
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet",
+        Path.Combine(AppContext.BaseDirectory, "diskimg.dll"),
+    ];
+}
