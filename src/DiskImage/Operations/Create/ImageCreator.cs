@@ -111,9 +111,10 @@ public static class ImageCreator
                 }
                 catch (DiskImageException e)
                 {
-                    // qemu-img names the backing file once here (an image open elsewhere names it twice), then a hint line.
+                    // qemu-img gives the driver's words here without the open's own "Could not open" (only a file that
+                    // cannot be opened names itself), then a hint line.
                     var prefix = $"Could not open '{backingPath}': ";
-                    var message = e.Message.StartsWith(prefix + prefix, StringComparison.Ordinal) ? e.Message[prefix.Length..] : e.Message;
+                    var message = e.Message.StartsWith(prefix, StringComparison.Ordinal) ? e.Message[prefix.Length..] : e.Message;
                     throw new ImageAccessException($"{message}\nCould not open backing image.", e);
                 }
 
