@@ -19,7 +19,10 @@ internal static class BuiltInFormats
         Iso9660.IsoFormat.Instance,
         Raw.ProtocolFormat.File,
         Raw.ProtocolFormat.Nbd,
+        Raw.ProtocolFormat.HostDevice,
+        Raw.ProtocolFormat.HostCdrom,
         Null.NullFormat.Co,
         Null.NullFormat.Aio,
+        .. Foreign.ForeignDriverFormat.All,
     ];
 }

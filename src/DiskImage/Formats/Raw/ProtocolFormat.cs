@@ -37,13 +37,22 @@ internal sealed class ProtocolFormat : IImageFormat
     public int Probe(ReadOnlySpan<byte> header, long fileLength) => 0;
 
     /// <summary>Only <c>file</c>: qemu-img creates a plain file with <c>create -f file</c>, as a raw image.</summary>
-    public bool CanCreate => this == File;
+    /// <summary>
+    /// <c>file</c> creates a plain file, as a raw image. The others have no creation of their own: as qemu-img, they
+    /// get past its checks and its Formatting line, then try to open the target instead, and refuse.
+    /// </summary>
+    public bool CanCreate => true;
 
     public bool SupportsBackingFiles => false;
 
     public IDiskImage Open(string path, ImageOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (NameError(path) is { } refusal)
+        {
+            throw new InvalidImageException(refusal);
+        }
+
         var file = IO.Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: false));
         file.IgnoreFlushes = options.IgnoreFlushes;
         return new RawImage(file, options, this)
@@ -54,15 +63,51 @@ internal sealed class ProtocolFormat : IImageFormat
 
     public void Create(string path, ImageCreateOptions options)
     {
-        if (this != File)
+        ArgumentNullException.ThrowIfNull(options);
+        if (this == File)
         {
-            throw new UnsupportedFeatureException($"Driver '{Name}' does not support image creation");
+            RawFormat.Instance.Create(path, options);
+            return;
         }
 
-        RawFormat.Instance.Create(path, options);
+        var prefix = QemuFormatNames.OpenInsteadOfCreatePrefix(Name);
+        if (NameError(path) is { } refusal)
+        {
+            throw new ImageAccessException(prefix + refusal);
+        }
+
+        if (this == Nbd)
+        {
+            // The export is reached (or not) as an open would; creating over a reachable one is not done here.
+            try
+            {
+                Open(path, new ImageOpenOptions { ReadOnly = true }).Dispose();
+            }
+            catch (DiskImageException e)
+            {
+                e.PrependContext(prefix);
+                throw;
+            }
+
+            throw new UnsupportedFeatureException($"{prefix}creating over an NBD export with the 'nbd' driver is not supported");
+        }
+
+        RawDeviceTarget.Create(path, options.Size ?? 0, (options as RawCreateOptions)?.Preallocation ?? Preallocation.Off, Name);
     }
 
     public ImageCreateOptions ParseCreateOptions(long? size, IReadOnlyDictionary<string, string> options) =>
-        this == File ? RawFormat.Instance.ParseCreateOptions(size, options)
-            : throw new UnsupportedFeatureException($"Driver '{Name}' does not support image creation");
+        RawFormat.Instance.ParseCreateOptions(size, options);
+
+    /// <summary>What the driver says of a name it cannot take: nbd a name without its prefix, the device drivers a file that is no device.</summary>
+    private string? NameError(string path)
+    {
+        if (this == Nbd)
+        {
+            return global::DiskImage.Nbd.Client.NbdUri.IsNbd(path) || path.StartsWith("nbd:", StringComparison.Ordinal) ? null : "File name string for NBD must start with 'nbd:'";
+        }
+
+        return this != File && IO.FileStatCalls.TryStat(path, out _, out _, out var kind) && kind is not (IO.FileKind.CharacterDevice or IO.FileKind.BlockDevice)
+            ? $"'{Name}' driver requires '{path}' to be either a character or block device"
+            : null;
+    }
 }

@@ -10,14 +10,14 @@ namespace DiskImage.Formats.Raw;
 internal static class RawDeviceTarget
 {
 
-    public static void Create(string path, long size, Preallocation preallocation)
+    public static void Create(string path, long size, Preallocation preallocation, string driver = "host_device")
     {
         if (preallocation != Preallocation.Off)
         {
             throw new InvalidOptionException($"Unsupported preallocation mode '{preallocation.ToString().ToLowerInvariant()}'");
         }
 
-        using var file = OpenLocked(path);
+        using var file = OpenLocked(path, driver);
         var length = file.Length;
         if (size > length)
         {
@@ -36,7 +36,7 @@ internal static class RawDeviceTarget
     /// Opens the device as QEMU opens a node it cannot create (read, write and resize, sharing everything), so a
     /// device a running VM holds is refused, not zeroed; a failure carries qemu-img's words for that fallback.
     /// </summary>
-    private static HostFile OpenLocked(string path)
+    private static HostFile OpenLocked(string path, string driver)
     {
         try
         {
@@ -44,7 +44,7 @@ internal static class RawDeviceTarget
         }
         catch (DiskImageException e)
         {
-            e.PrependContext("Protocol driver 'host_device' does not support image creation, and opening the image failed: ");
+            e.PrependContext(QemuFormatNames.OpenInsteadOfCreatePrefix(driver));
             throw;
         }
     }

@@ -49,6 +49,11 @@ public static class ImageConverter
                 throw new UnsupportedFeatureException("Compression not supported for this file format");
             }
 
+            if (options.Compress && !options.NoCreate)
+            {
+                RefuseCompressionWith(options.TargetOptions);
+            }
+
             var layout = new SourceLayout(sources);
             InputOverlap.EnsureDistinct(options.Target, sources);
             BitmapCopy.Check(options, sources, targetFormat.Name);
@@ -67,7 +72,8 @@ public static class ImageConverter
             // A new target is built under a temporary name and renamed into place when whole; -n writes in place, and
             // so does a new image on an NBD export, which exists already and cannot be renamed.
             var targetOnNbd = Nbd.Client.NbdUri.IsNbd(options.Target);
-            using var output = options.NoCreate || targetOnNbd ? null : BeginOutput(options.Target, targetFormat.Name);
+            // A driver the library lacks refuses the target by its given name, so it is not staged under another.
+            using var output = options.NoCreate || targetOnNbd || targetFormat is Formats.Foreign.ForeignDriverFormat ? null : BeginOutput(options.Target, targetFormat.Name);
             var targetPath = output?.WritePath ?? options.Target;
             if (!options.NoCreate)
             {
@@ -93,6 +99,24 @@ public static class ImageConverter
             {
                 source.Dispose();
             }
+        }
+    }
+
+    /// <summary>
+    /// qemu-img's refusals of <c>-c</c> with creation options that cannot go with it: an encrypted target (any
+    /// <c>encryption</c> value that reads as on, or any <c>encrypt.format</c>) and preallocation other than off.
+    /// </summary>
+    private static void RefuseCompressionWith(IReadOnlyDictionary<string, string> targetOptions)
+    {
+        var encrypted = targetOptions.TryGetValue("encryption", out var encryption) && encryption is "on" or "yes" or "true" or "y";
+        if (encrypted || targetOptions.ContainsKey("encrypt.format"))
+        {
+            throw new UnsupportedFeatureException("Compression and encryption not supported at the same time");
+        }
+
+        if (targetOptions.TryGetValue("preallocation", out var preallocation) && preallocation != "off")
+        {
+            throw new UnsupportedFeatureException("Compression and preallocation not supported at the same time");
         }
     }
 

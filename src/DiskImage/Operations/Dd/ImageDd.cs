@@ -61,6 +61,12 @@ public static class ImageDd
         var length = end - start;
         InputOverlap.EnsureDistinct(options.OutputPath, [input]);
         cancellationToken.ThrowIfCancellationRequested();
+        if (targetFormat is Formats.Foreign.ForeignDriverFormat || targetFormat == Formats.Raw.ProtocolFormat.Nbd)
+        {
+            // A driver that creates nothing here refuses the target by its given name, before anything is staged.
+            CreateTarget(targetFormat, options.OutputPath, options.OutputPath, length, registry);
+        }
+
         using var partial = BeginOutput(options.OutputPath);
         CreateTarget(targetFormat, partial.WritePath, options.OutputPath, length, registry);
         using (var output = registry.Open(partial.WritePath, targetFormat.Name, new ImageOpenOptions { ReadOnly = false }))

@@ -53,7 +53,9 @@ public static class ImageRebaser
         if (!options.Unsafe)
         {
             IDiskImage? newBacking = null;
-            if (newName is not null)
+            // As qemu-img: a new backing file already in the image's chain is that node, whatever -F names.
+            var inChain = newName is null ? null : FindInChain(image, Qcow2Image.ResolveBackingPath(options.Path, newName));
+            if (newName is not null && inChain is null)
             {
                 var resolved = Qcow2Image.ResolveBackingPath(options.Path, newName);
                 try
@@ -73,7 +75,7 @@ public static class ImageRebaser
 
             using (newBacking)
             {
-                CopyDifferences(image, newBacking, progress, cancellationToken);
+                CopyDifferences(image, inChain ?? newBacking, progress, cancellationToken);
             }
         }
 
@@ -87,6 +89,25 @@ public static class ImageRebaser
         {
             ((Qcow2Image)image).ChangeBackingFile(newName, newName is null ? null : options.BackingFormat);
         }
+    }
+
+    /// <summary>The node of <paramref name="image"/>'s backing chain that is the file <paramref name="path"/>, if any.</summary>
+    private static IDiskImage? FindInChain(IDiskImage image, string path)
+    {
+        if (!IO.FileStatCalls.TryStat(path, out var device, out var inode, out _))
+        {
+            return null;
+        }
+
+        for (var node = image.Backing; node is not null; node = node.Backing)
+        {
+            if (IO.FileStatCalls.TryStat(node.FilePath, out var nodeDevice, out var nodeInode, out _) && nodeDevice == device && nodeInode == inode)
+            {
+                return node;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>

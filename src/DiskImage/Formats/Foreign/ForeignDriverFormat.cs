@@ -1,0 +1,171 @@
+using System.Buffers.Binary;
+
+namespace DiskImage.Formats.Foreign;
+
+/// <summary>
+/// A driver qemu-img 7.2 has and this library does not implement (a remote protocol such as iscsi or gluster, a
+/// read-only format such as bochs or cloop, parallels, vvfat, a filter such as blkdebug). Naming it fails as
+/// qemu-img fails when it cannot open the input: a file-based driver first opens its file (so a missing file, a
+/// directory or an unreachable NBD server is reported as qemu-img reports it), then refuses in the driver's own
+/// words; a protocol refuses a name it cannot parse. Where qemu-img would go on (a real image of the format, a URL
+/// the protocol takes), this says the driver is not supported rather than pretend. Never chosen by probing.
+/// </summary>
+internal sealed class ForeignDriverFormat : IImageFormat
+{
+    /// <summary>One for every qemu-img driver name the library has no implementation of.</summary>
+    public static IReadOnlyList<ForeignDriverFormat> All { get; } =
+    [
+        .. new[] { "bochs", "cloop", "dmg", "vvfat", "parallels", "gluster", "nfs", "rbd", "ssh", "iscsi", "iser", "nvme", "ftp", "ftps", "http", "https" }
+            .Concat(QemuFormatNames.All.Where(n => QemuFormatNames.ClassOf(n) == QemuDriverClass.Filter && n is not ("null-co" or "null-aio")))
+            .Select(n => new ForeignDriverFormat(n)),
+    ];
+
+    private const string GlusterUsage =
+        "Usage: file=gluster[+transport]://[host[:port]]volume/path[?socket=...][,file.debug=N][,file.logfile=/path/filename.log]";
+
+    private ForeignDriverFormat(string name)
+    {
+        Name = name;
+        Class = QemuFormatNames.ClassOf(name);
+    }
+
+    public string Name { get; }
+
+    private QemuDriverClass Class { get; }
+
+    public int ProbeHeaderSize => 0;
+
+    public int Probe(ReadOnlySpan<byte> header, long fileLength) => 0;
+
+    /// <summary>
+    /// The protocols qemu-img "creates" in (their own creation, or opening the target instead) get past its checks
+    /// and the Formatting line; <see cref="Create"/> then fails as they fail. The others are refused before.
+    /// </summary>
+    public bool CanCreate => Class is QemuDriverClass.ProtocolWithCreate or QemuDriverClass.ProtocolWithoutCreate;
+
+    public bool SupportsBackingFiles => false;
+
+    public IDiskImage Open(string path, ImageOpenOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(options);
+        if (ProtocolError(path, options.ReadOnly) is { } refusal)
+        {
+            throw new InvalidImageException(refusal);
+        }
+
+        if (Class is QemuDriverClass.ProtocolWithCreate or QemuDriverClass.ProtocolWithoutCreate or QemuDriverClass.ReadOnlyProtocol)
+        {
+            throw NotSupported();
+        }
+
+        // A file-based driver: its file is opened first, so the file's own failure is the one reported.
+        using var file = IO.Storage.Open(path, writable: false, options.LockFor(path, formatOwnsFile: true));
+        if (Class == QemuDriverClass.FormatWithoutCreate && !options.ReadOnly)
+        {
+            throw new ImageAccessException("Image is read-only");
+        }
+
+        if (HeaderError(file) is { } headerError)
+        {
+            throw new InvalidImageException(headerError);
+        }
+
+        throw NotSupported();
+    }
+
+    public void Create(string path, ImageCreateOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var refusal = ProtocolError(path, readOnly: false);
+        if (Class == QemuDriverClass.ProtocolWithoutCreate)
+        {
+            throw new ImageAccessException(QemuFormatNames.OpenInsteadOfCreatePrefix(Name) + (refusal ?? $"Driver '{Name}' is not supported"));
+        }
+
+        throw refusal is null ? NotSupported() : new ImageAccessException(refusal);
+    }
+
+    public ImageCreateOptions ParseCreateOptions(long? size, IReadOnlyDictionary<string, string> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Keys.FirstOrDefault(k => k != "size") is { } key)
+        {
+            throw new InvalidOptionException($"Invalid parameter '{key}'");
+        }
+
+        return new ImageCreateOptions { Size = size ?? (options.TryGetValue("size", out var text) ? Options.SizeText.ParseOption("size", text) : null) };
+    }
+
+    /// <summary>What the driver says of a name it cannot take, or null when it would go on with it.</summary>
+    private string? ProtocolError(string path, bool readOnly) => Name switch
+    {
+        "iscsi" or "iser" => path.StartsWith(Name + "://", StringComparison.Ordinal) ? null : $"Failed to parse URL : {path}",
+        "nvme" => path.StartsWith("nvme://", StringComparison.Ordinal) ? null : "'device' option is required",
+        "gluster" => path.StartsWith("gluster", StringComparison.Ordinal) && path.Contains("://", StringComparison.Ordinal) ? null : $"invalid URI {path}\n{GlusterUsage}",
+        "nfs" or "ssh" => path.StartsWith(Name + "://", StringComparison.Ordinal) ? null : $"URI scheme must be '{Name}'",
+        "rbd" => path.StartsWith("rbd:", StringComparison.Ordinal) ? null : "File name must start with 'rbd:'",
+        "vvfat" => path.StartsWith("fat:", StringComparison.Ordinal) ? null : "File name string must start with 'fat:'",
+        "http" or "https" or "ftp" or "ftps" => !readOnly ? "curl driver does not support writes"
+            : path.StartsWith(Name + "://", StringComparison.Ordinal) ? null
+            : $"{Name} curl driver cannot handle the URL '{path}' (does not start with '{Name}://')",
+        _ => null,
+    };
+
+    /// <summary>What a file-based format driver says of a file that is not its format, or null when it looks like one.</summary>
+    private string? HeaderError(IO.IStorage file)
+    {
+        // As QEMU's reads past the end of a file, the bytes beyond it read as zeros.
+        var header = new byte[512];
+        file.Read(0, header.AsSpan(0, (int)Math.Min(file.Length, header.Length)));
+        return Name switch
+        {
+            "bochs" => IsBochs(header) ? null : "Image not in Bochs format",
+            "parallels" => IsParallels(header) ? null : "Image not in Parallels format",
+            "cloop" => CloopError(header),
+            "dmg" => DmgError(file),
+            _ => null,
+        };
+    }
+
+    /// <summary>bochs's header: NUL-terminated magic, type and subtype strings, then a version of 1 or 2.</summary>
+    private static bool IsBochs(ReadOnlySpan<byte> header) =>
+        header.StartsWith("Bochs Virtual HD Image\0"u8) && header[32..].StartsWith("Redolog\0"u8) && header[48..].StartsWith("Growing\0"u8)
+        && BinaryPrimitives.ReadUInt32LittleEndian(header[64..]) is 0x00020000 or 0x00010000;
+
+    private static bool IsParallels(ReadOnlySpan<byte> header) =>
+        (header.StartsWith("WithoutFreeSpace"u8) || header.StartsWith("WithouFreSpacExt"u8)) && BinaryPrimitives.ReadUInt32LittleEndian(header[16..]) == 2;
+
+    /// <summary>cloop's first checks on its header: the block size that follows the 128-byte preamble.</summary>
+    private static string? CloopError(ReadOnlySpan<byte> header)
+    {
+        const uint MaxBlockSize = 64 * 1024 * 1024;
+        var blockSize = BinaryPrimitives.ReadUInt32BigEndian(header[128..]);
+        return blockSize % 512 != 0 ? $"block_size {blockSize} must be a multiple of 512"
+            : blockSize == 0 ? "block_size cannot be zero"
+            : blockSize > MaxBlockSize ? $"block_size {blockSize} must be {MaxBlockSize / (1024 * 1024)} MB or less"
+            : null;
+    }
+
+    /// <summary>
+    /// dmg's first checks: the file's length (counted in whole sectors, as QEMU's), then the "koly" trailer magic
+    /// searched for in the 515 bytes that end with the last sector's first four.
+    /// </summary>
+    private static string? DmgError(IO.IStorage file)
+    {
+        var length = (file.Length + 511) / 512 * 512;
+        if (length < 512)
+        {
+            return "dmg file must be at least 512 bytes long";
+        }
+
+        var offset = length > 511 + 512 ? length - 511 - 512 : 0;
+        Span<byte> window = stackalloc byte[515];
+        window = window[..(int)Math.Min(length, 515)];
+        window.Clear();
+        file.Read(offset, window[..(int)Math.Clamp(file.Length - offset, 0, window.Length)]);
+        return window.IndexOf("koly"u8) >= 0 ? null : "Could not locate UDIF trailer in dmg file";
+    }
+
+    private UnsupportedFeatureException NotSupported() => new($"The '{Name}' driver is not supported");
+}
