@@ -446,13 +446,15 @@ public static class Qcow2Model
         {
             Image.Dispose();
             var target = System.IO.Path.Combine(_directory, $"converted{++_generation}.qcow2");
+            var compress = c.Compress && !Config.Encrypted;
             var options = new Dictionary<string, string>
             {
                 ["compat"] = Config.Version == 2 ? "0.10" : "1.1",
                 ["cluster_size"] = Config.ClusterSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["refcount_bits"] = Config.RefcountBits.ToString(System.Globalization.CultureInfo.InvariantCulture),
             };
-            if (Config.Preallocation != Preallocation.Off)
+            // As qemu-img, a compressed copy takes no preallocation: the copy is then a thin image.
+            if (Config.Preallocation != Preallocation.Off && !compress)
             {
                 options["preallocation"] = Config.Preallocation.ToString().ToLowerInvariant();
             }
@@ -478,7 +480,7 @@ public static class Qcow2Model
                 Target = target,
                 TargetFormat = "qcow2",
                 TargetOptions = options,
-                Compress = c.Compress && !Config.Encrypted,
+                Compress = compress,
                 SecretProvider = OpenOptions(readOnly: true).SecretProvider,
                 SourceKeySecrets = [Config.Encrypted ? SecretId : null],
                 Workers = 2,
@@ -486,7 +488,7 @@ public static class Qcow2Model
 
             // The copy is flat and has no snapshots: from here on, discards over it leave zeroes.
             Path = target;
-            Config = Config with { Backing = false };
+            Config = Config with { Backing = false, Preallocation = compress ? Preallocation.Off : Config.Preallocation };
             _backing = [];
             _snapshots.Clear();
             Image = Open(readOnly: false);

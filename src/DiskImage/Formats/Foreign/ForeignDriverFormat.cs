@@ -4,7 +4,7 @@ namespace DiskImage.Formats.Foreign;
 
 /// <summary>
 /// A driver qemu-img 7.2 has and this library does not implement (a remote protocol such as iscsi or gluster, a
-/// read-only format such as bochs or cloop, parallels, vvfat, a filter such as blkdebug). Naming it fails as
+/// read-only format such as bochs or cloop, vvfat, a filter such as blkdebug). Naming it fails as
 /// qemu-img fails when it cannot open the input: a file-based driver first opens its file (so a missing file, a
 /// directory or an unreachable NBD server is reported as qemu-img reports it), then refuses in the driver's own
 /// words; a protocol refuses a name it cannot parse. Where qemu-img would go on (a real image of the format, a URL
@@ -15,7 +15,7 @@ internal sealed class ForeignDriverFormat : IImageFormat
     /// <summary>One for every qemu-img driver name the library has no implementation of.</summary>
     public static IReadOnlyList<ForeignDriverFormat> All { get; } =
     [
-        .. new[] { "bochs", "cloop", "dmg", "vvfat", "parallels", "gluster", "nfs", "rbd", "ssh", "iscsi", "iser", "nvme", "ftp", "ftps", "http", "https" }
+        .. new[] { "bochs", "cloop", "dmg", "vvfat", "gluster", "nfs", "rbd", "ssh", "iscsi", "iser", "nvme", "ftp", "ftps", "http", "https" }
             .Concat(QemuFormatNames.All.Where(n => QemuFormatNames.ClassOf(n) == QemuDriverClass.Filter && n is not ("null-co" or "null-aio")))
             .Select(n => new ForeignDriverFormat(n)),
     ];
@@ -121,7 +121,6 @@ internal sealed class ForeignDriverFormat : IImageFormat
         return Name switch
         {
             "bochs" => IsBochs(header) ? null : "Image not in Bochs format",
-            "parallels" => IsParallels(header) ? null : "Image not in Parallels format",
             "cloop" => CloopError(header),
             "dmg" => DmgError(file),
             _ => null,
@@ -132,9 +131,6 @@ internal sealed class ForeignDriverFormat : IImageFormat
     private static bool IsBochs(ReadOnlySpan<byte> header) =>
         header.StartsWith("Bochs Virtual HD Image\0"u8) && header[32..].StartsWith("Redolog\0"u8) && header[48..].StartsWith("Growing\0"u8)
         && BinaryPrimitives.ReadUInt32LittleEndian(header[64..]) is 0x00020000 or 0x00010000;
-
-    private static bool IsParallels(ReadOnlySpan<byte> header) =>
-        (header.StartsWith("WithoutFreeSpace"u8) || header.StartsWith("WithouFreSpacExt"u8)) && BinaryPrimitives.ReadUInt32LittleEndian(header[16..]) == 2;
 
     /// <summary>cloop's first checks on its header: the block size that follows the 128-byte preamble.</summary>
     private static string? CloopError(ReadOnlySpan<byte> header)
