@@ -71,7 +71,7 @@ internal sealed class ProtocolFormat : IImageFormat
         }
 
         var prefix = QemuFormatNames.OpenInsteadOfCreatePrefix(Name);
-        if (NameError(path) is { } refusal)
+        if (NameError(path, forWriting: true) is { } refusal)
         {
             throw new ImageAccessException(prefix + refusal);
         }
@@ -99,15 +99,22 @@ internal sealed class ProtocolFormat : IImageFormat
         RawFormat.Instance.ParseCreateOptions(size, options);
 
     /// <summary>What the driver says of a name it cannot take: nbd a name without its prefix, the device drivers a file that is no device.</summary>
-    private string? NameError(string path)
+    private string? NameError(string path, bool forWriting = false)
     {
         if (this == Nbd)
         {
-            return global::DiskImage.Nbd.Client.NbdUri.IsNbd(path) || path.StartsWith("nbd:", StringComparison.Ordinal) ? null : "File name string for NBD must start with 'nbd:'";
+            return global::DiskImage.Nbd.Client.NbdUri.IsNbd(path) || path.StartsWith("nbd:", StringComparison.Ordinal) ? null
+                : path.Contains("://", StringComparison.Ordinal) ? "No valid URL specified"
+                : "File name string for NBD must start with 'nbd:'";
         }
 
-        return this != File && IO.FileStatCalls.TryStat(path, out _, out _, out var kind) && kind is not (IO.FileKind.CharacterDevice or IO.FileKind.BlockDevice)
-            ? $"'{Name}' driver requires '{path}' to be either a character or block device"
-            : null;
+        if (this == File || !IO.FileStatCalls.TryStat(path, out _, out _, out var kind) || kind is IO.FileKind.CharacterDevice or IO.FileKind.BlockDevice)
+        {
+            return null;
+        }
+
+        // Creation opens the target for writing first, which a directory refuses before its kind is looked at.
+        return kind == IO.FileKind.Directory && forWriting ? $"Could not open '{path}': Is a directory"
+            : $"'{Name}' driver requires '{path}' to be either a character or block device";
     }
 }
