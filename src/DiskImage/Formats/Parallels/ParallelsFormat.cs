@@ -97,10 +97,13 @@ internal sealed class ParallelsFormat : IImageFormat
 
         // The zeroes after the header sector: (data offset - 1) sectors in 32-bit arithmetic, as QEMU.
         var zeroes = (long)unchecked((dataOffset - 1) << 9);
-        file.SetLength(Math.Max(ParallelsHeader.SectorSize, ParallelsHeader.SectorSize + zeroes));
-        file.Write(0, first);
-        file.WriteZeroes(ParallelsHeader.SectorSize, zeroes, mayUnmap: false);
-        file.Flush();
+        CreateWriteFailure.Guard(path, "Failed to create Parallels image", withErrno: true, () =>
+        {
+            file.SetLength(Math.Max(ParallelsHeader.SectorSize, ParallelsHeader.SectorSize + zeroes));
+            file.Write(0, first);
+            file.WriteZeroes(ParallelsHeader.SectorSize, zeroes, mayUnmap: false);
+            file.Flush();
+        });
     }
 
     private static long RoundUpToSector(long value) => (value + ParallelsHeader.SectorSize - 1) & ~(long)(ParallelsHeader.SectorSize - 1);

@@ -55,7 +55,7 @@ internal static class Qcow2Creator
                 Qcow2RefcountBlock.Set(refblock, cluster, header.RefcountOrder, 1);
             }
 
-            file.Write(0, first);
+            WriteFirstClusters(file, first, path);
         }
 
         try
@@ -99,6 +99,24 @@ internal static class Qcow2Creator
             }
 
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Writes the header, refcount table and first refcount block. A write that fails (a full disk) is reported in
+    /// qemu-img's words, <c>Could not write qcow2 header: ...</c>, and the file is removed, as qemu-img removes it.
+    /// </summary>
+    private static void WriteFirstClusters(IStorage file, byte[] first, string path)
+    {
+        try
+        {
+            file.Write(0, first);
+        }
+        catch (IOException e)
+        {
+            // Unlinked while still open: the caller's using closes it.
+            FailedCreate.Remove(path);
+            throw new ImageAccessException($"Could not write qcow2 header: {ErrnoText.Describe(e, path)}", e);
         }
     }
 

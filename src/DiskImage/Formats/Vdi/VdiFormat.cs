@@ -81,7 +81,7 @@ public sealed class VdiFormat : IImageFormat
         };
 
         using var file = HostFile.Create(path);
-        file.Write(0, header.ToBytes());
+        CreateWriteFailure.Guard(path, "Error writing header", withErrno: false, () => file.Write(0, header.ToBytes()));
         var chunk = new byte[(int)Math.Min(bmapBytes, 1 << 20)];
         for (long done = 0; done < bmapBytes; done += chunk.Length)
         {

@@ -24,7 +24,7 @@ internal static class VhdxCreator
 
         var layout = Plan(options);
         using var file = HostFile.Create(path);
-        WriteFileIdentifier(file);
+        CreateWriteFailure.Guard(path, "Failed to write file signature", withErrno: true, () => WriteFileIdentifier(file));
         WriteHeaders(file, (uint)layout.LogSize);
         WriteTable(file, layout, options);
         WriteRegionTables(file, layout);

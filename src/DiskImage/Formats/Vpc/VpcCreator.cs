@@ -42,7 +42,7 @@ internal static class VpcCreator
         }
         else
         {
-            WriteDynamic(file, footer, size);
+            CreateWriteFailure.Guard(path, "Unable to create or write VHD header", withErrno: false, () => WriteDynamic(file, footer, size));
         }
 
         file.Flush();
