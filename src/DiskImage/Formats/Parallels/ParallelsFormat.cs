@@ -4,7 +4,7 @@ using DiskImage.Options;
 namespace DiskImage.Formats.Parallels;
 
 /// <summary>The Parallels expandable disk format (QEMU's <c>parallels</c> driver): one BAT, no backing file name.</summary>
-internal sealed class ParallelsFormat : IImageFormat
+public sealed class ParallelsFormat : IImageFormat
 {
     /// <summary>QEMU's bound on the image size: at most 2^32 clusters.</summary>
     private const long MaxClusters = 1L << 32;

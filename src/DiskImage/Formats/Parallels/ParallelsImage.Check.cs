@@ -3,7 +3,7 @@ using DiskImage.Operations.Check;
 
 namespace DiskImage.Formats.Parallels;
 
-internal sealed partial class ParallelsImage : IConsistencyCheckable
+public sealed partial class ParallelsImage : IConsistencyCheckable
 {
     /// <summary>Repairs clear BAT entries past the end of the file, trim leaked space and clear the in-use mark.</summary>
     bool IConsistencyCheckable.CanRepair => true;

@@ -2,7 +2,7 @@ using DiskImage.IO;
 
 namespace DiskImage.Formats.Parallels;
 
-internal sealed partial class ParallelsImage : IHostMappedImage
+public sealed partial class ParallelsImage : IHostMappedImage
 {
     private const int EIO = 5;
 

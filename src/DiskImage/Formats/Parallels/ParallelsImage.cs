@@ -10,13 +10,13 @@ namespace DiskImage.Formats.Parallels;
 /// <c>prealloc-size</c> open option; close trims the file back. A writable open marks the header in use and close
 /// clears it, so an image left marked was not closed and only <c>check</c> may open it for writing.
 /// </summary>
-internal sealed partial class ParallelsImage : IDiskImage
+public sealed partial class ParallelsImage : IDiskImage
 {
     /// <summary>The <c>prealloc-mode</c> open option: how the file grows ahead of new clusters.</summary>
-    public const string PreallocModeOption = "prealloc-mode";
+    internal const string PreallocModeOption = "prealloc-mode";
 
     /// <summary>The <c>prealloc-size</c> open option: how far ahead the file grows (bytes, default 128 MiB).</summary>
-    public const string PreallocSizeOption = "prealloc-size";
+    internal const string PreallocSizeOption = "prealloc-size";
 
     /// <summary>QEMU's largest image, in sectors (its byte length must stay below 2^63 rounded down to 1 GiB).</summary>
     private const ulong MaxSectors = 0x7FFFFFFFC0000000 / ParallelsHeader.SectorSize;
