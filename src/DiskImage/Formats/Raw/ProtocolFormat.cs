@@ -36,7 +36,6 @@ internal sealed class ProtocolFormat : IImageFormat
 
     public int Probe(ReadOnlySpan<byte> header, long fileLength) => 0;
 
-    /// <summary>Only <c>file</c>: qemu-img creates a plain file with <c>create -f file</c>, as a raw image.</summary>
     /// <summary>
     /// <c>file</c> creates a plain file, as a raw image. The others have no creation of their own: as qemu-img, they
     /// get past its checks and its Formatting line, then try to open the target instead, and refuse.
@@ -48,7 +47,7 @@ internal sealed class ProtocolFormat : IImageFormat
     public IDiskImage Open(string path, ImageOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (NameError(path) is { } refusal)
+        if (NameError(path, forWriting: !options.ReadOnly) is { } refusal)
         {
             throw new InvalidImageException(refusal);
         }
@@ -113,7 +112,7 @@ internal sealed class ProtocolFormat : IImageFormat
             return null;
         }
 
-        // Creation opens the target for writing first, which a directory refuses before its kind is looked at.
+        // A writable open (creation's too) opens the file first, which a directory refuses before its kind is looked at.
         return kind == IO.FileKind.Directory && forWriting ? $"Could not open '{path}': Is a directory"
             : $"'{Name}' driver requires '{path}' to be either a character or block device";
     }
