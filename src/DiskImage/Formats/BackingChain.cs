@@ -2,7 +2,10 @@ using DiskImage.IO;
 
 namespace DiskImage.Formats;
 
-/// <summary>The checks a format makes before it opens its backing file: the chain is bounded and never loops.</summary>
+/// <summary>
+/// How a format opens its backing file: the chain is bounded and never loops, and an open that fails is reported as
+/// qemu-img reports it, after <c>Could not open backing file: </c>.
+/// </summary>
 internal static class BackingChain
 {
     /// <summary>The most images a chain may hold above the one being opened.</summary>
@@ -28,6 +31,26 @@ internal static class BackingChain
         }
 
         return chain;
+    }
+
+    /// <summary>
+    /// Opens <paramref name="backingPath"/> as the backing file of <paramref name="path"/> in <paramref name="format"/>
+    /// (null: probed), one level further down the chain <see cref="Extend"/> checks. The backing image is read-only
+    /// and shares the caller's registry, secrets and display rules (<see cref="ImageOpenOptions.ForBacking"/>).
+    /// </summary>
+    public static IDiskImage Open(string path, string backingPath, string? format, ImageOpenOptions options)
+    {
+        var chain = Extend(path, backingPath, options);
+        var registry = options.Registry ?? ImageFormatRegistry.Default;
+        try
+        {
+            return registry.Open(backingPath, format, options.ForBacking() with { OpeningChain = chain });
+        }
+        catch (DiskImageException e)
+        {
+            e.PrependContext("Could not open backing file: ");
+            throw;
+        }
     }
 
     /// <summary>

@@ -132,7 +132,7 @@ public sealed partial class ParallelsImage : IDiskImage
 
             if (options.OpenBackingChain && options.BackingPath is { } backingPath)
             {
-                backing = OpenBacking(path, backingPath, options);
+                backing = BackingChain.Open(path, backingPath, options.BackingFormat, options);
             }
 
             var image = new ParallelsImage(file, header, bat, dataEnd, options, backing, Math.Max(header.Tracks, preallocSize / ParallelsHeader.SectorSize), preallocTruncate);
@@ -196,21 +196,6 @@ public sealed partial class ParallelsImage : IDiskImage
         }
 
         return (size, truncate);
-    }
-
-    private static IDiskImage OpenBacking(string path, string backingPath, ImageOpenOptions options)
-    {
-        var chain = BackingChain.Extend(path, backingPath, options);
-        var registry = options.Registry ?? ImageFormatRegistry.Default;
-        try
-        {
-            return registry.Open(backingPath, options.BackingFormat, options.ForBacking() with { OpeningChain = chain });
-        }
-        catch (DiskImageException e)
-        {
-            e.PrependContext("Could not open backing file: ");
-            throw;
-        }
     }
 
     /// <inheritdoc/>

@@ -184,19 +184,8 @@ public sealed partial class QcowImage : IDiskImage, IHostMappedImage
     private static IDiskImage OpenBacking(string path, string backingName, ImageOpenOptions options)
     {
         var backingPath = options.BackingPath ?? Qcow2.Qcow2Image.ResolveBackingPath(path, backingName);
-        var chain = BackingChain.Extend(path, backingPath, options);
-
-        var registry = options.Registry ?? ImageFormatRegistry.Default;
-        try
-        {
-            // qcow stores no backing format: it is probed unless the caller names one.
-            return registry.Open(backingPath, options.BackingFormat, options.ForBacking() with { OpeningChain = chain });
-        }
-        catch (DiskImageException e)
-        {
-            e.PrependContext("Could not open backing file: ");
-            throw;
-        }
+        // qcow stores no backing format: it is probed unless the caller names one.
+        return BackingChain.Open(path, backingPath, options.BackingFormat, options);
     }
 
     /// <inheritdoc/>

@@ -186,18 +186,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
     private static IDiskImage OpenBacking(string path, Qcow2Header header, ImageOpenOptions options)
     {
         var backingPath = options.BackingPath ?? ResolveBackingPath(path, header.BackingFile!);
-        var chain = BackingChain.Extend(path, backingPath, options);
-
-        var registry = options.Registry ?? ImageFormatRegistry.Default;
-        try
-        {
-            return registry.Open(backingPath, options.BackingFormat ?? header.BackingFormat, options.ForBacking() with { OpeningChain = chain });
-        }
-        catch (DiskImageException e)
-        {
-            e.PrependContext("Could not open backing file: ");
-            throw;
-        }
+        return BackingChain.Open(path, backingPath, options.BackingFormat ?? header.BackingFormat, options);
     }
 
     private static ulong[] ReadL1(IStorage file, long offset, int size)

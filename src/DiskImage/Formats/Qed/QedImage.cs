@@ -149,19 +149,8 @@ public sealed partial class QedImage : IDiskImage
     private static IDiskImage OpenBacking(string path, string backingName, QedHeader header, ImageOpenOptions options)
     {
         var backingPath = options.BackingPath ?? Qcow2.Qcow2Image.ResolveBackingPath(path, backingName);
-        var chain = BackingChain.Extend(path, backingPath, options);
-
         var format = options.BackingFormat ?? ((header.Features & QedHeader.FeatureBackingFormatNoProbe) != 0 ? "raw" : null);
-        var registry = options.Registry ?? ImageFormatRegistry.Default;
-        try
-        {
-            return registry.Open(backingPath, format, options.ForBacking() with { OpeningChain = chain });
-        }
-        catch (DiskImageException e)
-        {
-            e.PrependContext("Could not open backing file: ");
-            throw;
-        }
+        return BackingChain.Open(path, backingPath, format, options);
     }
 
     /// <inheritdoc/>

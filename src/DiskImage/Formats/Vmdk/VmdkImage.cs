@@ -9,8 +9,6 @@ namespace DiskImage.Formats.Vmdk;
 /// </summary>
 public sealed partial class VmdkImage : IDiskImage
 {
-    private const int MaxBackingDepth = 64;
-
     private readonly VmdkLayout _layout;
     private readonly List<VmdkExtent> _extents;
     private readonly long[] _starts;
@@ -104,7 +102,7 @@ public sealed partial class VmdkImage : IDiskImage
 
                 if (options.OpenBackingChain)
                 {
-                    backing = OpenBacking(path, hint, options);
+                    backing = BackingChain.Open(path, ResolveBackingPath(path, hint), VmdkFormat.Instance.Name, options);
                 }
             }
 
@@ -120,32 +118,6 @@ public sealed partial class VmdkImage : IDiskImage
     /// <summary>The parent hint resolved as the other formats resolve a backing name (a json: or NBD name stays whole).</summary>
     internal static string ResolveBackingPath(string overlayPath, string backingFile) =>
         Qcow2.Qcow2Image.ResolveBackingPath(overlayPath, backingFile);
-
-    private static IDiskImage OpenBacking(string path, string hint, ImageOpenOptions options)
-    {
-        var backingPath = ResolveBackingPath(path, hint);
-        var chain = options.OpeningChain.Append(Path.GetFullPath(path)).ToList();
-        if (chain.Count >= MaxBackingDepth)
-        {
-            throw new InvalidImageException($"Backing chain of '{path}' is too deep (more than {MaxBackingDepth} images)");
-        }
-
-        if (chain.Contains(Path.GetFullPath(backingPath)))
-        {
-            throw new InvalidImageException($"Backing chain of '{path}' loops back to '{backingPath}'");
-        }
-
-        var registry = options.Registry ?? ImageFormatRegistry.Default;
-        try
-        {
-            return registry.Open(backingPath, VmdkFormat.Instance.Name, options.ForBacking() with { OpeningChain = chain });
-        }
-        catch (DiskImageException e)
-        {
-            e.PrependContext("Could not open backing file: ");
-            throw;
-        }
-    }
 
     /// <inheritdoc/>
     public ImageInfo GetInfo()
