@@ -38,16 +38,7 @@ public sealed partial class ParallelsImage : IHostMappedImage
     }
 
     /// <summary>The backing node's bytes, zeroes past its end or without one.</summary>
-    private void ReadBacking(long offset, Span<byte> buffer)
-    {
-        var inBacking = _backing is null ? 0 : (int)Math.Clamp(_backing.Length - offset, 0, buffer.Length);
-        if (inBacking > 0)
-        {
-            _backing!.Read(offset, buffer[..inBacking]);
-        }
-
-        buffer[inBacking..].Clear();
-    }
+    private void ReadBacking(long offset, Span<byte> buffer) => HostMappedIo.ReadBacking(_backing, offset, buffer);
 
     /// <inheritdoc/>
     public void Write(long offset, ReadOnlySpan<byte> data)
@@ -83,27 +74,13 @@ public sealed partial class ParallelsImage : IHostMappedImage
     }
 
     /// <summary>Parallels has no discard: QEMU ignores it and the data stays (a discard is only a hint).</summary>
-    public void Discard(long offset, long length)
-    {
-        CheckWritable();
-        CheckRange(offset, length);
-    }
+    public void Discard(long offset, long length) => HostMappedIo.IgnoredDiscard(_file, Length, offset, length);
 
     /// <inheritdoc/>
-    public void Flush()
-    {
-        if (_file.CanWrite)
-        {
-            _file.Flush();
-        }
-    }
+    public void Flush() => HostMappedIo.Flush(_file);
 
     /// <inheritdoc/>
-    public IReadOnlyList<Extent> GetExtents(long offset, long length)
-    {
-        CheckRange(offset, length);
-        return IHostMappedImage.ExtentsOf(this, offset, length);
-    }
+    public IReadOnlyList<Extent> GetExtents(long offset, long length) => HostMappedIo.GetExtents(this, Length, offset, length);
 
     /// <summary>QEMU's block status: allocated clusters are data at their file offset, the rest unallocated.</summary>
     HostMapping IHostMappedImage.MapRun(long offset, long length)

@@ -259,19 +259,7 @@ public sealed partial class ParallelsImage : IDiskImage
         }
     }
 
-    private void CheckRange(long offset, long length)
-    {
-        if (offset < 0 || length < 0 || offset > Length - length)
-        {
-            throw new ArgumentOutOfRangeException(nameof(offset), string.Create(CultureInfo.InvariantCulture, $"Range {offset}+{length} lies outside the {Length}-byte image."));
-        }
-    }
+    private void CheckRange(long offset, long length) => HostMappedIo.CheckRange(Length, offset, length);
 
-    private void CheckWritable()
-    {
-        if (!_file.CanWrite)
-        {
-            throw new InvalidOperationException("The image was opened read-only.");
-        }
-    }
+    private void CheckWritable() => HostMappedIo.CheckWritable(_file);
 }

@@ -117,20 +117,10 @@ public sealed partial class QcowImage : ICompressedClusterWriter
     public void Discard(long offset, long length) => WriteZeroes(offset, length, mayUnmap: true);
 
     /// <inheritdoc/>
-    public void Flush()
-    {
-        if (_file.CanWrite)
-        {
-            _file.Flush();
-        }
-    }
+    public void Flush() => HostMappedIo.Flush(_file);
 
     /// <inheritdoc/>
-    public IReadOnlyList<Extent> GetExtents(long offset, long length)
-    {
-        CheckRange(offset, length);
-        return IHostMappedImage.ExtentsOf(this, offset, length);
-    }
+    public IReadOnlyList<Extent> GetExtents(long offset, long length) => HostMappedIo.GetExtents(this, _length, offset, length);
 
     /// <summary>
     /// QEMU's block status: a plain cluster maps to its place in the file; a compressed or encrypted one is data with

@@ -210,19 +210,7 @@ public sealed partial class QcowImage : IDiskImage, IHostMappedImage
         _file.Dispose();
     }
 
-    private void CheckRange(long offset, long length)
-    {
-        if (offset < 0 || length < 0 || offset > _length - length)
-        {
-            throw new ArgumentOutOfRangeException(nameof(offset), $"Range {offset}+{length} lies outside the {_length}-byte image.");
-        }
-    }
+    private void CheckRange(long offset, long length) => HostMappedIo.CheckRange(_length, offset, length);
 
-    private void CheckWritable()
-    {
-        if (!_file.CanWrite)
-        {
-            throw new InvalidOperationException("The image was opened read-only.");
-        }
-    }
+    private void CheckWritable() => HostMappedIo.CheckWritable(_file);
 }

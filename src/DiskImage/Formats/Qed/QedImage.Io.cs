@@ -44,18 +44,12 @@ public sealed partial class QedImage : IHostMappedImage
     /// <summary>The backing file's bytes, zeroes past its end or without one.</summary>
     private void ReadBacking(long offset, Span<byte> buffer)
     {
-        var inBacking = _backing is null ? 0 : (int)Math.Clamp(_backing.Length - offset, 0, buffer.Length);
         if (_backing is not null)
         {
             BlkdebugStorage.Raise(_file, BlkdebugEvent.ReadBackingAio);
         }
 
-        if (inBacking > 0)
-        {
-            _backing!.Read(offset, buffer[..inBacking]);
-        }
-
-        buffer[inBacking..].Clear();
+        HostMappedIo.ReadBacking(_backing, offset, buffer);
     }
 
     /// <inheritdoc/>
@@ -136,27 +130,13 @@ public sealed partial class QedImage : IHostMappedImage
     }
 
     /// <summary>QED has no discard: QEMU ignores it and the data stays (a discard is only a hint).</summary>
-    public void Discard(long offset, long length)
-    {
-        CheckWritable();
-        CheckRange(offset, length);
-    }
+    public void Discard(long offset, long length) => HostMappedIo.IgnoredDiscard(_file, Length, offset, length);
 
     /// <inheritdoc/>
-    public void Flush()
-    {
-        if (_file.CanWrite)
-        {
-            _file.Flush();
-        }
-    }
+    public void Flush() => HostMappedIo.Flush(_file);
 
     /// <inheritdoc/>
-    public IReadOnlyList<Extent> GetExtents(long offset, long length)
-    {
-        CheckRange(offset, length);
-        return IHostMappedImage.ExtentsOf(this, offset, length);
-    }
+    public IReadOnlyList<Extent> GetExtents(long offset, long length) => HostMappedIo.GetExtents(this, Length, offset, length);
 
     /// <summary>QEMU's block status: data with its offset, zero clusters as zero, the rest unallocated.</summary>
     HostMapping IHostMappedImage.MapRun(long offset, long length)
