@@ -259,16 +259,7 @@ public sealed partial class QcowImage : ICompressedClusterWriter
     }
 
     /// <summary>Backing data for a guest range; what lies beyond the backing file (or with none) reads as zeroes.</summary>
-    private void ReadBacking(long offset, Span<byte> buffer)
-    {
-        var inBacking = _backing is null ? 0 : (int)Math.Clamp(_backing.Length - offset, 0, buffer.Length);
-        if (inBacking > 0)
-        {
-            _backing!.Read(offset, buffer[..inBacking]);
-        }
-
-        buffer[inBacking..].Clear();
-    }
+    private void ReadBacking(long offset, Span<byte> buffer) => HostMappedIo.ReadBacking(_backing, offset, buffer);
 
     /// <summary>
     /// Inflates a compressed cluster: its length is in the entry's top bits (below the flag), its offset in the rest.
