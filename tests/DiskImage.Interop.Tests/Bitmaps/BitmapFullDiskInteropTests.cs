@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using DiskImage.Interop.Tests.Infrastructure;
 
@@ -22,41 +21,35 @@ public sealed partial class BitmapFullDiskInteropTests
         ExternalTool.QemuIo("-c", "write -P 1 0 128k", seed);
         ExternalTool.QemuImg("bitmap", "--add", seed, "b0");
         var small = Directory.CreateDirectory(dir.File("small")).FullName;
-        if (!TryMountTmpfs(small))
+        using var tmpfs = SmallTmpfs.TryMount(small, "2m");
+        if (tmpfs is null)
         {
             // Only root may mount a filesystem small enough to fill.
             Assert.NotEqual("root", Environment.UserName);
             return;
         }
 
-        try
-        {
-            // Written out whole (no holes), so only new clusters need space.
-            var theirsPath = Path.Combine(small, "theirs.qcow2");
-            var oursPath = Path.Combine(small, "ours.qcow2");
-            File.WriteAllBytes(theirsPath, File.ReadAllBytes(seed));
-            File.WriteAllBytes(oursPath, File.ReadAllBytes(seed));
-            Fill(Path.Combine(small, "fill"));
+        // Written out whole (no holes), so only new clusters need space.
+        var theirsPath = Path.Combine(small, "theirs.qcow2");
+        var oursPath = Path.Combine(small, "ours.qcow2");
+        File.WriteAllBytes(theirsPath, File.ReadAllBytes(seed));
+        File.WriteAllBytes(oursPath, File.ReadAllBytes(seed));
+        tmpfs.Fill("fill");
 
-            var theirs = verb == "bitmap"
-                ? ExternalTool.Run("qemu-img", "bitmap", "--add", theirsPath, "b1")
-                : ExternalTool.Run("qemu-io", "-c", "write -P 2 0 64k", theirsPath);
-            var ours = verb == "bitmap"
-                ? Diskimg.Run("bitmap", "--add", oursPath, "b1")
-                : Diskimg.Run("io", "-c", "write -P 2 0 64k", oursPath);
+        var theirs = verb == "bitmap"
+            ? ExternalTool.Run("qemu-img", "bitmap", "--add", theirsPath, "b1")
+            : ExternalTool.Run("qemu-io", "-c", "write -P 2 0 64k", theirsPath);
+        var ours = verb == "bitmap"
+            ? Diskimg.Run("bitmap", "--add", oursPath, "b1")
+            : Diskimg.Run("io", "-c", "write -P 2 0 64k", oursPath);
 
-            Assert.Equal(0, theirs.ExitCode);
-            Assert.Equal(theirs.ExitCode, ours.ExitCode);
-            Assert.Matches(Warning(), theirs.StdErr);
-            Assert.Equal(Normalize(theirs.StdErr), Normalize(ours.StdErr));
-            Assert.Equal(File.ReadAllBytes(theirsPath), File.ReadAllBytes(oursPath));
-            Assert.Equal(0, ExternalTool.Run("qemu-img", "check", oursPath).ExitCode);
-            Assert.Contains("in-use", ExternalTool.QemuImg("info", oursPath), StringComparison.Ordinal);
-        }
-        finally
-        {
-            Process.Start("umount", ["-l", small])!.WaitForExit();
-        }
+        Assert.Equal(0, theirs.ExitCode);
+        Assert.Equal(theirs.ExitCode, ours.ExitCode);
+        Assert.Matches(Warning(), theirs.StdErr);
+        Assert.Equal(Normalize(theirs.StdErr), Normalize(ours.StdErr));
+        Assert.Equal(File.ReadAllBytes(theirsPath), File.ReadAllBytes(oursPath));
+        Assert.Equal(0, ExternalTool.Run("qemu-img", "check", oursPath).ExitCode);
+        Assert.Contains("in-use", ExternalTool.QemuImg("info", oursPath), StringComparison.Ordinal);
     }
 
     [GeneratedRegex(@"^[\w.-]+: Lost persistent bitmaps during inactivation of node '#block\d+': Failed to write bitmap 'b0' to file: No space left on device\n$")]
@@ -65,29 +58,4 @@ public sealed partial class BitmapFullDiskInteropTests
     /// <summary>The warning without the program name and QEMU's automatic node name, which varies from run to run.</summary>
     private static string Normalize(string stderr) =>
         Regex.Replace(Regex.Replace(stderr, @"^[\w.-]+: ", "", RegexOptions.Multiline), "#block[0-9]+", "#block");
-
-    private static void Fill(string path)
-    {
-        // Unbuffered, so closing the stream has nothing left to write.
-        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
-        var block = new byte[4096];
-        try
-        {
-            while (true)
-            {
-                stream.Write(block);
-            }
-        }
-        catch (IOException)
-        {
-            // The filesystem is full.
-        }
-    }
-
-    private static bool TryMountTmpfs(string path)
-    {
-        using var mount = Process.Start(new ProcessStartInfo("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", path]) { RedirectStandardError = true })!;
-        mount.WaitForExit();
-        return mount.ExitCode == 0;
-    }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using DiskImage.Interop.Tests.Infrastructure;
-using DiskImage.IO;
 
 namespace DiskImage.Interop.Tests.Safety;
 
@@ -46,22 +45,16 @@ public sealed class FullDiskTests
         using var dir = new TempDirectory();
         var sourcePath = MakeSource(dir);
         var small = Directory.CreateDirectory(dir.File("small")).FullName;
-        if (!TryMountTmpfs(small))
+        using var tmpfs = SmallTmpfs.TryMount(small);
+        if (tmpfs is null)
         {
             // Only root may mount; elsewhere the file-size limit case covers the same path (a write failing mid-copy).
             Assert.NotEqual("root", Environment.UserName);
             return;
         }
 
-        try
-        {
-            using var process = DiskimgProcess.Start(small, false, Arguments(verb, format, sourcePath, "target.img"));
-            AssertCleanFailure(small, process.WaitForExit(TimeSpan.FromSeconds(120)));
-        }
-        finally
-        {
-            Process.Start("umount", ["-l", small])!.WaitForExit();
-        }
+        using var process = DiskimgProcess.Start(small, false, Arguments(verb, format, sourcePath, "target.img"));
+        AssertCleanFailure(small, process.WaitForExit(TimeSpan.FromSeconds(120)));
     }
 
     /// <summary>
@@ -111,11 +104,8 @@ public sealed class FullDiskTests
 
     private static void AssertCleanFailure(string directory, ExternalTool.Result result)
     {
-        Assert.NotEqual(0, result.ExitCode);
-        Assert.Single(result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        FailedOutput.AssertAbsent(directory, "target.img", result);
         Assert.StartsWith("diskimg: ", result.StdErr, StringComparison.Ordinal);
-        Assert.False(File.Exists(Path.Combine(directory, "target.img")), "a file is under the target's name");
-        Assert.Empty(Directory.GetFiles(directory, "*" + PartialOutput.Marker + "*"));
     }
 
     private static string MakeSource(TempDirectory dir)
@@ -160,13 +150,6 @@ public sealed class FullDiskTests
         ExternalTool.Result made = ExternalTool.Run("mkfs.ext4", "-q", "-F", imagePath);
         Assert.True(made.ExitCode == 0, made.StdErr);
         using var mount = Process.Start(new ProcessStartInfo("mount", ["-o", "loop", imagePath, path]) { RedirectStandardError = true })!;
-        mount.WaitForExit();
-        return mount.ExitCode == 0;
-    }
-
-    private static bool TryMountTmpfs(string path)
-    {
-        using var mount = Process.Start(new ProcessStartInfo("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", path]) { RedirectStandardError = true })!;
         mount.WaitForExit();
         return mount.ExitCode == 0;
     }

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using DiskImage.Interop.Tests.Infrastructure;
-using DiskImage.IO;
 
 namespace DiskImage.Interop.Tests.Safety;
 
@@ -31,50 +29,27 @@ public sealed class LuksFullDiskTests
         new Random(9).NextBytes(data);
         File.WriteAllBytes(source, data);
         var small = Directory.CreateDirectory(dir.File("small")).FullName;
-        if (!TryMountTmpfs(small))
+        using var tmpfs = SmallTmpfs.TryMount(small);
+        if (tmpfs is null)
         {
             Assert.NotEqual("root", Environment.UserName);
             using var limited = DiskimgProcess.StartAfter("trap '' XFSZ; ulimit -f 16384;", small, Arguments(verb, source, "target.luks"));
-            AssertAbsent(small, limited.WaitForExit(TimeSpan.FromSeconds(120)));
+            FailedOutput.AssertAbsent(small, "target.luks", limited.WaitForExit(TimeSpan.FromSeconds(120)));
             return;
         }
 
-        try
+        var theirs = ExternalTool.RunIn(small, "qemu-img", Arguments(verb, source, "target.luks"));
+        Assert.NotEqual(0, theirs.ExitCode);
+        foreach (var file in Directory.GetFiles(small))
         {
-            var theirs = ExternalTool.RunIn(small, "qemu-img", Arguments(verb, source, "target.luks"));
-            Assert.NotEqual(0, theirs.ExitCode);
-            foreach (var file in Directory.GetFiles(small))
-            {
-                File.Delete(file);
-            }
-
-            using var process = DiskimgProcess.Start(small, false, Arguments(verb, source, "target.luks"));
-            var ours = process.WaitForExit(TimeSpan.FromSeconds(120));
-            AssertAbsent(small, ours);
-            Assert.Equal(theirs.ExitCode, ours.ExitCode);
-            // Where the space runs out depends on each tool's request sizes; the words must be qemu-img's.
-            Assert.Equal(AnyByte(QemuToolOutput.Normalise(theirs.StdErr.Trim())), AnyByte(QemuToolOutput.Normalise(ours.StdErr.Trim())));
+            File.Delete(file);
         }
-        finally
-        {
-            Process.Start("umount", ["-l", small])!.WaitForExit();
-        }
-    }
 
-    private static string AnyByte(string line) => System.Text.RegularExpressions.Regex.Replace(line, "at byte [0-9]+", "at byte N");
-
-    private static void AssertAbsent(string directory, ExternalTool.Result result)
-    {
-        Assert.NotEqual(0, result.ExitCode);
-        Assert.Single(result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.False(File.Exists(Path.Combine(directory, "target.luks")), "a file is under the target's name");
-        Assert.Empty(Directory.GetFiles(directory, "*" + PartialOutput.Marker + "*"));
-    }
-
-    private static bool TryMountTmpfs(string path)
-    {
-        using var mount = Process.Start(new ProcessStartInfo("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", path]) { RedirectStandardError = true })!;
-        mount.WaitForExit();
-        return mount.ExitCode == 0;
+        using var process = DiskimgProcess.Start(small, false, Arguments(verb, source, "target.luks"));
+        var ours = process.WaitForExit(TimeSpan.FromSeconds(120));
+        FailedOutput.AssertAbsent(small, "target.luks", ours);
+        Assert.Equal(theirs.ExitCode, ours.ExitCode);
+        // Where the space runs out depends on each tool's request sizes; the words must be qemu-img's.
+        Assert.Equal(FailedOutput.AnyByte(QemuToolOutput.Normalise(theirs.StdErr.Trim())), FailedOutput.AnyByte(QemuToolOutput.Normalise(ours.StdErr.Trim())));
     }
 }

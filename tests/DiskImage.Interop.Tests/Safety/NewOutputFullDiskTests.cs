@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using DiskImage.Interop.Tests.Infrastructure;
-using DiskImage.IO;
 
 namespace DiskImage.Interop.Tests.Safety;
 
@@ -41,75 +39,32 @@ public sealed class NewOutputFullDiskTests
         string[] arguments = verb == "create-when-full"
             ? ["create", "-q", "-f", format, "target.img", "1G"]
             : ["convert", "-f", "raw", "-O", format, source, "target.img"];
-        if (!TryMountTmpfs(small))
+        using var tmpfs = SmallTmpfs.TryMount(small);
+        if (tmpfs is null)
         {
             // Only root may mount; elsewhere a file-size limit makes the writes fail instead (EFBIG).
             Assert.NotEqual("root", Environment.UserName);
             using var limited = DiskimgProcess.StartAfter("trap '' XFSZ; ulimit -f 16384;", small, ["convert", "-f", "raw", "-O", format, source, "target.img"]);
-            AssertAbsent(small, limited.WaitForExit(TimeSpan.FromSeconds(120)));
+            FailedOutput.AssertAbsent(small, "target.img", limited.WaitForExit(TimeSpan.FromSeconds(120)));
             return;
         }
 
-        try
+        if (verb != "convert")
         {
-            if (verb != "convert")
-            {
-                Fill(small);
-            }
-
-            var theirs = ExternalTool.RunIn(small, "qemu-img", arguments);
-            Assert.NotEqual(0, theirs.ExitCode);
-            File.Delete(Path.Combine(small, "target.img"));
-
-            using var process = DiskimgProcess.Start(small, false, arguments);
-            var ours = process.WaitForExit(TimeSpan.FromSeconds(120));
-            // qemu-img leaves a failed create's file behind for most formats; none is left here.
-            AssertAbsent(small, ours);
-
-            Assert.Equal(theirs.ExitCode, ours.ExitCode);
-            // Where the space runs out depends on each tool's request sizes; the words must be qemu-img's.
-            Assert.Equal(AnyByte(QemuToolOutput.Normalise(theirs.StdErr.Trim())), AnyByte(QemuToolOutput.Normalise(ours.StdErr.Trim())));
-        }
-        finally
-        {
-            Process.Start("umount", ["-l", small])!.WaitForExit();
-        }
-    }
-
-    /// <summary>Takes every free byte of the file system with one file.</summary>
-    private static void Fill(string directory)
-    {
-        using var filler = File.OpenHandle(Path.Combine(directory, "filler"), FileMode.CreateNew, FileAccess.Write);
-        var block = new byte[4096];
-        try
-        {
-            for (long offset = 0; ; offset += block.Length)
-            {
-                RandomAccess.Write(filler, block, offset);
-            }
-        }
-        catch (IOException)
-        {
-            // Full.
+            tmpfs.Fill();
         }
 
-        Assert.Equal(0, new DriveInfo(directory).AvailableFreeSpace);
-    }
+        var theirs = ExternalTool.RunIn(small, "qemu-img", arguments);
+        Assert.NotEqual(0, theirs.ExitCode);
+        File.Delete(Path.Combine(small, "target.img"));
 
-    private static string AnyByte(string line) => System.Text.RegularExpressions.Regex.Replace(line, "at byte [0-9]+", "at byte N");
+        using var process = DiskimgProcess.Start(small, false, arguments);
+        var ours = process.WaitForExit(TimeSpan.FromSeconds(120));
+        // qemu-img leaves a failed create's file behind for most formats; none is left here.
+        FailedOutput.AssertAbsent(small, "target.img", ours);
 
-    private static void AssertAbsent(string directory, ExternalTool.Result result)
-    {
-        Assert.NotEqual(0, result.ExitCode);
-        Assert.Single(result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.False(File.Exists(Path.Combine(directory, "target.img")), "a file is under the target's name");
-        Assert.Empty(Directory.GetFiles(directory, "*" + PartialOutput.Marker + "*"));
-    }
-
-    private static bool TryMountTmpfs(string path)
-    {
-        using var mount = Process.Start(new ProcessStartInfo("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", path]) { RedirectStandardError = true })!;
-        mount.WaitForExit();
-        return mount.ExitCode == 0;
+        Assert.Equal(theirs.ExitCode, ours.ExitCode);
+        // Where the space runs out depends on each tool's request sizes; the words must be qemu-img's.
+        Assert.Equal(FailedOutput.AnyByte(QemuToolOutput.Normalise(theirs.StdErr.Trim())), FailedOutput.AnyByte(QemuToolOutput.Normalise(ours.StdErr.Trim())));
     }
 }
