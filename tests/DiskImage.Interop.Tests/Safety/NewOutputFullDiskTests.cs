@@ -67,4 +67,49 @@ public sealed class NewOutputFullDiskTests
         // Where the space runs out depends on each tool's request sizes; the words must be qemu-img's.
         Assert.Equal(FailedOutput.AnyByte(QemuToolOutput.Normalise(theirs.StdErr.Trim())), FailedOutput.AnyByte(QemuToolOutput.Normalise(ours.StdErr.Trim())));
     }
+
+    /// <summary>
+    /// A create over a file that is already there, on a full file system: qemu-img empties the file and then cannot
+    /// write the header. It removes the file for qcow2 and leaves it (emptied, partly written) for the others; the old
+    /// contents are gone either way. diskimg prints the same line and leaves the name as qemu-img does: a file the
+    /// command did not make is never removed where qemu-img keeps it.
+    /// </summary>
+    [Theory]
+    [InlineData("qcow2")]
+    [InlineData("vdi")]
+    [InlineData("vpc")]
+    [InlineData("vhdx")]
+    [InlineData("parallels")]
+    [InlineData("qed")]
+    [InlineData("qcow")]
+    public void Create_over_an_existing_file_on_a_full_file_system_leaves_the_name_as_qemu_img(string format)
+    {
+        using var dir = new TempDirectory();
+        var small = Directory.CreateDirectory(dir.File("small")).FullName;
+        using var tmpfs = SmallTmpfs.TryMount(small);
+        if (tmpfs is null)
+        {
+            Assert.NotEqual("root", Environment.UserName);
+            return;
+        }
+
+        // Empty, so emptying it frees no space: the header write fails as on a new file.
+        var target = Path.Combine(small, "target.img");
+        File.WriteAllBytes(target, []);
+        tmpfs.Fill();
+        string[] arguments = ["create", "-q", "-f", format, "target.img", "1G"];
+        var theirs = ExternalTool.RunIn(small, "qemu-img", arguments);
+        Assert.NotEqual(0, theirs.ExitCode);
+        var theirsKept = File.Exists(target);
+        Assert.Equal(format != "qcow2", theirsKept);
+
+        File.Delete(target);
+        File.WriteAllBytes(target, []);
+        using var process = DiskimgProcess.Start(small, false, arguments);
+        var ours = process.WaitForExit(TimeSpan.FromSeconds(120));
+        Assert.Equal(theirs.ExitCode, ours.ExitCode);
+        Assert.Equal(QemuToolOutput.Normalise(theirs.StdErr.Trim()), QemuToolOutput.Normalise(ours.StdErr.Trim()));
+        Assert.Equal(theirsKept, File.Exists(target));
+        Assert.Empty(Directory.GetFiles(small, "*" + DiskImage.IO.PartialOutput.Marker + "*"));
+    }
 }

@@ -66,7 +66,8 @@ public sealed class ParallelsFormat : IImageFormat
         // qemu-img rounds both sizes up to whole sectors without a word.
         var total = RoundUpToSector(prl.Size ?? 0);
         var clusterSize = RoundUpToSector(prl.ClusterSize);
-        using var file = HostFile.Create(path);
+        using var created = NewImageFile.Create(path);
+        var file = created.File;
         file.SetLength(0);
         if (clusterSize >= long.MaxValue / MaxClusters)
         {
@@ -97,7 +98,7 @@ public sealed class ParallelsFormat : IImageFormat
 
         // The zeroes after the header sector: (data offset - 1) sectors in 32-bit arithmetic, as QEMU.
         var zeroes = (long)unchecked((dataOffset - 1) << 9);
-        CreateWriteFailure.Guard(path, "Failed to create Parallels image", withErrno: true, () =>
+        created.Guard("Failed to create Parallels image", withErrno: true, () =>
         {
             file.SetLength(Math.Max(ParallelsHeader.SectorSize, ParallelsHeader.SectorSize + zeroes));
             file.Write(0, first);

@@ -80,8 +80,9 @@ public sealed class VdiFormat : IImageFormat
             UuidLastSnap = Guid.NewGuid(),
         };
 
-        using var file = HostFile.Create(path);
-        CreateWriteFailure.Guard(path, "Error writing header", withErrno: false, () => file.Write(0, header.ToBytes()));
+        using var created = NewImageFile.Create(path);
+        var file = created.File;
+        created.Guard("Error writing header", withErrno: false, () => file.Write(0, header.ToBytes()));
         var chunk = new byte[(int)Math.Min(bmapBytes, 1 << 20)];
         for (long done = 0; done < bmapBytes; done += chunk.Length)
         {

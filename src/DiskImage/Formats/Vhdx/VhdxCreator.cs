@@ -23,8 +23,9 @@ internal static class VhdxCreator
         }
 
         var layout = Plan(options);
-        using var file = HostFile.Create(path);
-        CreateWriteFailure.Guard(path, "Failed to write file signature", withErrno: true, () => WriteFileIdentifier(file));
+        using var created = NewImageFile.Create(path);
+        var file = created.File;
+        created.Guard("Failed to write file signature", withErrno: true, () => WriteFileIdentifier(file));
         WriteHeaders(file, (uint)layout.LogSize);
         WriteTable(file, layout, options);
         WriteRegionTables(file, layout);

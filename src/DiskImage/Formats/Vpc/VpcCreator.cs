@@ -34,7 +34,8 @@ internal static class VpcCreator
             Uuid = Guid.NewGuid(),
         };
 
-        using var file = HostFile.Create(path);
+        using var created = NewImageFile.Create(path);
+        var file = created.File;
         if (options.Fixed)
         {
             file.SetLength(size + VpcFooter.Size);
@@ -42,7 +43,7 @@ internal static class VpcCreator
         }
         else
         {
-            CreateWriteFailure.Guard(path, "Unable to create or write VHD header", withErrno: false, () => WriteDynamic(file, footer, size));
+            created.Guard("Unable to create or write VHD header", withErrno: false, () => WriteDynamic(file, footer, size));
         }
 
         file.Flush();
