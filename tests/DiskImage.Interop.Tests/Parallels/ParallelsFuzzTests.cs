@@ -5,7 +5,7 @@ namespace DiskImage.Interop.Tests.Parallels;
 
 /// <summary>
 /// The mutation fuzzer for the Parallels parser: a qemu-made image whose header and BAT are corrupted at random,
-/// each mutant run through <see cref="MutationFuzzTests.Exercise"/>, then repaired with <c>check -r all</c>, whose
+/// each mutant judged by <see cref="FuzzRun"/>, then repaired with <c>check -r all</c>, whose
 /// only lines must be the driver's own, and after which qemu-img check must agree with ours.
 /// </summary>
 public class ParallelsFuzzTests
@@ -20,51 +20,10 @@ public class ParallelsFuzzTests
         ExternalTool.QemuImg("create", "-q", "-f", "parallels", "-o", "cluster_size=4k", seed, "9M");
         ExternalTool.QemuIo("-f", "parallels", "-c", "write -P 0x5a 0 64k", "-c", "write -P 0xa5 4M 3M", seed);
         var original = File.ReadAllBytes(seed);
-        var baseSeed = int.TryParse(Environment.GetEnvironmentVariable("DISKIMG_FUZZ_SEED"), out var chosen) ? chosen : Seed;
-        var random = new Random(baseSeed);
-        var iterations = int.TryParse(Environment.GetEnvironmentVariable("DISKIMG_FUZZ_ITERATIONS"), out var n) ? n : 40;
-        var failures = new List<string>();
-        var mutant = dir.File("mutant.prl");
-        for (var i = 0; i < iterations && failures.Count < 5; i++)
-        {
-            var bytes = (byte[])original.Clone();
-            // The header's fields past the magic, the BAT entries in use, and the rest of the BAT.
-            var regions = new[] { (16, 48), (64, 4 * 24), (64, 4 * 2304) };
-            var changes = new List<string>();
-            for (var k = random.Next(1, 4); k > 0; k--)
-            {
-                var (start, length) = regions[random.Next(regions.Length)];
-                var at = start + random.Next(length - 4);
-                uint[] extremes = [0, 1, 2, 0x100, 0x746F6E59, 0x7fffffff, 0xffffffff, 0x1000000];
-                switch (random.Next(3))
-                {
-                    case 0:
-                        bytes[at] ^= (byte)(1 << random.Next(8));
-                        changes.Add($"bit flip at {at}");
-                        break;
-                    case 1:
-                        bytes[at] = (byte)random.Next(256);
-                        changes.Add($"byte at {at}");
-                        break;
-                    default:
-                        var value = extremes[random.Next(extremes.Length)];
-                        BitConverter.TryWriteBytes(bytes.AsSpan(at & ~3), value);
-                        changes.Add($"0x{value:x} at {at & ~3}");
-                        break;
-                }
-            }
-
-            File.WriteAllBytes(mutant, bytes);
-            var failure = MutationFuzzTests.Exercise(mutant) ?? Repair(mutant);
-            if (failure is not null)
-            {
-                var keep = Path.Combine(Path.GetTempPath(), $"diskimg-finding-parallels-{i}.img");
-                File.Copy(mutant, keep, overwrite: true);
-                failures.Add($"#{i} {string.Join(", ", changes)}: {failure} (kept as {keep})");
-            }
-        }
-
-        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+        // The header's fields past the magic, the BAT entries in use, and the rest of the BAT.
+        (int, int)[] regions = [(16, 48), (64, 4 * 24), (64, 4 * 2304)];
+        var mutator = new ByteMutator(ByteMutator.Seed(Seed), wordSize: 4, [0, 1, 2, 0x100, 0x746F6E59, 0x7fffffff, 0xffffffff, 0x1000000]);
+        FuzzRun.AssertCleanFailures("parallels", dir.File("mutant.prl"), ByteMutator.Iterations(40), _ => mutator.Mutate(original, regions), Repair);
     }
 
     /// <summary><c>check -r all</c> ends in the driver's lines plus at most one error; what it leaves, both tools judge alike.</summary>

@@ -4,8 +4,8 @@ namespace DiskImage.Interop.Tests.Reliability;
 
 /// <summary>
 /// The mutation fuzzer for the VHD and VDI parsers: qemu-made images whose metadata (footer, dynamic header,
-/// block table, VDI header and block map) is corrupted at random, each mutant run through
-/// <see cref="MutationFuzzTests.Exercise"/> (open, info, block status, reads, and the CLI's info, check, map and
+/// block table, VDI header and block map) is corrupted at random, each mutant judged by
+/// <see cref="FuzzRun"/> (open, info, block status, reads, and the CLI's info, check, map and
 /// convert, whose output must pass qemu-img check).
 /// </summary>
 public class MigrationFormatFuzzTests
@@ -22,55 +22,10 @@ public class MigrationFormatFuzzTests
         using var dir = new TempDirectory();
         var (path, metadataStart, metadataLength) = MakeSeed(dir, seedName);
         var original = File.ReadAllBytes(path);
-        var baseSeed = int.TryParse(Environment.GetEnvironmentVariable("DISKIMG_FUZZ_SEED"), out var chosen) ? chosen : Seed;
-        var random = new Random(baseSeed ^ seedName.Length ^ (seedName[^1] << 8) ^ (seedName[4] << 16));
-        var iterations = int.TryParse(Environment.GetEnvironmentVariable("DISKIMG_FUZZ_ITERATIONS"), out var n) ? n : 40;
-        var failures = new List<string>();
-        var mutant = dir.File("mutant.img");
-        for (var i = 0; i < iterations && failures.Count < 5; i++)
-        {
-            var bytes = (byte[])original.Clone();
-            var description = Mutate(bytes.AsSpan(metadataStart), metadataLength, random);
-            File.WriteAllBytes(mutant, bytes);
-            var failure = MutationFuzzTests.Exercise(mutant) ?? (seedName == "vhdx-log" ? Replay(mutant) : null);
-            if (failure is not null)
-            {
-                var keep = Path.Combine(Path.GetTempPath(), $"diskimg-finding-{seedName}-{i}.img");
-                File.Copy(mutant, keep, overwrite: true);
-                failures.Add($"#{i} {description}: {failure} (kept as {keep})");
-            }
-        }
-
-        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
-    }
-
-    /// <summary>One to three changes in the metadata: a flipped bit, a random byte, or an extreme 32-bit value.</summary>
-    private static string Mutate(Span<byte> bytes, int metadataLength, Random random)
-    {
-        var changes = new List<string>();
-        for (var k = random.Next(1, 4); k > 0; k--)
-        {
-            var at = random.Next(Math.Min(metadataLength, bytes.Length - 4));
-            switch (random.Next(3))
-            {
-                case 0:
-                    bytes[at] ^= (byte)(1 << random.Next(8));
-                    changes.Add($"bit flip at {at}");
-                    break;
-                case 1:
-                    bytes[at] = (byte)random.Next(256);
-                    changes.Add($"byte at {at}");
-                    break;
-                default:
-                    uint[] extremes = [0, 1, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, 0x00100000];
-                    var value = extremes[random.Next(extremes.Length)];
-                    BitConverter.TryWriteBytes(bytes[(at & ~3)..], value);
-                    changes.Add($"0x{value:x} at {at & ~3}");
-                    break;
-            }
-        }
-
-        return string.Join(", ", changes);
+        (int, int)[] regions = [(metadataStart, Math.Min(metadataLength, original.Length - metadataStart - 4) + 4)];
+        var mutator = new ByteMutator(ByteMutator.Seed(Seed) ^ seedName.Length ^ (seedName[^1] << 8) ^ (seedName[4] << 16), wordSize: 4,
+            [0, 1, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, 0x00100000]);
+        FuzzRun.AssertCleanFailures(seedName, dir.File("mutant.img"), ByteMutator.Iterations(40), _ => mutator.Mutate(original, regions), seedName == "vhdx-log" ? Replay : null);
     }
 
     /// <summary>

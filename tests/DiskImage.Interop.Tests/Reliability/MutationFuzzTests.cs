@@ -85,10 +85,13 @@ public class MutationFuzzTests
             string.Join('\n', output.Split('\n').Where(line => line.Contains("errors were found", StringComparison.Ordinal) || line.Contains("leaked clusters", StringComparison.Ordinal)));
     }
 
-    /// <summary>Runs every read-side operation on one mutant; returns a description of a finding, or null.</summary>
-    internal static string? Exercise(string path)
+    /// <summary>
+    /// Runs every read-side operation on one mutant; returns a description of a finding, or null. The library's pass may
+    /// allocate at most <paramref name="allocationLimit"/> bytes (counted on its thread).
+    /// </summary>
+    internal static string? Exercise(string path, long allocationLimit = long.MaxValue)
     {
-        var task = Task.Run(() => ExerciseCore(path));
+        var task = Task.Run(() => ExerciseCore(path, allocationLimit));
         if (!task.Wait(s_perCaseLimit))
         {
             return "hang (no answer within the time limit)";
@@ -97,8 +100,9 @@ public class MutationFuzzTests
         return task.Result;
     }
 
-    private static string? ExerciseCore(string path)
+    private static string? ExerciseCore(string path, long allocationLimit)
     {
+        var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         try
         {
             using var image = ImageFormatRegistry.Default.Open(path, null);
@@ -129,6 +133,11 @@ public class MutationFuzzTests
         catch (Exception e)
         {
             return $"{e.GetType().Name}: {e.Message}";
+        }
+
+        if (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore is var allocated && allocated > allocationLimit)
+        {
+            return $"allocated {allocated} bytes (limit {allocationLimit})";
         }
 
         var converted = path + ".converted.qcow2";
