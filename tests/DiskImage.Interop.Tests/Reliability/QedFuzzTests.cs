@@ -38,6 +38,12 @@ public class QedFuzzTests
         }
 
         var theirs = ExternalTool.Run("qemu-img", "check", "-f", "qed", mutant);
+        if (theirs.StdErr.Contains("Could not open backing file: ", StringComparison.Ordinal))
+        {
+            // A mutated backing name: qemu-img's check opens the backing file, ours never does (UntrustedImageTests).
+            return null;
+        }
+
         var ours = Diskimg.Run("check", "-f", "qed", mutant);
         return theirs.ExitCode == ours.ExitCode ? null : $"after repair qemu-img check exits {theirs.ExitCode}, ours {ours.ExitCode}";
     }
