@@ -168,7 +168,7 @@ public sealed class BochsImage : IDiskImage
     {
         if (at > MaxFileOffset || (ulong)buffer.Length > MaxFileOffset - at)
         {
-            throw new ErrnoException(EIO, "Input/output error");
+            throw new ErrnoException(EIO, ErrnoText.Strerror(EIO));
         }
 
         _file.Read((long)at, buffer);

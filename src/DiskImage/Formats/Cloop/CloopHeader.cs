@@ -40,12 +40,11 @@ internal sealed record CloopHeader
 
     public uint BlockCount { get; init; }
 
-    /// <summary>QEMU's probe: the preamble, compared over as many bytes as the file has.</summary>
-    public static bool Probe(ReadOnlySpan<byte> bytes)
-    {
-        var n = Math.Min(bytes.Length, Preamble.Length);
-        return bytes[..n].SequenceEqual(Preamble[..n]);
-    }
+    /// <summary>
+    /// QEMU's probe: the whole preamble. (Its probe would take a prefix of it from a shorter buffer, but qemu-img always
+    /// hands it a whole probe buffer, zeroes past the end of the file.)
+    /// </summary>
+    public static bool Probe(ReadOnlySpan<byte> bytes) => bytes.StartsWith(Preamble);
 
     public static CloopHeader Parse(ReadOnlySpan<byte> b) => new()
     {
@@ -63,8 +62,11 @@ internal sealed record CloopHeader
     /// <summary>QEMU's checks on the block count, in its order and words; null when it is usable.</summary>
     public string? BlockCountError() =>
         BlockCount > MaxBlockCount ? $"n_blocks {BlockCount} must be {MaxBlockCount} or less"
-        : (BlockCount + 1L) * 8 > MaxOffsetsBytes ? "image requires too many offsets, try increasing block size"
+        : OffsetsBytes > MaxOffsetsBytes ? "image requires too many offsets, try increasing block size"
         : null;
+
+    /// <summary>The table's size in QEMU's 32-bit arithmetic: it wraps to zero for the largest count allowed.</summary>
+    public uint OffsetsBytes => unchecked((BlockCount + 1) * 8);
 
     /// <summary>The guest size in sectors, in QEMU's 32-bit arithmetic (which wraps for huge images).</summary>
     public uint Sectors => unchecked(BlockCount * (BlockSize / SectorSize));

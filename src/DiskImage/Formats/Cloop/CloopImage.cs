@@ -73,7 +73,7 @@ public sealed class CloopImage : IDiskImage
                 throw new InvalidImageException(countError, CloopHeader.Size - 4);
             }
 
-            if (header.BlockCount == CloopHeader.MaxBlockCount)
+            if (header.OffsetsBytes == 0)
             {
                 // QEMU's 32-bit table size wraps to zero for this one count, and its allocation of nothing fails.
                 throw new ImageAccessException("Could not allocate offsets table");
@@ -161,7 +161,7 @@ public sealed class CloopImage : IDiskImage
         return _block;
     }
 
-    private static ErrnoException IoError() => new(EIO, "Input/output error");
+    private static ErrnoException IoError() => new(EIO, IO.ErrnoText.Strerror(EIO));
 
     /// <inheritdoc/>
     public void Write(long offset, ReadOnlySpan<byte> data) => throw ReadOnly();

@@ -32,6 +32,12 @@ public static class ImageCommitter
         long? growBaseTo = null;
         using (var probe = registry.Open(options.Path, options.Format, TopOptions(options)))
         {
+            if (probe.Format is Formats.Bochs.BochsFormat or Formats.Cloop.CloopFormat)
+            {
+                // QEMU opens the top for writing before anything else, which the read-only drivers refuse.
+                throw new ImageAccessException($"Could not open '{options.Path}': Image is read-only");
+            }
+
             var (probeLayers, found) = FindBase(probe, options);
             InputOverlap.EnsureDistinct(found.FilePath, probeLayers.Select(l => l.FilePath));
             basePath = found.FilePath;

@@ -200,6 +200,10 @@ internal sealed class ChunkProcessor
                 // qemu-img's words for a source read that fails with an errno, naming where the read began.
                 throw new ImageAccessException($"error while reading at byte {piece.TargetOffset}: {IO.ErrnoText.Strerror(e.HResult)}", e);
             }
+            catch (ErrnoException e)
+            {
+                throw new ImageAccessException($"error while reading at byte {piece.TargetOffset}: {IO.ErrnoText.Strerror(e.Errno)}", e);
+            }
 
             return;
         }
