@@ -58,6 +58,8 @@ internal static class ReadOnlyFormatInterop
         AssertSame("io", "-c", "write 0 512", image);
         AssertSame("resize", image, "10M");
         AssertSame("commit", image);
+        AssertSame("commit", "-f", format, image);
+        AssertSame("commit", "-f", format == "bochs" ? "cloop" : "bochs", image);
         AssertSame("snapshot", "-c", "s1", image);
         AssertSame("snapshot", "-l", image);
         AssertSame("amend", "-o", "size=10M", image);

@@ -30,6 +30,12 @@ public static class ImageCommitter
         string basePath, baseFormat, baseName;
         bool baseProbed;
         long? growBaseTo = null;
+        if (options.Format is "bochs" or "cloop")
+        {
+            // QEMU opens the top for writing first: the read-only drivers refuse that before they read their header.
+            registry.Open(options.Path, options.Format, TopOptions(options) with { ReadOnly = false }).Dispose();
+        }
+
         using (var probe = registry.Open(options.Path, options.Format, TopOptions(options)))
         {
             if (probe.Format is Formats.Bochs.BochsFormat or Formats.Cloop.CloopFormat)
