@@ -23,6 +23,8 @@ command -v certtool >/dev/null || need+=(gnutls-bin)
 # Independent readers of the VMware and Hyper-V formats we write.
 command -v vmdkinfo >/dev/null || need+=(libvmdk-utils)
 command -v vhdiinfo >/dev/null || need+=(libvhdi-utils)
+# cloop images (create_compressed_fs) for the read-only cloop reader.
+command -v create_compressed_fs >/dev/null || need+=(cloop-utils)
 # An independent reader of the LUKS1 headers we write.
 command -v cryptsetup >/dev/null || need+=(cryptsetup-bin)
 # Real-world ISOs the ISO 9660 reader is checked against.

@@ -14,6 +14,8 @@ internal static class BuiltInFormats
         Qed.QedFormat.Instance,
         Parallels.ParallelsFormat.Instance,
         Vhdx.VhdxFormat.Instance,
+        Bochs.BochsFormat.Instance,
+        Cloop.CloopFormat.Instance,
         Luks.LuksFormat.Instance,
         Raw.RawFormat.Instance,
         Iso9660.IsoFormat.Instance,

@@ -15,7 +15,7 @@ internal sealed class ForeignDriverFormat : IImageFormat
     /// <summary>One for every qemu-img driver name the library has no implementation of.</summary>
     public static IReadOnlyList<ForeignDriverFormat> All { get; } =
     [
-        .. new[] { "bochs", "cloop", "dmg", "vvfat", "gluster", "nfs", "rbd", "ssh", "iscsi", "iser", "nvme", "ftp", "ftps", "http", "https" }
+        .. new[] { "dmg", "vvfat", "gluster", "nfs", "rbd", "ssh", "iscsi", "iser", "nvme", "ftp", "ftps", "http", "https" }
             .Concat(QemuFormatNames.All.Where(n => QemuFormatNames.ClassOf(n) == QemuDriverClass.Filter && n is not ("null-co" or "null-aio")))
             .Select(n => new ForeignDriverFormat(n)),
     ];
@@ -120,27 +120,9 @@ internal sealed class ForeignDriverFormat : IImageFormat
         file.Read(0, header.AsSpan(0, (int)Math.Min(file.Length, header.Length)));
         return Name switch
         {
-            "bochs" => IsBochs(header) ? null : "Image not in Bochs format",
-            "cloop" => CloopError(header),
             "dmg" => DmgError(file),
             _ => null,
         };
-    }
-
-    /// <summary>bochs's header: NUL-terminated magic, type and subtype strings, then a version of 1 or 2.</summary>
-    private static bool IsBochs(ReadOnlySpan<byte> header) =>
-        header.StartsWith("Bochs Virtual HD Image\0"u8) && header[32..].StartsWith("Redolog\0"u8) && header[48..].StartsWith("Growing\0"u8)
-        && BinaryPrimitives.ReadUInt32LittleEndian(header[64..]) is 0x00020000 or 0x00010000;
-
-    /// <summary>cloop's first checks on its header: the block size that follows the 128-byte preamble.</summary>
-    private static string? CloopError(ReadOnlySpan<byte> header)
-    {
-        const uint MaxBlockSize = 64 * 1024 * 1024;
-        var blockSize = BinaryPrimitives.ReadUInt32BigEndian(header[128..]);
-        return blockSize % 512 != 0 ? $"block_size {blockSize} must be a multiple of 512"
-            : blockSize == 0 ? "block_size cannot be zero"
-            : blockSize > MaxBlockSize ? $"block_size {blockSize} must be {MaxBlockSize / (1024 * 1024)} MB or less"
-            : null;
     }
 
     /// <summary>

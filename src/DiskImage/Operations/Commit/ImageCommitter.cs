@@ -30,8 +30,20 @@ public static class ImageCommitter
         string basePath, baseFormat, baseName;
         bool baseProbed;
         long? growBaseTo = null;
+        if (options.Format is "bochs" or "cloop")
+        {
+            // QEMU opens the top for writing first: the read-only drivers refuse that before they read their header.
+            registry.Open(options.Path, options.Format, TopOptions(options) with { ReadOnly = false }).Dispose();
+        }
+
         using (var probe = registry.Open(options.Path, options.Format, TopOptions(options)))
         {
+            if (probe.Format is Formats.Bochs.BochsFormat or Formats.Cloop.CloopFormat)
+            {
+                // QEMU opens the top for writing before anything else, which the read-only drivers refuse.
+                throw new ImageAccessException($"Could not open '{options.Path}': Image is read-only");
+            }
+
             var (probeLayers, found) = FindBase(probe, options);
             InputOverlap.EnsureDistinct(found.FilePath, probeLayers.Select(l => l.FilePath));
             basePath = found.FilePath;

@@ -10,6 +10,9 @@ namespace DiskImage.Operations.Conversion;
 /// </summary>
 internal sealed class ChunkProcessor
 {
+    /// <summary>EIO: the errno a format's read failure carries.</summary>
+    private const int ReadFailureErrno = 5;
+
     private readonly SourceLayout _layout;
     private readonly CopyTarget _target;
     private readonly long _minSparse;
@@ -199,6 +202,11 @@ internal sealed class ChunkProcessor
             {
                 // qemu-img's words for a source read that fails with an errno, naming where the read began.
                 throw new ImageAccessException($"error while reading at byte {piece.TargetOffset}: {IO.ErrnoText.Strerror(e.HResult)}", e);
+            }
+            catch (ErrnoException e) when (e.Errno == ReadFailureErrno)
+            {
+                // A format's own read failure (a cloop block that does not inflate, a Bochs extent out of reach).
+                throw new ImageAccessException($"error while reading at byte {piece.TargetOffset}: {IO.ErrnoText.Strerror(e.Errno)}", e);
             }
 
             return;
