@@ -13,6 +13,7 @@ internal static class BuiltInFormats
         Vdi.VdiFormat.Instance,
         Qed.QedFormat.Instance,
         Parallels.ParallelsFormat.Instance,
+        Dmg.DmgFormat.Instance,
         Vhdx.VhdxFormat.Instance,
         Luks.LuksFormat.Instance,
         Raw.RawFormat.Instance,

@@ -15,7 +15,7 @@ internal sealed class ForeignDriverFormat : IImageFormat
     /// <summary>One for every qemu-img driver name the library has no implementation of.</summary>
     public static IReadOnlyList<ForeignDriverFormat> All { get; } =
     [
-        .. new[] { "bochs", "cloop", "dmg", "vvfat", "gluster", "nfs", "rbd", "ssh", "iscsi", "iser", "nvme", "ftp", "ftps", "http", "https" }
+        .. new[] { "bochs", "cloop", "vvfat", "gluster", "nfs", "rbd", "ssh", "iscsi", "iser", "nvme", "ftp", "ftps", "http", "https" }
             .Concat(QemuFormatNames.All.Where(n => QemuFormatNames.ClassOf(n) == QemuDriverClass.Filter && n is not ("null-co" or "null-aio")))
             .Select(n => new ForeignDriverFormat(n)),
     ];
@@ -122,7 +122,6 @@ internal sealed class ForeignDriverFormat : IImageFormat
         {
             "bochs" => IsBochs(header) ? null : "Image not in Bochs format",
             "cloop" => CloopError(header),
-            "dmg" => DmgError(file),
             _ => null,
         };
     }
@@ -141,26 +140,6 @@ internal sealed class ForeignDriverFormat : IImageFormat
             : blockSize == 0 ? "block_size cannot be zero"
             : blockSize > MaxBlockSize ? $"block_size {blockSize} must be {MaxBlockSize / (1024 * 1024)} MB or less"
             : null;
-    }
-
-    /// <summary>
-    /// dmg's first checks: the file's length (counted in whole sectors, as QEMU's), then the "koly" trailer magic
-    /// searched for in the 515 bytes that end with the last sector's first four.
-    /// </summary>
-    private static string? DmgError(IO.IStorage file)
-    {
-        var length = (file.Length + 511) / 512 * 512;
-        if (length < 512)
-        {
-            return "dmg file must be at least 512 bytes long";
-        }
-
-        var offset = length > 511 + 512 ? length - 511 - 512 : 0;
-        Span<byte> window = stackalloc byte[515];
-        window = window[..(int)Math.Min(length, 515)];
-        window.Clear();
-        file.Read(offset, window[..(int)Math.Clamp(file.Length - offset, 0, window.Length)]);
-        return window.IndexOf("koly"u8) >= 0 ? null : "Could not locate UDIF trailer in dmg file";
     }
 
     private UnsupportedFeatureException NotSupported() => new($"The '{Name}' driver is not supported");
