@@ -12,9 +12,9 @@
 #
 #   --qemu-src DIR     QEMU source tree (holding tests/qemu-iotests); default: the apt source cache (see above)
 #   --diskimg PATH     diskimg executable; default: out/diskimg, else the Release build output
-#   --formats "F..."   image formats to run (default: "qcow2 raw"; also luks, vmdk, vpc, vhdx, vdi, qcow, qed and
-#                      parallels, each run as QEMU's `check -FMT` runs it: luks through --image-opts with a key secret,
-#                      vmdk with IMGOPTS=zeroed_grain=on); the protocol is always `file`
+#   --formats "F..."   image formats to run (default: "qcow2 raw"; also luks, vmdk, vpc, vhdx, vdi, qcow, qed,
+#                      parallels and dmg, each run as QEMU's `check -FMT` runs it: luks through --image-opts with a
+#                      key secret, vmdk with IMGOPTS=zeroed_grain=on, dmg as not generic); the protocol is always `file`
 #   --results DIR      where outputs and diffs go (default: /tmp/diskimg-iotests)
 #   --jobs N           tests run in parallel (default: 2)
 #   --timeout SEC      limit per test and run (default: 120)
@@ -189,6 +189,8 @@ run_one() { # side fmt test
     export QEMU_IO_OPTIONS_NO_FMT="--cache writeback --aio threads"
     export IMGFMT="$fmt" IMGPROTO=file AIOMODE=threads CACHEMODE=writeback CACHEMODE_IS_DEFAULT=true
     export IMGFMT_GENERIC=true MALLOC_PERTURB_=123
+    # As check: the read-only formats are not "generic", so tests that create images skip them.
+    case "$fmt" in bochs | cloop | dmg) IMGFMT_GENERIC=false ;; esac
     unset IMGOPTS IMGKEYSECRET QEMU_IMG_OPTIONS QEMU_NBD_OPTIONS GDB_OPTIONS VALGRIND_QEMU PRINT_QEMU
     if [ "$fmt" = luks ]; then
       # As `check -luks`: images are named by --image-opts with a key secret (common.rc adds the secret object

@@ -80,7 +80,8 @@ public sealed class ImageFormatRegistry
         using var file = IO.Storage.Open(IO.FileProtocolPrefix.Strip(path), writable: false);
         var header = new byte[(int)Math.Min(ProbeHeaderSize, file.Length)];
         file.Read(0, header);
-        return Probe(header, file.Length, IO.FileProtocolPrefix.Strip(path));
+        // An empty file is raw whatever its name, as QEMU's probe decides before asking any driver.
+        return Probe(header, file.Length, file.Length == 0 ? null : IO.FileProtocolPrefix.Strip(path));
     }
 
     /// <summary>

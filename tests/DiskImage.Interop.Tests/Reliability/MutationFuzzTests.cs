@@ -126,6 +126,10 @@ public class MutationFuzzTests
         catch (DiskImageException)
         {
         }
+        catch (IOException e) when (e.HResult is > 0 and < 4096)
+        {
+            // A read that fails with an errno (dmg's EIO for a chunk that does not inflate) is a clean failure too.
+        }
         catch (Exception e)
         {
             return $"{e.GetType().Name}: {e.Message}";
@@ -139,8 +143,11 @@ public class MutationFuzzTests
         {
             var verb = command[0];
             var result = Diskimg.Run(command);
-            // qemu-img's hint after a snapshot table it refuses ("You can force-remove ...") belongs to the one error.
-            var lines = result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("You can force-remove ", StringComparison.Ordinal)).ToArray();
+            // qemu-img's hint after a snapshot table it refuses ("You can force-remove ...") belongs to the one error, and
+            // so does dmg's reason before its bare EINVAL; its module notices and warnings come with every open.
+            var lines = result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("You can force-remove ", StringComparison.Ordinal)
+                && !l.StartsWith("qemu: module ", StringComparison.Ordinal) && !l.StartsWith("diskimg: warning: ", StringComparison.Ordinal)
+                && !l.Contains(" is larger than max (", StringComparison.Ordinal)).ToArray();
             if (result.StdErr.Contains("   at ", StringComparison.Ordinal) || result.ExitCode >= 128 || (result.ExitCode == 1 && lines.Length > 1 && verb == "info"))
             {
                 return $"'diskimg {verb}' exited {result.ExitCode} with: {result.StdErr.Trim()}";
