@@ -13,9 +13,9 @@
 #   --qemu-src DIR     QEMU source tree (holding tests/qemu-iotests); default: the apt source cache (see above)
 #   --diskimg PATH     diskimg executable; default: out/diskimg, else the Release build output
 #   --formats "F..."   image formats to run (default: "qcow2 raw"; also luks, vmdk, vpc, vhdx, vdi, qcow, qed,
-#                      parallels and the read-only bochs and cloop), each run as QEMU's `check -FMT` runs it: luks
-#                      through --image-opts with a key secret, vmdk with IMGOPTS=zeroed_grain=on, bochs and cloop as
-#                      non-generic formats (only their own tests, on QEMU's sample images); the protocol is always `file`
+#                      parallels and the read-only bochs, cloop and dmg), each run as QEMU's `check -FMT` runs it:
+#                      luks through --image-opts with a key secret, vmdk with IMGOPTS=zeroed_grain=on, bochs, cloop
+#                      and dmg as non-generic formats (only their own tests); the protocol is always `file`
 #   --results DIR      where outputs and diffs go (default: /tmp/diskimg-iotests)
 #   --jobs N           tests run in parallel (default: 2)
 #   --timeout SEC      limit per test and run (default: 120)

@@ -19,8 +19,9 @@ internal static class DiskImageCli
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool errorIsTerminal = false, Interruption? interruption = null, bool outputIsTerminal = false)
     {
         // Warnings the library raises while the verb runs (qemu-img prints them and goes on).
-        // A warning led by a driver's name ("qcow2: ...") is one QEMU's driver prints itself, without the program's name.
-        using var warnings = ImageWarnings.Listen(message => stderr.WriteLine(message.StartsWith("qcow2: ", StringComparison.Ordinal) ? message : $"{ProgramName.Value}: {message}"));
+        // A warning led by a driver's name ("qcow2: ...") is one QEMU's driver prints itself, without the program's name;
+        // one led by "qemu: " is its module loader's notice (dmg), which names QEMU alone.
+        using var warnings = ImageWarnings.Listen(message => stderr.WriteLine(message.StartsWith("qcow2: ", StringComparison.Ordinal) || message.StartsWith("qemu: ", StringComparison.Ordinal) ? message : $"{ProgramName.Value}: {message}"));
         // Everything this command line keeps while it runs lives in its context, none of it process-wide.
         var context = new CliContext(stdout, stderr) { ErrorIsTerminal = errorIsTerminal, OutputIsTerminal = outputIsTerminal, Cancellation = interruption?.Token ?? default };
         try

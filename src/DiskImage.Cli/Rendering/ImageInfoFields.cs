@@ -27,8 +27,8 @@ internal static class ImageInfoFields
         fields.Add("full-backing-filename", info.FullBackingFilename);
         fields.Add("encrypted", info.Encrypted ? true : null);
         fields.Add("backing-filename", info.BackingFilename);
-        // QEMU's parallels, bochs and cloop drivers have no driver information either.
-        if (!OnNbdWithoutDriverInfo(info) && info.Format is not ("parallels" or "bochs" or "cloop"))
+        // QEMU's parallels, bochs, cloop and dmg drivers have no driver information either.
+        if (!OnNbdWithoutDriverInfo(info) && info.Format is not ("parallels" or "bochs" or "cloop" or "dmg"))
         {
             fields.Add("dirty-flag", info.DirtyFlag ?? false);
         }

@@ -13,6 +13,7 @@ internal static class BuiltInFormats
         Vdi.VdiFormat.Instance,
         Qed.QedFormat.Instance,
         Parallels.ParallelsFormat.Instance,
+        Dmg.DmgFormat.Instance,
         Vhdx.VhdxFormat.Instance,
         Bochs.BochsFormat.Instance,
         Cloop.CloopFormat.Instance,

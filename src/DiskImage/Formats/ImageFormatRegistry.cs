@@ -41,13 +41,21 @@ public sealed class ImageFormatRegistry
     public int ProbeHeaderSize => _formats.Count == 0 ? 0 : _formats.Max(f => f.ProbeHeaderSize);
 
     /// <summary>Picks the format with the highest probe score; raw when nothing claims the bytes.</summary>
-    public IImageFormat Probe(ReadOnlySpan<byte> header, long fileLength)
+    public IImageFormat Probe(ReadOnlySpan<byte> header, long fileLength) => Probe(header, fileLength, null);
+
+    /// <summary>Probes the bytes and, for the formats that look at it (<see cref="IFileNameProbe"/>), the file's name.</summary>
+    internal IImageFormat Probe(ReadOnlySpan<byte> header, long fileLength, string? fileName)
     {
         IImageFormat? best = null;
         var bestScore = 0;
         foreach (var format in _formats)
         {
             var score = format.Probe(header, fileLength);
+            if (fileName is not null && format is IFileNameProbe byName)
+            {
+                score = Math.Max(score, byName.ProbeFileName(fileName));
+            }
+
             if (score > bestScore)
             {
                 best = format;
@@ -72,7 +80,8 @@ public sealed class ImageFormatRegistry
         using var file = IO.Storage.Open(IO.FileProtocolPrefix.Strip(path), writable: false);
         var header = new byte[(int)Math.Min(ProbeHeaderSize, file.Length)];
         file.Read(0, header);
-        return Probe(header, file.Length);
+        // An empty file is raw whatever its name, as QEMU's probe decides before asking any driver.
+        return Probe(header, file.Length, file.Length == 0 ? null : IO.FileProtocolPrefix.Strip(path));
     }
 
     /// <summary>

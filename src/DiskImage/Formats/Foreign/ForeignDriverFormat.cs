@@ -1,11 +1,8 @@
-using System.Buffers.Binary;
-
 namespace DiskImage.Formats.Foreign;
 
 /// <summary>
-/// A driver qemu-img 7.2 has and this library does not implement (a remote protocol such as iscsi or gluster, a
-/// read-only format such as bochs or cloop, vvfat, a filter such as blkdebug). Naming it fails as
-/// qemu-img fails when it cannot open the input: a file-based driver first opens its file (so a missing file, a
+/// A driver qemu-img 7.2 has and this library does not implement (a remote protocol such as iscsi or gluster, vvfat, a
+/// filter such as blkdebug). Naming it fails as qemu-img fails when it cannot open the input: a file-based driver first opens its file (so a missing file, a
 /// directory or an unreachable NBD server is reported as qemu-img reports it), then refuses in the driver's own
 /// words; a protocol refuses a name it cannot parse. Where qemu-img would go on (a real image of the format, a URL
 /// the protocol takes), this says the driver is not supported rather than pretend. Never chosen by probing.
@@ -15,7 +12,7 @@ internal sealed class ForeignDriverFormat : IImageFormat
     /// <summary>One for every qemu-img driver name the library has no implementation of.</summary>
     public static IReadOnlyList<ForeignDriverFormat> All { get; } =
     [
-        .. new[] { "dmg", "vvfat", "gluster", "nfs", "rbd", "ssh", "iscsi", "iser", "nvme", "ftp", "ftps", "http", "https" }
+        .. new[] { "vvfat", "gluster", "nfs", "rbd", "ssh", "iscsi", "iser", "nvme", "ftp", "ftps", "http", "https" }
             .Concat(QemuFormatNames.All.Where(n => QemuFormatNames.ClassOf(n) == QemuDriverClass.Filter && n is not ("null-co" or "null-aio")))
             .Select(n => new ForeignDriverFormat(n)),
     ];
@@ -66,11 +63,6 @@ internal sealed class ForeignDriverFormat : IImageFormat
             throw new ImageAccessException("Image is read-only");
         }
 
-        if (HeaderError(file) is { } headerError)
-        {
-            throw new InvalidImageException(headerError);
-        }
-
         throw NotSupported();
     }
 
@@ -111,39 +103,6 @@ internal sealed class ForeignDriverFormat : IImageFormat
             : $"{Name} curl driver cannot handle the URL '{path}' (does not start with '{Name}://')",
         _ => null,
     };
-
-    /// <summary>What a file-based format driver says of a file that is not its format, or null when it looks like one.</summary>
-    private string? HeaderError(IO.IStorage file)
-    {
-        // As QEMU's reads past the end of a file, the bytes beyond it read as zeros.
-        var header = new byte[512];
-        file.Read(0, header.AsSpan(0, (int)Math.Min(file.Length, header.Length)));
-        return Name switch
-        {
-            "dmg" => DmgError(file),
-            _ => null,
-        };
-    }
-
-    /// <summary>
-    /// dmg's first checks: the file's length (counted in whole sectors, as QEMU's), then the "koly" trailer magic
-    /// searched for in the 515 bytes that end with the last sector's first four.
-    /// </summary>
-    private static string? DmgError(IO.IStorage file)
-    {
-        var length = (file.Length + 511) / 512 * 512;
-        if (length < 512)
-        {
-            return "dmg file must be at least 512 bytes long";
-        }
-
-        var offset = length > 511 + 512 ? length - 511 - 512 : 0;
-        Span<byte> window = stackalloc byte[515];
-        window = window[..(int)Math.Min(length, 515)];
-        window.Clear();
-        file.Read(offset, window[..(int)Math.Clamp(file.Length - offset, 0, window.Length)]);
-        return window.IndexOf("koly"u8) >= 0 ? null : "Could not locate UDIF trailer in dmg file";
-    }
 
     private UnsupportedFeatureException NotSupported() => new($"The '{Name}' driver is not supported");
 }

@@ -226,6 +226,8 @@ public static class ImageCreator
         {
             try
             {
+                // An open QEMU does not make: what it would warn of (dmg's module notices) is said once, by the size lookup.
+                using var quiet = ImageWarnings.Listen(_ => { });
                 using var backing = registry.Open(backingPath, backingFormat, new ImageOpenOptions { MetadataOnly = true, Registry = registry });
                 files.AddRange(InputOverlap.ChainFiles(backing));
             }

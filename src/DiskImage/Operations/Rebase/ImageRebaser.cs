@@ -236,6 +236,8 @@ public static class ImageRebaser
         var files = new List<string> { resolved };
         try
         {
+            // An open QEMU does not make: what it would warn of (dmg's module notices) is said by the open that counts.
+            using var quiet = ImageWarnings.Listen(_ => { });
             using var newBacking = registry.Open(resolved, options.BackingFormat, new ImageOpenOptions { MetadataOnly = true, Registry = registry });
             files.AddRange(InputOverlap.ChainFiles(newBacking));
         }
