@@ -9,9 +9,9 @@ namespace DiskImage.Interop.Tests.Cli;
 /// exit code. Each command line runs with qemu-img (or qemu-io) and diskimg in twin directories holding the same files;
 /// stdout, stderr (program name and directory normalised), exit code and the files left must be equal.
 /// </summary>
-public class DriverNameInteropTests
+public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<DriverNameFiles>
 {
-    /// <summary>Command lines with D for the driver name; file names are those of <see cref="Populate"/>.</summary>
+    /// <summary>Command lines with D for the driver name; file names are those of <see cref="DriverNameFiles"/>.</summary>
     private static readonly string[][] CommandLines =
     [
         ["info", "-f", "D", "src.raw"],
@@ -66,8 +66,8 @@ public class DriverNameInteropTests
         Assert.False(string.IsNullOrEmpty(driver));
         using var theirs = new TempDirectory();
         using var ours = new TempDirectory();
-        Populate(theirs);
-        Populate(ours);
+        files.CopyTo(theirs);
+        files.CopyTo(ours);
         var expected = RunTheirs(theirs.Path, arguments);
         var actual = RunOurs(ours.Path, arguments);
         Assert.Equal(
@@ -84,8 +84,8 @@ public class DriverNameInteropTests
     {
         using var theirs = new TempDirectory();
         using var ours = new TempDirectory();
-        Populate(theirs);
-        Populate(ours);
+        files.CopyTo(theirs);
+        files.CopyTo(ours);
         string[] arguments = ["convert", "-c", "--object", "secret,id=sec0,data=abc", "-O", format, flag, options, "src.raw", "x.img"];
         var expected = RunTheirs(theirs.Path, arguments);
         var actual = RunOurs(ours.Path, arguments);
@@ -111,16 +111,6 @@ public class DriverNameInteropTests
             _ => a,
         }),
     ];
-
-    private static void Populate(TempDirectory dir)
-    {
-        ExternalTool.QemuImg("create", "-q", "-f", "raw", dir.File("src.raw"), "1M");
-        ExternalTool.QemuIo("-f", "raw", "-c", "write -P 0x5a 0 64k", dir.File("src.raw"));
-        ExternalTool.QemuImg("create", "-q", "-f", "raw", dir.File("tgt.raw"), "1M");
-        ExternalTool.QemuImg("create", "-q", "-f", "qcow2", dir.File("src.qcow2"), "1M");
-        ExternalTool.RunIn(dir.Path, "qemu-img", "create", "-q", "-f", "qcow2", "-b", "src.raw", "-F", "raw", "ov.qcow2").EnsureSuccess("qemu-img create");
-        Directory.CreateDirectory(dir.File("sub"));
-    }
 
     private static string Listing(TempDirectory dir) =>
         string.Join(' ', Directory.EnumerateFileSystemEntries(dir.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));

@@ -16,7 +16,7 @@ public class LuksFormatInteropTests
     private static string QemuMade(TempDirectory dir, string name = "q.luks", string options = "")
     {
         var path = dir.File(name);
-        ExternalTool.QemuImg(["create", "-f", "luks", .. s_secrets, "-o", $"{options}key-secret=sec0,iter-time=10", path, "1M"]);
+        ExternalTool.QemuImg(["create", "-q", "-f", "luks", .. s_secrets, "-o", $"{options}key-secret=sec0,iter-time=10", path, "1M"]);
         return path;
     }
 

@@ -107,8 +107,9 @@ public static class ExternalTool
         return new Result(process.ExitCode, stdout.Result, stderr.Result);
     }
 
-    /// <summary>Runs qemu-img and requires success.</summary>
-    public static string QemuImg(params string[] arguments) => Run("qemu-img", arguments).EnsureSuccess("qemu-img " + string.Join(' ', arguments)).StdOut;
+    /// <summary>Runs qemu-img and requires success. A quiet LUKS create may be served by <see cref="LuksCreateCache"/>.</summary>
+    public static string QemuImg(params string[] arguments) =>
+        LuksCreateCache.TryCreate(arguments) ? "" : Run("qemu-img", arguments).EnsureSuccess("qemu-img " + string.Join(' ', arguments)).StdOut;
 
     /// <summary>Runs qemu-io and requires success (qemu-io reports pattern mismatches on stdout with exit 0, so callers check the text).</summary>
     public static string QemuIo(params string[] arguments) => Run("qemu-io", arguments).EnsureSuccess("qemu-io " + string.Join(' ', arguments)).StdOut;

@@ -1,96 +1,154 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 
 namespace DiskImage.Interop.Tests.Infrastructure;
 
 /// <summary>
-/// Crash points of a diskimg run, found from one traced run: each writing system call, named by strace's own count (the
-/// N-th call of that name in that thread), so <c>-e inject=NAME:signal=KILL:when=N</c> kills the process on entering it.
-/// Sampling them (first, last, each metadata write, a few data writes) keeps a kill test fast where killing at every call
-/// would repeat many equal cases.
+/// The crash points of a kill sweep: the values of N for strace's <c>inject=...:signal=KILL:when=N</c>, which kills a
+/// command on entering the first writing system call that is the N-th of its own name in its own thread. With
+/// <c>DISKIMG_FULL_SWEEPS=1</c> every N, 1, 2, ... until a run completes. Otherwise a deterministic sample, chosen from one
+/// traced run of the command: for each N the traced run tells which call the kill lands on, and so the boundary it
+/// falls at (the kinds of the call before, done, and of the call killed; a kind is the call, its length and whether its
+/// bytes start as one byte repeated, which tells a pattern or zeroed buffer from a table of offsets or a header). The
+/// sample holds the first and the last N, the first and the last N of each kind of boundary and the N after each of
+/// those, and a seeded random few; so the points just before and just after each kind of metadata write, data write
+/// and distinct system call stay crash points. After the sample N goes on past the traced run's last point until a
+/// run completes, as in the full sweep.
 /// </summary>
-public static partial class KillPoints
+public sealed partial class KillPoints
 {
-    /// <summary>The calls that change a file.</summary>
-    public const string WritingCalls = "pwrite64,pwritev,pwritev2,fallocate,ftruncate,rename,renameat,renameat2";
+    public const string FullSweepVariable = "DISKIMG_FULL_SWEEPS";
 
-    /// <summary>One writing call of the traced run: its name, its number among the calls of that name, its file and offset.</summary>
-    public sealed record Call(int Index, string Name, int Ordinal, int Fd, long? Offset)
-    {
-        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Name} #{Ordinal} (fd {Fd}, offset {Offset?.ToString(CultureInfo.InvariantCulture) ?? "-"})");
-    }
+    private const int RandomPoints = 4;
 
-    /// <summary>Runs diskimg under strace to completion and returns its writing calls, in order.</summary>
-    public static List<Call> Trace(string strace, string workDirectory, params string[] arguments)
-    {
-        var log = Path.Combine(workDirectory, "kill-points.trace");
-        var run = ExternalTool.Run(strace, ["-f", "-qq", "-o", log, "-e", $"trace={WritingCalls}", .. Command(), .. arguments]);
-        Assert.True(run.ExitCode == 0, $"the traced run failed: {run.StdErr}");
-        var calls = Parse(File.ReadAllLines(log));
-        File.Delete(log);
-        return calls;
-    }
+    private readonly int[] _sample;
 
-    /// <summary>strace's <c>-f</c> lines (<c>TID name(fd, ..., offset) = result</c>), numbered as strace counts them.</summary>
-    public static List<Call> Parse(IEnumerable<string> lines)
+    private KillPoints(IReadOnlyList<(string Thread, string Name, string Kind)> calls, int seed)
     {
-        var counts = new Dictionary<(int Tid, string Name), int>();
-        var calls = new List<Call>();
-        foreach (var line in lines)
+        // The call each N lands on: the first whose ordinal among its thread's calls of that name is N.
+        var ordinals = new Dictionary<(string, string), int>();
+        var landing = new Dictionary<int, int>();
+        for (var i = 0; i < calls.Count; i++)
         {
-            var match = CallLine().Match(line);
-            if (!match.Success)
-            {
-                continue;
-            }
-
-            var tid = int.Parse(match.Groups["tid"].Value, CultureInfo.InvariantCulture);
-            var name = match.Groups["name"].Value;
-            var ordinal = counts[(tid, name)] = counts.GetValueOrDefault((tid, name)) + 1;
-            var fd = int.Parse(match.Groups["fd"].Value, CultureInfo.InvariantCulture);
-            long? offset = name is "pwrite64" or "pwritev" && LastArgument().Match(line) is { Success: true } last
-                ? long.Parse(last.Groups[1].Value, CultureInfo.InvariantCulture) : null;
-            calls.Add(new Call(calls.Count, name, ordinal, fd, offset));
+            var key = (calls[i].Thread, calls[i].Name);
+            var ordinal = ordinals[key] = ordinals.GetValueOrDefault(key) + 1;
+            landing.TryAdd(ordinal, i);
         }
 
-        return calls;
+        Sweep = landing.Count;
+        _sample = Sample([.. Enumerable.Range(1, Sweep).Select(n => Boundary(calls, landing[n]))], seed);
     }
+
+    /// <summary>True when every N is a crash point (<c>DISKIMG_FULL_SWEEPS=1</c>).</summary>
+    public static bool FullSweep => Environment.GetEnvironmentVariable(FullSweepVariable) == "1";
+
+    /// <summary>How many N kill the traced run: the full sweep's crash points.</summary>
+    public int Sweep { get; }
+
+    /// <summary>How many of <see cref="Points"/> kill the traced run (all of them in a full sweep).</summary>
+    public int PointsOnCalls => FullSweep ? Sweep : _sample.Length;
 
     /// <summary>
-    /// The first and last calls, every write of the image's file below <paramref name="dataStart"/> (its metadata), the
-    /// first size change of each kind, and the first, middle and last data write.
+    /// Runs <paramref name="command"/> once under strace without killing it (on a copy the caller gives it, since it
+    /// writes) and takes its writing calls as the ground for the sample.
     /// </summary>
-    public static List<Call> Sample(List<Call> calls, int imageFd, long dataStart)
+    public static KillPoints Trace(string strace, string writingCalls, IReadOnlyList<string> command, int seed)
     {
-        var image = calls.Where(c => c.Fd == imageFd).ToList();
-        var data = image.Where(c => c.Offset >= dataStart).ToList();
-        var chosen = new List<Call> { calls[0], calls[^1] };
-        chosen.AddRange(image.Where(c => c.Offset < dataStart));
-        chosen.AddRange(image.Where(c => c.Name == "ftruncate").Take(1));
-        chosen.AddRange(image.Where(c => c.Name == "fallocate").Take(1));
-        if (data.Count > 0)
+        var log = Path.GetTempFileName();
+        try
         {
-            chosen.AddRange([data[0], data[data.Count / 2], data[^1]]);
+            ExternalTool.Run(strace, ["-f", "-qq", "-s", "8", "-o", log, "-e", $"trace={writingCalls}", .. command])
+                .EnsureSuccess("strace " + string.Join(' ', command));
+            return new KillPoints([.. File.ReadLines(log).Select(Parse).OfType<(string, string, string)>()], seed);
         }
-
-        return [.. chosen.Distinct().OrderBy(c => c.Index)];
+        finally
+        {
+            File.Delete(log);
+        }
     }
 
-    /// <summary>Runs diskimg under strace, killed on entering <paramref name="point"/>.</summary>
-    public static ExternalTool.Result RunKilledAt(string strace, Call point, params string[] arguments) =>
-        ExternalTool.Run(strace, ["-f", "-qq", "-o", "/dev/null", "-e", $"trace={point.Name}",
-            "-e", string.Create(CultureInfo.InvariantCulture, $"inject={point.Name}:signal=KILL:when={point.Ordinal}"), .. Command(), .. arguments]);
+    /// <summary>The crash points in increasing order; the caller stops when a run completes.</summary>
+    public IEnumerable<int> Points(int limit) =>
+        FullSweep
+            ? Enumerable.Range(1, limit)
+            : _sample.Where(n => n <= limit).Concat(Enumerable.Range(Sweep + 1, Math.Max(0, limit - Sweep)));
 
-    /// <summary>The built diskimg as a command line of its own.</summary>
-    public static string[] Command() =>
-    [
-        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet",
-        Path.Combine(AppContext.BaseDirectory, "diskimg.dll"),
-    ];
+    private static string Boundary(IReadOnlyList<(string Thread, string Name, string Kind)> calls, int killed) =>
+        (killed == 0 ? "start" : calls[killed - 1].Kind) + " | " + calls[killed].Kind;
 
-    [GeneratedRegex(@"^(?<tid>\d+) +(?<name>\w+)\((?<fd>\d+),")]
+    private static int[] Sample(string[] boundaries, int seed)
+    {
+        var count = boundaries.Length;
+        if (count == 0)
+        {
+            return [];
+        }
+
+        var points = new SortedSet<int> { 1, count };
+        var first = new Dictionary<string, int>();
+        var last = new Dictionary<string, int>();
+        for (var n = 1; n <= count; n++)
+        {
+            first.TryAdd(boundaries[n - 1], n);
+            last[boundaries[n - 1]] = n;
+        }
+
+        points.UnionWith(first.Values);
+        points.UnionWith(last.Values);
+
+        // And the point after each: a write of the same kind as its neighbours (an L1 entry among L2 entries) is then
+        // still killed on both sides when it follows a rare boundary.
+        points.UnionWith(points.Where(n => n < count).Select(n => n + 1).ToArray());
+
+        var random = new Random(seed);
+        for (var i = 0; i < RandomPoints; i++)
+        {
+            points.Add(random.Next(1, count + 1));
+        }
+
+        return [.. points];
+    }
+
+    /// <summary>The thread, name and kind of one strace line, or null for what is not a call (signals, resumptions).</summary>
+    private static (string, string, string)? Parse(string line)
+    {
+        var match = CallLine().Match(line);
+        if (!match.Success)
+        {
+            return null;
+        }
+
+        var name = match.Groups["name"].Value;
+        return (match.Groups["thread"].Value, name, KindOf(name, match.Groups["args"].Value));
+    }
+
+    private static string KindOf(string name, string arguments)
+    {
+        var write = WriteArguments().Match(arguments);
+        if (write.Success)
+        {
+            var repeated = Tokens(write.Groups["buffer"].Value).Distinct().Count() <= 1;
+            return $"{name} {write.Groups["length"].Value} {(repeated ? "repeated" : "mixed")}";
+        }
+
+        var allocate = AllocateArguments().Match(arguments);
+        return allocate.Success ? $"{name} {allocate.Groups["mode"].Value} {allocate.Groups["length"].Value}" : name;
+    }
+
+    /// <summary>The bytes of a C-escaped strace string as tokens, octal escapes by value (\0 and \000 alike).</summary>
+    private static IEnumerable<string> Tokens(string escaped) =>
+        EscapedByte().Matches(escaped).Select(m => m.Value.Length > 1 && char.IsAsciiDigit(m.Value[1])
+            ? Convert.ToInt32(m.Value[1..], 8).ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : m.Value);
+
+    [GeneratedRegex(@"^(?<thread>\d+)\s+(?<name>\w+)\((?<args>.*)$")]
     private static partial Regex CallLine();
 
-    [GeneratedRegex(@", (\d+)\) += ")]
-    private static partial Regex LastArgument();
+    [GeneratedRegex("^\\d+, \"(?<buffer>(?:[^\"\\\\]|\\\\.)*)\"(?:\\.\\.\\.)?, (?<length>\\d+),")]
+    private static partial Regex WriteArguments();
+
+    [GeneratedRegex(@"^\d+, (?<mode>[^,]+), \d+, (?<length>\d+)")]
+    private static partial Regex AllocateArguments();
+
+    [GeneratedRegex(@"\\[0-7]{1,3}|\\.|.")]
+    private static partial Regex EscapedByte();
 }

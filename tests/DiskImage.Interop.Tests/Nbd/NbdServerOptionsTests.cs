@@ -268,7 +268,7 @@ public partial class NbdServerOptionsTests
         string Serve(string name, Func<string[], NbdProcess> start)
         {
             var image = dir.File(name);
-            ExternalTool.QemuImg("create", "-q", "-f", "qcow2", "--object", "secret,id=s0,data=pw", "-o", "encrypt.format=luks,encrypt.key-secret=s0", image, "4M");
+            ExternalTool.QemuImg("create", "-q", "-f", "qcow2", "--object", "secret,id=s0,data=pw", "-o", "encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10", image, "4M");
             string[] options = ["--object", "secret,id=s0,data=pw", "--image-opts", $"driver=qcow2,file.filename={image},encrypt.key-secret=s0"];
             using (var server = start(options))
             {

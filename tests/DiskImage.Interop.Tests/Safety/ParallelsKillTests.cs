@@ -5,7 +5,7 @@ using DiskImage.Interop.Tests.Infrastructure;
 namespace DiskImage.Interop.Tests.Safety;
 
 /// <summary>
-/// Writes to a Parallels image killed at sampled writing system calls (<see cref="KillPoints"/>: the first and last,
+/// Writes to a Parallels image killed at sampled writing system calls (<see cref="TracedWriteCalls"/>: the first and last,
 /// each header and BAT write, the growth of the file, and some data writes). QEMU judges each result: <c>qemu-img check</c>
 /// finds only what a crash of QEMU's own driver leaves (the header still marked in use, space leaked past the data),
 /// repairs it to a clean image, and every 512-byte sector, read by qemu-img, holds what it held before the writes or
@@ -36,11 +36,11 @@ public sealed class ParallelsKillTests
 
         var traced = dir.File("traced.prl");
         File.Copy(original, traced);
-        var calls = KillPoints.Trace(strace, dir.Path, [.. io, traced]);
+        var calls = TracedWriteCalls.Trace(strace, dir.Path, [.. io, traced]);
         // The header's data_off: sectors before the first data cluster (header and BAT).
         var dataStart = BinaryPrimitives.ReadUInt32LittleEndian(File.ReadAllBytes(original).AsSpan(48)) * 512L;
         var imageFd = calls.First(c => c.Name == "pwrite64" && c.Offset == 0).Fd;
-        var points = KillPoints.Sample(calls, imageFd, dataStart);
+        var points = TracedWriteCalls.Sample(calls, imageFd, dataStart);
         Assert.True(points.Count(c => c.Fd == imageFd && c.Offset < dataStart) >= 4, $"too few header and BAT writes: {string.Join(", ", points)}");
 
         var killed = 0;
@@ -49,7 +49,7 @@ public sealed class ParallelsKillTests
         {
             var image = dir.File($"kill{point.Index}.prl");
             File.Copy(original, image);
-            var run = KillPoints.RunKilledAt(strace, point, [.. io, image]);
+            var run = TracedWriteCalls.RunKilledAt(strace, point, [.. io, image]);
             if (run.ExitCode != 0)
             {
                 Assert.True(run.ExitCode == 128 + DiskimgProcess.SIGKILL, $"kill at {point}: exit {run.ExitCode}: {run.StdErr}");

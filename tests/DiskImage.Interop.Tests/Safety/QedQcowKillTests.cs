@@ -4,8 +4,10 @@ using DiskImage.IO;
 namespace DiskImage.Interop.Tests.Safety;
 
 /// <summary>
-/// Writes to QED and qcow (version 1) images killed at every writing system call: strace delivers SIGKILL on entering
-/// the N-th write (pwrite, fallocate, ftruncate, rename), for N = 1, 2, ... until a run completes. QEMU judges each
+/// Writes to QED and qcow (version 1) images killed at their writing system calls: strace delivers SIGKILL on entering
+/// the N-th write (pwrite, fallocate, ftruncate, rename), for the N of <see cref="KillPoints"/> (every N with
+/// <c>DISKIMG_FULL_SWEEPS=1</c>; else each kind of boundary between two writes, first and last, and a seeded few) and
+/// then on until a run completes. QEMU judges each
 /// result: a QED image passes <c>qemu-img check</c> with at most leaked clusters (qemu-img has no check for qcow), and
 /// every 512-byte sector, read by qemu-img, holds what it held before the writes or after some of them in order, never
 /// anything else. A second run then completes and leaves the image holding every write. A killed convert leaves either
@@ -49,11 +51,20 @@ public sealed class QedQcowKillTests
         ExternalTool.QemuIo("-f", format, "-c", "write -P 0x11 64k 64k", original);
         var before = ReadRaw(original, format);
         string[] commands = [.. s_writes.SelectMany(w => new[] { "-c", $"write -P 0x{w.Pattern:x2} {w.Offset} {w.Length}" })];
+        var probe = Path.Combine(dir.Path, "probe." + format);
+        File.Copy(original, probe);
+        var points = KillPoints.Trace(strace, WritingCalls, [.. DiskimgCommand(), "io", "-f", format, .. commands, probe], format.Length + (withBacking ? 1 : 0));
+        File.Delete(probe);
 
         var killed = 0;
         var completed = false;
-        for (var n = 1; n <= 400 && !completed; n++)
+        foreach (var n in points.Points(400))
         {
+            if (completed)
+            {
+                break;
+            }
+
             var image = Path.Combine(dir.Path, $"kill{n}." + format);
             File.Copy(original, image);
             var run = ExternalTool.Run(strace, ["-f", "-qq", "-o", "/dev/null", "-e", $"trace={WritingCalls}", "-e", $"inject={WritingCalls}:signal=KILL:when={n}",
@@ -76,7 +87,8 @@ public sealed class QedQcowKillTests
         }
 
         Assert.True(completed, "the writes never completed");
-        Assert.True(killed >= 8, $"only {killed} writes were crash points: the run did less than meant");
+        Assert.True(points.Sweep >= 8, $"only {points.Sweep} crash points in a full sweep: the run did less than meant");
+        Assert.True(killed >= Math.Min(8, points.PointsOnCalls), $"only {killed} writes were crash points: the run did less than meant");
     }
 
     [Theory]
@@ -95,11 +107,19 @@ public sealed class QedQcowKillTests
         random.NextBytes(data.AsSpan(2 << 20, 100 << 10));
         random.NextBytes(data.AsSpan((3 << 20) + (4 << 10), 4 << 10));
         File.WriteAllBytes(source, data);
+        var probe = Path.Combine(dir.Path, "probe." + format);
+        var points = KillPoints.Trace(strace, WritingCalls, [.. DiskimgCommand(), "convert", "-f", "raw", "-O", format, source, probe], format.Length + 7);
+        File.Delete(probe);
 
         var killed = 0;
         var completed = false;
-        for (var n = 1; n <= 400 && !completed; n++)
+        foreach (var n in points.Points(400))
         {
+            if (completed)
+            {
+                break;
+            }
+
             var target = Path.Combine(dir.Path, $"target{n}." + format);
             var run = ExternalTool.Run(strace, ["-f", "-qq", "-o", "/dev/null", "-e", $"trace={WritingCalls}", "-e", $"inject={WritingCalls}:signal=KILL:when={n}",
                 .. DiskimgCommand(), "convert", "-f", "raw", "-O", format, source, target]);
@@ -131,7 +151,8 @@ public sealed class QedQcowKillTests
         }
 
         Assert.True(completed, "the convert never completed");
-        Assert.True(killed >= 6, $"only {killed} writes were crash points: the convert did less than meant");
+        Assert.True(points.Sweep >= 6, $"only {points.Sweep} crash points in a full sweep: the convert did less than meant");
+        Assert.True(killed >= Math.Min(6, points.PointsOnCalls), $"only {killed} writes were crash points: the convert did less than meant");
     }
 
     /// <summary>QED: QEMU's check finds nothing worse than leaked clusters. qcow: qemu-img has no check; the image must open.</summary>

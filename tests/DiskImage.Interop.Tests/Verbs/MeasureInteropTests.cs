@@ -20,7 +20,9 @@ public class MeasureInteropTests
     [MemberData(nameof(Qcow2Options))]
     public void Size_form_matches_qemu_img_for_qcow2_targets(string options)
     {
-        foreach (var size in s_sizes)
+        // qemu-img calibrates PBKDF2 (about a second of CPU) for every measure of a LUKS target. What the LUKS header adds
+        // does not depend on the size, and the same sizes without encryption check the rest, so those run the extremes.
+        foreach (var size in options.Contains("luks", StringComparison.Ordinal) ? new[] { "0", "1T" } : s_sizes)
         {
             string[] args = ["-O", "qcow2", "--size", size, .. options.Length > 0 ? new[] { "-o", options } : []];
             AssertSameMeasurement(args);
