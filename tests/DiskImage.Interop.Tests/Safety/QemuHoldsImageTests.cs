@@ -116,40 +116,18 @@ public class QemuHoldsImageTests
 
     private sealed record Files(string Image, string Overlay, string Source, string Output);
 
-    /// <summary>
-    /// The test's own copies of a qemu-made image with a snapshot, an overlay over it (with data) and a raw source. They
-    /// are made once per class and copied: the overlay names its backing file relatively, so next to the copy of the
-    /// image it is the same chain.
-    /// </summary>
     private static Files Prepare(TempDirectory dir)
     {
-        var made = s_made.Value;
-        var files = new Files(dir.File("vm.qcow2"), dir.File("overlay.qcow2"), dir.File("source.raw"), dir.File("out.raw"));
-        File.Copy(made.Image, files.Image);
-        File.Copy(made.Overlay, files.Overlay);
-        // The raw source is all holes: a file of its length is the same file, and stays sparse.
-        using (var source = new FileStream(files.Source, FileMode.CreateNew))
-        {
-            source.SetLength(new FileInfo(made.Source).Length);
-        }
-
-        return files;
-    }
-
-    private static readonly Lazy<Files> s_made = new(() =>
-    {
-        var dir = new TempDirectory();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => dir.Dispose();
         var image = dir.File("vm.qcow2");
         ExternalTool.QemuImg("create", "-q", "-f", "qcow2", image, "16M");
         ExternalTool.QemuImg("snapshot", "-c", "s0", image);
         var overlay = dir.File("overlay.qcow2");
-        ExternalTool.QemuImg("create", "-q", "-f", "qcow2", "-b", Path.GetFileName(image), "-F", "qcow2", overlay);
+        ExternalTool.QemuImg("create", "-q", "-f", "qcow2", "-b", image, "-F", "qcow2", overlay);
         ExternalTool.QemuIo("-f", "qcow2", "-c", "write -P 0x11 0 64k", overlay);
         var source = dir.File("source.raw");
         ExternalTool.QemuImg("create", "-q", "-f", "raw", source, "16M");
         return new Files(image, overlay, source, dir.File("out.raw"));
-    });
+    }
 
     private static string[] Expand(string command, Files files) => command.Split(' ').Select(a => a switch
     {
