@@ -18,16 +18,35 @@ public class LayerSecretsInteropTests
 
     private static string Base(string path) => $"driver=qcow2,file.filename={path},encrypt.key-secret=sec0";
 
-    /// <summary>A base filled with 0xa under sec0 and an empty overlay under sec1, both made by qemu-img.</summary>
+    /// <summary>
+    /// A base filled with 0xa under sec0 and an empty overlay under sec1, both made by qemu-img, copied into
+    /// <c>prefix/</c>. The chain is made once per class (each LUKS create costs qemu-img about two seconds of PBKDF
+    /// calibration); the overlay names its backing file relatively, so a copy next to a copy of the base is the same
+    /// chain of QEMU's making.
+    /// </summary>
     private static (string Base, string Top) MakeChain(TempDirectory dir, string prefix)
     {
-        var basePath = dir.File(prefix + ".base.qcow2");
-        var top = dir.File(prefix + ".qcow2");
-        ExternalTool.QemuImg(["create", "-q", .. s_secrets, "-f", "qcow2", "-o", "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10", basePath, "1M"]);
-        ExternalTool.QemuIo([.. s_secrets, "-c", "write -P 0xa 0 1M", "--image-opts", Base(basePath)]);
-        ExternalTool.QemuImg(["create", "-q", .. s_secrets, "-f", "qcow2", "-o", "encrypt.format=luks,encrypt.key-secret=sec1,encrypt.iter-time=10", "-b", basePath, "-F", "qcow2", top]);
+        var (madeBase, madeTop) = s_chain.Value;
+        var into = Directory.CreateDirectory(dir.File(prefix)).FullName;
+        var basePath = Path.Combine(into, Path.GetFileName(madeBase));
+        var top = Path.Combine(into, Path.GetFileName(madeTop));
+        File.Copy(madeBase, basePath);
+        File.Copy(madeTop, top);
         return (basePath, top);
     }
+
+    private static readonly Lazy<(string Base, string Top)> s_chain = new(() =>
+    {
+        var dir = new TempDirectory();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => dir.Dispose();
+        var basePath = dir.File("chain.base.qcow2");
+        var top = dir.File("chain.qcow2");
+        ExternalTool.QemuImg(["create", "-q", .. s_secrets, "-f", "qcow2", "-o", "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10", basePath, "1M"]);
+        ExternalTool.QemuIo([.. s_secrets, "-c", "write -P 0xa 0 1M", "--image-opts", Base(basePath)]);
+        // Relative, so resolved next to the overlay wherever it is copied.
+        ExternalTool.QemuImg(["create", "-q", .. s_secrets, "-f", "qcow2", "-o", "encrypt.format=luks,encrypt.key-secret=sec1,encrypt.iter-time=10", "-b", Path.GetFileName(basePath), "-F", "qcow2", top]);
+        return (basePath, top);
+    });
 
     private static string QemuRead(string spec, string command) =>
         ExternalTool.QemuIo([.. s_secrets, "-c", command, "--image-opts", spec]);

@@ -48,8 +48,7 @@ public class AmendRefcountWidthInteropTests
             Qcow2Oracle.Io(image, "write -P 1 0 3M", "write -P 6 30M 5M", "write -z 20M 1M");
         }
 
-        var original = dir.File("original.qcow2");
-        File.Copy(image, original);
+        var original = new Original(dir, image);
         var accepted = 0;
         var refused = 0;
         foreach (var bits in widths)
@@ -90,8 +89,7 @@ public class AmendRefcountWidthInteropTests
         Qcow2Oracle.Create(image, "8M", "compat=0.10");
         Qcow2Oracle.Io(image, "write -P 9 0 1M", "write -c -P 8 4M 256k");
         ExternalTool.QemuImg("snapshot", "-c", "s", image);
-        var original = dir.File("original.qcow2");
-        File.Copy(image, original);
+        var original = new Original(dir, image);
 
         Diskimg.Ok("amend", "-o", "compat=1.1,refcount_bits=8,lazy_refcounts=on", image);
         var info = ExternalTool.QemuImg("info", image);
@@ -148,20 +146,49 @@ public class AmendRefcountWidthInteropTests
         return line;
     }
 
-    /// <summary>qemu-img compare finds the active layer and every snapshot of both images identical.</summary>
-    private static void AssertSameGuestContent(TempDirectory dir, string expected, string actual)
+    /// <summary>
+    /// A copy of the image before any amend, and each snapshot's content as qemu-img converts it to raw, made once
+    /// per test rather than at every step (the copy never changes).
+    /// </summary>
+    private sealed class Original(TempDirectory dir, string image)
     {
-        var compare = ExternalTool.Run("qemu-img", "compare", "-f", "qcow2", "-F", "qcow2", expected, actual);
-        Assert.True(compare.ExitCode == 0, $"qemu-img compare exited {compare.ExitCode}: {compare.StdOut}{compare.StdErr}");
-        foreach (var name in SnapshotNames(expected))
+        private readonly Dictionary<string, string> _snapshotRaws = new(StringComparer.Ordinal);
+
+        public string Path { get; } = Copy(dir, image);
+
+        public IReadOnlyList<string> SnapshotNames { get; } = AmendRefcountWidthInteropTests.SnapshotNames(image);
+
+        public string SnapshotRaw(string name)
         {
-            var left = dir.File("left.raw");
+            if (!_snapshotRaws.TryGetValue(name, out var raw))
+            {
+                raw = dir.File($"original-{_snapshotRaws.Count}.raw");
+                ExternalTool.QemuImg("convert", "-f", "qcow2", "-l", $"snapshot.name={name}", "-O", "raw", Path, raw);
+                _snapshotRaws[name] = raw;
+            }
+
+            return raw;
+        }
+
+        private static string Copy(TempDirectory dir, string image)
+        {
+            var original = dir.File("original.qcow2");
+            File.Copy(image, original);
+            return original;
+        }
+    }
+
+    /// <summary>qemu-img compare finds the active layer and every snapshot of both images identical.</summary>
+    private static void AssertSameGuestContent(TempDirectory dir, Original expected, string actual)
+    {
+        var compare = ExternalTool.Run("qemu-img", "compare", "-f", "qcow2", "-F", "qcow2", expected.Path, actual);
+        Assert.True(compare.ExitCode == 0, $"qemu-img compare exited {compare.ExitCode}: {compare.StdOut}{compare.StdErr}");
+        foreach (var name in expected.SnapshotNames)
+        {
             var right = dir.File("right.raw");
-            ExternalTool.QemuImg("convert", "-f", "qcow2", "-l", $"snapshot.name={name}", "-O", "raw", expected, left);
             ExternalTool.QemuImg("convert", "-f", "qcow2", "-l", $"snapshot.name={name}", "-O", "raw", actual, right);
-            var snapshotCompare = ExternalTool.Run("qemu-img", "compare", "-f", "raw", "-F", "raw", left, right);
+            var snapshotCompare = ExternalTool.Run("qemu-img", "compare", "-f", "raw", "-F", "raw", expected.SnapshotRaw(name), right);
             Assert.True(snapshotCompare.ExitCode == 0, $"snapshot {name}: qemu-img compare exited {snapshotCompare.ExitCode}: {snapshotCompare.StdOut}");
-            File.Delete(left);
             File.Delete(right);
         }
     }

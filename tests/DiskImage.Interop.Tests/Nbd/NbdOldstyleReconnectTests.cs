@@ -54,6 +54,22 @@ public class NbdOldstyleReconnectTests
         Assert.Contains("Server does not support non-empty export names", ours, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Waits until the server's log filter (in front of its delay filter) has seen a <paramref name="request"/>: from
+    /// then on the delay filter holds it, so it is outstanding; a little more covers the step from one filter to the next.
+    /// </summary>
+    private static void WaitForRequest(string log, string request)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!(File.Exists(log) && File.ReadAllText(log).Contains($" {request} id=", StringComparison.Ordinal)))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"the server saw no {request} request in 60 s");
+            Thread.Sleep(50);
+        }
+
+        Thread.Sleep(200);
+    }
+
     private static string[] DelayArguments(string socket, int delay, params string[] commands) =>
         ["--image-opts", .. commands.SelectMany(c => new[] { "-c", c }), $"driver=nbd,server.type=unix,server.path={socket},reconnect-delay={delay}"];
 
@@ -71,10 +87,11 @@ public class NbdOldstyleReconnectTests
         {
             ExternalTool.QemuImg("create", "-q", "-f", "raw", raw, "4M");
             var socket = dir.File($"{name}.sock");
-            var slow = NbdProcess.Tool("nbdkit", socket, 0, "-f", "-U", socket, "--filter=delay", "file", $"file={raw}", "wdelay=8");
+            var log = dir.File($"{name}.log");
+            var slow = NbdProcess.Tool("nbdkit", socket, 0, "-f", "-U", socket, "--filter=log", "--filter=delay", "file", $"file={raw}", "wdelay=8", $"logfile={log}");
             var client = Task.Run(() => Run(tool, DelayArguments(socket, 15, "write -P 0x5a 0 64k", "read -P 0x5a 0 64k")));
-            // Long enough for a slow start under load: the write must be held by the server when it dies.
-            Thread.Sleep(4000);
+            // The write must be held by the server when it dies.
+            WaitForRequest(log, "Write");
             slow.Dispose();
             File.Delete(socket);
             using var successor = NbdProcess.Tool("nbdkit", socket, 0, "-f", "-U", socket, "file", $"file={raw}");
@@ -101,11 +118,12 @@ public class NbdOldstyleReconnectTests
         (string Output, TimeSpan Time) Side(string name, Func<string[], ExternalTool.Result> tool)
         {
             var socket = dir.File($"{name}.sock");
-            var slow = NbdProcess.Tool("nbdkit", socket, 0, "-f", "-U", socket, "--filter=delay", "file", $"file={raw}", "rdelay=8");
+            var log = dir.File($"{name}.log");
+            var slow = NbdProcess.Tool("nbdkit", socket, 0, "-f", "-U", socket, "--filter=log", "--filter=delay", "file", $"file={raw}", "rdelay=8", $"logfile={log}");
             var clock = Stopwatch.StartNew();
             var client = Task.Run(() => Run(tool, DelayArguments(socket, Delay, "read 0 64k", "read 64k 64k")));
-            // Long enough for a slow start under load: the read must be held by the server when it dies.
-            Thread.Sleep(4000);
+            // The read must be held by the server when it dies.
+            WaitForRequest(log, "Read");
             slow.Dispose();
             var killedAt = clock.Elapsed;
             var output = client.GetAwaiter().GetResult();
