@@ -1,4 +1,3 @@
-using System.Globalization;
 using DiskImage.IO;
 
 namespace DiskImage.Formats.Bochs;
@@ -104,7 +103,7 @@ public sealed class BochsImage : IDiskImage
     /// <summary>Reads extent by extent: one bitmap read per extent touched, one file read per run of present sectors.</summary>
     public void Read(long offset, Span<byte> buffer)
     {
-        CheckRange(offset, buffer.Length);
+        HostMappedIo.CheckRange(Length, offset, buffer.Length);
         var extentSize = (long)_header.ExtentSize;
         while (!buffer.IsEmpty)
         {
@@ -189,7 +188,7 @@ public sealed class BochsImage : IDiskImage
     /// <summary>All data, as QEMU reports an image whose driver has no block status.</summary>
     public IReadOnlyList<Extent> GetExtents(long offset, long length)
     {
-        CheckRange(offset, length);
+        HostMappedIo.CheckRange(Length, offset, length);
         return length == 0 ? [] : [new Extent(offset, length, ExtentKind.Data)];
     }
 
@@ -197,12 +196,4 @@ public sealed class BochsImage : IDiskImage
     public void Dispose() => _file.Dispose();
 
     private static InvalidOperationException ReadOnly() => new("The image was opened read-only.");
-
-    private void CheckRange(long offset, long length)
-    {
-        if (offset < 0 || length < 0 || offset > Length - length)
-        {
-            throw new ArgumentOutOfRangeException(nameof(offset), string.Create(CultureInfo.InvariantCulture, $"Range {offset}+{length} lies outside the {Length}-byte image."));
-        }
-    }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.IO.Compression;
 using DiskImage.IO;
 
@@ -101,7 +100,7 @@ public sealed class CloopImage : IDiskImage
     /// <summary>Copies from each block in turn, inflating the blocks that are not the one kept.</summary>
     public void Read(long offset, Span<byte> buffer)
     {
-        CheckRange(offset, buffer.Length);
+        HostMappedIo.CheckRange(Length, offset, buffer.Length);
         var blockSize = (long)_header.BlockSize;
         lock (_lock)
         {
@@ -178,7 +177,7 @@ public sealed class CloopImage : IDiskImage
     /// <summary>All data, as QEMU reports an image whose driver has no block status.</summary>
     public IReadOnlyList<Extent> GetExtents(long offset, long length)
     {
-        CheckRange(offset, length);
+        HostMappedIo.CheckRange(Length, offset, length);
         return length == 0 ? [] : [new Extent(offset, length, ExtentKind.Data)];
     }
 
@@ -186,12 +185,4 @@ public sealed class CloopImage : IDiskImage
     public void Dispose() => _file.Dispose();
 
     private static InvalidOperationException ReadOnly() => new("The image was opened read-only.");
-
-    private void CheckRange(long offset, long length)
-    {
-        if (offset < 0 || length < 0 || offset > Length - length)
-        {
-            throw new ArgumentOutOfRangeException(nameof(offset), string.Create(CultureInfo.InvariantCulture, $"Range {offset}+{length} lies outside the {Length}-byte image."));
-        }
-    }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.IO.Compression;
 using DiskImage.IO;
 
@@ -30,7 +29,7 @@ public sealed partial class DmgImage
     /// </summary>
     public void Read(long offset, Span<byte> buffer)
     {
-        CheckRange(offset, buffer.Length);
+        HostMappedIo.CheckRange(Length, offset, buffer.Length);
         lock (_lock)
         {
             while (!buffer.IsEmpty)
@@ -177,17 +176,10 @@ public sealed partial class DmgImage
     /// <summary>The driver reports no block status: every byte is data, as the block layer then says.</summary>
     public IReadOnlyList<Extent> GetExtents(long offset, long length)
     {
-        CheckRange(offset, length);
+        HostMappedIo.CheckRange(Length, offset, length);
         return length == 0 ? [] : [new Extent(offset, length, ExtentKind.Data)];
     }
 
-    private void CheckRange(long offset, long length)
-    {
-        if (offset < 0 || length < 0 || offset > Length - length)
-        {
-            throw new ArgumentOutOfRangeException(nameof(offset), string.Create(CultureInfo.InvariantCulture, $"Range {offset}+{length} lies outside the {Length}-byte image."));
-        }
-    }
 
     private static InvalidOperationException ReadOnly() => new("The image was opened read-only.");
 }
