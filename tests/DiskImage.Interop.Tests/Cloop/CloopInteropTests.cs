@@ -63,6 +63,29 @@ public class CloopInteropTests
         ReadOnlyFormatInterop.AssertSame("io", "-r", "-f", "cloop", "-c", "read 0 512", image);
     }
 
+    /// <summary>
+    /// The last block's range stops <paramref name="cut"/> bytes short of its zlib stream's end (inside or before the
+    /// Adler-32 trailer), or runs <c>-cut</c> bytes past it into the zeroes after the file: QEMU needs the stream to end
+    /// inside the block's range and ignores what follows.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(4)]
+    [InlineData(7)]
+    [InlineData(-9)]
+    public void Zlib_streams_must_end_inside_their_block_as_in_qemu(int cut)
+    {
+        using var dir = new TempDirectory();
+        var image = dir.File("cut.cloop");
+        var bytes = CloopTestImage.Create(CloopTestImage.Pattern(64 * 1024, 4), blockSize: 8192);
+        var lastOffset = bytes.AsSpan(CloopTestImage.OffsetsOffset + (8 * 8));
+        BinaryPrimitives.WriteUInt64BigEndian(lastOffset, (ulong)((long)BinaryPrimitives.ReadUInt64BigEndian(lastOffset) - cut));
+        File.WriteAllBytes(image, bytes);
+        ReadOnlyFormatInterop.AssertSame("io", "-r", "-f", "cloop", "-c", "read 0 512", "-c", "read 60k 4k", image);
+        ReadOnlyFormatInterop.AssertSame("convert", "-O", "raw", image, dir.File("out.raw"));
+    }
+
     [Theory]
     [InlineData(CloopTestImage.OffsetsOffset + (8 * 8) + 4, 0x08000000u)] // a last block of nearly 128 MiB, mostly past the end of the file
     [InlineData(CloopTestImage.OffsetsOffset + (8 * 8) + 4, 0u)] // the last offset 0: the table stops increasing there

@@ -99,6 +99,35 @@ public class DmgInteropTests
         SameAsQemuImg(dir, "convert", "-O", "raw", "@", dir.File("out.raw"));
     }
 
+    /// <summary>
+    /// The second chunk's stored bytes stop <paramref name="cut"/> bytes short of its zlib stream's end (inside or before
+    /// the Adler-32 trailer), or carry <c>-cut</c> bytes after it: QEMU needs the stream to end inside the chunk and
+    /// ignores what follows.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(6)]
+    [InlineData(-5)]
+    public void Zlib_streams_must_end_inside_their_chunk_as_in_qemu(int cut)
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("cut.dmg");
+        var first = Compress(Pattern(8, 5));
+        var second = Compress(Pattern(8, 6));
+        byte[] stored = cut > 0 ? second[..^cut] : [.. second, .. Enumerable.Repeat((byte)0xA5, -cut)];
+        var entries = new[]
+        {
+            new Entry(TypeZlib, 0, 8, 0, (ulong)first.Length),
+            new Entry(TypeZlib, 8, 8, (ulong)first.Length, (ulong)stored.Length),
+            new Entry(TypeTerminator, 16, 0, (ulong)(first.Length + stored.Length), 0),
+        };
+        File.WriteAllBytes(path, Assemble([.. first, .. stored], [Mish(0, 0, entries)], resourceFork: false, sectorCount: 16));
+        SameAsQemuIo(path, "-r", "-c", "read -v 4090 12", "-c", "read 4k 512", "-c", "read 0 512");
+        SameAsQemuImg(dir, "convert", "-O", "raw", "@", dir.File("out.raw"));
+    }
+
     [Theory]
     [InlineData("resize @ 20M")]
     [InlineData("commit @")]

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using DiskImage.IO;
 
 namespace DiskImage.Formats.Cloop;
@@ -141,17 +140,7 @@ public sealed class CloopImage : IDiskImage
         var inFile = (int)Math.Clamp(_file.Length - (long)start, 0, size);
         var compressed = new byte[inFile];
         _file.Read((long)start, compressed);
-        try
-        {
-            using var zlib = new ZLibStream(new ZeroPaddedStream(compressed, size), CompressionMode.Decompress);
-            var produced = zlib.ReadAtLeast(_block, _block.Length, throwOnEndOfStream: false);
-            Span<byte> more = stackalloc byte[1];
-            if (produced != _block.Length || zlib.Read(more) != 0)
-            {
-                throw IoError();
-            }
-        }
-        catch (InvalidDataException)
+        if (!ZlibChunk.TryInflate(new ZeroPaddedStream(compressed, size), _block))
         {
             throw IoError();
         }

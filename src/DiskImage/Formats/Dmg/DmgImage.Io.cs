@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using DiskImage.IO;
 
 namespace DiskImage.Formats.Dmg;
@@ -102,33 +101,7 @@ public sealed partial class DmgImage
         var compressed = new byte[_table.Length(chunk)];
         ReadFile(_table.Offset(chunk), compressed);
         var expected = (int)_table.SectorCount(chunk) * SectorSize;
-        var output = ChunkBuffer();
-        try
-        {
-            using var zlib = new ZLibStream(new MemoryStream(compressed, writable: false), CompressionMode.Decompress);
-            var total = 0;
-            while (total < expected)
-            {
-                var n = zlib.Read(output, total, expected - total);
-                if (n == 0)
-                {
-                    throw IoError();
-                }
-
-                total += n;
-            }
-
-            Span<byte> more = stackalloc byte[1];
-            if (zlib.Read(more) != 0)
-            {
-                throw IoError();
-            }
-        }
-        catch (InvalidDataException)
-        {
-            throw IoError();
-        }
-        catch (IOException e) when (e.HResult != EIO)
+        if (!ZlibChunk.TryInflate(new MemoryStream(compressed, writable: false), ChunkBuffer().AsSpan(0, expected)))
         {
             throw IoError();
         }
