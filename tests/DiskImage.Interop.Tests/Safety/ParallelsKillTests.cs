@@ -19,8 +19,8 @@ public sealed class ParallelsKillTests
     /// The writes, in order: into a new cluster and on into an allocated one, inside a new cluster, one far out, one into
     /// the first cluster again, and one over several new clusters.
     /// </summary>
-    private static readonly (byte Pattern, long Offset, long Length)[] s_writes =
-        [(0x22, 62 << 10, 6 << 10), (0x33, 1000, 3000), (0x44, (3L << 20) + 512, 2 << 10), (0x55, 8 << 10, 4 << 10), (0x66, (1L << 20) + 4096, 150 << 10)];
+    private static readonly PatternWrites s_writes = new(
+        [(0x22, 62 << 10, 6 << 10), (0x33, 1000, 3000), (0x44, (3L << 20) + 512, 2 << 10), (0x55, 8 << 10, 4 << 10), (0x66, (1L << 20) + 4096, 150 << 10)]);
 
     [Fact]
     public void Sigkill_at_sampled_writes_of_diskimg_io_leaves_old_or_new_sectors()
@@ -31,8 +31,8 @@ public sealed class ParallelsKillTests
         ExternalTool.QemuImg("create", "-q", "-f", "parallels", "-o", "cluster_size=64k", original, Size.ToString(CultureInfo.InvariantCulture));
         // One cluster is allocated already: the writes go partly in place, partly into new clusters.
         ExternalTool.QemuIo("-f", "parallels", "-c", "write -P 0x11 64k 64k", original);
-        var before = ReadRaw(original);
-        string[] io = ["io", "-f", "parallels", .. s_writes.SelectMany(w => new[] { "-c", $"write -P 0x{w.Pattern:x2} {w.Offset} {w.Length}" })];
+        var before = PatternWrites.ReadWithQemu(original, "parallels");
+        string[] io = ["io", "-f", "parallels", .. s_writes.IoCommands];
 
         var traced = dir.File("traced.prl");
         File.Copy(original, traced);
@@ -56,7 +56,7 @@ public sealed class ParallelsKillTests
                 killed++;
             }
 
-            AssertEachSectorIsFromSomePrefix(before, ReadRaw(image), $"kill at {point}");
+            s_writes.AssertEachSectorIsFromSomePrefix(before, PatternWrites.ReadWithQemu(image, "parallels"), $"kill at {point}");
             AssertOnlyCrashMarks(image, $"kill at {point}");
             if (last is not null)
             {
@@ -71,7 +71,7 @@ public sealed class ParallelsKillTests
         // The last image, killed and repaired, takes the same writes again and then holds all of them.
         Diskimg.Ok([.. io, last!]);
         Assert.Equal(0, ExternalTool.Run("qemu-img", "check", "-f", "parallels", last!).ExitCode);
-        Assert.True(ReadRaw(last!).AsSpan().SequenceEqual(After(before, s_writes.Length)), "written again: content differs");
+        Assert.True(PatternWrites.ReadWithQemu(last!, "parallels").AsSpan().SequenceEqual(s_writes.AfterAll(before)), "written again: content differs");
     }
 
     /// <summary>
@@ -88,38 +88,5 @@ public sealed class ParallelsKillTests
         ExternalTool.Run("qemu-img", "check", "-r", "all", "-f", "parallels", image);
         var repaired = ExternalTool.Run("qemu-img", "check", "-f", "parallels", image);
         Assert.True(repaired.ExitCode == 0, $"{what}: after repair, qemu-img check exit {repaired.ExitCode}: {repaired.StdOut}{repaired.StdErr}");
-    }
-
-    private static byte[] ReadRaw(string image)
-    {
-        var raw = image + ".raw";
-        ExternalTool.QemuImg("convert", "-f", "parallels", "-O", "raw", image, raw);
-        var bytes = File.ReadAllBytes(raw);
-        File.Delete(raw);
-        return bytes;
-    }
-
-    /// <summary>Each sector must be what it was after some prefix of <see cref="s_writes"/> (none of them, up to all).</summary>
-    private static void AssertEachSectorIsFromSomePrefix(byte[] before, byte[] now, string what)
-    {
-        Assert.Equal(before.Length, now.Length);
-        var states = Enumerable.Range(0, s_writes.Length + 1).Select(prefix => After(before, prefix)).ToArray();
-        for (var sector = 0; sector < now.Length; sector += 512)
-        {
-            var start = sector;
-            Assert.True(states.Any(state => state.AsSpan(start, 512).SequenceEqual(now.AsSpan(start, 512))),
-                $"{what}: sector {sector / 512} matches no state the writes pass through (first byte 0x{now[sector]:x2})");
-        }
-    }
-
-    private static byte[] After(byte[] before, int prefix)
-    {
-        var state = (byte[])before.Clone();
-        foreach (var (pattern, offset, length) in s_writes.AsSpan(0, prefix))
-        {
-            state.AsSpan((int)offset, (int)length).Fill(pattern);
-        }
-
-        return state;
     }
 }

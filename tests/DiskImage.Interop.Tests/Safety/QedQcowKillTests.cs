@@ -15,15 +15,15 @@ namespace DiskImage.Interop.Tests.Safety;
 /// </summary>
 public sealed class QedQcowKillTests
 {
-    private const string WritingCalls = "pwrite64,pwritev,pwritev2,fallocate,ftruncate,rename,renameat,renameat2";
+    private const string WritingCalls = TracedWriteCalls.WritingCalls;
     private const long Size = 4L << 20;
 
     /// <summary>
     /// The writes each run makes, in order: partial clusters, a run from a new cluster into an allocated one, and a new
     /// L2 table's span (qcow images over a backing file have 512-byte clusters, so every sector there is an allocation).
     /// </summary>
-    private static readonly (byte Pattern, long Offset, long Length)[] s_writes =
-        [(0x22, 62 << 10, 6 << 10), (0x33, 1000, 3000), (0x44, (3L << 20) + 512, 2 << 10), (0x55, 8 << 10, 4 << 10)];
+    private static readonly PatternWrites s_writes = new(
+        [(0x22, 62 << 10, 6 << 10), (0x33, 1000, 3000), (0x44, (3L << 20) + 512, 2 << 10), (0x55, 8 << 10, 4 << 10)]);
 
     [Theory]
     [InlineData("qed", false)]
@@ -49,11 +49,11 @@ public sealed class QedQcowKillTests
 
         // Some clusters are allocated already: the writes go partly in place, partly into new clusters.
         ExternalTool.QemuIo("-f", format, "-c", "write -P 0x11 64k 64k", original);
-        var before = ReadRaw(original, format);
-        string[] commands = [.. s_writes.SelectMany(w => new[] { "-c", $"write -P 0x{w.Pattern:x2} {w.Offset} {w.Length}" })];
+        var before = PatternWrites.ReadWithQemu(original, format);
+        var commands = s_writes.IoCommands;
         var probe = Path.Combine(dir.Path, "probe." + format);
         File.Copy(original, probe);
-        var points = KillPoints.Trace(strace, WritingCalls, [.. DiskimgCommand(), "io", "-f", format, .. commands, probe], format.Length + (withBacking ? 1 : 0));
+        var points = KillPoints.Trace(strace, WritingCalls, [.. TracedWriteCalls.Command(), "io", "-f", format, .. commands, probe], format.Length + (withBacking ? 1 : 0));
         File.Delete(probe);
 
         var killed = 0;
@@ -68,7 +68,7 @@ public sealed class QedQcowKillTests
             var image = Path.Combine(dir.Path, $"kill{n}." + format);
             File.Copy(original, image);
             var run = ExternalTool.Run(strace, ["-f", "-qq", "-o", "/dev/null", "-e", $"trace={WritingCalls}", "-e", $"inject={WritingCalls}:signal=KILL:when={n}",
-                .. DiskimgCommand(), "io", "-f", format, .. commands, image]);
+                .. TracedWriteCalls.Command(), "io", "-f", format, .. commands, image]);
             completed = run.ExitCode == 0;
             if (!completed)
             {
@@ -77,12 +77,12 @@ public sealed class QedQcowKillTests
             }
 
             AssertChecks(format, image, $"kill at write {n}");
-            AssertEachSectorIsFromSomePrefix(before, ReadRaw(image, format), $"kill at write {n}");
+            s_writes.AssertEachSectorIsFromSomePrefix(before, PatternWrites.ReadWithQemu(image, format), $"kill at write {n}");
 
             // Whatever the crash left, the same writes run again complete, and the image then holds all of them.
             Diskimg.Ok(["io", "-f", format, .. commands, image]);
             AssertChecks(format, image, $"kill at write {n}, written again");
-            Assert.True(ReadRaw(image, format).AsSpan().SequenceEqual(After(before, s_writes.Length)), $"kill at write {n}, written again: content differs");
+            Assert.True(PatternWrites.ReadWithQemu(image, format).AsSpan().SequenceEqual(s_writes.AfterAll(before)), $"kill at write {n}, written again: content differs");
             File.Delete(image);
         }
 
@@ -108,7 +108,7 @@ public sealed class QedQcowKillTests
         random.NextBytes(data.AsSpan((3 << 20) + (4 << 10), 4 << 10));
         File.WriteAllBytes(source, data);
         var probe = Path.Combine(dir.Path, "probe." + format);
-        var points = KillPoints.Trace(strace, WritingCalls, [.. DiskimgCommand(), "convert", "-f", "raw", "-O", format, source, probe], format.Length + 7);
+        var points = KillPoints.Trace(strace, WritingCalls, [.. TracedWriteCalls.Command(), "convert", "-f", "raw", "-O", format, source, probe], format.Length + 7);
         File.Delete(probe);
 
         var killed = 0;
@@ -122,7 +122,7 @@ public sealed class QedQcowKillTests
 
             var target = Path.Combine(dir.Path, $"target{n}." + format);
             var run = ExternalTool.Run(strace, ["-f", "-qq", "-o", "/dev/null", "-e", $"trace={WritingCalls}", "-e", $"inject={WritingCalls}:signal=KILL:when={n}",
-                .. DiskimgCommand(), "convert", "-f", "raw", "-O", format, source, target]);
+                .. TracedWriteCalls.Command(), "convert", "-f", "raw", "-O", format, source, target]);
             completed = run.ExitCode == 0;
             if (!completed)
             {
@@ -134,7 +134,7 @@ public sealed class QedQcowKillTests
             {
                 // A file under the target's name is a finished image.
                 AssertChecks(format, target, $"kill at write {n}");
-                Assert.True(ReadRaw(target, format).AsSpan().SequenceEqual(data), $"kill at write {n}: the target is there but not whole");
+                Assert.True(PatternWrites.ReadWithQemu(target, format).AsSpan().SequenceEqual(data), $"kill at write {n}: the target is there but not whole");
             }
 
             Assert.True(completed || !File.Exists(target), $"kill at write {n}: a killed convert left a file under the target's name");
@@ -142,7 +142,7 @@ public sealed class QedQcowKillTests
             // A second run completes over whatever the first left.
             Diskimg.Ok("convert", "-f", "raw", "-O", format, source, target);
             AssertChecks(format, target, $"kill at write {n}, converted again");
-            Assert.True(ReadRaw(target, format).AsSpan().SequenceEqual(data), $"kill at write {n}, converted again: content differs");
+            Assert.True(PatternWrites.ReadWithQemu(target, format).AsSpan().SequenceEqual(data), $"kill at write {n}, converted again: content differs");
             File.Delete(target);
             foreach (var partial in Directory.GetFiles(dir.Path, "*" + PartialOutput.Marker + "*"))
             {
@@ -170,44 +170,4 @@ public sealed class QedQcowKillTests
             Assert.True(info.ExitCode == 0, $"{what}: qemu-img info: {info.StdErr}");
         }
     }
-
-    private static byte[] ReadRaw(string image, string format)
-    {
-        var raw = image + ".raw";
-        ExternalTool.QemuImg("convert", "-f", format, "-O", "raw", image, raw);
-        var bytes = File.ReadAllBytes(raw);
-        File.Delete(raw);
-        return bytes;
-    }
-
-    /// <summary>Each sector must be what it was after some prefix of <see cref="s_writes"/> (none of them, up to all).</summary>
-    private static void AssertEachSectorIsFromSomePrefix(byte[] before, byte[] now, string what)
-    {
-        Assert.Equal(before.Length, now.Length);
-        var states = Enumerable.Range(0, s_writes.Length + 1).Select(prefix => After(before, prefix)).ToArray();
-        for (var sector = 0; sector < now.Length; sector += 512)
-        {
-            var start = sector;
-            Assert.True(states.Any(state => state.AsSpan(start, 512).SequenceEqual(now.AsSpan(start, 512))),
-                $"{what}: sector {sector / 512} matches no state the writes pass through (first byte 0x{now[sector]:x2}, last 0x{now[sector + 511]:x2})");
-        }
-    }
-
-    private static byte[] After(byte[] before, int prefix)
-    {
-        var state = (byte[])before.Clone();
-        foreach (var (pattern, offset, length) in s_writes.AsSpan(0, prefix))
-        {
-            state.AsSpan((int)offset, (int)length).Fill(pattern);
-        }
-
-        return state;
-    }
-
-    /// <summary>The built diskimg as a command line of its own.</summary>
-    private static string[] DiskimgCommand() =>
-    [
-        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet",
-        Path.Combine(AppContext.BaseDirectory, "diskimg.dll"),
-    ];
 }

@@ -152,26 +152,20 @@ public sealed class CloopImage : IDiskImage
     private static ErrnoException IoError() => new(EIO, IO.ErrnoText.Strerror(EIO));
 
     /// <inheritdoc/>
-    public void Write(long offset, ReadOnlySpan<byte> data) => throw ReadOnly();
+    public void Write(long offset, ReadOnlySpan<byte> data) => throw ReadOnlyImageIo.Refusal();
 
     /// <inheritdoc/>
-    public void WriteZeroes(long offset, long length, bool mayUnmap) => throw ReadOnly();
+    public void WriteZeroes(long offset, long length, bool mayUnmap) => throw ReadOnlyImageIo.Refusal();
 
     /// <inheritdoc/>
-    public void Discard(long offset, long length) => throw ReadOnly();
+    public void Discard(long offset, long length) => throw ReadOnlyImageIo.Refusal();
 
     /// <summary>Nothing to flush: the image is never written.</summary>
     public void Flush() { }
 
     /// <summary>All data, as QEMU reports an image whose driver has no block status.</summary>
-    public IReadOnlyList<Extent> GetExtents(long offset, long length)
-    {
-        HostMappedIo.CheckRange(Length, offset, length);
-        return length == 0 ? [] : [new Extent(offset, length, ExtentKind.Data)];
-    }
+    public IReadOnlyList<Extent> GetExtents(long offset, long length) => ReadOnlyImageIo.AllData(Length, offset, length);
 
     /// <inheritdoc/>
     public void Dispose() => _file.Dispose();
-
-    private static InvalidOperationException ReadOnly() => new("The image was opened read-only.");
 }

@@ -133,13 +133,13 @@ public sealed partial class DmgImage
     private static IOException IoError() => new("Input/output error", EIO);
 
     /// <inheritdoc/>
-    public void Write(long offset, ReadOnlySpan<byte> data) => throw ReadOnly();
+    public void Write(long offset, ReadOnlySpan<byte> data) => throw ReadOnlyImageIo.Refusal();
 
     /// <inheritdoc/>
-    public void WriteZeroes(long offset, long length, bool mayUnmap) => throw ReadOnly();
+    public void WriteZeroes(long offset, long length, bool mayUnmap) => throw ReadOnlyImageIo.Refusal();
 
     /// <inheritdoc/>
-    public void Discard(long offset, long length) => throw ReadOnly();
+    public void Discard(long offset, long length) => throw ReadOnlyImageIo.Refusal();
 
     /// <summary>Nothing to flush: nothing is ever written.</summary>
     public void Flush()
@@ -147,12 +147,5 @@ public sealed partial class DmgImage
     }
 
     /// <summary>The driver reports no block status: every byte is data, as the block layer then says.</summary>
-    public IReadOnlyList<Extent> GetExtents(long offset, long length)
-    {
-        HostMappedIo.CheckRange(Length, offset, length);
-        return length == 0 ? [] : [new Extent(offset, length, ExtentKind.Data)];
-    }
-
-
-    private static InvalidOperationException ReadOnly() => new("The image was opened read-only.");
+    public IReadOnlyList<Extent> GetExtents(long offset, long length) => ReadOnlyImageIo.AllData(Length, offset, length);
 }
