@@ -15,7 +15,9 @@
 #   --formats "F..."   image formats to run (default: "qcow2 raw"; also luks, vmdk, vpc, vhdx, vdi, qcow, qed,
 #                      parallels and the read-only bochs, cloop and dmg), each run as QEMU's `check -FMT` runs it:
 #                      luks through --image-opts with a key secret, vmdk with IMGOPTS=zeroed_grain=on, bochs, cloop
-#                      and dmg as non-generic formats (only their own tests); the protocol is always `file`
+#                      and dmg as non-generic formats (only their own tests)
+#   --protocol P       the images' protocol, as `check -P`: `file` (default) or `nbd` (each test's image served by
+#                      the installed qemu-nbd over a Unix socket, the tools under comparison as its NBD clients)
 #   --results DIR      where outputs and diffs go (default: /tmp/diskimg-iotests)
 #   --jobs N           tests run in parallel (default: 2)
 #   --timeout SEC      limit per test and run (default: 120)
@@ -36,6 +38,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 qemu_src=""
 diskimg=""
 formats="qcow2 raw"
+protocol=file
 results=/tmp/diskimg-iotests
 jobs=2
 timeout_s=120
@@ -50,16 +53,19 @@ while [ $# -gt 0 ]; do
     --qemu-src) qemu_src=$2; shift 2 ;;
     --diskimg) diskimg=$2; shift 2 ;;
     --formats) formats=$2; shift 2 ;;
+    --protocol) protocol=$2; shift 2 ;;
     --results) results=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --timeout) timeout_s=$2; shift 2 ;;
     --status-md) status_md=$2; shift 2 ;;
     --cache) cache=$2; shift 2 ;;
-    -h | --help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option '$1' (see --help)" ;;
     *) selection+=("$1"); shift ;;
   esac
 done
+
+case $protocol in file | nbd) ;; *) die "unknown protocol '$protocol' (file or nbd)" ;; esac
 
 # --- QEMU's iotests: given, cached, or fetched from the distribution's source package ---
 find_iotests() { # $1: a directory that may hold a QEMU tree
@@ -188,7 +194,7 @@ run_one() { # side fmt test
     export QEMU_IMG_PROG="$bin/$side/qemu-img" QEMU_IO_PROG="$bin/$side/qemu-io" QEMU_NBD_PROG="$(command -v qemu-nbd)"
     export QEMU_OPTIONS="-nodefaults -display none -accel qtest" QEMU_DEFAULT_MACHINE=pc
     export QEMU_IO_OPTIONS_NO_FMT="--cache writeback --aio threads"
-    export IMGFMT="$fmt" IMGPROTO=file AIOMODE=threads CACHEMODE=writeback CACHEMODE_IS_DEFAULT=true
+    export IMGFMT="$fmt" IMGPROTO="$protocol" AIOMODE=threads CACHEMODE=writeback CACHEMODE_IS_DEFAULT=true
     export IMGFMT_GENERIC=true MALLOC_PERTURB_=123
     # As `check -bochs`/`-cloop`: read-only formats are not generic (tests that create images skip them).
     case $fmt in bochs|cloop|dmg) IMGFMT_GENERIC=false ;; esac
@@ -243,8 +249,9 @@ case_one() { # fmt test: qemu first; diskimg only when qemu ran the test
   cp "$d/out" "$out/$id.diskimg.out"
   # Each tool runs in its own directory; a path the test's filters leave alone (qemu-io naming the image it could
   # not open) is compared with that directory replaced by one name.
-  sed "s#$q#RUN_DIR#g" "$q/out" >"$out/$id.qemu.cmp"
-  sed "s#$d#RUN_DIR#g" "$d/out" >"$out/$id.diskimg.cmp"
+  # Likewise the random socket directory of each run (an NBD URI in an error line the filters leave alone).
+  sed -e "s#$q#RUN_DIR#g" -e 's#/tmp/iot-sock\.[A-Za-z0-9]*#SOCK_DIR#g' "$q/out" >"$out/$id.qemu.cmp"
+  sed -e "s#$d#RUN_DIR#g" -e 's#/tmp/iot-sock\.[A-Za-z0-9]*#SOCK_DIR#g' "$d/out" >"$out/$id.diskimg.cmp"
   if [ "$(cat "$d/rc")" = 124 ] || [ "$(cat "$d/rc")" = 137 ]; then
     state=timeout
   elif diff -q "$out/$id.qemu.cmp" "$out/$id.diskimg.cmp" >/dev/null && [ "$(cat "$q/rc")" = "$(cat "$d/rc")" ]; then
@@ -257,7 +264,7 @@ case_one() { # fmt test: qemu first; diskimg only when qemu ran the test
 }
 
 export -f run_one case_one reference
-export results iotests bin timeout_s
+export results iotests bin timeout_s protocol
 
 for fmt in $formats; do mkdir -p "$results/$fmt"; done
 start=$(date +%s)

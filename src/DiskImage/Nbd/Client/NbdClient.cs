@@ -13,7 +13,7 @@ namespace DiskImage.Nbd.Client;
 /// <c>reconnect-delay</c>, a connection the server drops is made again and the requests it left unanswered are sent
 /// again on the new one. Every length the server sends is bounded before use.
 /// </summary>
-public sealed class NbdClient : IDisposable
+public sealed partial class NbdClient : IDisposable
 {
     private const int MaxOptionReply = 64 << 10;
     private const uint BlockStatusRequestLimit = 1u << 30;
@@ -345,14 +345,15 @@ public sealed class NbdClient : IDisposable
         Span<byte> globalFlags = stackalloc byte[2];
         _stream.ReadExactly(globalFlags);
         var serverFlags = BinaryPrimitives.ReadUInt16BigEndian(globalFlags);
-        if ((serverFlags & NbdConstants.FlagFixedNewstyle) == 0)
-        {
-            throw new ImageAccessException("Server does not support the fixed newstyle handshake");
-        }
-
+        var fixedNewstyle = (serverFlags & NbdConstants.FlagFixedNewstyle) != 0;
         var clientFlags = new byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(clientFlags, NbdConstants.FlagFixedNewstyle | (uint)(serverFlags & NbdConstants.FlagNoZeroes));
-        _stream.Write(clientFlags);
+        BinaryPrimitives.WriteUInt32BigEndian(clientFlags, (fixedNewstyle ? NbdConstants.FlagFixedNewstyle : 0u) | (uint)(serverFlags & NbdConstants.FlagNoZeroes));
+        WriteField(clientFlags, "clientflags field");
+        if (!fixedNewstyle)
+        {
+            ExportNameHandshake(export, tls is not null || psk is not null, zeroes: (serverFlags & NbdConstants.FlagNoZeroes) == 0, dirtyBitmap);
+            return;
+        }
 
         if (tls is not null || psk is not null)
         {
@@ -455,46 +456,6 @@ public sealed class NbdClient : IDisposable
     }
 
     /// <summary>
-    /// The rest of an oldstyle greeting: the export's size, its flags in 32 bits (only the low 16 may be set) and 124
-    /// reserved bytes. No options: no TLS, no export name, no structured replies or block status.
-    /// </summary>
-    private void OldstyleHandshake(string export, bool wantsTls, string? dirtyBitmap)
-    {
-        if (wantsTls)
-        {
-            throw new ImageAccessException("Server does not support STARTTLS");
-        }
-
-        if (export.Length > 0)
-        {
-            throw new ImageAccessException("Server does not support non-empty export names");
-        }
-
-        Span<byte> rest = stackalloc byte[8 + 4 + OldstylePadding];
-        _stream.ReadExactly(rest);
-        var size = BinaryPrimitives.ReadUInt64BigEndian(rest);
-        var flags = BinaryPrimitives.ReadUInt32BigEndian(rest[8..]);
-        if (flags > ushort.MaxValue)
-        {
-            // qemu's message, including the stray 'x' its format string leaves after the number.
-            throw new ImageAccessException($"Unexpected export flags {flags:x}x");
-        }
-
-        if (size > long.MaxValue)
-        {
-            throw new ImageAccessException("NBD export size is out of range");
-        }
-
-        Size = (long)size;
-        Flags = (NbdTransmissionFlags)flags;
-        if (dirtyBitmap is not null)
-        {
-            // As for a newstyle server without the context: qemu's open fails with only its errno.
-            throw new InvalidOptionException("Could not open image: Invalid argument");
-        }
-    }
-
-    /// <summary>
     /// Selects the meta context block status reads: <c>base:allocation</c>, or the one <c>x-dirty-bitmap</c> names,
     /// whose flags are then read as if they were <c>base:allocation</c>'s (QEMU's debugging aid for exported bitmaps).
     /// </summary>
@@ -532,8 +493,50 @@ public sealed class NbdClient : IDisposable
         BinaryPrimitives.WriteUInt32BigEndian(buffer.AsSpan(8), (uint)option);
         BinaryPrimitives.WriteUInt32BigEndian(buffer.AsSpan(12), (uint)data.Length);
         data.CopyTo(buffer, 16);
-        _stream.Write(buffer);
+        WriteField(buffer, "option request header");
     }
+
+    /// <summary>Sends one handshake field; a server that hung up fails it as qemu names the field.</summary>
+    private void WriteField(ReadOnlySpan<byte> field, string description)
+    {
+        try
+        {
+            _stream.Write(field);
+        }
+        catch (IOException e) when (_stream is not (SslStream or GnuTlsPskStream))
+        {
+            var reason = e.InnerException switch
+            {
+                SocketException { SocketErrorCode: SocketError.Shutdown } => "Unable to write to socket: Broken pipe",
+                SocketException { SocketErrorCode: SocketError.ConnectionReset } => "Unable to write to socket: Connection reset by peer",
+                _ => e.Message,
+            };
+            throw new ImageAccessException($"Failed to send {description}: {reason}", e);
+        }
+    }
+
+    /// <summary>Reads one handshake field whole; a server that hangs up fails it as qemu names the field.</summary>
+    private void ReadField(Span<byte> field, string description)
+    {
+        try
+        {
+            _stream.ReadExactly(field);
+        }
+        catch (IOException e)
+        {
+            throw new ImageAccessException($"Failed to read {description}: {ReadFailure(e)}", e);
+        }
+    }
+
+    /// <summary>
+    /// qemu's words for a server that hangs up instead of answering (a TLS peer refused after its handshake, such as by
+    /// tls-authz, aborts the TLS channel without a close notification).
+    /// </summary>
+    private string ReadFailure(IOException e) =>
+        _stream is SslStream or GnuTlsPskStream ? "Cannot read from TLS channel: Software caused connection abort"
+        : e is EndOfStreamException ? "Unexpected end-of-file before all data were read"
+        : e.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionReset } ? "Unable to read from socket: Connection reset by peer"
+        : e.Message;
 
     private (NbdOptionReply Type, byte[] Data) ReadOptionReply(NbdOption option)
     {
@@ -544,13 +547,7 @@ public sealed class NbdClient : IDisposable
         }
         catch (IOException e)
         {
-            // qemu's words for a server that hangs up instead of answering (a TLS peer refused after its handshake,
-            // such as by tls-authz, aborts the TLS channel without a close notification).
-            var reason = _stream is SslStream or GnuTlsPskStream ? "Cannot read from TLS channel: Software caused connection abort"
-                : e is EndOfStreamException ? "Unexpected end-of-file before all data were read"
-                : e.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionReset } ? "Unable to read from socket: Connection reset by peer"
-                : e.Message;
-            throw new ImageAccessException($"Failed to read option reply: {reason}", e);
+            throw new ImageAccessException($"Failed to read option reply: {ReadFailure(e)}", e);
         }
 
         if (BinaryPrimitives.ReadUInt64BigEndian(header) != NbdConstants.OptionReplyMagic || BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(8)) != (uint)option)
