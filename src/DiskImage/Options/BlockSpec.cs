@@ -204,10 +204,9 @@ internal sealed record BlockSpec
                 options.Remove(generic);
             }
 
-            var uri = SshNode.Parse(options.ToDictionary(o => o.Key, o => o.Value.Text, StringComparer.Ordinal)).ToUri();
+            var uri = SshNode.NameOf(SshNode.Parse(options.ToDictionary(o => o.Key, o => o.Value.Text, StringComparer.Ordinal)));
             return new BlockSpec
             {
-                Protocol = driver,
                 Driver = driver,
                 Filename = uri,
                 DisplayName = uri,
@@ -321,7 +320,7 @@ internal sealed record BlockSpec
             }
 
             // The node travels as the ssh:// name that opens it again.
-            filename = SshNode.Parse(sshOptions).ToUri();
+            filename = SshNode.NameOf(SshNode.Parse(sshOptions));
         }
         else if (protocol is not null && OtherFormats.Contains(protocol))
         {

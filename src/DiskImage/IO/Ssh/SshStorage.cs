@@ -236,13 +236,11 @@ internal sealed class SshStorage : IStorage
         }
     }
 
-    /// <summary>SFTP does not tell holes from data: all data to the end, zeroes after.</summary>
+    /// <summary>SFTP does not tell holes from data: the whole range is data, as QEMU's driver (no block status) reports it.</summary>
     public IReadOnlyList<Extent> GetExtents(long offset, long length)
     {
         var result = new List<Extent>();
-        var dataEnd = Math.Clamp(Length, offset, offset + length);
-        HostFile.Add(result, new Extent(offset, dataEnd - offset, ExtentKind.Data));
-        HostFile.Add(result, new Extent(dataEnd, offset + length - dataEnd, ExtentKind.Zero));
+        HostFile.Add(result, new Extent(offset, length, ExtentKind.Data));
         return result;
     }
 
