@@ -15,6 +15,8 @@ namespace DiskImage.IO.Ssh;
 /// </summary>
 internal sealed class SshStorage : IStorage
 {
+    private const int SectorSize = 512;
+
     private readonly SftpClient _client;
     private readonly SshAgent? _agent;
     private readonly SftpFileStream _file;
@@ -150,25 +152,40 @@ internal sealed class SshStorage : IStorage
     /// <inheritdoc/>
     public void Write(long offset, ReadOnlySpan<byte> data)
     {
+        lock (_lock)
+        {
+            var end = offset + data.Length;
+            Put(offset, data);
+
+            // QEMU's driver takes whole 512-byte sectors: a write ending in a sector past the end fills that sector
+            // (zeroes past the old end), so the file grows as it does under QEMU.
+            var sectorEnd = (end + SectorSize - 1) & ~(long)(SectorSize - 1);
+            if (sectorEnd > _length)
+            {
+                Put(_length, new byte[sectorEnd - _length]);
+            }
+        }
+    }
+
+    /// <summary>Writes exactly <paramref name="data"/> at <paramref name="offset"/> (the caller holds the lock).</summary>
+    private void Put(long offset, ReadOnlySpan<byte> data)
+    {
         if (!CanWrite)
         {
             throw new ImageAccessException("Permission denied");
         }
 
-        lock (_lock)
+        try
         {
-            try
-            {
-                _file.Position = offset;
-                _file.Write(data);
-            }
-            catch (Exception e) when (SshErrors.IsIoFailure(e))
-            {
-                throw SshErrors.Io(e);
-            }
-
-            _length = Math.Max(_length, offset + data.Length);
+            _file.Position = offset;
+            _file.Write(data);
         }
+        catch (Exception e) when (SshErrors.IsIoFailure(e))
+        {
+            throw SshErrors.Io(e);
+        }
+
+        _length = Math.Max(_length, offset + data.Length);
     }
 
     /// <summary>Grows the file by writing its last byte (SFTP has no truncate on a handle here); shrinking is refused as QEMU refuses it.</summary>
@@ -180,11 +197,11 @@ internal sealed class SshStorage : IStorage
             {
                 throw new ImageAccessException("ssh driver does not support shrinking files");
             }
-        }
 
-        if (length > Length)
-        {
-            Write(length - 1, [0]);
+            if (length > _length)
+            {
+                Put(length - 1, [0]);
+            }
         }
     }
 
