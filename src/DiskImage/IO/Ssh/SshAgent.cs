@@ -45,9 +45,11 @@ internal sealed class SshAgent : IDisposable
     }
 
     /// <summary>The public key blobs the agent holds (in its order); none when the agent's reply is malformed.</summary>
-    public IReadOnlyList<byte[]> ListKeys()
+    public IReadOnlyList<byte[]> ListKeys() => ParseIdentities(Call([RequestIdentities]));
+
+    /// <summary>The key blobs of an identities answer (each followed by its comment); as many as are whole, none for another reply.</summary>
+    internal static IReadOnlyList<byte[]> ParseIdentities(byte[]? reply)
     {
-        var reply = Call([RequestIdentities]);
         if (reply is null || reply.Length < 5 || reply[0] != IdentitiesAnswer)
         {
             return [];
