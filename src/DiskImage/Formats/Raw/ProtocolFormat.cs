@@ -66,7 +66,13 @@ internal sealed class ProtocolFormat : IImageFormat
     public void Create(string path, ImageCreateOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (this == File || this == Ssh && NameError(path) is null)
+        if (this == Ssh && NameError(path) is { } uriError)
+        {
+            // The ssh driver creates: its own complaint about the name, without the open-instead prefix.
+            throw new ImageAccessException(uriError);
+        }
+
+        if (this == File || this == Ssh)
         {
             RawFormat.Instance.Create(path, options);
             return;
