@@ -144,5 +144,28 @@ public sealed class SshHostKeyTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Mutated_known_hosts_files_are_read_without_throwing()
+    {
+        var salt = new byte[20];
+        var hashed = $"|1|{Convert.ToBase64String(salt)}|{Convert.ToBase64String(HMACSHA1.HashData(salt, "h"u8))}";
+        var original = Encoding.UTF8.GetBytes(string.Join('\n', Line("h,*.x,!y.x", s_key), Line(hashed, s_rsaKey), Line("[h]:2222", s_otherKey), "@cert-authority * " + Line("", s_key)));
+        var file = Path.Combine(_dir, "known_hosts");
+        var random = new Random(4321);
+        for (var i = 0; i < 500; i++)
+        {
+            var mutant = (byte[])original.Clone();
+            for (var k = random.Next(1, 6); k > 0; k--)
+            {
+                const string Telling = "|,!*?[]: \n#@xh1";
+                mutant[random.Next(mutant.Length)] = (byte)Telling[random.Next(Telling.Length)];
+            }
+
+            File.WriteAllBytes(file, mutant[..random.Next(mutant.Length + 1)]);
+            var state = KnownHosts.Check("h", random.Next(2) == 0 ? 22 : 2222, s_key, [file]);
+            Assert.True(Enum.IsDefined(state));
+        }
+    }
+
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 }
