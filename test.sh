@@ -25,6 +25,10 @@ command -v vmdkinfo >/dev/null || need+=(libvmdk-utils)
 command -v vhdiinfo >/dev/null || need+=(libvhdi-utils)
 # cloop images (create_compressed_fs) for the read-only cloop reader.
 command -v create_compressed_fs >/dev/null || need+=(cloop-utils)
+# The ssh:// tests: a private sshd and ssh-agent (with ssh-keygen and ssh-add), and qemu-img's ssh driver (block-ssh.so).
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh-agent >/dev/null || need+=(openssh-client)
+ls /usr/lib/*/qemu/block-ssh.so >/dev/null 2>&1 || need+=(qemu-block-extra)
 # An independent reader of the LUKS1 headers we write.
 command -v cryptsetup >/dev/null || need+=(cryptsetup-bin)
 # Real-world ISOs the ISO 9660 reader is checked against.

@@ -36,11 +36,14 @@ internal static class ImageInfoFields
     }
 
     /// <summary>
-    /// QEMU's nbd driver has no driver information, and raw passes the question on to its protocol, so qemu-img
-    /// prints no dirty flag for an export opened as <c>nbd</c> or as <c>raw</c> (formats with their own header do).
+    /// QEMU's nbd and ssh drivers have no driver information, and raw passes the question on to its protocol, so
+    /// qemu-img prints no dirty flag for an export or remote file opened as <c>nbd</c>/<c>ssh</c> or as <c>raw</c>
+    /// (formats with their own header do).
     /// </summary>
     private static bool OnNbdWithoutDriverInfo(ImageInfo info) =>
-        info.Format == "nbd" || (info.Format == "raw" && info.Filename.StartsWith("nbd", StringComparison.Ordinal) && info.Filename.Contains("://", StringComparison.Ordinal));
+        info.Format is "nbd" or "ssh"
+        || (info.Format == "raw" && (info.Filename.StartsWith("ssh://", StringComparison.Ordinal)
+            || (info.Filename.StartsWith("nbd", StringComparison.Ordinal) && info.Filename.Contains("://", StringComparison.Ordinal))));
 
     private static InfoFields Snapshot(SnapshotInfo snapshot) => new()
     {

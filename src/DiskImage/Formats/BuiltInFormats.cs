@@ -22,6 +22,7 @@ internal static class BuiltInFormats
         Iso9660.IsoFormat.Instance,
         Raw.ProtocolFormat.File,
         Raw.ProtocolFormat.Nbd,
+        Raw.ProtocolFormat.Ssh,
         Raw.ProtocolFormat.HostDevice,
         Raw.ProtocolFormat.HostCdrom,
         Null.NullFormat.Co,

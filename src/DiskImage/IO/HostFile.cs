@@ -118,6 +118,12 @@ public sealed class HostFile : IStorage
     /// </summary>
     public static HostFile Create(string path, ImageLocking locking)
     {
+        if (Options.SshNode.IsSshUri(path))
+        {
+            // Only raw and qcow2 creation write through the ssh driver; another format would make a local "ssh:" file.
+            throw new UnsupportedFeatureException($"Creating this format over SSH is not supported; only qcow2 and raw images are created on an SSH server");
+        }
+
         HostFile file;
         try
         {

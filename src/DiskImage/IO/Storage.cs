@@ -19,7 +19,7 @@ public static class Storage
         if (!BlkdebugName.IsBlkdebug(name))
         {
             return NbdUri.IsNbd(name) ? NbdStorage.Open(name, writable)
-                : Options.SshNode.IsSshUri(name) ? SshConnection.Open(name)
+                : Options.SshNode.IsSshUri(name) ? Ssh.SshStorage.Open(name, writable)
                 : HostFile.Open(name, writable, lockRequest);
         }
 

@@ -204,8 +204,14 @@ internal sealed record BlockSpec
                 options.Remove(generic);
             }
 
-            IO.SshConnection.Open(SshNode.Parse(options.ToDictionary(o => o.Key, o => o.Value.Text, StringComparer.Ordinal)));
-            throw new UnreachableException();
+            var uri = SshNode.NameOf(SshNode.Parse(options.ToDictionary(o => o.Key, o => o.Value.Text, StringComparer.Ordinal)));
+            return new BlockSpec
+            {
+                Driver = driver,
+                Filename = uri,
+                DisplayName = uri,
+                DisplayObject = QemuJson.Object([new("driver", QemuJson.String(driver)), new("filename", QemuJson.String(uri))]),
+            };
         }
 
         var hasFile = options.Keys.Any(k => k.StartsWith(FilePrefix, StringComparison.Ordinal));
@@ -308,8 +314,13 @@ internal sealed record BlockSpec
         {
             var sshOptions = options.Where(o => o.Key.StartsWith(FilePrefix, StringComparison.Ordinal) && !GenericNodeKeys.Contains(o.Key[FilePrefix.Length..]))
                 .ToDictionary(o => o.Key[FilePrefix.Length..], o => o.Value.Text, StringComparer.Ordinal);
-            IO.SshConnection.Open(SshNode.Parse(sshOptions));
-            throw new UnreachableException();
+            foreach (var key in options.Keys.Where(k => k.StartsWith(FilePrefix, StringComparison.Ordinal) && !GenericNodeKeys.Contains(k[FilePrefix.Length..])).ToList())
+            {
+                options.Remove(key);
+            }
+
+            // The node travels as the ssh:// name that opens it again.
+            filename = SshNode.NameOf(SshNode.Parse(sshOptions));
         }
         else if (protocol is not null && OtherFormats.Contains(protocol))
         {

@@ -6,7 +6,7 @@ namespace DiskImage.Options;
 /// QEMU's <c>ssh</c> protocol node: its options read and checked in the order and words of QEMU 7.2's driver (the
 /// legacy <c>host</c>/<c>port</c>/<c>host_key_check</c> keys first, then the <c>server.*</c>, <c>path</c>, <c>user</c>
 /// and <c>host-key-check.*</c> keys), or an <c>ssh://[user@]host[:port]/path</c> file name. The result is where
-/// to connect; see <see cref="IO.SshConnection"/> for what happens there.
+/// to connect; see <see cref="IO.Ssh.SshStorage"/> for what happens there.
 /// </summary>
 internal static class SshNode
 {
@@ -16,8 +16,22 @@ internal static class SshNode
     /// <summary>Whether <paramref name="name"/> is an <c>ssh://</c> URI.</summary>
     public static bool IsSshUri(string name) => name.StartsWith("ssh://", StringComparison.Ordinal);
 
+    /// <summary>Nodes given as options (json: or --image-opts), by the ssh:// name they travel under.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SshTarget> s_named = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The ssh:// name a node given as options travels under; reading the name back gives the node itself, so a
+    /// <c>host-key-check</c> given as a structure is not mistaken for the legacy query QEMU shows in the node's name.
+    /// </summary>
+    public static string NameOf(SshTarget target)
+    {
+        var name = target.ToUri();
+        s_named[name] = target;
+        return name;
+    }
+
     /// <summary>An <c>ssh://[user@]host[:port]/path[?host_key_check=...]</c> file name, read as QEMU's driver reads it.</summary>
-    public static SshTarget FromUri(string uri) => Parse(ParseUri(uri).ToDictionary(o => o.Key, o => o.Value, StringComparer.Ordinal));
+    public static SshTarget FromUri(string uri) => s_named.TryGetValue(uri, out var named) ? named : Parse(ParseUri(uri).ToDictionary(o => o.Key, o => o.Value, StringComparer.Ordinal));
 
     /// <summary>Reads the node's options (every value as text); refusals are <see cref="InvalidOptionException"/>s in QEMU's words.</summary>
     /// <remarks>A <c>filename</c> among the options is not read as a URI (QEMU parses only a file name given as one), and is dropped.</remarks>
@@ -49,6 +63,11 @@ internal static class SshNode
         {
             LegacyHostKeyCheck(hostKeyCheck, options);
         }
+
+        // Read before the checks below take the keys out; the checks vouch for their form.
+        options.TryGetValue("host-key-check.mode", out var checkMode);
+        options.TryGetValue("host-key-check.type", out var checkType);
+        options.TryGetValue("host-key-check.hash", out var checkHash);
 
         // Then the structure, member by member as QEMU's visitor walks it.
         if (!options.Keys.Any(k => k.StartsWith("server.", StringComparison.Ordinal)))
@@ -85,7 +104,13 @@ internal static class SshNode
             throw new InvalidOptionException("Use only numeric port value");
         }
 
-        return new SshTarget(serverHost, serverPort, path, user);
+        var check = checkMode switch
+        {
+            "none" => new SshHostKeyCheck(SshHostKeyMode.None, null, null),
+            "hash" => new SshHostKeyCheck(SshHostKeyMode.Hash, checkType, checkHash),
+            _ => new SshHostKeyCheck(SshHostKeyMode.KnownHosts, null, null),
+        };
+        return new SshTarget(serverHost, serverPort, path, user, check, hostKeyCheck);
     }
 
     /// <summary>An <c>ssh://</c> URI as the options QEMU's driver derives from it (a port of 0 or none is 22).</summary>
@@ -259,5 +284,41 @@ internal static class SshNode
     }
 }
 
-/// <summary>Where an <c>ssh</c> node connects: the server's host and port (as given), the remote path and the user.</summary>
-internal sealed record SshTarget(string Host, string Port, string Path, string? User);
+/// <summary>
+/// Where an <c>ssh</c> node connects: the server's host and port (as given), the remote path, the user (null: the
+/// local one), how the server's key is checked, and the legacy <c>host_key_check</c> text when one was given (QEMU
+/// shows it in the node's name).
+/// </summary>
+internal sealed record SshTarget(string Host, string Port, string Path, string? User, SshHostKeyCheck HostKeyCheck, string? LegacyHostKeyCheck)
+{
+    /// <summary>The target as an <c>ssh://</c> file name that opens it again (the check as a <c>host_key_check</c> query).</summary>
+    public string ToUri()
+    {
+        var check = LegacyHostKeyCheck ?? HostKeyCheck.Mode switch
+        {
+            SshHostKeyMode.None => "no",
+            SshHostKeyMode.Hash => $"{HostKeyCheck.HashType}:{HostKeyCheck.Hash}",
+            _ => null,
+        };
+        var user = User is null ? "" : Uri.EscapeDataString(User) + "@";
+        var host = Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]" : Host;
+        var path = Path.Replace("%", "%25", StringComparison.Ordinal).Replace("?", "%3F", StringComparison.Ordinal).Replace("#", "%23", StringComparison.Ordinal);
+        return $"ssh://{user}{host}:{Port}{path}" + (check is null ? "" : "?host_key_check=" + Uri.EscapeDataString(check));
+    }
+}
+
+/// <summary>How the server's host key is checked: not at all, against a hash given (<c>md5</c>, <c>sha1</c> or <c>sha256</c>), or against known_hosts.</summary>
+internal sealed record SshHostKeyCheck(SshHostKeyMode Mode, string? HashType, string? Hash);
+
+/// <summary>QEMU's <c>host-key-check.mode</c>.</summary>
+internal enum SshHostKeyMode
+{
+    /// <summary>Any key is accepted.</summary>
+    None,
+
+    /// <summary>The key's hash must match the one given.</summary>
+    Hash,
+
+    /// <summary>The key must be in ~/.ssh/known_hosts or /etc/ssh/ssh_known_hosts (the default).</summary>
+    KnownHosts,
+}

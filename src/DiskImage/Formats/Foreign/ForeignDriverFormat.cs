@@ -12,7 +12,7 @@ internal sealed class ForeignDriverFormat : IImageFormat
     /// <summary>One for every qemu-img driver name the library has no implementation of.</summary>
     public static IReadOnlyList<ForeignDriverFormat> All { get; } =
     [
-        .. new[] { "vvfat", "gluster", "nfs", "rbd", "ssh", "iscsi", "iser", "nvme", "ftp", "ftps", "http", "https" }
+        .. new[] { "vvfat", "gluster", "nfs", "rbd", "iscsi", "iser", "nvme", "ftp", "ftps", "http", "https" }
             .Concat(QemuFormatNames.All.Where(n => QemuFormatNames.ClassOf(n) == QemuDriverClass.Filter && n is not ("null-co" or "null-aio")))
             .Select(n => new ForeignDriverFormat(n)),
     ];
@@ -95,7 +95,7 @@ internal sealed class ForeignDriverFormat : IImageFormat
         "iscsi" or "iser" => path.StartsWith(Name + "://", StringComparison.Ordinal) ? null : $"Failed to parse URL : {path}",
         "nvme" => path.StartsWith("nvme://", StringComparison.Ordinal) ? null : "'device' option is required",
         "gluster" => path.StartsWith("gluster", StringComparison.Ordinal) && path.Contains("://", StringComparison.Ordinal) ? null : $"invalid URI {path}\n{GlusterUsage}",
-        "nfs" or "ssh" => path.StartsWith(Name + "://", StringComparison.Ordinal) ? null : $"URI scheme must be '{Name}'",
+        "nfs" => path.StartsWith(Name + "://", StringComparison.Ordinal) ? null : $"URI scheme must be '{Name}'",
         "rbd" => path.StartsWith("rbd:", StringComparison.Ordinal) ? null : "File name must start with 'rbd:'",
         "vvfat" => path.StartsWith("fat:", StringComparison.Ordinal) ? null : "File name string must start with 'fat:'",
         "http" or "https" or "ftp" or "ftps" => !readOnly ? "curl driver does not support writes"

@@ -127,6 +127,11 @@ internal static class Qcow2Creator
     /// </summary>
     private static IStorage CreateStorage(string path)
     {
+        if (Options.SshNode.IsSshUri(path))
+        {
+            return IO.Ssh.SshStorage.Create(Options.SshNode.FromUri(path));
+        }
+
         if (!Nbd.Client.NbdUri.IsNbd(path))
         {
             return HostFile.Create(path);

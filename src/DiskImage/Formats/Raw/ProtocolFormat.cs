@@ -12,6 +12,9 @@ internal sealed class ProtocolFormat : IImageFormat
 
     public static ProtocolFormat Nbd { get; } = new("nbd");
 
+    /// <summary>QEMU's ssh driver: a file on an SSH server, read and written over SFTP.</summary>
+    public static ProtocolFormat Ssh { get; } = new("ssh");
+
     /// <summary>QEMU's driver for a host block or character device.</summary>
     public static ProtocolFormat HostDevice { get; } = new("host_device");
 
@@ -37,7 +40,7 @@ internal sealed class ProtocolFormat : IImageFormat
     public int Probe(ReadOnlySpan<byte> header, long fileLength) => 0;
 
     /// <summary>
-    /// <c>file</c> creates a plain file, as a raw image. The others have no creation of their own: as qemu-img, they
+    /// <c>file</c> creates a plain file, as a raw image, and <c>ssh</c> a file on the server. The others have no creation of their own: as qemu-img, they
     /// get past its checks and its Formatting line, then try to open the target instead, and refuse.
     /// </summary>
     public bool CanCreate => true;
@@ -63,7 +66,13 @@ internal sealed class ProtocolFormat : IImageFormat
     public void Create(string path, ImageCreateOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (this == File)
+        if (this == Ssh && NameError(path) is { } uriError)
+        {
+            // The ssh driver creates: its own complaint about the name, without the open-instead prefix.
+            throw new ImageAccessException(uriError);
+        }
+
+        if (this == File || this == Ssh)
         {
             RawFormat.Instance.Create(path, options);
             return;
@@ -105,6 +114,11 @@ internal sealed class ProtocolFormat : IImageFormat
             return global::DiskImage.Nbd.Client.NbdUri.IsNbd(path) || path.StartsWith("nbd:", StringComparison.Ordinal) ? null
                 : path.Contains("://", StringComparison.Ordinal) ? "No valid URL specified"
                 : "File name string for NBD must start with 'nbd:'";
+        }
+
+        if (this == Ssh)
+        {
+            return Options.SshNode.IsSshUri(path) ? null : "URI scheme must be 'ssh'";
         }
 
         if (this == File || !IO.FileStatCalls.TryStat(path, out _, out _, out var kind) || kind is IO.FileKind.CharacterDevice or IO.FileKind.BlockDevice)

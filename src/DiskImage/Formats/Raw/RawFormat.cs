@@ -54,6 +54,14 @@ public sealed class RawFormat : IImageFormat
         // qemu-img rounds the size of a new raw image up to whole 512-byte sectors.
         size = size > long.MaxValue - 511 ? size : (size + 511) & ~511L;
         var preallocation = (options as RawCreateOptions)?.Preallocation ?? Preallocation.Off;
+        if (Options.SshNode.IsSshUri(path))
+        {
+            // QEMU's ssh driver creates with O_CREAT | O_TRUNC and grows the file by writing its last byte.
+            using var remote = IO.Ssh.SshStorage.Create(Options.SshNode.FromUri(path));
+            remote.SetLength(size);
+            return;
+        }
+
         if (IO.FileIdentity.Of(path) is { Kind: IO.FileKind.BlockDevice or IO.FileKind.CharacterDevice })
         {
             RawDeviceTarget.Create(path, size, preallocation);

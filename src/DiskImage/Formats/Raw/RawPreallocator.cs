@@ -31,6 +31,12 @@ internal static class RawPreallocator
     /// <summary>Extends <paramref name="file"/> from <paramref name="oldLength"/> to <paramref name="newLength"/>.</summary>
     public static void Extend(IStorage file, long oldLength, long newLength, Preallocation mode)
     {
+        if (file is IO.Ssh.SshStorage && mode != Preallocation.Off)
+        {
+            // QEMU's ssh driver grows a file only by writing its last byte, and says so before anything else.
+            throw new InvalidOptionException($"Unsupported preallocation mode '{mode.ToString().ToLowerInvariant()}'");
+        }
+
         if (newLength <= oldLength)
         {
             if (newLength < oldLength)
