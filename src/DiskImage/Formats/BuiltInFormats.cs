@@ -24,6 +24,8 @@ internal static class BuiltInFormats
         Raw.ProtocolFormat.Nbd,
         Raw.ProtocolFormat.HostDevice,
         Raw.ProtocolFormat.HostCdrom,
+        Curl.CurlProtocolFormat.Http,
+        Curl.CurlProtocolFormat.Https,
         Null.NullFormat.Co,
         Null.NullFormat.Aio,
         .. Foreign.ForeignDriverFormat.All,

@@ -134,7 +134,7 @@ public sealed class ImageFormatRegistry
             TrustExtentPaths = spec.TrustExtentPaths || options.TrustExtentPaths,
             FileNode = spec.File is { } inner ? (outer, formatOwnsFile) => OpenFileNode(inner, outer, formatOwnsFile)
                 : spec.Quorum is { } quorum ? (outer, formatOwnsFile) => OpenQuorum(quorum, outer, formatOwnsFile) : null,
-            StackedDisplayName = spec.File is not null || spec.Quorum is not null || spec.BlkdebugInline || spec.LuksKeySecret is not null || spec.NamesKeySecret || spec.NullOptions.Count > 0 || spec.Driver is "null-co" or "null-aio" ? spec.DisplayName : null,
+            StackedDisplayName = spec.File is not null || spec.Quorum is not null || spec.BlkdebugInline || spec.LuksKeySecret is not null || spec.NamesKeySecret || spec.NullOptions.Count > 0 || spec.CurlNamedByJson || spec.Driver is "null-co" or "null-aio" ? spec.DisplayName : null,
             Blkdebug = spec.BlkdebugRules,
             BackingFormat = spec.BackingDriver ?? options.BackingFormat,
             BackingPath = spec.BackingFilename ?? options.BackingPath,
