@@ -74,6 +74,7 @@ public sealed class ImageFormatRegistry
         {
             // A json: name names its driver, or the file whose bytes are probed.
             var spec = Options.BlockSpec.FromJson(path);
+            using var curl = IO.Curl.CurlStorage.Given(spec.Curl);
             return spec.Protocol is { } protocol ? Raw.ProtocolFormat.ForHostDriver(protocol) : spec.Driver is { } driver ? Get(driver) : Probe(spec.Filename);
         }
 
@@ -96,7 +97,9 @@ public sealed class ImageFormatRegistry
         {
             if (Options.JsonFilename.IsJson(path))
             {
-                return OpenSpec(Options.BlockSpec.FromJson(path), formatName, options);
+                var spec = Options.BlockSpec.FromJson(path);
+                using var curl = IO.Curl.CurlStorage.Given(spec.Curl);
+                return OpenSpec(spec, formatName, options);
             }
 
             // An explicit file: prefix names the same file; the image reports the name without it, as QEMU's.

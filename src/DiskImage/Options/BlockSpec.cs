@@ -146,6 +146,9 @@ internal sealed record BlockSpec
     /// <summary>Whether a curl node's options (other than its URL) make QEMU name the image by its JSON description.</summary>
     public bool CurlNamedByJson { get; init; }
 
+    /// <summary>The options of the curl node (<c>http</c>, <c>https</c>) that holds the image, if one does.</summary>
+    public IO.Curl.CurlOptions? Curl { get; init; }
+
     /// <summary>Whether only driver, file name and key secret were given, so the plain file name says everything.</summary>
     public bool IsPlain => Protocol is null && !CurlNamedByJson && LuksKeySecret is null && !NamesKeySecret && BackingKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && CacheDirect is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Quorum is null && TopBlkdebugLimits is null && TopBlkdebugRules is null && Qcow2Options.Count == 0 && VpcSizeCalc is null && ParallelsOptions.Count == 0 && BackingDriver is null && BackingFilename is null && NullOptions.Count == 0;
 
@@ -271,6 +274,7 @@ internal sealed record BlockSpec
         var blkdebugInline = false;
         QuorumSpec? quorum = null;
         string? curlObject = null;
+        IO.Curl.CurlOptions? curl = null;
         var protocol = Take(options, "file.driver");
         if (isNull)
         {
@@ -315,7 +319,8 @@ internal sealed record BlockSpec
         }
         else if (protocol is "http" or "https")
         {
-            (filename, curlObject) = CurlNode(options, protocol, FilePrefix);
+            (curl, curlObject) = CurlNode(options, protocol, FilePrefix);
+            filename = curl.Url;
         }
         else if (protocol == "ssh")
         {
@@ -413,16 +418,16 @@ internal sealed record BlockSpec
             BackingFilename = backingFilename,
             TrustExtentPaths = trustExtentPaths,
             CurlNamedByJson = curlObject is not null,
+            Curl = curl ?? fileNode?.Curl,
             DisplayName = display,
         };
     }
 
     /// <summary>
-    /// A curl node (<c>http</c>, <c>https</c>) whose options start with <paramref name="prefix"/>: its options are checked
-    /// and registered for its URL (see <see cref="IO.Curl.CurlStorage.Register"/>). Returns the URL, and the node's JSON
-    /// description when QEMU names the node by it (an option that changes what is read besides the URL), else null.
+    /// A curl node (<c>http</c>, <c>https</c>) whose options start with <paramref name="prefix"/>: its options, checked,
+    /// and the node's JSON description when QEMU names the node by it (an option that changes what is read besides the URL), else null.
     /// </summary>
-    private static (string Url, string? DisplayObject) CurlNode(Dictionary<string, JsonScalar> options, string protocol, string prefix)
+    private static (IO.Curl.CurlOptions Options, string? DisplayObject) CurlNode(Dictionary<string, JsonScalar> options, string protocol, string prefix)
     {
         var given = new Dictionary<string, string>(StringComparer.Ordinal);
         var display = new List<KeyValuePair<string, string?>> { new("driver", QemuJson.String(protocol)) };
@@ -450,15 +455,15 @@ internal sealed record BlockSpec
         }
 
         var curl = IO.Curl.CurlOptions.Parse(protocol, given);
-        IO.Curl.CurlStorage.Register(curl);
-        return (curl.Url, curl.HasStrongOptions ? QemuJson.Object(display) : null);
+        return (curl, curl.HasStrongOptions ? QemuJson.Object(display) : null);
     }
 
     /// <summary>A curl protocol as the top node: the remote file's bytes are the disk, and <c>info</c> names the protocol as the format.</summary>
     private static BlockSpec TopCurl(Dictionary<string, JsonScalar> options, string driver)
     {
         var forceShare = Take(options, "force-share") is { } share ? KeyValueOptions.ParseBool("force-share", share) : (bool?)null;
-        var (url, displayObject) = CurlNode(options, driver, "");
+        var (curl, displayObject) = CurlNode(options, driver, "");
+        var url = curl.Url;
         if (options.Count > 0)
         {
             throw new InvalidOptionException($"Block protocol '{driver}' doesn't support the option '{options.Keys.First()}'");
@@ -469,6 +474,7 @@ internal sealed record BlockSpec
             Driver = driver,
             Filename = url,
             ForceShare = forceShare,
+            Curl = curl,
             CurlNamedByJson = displayObject is not null,
             DisplayName = displayObject is null ? url : JsonFilename.Prefix + displayObject,
             DisplayObject = displayObject ?? QemuJson.Object([new("driver", QemuJson.String(driver)), new("url", QemuJson.String(url))]),

@@ -10,7 +10,7 @@ namespace DiskImage.IO.Curl;
 /// </summary>
 internal sealed class CurlStorage : IStorage
 {
-    private static readonly Dictionary<string, CurlOptions> s_options = new(StringComparer.Ordinal);
+    private static readonly AsyncLocal<CurlOptions?> s_given = new();
     private static Func<string, byte[]?>? s_secrets;
 
     private readonly HttpRangeClient _client;
@@ -32,15 +32,19 @@ internal sealed class CurlStorage : IStorage
 
     /// <summary>
     /// Makes the options given for a curl node (in a <c>json:</c> name or <c>--image-opts</c>) the ones its URL is opened
-    /// with in this process, as QEMU's node carries them; a URL without registered options opens with the defaults.
+    /// with until the result is disposed (in this execution context), as QEMU's node carries them. Any other URL, and
+    /// this one outside the scope, opens with the defaults. Null leaves the defaults in force.
     /// </summary>
-    public static void Register(CurlOptions options)
+    public static IDisposable Given(CurlOptions? options)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        lock (s_options)
-        {
-            s_options[options.Url] = options;
-        }
+        var previous = s_given.Value;
+        s_given.Value = options ?? previous;
+        return new Restore(previous);
+    }
+
+    private sealed class Restore(CurlOptions? previous) : IDisposable
+    {
+        public void Dispose() => s_given.Value = previous;
     }
 
     /// <summary>Where the secrets named by <c>cookie-secret</c>, <c>password-secret</c> and <c>proxy-password-secret</c> are looked up.</summary>
@@ -59,13 +63,7 @@ internal sealed class CurlStorage : IStorage
             throw new ImageAccessException(WriteRefusal);
         }
 
-        CurlOptions? options;
-        lock (s_options)
-        {
-            s_options.TryGetValue(name, out options);
-        }
-
-        options ??= CurlOptions.ForUrl(CurlUrl.SchemeOf(name) ?? throw new ArgumentException("Not an http(s) URL", nameof(name)), name);
+        var options = s_given.Value is { } given && given.Url == name ? given : CurlOptions.ForUrl(CurlUrl.SchemeOf(name) ?? throw new ArgumentException("Not an http(s) URL", nameof(name)), name);
         var cookie = Secret(options.CookieSecret);
         var password = Secret(options.PasswordSecret);
         var proxyPassword = Secret(options.ProxyPasswordSecret);

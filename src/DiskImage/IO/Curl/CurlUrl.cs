@@ -17,4 +17,15 @@ internal static class CurlUrl
     /// </summary>
     public static string? CreationRefusal(string name) =>
         SchemeOf(name) is { } scheme ? $"Protocol driver '{scheme}' does not support image creation" : null;
+
+    /// <summary>
+    /// A relative name beside the file at <paramref name="url"/>, as QEMU combines a backing file name with its
+    /// overlay's: everything up to the URL's last slash, then the name.
+    /// </summary>
+    public static string Sibling(string url, string name)
+    {
+        var schemeEnd = url.IndexOf("://", StringComparison.Ordinal) + 3;
+        var lastSlash = url.LastIndexOf('/');
+        return (lastSlash >= schemeEnd ? url[..(lastSlash + 1)] : url[..schemeEnd]) + name;
+    }
 }

@@ -193,7 +193,17 @@ internal sealed class HttpRangeClient : IDisposable
         using var body = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
         while (state.Received < count)
         {
-            var n = await body.ReadAsync(data.AsMemory((int)state.Received), token).ConfigureAwait(false);
+            int n;
+            try
+            {
+                n = await body.ReadAsync(data.AsMemory((int)state.Received), token).ConfigureAwait(false);
+            }
+            catch (HttpIOException e) when (e.HttpRequestError == HttpRequestError.ResponseEnded)
+            {
+                // The connection closed before the Content-Length the server announced.
+                n = 0;
+            }
+
             if (n == 0)
             {
                 throw new CurlTransferException(string.Create(CultureInfo.InvariantCulture, $"transfer closed with {count - state.Received} bytes remaining to read"));
