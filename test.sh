@@ -9,6 +9,8 @@ cd "$(dirname "$0")"
 
 need=()
 command -v qemu-img >/dev/null || need+=(qemu-utils)
+# qemu-img's curl module (http/https), which the curl driver tests compare with.
+compgen -G '/usr/lib/*/qemu/block-curl.so' >/dev/null || need+=(qemu-block-extra)
 command -v xorriso >/dev/null || need+=(xorriso)
 command -v genisoimage >/dev/null || need+=(genisoimage)
 # Headless browser that judges the SVG and HTML allocation maps.
