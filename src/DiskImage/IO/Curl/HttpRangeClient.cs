@@ -189,6 +189,11 @@ internal sealed class HttpRangeClient : IDisposable
             throw new CurlTransferException(string.Create(CultureInfo.InvariantCulture, $"Server answered the range request for bytes {offset}-{last} with the range '{given}'"));
         }
 
+        if (response.Content.Headers.ContentLength is { } announced && announced != count)
+        {
+            throw new CurlTransferException(string.Create(CultureInfo.InvariantCulture, $"Server announced {announced} bytes for the range request for bytes {offset}-{last}"));
+        }
+
         var data = new byte[count];
         using var body = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
         while (state.Received < count)
@@ -210,6 +215,12 @@ internal sealed class HttpRangeClient : IDisposable
             }
 
             state.Received += n;
+        }
+
+        // Without a Content-Length the body runs to the end of the connection: it must end where the range does.
+        if (response.Content.Headers.ContentLength is null && await body.ReadAsync(new byte[1], token).ConfigureAwait(false) != 0)
+        {
+            throw new CurlTransferException(string.Create(CultureInfo.InvariantCulture, $"Server sent more than the {count} bytes of the range request for bytes {offset}-{last}"));
         }
 
         return data;
