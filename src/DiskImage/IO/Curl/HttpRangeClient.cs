@@ -32,7 +32,7 @@ internal sealed class HttpRangeClient : IDisposable
         _options = options;
         if (!Uri.TryCreate(options.Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Host.Length == 0)
         {
-            throw new CurlTransferException($"URL using bad/illegal format or missing URL");
+            throw new CurlTransferException("URL using bad/illegal format or missing URL");
         }
 
         _uri = uri;
@@ -166,7 +166,8 @@ internal sealed class HttpRangeClient : IDisposable
         using var request = Request(HttpMethod.Head);
         using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, token).ConfigureAwait(false);
         CheckStatus(response);
-        var acceptsRanges = response.Headers.TryGetValues("Accept-Ranges", out var values) && values.Any(v => v.Trim() == "bytes");
+        // As QEMU reads it: some Accept-Ranges line whose whole value is "bytes" (a list such as "bytes, none" is not).
+        var acceptsRanges = response.Headers.NonValidated.TryGetValues("Accept-Ranges", out var values) && values.Any(v => v.Trim() == "bytes");
         return (response.Content.Headers.ContentLength, acceptsRanges);
     }
 
