@@ -9,6 +9,8 @@ cd "$(dirname "$0")"
 
 need=()
 command -v qemu-img >/dev/null || need+=(qemu-utils)
+# qemu-img's curl (http/https) and ssh modules, which the curl and ssh driver tests compare with.
+{ compgen -G '/usr/lib/*/qemu/block-curl.so' && compgen -G '/usr/lib/*/qemu/block-ssh.so'; } >/dev/null || need+=(qemu-block-extra)
 command -v xorriso >/dev/null || need+=(xorriso)
 command -v genisoimage >/dev/null || need+=(genisoimage)
 # Headless browser that judges the SVG and HTML allocation maps.
@@ -25,10 +27,9 @@ command -v vmdkinfo >/dev/null || need+=(libvmdk-utils)
 command -v vhdiinfo >/dev/null || need+=(libvhdi-utils)
 # cloop images (create_compressed_fs) for the read-only cloop reader.
 command -v create_compressed_fs >/dev/null || need+=(cloop-utils)
-# The ssh:// tests: a private sshd and ssh-agent (with ssh-keygen and ssh-add), and qemu-img's ssh driver (block-ssh.so).
+# The ssh:// tests: a private sshd and ssh-agent (with ssh-keygen and ssh-add).
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh-agent >/dev/null || need+=(openssh-client)
-ls /usr/lib/*/qemu/block-ssh.so >/dev/null 2>&1 || need+=(qemu-block-extra)
 # An independent reader of the LUKS1 headers we write.
 command -v cryptsetup >/dev/null || need+=(cryptsetup-bin)
 # Real-world ISOs the ISO 9660 reader is checked against.

@@ -37,7 +37,11 @@ internal static class Secrets
             DiskImage.Nbd.Client.NbdStorage.RegisterCredentials(DiskImage.Nbd.NbdTlsCredentials.Parse(tls));
         }
 
-        return SecretStore.FromObjects(all.Where(o => !IsTlsCredentials(o)));
+        var store = SecretStore.FromObjects(all.Where(o => !IsTlsCredentials(o)));
+
+        // The curl drivers look their cookie and password secrets up by id when a URL is opened.
+        DiskImage.IO.Storage.UseSecrets(store.Get);
+        return store;
     }
 
     /// <summary>Whether an <c>--object</c> definition is a <c>tls-creds-x509</c> or <c>tls-creds-psk</c> object.</summary>

@@ -9,6 +9,7 @@ internal sealed class ErrnoException : ImageAccessException
     public ErrnoException(int errno, string message) : base(message) => Errno = errno;
 
     public const int EPERM = 1;
+    public const int EIO = 5;
     public const int EAGAIN = 11;
     public const int EINVAL = 22;
     public const int EFBIG = 27;
@@ -29,6 +30,7 @@ internal sealed class ErrnoException : ImageAccessException
     public static string Text(int errno) => errno switch
     {
         EPERM => "Operation not permitted",
+        EIO => "Input/output error",
         EAGAIN => "Resource temporarily unavailable",
         EINVAL => "Invalid argument",
         EFBIG => "File too large",

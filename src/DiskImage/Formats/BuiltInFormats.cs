@@ -25,6 +25,8 @@ internal static class BuiltInFormats
         Raw.ProtocolFormat.Ssh,
         Raw.ProtocolFormat.HostDevice,
         Raw.ProtocolFormat.HostCdrom,
+        Curl.CurlProtocolFormat.Http,
+        Curl.CurlProtocolFormat.Https,
         Null.NullFormat.Co,
         Null.NullFormat.Aio,
         .. Foreign.ForeignDriverFormat.All,

@@ -74,6 +74,7 @@ public sealed class ImageFormatRegistry
         {
             // A json: name names its driver, or the file whose bytes are probed.
             var spec = Options.BlockSpec.FromJson(path);
+            using var curl = IO.Curl.CurlStorage.Given(spec.Curl);
             return spec.Protocol is { } protocol ? Raw.ProtocolFormat.ForHostDriver(protocol) : spec.Driver is { } driver ? Get(driver) : Probe(spec.Filename);
         }
 
@@ -96,7 +97,9 @@ public sealed class ImageFormatRegistry
         {
             if (Options.JsonFilename.IsJson(path))
             {
-                return OpenSpec(Options.BlockSpec.FromJson(path), formatName, options);
+                var spec = Options.BlockSpec.FromJson(path);
+                using var curl = IO.Curl.CurlStorage.Given(spec.Curl);
+                return OpenSpec(spec, formatName, options);
             }
 
             // An explicit file: prefix names the same file; the image reports the name without it, as QEMU's.
@@ -134,7 +137,7 @@ public sealed class ImageFormatRegistry
             TrustExtentPaths = spec.TrustExtentPaths || options.TrustExtentPaths,
             FileNode = spec.File is { } inner ? (outer, formatOwnsFile) => OpenFileNode(inner, outer, formatOwnsFile)
                 : spec.Quorum is { } quorum ? (outer, formatOwnsFile) => OpenQuorum(quorum, outer, formatOwnsFile) : null,
-            StackedDisplayName = spec.File is not null || spec.Quorum is not null || spec.BlkdebugInline || spec.LuksKeySecret is not null || spec.NamesKeySecret || spec.NullOptions.Count > 0 || spec.Driver is "null-co" or "null-aio" ? spec.DisplayName : null,
+            StackedDisplayName = spec.File is not null || spec.Quorum is not null || spec.BlkdebugInline || spec.LuksKeySecret is not null || spec.NamesKeySecret || spec.NullOptions.Count > 0 || spec.CurlNamedByJson || spec.Driver is "null-co" or "null-aio" ? spec.DisplayName : null,
             Blkdebug = spec.BlkdebugRules,
             BackingFormat = spec.BackingDriver ?? options.BackingFormat,
             BackingPath = spec.BackingFilename ?? options.BackingPath,

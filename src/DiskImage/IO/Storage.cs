@@ -3,7 +3,7 @@ using DiskImage.Nbd.Client;
 
 namespace DiskImage.IO;
 
-/// <summary>Opens the storage a name refers to: a host file, an NBD export for <c>nbd:</c> names, an <c>ssh://</c> server, or the image under a
+/// <summary>Opens the storage a name refers to: a host file, an NBD export for <c>nbd:</c> names, a file on a web server for <c>http://</c> and <c>https://</c> URLs, an <c>ssh://</c> server, or the image under a
 /// <c>blkdebug:CONFIG:PATH</c> name (with the rules file's fault injection when CONFIG is given).</summary>
 public static class Storage
 {
@@ -19,6 +19,8 @@ public static class Storage
         if (!BlkdebugName.IsBlkdebug(name))
         {
             return NbdUri.IsNbd(name) ? NbdStorage.Open(name, writable)
+                : Curl.CurlStorage.IsCurlUrl(name) ? Curl.CurlStorage.Open(name, writable)
+                : Curl.CurlUrl.SchemeOf(name) is { } ftp ? throw new UnsupportedFeatureException($"The '{ftp}' driver is not supported")
                 : Options.SshNode.IsSshUri(name) ? Ssh.SshStorage.Open(name, writable)
                 : HostFile.Open(name, writable, lockRequest);
         }
@@ -29,6 +31,12 @@ public static class Storage
         var rules = config is null ? [] : BlkdebugRules.Load(config, []);
         return new BlkdebugStorage(Open(path, writable, lockRequest), rules);
     }
+
+    /// <summary>
+    /// Where the secrets that storage options name by id (the curl drivers' <c>cookie-secret</c>, <c>password-secret</c>,
+    /// <c>proxy-password-secret</c>) are looked up, as qemu-img's <c>--object secret</c> definitions. Process-wide.
+    /// </summary>
+    public static void UseSecrets(Func<string, byte[]?> lookup) => Curl.CurlStorage.UseSecrets(lookup);
 
     /// <summary>Puts a blkdebug node with <paramref name="rules"/> over <paramref name="storage"/>; without rules the storage is used as it is.</summary>
     internal static IStorage WithRules(IStorage storage, IReadOnlyList<BlkdebugRule> rules) =>

@@ -143,8 +143,14 @@ internal sealed record BlockSpec
     /// <summary>The name qemu-img prints for the image (its <c>image:</c> line): the file name, or JSON where options change what is read.</summary>
     public required string DisplayName { get; init; }
 
+    /// <summary>Whether a curl node's options (other than its URL) make QEMU name the image by its JSON description.</summary>
+    public bool CurlNamedByJson { get; init; }
+
+    /// <summary>The options of the curl node (<c>http</c>, <c>https</c>) that holds the image, if one does.</summary>
+    public IO.Curl.CurlOptions? Curl { get; init; }
+
     /// <summary>Whether only driver, file name and key secret were given, so the plain file name says everything.</summary>
-    public bool IsPlain => Protocol is null && LuksKeySecret is null && !NamesKeySecret && BackingKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && CacheDirect is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Quorum is null && TopBlkdebugLimits is null && TopBlkdebugRules is null && Qcow2Options.Count == 0 && VpcSizeCalc is null && ParallelsOptions.Count == 0 && BackingDriver is null && BackingFilename is null && NullOptions.Count == 0;
+    public bool IsPlain => Protocol is null && !CurlNamedByJson && LuksKeySecret is null && !NamesKeySecret && BackingKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && CacheDirect is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Quorum is null && TopBlkdebugLimits is null && TopBlkdebugRules is null && Qcow2Options.Count == 0 && VpcSizeCalc is null && ParallelsOptions.Count == 0 && BackingDriver is null && BackingFilename is null && NullOptions.Count == 0;
 
     /// <summary>Deepest accepted stack of format nodes (each <c>file.driver</c> naming a format adds one).</summary>
     public const int MaxFormatNesting = 8;
@@ -194,6 +200,11 @@ internal sealed record BlockSpec
         if (IsHostProtocol(driver))
         {
             return TopProtocol(options, driver!);
+        }
+
+        if (driver is "http" or "https")
+        {
+            return TopCurl(options, driver);
         }
 
         if (driver == "ssh")
@@ -268,6 +279,8 @@ internal sealed record BlockSpec
         IReadOnlyList<IO.Blkdebug.BlkdebugRule>? blkdebugRules = null;
         var blkdebugInline = false;
         QuorumSpec? quorum = null;
+        string? curlObject = null;
+        IO.Curl.CurlOptions? curl = null;
         var protocol = Take(options, "file.driver");
         if (isNull)
         {
@@ -309,6 +322,11 @@ internal sealed record BlockSpec
         else if (protocol == "blkdebug")
         {
             (filename, blkdebugRules, blkdebugInline) = BlkdebugNode(options);
+        }
+        else if (protocol is "http" or "https")
+        {
+            (curl, curlObject) = CurlNode(options, protocol, FilePrefix);
+            filename = curl.Url;
         }
         else if (protocol == "ssh")
         {
@@ -361,7 +379,7 @@ internal sealed record BlockSpec
             throw new InvalidOptionException("A block device must be specified for \"file\"");
         }
 
-        var fileObject = fileNode?.DisplayObject ?? quorum?.DisplayObject ?? QemuJson.Object([new("driver", QemuJson.String("file")), new("filename", QemuJson.String(filename))]);
+        var fileObject = fileNode?.DisplayObject ?? quorum?.DisplayObject ?? curlObject ?? QemuJson.Object([new("driver", QemuJson.String("file")), new("filename", QemuJson.String(filename))]);
         if (blkdebugRules is not null)
         {
             fileObject = QemuJson.Object([new("driver", QemuJson.String("blkdebug")), new("image", fileObject)]);
@@ -375,7 +393,7 @@ internal sealed record BlockSpec
             new("key-secret", luksKeySecret is null ? null : QemuJson.String(luksKeySecret)),
             new("encrypt.key-secret", namesKeySecret ? QemuJson.String(keySecret!) : null),
         ]);
-        var display = offset is null && size is null && fileNode is null && blkdebugRules is null && quorum is null && luksKeySecret is null && !namesKeySecret ? filename : JsonFilename.Prefix + displayObject;
+        var display = offset is null && size is null && fileNode is null && blkdebugRules is null && quorum is null && luksKeySecret is null && !namesKeySecret && curlObject is null ? filename : JsonFilename.Prefix + displayObject;
         if (isNull)
         {
             // Only options that change what is read (size, read-zeroes) make QEMU name the node by its options; with
@@ -410,7 +428,67 @@ internal sealed record BlockSpec
             BackingDriver = backingDriver,
             BackingFilename = backingFilename,
             TrustExtentPaths = trustExtentPaths,
+            CurlNamedByJson = curlObject is not null,
+            Curl = curl ?? fileNode?.Curl,
             DisplayName = display,
+        };
+    }
+
+    /// <summary>
+    /// A curl node (<c>http</c>, <c>https</c>) whose options start with <paramref name="prefix"/>: its options, checked,
+    /// and the node's JSON description when QEMU names the node by it (an option that changes what is read besides the URL), else null.
+    /// </summary>
+    private static (IO.Curl.CurlOptions Options, string? DisplayObject) CurlNode(Dictionary<string, JsonScalar> options, string protocol, string prefix)
+    {
+        var given = new Dictionary<string, string>(StringComparer.Ordinal);
+        var display = new List<KeyValuePair<string, string?>> { new("driver", QemuJson.String(protocol)) };
+        foreach (var key in IO.Curl.CurlOptions.Keys)
+        {
+            if (options.Remove(prefix + key, out var value))
+            {
+                given[key] = value.Text;
+                if (IO.Curl.CurlOptions.StrongKeys.Contains(key))
+                {
+                    display.Add(new(key, QemuJson.Scalar(value)));
+                }
+            }
+        }
+
+        // The block layer's own options go first; the rest are the driver's.
+        foreach (var generic in GenericNodeKeys)
+        {
+            options.Remove(prefix + generic);
+        }
+
+        if (options.Keys.FirstOrDefault(k => k.StartsWith(prefix, StringComparison.Ordinal)) is { } other)
+        {
+            throw new InvalidOptionException($"Block protocol '{protocol}' doesn't support the option '{other[prefix.Length..]}'");
+        }
+
+        var curl = IO.Curl.CurlOptions.Parse(protocol, given);
+        return (curl, curl.HasStrongOptions ? QemuJson.Object(display) : null);
+    }
+
+    /// <summary>A curl protocol as the top node: the remote file's bytes are the disk, and <c>info</c> names the protocol as the format.</summary>
+    private static BlockSpec TopCurl(Dictionary<string, JsonScalar> options, string driver)
+    {
+        var forceShare = Take(options, "force-share") is { } share ? KeyValueOptions.ParseBool("force-share", share) : (bool?)null;
+        var (curl, displayObject) = CurlNode(options, driver, "");
+        var url = curl.Url;
+        if (options.Count > 0)
+        {
+            throw new InvalidOptionException($"Block protocol '{driver}' doesn't support the option '{options.Keys.First()}'");
+        }
+
+        return new BlockSpec
+        {
+            Driver = driver,
+            Filename = url,
+            ForceShare = forceShare,
+            Curl = curl,
+            CurlNamedByJson = displayObject is not null,
+            DisplayName = displayObject is null ? url : JsonFilename.Prefix + displayObject,
+            DisplayObject = displayObject ?? QemuJson.Object([new("driver", QemuJson.String(driver)), new("url", QemuJson.String(url))]),
         };
     }
 

@@ -38,6 +38,24 @@ public class NativeCliSmokeTests
         Assert.Equal(ExternalTool.QemuImg("measure", "-O", "qcow2", image), NativeDiskimg.Ok("measure", "-O", "qcow2", image));
     }
 
+    /// <summary>The http(s) drivers use HttpClient and SslStream, which Native AOT must keep: info and convert over both.</summary>
+    [Fact]
+    public void Images_on_a_web_server_are_read_over_http_and_https()
+    {
+        using var dir = new TempDirectory();
+        var image = dir.File("a.qcow2");
+        ExternalTool.QemuImg("create", "-q", "-f", "qcow2", image, "16M");
+        ExternalTool.QemuIo("-c", "write -P 0x4e 2M 1M", image);
+        using var http = new Curl.RangeHttpServer(dir.Path);
+        using var https = new Curl.RangeHttpServer(dir.Path, tls: true);
+        Assert.Equal(ExternalTool.QemuImg("info", "--output=json", http.Url("a.qcow2")), NativeDiskimg.Ok("info", "--output=json", http.Url("a.qcow2")));
+        var refused = NativeDiskimg.Run("info", https.Url("a.qcow2"));
+        Assert.Equal((1, ""), (refused.ExitCode, refused.StdOut));
+        Assert.EndsWith("CURL: Error opening file: server certificate verification failed. CAfile: none CRLfile: none\n", refused.StdErr, StringComparison.Ordinal);
+        NativeDiskimg.Ok("convert", "-O", "qcow2", "--image-opts", $"driver=qcow2,file.driver=https,file.url={https.Url("a.qcow2")},file.sslverify=off", dir.File("copy.qcow2"));
+        Assert.Contains("Images are identical", ExternalTool.QemuImg("compare", image, dir.File("copy.qcow2")), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("raw")]
     [InlineData("qcow2")]

@@ -12,7 +12,7 @@ internal sealed class ForeignDriverFormat : IImageFormat
     /// <summary>One for every qemu-img driver name the library has no implementation of.</summary>
     public static IReadOnlyList<ForeignDriverFormat> All { get; } =
     [
-        .. new[] { "vvfat", "gluster", "nfs", "rbd", "iscsi", "iser", "nvme", "ftp", "ftps", "http", "https" }
+        .. new[] { "vvfat", "gluster", "nfs", "rbd", "iscsi", "iser", "nvme", "ftp", "ftps" }
             .Concat(QemuFormatNames.All.Where(n => QemuFormatNames.ClassOf(n) == QemuDriverClass.Filter && n is not ("null-co" or "null-aio")))
             .Select(n => new ForeignDriverFormat(n)),
     ];
@@ -98,7 +98,7 @@ internal sealed class ForeignDriverFormat : IImageFormat
         "nfs" => path.StartsWith(Name + "://", StringComparison.Ordinal) ? null : $"URI scheme must be '{Name}'",
         "rbd" => path.StartsWith("rbd:", StringComparison.Ordinal) ? null : "File name must start with 'rbd:'",
         "vvfat" => path.StartsWith("fat:", StringComparison.Ordinal) ? null : "File name string must start with 'fat:'",
-        "http" or "https" or "ftp" or "ftps" => !readOnly ? "curl driver does not support writes"
+        "ftp" or "ftps" => !readOnly ? "curl driver does not support writes"
             : path.StartsWith(Name + "://", StringComparison.Ordinal) ? null
             : $"{Name} curl driver cannot handle the URL '{path}' (does not start with '{Name}://')",
         _ => null,

@@ -160,7 +160,9 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
 
     /// <summary>The backing path resolved the way QEMU combines it with the overlay's path.</summary>
     internal static string ResolveBackingPath(string overlayPath, string backingFile) =>
-        Path.IsPathRooted(backingFile) || Nbd.Client.NbdUri.IsNbd(backingFile) || Options.JsonFilename.IsJson(backingFile) || IO.Blkdebug.BlkdebugName.IsBlkdebug(backingFile) ? backingFile
+        IO.Curl.CurlUrl.SchemeOf(backingFile) is not null ? backingFile
+        : IO.Curl.CurlUrl.SchemeOf(overlayPath) is not null && !Path.IsPathRooted(backingFile) ? IO.Curl.CurlUrl.Sibling(overlayPath, backingFile)
+        : Path.IsPathRooted(backingFile) || Nbd.Client.NbdUri.IsNbd(backingFile) || Options.JsonFilename.IsJson(backingFile) || IO.Blkdebug.BlkdebugName.IsBlkdebug(backingFile) ? backingFile
         : Nbd.Client.NbdUri.IsNbd(overlayPath) ? throw new ImageAccessException("Cannot generate a base directory for NBD nodes")
         : Path.Combine(Path.GetDirectoryName(overlayPath) ?? "", backingFile);
 

@@ -72,6 +72,11 @@ public static class ImageConverter
             // A new target is built under a temporary name and renamed into place when whole; -n writes in place, and
             // so does a new image on an NBD export, which exists already and cannot be renamed, and one on an SSH server (made there in place, as qemu-img makes it).
             var targetOnNbd = Nbd.Client.NbdUri.IsNbd(options.Target) || DiskImage.Options.SshNode.IsSshUri(options.Target);
+            if (!options.NoCreate && IO.Curl.CurlUrl.CreationRefusal(options.Target) is { } curlRefusal)
+            {
+                throw new UnsupportedFeatureException(curlRefusal);
+            }
+
             // A driver the library lacks refuses the target by its given name, so it is not staged under another.
             using var output = options.NoCreate || targetOnNbd || targetFormat is Formats.Foreign.ForeignDriverFormat || targetFormat is Formats.Raw.ProtocolFormat { Name: not "file" } ? null : BeginOutput(options.Target, targetFormat.Name);
             var targetPath = output?.WritePath ?? options.Target;

@@ -50,6 +50,11 @@ public static class ImageCreator
             throw new UnsupportedFeatureException($"Format driver '{format.Name}' does not support image creation");
         }
 
+        if (IO.Curl.CurlUrl.CreationRefusal(file) is { } curlRefusal)
+        {
+            throw new UnsupportedFeatureException(curlRefusal);
+        }
+
         // What the format driver refuses comes after qemu-img's "Formatting" line, so the backing checks still run
         // and the plan carries the refusal to Execute.
         ImageCreateOptions options;

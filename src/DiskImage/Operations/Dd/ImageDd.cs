@@ -61,6 +61,11 @@ public static class ImageDd
         var length = end - start;
         InputOverlap.EnsureDistinct(options.OutputPath, [input]);
         cancellationToken.ThrowIfCancellationRequested();
+        if (IO.Curl.CurlUrl.CreationRefusal(options.OutputPath) is { } curlRefusal)
+        {
+            throw new UnsupportedFeatureException(curlRefusal);
+        }
+
         if (targetFormat is Formats.Foreign.ForeignDriverFormat || targetFormat == Formats.Raw.ProtocolFormat.Nbd)
         {
             // A driver that creates nothing here refuses the target by its given name, before anything is staged.
