@@ -36,17 +36,23 @@ public sealed partial class Qcow2Image
             _file.Flush();
             if (preallocation != Preallocation.Off && size > 0)
             {
-                PreallocateLocked(size, preallocation);
+                try
+                {
+                    PreallocateLocked(size, preallocation);
+                }
+                catch (UnsupportedFeatureException e)
+                {
+                    // Storage whose size is not ours to change (an NBD export): qemu-img's create reports it as its
+                    // failed resize, which under falloc and full preallocation resizes the file first.
+                    var step = preallocation is Preallocation.Full or Preallocation.Falloc ? "Failed to resize underlying file: " : "";
+                    throw new UnsupportedFeatureException($"Could not resize image: {step}{e.Message}", e);
+                }
             }
 
             FlushMetadataLocked();
         }
     }
 
-    /// <summary>
-    /// Maps every cluster to its own host cluster (L2 table first, then its data clusters), as QEMU's metadata
-    /// preallocation does. With extended L2 entries no subcluster is marked allocated.
-    /// </summary>
     /// <summary>
     /// QEMU sizes the host file for the whole preallocation before filling it, so a size the file system cannot hold
     /// (EFBIG) fails at once instead of after writing until the disk is full. The data clusters alone are a lower
@@ -65,6 +71,10 @@ public sealed partial class Qcow2Image
         _file.SetLength(current);
     }
 
+    /// <summary>
+    /// Maps every cluster to its own host cluster (L2 table first, then its data clusters), as QEMU's metadata
+    /// preallocation does. With extended L2 entries no subcluster is marked allocated.
+    /// </summary>
     private void PreallocateLocked(long size, Preallocation preallocation)
     {
         var clusters = (size + _clusterSize - 1) >> _clusterBits;

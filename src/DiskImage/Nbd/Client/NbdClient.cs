@@ -430,23 +430,7 @@ public sealed partial class NbdClient : IDisposable
                 throw new ImageAccessException($"Requested export not available\nserver reported: {Describe(type, data)}");
             }
 
-            if (data.Length >= 12 && BinaryPrimitives.ReadUInt16BigEndian(data) == (ushort)NbdInfo.Export)
-            {
-                var size = BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(2));
-                if (size > long.MaxValue)
-                {
-                    throw new ImageAccessException("NBD export size is out of range");
-                }
-
-                Size = (long)size;
-                Flags = (NbdTransmissionFlags)BinaryPrimitives.ReadUInt16BigEndian(data.AsSpan(10));
-                haveExport = true;
-            }
-            else if (data.Length >= 14 && BinaryPrimitives.ReadUInt16BigEndian(data) == (ushort)NbdInfo.BlockSize)
-            {
-                var maximum = BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(10));
-                MaxPayload = (int)Math.Clamp(maximum, 512u, (uint)NbdConstants.MaxPayload);
-            }
+            haveExport |= TakeInfo(data);
         }
 
         if (!haveExport)
@@ -621,7 +605,7 @@ public sealed partial class NbdClient : IDisposable
     {
         var call = new NbdCall(NbdCommand.BlockStatus, NbdCommandFlags.None, offset, (uint)Math.Min(length, BlockStatusRequestLimit), 0) { Runs = [] };
         Run([call], [], []);
-        return call.Runs!;
+        return AlignedToMinBlock(call.Runs!);
     }
 
     private static NbdCall[] Split(NbdCommand command, NbdCommandFlags flags, long offset, long length, int piece)

@@ -125,7 +125,8 @@ public sealed class NbdStorage : IStorage
     {
         if (length != Length)
         {
-            throw new UnsupportedFeatureException($"Cannot change the size of NBD export '{Path}'");
+            // QEMU's words: an export's size is the server's.
+            throw new UnsupportedFeatureException(length > Length ? "Cannot grow NBD nodes" : "Cannot resize NBD nodes");
         }
     }
 

@@ -166,7 +166,9 @@ public static class ImageCreator
 
         try
         {
-            if (plan.Options is not (Formats.Qcow2.Qcow2CreateOptions { Preallocation: Preallocation.Full } or Formats.Raw.RawCreateOptions { Preallocation: Preallocation.Full }))
+            // Storage named by a URL (an NBD export, a file on an SSH server) is written where it is.
+            var hostPath = !Nbd.Client.NbdUri.IsNbd(plan.Path) && !Options.SshNode.IsSshUri(plan.Path);
+            if (!hostPath || plan.Options is not (Formats.Qcow2.Qcow2CreateOptions { Preallocation: Preallocation.Full } or Formats.Raw.RawCreateOptions { Preallocation: Preallocation.Full }))
             {
                 plan.Format.Create(FileProtocolPrefix.Strip(plan.Path), plan.Options);
                 return;
