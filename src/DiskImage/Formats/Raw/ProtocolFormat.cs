@@ -52,7 +52,10 @@ internal sealed class ProtocolFormat : IImageFormat
             throw new InvalidImageException(refusal);
         }
 
-        var file = IO.Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: false));
+        // The device drivers take every name as a host path: an nbd: or ssh:// name is a file that is not there.
+        var file = this == HostDevice || this == HostCdrom
+            ? IO.HostFile.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: false))
+            : IO.Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: false));
         file.IgnoreFlushes = options.IgnoreFlushes;
         return new RawImage(file, options, this)
         {
