@@ -139,15 +139,15 @@ internal sealed class ForeignDriverFormat : IImageFormat
             return GlusterLocation.InvalidName(path);
         }
 
-        if (location is { IsUnix: true, Socket: null })
-        {
-            // "?socket" without a value: gluster is given no socket path and fails without a message of its own.
-            return $"Could not open '{path}': Invalid argument";
-        }
-
         if (location.Rdma)
         {
             ImageWarnings.Report("warning: rdma feature is not supported, falling back to tcp");
+        }
+
+        if (!location.HasValidVolume || location is { IsUnix: true, Socket: null })
+        {
+            // A volume name gluster refuses, or "?socket" without a value: gluster fails without a message of its own.
+            return $"Could not open '{path}': Invalid argument";
         }
 
         return location.IsReachable() ? null : location.ConnectionFailure();

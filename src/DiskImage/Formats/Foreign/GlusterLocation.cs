@@ -12,6 +12,9 @@ namespace DiskImage.Formats.Foreign;
 /// </summary>
 internal sealed record GlusterLocation(string Volume, string Path, string? Host, string? Port, string? Socket, bool Rdma)
 {
+    /// <summary>Whether gluster takes the volume's name: ASCII letters, digits, '_' and '-' only.</summary>
+    public bool HasValidVolume => Volume.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-');
+
     /// <summary>Whether the location names a unix socket, possibly without a path (<c>?socket</c> alone).</summary>
     public bool IsUnix => Host is null;
 

@@ -161,7 +161,9 @@ public static class ImageCreator
 
         try
         {
-            if (plan.Options is not (Formats.Qcow2.Qcow2CreateOptions { Preallocation: Preallocation.Full } or Formats.Raw.RawCreateOptions { Preallocation: Preallocation.Full }))
+            // A protocol other than file creates nothing to stage: it refuses, or writes on the device or export in place.
+            if (plan.Format is Formats.Raw.ProtocolFormat { Name: not "file" }
+                || plan.Options is not (Formats.Qcow2.Qcow2CreateOptions { Preallocation: Preallocation.Full } or Formats.Raw.RawCreateOptions { Preallocation: Preallocation.Full }))
             {
                 plan.Format.Create(FileProtocolPrefix.Strip(plan.Path), plan.Options);
                 return;
