@@ -104,6 +104,12 @@ public sealed class ImageFormatRegistry
 
             // An explicit file: prefix names the same file; the image reports the name without it, as QEMU's.
             var file = IO.FileProtocolPrefix.Strip(path);
+            if (formatName is "null-co" or "null-aio" && file != formatName + "://")
+            {
+                // A null node has no file: the only name its driver takes is its own URL.
+                throw new InvalidImageException($"The only allowed filename for this driver is '{formatName}://'");
+            }
+
             if (formatName is not null)
             {
                 return Get(formatName).Open(file, options with { FormatWasProbed = false });

@@ -17,9 +17,6 @@ internal sealed class ForeignDriverFormat : IImageFormat
             .Select(n => new ForeignDriverFormat(n)),
     ];
 
-    private const string GlusterUsage =
-        "Usage: file=gluster[+transport]://[host[:port]]volume/path[?socket=...][,file.debug=N][,file.logfile=/path/filename.log]";
-
     private ForeignDriverFormat(string name)
     {
         Name = name;
@@ -56,11 +53,22 @@ internal sealed class ForeignDriverFormat : IImageFormat
             throw NotSupported();
         }
 
+        if (Name == "blkverify" && !path.StartsWith("blkverify:", StringComparison.Ordinal))
+        {
+            // blkverify looks for its raw child before it opens anything.
+            throw new InvalidImageException("A block device must be specified for \"raw\"");
+        }
+
         // A file-based driver: its file is opened first, so the file's own failure is the one reported.
         using var file = IO.Storage.Open(path, writable: false, options.LockFor(path, formatOwnsFile: true));
         if (Class == QemuDriverClass.FormatWithoutCreate && !options.ReadOnly)
         {
             throw new ImageAccessException("Image is read-only");
+        }
+
+        if (FilterRefusal(options.ReadOnly) is { } missing)
+        {
+            throw new InvalidImageException(missing);
         }
 
         throw NotSupported();
@@ -89,12 +97,28 @@ internal sealed class ForeignDriverFormat : IImageFormat
         return new ImageCreateOptions { Size = size ?? (options.TryGetValue("size", out var text) ? Options.SizeText.ParseOption("size", text) : null) };
     }
 
+    /// <summary>
+    /// What a filter says when it is given only a file, as <c>-f</c> gives it: the options it cannot do without are
+    /// missing (copy-on-read refuses a read-only node only). Null where QEMU would go on as the filter.
+    /// </summary>
+    private string? FilterRefusal(bool readOnly) => Name switch
+    {
+        "blklogwrites" => "A block device must be specified for \"log\"",
+        "compress" => "Compression is not supported for underlying format: file",
+        "copy-before-write" => "Parameter 'target' is missing",
+        "quorum" => "Number of provided children must be 1 or more",
+        "replication" => "Missing the option mode",
+        "throttle" => "Please specify a throttle group",
+        "copy-on-read" when readOnly => "Block node is read-only",
+        _ => null,
+    };
+
     /// <summary>What the driver says of a name it cannot take, or null when it would go on with it.</summary>
     private string? ProtocolError(string path, bool readOnly) => Name switch
     {
         "iscsi" or "iser" => path.StartsWith(Name + "://", StringComparison.Ordinal) ? null : $"Failed to parse URL : {path}",
         "nvme" => path.StartsWith("nvme://", StringComparison.Ordinal) ? null : "'device' option is required",
-        "gluster" => path.StartsWith("gluster", StringComparison.Ordinal) && path.Contains("://", StringComparison.Ordinal) ? null : $"invalid URI {path}\n{GlusterUsage}",
+        "gluster" => GlusterRefusal(path),
         "nfs" => path.StartsWith(Name + "://", StringComparison.Ordinal) ? null : $"URI scheme must be '{Name}'",
         "rbd" => path.StartsWith("rbd:", StringComparison.Ordinal) ? null : "File name must start with 'rbd:'",
         "vvfat" => path.StartsWith("fat:", StringComparison.Ordinal) ? null : "File name string must start with 'fat:'",
@@ -103,6 +127,31 @@ internal sealed class ForeignDriverFormat : IImageFormat
             : $"{Name} curl driver cannot handle the URL '{path}' (does not start with '{Name}://')",
         _ => null,
     };
+
+    /// <summary>
+    /// gluster's complaint: a name it cannot read as a location, or a management daemon it cannot reach (a plain
+    /// absolute path is a volume and path on localhost). Where one answers, QEMU would go on; this does not.
+    /// </summary>
+    private static string? GlusterRefusal(string path)
+    {
+        if (GlusterLocation.Parse(path) is not { } location)
+        {
+            return GlusterLocation.InvalidName(path);
+        }
+
+        if (location.Rdma)
+        {
+            ImageWarnings.Report("warning: rdma feature is not supported, falling back to tcp");
+        }
+
+        if (!location.HasValidVolume || location is { IsUnix: true, Socket: null })
+        {
+            // A volume name gluster refuses, or "?socket" without a value: gluster fails without a message of its own.
+            return $"Could not open '{path}': Invalid argument";
+        }
+
+        return location.IsReachable() ? null : location.ConnectionFailure();
+    }
 
     private UnsupportedFeatureException NotSupported() => new($"The '{Name}' driver is not supported");
 }

@@ -42,22 +42,23 @@ public sealed class LuksFormat : IImageFormat
     {
         ArgumentNullException.ThrowIfNull(options);
 
-        // As QEMU: an open for data asks for the secret before it reads the header; a header-only open (info) does not.
-        byte[]? passphrase = null;
-        if (!options.MetadataOnly)
-        {
-            if (options.KeySecret is null)
-            {
-                throw new InvalidOptionException(MissingKeySecretMessage);
-            }
-
-            passphrase = EncryptionSecrets.Require(options.SecretProvider, options.KeySecret, "key-secret");
-        }
-
-        // QEMU's crypto driver holds its file as image data and metadata, so it is locked as qcow2's is.
+        // QEMU's crypto driver holds its file as image data and metadata, so it is locked as qcow2's is. The file
+        // is opened first, as QEMU opens the protocol node before the format looks at its options.
         var file = options.OpenFile(path, formatOwnsFile: true);
         try
         {
+            // As QEMU: an open for data asks for the secret before it reads the header; a header-only open (info) does not.
+            byte[]? passphrase = null;
+            if (!options.MetadataOnly)
+            {
+                if (options.KeySecret is null)
+                {
+                    throw new InvalidOptionException(MissingKeySecretMessage);
+                }
+
+                passphrase = EncryptionSecrets.Require(options.SecretProvider, options.KeySecret, "key-secret");
+            }
+
             file.IgnoreFlushes = options.IgnoreFlushes;
             return LuksImage.Open(file, options, passphrase);
         }

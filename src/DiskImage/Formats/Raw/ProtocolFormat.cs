@@ -55,7 +55,10 @@ internal sealed class ProtocolFormat : IImageFormat
             throw new InvalidImageException(refusal);
         }
 
-        var file = IO.Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: false));
+        // The device drivers take every name as a host path: an nbd: or ssh:// name is a file that is not there.
+        var file = this == HostDevice || this == HostCdrom
+            ? IO.HostFile.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: false))
+            : IO.Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: false));
         file.IgnoreFlushes = options.IgnoreFlushes;
         return new RawImage(file, options, this)
         {
@@ -86,21 +89,49 @@ internal sealed class ProtocolFormat : IImageFormat
 
         if (this == Nbd)
         {
-            // The export is reached (or not) as an open would; creating over a reachable one is not done here.
-            try
-            {
-                Open(path, new ImageOpenOptions { ReadOnly = true }).Dispose();
-            }
-            catch (DiskImageException e)
-            {
-                e.PrependContext(prefix);
-                throw;
-            }
-
-            throw new UnsupportedFeatureException($"{prefix}creating over an NBD export with the 'nbd' driver is not supported");
+            CreateOnExport(path, options.Size ?? 0, (options as RawCreateOptions)?.Preallocation ?? Preallocation.Off, prefix);
+            return;
         }
 
         RawDeviceTarget.Create(path, options.Size ?? 0, (options as RawCreateOptions)?.Preallocation ?? Preallocation.Off, Name);
+    }
+
+    /// <summary>
+    /// As QEMU's fallback for a protocol without creation: the export is opened for writing, must be at least the
+    /// size asked for (an export cannot grow), and its first sector is zeroed so no old header shows through.
+    /// </summary>
+    private static void CreateOnExport(string path, long size, Preallocation preallocation, string prefix)
+    {
+        if (preallocation != Preallocation.Off)
+        {
+            throw new InvalidOptionException($"Unsupported preallocation mode '{preallocation.ToString().ToLowerInvariant()}'");
+        }
+
+        IO.IStorage export;
+        try
+        {
+            export = IO.Storage.Open(path, writable: true);
+        }
+        catch (DiskImageException e)
+        {
+            e.PrependContext(prefix);
+            throw;
+        }
+
+        using (export)
+        {
+            if (size > export.Length)
+            {
+                throw new ImageAccessException("Cannot grow NBD nodes");
+            }
+
+            var clear = (int)Math.Min(export.Length, 512);
+            if (clear > 0)
+            {
+                export.Write(0, new byte[clear]);
+                export.Flush();
+            }
+        }
     }
 
     public ImageCreateOptions ParseCreateOptions(long? size, IReadOnlyDictionary<string, string> options) =>

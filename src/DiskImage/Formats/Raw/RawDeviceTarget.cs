@@ -18,6 +18,13 @@ internal static class RawDeviceTarget
         }
 
         using var file = OpenLocked(path, driver);
+        if (driver == "host_cdrom" && !CdromCalls.HasDisc(file.Handle))
+        {
+            // QEMU's resize to the new size asks the drive first; a device without a disc (or no CD-ROM drive at
+            // all) fails there, before anything is written.
+            throw new ImageAccessException("No medium inserted");
+        }
+
         var length = file.Length;
         if (size > length)
         {

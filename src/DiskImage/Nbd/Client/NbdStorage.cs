@@ -72,7 +72,8 @@ public sealed class NbdStorage : IStorage
         if (writable && (client.Flags & NbdTransmissionFlags.ReadOnly) != 0)
         {
             client.Dispose();
-            throw new ImageAccessException("Permission denied");
+            // QEMU's words: its nbd driver fails the open with EACCES and leaves the wording to the generic open.
+            throw new ImageAccessException("Could not open image: Permission denied");
         }
 
         return new NbdStorage(client, uri.ToString(), writable);

@@ -30,10 +30,10 @@ public static class ImageCommitter
         string basePath, baseFormat, baseName;
         bool baseProbed;
         long? growBaseTo = null;
-        if (options.Format is "bochs" or "cloop" || IO.Curl.CurlStorage.IsCurlUrl(options.Path))
+        if (options.Format is "bochs" or "cloop" or "http" or "https" or "ftp" or "ftps" || IO.Curl.CurlStorage.IsCurlUrl(options.Path))
         {
-            // QEMU opens the top for writing first: the read-only drivers (and the curl protocols) refuse that before
-            // they read their header.
+            // QEMU opens the top for writing first: the read-only drivers refuse that before they read their header
+            // (the curl drivers, named or by URL, before they look at the name).
             registry.Open(options.Path, options.Format, TopOptions(options) with { ReadOnly = false }).Dispose();
         }
 

@@ -166,9 +166,11 @@ public static class ImageCreator
 
         try
         {
-            // Storage named by a URL (an NBD export, a file on an SSH server) is written where it is.
+            // A protocol other than file creates nothing to stage: it refuses, or writes on the device, export or SSH
+            // server's file in place.
             var hostPath = !Nbd.Client.NbdUri.IsNbd(plan.Path) && !Options.SshNode.IsSshUri(plan.Path);
-            if (!hostPath || plan.Options is not (Formats.Qcow2.Qcow2CreateOptions { Preallocation: Preallocation.Full } or Formats.Raw.RawCreateOptions { Preallocation: Preallocation.Full }))
+            if (!hostPath || plan.Format is Formats.Raw.ProtocolFormat { Name: not "file" }
+                || plan.Options is not (Formats.Qcow2.Qcow2CreateOptions { Preallocation: Preallocation.Full } or Formats.Raw.RawCreateOptions { Preallocation: Preallocation.Full }))
             {
                 plan.Format.Create(FileProtocolPrefix.Strip(plan.Path), plan.Options);
                 return;

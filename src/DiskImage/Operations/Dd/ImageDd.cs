@@ -32,8 +32,10 @@ public static class ImageDd
             throw new InvalidOptionException("count and skip must not be negative");
         }
 
-        var targetFormat = registry.Get(options.OutputFormat);
         using var input = registry.Open(options.InputPath, options.InputFormat, new ImageOpenOptions { SecretProvider = options.SecretProvider, KeySecret = options.InputKeySecret, ForceShare = options.ForceShare });
+
+        // As qemu-img, the output's format is looked up once the input is open.
+        var targetFormat = registry.TryGet(options.OutputFormat, out var found) ? found : throw new UnknownFormatException("Unknown file format");
         var bs = options.BlockSize;
 
         // QEMU sees the input as whole sectors.
@@ -61,15 +63,26 @@ public static class ImageDd
         var length = end - start;
         InputOverlap.EnsureDistinct(options.OutputPath, [input]);
         cancellationToken.ThrowIfCancellationRequested();
+        if (QemuFormatNames.CannotCreate(options.OutputFormat))
+        {
+            // A driver qemu-img has that creates nothing (a filter, a read-only format or protocol) is refused as qemu-img refuses it.
+            throw new UnsupportedFeatureException(QemuFormatNames.NoCreationMessage(options.OutputFormat));
+        }
+
         if (IO.Curl.CurlUrl.CreationRefusal(options.OutputPath) is { } curlRefusal)
         {
             throw new UnsupportedFeatureException(curlRefusal);
         }
 
-        if (targetFormat is Formats.Foreign.ForeignDriverFormat || targetFormat == Formats.Raw.ProtocolFormat.Nbd)
+        if (targetFormat is Formats.Foreign.ForeignDriverFormat || targetFormat is Formats.Raw.ProtocolFormat { Name: not "file" })
         {
-            // A driver that creates nothing here refuses the target by its given name, before anything is staged.
+            // A protocol other than file writes onto what the name names (a device, an export) or refuses it by that
+            // name, so nothing is staged under another.
             CreateTarget(targetFormat, options.OutputPath, options.OutputPath, length, registry);
+            using var device = registry.Open(options.OutputPath, targetFormat.Name, new ImageOpenOptions { ReadOnly = false });
+            CopyRange(input, device, start, length, progress, cancellationToken);
+            device.Flush();
+            return new DdResult(length, skippedPastEnd);
         }
 
         using var partial = BeginOutput(options.OutputPath);

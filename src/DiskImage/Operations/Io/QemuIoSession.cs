@@ -238,10 +238,12 @@ public sealed class QemuIoSession : IDisposable
     private static string OpenFailure(string path, string message)
     {
         var prefix = $"Could not open '{path}': ";
-        // An NBD server's own reason, and the vhdx hint naming the repair command, stay on lines of their own, as
-        // qemu-io prints them.
+        // An NBD server's own reason, the vhdx hint naming the repair command, and gluster's usage and hint lines
+        // stay on lines of their own, as qemu-io prints them.
         var text = message.ReplaceLineEndings(" ").Trim().Replace(" server reported: ", "\nserver reported: ", StringComparison.Ordinal)
-            .Replace(" To replay the log, run: ", "\nTo replay the log, run:\n", StringComparison.Ordinal);
+            .Replace(" To replay the log, run: ", "\nTo replay the log, run:\n", StringComparison.Ordinal)
+            .Replace(" Usage: file=gluster", "\nUsage: file=gluster", StringComparison.Ordinal)
+            .Replace(" failed to connect hint: failed on ", " failed to connect\nhint: failed on ", StringComparison.Ordinal);
         return text.StartsWith(prefix, StringComparison.Ordinal) ? text[prefix.Length..] : text;
     }
 
