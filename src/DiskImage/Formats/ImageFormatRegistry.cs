@@ -101,6 +101,12 @@ public sealed class ImageFormatRegistry
 
             // An explicit file: prefix names the same file; the image reports the name without it, as QEMU's.
             var file = IO.FileProtocolPrefix.Strip(path);
+            if (formatName == "blkdebug")
+            {
+                // The debug node above the image the name gives (QEMU's x-image, probed), as a json: name opens it.
+                return OpenSpec(Options.BlockSpec.FromJson(IO.Blkdebug.BlkdebugName.TopNodeJson(file)), null, options);
+            }
+
             if (formatName is not null)
             {
                 return Get(formatName).Open(file, options with { FormatWasProbed = false });

@@ -73,7 +73,7 @@ public static class ImageConverter
             // so does a new image on an NBD export, which exists already and cannot be renamed.
             var targetOnNbd = Nbd.Client.NbdUri.IsNbd(options.Target);
             // A driver the library lacks refuses the target by its given name, so it is not staged under another.
-            using var output = options.NoCreate || targetOnNbd || targetFormat is Formats.Foreign.ForeignDriverFormat || targetFormat is Formats.Raw.ProtocolFormat { Name: not "file" } ? null : BeginOutput(options.Target, targetFormat.Name);
+            using var output = options.NoCreate || targetOnNbd || targetFormat is Formats.Foreign.ForeignDriverFormat or Formats.Filters.FilterDriverFormat || targetFormat is Formats.Raw.ProtocolFormat { Name: not "file" } ? null : BeginOutput(options.Target, targetFormat.Name);
             var targetPath = output?.WritePath ?? options.Target;
             if (!options.NoCreate)
             {

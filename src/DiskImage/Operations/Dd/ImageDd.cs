@@ -61,7 +61,7 @@ public static class ImageDd
         var length = end - start;
         InputOverlap.EnsureDistinct(options.OutputPath, [input]);
         cancellationToken.ThrowIfCancellationRequested();
-        if (targetFormat is Formats.Foreign.ForeignDriverFormat || targetFormat == Formats.Raw.ProtocolFormat.Nbd)
+        if (targetFormat is Formats.Foreign.ForeignDriverFormat or Formats.Filters.FilterDriverFormat || targetFormat == Formats.Raw.ProtocolFormat.Nbd)
         {
             // A driver that creates nothing here refuses the target by its given name, before anything is staged.
             CreateTarget(targetFormat, options.OutputPath, options.OutputPath, length, registry);
