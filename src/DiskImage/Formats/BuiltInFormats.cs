@@ -26,6 +26,7 @@ internal static class BuiltInFormats
         Raw.ProtocolFormat.HostCdrom,
         Null.NullFormat.Co,
         Null.NullFormat.Aio,
+        Vvfat.VvfatFormat.Instance,
         .. Filters.FilterDriverFormat.All,
         .. Foreign.ForeignDriverFormat.All,
     ];

@@ -77,6 +77,12 @@ public sealed class ImageFormatRegistry
             return spec.Protocol is { } protocol ? Raw.ProtocolFormat.ForHostDriver(protocol) : spec.Driver is { } driver ? Get(driver) : Probe(spec.Filename);
         }
 
+        if (Vvfat.VvfatName.IsVvfat(path))
+        {
+            // A directory's FAT disk starts with an MBR or a boot sector, which only raw takes; not built twice.
+            return Get("raw");
+        }
+
         using var file = IO.Storage.Open(IO.FileProtocolPrefix.Strip(path), writable: false);
         var header = new byte[(int)Math.Min(ProbeHeaderSize, file.Length)];
         file.Read(0, header);

@@ -19,6 +19,7 @@ public static class Storage
         if (!BlkdebugName.IsBlkdebug(name))
         {
             return NbdUri.IsNbd(name) ? NbdStorage.Open(name, writable)
+                : Formats.Vvfat.VvfatName.IsVvfat(name) ? Formats.Vvfat.VvfatStorage.Open(name, writable)
                 : Options.SshNode.IsSshUri(name) ? SshConnection.Open(name)
                 : HostFile.Open(name, writable, lockRequest);
         }

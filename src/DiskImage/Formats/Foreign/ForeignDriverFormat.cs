@@ -1,8 +1,8 @@
 namespace DiskImage.Formats.Foreign;
 
 /// <summary>
-/// A driver qemu-img 7.2 has and this library does not implement (a remote protocol such as iscsi or gluster,
-/// vvfat). Naming it fails as qemu-img fails when it cannot open the input: a file-based driver first opens its file (so a missing file, a
+/// A driver qemu-img 7.2 has and this library does not implement (a remote protocol such as iscsi or gluster).
+/// Naming it fails as qemu-img fails when it cannot open the input: a file-based driver first opens its file (so a missing file, a
 /// directory or an unreachable NBD server is reported as qemu-img reports it), then refuses in the driver's own
 /// words; a protocol refuses a name it cannot parse. Where qemu-img would go on (a real image of the format, a URL
 /// the protocol takes), this says the driver is not supported rather than pretend. Never chosen by probing.
@@ -12,7 +12,7 @@ internal sealed class ForeignDriverFormat : IImageFormat
     /// <summary>One for every qemu-img driver name the library has no implementation of.</summary>
     public static IReadOnlyList<ForeignDriverFormat> All { get; } =
     [
-        .. new[] { "vvfat", "gluster", "nfs", "rbd", "ssh", "iscsi", "iser", "nvme", "ftp", "ftps", "http", "https" }
+        .. new[] { "gluster", "nfs", "rbd", "ssh", "iscsi", "iser", "nvme", "ftp", "ftps", "http", "https" }
             .Select(n => new ForeignDriverFormat(n)),
     ];
 

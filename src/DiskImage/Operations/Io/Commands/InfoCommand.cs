@@ -33,6 +33,17 @@ internal static class InfoCommand
         }
 
         output.Out($"format name: {info.Format}");
+        if (session.Image is Formats.Raw.RawImage { File: Formats.Vvfat.VvfatStorage })
+        {
+            // vvfat has no driver information (raw above it asks it); as the format it names its protocol ("fat") too.
+            if (session.Image.Format is Formats.Vvfat.VvfatFormat)
+            {
+                output.Out("format name: fat");
+            }
+
+            return QemuIoErrno.ENOTSUP;
+        }
+
         if (session.Image.Format is Formats.Null.NullFormat or Formats.Parallels.ParallelsFormat)
         {
             // The null and parallels drivers have no driver information, so the command ends there with ENOTSUP,
