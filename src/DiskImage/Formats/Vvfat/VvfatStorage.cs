@@ -14,6 +14,8 @@ internal sealed class VvfatStorage : IStorage
     private readonly byte[] _cluster = new byte[VvfatLayout.ClusterSize];
     private readonly Lock _lock = new();
     private long _currentCluster = -1;
+    private VvfatMapping? _openMapping;
+    private FileStream? _openFile;
 
     private VvfatStorage(VvfatLayout layout) => _layout = layout;
 
@@ -123,7 +125,17 @@ internal sealed class VvfatStorage : IStorage
     {
         try
         {
-            using var file = new FileStream(mapping.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+            if (_openMapping != mapping)
+            {
+                // One host file open at a time, the one whose clusters are being read (as QEMU keeps its current file).
+                _openFile?.Dispose();
+                _openFile = null;
+                _openMapping = null;
+                _openFile = new FileStream(mapping.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+                _openMapping = mapping;
+            }
+
+            var file = _openFile!;
             file.Position = (cluster - mapping.Begin) * VvfatLayout.ClusterSize;
             var total = 0;
             int read;
@@ -188,5 +200,11 @@ internal sealed class VvfatStorage : IStorage
 
     public void Dispose()
     {
+        lock (_lock)
+        {
+            _openFile?.Dispose();
+            _openFile = null;
+            _openMapping = null;
+        }
     }
 }
