@@ -21,7 +21,11 @@ internal static class DiskImageCli
         // Warnings the library raises while the verb runs (qemu-img prints them and goes on).
         // A warning led by a driver's name ("qcow2: ...") is one QEMU's driver prints itself, without the program's name;
         // one led by "qemu: " is its module loader's notice (dmg), which names QEMU alone.
-        using var warnings = ImageWarnings.Listen(message => stderr.WriteLine(message.StartsWith("qcow2: ", StringComparison.Ordinal) || message.StartsWith("qemu: ", StringComparison.Ordinal) ? message : $"{ProgramName.Value}: {message}"));
+        // vvfat's lines are printed bare, without even the driver's name.
+        using var warnings = ImageWarnings.Listen(message => stderr.WriteLine(
+            message.StartsWith("qcow2: ", StringComparison.Ordinal) || message.StartsWith("qemu: ", StringComparison.Ordinal) ? message
+            : message.StartsWith("vvfat: ", StringComparison.Ordinal) ? message["vvfat: ".Length..]
+            : $"{ProgramName.Value}: {message}"));
         // Everything this command line keeps while it runs lives in its context, none of it process-wide.
         var context = new CliContext(stdout, stderr) { ErrorIsTerminal = errorIsTerminal, OutputIsTerminal = outputIsTerminal, Cancellation = interruption?.Token ?? default };
         try

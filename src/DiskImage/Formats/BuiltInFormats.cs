@@ -29,6 +29,8 @@ internal static class BuiltInFormats
         Curl.CurlProtocolFormat.Https,
         Null.NullFormat.Co,
         Null.NullFormat.Aio,
+        Vvfat.VvfatFormat.Instance,
+        .. Filters.FilterDriverFormat.All,
         .. Foreign.ForeignDriverFormat.All,
     ];
 }

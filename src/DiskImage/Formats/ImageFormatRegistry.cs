@@ -78,6 +78,12 @@ public sealed class ImageFormatRegistry
             return spec.Protocol is { } protocol ? Raw.ProtocolFormat.ForHostDriver(protocol) : spec.Driver is { } driver ? Get(driver) : Probe(spec.Filename);
         }
 
+        if (Vvfat.VvfatName.IsVvfat(path))
+        {
+            // A directory's FAT disk starts with an MBR or a boot sector, which only raw takes; not built twice.
+            return Get("raw");
+        }
+
         using var file = IO.Storage.Open(IO.FileProtocolPrefix.Strip(path), writable: false);
         var header = new byte[(int)Math.Min(ProbeHeaderSize, file.Length)];
         file.Read(0, header);
@@ -108,6 +114,12 @@ public sealed class ImageFormatRegistry
             {
                 // A null node has no file: the only name its driver takes is its own URL.
                 throw new InvalidImageException($"The only allowed filename for this driver is '{formatName}://'");
+            }
+
+            if (formatName == "blkdebug")
+            {
+                // The debug node above the image the name gives (QEMU's x-image, probed), as a json: name opens it.
+                return OpenSpec(Options.BlockSpec.FromJson(IO.Blkdebug.BlkdebugName.TopNodeJson(file)), null, options);
             }
 
             if (formatName is not null)

@@ -45,4 +45,35 @@ internal static partial class FileStatCalls
         };
         return true;
     }
+
+    /// <summary>
+    /// Size, mode bits and times (seconds) of the file a path names, links followed. st_size and the three timespecs
+    /// sit at the same offsets (48, 72, 88, 104) in x86-64's and the generic (arm64) struct stat.
+    /// </summary>
+    public static unsafe bool TryStatTimes(string path, out FileTimes times)
+    {
+        times = default;
+        if (!IsAvailable)
+        {
+            return false;
+        }
+
+        byte* buffer = stackalloc byte[256];
+        if (Stat(path, buffer) != 0)
+        {
+            return false;
+        }
+
+        var mode = *(uint*)(buffer + (RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 24 : 16));
+        times = new FileTimes(mode, *(long*)(buffer + 48), *(long*)(buffer + 72), *(long*)(buffer + 88), *(long*)(buffer + 104));
+        return true;
+    }
+
+    /// <summary>What <see cref="TryStatTimes"/> reads: st_mode, st_size, and st_atime, st_mtime, st_ctime in seconds.</summary>
+    internal readonly record struct FileTimes(uint Mode, long Size, long AccessTime, long ModifyTime, long ChangeTime)
+    {
+        public bool IsDirectory => (Mode & TypeMask) == 0x4000;
+
+        public bool IsWritable => (Mode & 0x92) != 0;
+    }
 }

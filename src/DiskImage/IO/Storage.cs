@@ -21,6 +21,7 @@ public static class Storage
             return NbdUri.IsNbd(name) ? NbdStorage.Open(name, writable)
                 : Curl.CurlStorage.IsCurlUrl(name) ? Curl.CurlStorage.Open(name, writable)
                 : Curl.CurlUrl.SchemeOf(name) is { } ftp ? throw new UnsupportedFeatureException($"The '{ftp}' driver is not supported")
+                : Formats.Vvfat.VvfatName.IsVvfat(name) ? Formats.Vvfat.VvfatStorage.Open(name, writable)
                 : Options.SshNode.IsSshUri(name) ? Ssh.SshStorage.Open(name, writable)
                 : HostFile.Open(name, writable, lockRequest);
         }

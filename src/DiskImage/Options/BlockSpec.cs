@@ -800,9 +800,11 @@ internal sealed record BlockSpec
 
         if (inner.Exists(o => o.Key == "filename") && !inner.Exists(o => o.Key == "driver" || o.Key.StartsWith(FilePrefix, StringComparison.Ordinal)))
         {
-            // A bare file name is probed, as QEMU probes the image named by x-image.
+            // A bare file name (x-image, image.filename) is the node's file itself, read as raw: QEMU opens the
+            // image child as a protocol node, without probing a format on it.
             var named = inner.Find(o => o.Key == "filename");
             inner.Remove(named);
+            inner.Add(new("driver", JsonScalar.String("raw")));
             inner.Add(new("file.filename", named.Value));
         }
 

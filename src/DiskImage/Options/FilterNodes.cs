@@ -19,8 +19,25 @@ internal static class FilterNodes
     /// <summary>
     /// The options of the node under the top filters (the keys under <c>file.</c>, one level per filter), with which
     /// filters were peeled. Options that are not the filter's node are the filter's own, which neither filter takes.
+    /// A filter straight over a file name (<c>file.filename</c> alone) has a <c>file</c> protocol node under it, which
+    /// <paramref name="fromText"/> spells as its <c>driver</c>: QEMU probes no format there.
     /// </summary>
-    public static Peeled<T> Peel<T>(IReadOnlyList<KeyValuePair<string, T>> options, Func<T, string> text)
+    public static Peeled<T> Peel<T>(IReadOnlyList<KeyValuePair<string, T>> options, Func<T, string> text, Func<string, T> fromText)
+    {
+        ArgumentNullException.ThrowIfNull(fromText);
+        var peeled = Peel(options, text);
+        if (!peeled.HadFilters || peeled.Options.Any(o => o.Key == "driver" || o.Key.StartsWith(FilePrefix, StringComparison.Ordinal)))
+        {
+            return peeled;
+        }
+
+        // Only a format node can store compressed clusters.
+        return peeled.Compress
+            ? throw new InvalidOptionException("Compression is not supported for underlying format: file")
+            : peeled with { Options = [.. peeled.Options, new("driver", fromText("file"))] };
+    }
+
+    private static Peeled<T> Peel<T>(IReadOnlyList<KeyValuePair<string, T>> options, Func<T, string> text)
     {
         ArgumentNullException.ThrowIfNull(options);
         var current = options;

@@ -29,7 +29,7 @@ public sealed record ImageOpts
 
         // Filter nodes on top (copy-on-read, compress) are read as in a json: name: the node under them is checked
         // here, and the whole list travels as the equivalent json: name to whoever applies the filters.
-        var peeled = FilterNodes.Peel<string>([.. KeyValueOptions.Parse([text])], v => v);
+        var peeled = FilterNodes.Peel<string>([.. KeyValueOptions.Parse([text])], v => v, v => v);
         var spec = BlockSpec.FromOptions(peeled.Options.Select(o => new KeyValuePair<string, JsonScalar>(o.Key, JsonScalar.String(o.Value))));
         // A blkdebug node above the format travels as its json: name too, so that what reports on the node (info) sees it.
         var nodeAbove = spec.TopBlkdebugName is not null;

@@ -53,17 +53,17 @@ public class NodeDriverSpecTests
     [Fact]
     public void Filters_on_top_are_peeled_to_the_node_under_them()
     {
-        var peeled = FilterNodes.Peel<string>([.. KeyValueOptions.Parse(["driver=compress,file.driver=copy-on-read,file.file.driver=qcow2,file.file.file.filename=c.qcow2"])], v => v);
+        var peeled = FilterNodes.Peel<string>([.. KeyValueOptions.Parse(["driver=compress,file.driver=copy-on-read,file.file.driver=qcow2,file.file.file.filename=c.qcow2"])], v => v, v => v);
         Assert.True(peeled.Compress);
         Assert.True(peeled.CopyOnRead);
         Assert.Equal(["driver=qcow2", "file.filename=c.qcow2"], peeled.Options.Select(o => $"{o.Key}={o.Value}"));
 
-        var plain = FilterNodes.Peel<string>([.. KeyValueOptions.Parse(["driver=qcow2,file.filename=c.qcow2"])], v => v);
+        var plain = FilterNodes.Peel<string>([.. KeyValueOptions.Parse(["driver=qcow2,file.filename=c.qcow2"])], v => v, v => v);
         Assert.False(plain.HadFilters);
 
-        Assert.Equal("A block device must be specified for \"file\"", Assert.Throws<InvalidOptionException>(() => FilterNodes.Peel<string>([new KeyValuePair<string, string>("driver", "compress")], v => v)).Message);
+        Assert.Equal("A block device must be specified for \"file\"", Assert.Throws<InvalidOptionException>(() => FilterNodes.Peel<string>([new KeyValuePair<string, string>("driver", "compress")], v => v, v => v)).Message);
         Assert.Equal("Block format 'compress' does not support the option 'bogus'",
-            Assert.Throws<InvalidOptionException>(() => FilterNodes.Peel<string>([.. KeyValueOptions.Parse(["driver=compress,file.filename=a,bogus=1"])], v => v)).Message);
+            Assert.Throws<InvalidOptionException>(() => FilterNodes.Peel<string>([.. KeyValueOptions.Parse(["driver=compress,file.filename=a,bogus=1"])], v => v, v => v)).Message);
     }
 
     [Fact]

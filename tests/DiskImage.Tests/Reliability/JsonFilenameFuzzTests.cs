@@ -38,7 +38,7 @@ public class JsonFilenameFuzzTests
                 _ = BlockSpec.FromJson(name);
 
                 // The filters on top peeled as every spelling of a name peels them, then the node under them.
-                var peeled = FilterNodes.Peel(JsonFilename.Parse(name), v => v.Text);
+                var peeled = FilterNodes.Peel(JsonFilename.Parse(name), v => v.Text, JsonScalar.String);
                 _ = BlockSpec.FromOptions(peeled.Options);
             }
             catch (DiskImageException)

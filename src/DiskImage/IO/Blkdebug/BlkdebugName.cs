@@ -26,6 +26,21 @@ internal static class BlkdebugName
         return (colon == 0 ? null : spec[..colon], spec[(colon + 1)..]);
     }
 
+    /// <summary>
+    /// The <c>json:</c> name of the node <c>-f blkdebug NAME</c> opens: a <c>blkdebug:CONFIG:PATH</c> name gives its
+    /// rules file and image; any other name is the image itself (QEMU's <c>x-image</c>), probed under the node.
+    /// </summary>
+    public static string TopNodeJson(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var (config, path) = IsBlkdebug(name) ? Split(name) : (null, name);
+        return Options.JsonFilename.Prefix + Options.QemuJson.Object([
+            new("driver", Options.QemuJson.String("blkdebug")),
+            new("config", config is null ? null : Options.QemuJson.String(config)),
+            new("x-image", Options.QemuJson.String(path)),
+        ], ordered: true);
+    }
+
     /// <summary>The image path inside a <c>blkdebug:CONFIG:PATH</c> name.</summary>
     public static string ImagePath(string name) => Split(name).ImagePath;
 

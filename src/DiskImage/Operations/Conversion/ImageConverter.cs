@@ -78,7 +78,7 @@ public static class ImageConverter
             }
 
             // A driver the library lacks refuses the target by its given name, so it is not staged under another.
-            using var output = options.NoCreate || targetOnNbd || targetFormat is Formats.Foreign.ForeignDriverFormat || targetFormat is Formats.Raw.ProtocolFormat { Name: not "file" } ? null : BeginOutput(options.Target, targetFormat.Name);
+            using var output = options.NoCreate || targetOnNbd || targetFormat is Formats.Foreign.ForeignDriverFormat or Formats.Filters.FilterDriverFormat || targetFormat is Formats.Raw.ProtocolFormat { Name: not "file" } ? null : BeginOutput(options.Target, targetFormat.Name);
             var targetPath = output?.WritePath ?? options.Target;
             if (!options.NoCreate)
             {
@@ -172,6 +172,13 @@ public static class ImageConverter
         var copyTarget = new CopyTarget(target, StartsZeroed: ((!options.NoCreate && target is not Formats.Luks.LuksImage) || options.TargetIsZero) && !hasBacking, compressor);
         var chunkSize = Math.Max(ChunkSize, copyTarget.ZeroUnit);
         var workers = Math.Clamp(options.Workers, 1, Math.Max(2, Environment.ProcessorCount));
+        if (layout.Sources.Any(s => s is Formats.Raw.RawImage { File: Formats.Vvfat.VvfatStorage }))
+        {
+            // A vvfat disk's bytes past a file's end are what its one cluster buffer held before, so they follow the
+            // read order: in disk order, as qemu-img's requests reach it, they are qemu-img's.
+            workers = 1;
+        }
+
         if (options.SalvageWarning is not null)
         {
             // Salvaging reads in order on one worker, so its warnings come in source order as qemu-img prints them. As

@@ -35,7 +35,7 @@ public static class ImageInspector
                 info = image.GetInfo();
             }
 
-            if (result.Count == 0 && format is null or "blkdebug" && BlkdebugNodeName(next) is { } nodeName)
+            if (result.Count == 0 && format is null or "blkdebug" && BlkdebugNodeName(format == "blkdebug" && !Options.JsonFilename.IsJson(next) ? IO.Blkdebug.BlkdebugName.TopNodeJson(next) : next) is { } nodeName)
             {
                 info = AsBlkdebugNode(info, nodeName);
             }

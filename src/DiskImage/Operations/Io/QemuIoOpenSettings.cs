@@ -44,7 +44,7 @@ internal sealed record QemuIoOpenSettings(string Path)
             return this;
         }
 
-        var peeled = Options.FilterNodes.Peel(Options.JsonFilename.Parse(Path), v => v.Text);
+        var peeled = Options.FilterNodes.Peel(Options.JsonFilename.Parse(Path), v => v.Text, Options.JsonScalar.String);
         return !peeled.HadFilters ? this : this with
         {
             Path = Options.JsonFilename.Prefix + Options.QemuJson.Object([.. peeled.Options.Select(o => new KeyValuePair<string, string?>(o.Key, Options.QemuJson.Scalar(o.Value)))], ordered: true),

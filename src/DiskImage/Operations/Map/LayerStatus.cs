@@ -19,6 +19,7 @@ internal readonly record struct LayerStatus(long Length, bool Data, bool Zero, b
         {
             Qcow2Image qcow2 => OfQcow2(qcow2, offset, length),
             RawImage { File: Nbd.Client.NbdStorage nbd } => OfNbd(nbd, offset, length),
+            RawImage { File: Formats.Vvfat.VvfatStorage } vvfat => OfExtents(vvfat, offset, length), // data at no file offset
             RawImage { DirectIo: true } raw => OfHostFile(raw, offset, length),
             RawImage raw => OfHostFile(raw.File, offset, length),
             Formats.Vmdk.VmdkImage vmdk => OfVmdk(vmdk, offset, length),

@@ -21,7 +21,29 @@ internal static class InfoCommand
             vmStateOffset = Measure.Qcow2Layout.DivideRoundingUp(info.VirtualSize, bytesPerL1Entry) * bytesPerL1Entry;
         }
 
+        if (IsBlkdebugNode(session.Settings))
+        {
+            // The debug node names itself as format and as protocol; its driver information is the image's below it,
+            // and it has no format-specific block of its own.
+            output.Out("format name: blkdebug");
+            output.Out("format name: blkdebug");
+            output.Out($"cluster size: {QemuIoText.Size(clusterSize)}");
+            output.Out($"vm state offset: {QemuIoText.Size(vmStateOffset)}");
+            return 0;
+        }
+
         output.Out($"format name: {info.Format}");
+        if (session.Image is Formats.Raw.RawImage { File: Formats.Vvfat.VvfatStorage })
+        {
+            // vvfat has no driver information (raw above it asks it); as the format it names its protocol ("fat") too.
+            if (session.Image.Format is Formats.Vvfat.VvfatFormat)
+            {
+                output.Out("format name: fat");
+            }
+
+            return QemuIoErrno.ENOTSUP;
+        }
+
         if (session.Image.Format is Formats.Null.NullFormat or Formats.Parallels.ParallelsFormat)
         {
             // The null and parallels drivers have no driver information, so the command ends there with ENOTSUP,
@@ -64,6 +86,11 @@ internal static class InfoCommand
 
         return 0;
     }
+
+    /// <summary>Whether the open image's top node is a <c>blkdebug</c> node (<c>-f blkdebug</c>, or a <c>json:</c> name with one above the format).</summary>
+    private static bool IsBlkdebugNode(QemuIoOpenSettings? settings) =>
+        settings is not null && (settings.Format == "blkdebug"
+            || settings.Format is null && Options.JsonFilename.IsJson(settings.Path) && Options.BlockSpec.FromJson(settings.Path).TopBlkdebugName is not null);
 
     /// <summary>The "Format specific information" block qemu prints for qcow2; version-3-only fields are absent for version 2.</summary>
     private static IEnumerable<string> Qcow2Lines(Qcow2SpecificInfo qcow2)

@@ -83,7 +83,7 @@ internal static class OpenCloseCommands
                     {
                         // Filters on top (copy-on-read, compress) over the node their "file." options describe, read
                         // as json: names and --image-opts lists read them.
-                        peeled = Options.FilterNodes.Peel<string>([.. pairs.Select(p => new KeyValuePair<string, string>(p.Key, p.Value))], v => v);
+                        peeled = Options.FilterNodes.Peel<string>([.. pairs.Select(p => new KeyValuePair<string, string>(p.Key, p.Value))], v => v, v => v);
                     }
                     catch (InvalidOptionException e)
                     {

@@ -1,0 +1,108 @@
+namespace DiskImage.Formats.Filters;
+
+/// <summary>
+/// A QEMU filter driver named with <c>-f</c> over a plain file (<c>-f preallocate disk.raw</c>): QEMU opens the filter
+/// with the file as its child, so the file's own failures (missing, a directory) come first. Then each filter does
+/// what QEMU's does with no options of its own: <c>preallocate</c> and <c>copy-on-read</c> pass requests through to
+/// the file (copy-on-read needs a writable node, and over a plain file has nothing to copy); <c>blkdebug</c> is its
+/// own node above the probed image (see <see cref="ImageFormatRegistry"/>); the others refuse in their driver's words,
+/// as each lacks an option it requires. Never chosen by probing, and none creates images.
+/// </summary>
+internal sealed class FilterDriverFormat : IImageFormat
+{
+    /// <summary>One for every filter of qemu-img's list but the null drivers (which are <see cref="Null.NullFormat"/>).</summary>
+    public static IReadOnlyList<FilterDriverFormat> All { get; } =
+    [
+        .. QemuFormatNames.All
+            .Where(n => QemuFormatNames.ClassOf(n) == QemuDriverClass.Filter && n is not ("null-co" or "null-aio"))
+            .Select(n => new FilterDriverFormat(n)),
+    ];
+
+    private FilterDriverFormat(string name) => Name = name;
+
+    public string Name { get; }
+
+    public int ProbeHeaderSize => 0;
+
+    public int Probe(ReadOnlySpan<byte> header, long fileLength) => 0;
+
+    public bool CanCreate => false;
+
+    public bool SupportsBackingFiles => false;
+
+    /// <summary>Whether the filter, with only a file under it, reads and writes that file unchanged.</summary>
+    public bool PassesThrough => Name is "preallocate" or "copy-on-read";
+
+    public IDiskImage Open(string path, ImageOpenOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(options);
+
+        // blkverify looks for its "raw" child before its file; the others open the file node first: a directory is not a regular file to QEMU's file driver (a writable open of one
+        // fails in the open itself, as "Is a directory").
+        if (Name == "blkverify")
+        {
+            throw new InvalidImageException(Refusal(options.ReadOnly)!);
+        }
+
+        if (options.ReadOnly && IO.FileStatCalls.TryStat(path, out _, out _, out var kind) && kind != IO.FileKind.Regular
+            && kind is not (IO.FileKind.CharacterDevice or IO.FileKind.BlockDevice))
+        {
+            throw new InvalidOptionException($"'file' driver requires '{path}' to be a regular file");
+        }
+
+        var file = IO.Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: false));
+        try
+        {
+            if (Refusal(options.ReadOnly) is { } refusal)
+            {
+                throw new InvalidImageException(refusal);
+            }
+
+            if (!PassesThrough)
+            {
+                throw new UnsupportedFeatureException($"The '{Name}' driver is not supported");
+            }
+
+            file.IgnoreFlushes = options.IgnoreFlushes;
+            var named = Name == "preallocate" ? options with { StackedDisplayName = options.StackedDisplayName ?? JsonName(path) } : options;
+            return new Raw.RawImage(file, named, this);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    public void Create(string path, ImageCreateOptions options) =>
+        throw new UnsupportedFeatureException(QemuFormatNames.NoCreationMessage(Name));
+
+    public ImageCreateOptions ParseCreateOptions(long? size, IReadOnlyDictionary<string, string> options) =>
+        throw new UnsupportedFeatureException(QemuFormatNames.NoCreationMessage(Name));
+
+    /// <summary>
+    /// What the filter says when opened with nothing but its file: the option it requires, or the permission it lacks.
+    /// Null when it opens.
+    /// </summary>
+    private string? Refusal(bool readOnly) => Name switch
+    {
+        "blklogwrites" => "A block device must be specified for \"log\"",
+        "blkverify" => "A block device must be specified for \"raw\"",
+        "compress" => "Compression is not supported for underlying format: file",
+        "copy-before-write" => "Parameter 'target' is missing",
+        "quorum" => "Number of provided children must be 1 or more",
+        "replication" => "Missing the option mode",
+        "throttle" => "Please specify a throttle group",
+
+        // Copy-on-read writes what it reads back into its node, so it takes write permission even to read.
+        "copy-on-read" when readOnly => "Block node is read-only",
+        _ => null,
+    };
+
+    /// <summary>QEMU's name for a filter over a file node, which no plain file name describes.</summary>
+    private string JsonName(string path) => Options.JsonFilename.Prefix + Options.QemuJson.Object([
+        new("driver", Options.QemuJson.String(Name)),
+        new("file", Options.QemuJson.Object([new("driver", Options.QemuJson.String("file")), new("filename", Options.QemuJson.String(path))], ordered: true)),
+    ], ordered: true);
+}
