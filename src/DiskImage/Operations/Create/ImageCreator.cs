@@ -257,10 +257,14 @@ public static class ImageCreator
     {
         ArgumentNullException.ThrowIfNull(imagePath);
         ArgumentNullException.ThrowIfNull(backingFile);
-        if (Path.IsPathRooted(backingFile) || JsonFilename.IsJson(backingFile) || IO.Blkdebug.BlkdebugName.IsBlkdebug(backingFile)
-            || Nbd.Client.NbdUri.IsNbd(backingFile))
+        if (Formats.Qcow2.Qcow2Image.IsAbsoluteName(backingFile))
         {
             return backingFile; // absolute, or a name with a protocol prefix, which QEMU never resolves against the image's directory
+        }
+
+        if (SshNode.IsSshUri(imagePath))
+        {
+            return IO.Curl.CurlUrl.Sibling(imagePath, backingFile); // beside the new image on its server, by the name as given
         }
 
         var directory = Path.GetDirectoryName(imagePath);
