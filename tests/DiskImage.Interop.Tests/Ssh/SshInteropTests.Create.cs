@@ -54,4 +54,17 @@ public partial class SshInteropTests
             Assert.Equal(0, ExternalTool.Run("qemu-img", "check", "-f", format, target).ExitCode);
         }
     }
+
+    [Fact]
+    public void File_protocol_options_are_refused_over_ssh_as_qemu_img_refuses_them()
+    {
+        Image("opt-source.qcow2", "qcow2", "1M");
+        Same("create", "-f", "raw", "-o", "preallocation=off", server.Uri("opt.raw"), "1M");
+        Same("create", "-f", "raw", "-o", "size=1M,nocow=on", server.Uri("opt.raw"));
+        Same("create", "-f", "qcow2", "-o", "nocow=on", server.Uri("opt.qcow2"), "1M");
+        Same("create", "-f", "vpc", "-o", "extent_size_hint=1M", server.Uri("opt.vpc"), "1M");
+        Same("convert", "-O", "raw", "-o", "preallocation=full", Local("opt-source.qcow2"), server.Uri("opt.raw"));
+        Assert.False(File.Exists(Local("opt.raw")));
+        Assert.False(File.Exists(Local("opt.qcow2")));
+    }
 }

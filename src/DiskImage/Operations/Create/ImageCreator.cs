@@ -55,6 +55,8 @@ public static class ImageCreator
             throw new UnsupportedFeatureException(curlRefusal);
         }
 
+        RefuseFileProtocolKeysOverSsh(file, format, request.Options);
+
         // What the format driver refuses comes after qemu-img's "Formatting" line, so the backing checks still run
         // and the plan carries the refusal to Execute.
         ImageCreateOptions options;
@@ -249,6 +251,28 @@ public static class ImageCreator
         if (InputOverlap.FindOverlap(path, files) is not null || Path.GetFullPath(path) == Path.GetFullPath(backingPath))
         {
             throw new SameFileException("Error: Trying to create an image with the same filename as the backing file");
+        }
+    }
+
+    /// <summary>
+    /// qemu-img takes the create options of the format and of the protocol under it: the file protocol's
+    /// <c>nocow</c> and <c>extent_size_hint</c>, and the <c>preallocation</c> that raw and luks leave to it, are no
+    /// options of the ssh protocol, which has only a size. Refused before the "Formatting" line, as there.
+    /// </summary>
+    internal static void RefuseFileProtocolKeysOverSsh(string path, IImageFormat format, IReadOnlyDictionary<string, string> options)
+    {
+        if (!SshNode.IsSshUri(path))
+        {
+            return;
+        }
+
+        var takenFromProtocol = format is Formats.Raw.RawFormat or Formats.Luks.LuksFormat;
+        foreach (var key in options.Keys)
+        {
+            if (key is "nocow" or "extent_size_hint" || (key == "preallocation" && takenFromProtocol))
+            {
+                throw new InvalidOptionException($"Invalid parameter '{key}'");
+            }
         }
     }
 
