@@ -60,5 +60,20 @@ internal static class BackingChain
     /// </summary>
     public static string? FullBackingPath(IStorage file, string? backingName) =>
         backingName is null || ((Nbd.Client.NbdUri.IsNbd(file.Path) || file is IO.Quorum.QuorumStorage) && !Path.IsPathRooted(backingName))
-            ? null : Qcow2.Qcow2Image.ResolveBackingPath(file.Path, backingName);
+            ? null : TryResolveForNode(file.Path, backingName);
+
+    /// <summary>
+    /// The backing file an opened image's name stands for, resolved against the image's node as QEMU resolves it
+    /// when it opens the chain: beside the image on its SSH server (<see cref="IO.Ssh.SshBackingName"/>), otherwise as
+    /// <see cref="Qcow2.Qcow2Image.ResolveBackingPath"/> combines names.
+    /// </summary>
+    /// <exception cref="ImageAccessException">The image's node has no directory to resolve a relative name in.</exception>
+    public static string ResolveForNode(string overlayName, string backingName) =>
+        IO.Ssh.SshBackingName.Applies(overlayName, backingName) ? IO.Ssh.SshBackingName.Resolve(overlayName, backingName)
+            : Qcow2.Qcow2Image.ResolveBackingPath(overlayName, backingName);
+
+    /// <summary>As <see cref="ResolveForNode"/>, or null where the node has no directory (an SSH node with a legacy <c>host_key_check</c>).</summary>
+    public static string? TryResolveForNode(string overlayName, string backingName) =>
+        IO.Ssh.SshBackingName.Applies(overlayName, backingName) ? IO.Ssh.SshBackingName.TryResolve(overlayName, backingName)
+            : Qcow2.Qcow2Image.ResolveBackingPath(overlayName, backingName);
 }

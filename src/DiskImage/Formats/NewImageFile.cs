@@ -14,29 +14,40 @@ internal sealed class NewImageFile : IDisposable
     private readonly string _path;
     private readonly bool _existed;
 
-    private NewImageFile(string path, HostFile file, bool existed)
+    private NewImageFile(string path, IStorage file, bool existed)
     {
         _path = path;
         File = file;
         _existed = existed;
     }
 
-    /// <summary>The new image's file, created or emptied.</summary>
-    public HostFile File { get; }
+    /// <summary>The new image's file, created or emptied: a host file, or a file on an SSH server.</summary>
+    public IStorage File { get; }
 
-    /// <summary>Creates <paramref name="path"/>, or empties the file there (as qemu-img), remembering which.</summary>
+    /// <summary>
+    /// Creates <paramref name="path"/>, or empties the file there (as qemu-img), remembering which. An <c>ssh://</c>
+    /// name is created on its server through the ssh driver, as QEMU creates the file of any format there; what a
+    /// failed create leaves on a server stays, as qemu-img leaves it.
+    /// </summary>
     public static NewImageFile Create(string path)
     {
         // Asked before the create: what a failed create may remove depends on it.
-        var existed = FileIdentity.Of(path) is not null;
-        return new NewImageFile(path, HostFile.Create(path), existed);
+        var existed = Options.SshNode.IsSshUri(path) || FileIdentity.Of(path) is not null;
+        return new NewImageFile(path, CreateFile(path), existed);
     }
+
+    /// <summary>
+    /// Creates (or empties) the file at <paramref name="path"/> for writing: a host file, locked as
+    /// <see cref="HostFile.Create(string)"/> locks it, or the file an <c>ssh://</c> name names on its server.
+    /// </summary>
+    public static IStorage CreateFile(string path) =>
+        Options.SshNode.IsSshUri(path) ? IO.Ssh.SshStorage.Create(Options.SshNode.FromUri(path)) : HostFile.Create(path);
 
     /// <summary>
     /// Creates the file and runs <paramref name="write"/> on it, closed after; a failure reads
     /// <c>Could not create image: ...</c> (qcow and qed's words).
     /// </summary>
-    public static void Write(string path, Action<HostFile> write)
+    public static void Write(string path, Action<IStorage> write)
     {
         using var created = Create(path);
         created.Guard("Could not create image", withErrno: true, () => write(created.File));

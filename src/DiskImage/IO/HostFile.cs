@@ -120,8 +120,8 @@ public sealed class HostFile : IStorage
     {
         if (Options.SshNode.IsSshUri(path))
         {
-            // Only raw and qcow2 creation write through the ssh driver; another format would make a local "ssh:" file.
-            throw new UnsupportedFeatureException($"Creating this format over SSH is not supported; only qcow2 and raw images are created on an SSH server");
+            // Every creator writes an ssh:// name through the ssh driver; this one must not make a local "ssh:" file.
+            throw new UnsupportedFeatureException("Creating this file over SSH is not supported");
         }
 
         HostFile file;

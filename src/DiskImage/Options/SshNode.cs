@@ -291,6 +291,13 @@ internal static class SshNode
 /// </summary>
 internal sealed record SshTarget(string Host, string Port, string Path, string? User, SshHostKeyCheck HostKeyCheck, string? LegacyHostKeyCheck)
 {
+    /// <summary>
+    /// The name QEMU gives the node (its exact file name): <c>ssh://user@host:port/path</c>, the local user when none
+    /// is given, with a legacy <c>host_key_check</c> as its query.
+    /// </summary>
+    public string NodeName =>
+        $"ssh://{User ?? Environment.UserName}@{Host}:{Port}{Path}" + (LegacyHostKeyCheck is { } check ? "?host_key_check=" + check : "");
+
     /// <summary>The target as an <c>ssh://</c> file name that opens it again (the check as a <c>host_key_check</c> query).</summary>
     public string ToUri()
     {

@@ -8,7 +8,7 @@ namespace DiskImage.Interop.Tests.Ssh;
 /// qemu-io) 7.2 and its ssh driver, then with diskimg, on identical command lines and identical remote files; stdout,
 /// stderr (program name normalised), the exit code and, where a file is written, its bytes must be equal.
 /// </summary>
-public class SshInteropTests(SshServer server) : IClassFixture<SshServer>
+public partial class SshInteropTests(SshServer server) : IClassFixture<SshServer>
 {
     private static void AssertSame(ExternalTool.Result theirs, ExternalTool.Result ours, string what)
     {

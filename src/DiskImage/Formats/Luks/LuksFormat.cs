@@ -90,7 +90,7 @@ public sealed class LuksFormat : IImageFormat
         {
             // As QEMU: the file is created (a stub already there is truncated) before the secret is looked up, and
             // removed again when that fails (iotest 282).
-            using var file = HostFile.Create(path);
+            using var file = NewImageFile.CreateFile(path);
             if (luks.Encryption.KeySecret is null)
             {
                 throw new InvalidOptionException(MissingKeySecretMessage);
@@ -116,8 +116,12 @@ public sealed class LuksFormat : IImageFormat
         }
         catch
         {
-            // QEMU deletes a LUKS image whose creation failed: half a header protects nothing.
-            FailedCreate.Remove(path);
+            // QEMU deletes a LUKS image whose creation failed: half a header protects nothing. (Its ssh driver cannot
+            // delete a file, so one on an SSH server stays, as there.)
+            if (!Options.SshNode.IsSshUri(path))
+            {
+                FailedCreate.Remove(path);
+            }
             throw;
         }
     }

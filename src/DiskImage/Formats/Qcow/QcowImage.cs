@@ -183,7 +183,7 @@ public sealed partial class QcowImage : IDiskImage, IHostMappedImage
 
     private static IDiskImage OpenBacking(string path, string backingName, ImageOpenOptions options)
     {
-        var backingPath = options.BackingPath ?? Qcow2.Qcow2Image.ResolveBackingPath(path, backingName);
+        var backingPath = options.BackingPath ?? BackingChain.ResolveForNode(path, backingName);
         // qcow stores no backing format: it is probed unless the caller names one.
         return BackingChain.Open(path, backingPath, options.BackingFormat, options);
     }

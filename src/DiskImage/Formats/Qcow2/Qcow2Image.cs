@@ -158,13 +158,20 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
         }
     }
 
-    /// <summary>The backing path resolved the way QEMU combines it with the overlay's path.</summary>
+    /// <summary>
+    /// The backing path resolved the way QEMU combines a name with the overlay's file name: an absolute name or one
+    /// with a protocol stays as it is, a relative one beside a URL's last slash or in the overlay's directory.
+    /// </summary>
     internal static string ResolveBackingPath(string overlayPath, string backingFile) =>
-        IO.Curl.CurlUrl.SchemeOf(backingFile) is not null ? backingFile
-        : IO.Curl.CurlUrl.SchemeOf(overlayPath) is not null && !Path.IsPathRooted(backingFile) ? IO.Curl.CurlUrl.Sibling(overlayPath, backingFile)
-        : Path.IsPathRooted(backingFile) || Nbd.Client.NbdUri.IsNbd(backingFile) || Options.JsonFilename.IsJson(backingFile) || IO.Blkdebug.BlkdebugName.IsBlkdebug(backingFile) ? backingFile
+        IsAbsoluteName(backingFile) ? backingFile
+        : IO.Curl.CurlUrl.SchemeOf(overlayPath) is not null || Options.SshNode.IsSshUri(overlayPath) ? IO.Curl.CurlUrl.Sibling(overlayPath, backingFile)
         : Nbd.Client.NbdUri.IsNbd(overlayPath) ? throw new ImageAccessException("Cannot generate a base directory for NBD nodes")
         : Path.Combine(Path.GetDirectoryName(overlayPath) ?? "", backingFile);
+
+    /// <summary>Whether a backing name is used as it is: an absolute path, or a name with a protocol QEMU never resolves against a directory.</summary>
+    internal static bool IsAbsoluteName(string backingFile) =>
+        Path.IsPathRooted(backingFile) || IO.Curl.CurlUrl.SchemeOf(backingFile) is not null || Options.SshNode.IsSshUri(backingFile)
+        || Nbd.Client.NbdUri.IsNbd(backingFile) || Options.JsonFilename.IsJson(backingFile) || IO.Blkdebug.BlkdebugName.IsBlkdebug(backingFile);
 
     private static void RefuseForUntrusted(Qcow2Header header)
     {
@@ -187,7 +194,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
 
     private static IDiskImage OpenBacking(string path, Qcow2Header header, ImageOpenOptions options)
     {
-        var backingPath = options.BackingPath ?? ResolveBackingPath(path, header.BackingFile!);
+        var backingPath = options.BackingPath ?? BackingChain.ResolveForNode(path, header.BackingFile!);
         return BackingChain.Open(path, backingPath, options.BackingFormat ?? header.BackingFormat, options);
     }
 

@@ -148,7 +148,7 @@ public sealed partial class QedImage : IDiskImage
 
     private static IDiskImage OpenBacking(string path, string backingName, QedHeader header, ImageOpenOptions options)
     {
-        var backingPath = options.BackingPath ?? Qcow2.Qcow2Image.ResolveBackingPath(path, backingName);
+        var backingPath = options.BackingPath ?? BackingChain.ResolveForNode(path, backingName);
         var format = options.BackingFormat ?? ((header.Features & QedHeader.FeatureBackingFormatNoProbe) != 0 ? "raw" : null);
         return BackingChain.Open(path, backingPath, format, options);
     }

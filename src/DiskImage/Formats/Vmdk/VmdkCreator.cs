@@ -71,7 +71,7 @@ internal static class VmdkCreator
         try
         {
             var lines = new StringBuilder();
-            using var main = HostFile.Create(path);
+            using var main = NewImageFile.CreateFile(path);
             created.Add(path);
             if (!split && !flat)
             {
@@ -88,7 +88,7 @@ internal static class VmdkCreator
                     var extentName = split
                         ? string.Create(CultureInfo.InvariantCulture, $"{prefix}-{(flat ? 'f' : 's')}{index:000}{postfix}")
                         : $"{prefix}-flat{postfix}";
-                    using (var file = HostFile.Create(directory + extentName))
+                    using (var file = NewImageFile.CreateFile(directory + extentName))
                     {
                         created.Add(directory + extentName);
                         InitExtent(file, current, flat, compress, options.ZeroedGrain);
@@ -158,7 +158,7 @@ internal static class VmdkCreator
     }
 
     /// <summary>Lays out one extent file: flat ones are sized, sparse ones get their header and tables.</summary>
-    private static void InitExtent(HostFile file, long size, bool flat, bool compress, bool zeroedGrain)
+    private static void InitExtent(IStorage file, long size, bool flat, bool compress, bool zeroedGrain)
     {
         if (flat)
         {
@@ -201,7 +201,7 @@ internal static class VmdkCreator
         WriteDirectory(file, directory, directoryOffset, directorySectors, tableSectors, tableCount);
     }
 
-    private static void WriteDirectory(HostFile file, byte[] directory, long offset, long directorySectors, long tableSectors, long tableCount)
+    private static void WriteDirectory(IStorage file, byte[] directory, long offset, long directorySectors, long tableSectors, long tableCount)
     {
         var table = offset + directorySectors;
         for (var i = 0; i < tableCount; i++, table += tableSectors)

@@ -102,7 +102,7 @@ public sealed partial class VmdkImage : IDiskImage
 
                 if (options.OpenBackingChain)
                 {
-                    backing = BackingChain.Open(path, ResolveBackingPath(path, hint), VmdkFormat.Instance.Name, options);
+                    backing = BackingChain.Open(path, BackingChain.ResolveForNode(path, hint), VmdkFormat.Instance.Name, options);
                 }
             }
 
@@ -136,7 +136,7 @@ public sealed partial class VmdkImage : IDiskImage
             DirtyFlag = uniform ? false : null,
             BackingFilename = ParentHint,
             // Over a quorum node there is no directory to resolve a relative parent name in.
-            FullBackingFilename = ParentHint is null || (_layout.Main.QuorumName is not null && !Path.IsPathRooted(ParentHint)) ? null : ResolveBackingPath(_path, ParentHint),
+            FullBackingFilename = ParentHint is null || (_layout.Main.QuorumName is not null && !Path.IsPathRooted(ParentHint)) ? null : BackingChain.TryResolveForNode(_path, ParentHint),
             BackingFilenameFormat = ParentHint is null ? null : VmdkFormat.Instance.Name,
             FormatSpecific = new VmdkSpecificInfo
             {

@@ -74,7 +74,7 @@ internal sealed class SshStorage : IStorage
             };
             SshErrors.Connect(client, () => refusal);
             var file = SshErrors.OpenFile(client, target.Path, mode, writable);
-            return new SshStorage(client, agent, file, DisplayName(target, user), writable);
+            return new SshStorage(client, agent, file, target.NodeName, writable);
         }
         catch
         {
@@ -83,10 +83,6 @@ internal sealed class SshStorage : IStorage
             throw;
         }
     }
-
-    /// <summary>The name QEMU gives the node: <c>ssh://user@host:port/path</c>, with a legacy <c>host_key_check</c> as its query.</summary>
-    private static string DisplayName(SshTarget target, string user) =>
-        $"ssh://{user}@{target.Host}:{target.Port}{target.Path}" + (target.LegacyHostKeyCheck is { } check ? "?host_key_check=" + check : "");
 
     /// <inheritdoc/>
     public string Path { get; }
@@ -195,7 +191,8 @@ internal sealed class SshStorage : IStorage
         {
             if (length < _length)
             {
-                throw new ImageAccessException("ssh driver does not support shrinking files");
+                // QEMU's ENOTSUP: callers that may go on without the cut (commit emptying an image) tell it by type.
+                throw new UnsupportedFeatureException("ssh driver does not support shrinking files");
             }
 
             if (length > _length)

@@ -46,6 +46,7 @@ public static class ImageCommitter
             }
 
             var (probeLayers, found) = FindBase(probe, options);
+            RefuseReopeningOverSsh(probeLayers.Count, found);
             InputOverlap.EnsureDistinct(found.FilePath, probeLayers.Select(l => l.FilePath));
             basePath = found.FilePath;
             baseFormat = found.Format.Name;
@@ -123,10 +124,34 @@ public static class ImageCommitter
                 {
                     throw new ImageAccessException($"Failed to empty {options.Path}: {ErrnoText.Describe(e)}", e);
                 }
+                catch (UnsupportedFeatureException e)
+                {
+                    // A file that cannot be cut (an image over SSH): qemu-img prints the driver's refusal and takes
+                    // the image as emptied, its clusters already released.
+                    ImageWarnings.Report(e.Message);
+                }
             }
         }
 
         progress?.Report(new OperationProgress(guestLength, guestLength));
+    }
+
+    /// <summary>
+    /// qemu-img reopens the base for writing, and with it every node below (its file, its own backing chain); the ssh
+    /// driver cannot be reopened, so a commit into a base on an SSH server, or over one, fails before anything is
+    /// written. The node QEMU names is the first such file node, numbered as it opened them: at chain depth d, the
+    /// file node is 2d and its format node 2d + 1.
+    /// </summary>
+    private static void RefuseReopeningOverSsh(int baseDepth, IDiskImage baseImage)
+    {
+        var depth = baseDepth;
+        for (var layer = baseImage; layer is not null; layer = layer.Backing, depth++)
+        {
+            if (Options.SshNode.IsSshUri(layer.FilePath))
+            {
+                throw new UnsupportedFeatureException($"Block format 'ssh' used by node '{Formats.Qcow2.Bitmaps.QemuNodeName.Numbered(2 * depth)}' does not support reopening files");
+            }
+        }
     }
 
     /// <summary>The layers from the image down to (not including) the base, and the base.</summary>

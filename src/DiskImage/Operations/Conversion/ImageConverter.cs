@@ -84,6 +84,7 @@ public static class ImageConverter
             {
                 try
                 {
+                    Create.ImageCreator.RefuseFileProtocolKeysOverSsh(options.Target, targetFormat, targetOptions);
                     var createOptions = targetFormat.ParseCreateOptions(layout.TotalLength, targetOptions) with { Registry = registry, SecretProvider = options.SecretProvider };
                     targetFormat.Create(targetPath, createOptions);
                 }

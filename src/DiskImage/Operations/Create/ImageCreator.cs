@@ -55,6 +55,8 @@ public static class ImageCreator
             throw new UnsupportedFeatureException(curlRefusal);
         }
 
+        RefuseFileProtocolKeysOverSsh(file, format, request.Options);
+
         // What the format driver refuses comes after qemu-img's "Formatting" line, so the backing checks still run
         // and the plan carries the refusal to Execute.
         ImageCreateOptions options;
@@ -252,15 +254,41 @@ public static class ImageCreator
         }
     }
 
+    /// <summary>
+    /// qemu-img takes the create options of the format and of the protocol under it: the file protocol's
+    /// <c>nocow</c> and <c>extent_size_hint</c>, and the <c>preallocation</c> that raw and luks leave to it, are no
+    /// options of the ssh protocol, which has only a size. Refused before the "Formatting" line, as there.
+    /// </summary>
+    internal static void RefuseFileProtocolKeysOverSsh(string path, IImageFormat format, IReadOnlyDictionary<string, string> options)
+    {
+        if (!SshNode.IsSshUri(path))
+        {
+            return;
+        }
+
+        var takenFromProtocol = format is Formats.Raw.RawFormat or Formats.Luks.LuksFormat;
+        foreach (var key in options.Keys)
+        {
+            if (key is "nocow" or "extent_size_hint" || (key == "preallocation" && takenFromProtocol))
+            {
+                throw new InvalidOptionException($"Invalid parameter '{key}'");
+            }
+        }
+    }
+
     /// <summary>A backing path as QEMU resolves it: relative to the directory of the image that names it.</summary>
     public static string ResolveBacking(string imagePath, string backingFile)
     {
         ArgumentNullException.ThrowIfNull(imagePath);
         ArgumentNullException.ThrowIfNull(backingFile);
-        if (Path.IsPathRooted(backingFile) || JsonFilename.IsJson(backingFile) || IO.Blkdebug.BlkdebugName.IsBlkdebug(backingFile)
-            || Nbd.Client.NbdUri.IsNbd(backingFile))
+        if (Formats.Qcow2.Qcow2Image.IsAbsoluteName(backingFile))
         {
             return backingFile; // absolute, or a name with a protocol prefix, which QEMU never resolves against the image's directory
+        }
+
+        if (SshNode.IsSshUri(imagePath))
+        {
+            return IO.Curl.CurlUrl.Sibling(imagePath, backingFile); // beside the new image on its server, by the name as given
         }
 
         var directory = Path.GetDirectoryName(imagePath);

@@ -1,5 +1,4 @@
 using DiskImage.Formats;
-using DiskImage.Operations.Create;
 
 namespace DiskImage.Operations.Info;
 
@@ -46,7 +45,9 @@ public static class ImageInspector
                 break;
             }
 
-            next = info.FullBackingFilename ?? ImageCreator.ResolveBacking(next, info.BackingFilename);
+            // qemu-img follows the chain by the full name only; a name it cannot resolve ends the listing in an error.
+            next = info.FullBackingFilename
+                ?? throw new ImageAccessException($"Could not determine absolute backing filename, but backing filename '{info.BackingFilename}' present");
             nextFormat = info.BackingFilenameFormat;
         }
 

@@ -6,5 +6,8 @@ namespace DiskImage.Formats.Qcow2.Bitmaps;
 /// </summary>
 internal static class QemuNodeName
 {
-    public static string Next() => $"#block1{Random.Shared.Next(100):D2}";
+    public static string Next() => Numbered(1);
+
+    /// <summary>The name of the node QEMU named <paramref name="counter"/>-th (from 0; a format node comes after its file node).</summary>
+    public static string Numbered(int counter) => $"#block{counter}{Random.Shared.Next(100):D2}";
 }
