@@ -132,6 +132,47 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
     public void A_remote_or_device_name_fails_as_qemu_fails(params string[] arguments) =>
         A_driver_name_fails_as_qemu_img_fails(arguments[2], arguments);
 
+    /// <summary>
+    /// A directory opened for writing (commit under every format, and the writing verbs that probe), which QEMU's
+    /// open(2) refuses before any driver looks at it; vdi and vhdx named for files of other formats, empty or short.
+    /// </summary>
+    public static TheoryData<string, string[]> DirectoryAndForeignFileCases()
+    {
+        var data = new TheoryData<string, string[]>();
+        foreach (var format in new[] { "raw", "qcow2", "qcow", "vmdk", "vdi", "vhdx", "vpc", "qed", "parallels", "dmg", "luks", "file", "host_device" })
+        {
+            data.Add(format, ["commit", "-f", format, "sub"]);
+        }
+
+        foreach (var line in new[]
+        {
+            ["commit", "sub"], ["commit", "file:sub"], ["commit", "json:{\"file\":{\"driver\":\"file\",\"filename\":\"sub\"}}"],
+            ["resize", "sub", "2M"], ["rebase", "-u", "-b", "", "sub"], ["snapshot", "-c", "s0", "sub"], ["bitmap", "--add", "sub", "b0"],
+            ["check", "-r", "all", "sub"], new[] { "io", "-c", "read 0 512", "sub" },
+        })
+        {
+            data.Add("probed", line);
+        }
+
+        foreach (var format in new[] { "vdi", "vhdx" })
+        {
+            foreach (var file in new[] { "src.raw", "src.qcow2", "empty", "short" })
+            {
+                data.Add(format, ["info", "-f", format, file]);
+                data.Add(format, ["check", "-f", format, file]);
+                data.Add(format, ["convert", "-f", format, file, "x.img"]);
+                data.Add(format, ["io", "-f", format, "-c", "read 0 512", file]);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(DirectoryAndForeignFileCases))]
+    public void A_directory_or_a_file_of_another_format_fails_as_qemu_fails(string driver, string[] arguments) =>
+        A_driver_name_fails_as_qemu_img_fails(driver, arguments);
+
     [Theory]
     [MemberData(nameof(Cases))]
     public void A_driver_name_fails_as_qemu_img_fails(string driver, string[] arguments)
@@ -189,11 +230,13 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
         {
             _ when IsFile(a) => Path.Combine(directory, a),
             ['i', 'f', '=', ..] or ['o', 'f', '=', ..] when IsFile(a[3..]) => a[..3] + Path.Combine(directory, a[3..]),
+            ['f', 'i', 'l', 'e', ':', ..] when IsFile(a[5..]) => "file:" + Path.Combine(directory, a[5..]),
+            ['j', 's', 'o', 'n', ':', ..] => a.Replace("\"sub\"", $"\"{Path.Combine(directory, "sub")}\"", StringComparison.Ordinal),
             _ => a,
         }),
     ];
 
-    private static bool IsFile(string name) => name is "src.raw" or "missing" or "sub" or "src.qcow2" or "ov.qcow2" or "x.img" or "tgt.raw";
+    private static bool IsFile(string name) => name is "src.raw" or "missing" or "sub" or "empty" or "short" or "src.qcow2" or "ov.qcow2" or "x.img" or "tgt.raw";
 
     private static string Listing(TempDirectory dir) =>
         string.Join(' ', Directory.EnumerateFileSystemEntries(dir.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
