@@ -122,6 +122,21 @@ public sealed class ImageFormatRegistry
                 return OpenSpec(Options.BlockSpec.FromJson(IO.Blkdebug.BlkdebugName.TopNodeJson(file)), null, options);
             }
 
+            if (formatName is null or "raw" or "qcow2" or "qcow" or "vmdk" or "vdi" or "vhdx" or "vpc" or "qed" or "parallels" or "bochs" or "cloop" or "dmg" or "luks"
+                && file == path && IO.ProtocolName.Of(file) is { } protocol)
+            {
+                // An image format's file is opened by the protocol driver the name's prefix picks, as in QEMU.
+                if (!IO.ProtocolName.IsKnown(protocol))
+                {
+                    throw new InvalidOptionException($"Unknown protocol '{protocol}'");
+                }
+
+                if (formatName is null && IO.ProtocolName.RemoteDriver(protocol) is { } remote)
+                {
+                    return Get(remote).Open(file, options with { FormatWasProbed = false });
+                }
+            }
+
             if (formatName is not null)
             {
                 return Get(formatName).Open(file, options with { FormatWasProbed = false });

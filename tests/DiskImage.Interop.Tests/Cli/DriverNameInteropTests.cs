@@ -134,7 +134,8 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
 
     /// <summary>
     /// A directory opened for writing (commit under every format, and the writing verbs that probe), which QEMU's
-    /// open(2) refuses before any driver looks at it; vdi and vhdx named for files of other formats, empty or short.
+    /// open(2) refuses before any driver looks at it; protocol prefixes without <c>-f</c>; vdi and vhdx named for
+    /// files of other formats, empty or short.
     /// </summary>
     public static TheoryData<string, string[]> DirectoryAndForeignFileCases()
     {
@@ -154,6 +155,17 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
             data.Add("probed", line);
         }
 
+        // Protocol prefixes without -f: gluster's pick its driver, one no driver answers to is refused, and the
+        // ones read before (ssh, nbd) still connect.
+        foreach (var name in new[] { "gluster://localhost/vol/a.img", "gluster+unix:///vol/a.img?socket=/nonexistent/glusterd.socket", "sheepdog://x/y", "quorum:x", "ssh://localhost:1/a.img", "nbd://localhost:1/x" })
+        {
+            data.Add("prefix", ["info", name]);
+            data.Add("prefix", ["convert", name, "x.img"]);
+            data.Add("prefix", ["io", "-c", "read 0 512", name]);
+        }
+
+        data.Add("prefix", ["info", "-f", "raw", "sheepdog://x/y"]);
+
         foreach (var format in new[] { "vdi", "vhdx" })
         {
             foreach (var file in new[] { "src.raw", "src.qcow2", "empty", "short" })
@@ -170,7 +182,7 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
 
     [Theory]
     [MemberData(nameof(DirectoryAndForeignFileCases))]
-    public void A_directory_or_a_file_of_another_format_fails_as_qemu_fails(string driver, string[] arguments) =>
+    public void A_directory_a_protocol_prefix_or_a_foreign_file_fails_as_qemu_fails(string driver, string[] arguments) =>
         A_driver_name_fails_as_qemu_img_fails(driver, arguments);
 
     [Theory]
