@@ -27,6 +27,13 @@ internal static class ProtocolName
 
     public static bool IsKnown(string protocol) => s_known.Contains(protocol);
 
+    /// <summary>
+    /// Why QEMU refuses to create an image at <paramref name="name"/> before formatting anything: a prefix no protocol
+    /// driver answers to (<c>json:</c> among them, which names an open, not a creation), or a curl URL; null otherwise.
+    /// </summary>
+    public static string? CreationRefusal(string name) =>
+        Of(name) is { } protocol && !IsKnown(protocol) ? $"Unknown protocol '{protocol}'" : Curl.CurlUrl.CreationRefusal(name);
+
     /// <summary>The remote driver a prefix selects among those opened as a whole node here (gluster's four, and the
     /// protocols this library refuses by name), or null.</summary>
     public static string? RemoteDriver(string protocol) => protocol switch

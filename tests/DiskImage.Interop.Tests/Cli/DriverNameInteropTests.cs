@@ -134,8 +134,8 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
 
     /// <summary>
     /// A directory opened for writing (commit under every format, and the writing verbs that probe), which QEMU's
-    /// open(2) refuses before any driver looks at it; protocol prefixes without <c>-f</c>; vdi and vhdx named for
-    /// files of other formats, empty or short.
+    /// open(2) refuses before any driver looks at it; protocol prefixes without <c>-f</c>, and on new images; vdi and
+    /// vhdx named for files of other formats, empty or short.
     /// </summary>
     public static TheoryData<string, string[]> DirectoryAndForeignFileCases()
     {
@@ -165,6 +165,20 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
         }
 
         data.Add("prefix", ["info", "-f", "raw", "sheepdog://x/y"]);
+
+        // A new image's name with a prefix no protocol driver answers to, json: among them, is refused before anything is made.
+        foreach (var target in new[] { "json:{\"driver\":\"file\",\"filename\":\"x.img\"}", "sheepdog://x/y", "json:" })
+        {
+            data.Add("target", ["create", "-f", "qcow2", target, "1M"]);
+            data.Add("target", ["create", "-f", "nbd", target, "1M"]);
+            data.Add("target", ["convert", "-O", "qcow2", "src.raw", target]);
+            if (!target.Contains("x.img", StringComparison.Ordinal))
+            {
+                data.Add("target", ["convert", "-n", "-O", "raw", "src.raw", target]);
+            }
+
+            data.Add("target", ["dd", "-O", "raw", "if=src.raw", "of=" + target]);
+        }
 
         foreach (var format in new[] { "vdi", "vhdx" })
         {
@@ -243,12 +257,14 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
             _ when IsFile(a) => Path.Combine(directory, a),
             ['i', 'f', '=', ..] or ['o', 'f', '=', ..] when IsFile(a[3..]) => a[..3] + Path.Combine(directory, a[3..]),
             ['f', 'i', 'l', 'e', ':', ..] when IsFile(a[5..]) => "file:" + Path.Combine(directory, a[5..]),
-            ['j', 's', 'o', 'n', ':', ..] => a.Replace("\"sub\"", $"\"{Path.Combine(directory, "sub")}\"", StringComparison.Ordinal),
+            _ when a.Contains("json:", StringComparison.Ordinal) => s_fileNames.Aggregate(a, (json, name) => json.Replace($"\"{name}\"", $"\"{Path.Combine(directory, name)}\"", StringComparison.Ordinal)),
             _ => a,
         }),
     ];
 
-    private static bool IsFile(string name) => name is "src.raw" or "missing" or "sub" or "empty" or "short" or "src.qcow2" or "ov.qcow2" or "x.img" or "tgt.raw";
+    private static readonly string[] s_fileNames = ["src.raw", "missing", "sub", "empty", "short", "src.qcow2", "ov.qcow2", "x.img", "tgt.raw"];
+
+    private static bool IsFile(string name) => s_fileNames.Contains(name);
 
     private static string Listing(TempDirectory dir) =>
         string.Join(' ', Directory.EnumerateFileSystemEntries(dir.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
