@@ -131,8 +131,10 @@ public sealed class ImageFormatRegistry
                     throw new InvalidOptionException($"Unknown protocol '{protocol}'");
                 }
 
-                if (formatName is null && IO.ProtocolName.RemoteDriver(protocol) is { } remote)
+                if (IO.ProtocolName.RemoteDriver(protocol) is { } remote)
                 {
+                    // Those drivers never yield a node here (a failed connection, or the refusal of a driver this
+                    // library lacks), so the format that would go over it is never reached.
                     return Get(remote).Open(file, options with { FormatWasProbed = false });
                 }
             }

@@ -165,6 +165,9 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
         }
 
         data.Add("prefix", ["info", "-f", "raw", "sheepdog://x/y"]);
+        data.Add("prefix", ["info", "-f", "qcow2", "gluster://localhost/vol/a.img"]);
+        data.Add("prefix", ["convert", "-f", "raw", "gluster+unix:///vol/a.img?socket=/nonexistent/glusterd.socket", "x.img"]);
+        data.Add("prefix", ["io", "-f", "vmdk", "-c", "read 0 512", "gluster://localhost/vol/a.img"]);
 
         // A new image's name with a prefix no protocol driver answers to, json: among them, is refused before anything is made.
         foreach (var target in new[] { "json:{\"driver\":\"file\",\"filename\":\"x.img\"}", "sheepdog://x/y", "json:" })
