@@ -122,11 +122,29 @@ public sealed class ImageFormatRegistry
                 return OpenSpec(Options.BlockSpec.FromJson(IO.Blkdebug.BlkdebugName.TopNodeJson(file)), null, options);
             }
 
+            if (formatName is null or "raw" or "qcow2" or "qcow" or "vmdk" or "vdi" or "vhdx" or "vpc" or "qed" or "parallels" or "bochs" or "cloop" or "dmg" or "luks"
+                && file == path && IO.ProtocolName.Of(file) is { } protocol)
+            {
+                // An image format's file is opened by the protocol driver the name's prefix picks, as in QEMU.
+                if (!IO.ProtocolName.IsKnown(protocol))
+                {
+                    throw new InvalidOptionException($"Unknown protocol '{protocol}'");
+                }
+
+                if (IO.ProtocolName.RemoteDriver(protocol) is { } remote)
+                {
+                    // Those drivers never yield a node here (a failed connection, or the refusal of a driver this
+                    // library lacks), so the format that would go over it is never reached.
+                    return Get(remote).Open(file, options with { FormatWasProbed = false });
+                }
+            }
+
             if (formatName is not null)
             {
                 return Get(formatName).Open(file, options with { FormatWasProbed = false });
             }
 
+            RefuseDirectoryForWriting(file, options.ReadOnly);
             return Probe(file).Open(file, options with { FormatWasProbed = true });
         }
         catch (DiskImageException e) when (options.OpeningChain.Count == 0)
@@ -174,6 +192,11 @@ public sealed class ImageFormatRegistry
         }
 
         var name = formatName ?? spec.Driver;
+        if (name is null && spec.Protocol is null)
+        {
+            RefuseDirectoryForWriting(spec.Filename, opened.ReadOnly);
+        }
+
         var format = spec.Protocol is { } hostDriver && name == hostDriver ? Raw.ProtocolFormat.ForHostDriver(hostDriver)
             : name is not null ? Get(name) : Probe(spec.Filename);
         if (window is not null && format is not Raw.RawFormat)
@@ -224,6 +247,18 @@ public sealed class ImageFormatRegistry
         if (protocol != "file" && kind is not (IO.FileKind.CharacterDevice or IO.FileKind.BlockDevice))
         {
             throw new InvalidOptionException($"'{protocol}' driver requires '{filename}' to be either a character or block device");
+        }
+    }
+
+    /// <summary>
+    /// QEMU opens an image's file for writing before it probes the format, and open(2) refuses a directory at once; a
+    /// read-only probe would instead find it is no regular file.
+    /// </summary>
+    private static void RefuseDirectoryForWriting(string filename, bool readOnly)
+    {
+        if (!readOnly && IO.FileStatCalls.TryStat(filename, out _, out _, out var kind) && kind == IO.FileKind.Directory)
+        {
+            throw new ImageAccessException($"Could not open '{filename}': Is a directory");
         }
     }
 

@@ -19,9 +19,13 @@ public sealed class DriverNameFiles : IDisposable
         ExternalTool.QemuImg("create", "-q", "-f", "qcow2", dir.File("src.qcow2"), "1M");
         // The backing file is named relatively, so the overlay names src.raw beside it wherever it is copied.
         ExternalTool.RunIn(dir.Path, "qemu-img", "create", "-q", "-f", "qcow2", "-b", "src.raw", "-F", "raw", "ov.qcow2").EnsureSuccess("qemu-img create");
+
+        // Files no format recognises: one empty, one shorter than any header, with bytes where VDI's signature goes.
+        File.WriteAllBytes(dir.File("empty"), []);
+        File.WriteAllBytes(dir.File("short"), [.. Enumerable.Range(0, 100).Select(i => (byte)(i * 37 + 11))]);
     }
 
-    /// <summary>Puts src.raw, tgt.raw, src.qcow2, ov.qcow2 and an empty directory sub into <paramref name="dir"/>.</summary>
+    /// <summary>Puts src.raw, tgt.raw, src.qcow2, ov.qcow2, empty, short and an empty directory sub into <paramref name="dir"/>.</summary>
     public void CopyTo(TempDirectory dir)
     {
         foreach (var file in Directory.GetFiles(_template.Path))

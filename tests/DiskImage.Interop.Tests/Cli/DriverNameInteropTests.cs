@@ -132,6 +132,76 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
     public void A_remote_or_device_name_fails_as_qemu_fails(params string[] arguments) =>
         A_driver_name_fails_as_qemu_img_fails(arguments[2], arguments);
 
+    /// <summary>
+    /// A directory opened for writing (commit under every format, and the writing verbs that probe), which QEMU's
+    /// open(2) refuses before any driver looks at it; protocol prefixes without <c>-f</c>, and on new images; vdi and
+    /// vhdx named for files of other formats, empty or short.
+    /// </summary>
+    public static TheoryData<string, string[]> DirectoryAndForeignFileCases()
+    {
+        var data = new TheoryData<string, string[]>();
+        foreach (var format in new[] { "raw", "qcow2", "qcow", "vmdk", "vdi", "vhdx", "vpc", "qed", "parallels", "dmg", "luks", "file", "host_device" })
+        {
+            data.Add(format, ["commit", "-f", format, "sub"]);
+        }
+
+        foreach (var line in new[]
+        {
+            ["commit", "sub"], ["commit", "file:sub"], ["commit", "json:{\"file\":{\"driver\":\"file\",\"filename\":\"sub\"}}"],
+            ["resize", "sub", "2M"], ["rebase", "-u", "-b", "", "sub"], ["snapshot", "-c", "s0", "sub"], ["bitmap", "--add", "sub", "b0"],
+            ["check", "-r", "all", "sub"], new[] { "io", "-c", "read 0 512", "sub" },
+        })
+        {
+            data.Add("probed", line);
+        }
+
+        // Protocol prefixes without -f: gluster's pick its driver, one no driver answers to is refused, and the
+        // ones read before (ssh, nbd) still connect.
+        foreach (var name in new[] { "gluster://localhost/vol/a.img", "gluster+unix:///vol/a.img?socket=/nonexistent/glusterd.socket", "sheepdog://x/y", "quorum:x", "ssh://localhost:1/a.img", "nbd://localhost:1/x" })
+        {
+            data.Add("prefix", ["info", name]);
+            data.Add("prefix", ["convert", name, "x.img"]);
+            data.Add("prefix", ["io", "-c", "read 0 512", name]);
+        }
+
+        data.Add("prefix", ["info", "-f", "raw", "sheepdog://x/y"]);
+        data.Add("prefix", ["info", "-f", "qcow2", "gluster://localhost/vol/a.img"]);
+        data.Add("prefix", ["convert", "-f", "raw", "gluster+unix:///vol/a.img?socket=/nonexistent/glusterd.socket", "x.img"]);
+        data.Add("prefix", ["io", "-f", "vmdk", "-c", "read 0 512", "gluster://localhost/vol/a.img"]);
+
+        // A new image's name with a prefix no protocol driver answers to, json: among them, is refused before anything is made.
+        foreach (var target in new[] { "json:{\"driver\":\"file\",\"filename\":\"x.img\"}", "sheepdog://x/y", "json:" })
+        {
+            data.Add("target", ["create", "-f", "qcow2", target, "1M"]);
+            data.Add("target", ["create", "-f", "nbd", target, "1M"]);
+            data.Add("target", ["convert", "-O", "qcow2", "src.raw", target]);
+            if (!target.Contains("x.img", StringComparison.Ordinal))
+            {
+                data.Add("target", ["convert", "-n", "-O", "raw", "src.raw", target]);
+            }
+
+            data.Add("target", ["dd", "-O", "raw", "if=src.raw", "of=" + target]);
+        }
+
+        foreach (var format in new[] { "vdi", "vhdx" })
+        {
+            foreach (var file in new[] { "src.raw", "src.qcow2", "empty", "short" })
+            {
+                data.Add(format, ["info", "-f", format, file]);
+                data.Add(format, ["check", "-f", format, file]);
+                data.Add(format, ["convert", "-f", format, file, "x.img"]);
+                data.Add(format, ["io", "-f", format, "-c", "read 0 512", file]);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(DirectoryAndForeignFileCases))]
+    public void A_directory_a_protocol_prefix_or_a_foreign_file_fails_as_qemu_fails(string driver, string[] arguments) =>
+        A_driver_name_fails_as_qemu_img_fails(driver, arguments);
+
     [Theory]
     [MemberData(nameof(Cases))]
     public void A_driver_name_fails_as_qemu_img_fails(string driver, string[] arguments)
@@ -189,11 +259,15 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
         {
             _ when IsFile(a) => Path.Combine(directory, a),
             ['i', 'f', '=', ..] or ['o', 'f', '=', ..] when IsFile(a[3..]) => a[..3] + Path.Combine(directory, a[3..]),
+            ['f', 'i', 'l', 'e', ':', ..] when IsFile(a[5..]) => "file:" + Path.Combine(directory, a[5..]),
+            _ when a.Contains("json:", StringComparison.Ordinal) => s_fileNames.Aggregate(a, (json, name) => json.Replace($"\"{name}\"", $"\"{Path.Combine(directory, name)}\"", StringComparison.Ordinal)),
             _ => a,
         }),
     ];
 
-    private static bool IsFile(string name) => name is "src.raw" or "missing" or "sub" or "src.qcow2" or "ov.qcow2" or "x.img" or "tgt.raw";
+    private static readonly string[] s_fileNames = ["src.raw", "missing", "sub", "empty", "short", "src.qcow2", "ov.qcow2", "x.img", "tgt.raw"];
+
+    private static bool IsFile(string name) => s_fileNames.Contains(name);
 
     private static string Listing(TempDirectory dir) =>
         string.Join(' ', Directory.EnumerateFileSystemEntries(dir.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));

@@ -75,14 +75,19 @@ internal sealed record VdiHeader
         return b;
     }
 
-    /// <summary>Refuses what QEMU refuses, in its words.</summary>
-    public void Validate()
+    /// <summary>QEMU's first check, made before the signature's, on the size as written (before rounding to sectors).</summary>
+    public void ValidateSize()
     {
-        // QEMU checks the size first, on the size as written (before rounding to sectors).
         if (DiskSize > (ulong)MaxBlocks * BlockSize)
         {
             throw new InvalidImageException($"Unsupported VDI image size (size is 0x{DiskSize:x}, max supported is 0x{(ulong)MaxBlocks * BlockSize:x})");
         }
+    }
+
+    /// <summary>Refuses what QEMU refuses, in its words.</summary>
+    public void Validate()
+    {
+        ValidateSize();
 
         if (Version != Version11)
         {

@@ -65,12 +65,14 @@ public sealed partial class VdiImage : IDiskImage, IHostMappedImage, IConsistenc
             file.IgnoreFlushes = options.IgnoreFlushes;
             var bytes = new byte[VdiHeader.Size];
             file.Read(0, bytes);
+            // QEMU looks at the size before the signature, so a file of another format can fail on either.
+            var header = VdiHeader.Parse(bytes);
+            header.ValidateSize();
             if (!VdiHeader.HasSignature(bytes))
             {
-                throw new InvalidImageException("Image not in VDI format (bad signature)", 0x40);
+                throw new InvalidImageException($"Image not in VDI format (bad signature {BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(0x40)):x8})", 0x40);
             }
 
-            var header = VdiHeader.Parse(bytes);
             header.Validate();
             if (header.OffsetBmap + ((long)header.BlocksInImage * 4) > file.Length)
             {

@@ -92,7 +92,7 @@ public sealed partial class VhdxImage : IDiskImage, IHostMappedImage, IConsisten
         file.Read(0, signature);
         if (!signature.AsSpan().SequenceEqual("vhdxfile"u8))
         {
-            throw new InvalidImageException("Not a VHDX image", 0);
+            throw new InvalidImageException("Invalid argument", 0); // QEMU fails with a bare EINVAL here
         }
 
         var (header, index, blocks) = VhdxHeader.ReadBoth(file);

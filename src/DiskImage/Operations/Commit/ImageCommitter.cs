@@ -30,10 +30,11 @@ public static class ImageCommitter
         string basePath, baseFormat, baseName;
         bool baseProbed;
         long? growBaseTo = null;
-        if (options.Format is "bochs" or "cloop" or "http" or "https" or "ftp" or "ftps" || IO.Curl.CurlStorage.IsCurlUrl(options.Path))
+        if (options.Format is "bochs" or "cloop" or "http" or "https" or "ftp" or "ftps" || IO.Curl.CurlStorage.IsCurlUrl(options.Path)
+            || NamesDirectory(options.Path))
         {
             // QEMU opens the top for writing first: the read-only drivers refuse that before they read their header
-            // (the curl drivers, named or by URL, before they look at the name).
+            // (the curl drivers, named or by URL, before they look at the name), and a directory fails in open(2).
             registry.Open(options.Path, options.Format, TopOptions(options) with { ReadOnly = false }).Dispose();
         }
 
@@ -191,6 +192,22 @@ public static class ImageCommitter
     /// </summary>
     private static string? BaseKeySecret(CommitOptions options) =>
         (Options.JsonFilename.IsJson(options.Path) ? Options.BlockSpec.FromJson(options.Path).BackingKeySecret : null) ?? options.KeySecret;
+
+    /// <summary>Whether the image's file (named plainly, with <c>file:</c> or in a well-formed <c>json:</c> name) is a directory.</summary>
+    private static bool NamesDirectory(string path)
+    {
+        string file;
+        try
+        {
+            file = Options.JsonFilename.IsJson(path) ? Options.BlockSpec.FromJson(path).Filename : IO.FileProtocolPrefix.Strip(path);
+        }
+        catch (DiskImageException)
+        {
+            return false; // the open below refuses the name in its own words
+        }
+
+        return IO.FileStatCalls.TryStat(file, out _, out _, out var kind) && kind == IO.FileKind.Directory;
+    }
 
     private static ImageOpenOptions Unlocking(CommitOptions options) => new() { SecretProvider = options.SecretProvider, KeySecret = options.KeySecret };
 

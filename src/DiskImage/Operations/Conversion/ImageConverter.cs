@@ -72,9 +72,9 @@ public static class ImageConverter
             // A new target is built under a temporary name and renamed into place when whole; -n writes in place, and
             // so does a new image on an NBD export, which exists already and cannot be renamed, and one on an SSH server (made there in place, as qemu-img makes it).
             var targetOnNbd = Nbd.Client.NbdUri.IsNbd(options.Target) || DiskImage.Options.SshNode.IsSshUri(options.Target);
-            if (!options.NoCreate && IO.Curl.CurlUrl.CreationRefusal(options.Target) is { } curlRefusal)
+            if (!options.NoCreate && IO.ProtocolName.CreationRefusal(options.Target) is { } refusal)
             {
-                throw new UnsupportedFeatureException(curlRefusal);
+                throw new UnsupportedFeatureException(refusal);
             }
 
             // A driver the library lacks refuses the target by its given name, so it is not staged under another.

@@ -50,9 +50,9 @@ public static class ImageCreator
             throw new UnsupportedFeatureException($"Format driver '{format.Name}' does not support image creation");
         }
 
-        if (IO.Curl.CurlUrl.CreationRefusal(file) is { } curlRefusal)
+        if (IO.ProtocolName.CreationRefusal(file) is { } protocolRefusal)
         {
-            throw new UnsupportedFeatureException(curlRefusal);
+            throw new UnsupportedFeatureException(protocolRefusal);
         }
 
         RefuseFileProtocolKeysOverSsh(file, format, request.Options);

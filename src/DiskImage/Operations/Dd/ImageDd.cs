@@ -69,9 +69,9 @@ public static class ImageDd
             throw new UnsupportedFeatureException(QemuFormatNames.NoCreationMessage(options.OutputFormat));
         }
 
-        if (IO.Curl.CurlUrl.CreationRefusal(options.OutputPath) is { } curlRefusal)
+        if (IO.ProtocolName.CreationRefusal(options.OutputPath) is { } refusal)
         {
-            throw new UnsupportedFeatureException(curlRefusal);
+            throw new UnsupportedFeatureException(refusal);
         }
 
         if (targetFormat is Formats.Foreign.ForeignDriverFormat || targetFormat is Formats.Raw.ProtocolFormat { Name: not "file" })
