@@ -45,59 +45,48 @@ internal sealed record QemuUriReference(string? Scheme, string? Server, int Port
             }
 
             _at++;
-            if (Peek(_at) == '/' && Peek(_at + 1) == '/')
-            {
-                _at += 2;
-                if (!Authority())
-                {
-                    return null;
-                }
-
-                PathSegments(_at, firstMayBeEmpty: true);
-            }
-            else if (Peek(_at) == '/')
-            {
-                if (!PathAbsolute())
-                {
-                    return null;
-                }
-            }
-            else if (IsPchar(_at))
-            {
-                PathSegments(_at, firstMayBeEmpty: false);
-            }
-
-            return Tail() ? new QemuUriReference(scheme, _server, _port, _path, _query) : null;
+            return HierarchicalPart(relative: false) && Tail() ? new QemuUriReference(scheme, _server, _port, _path, _query) : null;
         }
 
-        public QemuUriReference? Relative()
+        public QemuUriReference? Relative() =>
+            HierarchicalPart(relative: true) && Tail() ? new QemuUriReference(null, _server, _port, _path, _query) : null;
+
+        /// <summary>
+        /// An authority and its path, an absolute path, or a rootless path; false where the authority or absolute path
+        /// is malformed. The first segment of a relative reference's rootless path cannot hold a colon (it would read
+        /// as a scheme).
+        /// </summary>
+        private bool HierarchicalPart(bool relative)
         {
             if (Peek(_at) == '/' && Peek(_at + 1) == '/')
             {
                 _at += 2;
                 if (!Authority())
                 {
-                    return null;
+                    return false;
                 }
 
                 PathSegments(_at, firstMayBeEmpty: true);
             }
             else if (Peek(_at) == '/')
             {
-                if (!PathAbsolute())
-                {
-                    return null;
-                }
+                return PathAbsolute();
             }
             else if (IsPchar(_at))
             {
-                // The first segment of a relative path cannot hold a colon (it would read as a scheme).
-                var start = _at;
-                Segment(':');
-                ContinueSegments(start);
+                if (relative)
+                {
+                    var start = _at;
+                    Segment(':');
+                    ContinueSegments(start);
+                }
+                else
+                {
+                    PathSegments(_at, firstMayBeEmpty: false);
+                }
             }
 
-            return Tail() ? new QemuUriReference(null, _server, _port, _path, _query) : null;
+            return true;
         }
 
         /// <summary>The optional query and fragment, then the end of the text.</summary>
