@@ -27,6 +27,8 @@ internal static class BuiltInFormats
         Raw.ProtocolFormat.HostCdrom,
         Curl.CurlProtocolFormat.Http,
         Curl.CurlProtocolFormat.Https,
+        Curl.CurlProtocolFormat.Ftp,
+        Curl.CurlProtocolFormat.Ftps,
         Null.NullFormat.Co,
         Null.NullFormat.Aio,
         Vvfat.VvfatFormat.Instance,

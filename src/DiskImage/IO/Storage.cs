@@ -3,7 +3,7 @@ using DiskImage.Nbd.Client;
 
 namespace DiskImage.IO;
 
-/// <summary>Opens the storage a name refers to: a host file, an NBD export for <c>nbd:</c> names, a file on a web server for <c>http://</c> and <c>https://</c> URLs, an <c>ssh://</c> server, or the image under a
+/// <summary>Opens the storage a name refers to: a host file, an NBD export for <c>nbd:</c> names, a file on a web or FTP server for <c>http://</c>, <c>https://</c>, <c>ftp://</c> and <c>ftps://</c> URLs, an <c>ssh://</c> server, or the image under a
 /// <c>blkdebug:CONFIG:PATH</c> name (with the rules file's fault injection when CONFIG is given).</summary>
 public static class Storage
 {
@@ -20,7 +20,6 @@ public static class Storage
         {
             return NbdUri.IsNbd(name) ? NbdStorage.Open(name, writable)
                 : Curl.CurlStorage.IsCurlUrl(name) ? Curl.CurlStorage.Open(name, writable)
-                : Curl.CurlUrl.SchemeOf(name) is { } ftp ? throw new UnsupportedFeatureException($"The '{ftp}' driver is not supported")
                 : Formats.Vvfat.VvfatName.IsVvfat(name) ? Formats.Vvfat.VvfatStorage.Open(name, writable)
                 : Options.SshNode.IsSshUri(name) ? Ssh.SshStorage.Open(name, writable)
                 : HostFile.Open(name, writable, lockRequest);

@@ -202,7 +202,7 @@ internal sealed record BlockSpec
             return TopProtocol(options, driver!);
         }
 
-        if (driver is "http" or "https")
+        if (driver is "http" or "https" or "ftp" or "ftps")
         {
             return TopCurl(options, driver);
         }
@@ -323,7 +323,7 @@ internal sealed record BlockSpec
         {
             (filename, blkdebugRules, blkdebugInline) = BlkdebugNode(options);
         }
-        else if (protocol is "http" or "https")
+        else if (protocol is "http" or "https" or "ftp" or "ftps")
         {
             (curl, curlObject) = CurlNode(options, protocol, FilePrefix);
             filename = curl.Url;

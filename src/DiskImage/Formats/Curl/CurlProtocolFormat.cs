@@ -14,6 +14,10 @@ internal sealed class CurlProtocolFormat : IImageFormat
 
     public static CurlProtocolFormat Https { get; } = new("https");
 
+    public static CurlProtocolFormat Ftp { get; } = new("ftp");
+
+    public static CurlProtocolFormat Ftps { get; } = new("ftps");
+
     private CurlProtocolFormat(string name) => Name = name;
 
     public string Name { get; }

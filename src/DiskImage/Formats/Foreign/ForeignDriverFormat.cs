@@ -11,7 +11,7 @@ internal sealed class ForeignDriverFormat : IImageFormat
     /// <summary>One for every qemu-img driver name the library has no implementation of.</summary>
     public static IReadOnlyList<ForeignDriverFormat> All { get; } =
     [
-        .. new[] { "gluster", "nfs", "rbd", "iscsi", "iser", "nvme", "ftp", "ftps" }
+        .. new[] { "gluster", "nfs", "rbd", "iscsi", "iser", "nvme" }
             .Select(n => new ForeignDriverFormat(n)),
     ];
 
@@ -81,9 +81,6 @@ internal sealed class ForeignDriverFormat : IImageFormat
         "gluster" => GlusterRefusal(path),
         "nfs" => path.StartsWith(Name + "://", StringComparison.Ordinal) ? null : $"URI scheme must be '{Name}'",
         "rbd" => path.StartsWith("rbd:", StringComparison.Ordinal) ? null : "File name must start with 'rbd:'",
-        "ftp" or "ftps" => !readOnly ? "curl driver does not support writes"
-            : path.StartsWith(Name + "://", StringComparison.Ordinal) ? null
-            : $"{Name} curl driver cannot handle the URL '{path}' (does not start with '{Name}://')",
         _ => null,
     };
 

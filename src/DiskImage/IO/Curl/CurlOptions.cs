@@ -4,7 +4,7 @@ using DiskImage.Options;
 namespace DiskImage.IO.Curl;
 
 /// <summary>
-/// The options of QEMU's read-only curl protocol drivers (<c>http</c>, <c>https</c>): the URL, how far to read ahead,
+/// The options of QEMU's read-only curl protocol drivers (<c>http</c>, <c>https</c>, <c>ftp</c>, <c>ftps</c>): the URL, how far to read ahead,
 /// the timeout of one request, certificate checking, and the cookie and credentials (secrets by id), checked as
 /// QEMU's driver checks them when it opens.
 /// </summary>
@@ -34,7 +34,7 @@ internal sealed record CurlOptions
         "url", "sslverify", "cookie", "cookie-secret", "username", "password-secret", "proxy-username", "proxy-password-secret",
     ];
 
-    /// <summary>The driver: <c>http</c> or <c>https</c>.</summary>
+    /// <summary>The driver: <c>http</c>, <c>https</c>, <c>ftp</c> or <c>ftps</c>.</summary>
     public required string Protocol { get; init; }
 
     /// <summary>The URL, as given.</summary>

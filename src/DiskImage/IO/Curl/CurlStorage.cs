@@ -3,8 +3,9 @@ using System.Text;
 namespace DiskImage.IO.Curl;
 
 /// <summary>
-/// A file on an HTTP(S) server as the read-only storage under an image format (QEMU's curl drivers): the size from a
-/// <c>HEAD</c>, the bytes from <c>Range</c> requests through a <see cref="ReadaheadCache"/>. Opening fails as QEMU's
+/// A file on an HTTP(S) or FTP(S) server as the read-only storage under an image format (QEMU's curl drivers): the
+/// size and the bytes from an <see cref="IRangeClient"/> (<see cref="HttpRangeClient"/>, <see cref="FtpRangeClient"/>),
+/// read through a <see cref="ReadaheadCache"/>. Opening fails as QEMU's
 /// driver fails (<c>CURL: Error opening file: ...</c>); a failed read reports <c>curl: ...</c> as a warning and fails
 /// with EIO, as QEMU's does. Every write is refused.
 /// </summary>
@@ -13,10 +14,10 @@ internal sealed class CurlStorage : IStorage
     private static readonly AsyncLocal<CurlOptions?> s_given = new();
     private static Func<string, byte[]?>? s_secrets;
 
-    private readonly HttpRangeClient _client;
+    private readonly IRangeClient _client;
     private readonly ReadaheadCache _cache;
 
-    private CurlStorage(HttpRangeClient client, string url, long length, long readahead)
+    private CurlStorage(IRangeClient client, string url, long length, long readahead)
     {
         _client = client;
         Path = url;
@@ -27,8 +28,8 @@ internal sealed class CurlStorage : IStorage
     /// <summary>QEMU's words when a curl node is opened for writing.</summary>
     public const string WriteRefusal = "curl driver does not support writes";
 
-    /// <summary>Whether <paramref name="name"/> is a URL a curl driver implemented here takes (<c>http://</c>, <c>https://</c>).</summary>
-    public static bool IsCurlUrl(string name) => CurlUrl.SchemeOf(name) is "http" or "https";
+    /// <summary>Whether <paramref name="name"/> is a URL a curl driver takes (<c>http://</c>, <c>https://</c>, <c>ftp://</c>, <c>ftps://</c>).</summary>
+    public static bool IsCurlUrl(string name) => CurlUrl.SchemeOf(name) is not null;
 
     /// <summary>
     /// Makes the options given for a curl node (in a <c>json:</c> name or <c>--image-opts</c>) the ones its URL is opened
@@ -63,13 +64,15 @@ internal sealed class CurlStorage : IStorage
             throw new ImageAccessException(WriteRefusal);
         }
 
-        var options = s_given.Value is { } given && given.Url == name ? given : CurlOptions.ForUrl(CurlUrl.SchemeOf(name) ?? throw new ArgumentException("Not an http(s) URL", nameof(name)), name);
+        var options = s_given.Value is { } given && given.Url == name ? given : CurlOptions.ForUrl(CurlUrl.SchemeOf(name) ?? throw new ArgumentException("Not a curl URL", nameof(name)), name);
         var cookie = Secret(options.CookieSecret);
         var password = Secret(options.PasswordSecret);
         var proxyPassword = Secret(options.ProxyPasswordSecret);
         try
         {
-            var client = new HttpRangeClient(options, password, proxyPassword, cookie);
+            // libcurl sends no cookie and uses no proxy credentials for FTP.
+            IRangeClient client = options.Protocol is "ftp" or "ftps" ? new FtpRangeClient(options, password)
+                : new HttpRangeClient(options, password, proxyPassword, cookie);
             try
             {
                 return new CurlStorage(client, options.Url, client.Size(), options.Readahead);

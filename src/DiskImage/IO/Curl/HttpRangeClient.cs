@@ -15,7 +15,7 @@ namespace DiskImage.IO.Curl;
 /// it answers with must be the one asked for and the body must be whole; no more than was asked is ever read.
 /// Failures are <see cref="CurlTransferException"/> in libcurl's words.
 /// </summary>
-internal sealed class HttpRangeClient : IDisposable
+internal sealed class HttpRangeClient : IRangeClient
 {
     /// <summary>How many redirects one request follows (libcurl would follow them without end).</summary>
     public const int MaxRedirects = 20;
@@ -87,7 +87,7 @@ internal sealed class HttpRangeClient : IDisposable
 
     public void Dispose() => _client.Dispose();
 
-    private T Run<T>(Func<CancellationToken, Transfer, Task<T>> transfer)
+    private T Run<T>(Func<CancellationToken, TransferProgress, Task<T>> transfer)
     {
         using var timeout = new CancellationTokenSource();
         if (_options.Timeout != 0)
@@ -96,14 +96,14 @@ internal sealed class HttpRangeClient : IDisposable
         }
 
         var watch = Stopwatch.StartNew();
-        var state = new Transfer();
+        var state = new TransferProgress();
         try
         {
             return transfer(timeout.Token, state).GetAwaiter().GetResult();
         }
         catch (OperationCanceledException e) when (timeout.IsCancellationRequested)
         {
-            throw new CurlTransferException(string.Create(CultureInfo.InvariantCulture, $"Operation timed out after {watch.ElapsedMilliseconds} milliseconds with {state.Received} bytes received"), e);
+            throw CurlTransferException.TimedOut(watch.ElapsedMilliseconds, state.Received, e);
         }
         catch (HttpRequestException e)
         {
@@ -171,7 +171,7 @@ internal sealed class HttpRangeClient : IDisposable
         return (response.Content.Headers.ContentLength, acceptsRanges);
     }
 
-    private async Task<byte[]> GetAsync(long offset, int count, CancellationToken token, Transfer state)
+    private async Task<byte[]> GetAsync(long offset, int count, CancellationToken token, TransferProgress state)
     {
         var last = offset + count - 1;
         using var request = Request(HttpMethod.Get);
@@ -242,11 +242,5 @@ internal sealed class HttpRangeClient : IDisposable
                 ? string.Create(CultureInfo.InvariantCulture, $"The requested URL returned redirect {status} without a location")
                 : string.Create(CultureInfo.InvariantCulture, $"Maximum ({MaxRedirects}) redirects followed"));
         }
-    }
-
-    /// <summary>How far one transfer got, for the timeout's message.</summary>
-    private sealed class Transfer
-    {
-        public long Received;
     }
 }
