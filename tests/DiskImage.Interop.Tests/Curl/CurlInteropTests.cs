@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Text.RegularExpressions;
 using DiskImage.Interop.Tests.Infrastructure;
 
 namespace DiskImage.Interop.Tests.Curl;
@@ -12,7 +9,7 @@ namespace DiskImage.Interop.Tests.Curl;
 /// without ranges, refused connections, unknown hosts, certificates and writes. stdout, stderr (program name and
 /// libcurl's connect time normalised) and exit code must be equal.
 /// </summary>
-public partial class CurlInteropTests(CurlImages images) : IClassFixture<CurlImages>
+public class CurlInteropTests(CurlImages images) : IClassFixture<CurlImages>
 {
     public static TheoryData<string[]> ReadOnlyVerbs() => new()
     {
@@ -68,29 +65,29 @@ public partial class CurlInteropTests(CurlImages images) : IClassFixture<CurlIma
     [MemberData(nameof(ReadOnlyVerbs))]
     public void A_verb_over_http_does_what_qemu_does(string[] template)
     {
-        AssertSame([.. template.Select(Expand)]);
+        CurlComparison.AssertSame([.. template.Select(Expand)]);
     }
 
     [Fact]
     public void Error_lines_for_unreachable_servers_are_qemus()
     {
-        AssertSame("info", $"http://127.0.0.1:{ClosedPort()}/disk.qcow2");
-        AssertSame("info", "http://no-such-host.invalid/disk.qcow2");
-        AssertSame("info", "https://no-such-host.invalid/disk.qcow2");
+        CurlComparison.AssertSame("info", $"http://127.0.0.1:{CurlComparison.ClosedPort()}/disk.qcow2");
+        CurlComparison.AssertSame("info", "http://no-such-host.invalid/disk.qcow2");
+        CurlComparison.AssertSame("info", "https://no-such-host.invalid/disk.qcow2");
     }
 
     [Fact]
     public void A_server_without_ranges_is_refused_as_qemu_refuses_it()
     {
         using var server = new RangeHttpServer(images.Directory, behaviour: ServerBehaviour.NoRanges);
-        AssertSame("info", server.Url("disk.qcow2"));
+        CurlComparison.AssertSame("info", server.Url("disk.qcow2"));
         server.Behaviour = ServerBehaviour.NoLength;
-        AssertSame("info", server.Url("disk.qcow2"));
+        CurlComparison.AssertSame("info", server.Url("disk.qcow2"));
         server.Behaviour = ServerBehaviour.RedirectOnce;
-        AssertSame("info", server.Url("disk.qcow2"));
-        AssertSame("io", "-r", "-c", "read -P 0x6b 3M 64k", server.Url("disk.qcow2"));
+        CurlComparison.AssertSame("info", server.Url("disk.qcow2"));
+        CurlComparison.AssertSame("io", "-r", "-c", "read -P 0x6b 3M 64k", server.Url("disk.qcow2"));
         server.Behaviour = ServerBehaviour.HugeLength;
-        AssertSame("info", "-f", "raw", server.Url("disk.raw"));
+        CurlComparison.AssertSame("info", "-f", "raw", server.Url("disk.raw"));
     }
 
     [Theory]
@@ -131,33 +128,4 @@ public partial class CurlInteropTests(CurlImages images) : IClassFixture<CurlIma
         .Replace("H/", images.Http.Url(""), StringComparison.Ordinal)
         .Replace("S/", images.Https.Url(""), StringComparison.Ordinal)
         .Replace("LOCAL/", images.Directory + "/", StringComparison.Ordinal);
-
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static void AssertSame(params string[] arguments)
-    {
-        var theirs = arguments[0] == "io" ? ExternalTool.Run("qemu-io", arguments[1..]) : ExternalTool.Run("qemu-img", arguments);
-        var ours = Diskimg.Run(arguments);
-        Assert.Equal(
-            (theirs.ExitCode, Normalise(theirs.StdOut), Normalise(theirs.StdErr)),
-            (ours.ExitCode, Normalise(ours.StdOut), Normalise(ours.StdErr)));
-    }
-
-    /// <summary>
-    /// libcurl's connect time varies; qemu's GLib assertion lines on an option error belong to its build (they are not
-    /// the driver's, see docs/CONFORMANCE.md).
-    /// </summary>
-    private static string Normalise(string text) =>
-        QemuToolOutput.Normalise(GlibLine().Replace(ConnectTime().Replace(text, "after N ms"), ""));
-
-    [GeneratedRegex(@"after \d+ ms")]
-    private static partial Regex ConnectTime();
-
-    [GeneratedRegex(@"(?m)^[a-z-]+: GLib: .*\n")]
-    private static partial Regex GlibLine();
 }

@@ -13,6 +13,12 @@ internal sealed record FtpLocation
     /// <summary>libcurl's words for a URL it cannot use.</summary>
     public const string BadUrl = "URL using bad/illegal format or missing URL";
 
+    /// <summary>libcurl's words for a path with a control character in it.</summary>
+    public const string ControlInPath = "path contains control characters";
+
+    /// <summary>What QEMU prints when libcurl refuses the URL before it says why (a bad port, a control character in the user information).</summary>
+    public const string Unexplained = "";
+
     public required string Host { get; init; }
 
     public required int Port { get; init; }
@@ -46,6 +52,8 @@ internal sealed record FtpLocation
             rest = rest[..cut];
         }
 
+        // libcurl reads "ftp:///name" as "ftp://name".
+        rest = rest.TrimStart('/');
         var slash = rest.IndexOf('/', StringComparison.Ordinal);
         var authority = slash < 0 ? rest : rest[..slash];
         var path = slash < 0 ? "" : rest[(slash + 1)..];
@@ -56,8 +64,8 @@ internal sealed record FtpLocation
             var info = authority[..at];
             authority = authority[(at + 1)..];
             var colon = info.IndexOf(':', StringComparison.Ordinal);
-            user = Decode(colon < 0 ? info : info[..colon]);
-            password = colon < 0 ? null : Decode(info[(colon + 1)..]);
+            user = Decode(colon < 0 ? info : info[..colon], Unexplained);
+            password = colon < 0 ? null : Decode(info[(colon + 1)..], Unexplained);
         }
 
         var (host, port) = HostAndPort(authority, tls ? 990 : 21);
@@ -67,7 +75,7 @@ internal sealed record FtpLocation
         {
             if (parts[i].Length > 0)
             {
-                directories.Add(Decode(parts[i]));
+                directories.Add(Decode(parts[i], ControlInPath));
             }
             else if (i == 0)
             {
@@ -78,7 +86,7 @@ internal sealed record FtpLocation
         return new FtpLocation
         {
             Host = host, Port = port, ImplicitTls = tls, User = user, Password = password,
-            Directories = directories, FileName = Decode(parts[^1]),
+            Directories = directories, FileName = Decode(parts[^1], ControlInPath),
         };
     }
 
@@ -118,14 +126,14 @@ internal sealed record FtpLocation
             return (host, defaultPort);
         }
 
-        return portText.Length <= 5 && portText.All(char.IsAsciiDigit) && int.Parse(portText, NumberStyles.None, CultureInfo.InvariantCulture) is var port and > 0 and <= 65535
+        return portText.Length <= 5 && portText.All(char.IsAsciiDigit) && int.Parse(portText, NumberStyles.None, CultureInfo.InvariantCulture) is var port and <= 65535
             ? (host, port)
-            : throw new CurlTransferException("Port number was not a decimal number between 0 and 65535");
+            : throw new CurlTransferException(Unexplained);
     }
 
-    private static string Decode(string part)
+    private static string Decode(string part, string refusal)
     {
         var text = Uri.UnescapeDataString(part);
-        return text.Any(char.IsControl) ? throw new CurlTransferException(BadUrl) : text;
+        return text.Any(char.IsControl) ? throw new CurlTransferException(refusal) : text;
     }
 }
