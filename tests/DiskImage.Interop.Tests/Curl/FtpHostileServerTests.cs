@@ -72,7 +72,7 @@ public class FtpHostileServerTests(CurlImages images) : IClassFixture<CurlImages
         var mutator = new ByteMutator(ByteMutator.Seed(0x66747021), 4, [0, 1, 0x7fffffff, 0xffffffff, 0x30303030, 0x2d2d2d2d, 0x0d0a0d0a, 0x20323239]);
         using var server = new ScriptedFtpServer(images.Directory);
         var failures = new List<string>();
-        for (var i = 0; i < ByteMutator.Iterations(40) && failures.Count < 5; i++)
+        for (var i = 0; i < ByteMutator.Iterations(30) && failures.Count < 5; i++)
         {
             var what = "";
             var target = i % 6;
