@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 
 need=()
 command -v qemu-img >/dev/null || need+=(qemu-utils)
-# qemu-img's curl (http/https) and ssh modules, which the curl and ssh driver tests compare with.
+# qemu-img's curl (http/https/ftp/ftps) and ssh modules, which the curl and ssh driver tests compare with.
 { compgen -G '/usr/lib/*/qemu/block-curl.so' && compgen -G '/usr/lib/*/qemu/block-ssh.so'; } >/dev/null || need+=(qemu-block-extra)
 command -v xorriso >/dev/null || need+=(xorriso)
 command -v genisoimage >/dev/null || need+=(genisoimage)
@@ -30,6 +30,8 @@ command -v create_compressed_fs >/dev/null || need+=(cloop-utils)
 # The ssh:// tests: a private sshd and ssh-agent (with ssh-keygen and ssh-add).
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh-agent >/dev/null || need+=(openssh-client)
+# The ftp:// and ftps:// tests' server: pyftpdlib (TLS through pyOpenSSL), run by the system python3.
+/usr/bin/python3 -c 'import pyftpdlib, OpenSSL' 2>/dev/null || need+=(python3-pyftpdlib python3-openssl)
 # An independent reader of the LUKS1 headers we write.
 command -v cryptsetup >/dev/null || need+=(cryptsetup-bin)
 # Real-world ISOs the ISO 9660 reader is checked against.
