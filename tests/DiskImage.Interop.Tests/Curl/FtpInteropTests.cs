@@ -25,6 +25,8 @@ public class FtpInteropTests(FtpImages images) : IClassFixture<FtpImages>
         new[] { "info", "json:{\"driver\":\"ftps\",\"url\":\"S/disk.raw\",\"sslverify\":false,\"readahead\":\"64k\",\"timeout\":3}" },
         new[] { "info", "json:{\"driver\":\"qcow2\",\"file\":{\"driver\":\"ftp\",\"url\":\"S/disk.qcow2\"}}" },
         new[] { "info", "--object", "secret,id=pw,data=secret", "json:{\"driver\":\"qcow2\",\"file\":{\"driver\":\"ftp\",\"url\":\"F/disk.qcow2\",\"username\":\"user\",\"password-secret\":\"pw\"}}" },
+        new[] { "info", "json:{\"driver\":\"qcow2\",\"file\":{\"driver\":\"ftp\",\"url\":\"ftp://nobody:secret@HOSTPORT/disk.qcow2\",\"username\":\"user\"}}" },
+        new[] { "info", "--object", "secret,id=pw,data=secret", "json:{\"driver\":\"qcow2\",\"file\":{\"driver\":\"ftp\",\"url\":\"ftp://user:wrong@HOSTPORT/disk.qcow2\",\"password-secret\":\"pw\"}}" },
         new[] { "map", "--output=json", "F/overlay.qcow2" },
         new[] { "map", "F/disk.qcow2" },
         new[] { "check", "F/disk.qcow2" },

@@ -34,7 +34,8 @@ internal sealed class FtpRangeClient : IRangeClient
         _options = options;
         _location = FtpLocation.Parse(options.Url);
         _user = options.Username ?? _location.User ?? "anonymous";
-        _password = password ?? _location.Password ?? (options.Username is null && _location.User is null ? AnonymousPassword : "");
+        // As libcurl: the username option replaces the URL's user and password; without any user the login is anonymous.
+        _password = password ?? (options.Username is not null ? "" : _location.Password ?? (_location.User is null ? AnonymousPassword : ""));
     }
 
     /// <summary>The file's size from <c>SIZE</c>; a file the server has no size for cannot be opened.</summary>
