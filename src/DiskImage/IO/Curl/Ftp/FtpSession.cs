@@ -41,6 +41,8 @@ internal sealed class FtpSession : IDisposable
     private FtpSession(Socket socket, Stream control, FtpLocation location, bool verify)
     {
         _socket = socket;
+        // Only the goodbye is written synchronously; a peer that reads nothing must not hold it.
+        _socket.SendTimeout = 2000;
         _control = control;
         _location = location;
         _verify = verify;
@@ -183,10 +185,11 @@ internal sealed class FtpSession : IDisposable
         {
             try
             {
-                // A polite goodbye, not waited for.
-                _socket.Send("QUIT\r\n"u8, SocketFlags.None);
+                // A polite goodbye (through TLS for ftps), its answer not waited for.
+                _control.Write("QUIT\r\n"u8);
+                _control.Flush();
             }
-            catch (SocketException)
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
             {
             }
         }
