@@ -73,7 +73,7 @@ public class CurlOptionsTests
     public void A_file_name_selects_a_curl_driver_by_its_exact_scheme(string name, string? scheme)
     {
         Assert.Equal(scheme, CurlUrl.SchemeOf(name));
-        Assert.Equal(scheme is "http" or "https", CurlStorage.IsCurlUrl(name));
+        Assert.Equal(scheme is not null, CurlStorage.IsCurlUrl(name));
     }
 
     [Fact]
