@@ -19,6 +19,8 @@ public class FtpInteropTests(FtpImages images) : IClassFixture<FtpImages>
         new[] { "info", "-f", "ftp", "F/disk.raw" },
         new[] { "info", "--output=json", "--backing-chain", "F/overlay.qcow2" },
         new[] { "info", "--backing-chain", "F/relative.qcow2" },
+        new[] { "info", "--backing-chain", "LOCAL/overlay.qcow2" },
+        new[] { "io", "-r", "-c", "read -P 0x7c 64k 64k", "-c", "read -P 0x6b 3M 64k", "LOCAL/overlay.qcow2" },
         new[] { "info", "S/disk.qcow2" },
         new[] { "info", "--image-opts", "driver=raw,file.driver=ftps,file.url=S/disk.raw,file.sslverify=off" },
         new[] { "info", "json:{\"driver\":\"qcow2\",\"file\":{\"driver\":\"ftp\",\"url\":\"F/disk.qcow2\"}}" },
