@@ -4,7 +4,7 @@ namespace DiskImage.Formats;
 /// The formats the library knows, registered explicitly (no reflection scanning), and probing
 /// among them. Raw is the fallback for anything no other format claims.
 /// </summary>
-public sealed class ImageFormatRegistry
+public sealed partial class ImageFormatRegistry
 {
     private readonly List<IImageFormat> _formats = [];
 
@@ -131,6 +131,11 @@ public sealed class ImageFormatRegistry
                     throw new InvalidOptionException($"Unknown protocol '{protocol}'");
                 }
 
+                if (OpenPrefixedNode(file, protocol, formatName, options) is { } node)
+                {
+                    return node;
+                }
+
                 if (IO.ProtocolName.RemoteDriver(protocol) is { } remote)
                 {
                     // Those drivers never yield a node here (a failed connection, or the refusal of a driver this
@@ -199,6 +204,12 @@ public sealed class ImageFormatRegistry
 
         var format = spec.Protocol is { } hostDriver && name == hostDriver ? Raw.ProtocolFormat.ForHostDriver(hostDriver)
             : name is not null ? Get(name) : Probe(spec.Filename);
+        if (spec.Protocol is { } topProtocol && format.Name != topProtocol && format is not Raw.ProtocolFormat)
+        {
+            // -f wins over the name's host protocol driver, and the format it names then has no file node under it.
+            throw new InvalidOptionException("A block device must be specified for \"file\"");
+        }
+
         if (window is not null && format is not Raw.RawFormat)
         {
             throw new InvalidOptionException($"Block format '{format.Name}' does not support the option '{(spec.RawOffset is not null ? "offset" : "size")}'");

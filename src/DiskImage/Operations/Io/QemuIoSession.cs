@@ -216,8 +216,9 @@ public sealed class QemuIoSession : IDisposable
             Breakpoints = IO.Blkdebug.BlkdebugName.IsBlkdebug(settings.Path) && Image.Format.Name is "raw" or "qcow2" ? new BlkdebugBreakpoints(Math.Max(1, settings.BlkdebugAlign)) : null;
             if (settings.Format is null && spec?.Driver is null && !settings.ReadOnly && !settings.Snapshot && Image.Format.Name == "raw")
             {
-                // QEMU's warning for a probed raw image opened for writing (it then guards block 0).
-                output.Diagnostic($"WARNING: Image format was not specified for '{settings.Path}' and probing guessed raw.");
+                // QEMU's warning for a probed raw image opened for writing (it then guards block 0), naming the node
+                // probed: the file without a file: or device prefix.
+                output.Diagnostic($"WARNING: Image format was not specified for '{Image.FilePath}' and probing guessed raw.");
                 output.Diagnostic("         Automatically detecting the format is dangerous for raw images, write operations on block 0 will be restricted.");
                 output.Diagnostic("         Specify the 'raw' format explicitly to remove the restrictions.");
             }
