@@ -46,8 +46,43 @@ public sealed partial class ImageFormatRegistry
                     FormatWasProbed = formatName is null,
                 });
 
+            case "blkverify":
+                return OpenBlkverify(name, formatName, options);
+
             default:
                 return null;
         }
+    }
+
+    /// <summary>
+    /// A <c>blkverify:RAW:TEST</c> node: the raw copy opened as a plain file, the image under test in its probed
+    /// format, and the format given (or probed from the node's bytes) over the pair.
+    /// </summary>
+    private IDiskImage OpenBlkverify(string name, string? formatName, ImageOpenOptions options)
+    {
+        var (rawName, testName) = IO.Blkverify.BlkverifyName.Parse(name);
+        var inner = options with { FileNode = null, Window = null, StackedDisplayName = null };
+        IO.IStorage? node = IO.Storage.Open(rawName, !options.ReadOnly, options.LockFor(rawName, formatOwnsFile: false));
+        try
+        {
+            var test = Probe(testName).Open(testName, inner with { FormatWasProbed = true });
+            node = new IO.Blkverify.BlkverifyStorage(node, new Raw.ImageStorage(test));
+            var format = formatName is null ? Probe(ReadProbeHeader(node), node.Length, null) : Get(formatName);
+            var opened = node;
+            return format.Open(node.Path, options with { FileNode = (_, _) => opened, FormatWasProbed = formatName is null });
+        }
+        catch
+        {
+            node.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The first bytes of a node, as many as the probes look at.</summary>
+    private byte[] ReadProbeHeader(IO.IStorage node)
+    {
+        var header = new byte[(int)Math.Min(ProbeHeaderSize, node.Length)];
+        node.Read(0, header);
+        return header;
     }
 }

@@ -164,6 +164,46 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
             data.Add("prefix", ["io", "-c", "read 0 512", name]);
         }
 
+        // The null drivers' and host device drivers' prefixes open their node, the format probed or named over it;
+        // the drivers without creation refuse a new image before formatting it.
+        foreach (var name in new[] { "null-co://", "null-aio://", "null-co://x", "host_device:/dev/null", "host_device:src.raw", "host_device:missing", "host_cdrom:src.raw" })
+        {
+            data.Add("prefix", ["info", name]);
+            data.Add("prefix", ["convert", name, "x.img"]);
+            data.Add("prefix", ["io", "-c", "read 0 512", name]);
+            data.Add("prefix", ["check", name]);
+        }
+
+        // blkverify: the raw copy and the image under test, compared on every read (a difference fails the command).
+        foreach (var name in new[] { "blkverify:src.raw:src.raw", "blkverify:a:b", "blkverify:x", "blkverify:src.raw:missing" })
+        {
+            data.Add("prefix", ["info", name]);
+            data.Add("prefix", ["convert", name, "x.img"]);
+            data.Add("prefix", ["check", name]);
+        }
+
+        data.Add("prefix", ["map", "--output=json", "blkverify:src.raw:src.raw"]);
+        data.Add("prefix", ["info", "host_cdrom:/dev/null"]);
+        data.Add("prefix", ["map", "null-aio://"]);
+        data.Add("prefix", ["info", "-f", "qcow2", "null-co://"]);
+        data.Add("prefix", ["info", "-f", "qcow2", "host_device:/dev/null"]);
+        data.Add("prefix", ["convert", "-n", "-O", "raw", "src.raw", "null-co://"]);
+        data.Add("prefix", ["io", "-c", "read 0 512", "file:src.raw"]);
+        foreach (var target in new[] { "null-co://", "null-aio://", "blkdebug::x.img", "blkverify:src.raw:x.img", "fat:sub" })
+        {
+            data.Add("target", ["create", "-f", "qcow2", target, "1M"]);
+            data.Add("target", ["convert", "-O", "raw", "src.raw", target]);
+            data.Add("target", ["dd", "-O", "raw", "if=src.raw", "of=" + target]);
+        }
+
+        // -f wins over a json: name's host protocol driver, so the format named has no file node under it.
+        foreach (var json in new[] { "json:{\"driver\":\"file\",\"filename\":\"x.img\"}", "json:{\"driver\":\"file\",\"filename\":\"src.qcow2\"}" })
+        {
+            data.Add("target", ["convert", "-n", "-O", "raw", "src.raw", json]);
+            data.Add("target", ["convert", "-n", "-O", "file", "src.raw", json]);
+            data.Add("target", ["info", "-f", "qcow2", json]);
+        }
+
         data.Add("prefix", ["info", "-f", "raw", "sheepdog://x/y"]);
         data.Add("prefix", ["info", "-f", "qcow2", "gluster://localhost/vol/a.img"]);
         data.Add("prefix", ["convert", "-f", "raw", "gluster+unix:///vol/a.img?socket=/nonexistent/glusterd.socket", "x.img"]);
@@ -259,7 +299,10 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
         {
             _ when IsFile(a) => Path.Combine(directory, a),
             ['i', 'f', '=', ..] or ['o', 'f', '=', ..] when IsFile(a[3..]) => a[..3] + Path.Combine(directory, a[3..]),
-            ['f', 'i', 'l', 'e', ':', ..] when IsFile(a[5..]) => "file:" + Path.Combine(directory, a[5..]),
+            _ when HostPrefix(a) is { } prefix && IsFile(a[prefix.Length..]) => prefix + Path.Combine(directory, a[prefix.Length..]),
+            ['b', 'l', 'k', 'd', 'e', 'b', 'u', 'g', ':', ':', ..] when IsFile(a[10..]) => "blkdebug::" + Path.Combine(directory, a[10..]),
+            ['b', 'l', 'k', 'v', 'e', 'r', 'i', 'f', 'y', ':', ..] => "blkverify:" + string.Join(':', a[10..].Split(':').Select(f => IsFile(f) ? Path.Combine(directory, f) : f)),
+            ['f', 'a', 't', ':', ..] when IsFile(a[4..]) => "fat:" + Path.Combine(directory, a[4..]),
             _ when a.Contains("json:", StringComparison.Ordinal) => s_fileNames.Aggregate(a, (json, name) => json.Replace($"\"{name}\"", $"\"{Path.Combine(directory, name)}\"", StringComparison.Ordinal)),
             _ => a,
         }),
@@ -268,6 +311,10 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
     private static readonly string[] s_fileNames = ["src.raw", "missing", "sub", "empty", "short", "src.qcow2", "ov.qcow2", "x.img", "tgt.raw"];
 
     private static bool IsFile(string name) => s_fileNames.Contains(name);
+
+    /// <summary>The host protocol prefix a name starts with (<c>file:</c>, <c>host_device:</c>, <c>host_cdrom:</c>), or null.</summary>
+    private static string? HostPrefix(string name) =>
+        new[] { "file:", "host_device:", "host_cdrom:" }.FirstOrDefault(p => name.StartsWith(p, StringComparison.Ordinal));
 
     private static string Listing(TempDirectory dir) =>
         string.Join(' ', Directory.EnumerateFileSystemEntries(dir.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
