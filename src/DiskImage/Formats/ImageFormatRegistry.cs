@@ -75,6 +75,7 @@ public sealed partial class ImageFormatRegistry
             // A json: name names its driver, or the file whose bytes are probed.
             var spec = Options.BlockSpec.FromJson(path);
             using var curl = IO.Curl.CurlStorage.Given(spec.Curl);
+            using var ssh = Options.SshNode.Given(spec.Ssh);
             return spec.Protocol is { } protocol ? Raw.ProtocolFormat.ForHostDriver(protocol) : spec.Driver is { } driver ? Get(driver) : Probe(spec.Filename);
         }
 
@@ -105,6 +106,7 @@ public sealed partial class ImageFormatRegistry
             {
                 var spec = Options.BlockSpec.FromJson(path);
                 using var curl = IO.Curl.CurlStorage.Given(spec.Curl);
+                using var ssh = Options.SshNode.Given(spec.Ssh);
                 return OpenSpec(spec, formatName, options);
             }
 
