@@ -154,9 +154,9 @@ internal sealed record BlockSpec
     public SshTarget? Ssh { get; init; }
 
     /// <summary>Whether only driver, file name and key secret were given, so the plain file name says everything (an ssh
-    /// node's structured host key check does not: its name would read back as the legacy query).</summary>
+    /// node given as options does not: its name reads back as the node only within the open of its spec).</summary>
     public bool IsPlain => Protocol is null && !CurlNamedByJson && LuksKeySecret is null && !NamesKeySecret && BackingKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && CacheDirect is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Quorum is null && TopBlkdebugLimits is null && TopBlkdebugRules is null && Qcow2Options.Count == 0 && VpcSizeCalc is null && ParallelsOptions.Count == 0 && BackingDriver is null && BackingFilename is null && NullOptions.Count == 0
-        && Ssh is not { LegacyHostKeyCheck: null, HostKeyCheck.Mode: not SshHostKeyMode.KnownHosts };
+        && Ssh is null;
 
     /// <summary>Deepest accepted stack of format nodes (each <c>file.driver</c> naming a format adds one).</summary>
     public const int MaxFormatNesting = 8;
