@@ -286,6 +286,30 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
             (actual.ExitCode, actual.StdOut, QemuToolOutput.Normalise(actual.StdErr), Listing(ours)));
     }
 
+    /// <summary>
+    /// A file whose name has a colon, named relatively with <c>file:</c>: qemu-io's probed-raw warning names the node's
+    /// file (<c>./a:b</c>), not the name given. Both run as processes in the directory holding the file.
+    /// </summary>
+    [Fact]
+    public void Io_names_a_file_prefixed_name_by_its_file_in_the_probed_raw_warning()
+    {
+        using var theirs = new TempDirectory();
+        using var ours = new TempDirectory();
+        foreach (var dir in new[] { theirs, ours })
+        {
+            ExternalTool.RunIn(dir.Path, "qemu-img", "create", "-q", "-f", "raw", "./a:b", "64k").EnsureSuccess("qemu-img create");
+        }
+
+        string[] arguments = ["io", "-c", "write -P 7 0 512", "file:a:b"];
+        var expected = ExternalTool.RunIn(theirs.Path, "qemu-io", arguments[1..]);
+        using var process = DiskimgProcess.Start(ours.Path, onTerminal: false, arguments);
+        var actual = process.WaitForExit(TimeSpan.FromSeconds(60));
+        Assert.Contains("'./a:b'", expected.StdErr, StringComparison.Ordinal);
+        Assert.Equal(
+            (expected.ExitCode, QemuToolOutput.Normalise(expected.StdOut), QemuToolOutput.Normalise(expected.StdErr)),
+            (actual.ExitCode, QemuToolOutput.Normalise(actual.StdOut), QemuToolOutput.Normalise(actual.StdErr)));
+    }
+
     private static ExternalTool.Result RunOurs(string directory, string[] arguments) =>
         arguments[0] == "io" ? Diskimg.Run(["io", .. InDirectory(directory, arguments[1..])]) : Diskimg.Run(InDirectory(directory, arguments));
 
