@@ -184,6 +184,8 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
 
         data.Add("prefix", ["map", "--output=json", "blkverify:src.raw:src.raw"]);
         data.Add("prefix", ["info", "host_cdrom:/dev/null"]);
+        data.Add("prefix", ["convert", "host_cdrom:/dev/null", "x.img"]);
+        data.Add("prefix", ["convert", "-f", "host_cdrom", "/dev/null", "x.img"]);
         data.Add("prefix", ["map", "null-aio://"]);
         data.Add("prefix", ["info", "-f", "qcow2", "null-co://"]);
         data.Add("prefix", ["info", "-f", "qcow2", "host_device:/dev/null"]);
