@@ -56,7 +56,8 @@ public sealed partial class ImageFormatRegistry
 
     /// <summary>
     /// A <c>blkverify:RAW:TEST</c> node: the raw copy opened as a plain file, the image under test in its probed
-    /// format, and the format given (or probed from the node's bytes) over the pair.
+    /// format, and the format given (or probed from the node's bytes) over the pair; <c>-f blkverify</c> makes the
+    /// node itself the image.
     /// </summary>
     private IDiskImage OpenBlkverify(string name, string? formatName, ImageOpenOptions options)
     {
@@ -67,6 +68,11 @@ public sealed partial class ImageFormatRegistry
         {
             var test = Probe(testName).Open(testName, inner with { FormatWasProbed = true });
             node = new IO.Blkverify.BlkverifyStorage(node, new Raw.ImageStorage(test));
+            if (formatName == "blkverify")
+            {
+                return new Raw.RawImage(node, options with { FormatWasProbed = false }, Get(formatName));
+            }
+
             var format = formatName is null ? Probe(ReadProbeHeader(node), node.Length, null) : Get(formatName);
             var opened = node;
             return format.Open(node.Path, options with { FileNode = (_, _) => opened, FormatWasProbed = formatName is null });

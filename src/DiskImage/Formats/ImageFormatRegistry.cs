@@ -118,6 +118,18 @@ public sealed partial class ImageFormatRegistry
                 throw new InvalidImageException($"The only allowed filename for this driver is '{formatName}://'");
             }
 
+            if (formatName is "host_device" or "host_cdrom" && file.StartsWith(formatName + ":", StringComparison.Ordinal))
+            {
+                // The device drivers take their own prefix as optional, as the file driver takes "file:".
+                file = file[(formatName.Length + 1)..];
+            }
+
+            if (formatName == "blkverify" && file.StartsWith(IO.Blkverify.BlkverifyName.Prefix, StringComparison.Ordinal))
+            {
+                // The blkverify node itself as the image: its bytes are the disk, named by the driver.
+                return OpenBlkverify(file, formatName, options);
+            }
+
             if (formatName == "blkdebug")
             {
                 // The debug node above the image the name gives (QEMU's x-image, probed), as a json: name opens it.

@@ -183,6 +183,12 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
         }
 
         data.Add("prefix", ["map", "--output=json", "blkverify:src.raw:src.raw"]);
+        data.Add("prefix", ["io", "-c", "read 0 512", "blkverify:src.raw:src.raw"]);
+        data.Add("prefix", ["io", "-f", "blkverify", "-c", "write -P 3 0 512", "blkverify:src.raw:src.raw"]);
+        data.Add("prefix", ["info", "-f", "blkverify", "blkverify:src.raw:src.raw"]);
+        data.Add("prefix", ["convert", "-f", "blkverify", "blkverify:src.raw:src.raw", "x.img"]);
+        data.Add("prefix", ["info", "-f", "host_device", "host_device:/dev/null"]);
+        data.Add("prefix", ["info", "-f", "host_cdrom", "host_device:src.raw"]);
         data.Add("prefix", ["info", "host_cdrom:/dev/null"]);
         data.Add("prefix", ["convert", "host_cdrom:/dev/null", "x.img"]);
         data.Add("prefix", ["convert", "-f", "host_cdrom", "/dev/null", "x.img"]);

@@ -9,6 +9,9 @@ internal sealed class BlkverifyStorage(IStorage raw, IStorage test) : IStorage
 {
     private const int ErrnoIo = 5;
 
+    /// <summary>The image under test, as storage.</summary>
+    public IStorage Test => test;
+
     /// <summary>QEMU's name for the node: both children's names after the prefix.</summary>
     public string Path => $"{BlkverifyName.Prefix}{raw.Path}:{test.Path}";
 
