@@ -4,7 +4,7 @@ namespace DiskImage.Formats;
 /// The formats the library knows, registered explicitly (no reflection scanning), and probing
 /// among them. Raw is the fallback for anything no other format claims.
 /// </summary>
-public sealed class ImageFormatRegistry
+public sealed partial class ImageFormatRegistry
 {
     private readonly List<IImageFormat> _formats = [];
 
@@ -75,6 +75,7 @@ public sealed class ImageFormatRegistry
             // A json: name names its driver, or the file whose bytes are probed.
             var spec = Options.BlockSpec.FromJson(path);
             using var curl = IO.Curl.CurlStorage.Given(spec.Curl);
+            using var ssh = Options.SshNode.Given(spec.Ssh);
             return spec.Protocol is { } protocol ? Raw.ProtocolFormat.ForHostDriver(protocol) : spec.Driver is { } driver ? Get(driver) : Probe(spec.Filename);
         }
 
@@ -105,6 +106,7 @@ public sealed class ImageFormatRegistry
             {
                 var spec = Options.BlockSpec.FromJson(path);
                 using var curl = IO.Curl.CurlStorage.Given(spec.Curl);
+                using var ssh = Options.SshNode.Given(spec.Ssh);
                 return OpenSpec(spec, formatName, options);
             }
 
@@ -114,6 +116,18 @@ public sealed class ImageFormatRegistry
             {
                 // A null node has no file: the only name its driver takes is its own URL.
                 throw new InvalidImageException($"The only allowed filename for this driver is '{formatName}://'");
+            }
+
+            if (formatName is "host_device" or "host_cdrom" && file.StartsWith(formatName + ":", StringComparison.Ordinal))
+            {
+                // The device drivers take their own prefix as optional, as the file driver takes "file:".
+                file = file[(formatName.Length + 1)..];
+            }
+
+            if (formatName == "blkverify" && file.StartsWith(IO.Blkverify.BlkverifyName.Prefix, StringComparison.Ordinal))
+            {
+                // The blkverify node itself as the image: its bytes are the disk, named by the driver.
+                return OpenBlkverify(file, formatName, options);
             }
 
             if (formatName == "blkdebug")
@@ -129,6 +143,11 @@ public sealed class ImageFormatRegistry
                 if (!IO.ProtocolName.IsKnown(protocol))
                 {
                     throw new InvalidOptionException($"Unknown protocol '{protocol}'");
+                }
+
+                if (OpenPrefixedNode(file, protocol, formatName, options) is { } node)
+                {
+                    return node;
                 }
 
                 if (IO.ProtocolName.RemoteDriver(protocol) is { } remote)
@@ -199,6 +218,12 @@ public sealed class ImageFormatRegistry
 
         var format = spec.Protocol is { } hostDriver && name == hostDriver ? Raw.ProtocolFormat.ForHostDriver(hostDriver)
             : name is not null ? Get(name) : Probe(spec.Filename);
+        if (spec.Protocol is { } topProtocol && format.Name != topProtocol && format is not Raw.ProtocolFormat)
+        {
+            // -f wins over the name's host protocol driver, and the format it names then has no file node under it.
+            throw new InvalidOptionException("A block device must be specified for \"file\"");
+        }
+
         if (window is not null && format is not Raw.RawFormat)
         {
             throw new InvalidOptionException($"Block format '{format.Name}' does not support the option '{(spec.RawOffset is not null ? "offset" : "size")}'");

@@ -29,10 +29,24 @@ internal static class ProtocolName
 
     /// <summary>
     /// Why QEMU refuses to create an image at <paramref name="name"/> before formatting anything: a prefix no protocol
-    /// driver answers to (<c>json:</c> among them, which names an open, not a creation), or a curl URL; null otherwise.
+    /// driver answers to (<c>json:</c> among them, which names an open, not a creation), a protocol driver that has
+    /// no creation at all, or a curl URL; null otherwise.
     /// </summary>
-    public static string? CreationRefusal(string name) =>
-        Of(name) is { } protocol && !IsKnown(protocol) ? $"Unknown protocol '{protocol}'" : Curl.CurlUrl.CreationRefusal(name);
+    public static string? CreationRefusal(string name) => Of(name) switch
+    {
+        { } protocol when !IsKnown(protocol) => $"Unknown protocol '{protocol}'",
+        { } protocol when WithoutCreation(protocol) is { } driver => $"Protocol driver '{driver}' does not support image creation",
+        _ => Curl.CurlUrl.CreationRefusal(name),
+    };
+
+    /// <summary>The driver a prefix picks when that driver has no creation (qemu-img refuses before its Formatting
+    /// line, where the host and network drivers open the target instead); null otherwise.</summary>
+    private static string? WithoutCreation(string protocol) => protocol switch
+    {
+        "null-co" or "null-aio" or "blkdebug" or "blkverify" => protocol,
+        "fat" => "vvfat",
+        _ => null,
+    };
 
     /// <summary>The remote driver a prefix selects among those opened as a whole node here (gluster's four, and the
     /// protocols this library refuses by name), or null.</summary>

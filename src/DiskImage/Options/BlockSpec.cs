@@ -149,8 +149,14 @@ internal sealed record BlockSpec
     /// <summary>The options of the curl node (<c>http</c>, <c>https</c>) that holds the image, if one does.</summary>
     public IO.Curl.CurlOptions? Curl { get; init; }
 
-    /// <summary>Whether only driver, file name and key secret were given, so the plain file name says everything.</summary>
-    public bool IsPlain => Protocol is null && !CurlNamedByJson && LuksKeySecret is null && !NamesKeySecret && BackingKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && CacheDirect is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Quorum is null && TopBlkdebugLimits is null && TopBlkdebugRules is null && Qcow2Options.Count == 0 && VpcSizeCalc is null && ParallelsOptions.Count == 0 && BackingDriver is null && BackingFilename is null && NullOptions.Count == 0;
+    /// <summary>The ssh node given as options that holds the image, if one does; its ssh:// name reads back as it
+    /// while the image opens (<see cref="SshNode.Given"/>).</summary>
+    public SshTarget? Ssh { get; init; }
+
+    /// <summary>Whether only driver, file name and key secret were given, so the plain file name says everything (an ssh
+    /// node given as options does not: its name reads back as the node only within the open of its spec).</summary>
+    public bool IsPlain => Protocol is null && !CurlNamedByJson && LuksKeySecret is null && !NamesKeySecret && BackingKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && CacheDirect is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Quorum is null && TopBlkdebugLimits is null && TopBlkdebugRules is null && Qcow2Options.Count == 0 && VpcSizeCalc is null && ParallelsOptions.Count == 0 && BackingDriver is null && BackingFilename is null && NullOptions.Count == 0
+        && Ssh is null;
 
     /// <summary>Deepest accepted stack of format nodes (each <c>file.driver</c> naming a format adds one).</summary>
     public const int MaxFormatNesting = 8;
@@ -215,9 +221,11 @@ internal sealed record BlockSpec
                 options.Remove(generic);
             }
 
-            var uri = SshNode.NameOf(SshNode.Parse(options.ToDictionary(o => o.Key, o => o.Value.Text, StringComparer.Ordinal)));
+            var target = SshNode.Parse(options.ToDictionary(o => o.Key, o => o.Value.Text, StringComparer.Ordinal));
+            var uri = SshNode.NameOf(target);
             return new BlockSpec
             {
+                Ssh = target,
                 Driver = driver,
                 Filename = uri,
                 DisplayName = uri,
@@ -281,6 +289,7 @@ internal sealed record BlockSpec
         QuorumSpec? quorum = null;
         string? curlObject = null;
         IO.Curl.CurlOptions? curl = null;
+        SshTarget? ssh = null;
         var protocol = Take(options, "file.driver");
         if (isNull)
         {
@@ -338,7 +347,8 @@ internal sealed record BlockSpec
             }
 
             // The node travels as the ssh:// name that opens it again.
-            filename = SshNode.NameOf(SshNode.Parse(sshOptions));
+            ssh = SshNode.Parse(sshOptions);
+            filename = SshNode.NameOf(ssh);
         }
         else if (protocol is not null && OtherFormats.Contains(protocol))
         {
@@ -430,6 +440,7 @@ internal sealed record BlockSpec
             TrustExtentPaths = trustExtentPaths,
             CurlNamedByJson = curlObject is not null,
             Curl = curl ?? fileNode?.Curl,
+            Ssh = ssh ?? fileNode?.Ssh,
             DisplayName = display,
         };
     }

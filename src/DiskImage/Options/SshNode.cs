@@ -16,22 +16,36 @@ internal static class SshNode
     /// <summary>Whether <paramref name="name"/> is an <c>ssh://</c> URI.</summary>
     public static bool IsSshUri(string name) => name.StartsWith("ssh://", StringComparison.Ordinal);
 
-    /// <summary>Nodes given as options (json: or --image-opts), by the ssh:// name they travel under.</summary>
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SshTarget> s_named = new(StringComparer.Ordinal);
+    /// <summary>The node given as options (json: or --image-opts) for the open under way, if one is.</summary>
+    private static readonly AsyncLocal<SshTarget?> s_given = new();
 
     /// <summary>
-    /// The ssh:// name a node given as options travels under; reading the name back gives the node itself, so a
-    /// <c>host-key-check</c> given as a structure is not mistaken for the legacy query QEMU shows in the node's name.
+    /// The ssh:// name a node given as options travels under. While the open that names it runs
+    /// (<see cref="Given"/>), reading the name back gives the node itself, so a <c>host-key-check</c> given as a
+    /// structure is not mistaken for the legacy query QEMU shows in the node's name.
     /// </summary>
-    public static string NameOf(SshTarget target)
+    public static string NameOf(SshTarget target) => target.ToUri();
+
+    /// <summary>
+    /// Makes <paramref name="target"/> (a node given as options) what its ssh:// name reads back as, until the result
+    /// is disposed: for one open, in its flow of execution only, so nothing outlives it. Null keeps the node given by an
+    /// enclosing open, as <see cref="IO.Curl.CurlStorage.Given"/> keeps its options.
+    /// </summary>
+    public static IDisposable Given(SshTarget? target)
     {
-        var name = target.ToUri();
-        s_named[name] = target;
-        return name;
+        var previous = s_given.Value;
+        s_given.Value = target ?? previous;
+        return new Restore(previous);
+    }
+
+    private sealed class Restore(SshTarget? previous) : IDisposable
+    {
+        public void Dispose() => s_given.Value = previous;
     }
 
     /// <summary>An <c>ssh://[user@]host[:port]/path[?host_key_check=...]</c> file name, read as QEMU's driver reads it.</summary>
-    public static SshTarget FromUri(string uri) => s_named.TryGetValue(uri, out var named) ? named : Parse(ParseUri(uri).ToDictionary(o => o.Key, o => o.Value, StringComparer.Ordinal));
+    public static SshTarget FromUri(string uri) =>
+        s_given.Value is { } given && given.ToUri() == uri ? given : Parse(ParseUri(uri).ToDictionary(o => o.Key, o => o.Value, StringComparer.Ordinal));
 
     /// <summary>Reads the node's options (every value as text); refusals are <see cref="InvalidOptionException"/>s in QEMU's words.</summary>
     /// <remarks>A <c>filename</c> among the options is not read as a URI (QEMU parses only a file name given as one), and is dropped.</remarks>

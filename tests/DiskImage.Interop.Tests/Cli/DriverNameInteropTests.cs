@@ -164,6 +164,54 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
             data.Add("prefix", ["io", "-c", "read 0 512", name]);
         }
 
+        // The null drivers' and host device drivers' prefixes open their node, the format probed or named over it;
+        // the drivers without creation refuse a new image before formatting it.
+        foreach (var name in new[] { "null-co://", "null-aio://", "null-co://x", "host_device:/dev/null", "host_device:src.raw", "host_device:missing", "host_cdrom:src.raw" })
+        {
+            data.Add("prefix", ["info", name]);
+            data.Add("prefix", ["convert", name, "x.img"]);
+            data.Add("prefix", ["io", "-c", "read 0 512", name]);
+            data.Add("prefix", ["check", name]);
+        }
+
+        // blkverify: the raw copy and the image under test, compared on every read (a difference fails the command).
+        foreach (var name in new[] { "blkverify:src.raw:src.raw", "blkverify:a:b", "blkverify:x", "blkverify:src.raw:missing" })
+        {
+            data.Add("prefix", ["info", name]);
+            data.Add("prefix", ["convert", name, "x.img"]);
+            data.Add("prefix", ["check", name]);
+        }
+
+        data.Add("prefix", ["map", "--output=json", "blkverify:src.raw:src.raw"]);
+        data.Add("prefix", ["io", "-c", "read 0 512", "blkverify:src.raw:src.raw"]);
+        data.Add("prefix", ["io", "-f", "blkverify", "-c", "write -P 3 0 512", "blkverify:src.raw:src.raw"]);
+        data.Add("prefix", ["info", "-f", "blkverify", "blkverify:src.raw:src.raw"]);
+        data.Add("prefix", ["convert", "-f", "blkverify", "blkverify:src.raw:src.raw", "x.img"]);
+        data.Add("prefix", ["info", "-f", "host_device", "host_device:/dev/null"]);
+        data.Add("prefix", ["info", "-f", "host_cdrom", "host_device:src.raw"]);
+        data.Add("prefix", ["info", "host_cdrom:/dev/null"]);
+        data.Add("prefix", ["convert", "host_cdrom:/dev/null", "x.img"]);
+        data.Add("prefix", ["convert", "-f", "host_cdrom", "/dev/null", "x.img"]);
+        data.Add("prefix", ["map", "null-aio://"]);
+        data.Add("prefix", ["info", "-f", "qcow2", "null-co://"]);
+        data.Add("prefix", ["info", "-f", "qcow2", "host_device:/dev/null"]);
+        data.Add("prefix", ["convert", "-n", "-O", "raw", "src.raw", "null-co://"]);
+        data.Add("prefix", ["io", "-c", "read 0 512", "file:src.raw"]);
+        foreach (var target in new[] { "null-co://", "null-aio://", "blkdebug::x.img", "blkverify:src.raw:x.img", "fat:sub" })
+        {
+            data.Add("target", ["create", "-f", "qcow2", target, "1M"]);
+            data.Add("target", ["convert", "-O", "raw", "src.raw", target]);
+            data.Add("target", ["dd", "-O", "raw", "if=src.raw", "of=" + target]);
+        }
+
+        // -f wins over a json: name's host protocol driver, so the format named has no file node under it.
+        foreach (var json in new[] { "json:{\"driver\":\"file\",\"filename\":\"x.img\"}", "json:{\"driver\":\"file\",\"filename\":\"src.qcow2\"}" })
+        {
+            data.Add("target", ["convert", "-n", "-O", "raw", "src.raw", json]);
+            data.Add("target", ["convert", "-n", "-O", "file", "src.raw", json]);
+            data.Add("target", ["info", "-f", "qcow2", json]);
+        }
+
         data.Add("prefix", ["info", "-f", "raw", "sheepdog://x/y"]);
         data.Add("prefix", ["info", "-f", "qcow2", "gluster://localhost/vol/a.img"]);
         data.Add("prefix", ["convert", "-f", "raw", "gluster+unix:///vol/a.img?socket=/nonexistent/glusterd.socket", "x.img"]);
@@ -246,6 +294,30 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
             (actual.ExitCode, actual.StdOut, QemuToolOutput.Normalise(actual.StdErr), Listing(ours)));
     }
 
+    /// <summary>
+    /// A file whose name has a colon, named relatively with <c>file:</c>: qemu-io's probed-raw warning names the node's
+    /// file (<c>./a:b</c>), not the name given. Both run as processes in the directory holding the file.
+    /// </summary>
+    [Fact]
+    public void Io_names_a_file_prefixed_name_by_its_file_in_the_probed_raw_warning()
+    {
+        using var theirs = new TempDirectory();
+        using var ours = new TempDirectory();
+        foreach (var dir in new[] { theirs, ours })
+        {
+            ExternalTool.RunIn(dir.Path, "qemu-img", "create", "-q", "-f", "raw", "./a:b", "64k").EnsureSuccess("qemu-img create");
+        }
+
+        string[] arguments = ["io", "-c", "write -P 7 0 512", "file:a:b"];
+        var expected = ExternalTool.RunIn(theirs.Path, "qemu-io", arguments[1..]);
+        using var process = DiskimgProcess.Start(ours.Path, onTerminal: false, arguments);
+        var actual = process.WaitForExit(TimeSpan.FromSeconds(60));
+        Assert.Contains("'./a:b'", expected.StdErr, StringComparison.Ordinal);
+        Assert.Equal(
+            (expected.ExitCode, QemuToolOutput.Normalise(expected.StdOut), QemuToolOutput.Normalise(expected.StdErr)),
+            (actual.ExitCode, QemuToolOutput.Normalise(actual.StdOut), QemuToolOutput.Normalise(actual.StdErr)));
+    }
+
     private static ExternalTool.Result RunOurs(string directory, string[] arguments) =>
         arguments[0] == "io" ? Diskimg.Run(["io", .. InDirectory(directory, arguments[1..])]) : Diskimg.Run(InDirectory(directory, arguments));
 
@@ -259,7 +331,10 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
         {
             _ when IsFile(a) => Path.Combine(directory, a),
             ['i', 'f', '=', ..] or ['o', 'f', '=', ..] when IsFile(a[3..]) => a[..3] + Path.Combine(directory, a[3..]),
-            ['f', 'i', 'l', 'e', ':', ..] when IsFile(a[5..]) => "file:" + Path.Combine(directory, a[5..]),
+            _ when HostPrefix(a) is { } prefix && IsFile(a[prefix.Length..]) => prefix + Path.Combine(directory, a[prefix.Length..]),
+            ['b', 'l', 'k', 'd', 'e', 'b', 'u', 'g', ':', ':', ..] when IsFile(a[10..]) => "blkdebug::" + Path.Combine(directory, a[10..]),
+            ['b', 'l', 'k', 'v', 'e', 'r', 'i', 'f', 'y', ':', ..] => "blkverify:" + string.Join(':', a[10..].Split(':').Select(f => IsFile(f) ? Path.Combine(directory, f) : f)),
+            ['f', 'a', 't', ':', ..] when IsFile(a[4..]) => "fat:" + Path.Combine(directory, a[4..]),
             _ when a.Contains("json:", StringComparison.Ordinal) => s_fileNames.Aggregate(a, (json, name) => json.Replace($"\"{name}\"", $"\"{Path.Combine(directory, name)}\"", StringComparison.Ordinal)),
             _ => a,
         }),
@@ -268,6 +343,10 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
     private static readonly string[] s_fileNames = ["src.raw", "missing", "sub", "empty", "short", "src.qcow2", "ov.qcow2", "x.img", "tgt.raw"];
 
     private static bool IsFile(string name) => s_fileNames.Contains(name);
+
+    /// <summary>The host protocol prefix a name starts with (<c>file:</c>, <c>host_device:</c>, <c>host_cdrom:</c>), or null.</summary>
+    private static string? HostPrefix(string name) =>
+        new[] { "file:", "host_device:", "host_cdrom:" }.FirstOrDefault(p => name.StartsWith(p, StringComparison.Ordinal));
 
     private static string Listing(TempDirectory dir) =>
         string.Join(' ', Directory.EnumerateFileSystemEntries(dir.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));

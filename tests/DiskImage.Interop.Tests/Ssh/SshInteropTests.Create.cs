@@ -67,4 +67,31 @@ public partial class SshInteropTests
         Assert.False(File.Exists(Local("opt.raw")));
         Assert.False(File.Exists(Local("opt.qcow2")));
     }
+
+    /// <summary>
+    /// A qcow2 image preallocated on the server: metadata maps every cluster (the file grows by writing its last byte,
+    /// as the ssh driver grows it), byte for byte as qemu-img's; falloc and full need the file preallocated, which the
+    /// ssh driver refuses with qemu-img's line and exit code. A refused create leaves a file on the server, as qemu-img
+    /// leaves one, which must pass qemu-img's check (its bytes differ: qemu-img leaves its header at size 0).
+    /// </summary>
+    [Theory]
+    [InlineData("metadata")]
+    [InlineData("falloc")]
+    [InlineData("full")]
+    public void Preallocated_qcow2_on_the_server_is_made_or_refused_as_qemu_img_does(string mode)
+    {
+        var name = $"prealloc-{mode}.qcow2";
+        string[] arguments = ["create", "-f", "qcow2", "-o", "preallocation=" + mode, server.Uri(name), "3M"];
+        var theirs = ExternalTool.Run("qemu-img", arguments);
+        var theirBytes = File.ReadAllBytes(Local(name));
+        File.Delete(Local(name));
+        AssertSame(theirs, Diskimg.Run(arguments), string.Join(' ', arguments));
+        var ourBytes = File.ReadAllBytes(Local(name));
+        if (theirs.ExitCode == 0)
+        {
+            Assert.Equal(theirBytes, ourBytes);
+        }
+
+        Assert.Equal(0, ExternalTool.Run("qemu-img", "check", Local(name)).ExitCode);
+    }
 }

@@ -78,7 +78,16 @@ public sealed partial class Qcow2Image
     private void PreallocateLocked(long size, Preallocation preallocation)
     {
         var clusters = (size + _clusterSize - 1) >> _clusterBits;
-        if (!HasDataFile)
+        if (!HasDataFile && _file is IO.Ssh.SshStorage)
+        {
+            // The ssh driver cannot preallocate (QEMU's refusal of the file's resize) nor cut a file back, so the
+            // size check below, which grows the file and cuts it again, is not made there: the file only grows.
+            if (preallocation is Preallocation.Falloc or Preallocation.Full)
+            {
+                throw new UnsupportedFeatureException($"Unsupported preallocation mode '{preallocation.ToString().ToLowerInvariant()}'");
+            }
+        }
+        else if (!HasDataFile)
         {
             EnsureHostCanHold(clusters);
         }

@@ -12,6 +12,9 @@ internal sealed class ImageStorage(IDiskImage image) : IStorage
     /// <summary>errno ENOSPC, carried in the exception's HResult as callers map it.</summary>
     private const int ErrnoNoSpace = 28;
 
+    /// <summary>The image whose guest data this is.</summary>
+    public IDiskImage Image => image;
+
     public string Path => image.FilePath;
 
     public bool CanWrite => image.CanWrite;

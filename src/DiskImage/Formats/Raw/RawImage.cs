@@ -30,6 +30,11 @@ public sealed class RawImage : IDiskImage, IHostFileRuns, IFileCopyTarget
     /// <summary>Whether a medium is there: always, but for a <c>host_cdrom</c> drive without a disc.</summary>
     internal bool HasMedium => MediumCheck is null || MediumCheck();
 
+    /// <summary>Whether <paramref name="image"/> is a <c>host_cdrom</c> drive without a disc, named with <c>-f</c> or
+    /// with its prefix (raw over the drive's node).</summary>
+    internal static bool LacksMedium(IDiskImage image) =>
+        image is RawImage { HasMedium: false } or RawImage { File: ImageStorage { Image: RawImage { HasMedium: false } } };
+
     private void RequireMedium()
     {
         if (!HasMedium)

@@ -8,7 +8,7 @@ namespace DiskImage.Formats.Vvfat;
 /// ends inside it the rest of the buffer keeps the bytes of the file cluster read before (zeros at first). Every
 /// region reports as data, as QEMU's driver does.
 /// </summary>
-internal sealed class VvfatStorage : IStorage
+internal sealed class VvfatStorage : ReadOnlyStorage
 {
     private readonly VvfatLayout _layout;
     private readonly byte[] _cluster = new byte[VvfatLayout.ClusterSize];
@@ -39,20 +39,16 @@ internal sealed class VvfatStorage : IStorage
         return new VvfatStorage(VvfatLayout.Build(parsed));
     }
 
-    public string Path => _layout.Name.RawJson;
+    public override string Path => _layout.Name.RawJson;
 
     /// <summary>The vvfat node's own name (<c>json:</c> with its options), as <c>-f vvfat</c> shows it.</summary>
     public string NodeName => Options.JsonFilename.Prefix + _layout.Name.NodeJson;
 
-    public bool CanWrite => false;
+    public override long Length => _layout.TotalSectors * VvfatLayout.SectorSize;
 
-    public long Length => _layout.TotalSectors * VvfatLayout.SectorSize;
+    public override long? AllocatedSize => null;
 
-    public long? AllocatedSize => null;
-
-    public bool IgnoreFlushes { get; set; }
-
-    public void Read(long offset, Span<byte> buffer)
+    public override void Read(long offset, Span<byte> buffer)
     {
         if (offset < 0 || offset > Length - buffer.Length)
         {
@@ -73,7 +69,7 @@ internal sealed class VvfatStorage : IStorage
         }
     }
 
-    public int ReadAvailable(long offset, Span<byte> buffer)
+    public override int ReadAvailable(long offset, Span<byte> buffer)
     {
         var count = (int)Math.Clamp(Length - offset, 0, buffer.Length);
         Read(offset, buffer[..count]);
@@ -177,28 +173,10 @@ internal sealed class VvfatStorage : IStorage
         return null;
     }
 
-    public void Write(long offset, ReadOnlySpan<byte> data) => throw ReadOnly();
+    /// <summary>The vvfat driver's refusal of a write to a directory opened without <c>rw:</c>.</summary>
+    protected override Exception Refusal() => new ErrnoException(ErrnoException.EPERM, "Operation not permitted");
 
-    public void SetLength(long length) => throw ReadOnly();
-
-    public void Flush()
-    {
-    }
-
-    public bool TryAllocate(long offset, long length) => false;
-
-    public void WriteZeroes(long offset, long length, bool mayUnmap) => throw ReadOnly();
-
-    public void Discard(long offset, long length) => throw ReadOnly();
-
-    public void WriteZeroBytes(long offset, long length) => throw ReadOnly();
-
-    public IReadOnlyList<Extent> GetExtents(long offset, long length) =>
-        length == 0 ? [] : [new Extent(offset, length, ExtentKind.Data)];
-
-    private static ErrnoException ReadOnly() => new(ErrnoException.EPERM, "Operation not permitted");
-
-    public void Dispose()
+    public override void Dispose()
     {
         lock (_lock)
         {

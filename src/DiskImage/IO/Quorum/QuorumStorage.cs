@@ -6,7 +6,7 @@ namespace DiskImage.IO.Quorum;
 /// Too few successful reads fail with the errno most of the failed ones gave. Children must all have the same length.
 /// Writes are refused: the node is opened only for reading here.
 /// </summary>
-internal sealed class QuorumStorage : IStorage
+internal sealed class QuorumStorage : ReadOnlyStorage
 {
     private const int ErrnoIo = 5;
     private const int ErrnoReadOnly = 30;
@@ -26,12 +26,10 @@ internal sealed class QuorumStorage : IStorage
     }
 
     /// <summary>The node's JSON description: QEMU can name a quorum node by no single file.</summary>
-    public string Path { get; }
-
-    public bool CanWrite => false;
+    public override string Path { get; }
 
     /// <summary>The children's common length; EIO when they differ, as QEMU reports it.</summary>
-    public long Length
+    public override long Length
     {
         get
         {
@@ -41,17 +39,15 @@ internal sealed class QuorumStorage : IStorage
     }
 
     /// <summary>What the children occupy together, as QEMU sums a node's children; null if any cannot tell.</summary>
-    public long? AllocatedSize => _children.Aggregate((long?)0, (sum, child) => sum + child.AllocatedSize);
+    public override long? AllocatedSize => _children.Aggregate((long?)0, (sum, child) => sum + child.AllocatedSize);
 
-    public bool IgnoreFlushes { get; set; }
-
-    public void Read(long offset, Span<byte> buffer)
+    public override void Read(long offset, Span<byte> buffer)
     {
         var available = ReadAvailable(offset, buffer);
         buffer[available..].Clear();
     }
 
-    public int ReadAvailable(long offset, Span<byte> buffer)
+    public override int ReadAvailable(long offset, Span<byte> buffer)
     {
         var count = (int)Math.Clamp(Length - offset, 0, buffer.Length);
         if (count == 0)
@@ -113,26 +109,7 @@ internal sealed class QuorumStorage : IStorage
         return count;
     }
 
-    public void Write(long offset, ReadOnlySpan<byte> data) => throw ReadOnly();
-
-    public void SetLength(long length) => throw ReadOnly();
-
-    public void Flush()
-    {
-    }
-
-    public bool TryAllocate(long offset, long length) => false;
-
-    public void WriteZeroes(long offset, long length, bool mayUnmap) => throw ReadOnly();
-
-    public void Discard(long offset, long length) => throw ReadOnly();
-
-    public void WriteZeroBytes(long offset, long length) => throw ReadOnly();
-
-    /// <summary>All data: the quorum driver reports no allocation status of its own.</summary>
-    public IReadOnlyList<Extent> GetExtents(long offset, long length) => [new Extent(offset, length, ExtentKind.Data)];
-
-    public void Dispose()
+    public override void Dispose()
     {
         foreach (var child in _children)
         {
@@ -140,5 +117,6 @@ internal sealed class QuorumStorage : IStorage
         }
     }
 
-    private static IOException ReadOnly() => new("Read-only file system", ErrnoReadOnly);
+    /// <summary>The node is opened only for reading: a change fails as on a read-only file system.</summary>
+    protected override Exception Refusal() => new IOException("Read-only file system", ErrnoReadOnly);
 }

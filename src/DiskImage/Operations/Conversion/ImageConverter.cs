@@ -318,6 +318,11 @@ public static class ImageConverter
                 sources.Add(options.Snapshot is { } snapshot
                     ? Snapshots.ImageSnapshots.OpenSnapshot(options.Sources[i], options.SourceFormat, Formats.Qcow2.Qcow2SnapshotSelector.Parse(snapshot), openOptions)
                     : registry.Open(options.Sources[i], options.SourceFormat, openOptions));
+                if (Formats.Raw.RawImage.LacksMedium(sources[^1]))
+                {
+                    // A CD-ROM drive without a disc has no size for qemu-img's convert to copy.
+                    throw new ImageAccessException($"Could not get size of {options.Sources[i]}: No medium found");
+                }
             }
 
             return sources;

@@ -214,12 +214,17 @@ public sealed class QemuIoSession : IDisposable
             }
 
             Breakpoints = IO.Blkdebug.BlkdebugName.IsBlkdebug(settings.Path) && Image.Format.Name is "raw" or "qcow2" ? new BlkdebugBreakpoints(Math.Max(1, settings.BlkdebugAlign)) : null;
+            if (!settings.ReadOnly && !settings.Snapshot && ProbedRawUnderTest(Image) is { } tested)
+            {
+                // A blkverify node's image under test is probed too, and warned about first, as its own node.
+                WarnProbedRaw(output, tested);
+            }
+
             if (settings.Format is null && spec?.Driver is null && !settings.ReadOnly && !settings.Snapshot && Image.Format.Name == "raw")
             {
-                // QEMU's warning for a probed raw image opened for writing (it then guards block 0).
-                output.Diagnostic($"WARNING: Image format was not specified for '{settings.Path}' and probing guessed raw.");
-                output.Diagnostic("         Automatically detecting the format is dangerous for raw images, write operations on block 0 will be restricted.");
-                output.Diagnostic("         Specify the 'raw' format explicitly to remove the restrictions.");
+                // QEMU's warning for a probed raw image opened for writing (it then guards block 0), naming the node
+                // probed: the file without a file: or device prefix.
+                WarnProbedRaw(output, Image.FilePath);
             }
 
             return null;
@@ -229,6 +234,17 @@ public sealed class QemuIoSession : IDisposable
             DeleteOverlay();
             return e;
         }
+    }
+
+    /// <summary>The file of a blkverify node's image under test when its format was probed as raw; null otherwise.</summary>
+    private static string? ProbedRawUnderTest(IDiskImage image) =>
+        image is Formats.Raw.RawImage { File: IO.Blkverify.BlkverifyStorage { Test: Formats.Raw.ImageStorage { Image: Formats.Raw.RawImage { Format: Formats.Raw.RawFormat } tested } } } ? tested.FilePath : null;
+
+    private static void WarnProbedRaw(QemuIoOutput output, string name)
+    {
+        output.Diagnostic($"WARNING: Image format was not specified for '{name}' and probing guessed raw.");
+        output.Diagnostic("         Automatically detecting the format is dangerous for raw images, write operations on block 0 will be restricted.");
+        output.Diagnostic("         Specify the 'raw' format explicitly to remove the restrictions.");
     }
 
     /// <summary>
