@@ -66,6 +66,32 @@ public sealed class ImageFormatRegistry
         return best ?? Get("raw");
     }
 
+    /// <summary>
+    /// Opens the storage to probe. An NFS node's warnings (options over QEMU's caps) are printed by the open that
+    /// follows, once as QEMU prints them; they are replayed here only when this open fails.
+    /// </summary>
+    private static IO.IStorage OpenForProbe(string path)
+    {
+        if (!IO.Nfs.NfsUrl.IsNfs(path))
+        {
+            return IO.Storage.Open(path, writable: false);
+        }
+
+        var held = new List<string>();
+        try
+        {
+            using (ImageWarnings.Listen(held.Add))
+            {
+                return IO.Storage.Open(path, writable: false);
+            }
+        }
+        catch
+        {
+            held.ForEach(ImageWarnings.Report);
+            throw;
+        }
+    }
+
     /// <summary>Reads the start of <paramref name="path"/> and probes it.</summary>
     public IImageFormat Probe(string path)
     {
@@ -84,9 +110,17 @@ public sealed class ImageFormatRegistry
             return Get("raw");
         }
 
-        using var file = IO.Storage.Open(IO.FileProtocolPrefix.Strip(path), writable: false);
+        using var file = OpenForProbe(IO.FileProtocolPrefix.Strip(path));
         var header = new byte[(int)Math.Min(ProbeHeaderSize, file.Length)];
-        file.Read(0, header);
+        try
+        {
+            file.Read(0, header);
+        }
+        catch (IOException e) when (file is IO.Nfs.NfsStorage)
+        {
+            throw new ImageAccessException($"Could not read image for determining its format: {e.Message}", e);
+        }
+
         // An empty file is raw whatever its name, as QEMU's probe decides before asking any driver.
         return Probe(header, file.Length, file.Length == 0 ? null : IO.FileProtocolPrefix.Strip(path));
     }
