@@ -207,15 +207,16 @@ internal sealed record BlockSpec
             return TopCurl(options, driver);
         }
 
-        if (driver == "ssh")
+        if (driver is "ssh" or "nfs")
         {
-            // The block layer's own options go first; the rest are the ssh driver's.
+            // The block layer's own options go first; the rest are the protocol driver's.
             foreach (var generic in GenericNodeKeys)
             {
                 options.Remove(generic);
             }
 
-            var uri = SshNode.NameOf(SshNode.Parse(options.ToDictionary(o => o.Key, o => o.Value.Text, StringComparer.Ordinal)));
+            var given = options.ToDictionary(o => o.Key, o => o.Value.Text, StringComparer.Ordinal);
+            var uri = driver == "ssh" ? SshNode.NameOf(SshNode.Parse(given)) : IO.Nfs.NfsNode.NameOf(IO.Nfs.NfsNode.Parse(given));
             return new BlockSpec
             {
                 Driver = driver,
@@ -328,17 +329,17 @@ internal sealed record BlockSpec
             (curl, curlObject) = CurlNode(options, protocol, FilePrefix);
             filename = curl.Url;
         }
-        else if (protocol == "ssh")
+        else if (protocol is "ssh" or "nfs")
         {
-            var sshOptions = options.Where(o => o.Key.StartsWith(FilePrefix, StringComparison.Ordinal) && !GenericNodeKeys.Contains(o.Key[FilePrefix.Length..]))
+            var remoteOptions = options.Where(o => o.Key.StartsWith(FilePrefix, StringComparison.Ordinal) && !GenericNodeKeys.Contains(o.Key[FilePrefix.Length..]))
                 .ToDictionary(o => o.Key[FilePrefix.Length..], o => o.Value.Text, StringComparer.Ordinal);
             foreach (var key in options.Keys.Where(k => k.StartsWith(FilePrefix, StringComparison.Ordinal) && !GenericNodeKeys.Contains(k[FilePrefix.Length..])).ToList())
             {
                 options.Remove(key);
             }
 
-            // The node travels as the ssh:// name that opens it again.
-            filename = SshNode.NameOf(SshNode.Parse(sshOptions));
+            // The node travels as the ssh:// or nfs:// name that opens it again.
+            filename = protocol == "ssh" ? SshNode.NameOf(SshNode.Parse(remoteOptions)) : IO.Nfs.NfsNode.NameOf(IO.Nfs.NfsNode.Parse(remoteOptions));
         }
         else if (protocol is not null && OtherFormats.Contains(protocol))
         {
