@@ -20,7 +20,12 @@ internal static class MountClient
     {
         var port = Portmapper.GetTcpPort(address, host, Program, Version, credentials);
         using var connection = RpcConnection.Connect(address, port, credentials);
-        var reply = connection.Call(Program, Version, Mnt, w => w.String(export));
+        return ReadMountReply(connection.Call(Program, Version, Mnt, w => w.String(export)));
+    }
+
+    /// <summary>MNT's result: the root handle, or libnfs's line for the refusal.</summary>
+    internal static NfsFileHandle ReadMountReply(XdrReader reply)
+    {
         var status = reply.UInt32();
         if (status != 0)
         {

@@ -22,9 +22,17 @@ internal sealed class Nfs3Client : IDisposable
     private const uint CommitProc = 21;
     private const int MaxNameLength = 255;
 
-    private readonly RpcConnection _connection;
+    private readonly RpcConnection? _connection;
+    private readonly Func<uint, Action<XdrWriter>, XdrReader> _call;
 
-    private Nfs3Client(RpcConnection connection) => _connection = connection;
+    private Nfs3Client(RpcConnection connection)
+    {
+        _connection = connection;
+        _call = (procedure, arguments) => connection.Call(Program, Version, procedure, arguments);
+    }
+
+    /// <summary>A client whose calls <paramref name="call"/> answers (a procedure number and its arguments in, the results out): the replies' decoder without a server.</summary>
+    internal Nfs3Client(Func<uint, Action<XdrWriter>, XdrReader> call) => _call = call;
 
     /// <summary>Connects to the NFS v3 program on <paramref name="address"/> through its portmapper.</summary>
     public static Nfs3Client Connect(IPAddress address, string host, RpcCredentials credentials)
@@ -198,9 +206,9 @@ internal sealed class Nfs3Client : IDisposable
         return reply.Bool() ? NfsFileHandle.Read(reply) : Lookup(directory, name, shownPath);
     }
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose() => _connection?.Dispose();
 
-    private XdrReader Call(uint procedure, Action<XdrWriter> arguments) => _connection.Call(Program, Version, procedure, arguments);
+    private XdrReader Call(uint procedure, Action<XdrWriter> arguments) => _call(procedure, arguments);
 
     private static NfsProtocolException Failure(string what, uint status)
     {
