@@ -144,6 +144,10 @@ public sealed class ImageFormatRegistry
 
             // An explicit file: prefix names the same file; the image reports the name without it, as QEMU's.
             var file = IO.FileProtocolPrefix.Strip(path);
+            if (options.DirectIo && IO.Nfs.NfsUrl.IsNfs(file))
+            {
+                IO.Nfs.NfsNode.RefuseCachesWithDirectIo(IO.Nfs.NfsNode.FromUrl(file));
+            }
             if (formatName is "null-co" or "null-aio" && file != formatName + "://")
             {
                 // A null node has no file: the only name its driver takes is its own URL.
@@ -215,6 +219,11 @@ public sealed class ImageFormatRegistry
             FormatOptions = spec.Qcow2Options.Count == 0 && spec.NullOptions.Count == 0 && spec.ParallelsOptions.Count == 0 && spec.VpcSizeCalc is null ? options.FormatOptions
                 : Merge(options.FormatOptions, spec.Qcow2Options, spec.NullOptions, spec.ParallelsOptions, spec.VpcSizeCalc is { } calc ? new Dictionary<string, string> { [Vpc.VpcImage.SizeCalcOption] = calc } : []),
         };
+        if (opened.DirectIo && IO.Nfs.NfsUrl.IsNfs(spec.Filename))
+        {
+            IO.Nfs.NfsNode.RefuseCachesWithDirectIo(IO.Nfs.NfsNode.FromUrl(spec.Filename));
+        }
+
         if (spec.Quorum is not null && !opened.ReadOnly)
         {
             throw new UnsupportedFeatureException("Writing through a quorum node is not supported; open it read-only");

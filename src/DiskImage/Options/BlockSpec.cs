@@ -210,6 +210,7 @@ internal sealed record BlockSpec
         if (driver is "ssh" or "nfs")
         {
             // The block layer's own options go first; the rest are the protocol driver's.
+            var topCacheDirect = driver == "nfs" ? TakeBool(options, "cache.direct") : null;
             foreach (var generic in GenericNodeKeys)
             {
                 options.Remove(generic);
@@ -223,6 +224,7 @@ internal sealed record BlockSpec
                 Filename = uri,
                 DisplayName = uri,
                 DisplayObject = QemuJson.Object([new("driver", QemuJson.String(driver)), new("filename", QemuJson.String(uri))]),
+                CacheDirect = topCacheDirect,
             };
         }
 

@@ -93,6 +93,21 @@ internal static class NfsNode
         }
     }
 
+    /// <summary>QEMU's refusal of libnfs's readahead or page cache on a node opened with <c>cache.direct=on</c>.</summary>
+    /// <exception cref="InvalidImageException">The node asks for either.</exception>
+    public static void RefuseCachesWithDirectIo(NfsTarget target)
+    {
+        if (target.ReadaheadSize is not null)
+        {
+            throw new InvalidImageException("Cannot enable NFS readahead if cache.direct = on");
+        }
+
+        if (target.PageCacheSize is not null)
+        {
+            throw new InvalidImageException("Cannot enable NFS pagecache if cache.direct = on");
+        }
+    }
+
     /// <summary>An int64 as QEMU's string visitor takes it (optional sign, decimal, 0x hex or 0 octal).</summary>
     private static long? ParseInteger(string text)
     {

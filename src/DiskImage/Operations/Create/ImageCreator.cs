@@ -261,7 +261,8 @@ public static class ImageCreator
     /// </summary>
     internal static void RefuseFileProtocolKeysOverSsh(string path, IImageFormat format, IReadOnlyDictionary<string, string> options)
     {
-        if (!SshNode.IsSshUri(path))
+        // The nfs protocol has only a size too.
+        if (!SshNode.IsSshUri(path) && !IO.Nfs.NfsUrl.IsNfs(path))
         {
             return;
         }
