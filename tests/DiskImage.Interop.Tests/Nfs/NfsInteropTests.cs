@@ -112,6 +112,11 @@ public class NfsInteropTests(NfsServer server)
         }
 
         Same("info", "-f", "nfs", Local(qcow2));
+        Same("info", "--image-opts", $"driver=raw,file.driver=nfs,file.server.type=inet,file.server.host=127.0.0.1,file.path={Local(qcow2)},file.readahead-size=4096,cache.direct=on");
+        Same("info", "--image-opts", $"driver=nfs,server.type=inet,server.host=127.0.0.1,path={Local(qcow2)},page-cache-size=16,cache.direct=on");
+        Same("info", $"json:{{\"driver\":\"nfs\",{host},\"path\":\"{Local(qcow2)}\",\"cache\":{{\"direct\":true}}}}");
+        Same("create", "-f", "raw", "-o", "preallocation=full", server.Url(NfsServer.Fresh(".raw")), "1M");
+        SameIo("-c", "read 0 512", url + "?uid=0");
     }
 
     [Fact]
@@ -175,6 +180,14 @@ public class NfsInteropTests(NfsServer server)
             Diskimg.Run("resize", "-f", "raw", server.Url(rawOurs), "20000"), "raw resize");
         Assert.Equal(File.ReadAllBytes(Local(rawTheirs)), File.ReadAllBytes(Local(rawOurs)));
         Same("info", server.Url(rawOurs));
+
+        AssertSame(ExternalTool.Run("qemu-img", "resize", "--shrink", "-f", "raw", server.Url(rawTheirs), "4096"),
+            Diskimg.Run("resize", "--shrink", "-f", "raw", server.Url(rawOurs), "4096"), "raw shrink");
+        Assert.Equal(File.ReadAllBytes(Local(rawTheirs)), File.ReadAllBytes(Local(rawOurs)));
+
+        AssertSame(ExternalTool.Run("qemu-img", "resize", server.Url(theirs), "+1G"), Diskimg.Run("resize", server.Url(ours), "+1G"), "qcow2 grow");
+        Same("info", server.Url(ours));
+        Same("check", server.Url(ours));
     }
 
     [Fact]

@@ -70,13 +70,13 @@ public class NfsReplyFuzzTests
                     stream.Write([0x80, 0x7f, 0xff, 0xff, 0, 0, 0, 0]);
                     break;
                 case "silent":
-                    Thread.Sleep(3000);
+                    Thread.Sleep(6000);
                     break;
             }
         });
 
         var previous = RpcConnection.Timeout;
-        RpcConnection.Timeout = TimeSpan.FromSeconds(1);
+        RpcConnection.Timeout = TimeSpan.FromSeconds(3);
         var clock = Stopwatch.StartNew();
         try
         {

@@ -41,7 +41,8 @@ internal sealed class NfsSession : IDisposable
     /// <summary>Mounts the target's export and opens (or creates) its file.</summary>
     public static NfsSession Open(NfsTarget target, bool writable, bool create)
     {
-        var credentials = RpcCredentials.For(unchecked((uint)(target.User ?? CurrentUid())), unchecked((uint)(target.Group ?? CurrentGid())));
+        var credentials = RpcCredentials.For(unchecked((uint)(target.User ?? CurrentUid())), unchecked((uint)(target.Group ?? CurrentGid())))
+            with { SynCount = target.TcpSynCount is { } n ? (int)Math.Clamp(n, 1, 127) : null };
         var address = Resolve(target.Host);
         NfsFileHandle root;
         Nfs3Client? client = null;

@@ -37,9 +37,15 @@ internal static class RpcCall
     }
 }
 
-/// <summary>Who the calls are made as (AUTH_SYS): QEMU's <c>user</c>/<c>group</c> options, else the process's own ids.</summary>
+/// <summary>
+/// Who the calls are made as (AUTH_SYS): QEMU's <c>user</c>/<c>group</c> options, else the process's own ids; and how
+/// the connections are made (<see cref="SynCount"/>).
+/// </summary>
 internal sealed record RpcCredentials(uint Uid, uint Gid, string MachineName)
 {
+    /// <summary>QEMU's <c>tcp-syn-count</c>: the kernel's SYN retries for each connection; null leaves the system's.</summary>
+    public int? SynCount { get; init; }
+
     /// <summary>The machine name is bounded by AUTH_SYS's 255 bytes.</summary>
     public static RpcCredentials For(uint uid, uint gid)
     {

@@ -13,6 +13,9 @@ internal sealed class RpcConnection : IDisposable
     /// <summary>The largest reply taken: a 1 MiB READ and its attributes, with room to spare.</summary>
     public const int MaxReply = (1 << 20) + 4096;
 
+    private const int IpProtocolTcp = 6;
+    private const int TcpSynCnt = 7;
+
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
     private readonly RpcCredentials _credentials;
@@ -26,7 +29,7 @@ internal sealed class RpcConnection : IDisposable
         _xid = (uint)Random.Shared.Next();
     }
 
-    /// <summary>How long a connection attempt or a reply may take.</summary>
+    /// <summary>How long a reply may take.</summary>
     internal static TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Connects to <paramref name="address"/>:<paramref name="port"/>.</summary>
@@ -36,21 +39,23 @@ internal sealed class RpcConnection : IDisposable
         var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            var attempt = socket.ConnectAsync(new IPEndPoint(address, port));
-            if (!attempt.Wait(Timeout))
+            if (credentials.SynCount is { } synCount && OperatingSystem.IsLinux())
             {
-                throw new NfsProtocolException("command timed out");
+                // libnfs's tcp-syncnt: how many SYNs the kernel sends before it gives up on the server (TCP_SYNCNT).
+                socket.SetRawSocketOption(IpProtocolTcp, TcpSynCnt, BitConverter.GetBytes(synCount));
             }
 
+            // A blocking connect, bounded by the kernel's SYN retries as libnfs's is.
+            socket.Connect(new IPEndPoint(address, port));
             socket.NoDelay = true;
             socket.ReceiveTimeout = (int)Timeout.TotalMilliseconds;
             socket.SendTimeout = (int)Timeout.TotalMilliseconds;
             return new RpcConnection(socket, credentials);
         }
-        catch (AggregateException e) when (e.InnerException is SocketException s)
+        catch (SocketException e)
         {
             socket.Dispose();
-            throw new NfsProtocolException($"connect() to server failed. {s.Message}", s);
+            throw new NfsProtocolException($"connect() to server failed. {e.Message}", e);
         }
         catch
         {
