@@ -160,6 +160,12 @@ public class NfsInteropTests(NfsServer server)
             Diskimg.Run("convert", "-O", "qcow2", server.Url(ours), dir.File("d.qcow2")), "convert from nfs");
         Assert.Equal(File.ReadAllBytes(dir.File("q.qcow2")), File.ReadAllBytes(dir.File("d.qcow2")));
         Same("compare", server.Url(ours), Local(source));
+
+        var ddTheirs = NfsServer.Fresh(".raw");
+        var ddOurs = NfsServer.Fresh(".raw");
+        AssertSame(ExternalTool.Run("qemu-img", "dd", "-O", "raw", "bs=1M", "count=3", "if=" + Local(source), "of=" + server.Url(ddTheirs)),
+            Diskimg.Run("dd", "-O", "raw", "bs=1M", "count=3", "if=" + Local(source), "of=" + server.Url(ddOurs)), "dd to nfs");
+        Assert.Equal(File.ReadAllBytes(Local(ddTheirs)), File.ReadAllBytes(Local(ddOurs)));
     }
 
     [Fact]
