@@ -129,6 +129,21 @@ public class NfsInteropTests(NfsServer server)
         SameIo("-c", "read 0 512", server.Url(sub));
     }
 
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void Permission_refusals_under_another_uid_are_qemus()
+    {
+        var hidden = Image(".raw", "raw", "64k");
+        var readable = Image(".raw", "raw", "64k");
+        File.SetUnixFileMode(Local(hidden), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.SetUnixFileMode(Local(readable), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        const string other = "?uid=4321&gid=4321";
+        Same("info", server.Url(hidden) + other);
+        Same("info", server.Url(readable) + other);
+        SameIo("-c", "write 0 512", server.Url(readable) + other);
+        Same("create", "-f", "raw", server.Url(NfsServer.Fresh(".raw")) + other, "1M");
+    }
+
     [Theory]
     [InlineData("qcow2", "1G")]
     [InlineData("raw", "10000")]

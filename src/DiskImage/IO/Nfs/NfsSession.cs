@@ -44,7 +44,7 @@ internal sealed class NfsSession : IDisposable
         var credentials = RpcCredentials.For(unchecked((uint)(target.User ?? CurrentUid())), unchecked((uint)(target.Group ?? CurrentGid())))
             with { SynCount = target.TcpSynCount is { } n ? (int)Math.Clamp(n, 1, 127) : null };
         var address = Resolve(target.Host);
-        NfsFileHandle root;
+        NfsFileHandle? root = null;
         Nfs3Client? client = null;
         int readMax, writeMax;
         try
@@ -57,6 +57,11 @@ internal sealed class NfsSession : IDisposable
         catch (NfsProtocolException e)
         {
             client?.Dispose();
+            if (root is not null)
+            {
+                MountClient.Unmount(address, target.Host, target.Export, credentials);
+            }
+
             throw new ImageAccessException("Failed to mount nfs share: " + (IsConnectionFailure(e) ? "nfs_service failed" : "mount_cb: " + e.Message), e);
         }
 
