@@ -130,6 +130,28 @@ public class NfsInteropTests(NfsServer server)
     }
 
     [Fact]
+    public void Symbolic_links_are_followed_as_libnfs_follows_them()
+    {
+        var qcow2 = Image(".qcow2", "qcow2", "1M");
+        var sub = NfsServer.Fresh("");
+        System.IO.Directory.CreateDirectory(Local(sub));
+        var links = new Dictionary<string, string>
+        {
+            [NfsServer.Fresh(".lnk")] = qcow2,
+            [NfsServer.Fresh(".lnk")] = Local(qcow2),
+            [NfsServer.Fresh(".lnk")] = "/etc/passwd",
+            [NfsServer.Fresh(".lnk")] = NfsServer.Fresh(".missing"),
+            [NfsServer.Fresh(".lnk")] = "../../../x",
+            [sub + "/" + NfsServer.Fresh(".lnk")] = "../" + qcow2,
+        };
+        foreach (var (link, target) in links)
+        {
+            File.CreateSymbolicLink(Local(link), target);
+            Same("info", server.Url(link));
+        }
+    }
+
+    [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void Permission_refusals_under_another_uid_are_qemus()
     {

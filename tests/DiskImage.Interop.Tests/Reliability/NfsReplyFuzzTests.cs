@@ -7,7 +7,7 @@ namespace DiskImage.Interop.Tests.Reliability;
 
 /// <summary>
 /// The NFS client's reply decoding under mutation: well-formed ONC RPC replies to each call the driver makes (MNT,
-/// FSINFO, LOOKUP, ACCESS, GETATTR, READ, WRITE, COMMIT, SETATTR, CREATE) are mutated and decoded; anything but a
+/// FSINFO, LOOKUP, READLINK, ACCESS, GETATTR, READ, WRITE, COMMIT, SETATTR, CREATE) are mutated and decoded; anything but a
 /// result or <see cref="NfsProtocolException"/> is a finding, as is a READ giving more than was asked. Then a server
 /// that answers with garbage, a huge record, or nothing, must get one clean error and no hang.
 /// </summary>
@@ -131,6 +131,12 @@ public class NfsReplyFuzzTests
                 postOp(w);
                 postOp(w);
             }), (c, _) => c.Lookup(file, "a", "/a")),
+            ("READLINK", Reply(w =>
+            {
+                w.UInt32(0);
+                postOp(w);
+                w.String("../target.qcow2");
+            }), (c, _) => c.ReadLink(file, "/l")),
             ("ACCESS", Reply(w =>
             {
                 w.UInt32(0);

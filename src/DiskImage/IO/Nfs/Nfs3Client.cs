@@ -15,12 +15,14 @@ internal sealed class Nfs3Client : IDisposable
     private const uint SetAttrProc = 2;
     private const uint LookupProc = 3;
     private const uint AccessProc = 4;
+    private const uint ReadLinkProc = 5;
     private const uint ReadProc = 6;
     private const uint WriteProc = 7;
     private const uint CreateProc = 8;
     private const uint FsInfoProc = 19;
     private const uint CommitProc = 21;
     private const int MaxNameLength = 255;
+    private const int MaxPathLength = 4096;
 
     private readonly RpcConnection? _connection;
     private readonly Func<uint, Action<XdrWriter>, XdrReader> _call;
@@ -59,7 +61,10 @@ internal sealed class Nfs3Client : IDisposable
     }
 
     /// <summary>The handle of <paramref name="name"/> in <paramref name="directory"/>.</summary>
-    public NfsFileHandle Lookup(NfsFileHandle directory, string name, string shownPath)
+    public NfsFileHandle Lookup(NfsFileHandle directory, string name, string shownPath) => LookupWithType(directory, name, shownPath).Handle;
+
+    /// <summary>The handle of <paramref name="name"/> in <paramref name="directory"/> and its file type, when the server sent its attributes.</summary>
+    public (NfsFileHandle Handle, uint? Type) LookupWithType(NfsFileHandle directory, string name, string shownPath)
     {
         var reply = Call(LookupProc, w =>
         {
@@ -73,9 +78,18 @@ internal sealed class Nfs3Client : IDisposable
         }
 
         var handle = NfsFileHandle.Read(reply);
+        var attributes = NfsAttributes.ReadOptional(reply);
         NfsAttributes.ReadOptional(reply);
+        return (handle, attributes?.Type);
+    }
+
+    /// <summary>The target of the symbolic link <paramref name="link"/>.</summary>
+    public string ReadLink(NfsFileHandle link, string shownPath)
+    {
+        var reply = Call(ReadLinkProc, link.Write);
+        var status = reply.UInt32();
         NfsAttributes.ReadOptional(reply);
-        return handle;
+        return status == 0 ? reply.String(MaxPathLength) : throw Failure($"NFS: READLINK of {shownPath} failed with", status);
     }
 
     /// <summary>The access bits the server grants of those asked (ACCESS3_READ 1, ACCESS3_MODIFY 4, ...).</summary>

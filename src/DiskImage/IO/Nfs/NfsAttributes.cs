@@ -9,6 +9,9 @@ internal readonly record struct NfsAttributes(uint Type, ulong Size, ulong Used)
     /// <summary>NF3DIR.</summary>
     public const uint Directory = 2;
 
+    /// <summary>NF3LNK.</summary>
+    public const uint SymbolicLink = 5;
+
     private const int RestAfterUsed = 8 + 8 + 8 + 8 * 3;
 
     /// <summary>Reads a whole <c>fattr3</c>.</summary>

@@ -82,8 +82,7 @@ internal sealed class NfsSession : IDisposable
     {
         try
         {
-            var name = target.File.TrimStart('/');
-            var file = name.Length == 0 ? root : client.Lookup(root, name, target.File);
+            var file = NfsPathWalk.Resolve(client, root, target.Export, target.File);
             var wanted = writable ? AccessRead | AccessModify : AccessRead;
             var granted = client.Access(file, wanted, target.File);
             if (granted != wanted)

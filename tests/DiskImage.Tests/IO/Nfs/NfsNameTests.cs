@@ -97,6 +97,24 @@ public sealed class NfsNameTests
         }
     }
 
+    [Theory]
+    [InlineData("/a/b/../c", "/a/c")]
+    [InlineData("//a/./b/", "/a/b")]
+    [InlineData("/a/..", "/")]
+    [InlineData("/a/../../b", null)]
+    [InlineData("/../a", null)]
+    public void Link_paths_normalise_as_libnfs_normalises_them(string path, string? expected)
+    {
+        if (expected is null)
+        {
+            Assert.Equal("Symbolic link resolves to invalid path", Assert.Throws<NfsProtocolException>(() => NfsPathWalk.Normalize(path)).Message);
+        }
+        else
+        {
+            Assert.Equal(expected, NfsPathWalk.Normalize(path));
+        }
+    }
+
     private static string Refusal(Dictionary<string, string> options) =>
         Assert.Throws<InvalidOptionException>(() => NfsNode.Parse(options)).Message;
 }
