@@ -1,4 +1,3 @@
-using System.Globalization;
 using DiskImage.Formats.Foreign;
 
 namespace DiskImage.IO.Nfs;
@@ -106,7 +105,4 @@ internal static class NfsUrl
 
         return value > long.MaxValue ? null : (long)value;
     }
-
-    /// <summary>The parse result as text, for messages.</summary>
-    internal static string Show(long value) => value.ToString(CultureInfo.InvariantCulture);
 }
