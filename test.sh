@@ -9,8 +9,8 @@ cd "$(dirname "$0")"
 
 need=()
 command -v qemu-img >/dev/null || need+=(qemu-utils)
-# qemu-img's curl (http/https/ftp/ftps) and ssh modules, which the curl and ssh driver tests compare with.
-{ compgen -G '/usr/lib/*/qemu/block-curl.so' && compgen -G '/usr/lib/*/qemu/block-ssh.so'; } >/dev/null || need+=(qemu-block-extra)
+# qemu-img's curl (http/https/ftp/ftps), ssh and nfs modules, which the curl, ssh and nfs driver tests compare with.
+{ compgen -G '/usr/lib/*/qemu/block-curl.so' && compgen -G '/usr/lib/*/qemu/block-ssh.so' && compgen -G '/usr/lib/*/qemu/block-nfs.so'; } >/dev/null || need+=(qemu-block-extra)
 command -v xorriso >/dev/null || need+=(xorriso)
 command -v genisoimage >/dev/null || need+=(genisoimage)
 # Headless browser that judges the SVG and HTML allocation maps.
@@ -32,6 +32,10 @@ command -v create_compressed_fs >/dev/null || need+=(cloop-utils)
 command -v ssh-agent >/dev/null || need+=(openssh-client)
 # The ftp:// and ftps:// tests' server: pyftpdlib (TLS through pyOpenSSL), run by the system python3.
 /usr/bin/python3 -c 'import pyftpdlib, OpenSSL' 2>/dev/null || need+=(python3-pyftpdlib python3-openssl)
+# The nfs:// tests: an NFS v3 server (nfs-ganesha with its VFS backend) and the portmapper it registers with.
+command -v ganesha.nfsd >/dev/null || need+=(nfs-ganesha)
+compgen -G '/usr/lib/*/ganesha/libfsalvfs.so' >/dev/null || need+=(nfs-ganesha-vfs)
+[ -x /usr/sbin/rpcbind ] || need+=(rpcbind)
 # An independent reader of the LUKS1 headers we write.
 command -v cryptsetup >/dev/null || need+=(cryptsetup-bin)
 # Real-world ISOs the ISO 9660 reader is checked against.

@@ -38,13 +38,13 @@ internal static class ImageInfoFields
     }
 
     /// <summary>
-    /// QEMU's nbd and ssh drivers have no driver information, and raw passes the question on to its protocol, so
+    /// QEMU's nbd, ssh and nfs drivers have no driver information, and raw passes the question on to its protocol, so
     /// qemu-img prints no dirty flag for an export or remote file opened as <c>nbd</c>/<c>ssh</c> or as <c>raw</c>
     /// (formats with their own header do).
     /// </summary>
     private static bool OnNbdWithoutDriverInfo(ImageInfo info) =>
-        info.Format is "nbd" or "ssh"
-        || (info.Format == "raw" && (info.Filename.StartsWith("ssh://", StringComparison.Ordinal)
+        info.Format is "nbd" or "ssh" or "nfs"
+        || (info.Format == "raw" && (info.Filename.StartsWith("ssh://", StringComparison.Ordinal) || info.Filename.StartsWith("nfs://", StringComparison.Ordinal)
             || (info.Filename.StartsWith("nbd", StringComparison.Ordinal) && info.Filename.Contains("://", StringComparison.Ordinal))));
 
     private static InfoFields Snapshot(SnapshotInfo snapshot) => new()

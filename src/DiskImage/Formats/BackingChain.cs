@@ -69,11 +69,13 @@ internal static class BackingChain
     /// </summary>
     /// <exception cref="ImageAccessException">The image's node has no directory to resolve a relative name in.</exception>
     public static string ResolveForNode(string overlayName, string backingName) =>
-        IO.Ssh.SshBackingName.Applies(overlayName, backingName) ? IO.Ssh.SshBackingName.Resolve(overlayName, backingName)
+        IO.Nfs.NfsBackingName.Applies(overlayName, backingName) ? IO.Nfs.NfsBackingName.Resolve(overlayName, backingName)
+            : IO.Ssh.SshBackingName.Applies(overlayName, backingName) ? IO.Ssh.SshBackingName.Resolve(overlayName, backingName)
             : Qcow2.Qcow2Image.ResolveBackingPath(overlayName, backingName);
 
     /// <summary>As <see cref="ResolveForNode"/>, or null where the node has no directory (an SSH node with a legacy <c>host_key_check</c>).</summary>
     public static string? TryResolveForNode(string overlayName, string backingName) =>
-        IO.Ssh.SshBackingName.Applies(overlayName, backingName) ? IO.Ssh.SshBackingName.TryResolve(overlayName, backingName)
+        IO.Nfs.NfsBackingName.Applies(overlayName, backingName) ? IO.Nfs.NfsBackingName.TryResolve(overlayName, backingName)
+            : IO.Ssh.SshBackingName.Applies(overlayName, backingName) ? IO.Ssh.SshBackingName.TryResolve(overlayName, backingName)
             : Qcow2.Qcow2Image.ResolveBackingPath(overlayName, backingName);
 }

@@ -23,6 +23,7 @@ internal static class BuiltInFormats
         Raw.ProtocolFormat.File,
         Raw.ProtocolFormat.Nbd,
         Raw.ProtocolFormat.Ssh,
+        Raw.ProtocolFormat.Nfs,
         Raw.ProtocolFormat.HostDevice,
         Raw.ProtocolFormat.HostCdrom,
         Curl.CurlProtocolFormat.Http,

@@ -66,6 +66,32 @@ public sealed partial class ImageFormatRegistry
         return best ?? Get("raw");
     }
 
+    /// <summary>
+    /// Opens the storage to probe. An NFS node's warnings (options over QEMU's caps) are printed by the open that
+    /// follows, once as QEMU prints them; they are replayed here only when this open fails.
+    /// </summary>
+    private static IO.IStorage OpenForProbe(string path)
+    {
+        if (!IO.Nfs.NfsUrl.IsNfs(path))
+        {
+            return IO.Storage.Open(path, writable: false);
+        }
+
+        var held = new List<string>();
+        try
+        {
+            using (ImageWarnings.Listen(held.Add))
+            {
+                return IO.Storage.Open(path, writable: false);
+            }
+        }
+        catch
+        {
+            held.ForEach(ImageWarnings.Report);
+            throw;
+        }
+    }
+
     /// <summary>Reads the start of <paramref name="path"/> and probes it.</summary>
     public IImageFormat Probe(string path)
     {
@@ -85,9 +111,17 @@ public sealed partial class ImageFormatRegistry
             return Get("raw");
         }
 
-        using var file = IO.Storage.Open(IO.FileProtocolPrefix.Strip(path), writable: false);
+        using var file = OpenForProbe(IO.FileProtocolPrefix.Strip(path));
         var header = new byte[(int)Math.Min(ProbeHeaderSize, file.Length)];
-        file.Read(0, header);
+        try
+        {
+            file.Read(0, header);
+        }
+        catch (IOException e) when (file is IO.Nfs.NfsStorage)
+        {
+            throw new ImageAccessException($"Could not read image for determining its format: {e.Message}", e);
+        }
+
         // An empty file is raw whatever its name, as QEMU's probe decides before asking any driver.
         return Probe(header, file.Length, file.Length == 0 ? null : IO.FileProtocolPrefix.Strip(path));
     }
@@ -112,6 +146,10 @@ public sealed partial class ImageFormatRegistry
 
             // An explicit file: prefix names the same file; the image reports the name without it, as QEMU's.
             var file = IO.FileProtocolPrefix.Strip(path);
+            if (options.DirectIo && IO.Nfs.NfsUrl.IsNfs(file))
+            {
+                IO.Nfs.NfsNode.RefuseCachesWithDirectIo(IO.Nfs.NfsNode.FromUrl(file));
+            }
             if (formatName is "null-co" or "null-aio" && file != formatName + "://")
             {
                 // A null node has no file: the only name its driver takes is its own URL.
@@ -200,6 +238,11 @@ public sealed partial class ImageFormatRegistry
             FormatOptions = spec.Qcow2Options.Count == 0 && spec.NullOptions.Count == 0 && spec.ParallelsOptions.Count == 0 && spec.VpcSizeCalc is null ? options.FormatOptions
                 : Merge(options.FormatOptions, spec.Qcow2Options, spec.NullOptions, spec.ParallelsOptions, spec.VpcSizeCalc is { } calc ? new Dictionary<string, string> { [Vpc.VpcImage.SizeCalcOption] = calc } : []),
         };
+        if (opened.DirectIo && IO.Nfs.NfsUrl.IsNfs(spec.Filename))
+        {
+            IO.Nfs.NfsNode.RefuseCachesWithDirectIo(IO.Nfs.NfsNode.FromUrl(spec.Filename));
+        }
+
         if (spec.Quorum is not null && !opened.ReadOnly)
         {
             throw new UnsupportedFeatureException("Writing through a quorum node is not supported; open it read-only");

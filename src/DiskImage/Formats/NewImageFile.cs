@@ -32,7 +32,7 @@ internal sealed class NewImageFile : IDisposable
     public static NewImageFile Create(string path)
     {
         // Asked before the create: what a failed create may remove depends on it.
-        var existed = Options.SshNode.IsSshUri(path) || FileIdentity.Of(path) is not null;
+        var existed = Options.SshNode.IsSshUri(path) || IO.Nfs.NfsUrl.IsNfs(path) || FileIdentity.Of(path) is not null;
         return new NewImageFile(path, CreateFile(path), existed);
     }
 
@@ -41,7 +41,9 @@ internal sealed class NewImageFile : IDisposable
     /// <see cref="HostFile.Create(string)"/> locks it, or the file an <c>ssh://</c> name names on its server.
     /// </summary>
     public static IStorage CreateFile(string path) =>
-        Options.SshNode.IsSshUri(path) ? IO.Ssh.SshStorage.Create(Options.SshNode.FromUri(path)) : HostFile.Create(path);
+        Options.SshNode.IsSshUri(path) ? IO.Ssh.SshStorage.Create(Options.SshNode.FromUri(path))
+        : IO.Nfs.NfsUrl.IsNfs(path) ? IO.Nfs.NfsStorage.Create(IO.Nfs.NfsNode.FromUrl(path), 0)
+        : HostFile.Create(path);
 
     /// <summary>
     /// Creates the file and runs <paramref name="write"/> on it, closed after; a failure reads

@@ -20,6 +20,7 @@ internal static class ErrnoText
         [11] = "Resource temporarily unavailable",
         [12] = "Cannot allocate memory",
         [13] = "Permission denied",
+        [14] = "Bad address",
         [17] = "File exists",
         [20] = "Not a directory",
         [21] = "Is a directory",

@@ -118,6 +118,11 @@ public sealed class HostFile : IStorage
     /// </summary>
     public static HostFile Create(string path, ImageLocking locking)
     {
+        if (Nfs.NfsUrl.IsNfs(path))
+        {
+            throw new UnsupportedFeatureException("Creating this file over NFS is not supported");
+        }
+
         if (Options.SshNode.IsSshUri(path))
         {
             // Every creator writes an ssh:// name through the ssh driver; this one must not make a local "ssh:" file.

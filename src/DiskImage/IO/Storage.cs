@@ -3,7 +3,7 @@ using DiskImage.Nbd.Client;
 
 namespace DiskImage.IO;
 
-/// <summary>Opens the storage a name refers to: a host file, an NBD export for <c>nbd:</c> names, a file on a web or FTP server for <c>http://</c>, <c>https://</c>, <c>ftp://</c> and <c>ftps://</c> URLs, an <c>ssh://</c> server, or the image under a
+/// <summary>Opens the storage a name refers to: a host file, an NBD export for <c>nbd:</c> names, a file on a web or FTP server for <c>http://</c>, <c>https://</c>, <c>ftp://</c> and <c>ftps://</c> URLs, an <c>ssh://</c> or <c>nfs://</c> server, or the image under a
 /// <c>blkdebug:CONFIG:PATH</c> name (with the rules file's fault injection when CONFIG is given).</summary>
 public static class Storage
 {
@@ -22,6 +22,7 @@ public static class Storage
                 : Curl.CurlStorage.IsCurlUrl(name) ? Curl.CurlStorage.Open(name, writable)
                 : Formats.Vvfat.VvfatName.IsVvfat(name) ? Formats.Vvfat.VvfatStorage.Open(name, writable)
                 : Options.SshNode.IsSshUri(name) ? Ssh.SshStorage.Open(name, writable)
+                : Nfs.NfsUrl.IsNfs(name) ? Nfs.NfsStorage.Open(name, writable)
                 : HostFile.Open(name, writable, lockRequest);
         }
 

@@ -213,16 +213,18 @@ internal sealed record BlockSpec
             return TopCurl(options, driver);
         }
 
-        if (driver == "ssh")
+        if (driver is "ssh" or "nfs")
         {
-            // The block layer's own options go first; the rest are the ssh driver's.
+            // The block layer's own options go first; the rest are the protocol driver's.
+            var topCacheDirect = driver == "nfs" ? TakeBool(options, "cache.direct") : null;
             foreach (var generic in GenericNodeKeys)
             {
                 options.Remove(generic);
             }
 
-            var target = SshNode.Parse(options.ToDictionary(o => o.Key, o => o.Value.Text, StringComparer.Ordinal));
-            var uri = SshNode.NameOf(target);
+            var given = options.ToDictionary(o => o.Key, o => o.Value.Text, StringComparer.Ordinal);
+            var target = driver == "ssh" ? SshNode.Parse(given) : null;
+            var uri = target is not null ? SshNode.NameOf(target) : IO.Nfs.NfsNode.NameOf(IO.Nfs.NfsNode.Parse(given));
             return new BlockSpec
             {
                 Ssh = target,
@@ -230,6 +232,7 @@ internal sealed record BlockSpec
                 Filename = uri,
                 DisplayName = uri,
                 DisplayObject = QemuJson.Object([new("driver", QemuJson.String(driver)), new("filename", QemuJson.String(uri))]),
+                CacheDirect = topCacheDirect,
             };
         }
 
@@ -337,18 +340,25 @@ internal sealed record BlockSpec
             (curl, curlObject) = CurlNode(options, protocol, FilePrefix);
             filename = curl.Url;
         }
-        else if (protocol == "ssh")
+        else if (protocol is "ssh" or "nfs")
         {
-            var sshOptions = options.Where(o => o.Key.StartsWith(FilePrefix, StringComparison.Ordinal) && !GenericNodeKeys.Contains(o.Key[FilePrefix.Length..]))
+            var remoteOptions = options.Where(o => o.Key.StartsWith(FilePrefix, StringComparison.Ordinal) && !GenericNodeKeys.Contains(o.Key[FilePrefix.Length..]))
                 .ToDictionary(o => o.Key[FilePrefix.Length..], o => o.Value.Text, StringComparer.Ordinal);
             foreach (var key in options.Keys.Where(k => k.StartsWith(FilePrefix, StringComparison.Ordinal) && !GenericNodeKeys.Contains(k[FilePrefix.Length..])).ToList())
             {
                 options.Remove(key);
             }
 
-            // The node travels as the ssh:// name that opens it again.
-            ssh = SshNode.Parse(sshOptions);
-            filename = SshNode.NameOf(ssh);
+            // The node travels as the ssh:// or nfs:// name that opens it again.
+            if (protocol == "ssh")
+            {
+                ssh = SshNode.Parse(remoteOptions);
+                filename = SshNode.NameOf(ssh);
+            }
+            else
+            {
+                filename = IO.Nfs.NfsNode.NameOf(IO.Nfs.NfsNode.Parse(remoteOptions));
+            }
         }
         else if (protocol is not null && OtherFormats.Contains(protocol))
         {

@@ -11,7 +11,7 @@ internal sealed class ForeignDriverFormat : IImageFormat
     /// <summary>One for every qemu-img driver name the library has no implementation of.</summary>
     public static IReadOnlyList<ForeignDriverFormat> All { get; } =
     [
-        .. new[] { "gluster", "nfs", "rbd", "iscsi", "iser", "nvme" }
+        .. new[] { "gluster", "rbd", "iscsi", "iser", "nvme" }
             .Select(n => new ForeignDriverFormat(n)),
     ];
 
@@ -79,7 +79,6 @@ internal sealed class ForeignDriverFormat : IImageFormat
         "iscsi" or "iser" => path.StartsWith(Name + "://", StringComparison.Ordinal) ? null : $"Failed to parse URL : {path}",
         "nvme" => path.StartsWith("nvme://", StringComparison.Ordinal) ? null : "'device' option is required",
         "gluster" => GlusterRefusal(path),
-        "nfs" => path.StartsWith(Name + "://", StringComparison.Ordinal) ? null : $"URI scheme must be '{Name}'",
         "rbd" => path.StartsWith("rbd:", StringComparison.Ordinal) ? null : "File name must start with 'rbd:'",
         _ => null,
     };

@@ -105,7 +105,7 @@ internal sealed record GlusterLocation(string Volume, string Path, string? Host,
     }
 
     /// <summary>The query's name=value pairs as QEMU splits them (on '&amp;', else ';'; "=value" and empty parts skipped).</summary>
-    private static List<(string Name, string? Value)> QueryParameters(string? query)
+    internal static List<(string Name, string? Value)> QueryParameters(string? query)
     {
         var list = new List<(string, string?)>();
         var rest = query ?? "";

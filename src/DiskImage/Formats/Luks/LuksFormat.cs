@@ -118,7 +118,7 @@ public sealed class LuksFormat : IImageFormat
         {
             // QEMU deletes a LUKS image whose creation failed: half a header protects nothing. (Its ssh driver cannot
             // delete a file, so one on an SSH server stays, as there.)
-            if (!Options.SshNode.IsSshUri(path))
+            if (!Options.SshNode.IsSshUri(path) && !IO.Nfs.NfsUrl.IsNfs(path))
             {
                 FailedCreate.Remove(path);
             }

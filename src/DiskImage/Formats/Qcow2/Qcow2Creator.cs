@@ -132,6 +132,12 @@ internal static class Qcow2Creator
             return IO.Ssh.SshStorage.Create(Options.SshNode.FromUri(path));
         }
 
+        if (IO.Nfs.NfsUrl.IsNfs(path))
+        {
+            // QEMU creates the protocol file with size 0 under a format (the format's own size is not passed down).
+            return IO.Nfs.NfsStorage.Create(IO.Nfs.NfsNode.FromUrl(path), 0);
+        }
+
         if (!Nbd.Client.NbdUri.IsNbd(path))
         {
             return HostFile.Create(path);

@@ -15,6 +15,9 @@ internal sealed class ProtocolFormat : IImageFormat
     /// <summary>QEMU's ssh driver: a file on an SSH server, read and written over SFTP.</summary>
     public static ProtocolFormat Ssh { get; } = new("ssh");
 
+    /// <summary>QEMU's nfs driver: a file on an NFS v3 server.</summary>
+    public static ProtocolFormat Nfs { get; } = new("nfs");
+
     /// <summary>QEMU's driver for a host block or character device.</summary>
     public static ProtocolFormat HostDevice { get; } = new("host_device");
 
@@ -69,13 +72,13 @@ internal sealed class ProtocolFormat : IImageFormat
     public void Create(string path, ImageCreateOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (this == Ssh && NameError(path) is { } uriError)
+        if ((this == Ssh || this == Nfs) && NameError(path) is { } uriError)
         {
             // The ssh driver creates: its own complaint about the name, without the open-instead prefix.
             throw new ImageAccessException(uriError);
         }
 
-        if (this == File || this == Ssh)
+        if (this == File || this == Ssh || this == Nfs)
         {
             RawFormat.Instance.Create(path, options);
             return;
@@ -150,6 +153,11 @@ internal sealed class ProtocolFormat : IImageFormat
         if (this == Ssh)
         {
             return Options.SshNode.IsSshUri(path) ? null : "URI scheme must be 'ssh'";
+        }
+
+        if (this == Nfs)
+        {
+            return IO.Nfs.NfsUrl.IsNfs(path) ? null : "URI scheme must be 'nfs'";
         }
 
         if (this == File || !IO.FileStatCalls.TryStat(path, out _, out _, out var kind) || kind is IO.FileKind.CharacterDevice or IO.FileKind.BlockDevice)

@@ -62,6 +62,18 @@ public sealed class RawFormat : IImageFormat
             return;
         }
 
+        if (IO.Nfs.NfsUrl.IsNfs(path))
+        {
+            // QEMU's nfs driver creates (an existing file kept) and truncates to the size; it has no preallocation.
+            if (preallocation != Preallocation.Off)
+            {
+                throw new InvalidOptionException($"Unsupported preallocation mode '{preallocation.ToString().ToLowerInvariant()}'");
+            }
+
+            using var remote = IO.Nfs.NfsStorage.Create(IO.Nfs.NfsNode.FromUrl(path), size);
+            return;
+        }
+
         if (IO.FileIdentity.Of(path) is { Kind: IO.FileKind.BlockDevice or IO.FileKind.CharacterDevice })
         {
             RawDeviceTarget.Create(path, size, preallocation);

@@ -70,8 +70,8 @@ public static class ImageConverter
             var bitmap = OverlayTarget.FindBitmap(sources, options);
 
             // A new target is built under a temporary name and renamed into place when whole; -n writes in place, and
-            // so does a new image on an NBD export, which exists already and cannot be renamed, and one on an SSH server (made there in place, as qemu-img makes it).
-            var targetOnNbd = Nbd.Client.NbdUri.IsNbd(options.Target) || DiskImage.Options.SshNode.IsSshUri(options.Target);
+            // so does a new image on an NBD export, which exists already and cannot be renamed, and one on an SSH or NFS server (made there in place, as qemu-img makes it).
+            var targetOnNbd = Nbd.Client.NbdUri.IsNbd(options.Target) || DiskImage.Options.SshNode.IsSshUri(options.Target) || IO.Nfs.NfsUrl.IsNfs(options.Target);
             if (!options.NoCreate && IO.ProtocolName.CreationRefusal(options.Target) is { } refusal)
             {
                 throw new UnsupportedFeatureException(refusal);

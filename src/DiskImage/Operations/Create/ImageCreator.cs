@@ -170,7 +170,7 @@ public static class ImageCreator
         {
             // A protocol other than file creates nothing to stage: it refuses, or writes on the device, export or SSH
             // server's file in place.
-            var hostPath = !Nbd.Client.NbdUri.IsNbd(plan.Path) && !Options.SshNode.IsSshUri(plan.Path);
+            var hostPath = !Nbd.Client.NbdUri.IsNbd(plan.Path) && !Options.SshNode.IsSshUri(plan.Path) && !IO.Nfs.NfsUrl.IsNfs(plan.Path);
             if (!hostPath || plan.Format is Formats.Raw.ProtocolFormat { Name: not "file" }
                 || plan.Options is not (Formats.Qcow2.Qcow2CreateOptions { Preallocation: Preallocation.Full } or Formats.Raw.RawCreateOptions { Preallocation: Preallocation.Full }))
             {
@@ -261,7 +261,8 @@ public static class ImageCreator
     /// </summary>
     internal static void RefuseFileProtocolKeysOverSsh(string path, IImageFormat format, IReadOnlyDictionary<string, string> options)
     {
-        if (!SshNode.IsSshUri(path))
+        // The nfs protocol has only a size too.
+        if (!SshNode.IsSshUri(path) && !IO.Nfs.NfsUrl.IsNfs(path))
         {
             return;
         }
@@ -286,7 +287,7 @@ public static class ImageCreator
             return backingFile; // absolute, or a name with a protocol prefix, which QEMU never resolves against the image's directory
         }
 
-        if (SshNode.IsSshUri(imagePath))
+        if (SshNode.IsSshUri(imagePath) || IO.Nfs.NfsUrl.IsNfs(imagePath))
         {
             return IO.Curl.CurlUrl.Sibling(imagePath, backingFile); // beside the new image on its server, by the name as given
         }

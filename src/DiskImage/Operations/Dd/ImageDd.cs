@@ -74,10 +74,11 @@ public static class ImageDd
             throw new UnsupportedFeatureException(refusal);
         }
 
-        if (targetFormat is Formats.Foreign.ForeignDriverFormat || targetFormat is Formats.Raw.ProtocolFormat { Name: not "file" })
+        if (targetFormat is Formats.Foreign.ForeignDriverFormat || targetFormat is Formats.Raw.ProtocolFormat { Name: not "file" }
+            || IO.Nfs.NfsUrl.IsNfs(options.OutputPath) || DiskImage.Options.SshNode.IsSshUri(options.OutputPath))
         {
-            // A protocol other than file writes onto what the name names (a device, an export) or refuses it by that
-            // name, so nothing is staged under another.
+            // A protocol other than file writes onto what the name names (a device, an export, a file on an SSH or NFS
+            // server, made there in place as qemu-img makes it) or refuses it by that name, so nothing is staged under another.
             CreateTarget(targetFormat, options.OutputPath, options.OutputPath, length, registry);
             using var device = registry.Open(options.OutputPath, targetFormat.Name, new ImageOpenOptions { ReadOnly = false });
             CopyRange(input, device, start, length, progress, cancellationToken);

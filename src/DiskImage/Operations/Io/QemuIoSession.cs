@@ -223,8 +223,8 @@ public sealed class QemuIoSession : IDisposable
             if (settings.Format is null && spec?.Driver is null && !settings.ReadOnly && !settings.Snapshot && Image.Format.Name == "raw")
             {
                 // QEMU's warning for a probed raw image opened for writing (it then guards block 0), naming the node
-                // probed: the file without a file: or device prefix.
-                WarnProbedRaw(output, Image.FilePath);
+                // probed: the file without a file: or device prefix (an nfs:// node by libnfs's name for it).
+                WarnProbedRaw(output, IO.Nfs.NfsUrl.IsNfs(settings.Path) ? IO.Nfs.NfsNode.FromUrl(settings.Path).NodeName : Image.FilePath);
             }
 
             return null;
