@@ -23,6 +23,8 @@ internal static class BuiltInFormats
         Raw.ProtocolFormat.File,
         Raw.ProtocolFormat.Nbd,
         Raw.ProtocolFormat.Ssh,
+        Raw.ProtocolFormat.Iscsi,
+        Raw.ProtocolFormat.Iser,
         Raw.ProtocolFormat.HostDevice,
         Raw.ProtocolFormat.HostCdrom,
         Curl.CurlProtocolFormat.Http,

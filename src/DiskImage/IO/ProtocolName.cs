@@ -39,7 +39,7 @@ internal static class ProtocolName
     public static string? RemoteDriver(string protocol) => protocol switch
     {
         "gluster" or "gluster+tcp" or "gluster+unix" or "gluster+rdma" => "gluster",
-        "nfs" or "iscsi" or "iser" or "rbd" or "nvme" => protocol,
+        "nfs" or "rbd" or "nvme" => protocol,
         _ => null,
     };
 }

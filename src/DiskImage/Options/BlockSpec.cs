@@ -150,7 +150,7 @@ internal sealed record BlockSpec
     public IO.Curl.CurlOptions? Curl { get; init; }
 
     /// <summary>Whether only driver, file name and key secret were given, so the plain file name says everything.</summary>
-    public bool IsPlain => Protocol is null && !CurlNamedByJson && LuksKeySecret is null && !NamesKeySecret && BackingKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && CacheDirect is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Quorum is null && TopBlkdebugLimits is null && TopBlkdebugRules is null && Qcow2Options.Count == 0 && VpcSizeCalc is null && ParallelsOptions.Count == 0 && BackingDriver is null && BackingFilename is null && NullOptions.Count == 0;
+    public bool IsPlain => Protocol is null && !IO.Iscsi.IscsiNode.IsIscsi(Filename) && !CurlNamedByJson && LuksKeySecret is null && !NamesKeySecret && BackingKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && CacheDirect is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Quorum is null && TopBlkdebugLimits is null && TopBlkdebugRules is null && Qcow2Options.Count == 0 && VpcSizeCalc is null && ParallelsOptions.Count == 0 && BackingDriver is null && BackingFilename is null && NullOptions.Count == 0;
 
     /// <summary>Deepest accepted stack of format nodes (each <c>file.driver</c> naming a format adds one).</summary>
     public const int MaxFormatNesting = 8;
@@ -222,6 +222,24 @@ internal sealed record BlockSpec
                 Filename = uri,
                 DisplayName = uri,
                 DisplayObject = QemuJson.Object([new("driver", QemuJson.String(driver)), new("filename", QemuJson.String(uri))]),
+            };
+        }
+
+        if (driver is "iscsi" or "iser")
+        {
+            // The block layer's own options go first; the rest are the iscsi driver's.
+            foreach (var generic in GenericNodeKeys)
+            {
+                options.Remove(generic);
+            }
+
+            var node = IO.Iscsi.IscsiNode.Parse([new("driver", JsonScalar.String(driver)), .. options]);
+            return new BlockSpec
+            {
+                Driver = driver,
+                Filename = IO.Iscsi.IscsiNode.NameOf(node),
+                DisplayName = node.NodeName,
+                DisplayObject = node.NodeObject,
             };
         }
 
@@ -339,6 +357,19 @@ internal sealed record BlockSpec
 
             // The node travels as the ssh:// name that opens it again.
             filename = SshNode.NameOf(SshNode.Parse(sshOptions));
+        }
+        else if (protocol is "iscsi" or "iser")
+        {
+            var iscsiOptions = options.Where(o => o.Key.StartsWith(FilePrefix, StringComparison.Ordinal) && !GenericNodeKeys.Contains(o.Key[FilePrefix.Length..]))
+                .Select(o => new KeyValuePair<string, JsonScalar>(o.Key[FilePrefix.Length..], o.Value)).Prepend(new("driver", JsonScalar.String(protocol))).ToList();
+            foreach (var key in options.Keys.Where(k => k.StartsWith(FilePrefix, StringComparison.Ordinal)).ToList())
+            {
+                options.Remove(key);
+            }
+
+            var node = IO.Iscsi.IscsiNode.Parse(iscsiOptions);
+            filename = IO.Iscsi.IscsiNode.NameOf(node);
+            curlObject = node.NodeObject;
         }
         else if (protocol is not null && OtherFormats.Contains(protocol))
         {

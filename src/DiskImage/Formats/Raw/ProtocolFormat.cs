@@ -15,6 +15,12 @@ internal sealed class ProtocolFormat : IImageFormat
     /// <summary>QEMU's ssh driver: a file on an SSH server, read and written over SFTP.</summary>
     public static ProtocolFormat Ssh { get; } = new("ssh");
 
+    /// <summary>QEMU's iscsi driver: a LUN of an iSCSI target.</summary>
+    public static ProtocolFormat Iscsi { get; } = new("iscsi");
+
+    /// <summary>QEMU's iser driver: iSCSI over RDMA, which has no transport here (it fails to connect, as QEMU without an RDMA device).</summary>
+    public static ProtocolFormat Iser { get; } = new("iser");
+
     /// <summary>QEMU's driver for a host block or character device.</summary>
     public static ProtocolFormat HostDevice { get; } = new("host_device");
 
@@ -87,9 +93,9 @@ internal sealed class ProtocolFormat : IImageFormat
             throw new ImageAccessException(prefix + refusal);
         }
 
-        if (this == Nbd)
+        if (this == Nbd || this == Iscsi || this == Iser)
         {
-            CreateOnExport(path, options.Size ?? 0, (options as RawCreateOptions)?.Preallocation ?? Preallocation.Off, prefix);
+            CreateOnExport(path, options.Size ?? 0, (options as RawCreateOptions)?.Preallocation ?? Preallocation.Off, prefix, this == Nbd ? "NBD nodes" : "iSCSI devices");
             return;
         }
 
@@ -100,7 +106,7 @@ internal sealed class ProtocolFormat : IImageFormat
     /// As QEMU's fallback for a protocol without creation: the export is opened for writing, must be at least the
     /// size asked for (an export cannot grow), and its first sector is zeroed so no old header shows through.
     /// </summary>
-    private static void CreateOnExport(string path, long size, Preallocation preallocation, string prefix)
+    private static void CreateOnExport(string path, long size, Preallocation preallocation, string prefix, string what)
     {
         if (preallocation != Preallocation.Off)
         {
@@ -122,7 +128,7 @@ internal sealed class ProtocolFormat : IImageFormat
         {
             if (size > export.Length)
             {
-                throw new ImageAccessException("Cannot grow NBD nodes");
+                throw new ImageAccessException($"Cannot grow {what}");
             }
 
             var clear = (int)Math.Min(export.Length, 512);
@@ -150,6 +156,11 @@ internal sealed class ProtocolFormat : IImageFormat
         if (this == Ssh)
         {
             return Options.SshNode.IsSshUri(path) ? null : "URI scheme must be 'ssh'";
+        }
+
+        if (this == Iscsi || this == Iser)
+        {
+            return IO.Iscsi.IscsiNode.IsIscsi(path) ? null : $"Failed to parse URL : {path}";
         }
 
         if (this == File || !IO.FileStatCalls.TryStat(path, out _, out _, out var kind) || kind is IO.FileKind.CharacterDevice or IO.FileKind.BlockDevice)
