@@ -67,9 +67,15 @@ internal static class IscsiNode
         var display = new List<KeyValuePair<string, string>>();
         foreach (var (key, value) in given)
         {
-            if (key != "filename")
+            if (key == "filename")
             {
-                options[key] = value;
+                continue;
+            }
+
+            options[key] = value;
+            if (key != "timeout")
+            {
+                // QEMU names the node by its strong options: the timeout changes nothing that is read.
                 display.Add(new(key, QemuJson.Scalar(value)));
             }
         }
