@@ -218,7 +218,8 @@ public sealed class QemuIoSession : IDisposable
             {
                 // QEMU's warning for a probed raw image opened for writing (it then guards block 0).
                 // It names the file node: an iscsi node by its options.
-                var fileName = IO.Iscsi.IscsiNode.IsIscsi(settings.Path) ? IO.Iscsi.IscsiNode.FromName(settings.Path).NodeName : settings.Path;
+                var node = spec?.Filename ?? settings.Path;
+                var fileName = IO.Iscsi.IscsiNode.IsIscsi(node) ? IO.Iscsi.IscsiNode.FromName(node).NodeName : settings.Path;
                 output.Diagnostic($"WARNING: Image format was not specified for '{fileName}' and probing guessed raw.");
                 output.Diagnostic("         Automatically detecting the format is dangerous for raw images, write operations on block 0 will be restricted.");
                 output.Diagnostic("         Specify the 'raw' format explicitly to remove the restrictions.");
