@@ -35,6 +35,9 @@ internal sealed class FakeIscsiTarget : IDisposable
     /// <summary>Changes the bytes of the PDU sent as number <c>index</c> (counted from 0 since the last <see cref="Reset"/>).</summary>
     public Func<int, byte[], byte[]> Mutate { get; set; } = (_, bytes) => bytes;
 
+    /// <summary>How long a connection may stay silent before this target closes it.</summary>
+    public int IdleMilliseconds { get; set; } = 300;
+
     /// <summary>How many PDUs were sent since the last <see cref="Reset"/>.</summary>
     public int Sent => _sent;
 
@@ -47,7 +50,7 @@ internal sealed class FakeIscsiTarget : IDisposable
             try
             {
                 using var client = _listener.AcceptTcpClient();
-                client.ReceiveTimeout = 300;
+                client.ReceiveTimeout = IdleMilliseconds;
                 client.NoDelay = true;
                 Converse(client.GetStream());
             }

@@ -26,7 +26,11 @@ public class IscsiFuzzTests
 
         // A clean pass first: it must work, and it tells how many PDUs a pass takes.
         target.Reset();
-        Assert.Null(Exercise(node));
+        // The first pass also compiles the initiator: it gets time to, which the mutants (a broken one must not wait) do not.
+        target.IdleMilliseconds = 10000;
+        var clean = Exercise(node, mustSucceed: true);
+        Assert.True(clean is null, clean);
+        target.IdleMilliseconds = 300;
         var pdus = target.Sent;
         Assert.True(pdus > 15, $"only {pdus} PDUs in a pass");
 
@@ -58,7 +62,7 @@ public class IscsiFuzzTests
     }
 
     /// <summary>One pass: null when it ends in success or a clean error within the limit, else what went wrong.</summary>
-    private static string? Exercise(IscsiTarget node)
+    private static string? Exercise(IscsiTarget node, bool mustSucceed = false)
     {
         var clock = Stopwatch.StartNew();
         try
@@ -72,8 +76,9 @@ public class IscsiFuzzTests
             lun.Discard(0, 64 << 10);
             lun.WriteZeroes(0, 4096, mayUnmap: true);
         }
-        catch (DiskImageException)
+        catch (DiskImageException e) when (!mustSucceed)
         {
+            _ = e;
         }
         catch (Exception e)
         {
