@@ -9,8 +9,8 @@ cd "$(dirname "$0")"
 
 need=()
 command -v qemu-img >/dev/null || need+=(qemu-utils)
-# qemu-img's curl (http/https) and ssh modules, which the curl and ssh driver tests compare with.
-{ compgen -G '/usr/lib/*/qemu/block-curl.so' && compgen -G '/usr/lib/*/qemu/block-ssh.so'; } >/dev/null || need+=(qemu-block-extra)
+# qemu-img's curl (http/https), ssh and iscsi modules, which the curl, ssh and iscsi driver tests compare with.
+{ compgen -G '/usr/lib/*/qemu/block-curl.so' && compgen -G '/usr/lib/*/qemu/block-ssh.so' && compgen -G '/usr/lib/*/qemu/block-iscsi.so'; } >/dev/null || need+=(qemu-block-extra)
 command -v xorriso >/dev/null || need+=(xorriso)
 command -v genisoimage >/dev/null || need+=(genisoimage)
 # Headless browser that judges the SVG and HTML allocation maps.
@@ -30,6 +30,8 @@ command -v create_compressed_fs >/dev/null || need+=(cloop-utils)
 # The ssh:// tests: a private sshd and ssh-agent (with ssh-keygen and ssh-add).
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh-agent >/dev/null || need+=(openssh-client)
+# The iscsi:// tests: a private userspace iSCSI target (tgtd, tgtadm).
+[ -x /usr/sbin/tgtd ] || need+=(tgt)
 # An independent reader of the LUKS1 headers we write.
 command -v cryptsetup >/dev/null || need+=(cryptsetup-bin)
 # Real-world ISOs the ISO 9660 reader is checked against.
