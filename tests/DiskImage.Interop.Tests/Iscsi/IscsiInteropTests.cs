@@ -89,6 +89,13 @@ public class IscsiInteropTests(TgtTarget target) : IClassFixture<TgtTarget>
         File.WriteAllBytes(source, [.. Enumerable.Range(0, 2 << 20).Select(i => (byte)(i * 7))]);
         Same(seed, "convert", "-n", "-O", "raw", source, url);
         Same(seed, "convert", "-n", "-f", "raw", "-O", "raw", source, url);
+        // A raw image "created" on the LUN is its old bytes: the source's zeroes must be written over them.
+        var sparse = Path.Combine(target.Directory, "sparse.qcow2");
+        ExternalTool.QemuImg("create", "-q", "-f", "qcow2", sparse, "6M");
+        ExternalTool.QemuIo("-c", "write -P 0x44 0 64k", sparse);
+        Same(seed, "convert", "-O", "raw", sparse, url);
+        Same(seed, "convert", "-O", "qcow2", sparse, url);
+        Same(seed, "dd", "-O", "raw", $"if={sparse}", $"of={url}");
         Same(seed, "resize", "-f", "raw", url, "4M");
         Same(seed, "create", "-f", "raw", url, "4M");
         Same(seed, "create", "-f", "raw", url, "16M");

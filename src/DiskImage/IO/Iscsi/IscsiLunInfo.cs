@@ -53,7 +53,8 @@ internal sealed record IscsiLunInfo
         info = info with { WriteProtected = ModeSense(session) };
         info = ReadCapacity(session, info);
         var pages = Inquiry(session, vpd: true, 0x00) ?? throw Failed("iSCSI: failed to unmarshall inquiry datain blob");
-        foreach (var page in pages.AsSpan(4))
+        // Each page once, however often a target lists it.
+        foreach (var page in pages.Skip(4).Distinct())
         {
             if (page == 0xb2 && Inquiry(session, vpd: true, 0xb2) is { Length: >= 6 } lbp)
             {

@@ -242,7 +242,7 @@ internal sealed class IscsiStorage : IStorage
     /// <summary>UNMAP over the whole blocks of the range where the LUN supports it; as QEMU's driver, nothing otherwise.</summary>
     public void Discard(long offset, long length)
     {
-        if (!_lun.Lbpu || !CanWrite)
+        if (!_lun.Lbpu || !CanWrite || _lun.BlockSize == 0)
         {
             return;
         }
