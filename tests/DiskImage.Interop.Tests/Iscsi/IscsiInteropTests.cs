@@ -119,6 +119,41 @@ public class IscsiInteropTests(TgtTarget target) : IClassFixture<TgtTarget>
     }
 
     [Fact]
+    public void A_thin_lun_maps_unmaps_and_zeroes_as_qemu_does()
+    {
+        var url = target.Url(TgtTarget.ThinIqn);
+        string[][] lines =
+        [
+            ["map", url],
+            ["map", "--output=json", url],
+            ["io", "-f", "raw", "-c", "discard 640k 64k", "-c", "write -z -u 768k 64k", "-c", "write -z 832k 4k", "-c", "read -P 0 640k 64k", url],
+        ];
+        foreach (var line in lines)
+        {
+            var (tool, arguments) = line[0] == "io" ? ("qemu-io", line[1..]) : ("qemu-img", line);
+            Sparse(target.ThinLun);
+            var theirs = ExternalTool.Run(tool, arguments);
+            var theirMap = ExternalTool.Run("qemu-img", "map", "--output=json", url).StdOut;
+            var theirBytes = File.ReadAllBytes(target.ThinLun);
+            Sparse(target.ThinLun);
+            AssertSame(theirs, Diskimg.Run(line), string.Join(' ', line));
+            Assert.Equal(theirMap, ExternalTool.Run("qemu-img", "map", "--output=json", url).StdOut);
+            Assert.Equal(theirBytes, File.ReadAllBytes(target.ThinLun));
+        }
+    }
+
+    /// <summary>A 4 MiB sparse file with data only at 640 KiB-896 KiB.</summary>
+    private static void Sparse(string path)
+    {
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write);
+        file.SetLength(4 << 20);
+        file.Position = 640 << 10;
+        var data = new byte[256 << 10];
+        new Random(3).NextBytes(data);
+        file.Write(data);
+    }
+
+    [Fact]
     public void Refusals_name_what_qemu_names()
     {
         var port = target.Port;

@@ -10,12 +10,14 @@ namespace DiskImage.Interop.Tests.Iscsi;
 /// A private userspace iSCSI target (tgt's tgtd) for one test class, on a free loopback port and its own control
 /// port, so it meets neither another class's nor a system tgtd. Target <c>iqn.2026-12.test:open</c> exports
 /// <see cref="OpenLun"/> as LUN 1 to anyone; <c>iqn.2026-12.test:chap</c> exports <see cref="ChapLun"/> as LUN 1 to
-/// the CHAP user <see cref="ChapUser"/> only. Killed on dispose.
+/// the CHAP user <see cref="ChapUser"/> only; <c>iqn.2026-12.test:thin</c> exports the sparse <see cref="ThinLun"/>
+/// thin-provisioned. Killed on dispose.
 /// </summary>
 public sealed class TgtTarget : IDisposable
 {
     public const string OpenIqn = "iqn.2026-12.test:open";
     public const string ChapIqn = "iqn.2026-12.test:chap";
+    public const string ThinIqn = "iqn.2026-12.test:thin";
     public const string ChapUser = "alice";
     public const string ChapPassword = "secret123456";
 
@@ -31,6 +33,7 @@ public sealed class TgtTarget : IDisposable
         _control = (1000 + (Port % 20000)).ToString(CultureInfo.InvariantCulture);
         OpenLun = _dir.File("open.img");
         ChapLun = _dir.File("chap.img");
+        ThinLun = _dir.File("thin.img");
         File.WriteAllBytes(OpenLun, new byte[8 << 20]);
         File.WriteAllBytes(ChapLun, new byte[4 << 20]);
         var tgtd = File.Exists("/usr/sbin/tgtd") ? "/usr/sbin/tgtd" : ExternalTool.Require("tgtd");
@@ -52,6 +55,11 @@ public sealed class TgtTarget : IDisposable
         Admin("--op", "bind", "--mode", "target", "--tid", "2", "-I", "ALL");
         Admin("--op", "new", "--mode", "account", "--user", ChapUser, "--password", ChapPassword);
         Admin("--op", "bind", "--mode", "account", "--tid", "2", "--user", ChapUser);
+        File.WriteAllBytes(ThinLun, new byte[4 << 20]);
+        Admin("--op", "new", "--mode", "target", "--tid", "3", "-T", ThinIqn);
+        Admin("--op", "new", "--mode", "logicalunit", "--tid", "3", "--lun", "1", "-b", ThinLun);
+        Admin("--op", "update", "--mode", "logicalunit", "--tid", "3", "--lun", "1", "--params", "thin_provisioning=1");
+        Admin("--op", "bind", "--mode", "target", "--tid", "3", "-I", "ALL");
     }
 
     public int Port { get; }
@@ -61,6 +69,9 @@ public sealed class TgtTarget : IDisposable
 
     /// <summary>The file behind LUN 1 of the CHAP target.</summary>
     public string ChapLun { get; }
+
+    /// <summary>The sparse file behind LUN 1 of the thin-provisioned target (UNMAP, WRITE SAME, GET LBA STATUS).</summary>
+    public string ThinLun { get; }
 
     /// <summary>A directory for files the tests write.</summary>
     public string Directory => _dir.Path;

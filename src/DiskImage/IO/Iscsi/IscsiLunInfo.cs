@@ -187,9 +187,10 @@ internal sealed record IscsiLunInfo
             throw Failed($"iSCSI: the target returned a block size of {size}, which is not a power of two up to 64 KiB.");
         }
 
-        // READ CAPACITY(10) on a blank disc answers LBA 0: no blocks.
-        var blocks = allowEmpty && lastLba == 0 ? 0 : lastLba + 1;
-        if (blocks == 0 && !allowEmpty || blocks > (ulong)(long.MaxValue / size))
+        // READ CAPACITY(10) on a blank disc answers LBA 0: no blocks; (16) on an empty LUN answers the LBA before 0,
+        // which QEMU takes, as it is, for no blocks.
+        var blocks = allowEmpty && lastLba == 0 ? 0 : unchecked(lastLba + 1);
+        if (blocks > (ulong)(long.MaxValue / size))
         {
             throw Failed($"iSCSI: the target returned an invalid capacity of {lastLba + 1} blocks.");
         }
