@@ -177,6 +177,12 @@ public class IscsiInteropTests(TgtTarget target) : IClassFixture<TgtTarget>
         {
             Same(null, "info", name);
         }
+
+        // Creation onto a LUN that does not open is QEMU's fallback failure, for every format.
+        var missing = target.Url(lun: 3);
+        Same(null, "create", "-f", "raw", missing, "4M");
+        Same(null, "create", "-f", "qcow2", missing, "4M");
+        Same(null, "create", "-f", "iscsi", missing, "4M");
     }
 
     [Fact]

@@ -138,7 +138,7 @@ internal static class Qcow2Creator
             return HostFile.Create(path);
         }
 
-        IStorage export = lun ? IO.Iscsi.IscsiStorage.Open(path, writable: true) : Nbd.Client.NbdStorage.Open(path, writable: true);
+        IStorage export = lun ? OpenLun(path) : Nbd.Client.NbdStorage.Open(path, writable: true);
         try
         {
             export.WriteZeroes(0, Math.Min(export.Length, 512), mayUnmap: true);
@@ -147,6 +147,20 @@ internal static class Qcow2Creator
         catch
         {
             export.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The LUN a qcow2 image is laid out in; a failed open is QEMU's fallback failure for a driver without creation.</summary>
+    private static IO.Iscsi.IscsiStorage OpenLun(string path)
+    {
+        try
+        {
+            return IO.Iscsi.IscsiStorage.Open(path, writable: true);
+        }
+        catch (DiskImageException e)
+        {
+            e.PrependContext(QemuFormatNames.OpenInsteadOfCreatePrefix("iscsi"));
             throw;
         }
     }

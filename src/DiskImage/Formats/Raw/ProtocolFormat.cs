@@ -102,8 +102,9 @@ internal sealed class ProtocolFormat : IImageFormat
         RawDeviceTarget.Create(path, options.Size ?? 0, (options as RawCreateOptions)?.Preallocation ?? Preallocation.Off, Name);
     }
 
-    /// <summary>Creation on an iSCSI LUN, as the fallback for a driver without creation does it (no "open instead" prefix: a format's own creation calls it).</summary>
-    internal void CreateOnLun(string path, long size, Preallocation preallocation) => CreateOnExport(path, size, preallocation, "", "iSCSI devices");
+    /// <summary>Creation on an iSCSI LUN, as the fallback for a driver without creation does it (raw's creation calls it too).</summary>
+    internal void CreateOnLun(string path, long size, Preallocation preallocation) =>
+        CreateOnExport(path, size, preallocation, QemuFormatNames.OpenInsteadOfCreatePrefix(Name), "iSCSI devices");
 
     /// <summary>
     /// As QEMU's fallback for a protocol without creation: the export is opened for writing, must be at least the
