@@ -103,17 +103,18 @@ internal sealed class IscsiSession : IDisposable
             throw new IscsiProtocolException($"Failed to start full connect Invalid target:{host}  Can not resolv into IPv4/v6.");
         }
 
+        var milliseconds = (int)Math.Min(timeoutSeconds * 1000L, int.MaxValue);
         foreach (var address in addresses)
         {
             var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
             {
                 NoDelay = true,
-                ReceiveTimeout = timeoutSeconds * 1000,
-                SendTimeout = timeoutSeconds * 1000,
+                ReceiveTimeout = milliseconds,
+                SendTimeout = milliseconds,
             };
             try
             {
-                if (port == 0 || !socket.ConnectAsync(address, port).Wait(TimeSpan.FromSeconds(timeoutSeconds)))
+                if (port == 0 || !socket.ConnectAsync(address, port).Wait(milliseconds))
                 {
                     throw new SocketException((int)SocketError.TimedOut);
                 }

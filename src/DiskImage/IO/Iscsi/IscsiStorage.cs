@@ -91,9 +91,6 @@ internal sealed class IscsiStorage : IStorage
 
     public bool IgnoreFlushes { get; set; }
 
-    /// <summary>The target's cluster guess QEMU reports: none is read here.</summary>
-    public int BlockSize => _lun.BlockSize;
-
     public void Read(long offset, Span<byte> buffer)
     {
         var available = ReadAvailable(offset, buffer);
