@@ -9,8 +9,8 @@ cd "$(dirname "$0")"
 
 need=()
 command -v qemu-img >/dev/null || need+=(qemu-utils)
-# qemu-img's curl (http/https/ftp/ftps), ssh and nfs modules, which the curl, ssh and nfs driver tests compare with.
-{ compgen -G '/usr/lib/*/qemu/block-curl.so' && compgen -G '/usr/lib/*/qemu/block-ssh.so' && compgen -G '/usr/lib/*/qemu/block-nfs.so'; } >/dev/null || need+=(qemu-block-extra)
+# qemu-img's curl (http/https/ftp/ftps), ssh, nfs and iscsi modules, which those drivers' tests compare with.
+{ compgen -G '/usr/lib/*/qemu/block-curl.so' && compgen -G '/usr/lib/*/qemu/block-ssh.so' && compgen -G '/usr/lib/*/qemu/block-nfs.so' && compgen -G '/usr/lib/*/qemu/block-iscsi.so'; } >/dev/null || need+=(qemu-block-extra)
 command -v xorriso >/dev/null || need+=(xorriso)
 command -v genisoimage >/dev/null || need+=(genisoimage)
 # Headless browser that judges the SVG and HTML allocation maps.
@@ -36,6 +36,8 @@ command -v ssh-agent >/dev/null || need+=(openssh-client)
 command -v ganesha.nfsd >/dev/null || need+=(nfs-ganesha)
 compgen -G '/usr/lib/*/ganesha/libfsalvfs.so' >/dev/null || need+=(nfs-ganesha-vfs)
 [ -x /usr/sbin/rpcbind ] || need+=(rpcbind)
+# The iscsi:// tests: a private userspace iSCSI target (tgtd, tgtadm).
+[ -x /usr/sbin/tgtd ] || need+=(tgt)
 # An independent reader of the LUKS1 headers we write.
 command -v cryptsetup >/dev/null || need+=(cryptsetup-bin)
 # Real-world ISOs the ISO 9660 reader is checked against.

@@ -56,6 +56,12 @@ internal static class ErrorReporter
         // Only line breaks are trimmed: a trailing space is part of some of QEMU's messages.
         var lines = message.Trim('\n', '\r').Split('\n');
         stderr.WriteLine($"{ProgramName.Value}: {lines[0].TrimEnd('\r')}");
+        if (message.Length > 1 && message[^1] == '\n' && message[^2] != '\n' && message.Trim('\n', '\r').Length == message.Length - 1)
+        {
+            // A message that ends with its own line break (libiscsi's) leaves an empty line after it in qemu-img's output.
+            lines = [.. lines, ""];
+        }
+
         foreach (var line in lines.Skip(1))
         {
             var text = line.TrimEnd('\r');

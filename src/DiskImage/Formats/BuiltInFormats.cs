@@ -24,6 +24,8 @@ internal static class BuiltInFormats
         Raw.ProtocolFormat.Nbd,
         Raw.ProtocolFormat.Ssh,
         Raw.ProtocolFormat.Nfs,
+        Raw.ProtocolFormat.Iscsi,
+        Raw.ProtocolFormat.Iser,
         Raw.ProtocolFormat.HostDevice,
         Raw.ProtocolFormat.HostCdrom,
         Curl.CurlProtocolFormat.Http,

@@ -196,6 +196,21 @@ public sealed partial class ImageFormatRegistry
                 }
             }
 
+            if (IO.Iscsi.IscsiNode.IsIscsi(file) && formatName is not ("iscsi" or "iser"))
+            {
+                // QEMU names an image on a LUN by its format and the iscsi node's options.
+                IImageFormat onLun;
+                using (ImageWarnings.Listen(_ => { }))
+                {
+                    // The probe's own connection repeats the open's warnings; QEMU connects once and says them once.
+                    onLun = formatName is null ? Probe(file) : Get(formatName);
+                }
+
+                var node = IO.Iscsi.IscsiNode.FromName(file);
+                var name = Options.JsonFilename.Prefix + Options.QemuJson.Object([new("driver", Options.QemuJson.String(onLun.Name)), new("file", node.NodeObject)]);
+                return onLun.Open(file, options with { FormatWasProbed = formatName is null, StackedDisplayName = options.StackedDisplayName ?? name });
+            }
+
             if (formatName is not null)
             {
                 return Get(formatName).Open(file, options with { FormatWasProbed = false });

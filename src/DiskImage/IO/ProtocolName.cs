@@ -53,7 +53,7 @@ internal static class ProtocolName
     public static string? RemoteDriver(string protocol) => protocol switch
     {
         "gluster" or "gluster+tcp" or "gluster+unix" or "gluster+rdma" => "gluster",
-        "iscsi" or "iser" or "rbd" or "nvme" => protocol,
+        "rbd" or "nvme" => protocol,
         _ => null,
     };
 }

@@ -3,7 +3,7 @@ using DiskImage.Nbd.Client;
 
 namespace DiskImage.IO;
 
-/// <summary>Opens the storage a name refers to: a host file, an NBD export for <c>nbd:</c> names, a file on a web or FTP server for <c>http://</c>, <c>https://</c>, <c>ftp://</c> and <c>ftps://</c> URLs, an <c>ssh://</c> or <c>nfs://</c> server, or the image under a
+/// <summary>Opens the storage a name refers to: a host file, an NBD export for <c>nbd:</c> names, a file on a web or FTP server for <c>http://</c>, <c>https://</c>, <c>ftp://</c> and <c>ftps://</c> URLs, an <c>ssh://</c> or <c>nfs://</c> server, a LUN of an <c>iscsi://</c> target, or the image under a
 /// <c>blkdebug:CONFIG:PATH</c> name (with the rules file's fault injection when CONFIG is given).</summary>
 public static class Storage
 {
@@ -23,6 +23,7 @@ public static class Storage
                 : Formats.Vvfat.VvfatName.IsVvfat(name) ? Formats.Vvfat.VvfatStorage.Open(name, writable)
                 : Options.SshNode.IsSshUri(name) ? Ssh.SshStorage.Open(name, writable)
                 : Nfs.NfsUrl.IsNfs(name) ? Nfs.NfsStorage.Open(name, writable)
+                : Iscsi.IscsiNode.IsIscsi(name) ? Iscsi.IscsiStorage.Open(name, writable)
                 : HostFile.Open(name, writable, lockRequest);
         }
 
@@ -37,7 +38,11 @@ public static class Storage
     /// Where the secrets that storage options name by id (the curl drivers' <c>cookie-secret</c>, <c>password-secret</c>,
     /// <c>proxy-password-secret</c>) are looked up, as qemu-img's <c>--object secret</c> definitions. Process-wide.
     /// </summary>
-    public static void UseSecrets(Func<string, byte[]?> lookup) => Curl.CurlStorage.UseSecrets(lookup);
+    public static void UseSecrets(Func<string, byte[]?> lookup)
+    {
+        Curl.CurlStorage.UseSecrets(lookup);
+        Iscsi.IscsiNode.UseSecrets(lookup);
+    }
 
     /// <summary>Puts a blkdebug node with <paramref name="rules"/> over <paramref name="storage"/>; without rules the storage is used as it is.</summary>
     internal static IStorage WithRules(IStorage storage, IReadOnlyList<BlkdebugRule> rules) =>

@@ -155,7 +155,7 @@ internal sealed record BlockSpec
 
     /// <summary>Whether only driver, file name and key secret were given, so the plain file name says everything (an ssh
     /// node given as options does not: its name reads back as the node only within the open of its spec).</summary>
-    public bool IsPlain => Protocol is null && !CurlNamedByJson && LuksKeySecret is null && !NamesKeySecret && BackingKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && CacheDirect is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Quorum is null && TopBlkdebugLimits is null && TopBlkdebugRules is null && Qcow2Options.Count == 0 && VpcSizeCalc is null && ParallelsOptions.Count == 0 && BackingDriver is null && BackingFilename is null && NullOptions.Count == 0
+    public bool IsPlain => Protocol is null && !IO.Iscsi.IscsiNode.IsIscsi(Filename) && !CurlNamedByJson && LuksKeySecret is null && !NamesKeySecret && BackingKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && CacheDirect is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Quorum is null && TopBlkdebugLimits is null && TopBlkdebugRules is null && Qcow2Options.Count == 0 && VpcSizeCalc is null && ParallelsOptions.Count == 0 && BackingDriver is null && BackingFilename is null && NullOptions.Count == 0
         && Ssh is null;
 
     /// <summary>Deepest accepted stack of format nodes (each <c>file.driver</c> naming a format adds one).</summary>
@@ -233,6 +233,24 @@ internal sealed record BlockSpec
                 DisplayName = uri,
                 DisplayObject = QemuJson.Object([new("driver", QemuJson.String(driver)), new("filename", QemuJson.String(uri))]),
                 CacheDirect = topCacheDirect,
+            };
+        }
+
+        if (driver is "iscsi" or "iser")
+        {
+            // The block layer's own options go first; the rest are the iscsi driver's.
+            foreach (var generic in GenericNodeKeys)
+            {
+                options.Remove(generic);
+            }
+
+            var node = IO.Iscsi.IscsiNode.Parse([new("driver", JsonScalar.String(driver)), .. options]);
+            return new BlockSpec
+            {
+                Driver = driver,
+                Filename = IO.Iscsi.IscsiNode.NameOf(node),
+                DisplayName = node.NodeName,
+                DisplayObject = node.NodeObject,
             };
         }
 
@@ -359,6 +377,19 @@ internal sealed record BlockSpec
             {
                 filename = IO.Nfs.NfsNode.NameOf(IO.Nfs.NfsNode.Parse(remoteOptions));
             }
+        }
+        else if (protocol is "iscsi" or "iser")
+        {
+            var iscsiOptions = options.Where(o => o.Key.StartsWith(FilePrefix, StringComparison.Ordinal) && !GenericNodeKeys.Contains(o.Key[FilePrefix.Length..]))
+                .Select(o => new KeyValuePair<string, JsonScalar>(o.Key[FilePrefix.Length..], o.Value)).Prepend(new("driver", JsonScalar.String(protocol))).ToList();
+            foreach (var key in options.Keys.Where(k => k.StartsWith(FilePrefix, StringComparison.Ordinal)).ToList())
+            {
+                options.Remove(key);
+            }
+
+            var node = IO.Iscsi.IscsiNode.Parse(iscsiOptions);
+            filename = IO.Iscsi.IscsiNode.NameOf(node);
+            curlObject = node.NodeObject;
         }
         else if (protocol is not null && OtherFormats.Contains(protocol))
         {

@@ -1,7 +1,7 @@
 namespace DiskImage.Formats.Foreign;
 
 /// <summary>
-/// A driver qemu-img 7.2 has and this library does not implement (a remote protocol such as iscsi or gluster).
+/// A driver qemu-img 7.2 has and this library does not implement (a remote protocol such as gluster or rbd).
 /// Naming it fails as qemu-img fails: the protocol refuses a name it cannot parse in its own words (gluster also
 /// when no management daemon answers). Where qemu-img would go on (a URL the protocol takes), this says the driver is
 /// not supported rather than pretend. Never chosen by probing.
@@ -11,7 +11,7 @@ internal sealed class ForeignDriverFormat : IImageFormat
     /// <summary>One for every qemu-img driver name the library has no implementation of.</summary>
     public static IReadOnlyList<ForeignDriverFormat> All { get; } =
     [
-        .. new[] { "gluster", "rbd", "iscsi", "iser", "nvme" }
+        .. new[] { "gluster", "rbd", "nvme" }
             .Select(n => new ForeignDriverFormat(n)),
     ];
 
@@ -76,7 +76,6 @@ internal sealed class ForeignDriverFormat : IImageFormat
     /// <summary>What the driver says of a name it cannot take, or null when it would go on with it.</summary>
     private string? ProtocolError(string path, bool readOnly) => Name switch
     {
-        "iscsi" or "iser" => path.StartsWith(Name + "://", StringComparison.Ordinal) ? null : $"Failed to parse URL : {path}",
         "nvme" => path.StartsWith("nvme://", StringComparison.Ordinal) ? null : "'device' option is required",
         "gluster" => GlusterRefusal(path),
         "rbd" => path.StartsWith("rbd:", StringComparison.Ordinal) ? null : "File name must start with 'rbd:'",

@@ -121,7 +121,7 @@ internal static class Qcow2Creator
     }
 
     /// <summary>
-    /// The container the new image is written into. An NBD export already exists and keeps its size (QEMU's protocol
+    /// The container the new image is written into. An NBD export or iSCSI LUN already exists and keeps its size (QEMU's protocol
     /// fallback for storage that cannot be created): it is opened, and its first sector zeroed so that no old header
     /// survives a failure; a file is created (or emptied).
     /// </summary>
@@ -138,12 +138,13 @@ internal static class Qcow2Creator
             return IO.Nfs.NfsStorage.Create(IO.Nfs.NfsNode.FromUrl(path), 0);
         }
 
-        if (!Nbd.Client.NbdUri.IsNbd(path))
+        var lun = IO.Iscsi.IscsiNode.IsIscsi(path);
+        if (!Nbd.Client.NbdUri.IsNbd(path) && !lun)
         {
             return HostFile.Create(path);
         }
 
-        var export = Nbd.Client.NbdStorage.Open(path, writable: true);
+        IStorage export = lun ? OpenLun(path) : Nbd.Client.NbdStorage.Open(path, writable: true);
         try
         {
             export.WriteZeroes(0, Math.Min(export.Length, 512), mayUnmap: true);
@@ -152,6 +153,20 @@ internal static class Qcow2Creator
         catch
         {
             export.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The LUN a qcow2 image is laid out in; a failed open is QEMU's fallback failure for a driver without creation.</summary>
+    private static IO.Iscsi.IscsiStorage OpenLun(string path)
+    {
+        try
+        {
+            return IO.Iscsi.IscsiStorage.Open(path, writable: true);
+        }
+        catch (DiskImageException e)
+        {
+            e.PrependContext(QemuFormatNames.OpenInsteadOfCreatePrefix("iscsi"));
             throw;
         }
     }

@@ -19,6 +19,12 @@ public sealed partial class Qcow2Image
                 throw new InvalidOptionException("Image size is too large for this cluster size");
             }
 
+            if (_file is IO.Iscsi.IscsiStorage && size > 0 && preallocation is Preallocation.Full or Preallocation.Falloc)
+            {
+                // QEMU's resize of an empty image fails on a LUN before anything is written: the image stays at size 0.
+                throw new UnsupportedFeatureException($"Could not resize image: Failed to resize underlying file: Unsupported preallocation mode '{preallocation.ToString().ToLowerInvariant()}'");
+            }
+
             long l1Offset = 0;
             if (l1Size > 0)
             {
@@ -87,7 +93,7 @@ public sealed partial class Qcow2Image
                 throw new UnsupportedFeatureException($"Unsupported preallocation mode '{preallocation.ToString().ToLowerInvariant()}'");
             }
         }
-        else if (!HasDataFile)
+        else if (_file is not IO.Iscsi.IscsiStorage && !HasDataFile)
         {
             EnsureHostCanHold(clusters);
         }
@@ -124,6 +130,17 @@ public sealed partial class Qcow2Image
         }
 
         FlushMetadataLocked();
+        if (_file is IO.Iscsi.IscsiStorage onLun)
+        {
+            // A LUN keeps its size: the data clusters must lie inside it (QEMU's truncate refuses to grow it).
+            if (dataEnd > onLun.Length)
+            {
+                throw new UnsupportedFeatureException("Cannot grow iSCSI devices");
+            }
+
+            return;
+        }
+
         ExtendDataLocked(dataEnd, preallocation);
     }
 

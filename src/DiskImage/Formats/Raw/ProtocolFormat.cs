@@ -18,6 +18,12 @@ internal sealed class ProtocolFormat : IImageFormat
     /// <summary>QEMU's nfs driver: a file on an NFS v3 server.</summary>
     public static ProtocolFormat Nfs { get; } = new("nfs");
 
+    /// <summary>QEMU's iscsi driver: a LUN of an iSCSI target.</summary>
+    public static ProtocolFormat Iscsi { get; } = new("iscsi");
+
+    /// <summary>QEMU's iser driver: iSCSI over RDMA, which has no transport here (it fails to connect, as QEMU without an RDMA device).</summary>
+    public static ProtocolFormat Iser { get; } = new("iser");
+
     /// <summary>QEMU's driver for a host block or character device.</summary>
     public static ProtocolFormat HostDevice { get; } = new("host_device");
 
@@ -90,20 +96,24 @@ internal sealed class ProtocolFormat : IImageFormat
             throw new ImageAccessException(prefix + refusal);
         }
 
-        if (this == Nbd)
+        if (this == Nbd || this == Iscsi || this == Iser)
         {
-            CreateOnExport(path, options.Size ?? 0, (options as RawCreateOptions)?.Preallocation ?? Preallocation.Off, prefix);
+            CreateOnExport(path, options.Size ?? 0, (options as RawCreateOptions)?.Preallocation ?? Preallocation.Off, prefix, this == Nbd ? "NBD nodes" : "iSCSI devices");
             return;
         }
 
         RawDeviceTarget.Create(path, options.Size ?? 0, (options as RawCreateOptions)?.Preallocation ?? Preallocation.Off, Name);
     }
 
+    /// <summary>Creation on an iSCSI LUN, as the fallback for a driver without creation does it (raw's creation calls it too).</summary>
+    internal void CreateOnLun(string path, long size, Preallocation preallocation) =>
+        CreateOnExport(path, size, preallocation, QemuFormatNames.OpenInsteadOfCreatePrefix(Name), "iSCSI devices");
+
     /// <summary>
     /// As QEMU's fallback for a protocol without creation: the export is opened for writing, must be at least the
     /// size asked for (an export cannot grow), and its first sector is zeroed so no old header shows through.
     /// </summary>
-    private static void CreateOnExport(string path, long size, Preallocation preallocation, string prefix)
+    private static void CreateOnExport(string path, long size, Preallocation preallocation, string prefix, string what)
     {
         if (preallocation != Preallocation.Off)
         {
@@ -125,7 +135,7 @@ internal sealed class ProtocolFormat : IImageFormat
         {
             if (size > export.Length)
             {
-                throw new ImageAccessException("Cannot grow NBD nodes");
+                throw new ImageAccessException($"Cannot grow {what}");
             }
 
             var clear = (int)Math.Min(export.Length, 512);
@@ -158,6 +168,11 @@ internal sealed class ProtocolFormat : IImageFormat
         if (this == Nfs)
         {
             return IO.Nfs.NfsUrl.IsNfs(path) ? null : "URI scheme must be 'nfs'";
+        }
+
+        if (this == Iscsi || this == Iser)
+        {
+            return IO.Iscsi.IscsiNode.IsIscsi(path) ? null : $"Failed to parse URL : {path}";
         }
 
         if (this == File || !IO.FileStatCalls.TryStat(path, out _, out _, out var kind) || kind is IO.FileKind.CharacterDevice or IO.FileKind.BlockDevice)

@@ -74,6 +74,13 @@ public sealed class RawFormat : IImageFormat
             return;
         }
 
+        if (IO.Iscsi.IscsiNode.IsIscsi(path))
+        {
+            // QEMU's iscsi driver cannot create: its fallback opens the LUN, which must be large enough, and zeroes the first sector.
+            ProtocolFormat.Iscsi.CreateOnLun(path, size, preallocation);
+            return;
+        }
+
         if (IO.FileIdentity.Of(path) is { Kind: IO.FileKind.BlockDevice or IO.FileKind.CharacterDevice })
         {
             RawDeviceTarget.Create(path, size, preallocation);

@@ -70,8 +70,8 @@ public static class ImageConverter
             var bitmap = OverlayTarget.FindBitmap(sources, options);
 
             // A new target is built under a temporary name and renamed into place when whole; -n writes in place, and
-            // so does a new image on an NBD export, which exists already and cannot be renamed, and one on an SSH or NFS server (made there in place, as qemu-img makes it).
-            var targetOnNbd = Nbd.Client.NbdUri.IsNbd(options.Target) || DiskImage.Options.SshNode.IsSshUri(options.Target) || IO.Nfs.NfsUrl.IsNfs(options.Target);
+            // so does a new image on an NBD export or iSCSI LUN, which exists already and cannot be renamed, and one on an SSH or NFS server (made there in place, as qemu-img makes it).
+            var targetOnNbd = Nbd.Client.NbdUri.IsNbd(options.Target) || DiskImage.Options.SshNode.IsSshUri(options.Target) || IO.Nfs.NfsUrl.IsNfs(options.Target) || IO.Iscsi.IscsiNode.IsIscsi(options.Target);
             if (!options.NoCreate && IO.ProtocolName.CreationRefusal(options.Target) is { } refusal)
             {
                 throw new UnsupportedFeatureException(refusal);
@@ -170,7 +170,9 @@ public static class ImageConverter
 
         layout.ZeroesAreData = options.Compress && options.MinSparseSize == 0;
         marker?.BeginInPlaceUpdate();
-        var copyTarget = new CopyTarget(target, StartsZeroed: ((!options.NoCreate && target is not Formats.Luks.LuksImage) || options.TargetIsZero) && !hasBacking, compressor);
+        // A raw image "created" on a LUN is the LUN's old bytes, not zeroes (QEMU's iscsi driver has no zero init).
+        var onLun = IO.Iscsi.IscsiNode.IsIscsi(options.Target) && target.Format.Name is "raw" or "iscsi";
+        var copyTarget = new CopyTarget(target, StartsZeroed: ((!options.NoCreate && target is not Formats.Luks.LuksImage && !onLun) || options.TargetIsZero) && !hasBacking, compressor);
         var chunkSize = Math.Max(ChunkSize, copyTarget.ZeroUnit);
         var workers = Math.Clamp(options.Workers, 1, Math.Max(2, Environment.ProcessorCount));
         if (layout.Sources.Any(s => s is Formats.Raw.RawImage { File: Formats.Vvfat.VvfatStorage }))

@@ -170,7 +170,7 @@ public static class ImageCreator
         {
             // A protocol other than file creates nothing to stage: it refuses, or writes on the device, export or SSH
             // server's file in place.
-            var hostPath = !Nbd.Client.NbdUri.IsNbd(plan.Path) && !Options.SshNode.IsSshUri(plan.Path) && !IO.Nfs.NfsUrl.IsNfs(plan.Path);
+            var hostPath = !Nbd.Client.NbdUri.IsNbd(plan.Path) && !Options.SshNode.IsSshUri(plan.Path) && !IO.Nfs.NfsUrl.IsNfs(plan.Path) && !IO.Iscsi.IscsiNode.IsIscsi(plan.Path);
             if (!hostPath || plan.Format is Formats.Raw.ProtocolFormat { Name: not "file" }
                 || plan.Options is not (Formats.Qcow2.Qcow2CreateOptions { Preallocation: Preallocation.Full } or Formats.Raw.RawCreateOptions { Preallocation: Preallocation.Full }))
             {

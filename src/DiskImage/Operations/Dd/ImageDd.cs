@@ -75,13 +75,14 @@ public static class ImageDd
         }
 
         if (targetFormat is Formats.Foreign.ForeignDriverFormat || targetFormat is Formats.Raw.ProtocolFormat { Name: not "file" }
-            || IO.Nfs.NfsUrl.IsNfs(options.OutputPath) || DiskImage.Options.SshNode.IsSshUri(options.OutputPath))
+            || IO.Nfs.NfsUrl.IsNfs(options.OutputPath) || DiskImage.Options.SshNode.IsSshUri(options.OutputPath) || IO.Iscsi.IscsiNode.IsIscsi(options.OutputPath))
         {
-            // A protocol other than file writes onto what the name names (a device, an export, a file on an SSH or NFS
-            // server, made there in place as qemu-img makes it) or refuses it by that name, so nothing is staged under another.
+            // A protocol other than file writes onto what the name names (a device, an export, a LUN, a file on an SSH or
+            // NFS server, made there in place as qemu-img makes it) or refuses it by that name, so nothing is staged under another.
             CreateTarget(targetFormat, options.OutputPath, options.OutputPath, length, registry);
             using var device = registry.Open(options.OutputPath, targetFormat.Name, new ImageOpenOptions { ReadOnly = false });
-            CopyRange(input, device, start, length, progress, cancellationToken);
+            // A raw image on a LUN is the LUN's old bytes: zeroes must be written there, as qemu-img writes them.
+            CopyRange(input, device, start, length, progress, cancellationToken, writeZeroes: IO.Iscsi.IscsiNode.IsIscsi(options.OutputPath) && targetFormat.Name is "raw" or "iscsi");
             device.Flush();
             return new DdResult(length, skippedPastEnd);
         }
@@ -129,7 +130,7 @@ public static class ImageDd
         }
     }
 
-    private static void CopyRange(IDiskImage input, IDiskImage output, long start, long length, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
+    private static void CopyRange(IDiskImage input, IDiskImage output, long start, long length, IProgress<OperationProgress>? progress, CancellationToken cancellationToken, bool writeZeroes = false)
     {
         if (length <= 0)
         {
@@ -153,6 +154,14 @@ public static class ImageDd
                     {
                         WritePadded(output, offset - start, data);
                     }
+                    else if (writeZeroes)
+                    {
+                        output.WriteZeroes(offset - start, chunk, mayUnmap: false);
+                    }
+                }
+                else if (writeZeroes)
+                {
+                    output.WriteZeroes(offset - start, chunk, mayUnmap: false);
                 }
 
                 offset += chunk;

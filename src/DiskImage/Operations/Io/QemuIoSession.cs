@@ -223,8 +223,11 @@ public sealed class QemuIoSession : IDisposable
             if (settings.Format is null && spec?.Driver is null && !settings.ReadOnly && !settings.Snapshot && Image.Format.Name == "raw")
             {
                 // QEMU's warning for a probed raw image opened for writing (it then guards block 0), naming the node
-                // probed: the file without a file: or device prefix (an nfs:// node by libnfs's name for it).
-                WarnProbedRaw(output, IO.Nfs.NfsUrl.IsNfs(settings.Path) ? IO.Nfs.NfsNode.FromUrl(settings.Path).NodeName : Image.FilePath);
+                // probed: the file without a file: or device prefix (an nfs:// node by libnfs's name for it, an iscsi
+                // node by its options).
+                var node = spec?.Filename ?? settings.Path;
+                WarnProbedRaw(output, IO.Iscsi.IscsiNode.IsIscsi(node) ? IO.Iscsi.IscsiNode.FromName(node).NodeName
+                    : IO.Nfs.NfsUrl.IsNfs(settings.Path) ? IO.Nfs.NfsNode.FromUrl(settings.Path).NodeName : Image.FilePath);
             }
 
             return null;
