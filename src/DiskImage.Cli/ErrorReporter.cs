@@ -7,11 +7,18 @@ internal static class ErrorReporter
 
     public static bool IsReportable(Exception e) => e is DiskImageException or UsageException or IOException or UnauthorizedAccessException
         or InvalidDataException or ArgumentException or InvalidOperationException or NotSupportedException or OutOfMemoryException
-        or OperationCanceledException or AggregateException;
+        or OperationCanceledException or AggregateException or VerificationMismatchException;
 
     public static int Report(TextWriter stderr, Exception e, ImageOptsNames names)
     {
         var error = Unwrap(e);
+        if (error is VerificationMismatchException)
+        {
+            // QEMU's blkverify driver prints its line bare and ends the process with status 1.
+            stderr.WriteLine(error.Message);
+            return GeneralError;
+        }
+
         if (error is DiskImageException { EarlierErrors: { Count: > 0 } earlier })
         {
             foreach (var line in earlier)

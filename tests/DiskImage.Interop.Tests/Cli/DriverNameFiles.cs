@@ -16,6 +16,9 @@ public sealed class DriverNameFiles : IDisposable
         ExternalTool.QemuImg("create", "-q", "-f", "raw", dir.File("src.raw"), "1M");
         ExternalTool.QemuIo("-f", "raw", "-c", "write -P 0x5a 0 64k", dir.File("src.raw"));
         ExternalTool.QemuImg("create", "-q", "-f", "raw", dir.File("tgt.raw"), "1M");
+        // Equal to tgt.raw but for a run at 300 KiB: a blkverify pair that passes the probe and differs later.
+        ExternalTool.QemuImg("create", "-q", "-f", "raw", dir.File("late.raw"), "1M");
+        ExternalTool.QemuIo("-f", "raw", "-c", "write -P 0x11 300k 1k", dir.File("late.raw"));
         ExternalTool.QemuImg("create", "-q", "-f", "qcow2", dir.File("src.qcow2"), "1M");
         // The backing file is named relatively, so the overlay names src.raw beside it wherever it is copied.
         ExternalTool.RunIn(dir.Path, "qemu-img", "create", "-q", "-f", "qcow2", "-b", "src.raw", "-F", "raw", "ov.qcow2").EnsureSuccess("qemu-img create");
@@ -25,7 +28,7 @@ public sealed class DriverNameFiles : IDisposable
         File.WriteAllBytes(dir.File("short"), [.. Enumerable.Range(0, 100).Select(i => (byte)(i * 37 + 11))]);
     }
 
-    /// <summary>Puts src.raw, tgt.raw, src.qcow2, ov.qcow2, empty, short and an empty directory sub into <paramref name="dir"/>.</summary>
+    /// <summary>Puts src.raw, tgt.raw, late.raw, src.qcow2, ov.qcow2, empty, short and an empty directory sub into <paramref name="dir"/>.</summary>
     public void CopyTo(TempDirectory dir)
     {
         foreach (var file in Directory.GetFiles(_template.Path))

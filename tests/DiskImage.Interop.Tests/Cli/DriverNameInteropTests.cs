@@ -183,6 +183,23 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
         }
 
         data.Add("prefix", ["map", "--output=json", "blkverify:src.raw:src.raw"]);
+
+        // A difference ends the command with the driver's bare line and status 1, wherever the read comes from; human
+        // map names the raw copy, whose block status the node reports.
+        foreach (var name in new[] { "blkverify:src.raw:tgt.raw", "blkverify:tgt.raw:src.raw" })
+        {
+            data.Add("prefix", ["info", name]);
+            data.Add("prefix", ["map", name]);
+            data.Add("prefix", ["convert", name, "x.img"]);
+            data.Add("prefix", ["io", "-c", "read 0 512", name]);
+        }
+
+        data.Add("prefix", ["compare", "blkverify:late.raw:tgt.raw", "tgt.raw"]);
+        data.Add("prefix", ["compare", "-f", "raw", "tgt.raw", "blkverify:late.raw:tgt.raw"]);
+        data.Add("prefix", ["map", "blkverify:src.raw:src.raw"]);
+        data.Add("prefix", ["map", "-f", "blkverify", "blkverify:src.raw:src.raw"]);
+        data.Add("prefix", ["io", "-c", "read 0 512", "-c", "read -v 300k 4k", "-c", "read 0 512", "blkverify:late.raw:tgt.raw"]);
+        data.Add("prefix", ["io", "-f", "blkverify", "-c", "read 290k 20k", "blkverify:late.raw:tgt.raw"]);
         data.Add("prefix", ["io", "-c", "read 0 512", "blkverify:src.raw:src.raw"]);
         data.Add("prefix", ["io", "-f", "blkverify", "-c", "write -P 3 0 512", "blkverify:src.raw:src.raw"]);
         data.Add("prefix", ["info", "-f", "blkverify", "blkverify:src.raw:src.raw"]);
@@ -295,6 +312,29 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
     }
 
     /// <summary>
+    /// A blkverify difference found while convert copies: the same bare line and status as qemu-img, which ends the
+    /// process and leaves its half-written target behind; diskimg leaves none (new outputs are whole or absent).
+    /// </summary>
+    [Fact]
+    public void Convert_stopped_by_a_blkverify_difference_prints_qemus_line_and_leaves_no_partial_target()
+    {
+        using var theirs = new TempDirectory();
+        using var ours = new TempDirectory();
+        files.CopyTo(theirs);
+        files.CopyTo(ours);
+        string[] arguments = ["convert", "-O", "qcow2", "blkverify:late.raw:tgt.raw", "x.img"];
+        var expected = RunTheirs(theirs.Path, arguments);
+        var actual = RunOurs(ours.Path, arguments);
+        Assert.StartsWith("blkverify: read offset=", expected.StdErr, StringComparison.Ordinal);
+        Assert.Contains("contents mismatch at offset 307200", expected.StdErr, StringComparison.Ordinal);
+        Assert.Equal(
+            (expected.ExitCode, Normalise(expected.StdOut, theirs.Path), Normalise(expected.StdErr, theirs.Path)),
+            (actual.ExitCode, Normalise(actual.StdOut, ours.Path), Normalise(actual.StdErr, ours.Path)));
+        Assert.True(File.Exists(theirs.File("x.img")));
+        Assert.False(File.Exists(ours.File("x.img")));
+    }
+
+    /// <summary>
     /// A file whose name has a colon, named relatively with <c>file:</c>: qemu-io's probed-raw warning names the node's
     /// file (<c>./a:b</c>), not the name given. Both run as processes in the directory holding the file.
     /// </summary>
@@ -340,7 +380,7 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
         }),
     ];
 
-    private static readonly string[] s_fileNames = ["src.raw", "missing", "sub", "empty", "short", "src.qcow2", "ov.qcow2", "x.img", "tgt.raw"];
+    private static readonly string[] s_fileNames = ["src.raw", "missing", "sub", "empty", "short", "src.qcow2", "ov.qcow2", "x.img", "tgt.raw", "late.raw"];
 
     private static bool IsFile(string name) => s_fileNames.Contains(name);
 

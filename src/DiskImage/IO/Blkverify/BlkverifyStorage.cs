@@ -2,15 +2,17 @@ namespace DiskImage.IO.Blkverify;
 
 /// <summary>
 /// QEMU's <c>blkverify</c> driver as storage: every request goes to the image under test and to a raw copy of it; reads
-/// must return the same bytes from both, and a difference stops the request (QEMU ends the process). The image under
+/// must return the same bytes from both, and a difference raises <see cref="VerificationMismatchException"/> (QEMU ends
+/// the process there, so no caller treats it as an I/O error it could recover from). The image under
 /// test gives the length and the data; flushes reach only it, as the copy is only a reference.
 /// </summary>
 internal sealed class BlkverifyStorage(IStorage raw, IStorage test) : IStorage
 {
-    private const int ErrnoIo = 5;
-
     /// <summary>The image under test, as storage.</summary>
     public IStorage Test => test;
+
+    /// <summary>The raw copy, the node's file: block status (and map's file column) come from it.</summary>
+    public IStorage Raw => raw;
 
     /// <summary>QEMU's name for the node: both children's names after the prefix.</summary>
     public string Path => $"{BlkverifyName.Prefix}{raw.Path}:{test.Path}";
@@ -38,7 +40,7 @@ internal sealed class BlkverifyStorage(IStorage raw, IStorage test) : IStorage
         var mismatch = buffer[..count].CommonPrefixLength(copy.AsSpan(0, count));
         if (mismatch < count)
         {
-            throw new IOException($"blkverify: read offset={offset} bytes={buffer.Length} contents mismatch at offset {offset + mismatch}", ErrnoIo);
+            throw new VerificationMismatchException($"blkverify: read offset={offset} bytes={buffer.Length} contents mismatch at offset {offset + mismatch}");
         }
 
         return count;

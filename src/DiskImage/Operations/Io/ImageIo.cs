@@ -33,20 +33,18 @@ public static class ImageIo
         if (options.Path is not null)
         {
             var output = new QemuIoOutput();
-            var opened = session.Open(new QemuIoOpenSettings(options.Path)
+            bool opened;
+            try
             {
-                Format = options.Format,
-                ReadOnly = options.ReadOnly,
-                Snapshot = options.Snapshot,
-                ForceShare = options.ForceShare,
-                IgnoreFlushes = options.IgnoreFlushes,
-                WriteThrough = options.WriteThrough,
-                IgnoreDiscards = options.IgnoreDiscards,
-                SecretProvider = options.SecretProvider,
-                KeySecret = options.KeySecret,
-                NamedByOptions = options.NamedByOptions,
-                CopyOnRead = options.CopyOnRead,
-            }, output);
+                opened = session.Open(Settings(options.Path, options), output);
+            }
+            catch (VerificationMismatchException)
+            {
+                // The run ends here, as QEMU's does; what the open printed before still reaches the caller.
+                report(output.ToOutcome(true));
+                throw;
+            }
+
             var outcome = output.ToOutcome(!opened);
             if (outcome.Lines.Count > 0)
             {
@@ -86,4 +84,20 @@ public static class ImageIo
 
         return ok;
     }
+
+    /// <summary>The session's open settings for the run's image.</summary>
+    private static QemuIoOpenSettings Settings(string path, IoOptions options) => new(path)
+    {
+        Format = options.Format,
+        ReadOnly = options.ReadOnly,
+        Snapshot = options.Snapshot,
+        ForceShare = options.ForceShare,
+        IgnoreFlushes = options.IgnoreFlushes,
+        WriteThrough = options.WriteThrough,
+        IgnoreDiscards = options.IgnoreDiscards,
+        SecretProvider = options.SecretProvider,
+        KeySecret = options.KeySecret,
+        NamedByOptions = options.NamedByOptions,
+        CopyOnRead = options.CopyOnRead,
+    };
 }

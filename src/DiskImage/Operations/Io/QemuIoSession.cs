@@ -237,6 +237,18 @@ public sealed class QemuIoSession : IDisposable
             DeleteOverlay();
             return e;
         }
+        catch (VerificationMismatchException) when (!settings.ReadOnly && !settings.Snapshot && settings.OpenName.StartsWith(IO.Blkverify.BlkverifyName.Prefix, StringComparison.Ordinal))
+        {
+            // The probe of the format over a blkverify node read the difference (which ends the run); QEMU had warned
+            // about the image under test as it opened that node, before the probe.
+            var testName = IO.Blkverify.BlkverifyName.Parse(settings.OpenName).Test;
+            if (_registry.Probe(testName) is Formats.Raw.RawFormat)
+            {
+                WarnProbedRaw(output, testName);
+            }
+
+            throw;
+        }
     }
 
     /// <summary>The file of a blkverify node's image under test when its format was probed as raw; null otherwise.</summary>

@@ -90,8 +90,10 @@ internal readonly record struct LayerStatus(long Length, bool Data, bool Zero, b
     {
         var first = file.GetExtents(offset, length)[0];
         var data = first.Kind == ExtentKind.Data;
-        // A raw window (offset option) sits further into its file.
-        return new LayerStatus(first.Length, data, !data, true, offset + ((file as Formats.Raw.WindowStorage)?.Start ?? 0));
+        // A raw window (offset option) sits further into its file; a blkverify node's status is its raw copy's,
+        // which QEMU names as the file.
+        return new LayerStatus(first.Length, data, !data, true, offset + ((file as Formats.Raw.WindowStorage)?.Start ?? 0),
+            (file as IO.Blkverify.BlkverifyStorage)?.Raw.Path);
     }
 
     private static LayerStatus OfHostMapped(IHostMappedImage image, long offset, long length)
