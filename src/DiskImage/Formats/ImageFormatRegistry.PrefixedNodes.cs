@@ -66,7 +66,14 @@ public sealed partial class ImageFormatRegistry
         IO.IStorage? node = IO.Storage.Open(rawName, !options.ReadOnly, options.LockFor(rawName, formatOwnsFile: false));
         try
         {
-            var test = Probe(testName).Open(testName, inner with { FormatWasProbed = true });
+            // The image under test is named as any image is: a plain file probed, a protocol prefix picking its
+            // driver (file: stripped), and a prefix no driver answers to refused before any open, without its context.
+            var test = IO.ProtocolName.Of(testName) switch
+            {
+                null => Probe(testName).Open(testName, inner with { FormatWasProbed = true }),
+                { } protocol when !IO.ProtocolName.IsKnown(protocol) => throw new InvalidOptionException($"Unknown protocol '{protocol}'"),
+                _ => Open(testName, null, inner),
+            };
             node = new IO.Blkverify.BlkverifyStorage(node, new Raw.ImageStorage(test));
             if (formatName == "blkverify")
             {

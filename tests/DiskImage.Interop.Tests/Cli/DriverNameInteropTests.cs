@@ -197,6 +197,11 @@ public class DriverNameInteropTests(DriverNameFiles files) : IClassFixture<Drive
         data.Add("prefix", ["compare", "blkverify:late.raw:tgt.raw", "tgt.raw"]);
         data.Add("prefix", ["compare", "-f", "raw", "tgt.raw", "blkverify:late.raw:tgt.raw"]);
         data.Add("prefix", ["map", "blkverify:src.raw:src.raw"]);
+        foreach (var name in new[] { "blkverify::src.raw", "blkverify:src.raw:", "blkverify:src.raw::", "blkverify:src.raw:foo:bar", "blkverify:src.raw:file:src.raw" })
+        {
+            data.Add("prefix", ["info", name]);
+        }
+
         data.Add("prefix", ["map", "-f", "blkverify", "blkverify:src.raw:src.raw"]);
         data.Add("prefix", ["io", "-c", "read 0 512", "-c", "read -v 300k 4k", "-c", "read 0 512", "blkverify:late.raw:tgt.raw"]);
         data.Add("prefix", ["io", "-f", "blkverify", "-c", "read 290k 20k", "blkverify:late.raw:tgt.raw"]);

@@ -1,13 +1,15 @@
+using DiskImage.Formats;
 using DiskImage.IO.Blkdebug;
+using DiskImage.IO.Blkverify;
 using DiskImage.Nbd.Client;
 using DiskImage.Tests.Infrastructure;
 
 namespace DiskImage.Tests.Reliability;
 
 /// <summary>
-/// Mutation fuzzing of the other hand-written name parsers: qemu's legacy <c>nbd:</c> names and
-/// <c>blkdebug:CONFIG:PATH</c> names. Every mutant must parse or fail with one <see cref="DiskImageException"/>
-/// whose message is a single line, never anything else.
+/// Mutation fuzzing of the other hand-written name parsers: qemu's legacy <c>nbd:</c> names,
+/// <c>blkdebug:CONFIG:PATH</c> and <c>blkverify:RAW:TEST</c> names. Every mutant must parse or fail with one
+/// <see cref="DiskImageException"/> whose message is a single line, never anything else.
 /// </summary>
 public class LegacyNameFuzzTests
 {
@@ -49,6 +51,39 @@ public class LegacyNameFuzzTests
             if (BlkdebugName.IsBlkdebug(name))
             {
                 _ = BlkdebugName.ImagePath(name);
+            }
+        });
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+    }
+
+    [Fact]
+    public void Mutated_blkverify_names_open_or_fail_only_with_diskimage_errors()
+    {
+        using var dir = new TempDirectory();
+        // Two equal files and one that differs: mutants that keep the pair open and read through the node; the
+        // others name missing files, an empty image or no second part.
+        File.WriteAllBytes(dir.File("a"), new byte[4096]);
+        File.WriteAllBytes(dir.File("b"), new byte[4096]);
+        File.WriteAllBytes(dir.File("c"), [.. Enumerable.Range(0, 4096).Select(i => (byte)i)]);
+        string[] seeds =
+        [
+            $"blkverify:{dir.File("a")}:{dir.File("b")}",
+            $"blkverify:{dir.File("a")}:{dir.File("c")}",
+            $"blkverify:{dir.File("a")}",
+            "blkverify::",
+            $"blkverify:{dir.File("b")}:blkverify:{dir.File("a")}:{dir.File("b")}",
+        ];
+        var failures = Fuzz(seeds, 20261203, "blkverify:".Length, name =>
+        {
+            _ = BlkverifyName.Parse(name);
+            try
+            {
+                using var image = ImageFormatRegistry.Default.Open(name, null, new ImageOpenOptions { ReadOnly = true });
+                image.Read(0, new byte[(int)Math.Min(image.Length, 4096)]);
+            }
+            catch (VerificationMismatchException e) when (e.Message.StartsWith("blkverify: read offset=", StringComparison.Ordinal) && !e.Message.Contains('\n', StringComparison.Ordinal))
+            {
+                // The children differ: the one outcome besides a clean open that is not a DiskImageException.
             }
         });
         Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
