@@ -105,4 +105,26 @@ public partial class SshInteropTests
         Assert.Empty(Temporaries(server.Directory, "replace.raw"));
         Same("info", server.Uri("replace.raw"));
     }
+
+    [Fact]
+    public void A_vmdk_with_an_extent_file_that_the_server_cannot_make_leaves_no_descriptor()
+    {
+        // qemu-img 7.2 fails this convert (its vmdk creator cuts the descriptor file, which the ssh driver refuses)
+        // and leaves the descriptor and the extent; diskimg fails alike and leaves no descriptor nor temporary.
+        var source = Image("flat-source.qcow2", "qcow2", "2M", "write -P 0x7e 0 96k");
+        string[] arguments = ["convert", "-O", "vmdk", "-o", "subformat=monolithicFlat", source, server.Uri("flat.vmdk")];
+        var theirs = ExternalTool.Run("qemu-img", arguments);
+        Assert.True(File.Exists(Local("flat.vmdk")));
+        File.Delete(Local("flat.vmdk"));
+        File.Delete(Local("flat-flat.vmdk"));
+
+        var ours = Diskimg.Run(arguments);
+        Assert.Equal(1, theirs.ExitCode);
+        Assert.Equal(theirs.ExitCode, ours.ExitCode);
+        const string Refusal = ": ssh driver does not support shrinking files";
+        Assert.EndsWith(Refusal, theirs.StdErr.Trim(), StringComparison.Ordinal);
+        Assert.EndsWith(Refusal, ours.StdErr.Trim(), StringComparison.Ordinal);
+        Assert.False(File.Exists(Local("flat.vmdk")), "the failed convert left a descriptor at the target's name");
+        Assert.Empty(Temporaries(server.Directory, "flat.vmdk"));
+    }
 }
