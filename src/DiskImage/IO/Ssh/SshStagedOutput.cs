@@ -8,7 +8,7 @@ namespace DiskImage.IO.Ssh;
 /// <summary>
 /// A new output on an SSH server that is whole or absent, as <see cref="PartialOutput"/> makes a local one: while it
 /// is in effect (on the flow of execution that began it), the file an <c>ssh://</c> target names is created and
-/// opened under a temporary name in the same server directory (<c>.NAME.diskimg-partial-XXXXXX</c>), and
+/// opened under a temporary name in the same server directory (<c>.NAME.diskimg-partial-</c> and 12 random hex digits), and
 /// <see cref="Commit"/> renames it over the target when the last byte is written. Disposing without committing
 /// removes the temporary file. Only the file changes name: the image keeps the target's node name, so every
 /// message names the target and relative backing names resolve beside it. A target that exists and is not a
@@ -68,7 +68,7 @@ internal sealed class SshStagedOutput : IDisposable
             return target.Path;
         }
 
-        if (mode != FileMode.Open && !staged._created)
+        if (mode != FileMode.Open && !staged._created && !staged._inPlace)
         {
             staged.Decide(client);
         }
