@@ -36,8 +36,11 @@ internal static class SshErrors
         }
     }
 
-    /// <summary>Opens <paramref name="path"/> (and reads its size, as QEMU's fstat does); refusals name the file as QEMU does.</summary>
-    public static SftpFileStream OpenFile(SftpClient client, string path, FileMode mode, bool writable)
+    /// <summary>
+    /// Opens <paramref name="path"/> (and reads its size, as QEMU's fstat does); refusals name the file as QEMU does, by
+    /// <paramref name="shownPath"/> when it is given (the target a temporary file stands for).
+    /// </summary>
+    public static SftpFileStream OpenFile(SftpClient client, string path, FileMode mode, bool writable, string? shownPath = null)
     {
         SftpFileStream file;
         try
@@ -46,7 +49,8 @@ internal static class SshErrors
         }
         catch (Exception e) when (e is SshException)
         {
-            throw new ImageAccessException($"failed to open remote file '{path}': {Describe(e, path)}", e);
+            shownPath ??= path;
+            throw new ImageAccessException($"failed to open remote file '{shownPath}': {Describe(e, path).Replace(path, shownPath, StringComparison.Ordinal)}", e);
         }
 
         try
@@ -57,7 +61,7 @@ internal static class SshErrors
         catch (Exception e) when (e is SshException or IOException)
         {
             file.Dispose();
-            throw new ImageAccessException($"failed to read file attributes: {Describe(e, path)}", e);
+            throw new ImageAccessException($"failed to read file attributes: {Describe(e, path).Replace(path, shownPath ?? path, StringComparison.Ordinal)}", e);
         }
     }
 

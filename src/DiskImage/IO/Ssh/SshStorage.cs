@@ -45,6 +45,25 @@ internal sealed class SshStorage : IStorage
 
     private static SshStorage Connect(SshTarget target, FileMode mode, bool writable)
     {
+        var client = ConnectClient(target, out var agent);
+        try
+        {
+            // A new convert or dd target is written under its temporary name (SshStagedOutput); errors name the target.
+            var path = SshStagedOutput.PathFor(client, target, mode);
+            var file = SshErrors.OpenFile(client, path, mode, writable, target.Path);
+            return new SshStorage(client, agent, file, target.NodeName, writable);
+        }
+        catch
+        {
+            client.Dispose();
+            agent?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Connects and authenticates as QEMU does, with no file opened; the caller disposes both.</summary>
+    internal static SftpClient ConnectClient(SshTarget target, out SshAgent? agent)
+    {
         // The TCP connection first, alone: an unreachable server fails with the socket layer's line, as in QEMU.
         string address;
         using (var probe = InetSockets.Connect(target.Host, target.Port))
@@ -54,11 +73,12 @@ internal sealed class SshStorage : IStorage
 
         var port = int.Parse(target.Port.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
         var user = target.User ?? Environment.UserName;
-        var agent = SshAgent.FromEnvironment();
+        agent = SshAgent.FromEnvironment();
         SftpClient? client = null;
         try
         {
-            var keys = agent?.ListKeys().Select(k => (IPrivateKeySource)new AgentKey(agent, k)).ToArray() ?? [];
+            var held = agent;
+            var keys = held?.ListKeys().Select(k => (IPrivateKeySource)new AgentKey(held, k)).ToArray() ?? [];
             var methods = new List<AuthenticationMethod> { new NoneAuthenticationMethod(user) };
             if (keys.Length > 0)
             {
@@ -73,8 +93,7 @@ internal sealed class SshStorage : IStorage
                 e.CanTrust = refusal is null;
             };
             SshErrors.Connect(client, () => refusal);
-            var file = SshErrors.OpenFile(client, target.Path, mode, writable);
-            return new SshStorage(client, agent, file, target.NodeName, writable);
+            return client;
         }
         catch
         {

@@ -70,15 +70,19 @@ public static class ImageConverter
             var bitmap = OverlayTarget.FindBitmap(sources, options);
 
             // A new target is built under a temporary name and renamed into place when whole; -n writes in place, and
-            // so does a new image on an NBD export or iSCSI LUN, which exists already and cannot be renamed, and one on an SSH or NFS server (made there in place, as qemu-img makes it).
-            var targetOnNbd = Nbd.Client.NbdUri.IsNbd(options.Target) || DiskImage.Options.SshNode.IsSshUri(options.Target) || IO.Nfs.NfsUrl.IsNfs(options.Target) || IO.Iscsi.IscsiNode.IsIscsi(options.Target);
+            // so does a new image on an NBD export or iSCSI LUN, which exists already and cannot be renamed, and one on an
+            // NFS server (made there in place, as qemu-img makes it). One on an SSH server is staged on the server.
+            var targetOnSsh = DiskImage.Options.SshNode.IsSshUri(options.Target);
+            var targetOnNbd = Nbd.Client.NbdUri.IsNbd(options.Target) || targetOnSsh || IO.Nfs.NfsUrl.IsNfs(options.Target) || IO.Iscsi.IscsiNode.IsIscsi(options.Target);
             if (!options.NoCreate && IO.ProtocolName.CreationRefusal(options.Target) is { } refusal)
             {
                 throw new UnsupportedFeatureException(refusal);
             }
 
             // A driver the library lacks refuses the target by its given name, so it is not staged under another.
-            using var output = options.NoCreate || targetOnNbd || targetFormat is Formats.Foreign.ForeignDriverFormat or Formats.Filters.FilterDriverFormat || targetFormat is Formats.Raw.ProtocolFormat { Name: not "file" } ? null : BeginOutput(options.Target, targetFormat.Name);
+            var namedElsewhere = targetFormat is Formats.Foreign.ForeignDriverFormat or Formats.Filters.FilterDriverFormat || targetFormat is Formats.Raw.ProtocolFormat { Name: not "file" };
+            using var output = options.NoCreate || targetOnNbd || namedElsewhere ? null : BeginOutput(options.Target, targetFormat.Name);
+            using var sshOutput = !options.NoCreate && targetOnSsh && !namedElsewhere ? IO.Ssh.SshStagedOutput.Begin(options.Target) : null;
             var targetPath = output?.WritePath ?? options.Target;
             if (!options.NoCreate)
             {
@@ -98,6 +102,7 @@ public static class ImageConverter
 
             Copy(registry, targetFormat, targetPath, sources, layout, options, bitmap, progress, cancellationToken);
             output?.Commit(flushToDisk: options.TargetCache != "unsafe");
+            sshOutput?.Commit();
         }
         finally
         {

@@ -77,13 +77,20 @@ public static class ImageDd
         if (targetFormat is Formats.Foreign.ForeignDriverFormat || targetFormat is Formats.Raw.ProtocolFormat { Name: not "file" }
             || IO.Nfs.NfsUrl.IsNfs(options.OutputPath) || DiskImage.Options.SshNode.IsSshUri(options.OutputPath) || IO.Iscsi.IscsiNode.IsIscsi(options.OutputPath))
         {
-            // A protocol other than file writes onto what the name names (a device, an export, a LUN, a file on an SSH or
-            // NFS server, made there in place as qemu-img makes it) or refuses it by that name, so nothing is staged under another.
+            // A protocol other than file writes onto what the name names (a device, an export, a LUN, a file on an NFS
+            // server, made there in place as qemu-img makes it) or refuses it by that name, so nothing is staged under
+            // another; a new file on an SSH server is staged on the server and keeps its name in every message.
+            using var sshOutput = DiskImage.Options.SshNode.IsSshUri(options.OutputPath) && targetFormat is not Formats.Foreign.ForeignDriverFormat
+                ? IO.Ssh.SshStagedOutput.Begin(options.OutputPath) : null;
             CreateTarget(targetFormat, options.OutputPath, options.OutputPath, length, registry);
-            using var device = registry.Open(options.OutputPath, targetFormat.Name, new ImageOpenOptions { ReadOnly = false });
-            // A raw image on a LUN is the LUN's old bytes: zeroes must be written there, as qemu-img writes them.
-            CopyRange(input, device, start, length, progress, cancellationToken, writeZeroes: IO.Iscsi.IscsiNode.IsIscsi(options.OutputPath) && targetFormat.Name is "raw" or "iscsi");
-            device.Flush();
+            using (var device = registry.Open(options.OutputPath, targetFormat.Name, new ImageOpenOptions { ReadOnly = false }))
+            {
+                // A raw image on a LUN is the LUN's old bytes: zeroes must be written there, as qemu-img writes them.
+                CopyRange(input, device, start, length, progress, cancellationToken, writeZeroes: IO.Iscsi.IscsiNode.IsIscsi(options.OutputPath) && targetFormat.Name is "raw" or "iscsi");
+                device.Flush();
+            }
+
+            sshOutput?.Commit();
             return new DdResult(length, skippedPastEnd);
         }
 
