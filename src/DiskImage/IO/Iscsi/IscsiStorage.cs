@@ -263,17 +263,7 @@ internal sealed class IscsiStorage : IStorage
         }
     }
 
-    public void WriteZeroBytes(long offset, long length)
-    {
-        var zeroes = new byte[(int)Math.Clamp(length, 1, MaxChunk)];
-        while (length > 0)
-        {
-            var n = (int)Math.Min(zeroes.Length, length);
-            Write(offset, zeroes.AsSpan(0, n));
-            offset += n;
-            length -= n;
-        }
-    }
+    public void WriteZeroBytes(long offset, long length) => ZeroBytesWriter.Write(this, offset, length, MaxChunk);
 
     /// <summary>
     /// All data where the LUN does not manage provisioning (as QEMU's driver reports it); otherwise GET LBA STATUS's

@@ -241,17 +241,7 @@ internal sealed class NfsStorage : IStorage
     }
 
     /// <inheritdoc/>
-    public void WriteZeroBytes(long offset, long length)
-    {
-        var zeroes = new byte[(int)Math.Clamp(length, 1, 1 << 20)];
-        while (length > 0)
-        {
-            var n = (int)Math.Min(zeroes.Length, length);
-            Write(offset, zeroes.AsSpan(0, n));
-            offset += n;
-            length -= n;
-        }
-    }
+    public void WriteZeroBytes(long offset, long length) => ZeroBytesWriter.Write(this, offset, length);
 
     /// <summary>NFS v3 does not tell holes from data: the whole range is data, as QEMU's driver (no block status) reports it.</summary>
     public IReadOnlyList<Extent> GetExtents(long offset, long length)

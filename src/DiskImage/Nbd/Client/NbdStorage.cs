@@ -165,17 +165,7 @@ public sealed class NbdStorage : IStorage
     public void Discard(long offset, long length) => WriteZeroes(offset, length, mayUnmap: true);
 
     /// <inheritdoc/>
-    public void WriteZeroBytes(long offset, long length)
-    {
-        var zeroes = new byte[(int)Math.Min(Math.Max(length, 1), _client.MaxPayload)];
-        while (length > 0)
-        {
-            var n = (int)Math.Min(zeroes.Length, length);
-            Write(offset, zeroes.AsSpan(0, n));
-            offset += n;
-            length -= n;
-        }
-    }
+    public void WriteZeroBytes(long offset, long length) => ZeroBytesWriter.Write(this, offset, length, _client.MaxPayload);
 
     /// <inheritdoc/>
     public IReadOnlyList<Extent> GetExtents(long offset, long length)
