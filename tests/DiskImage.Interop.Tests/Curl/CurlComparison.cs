@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using DiskImage.Interop.Tests.Infrastructure;
 
@@ -18,14 +16,6 @@ internal static partial class CurlComparison
         Assert.Equal(
             (theirs.ExitCode, Normalise(theirs.StdOut), Normalise(theirs.StdErr)),
             (ours.ExitCode, Normalise(ours.StdOut), Normalise(ours.StdErr)));
-    }
-
-    /// <summary>A port on 127.0.0.1 that nothing listens on.</summary>
-    public static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>

@@ -71,7 +71,7 @@ public class CurlInteropTests(CurlImages images) : IClassFixture<CurlImages>
     [Fact]
     public void Error_lines_for_unreachable_servers_are_qemus()
     {
-        CurlComparison.AssertSame("info", $"http://127.0.0.1:{CurlComparison.ClosedPort()}/disk.qcow2");
+        CurlComparison.AssertSame("info", $"http://127.0.0.1:{Loopback.FreePort()}/disk.qcow2");
         CurlComparison.AssertSame("info", "http://no-such-host.invalid/disk.qcow2");
         CurlComparison.AssertSame("info", "https://no-such-host.invalid/disk.qcow2");
     }

@@ -65,7 +65,7 @@ public class FtpInteropTests(FtpImages images) : IClassFixture<FtpImages>
     public void Servers_that_cannot_be_used_are_refused_as_qemu_refuses_them()
     {
         CurlComparison.AssertSame("info", images.NoSize.Url("disk.qcow2"));
-        CurlComparison.AssertSame("info", $"ftp://127.0.0.1:{CurlComparison.ClosedPort()}/disk.qcow2");
+        CurlComparison.AssertSame("info", $"ftp://127.0.0.1:{Loopback.FreePort()}/disk.qcow2");
         CurlComparison.AssertSame("info", "ftps://no-such-host.invalid/disk.qcow2");
         // ftps:// is TLS from the first byte: a plain server fails the handshake.
         CurlComparison.AssertSame("info", images.Ftp.Url("disk.qcow2").Replace("ftp://", "ftps://", StringComparison.Ordinal));

@@ -28,7 +28,7 @@ public partial class QemuIoLegacyNbdInteropTests
     {
         using var dir = new TempDirectory();
         var image = MakeImage(dir);
-        var port = NbdProcess.FreePort();
+        var port = Loopback.FreePort();
         using var server = NbdProcess.Tool("qemu-nbd", null, port, "-t", "-r", "-f", "qcow2", "-b", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), image);
 
         foreach (var name in new[] { $"nbd:127.0.0.1:{port}", $"nbd:127.0.0.1:{port}:exportname=", "nbd:127.0.0.1" })

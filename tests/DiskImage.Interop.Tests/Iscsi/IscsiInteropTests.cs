@@ -162,7 +162,7 @@ public class IscsiInteropTests(TgtTarget target) : IClassFixture<TgtTarget>
             target.Url("iqn.2026-12.test:missing"),
             target.Url(lun: 3),
             target.Url(lun: 0),
-            $"iscsi://127.0.0.1:{TgtFreePort()}/{TgtTarget.OpenIqn}/1",
+            $"iscsi://127.0.0.1:{Loopback.FreePort()}/{TgtTarget.OpenIqn}/1",
             $"iscsi://127.0.0.1:{port}/{TgtTarget.OpenIqn}/",
             $"iscsi://127.0.0.1:{port}/{TgtTarget.OpenIqn}/x",
             $"iscsi://127.0.0.1:{port}//1",
@@ -197,10 +197,4 @@ public class IscsiInteropTests(TgtTarget target) : IClassFixture<TgtTarget>
         Same(null, "io", "-c", "read -P 0 0 64k", $"json:{{\"driver\":\"raw\",\"file\":{{{chap},\"password\":\"{TgtTarget.ChapPassword}\"}}}}");
     }
 
-    private static int TgtFreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using DiskImage.Interop.Tests.Infrastructure;
 
 namespace DiskImage.Interop.Tests.Iscsi;
@@ -28,7 +26,7 @@ public sealed class TgtTarget : IDisposable
 
     public TgtTarget()
     {
-        Port = FreePort();
+        Port = Loopback.FreePort();
         // The control port names tgtd's management socket; one per class, away from a system tgtd's 0.
         _control = (1000 + (Port % 20000)).ToString(CultureInfo.InvariantCulture);
         OpenLun = _dir.File("open.img");
@@ -37,16 +35,8 @@ public sealed class TgtTarget : IDisposable
         File.WriteAllBytes(OpenLun, new byte[8 << 20]);
         File.WriteAllBytes(ChapLun, new byte[4 << 20]);
         var tgtd = File.Exists("/usr/sbin/tgtd") ? "/usr/sbin/tgtd" : ExternalTool.Require("tgtd");
-        var info = new ProcessStartInfo(tgtd) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var argument in new[] { "-f", "--iscsi", $"portal=127.0.0.1:{Port}", "-C", _control })
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        _tgtd = Process.Start(info) ?? throw new InvalidOperationException("Could not start tgtd");
-        _ = _tgtd.StandardOutput.ReadToEndAsync();
-        _ = _tgtd.StandardError.ReadToEndAsync();
-        WaitFor(Accepts);
+        _tgtd = BackgroundProcess.Start(tgtd, "-f", "--iscsi", $"portal=127.0.0.1:{Port}", "-C", _control);
+        Loopback.WaitFor(() => Loopback.Accepts(Port), () => _tgtd.HasExited, s_startLimit, "tgtd");
         Admin("--op", "new", "--mode", "target", "--tid", "1", "-T", OpenIqn);
         Admin("--op", "new", "--mode", "logicalunit", "--tid", "1", "--lun", "1", "-b", OpenLun);
         Admin("--op", "bind", "--mode", "target", "--tid", "1", "-I", "ALL");
@@ -84,41 +74,6 @@ public sealed class TgtTarget : IDisposable
     {
         var tgtadm = File.Exists("/usr/sbin/tgtadm") ? "/usr/sbin/tgtadm" : ExternalTool.Require("tgtadm");
         ExternalTool.Run(tgtadm, ["-C", _control, "--lld", "iscsi", .. arguments]).EnsureSuccess("tgtadm " + string.Join(' ', arguments));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private bool Accepts()
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect(IPAddress.Loopback, Port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
-    private void WaitFor(Func<bool> ready)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!ready())
-        {
-            if (_tgtd.HasExited || clock.Elapsed > s_startLimit)
-            {
-                throw new InvalidOperationException($"tgtd did not start ({(_tgtd.HasExited ? "exited" : "timed out")})");
-            }
-
-            Thread.Sleep(20);
-        }
     }
 
     public void Dispose()

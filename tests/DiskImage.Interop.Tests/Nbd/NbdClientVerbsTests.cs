@@ -19,7 +19,7 @@ public partial class NbdClientVerbsTests
         var image = dir.File("disk.qcow2");
         ExternalTool.QemuImg("create", "-q", "-f", "qcow2", image, "8M");
         ExternalTool.QemuIo("-c", "write -P 0x71 0 192k", "-c", "write -z 1M 64k", "-c", "write -P 0x72 5M 4k", image);
-        var port = NbdProcess.FreePort();
+        var port = Loopback.FreePort();
         var portText = port.ToString(CultureInfo.InvariantCulture);
         using var server = unix
             ? NbdProcess.Tool("qemu-nbd", dir.File("q.sock"), 0, "-t", "-e", "0", "-f", "qcow2", "-k", dir.File("q.sock"), image)

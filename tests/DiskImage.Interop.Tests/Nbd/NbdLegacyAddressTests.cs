@@ -26,7 +26,7 @@ public class NbdLegacyAddressTests
         ExternalTool.QemuImg("create", "-f", "qcow2", image, "3M");
         ExternalTool.QemuIo("-f", "qcow2", "-c", "write -P 0x42 0 64k", image);
         var socket = dir.File("q.sock");
-        var port = NbdProcess.FreePort().ToString(CultureInfo.InvariantCulture);
+        var port = Loopback.FreePort().ToString(CultureInfo.InvariantCulture);
         using var tcp = NbdProcess.Tool("qemu-nbd", null, int.Parse(port, CultureInfo.InvariantCulture), "-t", "-r", "-f", "qcow2", "-p", port, image);
         using var unix = NbdProcess.Tool("qemu-nbd", socket, 0, "-t", "-r", "-f", "qcow2", "-k", socket, image);
         var options = template.Replace("PORT", port, StringComparison.Ordinal).Replace("SOCK", socket, StringComparison.Ordinal);
@@ -45,7 +45,7 @@ public class NbdLegacyAddressTests
         using var dir = new TempDirectory();
         var image = dir.File("disk.raw");
         ExternalTool.QemuImg("create", "-f", "raw", image, "2M");
-        var port = NbdProcess.FreePort().ToString(CultureInfo.InvariantCulture);
+        var port = Loopback.FreePort().ToString(CultureInfo.InvariantCulture);
         using var server = NbdProcess.Tool("qemu-nbd", null, int.Parse(port, CultureInfo.InvariantCulture), "-t", "-f", "raw", "-p", port, image);
         var options = $"driver=nbd,host=127.0.0.1,port={port}";
         string[] commands = ["-c", "write -P 0x11 1M 64k", "-c", "read -P 0x11 1M 64k", "-c", "read -P 0 0 64k"];

@@ -63,14 +63,6 @@ internal sealed class NbdProcess : IDisposable
         return process;
     }
 
-    /// <summary>A TCP port that was free a moment ago.</summary>
-    public static int FreePort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
-
     /// <summary>A raw connection to the server (for hostile clients).</summary>
     public Socket Connect()
     {

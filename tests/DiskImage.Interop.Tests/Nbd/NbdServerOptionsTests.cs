@@ -300,7 +300,7 @@ public partial class NbdServerOptionsTests
         using var dir = new TempDirectory();
         var image = dir.File("disk.raw");
         ExternalTool.QemuImg("create", "-q", "-f", "raw", image, "1M");
-        var port = NbdProcess.FreePort();
+        var port = Loopback.FreePort();
         var portText = port.ToString(CultureInfo.InvariantCulture);
         using (NbdProcess.Diskimg(null, port, "-t", "-r", "-f", "raw", "-p", portText, image))
         {
@@ -308,7 +308,7 @@ public partial class NbdServerOptionsTests
             Assert.Equal([IPAddress.Loopback], bound);
         }
 
-        port = NbdProcess.FreePort();
+        port = Loopback.FreePort();
         portText = port.ToString(CultureInfo.InvariantCulture);
         using (NbdProcess.Diskimg(null, port, "-t", "-r", "-f", "raw", "-b", "0.0.0.0", "-p", portText, image))
         {

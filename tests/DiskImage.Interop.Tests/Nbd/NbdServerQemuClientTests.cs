@@ -25,7 +25,7 @@ public class NbdServerQemuClientTests
         using var dir = new TempDirectory();
         var image = dir.File("rw.qcow2");
         ExternalTool.QemuImg("create", "-f", "qcow2", image, "8M");
-        var port = NbdProcess.FreePort();
+        var port = Loopback.FreePort();
         using (var server = unix
             ? NbdProcess.Diskimg(dir.File("s.sock"), 0, "-t", "-f", "qcow2", "-k", dir.File("s.sock"), image)
             : NbdProcess.Diskimg(null, port, "-t", "-f", "qcow2", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), image))

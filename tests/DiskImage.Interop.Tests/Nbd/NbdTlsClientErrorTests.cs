@@ -28,9 +28,9 @@ public class NbdTlsClientErrorTests
 
         var image = dir.File("disk.raw");
         ExternalTool.QemuImg("create", "-f", "raw", image, "1M");
-        var tlsPort = NbdProcess.FreePort();
+        var tlsPort = Loopback.FreePort();
         using var tls = Start(serverTool, tlsPort, image, "--object", $"tls-creds-x509,id=tls0,dir={server},endpoint=server,verify-peer=on", "--tls-creds", "tls0");
-        var plainPort = NbdProcess.FreePort();
+        var plainPort = Loopback.FreePort();
         using var plain = Start(serverTool, plainPort, image);
 
         string Address(int port) => $"driver=nbd,host=127.0.0.1,port={port.ToString(CultureInfo.InvariantCulture)}";
@@ -59,7 +59,7 @@ public class NbdTlsClientErrorTests
         NbdTlsTests.MakeCert(dir, "ca", client, "client", "cn = client\ntls_www_client\nencryption_key\nsigning_key\n");
         var image = dir.File("disk.raw");
         ExternalTool.QemuImg("create", "-f", "raw", image, "1M");
-        var port = NbdProcess.FreePort();
+        var port = Loopback.FreePort();
         using var nbd = Start("qemu-nbd", port, image, "--object", $"tls-creds-x509,id=tls0,dir={server},endpoint=server,verify-peer=on",
             "--object", "authz-simple,id=authz0,identity=CN=somebody-else", "--tls-authz", "authz0", "--tls-creds", "tls0");
 

@@ -22,7 +22,7 @@ public class NbdTlsTests
         var image = dir.File("disk.qcow2");
         ExternalTool.QemuImg("create", "-f", "qcow2", image, "4M");
         ExternalTool.QemuIo("-c", "write -P 0x5c 0 64k", image);
-        var port = NbdProcess.FreePort();
+        var port = Loopback.FreePort();
         var portText = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var nbd = NbdProcess.Diskimg(null, port, "-t", "-r", "-p", portText, "-f", "qcow2",
             "--object", $"tls-creds-x509,id=tls0,dir={server},endpoint=server,verify-peer=on", "--tls-creds", "tls0", image);
@@ -65,7 +65,7 @@ public class NbdTlsTests
         MakeCert(dir, "ca", server, "server", "cn = localhost\nip_address = 127.0.0.1\ndns_name = localhost\ntls_www_server\nencryption_key\nsigning_key\n");
         var image = dir.File("disk.raw");
         ExternalTool.QemuImg("create", "-f", "raw", image, "1M");
-        var port = NbdProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var port = Loopback.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
         var socket = dir.File("s.sock");
         var serverObject = $"tls-creds-x509,id=tls0,dir={server},endpoint=server,verify-peer=off";
         using var tcp = NbdProcess.Tool("qemu-nbd", null, int.Parse(port, System.Globalization.CultureInfo.InvariantCulture), "-t", "-r", "-f", "raw", "-p", port, "--object", serverObject, "--tls-creds", "tls0", image);

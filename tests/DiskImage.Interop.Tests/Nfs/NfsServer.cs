@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using DiskImage.Interop.Tests.Infrastructure;
 
 namespace DiskImage.Interop.Tests.Nfs;
@@ -30,10 +28,10 @@ public sealed class NfsServer : IDisposable
         }
 
         System.IO.Directory.CreateDirectory(Directory);
-        if (!Accepts(111))
+        if (!Loopback.Accepts(111))
         {
-            _rpcbind = Start(Tool("rpcbind"), "-f", "-w");
-            WaitFor(() => Accepts(111), "rpcbind", null);
+            _rpcbind = BackgroundProcess.Start(Tool("rpcbind"), "-f", "-w");
+            WaitFor(() => Loopback.Accepts(111), "rpcbind", null);
         }
 
         var config = Path.Combine(Root, "ganesha.conf");
@@ -44,7 +42,7 @@ public sealed class NfsServer : IDisposable
             "         Protocols = 3; Transports = TCP; SecType = sys; FSAL { Name = VFS; } }",
         ]);
         var log = Path.Combine(Root, "ganesha.log");
-        _ganesha = Start(Tool("ganesha.nfsd"), "-F", "-f", config, "-L", log, "-p", pidFile);
+        _ganesha = BackgroundProcess.Start(Tool("ganesha.nfsd"), "-F", "-f", config, "-L", log, "-p", pidFile);
         WaitFor(Serves, "ganesha.nfsd", log);
     }
 
@@ -63,7 +61,7 @@ public sealed class NfsServer : IDisposable
     /// <summary>Ready when qemu-img can read a file through the export (ganesha takes a few seconds after it listens).</summary>
     private bool Serves()
     {
-        if (!Accepts(2049))
+        if (!Loopback.Accepts(2049))
         {
             return false;
         }
@@ -99,49 +97,9 @@ public sealed class NfsServer : IDisposable
         }
     }
 
-    private static bool Accepts(int port)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect(IPAddress.Loopback, port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
-    private void WaitFor(Func<bool> ready, string what, string? log)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!ready())
-        {
-            var exited = (_ganesha?.HasExited ?? false) || (_rpcbind?.HasExited ?? false);
-            if (exited || clock.Elapsed > s_startLimit)
-            {
-                var text = log is not null && File.Exists(log) ? File.ReadAllText(log) : "";
-                throw new InvalidOperationException($"{what} did not start ({(exited ? "exited" : "timed out")}): {text}");
-            }
-
-            Thread.Sleep(100);
-        }
-    }
-
-    private static Process Start(string tool, params string[] arguments)
-    {
-        var info = new ProcessStartInfo(tool) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {tool}");
-        _ = process.StandardOutput.ReadToEndAsync();
-        _ = process.StandardError.ReadToEndAsync();
-        return process;
-    }
+    private void WaitFor(Func<bool> ready, string what, string? log) =>
+        Loopback.WaitFor(ready, () => (_ganesha?.HasExited ?? false) || (_rpcbind?.HasExited ?? false), s_startLimit, what,
+            () => log is not null && File.Exists(log) ? File.ReadAllText(log) : "");
 
     public void Dispose()
     {

@@ -182,7 +182,7 @@ public partial class SshInteropTests(SshServer server) : IClassFixture<SshServer
         Image("auth.raw", "raw", "64k");
         Same("info", server.Uri("missing.qcow2"));
         Same("info", server.Uri("no/such/dir/x.raw"));
-        Same("info", $"ssh://127.0.0.1:{SshServer.FreePort()}{Local("auth.raw")}?host_key_check=no");
+        Same("info", $"ssh://127.0.0.1:{Loopback.FreePort()}{Local("auth.raw")}?host_key_check=no");
         server.WithAgent(Path.Combine(server.Directory, "no-agent.sock"), () => Same("info", server.Uri("auth.raw")));
         server.WithAgent(null, () => Same("info", server.Uri("auth.raw")));
     }

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using DiskImage.Interop.Tests.Infrastructure;
 
 namespace DiskImage.Interop.Tests.Ssh;
@@ -26,7 +24,7 @@ public sealed class SshServer : IDisposable
         Keygen(userKey);
         HostKeyBlob = Convert.FromBase64String(File.ReadAllText(hostKey + ".pub").Split(' ')[1]);
         File.Copy(userKey + ".pub", _dir.File("authorized_keys"));
-        Port = FreePort();
+        Port = Loopback.FreePort();
         var config = _dir.File("sshd_config");
         File.WriteAllLines(config,
         [
@@ -50,13 +48,13 @@ public sealed class SshServer : IDisposable
 
         // sshd re-executes itself, so it wants an absolute path; it logs to a file, which no pipe can fill up.
         var sshd = File.Exists("/usr/sbin/sshd") ? "/usr/sbin/sshd" : ExternalTool.Require("sshd");
-        _sshd = Start(sshd, "-D", "-f", config, "-E", _dir.File("sshd.log"), "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        _sshd = BackgroundProcess.Start(sshd, "-D", "-f", config, "-E", _dir.File("sshd.log"), "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         AgentSocket = _dir.File("agent.sock");
-        _agent = Start(ExternalTool.Require("ssh-agent"), "-D", "-a", AgentSocket);
+        _agent = BackgroundProcess.Start(ExternalTool.Require("ssh-agent"), "-D", "-a", AgentSocket);
         WaitFor(() => File.Exists(AgentSocket), "ssh-agent");
         Environment.SetEnvironmentVariable("SSH_AUTH_SOCK", AgentSocket);
         ExternalTool.Run("ssh-add", "-q", userKey).EnsureSuccess("ssh-add");
-        WaitFor(Accepts, "sshd");
+        WaitFor(() => Loopback.Accepts(Port), "sshd");
     }
 
     /// <summary>The loopback port sshd listens on.</summary>
@@ -89,59 +87,12 @@ public sealed class SshServer : IDisposable
         }
     }
 
+    private void WaitFor(Func<bool> ready, string what) =>
+        Loopback.WaitFor(ready, () => _sshd.HasExited, s_startLimit, what,
+            () => File.Exists(_dir.File("sshd.log")) ? File.ReadAllText(_dir.File("sshd.log")) : "");
+
     private static void Keygen(string path) =>
         ExternalTool.Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", path).EnsureSuccess("ssh-keygen");
-
-    /// <summary>A port nothing listens on now (the kernel's pick, released at once).</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private bool Accepts()
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect(IPAddress.Loopback, Port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
-    private void WaitFor(Func<bool> ready, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!ready())
-        {
-            if (_sshd.HasExited || clock.Elapsed > s_startLimit)
-            {
-                var log = File.Exists(_dir.File("sshd.log")) ? File.ReadAllText(_dir.File("sshd.log")) : "";
-                throw new InvalidOperationException($"{what} did not start ({(_sshd.HasExited ? "exited" : "timed out")}): {log}");
-            }
-
-            Thread.Sleep(20);
-        }
-    }
-
-    private static Process Start(string tool, params string[] arguments)
-    {
-        var info = new ProcessStartInfo(tool) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {tool}");
-        _ = process.StandardOutput.ReadToEndAsync();
-        _ = process.StandardError.ReadToEndAsync();
-        return process;
-    }
 
     public void Dispose()
     {
