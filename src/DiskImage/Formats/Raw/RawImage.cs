@@ -76,7 +76,36 @@ public sealed class RawImage : IDiskImage, IHostFileRuns, IFileCopyTarget
     {
         RequireMedium();
         CheckRange(offset, buffer.Length);
+        if (_options.FormatWasProbed && _options.Window is null && ((offset | (long)buffer.Length) & (SectorSize - 1)) != 0)
+        {
+            ReadWholeSectors(offset, buffer);
+            return;
+        }
+
         _file.Read(offset, buffer);
+    }
+
+    private const int SectorSize = 512;
+    private const int MaxPaddedRead = 16 << 20;
+
+    /// <summary>
+    /// QEMU restricts an image it only guessed to be raw to whole sectors, so the node below sees an unaligned read
+    /// as the sectors around it (which blkverify, for one, names in its mismatch line).
+    /// </summary>
+    private void ReadWholeSectors(long offset, Span<byte> buffer)
+    {
+        var start = offset & ~(SectorSize - 1L);
+        var end = Math.Min((offset + buffer.Length + SectorSize - 1) & ~(SectorSize - 1L), _length);
+        if (end - start > MaxPaddedRead)
+        {
+            // Not worth a buffer of that size: the bytes are the same either way.
+            _file.Read(offset, buffer);
+            return;
+        }
+
+        var sectors = new byte[end - start];
+        _file.Read(start, sectors);
+        sectors.AsSpan((int)(offset - start), buffer.Length).CopyTo(buffer);
     }
 
     /// <inheritdoc/>
