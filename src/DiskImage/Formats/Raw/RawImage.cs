@@ -27,13 +27,15 @@ public sealed class RawImage : IDiskImage, IHostFileRuns, IFileCopyTarget
     /// block backend sees a drive without a disc.</summary>
     internal Func<bool>? MediumCheck { get; init; }
 
-    /// <summary>Whether a medium is there: always, but for a <c>host_cdrom</c> drive without a disc.</summary>
-    internal bool HasMedium => MediumCheck is null || MediumCheck();
+    /// <summary>
+    /// Whether a medium is there: always, but for a <c>host_cdrom</c> drive without a disc, whether this image is the
+    /// drive's node (<c>-f host_cdrom</c>) or raw over it (its prefix): QEMU's block backend asks every node below it.
+    /// </summary>
+    internal bool HasMedium => (MediumCheck is null || MediumCheck()) && (_file is not ImageStorage { Image: RawImage node } || node.HasMedium);
 
     /// <summary>Whether <paramref name="image"/> is a <c>host_cdrom</c> drive without a disc, named with <c>-f</c> or
     /// with its prefix (raw over the drive's node).</summary>
-    internal static bool LacksMedium(IDiskImage image) =>
-        image is RawImage { HasMedium: false } or RawImage { File: ImageStorage { Image: RawImage { HasMedium: false } } };
+    internal static bool LacksMedium(IDiskImage image) => image is RawImage { HasMedium: false };
 
     private void RequireMedium()
     {
@@ -68,7 +70,7 @@ public sealed class RawImage : IDiskImage, IHostFileRuns, IFileCopyTarget
         Format = _format.Name,
         VirtualSize = _length,
         ActualSize = _file.AllocatedSize,
-        FormatSpecific = _format == RawFormat.Instance ? Iso9660.IsoSpecificInfo.TryRead(this) : null,
+        FormatSpecific = _format == RawFormat.Instance && HasMedium ? Iso9660.IsoSpecificInfo.TryRead(this) : null,
     };
 
     /// <inheritdoc/>

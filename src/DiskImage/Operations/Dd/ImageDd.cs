@@ -74,6 +74,12 @@ public static class ImageDd
             throw new UnsupportedFeatureException(refusal);
         }
 
+        if (Formats.Raw.RawImage.LacksMedium(input))
+        {
+            // qemu-img asks for the input's size only now; a host_cdrom drive without a disc has none.
+            throw new ImageAccessException($"Failed to get size for '{options.InputPath}'");
+        }
+
         if (targetFormat is Formats.Foreign.ForeignDriverFormat || targetFormat is Formats.Raw.ProtocolFormat { Name: not "file" }
             || IO.Nfs.NfsUrl.IsNfs(options.OutputPath) || DiskImage.Options.SshNode.IsSshUri(options.OutputPath) || IO.Iscsi.IscsiNode.IsIscsi(options.OutputPath))
         {
