@@ -56,9 +56,10 @@ internal static class InfoCommand
             return QemuIoErrno.ENOTSUP;
         }
 
-        if (session.Image is Formats.Raw.RawImage { File: Formats.Raw.ImageStorage { Image.Format: Formats.Raw.ProtocolFormat { Name: "host_cdrom" } } })
+        if (session.Image is Formats.Raw.RawImage { File: Formats.Null.NullStorage or Formats.Raw.ImageStorage { Image.Format: Formats.Raw.ProtocolFormat { Name: "host_cdrom" } or Formats.Null.NullFormat } })
         {
-            // raw asks its file node for the driver information, which host_cdrom does not have (ENOTSUP, silently).
+            // raw asks its file node for the driver information, which host_cdrom and the null drivers do not have
+            // (ENOTSUP, silently).
             return QemuIoErrno.ENOTSUP;
         }
 
