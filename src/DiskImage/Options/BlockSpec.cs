@@ -455,7 +455,8 @@ internal sealed record BlockSpec
         {
             // Only options that change what is read (size, read-zeroes) make QEMU name the node by its options; with
             // none of them (latency only delays) it is DRIVER://.
-            displayObject = QemuJson.Object(nullDisplay);
+            // latency-ns is never part of the name.
+            displayObject = QemuJson.Object([.. nullDisplay.Where(o => o.Key != "latency-ns")]);
             display = nullDisplay.TrueForAll(o => o.Key is "driver" or "latency-ns") ? $"{driver}://" : JsonFilename.Prefix + displayObject;
         }
 
