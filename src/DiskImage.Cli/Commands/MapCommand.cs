@@ -41,6 +41,22 @@ internal sealed class MapCommand
             var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(new ImageOpenOptions { Untrusted = parse.GetValue(_untrusted), ForceShare = parse.GetValue(_forceShare) }));
             var output = parse.GetValue(_output);
+            if (!ImageMapper.HasMedium(image))
+            {
+                // qemu-img has printed its header (or the list's opening bracket) before it asks for the size.
+                if (output == "human")
+                {
+                    context.Out.WriteLine($"{"Offset",-16}{"Length",-16}{"Mapped to",-16}File");
+                }
+                else if (output == "json")
+                {
+                    context.Out.Write('[');
+                }
+
+                context.Error.WriteLine($"{ProgramName.Value}: Failed to get size for '{parse.GetValue(_file)}'");
+                return 1;
+            }
+
             if (output is "svg" or "html")
             {
                 // The picture always covers the whole image: it is bucketed, so it stays small whatever the size.

@@ -38,14 +38,21 @@ internal static class ImageInfoFields
     }
 
     /// <summary>
-    /// QEMU's nbd, ssh and nfs drivers have no driver information, and raw passes the question on to its protocol, so
-    /// qemu-img prints no dirty flag for an export or remote file opened as <c>nbd</c>/<c>ssh</c> or as <c>raw</c>
-    /// (formats with their own header do).
+    /// QEMU's nbd, ssh, nfs and null drivers have no driver information, and raw passes the question on to its
+    /// protocol, so qemu-img prints no dirty flag for an export, remote file or null node opened as itself or as
+    /// <c>raw</c> (formats with their own header do).
     /// </summary>
     private static bool OnNbdWithoutDriverInfo(ImageInfo info) =>
-        info.Format is "nbd" or "ssh" or "nfs"
+        info.Format is "nbd" or "ssh" or "nfs" or "null-co" or "null-aio"
+        || (info.Format == "raw" && OnNullNode(info.Filename))
         || (info.Format == "raw" && (info.Filename.StartsWith("ssh://", StringComparison.Ordinal) || info.Filename.StartsWith("nfs://", StringComparison.Ordinal)
             || (info.Filename.StartsWith("nbd", StringComparison.Ordinal) && info.Filename.Contains("://", StringComparison.Ordinal))));
+
+    /// <summary>A raw image over a null node, named by the node (<c>null-co://</c>) or by a <c>json:</c> name holding it as the file.</summary>
+    private static bool OnNullNode(string filename) =>
+        filename.StartsWith("null-co://", StringComparison.Ordinal) || filename.StartsWith("null-aio://", StringComparison.Ordinal)
+        || (filename.StartsWith("json:", StringComparison.Ordinal) && (filename.Contains("\"file\": {\"driver\": \"null-co\"", StringComparison.Ordinal)
+            || filename.Contains("\"file\": {\"driver\": \"null-aio\"", StringComparison.Ordinal)));
 
     private static InfoFields Snapshot(SnapshotInfo snapshot) => new()
     {

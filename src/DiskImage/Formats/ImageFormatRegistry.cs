@@ -275,7 +275,9 @@ public sealed partial class ImageFormatRegistry
         }
 
         var format = spec.Protocol is { } hostDriver && name == hostDriver ? Raw.ProtocolFormat.ForHostDriver(hostDriver)
-            : name is not null ? Get(name) : Probe(spec.Filename);
+            : name is not null ? Get(name)
+            : spec.File is { Driver: "null-co" or "null-aio" } ? Get("raw") // a null node's bytes are zeroes, which probe as raw
+            : Probe(spec.Filename);
         if (spec.Protocol is { } topProtocol && format.Name != topProtocol && format is not Raw.ProtocolFormat)
         {
             // -f wins over the name's host protocol driver, and the format it names then has no file node under it.

@@ -314,8 +314,8 @@ internal sealed record BlockSpec
         var protocol = Take(options, "file.driver");
         if (isNull)
         {
-            // A null node reads no file; QEMU names it by its options.
-            filename = Take(options, "filename") ?? $"{driver}://";
+            // A null node reads no file (a "filename" option is refused below, as QEMU refuses it); QEMU names it by its options.
+            filename = $"{driver}://";
         }
         else if (driver == "nbd")
         {
@@ -326,14 +326,14 @@ internal sealed record BlockSpec
         {
             filename = NbdFilename(options, FilePrefix);
         }
-        else if (protocol is not null && NestableFormats.Contains(protocol))
+        else if (protocol is not null && (NestableFormats.Contains(protocol) || protocol is "null-co" or "null-aio"))
         {
             if (nesting >= MaxFormatNesting)
             {
                 throw new InvalidOptionException($"Too many nested format nodes (at most {MaxFormatNesting})");
             }
 
-            // A format as the file node: its options are the "file." ones, and it opens the host file itself.
+            // A format (or a null node) as the file node: its options are the "file." ones, and it opens its file itself.
             var innerOptions = new List<KeyValuePair<string, JsonScalar>> { new("driver", JsonScalar.String(protocol)) };
             foreach (var key in options.Keys.Where(k => k.StartsWith(FilePrefix, StringComparison.Ordinal)).ToList())
             {
@@ -422,7 +422,10 @@ internal sealed record BlockSpec
 
         if (options.Count > 0)
         {
-            throw new InvalidOptionException($"Block format '{driver ?? "raw"}' does not support the option '{options.Keys.First()}'");
+            // The null drivers are protocols, which QEMU words differently.
+            throw new InvalidOptionException(isNull
+                ? $"Block protocol '{driver}' doesn't support the option '{options.Keys.First()}'"
+                : $"Block format '{driver ?? "raw"}' does not support the option '{options.Keys.First()}'");
         }
 
         if (string.IsNullOrEmpty(filename))
@@ -444,12 +447,16 @@ internal sealed record BlockSpec
             new("key-secret", luksKeySecret is null ? null : QemuJson.String(luksKeySecret)),
             new("encrypt.key-secret", namesKeySecret ? QemuJson.String(keySecret!) : null),
         ]);
-        var display = offset is null && size is null && fileNode is null && blkdebugRules is null && quorum is null && luksKeySecret is null && !namesKeySecret && curlObject is null ? filename : JsonFilename.Prefix + displayObject;
+        // A null file node with no options of its own is named null-co:// (or null-aio://), and raw over it by that name.
+        var nullFileName = fileNode is { Driver: "null-co" or "null-aio" } nullNode && !JsonFilename.IsJson(nullNode.DisplayName) ? nullNode.DisplayName : null;
+        var display = nullFileName is not null && offset is null && size is null && luksKeySecret is null && !namesKeySecret && (driver ?? "raw") == "raw" ? nullFileName
+            : offset is null && size is null && fileNode is null && blkdebugRules is null && quorum is null && luksKeySecret is null && !namesKeySecret && curlObject is null ? filename : JsonFilename.Prefix + displayObject;
         if (isNull)
         {
             // Only options that change what is read (size, read-zeroes) make QEMU name the node by its options; with
             // none of them (latency only delays) it is DRIVER://.
-            displayObject = QemuJson.Object(nullDisplay);
+            // latency-ns is never part of the name.
+            displayObject = QemuJson.Object([.. nullDisplay.Where(o => o.Key != "latency-ns")]);
             display = nullDisplay.TrueForAll(o => o.Key is "driver" or "latency-ns") ? $"{driver}://" : JsonFilename.Prefix + displayObject;
         }
 

@@ -56,6 +56,50 @@ public class HostCdromInteropTests
         Assert.Equal(theirs.ExitCode, ours.ExitCode);
     }
 
+    /// <summary>
+    /// The drive named by its prefix (raw over the drive's node) or with <c>-f host_cdrom</c>: qemu-img's size
+    /// refusals (map prints its header first) and qemu-io's <c>No medium found</c>, as QEMU's block backend asks every
+    /// node below it for the medium.
+    /// </summary>
+    [Theory]
+    [InlineData("/dev/null", "qemu-img", "map NAME")]
+    [InlineData("/dev/null", "qemu-img", "map -f host_cdrom PATH")]
+    [InlineData("/dev/null", "qemu-img", "map --output=json NAME")]
+    [InlineData("LOOP", "qemu-img", "map --output=json -f host_cdrom PATH")]
+    [InlineData("LOOP", "qemu-img", "map NAME")]
+    [InlineData("/dev/null", "qemu-img", "compare NAME OTHER")]
+    [InlineData("LOOP", "qemu-img", "compare OTHER NAME")]
+    [InlineData("/dev/null", "qemu-img", "dd if=NAME of=OUT")]
+    [InlineData("LOOP", "qemu-img", "dd -f host_cdrom -O qcow2 if=PATH of=OUT")]
+    [InlineData("/dev/null", "qemu-io", "-c read_0_512 NAME")]
+    [InlineData("LOOP", "qemu-io", "-c read_0_512 NAME")]
+    [InlineData("LOOP", "qemu-io", "-f raw -c write_0_512 NAME")]
+    [InlineData("/dev/null", "qemu-io", "-c length NAME")]
+    [InlineData("LOOP", "qemu-io", "-c info NAME")]
+    [InlineData("/dev/null", "qemu-io", "-c map NAME")]
+    public void Prefixed_drive_without_a_disc_fails_as_qemu_does(string device, string tool, string line)
+    {
+        using var dir = new TempDirectory();
+        using var loop = device == "LOOP" ? LoopDevice.Attach(Backing(dir)) : null;
+        var path = loop?.Path ?? device;
+        var other = Backing(dir);
+        string[] words = [.. line.Split(' ').Select(w => w
+            .Replace("NAME", "host_cdrom:" + path, StringComparison.Ordinal)
+            .Replace("PATH", path, StringComparison.Ordinal)
+            .Replace("OTHER", other, StringComparison.Ordinal)
+            .Replace("OUT", dir.File("out.img"), StringComparison.Ordinal)
+            .Replace('_', ' '))];
+
+        var theirs = ExternalTool.Run(tool, words);
+        File.Delete(dir.File("out.img"));
+        var ours = Diskimg.Run(tool == "qemu-io" ? ["io", .. words] : words);
+
+        Assert.NotEqual(0, theirs.ExitCode);
+        Assert.Equal(QemuToolOutput.Normalise(theirs.StdOut), QemuToolOutput.Normalise(ours.StdOut));
+        Assert.Equal(QemuToolOutput.Normalise(theirs.StdErr), QemuToolOutput.Normalise(ours.StdErr));
+        Assert.Equal(theirs.ExitCode, ours.ExitCode);
+    }
+
     /// <summary>qemu-io's <c>info</c> names a host driver twice (as format and as protocol), then its information.</summary>
     [Theory]
     [InlineData("host_device", "/dev/null")]

@@ -128,6 +128,7 @@ public sealed partial class Qcow2Image
         finally
         {
             _pendingFrees.Clear();
+            _freesKeepingBytes.Clear();
             _l1DirtyLow = int.MaxValue;
             _l1DirtyHigh = -1;
             _freeByteOffset = 0;

@@ -174,17 +174,41 @@ public sealed partial class Qcow2Image
     /// Makes the grown range read as zeroes before the header exposes it: the tail of a cluster cut by
     /// an earlier shrink still holds its old bytes, and a longer backing file would show through
     /// (QEMU zeroes the latter too). Zero clusters where the version allows, so nothing is allocated
-    /// past the backing file's end.
+    /// past the backing file's end. A tail that has no bytes of its own already reads as zeroes and is
+    /// left alone, as QEMU leaves it (no zero flag appears in the L2 table).
     /// </summary>
     private void ZeroGrownRangeLocked(long oldSize, long newSize)
     {
         var tailEnd = (oldSize + _clusterSize - 1) & ~((long)_clusterSize - 1);
-        var end = Math.Min(newSize, Math.Max(tailEnd, _backing?.Length ?? 0));
+        var backingEnd = _backing?.Length ?? 0;
+        if (backingEnd <= oldSize && !HoldsHostBytesLocked(oldSize, tailEnd))
+        {
+            return;
+        }
+
+        var end = Math.Min(newSize, Math.Max(tailEnd, backingEnd));
         if (end > oldSize)
         {
             ZeroOrDiscard(oldSize, end - oldSize, mayUnmap: true, discard: false);
             FlushMetadataLocked();
         }
+    }
+
+    /// <summary>Whether any guest byte in [start, end) is stored in a host cluster (plain or compressed).</summary>
+    private bool HoldsHostBytesLocked(long start, long end)
+    {
+        for (var position = start; position < end;)
+        {
+            var run = LookupLocked(position, end - position);
+            if (run.Kind is Qcow2ClusterKind.Data or Qcow2ClusterKind.Compressed)
+            {
+                return true;
+            }
+
+            position += Math.Max(run.Length, 1);
+        }
+
+        return false;
     }
 
     /// <summary>Gives every unallocated cluster in [first, end) its own zeroed host cluster.</summary>

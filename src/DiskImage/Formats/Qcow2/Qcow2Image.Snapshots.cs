@@ -220,6 +220,7 @@ public sealed partial class Qcow2Image
             {
                 // The snapshot is gone from the table; what it referenced stays counted (leaked), as with QEMU.
                 _pendingFrees.Clear();
+                _freesKeepingBytes.Clear();
                 throw new ErrnoException(ErrnoOf(e), $"Failed to free the cluster and L1 table: {IO.ErrnoText.Strerror(ErrnoOf(e))}");
             }
 
@@ -439,18 +440,12 @@ public sealed partial class Qcow2Image
 
         var oldClusters = (_header.L1Size * 8L + _clusterSize - 1) >> _clusterBits;
         var newClusters = (raw.Length + _clusterSize - 1) >> _clusterBits;
-        if (_header.L1TableOffset != 0 && newClusters <= oldClusters && next.Length >= _header.L1Size)
+        if (_header.L1TableOffset != 0 && next.Length == _header.L1Size)
         {
-            // Fits in the clusters the table already owns: overwrite in place, then record a larger size.
+            // Same size: overwrite in place. A longer table always moves to fresh clusters, even when it would fit
+            // in the old one's, as QEMU's L1 growth does (the file's layout then matches qemu-img's).
             _file.Write(_header.L1TableOffset, raw);
             _file.Flush();
-            if (next.Length != _header.L1Size)
-            {
-                _header = _header with { L1Size = next.Length };
-                WriteHeaderLocked();
-                _file.Flush();
-            }
-
             _l1 = next;
             ResetL1DirtyRange();
             return;
@@ -480,7 +475,9 @@ public sealed partial class Qcow2Image
         }
         if (oldOffset != 0)
         {
+            var start = _pendingFrees.Count;
             AddClusterRange(_pendingFrees, oldOffset, oldClusters << _clusterBits);
+            _freesKeepingBytes.UnionWith(_pendingFrees.Skip(start));
         }
 
         _l1 = next;
@@ -542,6 +539,7 @@ public sealed partial class Qcow2Image
             catch (IOException e)
             {
                 _pendingFrees.Clear();
+                _freesKeepingBytes.Clear();
                 _options.RepairReport?.Invoke($"qcow2_free_clusters failed: {IO.ErrnoText.Strerror(ErrnoOf(e))}");
             }
 

@@ -798,6 +798,11 @@ public sealed partial class Qcow2Image
             }
 
             _l2Cache.Remove(cluster << _clusterBits);
+            if (_freesKeepingBytes.Contains(cluster))
+            {
+                continue;
+            }
+
             if (cluster != runEnd)
             {
                 DiscardClustersLocked(runStart, runEnd);
@@ -809,6 +814,7 @@ public sealed partial class Qcow2Image
 
         DiscardClustersLocked(runStart, runEnd);
         _pendingFrees.Clear();
+        _freesKeepingBytes.Clear();
         _freeByteOffset = 0;
     }
 

@@ -39,6 +39,12 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
     private int _l1DirtyHigh = -1;
     private Qcow2Refcounts? _refcounts;
     private readonly List<long> _pendingFrees = [];
+
+    /// <summary>
+    /// Pending frees whose bytes stay in the file: QEMU discards a freed cluster only for some kinds of free, and an
+    /// old L1 table's clusters are of the kind it keeps by default (<c>pass-discard-other=off</c>).
+    /// </summary>
+    private readonly HashSet<long> _freesKeepingBytes = [];
     private bool _dirtyBitSetHere;
 
     /// <summary>Lazy refcounts in use: the header's setting unless the <c>lazy-refcounts</c> open option says otherwise.</summary>

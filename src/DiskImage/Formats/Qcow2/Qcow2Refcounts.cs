@@ -380,7 +380,22 @@ internal sealed class Qcow2Refcounts
                 break;
             }
 
+            // As QEMU, which counts the run cluster by cluster and finds the block missing only at its first
+            // uncovered cluster: the clusters before it already count as used while the block's cluster is
+            // searched for, so the block goes after them (often right at the uncovered cluster), then their counts
+            // are taken back and the search position drops to the run's start.
+            for (var i = startCluster; i < missing; i++)
+            {
+                Add(i, 1);
+            }
+
             EnsureBlock(missing);
+            for (var i = startCluster; i < missing; i++)
+            {
+                Add(i, -1);
+            }
+
+            _freeHint = Math.Min(_freeHint, startCluster);
         }
 
         for (var i = 0L; i < free; i++)

@@ -27,13 +27,15 @@ public sealed class RawImage : IDiskImage, IHostFileRuns, IFileCopyTarget
     /// block backend sees a drive without a disc.</summary>
     internal Func<bool>? MediumCheck { get; init; }
 
-    /// <summary>Whether a medium is there: always, but for a <c>host_cdrom</c> drive without a disc.</summary>
-    internal bool HasMedium => MediumCheck is null || MediumCheck();
+    /// <summary>
+    /// Whether a medium is there: always, but for a <c>host_cdrom</c> drive without a disc, whether this image is the
+    /// drive's node (<c>-f host_cdrom</c>) or raw over it (its prefix): QEMU's block backend asks every node below it.
+    /// </summary>
+    internal bool HasMedium => (MediumCheck is null || MediumCheck()) && (_file is not ImageStorage { Image: RawImage node } || node.HasMedium);
 
     /// <summary>Whether <paramref name="image"/> is a <c>host_cdrom</c> drive without a disc, named with <c>-f</c> or
     /// with its prefix (raw over the drive's node).</summary>
-    internal static bool LacksMedium(IDiskImage image) =>
-        image is RawImage { HasMedium: false } or RawImage { File: ImageStorage { Image: RawImage { HasMedium: false } } };
+    internal static bool LacksMedium(IDiskImage image) => image is RawImage { HasMedium: false };
 
     private void RequireMedium()
     {
@@ -68,7 +70,7 @@ public sealed class RawImage : IDiskImage, IHostFileRuns, IFileCopyTarget
         Format = _format.Name,
         VirtualSize = _length,
         ActualSize = _file.AllocatedSize,
-        FormatSpecific = _format == RawFormat.Instance ? Iso9660.IsoSpecificInfo.TryRead(this) : null,
+        FormatSpecific = _format == RawFormat.Instance && HasMedium ? Iso9660.IsoSpecificInfo.TryRead(this) : null,
     };
 
     /// <inheritdoc/>
@@ -76,7 +78,36 @@ public sealed class RawImage : IDiskImage, IHostFileRuns, IFileCopyTarget
     {
         RequireMedium();
         CheckRange(offset, buffer.Length);
+        if (_options.FormatWasProbed && _options.Window is null && ((offset | (long)buffer.Length) & (SectorSize - 1)) != 0)
+        {
+            ReadWholeSectors(offset, buffer);
+            return;
+        }
+
         _file.Read(offset, buffer);
+    }
+
+    private const int SectorSize = 512;
+    private const int MaxPaddedRead = 16 << 20;
+
+    /// <summary>
+    /// QEMU restricts an image it only guessed to be raw to whole sectors, so the node below sees an unaligned read
+    /// as the sectors around it (which blkverify, for one, names in its mismatch line).
+    /// </summary>
+    private void ReadWholeSectors(long offset, Span<byte> buffer)
+    {
+        var start = offset & ~(SectorSize - 1L);
+        var end = Math.Min((offset + buffer.Length + SectorSize - 1) & ~(SectorSize - 1L), _length);
+        if (end - start > MaxPaddedRead)
+        {
+            // Not worth a buffer of that size: the bytes are the same either way.
+            _file.Read(offset, buffer);
+            return;
+        }
+
+        var sectors = new byte[end - start];
+        _file.Read(start, sectors);
+        sectors.AsSpan((int)(offset - start), buffer.Length).CopyTo(buffer);
     }
 
     /// <inheritdoc/>

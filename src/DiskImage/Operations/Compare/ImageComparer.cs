@@ -35,6 +35,15 @@ public static class ImageComparer
                 return Failure(CompareOutcome.OpenFailed, e.Message) with { ErrorHint = (e as ImageLockedException)?.Hint };
             }
 
+            // qemu-img asks each image for its size next; a host_cdrom drive without a disc has none.
+            foreach (var (image, name) in new[] { (first, options.FirstPath), (second, options.SecondPath) })
+            {
+                if (Formats.Raw.RawImage.LacksMedium(image))
+                {
+                    return Failure(CompareOutcome.ReadFailed, $"Can't get size of {name}: {ErrnoException.Text(ErrnoException.ENOMEDIUM)}");
+                }
+            }
+
             return new Comparison(first, second, options, progress, cancellationToken).Run();
         }
         finally

@@ -5,14 +5,14 @@ using DiskImage.IO;
 namespace DiskImage.Operations.Dd;
 
 /// <summary>
-/// <c>qemu-img dd</c>: creates the output image sized to the copied range and copies it. Ranges the
-/// input's block status shows as zero, and blocks that read as all zeroes, are not written: the new
-/// image already reads as zeroes there.
+/// <c>qemu-img dd</c>: creates the output image sized to the copied range and copies it, writing every
+/// block (zeroes too) as qemu-img does, so the output's layout is qemu-img's.
 /// </summary>
 public static class ImageDd
 {
     private const int SectorSize = 512;
-    private const int ChunkSize = 1 << 20;
+    /// <summary>The largest single read or write; a larger bs is copied in pieces of this size.</summary>
+    private const int MaxPiece = 64 << 20;
 
     /// <summary>
     /// Copies; <paramref name="progress"/> counts bytes of the input range copied. The output is refused when
@@ -74,6 +74,12 @@ public static class ImageDd
             throw new UnsupportedFeatureException(refusal);
         }
 
+        if (Formats.Raw.RawImage.LacksMedium(input))
+        {
+            // qemu-img asks for the input's size only now; a host_cdrom drive without a disc has none.
+            throw new ImageAccessException($"Failed to get size for '{options.InputPath}'");
+        }
+
         if (targetFormat is Formats.Foreign.ForeignDriverFormat || targetFormat is Formats.Raw.ProtocolFormat { Name: not "file" }
             || IO.Nfs.NfsUrl.IsNfs(options.OutputPath) || DiskImage.Options.SshNode.IsSshUri(options.OutputPath) || IO.Iscsi.IscsiNode.IsIscsi(options.OutputPath))
         {
@@ -85,8 +91,7 @@ public static class ImageDd
             CreateTarget(targetFormat, options.OutputPath, options.OutputPath, length, registry);
             using (var device = registry.Open(options.OutputPath, targetFormat.Name, new ImageOpenOptions { ReadOnly = false }))
             {
-                // A raw image on a LUN is the LUN's old bytes: zeroes must be written there, as qemu-img writes them.
-                CopyRange(input, device, start, length, progress, cancellationToken, writeZeroes: IO.Iscsi.IscsiNode.IsIscsi(options.OutputPath) && targetFormat.Name is "raw" or "iscsi");
+                CopyRange(input, device, start, length, bs, progress, cancellationToken);
                 device.Flush();
             }
 
@@ -98,7 +103,7 @@ public static class ImageDd
         CreateTarget(targetFormat, partial.WritePath, options.OutputPath, length, registry);
         using (var output = registry.Open(partial.WritePath, targetFormat.Name, new ImageOpenOptions { ReadOnly = false }))
         {
-            CopyRange(input, output, start, length, progress, cancellationToken);
+            CopyRange(input, output, start, length, bs, progress, cancellationToken);
             output.Flush();
         }
 
@@ -137,41 +142,31 @@ public static class ImageDd
         }
     }
 
-    private static void CopyRange(IDiskImage input, IDiskImage output, long start, long length, IProgress<OperationProgress>? progress, CancellationToken cancellationToken, bool writeZeroes = false)
+    /// <summary>
+    /// Copies block by block as qemu-img dd does: each block is read with a read of its own, holes included (a node that
+    /// checks each read, such as blkverify, then names the block), and written with a write of its own, zeroes included, so a
+    /// format that allocates on write ends up with the same clusters in the same places (qed, for one, places a new
+    /// L2 table after the data clusters of the write that needs it). A block larger than <see cref="MaxPiece"/> is
+    /// read and written in pieces of that size, so that no bs asks for a buffer of gigabytes.
+    /// </summary>
+    private static void CopyRange(IDiskImage input, IDiskImage output, long start, long length, long bs, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
     {
         if (length <= 0)
         {
             return;
         }
 
-        var cursor = new ExtentCursor(input, start + length);
-        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        var block = (int)Math.Min(bs, MaxPiece);
+        var buffer = ArrayPool<byte>.Shared.Rent(block);
         try
         {
             for (var offset = start; offset < start + length;)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var extent = cursor.At(offset);
-                var chunk = (int)Math.Min(Math.Min(extent.Length, ChunkSize), start + length - offset);
-                if (extent.Kind == ExtentKind.Data)
-                {
-                    var data = buffer.AsSpan(0, chunk);
-                    ExtentCursor.ReadPadded(input, offset, data);
-                    if (data.ContainsAnyExcept((byte)0))
-                    {
-                        WritePadded(output, offset - start, data);
-                    }
-                    else if (writeZeroes)
-                    {
-                        output.WriteZeroes(offset - start, chunk, mayUnmap: false);
-                    }
-                }
-                else if (writeZeroes)
-                {
-                    output.WriteZeroes(offset - start, chunk, mayUnmap: false);
-                }
-
-                offset += chunk;
+                var data = buffer.AsSpan(0, (int)Math.Min(block, start + length - offset));
+                ExtentCursor.ReadPadded(input, offset, data);
+                WritePadded(output, offset - start, data);
+                offset += data.Length;
                 progress?.Report(new OperationProgress(offset - start, length));
             }
         }

@@ -8,6 +8,13 @@ namespace DiskImage.Operations.Map;
 /// </summary>
 public static class ImageMapper
 {
+    /// <summary>
+    /// False for a <c>host_cdrom</c> drive without a disc (named with <c>-f host_cdrom</c> or its prefix): the image has
+    /// no size to map then (qemu-img: <c>Failed to get size for 'NAME'</c>), and <see cref="Map"/> refuses it.
+    /// </summary>
+    public static bool HasMedium(IDiskImage image) =>
+        !Formats.Raw.RawImage.LacksMedium(image is IO.Blkdebug.BlkdebugImage filter ? filter.Image : image);
+
     /// <summary>The merged runs; an empty window yields one zero-length entry at the start, as qemu-img prints.</summary>
     public static IReadOnlyList<MapEntry> Map(IDiskImage image, MapOptions options)
     {
@@ -22,6 +29,11 @@ public static class ImageMapper
         if (image is IO.Blkdebug.BlkdebugImage filter)
         {
             image = filter.Image;
+        }
+
+        if (!HasMedium(image))
+        {
+            throw new ErrnoException(ErrnoException.ENOMEDIUM, ErrnoException.Text(ErrnoException.ENOMEDIUM));
         }
 
         var end = image.Length;

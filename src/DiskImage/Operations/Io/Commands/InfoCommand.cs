@@ -56,6 +56,13 @@ internal static class InfoCommand
             return QemuIoErrno.ENOTSUP;
         }
 
+        if (session.Image is Formats.Raw.RawImage { File: Formats.Null.NullStorage or Formats.Raw.ImageStorage { Image.Format: Formats.Raw.ProtocolFormat { Name: "host_cdrom" } or Formats.Null.NullFormat } })
+        {
+            // raw asks its file node for the driver information, which host_cdrom and the null drivers do not have
+            // (ENOTSUP, silently).
+            return QemuIoErrno.ENOTSUP;
+        }
+
         if (session.Image.Format is Formats.Raw.ProtocolFormat { Name: "file" or "host_device" or "host_cdrom" } protocol)
         {
             // QEMU's host drivers name themselves as format and as protocol; host_cdrom has no driver information,
