@@ -15,7 +15,7 @@ internal static class Secrets
     /// <summary>A new <c>--object</c> option (repeatable).</summary>
     public static Option<string[]> ObjectOption() => new("--object")
     {
-        Description = "Define an object, e.g. secret,id=ID,data=TEXT or secret,id=ID,file=PATH[,format=raw|base64]",
+        Description = "Define an object, e.g. secret,id=ID,data=TEXT, secret,id=ID,file=PATH[,format=raw|base64] or throttle-group,id=ID,x-bps-read=N",
         Arity = ArgumentArity.ZeroOrMore,
         AllowMultipleArgumentsPerToken = false,
         HelpName = "properties",
@@ -37,7 +37,13 @@ internal static class Secrets
             DiskImage.Nbd.Client.NbdStorage.RegisterCredentials(DiskImage.Nbd.NbdTlsCredentials.Parse(tls));
         }
 
-        var store = SecretStore.FromObjects(all.Where(o => !IsTlsCredentials(o)));
+        // Throttle groups are defined in the order given, each checked as QEMU checks it; throttle nodes find them by id.
+        foreach (var group in all.Where(DiskImage.Formats.Filters.Throttle.ThrottleGroups.IsDefinition))
+        {
+            DiskImage.Formats.Filters.Throttle.ThrottleGroups.Define(group);
+        }
+
+        var store = SecretStore.FromObjects(all.Where(o => !IsTlsCredentials(o) && !DiskImage.Formats.Filters.Throttle.ThrottleGroups.IsDefinition(o)));
 
         // The curl drivers look their cookie and password secrets up by id when a URL is opened.
         DiskImage.IO.Storage.UseSecrets(store.Get);

@@ -18,6 +18,9 @@ internal sealed class FilterDriverFormat : IImageFormat
             .Select(n => new FilterDriverFormat(n)),
     ];
 
+    /// <summary>The format option that carries a throttle node's <c>throttle-group</c> to its open.</summary>
+    internal const string ThrottleGroupOption = "throttle-group";
+
     private FilterDriverFormat(string name) => Name = name;
 
     public string Name { get; }
@@ -51,9 +54,16 @@ internal sealed class FilterDriverFormat : IImageFormat
             throw new InvalidOptionException($"'file' driver requires '{path}' to be a regular file");
         }
 
-        var file = IO.Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: false));
+        // A throttle node may sit on a format node (its guest data), the others only on the file.
+        var file = Name == "throttle" && options.FileNode is { } node ? node(options, false)
+            : IO.Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: false));
         try
         {
+            if (Name == "throttle")
+            {
+                return OpenThrottle(file, options);
+            }
+
             if (Refusal(options.ReadOnly) is { } refusal)
             {
                 throw new InvalidImageException(refusal);
@@ -75,6 +85,22 @@ internal sealed class FilterDriverFormat : IImageFormat
         }
     }
 
+    /// <summary>The throttle node over its file: the group it names must have been defined (<c>--object throttle-group</c>).</summary>
+    private Raw.RawImage OpenThrottle(IO.IStorage file, ImageOpenOptions options)
+    {
+        if (!options.FormatOptions.TryGetValue(ThrottleGroupOption, out var name))
+        {
+            throw new InvalidImageException("Please specify a throttle group");
+        }
+
+        var group = Throttle.ThrottleGroups.Find(name) ?? throw new InvalidImageException($"Throttle group '{name}' does not exist");
+        file.IgnoreFlushes = options.IgnoreFlushes;
+        return new Raw.RawImage(new Throttle.ThrottledStorage(file, group), options with { Window = null }, this)
+        {
+            Filtered = (file as Raw.ImageStorage)?.Image,
+        };
+    }
+
     public void Create(string path, ImageCreateOptions options) =>
         throw new UnsupportedFeatureException(QemuFormatNames.NoCreationMessage(Name));
 
@@ -93,7 +119,6 @@ internal sealed class FilterDriverFormat : IImageFormat
         "copy-before-write" => "Parameter 'target' is missing",
         "quorum" => "Number of provided children must be 1 or more",
         "replication" => "Missing the option mode",
-        "throttle" => "Please specify a throttle group",
 
         // Copy-on-read writes what it reads back into its node, so it takes write permission even to read.
         "copy-on-read" when readOnly => "Block node is read-only",
