@@ -37,13 +37,8 @@ internal static class Secrets
             DiskImage.Nbd.Client.NbdStorage.RegisterCredentials(DiskImage.Nbd.NbdTlsCredentials.Parse(tls));
         }
 
-        // Throttle groups are defined in the order given, each checked as QEMU checks it; throttle nodes find them by id.
-        foreach (var group in all.Where(DiskImage.Formats.Filters.Throttle.ThrottleGroups.IsDefinition))
-        {
-            DiskImage.Formats.Filters.Throttle.ThrottleGroups.Define(group);
-        }
-
-        var store = SecretStore.FromObjects(all.Where(o => !IsTlsCredentials(o) && !DiskImage.Formats.Filters.Throttle.ThrottleGroups.IsDefinition(o)));
+        // Throttle groups are defined by the store too, in the order given, and live as long as it.
+        var store = SecretStore.FromObjects(all.Where(o => !IsTlsCredentials(o)));
 
         // The curl drivers look their cookie and password secrets up by id when a URL is opened.
         DiskImage.IO.Storage.UseSecrets(store.Get);

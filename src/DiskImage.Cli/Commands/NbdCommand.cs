@@ -140,12 +140,7 @@ internal sealed class NbdCommand
             NbdDaemon.NewSession();
         }
 
-        foreach (var group in objects.Where(DiskImage.Formats.Filters.Throttle.ThrottleGroups.IsDefinition))
-        {
-            DiskImage.Formats.Filters.Throttle.ThrottleGroups.Define(group);
-        }
-
-        using var secrets = DiskImage.Options.SecretStore.FromObjects(objects.Where(o => !IsTlsObject(o) && !DiskImage.Formats.Filters.Throttle.ThrottleGroups.IsDefinition(o)));
+        using var secrets = DiskImage.Options.SecretStore.FromObjects(objects.Where(o => !IsTlsObject(o)));
         var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
         // -l exports an internal snapshot, which is always read-only (as qemu-nbd: -l implies -r).
         var loadSnapshot = parse.GetValue(_loadSnapshot);

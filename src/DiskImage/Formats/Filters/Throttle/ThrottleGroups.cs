@@ -1,5 +1,3 @@
-using DiskImage.Options;
-
 namespace DiskImage.Formats.Filters.Throttle;
 
 /// <summary>
@@ -7,27 +5,17 @@ namespace DiskImage.Formats.Filters.Throttle;
 /// by throttle nodes (<c>json:{"driver": "throttle", "throttle-group": "ID", "file": ...}</c>). Like QEMU's, they are
 /// global: every node naming a group shares its limits.
 /// </summary>
-public static class ThrottleGroups
+internal static class ThrottleGroups
 {
     private static readonly Dictionary<string, ThrottleGroup> Groups = new(StringComparer.Ordinal);
 
-    /// <summary>Whether an <c>--object</c> value defines a throttle group (<c>throttle-group,...</c> or <c>qom-type=throttle-group</c>).</summary>
-    public static bool IsDefinition(string definition)
-    {
-        ArgumentNullException.ThrowIfNull(definition);
-        return definition == "throttle-group" || definition.StartsWith("throttle-group,", StringComparison.Ordinal)
-            || (definition.Contains("qom-type=throttle-group", StringComparison.Ordinal)
-                && KeyValueOptions.Parse([definition]).GetValueOrDefault("qom-type") == "throttle-group");
-    }
-
-    /// <summary>Defines the group an <c>--object throttle-group,...</c> value describes; QEMU's errors for bad limits.</summary>
+    /// <summary>
+    /// Defines the group a <c>--object throttle-group,...</c> value describes (its properties after the type), with
+    /// QEMU's errors for bad limits; disposing the result forgets the group.
+    /// </summary>
     /// <exception cref="InvalidOptionException">A missing or bad id, a malformed or invalid limit, or an id already taken.</exception>
-    public static void Define(string definition)
+    public static IDisposable Define(Dictionary<string, string> properties)
     {
-        ArgumentNullException.ThrowIfNull(definition);
-        var properties = KeyValueOptions.Parse([definition]);
-        properties.Remove("qom-type");
-        properties.Remove("throttle-group");
         var (id, config) = ThrottleGroupObject.Parse(properties);
         lock (Groups)
         {
@@ -37,7 +25,9 @@ public static class ThrottleGroups
             }
 
             ThrottleGroupObject.Check(config);
-            Groups[id] = new ThrottleGroup(id, config);
+            var group = new ThrottleGroup(id, config);
+            Groups[id] = group;
+            return new Definition(group);
         }
     }
 
@@ -47,6 +37,20 @@ public static class ThrottleGroups
         lock (Groups)
         {
             return Groups.GetValueOrDefault(name);
+        }
+    }
+
+    private sealed class Definition(ThrottleGroup group) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (Groups)
+            {
+                if (Groups.TryGetValue(group.Name, out var current) && ReferenceEquals(current, group))
+                {
+                    Groups.Remove(group.Name);
+                }
+            }
         }
     }
 }
