@@ -55,13 +55,18 @@ internal sealed class FilterDriverFormat : IImageFormat
         }
 
         // A throttle node may sit on a format node (its guest data), the others only on the file.
-        var file = Name == "throttle" && options.FileNode is { } node ? node(options, false)
+        var file = Name is "throttle" or "blklogwrites" && options.FileNode is { } node ? node(options, false)
             : IO.Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: false));
         try
         {
             if (Name == "throttle")
             {
                 return OpenThrottle(file, options);
+            }
+
+            if (Name == "blklogwrites" && options.FormatOptions.ContainsKey(LogWrites.LogWritesNode.LogKey))
+            {
+                return OpenLogWrites(file, options);
             }
 
             if (Refusal(options.ReadOnly) is { } refusal)
@@ -99,6 +104,59 @@ internal sealed class FilterDriverFormat : IImageFormat
         {
             Filtered = (file as Raw.ImageStorage)?.Image,
         };
+    }
+
+    /// <summary>
+    /// The blklogwrites node over its file, recording the changes in its log node: a new log from sector 1, or the end
+    /// of an existing one with <c>log-append</c>; the sector size and superblock interval checked as QEMU checks them.
+    /// </summary>
+    private Raw.RawImage OpenLogWrites(IO.IStorage file, ImageOpenOptions options)
+    {
+        var settings = options.FormatOptions;
+        var logPath = settings[LogWrites.LogWritesNode.LogKey];
+        var log = IO.Storage.Open(logPath, !options.ReadOnly, options.LockFor(logPath, formatOwnsFile: false));
+        try
+        {
+            ulong sectorSize;
+            LogWrites.LogWritesLog.Tail start;
+            if (settings.GetValueOrDefault(LogWrites.LogWritesNode.AppendKey) == "on")
+            {
+                if (settings.ContainsKey(LogWrites.LogWritesNode.SectorSizeKey))
+                {
+                    throw new InvalidOptionException("log-append and log-sector-size are mutually exclusive");
+                }
+
+                start = LogWrites.LogWritesLog.ReadTail(log);
+                sectorSize = start.SectorSize;
+            }
+            else
+            {
+                sectorSize = settings.TryGetValue(LogWrites.LogWritesNode.SectorSizeKey, out var given) ? ulong.Parse(given, System.Globalization.CultureInfo.InvariantCulture) : 512;
+                start = new LogWrites.LogWritesLog.Tail((uint)Math.Min(sectorSize, uint.MaxValue), 1, 0);
+            }
+
+            if (!LogWrites.LogWritesLog.IsValidSectorSize(sectorSize))
+            {
+                throw new InvalidOptionException($"Invalid log sector size {sectorSize}");
+            }
+
+            var interval = settings.TryGetValue(LogWrites.LogWritesNode.IntervalKey, out var every) ? ulong.Parse(every, System.Globalization.CultureInfo.InvariantCulture) : 4096;
+            if (interval == 0)
+            {
+                throw new InvalidOptionException("Invalid log superblock update interval 0");
+            }
+
+            file.IgnoreFlushes = options.IgnoreFlushes;
+            return new Raw.RawImage(new LogWrites.LogWritesStorage(file, log, start, interval), options with { Window = null }, this)
+            {
+                Filtered = (file as Raw.ImageStorage)?.Image,
+            };
+        }
+        catch
+        {
+            log.Dispose();
+            throw;
+        }
     }
 
     public void Create(string path, ImageCreateOptions options) =>
