@@ -64,6 +64,12 @@ internal sealed class FilterDriverFormat : IImageFormat
                 return OpenThrottle(file, options);
             }
 
+            if (Name == "snapshot-access")
+            {
+                file.IgnoreFlushes = options.IgnoreFlushes;
+                return new Raw.RawImage(new SnapshotAccessStorage(file), options, this);
+            }
+
             if (Name == "blklogwrites" && options.FormatOptions.ContainsKey(LogWrites.LogWritesNode.LogKey))
             {
                 return OpenLogWrites(file, options);

@@ -48,6 +48,12 @@ internal static class InfoCommand
             return QemuIoErrno.ENOTSUP;
         }
 
+        if (session.Image.Format is Formats.Filters.FilterDriverFormat { Name: "snapshot-access" })
+        {
+            // The driver has no driver information.
+            return QemuIoErrno.ENOTSUP;
+        }
+
         if (session.Image.Format is Formats.Null.NullFormat or Formats.Parallels.ParallelsFormat)
         {
             // The null and parallels drivers have no driver information, so the command ends there with ENOTSUP,
