@@ -19,7 +19,7 @@ public partial class SnapshotAccessInteropTests(DriverNameFiles files) : IClassF
         ["map", "-f", "snapshot-access", "src.raw"],
         ["map", "--output=json", "-f", "snapshot-access", "src.raw"],
         ["check", "-f", "snapshot-access", "src.raw"],
-        ["convert", "-f", "snapshot-access", "-O", "raw", "src.raw", "x.img"],
+        ["convert", "-f", "snapshot-access", "-O", "raw", "src.raw", "tgt.raw"],
         ["measure", "-f", "snapshot-access", "src.raw"],
         ["resize", "-f", "snapshot-access", "src.raw", "2M"],
         ["io", "-f", "snapshot-access", "-c", "read 0 4k", "-c", "write 0 4k", "-c", "map", "-c", "info", "-c", "discard 0 4k", "-c", "flush", "-c", "length", "src.raw"],
@@ -61,7 +61,7 @@ public partial class SnapshotAccessInteropTests(DriverNameFiles files) : IClassF
             : qemu ? ExternalTool.Run("qemu-img", absolute) : Diskimg.Run(absolute);
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"(?<![\w/.])(src\.raw|x\.img)(?![\w.])")]
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<![\w/.])(src\.raw|tgt\.raw)(?![\w.])")]
     private static partial System.Text.RegularExpressions.Regex FileName();
 
     private static string Listing(TempDirectory dir) => string.Join(' ', Directory.EnumerateFileSystemEntries(dir.Path)
