@@ -490,7 +490,7 @@ internal sealed record BlockSpec
             NoBacking = noBacking,
             Qcow2Options = qcow2Options,
             VpcSizeCalc = vpcSizeCalc,
-            FilterOptions = filterOptions,
+            FilterOptions = filterOptions.Count == 0 ? NoOptions : filterOptions,
             ParallelsOptions = parallelsOptions,
             NullOptions = nullOptions,
             BackingDriver = backingDriver,
