@@ -21,6 +21,8 @@ public partial class SnapshotAccessInteropTests(DriverNameFiles files) : IClassF
         ["check", "-f", "snapshot-access", "src.raw"],
         ["convert", "-f", "snapshot-access", "-O", "raw", "src.raw", "tgt.raw"],
         ["measure", "-f", "snapshot-access", "src.raw"],
+        ["compare", "-f", "snapshot-access", "src.raw", "src.raw"],
+        ["compare", "-F", "snapshot-access", "src.raw", "tgt.raw"],
         ["resize", "-f", "snapshot-access", "src.raw", "2M"],
         ["io", "-f", "snapshot-access", "-c", "read 0 4k", "-c", "write 0 4k", "-c", "map", "-c", "info", "-c", "discard 0 4k", "-c", "flush", "-c", "length", "src.raw"],
         ["io", "-f", "snapshot-access", "-c", "write -z 0 4k", "-c", "alloc 0 4k", "-c", "truncate 1M", "src.raw"],

@@ -151,12 +151,30 @@ public static class ImageDd
             for (var offset = start; offset < start + length;)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var extent = cursor.At(offset);
+                Extent extent;
+                try
+                {
+                    extent = cursor.At(offset);
+                }
+                catch (IOException e) when (e.HResult > 0)
+                {
+                    // A node without block status (snapshot-access): qemu-img dd only reads, so the read decides.
+                    extent = new Extent(offset, start + length - offset, ExtentKind.Data);
+                }
+
                 var chunk = (int)Math.Min(Math.Min(extent.Length, ChunkSize), start + length - offset);
                 if (extent.Kind == ExtentKind.Data)
                 {
                     var data = buffer.AsSpan(0, chunk);
-                    ExtentCursor.ReadPadded(input, offset, data);
+                    try
+                    {
+                        ExtentCursor.ReadPadded(input, offset, data);
+                    }
+                    catch (ErrnoException e)
+                    {
+                        throw new ImageAccessException($"error while reading from input image file: {e.Message}", e);
+                    }
+
                     if (data.ContainsAnyExcept((byte)0))
                     {
                         WritePadded(output, offset - start, data);
