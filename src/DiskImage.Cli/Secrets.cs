@@ -15,7 +15,7 @@ internal static class Secrets
     /// <summary>A new <c>--object</c> option (repeatable).</summary>
     public static Option<string[]> ObjectOption() => new("--object")
     {
-        Description = "Define an object, e.g. secret,id=ID,data=TEXT or secret,id=ID,file=PATH[,format=raw|base64]",
+        Description = "Define an object, e.g. secret,id=ID,data=TEXT, secret,id=ID,file=PATH[,format=raw|base64] or throttle-group,id=ID,x-bps-read=N",
         Arity = ArgumentArity.ZeroOrMore,
         AllowMultipleArgumentsPerToken = false,
         HelpName = "properties",
@@ -37,6 +37,7 @@ internal static class Secrets
             DiskImage.Nbd.Client.NbdStorage.RegisterCredentials(DiskImage.Nbd.NbdTlsCredentials.Parse(tls));
         }
 
+        // Throttle groups are defined by the store too, in the order given, and live as long as it.
         var store = SecretStore.FromObjects(all.Where(o => !IsTlsCredentials(o)));
 
         // The curl drivers look their cookie and password secrets up by id when a URL is opened.

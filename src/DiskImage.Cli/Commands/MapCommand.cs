@@ -74,7 +74,18 @@ internal sealed class MapCommand
                 return 0;
             }
 
-            var entries = ImageMapper.Map(image, options);
+            IReadOnlyList<MapEntry> entries;
+            try
+            {
+                entries = ImageMapper.Map(image, options);
+            }
+            catch (IOException e) when (e.HResult > 0)
+            {
+                // A node without block status (snapshot-access over a file): qemu-img has printed its header by then.
+                context.Out.Write(output == "json" ? "[" : $"{"Offset",-16}{"Length",-16}{"Mapped to",-16}File\n");
+                throw new ImageAccessException($"Could not read file metadata: {e.Message}", e);
+            }
+
             return output == "json" ? WriteJson(context.Out, entries) : WriteHuman(context, entries);
         });
         return command;

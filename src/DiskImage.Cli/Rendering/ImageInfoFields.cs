@@ -29,7 +29,7 @@ internal static class ImageInfoFields
         fields.Add("backing-filename", info.BackingFilename);
         // QEMU's parallels, bochs, cloop and dmg drivers have no driver information either.
         // vvfat has none either, whether it is the format or the protocol under raw.
-        if (!OnNbdWithoutDriverInfo(info) && info.Format is not ("parallels" or "bochs" or "cloop" or "dmg" or "vvfat")
+        if (!OnNbdWithoutDriverInfo(info) && info.Format is not ("parallels" or "bochs" or "cloop" or "dmg" or "vvfat" or "snapshot-access")
             && !(info.Format == "raw" && info.Filename.StartsWith("json:{\"driver\": \"raw\", \"file\": {\"fat-type\"", StringComparison.Ordinal)))
         {
             fields.Add("dirty-flag", info.DirtyFlag ?? false);

@@ -245,13 +245,14 @@ public sealed partial class ImageFormatRegistry
             TrustExtentPaths = spec.TrustExtentPaths || options.TrustExtentPaths,
             FileNode = spec.File is { } inner ? (outer, formatOwnsFile) => OpenFileNode(inner, outer, formatOwnsFile)
                 : spec.Quorum is { } quorum ? (outer, formatOwnsFile) => OpenQuorum(quorum, outer, formatOwnsFile) : null,
-            StackedDisplayName = spec.File is not null || spec.Quorum is not null || spec.BlkdebugInline || spec.LuksKeySecret is not null || spec.NamesKeySecret || spec.NullOptions.Count > 0 || spec.CurlNamedByJson || spec.Driver is "null-co" or "null-aio" ? spec.DisplayName : null,
+            StackedDisplayName = spec.File is not null || spec.Quorum is not null || spec.BlkdebugInline || spec.LuksKeySecret is not null || spec.NamesKeySecret || spec.NullOptions.Count > 0 || spec.CurlNamedByJson || spec.FilterOptions.Count > 0 || spec.Driver is "null-co" or "null-aio" ? spec.DisplayName : null,
             Blkdebug = spec.BlkdebugRules,
             BackingFormat = spec.BackingDriver ?? options.BackingFormat,
             BackingPath = spec.BackingFilename ?? options.BackingPath,
             DirectIo = spec.CacheDirect ?? options.DirectIo,
-            FormatOptions = spec.Qcow2Options.Count == 0 && spec.NullOptions.Count == 0 && spec.ParallelsOptions.Count == 0 && spec.VpcSizeCalc is null ? options.FormatOptions
-                : Merge(options.FormatOptions, spec.Qcow2Options, spec.NullOptions, spec.ParallelsOptions, spec.VpcSizeCalc is { } calc ? new Dictionary<string, string> { [Vpc.VpcImage.SizeCalcOption] = calc } : []),
+            FormatOptions = spec.Qcow2Options.Count == 0 && spec.NullOptions.Count == 0 && spec.ParallelsOptions.Count == 0 && spec.VpcSizeCalc is null && spec.FilterOptions.Count == 0 ? options.FormatOptions
+                : Merge(options.FormatOptions, spec.Qcow2Options, spec.NullOptions, spec.ParallelsOptions, spec.VpcSizeCalc is { } calc ? new Dictionary<string, string> { [Vpc.VpcImage.SizeCalcOption] = calc } : [],
+                    spec.FilterOptions),
         };
         if (opened.DirectIo && IO.Nfs.NfsUrl.IsNfs(spec.Filename))
         {
@@ -289,7 +290,7 @@ public sealed partial class ImageFormatRegistry
             throw new InvalidOptionException($"Block format '{format.Name}' does not support the option '{(spec.RawOffset is not null ? "offset" : "size")}'");
         }
 
-        if (spec.File is not null && format is not (Raw.RawFormat or Qcow2.Qcow2Format or Vmdk.VmdkFormat or Vpc.VpcFormat or Vdi.VdiFormat or Vhdx.VhdxFormat or Qed.QedFormat or Qcow.QcowFormat))
+        if (spec.File is not null && format is not (Raw.RawFormat or Filters.FilterDriverFormat { Name: "throttle" or "blklogwrites" } or Qcow2.Qcow2Format or Vmdk.VmdkFormat or Vpc.VpcFormat or Vdi.VdiFormat or Vhdx.VhdxFormat or Qed.QedFormat or Qcow.QcowFormat))
         {
             throw new UnsupportedFeatureException($"Format '{format.Name}' over another format node is not supported; only raw, qcow2, vmdk, vpc, vdi, vhdx, qed and qcow are");
         }

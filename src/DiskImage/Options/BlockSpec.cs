@@ -131,6 +131,12 @@ internal sealed record BlockSpec
     /// </summary>
     public IReadOnlyDictionary<string, string> Qcow2Options { get; init; } = NoOptions;
 
+    /// <summary>
+    /// The top filter's own options (the throttle driver's <c>throttle-group</c>, blklogwrites' log node and log
+    /// options), as <see cref="Formats.Filters.FilterDriverFormat"/> reads them from its open's format options.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> FilterOptions { get; init; } = NoOptions;
+
     /// <summary>vpc's <c>force_size_calc</c> (<c>current_size</c> or <c>chs</c>) given for this node; null for none.</summary>
     public string? VpcSizeCalc { get; init; }
 
@@ -156,7 +162,7 @@ internal sealed record BlockSpec
     /// <summary>Whether only driver, file name and key secret were given, so the plain file name says everything (an ssh
     /// node given as options does not: its name reads back as the node only within the open of its spec).</summary>
     public bool IsPlain => Protocol is null && !IO.Iscsi.IscsiNode.IsIscsi(Filename) && !CurlNamedByJson && LuksKeySecret is null && !NamesKeySecret && BackingKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && CacheDirect is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Quorum is null && TopBlkdebugLimits is null && TopBlkdebugRules is null && Qcow2Options.Count == 0 && VpcSizeCalc is null && ParallelsOptions.Count == 0 && BackingDriver is null && BackingFilename is null && NullOptions.Count == 0
-        && Ssh is null;
+        && Ssh is null && FilterOptions.Count == 0;
 
     /// <summary>Deepest accepted stack of format nodes (each <c>file.driver</c> naming a format adds one).</summary>
     public const int MaxFormatNesting = 8;
@@ -285,6 +291,14 @@ internal sealed record BlockSpec
 
         var qcow2Options = driver is null or "qcow2" ? TakeQcow2Options(options) : NoOptions;
         var vpcSizeCalc = driver is "vpc" ? Take(options, "force_size_calc") : null;
+        var throttleGroup = driver is "throttle" ? Take(options, "throttle-group") : null;
+        var filterOptions = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (throttleGroup is not null)
+        {
+            filterOptions[Formats.Filters.FilterDriverFormat.ThrottleGroupOption] = throttleGroup;
+        }
+
+        var logWritesDisplay = driver is "blklogwrites" ? Formats.Filters.LogWrites.LogWritesNode.Take(options, filterOptions) : [];
         var parallelsOptions = driver is "parallels" ? TakeParallelsOptions(options) : NoOptions;
         var isNull = driver is "null-co" or "null-aio";
         var nullDisplay = new List<KeyValuePair<string, string?>> { new("driver", QemuJson.String(driver ?? "")) };
@@ -446,11 +460,13 @@ internal sealed record BlockSpec
             new("file", fileObject),
             new("key-secret", luksKeySecret is null ? null : QemuJson.String(luksKeySecret)),
             new("encrypt.key-secret", namesKeySecret ? QemuJson.String(keySecret!) : null),
+            new("throttle-group", throttleGroup is null ? null : QemuJson.String(throttleGroup)),
+            .. logWritesDisplay,
         ]);
         // A null file node with no options of its own is named null-co:// (or null-aio://), and raw over it by that name.
         var nullFileName = fileNode is { Driver: "null-co" or "null-aio" } nullNode && !JsonFilename.IsJson(nullNode.DisplayName) ? nullNode.DisplayName : null;
-        var display = nullFileName is not null && offset is null && size is null && luksKeySecret is null && !namesKeySecret && (driver ?? "raw") == "raw" ? nullFileName
-            : offset is null && size is null && fileNode is null && blkdebugRules is null && quorum is null && luksKeySecret is null && !namesKeySecret && curlObject is null ? filename : JsonFilename.Prefix + displayObject;
+        var display = nullFileName is not null && offset is null && size is null && luksKeySecret is null && !namesKeySecret && (driver ?? "raw") == "raw" && filterOptions.Count == 0 ? nullFileName
+            : offset is null && size is null && fileNode is null && blkdebugRules is null && quorum is null && luksKeySecret is null && !namesKeySecret && curlObject is null && filterOptions.Count == 0 ? filename : JsonFilename.Prefix + displayObject;
         if (isNull)
         {
             // Only options that change what is read (size, read-zeroes) make QEMU name the node by its options; with
@@ -481,6 +497,7 @@ internal sealed record BlockSpec
             NoBacking = noBacking,
             Qcow2Options = qcow2Options,
             VpcSizeCalc = vpcSizeCalc,
+            FilterOptions = filterOptions.Count == 0 ? NoOptions : filterOptions,
             ParallelsOptions = parallelsOptions,
             NullOptions = nullOptions,
             BackingDriver = backingDriver,
@@ -752,7 +769,7 @@ internal sealed record BlockSpec
     }
 
     /// <summary>A size option: a JSON integer, or a string with qemu's size suffixes.</summary>
-    private static long ParseSize(string key, JsonScalar value)
+    internal static long ParseSize(string key, JsonScalar value)
     {
         var valid = value.Kind switch
         {

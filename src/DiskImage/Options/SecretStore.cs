@@ -6,23 +6,34 @@ namespace DiskImage.Options;
 /// Secrets by id, filled from qemu-img style <c>--object secret,id=ID,data=TEXT</c> or
 /// <c>--object secret,id=ID,file=PATH[,format=raw|base64]</c> definitions.
 /// <see cref="Get"/> plugs into <c>ImageOpenOptions.SecretProvider</c> and <c>ImageCreateOptions.SecretProvider</c>.
-/// Disposing the store wipes the passphrases it holds.
+/// Disposing the store wipes the passphrases it holds. It also defines the <c>--object throttle-group,id=ID,...</c>
+/// groups given with the secrets, which throttle nodes find by id while the store lives.
 /// </summary>
 public sealed class SecretStore : IDisposable
 {
     private readonly Dictionary<string, byte[]> _secrets = new(StringComparer.Ordinal);
+    private readonly List<IDisposable> _throttleGroups = [];
 
     /// <summary>Builds a store from <c>--object</c> values; objects of other types are refused.</summary>
     public static SecretStore FromObjects(IEnumerable<string> objectDefinitions)
     {
         ArgumentNullException.ThrowIfNull(objectDefinitions);
         var store = new SecretStore();
-        foreach (var definition in objectDefinitions)
+        try
         {
-            store.AddObject(definition);
-        }
+            foreach (var definition in objectDefinitions)
+            {
+                store.AddObject(definition);
+            }
 
-        return store;
+            return store;
+        }
+        catch
+        {
+            // The groups defined before the bad object must not outlive this refusal.
+            store.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Adds or replaces a secret.</summary>
@@ -47,6 +58,8 @@ public sealed class SecretStore : IDisposable
         }
 
         _secrets.Clear();
+        _throttleGroups.ForEach(g => g.Dispose());
+        _throttleGroups.Clear();
     }
 
     /// <summary>The secret's bytes, or null when no secret has that id (or the id is null).</summary>
@@ -63,9 +76,15 @@ public sealed class SecretStore : IDisposable
         var properties = KeyValueOptions.Parse([first.Contains('=', StringComparison.Ordinal) ? definition : (comma < 0 ? "" : definition[(comma + 1)..])]);
         var type = first.Contains('=', StringComparison.Ordinal) ? properties.GetValueOrDefault("qom-type") : first;
         properties.Remove("qom-type");
+        if (type == "throttle-group")
+        {
+            _throttleGroups.Add(Formats.Filters.Throttle.ThrottleGroups.Define(properties));
+            return;
+        }
+
         if (type != "secret")
         {
-            throw new InvalidOptionException($"Object type '{type}' is not supported (only 'secret' objects are)");
+            throw new InvalidOptionException($"Object type '{type}' is not supported (only 'secret' and 'throttle-group' objects are)");
         }
 
         if (!properties.Remove("id", out var id) || id.Length == 0)

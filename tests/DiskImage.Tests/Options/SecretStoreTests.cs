@@ -31,12 +31,28 @@ public class SecretStoreTests
     [InlineData("secret,id=a,data=x,file=y", "mutually exclusive")]
     [InlineData("secret,id=a,data=x,format=hex", "'format'")]
     [InlineData("secret,id=a,data=x,keyid=k", "'keyid'")]
-    [InlineData("throttle-group,id=a", "'throttle-group'")]
+    [InlineData("memory-backend-ram,id=a", "'memory-backend-ram'")]
+    [InlineData("throttle-group,id=a,x-bps-read=-1", "Property values cannot be negative")]
+    [InlineData("throttle-group,id=a,x-bps-read-max=5", "bps_max/iops_max require corresponding bps/iops values")]
+    [InlineData("throttle-group,id=a,limits.bps-read=1k", "Parameter 'limits.bps-read' expects integer")]
     [InlineData("secret,id=a,data=!!,format=base64", "base64")]
     public void Bad_definitions_are_refused_with_the_reason(string definition, string reason)
     {
         var e = Assert.Throws<InvalidOptionException>(() => SecretStore.FromObjects([definition]));
         Assert.Contains(reason, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Throttle_groups_live_as_long_as_the_store()
+    {
+        var store = SecretStore.FromObjects(["throttle-group,id=tg-life,x-bps-read=1000", "secret,id=s,data=x"]);
+        Assert.NotNull(DiskImage.Formats.Filters.Throttle.ThrottleGroups.Find("tg-life"));
+        store.Dispose();
+        Assert.Null(DiskImage.Formats.Filters.Throttle.ThrottleGroups.Find("tg-life"));
+
+        // A refused object takes the groups defined before it along.
+        Assert.Throws<InvalidOptionException>(() => SecretStore.FromObjects(["throttle-group,id=tg-gone", "throttle-group,id=tg-gone"]));
+        Assert.Null(DiskImage.Formats.Filters.Throttle.ThrottleGroups.Find("tg-gone"));
     }
 
     [Fact]

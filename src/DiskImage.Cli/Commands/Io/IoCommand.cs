@@ -102,6 +102,7 @@ internal sealed class IoCommand
             CopyOnRead = parse.GetValue(_copyOnRead),
             IgnoreFlushes = ignoreFlushes,
             WriteThrough = cache is "writethrough" or "directsync",
+            DefaultCache = cache is null,
             IgnoreDiscards = ignoreDiscards,
             Commands = parse.GetValue(_commands) ?? [],
         };

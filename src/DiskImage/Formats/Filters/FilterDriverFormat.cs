@@ -18,6 +18,9 @@ internal sealed class FilterDriverFormat : IImageFormat
             .Select(n => new FilterDriverFormat(n)),
     ];
 
+    /// <summary>The format option that carries a throttle node's <c>throttle-group</c> to its open.</summary>
+    internal const string ThrottleGroupOption = "throttle-group";
+
     private FilterDriverFormat(string name) => Name = name;
 
     public string Name { get; }
@@ -51,9 +54,27 @@ internal sealed class FilterDriverFormat : IImageFormat
             throw new InvalidOptionException($"'file' driver requires '{path}' to be a regular file");
         }
 
-        var file = IO.Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: false));
+        // A throttle node may sit on a format node (its guest data), the others only on the file.
+        var file = Name is "throttle" or "blklogwrites" && options.FileNode is { } node ? node(options, false)
+            : IO.Storage.Open(path, !options.ReadOnly, options.LockFor(path, formatOwnsFile: false));
         try
         {
+            if (Name == "throttle")
+            {
+                return OpenThrottle(file, options);
+            }
+
+            if (Name == "snapshot-access")
+            {
+                file.IgnoreFlushes = options.IgnoreFlushes;
+                return new Raw.RawImage(new SnapshotAccessStorage(file), options, this);
+            }
+
+            if (Name == "blklogwrites" && options.FormatOptions.ContainsKey(LogWrites.LogWritesNode.LogKey))
+            {
+                return OpenLogWrites(file, options);
+            }
+
             if (Refusal(options.ReadOnly) is { } refusal)
             {
                 throw new InvalidImageException(refusal);
@@ -71,6 +92,75 @@ internal sealed class FilterDriverFormat : IImageFormat
         catch
         {
             file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The throttle node over its file: the group it names must have been defined (<c>--object throttle-group</c>).</summary>
+    private Raw.RawImage OpenThrottle(IO.IStorage file, ImageOpenOptions options)
+    {
+        if (!options.FormatOptions.TryGetValue(ThrottleGroupOption, out var name))
+        {
+            throw new InvalidImageException("Please specify a throttle group");
+        }
+
+        var group = Throttle.ThrottleGroups.Find(name) ?? throw new InvalidImageException($"Throttle group '{name}' does not exist");
+        file.IgnoreFlushes = options.IgnoreFlushes;
+        return new Raw.RawImage(new Throttle.ThrottledStorage(file, group), options with { Window = null }, this)
+        {
+            Filtered = (file as Raw.ImageStorage)?.Image,
+        };
+    }
+
+    /// <summary>
+    /// The blklogwrites node over its file, recording the changes in its log node: a new log from sector 1, or the end
+    /// of an existing one with <c>log-append</c>; the sector size and superblock interval checked as QEMU checks them.
+    /// </summary>
+    private Raw.RawImage OpenLogWrites(IO.IStorage file, ImageOpenOptions options)
+    {
+        var settings = options.FormatOptions;
+        var logPath = settings[LogWrites.LogWritesNode.LogKey];
+        var log = IO.Storage.Open(logPath, !options.ReadOnly, options.LockFor(logPath, formatOwnsFile: false));
+        try
+        {
+            ulong sectorSize;
+            LogWrites.LogWritesLog.Tail start;
+            if (settings.GetValueOrDefault(LogWrites.LogWritesNode.AppendKey) == "on")
+            {
+                if (settings.ContainsKey(LogWrites.LogWritesNode.SectorSizeKey))
+                {
+                    throw new InvalidOptionException("log-append and log-sector-size are mutually exclusive");
+                }
+
+                start = LogWrites.LogWritesLog.ReadTail(log);
+                sectorSize = start.SectorSize;
+            }
+            else
+            {
+                sectorSize = settings.TryGetValue(LogWrites.LogWritesNode.SectorSizeKey, out var given) ? ulong.Parse(given, System.Globalization.CultureInfo.InvariantCulture) : 512;
+                start = new LogWrites.LogWritesLog.Tail((uint)Math.Min(sectorSize, uint.MaxValue), 1, 0);
+            }
+
+            if (!LogWrites.LogWritesLog.IsValidSectorSize(sectorSize))
+            {
+                throw new InvalidOptionException($"Invalid log sector size {sectorSize}");
+            }
+
+            var interval = settings.TryGetValue(LogWrites.LogWritesNode.IntervalKey, out var every) ? ulong.Parse(every, System.Globalization.CultureInfo.InvariantCulture) : 4096;
+            if (interval == 0)
+            {
+                throw new InvalidOptionException("Invalid log superblock update interval 0");
+            }
+
+            file.IgnoreFlushes = options.IgnoreFlushes;
+            return new Raw.RawImage(new LogWrites.LogWritesStorage(file, log, start, interval), options with { Window = null }, this)
+            {
+                Filtered = (file as Raw.ImageStorage)?.Image,
+            };
+        }
+        catch
+        {
+            log.Dispose();
             throw;
         }
     }
@@ -93,7 +183,6 @@ internal sealed class FilterDriverFormat : IImageFormat
         "copy-before-write" => "Parameter 'target' is missing",
         "quorum" => "Number of provided children must be 1 or more",
         "replication" => "Missing the option mode",
-        "throttle" => "Please specify a throttle group",
 
         // Copy-on-read writes what it reads back into its node, so it takes write permission even to read.
         "copy-on-read" when readOnly => "Block node is read-only",

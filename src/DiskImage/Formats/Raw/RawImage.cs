@@ -23,6 +23,10 @@ public sealed class RawImage : IDiskImage, IHostFileRuns, IFileCopyTarget
         _length = options.Window is { Size: not null } || fileLength > long.MaxValue - 511 ? fileLength : (fileLength + 511) & ~511L;
     }
 
+    /// <summary>The format node under a filter node (throttle over qcow2): QEMU's driver information (cluster size,
+    /// VM state offset) passes through the filter from it. Null when the filter is over a plain file.</summary>
+    internal IDiskImage? Filtered { get; init; }
+
     /// <summary>Asked before every request when set (a <c>host_cdrom</c> node): false means no medium, as QEMU's
     /// block backend sees a drive without a disc.</summary>
     internal Func<bool>? MediumCheck { get; init; }
@@ -70,6 +74,7 @@ public sealed class RawImage : IDiskImage, IHostFileRuns, IFileCopyTarget
         Format = _format.Name,
         VirtualSize = _length,
         ActualSize = _file.AllocatedSize,
+        ClusterSize = Filtered?.GetInfo().ClusterSize,
         FormatSpecific = _format == RawFormat.Instance && HasMedium ? Iso9660.IsoSpecificInfo.TryRead(this) : null,
     };
 

@@ -161,7 +161,7 @@ public static class ImageComparer
             catch (Exception e) when (e is DiskImageException or IOException)
             {
                 extent = default;
-                failure = Failure(CompareOutcome.BlockStatusFailed, $"Sector allocation test failed for {path}: {e.Message}");
+                failure = Failure(CompareOutcome.BlockStatusFailed, $"Sector allocation test failed for {path}");
                 return false;
             }
         }

@@ -164,7 +164,15 @@ public static class ImageDd
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var data = buffer.AsSpan(0, (int)Math.Min(block, start + length - offset));
-                ExtentCursor.ReadPadded(input, offset, data);
+                try
+                {
+                    ExtentCursor.ReadPadded(input, offset, data);
+                }
+                catch (ErrnoException e)
+                {
+                    throw new ImageAccessException($"error while reading from input image file: {e.Message}", e);
+                }
+
                 WritePadded(output, offset - start, data);
                 offset += data.Length;
                 progress?.Report(new OperationProgress(offset - start, length));

@@ -94,6 +94,7 @@ public static class ImageIo
         ForceShare = options.ForceShare,
         IgnoreFlushes = options.IgnoreFlushes,
         WriteThrough = options.WriteThrough,
+        DefaultCache = options.DefaultCache,
         IgnoreDiscards = options.IgnoreDiscards,
         SecretProvider = options.SecretProvider,
         KeySecret = options.KeySecret,

@@ -24,6 +24,12 @@ public sealed record IoOptions
     /// </summary>
     public bool WriteThrough { get; init; }
 
+    /// <summary>
+    /// No cache mode was given: qemu-io's default, a writethrough backend. Writes are then not flushed here (the data is
+    /// the same), but a blklogwrites node logs the flushes QEMU's backend would make.
+    /// </summary>
+    public bool DefaultCache { get; init; }
+
     /// <summary><c>-d ignore</c>: discard requests do nothing.</summary>
     public bool IgnoreDiscards { get; init; }
 

@@ -24,6 +24,9 @@ internal sealed record QemuIoOpenSettings(string Path)
     /// <summary>Cache mode writethrough or directsync: writes are flushed when their command completes.</summary>
     public bool WriteThrough { get; init; }
 
+    /// <summary>No cache mode was given (qemu-io's writethrough default); see <see cref="IoOptions.DefaultCache"/>.</summary>
+    public bool DefaultCache { get; init; }
+
     /// <summary><c>-C</c> or the <c>copy-on-read</c> filter: reads copy what they get from below into the image.</summary>
     public bool CopyOnRead { get; init; }
 

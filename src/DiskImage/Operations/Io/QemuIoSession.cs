@@ -127,7 +127,12 @@ public sealed class QemuIoSession : IDisposable
             // puts it on stable storage, metadata included; writeback hands qcow2's cached metadata to the host.
             try
             {
-                if (settings.WriteThrough)
+                if ((settings.WriteThrough || settings.DefaultCache) && image is Formats.Raw.RawImage { File: Formats.Filters.LogWrites.LogWritesStorage logWrites })
+                {
+                    // The log records each flush, so it must see the ones QEMU's backend makes, and only those.
+                    logWrites.FlushAfterCommand();
+                }
+                else if (settings.WriteThrough)
                 {
                     image.Flush();
                 }

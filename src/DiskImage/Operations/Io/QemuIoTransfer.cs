@@ -95,7 +95,12 @@ internal static class QemuIoTransfer
         var result = Run(image, offset, count, () =>
         {
             WriteChunks(count, fill, (done, chunk) => image.Write(offset + done, chunk));
-            if (forceUnitAccess)
+            if (forceUnitAccess && image is Formats.Raw.RawImage { File: Formats.Filters.LogWrites.LogWritesStorage logWrites })
+            {
+                // QEMU emulates FUA with a flush that, like the writethrough one, does not count this write yet.
+                logWrites.FlushAfterCommand();
+            }
+            else if (forceUnitAccess)
             {
                 image.Flush();
             }

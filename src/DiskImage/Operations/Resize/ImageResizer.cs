@@ -80,6 +80,12 @@ public static class ImageResizer
 
     internal static void ResizeRaw(RawImage raw, long oldSize, long newSize, Preallocation preallocation)
     {
+        if (raw.File is Formats.Filters.SnapshotAccessStorage)
+        {
+            // Its driver cannot resize, even to the same size.
+            throw new UnsupportedFeatureException("Image format driver does not support resize");
+        }
+
         if (preallocation == Preallocation.Metadata)
         {
             throw new InvalidOptionException("Unsupported preallocation mode: metadata");

@@ -13,12 +13,16 @@ internal static class InfoCommand
         var clusterSize = info.ClusterSize ?? 0;
         var qcow2 = info.FormatSpecific as Qcow2SpecificInfo;
 
+        // A filter over a format node (throttle over qcow2) answers with that node's driver information.
+        var driverInfo = session.Image is Formats.Raw.RawImage { Filtered: { } filtered } ? filtered.GetInfo() : info;
+
         // qcow2 keeps VM state right after the guest data, at the first L1 entry past the disk.
         var vmStateOffset = 0L;
-        if (info.Format == "qcow2" && clusterSize > 0)
+        if (driverInfo.Format == "qcow2" && clusterSize > 0)
         {
-            var bytesPerL1Entry = (long)clusterSize * (clusterSize / (qcow2?.ExtendedL2 == true ? 16 : 8));
-            vmStateOffset = Measure.Qcow2Layout.DivideRoundingUp(info.VirtualSize, bytesPerL1Entry) * bytesPerL1Entry;
+            var extendedL2 = (driverInfo.FormatSpecific as Qcow2SpecificInfo)?.ExtendedL2 == true;
+            var bytesPerL1Entry = (long)clusterSize * (clusterSize / (extendedL2 ? 16 : 8));
+            vmStateOffset = Measure.Qcow2Layout.DivideRoundingUp(driverInfo.VirtualSize, bytesPerL1Entry) * bytesPerL1Entry;
         }
 
         if (IsBlkdebugNode(session.Settings))
@@ -41,6 +45,12 @@ internal static class InfoCommand
                 output.Out("format name: fat");
             }
 
+            return QemuIoErrno.ENOTSUP;
+        }
+
+        if (session.Image.Format is Formats.Filters.FilterDriverFormat { Name: "snapshot-access" })
+        {
+            // The driver has no driver information.
             return QemuIoErrno.ENOTSUP;
         }
 

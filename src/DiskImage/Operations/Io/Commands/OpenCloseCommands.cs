@@ -16,7 +16,7 @@ internal static class OpenCloseCommands
 
     private static int RunOpen(QemuIoSession session, string[] words, QemuIoOutput output)
     {
-        var settings = new QemuIoOpenSettings("") { SecretProvider = session.Settings?.SecretProvider ?? session.SecretProvider };
+        var settings = new QemuIoOpenSettings("") { SecretProvider = session.Settings?.SecretProvider ?? session.SecretProvider, DefaultCache = true };
         var readOnly = false;
         string? align = null;
         var blockOptions = new List<KeyValuePair<string, string?>>();
@@ -57,7 +57,7 @@ internal static class OpenCloseCommands
                         return QemuIoErrno.EINVAL;
                     }
 
-                    settings = settings with { IgnoreFlushes = ignoreFlushes, WriteThrough = QemuIoOpenModes.IsWriteThrough(value) };
+                    settings = settings with { IgnoreFlushes = ignoreFlushes, WriteThrough = QemuIoOpenModes.IsWriteThrough(value), DefaultCache = false };
                     break;
                 case 'd':
                     if (!QemuIoOpenModes.TryDiscard(value!, out var ignoreDiscards))
