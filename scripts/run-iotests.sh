@@ -39,8 +39,8 @@
 # checks the host key against ~/.ssh/known_hosts of the user's passwd home; diskimg uses the agent's keys only. When
 # nothing listens on 127.0.0.1:22, the script (as root, which port 22 needs) starts a private sshd there for the run
 # with a fresh host key, accepting only a fresh key held by a private ssh-agent, and adds that host key's line to
-# ~/.ssh/known_hosts; on exit it stops both, removes exactly that line again (and the file and ~/.ssh when it made
-# them) and the rest of the user's setup is as before. When a server already listens there, it is used as it is
+# ~/.ssh/known_hosts; on exit it stops both and restores the file as it was (only that line removed if the file
+# changed meanwhile; the file, ~/.ssh and /run/sshd removed when the run made them), so the setup is as before. When a server already listens there, it is used as it is
 # and must accept the current ssh-agent's key (SSH_AUTH_SOCK) with a known host key, as for `check -ssh`.
 set -uo pipefail
 
@@ -274,7 +274,7 @@ case_one() { # fmt test: qemu first; diskimg only when qemu ran the test
 }
 
 # --- ssh (--protocol ssh): a server on 127.0.0.1:22 that both runs reach as the current user ---
-ssh_dir="" ssh_sshd_pid="" ssh_agent_pid="" ssh_known_line="" ssh_known_file="" ssh_made_file="" ssh_made_dir=""
+ssh_dir="" ssh_sshd_pid="" ssh_agent_pid="" ssh_known_line="" ssh_known_file="" ssh_made_file="" ssh_made_dir="" ssh_made_run=""
 ssh_listening() { (exec 3<>/dev/tcp/127.0.0.1/22) 2>/dev/null; }
 ssh_setup() {
   # QEMU's filters and iotests.py name the user by $USER, which a login shell sets and a bare environment may not.
@@ -310,7 +310,7 @@ MaxStartups 100
 Subsystem sftp internal-sftp
 CONF
   # sshd started by root wants its privilege separation directory, which its service unit would make.
-  mkdir -p /run/sshd
+  [ -d /run/sshd ] || { mkdir -p /run/sshd && ssh_made_run=/run/sshd; }
   /usr/sbin/sshd -D -f "$ssh_dir/sshd_config" -E "$ssh_dir/sshd.log" &
   ssh_sshd_pid=$!
   ssh-agent -D -a "$ssh_dir/agent.sock" >/dev/null &
@@ -352,7 +352,8 @@ ssh_teardown() {
   [ -n "$ssh_sshd_pid" ] && kill "$ssh_sshd_pid" 2>/dev/null
   [ -n "$ssh_agent_pid" ] && kill "$ssh_agent_pid" 2>/dev/null
   [ -n "$ssh_dir" ] && { wait "$ssh_sshd_pid" "$ssh_agent_pid" 2>/dev/null; rm -rf "$ssh_dir"; }
-  ssh_known_line="" ssh_sshd_pid="" ssh_agent_pid="" ssh_dir=""
+  [ -n "$ssh_made_run" ] && rmdir "$ssh_made_run" 2>/dev/null
+  ssh_known_line="" ssh_sshd_pid="" ssh_agent_pid="" ssh_dir="" ssh_made_run=""
 }
 if [ "$protocol" = ssh ]; then
   trap ssh_teardown EXIT
