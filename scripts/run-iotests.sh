@@ -16,8 +16,10 @@
 #                      parallels and the read-only bochs, cloop and dmg), each run as QEMU's `check -FMT` runs it:
 #                      luks through --image-opts with a key secret, vmdk with IMGOPTS=zeroed_grain=on, bochs, cloop
 #                      and dmg as non-generic formats (only their own tests)
-#   --protocol P       the images' protocol, as `check -P`: `file` (default) or `nbd` (each test's image served by
-#                      the installed qemu-nbd over a Unix socket, the tools under comparison as its NBD clients)
+#   --protocol P       the images' protocol, as `check -P`: `file` (default), `nbd` (each test's image served by
+#                      the installed qemu-nbd over a Unix socket, the tools under comparison as its NBD clients) or
+#                      `ssh` (images named ssh://127.0.0.1/PATH, reached over SFTP as the current user on port 22;
+#                      see "ssh" below)
 #   --results DIR      where outputs and diffs go (default: /tmp/diskimg-iotests)
 #   --jobs N           tests run in parallel (default: 2)
 #   --timeout SEC      limit per test and run (default: 120)
@@ -32,6 +34,14 @@
 # tool under comparison); its output is compared like a bash test's. Both runs use the installed qemu-nbd. A Python
 # test that ends because a program it needs is not installed (149 needs sudo and cryptsetup) is not-run, and a test
 # of QEMU's own test code (group `meta`: 297, its linters) is listed as meta.
+#
+# ssh: QEMU's ssh driver reaches 127.0.0.1:22 as the current user, authenticates with the ssh-agent's keys and
+# checks the host key against ~/.ssh/known_hosts of the user's passwd home; diskimg uses the agent's keys only. When
+# nothing listens on 127.0.0.1:22, the script (as root, which port 22 needs) starts a private sshd there for the run
+# with a fresh host key, accepting only a fresh key held by a private ssh-agent, and adds that host key's line to
+# ~/.ssh/known_hosts; on exit it stops both and restores the file as it was (only that line removed if the file
+# changed meanwhile; the file, ~/.ssh and /run/sshd removed when the run made them), so the setup is as before. When a server already listens there, it is used as it is
+# and must accept the current ssh-agent's key (SSH_AUTH_SOCK) with a known host key, as for `check -ssh`.
 set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,13 +69,13 @@ while [ $# -gt 0 ]; do
     --timeout) timeout_s=$2; shift 2 ;;
     --status-md) status_md=$2; shift 2 ;;
     --cache) cache=$2; shift 2 ;;
-    -h | --help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option '$1' (see --help)" ;;
     *) selection+=("$1"); shift ;;
   esac
 done
 
-case $protocol in file | nbd) ;; *) die "unknown protocol '$protocol' (file or nbd)" ;; esac
+case $protocol in file | nbd | ssh) ;; *) die "unknown protocol '$protocol' (file, nbd or ssh)" ;; esac
 
 # --- QEMU's iotests: given, cached, or fetched from the distribution's source package ---
 find_iotests() { # $1: a directory that may hold a QEMU tree
@@ -262,6 +272,94 @@ case_one() { # fmt test: qemu first; diskimg only when qemu ran the test
   [ $state = match ] || diff -u --label "qemu $t ($fmt)" --label "diskimg $t ($fmt)" "$out/$id.qemu.cmp" "$out/$id.diskimg.cmp" >"$out/$id.diff"
   echo "$t $fmt $state $ref_state $( [ -f "$out/$id.diff" ] && awk '/^[-+]/ && !/^(---|\+\+\+) /' "$out/$id.diff" | wc -l || echo 0)" >"$out/$id.status"
 }
+
+# --- ssh (--protocol ssh): a server on 127.0.0.1:22 that both runs reach as the current user ---
+ssh_dir="" ssh_sshd_pid="" ssh_agent_pid="" ssh_known_line="" ssh_known_file="" ssh_made_file="" ssh_made_dir="" ssh_made_run=""
+ssh_listening() { (exec 3<>/dev/tcp/127.0.0.1/22) 2>/dev/null; }
+ssh_setup() {
+  # QEMU's filters and iotests.py name the user by $USER, which a login shell sets and a bare environment may not.
+  export USER=${USER:-$(id -un)}
+  local t
+  for t in ssh ssh-keygen ssh-agent ssh-add; do command -v "$t" >/dev/null || die "'$t' is not installed"; done
+  if ssh_listening; then
+    # Someone else's server: used as check -ssh would use it, if it lets the current agent's key in.
+    ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=10 -p 22 -l "$USER" 127.0.0.1 true </dev/null ||
+      die "a server listens on 127.0.0.1:22 but does not let $USER in with the ssh-agent's key and a known host key
+(QEMU's ssh driver needs both); stop it to have this script start a private one, or set it up"
+    echo "ssh: using the server on 127.0.0.1:22 and the ssh-agent at ${SSH_AUTH_SOCK:-(none)}" >&2
+    return
+  fi
+  [ -x /usr/sbin/sshd ] || die "nothing listens on 127.0.0.1:22 and /usr/sbin/sshd (openssh-server) is not installed"
+  [ "$(id -u)" = 0 ] || die "nothing listens on 127.0.0.1:22 and only root can start a server on port 22 there"
+  ssh_dir=$(mktemp -d /tmp/iot-ssh.XXXXXX) || die "cannot create a directory for sshd"
+  ssh-keygen -q -t ed25519 -N '' -C '' -f "$ssh_dir/host_key" && ssh-keygen -q -t ed25519 -N '' -C '' -f "$ssh_dir/user_key" ||
+    die "ssh-keygen failed"
+  cp "$ssh_dir/user_key.pub" "$ssh_dir/authorized_keys"
+  cat >"$ssh_dir/sshd_config" <<CONF
+HostKey $ssh_dir/host_key
+AuthorizedKeysFile $ssh_dir/authorized_keys
+PidFile $ssh_dir/sshd.pid
+ListenAddress 127.0.0.1
+Port 22
+StrictModes no
+UsePAM no
+PermitRootLogin yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+MaxStartups 100
+Subsystem sftp internal-sftp
+CONF
+  # sshd started by root wants its privilege separation directory, which its service unit would make.
+  [ -d /run/sshd ] || { mkdir -p /run/sshd && ssh_made_run=/run/sshd; }
+  /usr/sbin/sshd -D -f "$ssh_dir/sshd_config" -E "$ssh_dir/sshd.log" &
+  ssh_sshd_pid=$!
+  ssh-agent -D -a "$ssh_dir/agent.sock" >/dev/null &
+  ssh_agent_pid=$!
+  for t in $(seq 100); do [ -S "$ssh_dir/agent.sock" ] && ssh_listening && break; sleep 0.1; done
+  ssh_listening || die "the private sshd did not start: $(cat "$ssh_dir/sshd.log" 2>/dev/null)"
+  export SSH_AUTH_SOCK="$ssh_dir/agent.sock"
+  ssh-add -q "$ssh_dir/user_key" 2>/dev/null || die "ssh-add failed"
+  # The host key made known where libssh looks (the passwd home's ~/.ssh/known_hosts), undone by ssh_teardown.
+  local home
+  home=$(getent passwd "$(id -un)" | cut -d: -f6)
+  [ -n "$home" ] || die "no home directory for $(id -un) in the password database"
+  ssh_known_file="$home/.ssh/known_hosts"
+  [ -d "$home/.ssh" ] || { mkdir -m 700 "$home/.ssh" || die "cannot create $home/.ssh"; ssh_made_dir="$home/.ssh"; }
+  [ -e "$ssh_known_file" ] || ssh_made_file=$ssh_known_file
+  ssh_known_line="127.0.0.1 $(cut -d' ' -f1,2 "$ssh_dir/host_key.pub")"
+  [ -n "$ssh_made_file" ] || cp -p "$ssh_known_file" "$ssh_dir/known_hosts.before" || die "cannot read $ssh_known_file"
+  {
+    # A last line without its newline keeps its own line.
+    [ -s "$ssh_known_file" ] && [ -n "$(tail -c 1 "$ssh_known_file")" ] && echo
+    printf '%s\n' "$ssh_known_line"
+  } >>"$ssh_known_file" || die "cannot add the host key to $ssh_known_file"
+  cp "$ssh_known_file" "$ssh_dir/known_hosts.during"
+  echo "ssh: private sshd on 127.0.0.1:22 (log $ssh_dir/sshd.log), its host key in $ssh_known_file for this run" >&2
+}
+ssh_teardown() {
+  if [ -n "$ssh_known_line" ] && [ -f "$ssh_known_file" ]; then
+    local rest
+    if cmp -s "$ssh_known_file" "$ssh_dir/known_hosts.during"; then
+      # Unchanged since: the file as it was, byte for byte (or gone when the run made it).
+      if [ -n "$ssh_made_file" ]; then rm -f "$ssh_known_file"; else cat "$ssh_dir/known_hosts.before" >"$ssh_known_file"; fi
+    else
+      # Written to meanwhile: exactly the added line goes, anything else stays.
+      rest=$(grep -vxF -- "$ssh_known_line" "$ssh_known_file")
+      printf '%s\n' "$rest" >"$ssh_known_file"
+    fi
+    [ -n "$ssh_made_dir" ] && rmdir "$ssh_made_dir" 2>/dev/null
+  fi
+  [ -n "$ssh_sshd_pid" ] && kill "$ssh_sshd_pid" 2>/dev/null
+  [ -n "$ssh_agent_pid" ] && kill "$ssh_agent_pid" 2>/dev/null
+  [ -n "$ssh_dir" ] && { wait "$ssh_sshd_pid" "$ssh_agent_pid" 2>/dev/null; rm -rf "$ssh_dir"; }
+  [ -n "$ssh_made_run" ] && rmdir "$ssh_made_run" 2>/dev/null
+  ssh_known_line="" ssh_sshd_pid="" ssh_agent_pid="" ssh_dir="" ssh_made_run=""
+}
+if [ "$protocol" = ssh ]; then
+  trap ssh_teardown EXIT
+  trap 'exit 130' INT TERM
+  ssh_setup
+fi
 
 export -f run_one case_one reference
 export results iotests bin timeout_s protocol

@@ -195,7 +195,11 @@ internal sealed record BlockSpec
     /// <summary>Interprets flattened options; keys nobody understands are refused in qemu-img's words.</summary>
     public static BlockSpec FromOptions(IEnumerable<KeyValuePair<string, JsonScalar>> flattened) => FromOptions(flattened, 0);
 
-    private static BlockSpec FromOptions(IEnumerable<KeyValuePair<string, JsonScalar>> flattened, int nesting)
+    /// <param name="flattened">The node's options.</param>
+    /// <param name="nesting">How many format nodes are above this one.</param>
+    /// <param name="filenameIsString">Whether the file name came as a string (blkdebug's x-image), which QEMU reads for
+    /// its protocol prefix; a <c>filename</c> option is a literal host file name (<see cref="LiteralFileName"/>).</param>
+    private static BlockSpec FromOptions(IEnumerable<KeyValuePair<string, JsonScalar>> flattened, int nesting, bool filenameIsString = false)
     {
         var options = new Dictionary<string, JsonScalar>(StringComparer.Ordinal);
         foreach (var (key, value) in flattened)
@@ -325,6 +329,7 @@ internal sealed record BlockSpec
         string? curlObject = null;
         IO.Curl.CurlOptions? curl = null;
         SshTarget? ssh = null;
+        var checkLiteral = false;
         var protocol = Take(options, "file.driver");
         if (isNull)
         {
@@ -411,11 +416,16 @@ internal sealed record BlockSpec
         }
         else if (protocol is null or "file" or "host_device" or "host_cdrom")
         {
-            filename = Take(options, "file.filename") ?? Take(options, "filename");
+            var fileFilename = Take(options, "file.filename");
+            filename = fileFilename ?? Take(options, "filename");
             if (filename is null && protocol is not null)
             {
                 throw new InvalidOptionException("The 'file' block driver requires a file name");
             }
+
+            // The file node's own option is literal; a "filename" beside the format stands for the string name a
+            // qemu-io open gives with its options (QemuIoOpenSettings), which QEMU reads for its prefix.
+            checkLiteral = fileFilename is not null && !filenameIsString;
         }
         else
         {
@@ -445,6 +455,11 @@ internal sealed record BlockSpec
         if (string.IsNullOrEmpty(filename))
         {
             throw new InvalidOptionException("A block device must be specified for \"file\"");
+        }
+
+        if (checkLiteral)
+        {
+            LiteralFileName.Check(filename);
         }
 
         var fileObject = fileNode?.DisplayObject ?? quorum?.DisplayObject ?? curlObject ?? QemuJson.Object([new("driver", QemuJson.String("file")), new("filename", QemuJson.String(filename))]);
@@ -587,6 +602,7 @@ internal sealed record BlockSpec
             throw new InvalidOptionException($"The '{driver}' block driver requires a file name");
         }
 
+        LiteralFileName.Check(filename);
         return new BlockSpec
         {
             Protocol = driver,
@@ -864,9 +880,11 @@ internal sealed record BlockSpec
             options.Remove(key);
         }
 
+        var fromString = false;
         if (options.Remove("x-image", out var path) && !inner.Exists(o => o.Key is "filename" or "file.filename"))
         {
             inner.Add(new(inner.Exists(o => o.Key == "driver") ? "file.filename" : "filename", path));
+            fromString = true;
         }
 
         if (inner.Count == 0)
@@ -907,7 +925,7 @@ internal sealed record BlockSpec
             throw new InvalidOptionException($"Block format 'blkdebug' does not support the option '{options.Keys.First()}'");
         }
 
-        var spec = FromOptions(inner, nesting + 1);
+        var spec = FromOptions(inner, nesting + 1, fromString);
         var displayObject = QemuJson.Object([new("driver", QemuJson.String("blkdebug")), new("image", spec.DisplayObject)]);
         // QEMU names the node blkdebug:CONFIG:IMAGE when it has no options but its configuration file and its image has
         // a plain name, and by its JSON description otherwise.
@@ -954,7 +972,8 @@ internal sealed record BlockSpec
             throw new UnsupportedFeatureException($"A '{imageDriver}' node under blkdebug is not supported; only 'file' is");
         }
 
-        return Take(options, node + "image.filename") ?? Take(options, node + "x-image")
+        // x-image is the string a blkdebug:: name gives, read for its protocol prefix as any string name is.
+        return (Take(options, node + "image.filename") is { } filename ? LiteralFileName.Check(filename) : null) ?? Take(options, node + "x-image")
             ?? throw new InvalidOptionException(imageDriver is null ? "A block device must be specified for \"image\"" : "The 'file' block driver requires a file name");
     }
 

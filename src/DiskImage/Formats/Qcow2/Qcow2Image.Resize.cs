@@ -360,7 +360,16 @@ public sealed partial class Qcow2Image
         var end = (last + 1) << _clusterBits;
         if (end < _file.Length)
         {
-            _file.SetLength(end);
+            try
+            {
+                _file.SetLength(end);
+            }
+            catch (UnsupportedFeatureException e)
+            {
+                // As QEMU's shrink: the image is already whole without the cut (a file that cannot shrink, such as one
+                // over SSH), so the unused tail stays and only a warning says so.
+                ImageWarnings.Report($"warning: Failed to truncate the tail of the image: {e.Message}");
+            }
         }
     }
 }

@@ -253,8 +253,14 @@ internal sealed class SshStorage : IStorage
         }
     }
 
-    /// <summary>A discarded range must read as zeroes afterwards; SFTP cannot release space, so zeroes are written.</summary>
-    public void Discard(long offset, long length) => WriteZeroes(offset, length, mayUnmap: true);
+    /// <summary>
+    /// Does nothing, as QEMU's ssh driver, which has no discard: SFTP cannot release space, and QEMU's block layer takes
+    /// a driver without discard as having discarded nothing, so the range keeps its bytes (qemu-io's <c>discard</c> on
+    /// a raw image over SSH reads the old data back, here as there).
+    /// </summary>
+    public void Discard(long offset, long length)
+    {
+    }
 
     /// <inheritdoc/>
     public void WriteZeroBytes(long offset, long length) => ZeroBytesWriter.Write(this, offset, length);

@@ -108,7 +108,10 @@ internal sealed record QemuIoOpenSettings(string Path)
                     members.Add(new("driver", Options.QemuJson.String(Format)));
                 }
 
-                members.Add(new("file.filename", Options.QemuJson.String(Path)));
+                // A name with a protocol prefix goes as the format's "filename", which keeps its prefix's meaning (as
+                // the string it is in QEMU); the file node's "file.filename" would be a literal host file name.
+                var key = Format is not null && IO.ProtocolName.Of(Path) is not null ? "filename" : "file.filename";
+                members.Add(new(key, Options.QemuJson.String(Path)));
             }
 
             members.AddRange(NodeOptions.Select(o => new KeyValuePair<string, string?>(o.Key, Options.QemuJson.String(o.Value))));
