@@ -402,6 +402,9 @@ internal sealed record BlockSpec
             {
                 throw new InvalidOptionException("The 'file' block driver requires a file name");
             }
+
+            // A name in a node's options is a host path even where it looks like a URL, as in QEMU.
+            filename = filename is null ? null : IO.FileDriverName.Of(filename);
         }
         else
         {
@@ -550,7 +553,7 @@ internal sealed record BlockSpec
     /// <summary>A host protocol driver as the top node: its file name and locking, and no format above it.</summary>
     private static BlockSpec TopProtocol(Dictionary<string, JsonScalar> options, string driver)
     {
-        var filename = Take(options, "filename");
+        var filename = Take(options, "filename") is { } name ? IO.FileDriverName.Of(name) : null;
         var locking = Take(options, "locking") is { } lockingText ? ParseLocking(lockingText) : (ImageLocking?)null;
         var forceShare = Take(options, "force-share") is { } share ? KeyValueOptions.ParseBool("force-share", share) : (bool?)null;
         if (options.Count > 0)
@@ -930,7 +933,8 @@ internal sealed record BlockSpec
             throw new UnsupportedFeatureException($"A '{imageDriver}' node under blkdebug is not supported; only 'file' is");
         }
 
-        return Take(options, node + "image.filename") ?? Take(options, node + "x-image")
+        // x-image is a name standing alone, where QEMU reads a protocol; image.filename is the file driver's path.
+        return (Take(options, node + "image.filename") is { } path ? IO.FileDriverName.Of(path) : null) ?? Take(options, node + "x-image")
             ?? throw new InvalidOptionException(imageDriver is null ? "A block device must be specified for \"image\"" : "The 'file' block driver requires a file name");
     }
 

@@ -258,6 +258,7 @@ public static class ImageConverter
             {
                 ReadOnly = false,
                 IgnoreFlushes = options.TargetCache == "unsafe",
+                DirectIo = Io.QemuIoOpenModes.IsDirect(options.TargetCache),
                 NewOutputFile = newOutput,
                 Registry = registry,
                 SecretProvider = options.SecretProvider,
@@ -315,6 +316,7 @@ public static class ImageConverter
                     KeySecret = keySecret,
                     Untrusted = options.UntrustedSources,
                     ForceShare = options.ForceShare,
+                    DirectIo = options.SourceDirectIo,
 
                     // As qemu-img convert: nobody may write or resize a source while it is copied.
                     SharedPermissions = LockPermissions.ConsistentRead | LockPermissions.WriteUnchanged,

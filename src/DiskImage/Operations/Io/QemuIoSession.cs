@@ -333,6 +333,7 @@ public sealed class QemuIoSession : IDisposable
         KeySecret = settings.KeySecret,
         ForceShare = settings.ForceShare,
         IgnoreFlushes = settings.IgnoreFlushes,
+        DirectIo = settings.DirectIo,
         Registry = _registry,
     });
 
