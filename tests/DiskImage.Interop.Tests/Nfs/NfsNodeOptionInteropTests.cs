@@ -117,6 +117,9 @@ public class NfsNodeOptionInteropTests(NfsServer server)
         }
 
         SameIo("--image-opts", "-c", "read 0 512", $"driver=qcow2,file.filename={url}");
+
+        // A json: name over several lines, as iotest 066 writes one: qemu-io names it once, as given.
+        SameIo("-c", "read 0 512", $"json:{{\n  \"driver\": \"qcow2\",\n  \"file\": {{\"driver\": \"blkdebug\", \"image.filename\": \"{url}\"}}\n}}");
         Same("info", url);
     }
 

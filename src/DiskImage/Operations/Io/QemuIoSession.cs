@@ -268,7 +268,8 @@ public sealed class QemuIoSession : IDisposable
     /// </summary>
     private static string OpenFailure(string path, string message)
     {
-        var prefix = $"Could not open '{path}': ";
+        // Compared as the message is, with line breaks as spaces (a json: name may span lines).
+        var prefix = $"Could not open '{path.ReplaceLineEndings(" ")}': ";
         // An NBD server's own reason, the vhdx hint naming the repair command, and gluster's usage and hint lines
         // stay on lines of their own, as qemu-io prints them.
         var text = message.ReplaceLineEndings(" ").Trim().Replace(" server reported: ", "\nserver reported: ", StringComparison.Ordinal)
