@@ -17,9 +17,12 @@
 #                      luks through --image-opts with a key secret, vmdk with IMGOPTS=zeroed_grain=on, bochs, cloop
 #                      and dmg as non-generic formats (only their own tests)
 #   --protocol P       the images' protocol, as `check -P`: `file` (default), `nbd` (each test's image served by
-#                      the installed qemu-nbd over a Unix socket, the tools under comparison as its NBD clients) or
+#                      the installed qemu-nbd over a Unix socket, the tools under comparison as its NBD clients),
 #                      `ssh` (images named ssh://127.0.0.1/PATH, reached over SFTP as the current user on port 22;
-#                      see "ssh" below)
+#                      see "ssh" below) or `nfs` (images named nfs://127.0.0.1/PATH: an nfs-ganesha NFSv3 server,
+#                      started for the run with rpcbind when none answers on port 111, exports the run directory at
+#                      its own path; an NFS server already on port 2049, e.g. a test run's, is waited for, then the
+#                      run gives up)
 #   --results DIR      where outputs and diffs go (default: /tmp/diskimg-iotests)
 #   --jobs N           tests run in parallel (default: 2)
 #   --timeout SEC      limit per test and run (default: 120)
@@ -75,7 +78,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-case $protocol in file | nbd | ssh) ;; *) die "unknown protocol '$protocol' (file, nbd or ssh)" ;; esac
+case $protocol in file | nbd | ssh | nfs) ;; *) die "unknown protocol '$protocol' (file, nbd, ssh or nfs)" ;; esac
 
 # --- QEMU's iotests: given, cached, or fetched from the distribution's source package ---
 find_iotests() { # $1: a directory that may hold a QEMU tree
@@ -123,6 +126,59 @@ mkdir -p "$results/src" && cp -r "$iotests" "$results/src/qemu-iotests" || die "
 # The Python tests import the `qemu` package (machine, qmp, utils) from the tree's python/ directory.
 [ -d "$iotests/../../python/qemu" ] && cp -r "$iotests/../../python" "$results/src/python"
 iotests="$results/src/qemu-iotests"
+mkdir -p "$results/run"
+
+# --- --protocol nfs: one NFSv3 server (nfs-ganesha, VFS backend) exporting the run directory at its own path ---
+nfs_root=/tmp/diskimg-iotests-nfs  # fixed, so that a run can stop the server a killed run left behind
+nfs_ganesha="" nfs_rpcbind=""
+nfs_accepts() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+nfs_stop() {
+  local p
+  for p in $nfs_ganesha $nfs_rpcbind; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  nfs_ganesha="" nfs_rpcbind=""
+}
+nfs_start() {
+  local tool p i
+  for tool in ganesha.nfsd rpcbind; do
+    command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || die "'$tool' is not installed (needed by --protocol nfs)"
+  done
+  # A server of ours that a killed run left behind is stopped (found by its pid file, checked to be ganesha).
+  p=$(cat "$nfs_root/ganesha.pid" 2>/dev/null)
+  if [ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = ganesha.nfsd ]; then
+    kill "$p"; for i in $(seq 100); do [ -d "/proc/$p" ] || break; sleep 0.1; done
+  fi
+  # Another NFS server (the interop tests' fixture, say) owns the machine-wide ports: wait for it to go.
+  for i in $(seq 300); do nfs_accepts 2049 || break; [ "$i" = 1 ] && echo "run-iotests: waiting for the NFS server on port 2049 to stop ..." >&2; sleep 1; done
+  nfs_accepts 2049 && die "an NFS server still listens on port 2049; stop it and run again"
+  rm -rf "$nfs_root" && mkdir -p "$nfs_root" || die "cannot create $nfs_root"
+  if ! nfs_accepts 111; then
+    "$(command -v rpcbind || echo /usr/sbin/rpcbind)" -f -w >/dev/null 2>&1 &
+    nfs_rpcbind=$!
+    for i in $(seq 100); do nfs_accepts 111 && break; sleep 0.1; done
+  fi
+  cat >"$nfs_root/ganesha.conf" <<CONF
+NFS_CORE_PARAM { Protocols = 3; NFS_Port = 2049; MNT_Port = 20048; Enable_NLM = false; Enable_RQUOTA = false; }
+EXPORT { Export_Id = 1; Path = $results/run; Pseudo = $results/run; Access_Type = RW; Squash = No_Root_Squash;
+         Protocols = 3; Transports = TCP; SecType = sys; FSAL { Name = VFS; } }
+CONF
+  "$(command -v ganesha.nfsd || echo /usr/sbin/ganesha.nfsd)" -F -f "$nfs_root/ganesha.conf" -L "$nfs_root/ganesha.log" \
+    -p "$nfs_root/ganesha.pid" >/dev/null 2>&1 &
+  nfs_ganesha=$!
+  # Ready when qemu-img reads a file through the export (ganesha answers a few seconds after it listens).
+  : >"$results/run/ready.raw"
+  for i in $(seq 600); do
+    qemu-img info "nfs://127.0.0.1$results/run/ready.raw" >/dev/null 2>&1 && return 0
+    kill -0 "$nfs_ganesha" 2>/dev/null || break
+    sleep 0.1
+  done
+  nfs_stop
+  die "ganesha.nfsd did not start: $(tail -5 "$nfs_root/ganesha.log" 2>/dev/null)"
+}
+if [ "$protocol" = nfs ]; then
+  trap nfs_stop EXIT
+  trap 'exit 130' INT TERM
+  nfs_start
+fi
 
 ln -s "$(command -v qemu-img)" "$bin/qemu/qemu-img"
 ln -s "$(command -v qemu-io)" "$bin/qemu/qemu-io"

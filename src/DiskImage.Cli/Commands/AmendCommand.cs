@@ -44,7 +44,7 @@ internal sealed class AmendCommand
                 throw new InvalidOptionException("Expecting one image file name");
             }
 
-            CacheModeOption.Validate(parse.GetValue(_cache), source: false);
+            var directIo = CacheModeOption.IsDirect(CacheModeOption.Validate(parse.GetValue(_cache), source: false));
             using var secrets = Secrets.Load(parse, _object);
             var progress = parse.GetValue(_progress) && !parse.GetValue(_quiet) ? new QemuProgress(context.Out, step: 1) : null;
             var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
@@ -57,6 +57,7 @@ internal sealed class AmendCommand
                 SecretProvider = source.Secrets.Get,
                 KeySecret = source.KeySecret,
                 RepairReport = context.Error.WriteLine,
+                DirectIo = directIo,
             }, progress, cancellationToken: context.Cancellation);
             progress?.Complete();
             return 0;

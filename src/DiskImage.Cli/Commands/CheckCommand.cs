@@ -44,12 +44,12 @@ internal sealed class CheckCommand
             null => CheckRepair.None,
             var other => throw new UsageException($"Unknown option value for -r (expecting 'leaks' or 'all'): {other}"),
         };
-        CacheModeOption.Validate(parse.GetValue(_sourceCache), source: true);
+        var directIo = CacheModeOption.IsDirect(CacheModeOption.Validate(parse.GetValue(_sourceCache), source: true));
         var json = parse.GetValue(_output) == "json";
         var quiet = parse.GetValue(_quiet);
         using var secrets = Secrets.Load(parse, _object);
         var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
-        var openOptions = new ImageOpenOptions { OpenBackingChain = false, ReadOnly = repair == CheckRepair.None, ForRepair = repair != CheckRepair.None, ForCheck = true, ForceShare = parse.GetValue(_forceShare) };
+        var openOptions = new ImageOpenOptions { OpenBackingChain = false, ReadOnly = repair == CheckRepair.None, ForRepair = repair != CheckRepair.None, ForCheck = true, ForceShare = parse.GetValue(_forceShare), DirectIo = directIo };
         using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(openOptions));
         if (!ImageChecker.Supports(image, repair))
         {

@@ -29,7 +29,7 @@ internal sealed class CommitCommand
         {
             var quiet = parse.GetValue(_quiet);
             var rateLimit = parse.GetValue(_rateLimit) is { } rate ? SizeText.Parse(rate, "rate limit") : 0;
-            CacheModeOption.Validate(parse.GetValue(_cache), source: false);
+            var directIo = CacheModeOption.IsDirect(CacheModeOption.Validate(parse.GetValue(_cache), source: false));
             var showProgress = parse.GetValue(_progress) && !quiet;
             using var secrets = Secrets.Load(parse, _object);
             var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
@@ -43,6 +43,7 @@ internal sealed class CommitCommand
                 Base = parse.GetValue(_base),
                 KeepOverlay = parse.GetValue(_keep),
                 RateLimit = rateLimit,
+                DirectIo = directIo,
             }, progress, context.Cancellation);
             progress?.Complete();
 

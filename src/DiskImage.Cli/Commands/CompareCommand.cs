@@ -31,9 +31,10 @@ internal sealed class CompareCommand
         command.SetAction(parse =>
         {
             // As in qemu-img, --image-opts makes both file names option lists.
+            bool directIo;
             try
             {
-                CacheModeOption.Validate(parse.GetValue(_sourceCache), source: true);
+                directIo = CacheModeOption.IsDirect(CacheModeOption.Validate(parse.GetValue(_sourceCache), source: true));
             }
             catch (InvalidOptionException e)
             {
@@ -63,6 +64,7 @@ internal sealed class CompareCommand
                 SecondFormat = second.Format,
                 Strict = parse.GetValue(_strict),
                 ForceShare = parse.GetValue(_forceShare),
+                DirectIo = directIo,
                 SecretProvider = secrets.Get,
                 FirstKeySecret = first.KeySecret,
                 SecondKeySecret = second.KeySecret,

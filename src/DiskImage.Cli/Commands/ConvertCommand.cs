@@ -79,7 +79,7 @@ internal sealed class ConvertCommand
                 throw new InvalidOptionException("Must specify image file name");
             }
 
-            CacheModeOption.Validate(parse.GetValue(_sourceCache), source: true);
+            var sourceDirectIo = CacheModeOption.IsDirect(CacheModeOption.Validate(parse.GetValue(_sourceCache), source: true));
             using var secrets = Secrets.Load(parse, _object);
             var sources = files[..^1].Select(f => Secrets.Resolve(context.ImageOptsNames, f, parse.GetValue(_imageOpts), parse.GetValue(_sourceFormat), secrets)).ToList();
             if (sources.Select(s => s.Format).Distinct().Count() > 1)
@@ -116,6 +116,7 @@ internal sealed class ConvertCommand
                 UntrustedSources = parse.GetValue(_untrusted),
                 Snapshot = parse.GetValue(_snapshot),
                 TargetCache = CacheMode(parse.GetValue(_cache)),
+                SourceDirectIo = sourceDirectIo,
                 RateLimit = rateLimit,
                 BackingFile = parse.GetValue(_backing),
                 BackingFormat = parse.GetValue(_backingFormat),

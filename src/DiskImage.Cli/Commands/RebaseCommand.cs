@@ -29,8 +29,8 @@ internal sealed class RebaseCommand
         command.SetAction(parse =>
         {
             var showProgress = parse.GetValue(_progress) && !parse.GetValue(_quiet);
-            CacheModeOption.Validate(parse.GetValue(_cache), source: false);
-            CacheModeOption.Validate(parse.GetValue(_sourceCache), source: true);
+            var directIo = CacheModeOption.IsDirect(CacheModeOption.Validate(parse.GetValue(_cache), source: false));
+            var backingDirectIo = CacheModeOption.IsDirect(CacheModeOption.Validate(parse.GetValue(_sourceCache), source: true));
             using var secrets = Secrets.Load(parse, _object);
             var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             var progress = showProgress ? new QemuProgress(context.Out, step: 2) : null;
@@ -44,6 +44,8 @@ internal sealed class RebaseCommand
                 BackingFormat = parse.GetValue(_backingFormat),
                 Unsafe = parse.GetValue(_unsafe),
                 ForceShare = parse.GetValue(_forceShare),
+                DirectIo = directIo,
+                BackingDirectIo = backingDirectIo,
             }, progress, context.Cancellation);
             progress?.Complete();
 

@@ -36,7 +36,9 @@ internal static class CreateOptionHelp
         }
 
         // The format's entries win over the protocol's of the same name, as in qemu-img's merged list.
-        var merged = entries.Concat(CreateOptionTable.FileProtocol.Where(p => entries.All(e => e.Name != p.Name)));
+        // An nfs:// target's protocol (QEMU's nfs driver) creates with nothing but a size, which every format has.
+        var protocol = filename.StartsWith("nfs://", StringComparison.Ordinal) ? [] : CreateOptionTable.FileProtocol;
+        var merged = entries.Concat(protocol.Where(p => entries.All(e => e.Name != p.Name)));
         context.Out.WriteLine("Supported options:");
         Print(context.Out, merged);
         return 0;

@@ -118,9 +118,11 @@ public sealed record ImageOpenOptions
     /// <summary>
     /// <c>cache.direct=on</c>: QEMU opens the file with <c>O_DIRECT</c> and works in whole blocks of the alignment it
     /// probes, which shows in block status at the end of a file whose length is not a whole number of them. The
-    /// file is read and written as without it here (the data is the same; only the page cache is bypassed).
+    /// file is read and written as without it here (the data is the same; only the page cache is bypassed). Set by a
+    /// verb's cache mode <c>none</c> or <c>directsync</c> (qemu-img's <c>-t</c>/<c>-T</c>, qemu-io's <c>-t</c>/<c>-n</c>);
+    /// backing files inherit it, as in QEMU. An <c>nfs</c> node refuses it with libnfs's readahead or page cache.
     /// </summary>
-    internal bool DirectIo { get; init; }
+    public bool DirectIo { get; init; }
 
     /// <summary>
     /// <c>backing.file.filename</c>: the backing file to open instead of the one the image names. Not passed on to

@@ -9,15 +9,21 @@ namespace DiskImage.Options;
 internal static class LiteralFileName
 {
     /// <summary>
-    /// <paramref name="filename"/> when it opens as the same file either way; a name with a protocol prefix and no such
-    /// local file fails as QEMU's file driver fails on it. (One that does exist locally keeps its old reading.)
+    /// <paramref name="filename"/> when it opens as the same file either way; a name with a protocol prefix names the
+    /// local file of that name, made relative (<c>./</c>) so no later reading takes the prefix, and fails as QEMU's
+    /// file driver fails on it when no such file exists.
     /// </summary>
     /// <exception cref="ImageAccessException">The name has a protocol prefix and no local file or directory has it.</exception>
     public static string Check(string filename)
     {
-        if (IO.ProtocolName.Of(filename) is null || File.Exists(filename) || Directory.Exists(filename))
+        if (IO.ProtocolName.Of(filename) is null)
         {
             return filename;
+        }
+
+        if (File.Exists(filename) || Directory.Exists(filename))
+        {
+            return "./" + filename;
         }
 
         throw new ImageAccessException($"Could not open '{filename}': No such file or directory");

@@ -101,6 +101,7 @@ internal sealed class IoCommand
             ForceShare = parse.GetValue(_forceShare),
             CopyOnRead = parse.GetValue(_copyOnRead),
             IgnoreFlushes = ignoreFlushes,
+            DirectIo = QemuIoOpenModes.IsDirect(cache),
             WriteThrough = cache is "writethrough" or "directsync",
             DefaultCache = cache is null,
             IgnoreDiscards = ignoreDiscards,

@@ -177,7 +177,7 @@ public sealed partial class Qcow2Image : IDiskImage, ICompressedClusterWriter
     /// <summary>Whether a backing name is used as it is: an absolute path, or a name with a protocol QEMU never resolves against a directory.</summary>
     internal static bool IsAbsoluteName(string backingFile) =>
         Path.IsPathRooted(backingFile) || IO.Curl.CurlUrl.SchemeOf(backingFile) is not null || Options.SshNode.IsSshUri(backingFile)
-        || Nbd.Client.NbdUri.IsNbd(backingFile) || Options.JsonFilename.IsJson(backingFile) || IO.Blkdebug.BlkdebugName.IsBlkdebug(backingFile);
+        || IO.Nfs.NfsUrl.IsNfs(backingFile) || Nbd.Client.NbdUri.IsNbd(backingFile) || Options.JsonFilename.IsJson(backingFile) || IO.Blkdebug.BlkdebugName.IsBlkdebug(backingFile);
 
     private static void RefuseForUntrusted(Qcow2Header header)
     {

@@ -7,7 +7,7 @@ namespace DiskImage.IO.Nfs;
 /// read in full and checked (a handle at most 64 bytes, a READ no longer than asked, data as long as its count).
 /// A status other than NFS3_OK becomes <see cref="NfsProtocolException"/> with libnfs's line for it.
 /// </summary>
-internal sealed class Nfs3Client : IDisposable
+internal sealed partial class Nfs3Client : IDisposable
 {
     private const uint Program = 100003;
     private const uint Version = 3;

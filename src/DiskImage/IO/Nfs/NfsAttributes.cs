@@ -1,6 +1,6 @@
 namespace DiskImage.IO.Nfs;
 
-/// <summary>The fields of an NFS v3 <c>fattr3</c> (RFC 1813) the driver uses: type, size and the bytes the file takes.</summary>
+/// <summary>The fields of an NFS v3 <c>fattr3</c> (RFC 1813) the driver uses: type, mode, size and the bytes the file takes.</summary>
 internal readonly record struct NfsAttributes(uint Type, ulong Size, ulong Used)
 {
     /// <summary>NF3REG.</summary>
@@ -14,15 +14,19 @@ internal readonly record struct NfsAttributes(uint Type, ulong Size, ulong Used)
 
     private const int RestAfterUsed = 8 + 8 + 8 + 8 * 3;
 
+    /// <summary>The permission bits (and set-id and sticky bits).</summary>
+    public uint Mode { get; init; }
+
     /// <summary>Reads a whole <c>fattr3</c>.</summary>
     public static NfsAttributes Read(XdrReader reader)
     {
         var type = reader.UInt32();
-        reader.Skip(4 * 4);
+        var mode = reader.UInt32();
+        reader.Skip(3 * 4);
         var size = reader.UInt64();
         var used = reader.UInt64();
         reader.Skip(RestAfterUsed);
-        return new NfsAttributes(type, size, used);
+        return new NfsAttributes(type, size, used) { Mode = mode & 0xfff };
     }
 
     /// <summary>Reads a <c>post_op_attr</c>: the attributes when the server sent them.</summary>

@@ -41,8 +41,7 @@ internal sealed class NfsSession : IDisposable
     /// <summary>Mounts the target's export and opens (or creates) its file.</summary>
     public static NfsSession Open(NfsTarget target, bool writable, bool create)
     {
-        var credentials = RpcCredentials.For(unchecked((uint)(target.User ?? CurrentUid())), unchecked((uint)(target.Group ?? CurrentGid())))
-            with { SynCount = target.TcpSynCount is { } n ? (int)Math.Clamp(n, 1, 127) : null };
+        var credentials = CredentialsFor(target);
         var address = Resolve(target.Host);
         NfsFileHandle? root = null;
         Nfs3Client? client = null;
@@ -67,7 +66,9 @@ internal sealed class NfsSession : IDisposable
 
         try
         {
-            var file = create ? CreateFile(client, root, target) : OpenFile(client, root, target, writable);
+            // A staged new output (NfsStagedOutput) is made and opened under its temporary name.
+            var path = NfsStagedOutput.FileFor(client, root, target, create);
+            var file = create ? CreateFile(client, root, path) : OpenFile(client, root, target.Export, path, writable);
             return new NfsSession(address, credentials, target, client, file, readMax, writeMax);
         }
         catch
@@ -78,13 +79,13 @@ internal sealed class NfsSession : IDisposable
         }
     }
 
-    private static NfsFileHandle OpenFile(Nfs3Client client, NfsFileHandle root, NfsTarget target, bool writable)
+    private static NfsFileHandle OpenFile(Nfs3Client client, NfsFileHandle root, string export, string path, bool writable)
     {
         try
         {
-            var file = NfsPathWalk.Resolve(client, root, target.Export, target.File);
+            var file = NfsPathWalk.Resolve(client, root, export, path);
             var wanted = writable ? AccessRead | AccessModify : AccessRead;
-            var granted = client.Access(file, wanted, target.File);
+            var granted = client.Access(file, wanted, path);
             if (granted != wanted)
             {
                 throw new NfsProtocolException($"NFS: ACCESS denied. Required access {Bits(wanted)}. Allowed access {Bits(granted)}") { Errno = -13 };
@@ -98,18 +99,43 @@ internal sealed class NfsSession : IDisposable
         }
     }
 
-    private static NfsFileHandle CreateFile(Nfs3Client client, NfsFileHandle root, NfsTarget target)
+    private static NfsFileHandle CreateFile(Nfs3Client client, NfsFileHandle root, string path)
     {
         try
         {
-            var name = target.File.TrimStart('/');
-            return client.Create(root, name, NewFileMode, target.File);
+            var name = path.TrimStart('/');
+            return client.Create(root, name, NewFileMode, path);
         }
         catch (NfsProtocolException e)
         {
             throw new ImageAccessException($"Failed to create file: creat call failed with \"{e.Message}\"", e);
         }
     }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> with a client and the root handle of <paramref name="target"/>'s export mounted,
+    /// as a session has them, but no file opened.
+    /// </summary>
+    /// <exception cref="NfsProtocolException">The server refused the mount or a call of the action.</exception>
+    public static void WithExport(NfsTarget target, Action<Nfs3Client, NfsFileHandle> action)
+    {
+        var credentials = CredentialsFor(target);
+        var address = Resolve(target.Host);
+        var root = MountClient.Mount(address, target.Host, target.Export, credentials);
+        try
+        {
+            using var client = Nfs3Client.Connect(address, target.Host, credentials);
+            action(client, root);
+        }
+        finally
+        {
+            MountClient.Unmount(address, target.Host, target.Export, credentials);
+        }
+    }
+
+    private static RpcCredentials CredentialsFor(NfsTarget target) =>
+        RpcCredentials.For(unchecked((uint)(target.User ?? CurrentUid())), unchecked((uint)(target.Group ?? CurrentGid())))
+            with { SynCount = target.TcpSynCount is { } n ? (int)Math.Clamp(n, 1, 127) : null };
 
     /// <summary>The file's attributes (libnfs's fstat); a failure in QEMU's words for the open.</summary>
     public NfsAttributes Stat()

@@ -26,4 +26,7 @@ public sealed record AmendOptions
     /// amendment, as qemu-img prints it on stderr; null discards it.
     /// </summary>
     public Action<string>? RepairReport { get; init; }
+
+    /// <summary>Cache mode <c>none</c> or <c>directsync</c> (<c>-t</c>): the image's nodes get <c>cache.direct=on</c>.</summary>
+    public bool DirectIo { get; init; }
 }

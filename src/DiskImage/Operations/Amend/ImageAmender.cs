@@ -116,5 +116,6 @@ public static class ImageAmender
             SecretProvider = options.SecretProvider,
             KeySecret = options.KeySecret,
             RepairReport = options.RepairReport,
+            DirectIo = options.DirectIo,
         });
 }

@@ -21,7 +21,7 @@ public static class ImageBenchmark
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        using var image = ImageFormatRegistry.Default.Open(path, options.Format, new ImageOpenOptions { ReadOnly = !options.Write, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret, ForceShare = options.ForceShare });
+        using var image = ImageFormatRegistry.Default.Open(path, options.Format, new ImageOpenOptions { ReadOnly = !options.Write, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret, ForceShare = options.ForceShare, DirectIo = options.Cache is BenchmarkCacheMode.None or BenchmarkCacheMode.Directsync });
         CheckFits(image.Length, options);
         started?.Report(options);
         var result = Run(image, options, cancellationToken);

@@ -26,4 +26,7 @@ public sealed record CommitOptions
 
     /// <summary>Bytes per second the copy may move (qemu-img commit's <c>-r</c>); 0 for no limit.</summary>
     public long RateLimit { get; init; }
+
+    /// <summary>Cache mode <c>none</c> or <c>directsync</c> (<c>-t</c>): the image's nodes and its base's get <c>cache.direct=on</c>.</summary>
+    public bool DirectIo { get; init; }
 }

@@ -209,7 +209,7 @@ public static class ImageCommitter
         return IO.FileStatCalls.TryStat(file, out _, out _, out var kind) && kind == IO.FileKind.Directory;
     }
 
-    private static ImageOpenOptions Unlocking(CommitOptions options) => new() { SecretProvider = options.SecretProvider, KeySecret = options.KeySecret };
+    private static ImageOpenOptions Unlocking(CommitOptions options) => new() { SecretProvider = options.SecretProvider, KeySecret = options.KeySecret, DirectIo = options.DirectIo };
 
     /// <summary>The image is read here, but locked as the writer qemu-img commit is on it (it empties the image afterwards).</summary>
     private static ImageOpenOptions TopOptions(CommitOptions options) =>

@@ -29,4 +29,6 @@ public sealed record ImageCompareOptions
 
     /// <summary><c>-U</c>: open both images sharing every permission, so they can be compared while another process writes them.</summary>
     public bool ForceShare { get; init; }
+    /// <summary>Cache mode <c>none</c> or <c>directsync</c> (<c>-T</c>): both images' nodes get <c>cache.direct=on</c>.</summary>
+    public bool DirectIo { get; init; }
 }

@@ -27,8 +27,8 @@ public static class ImageComparer
         {
             try
             {
-                first = registry.Open(options.FirstPath, options.FirstFormat, new ImageOpenOptions { SecretProvider = options.SecretProvider, KeySecret = options.FirstKeySecret, ForceShare = options.ForceShare });
-                second = registry.Open(options.SecondPath, options.SecondFormat, new ImageOpenOptions { SecretProvider = options.SecretProvider, KeySecret = options.SecondKeySecret, ForceShare = options.ForceShare });
+                first = registry.Open(options.FirstPath, options.FirstFormat, new ImageOpenOptions { SecretProvider = options.SecretProvider, KeySecret = options.FirstKeySecret, ForceShare = options.ForceShare, DirectIo = options.DirectIo });
+                second = registry.Open(options.SecondPath, options.SecondFormat, new ImageOpenOptions { SecretProvider = options.SecretProvider, KeySecret = options.SecondKeySecret, ForceShare = options.ForceShare, DirectIo = options.DirectIo });
             }
             catch (DiskImageException e)
             {

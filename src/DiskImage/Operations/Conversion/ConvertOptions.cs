@@ -120,6 +120,8 @@ public sealed record ConvertOptions
 
     /// <summary><c>-U</c>: open the sources sharing every permission, so they can be read while another process writes them.</summary>
     public bool ForceShare { get; init; }
+    /// <summary>Source cache mode <c>none</c> or <c>directsync</c> (<c>-T</c>): the sources' nodes get <c>cache.direct=on</c>.</summary>
+    public bool SourceDirectIo { get; init; }
 
     /// <summary>
     /// <c>-B</c>: the new target is an overlay over this file (stored as given, resolved relative to the target), and

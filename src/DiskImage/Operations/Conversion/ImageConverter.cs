@@ -71,7 +71,7 @@ public static class ImageConverter
 
             // A new target is built under a temporary name and renamed into place when whole; -n writes in place, and
             // so does a new image on an NBD export or iSCSI LUN, which exists already and cannot be renamed, and one on an
-            // NFS server (made there in place, as qemu-img makes it). One on an SSH server is staged on the server.
+            // NFS export. One on an SSH or NFS server is staged on that server (renamed there when whole).
             var targetOnSsh = DiskImage.Options.SshNode.IsSshUri(options.Target);
             var targetOnNbd = Nbd.Client.NbdUri.IsNbd(options.Target) || targetOnSsh || IO.Nfs.NfsUrl.IsNfs(options.Target) || IO.Iscsi.IscsiNode.IsIscsi(options.Target);
             if (!options.NoCreate && IO.ProtocolName.CreationRefusal(options.Target) is { } refusal)
@@ -83,6 +83,7 @@ public static class ImageConverter
             var namedElsewhere = targetFormat is Formats.Foreign.ForeignDriverFormat or Formats.Filters.FilterDriverFormat || targetFormat is Formats.Raw.ProtocolFormat { Name: not "file" };
             using var output = options.NoCreate || targetOnNbd || namedElsewhere ? null : BeginOutput(options.Target, targetFormat.Name);
             using var sshOutput = !options.NoCreate && targetOnSsh && !namedElsewhere ? IO.Ssh.SshStagedOutput.Begin(options.Target) : null;
+            using var nfsOutput = !options.NoCreate && IO.Nfs.NfsUrl.IsNfs(options.Target) && !namedElsewhere ? IO.Nfs.NfsStagedOutput.Begin(options.Target) : null;
             var targetPath = output?.WritePath ?? options.Target;
             if (!options.NoCreate)
             {
@@ -103,6 +104,7 @@ public static class ImageConverter
             Copy(registry, targetFormat, targetPath, sources, layout, options, bitmap, progress, cancellationToken);
             output?.Commit(flushToDisk: options.TargetCache != "unsafe");
             sshOutput?.Commit();
+            nfsOutput?.Commit();
         }
         finally
         {
@@ -258,6 +260,7 @@ public static class ImageConverter
             {
                 ReadOnly = false,
                 IgnoreFlushes = options.TargetCache == "unsafe",
+                DirectIo = Io.QemuIoOpenModes.IsDirect(options.TargetCache),
                 NewOutputFile = newOutput,
                 Registry = registry,
                 SecretProvider = options.SecretProvider,
@@ -315,6 +318,7 @@ public static class ImageConverter
                     KeySecret = keySecret,
                     Untrusted = options.UntrustedSources,
                     ForceShare = options.ForceShare,
+                    DirectIo = options.SourceDirectIo,
 
                     // As qemu-img convert: nobody may write or resize a source while it is copied.
                     SharedPermissions = LockPermissions.ConsistentRead | LockPermissions.WriteUnchanged,

@@ -83,11 +83,13 @@ public static class ImageDd
         if (targetFormat is Formats.Foreign.ForeignDriverFormat || targetFormat is Formats.Raw.ProtocolFormat { Name: not "file" }
             || IO.Nfs.NfsUrl.IsNfs(options.OutputPath) || DiskImage.Options.SshNode.IsSshUri(options.OutputPath) || IO.Iscsi.IscsiNode.IsIscsi(options.OutputPath))
         {
-            // A protocol other than file writes onto what the name names (a device, an export, a LUN, a file on an NFS
-            // server, made there in place as qemu-img makes it) or refuses it by that name, so nothing is staged under
-            // another; a new file on an SSH server is staged on the server and keeps its name in every message.
+            // A protocol other than file writes onto what the name names (a device, an export, a LUN) or refuses it by
+            // that name, so nothing is staged under another locally; a new file on an SSH or NFS server is staged on
+            // that server and keeps its name in every message.
             using var sshOutput = DiskImage.Options.SshNode.IsSshUri(options.OutputPath) && targetFormat is not Formats.Foreign.ForeignDriverFormat
                 ? IO.Ssh.SshStagedOutput.Begin(options.OutputPath) : null;
+            using var nfsOutput = IO.Nfs.NfsUrl.IsNfs(options.OutputPath) && targetFormat is not Formats.Foreign.ForeignDriverFormat
+                ? IO.Nfs.NfsStagedOutput.Begin(options.OutputPath) : null;
             CreateTarget(targetFormat, options.OutputPath, options.OutputPath, length, registry);
             using (var device = registry.Open(options.OutputPath, targetFormat.Name, new ImageOpenOptions { ReadOnly = false }))
             {
@@ -96,6 +98,7 @@ public static class ImageDd
             }
 
             sshOutput?.Commit();
+            nfsOutput?.Commit();
             return new DdResult(length, skippedPastEnd);
         }
 

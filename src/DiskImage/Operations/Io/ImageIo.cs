@@ -93,6 +93,7 @@ public static class ImageIo
         Snapshot = options.Snapshot,
         ForceShare = options.ForceShare,
         IgnoreFlushes = options.IgnoreFlushes,
+        DirectIo = options.DirectIo,
         WriteThrough = options.WriteThrough,
         DefaultCache = options.DefaultCache,
         IgnoreDiscards = options.IgnoreDiscards,

@@ -18,6 +18,9 @@ public sealed record IoOptions
     /// <summary><c>-t unsafe</c>: flushes are not passed to the host.</summary>
     public bool IgnoreFlushes { get; init; }
 
+    /// <summary>Cache mode <c>none</c> or <c>directsync</c> (or <c>-n</c>): the image's nodes get <c>cache.direct=on</c>.</summary>
+    public bool DirectIo { get; init; }
+
     /// <summary>
     /// <c>-t writethrough</c> / <c>directsync</c>: every command that writes is flushed before the next one runs, so a
     /// completed write survives the process being killed.

@@ -21,6 +21,9 @@ internal sealed record QemuIoOpenSettings(string Path)
     /// <summary><c>cache=unsafe</c>: flushes are not passed on.</summary>
     public bool IgnoreFlushes { get; init; }
 
+    /// <summary>Cache mode <c>none</c> or <c>directsync</c>: the nodes are opened with <c>cache.direct=on</c>.</summary>
+    public bool DirectIo { get; init; }
+
     /// <summary>Cache mode writethrough or directsync: writes are flushed when their command completes.</summary>
     public bool WriteThrough { get; init; }
 

@@ -339,6 +339,7 @@ public sealed class QemuIoSession : IDisposable
         KeySecret = settings.KeySecret,
         ForceShare = settings.ForceShare,
         IgnoreFlushes = settings.IgnoreFlushes,
+        DirectIo = settings.DirectIo,
         Registry = _registry,
     });
 

@@ -29,11 +29,6 @@ public static class ImageRebaser
     {
         ArgumentNullException.ThrowIfNull(options);
         var newName = options.BackingFile.Length == 0 ? null : options.BackingFile;
-        if (newName is not null && options.BackingFormat is null)
-        {
-            throw new InvalidOptionException($"Could not change the backing file to '{newName}': backing format must be specified");
-        }
-
         var registry = ImageFormatRegistry.Default;
         // Unsafe mode only rewrites the name, as qemu-img does without opening the new chain (iotest 043 builds loops
         // on purpose this way); a safe rebase reads through the new chain, so a loop there is refused first.
@@ -44,10 +39,16 @@ public static class ImageRebaser
 
         cancellationToken.ThrowIfCancellationRequested();
         using var image = registry.Open(options.Path, options.Format,
-            new ImageOpenOptions { ReadOnly = false, OpenBackingChain = !options.Unsafe, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret });
+            new ImageOpenOptions { ReadOnly = false, OpenBackingChain = !options.Unsafe, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret, DirectIo = options.DirectIo });
         if (image is not (Qcow2Image or Formats.Qed.QedImage))
         {
             throw new UnsupportedFeatureException($"Could not change the backing file to '{newName ?? ""}': Operation not supported");
+        }
+
+        // As qemu-img, only after the image opened (so its open errors come first), but before anything is copied.
+        if (newName is not null && options.BackingFormat is null)
+        {
+            throw new InvalidOptionException($"Could not change the backing file to '{newName}': backing format must be specified");
         }
 
         if (!options.Unsafe)
@@ -60,7 +61,7 @@ public static class ImageRebaser
                 var resolved = Qcow2Image.ResolveBackingPath(options.Path, newName);
                 try
                 {
-                    newBacking = registry.Open(resolved, options.BackingFormat, new ImageOpenOptions { SecretProvider = options.SecretProvider, KeySecret = options.BackingKeySecret ?? options.KeySecret, ForceShare = options.ForceShare });
+                    newBacking = registry.Open(resolved, options.BackingFormat, new ImageOpenOptions { SecretProvider = options.SecretProvider, KeySecret = options.BackingKeySecret ?? options.KeySecret, ForceShare = options.ForceShare, DirectIo = options.BackingDirectIo });
                 }
                 catch (DiskImageException e)
                 {

@@ -29,4 +29,8 @@ public sealed record RebaseOptions
 
     /// <summary><c>-U</c>: open the new backing file sharing every permission (the image itself is always opened for writing).</summary>
     public bool ForceShare { get; init; }
+    /// <summary>Cache mode <c>none</c> or <c>directsync</c> (<c>-t</c>): the image's nodes, its old backing chain included, get <c>cache.direct=on</c>.</summary>
+    public bool DirectIo { get; init; }
+    /// <summary>Source cache mode <c>none</c> or <c>directsync</c> (<c>-T</c>): the new backing file's nodes get <c>cache.direct=on</c>.</summary>
+    public bool BackingDirectIo { get; init; }
 }
