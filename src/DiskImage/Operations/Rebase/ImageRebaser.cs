@@ -40,15 +40,16 @@ public static class ImageRebaser
         cancellationToken.ThrowIfCancellationRequested();
         using var image = registry.Open(options.Path, options.Format,
             new ImageOpenOptions { ReadOnly = false, OpenBackingChain = !options.Unsafe, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret, DirectIo = options.DirectIo });
-        if (image is not (Qcow2Image or Formats.Qed.QedImage))
-        {
-            throw new UnsupportedFeatureException($"Could not change the backing file to '{newName ?? ""}': Operation not supported");
-        }
-
-        // As qemu-img, only after the image opened (so its open errors come first), but before anything is copied.
+        // As qemu-img, only after the image opened (so its open errors come first) and before the driver is asked
+        // (QEMU checks -F first too), but before anything is copied.
         if (newName is not null && options.BackingFormat is null)
         {
             throw new InvalidOptionException($"Could not change the backing file to '{newName}': backing format must be specified");
+        }
+
+        if (image is not (Qcow2Image or Formats.Qed.QedImage))
+        {
+            throw new UnsupportedFeatureException($"Could not change the backing file to '{newName ?? ""}': Operation not supported");
         }
 
         if (!options.Unsafe)
