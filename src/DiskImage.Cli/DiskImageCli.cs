@@ -41,6 +41,13 @@ internal static class DiskImageCli
                 throw new UsageException($"Command not found: {args[0]}");
             }
 
+            if (ObjectHelp.InArguments(args) is { } objectHelp)
+            {
+                // qemu-img and qemu-io answer an --object help request as they read the option, and exit.
+                stdout.Write(objectHelp);
+                return 0;
+            }
+
             var parse = root.Parse(QemuArguments.Normalize(args, root));
             if (parse.Errors.Count > 0)
             {

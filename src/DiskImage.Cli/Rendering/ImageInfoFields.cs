@@ -48,9 +48,13 @@ internal static class ImageInfoFields
         || (info.Format == "raw" && (info.Filename.StartsWith("ssh://", StringComparison.Ordinal) || info.Filename.StartsWith("nfs://", StringComparison.Ordinal)
             || (info.Filename.StartsWith("nbd", StringComparison.Ordinal) && info.Filename.Contains("://", StringComparison.Ordinal))));
 
-    /// <summary>A raw image over a null node, named by the node (<c>null-co://</c>) or by a <c>json:</c> name holding it as the file.</summary>
+    /// <summary>
+    /// A raw image over a null node, named by the node (<c>null-co://</c>), by a blkdebug node over it
+    /// (<c>blkdebug:CONFIG:null-co://</c>, which passes the question on) or by a <c>json:</c> name holding it as the file.
+    /// </summary>
     private static bool OnNullNode(string filename) =>
         filename.StartsWith("null-co://", StringComparison.Ordinal) || filename.StartsWith("null-aio://", StringComparison.Ordinal)
+        || (filename.StartsWith("blkdebug:", StringComparison.Ordinal) && (filename.EndsWith(":null-co://", StringComparison.Ordinal) || filename.EndsWith(":null-aio://", StringComparison.Ordinal)))
         || (filename.StartsWith("json:", StringComparison.Ordinal) && (filename.Contains("\"file\": {\"driver\": \"null-co\"", StringComparison.Ordinal)
             || filename.Contains("\"file\": {\"driver\": \"null-aio\"", StringComparison.Ordinal)));
 

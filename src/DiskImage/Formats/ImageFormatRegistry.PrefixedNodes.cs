@@ -36,13 +36,13 @@ public sealed partial class ImageFormatRegistry
                 var format = formatName is null ? Probe(path) : Get(formatName);
                 return format.Open(path, options with
                 {
-                    FileNode = (outer, _) => new Raw.ImageStorage(Raw.ProtocolFormat.ForHostDriver(protocol).Open(path, outer with
+                    FileNode = (outer, _) => HostDriverNode(protocol, path, format.Name, outer with
                     {
                         FileNode = null,
                         Window = null,
                         StackedDisplayName = null,
                         FormatWasProbed = false,
-                    })),
+                    }),
                     FormatWasProbed = formatName is null,
                 });
 
@@ -52,6 +52,26 @@ public sealed partial class ImageFormatRegistry
             default:
                 return null;
         }
+    }
+
+    /// <summary>
+    /// The device driver's node under <paramref name="formatName"/>; a drive without a disc under a format other than
+    /// raw fails as that format's first read of it fails in QEMU.
+    /// </summary>
+    private static IO.IStorage HostDriverNode(string protocol, string path, string formatName, ImageOpenOptions options)
+    {
+        var node = Raw.ProtocolFormat.ForHostDriver(protocol).Open(path, options);
+        // Checks that need no read come first: a read-only format opened for writing, luks without its key (info
+        // opens it without one).
+        var refusedBeforeReading = (formatName is "bochs" or "cloop" or "dmg" && !options.ReadOnly)
+            || (formatName == "luks" && options.KeySecret is null && !options.MetadataOnly);
+        if (!refusedBeforeReading && Raw.RawImage.LacksMedium(node) && Raw.NoMediumRefusal.For(formatName, path, node.Length) is { } refusal)
+        {
+            node.Dispose();
+            throw new InvalidImageException(refusal);
+        }
+
+        return new Raw.ImageStorage(node);
     }
 
     /// <summary>

@@ -31,7 +31,25 @@ public static class Storage
         var (config, path) = BlkdebugName.Split(name);
         // The node stays even without rules: the format above raises its events there, which breakpoints follow.
         var rules = config is null ? [] : BlkdebugRules.Load(config, []);
-        return new BlkdebugStorage(Open(path, writable, lockRequest), rules);
+        var image = OpenImageChild(path, writable, lockRequest);
+        // QEMU names the node by its rules file and its image's own name (file: stripped).
+        return new BlkdebugStorage(image, rules, $"blkdebug:{config}:{image.Path}");
+    }
+
+    /// <summary>
+    /// The image under a <c>blkdebug:</c> name, opened by the protocol its prefix picks: the null drivers' nodes too,
+    /// which take no other name than their own URL (QEMU's words when it is another).
+    /// </summary>
+    private static IStorage OpenImageChild(string path, bool writable, LockRequest? lockRequest)
+    {
+        if (ProtocolName.Of(path) is { } protocol && protocol is "null-co" or "null-aio")
+        {
+            return path == protocol + "://" ? new Formats.Null.NullStorage(path, Formats.Null.NullFormat.DefaultSize, readZeroes: false, writable)
+                : throw new InvalidImageException($"The only allowed filename for this driver is '{protocol}://'");
+        }
+
+        // An explicit file: prefix names the same file, which the node is then named by.
+        return Open(FileProtocolPrefix.Strip(path), writable, lockRequest);
     }
 
     /// <summary>

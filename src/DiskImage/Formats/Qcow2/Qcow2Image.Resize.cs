@@ -295,9 +295,12 @@ public sealed partial class Qcow2Image
     private void UnmapFromLocked(long firstGone)
     {
         var firstWholeTable = (firstGone + L2Entries - 1) >> _l2Bits;
+        // QEMU's discard of the cut range asks each L2 table of the old size for writing, so one not there yet is
+        // allocated (empty) first; past the old size it has nothing to ask.
+        var lastAsked = _header.Size == 0 ? -1 : ((_header.Size - 1) >> _clusterBits) >> _l2Bits;
         for (long l1Index = firstGone >> _l2Bits; l1Index < _l1.Length; l1Index++)
         {
-            if (L2OffsetOf(l1Index) == 0)
+            if (L2OffsetOf(l1Index) == 0 && l1Index > lastAsked)
             {
                 continue;
             }

@@ -159,11 +159,27 @@ public sealed partial class Qcow2Image
 
             progress?.Report(new OperationProgress(0, total));
             var incoming = CollectReferencesLocked(snapshotL1, Walked);
-            var outgoing = CollectReferencesLocked(_l1, Walked);
+            CollectReferencesLocked(_l1, Walked);
             cancellationToken.ThrowIfCancellationRequested();
+            if (size != _header.Size)
+            {
+                // QEMU first truncates the active state to the snapshot's size, as a resize does (shrinking discards
+                // past the end, copying a shared L2 table it has to touch), then switches.
+                if (size < _header.Size)
+                {
+                    ShrinkLocked(size);
+                }
+                else
+                {
+                    GrowLocked(_header.Size, size, Preallocation.Off);
+                }
+            }
+
+            var outgoing = CollectReferencesLocked(_l1);
             RaiseRefcountsLocked(incoming, "Failed to load snapshot");
             _refcounts!.WriteDirty();
             _file.Flush();
+            RewriteSnapshotL1FlagsLocked(snapshot, snapshotL1);
 
             var length = (int)Math.Max(Math.Max(_l1.Length, snapshotL1.Length), L1EntriesFor(size));
             var next = new ulong[length];
@@ -186,6 +202,27 @@ public sealed partial class Qcow2Image
             FlushMetadataLocked();
             progress?.Report(new OperationProgress(total, total));
         }
+    }
+
+    /// <summary>
+    /// QEMU rebuilds the COPIED flags of the snapshot's own L1 copy when it raises its references, and writes the
+    /// copy back when that changed it: every table it names is shared now, so no flag stays.
+    /// </summary>
+    private void RewriteSnapshotL1FlagsLocked(Qcow2Snapshot snapshot, ulong[] snapshotL1)
+    {
+        if (!Array.Exists(snapshotL1, e => (e & Qcow2Constants.FlagCopied) != 0))
+        {
+            return;
+        }
+
+        var raw = new byte[snapshotL1.Length * 8];
+        for (var i = 0; i < snapshotL1.Length; i++)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan(i * 8), snapshotL1[i] & ~Qcow2Constants.FlagCopied);
+        }
+
+        _file.Write(snapshot.L1TableOffset, raw);
+        _file.Flush();
     }
 
     /// <summary>

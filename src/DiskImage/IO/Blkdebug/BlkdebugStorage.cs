@@ -25,9 +25,15 @@ internal sealed class BlkdebugStorage : IStorage
     private long _writeGeneration;
     private long _flushedGeneration;
 
-    public BlkdebugStorage(IStorage inner, IReadOnlyList<BlkdebugRule> rules)
+    private readonly string? _name;
+
+    /// <param name="inner">The node's image.</param>
+    /// <param name="rules">Its rules.</param>
+    /// <param name="name">What the node is called when it is named by a <c>blkdebug:CONFIG:PATH</c> string (QEMU names it so then); null to go by its image's name.</param>
+    public BlkdebugStorage(IStorage inner, IReadOnlyList<BlkdebugRule> rules, string? name = null)
     {
         _inner = inner;
+        _name = name;
         _rules = new List<BlkdebugRule>[BlkdebugEvents.Count];
         for (var i = 0; i < _rules.Length; i++)
         {
@@ -41,6 +47,9 @@ internal sealed class BlkdebugStorage : IStorage
 
         Event(BlkdebugEvent.None);
     }
+
+    /// <summary>The node's child, which requests pass to.</summary>
+    public IStorage Inner => _inner;
 
     /// <summary>Raises <paramref name="value"/> on <paramref name="storage"/> when it is a blkdebug node; nothing otherwise.</summary>
     public static void Raise(IStorage storage, BlkdebugEvent value)
@@ -123,7 +132,7 @@ internal sealed class BlkdebugStorage : IStorage
     }
 
     /// <inheritdoc/>
-    public string Path => _inner.Path;
+    public string Path => _name ?? _inner.Path;
 
     /// <inheritdoc/>
     public bool CanWrite => _inner.CanWrite;

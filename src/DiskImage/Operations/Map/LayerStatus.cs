@@ -27,8 +27,9 @@ internal readonly record struct LayerStatus(long Length, bool Data, bool Zero, b
             _ => OfExtents(image, offset, length),
         };
 
-        // Only formats that can have a backing file read their unallocated runs as zeroes; an NBD export cannot.
-        if (!status.Allocated && image is not RawImage { File: Nbd.Client.NbdStorage } && (image.Backing is null || offset >= image.Backing.Length))
+        // Only formats that can have a backing file read their unallocated runs as zeroes; raw (over an NBD export or
+        // a null node, whose runs can be neither) cannot.
+        if (!status.Allocated && image is not RawImage && (image.Backing is null || offset >= image.Backing.Length))
         {
             status = status with { Zero = true };
         }
@@ -89,11 +90,18 @@ internal readonly record struct LayerStatus(long Length, bool Data, bool Zero, b
     private static LayerStatus OfHostFile(IStorage file, long offset, long length)
     {
         var first = file.GetExtents(offset, length)[0];
+        if (first.Kind == ExtentKind.Unallocated)
+        {
+            // A null node without read-zeroes: neither data nor zero, which QEMU's map shows without an offset.
+            return new LayerStatus(first.Length, false, false, false, null);
+        }
+
         var data = first.Kind == ExtentKind.Data;
         // A raw window (offset option) sits further into its file; a blkverify node's status is its raw copy's,
         // which QEMU names as the file.
+        // A blkdebug node passes the question to its image, which QEMU's map then names.
         return new LayerStatus(first.Length, data, !data, true, offset + ((file as Formats.Raw.WindowStorage)?.Start ?? 0),
-            (file as IO.Blkverify.BlkverifyStorage)?.Raw.Path);
+            (file as IO.Blkverify.BlkverifyStorage)?.Raw.Path ?? (file as IO.Blkdebug.BlkdebugStorage)?.Inner.Path);
     }
 
     private static LayerStatus OfHostMapped(IHostMappedImage image, long offset, long length)

@@ -66,10 +66,10 @@ internal static class InfoCommand
             return QemuIoErrno.ENOTSUP;
         }
 
-        if (session.Image is Formats.Raw.RawImage { File: Formats.Null.NullStorage or Formats.Raw.ImageStorage { Image.Format: Formats.Raw.ProtocolFormat { Name: "host_cdrom" } or Formats.Null.NullFormat } })
+        if (session.Image is Formats.Raw.RawImage { File: Formats.Null.NullStorage or IO.Blkdebug.BlkdebugStorage { Inner: Formats.Null.NullStorage } or Formats.Raw.ImageStorage { Image.Format: Formats.Raw.ProtocolFormat { Name: "host_cdrom" } or Formats.Null.NullFormat } })
         {
             // raw asks its file node for the driver information, which host_cdrom and the null drivers do not have
-            // (ENOTSUP, silently).
+            // (ENOTSUP, silently); a blkdebug node between passes the question on.
             return QemuIoErrno.ENOTSUP;
         }
 

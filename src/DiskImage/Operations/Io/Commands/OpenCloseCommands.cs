@@ -19,6 +19,7 @@ internal static class OpenCloseCommands
         var settings = new QemuIoOpenSettings("") { SecretProvider = session.Settings?.SecretProvider ?? session.SecretProvider, DefaultCache = true };
         var readOnly = false;
         string? align = null;
+        string? fileReference = null;
         var blockOptions = new List<KeyValuePair<string, string?>>();
         var nodeOptions = new List<KeyValuePair<string, string>>();
         var nodeNames = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -105,6 +106,7 @@ internal static class OpenCloseCommands
                         }
                         else if (key is "file" or "file.filename" or "filename")
                         {
+                            fileReference = key == "file" ? text : fileReference;
                             settings = settings with { Path = text };
                         }
                         else if (key == "file.align")
@@ -149,6 +151,38 @@ internal static class OpenCloseCommands
 
         // Without a path operand the image is named by the options alone, and qemu-io's errors then name no device.
         var namedByOptions = operands.Count == 0;
+        var operand = operands.Count == 1 ? operands[0] : null;
+        var hasFilename = blockOptions.Exists(o => o.Key == "filename");
+        var hasFileChild = blockOptions.Exists(o => o.Key == "file" || o.Key.StartsWith("file.", StringComparison.Ordinal));
+        if (OpenFilenameOption.RefusalBeforeOpen(settings.Format, operand, hasFilename, hasFileChild) is { } refusal)
+        {
+            output.Error(operand is null ? $"can't open: {refusal}" : $"can't open device {operand}: {refusal}");
+            return QemuIoErrno.EINVAL;
+        }
+
+        if (!settings.NamedByOptions && fileReference is not null && OpenFilenameOption.IsNull(settings.Format))
+        {
+            // A protocol node has no file child: the option is one it does not have.
+            output.Error($"can't open{(operand is null ? "" : " device " + operand)}: Block protocol '{settings.Format}' doesn't support the option 'file'");
+            return QemuIoErrno.EINVAL;
+        }
+
+        if (!settings.NamedByOptions && fileReference is { } name)
+        {
+            // A string "file" among open's options names an existing node, which a fresh qemu-io never has.
+            output.Error(operand is null ? $"can't open: Cannot find device='{name}' nor node-name='{name}'"
+                : $"can't open device {operand}: Cannot reference an existing block device with additional options or a new filename");
+            return QemuIoErrno.EINVAL;
+        }
+
+        if (OpenFilenameOption.IsNull(settings.Format))
+        {
+            // A null node is named by its options (its URL, checked above, adds nothing to them).
+            settings = settings with { NameForErrors = operand, Path = Options.JsonFilename.Prefix + Options.QemuJson.Object(blockOptions, ordered: true), Format = null };
+            operands.Clear();
+        }
+
+        var filenameLeftOver = OpenFilenameOption.LeftOver(settings.Format, operand ?? (hasFileChild ? "" : null), hasFilename);
         if (settings.Format == "blkdebug")
         {
             // A blkdebug node above the format: its file name (blkdebug:CONFIG:PATH) joins the -o options, and the
@@ -226,7 +260,21 @@ internal static class OpenCloseCommands
             settings = settings with { BlkdebugAlign = alignment };
         }
 
-        return session.Open(settings with { ReadOnly = readOnly, NamedByOptions = namedByOptions }, output) ? 0 : QemuIoErrno.EINVAL;
+        if (!session.Open(settings with { ReadOnly = readOnly, NamedByOptions = namedByOptions }, output))
+        {
+            return QemuIoErrno.EINVAL;
+        }
+
+        if (filenameLeftOver && session.Image is { } opened)
+        {
+            // The format opened over the path has no use for the option, which QEMU refuses once the node is open.
+            var format = opened.Format.Name;
+            session.Close();
+            output.Error($"can't open{(operand is null ? "" : " device " + operand)}: Block format '{format}' does not support the option 'filename'");
+            return QemuIoErrno.EINVAL;
+        }
+
+        return 0;
     }
 
     private static int RunClose(QemuIoSession session, string[] words, QemuIoOutput output)
