@@ -33,7 +33,8 @@ internal static class TraceOptions
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         var first = true;
-        foreach (var item in value.Split(','))
+        // An empty list or item sets nothing (QEMU's option parser skips it).
+        foreach (var item in value.Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
             var equals = item.IndexOf('=', StringComparison.Ordinal);
             var (key, text) = equals >= 0 ? (item[..equals], item[(equals + 1)..]) : first ? ("enable", item) : (item, "on");

@@ -27,6 +27,7 @@ public partial class QemuImgConvertHuntInteropTests
     [InlineData("-T bogus=1 info d.qcow2")]
     [InlineData("-T events=missing info d.qcow2")]
     [InlineData("-T foo")]
+    [InlineData("-T '' info d.qcow2")]
     [InlineData("-- info d.qcow2")]
     [InlineData("--")]
     [InlineData("bogus d.qcow2")]
