@@ -30,11 +30,19 @@ internal static class DiskImageCli
         var context = new CliContext(stdout, stderr) { ErrorIsTerminal = errorIsTerminal, OutputIsTerminal = outputIsTerminal, Cancellation = interruption?.Token ?? default };
         try
         {
-            var root = BuildCommands(context, args.Length > 0 ? args[0] : null);
             if (args.Length == 0)
             {
                 throw new UsageException("Not enough arguments");
             }
+
+            var global = GlobalOptions.Read(args, stdout, stderr);
+            if (global.ExitCode is { } exit)
+            {
+                return exit;
+            }
+
+            args = global.Help ? ["--help"] : global.Arguments;
+            var root = BuildCommands(context, args[0]);
 
             if (!args[0].StartsWith('-') && !root.Subcommands.Any(c => c.Name == args[0] || c.Aliases.Contains(args[0])))
             {

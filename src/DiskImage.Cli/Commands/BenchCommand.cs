@@ -11,13 +11,13 @@ namespace DiskImage.Cli.Commands;
 /// </summary>
 internal sealed class BenchCommand
 {
-    private readonly Option<int?> _count = new("-c") { Description = "Number of requests (default 75000)" };
-    private readonly Option<int?> _depth = new("-d") { Description = "Requests in flight, one worker thread each (default 64)" };
+    private readonly Option<string?> _count = new("-c") { Description = "Number of requests (default 75000)" };
+    private readonly Option<string?> _depth = new("-d") { Description = "Requests in flight, one worker thread each (default 64)" };
     private readonly Option<string?> _format = new("-f") { Description = "Image format (probed when omitted)" };
-    private readonly Option<int?> _flushInterval = new("--flush-interval") { Description = "Flush after every N writes" };
+    private readonly Option<string?> _flushInterval = new("--flush-interval") { Description = "Flush after every N writes" };
     private readonly Option<bool> _nativeAio = new("-n") { Description = "Native AIO in QEMU; accepted, I/O always runs on worker threads here" };
     private readonly Option<bool> _noDrain = new("--no-drain") { Description = "Accepted for compatibility; flushes never wait for a drained queue here" };
-    private readonly Option<string?> _aio = new("-i") { Description = "AIO backend in QEMU; accepted and ignored" };
+    private readonly Option<string?> _aio = new("-i") { Description = "AIO backend in QEMU (threads, native, io_uring); checked, I/O always runs on worker threads here" };
     private readonly Option<string?> _offset = new("-o") { Description = "Offset of the first request (default 0)" };
     private readonly Option<string?> _pattern = new("--pattern") { Description = "Byte value written requests are filled with, decimal or 0x hex (default 0)" };
     private readonly Option<bool> _quiet = new("-q") { Description = "Quiet mode (qemu-img bench prints its two lines anyway, and so does this)" };
@@ -45,6 +45,12 @@ internal sealed class BenchCommand
             using var secrets = Secrets.Load(parse, _object);
             var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             var options = ReadOptions(parse) with { Format = source.Format, SecretProvider = secrets.Get, KeySecret = source.KeySecret };
+            CheckNativeAio(parse, options, source.Path);
+            if (options.Write)
+            {
+                ProbedRawWarning.WriteIfProbedRaw(context, source.Path, source.Format);
+            }
+
             var started = new StartReporter(context.Out);
             var result = ImageBenchmark.Run(source.Path, options, started, context.Cancellation);
             context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Run completed in {result.Elapsed.TotalSeconds:0.000} seconds."));
@@ -60,42 +66,97 @@ internal sealed class BenchCommand
         {
             Format = parse.GetValue(_format),
             ForceShare = parse.GetValue(_forceShare),
-            Count = parse.GetValue(_count) ?? defaults.Count,
-            Depth = parse.GetValue(_depth) ?? defaults.Depth,
+            Count = ParseCount(parse.GetValue(_count), int.MaxValue, "Invalid request count specified") ?? defaults.Count,
+            Depth = ParseCount(parse.GetValue(_depth), int.MaxValue, "Invalid queue depth specified") ?? defaults.Depth,
             BufferSize = ParseInt(parse.GetValue(_bufferSize), "buffer size") ?? defaults.BufferSize,
-            Step = ParseInt(parse.GetValue(_step), "step size"),
+            // A step of 0 means "the buffer size", as in qemu-img.
+            Step = ParseInt(parse.GetValue(_step), "step_size") is { } step and not 0 ? step : null,
             Offset = parse.GetValue(_offset) is { } offset ? SizeText.Parse(offset, "offset") : 0,
             Write = parse.GetValue(_write),
             Pattern = ParsePattern(parse.GetValue(_pattern)),
-            FlushInterval = parse.GetValue(_flushInterval) ?? 0,
-            Cache = parse.GetValue(_cache) is { } cache ? BenchmarkCacheModes.Parse(cache) : BenchmarkCacheMode.Writeback,
+            FlushInterval = ParseCount(parse.GetValue(_flushInterval), int.MaxValue, "Invalid flush interval specified") ?? 0,
+            Cache = parse.GetValue(_cache) is { } cache ? ParseCache(cache) : BenchmarkCacheMode.Writeback,
         };
     }
 
-    private static int? ParseInt(string? text, string what)
+    /// <summary>--pattern: a byte, read as qemu-img reads counts.</summary>
+    private static byte ParsePattern(string? text) => (byte)(ParseCount(text, 0xff, "Invalid pattern byte specified") ?? 0);
+
+    private static int? ParseInt(string? text, string what) =>
+        text is null ? null : (int)SizeText.ParseInRange(text, what, 0, int.MaxValue);
+
+    /// <summary>qemu-img's <c>-t</c> check for bench, in its words.</summary>
+    private static BenchmarkCacheMode ParseCache(string text)
+    {
+        try
+        {
+            return BenchmarkCacheModes.Parse(text);
+        }
+        catch (InvalidOptionException)
+        {
+            throw new InvalidOptionException("Invalid cache mode");
+        }
+    }
+
+    /// <summary>
+    /// <c>-n</c> (or <c>-i native</c>) asks for Linux native AIO, which QEMU opens only with O_DIRECT; the check and
+    /// its words are QEMU's. The I/O itself runs on worker threads either way.
+    /// </summary>
+    private void CheckNativeAio(ParseResult parse, ImageBenchmarkOptions options, string path)
+    {
+        var aio = parse.GetValue(_aio);
+        if (aio is not null and not ("threads" or "native" or "io_uring"))
+        {
+            throw new InvalidOptionException($"Invalid aio option: {aio}");
+        }
+
+        var native = aio == "native" || (aio is null && parse.GetValue(_nativeAio));
+        if (native && options.Cache is not (BenchmarkCacheMode.None or BenchmarkCacheMode.Directsync))
+        {
+            throw new InvalidOptionException($"Could not open '{path}': aio=native was specified, but it requires cache.direct=on, which was not specified.");
+        }
+    }
+
+    /// <summary>
+    /// A count as qemu-img reads it (qemu_strtoul, base 0: decimal, 0x hex, leading-0 octal; a minus sign wraps
+    /// round, so it is too large), at most <paramref name="max"/>; <paramref name="error"/> otherwise.
+    /// </summary>
+    private static int? ParseCount(string? text, int max, string error)
     {
         if (text is null)
         {
             return null;
         }
 
-        var value = SizeText.Parse(text, what);
-        return value <= int.MaxValue ? (int)value : throw new InvalidOptionException($"Invalid {what} specified");
-    }
-
-    private static byte ParsePattern(string? text)
-    {
-        if (text is null)
+        var span = text.TrimStart(' ', '\t', '\n', '\v', '\f', '\r');
+        var negative = false;
+        if (span.Length > 0 && span[0] is '+' or '-')
         {
-            return 0;
+            negative = span[0] == '-';
+            span = span[1..];
         }
 
-        var hex = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase);
-        var digits = hex ? text[2..] : text;
-        var style = hex ? NumberStyles.AllowHexSpecifier : NumberStyles.None;
-        return byte.TryParse(digits, style, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw new InvalidOptionException("Invalid pattern byte specified");
+        var hex = span.Length > 1 && span[0] == '0' && span[1] is 'x' or 'X';
+        var style = hex ? 16 : span.Length > 1 && span[0] == '0' ? 8 : 10;
+        var digits = hex ? span[2..] : style == 8 ? span[1..] : span;
+        if (digits.Length == 0)
+        {
+            throw new InvalidOptionException(error);
+        }
+
+        ulong value = 0;
+        foreach (var c in digits)
+        {
+            var digit = char.IsAsciiDigit(c) ? c - '0' : char.IsAsciiHexDigit(c) ? (char.ToLowerInvariant(c) - 'a') + 10 : int.MaxValue;
+            if (digit >= style || value > (ulong.MaxValue - (ulong)digit) / (ulong)style)
+            {
+                throw new InvalidOptionException(error);
+            }
+
+            value = (value * (ulong)style) + (ulong)digit;
+        }
+
+        return (negative && value != 0) || value > (ulong)max ? throw new InvalidOptionException(error) : (int)value;
     }
 
     /// <summary>Prints qemu-img bench's opening lines on the calling thread, once the image is open.</summary>

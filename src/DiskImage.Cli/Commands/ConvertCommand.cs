@@ -79,6 +79,8 @@ internal sealed class ConvertCommand
                 throw new InvalidOptionException("Must specify image file name");
             }
 
+            var snapshot = parse.GetValue(_snapshot);
+            CheckSnapshot(context, snapshot, files.Length - 1);
             var sourceDirectIo = CacheModeOption.IsDirect(CacheModeOption.Validate(parse.GetValue(_sourceCache), source: true));
             using var secrets = Secrets.Load(parse, _object);
             var sources = files[..^1].Select(f => Secrets.Resolve(context.ImageOptsNames, f, parse.GetValue(_imageOpts), parse.GetValue(_sourceFormat), secrets)).ToList();
@@ -114,7 +116,7 @@ internal sealed class ConvertCommand
                 Workers = parse.GetValue(_workers),
                 OutOfOrderWrites = parse.GetValue(_outOfOrder),
                 UntrustedSources = parse.GetValue(_untrusted),
-                Snapshot = parse.GetValue(_snapshot),
+                Snapshot = snapshot,
                 TargetCache = CacheMode(parse.GetValue(_cache)),
                 SourceDirectIo = sourceDirectIo,
                 RateLimit = rateLimit,
@@ -130,20 +132,62 @@ internal sealed class ConvertCommand
                 BitmapWarning = message => context.Error.WriteLine($"{ProgramName.Value}: warning: {message}"),
             };
 
-            if (parse.GetValue(_progress) && !quiet)
+            try
             {
-                await ProgressRenderer.RunAsync(context, $"{string.Join(", ", options.Sources.Select(Path.GetFileName))} → {Path.GetFileName(options.Target)}",
-                    progress => ImageConverter.ConvertAsync(options, progress, cancellationToken)).ConfigureAwait(false);
+                await RunAsync(context, options, parse.GetValue(_progress) && !quiet, cancellationToken).ConfigureAwait(false);
             }
-            else
+            catch (InvalidOptionException e) when (snapshot is not null && e.Message.StartsWith("Failed to load snapshot: snapshot '", StringComparison.Ordinal))
             {
-                // On this thread: the copy blocks from start to end, and a hop to another thread only adds a wake-up.
-                ImageConverter.Convert(options, null, cancellationToken);
+                // QEMU's words for a snapshot the image does not have.
+                throw new InvalidOptionException("Failed to load snapshot: Can't find snapshot", e);
             }
 
             return 0;
         });
         return command;
+    }
+
+    private static async Task RunAsync(CliContext context, ConvertOptions options, bool showProgress, CancellationToken cancellationToken)
+    {
+        if (showProgress)
+        {
+            await ProgressRenderer.RunAsync(context, $"{string.Join(", ", options.Sources.Select(Path.GetFileName))} → {Path.GetFileName(options.Target)}",
+                progress => ImageConverter.ConvertAsync(options, progress, cancellationToken)).ConfigureAwait(false);
+        }
+        else
+        {
+            // On this thread: the copy blocks from start to end, and a hop to another thread only adds a wake-up.
+            ImageConverter.Convert(options, null, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// qemu-img's checks of <c>-l</c>: a <c>snapshot.</c> list is parsed as it is read (its complaint, then which
+    /// parameter failed); a plain name cannot be applied to several sources.
+    /// </summary>
+    private static void CheckSnapshot(CliContext context, string? snapshot, int sourceCount)
+    {
+        if (snapshot is null)
+        {
+            return;
+        }
+
+        if (snapshot.StartsWith("snapshot.", StringComparison.Ordinal))
+        {
+            try
+            {
+                Formats.Qcow2.Qcow2SnapshotSelector.Parse(snapshot);
+            }
+            catch (InvalidOptionException e)
+            {
+                context.Error.WriteLine($"{ProgramName.Value}: {e.Message}");
+                throw new InvalidOptionException($"Failed in parsing snapshot param '{snapshot}'", e);
+            }
+        }
+        else if (sourceCount > 1)
+        {
+            throw new InvalidOptionException("No support for concatenating multiple snapshot");
+        }
     }
 
     /// <summary>qemu-img's checks of option combinations, in its order, before anything is opened.</summary>
@@ -195,6 +239,7 @@ internal sealed class ConvertCommand
 
         var explicitFormat = parse.GetResult(_targetFormat) is { Implicit: false } ? parse.GetValue(_targetFormat) : null;
         var target = Secrets.Resolve(context.ImageOptsNames, argument, imageOpts: true, explicitFormat, secrets);
+        ProbedRawWarning.WriteIfProbedRaw(context, target.Path, target.Format);
         return target.Format is null ? target with { Format = ImageFormatRegistry.Default.Probe(target.Path).Name } : target;
     }
 

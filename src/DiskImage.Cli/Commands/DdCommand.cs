@@ -26,6 +26,9 @@ internal sealed class DdCommand
         command.SetAction(parse =>
         {
             var parsed = DdOperands.Parse(parse.GetValue(_operands) ?? [], parse.GetValue(_inputFormat), parse.GetValue(_outputFormat));
+            // Empty names, refused as QEMU's file driver refuses them (the input is opened first).
+            _ = parsed.InputPath.Length == 0 ? throw new InvalidOptionException("Could not open '': The 'file' block driver requires a file name") : 0;
+            _ = parsed.OutputPath.Length == 0 ? throw new InvalidOptionException(": error while creating output image: Could not create '': No such file or directory") : 0;
             using var secrets = Secrets.Load(parse, _object);
 
             // --image-opts applies to the input only, as in qemu-img; the output is always a plain new image.

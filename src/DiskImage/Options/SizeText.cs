@@ -17,8 +17,32 @@ public static class SizeText
             return value;
         }
 
+        if (IsWellFormed(text))
+        {
+            // A number qemu reads but cannot hold in a signed 64-bit size: its range message (qemu-img's cvtnum).
+            throw new InvalidOptionException($"Invalid {what} specified. Must be between 0 and {long.MaxValue}.");
+        }
+
         throw new InvalidOptionException(
             $"Invalid {what} specified. You may use k, M, G, T, P or E suffixes for\nkilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
+    }
+
+    /// <summary>
+    /// A size that must lie in [<paramref name="min"/>, <paramref name="max"/>], refused as qemu-img's cvtnum_full refuses
+    /// it: malformed text with the suffix hint, a well-formed number outside the range with the range.
+    /// </summary>
+    public static long ParseInRange(string text, string what, long min, long max)
+    {
+        if (!TryParse(text, out _) && !IsWellFormed(text))
+        {
+            return Parse(text, what); // throws the suffix hint
+        }
+
+        // A well-formed number too large for any size is outside the range too.
+        var value = TryParse(text, out var parsed) ? Parse(text, what) : long.MinValue;
+        _ = parsed;
+        return value >= min && value <= max ? value
+            : throw new InvalidOptionException($"Invalid {what} specified. Must be between {min} and {max}.");
     }
 
     /// <summary>A size-typed <c>-o</c> option (<c>size</c>, <c>cluster_size</c>, ...), refused in the option parser's words.</summary>

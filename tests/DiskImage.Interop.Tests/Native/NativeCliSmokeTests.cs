@@ -17,7 +17,7 @@ public class NativeCliSmokeTests
         // The NativeAOT runtime exports this symbol; an apphost has none and looks for hostfxr to start a runtime.
         Assert.True(Contains(bytes, "DotNetRuntimeDebugHeader"u8), "no NativeAOT runtime in the executable");
         Assert.False(Contains(bytes, "hostfxr"u8), "the executable is an apphost that needs a .NET runtime");
-        Assert.Matches(@"^\d+\.\d+\.\d+", NativeDiskimg.Ok("--version"));
+        Assert.Matches(@"^diskimg version 7\.2\.0 \(diskimg \d+\.\d+\.\d+", NativeDiskimg.Ok("--version"));
     }
 
     [Fact]

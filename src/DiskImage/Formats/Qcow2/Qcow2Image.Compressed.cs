@@ -13,6 +13,24 @@ public sealed partial class Qcow2Image
         return Qcow2Compression.TryCompress(_header.CompressionType, cluster, output, out written);
     }
 
+    /// <summary>
+    /// Ends the file on a 512-byte boundary, as QEMU's qcow2 driver does when a compressed copy ends (qemu-img
+    /// convert -c signals the end with an empty compressed write), so the file's bytes are QEMU's.
+    /// </summary>
+    public void AlignFileEndToSector()
+    {
+        CheckWritable();
+        lock (_lock)
+        {
+            var length = _file.Length;
+            var aligned = (length + 511) & ~511L;
+            if (aligned != length)
+            {
+                _file.SetLength(aligned);
+            }
+        }
+    }
+
     /// <inheritdoc/>
     public void WriteCompressedCluster(long guestOffset, ReadOnlySpan<byte> compressed)
     {

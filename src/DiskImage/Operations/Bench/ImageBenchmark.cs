@@ -22,8 +22,8 @@ public static class ImageBenchmark
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         using var image = ImageFormatRegistry.Default.Open(path, options.Format, new ImageOpenOptions { ReadOnly = !options.Write, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret, ForceShare = options.ForceShare, DirectIo = options.Cache is BenchmarkCacheMode.None or BenchmarkCacheMode.Directsync });
-        CheckFits(image.Length, options);
         started?.Report(options);
+        CheckFits(image.Length, options);
         var result = Run(image, options, cancellationToken);
         if (options.Write && options.Cache != BenchmarkCacheMode.Unsafe)
         {
@@ -84,12 +84,15 @@ public static class ImageBenchmark
         return (long)(ulong)(advanced % span);
     }
 
+    /// <summary>
+    /// A first request past the image's end fails as qemu-img's does (its block layer answers EIO), after the
+    /// opening lines; with no requests there is nothing to fail.
+    /// </summary>
     private static void CheckFits(long length, ImageBenchmarkOptions options)
     {
-        if (options.BufferSize > length || options.Offset > length - options.BufferSize)
+        if (options.Count > 0 && (options.BufferSize > length || options.Offset > length - options.BufferSize))
         {
-            throw new InvalidOptionException(
-                $"A {options.BufferSize}-byte request at offset {options.Offset} does not fit in the {length}-byte image");
+            throw new InvalidOptionException("Failed request: Input/output error");
         }
     }
 

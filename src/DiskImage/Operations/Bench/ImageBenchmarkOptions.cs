@@ -49,7 +49,8 @@ public sealed record ImageBenchmarkOptions
     /// <summary>Refuses combinations qemu-img refuses, and sizes this implementation cannot honour.</summary>
     public void Validate()
     {
-        if (Count < 1)
+        // qemu-img takes 0 requests (the run ends at once) and 0-byte requests.
+        if (Count < 0)
         {
             throw new InvalidOptionException("Invalid request count specified");
         }
@@ -59,7 +60,7 @@ public sealed record ImageBenchmarkOptions
             throw new InvalidOptionException($"Invalid queue depth specified (1 to {MaxDepth})");
         }
 
-        if (BufferSize < 1 || BufferSize > MaxBufferSize)
+        if (BufferSize < 0 || BufferSize > MaxBufferSize)
         {
             throw new InvalidOptionException("Invalid buffer size specified");
         }
@@ -86,7 +87,7 @@ public sealed record ImageBenchmarkOptions
 
         if (FlushInterval > 0 && FlushInterval < Depth)
         {
-            throw new InvalidOptionException($"Flush interval can't be smaller than depth ({Depth})");
+            throw new InvalidOptionException("Flush interval can't be smaller than depth");
         }
     }
 

@@ -168,9 +168,10 @@ public static class ImageCommitter
         if (options.Base is not null)
         {
             // As QEMU: a relative base name is resolved against the directory of each layer in turn, never the working directory.
+            // An empty name names no image of the chain.
             var current = top;
             while (baseImage is not null
-                   && Path.GetFullPath(Qcow2Image.ResolveBackingPath(current.FilePath, options.Base)) != Path.GetFullPath(baseImage.FilePath))
+                   && (options.Base.Length == 0 || Path.GetFullPath(Qcow2Image.ResolveBackingPath(current.FilePath, options.Base)) != Path.GetFullPath(baseImage.FilePath)))
             {
                 layers.Add(baseImage);
                 current = baseImage;

@@ -213,6 +213,11 @@ public static class ImageConverter
             WriteMode(options, copyTarget),
             options.RateLimit);
         pipeline.Run(progress is null ? null : new DataProgress(progress), cancellationToken);
+        if (options.Compress && target is Formats.Qcow2.Qcow2Image compressedQcow2)
+        {
+            compressedQcow2.AlignFileEndToSector();
+        }
+
         target.Flush();
         marker?.EndInPlaceUpdate();
         BitmapCopy.Copy(options, sources, target, cancellationToken);

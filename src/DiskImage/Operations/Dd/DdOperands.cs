@@ -26,12 +26,7 @@ public static class DdOperands
                     output = value;
                     break;
                 case "bs" when eq >= 0:
-                    blockSize = Options.SizeText.Parse(value, "bs");
-                    if (blockSize is 0 or > DdOptions.MaxBlockSize)
-                    {
-                        throw new InvalidOptionException($"Invalid bs specified. Must be between 1 and {DdOptions.MaxBlockSize}.");
-                    }
-
+                    blockSize = Options.SizeText.ParseInRange(value, "bs", 1, DdOptions.MaxBlockSize);
                     break;
                 case "count" when eq >= 0:
                     count = Options.SizeText.Parse(value, "count");
@@ -44,7 +39,8 @@ public static class DdOperands
             }
         }
 
-        if (string.IsNullOrEmpty(input) || string.IsNullOrEmpty(output))
+        // An operand given empty counts as given (qemu-img then fails to open or create the empty name).
+        if (input is null || output is null)
         {
             throw new InvalidOptionException("Must specify both input and output files");
         }

@@ -40,6 +40,12 @@ public static class ImageRebaser
         cancellationToken.ThrowIfCancellationRequested();
         using var image = registry.Open(options.Path, options.Format,
             new ImageOpenOptions { ReadOnly = false, OpenBackingChain = !options.Unsafe, SecretProvider = options.SecretProvider, KeySecret = options.KeySecret, DirectIo = options.DirectIo });
+        if (options.BackingFormat is { } backingFormat && !QemuFormatNames.IsKnown(backingFormat))
+        {
+            // Checked once the image is open, before any backing file is, as qemu-img does.
+            throw new InvalidOptionException($"Invalid format name: '{backingFormat}'");
+        }
+
         // As qemu-img, only after the image opened (so its open errors come first) and before the driver is asked
         // (QEMU checks -F first too), but before anything is copied.
         if (newName is not null && options.BackingFormat is null)
@@ -66,7 +72,9 @@ public static class ImageRebaser
                 }
                 catch (DiskImageException e)
                 {
-                    e.ReplaceContext($"Could not open new backing file '{resolved}': ");
+                    // Keep what the new file's own chain said (QEMU's "Could not open backing file: ..."), not its name twice.
+                    var chain = e.Context?.IndexOf("Could not open backing file: ", StringComparison.Ordinal) ?? -1;
+                    e.ReplaceContext($"Could not open new backing file '{resolved}': " + (chain >= 0 ? e.Context![chain..] : ""));
                     throw;
                 }
                 catch (IOException e)

@@ -41,9 +41,9 @@ public class ImageBenchmarkTests
     }
 
     [Theory]
-    [InlineData(0, 64, 4096, 0, false)]
+    [InlineData(-1, 64, 4096, 0, false)]
     [InlineData(10, 0, 4096, 0, false)]
-    [InlineData(10, 64, 0, 0, false)]
+    [InlineData(10, 64, -1, 0, false)]
     [InlineData(10, 64, 4096, 8, true)]
     [InlineData(10, 64, 4096, 64, false)]
     public void Invalid_option_combinations_are_refused(int count, int depth, int bufferSize, int flushInterval, bool write)
