@@ -97,8 +97,9 @@ internal static class GlobalOptions
 
         if (traceFiles.Count > 0)
         {
-            // QEMU opens its trace log (the last -T file= wins) before it looks the verb up; no events are traced here.
-            using var log = File.Create(traceFiles[^1]);
+            // QEMU opens its trace log (the last -T file= wins) before it looks the verb up. No events are traced here,
+            // so an existing file is left as it is rather than truncated: it may be one of the command's images.
+            using var log = new FileStream(traceFiles[^1], FileMode.OpenOrCreate, FileAccess.Write);
         }
 
         return new Outcome(args[i..], null, Help: false);
