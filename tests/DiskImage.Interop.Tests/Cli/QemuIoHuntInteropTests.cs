@@ -79,6 +79,20 @@ public partial class QemuIoHuntInteropTests
     public void Snapshot_mode_combines_with_read_only_and_force_share(string option) =>
         AssertSameAsQemuIo("qcow2", [option, "-s", "-c", "read -P 0x11 0 4k", "-c", "write -P 5 0 512", "-c", "read -P 5 0 512", "IMG"]);
 
+    [Fact]
+    public void Open_refuses_native_aio_without_direct_io_once_the_file_opened() =>
+        AssertSameAsQemuIo("qcow2", ["-c", "close", "-c", "open -k DIR/missing", "-c", "open -k IMG", "-c", "open -i native IMG",
+            "-c", "open -k -o driver=qcow2,file.filename=IMG", "-c", "open -r IMG", "-c", "open -k IMG", "-c", "read -P 0x11 0 4k", "IMG"]);
+
+    /// <summary><c>reopen -o</c> with the block layer's own options and with options no node takes.</summary>
+    [Theory]
+    [InlineData("raw")]
+    [InlineData("qcow2")]
+    public void Reopen_checks_block_layer_options_and_refuses_unknown_ones(string kind) =>
+        AssertSameAsQemuIo(kind, [.. KindFormat(kind), "-c", "reopen -o bogus=1", "-c", "reopen -o detect-zeroes=bad", "-c", "reopen -o discard=bad",
+            "-c", "reopen -o detect-zeroes=on,discard=unmap", "-c", "reopen -o file.bogus=1", "-c", "reopen -o force-share=on",
+            "-c", "reopen -o force-share=off,auto-read-only=on", "-c", "read -P 0x11 0 4k", "IMG"]);
+
     /// <summary>qemu-io's own option loop: getopt's complaints, and options acted on where they stand.</summary>
     public static TheoryData<string[]> CommandLines => new()
     {
@@ -101,6 +115,7 @@ public partial class QemuIoHuntInteropTests
         new[] { "-t", "bogus", "-x", "IMG" },
         new[] { "-x", "-t", "bogus", "IMG" },
         new[] { "-c", "length", "--", "IMG" },
+        new[] { "-c", "", "-c", "   ", "--cmd=", "-c", "-x", "--cmd", "--", "IMG" },
         new[] { "-T", "-c", "length", "IMG" },
         new[] { "-T", "foo*", "-T", "-bar", "-T", "enable=baz", "-c", "length", "IMG" },
         new[] { "-T", "bogus=1", "-c", "length", "IMG" },
@@ -125,7 +140,7 @@ public partial class QemuIoHuntInteropTests
             Directory.CreateDirectory(sideDir);
             var image = Path.Combine(sideDir, "img");
             Prepare(kind, image);
-            var resolved = arguments.Select(a => a.Replace("IMG", image, StringComparison.Ordinal)).ToArray();
+            var resolved = arguments.Select(a => a.Replace("IMG", image, StringComparison.Ordinal).Replace("DIR", sideDir, StringComparison.Ordinal)).ToArray();
             results.Add((side == "q" ? ExternalTool.Run("qemu-io", resolved) : Diskimg.Run(["io", .. resolved]), sideDir));
         }
 

@@ -202,14 +202,21 @@ internal static class IoCommandLine
                 return false;
         }
 
+        var name = token.StartsWith("--", StringComparison.Ordinal) ? token : "--" + LongOptions.First(o => o.Token == token).Name;
         if (value is null)
         {
             options.Add(token);
         }
+        else if (value.StartsWith('-'))
+        {
+            // Attached, so a value that starts with '-' is never read as an option.
+            options.Add($"{name}={value}");
+        }
         else
         {
-            // A value is always attached, so one that starts with '-' is never read as an option.
-            options.Add($"{(token.StartsWith("--", StringComparison.Ordinal) ? token : LongOptions.First(o => o.Token == token).Name.Insert(0, "--"))}={value}");
+            // Apart, so an empty value stays a value.
+            options.Add(name);
+            options.Add(value);
         }
 
         return true;

@@ -403,8 +403,11 @@ public sealed class QemuIoSession : IDisposable
             return true;
         }
 
-        // As QEMU's reopen: the reason alone, and the image stays as it was.
-        output.Error(OpenFailure(settings.OpenName, failure.Message));
+        // As QEMU's reopen: the reason alone, and the image stays as it was. An option no node takes is one a reopen
+        // cannot change (it was not set before).
+        var reason = OpenFailure(settings.OpenName, failure.Message);
+        var unsupported = System.Text.RegularExpressions.Regex.Match(reason, "^Block (?:format|protocol) '[^']*' does(?: not|n't) support the option '(?:[a-z-]+\\.)*([^'.]*)'$");
+        output.Error(unsupported.Success ? $"Cannot change the option '{unsupported.Groups[1].Value}'" : reason);
         TryOpen(old, new QemuIoOutput());
         return false;
     }
