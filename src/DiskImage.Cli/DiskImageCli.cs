@@ -56,7 +56,23 @@ internal static class DiskImageCli
                 return 0;
             }
 
-            var parse = root.Parse(QemuArguments.Normalize(args, root));
+            string[] tokens;
+            if (args[0] == "io")
+            {
+                // qemu-io's own option loop, which acts on some options as it meets them.
+                if (Commands.Io.IoCommandLine.Normalize(args[1..], stdout, stderr, out var exitCode) is not { } ioTokens)
+                {
+                    return exitCode;
+                }
+
+                tokens = ["io", .. ioTokens];
+            }
+            else
+            {
+                tokens = QemuArguments.Normalize(args, root);
+            }
+
+            var parse = root.Parse(tokens);
             if (parse.Errors.Count > 0)
             {
                 // "Unrecognized command or argument 'x'" says more than the "Required command" that comes with it.

@@ -97,9 +97,8 @@ internal static class GlobalOptions
 
         if (traceFiles.Count > 0)
         {
-            // QEMU opens its trace log (the last -T file= wins) before it looks the verb up. No events are traced here,
-            // so an existing file is left as it is rather than truncated: it may be one of the command's images.
-            using var log = new FileStream(traceFiles[^1], FileMode.OpenOrCreate, FileAccess.Write);
+            // QEMU opens its trace log (the last -T file= wins) before it looks the verb up.
+            TraceOptions.OpenLog(traceFiles[^1]);
         }
 
         return new Outcome(args[i..], null, Help: false);

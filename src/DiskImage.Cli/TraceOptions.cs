@@ -25,6 +25,15 @@ internal static class TraceOptions
         return null;
     }
 
+    /// <summary>
+    /// Opens the trace log as QEMU does at start-up. No events are traced here, so an existing file is left as it is
+    /// rather than truncated: it may be one of the command's images.
+    /// </summary>
+    public static void OpenLog(string path)
+    {
+        using var log = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write);
+    }
+
     /// <summary>The log file a <c>-T</c> value names, if any.</summary>
     public static string? FileOf(string value) => Parse(value).GetValueOrDefault("file");
 

@@ -21,7 +21,7 @@ internal sealed class IoCommand
     private readonly Option<string[]> _aio = new("-i", "--aio") { Description = "AIO engine: threads, native or io_uring (all behave alike here)" };
     private readonly Option<string[]> _cache = new("-t", "--cache") { Description = "Cache mode: none, writeback, writethrough, directsync or unsafe (unsafe drops flushes)" };
     private readonly Option<string[]> _discard = new("-d", "--discard") { Description = "Discard mode: unmap/on passes discards on, ignore/off drops them" };
-    private readonly Option<string[]> _trace = new("-T", "--trace") { Description = "Accepted for qemu-io compatibility; nothing is traced" };
+    private readonly Option<string[]> _trace = new("-T", "--trace") { Description = "Trace events to enable (none exist here; each named one is warned about)" };
     private readonly Argument<string?> _file = new("filename") { Description = "Image file (optional: commands may open one)", Arity = ArgumentArity.ZeroOrOne };
     private readonly Option<string[]> _object = Secrets.ObjectOption();
     private readonly Option<bool> _forceShare = ForceShareOption.Create("the image (with -r)");
@@ -65,15 +65,6 @@ internal sealed class IoCommand
             return 1;
         }
 
-        foreach (var trace in parse.GetValue(_trace) ?? [])
-        {
-            // No trace events exist here, so every named pattern matches none, which qemu-io warns about.
-            if (TracePattern(trace) is { Length: > 0 } pattern)
-            {
-                context.Error.WriteLine($"{ProgramName.Value}: warning: trace event '{pattern}' does not exist");
-            }
-        }
-
         using var secrets = Secrets.Load(parse, _object);
         ImageSource? source;
         try
@@ -114,9 +105,8 @@ internal sealed class IoCommand
         using var stdout = new BlockBufferedWriter(context.Out, realStdout ? BlockBufferedWriter.BlockSize : 0);
 
         // Without -c, qemu-io reads commands from standard input, prompting for each line.
-        var commands = options.Commands.Count > 0 ? options.Commands : PromptedLines(stdout, Console.In);
         var aborted = false;
-        var ok = ImageIo.Run(options, commands, outcome =>
+        Action<IoCommandOutcome> report = outcome =>
         {
             foreach (var line in outcome.Lines)
             {
@@ -153,7 +143,8 @@ internal sealed class IoCommand
                 stdout.Discard();
                 ProcessSignals.Abort();
             }
-        });
+        };
+        var ok = options.Commands.Count > 0 ? ImageIo.Run(options, report) : ImageIo.Run(options, PromptedLines(stdout, Console.In), report);
         if (aborted)
         {
             // abort(3): what standard output still buffers is lost, and the process ends by SIGABRT.
@@ -171,25 +162,6 @@ internal sealed class IoCommand
 
     /// <summary>qemu-io takes the last of a repeated option.</summary>
     private static string? Last(ParseResult parse, Option<string[]> option) => parse.GetValue(option) is { Length: > 0 } values ? values[^1] : null;
-
-    /// <summary>The event pattern of a <c>-T [enable=]PATTERN[,events=FILE][,file=FILE]</c> argument.</summary>
-    private static string TracePattern(string argument)
-    {
-        foreach (var part in argument.Split(','))
-        {
-            if (part.StartsWith("enable=", StringComparison.Ordinal))
-            {
-                return part["enable=".Length..];
-            }
-
-            if (!part.Contains('=', StringComparison.Ordinal))
-            {
-                return part;
-            }
-        }
-
-        return "";
-    }
 
     /// <summary>Lines of <paramref name="input"/>, each requested after qemu-io's prompt (output flushed first, left standing at the end).</summary>
     private static IEnumerable<string> PromptedLines(BlockBufferedWriter output, TextReader input)

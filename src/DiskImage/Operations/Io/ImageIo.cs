@@ -12,7 +12,8 @@ public static class ImageIo
     public static bool Run(IoOptions options, Action<IoCommandOutcome> report, ImageFormatRegistry? registry = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return Run(options, options.Commands, report, registry);
+        ArgumentNullException.ThrowIfNull(report);
+        return Run(options, options.Commands, report, registry, fromInput: false);
     }
 
     /// <summary>
@@ -25,8 +26,14 @@ public static class ImageIo
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(commands);
         ArgumentNullException.ThrowIfNull(report);
+        return Run(options, commands, report, registry, fromInput: true);
+    }
+
+    private static bool Run(IoOptions options, IEnumerable<string> commands, Action<IoCommandOutcome> report, ImageFormatRegistry? registry, bool fromInput)
+    {
         using var session = new QemuIoSession(registry ?? ImageFormatRegistry.Default)
         {
+            DeferAioCompletions = !fromInput,
             ImageOptsSyntax = options.NamedByOptions,
             SecretProvider = options.SecretProvider,
         };

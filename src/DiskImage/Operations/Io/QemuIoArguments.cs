@@ -39,13 +39,18 @@ internal static class QemuIoArguments
     /// <summary>cvtnum: a number, or null after printing qemu-io's parsing error.</summary>
     public static long? Number(string text, QemuIoOutput output)
     {
-        // qemu_strtosz, like strtoull, skips leading white space (scripts pass tab-separated lengths).
-        if (QemuIoNumber.TryParse(text.TrimStart(' ', '\t', '\n', '\v', '\f', '\r'), out var value))
+        var status = QemuIoNumber.Read(text, out var value, out var hexWithSuffix);
+        if (hexWithSuffix)
+        {
+            output.Error(QemuIoNumber.HexSuffixWarning(text));
+        }
+
+        if (status == QemuIoNumberStatus.Valid)
         {
             return value;
         }
 
-        output.Out(QemuIoNumber.ErrorFor(text));
+        output.Out(QemuIoNumber.ErrorFor(status, text));
         return null;
     }
 

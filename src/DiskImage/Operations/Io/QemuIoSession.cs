@@ -17,6 +17,15 @@ public sealed class QemuIoSession : IDisposable
     /// <summary>The output of the command running now: where the driver's stderr lines (corruption events) go.</summary>
     private QemuIoOutput? _current;
 
+    /// <summary>
+    /// The completion lines of aio requests submitted and not yet reported, oldest first, each with whether it ends with
+    /// a flush (a write under a writethrough cache), which completes only when a command waits for more than its own I/O.
+    /// </summary>
+    private readonly List<PendingCompletion> _pendingCompletions = [];
+
+    /// <summary>Numbers the flushes of outstanding writes in the order they start.</summary>
+    private int _flushesStarted;
+
     /// <summary>Works on <paramref name="image"/>, which the caller keeps owning.</summary>
     public QemuIoSession(IDiskImage image)
     {
@@ -32,6 +41,12 @@ public sealed class QemuIoSession : IDisposable
 
     /// <summary>The open image, or null after <c>close</c>.</summary>
     internal IDiskImage? Image { get; private set; }
+
+    /// <summary>
+    /// Commands come from <c>-c</c>: qemu-io runs no event loop between them, so an aio request reports its completion
+    /// only when a later command waits for I/O (or at exit), not at once as when it reads standard input.
+    /// </summary>
+    internal bool DeferAioCompletions { get; init; }
 
     /// <summary><c>--image-opts</c>: <c>open</c> reads its operand as an option list, not as a path.</summary>
     internal bool ImageOptsSyntax { get; init; }
@@ -120,7 +135,10 @@ public sealed class QemuIoSession : IDisposable
         }
 
         var mark = output.Lines.Count;
+        var deferred = DeferAioCompletions && Breakpoints is null && command.Name is "aio_read" or "aio_write";
+        output.Polling = deferred ? null : CompletePending;
         var ret = command.Run(this, words, output);
+        output.Polling = null;
         if (ret >= 0 && command.NeedsWrite && Settings is { IgnoreFlushes: false } settings && Image is { CanWrite: true } image)
         {
             // A completed write survives the process being killed, as with qemu-io (unless cache=unsafe): writethrough
@@ -157,7 +175,60 @@ public sealed class QemuIoSession : IDisposable
             }
         }
 
+        if (deferred && output.CompletionStart is { } start)
+        {
+            var flushes = command.Name == "aio_write" && Settings is { } current && (current.WriteThrough || current.DefaultCache);
+            _pendingCompletions.Add(new PendingCompletion(output.TakeFrom(start), flushes));
+        }
+
         return ret;
+    }
+
+    /// <summary>
+    /// The event loop runs while a command waits: outstanding aio requests complete and print their lines. Requests
+    /// completing together report newest first, the order QEMU's thread pool most often reports them in (its order
+    /// varies with timing). A write under a writethrough cache then flushes: its flush starts at the first wait and
+    /// it completes only when a command waits for more than its own request, after the requests without a flush,
+    /// its flush queued behind those started earlier.
+    /// </summary>
+    private void CompletePending(QemuIoOutput output, QemuIoWait wait)
+    {
+        var all = wait == QemuIoWait.Drain || (wait == QemuIoWait.Write && Settings is { } current && (current.WriteThrough || current.DefaultCache));
+        for (var i = _pendingCompletions.Count - 1; i >= 0; i--)
+        {
+            var pending = _pendingCompletions[i];
+            if (!pending.Flushes)
+            {
+                output.AddRange(pending.Lines);
+                _pendingCompletions.RemoveAt(i);
+            }
+            else
+            {
+                pending.FlushOrder ??= ++_flushesStarted;
+            }
+        }
+
+        if (all)
+        {
+            foreach (var pending in _pendingCompletions.OrderBy(p => p.FlushOrder))
+            {
+                output.AddRange(pending.Lines);
+            }
+
+            _pendingCompletions.Clear();
+        }
+    }
+
+    /// <summary>An aio request's completion lines, not yet printed.</summary>
+    private sealed class PendingCompletion(List<IoLine> lines, bool flushes)
+    {
+        public List<IoLine> Lines { get; } = lines;
+
+        /// <summary>The request is a write that flushes before it completes.</summary>
+        public bool Flushes { get; } = flushes;
+
+        /// <summary>When its flush started, among the others' (null: not yet).</summary>
+        public int? FlushOrder { get; set; }
     }
 
     /// <summary>Opens an image as <c>open</c> does; false (with qemu-io's line) when one is open already or it cannot be opened.</summary>
@@ -291,6 +362,12 @@ public sealed class QemuIoSession : IDisposable
     /// </summary>
     internal void Close(QemuIoOutput? output = null)
     {
+        if (output is not null)
+        {
+            // Closing drains the image: outstanding requests complete first.
+            CompletePending(output, QemuIoWait.Drain);
+        }
+
         if (Image is Qcow2Image { InactiveL2RefusalErrno: { } errno })
         {
             output?.Error($"Failed to flush the refcount block cache: {ErrnoException.Text(errno)}");
@@ -318,6 +395,7 @@ public sealed class QemuIoSession : IDisposable
             return false;
         }
 
+        CompletePending(output, QemuIoWait.Drain);
         Image?.Flush();
         Close();
         if (TryOpen(settings, new QemuIoOutput()) is not { } failure)
@@ -325,8 +403,11 @@ public sealed class QemuIoSession : IDisposable
             return true;
         }
 
-        // As QEMU's reopen: the reason alone, and the image stays as it was.
-        output.Error(OpenFailure(settings.OpenName, failure.Message));
+        // As QEMU's reopen: the reason alone, and the image stays as it was. An option no node takes is one a reopen
+        // cannot change (it was not set before).
+        var reason = OpenFailure(settings.OpenName, failure.Message);
+        var unsupported = System.Text.RegularExpressions.Regex.Match(reason, "^Block (?:format|protocol) '[^']*' does(?: not|n't) support the option '(?:[a-z-]+\\.)*([^'.]*)'$");
+        output.Error(unsupported.Success ? $"Cannot change the option '{unsupported.Groups[1].Value}'" : reason);
         TryOpen(old, new QemuIoOutput());
         return false;
     }
@@ -363,7 +444,9 @@ public sealed class QemuIoSession : IDisposable
             BackingFormat = format,
             SecretProvider = settings.SecretProvider,
         });
-        return OpenPlain(settings with { Path = _overlayPath, Format = "qcow2", ReadOnly = false }, readOnly: false);
+        // The overlay is the image's top node: read-only with -r (writes then fail as on any read-only node), and never
+        // opened with force-share, which applies to the image below it.
+        return OpenPlain(settings with { Path = _overlayPath, Format = "qcow2", ForceShare = false }, settings.ReadOnly);
     }
 
     private void DeleteOverlay()

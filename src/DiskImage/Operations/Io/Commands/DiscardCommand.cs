@@ -33,6 +33,7 @@ internal static class DiscardCommand
 
         var (offset, count) = request;
 
+        output.Poll();
         var image = session.Image!;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var ret = QemuIoTransfer.Run(image, offset, count, () =>

@@ -11,7 +11,7 @@ internal static class HelpCommand
         {
             foreach (var command in QemuIoCommandTable.All)
             {
-                output.Out(Line(command));
+                output.Out(Line(command.Name, command));
             }
 
             output.Out("");
@@ -22,10 +22,11 @@ internal static class HelpCommand
         if (QemuIoCommandTable.Find(words[1]) is not { } found)
         {
             output.Out($"command {words[1]} not found");
-            return 0;
+            return QemuIoErrno.EINVAL;
         }
 
-        output.Out(Line(found));
+        // The command is named as it was asked for (an alias stays an alias).
+        output.Out(Line(words[1], found));
         if (found.Help is not null)
         {
             output.Out("");
@@ -37,5 +38,5 @@ internal static class HelpCommand
     }
 
     /// <summary>qemu-io prints "name args -- oneline", leaving out args when a command has none.</summary>
-    private static string Line(QemuIoCommandInfo command) => command.Args is null ? $"{command.Name} -- {command.OneLine}" : command.Usage;
+    private static string Line(string name, QemuIoCommandInfo command) => command.Args is null ? $"{name} -- {command.OneLine}" : $"{name} {command.Args} -- {command.OneLine}";
 }

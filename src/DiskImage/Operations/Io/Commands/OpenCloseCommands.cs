@@ -18,6 +18,7 @@ internal static class OpenCloseCommands
     {
         var settings = new QemuIoOpenSettings("") { SecretProvider = session.Settings?.SecretProvider ?? session.SecretProvider, DefaultCache = true };
         var readOnly = false;
+        bool direct = false, nativeAio = false;
         string? align = null;
         string? fileReference = null;
         var blockOptions = new List<KeyValuePair<string, string?>>();
@@ -50,13 +51,16 @@ internal static class OpenCloseCommands
                 case 'r': readOnly = true; break;
                 case 'U': settings = settings with { ForceShare = true }; break;
                 case 'C': settings = settings with { CopyOnRead = true }; break;
-                case 'n' or 'k': break;
+                case 'n': direct = true; break;
+                case 'k': nativeAio = true; break;
                 case 't':
                     if (!QemuIoOpenModes.TryCache(value!, out var ignoreFlushes))
                     {
                         output.Error($"Invalid cache option: {value}");
                         return QemuIoErrno.EINVAL;
                     }
+
+                    direct = QemuIoOpenModes.IsDirect(value);
 
                     settings = settings with { IgnoreFlushes = ignoreFlushes, WriteThrough = QemuIoOpenModes.IsWriteThrough(value), DefaultCache = false };
                     break;
@@ -76,6 +80,7 @@ internal static class OpenCloseCommands
                         return QemuIoErrno.EINVAL;
                     }
 
+                    nativeAio = value == "native";
                     break;
                 case 'o':
                     var pairs = QemuIoArguments.OptionPairs(value!).ToList();
@@ -258,6 +263,23 @@ internal static class OpenCloseCommands
             }
 
             settings = settings with { BlkdebugAlign = alignment };
+        }
+
+        if (nativeAio && !direct && session.Image is null)
+        {
+            // The file node refuses Linux AIO without O_DIRECT once it has opened its file (a file it cannot open is
+            // reported instead), before any format is probed over it.
+            var probe = new QemuIoOutput();
+            if (!session.Open(settings with { ReadOnly = readOnly, NamedByOptions = namedByOptions }, probe))
+            {
+                output.AddRange(probe.Lines);
+                return QemuIoErrno.EINVAL;
+            }
+
+            session.Close();
+            const string reason = "aio=native was specified, but it requires cache.direct=on, which was not specified.";
+            output.Error(namedByOptions ? $"can't open: {reason}" : $"can't open device {settings.NameForErrors ?? settings.Path}: {reason}");
+            return QemuIoErrno.EINVAL;
         }
 
         if (!session.Open(settings with { ReadOnly = readOnly, NamedByOptions = namedByOptions }, output))

@@ -57,7 +57,17 @@ internal static class ProcessCommands
             return QemuIoErrno.EINVAL;
         }
 
-        // Waits holding the image open (and locked), as scripts expect.
+        // Waits holding the image open (and locked), as scripts expect; the event loop runs meanwhile, long enough (from a
+        // tenth of a second) for outstanding writes to flush.
+        if (milliseconds >= 100)
+        {
+            output.Drain();
+        }
+        else
+        {
+            output.Poll();
+        }
+
         for (var left = milliseconds; left > 0;)
         {
             var slice = (int)Math.Min(left, int.MaxValue);

@@ -89,6 +89,7 @@ internal static class ReadCommand
             }
         }
 
+        output.Poll();
         return QemuIoReadReport.Run(session.Image!, output, "read", offset, count, pattern, windowStart, windowLength, dump, quiet, machine, failOnMismatch: true, vmState, copyOnRead: session.CopyOnRead, copyNode: session.TopBlkdebugNode);
     }
 }

@@ -48,6 +48,15 @@ internal static class ReadvCommand
             return QemuIoErrno.EINVAL;
         }
 
+        if (aio)
+        {
+            output.BeginCompletion();
+        }
+        else
+        {
+            output.Poll();
+        }
+
         return QemuIoReadReport.Run(session.Image!, output, "readv", offset, count, pattern, 0, count, dump, quiet, machine, failOnMismatch: !aio, copyOnRead: session.CopyOnRead, copyNode: session.TopBlkdebugNode);
     }
 }

@@ -87,6 +87,11 @@ internal static class ReopenCommand
                     {
                         optionReadOnly = on;
                     }
+                    else if (key == "force-share" && !(on && settings.ForceShare))
+                    {
+                        // Only an image opened with force-share has the option set, to the same value.
+                        throw new InvalidOptionException("Cannot change the option 'force-share'");
+                    }
                 }
             }
 
@@ -97,7 +102,16 @@ internal static class ReopenCommand
                     continue;
                 }
 
-                if (QemuIoOpenSettings.IsNodeName(key))
+                if (key == "detect-zeroes")
+                {
+                    // The block layer's own options: checked, and changing nothing here.
+                    _ = text is "off" or "on" or "unmap" ? 0 : throw new InvalidOptionException($"invalid parameter value: {text}");
+                }
+                else if (key == "discard")
+                {
+                    _ = QemuIoOpenModes.TryDiscard(text, out _) ? 0 : throw new InvalidOptionException("Invalid discard option");
+                }
+                else if (QemuIoOpenSettings.IsNodeName(key))
                 {
                     if (!settings.NodeNames.TryGetValue(key, out var name) || name != text)
                     {

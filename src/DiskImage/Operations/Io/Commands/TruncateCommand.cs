@@ -8,8 +8,7 @@ namespace DiskImage.Operations.Io.Commands;
 internal static class TruncateCommand
 {
     public static readonly QemuIoCommandInfo Info = new("truncate", "t", "[-m prealloc_mode] off",
-        "truncates the current file at the given offset", 1, 3, Run, NeedsWrite: true,
-        Help: "Sets the virtual size; -m off, metadata, falloc or full preallocates what grows.");
+        "truncates the current file at the given offset", 1, 3, Run, NeedsWrite: true);
 
     private static int Run(QemuIoSession session, string[] words, QemuIoOutput output)
     {
@@ -37,9 +36,15 @@ internal static class TruncateCommand
             return Info.UsageError(output);
         }
 
-        if (!QemuIoNumber.TryParse(operands[0], out var size))
+        var status = QemuIoNumber.Read(operands[0], out var size, out var hexWithSuffix);
+        if (hexWithSuffix)
         {
-            output.Out(QemuIoNumber.ErrorFor(words[1]));
+            output.Error(QemuIoNumber.HexSuffixWarning(operands[0]));
+        }
+
+        if (status != QemuIoNumberStatus.Valid)
+        {
+            output.Out(QemuIoNumber.ErrorFor(status, words[1]));
             return QemuIoErrno.EINVAL;
         }
 
@@ -50,6 +55,7 @@ internal static class TruncateCommand
             return -ErrnoException.ENOMEDIUM;
         }
 
+        output.Poll();
         try
         {
             Resize(session, size, preallocation, output);

@@ -89,6 +89,7 @@ internal static class WriteCommand
             fill = source;
         }
 
+        output.PollForWrite();
         var image = session.Image!;
         var elapsed = TimeSpan.Zero;
         var ret = vmState ? QemuIoTransfer.WriteVmState(image, offset, count, fill, out elapsed)

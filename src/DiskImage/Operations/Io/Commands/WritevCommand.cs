@@ -68,6 +68,15 @@ internal static class WritevCommand
             return QemuIoErrno.EINVAL;
         }
 
+        if (aio)
+        {
+            output.BeginCompletion();
+        }
+        else
+        {
+            output.PollForWrite();
+        }
+
         var image = session.Image!;
         TimeSpan elapsed;
         var ret = zero
