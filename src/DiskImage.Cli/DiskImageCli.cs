@@ -58,6 +58,11 @@ internal static class DiskImageCli
             var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
             return parse.InvokeAsync(configuration, interruption?.Token ?? default).GetAwaiter().GetResult();
         }
+        catch (HelpPrintedException help)
+        {
+            stdout.Write(help.Text);
+            return 0;
+        }
         catch (Exception e) when (interruption?.Signal is not null && IsCancellation(e))
         {
             // The operation stopped and removed what it had not finished; one line, and the signal's exit status.
