@@ -50,7 +50,8 @@ public class SnapshotInteropTests
         Diskimg.Ok("snapshot", "-c", "made by us with a long name", image);
         Diskimg.Ok("snapshot", "-c", "made-by-qemu", image);
         Assert.Equal(ExternalTool.QemuImg("snapshot", "-l", image), Diskimg.Ok("snapshot", "-l", image));
-        Assert.Equal(ExternalTool.QemuImg("snapshot", "-l", image), Diskimg.Ok("snapshot", image));
+        // Without an action qemu-img opens the image and prints nothing.
+        Assert.Equal(ExternalTool.QemuImg("snapshot", image), Diskimg.Ok("snapshot", image));
     }
 
     [Fact]
