@@ -49,9 +49,10 @@ internal static class DiskImageCli
                 throw new UsageException($"Command not found: {args[0]}");
             }
 
-            if (ObjectHelp.InArguments(args) is { } objectHelp)
+            if (args[0] == "io" && ObjectHelp.InArguments(args) is { } objectHelp)
             {
-                // qemu-img and qemu-io answer an --object help request as they read the option, and exit.
+                // qemu-io answers an --object help request as it reads the option, and exits (qemu-img's verbs do so
+                // in QemuArguments' option loop).
                 stdout.Write(objectHelp);
                 return 0;
             }
@@ -88,6 +89,11 @@ internal static class DiskImageCli
             // Signals are handled by Interruption, not by System.CommandLine's own handler.
             var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
             return parse.InvokeAsync(configuration, interruption?.Token ?? default).GetAwaiter().GetResult();
+        }
+        catch (HelpPrintedException help)
+        {
+            stdout.Write(help.Text);
+            return 0;
         }
         catch (Exception e) when (interruption?.Signal is not null && IsCancellation(e))
         {

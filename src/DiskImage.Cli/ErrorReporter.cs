@@ -80,7 +80,8 @@ internal static class ErrorReporter
             }
 
             stderr.WriteLine(text.StartsWith("kilobytes, megabytes", StringComparison.Ordinal) || text.StartsWith("warning: ", StringComparison.Ordinal)
-                || text.StartsWith("Failed to flush the ", StringComparison.Ordinal) ? $"{ProgramName.Value}: {text}" : text);
+                || text.StartsWith("Failed to flush the ", StringComparison.Ordinal)
+                || text.StartsWith("Invalid options for file format ", StringComparison.Ordinal) ? $"{ProgramName.Value}: {text}" : text);
         }
     }
 

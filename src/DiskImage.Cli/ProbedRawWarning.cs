@@ -3,29 +3,29 @@ using DiskImage.Formats;
 namespace DiskImage.Cli;
 
 /// <summary>
-/// QEMU's warning when an image opened for writing had no format named and probing found raw (its writes to the
-/// first sector are then restricted). qemu-img prints it as the image opens, before anything else it says.
+/// qemu-img's three-line warning when it opens for writing a plain file whose format it had to guess and guessed
+/// raw (QEMU then guards block 0 against a written format signature). Printed as the image is opened, before the
+/// verb's own errors; a file that cannot be read (or is no host file: a json: or
+/// URL name, a directory) gets no warning, as its open fails first.
 /// </summary>
 internal static class ProbedRawWarning
 {
-    /// <summary>Prints the warning when <paramref name="path"/> is a plain file, no format was named, and it probes as raw.</summary>
-    public static void WriteIfProbedRaw(CliContext context, string path, string? format)
+    public static void WriteIfProbed(CliContext context, string path, string? format, bool imageOpts)
     {
-        if (format is not null || !File.Exists(path))
+        if (format is not null || imageOpts || !File.Exists(path))
         {
             return;
         }
 
         try
         {
-            if (ImageFormatRegistry.Default.Probe(path).Name != "raw")
+            if (ImageFormatRegistry.Default.Probe(path) is not Formats.Raw.RawFormat)
             {
                 return;
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or DiskImageException)
+        catch (Exception e) when (e is DiskImageException or IOException or UnauthorizedAccessException)
         {
-            // The open that follows reports what is wrong with the file.
             return;
         }
 

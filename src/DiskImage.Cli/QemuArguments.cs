@@ -85,6 +85,7 @@ internal static class QemuArguments
         var options = new List<string>();
         var positionals = new List<string>();
         var help = false;
+        var actionSeen = false;
         for (var i = 0; i < args.Length; i++)
         {
             var word = args[i];
@@ -115,6 +116,7 @@ internal static class QemuArguments
 
                 var value = equals >= 0 ? word[(equals + 1)..]
                     : i + 1 < args.Length ? args[++i] : throw new UsageException($"missing argument for option '{word}'");
+                CheckAsRead(verb, name, value, ref actionSeen);
                 AddWithValue(options, "--" + name, value);
                 continue;
             }
@@ -143,6 +145,7 @@ internal static class QemuArguments
 
                 if (!takesValue)
                 {
+                    CheckAsRead(verb, letter.ToString(), null, ref actionSeen);
                     options.Add("-" + letter);
                     continue;
                 }
@@ -155,12 +158,40 @@ internal static class QemuArguments
                     throw new InvalidOptionException($"Invalid option list: {value}");
                 }
 
+                CheckAsRead(verb, letter.ToString(), value, ref actionSeen);
                 AddWithValue(options, "-" + letter, value);
                 break;
             }
         }
 
         return (LastOfEachSingleOption(options, command, singleValued), positionals, help);
+    }
+
+    /// <summary>
+    /// Checks qemu-img makes inside its option loop, so they win over anything later on the line: <c>--object help</c>,
+    /// check's repair mode and snapshot's one action (a second <c>-l</c>/<c>-a</c>/<c>-c</c>/<c>-d</c>, even the same one, is refused).
+    /// </summary>
+    private static void CheckAsRead(string verb, string name, string? value, ref bool actionSeen)
+    {
+        if (name == "object" && value is not null && ObjectHelp.For(value) is { } help)
+        {
+            throw new HelpPrintedException(help);
+        }
+
+        if (verb == "check" && name is "r" or "repair" && value is not ("leaks" or "all"))
+        {
+            throw new UsageException($"Unknown option value for -r (expecting 'leaks' or 'all'): {value}");
+        }
+
+        if (verb == "snapshot" && name is "l" or "a" or "c" or "d")
+        {
+            if (actionSeen)
+            {
+                throw new UsageException("Cannot mix '-l', '-a', '-c', '-d'");
+            }
+
+            actionSeen = true;
+        }
     }
 
     /// <summary>The verbs whose <c>-o</c> is an option list (bench's <c>-o</c> is an offset).</summary>
@@ -269,6 +300,13 @@ internal static class QemuArguments
                 throw new UsageException($"Unexpected argument: {positionals[2]}");
             case "amend" when !options.Any(o => o == "-o" || o.StartsWith("-o=", StringComparison.Ordinal)):
                 throw new UsageException("Must specify options (-o)");
+            case "amend" when count > 1 && !(options.Contains("-f") && HasHelpOption(options)):
+                // An error line without the "Try" hint: qemu-img reports it after it has read the options.
+                throw new InvalidOptionException("Expecting one image file name");
+            case "amend" when count > 1:
+                // -f FMT -o help prints the format's options whatever the file names are.
+                positionals.RemoveRange(1, count - 1);
+                break;
         }
     }
 

@@ -48,6 +48,7 @@ internal sealed class AmendCommand
             using var secrets = Secrets.Load(parse, _object);
             var progress = parse.GetValue(_progress) && !parse.GetValue(_quiet) ? new QemuProgress(context.Out, step: 1) : null;
             var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
+            ProbedRawWarning.WriteIfProbed(context, parse.GetValue(_file)!, format, parse.GetValue(_imageOpts));
             ImageAmender.Run(new AmendOptions
             {
                 Path = source.Path,

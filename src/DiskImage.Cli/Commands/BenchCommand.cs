@@ -48,7 +48,7 @@ internal sealed class BenchCommand
             CheckNativeAio(parse, options, source.Path);
             if (options.Write)
             {
-                ProbedRawWarning.WriteIfProbedRaw(context, source.Path, source.Format);
+                ProbedRawWarning.WriteIfProbed(context, source.Path, source.Format, imageOpts: false);
             }
 
             var started = new StartReporter(context.Out);

@@ -146,6 +146,7 @@ internal sealed class BitmapCommand
 
             using var secrets = Secrets.Load(parse, _object);
             var target = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
+            ProbedRawWarning.WriteIfProbed(context, parse.GetValue(_file)!, parse.GetValue(_format), parse.GetValue(_imageOpts));
             ImageBitmaps.Run(new BitmapOptions
             {
                 Path = target.Path,

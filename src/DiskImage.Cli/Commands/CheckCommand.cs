@@ -26,7 +26,6 @@ internal sealed class CheckCommand
 
     private Command Build(CliContext context)
     {
-        _output.AcceptOnlyFromAmong("human", "json");
         var command = new Command("check", "Check an image for consistency, optionally repairing it")
         {
             _format, _repair, _output, _quiet, _forceShare, _file, _object, _imageOpts, _sourceCache,
@@ -44,12 +43,22 @@ internal sealed class CheckCommand
             null => CheckRepair.None,
             var other => throw new UsageException($"Unknown option value for -r (expecting 'leaks' or 'all'): {other}"),
         };
+        if (parse.GetValue(_output) is not ("human" or "json"))
+        {
+            throw new InvalidOptionException("--output must be used with human or json as argument.");
+        }
+
         var directIo = CacheModeOption.IsDirect(CacheModeOption.Validate(parse.GetValue(_sourceCache), source: true));
         var json = parse.GetValue(_output) == "json";
         var quiet = parse.GetValue(_quiet);
         using var secrets = Secrets.Load(parse, _object);
         var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
         var openOptions = new ImageOpenOptions { OpenBackingChain = false, ReadOnly = repair == CheckRepair.None, ForRepair = repair != CheckRepair.None, ForCheck = true, ForceShare = parse.GetValue(_forceShare), DirectIo = directIo };
+        if (repair != CheckRepair.None)
+        {
+            ProbedRawWarning.WriteIfProbed(context, parse.GetValue(_file)!, parse.GetValue(_format), parse.GetValue(_imageOpts));
+        }
+
         using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(openOptions));
         if (!ImageChecker.Supports(image, repair))
         {

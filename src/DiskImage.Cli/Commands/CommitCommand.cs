@@ -33,7 +33,7 @@ internal sealed class CommitCommand
             var showProgress = parse.GetValue(_progress) && !quiet;
             using var secrets = Secrets.Load(parse, _object);
             var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
-            ProbedRawWarning.WriteIfProbedRaw(context, source.Path, source.Format);
+            ProbedRawWarning.WriteIfProbed(context, source.Path, source.Format, imageOpts: false);
             var progress = showProgress ? new QemuProgress(context.Out, step: 1) : null;
             ImageCommitter.Commit(new CommitOptions
             {

@@ -239,7 +239,7 @@ internal sealed class ConvertCommand
 
         var explicitFormat = parse.GetResult(_targetFormat) is { Implicit: false } ? parse.GetValue(_targetFormat) : null;
         var target = Secrets.Resolve(context.ImageOptsNames, argument, imageOpts: true, explicitFormat, secrets);
-        ProbedRawWarning.WriteIfProbedRaw(context, target.Path, target.Format);
+        ProbedRawWarning.WriteIfProbed(context, target.Path, target.Format, imageOpts: false);
         return target.Format is null ? target with { Format = ImageFormatRegistry.Default.Probe(target.Path).Name } : target;
     }
 

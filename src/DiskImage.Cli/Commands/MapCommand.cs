@@ -25,13 +25,19 @@ internal sealed class MapCommand
 
     private Command Build(CliContext context)
     {
-        _output.AcceptOnlyFromAmong("human", "json", "svg", "html");
         var command = new Command("map", "Show how the image's guest bytes map to files of its backing chain")
         {
             _format, _output, _startOffset, _maxLength, _forceShare, _file, _object, _imageOpts, _untrusted,
         };
         command.SetAction(parse =>
         {
+            var output = parse.GetValue(_output);
+            if (output is not ("human" or "json" or "svg" or "html"))
+            {
+                // svg and html are this tool's own pictures; anything else is refused in qemu-img's words.
+                throw new InvalidOptionException("--output must be used with human or json as argument.");
+            }
+
             var options = new MapOptions
             {
                 StartOffset = ParseOffset(parse.GetValue(_startOffset), "start offset") ?? 0,
@@ -40,7 +46,6 @@ internal sealed class MapCommand
             using var secrets = Secrets.Load(parse, _object);
             var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
             using var image = ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(new ImageOpenOptions { Untrusted = parse.GetValue(_untrusted), ForceShare = parse.GetValue(_forceShare) }));
-            var output = parse.GetValue(_output);
             if (!ImageMapper.HasMedium(image))
             {
                 // qemu-img has printed its header (or the list's opening bracket) before it asks for the size.
@@ -98,12 +103,7 @@ internal sealed class MapCommand
             return null;
         }
 
-        if (!SizeText.TryParse(text, out var value) || value < 0)
-        {
-            throw new InvalidOptionException($"Invalid {what} specified! You may use k, M, G, T, P or E suffixes for kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
-        }
-
-        return value;
+        return SizeText.ParseBounded(text, what);
     }
 
     /// <summary>qemu-img's own one-entry-per-line JSON list (not a generic serializer's layout).</summary>

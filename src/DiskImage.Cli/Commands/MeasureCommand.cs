@@ -52,13 +52,23 @@ internal sealed class MeasureCommand
                 SourceKeySecret = source?.KeySecret,
                 OutputFormat = parse.GetValue(_targetFormat) ?? "raw",
                 CreateOptions = KeyValueOptions.Parse(parse.GetValue(_options) ?? []),
-                Size = sizeText is null ? null : SizeText.Parse(sizeText, "image size"),
+                Size = sizeText is null ? null : SizeText.ParseImageSize(sizeText),
                 SourcePath = source?.Path,
                 SourceFormat = source is null ? parse.GetValue(_format) : source.Format,
                 SnapshotName = parse.GetValue(_snapshot),
                 ForceShare = parse.GetValue(_forceShare),
             };
-            var result = ImageMeasurer.Measure(options, cancellationToken: context.Cancellation);
+            MeasureResult result;
+            try
+            {
+                result = ImageMeasurer.Measure(options, cancellationToken: context.Cancellation);
+            }
+            catch (InvalidOptionException e) when (IsOptionListError(e.Message, options.CreateOptions))
+            {
+                // qemu-img adds a line of its own when the -o list does not fit the output format's options.
+                throw new InvalidOptionException($"{e.Message}\nInvalid options for file format '{options.OutputFormat}'", e);
+            }
+
             if (parse.GetValue(_output) == "json")
             {
                 WriteJson(context.Out, result);
@@ -77,6 +87,10 @@ internal sealed class MeasureCommand
         });
         return command;
     }
+
+    /// <summary>An unknown key, or a value of the wrong type, of the <c>-o</c> list (not a value the driver refused).</summary>
+    private static bool IsOptionListError(string message, IReadOnlyDictionary<string, string> createOptions) =>
+        createOptions.Keys.Any(key => message == $"Invalid parameter '{key}'" || message.StartsWith($"Parameter '{key}' expects ", StringComparison.Ordinal));
 
     /// <summary>What qemu-img refuses while it reads its options, before it looks at the filenames.</summary>
     private void CheckOptionValues(ParseResult parse, CliContext context)

@@ -276,17 +276,8 @@ internal sealed class NbdCommand
     }
 
     /// <summary>The internal snapshot <paramref name="selector"/> names, read-only; a missing one in qemu-nbd's words.</summary>
-    private static IDiskImage OpenInternalSnapshot(ImageSource source, Qcow2SnapshotSelector selector, ImageOpenOptions options)
-    {
-        try
-        {
-            return DiskImage.Operations.Snapshots.ImageSnapshots.OpenSnapshot(source.Path, source.Format, selector, options);
-        }
-        catch (InvalidOptionException e) when (e.Message.StartsWith("Failed to load snapshot: snapshot '", StringComparison.Ordinal))
-        {
-            throw new InvalidOptionException("Failed to load snapshot: Can't find snapshot", e);
-        }
-    }
+    private static IDiskImage OpenInternalSnapshot(ImageSource source, Qcow2SnapshotSelector selector, ImageOpenOptions options) =>
+        DiskImage.Operations.Snapshots.ImageSnapshots.OpenSnapshot(source.Path, source.Format, selector, options);
 
     /// <summary><c>-s</c>: a temporary qcow2 overlay over the image, removed from the directory as soon as it is open.</summary>
     private static IDiskImage OpenWithOverlay(ImageSource source, ImageOpenOptions options)

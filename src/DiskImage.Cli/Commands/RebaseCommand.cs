@@ -35,7 +35,7 @@ internal sealed class RebaseCommand
             var backingDirectIo = CacheModeOption.IsDirect(CacheModeOption.Validate(parse.GetValue(_sourceCache), source: true));
             using var secrets = Secrets.Load(parse, _object);
             var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
-            ProbedRawWarning.WriteIfProbedRaw(context, source.Path, source.Format);
+            ProbedRawWarning.WriteIfProbed(context, source.Path, source.Format, imageOpts: false);
             var progress = showProgress ? new QemuProgress(context.Out, step: 2) : null;
             ImageRebaser.Rebase(new RebaseOptions
             {

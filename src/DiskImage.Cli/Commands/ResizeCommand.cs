@@ -1,7 +1,6 @@
 using System.CommandLine;
 using DiskImage.Formats;
 using DiskImage.Operations.Resize;
-using DiskImage.Options;
 
 namespace DiskImage.Cli.Commands;
 
@@ -37,17 +36,13 @@ internal sealed class ResizeCommand
                 "metadata" => Preallocation.Metadata,
                 "falloc" => Preallocation.Falloc,
                 "full" => Preallocation.Full,
-                var other => throw new InvalidOptionException($"Invalid preallocation mode: '{other}'"),
+                var other => throw new InvalidOptionException($"Invalid preallocation mode '{other}'"),
             };
             // qemu-img reads the size before it opens the image.
-            var sizeText = parse.GetValue(_size)!;
-            if (!SizeText.TryParse(sizeText.Length > 0 && sizeText[0] is '+' or '-' ? sizeText[1..] : sizeText, out _))
-            {
-                ImageResizer.TargetSize(sizeText, 0);
-            }
-
+            ImageResizer.CheckSizeSyntax(parse.GetValue(_size)!);
             using var secrets = Secrets.Load(parse, _object);
             var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
+            ProbedRawWarning.WriteIfProbed(context, parse.GetValue(_file)!, parse.GetValue(_format), parse.GetValue(_imageOpts));
             ImageResizer.Resize(new ResizeOptions
             {
                 Path = source.Path,

@@ -3,14 +3,13 @@ using DiskImage.Operations.Snapshots;
 
 namespace DiskImage.Cli.Commands;
 
-/// <summary><c>diskimg snapshot [--object ...] [--image-opts] [-l | -c NAME | -a NAME | -d NAME] [-f fmt] [-q] FILE</c>.</summary>
+/// <summary><c>diskimg snapshot [--object ...] [--image-opts] [-U] [-q] [-l | -c NAME | -a NAME | -d NAME] FILE</c>.</summary>
 internal sealed class SnapshotCommand
 {
-    private readonly Option<bool> _list = new("-l") { Description = "List all snapshots in the image (the default)" };
+    private readonly Option<bool> _list = new("-l") { Description = "List all snapshots in the image" };
     private readonly Option<string?> _create = new("-c") { Description = "Create a snapshot named NAME" };
     private readonly Option<string?> _apply = new("-a") { Description = "Apply (revert to) the snapshot with this ID or name" };
     private readonly Option<string?> _delete = new("-d") { Description = "Delete the snapshot with this ID or name" };
-    private readonly Option<string?> _format = new("-f") { Description = "Image format (probed when omitted)" };
     private readonly Option<bool> _quiet = new("-q") { Description = "Quiet mode" };
     private readonly Option<bool> _forceShare = ForceShareOption.Create("the image (listing only)");
     private readonly Argument<string> _file = new("filename") { Description = "Image file" };
@@ -24,7 +23,7 @@ internal sealed class SnapshotCommand
     {
         var command = new Command("snapshot", "List, create, apply or delete internal snapshots")
         {
-            _list, _create, _apply, _delete, _format, _quiet, _forceShare, _file, _object, _imageOpts,
+            _list, _create, _apply, _delete, _quiet, _forceShare, _file, _object, _imageOpts,
         };
         command.SetAction(parse =>
         {
@@ -42,14 +41,23 @@ internal sealed class SnapshotCommand
                 }
             }
 
-            if (chosen.Count > 1)
+            using var secrets = Secrets.Load(parse, _object);
+            // qemu-img's snapshot takes no -f: the format is always probed (or named by --image-opts).
+            var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), null, secrets);
+            if (chosen.Count == 0)
             {
-                throw new InvalidOptionException("Cannot mix '-l', '-a', '-c', '-d'");
+                // No action: qemu-img opens the image for writing and closes it again, printing nothing.
+                ProbedRawWarning.WriteIfProbed(context, parse.GetValue(_file)!, null, parse.GetValue(_imageOpts));
+                using var opened = DiskImage.Formats.ImageFormatRegistry.Default.Open(source.Path, source.Format, source.Apply(new DiskImage.Formats.ImageOpenOptions { ReadOnly = false }));
+                return 0;
             }
 
-            var (selected, snapshotName) = chosen.Count == 0 ? (SnapshotAction.List, null) : chosen[0];
-            using var secrets = Secrets.Load(parse, _object);
-            var source = Secrets.Resolve(context.ImageOptsNames, parse.GetValue(_file)!, parse.GetValue(_imageOpts), parse.GetValue(_format), secrets);
+            var (selected, snapshotName) = chosen[0];
+            if (selected != SnapshotAction.List)
+            {
+                ProbedRawWarning.WriteIfProbed(context, parse.GetValue(_file)!, null, parse.GetValue(_imageOpts));
+            }
+
             var snapshots = ImageSnapshots.Run(new SnapshotOptions
             {
                 Path = source.Path,

@@ -12,6 +12,9 @@ internal static class CreateSummary
 {
     private sealed record OptionSpec(string Key, string? Default = null, bool IsSize = false, bool IsNumber = false);
 
+    /// <summary>The file protocol's options, which qemu-img lists after a format's own.</summary>
+    private static readonly OptionSpec[] s_fileProtocol = [new("nocow"), new("preallocation"), new("extent_size_hint", IsSize: true)];
+
     private static readonly OptionSpec[] s_raw = [new("size", IsSize: true), new("nocow"), new("preallocation"), new("extent_size_hint", IsSize: true)];
 
     private static readonly OptionSpec[] s_qcow2 =
@@ -28,6 +31,8 @@ internal static class CreateSummary
         new("data_file_raw"),
         new("lazy_refcounts", "off"),
         new("refcount_bits", "16", IsNumber: true),
+        new("nocow"),
+        new("extent_size_hint", IsSize: true),
     ];
 
     private static readonly OptionSpec[] s_vmdk =
@@ -41,9 +46,10 @@ internal static class CreateSummary
         new("toolsversion"),
         new("subformat"),
         new("zeroed_grain"),
+        .. s_fileProtocol,
     ];
 
-    private static readonly OptionSpec[] s_vpc = [new("size", IsSize: true), new("subformat"), new("force_size")];
+    private static readonly OptionSpec[] s_vpc = [new("size", IsSize: true), new("subformat"), new("force_size"), .. s_fileProtocol];
 
     private static readonly OptionSpec[] s_vhdx =
     [
@@ -52,6 +58,7 @@ internal static class CreateSummary
         new("block_size", "0", IsSize: true),
         new("subformat"),
         new("block_state_zero"),
+        .. s_fileProtocol,
     ];
 
     private static readonly OptionSpec[] s_luks =
@@ -61,12 +68,12 @@ internal static class CreateSummary
     ];
 
     private static readonly OptionSpec[] s_qed =
-        [new("size", IsSize: true), new("backing_file"), new("backing_fmt"), new("cluster_size", "65536", IsSize: true), new("table_size", IsSize: true)];
+        [new("size", IsSize: true), new("backing_file"), new("backing_fmt"), new("cluster_size", "65536", IsSize: true), new("table_size", IsSize: true), .. s_fileProtocol];
 
     private static readonly OptionSpec[] s_parallels =
         [new("size", IsSize: true), new("cluster_size", "1048576", IsSize: true), new("nocow"), new("preallocation"), new("extent_size_hint", IsSize: true)];
 
-    private static readonly OptionSpec[] s_vdi = [new("size", IsSize: true), new("static", "off")];
+    private static readonly OptionSpec[] s_vdi = [new("size", IsSize: true), new("static", "off"), .. s_fileProtocol];
 
     /// <summary>qcow lists its encryption options after the backing file ones, then the file protocol's.</summary>
     private static readonly OptionSpec[] s_qcow =

@@ -26,6 +26,11 @@ public sealed record ImageOpts
     public static ImageOpts Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        // As QEMU's option list for images, a first element without '=' is the value of the implied key "file".
+        if (!FirstElement(text).Contains('=', StringComparison.Ordinal))
+        {
+            text = "file=" + text;
+        }
 
         // Filter nodes on top (copy-on-read, compress) are read as in a json: name: the node under them is checked
         // here, and the whole list travels as the equivalent json: name to whoever applies the filters.
@@ -40,5 +45,25 @@ public sealed record ImageOpts
             KeySecret = spec.KeySecret,
             OpenName = spec.IsPlain && !peeled.HadFilters && !nodeAbove ? spec.Filename : BlockSpec.DottedToJsonName(text),
         };
+    }
+
+    /// <summary>The list up to its first separating comma (a doubled comma is an escaped one).</summary>
+    private static string FirstElement(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] == ',')
+            {
+                if (i + 1 < text.Length && text[i + 1] == ',')
+                {
+                    i++;
+                    continue;
+                }
+
+                return text[..i];
+            }
+        }
+
+        return text;
     }
 }

@@ -76,6 +76,11 @@ public sealed class SecretStore : IDisposable
         var properties = KeyValueOptions.Parse([first.Contains('=', StringComparison.Ordinal) ? definition : (comma < 0 ? "" : definition[(comma + 1)..])]);
         var type = first.Contains('=', StringComparison.Ordinal) ? properties.GetValueOrDefault("qom-type") : first;
         properties.Remove("qom-type");
+        if (type is null)
+        {
+            throw new InvalidOptionException("Parameter 'qom-type' is missing");
+        }
+
         if (type == "throttle-group")
         {
             _throttleGroups.Add(Formats.Filters.Throttle.ThrottleGroups.Define(properties));
@@ -84,12 +89,20 @@ public sealed class SecretStore : IDisposable
 
         if (type != "secret")
         {
-            throw new InvalidOptionException($"Object type '{type}' is not supported (only 'secret' and 'throttle-group' objects are)");
+            throw new InvalidOptionException(IsQemuObjectType(type)
+                ? $"Object type '{type}' is not supported (only 'secret' and 'throttle-group' objects are)"
+                : $"Parameter 'qom-type' does not accept value '{type}'");
         }
 
         if (!properties.Remove("id", out var id) || id.Length == 0)
         {
             throw new InvalidOptionException("Parameter 'id' is missing");
+        }
+
+        if (_secrets.ContainsKey(id))
+        {
+            // QEMU keeps every object under its id in one container.
+            throw new InvalidOptionException($"attempt to add duplicate property '{id}' to object (type 'container')");
         }
 
         properties.Remove("data", out var data);
@@ -118,12 +131,19 @@ public sealed class SecretStore : IDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new ImageAccessException($"Unable to read secret file '{file}': {e.Message}", e);
+                // GLib's wording, which QEMU passes on.
+                var reason = e switch
+                {
+                    FileNotFoundException or DirectoryNotFoundException => "No such file or directory",
+                    UnauthorizedAccessException => "Permission denied",
+                    _ => e.Message,
+                };
+                throw new ImageAccessException($"Unable to read {file}: Failed to open file \u201c{file}\u201d: {reason}", e);
             }
         }
         else
         {
-            throw new InvalidOptionException("Either 'data' or 'file' must be provided");
+            throw new InvalidOptionException("Either 'file' or 'data' must be provided");
         }
 
         Add(id, (format ?? "raw") switch
@@ -134,15 +154,61 @@ public sealed class SecretStore : IDisposable
         });
     }
 
+    /// <summary>The object types QEMU can create from <c>--object</c> (others are an unknown <c>qom-type</c>).</summary>
+    private static bool IsQemuObjectType(string? type) => type is "authz-list" or "authz-list-file" or "authz-simple" or "main-loop"
+        or "pr-manager-helper" or "secret" or "secret_keyring" or "thread-context" or "throttle-group" or "tls-cipher-suites"
+        or "tls-creds-anon" or "tls-creds-psk" or "tls-creds-x509";
+
+    /// <summary>
+    /// Base64 as QEMU decodes a secret: only the alphabet, '=' and newlines are allowed; then it is read as GLib reads
+    /// it, four characters at a time (a short group at the end is dropped), a trailing '=' dropping one byte.
+    /// </summary>
     private static byte[] DecodeBase64(byte[] text, string id)
     {
         try
         {
-            return Convert.FromBase64String(Encoding.ASCII.GetString(text).Trim());
-        }
-        catch (FormatException e)
-        {
-            throw new InvalidOptionException($"Secret '{id}' is not valid base64", e);
+            var output = new List<byte>(text.Length / 4 * 3);
+            int value = 0, count = 0;
+            foreach (var c in text)
+            {
+                var rank = Base64Rank(c);
+                if (rank == -2)
+                {
+                    throw new InvalidOptionException("Base64 data contains invalid characters");
+                }
+
+                if (rank < 0)
+                {
+                    continue;
+                }
+
+                value = (value << 6) | rank;
+                if (++count == 4)
+                {
+                    output.Add((byte)(value >> 16));
+                    output.Add((byte)(value >> 8));
+                    output.Add((byte)value);
+                    value = count = 0;
+                }
+            }
+
+            // Up to two of the last characters that carry a value are looked at; each '=' among them drops a byte.
+            for (int i = text.Length - 1, seen = 0; i >= 0 && seen < 2; i--)
+            {
+                if (Base64Rank(text[i]) >= 0)
+                {
+                    seen++;
+                    if (text[i] == '=' && output.Count > 0)
+                    {
+                        output.RemoveAt(output.Count - 1);
+                    }
+                }
+            }
+
+            _ = id;
+            var result = output.ToArray();
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(output));
+            return result;
         }
         finally
         {
@@ -150,4 +216,17 @@ public sealed class SecretStore : IDisposable
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(text);
         }
     }
+
+    /// <summary>A character's 6-bit value; -1 for a newline (skipped), -2 for anything QEMU refuses.</summary>
+    private static int Base64Rank(byte c) => c switch
+    {
+        >= (byte)'A' and <= (byte)'Z' => c - 'A',
+        >= (byte)'a' and <= (byte)'z' => c - 'a' + 26,
+        >= (byte)'0' and <= (byte)'9' => c - '0' + 52,
+        (byte)'+' => 62,
+        (byte)'/' => 63,
+        (byte)'=' => 0,
+        (byte)'\n' => -1,
+        _ => -2,
+    };
 }

@@ -55,18 +55,25 @@ public static class SizeText
     /// An image size as qemu-img create reads it: a well-formed number too large for a signed 64-bit size
     /// gets qemu-img's range message, anything else malformed the usual one.
     /// </summary>
-    public static long ParseImageSize(string text)
+    public static long ParseImageSize(string text) => ParseBounded(text, "image size");
+
+    /// <summary>
+    /// A number as qemu-img's option reader takes it (create's size, measure's <c>--size</c>, map's offsets): a
+    /// well-formed number beyond a signed 64-bit value gets the range message naming <paramref name="what"/>,
+    /// anything else malformed the suffix message.
+    /// </summary>
+    public static long ParseBounded(string text, string what)
     {
         if (!TryParse(text, out _) && IsWellFormed(text))
         {
-            throw new InvalidOptionException($"Invalid image size specified. Must be between 0 and {long.MaxValue}.");
+            throw new InvalidOptionException($"Invalid {what} specified. Must be between 0 and {long.MaxValue}.");
         }
 
-        return Parse(text, "image size");
+        return Parse(text, what);
     }
 
     /// <summary>Digits (with at most one decimal point) and an optional known suffix, whatever the magnitude.</summary>
-    private static bool IsWellFormed(string? text)
+    public static bool IsWellFormed(string? text)
     {
         if (string.IsNullOrWhiteSpace(text))
         {
@@ -74,12 +81,65 @@ public static class SizeText
         }
 
         var number = text.Trim();
-        if ("bBkKMGTPE".Contains(number[^1], StringComparison.Ordinal))
+        var scaled = "kKMGTPE".Contains(number[^1], StringComparison.Ordinal);
+        if (scaled || number[^1] is 'b' or 'B')
         {
             number = number[..^1];
         }
 
+        // A fraction of a byte (1.5, 1.5b) is malformed, not large.
+        var point = number.IndexOf('.', StringComparison.Ordinal);
+        if (!scaled && point >= 0 && number[(point + 1)..].Any(c => c != '0'))
+        {
+            return false;
+        }
+
         return number.Length > 0 && number.Count(c => c == '.') <= 1 && number.Any(char.IsAsciiDigit) && number.All(c => char.IsAsciiDigit(c) || c == '.');
+    }
+
+    /// <summary>
+    /// A decimal size (digits, an optional fraction with a suffix, an optional suffix) that may reach up to 2^64 - 1,
+    /// as QEMU's size options hold; false on anything else.
+    /// </summary>
+    public static bool TryParseUnsigned(string? text, out ulong value)
+    {
+        value = 0;
+        if (!IsWellFormed(text))
+        {
+            return false;
+        }
+
+        var number = text!.Trim();
+        var exponent = "kKMGTPE".IndexOf(number[^1], StringComparison.Ordinal) switch
+        {
+            -1 => 0,
+            0 or 1 => 1,
+            var i => i,
+        };
+        if (!char.IsAsciiDigit(number[^1]))
+        {
+            number = number[..^1];
+        }
+
+        if (!decimal.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount) || amount > ulong.MaxValue)
+        {
+            return false;
+        }
+
+        var factor = 1m;
+        for (var i = 0; i < exponent; i++)
+        {
+            factor *= 1024;
+        }
+
+        var scaled = decimal.Floor(amount * factor);
+        if (scaled > ulong.MaxValue)
+        {
+            return false;
+        }
+
+        value = (ulong)scaled;
+        return true;
     }
 
     /// <summary>Parses a size; false on syntax errors, negative values or overflow.</summary>

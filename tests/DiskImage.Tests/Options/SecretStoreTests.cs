@@ -27,7 +27,7 @@ public class SecretStoreTests
 
     [Theory]
     [InlineData("secret,data=x", "'id'")]
-    [InlineData("secret,id=a", "'data' or 'file'")]
+    [InlineData("secret,id=a", "Either 'file' or 'data' must be provided")]
     [InlineData("secret,id=a,data=x,file=y", "mutually exclusive")]
     [InlineData("secret,id=a,data=x,format=hex", "'format'")]
     [InlineData("secret,id=a,data=x,keyid=k", "'keyid'")]
@@ -35,7 +35,7 @@ public class SecretStoreTests
     [InlineData("throttle-group,id=a,x-bps-read=-1", "Property values cannot be negative")]
     [InlineData("throttle-group,id=a,x-bps-read-max=5", "bps_max/iops_max require corresponding bps/iops values")]
     [InlineData("throttle-group,id=a,limits.bps-read=1k", "Parameter 'limits.bps-read' expects integer")]
-    [InlineData("secret,id=a,data=!!,format=base64", "base64")]
+    [InlineData("secret,id=a,data=!!,format=base64", "Base64 data contains invalid characters")]
     public void Bad_definitions_are_refused_with_the_reason(string definition, string reason)
     {
         var e = Assert.Throws<InvalidOptionException>(() => SecretStore.FromObjects([definition]));

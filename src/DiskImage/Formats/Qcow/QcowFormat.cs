@@ -67,6 +67,7 @@ public sealed class QcowFormat : IImageFormat
                     break;
                 case "nocow" or "extent_size_hint" or "preallocation":
                     // The file protocol's options: they shape the (empty) host file only.
+                    FileProtocolCreateOption.Accept(key, value);
                     break;
                 default:
                     throw new InvalidOptionException($"Invalid parameter '{key}'");

@@ -131,8 +131,10 @@ public sealed partial class Qcow2Image
     {
         if (host != 0 && (host & (_clusterSize - 1)) != 0)
         {
-            throw new InvalidImageException(
-                $"Cluster allocation offset 0x{host:x} unaligned (L2 offset: 0x{l2Offset:x}, L2 index: 0x{index:x})", l2Offset + ((long)index * _l2EntryBytes));
+            // As QEMU's block status: the corruption event (marking a writable image corrupt), then EIO, which the
+            // verbs word as their own failure (map: "Could not read file metadata", compare: "Sector allocation test failed").
+            SignalEntryCorruption(Qcow2L2EntryException.Unaligned(host, l2Offset, index, l2Offset + ((long)index * _l2EntryBytes)).ReadEvent);
+            throw new IOException("Input/output error", ErrnoException.EIO);
         }
     }
 

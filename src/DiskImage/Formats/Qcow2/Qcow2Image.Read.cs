@@ -34,9 +34,18 @@ public sealed partial class Qcow2Image
         while (position < end)
         {
             Qcow2Run run;
-            lock (_lock)
+            try
             {
-                run = LookupLocked(position, end - position);
+                lock (_lock)
+                {
+                    run = LookupLocked(position, end - position);
+                }
+            }
+            catch (Qcow2L2EntryException e)
+            {
+                // Block status over an unusable entry: QEMU's corruption event, then EIO (as GetBlockStatus).
+                SignalEntryCorruption(e.ReadEvent);
+                throw new IOException("Input/output error", ErrnoException.EIO);
             }
 
             var kind = run.Kind switch

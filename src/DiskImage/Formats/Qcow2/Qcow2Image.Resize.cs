@@ -51,7 +51,8 @@ public sealed partial class Qcow2Image
         var needed = L1EntriesFor(newSize);
         if (needed * 8 > Qcow2Constants.MaxL1Bytes)
         {
-            throw new InvalidOptionException("The image size is too large for this cluster size");
+            // QEMU's L1 growth refuses a table past its limit with EFBIG.
+            throw new InvalidOptionException("Failed to grow the L1 table: File too large");
         }
 
         if (needed > _l1.Length)

@@ -32,7 +32,7 @@ public sealed partial class Qcow2Image
     {
         lock (_lock)
         {
-            var snapshot = FindSnapshot(selector) ?? throw new InvalidOptionException($"Failed to load snapshot: snapshot '{selector}' not found");
+            var snapshot = FindSnapshot(selector) ?? throw new InvalidOptionException("Failed to load snapshot: Can't find snapshot");
             var l1 = ReadSnapshotL1(snapshot, "Failed to load snapshot: ");
             var needed = L1EntriesFor(_header.Size);
             if (needed > l1.Length)

@@ -101,12 +101,13 @@ internal static class Qcow2OptionParser
 
         if (options.BackingFile is not null && options.BackingFormat is null)
         {
-            throw new InvalidOptionException("Backing file specified without backing format");
+            // Refused after the image is announced; qemu-img create adds what it detected (see ImageCreator).
+            throw new DriverOptionException("Backing file specified without backing format");
         }
 
         if (options.BackingFile is null && options.BackingFormat is not null)
         {
-            throw new InvalidOptionException("Backing format cannot be used without backing file");
+            throw new DriverOptionException("Backing format cannot be used without backing file");
         }
 
         var bits = options.RefcountBits;

@@ -41,6 +41,7 @@ public sealed class QedFormat : IImageFormat
                 "backing_fmt" => result with { BackingFormat = value },
                 "cluster_size" => result with { ClusterSize = SizeText.ParseOption(key, value) },
                 "table_size" => result with { TableSize = SizeText.ParseOption(key, value) },
+                _ when FileProtocolCreateOption.Accept(key, value) => result,
                 _ => throw new InvalidOptionException($"Invalid parameter '{key}'"),
             };
         }

@@ -128,11 +128,5 @@ public sealed class RawFormat : IImageFormat
         return result;
     }
 
-    internal static Preallocation ParsePreallocation(string value) => value switch
-    {
-        "off" => Preallocation.Off,
-        "falloc" => Preallocation.Falloc,
-        "full" => Preallocation.Full,
-        _ => throw new InvalidOptionException($"Parameter 'preallocation' does not accept value '{value}'"),
-    };
+    internal static Preallocation ParsePreallocation(string value) => FileProtocolCreateOption.CheckPreallocation(value);
 }

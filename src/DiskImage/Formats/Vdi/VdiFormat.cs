@@ -40,6 +40,7 @@ public sealed class VdiFormat : IImageFormat
             {
                 "size" => result with { Size = SizeText.ParseOption(key, value) },
                 "static" => result with { Static = KeyValueOptions.ParseBool(key, value) },
+                _ when FileProtocolCreateOption.Accept(key, value) => result,
                 _ => throw new InvalidOptionException($"Invalid parameter '{key}'"),
             };
         }

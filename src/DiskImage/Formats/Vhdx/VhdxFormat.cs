@@ -57,6 +57,7 @@ public sealed class VhdxFormat : IImageFormat
                 "block_size" => result with { BlockSize = SizeText.Parse(value) },
                 "log_size" => result with { LogSize = SizeText.Parse(value) },
                 "block_state_zero" => result with { BlockStateZero = KeyValueOptions.ParseBool(key, value) },
+                _ when FileProtocolCreateOption.Accept(key, value) => result,
                 _ => throw new InvalidOptionException($"Invalid parameter '{key}'"),
             };
         }

@@ -25,6 +25,7 @@ internal static class VmdkOptionParser
                 "zeroed_grain" => result with { ZeroedGrain = KeyValueOptions.ParseBool(key, value) },
                 "backing_file" => result with { BackingFile = value },
                 "backing_fmt" => result with { BackingFormat = value },
+                _ when FileProtocolCreateOption.Accept(key, value) => result,
                 _ => throw new InvalidOptionException($"Invalid parameter '{key}'"),
             };
         }
@@ -62,5 +63,5 @@ internal static class VmdkOptionParser
         _ => throw Invalid(value),
     };
 
-    private static InvalidOptionException Invalid(string value) => new($"invalid parameter value: {value}");
+    private static DriverOptionException Invalid(string value) => new($"invalid parameter value: {value}");
 }

@@ -54,10 +54,11 @@ public sealed class VpcFormat : IImageFormat
                     {
                         "dynamic" => false,
                         "fixed" => true,
-                        _ => throw new InvalidOptionException($"Parameter 'subformat' does not accept value '{value}'"),
+                        _ => throw new DriverOptionException($"Parameter 'subformat' does not accept value '{value}'"),
                     },
                 },
                 "force_size" => result with { ForceSize = KeyValueOptions.ParseBool(key, value) },
+                _ when FileProtocolCreateOption.Accept(key, value) => result,
                 _ => throw new InvalidOptionException($"Invalid parameter '{key}'"),
             };
         }

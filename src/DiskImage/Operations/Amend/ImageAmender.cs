@@ -51,8 +51,6 @@ public static class ImageAmender
             return;
         }
 
-        var encryptKeys = options.Options.Where(o => o.Key.StartsWith("encrypt.", StringComparison.Ordinal)).ToDictionary(o => o.Key, o => o.Value);
-        var amendment = encryptKeys.Count == 0 ? null : LuksAmendOptions.FromKeyValues(encryptKeys, options.Force);
         using var image = OpenForAmend(options, registry);
         if (image is not Qcow2Image qcow2)
         {
@@ -67,6 +65,14 @@ public static class ImageAmender
                 : $"Invalid parameter '{other}'");
         }
 
+        // The key slot options are read once the image is open and the keys are known, as qemu-img reads them.
+        var encryptKeys = options.Options.Where(o => o.Key.StartsWith("encrypt.", StringComparison.Ordinal)).ToDictionary(o => o.Key, o => o.Value);
+        if (encryptKeys.Count > 0 && qcow2.Cipher is null)
+        {
+            throw new InvalidOptionException("Can't amend encryption options - encryption not present");
+        }
+
+        var amendment = encryptKeys.Count == 0 ? null : LuksAmendOptions.FromKeyValues(encryptKeys, options.Force);
         cancellationToken.ThrowIfCancellationRequested();
         Qcow2LayoutAmendment.Apply(qcow2, options.Options, progress, cancellationToken);
         if (amendment is not null)

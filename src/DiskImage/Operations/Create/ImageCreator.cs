@@ -11,21 +11,24 @@ namespace DiskImage.Operations.Create;
 public static class ImageCreator
 {
     /// <summary>
-    /// The <c>-o</c> options completed by <c>-b</c>/<c>-F</c> where <c>-o</c> holds the other half of the pair
-    /// (<c>-o backing_file=B -F FMT</c>), as qemu-img sets both into one option list. Otherwise the options stay as
-    /// given and the backing checks below word any problem as qemu-img does.
+    /// The <c>-o</c> options completed or overridden by <c>-b</c>/<c>-F</c> where <c>-o</c> names a backing file or
+    /// format (<c>-o backing_file=B -F FMT</c>), as qemu-img sets both into one option list. Otherwise the options stay
+    /// as given and the backing checks below word any problem as qemu-img does.
     /// </summary>
     private static IReadOnlyDictionary<string, string> WithBackingArguments(CreateRequest request)
     {
+        // qemu-img sets -b and -F over what -o said (an empty -b is refused later, in its own words).
         var options = request.Options;
-        if (request.BackingFormat is not null && request.BackingFile is null && options.ContainsKey("backing_file") && !options.ContainsKey("backing_fmt"))
+        var hasFile = options.ContainsKey("backing_file");
+        var hasFormat = options.ContainsKey("backing_fmt");
+        if (request.BackingFile is { Length: > 0 } && (hasFile || hasFormat) && options.GetValueOrDefault("backing_file") != request.BackingFile)
         {
-            return new Dictionary<string, string>(options) { ["backing_fmt"] = request.BackingFormat };
+            options = new Dictionary<string, string>(options) { ["backing_file"] = request.BackingFile };
         }
 
-        if (request.BackingFile is { Length: > 0 } && request.BackingFormat is null && options.ContainsKey("backing_fmt") && !options.ContainsKey("backing_file"))
+        if (request.BackingFormat is not null && (hasFile || hasFormat) && options.GetValueOrDefault("backing_fmt") != request.BackingFormat)
         {
-            return new Dictionary<string, string>(options) { ["backing_file"] = request.BackingFile };
+            options = new Dictionary<string, string>(options) { ["backing_fmt"] = request.BackingFormat };
         }
 
         return options;

@@ -68,6 +68,11 @@ public static class ImageMeasurer
         {
             throw new InvalidOptionException("The image size is too large");
         }
+        catch (IOException e) when (e.HResult == ErrnoException.EIO)
+        {
+            // The source's block status failed (a corrupt L2 entry): qemu-img's qcow2 measure says so.
+            throw new ImageAccessException($"Unable to get block status: {e.Message}", e);
+        }
     }
 
     /// <summary>A target format measure has no arithmetic for: qemu-img's words for an unknown one and a known one.</summary>

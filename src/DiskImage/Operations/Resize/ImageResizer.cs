@@ -24,6 +24,11 @@ public static class ImageResizer
             });
         var oldSize = image.Length;
         var newSize = TargetSize(options.Size, oldSize);
+        if (newSize <= oldSize && options.Preallocation != Preallocation.Off)
+        {
+            throw new InvalidOptionException("Preallocation can only be used for growing images");
+        }
+
         if (newSize < oldSize && !options.Shrink)
         {
             throw new InvalidOptionException(
@@ -55,27 +60,43 @@ public static class ImageResizer
     /// <summary>Resolves <c>SIZE</c>, <c>+SIZE</c> or <c>-SIZE</c> against the current size, with qemu-img's errors.</summary>
     public static long TargetSize(string text, long currentSize)
     {
-        ArgumentNullException.ThrowIfNull(text);
-        var sign = text.Length > 0 && text[0] is '+' or '-' ? text[0] : '\0';
-        var number = sign == '\0' ? text : text[1..];
-        if (!SizeText.TryParse(number, out var value))
-        {
-            throw new InvalidOptionException(
-                "Parameter 'size' expects a non-negative number below 2^64\nOptional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.");
-        }
-
-        var size = sign switch
-        {
-            '+' => value > long.MaxValue - currentSize ? throw new InvalidOptionException("Image size too large") : currentSize + value,
-            '-' => currentSize - value,
-            _ => value,
-        };
+        var (relative, value) = ReadSize(text);
+        // As qemu-img: the size is read as an unsigned 64-bit number and used as a signed one, so 8E and beyond wrap
+        // below zero and are refused as not positive.
+        var size = unchecked(relative == 0 ? (long)value : currentSize + (long)value * relative);
         if (size <= 0)
         {
             throw new InvalidOptionException("New image size must be positive");
         }
 
         return size;
+    }
+
+    /// <summary>Checks <c>[+|-]SIZE</c> as qemu-img reads it before it opens the image.</summary>
+    public static void CheckSizeSyntax(string text) => ReadSize(text);
+
+    private static (int Relative, ulong Value) ReadSize(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var relative = text.Length > 0 && text[0] is '+' ? 1 : text.Length > 0 && text[0] is '-' ? -1 : 0;
+        var number = relative == 0 ? text : text[1..];
+        if (SizeText.TryParse(number, out var value))
+        {
+            return (relative, (ulong)value);
+        }
+
+        if (SizeText.TryParseUnsigned(number, out var wide))
+        {
+            return (relative, wide);
+        }
+
+        if (SizeText.IsWellFormed(number))
+        {
+            throw new InvalidOptionException($"Value '{number}' is out of range for parameter 'size'");
+        }
+
+        throw new InvalidOptionException(
+            "Parameter 'size' expects a non-negative number below 2^64\nOptional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.");
     }
 
     internal static void ResizeRaw(RawImage raw, long oldSize, long newSize, Preallocation preallocation)
