@@ -105,7 +105,7 @@ public class MeasureInteropTests
     }
 
     [Fact]
-    public void Missing_operands_and_bad_options_give_one_error_line()
+    public void Missing_operands_and_bad_options_are_refused_as_qemu_img_refuses_them()
     {
         foreach (var args in new[]
         {
@@ -124,9 +124,7 @@ public class MeasureInteropTests
             var theirs = ExternalTool.Run("qemu-img", args);
             var ours = Diskimg.Run(args);
             Assert.Equal(theirs.ExitCode, ours.ExitCode);
-            Assert.Single(ours.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-            Assert.StartsWith("diskimg: ", ours.StdErr, StringComparison.Ordinal);
-            Assert.Contains(ours.StdErr["diskimg: ".Length..].Trim(), theirs.StdErr, StringComparison.Ordinal);
+            Assert.Equal(theirs.StdErr.Replace("qemu-img: ", "diskimg: ", StringComparison.Ordinal), ours.StdErr);
         }
     }
 
