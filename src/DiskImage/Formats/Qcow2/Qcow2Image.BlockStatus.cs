@@ -19,12 +19,12 @@ public sealed partial class Qcow2Image
             var l2Index = (int)(clusterIndex & (L2Entries - 1));
             var inCluster = (int)(offset & (_clusterSize - 1));
             var limit = Math.Min(maxLength, ((long)(L2Entries - l2Index) << _clusterBits) - inCluster);
-            if (l1Index >= _l1.Length || L2OffsetOf(l1Index) == 0)
+            var l2Offset = l1Index >= _l1.Length ? 0 : BlockStatusL2OffsetOf(l1Index);
+            if (l2Offset == 0)
             {
                 return new Qcow2BlockStatus(Qcow2SubclusterType.UnallocatedPlain, limit, 0);
             }
 
-            var l2Offset = L2OffsetOf(l1Index);
             var table = _l2Cache.Get(l2Offset);
             var first = StatusOf(table, l2Offset, l2Index, inCluster);
             var length = first.Length;
@@ -125,6 +125,20 @@ public sealed partial class Qcow2Image
         }
 
         return new Qcow2BlockStatus(state, ((long)end << _subclusterBits) - inCluster, !mapped ? 0 : host + inCluster);
+    }
+
+    /// <summary>An L1 entry's L2 table offset; an unaligned one is QEMU's corruption event, then EIO, as below.</summary>
+    private long BlockStatusL2OffsetOf(long l1Index)
+    {
+        try
+        {
+            return L2OffsetOf(l1Index);
+        }
+        catch (Qcow2L2EntryException e)
+        {
+            SignalEntryCorruption(e.ReadEvent);
+            throw new IOException("Input/output error", ErrnoException.EIO);
+        }
     }
 
     private void CheckHostAlignment(long host, long l2Offset, int index)

@@ -89,7 +89,7 @@ public sealed partial class Qcow2Image
         var offset = (long)(_l1[l1Index] & Qcow2Constants.L1OffsetMask);
         if ((offset & (_clusterSize - 1)) != 0)
         {
-            throw new InvalidImageException($"L2 table offset 0x{offset:x} unaligned (L1 index: 0x{l1Index:x})", _header.L1TableOffset + l1Index * 8);
+            throw Qcow2L2EntryException.UnalignedTable(offset, l1Index, _header.L1TableOffset + (l1Index * 8));
         }
 
         return offset;

@@ -1,7 +1,7 @@
 namespace DiskImage.Formats.Qcow2;
 
 /// <summary>
-/// An L2 entry that cannot be used (a host offset off the cluster grid, subclusters both allocated and zero,
+/// An L1 or L2 entry that cannot be used (an L2 table or host offset off the cluster grid, subclusters both allocated and zero,
 /// allocated subclusters without a host cluster). Carries the event text QEMU's driver prints when a guest read or
 /// write meets such an entry, which differs slightly between the two paths.
 /// </summary>
@@ -27,6 +27,13 @@ internal sealed class Qcow2L2EntryException : InvalidImageException
     public static Qcow2L2EntryException Unaligned(long host, long l2Offset, int index, long entryOffset)
     {
         var text = $"Cluster allocation offset {Hex(host)} unaligned (L2 offset: {Hex(l2Offset)}, L2 index: {Hex(index)})";
+        return new Qcow2L2EntryException(text, entryOffset, text, text);
+    }
+
+    /// <summary>An L1 entry whose L2 table offset is not a multiple of the cluster size.</summary>
+    public static Qcow2L2EntryException UnalignedTable(long l2Offset, long l1Index, long entryOffset)
+    {
+        var text = $"L2 table offset {Hex(l2Offset)} unaligned (L1 index: {Hex(l1Index)})";
         return new Qcow2L2EntryException(text, entryOffset, text, text);
     }
 
