@@ -161,21 +161,12 @@ public static class SizeText
         var last = text[^1];
         if (char.IsLetter(last))
         {
-            multiplier = char.ToUpperInvariant(last) switch
-            {
-                'B' => 1L,
-                'K' => 1L << 10,
-                'M' => 1L << 20,
-                'G' => 1L << 30,
-                'T' => 1L << 40,
-                'P' => 1L << 50,
-                'E' => 1L << 60,
-                _ => 0,
-            };
-            if (multiplier == 0)
+            if (SuffixMultiplier(last) is not { } suffix)
             {
                 return false;
             }
+
+            multiplier = suffix;
 
             text = text[..^1];
         }
@@ -358,4 +349,17 @@ public static class SizeText
 
     private static System.Numerics.BigInteger Pow10(int power) =>
         power <= 0 ? System.Numerics.BigInteger.One : System.Numerics.BigInteger.Pow(10, power);
+
+    /// <summary>QEMU's size suffixes (either case): B, K, M, G, T, P, E as powers of 1024; null for any other letter.</summary>
+    internal static long? SuffixMultiplier(char suffix) => char.ToUpperInvariant(suffix) switch
+    {
+        'B' => 1L,
+        'K' => 1L << 10,
+        'M' => 1L << 20,
+        'G' => 1L << 30,
+        'T' => 1L << 40,
+        'P' => 1L << 50,
+        'E' => 1L << 60,
+        _ => null,
+    };
 }

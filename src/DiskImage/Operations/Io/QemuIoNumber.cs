@@ -192,17 +192,7 @@ public static class QemuIoNumber
         return at < text.Length && char.IsAsciiDigit(text[at]);
     }
 
-    private static ulong? Multiplier(char suffix) => char.ToUpperInvariant(suffix) switch
-    {
-        'B' => 1UL,
-        'K' => 1UL << 10,
-        'M' => 1UL << 20,
-        'G' => 1UL << 30,
-        'T' => 1UL << 40,
-        'P' => 1UL << 50,
-        'E' => 1UL << 60,
-        _ => null,
-    };
+    private static ulong? Multiplier(char suffix) => (ulong?)Options.SizeText.SuffixMultiplier(suffix);
 }
 
 /// <summary>How a qemu-io number read.</summary>
