@@ -49,14 +49,6 @@ internal static class DiskImageCli
                 throw new UsageException($"Command not found: {args[0]}");
             }
 
-            if (args[0] == "io" && ObjectHelp.InArguments(args) is { } objectHelp)
-            {
-                // qemu-io answers an --object help request as it reads the option, and exits (qemu-img's verbs do so
-                // in QemuArguments' option loop).
-                stdout.Write(objectHelp);
-                return 0;
-            }
-
             string[] tokens;
             if (args[0] == "io")
             {

@@ -45,23 +45,6 @@ internal static class ObjectHelp
             : TypeList();
     }
 
-    /// <summary>The first <c>--object</c> value on the command line that asks for help, in order (QEMU acts on it as it reads it).</summary>
-    public static string? InArguments(IReadOnlyList<string> args)
-    {
-        ArgumentNullException.ThrowIfNull(args);
-        for (var i = 0; i < args.Count; i++)
-        {
-            var value = args[i] == "--object" && i + 1 < args.Count ? args[++i]
-                : args[i].StartsWith("--object=", StringComparison.Ordinal) ? args[i]["--object=".Length..] : null;
-            if (value is not null && For(value) is { } text)
-            {
-                return text;
-            }
-        }
-
-        return null;
-    }
-
     private static bool IsHelp(string word) => word is "help" or "?";
 
     private static string TypeList() =>

@@ -45,6 +45,28 @@ internal static class Secrets
         return store;
     }
 
+    /// <summary>
+    /// Why the last of <paramref name="definitions"/> defines no object after the ones before it (QEMU's words), or
+    /// null: the same reading <see cref="Load"/> does, for qemu-io, which creates each object as its option loop meets it.
+    /// </summary>
+    public static string? Complaint(IReadOnlyList<string> definitions)
+    {
+        try
+        {
+            foreach (var tls in definitions.Where(IsTlsCredentials))
+            {
+                _ = DiskImage.Nbd.NbdTlsCredentials.Parse(tls);
+            }
+
+            using var store = SecretStore.FromObjects(definitions.Where(o => !IsTlsCredentials(o)));
+            return null;
+        }
+        catch (DiskImageException e)
+        {
+            return e.Message;
+        }
+    }
+
     /// <summary>Whether an <c>--object</c> definition is a <c>tls-creds-x509</c> or <c>tls-creds-psk</c> object.</summary>
     public static bool IsTlsCredentials(string definition) =>
         definition.StartsWith("tls-creds-x509,", StringComparison.Ordinal) || definition.StartsWith("tls-creds-psk,", StringComparison.Ordinal);

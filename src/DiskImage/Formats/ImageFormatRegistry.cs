@@ -306,6 +306,12 @@ public sealed partial class ImageFormatRegistry
         }
 
         var image = format.Open(spec.Filename, opened with { FormatWasProbed = name is null });
+        if (spec.LuksKeySecret is not null && format is not Luks.LuksFormat)
+        {
+            // Without a driver the key waited for the probe; the block layer refuses it once another format opened.
+            image.Dispose();
+            throw new InvalidOptionException($"Block format '{format.Name}' does not support the option 'key-secret'");
+        }
 
         // Rules of a blkdebug node above the format that the node's opening activates act on every guest request.
         return spec.TopBlkdebugRules is { } rules && rules.Any(r => r.Event == IO.Blkdebug.BlkdebugEvent.None)

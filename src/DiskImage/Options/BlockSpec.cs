@@ -281,7 +281,8 @@ internal sealed record BlockSpec
         var namesKeySecret = keySecret is not null && driver is null or "qcow2";
 
         // The luks driver names its secret "key-secret"; QEMU counts it among the options that shape the image's name.
-        var luksKeySecret = driver == "luks" ? Take(options, "key-secret") : null;
+        // Without a driver it waits for the probe: luks takes it, any other format refuses it.
+        var luksKeySecret = driver is "luks" or null ? Take(options, "key-secret") : null;
         keySecret ??= luksKeySecret;
         Take(options, "encrypt.format");
         var noBacking = options.Remove("backing", out var backing) && IsNoBacking(backing, driver);

@@ -146,14 +146,13 @@ internal static class JsonFilename
 
             while (true)
             {
-                SkipSpace();
-                var c = Peek();
-                if (c is not ('"' or '\''))
+                // QEMU reads a key as any value first: that value's own error (an invalid keyword, a missing value)
+                // comes before the complaint that it is no string.
+                if (ParseValue(depth) is not JsonScalar { Kind: JsonScalarKind.String, Text: var key })
                 {
                     throw new JsonSyntaxException("key is not a string in object");
                 }
 
-                var key = ParseString();
                 SkipSpace();
                 if (Peek() != ':')
                 {

@@ -69,7 +69,8 @@ internal sealed class IoCommand
         ImageSource? source;
         try
         {
-            source = file is null ? null : Secrets.Resolve(context.ImageOptsNames, file, imageOpts, Last(parse, _format), secrets);
+            source = file is null ? null
+                : Secrets.Resolve(context.ImageOptsNames, imageOpts ? ShortFormBooleans.Expand(file, context.Error) : file, imageOpts, Last(parse, _format), secrets);
         }
         catch (InvalidOptionException e) when (imageOpts && e.InnerException is DiskImageException inner)
         {

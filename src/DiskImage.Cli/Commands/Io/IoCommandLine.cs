@@ -4,7 +4,7 @@ namespace DiskImage.Cli.Commands.Io;
 /// Reads <c>diskimg io</c>'s arguments as qemu-io's option loop reads them (GNU getopt_long: bundled letters,
 /// attached values, <c>--name=value</c>, unique prefixes of long names, options after the file name, <c>--</c>),
 /// acting on each option where qemu-io does: a bad cache, discard or aio mode, <c>-V</c> and <c>-h</c> end the run
-/// at that option; trace patterns are warned about as they come; a mistake is reported in getopt's words. The
+/// at that option, as does an <c>--object</c> that defines nothing (or asks for help); trace patterns are warned about as they come; a mistake is reported in getopt's words. The
 /// result is an unambiguous token list for System.CommandLine: options one by one, then <c>--</c> and the file.
 /// </summary>
 internal static class IoCommandLine
@@ -33,6 +33,7 @@ internal static class IoCommandLine
     {
         exitCode = 0;
         var options = new List<string>();
+        var objects = new List<string>();
         var positionals = new List<string>();
         for (var i = 0; i < args.Count; i++)
         {
@@ -64,7 +65,7 @@ internal static class IoCommandLine
                     return ["--help"];
                 }
 
-                if (!Act(token, value, options, stdout, stderr, out exitCode))
+                if (!Act(token, value, options, objects, stdout, stderr, out exitCode))
                 {
                     return null;
                 }
@@ -105,7 +106,7 @@ internal static class IoCommandLine
                     return ["--help"];
                 }
 
-                if (!Act(token, value, options, stdout, stderr, out exitCode))
+                if (!Act(token, value, options, objects, stdout, stderr, out exitCode))
                 {
                     return null;
                 }
@@ -175,14 +176,22 @@ internal static class IoCommandLine
     }
 
     /// <summary>Does what qemu-io does on meeting the option; false when the run ends there.</summary>
-    private static bool Act(string token, string? value, List<string> options, TextWriter stdout, TextWriter stderr, out int exitCode)
+    private static bool Act(string token, string? value, List<string> options, List<string> objects, TextWriter stdout, TextWriter stderr, out int exitCode)
     {
         exitCode = 0;
+        if (token == "--object" && ObjectHelp.For(value!) is { } help)
+        {
+            // qemu-io answers a help request as it reads the option, and exits.
+            stdout.Write(help);
+            return false;
+        }
+
         var complaint = token switch
         {
             "-d" => IoModeCheck.Complaint(value, null, null),
             "-i" => IoModeCheck.Complaint(null, value, null),
             "-t" => IoModeCheck.Complaint(null, null, value),
+            "--object" => Secrets.Complaint([.. objects, value!]),
             _ => null,
         };
         if (complaint is not null)
@@ -200,6 +209,11 @@ internal static class IoCommandLine
             case "-T" when ApplyTrace(value!, stdout, stderr) is { } traceExit:
                 exitCode = traceExit;
                 return false;
+        }
+
+        if (token == "--object")
+        {
+            objects.Add(value!);
         }
 
         var name = token.StartsWith("--", StringComparison.Ordinal) ? token : "--" + LongOptions.First(o => o.Token == token).Name;

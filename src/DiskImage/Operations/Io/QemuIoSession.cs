@@ -26,6 +26,12 @@ public sealed class QemuIoSession : IDisposable
     /// <summary>Numbers the flushes of outstanding writes in the order they start.</summary>
     private int _flushesStarted;
 
+    /// <summary>How many nodes QEMU would have named automatically so far (<c>#blockN..</c>): two per image of each chain opened.</summary>
+    private long _nodesNamed;
+
+    /// <summary>The number in the automatic name of the open image's own node.</summary>
+    private long _topNodeNumber;
+
     /// <summary>Works on <paramref name="image"/>, which the caller keeps owning.</summary>
     public QemuIoSession(IDiskImage image)
     {
@@ -246,6 +252,7 @@ public sealed class QemuIoSession : IDisposable
         }
         catch (InvalidOptionException e)
         {
+            WarnIfProbedRawOpened(settings, e, output);
             output.Error(settings.NamedByOptions ? $"can't open: {e.Message}" : $"can't open device {settings.NameForErrors ?? settings.Path}: {e.Message}");
             return false;
         }
@@ -260,18 +267,57 @@ public sealed class QemuIoSession : IDisposable
 
         if (TryOpen(settings, output) is not { } failure)
         {
+            NameNodes();
             return true;
         }
 
+        WarnIfProbedRawOpened(settings, failure, output);
+
+        // A file that did not open named only its own node; anything later had named the image's node too.
+        _nodesNamed += failure is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException
+            || failure.Message.Contains("No such file or directory", StringComparison.Ordinal) ? 1 : 2;
+
         output.Error(settings.NamedByOptions
-            ? $"can't open: {OpenFailure(settings.OpenName, failure.Message)}"
-            : $"can't open device {settings.NameForErrors ?? settings.Path}: {OpenFailure(settings.OpenName, failure.Message)}");
+            ? $"can't open: {NamingProbedFormat(settings, OpenFailure(settings.OpenName, failure.Message))}"
+            : $"can't open device {settings.NameForErrors ?? settings.Path}: {NamingProbedFormat(settings, OpenFailure(settings.OpenName, failure.Message))}");
         if (failure is ImageLockedException locked)
         {
             output.Diagnostic(locked.Hint);
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// qemu-io's own device still asks for write access: it did since a read-write open, until a reopen without
+    /// <c>-w</c> left the image read-only (qemu-io drops the permission then and never takes it back).
+    /// </summary>
+    internal bool HoldsWriter { get; set; }
+
+    /// <summary>
+    /// The open image's node name as QEMU's errors give it: the one the options gave it, else the automatic one (a
+    /// counter of the nodes named in the process, then two random digits, as QEMU's id generator makes it).
+    /// </summary>
+    internal string TopNodeName => Settings?.NodeNames.GetValueOrDefault("node-name")
+        ?? $"#block{_topNodeNumber}{Random.Shared.Next(100):D2}";
+
+    /// <summary>
+    /// Counts the nodes QEMU names as it opens an image: each image of the chain opens its file node first, then its
+    /// own, so the image's own node is the second.
+    /// </summary>
+    private void NameNodes()
+    {
+        HoldsWriter = !Settings!.ReadOnly;
+        var layers = 0;
+        for (var image = Image; image is not null; image = image.Backing)
+        {
+            layers++;
+        }
+
+        // A -s overlay comes after the image's chain: creating it names three nodes, opening it two (its own last).
+        var named = Settings.Snapshot ? (2 * (layers - 1)) + 5 : 2 * layers;
+        _topNodeNumber = _nodesNamed + named - (Settings.Snapshot ? 1 : 2 * layers - 1);
+        _nodesNamed += named;
     }
 
     /// <summary>Opens the image; null when it opened, else why not.</summary>
@@ -324,6 +370,64 @@ public sealed class QemuIoSession : IDisposable
             }
 
             throw;
+        }
+    }
+
+    /// <summary>
+    /// QEMU's raw driver warns about a probed image as it opens, before the block layer refuses what is left of the
+    /// options (or the raw window is found bad): the warning then comes before the failure.
+    /// </summary>
+    private void WarnIfProbedRawOpened(QemuIoOpenSettings settings, Exception failure, QemuIoOutput output)
+    {
+        if (FailedAfterProbedRawOpened(settings, failure))
+        {
+            WarnProbedRaw(output, settings.Path);
+        }
+    }
+
+    /// <summary>
+    /// An option the probed format does not take is refused by the block layer once that format opened, naming it:
+    /// the options are read before the probe here, so the format is named afterwards.
+    /// </summary>
+    private string NamingProbedFormat(QemuIoOpenSettings settings, string reason)
+    {
+        const string rawRefusal = "Block format 'raw' does not support the option";
+        if (settings.Format is not null || Options.JsonFilename.IsJson(settings.Path) || !reason.StartsWith(rawRefusal, StringComparison.Ordinal))
+        {
+            return reason;
+        }
+
+        try
+        {
+            return _registry.Probe(settings.Path) is { } probed && probed.Name != "raw"
+                ? $"Block format '{probed.Name}' does not support the option{reason[rawRefusal.Length..]}"
+                : reason;
+        }
+        catch (Exception e) when (e is DiskImageException or IOException or UnauthorizedAccessException)
+        {
+            return reason;
+        }
+    }
+
+    /// <summary>Whether the failure is one QEMU meets after a probed raw node opened for writing (an option left over, a bad window).</summary>
+    private bool FailedAfterProbedRawOpened(QemuIoOpenSettings settings, Exception failure)
+    {
+        var reason = OpenFailure(settings.OpenName, failure.Message);
+        if (settings.Format is not null || settings.ReadOnly || settings.Snapshot || Options.JsonFilename.IsJson(settings.Path)
+            || !(reason.StartsWith("Block format 'raw' does not support the option", StringComparison.Ordinal)
+                || reason.StartsWith("The sum of offset", StringComparison.Ordinal) || reason.StartsWith("Offset (", StringComparison.Ordinal)
+                || reason.StartsWith("Specified size is not multiple of", StringComparison.Ordinal)))
+        {
+            return false;
+        }
+
+        try
+        {
+            return _registry.Probe(settings.Path) is Formats.Raw.RawFormat;
+        }
+        catch (Exception e) when (e is DiskImageException or IOException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 
@@ -389,10 +493,25 @@ public sealed class QemuIoSession : IDisposable
     internal bool Reopen(QemuIoOpenSettings settings, QemuIoOutput output)
     {
         var old = Settings;
-        if (!_ownsImage || old is null || old.Snapshot)
+        if (!_ownsImage || old is null)
         {
             output.Error("Cannot reopen this image");
             return false;
+        }
+
+        if (old.Snapshot)
+        {
+            // QEMU unlinks its temporary overlay once open: a reopen that keeps the file's open flags reuses the
+            // descriptor; one that changes them (read-only, O_DIRECT) opens the file by its name again, and fails.
+            if (settings.ReadOnly != old.ReadOnly || settings.DirectIo != old.DirectIo)
+            {
+                output.Error($"Could not open '{_overlayPath}': No such file or directory");
+                return false;
+            }
+
+            CompletePending(output, QemuIoWait.Drain);
+            Settings = settings;
+            return true;
         }
 
         CompletePending(output, QemuIoWait.Drain);
@@ -435,7 +554,7 @@ public sealed class QemuIoSession : IDisposable
             size = baseImage.Length;
         }
 
-        _overlayPath = Path.Combine(Path.GetTempPath(), $"vl.{Guid.NewGuid():N}");
+        _overlayPath = TemporaryOverlayName();
         Qcow2Format.Instance.Create(_overlayPath, new Qcow2CreateOptions
         {
             Size = size,
@@ -447,6 +566,29 @@ public sealed class QemuIoSession : IDisposable
         // The overlay is the image's top node: read-only with -r (writes then fail as on any read-only node), and never
         // opened with force-share, which applies to the image below it.
         return OpenPlain(settings with { Path = _overlayPath, Format = "qcow2", ForceShare = false }, settings.ReadOnly);
+    }
+
+    /// <summary>
+    /// Where QEMU puts a <c>-s</c> overlay: <c>vl.</c> and six random characters in GLib's temporary directory
+    /// (<c>TMPDIR</c> as given, else <c>/tmp</c>), except that <c>/tmp</c>, often memory, becomes <c>/var/tmp</c>.
+    /// </summary>
+    private static string TemporaryOverlayName()
+    {
+        const string characters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        var directory = Environment.GetEnvironmentVariable("TMPDIR") is { Length: > 0 } tmp ? tmp : "/tmp";
+        if (directory == "/tmp")
+        {
+            directory = "/var/tmp";
+        }
+
+        while (true)
+        {
+            var name = $"{directory}/vl.{string.Concat(Enumerable.Range(0, 6).Select(_ => characters[Random.Shared.Next(characters.Length)]))}";
+            if (!File.Exists(name))
+            {
+                return name;
+            }
+        }
     }
 
     private void DeleteOverlay()

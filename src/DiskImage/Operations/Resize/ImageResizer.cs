@@ -139,7 +139,17 @@ public static class ImageResizer
         }
 
         var wasEmpty = raw.File.Length == 0;
-        RawPreallocator.Extend(raw.File, oldSize, newSize, preallocation);
+        try
+        {
+            RawPreallocator.Extend(raw.File, oldSize, newSize, preallocation);
+        }
+        catch (FileTooLargeException e) when (e.Message == "File too large")
+        {
+            // QEMU's file driver names the step that met EFBIG: reserving the space (falloc), else the new length.
+            throw new FileTooLargeException(
+                preallocation == Preallocation.Falloc ? "Could not preallocate new data: File too large" : "Could not resize file: File too large", e);
+        }
+
         if (wasEmpty && preallocation != Preallocation.Full)
         {
             RawPreallocator.AllocateFirstBlock(raw.File, newSize);

@@ -121,6 +121,15 @@ internal static class InfoCommand
         }
 
         yield return $"    refcount bits: {qcow2.RefcountBits}";
+        if (qcow2.Encrypt is { } encrypt)
+        {
+            yield return "    encrypt:";
+            foreach (var line in EncryptionLines(encrypt, "        ", withFormat: true))
+            {
+                yield return line;
+            }
+        }
+
         if (qcow2.DataFile is not null)
         {
             yield return $"    data file: {qcow2.DataFile}";
@@ -143,39 +152,57 @@ internal static class InfoCommand
     }
 
     /// <summary>The block qemu prints for a luks image: the header's fields in QEMU's order, then every key slot.</summary>
-    private static IEnumerable<string> LuksLines(Crypto.EncryptionInfo luks)
+    private static IEnumerable<string> LuksLines(Crypto.EncryptionInfo luks) =>
+        ["Format specific information:", .. EncryptionLines(luks, "    ", withFormat: false)];
+
+    /// <summary>
+    /// The encryption header's fields at <paramref name="indent"/>: a luks image's own, or qcow2's <c>encrypt</c> object,
+    /// which also names its format.
+    /// </summary>
+    private static IEnumerable<string> EncryptionLines(Crypto.EncryptionInfo luks, string indent, bool withFormat)
     {
-        yield return "Format specific information:";
-        yield return $"    ivgen alg: {luks.IvgenAlg}";
-        yield return $"    hash alg: {luks.HashAlg}";
-        yield return $"    cipher alg: {luks.CipherAlg}";
-        yield return $"    uuid: {luks.Uuid}";
-        if (luks.IvgenHashAlg is not null)
+        // Absent fields (all but the format of a legacy AES header) are left out, as QEMU leaves them.
+        (string Name, string? Value)[] header =
+        [
+            ("ivgen alg", luks.IvgenAlg), ("hash alg", luks.HashAlg), ("cipher alg", luks.CipherAlg), ("uuid", luks.Uuid),
+            ("ivgen hash alg", luks.IvgenHashAlg), ("format", withFormat ? luks.Format : null), ("cipher mode", luks.CipherMode),
+        ];
+        foreach (var (name, value) in header.Where(f => f.Value is not null))
         {
-            yield return $"    ivgen hash alg: {luks.IvgenHashAlg}";
+            yield return $"{indent}{name}: {value}";
         }
 
-        yield return $"    cipher mode: {luks.CipherMode}";
-        yield return "    slots:";
+        if (luks.Slots.Count > 0)
+        {
+            yield return $"{indent}slots:";
+        }
+
         for (var i = 0; i < luks.Slots.Count; i++)
         {
             var slot = luks.Slots[i];
-            yield return $"        [{i}]:";
-            yield return $"            active: {Bool(slot.Active)}";
+            yield return $"{indent}    [{i}]:";
+            yield return $"{indent}        active: {Bool(slot.Active)}";
             if (slot.Iters is { } iters)
             {
-                yield return $"            iters: {iters}";
+                yield return $"{indent}        iters: {iters}";
             }
 
-            yield return $"            key offset: {slot.KeyOffset}";
+            yield return $"{indent}        key offset: {slot.KeyOffset}";
             if (slot.Stripes is { } stripes)
             {
-                yield return $"            stripes: {stripes}";
+                yield return $"{indent}        stripes: {stripes}";
             }
         }
 
-        yield return $"    payload offset: {luks.PayloadOffset}";
-        yield return $"    master key iters: {luks.MasterKeyIters}";
+        if (luks.PayloadOffset is { } payload)
+        {
+            yield return $"{indent}payload offset: {payload}";
+        }
+
+        if (luks.MasterKeyIters is { } masterKeyIters)
+        {
+            yield return $"{indent}master key iters: {masterKeyIters}";
+        }
     }
 
     private static string Bool(bool value) => value ? "true" : "false";

@@ -224,14 +224,15 @@ internal static class OpenCloseCommands
 
             settings = settings with { Path = Options.JsonFilename.Prefix + Options.QemuJson.Object(blockOptions, ordered: true), Format = null };
         }
-        else if (operands.Count == 0 && (Options.BlockSpec.IsHostProtocol(settings.Format) || blockOptions.Exists(o => o.Key is not ("driver" or "file" or "file.filename" or "filename"))))
+        else if (operands.Count == 0 && (settings.Path.Length == 0 || Options.BlockSpec.IsHostProtocol(settings.Format)
+            || blockOptions.Exists(o => o.Key is not ("driver" or "file" or "file.filename" or "filename"))))
         {
-            // Options beyond a format and a file name (stacked formats, a raw window) describe the image as a
-            // json: name does; it carries its own driver.
+            // Options beyond a format and a file name (stacked formats, a raw window), or without any file name, describe
+            // the image as a json: name does; it carries its own driver (and its complaint about what is missing).
             settings = settings with { Path = Options.JsonFilename.Prefix + Options.QemuJson.Object(blockOptions, ordered: true), Format = null };
         }
 
-        if (operands.Count > 1 || (operands.Count == 0 && settings.Path.Length == 0))
+        if (operands.Count > 1)
         {
             return Open.UsageError(output);
         }

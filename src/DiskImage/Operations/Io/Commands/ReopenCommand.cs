@@ -38,7 +38,7 @@ internal static class ReopenCommand
                     }
 
                     hasCache = true;
-                    settings = settings with { IgnoreFlushes = ignoreFlushes, WriteThrough = QemuIoOpenModes.IsWriteThrough(value) };
+                    settings = settings with { IgnoreFlushes = ignoreFlushes, WriteThrough = QemuIoOpenModes.IsWriteThrough(value), DirectIo = QemuIoOpenModes.IsDirect(value) };
                     break;
                 case 'r' or 'w':
                     if (readOnly is not null)
@@ -60,6 +60,12 @@ internal static class ReopenCommand
         if (operands.Count != 0)
         {
             return Info.UsageError(output);
+        }
+
+        if (readOnly ?? settings.ReadOnly)
+        {
+            // qemu-io drops its own device's write permission before any reopen that leaves the image read-only.
+            session.HoldsWriter = false;
         }
 
         if (given.Exists(o => o.Key == "read-only") && readOnly is not null)
@@ -86,6 +92,10 @@ internal static class ReopenCommand
                     if (key == "read-only")
                     {
                         optionReadOnly = on;
+                    }
+                    else if (key == "cache.direct")
+                    {
+                        settings = settings with { DirectIo = on };
                     }
                     else if (key == "force-share" && !(on && settings.ForceShare))
                     {
@@ -138,6 +148,21 @@ internal static class ReopenCommand
         }
 
         var wanted = settings.WithNodeOptions(nodeOptions) with { ReadOnly = optionReadOnly ?? readOnly ?? settings.ReadOnly };
+        if (optionReadOnly == true && session.HoldsWriter)
+        {
+            // With the option alone (no -r) qemu-io's device keeps asking for write access, which the node refuses
+            // once the other options passed: they are tried as they are, then the image goes back as it was.
+            var before = session.Settings!;
+            if (!session.Reopen(wanted with { ReadOnly = before.ReadOnly }, output))
+            {
+                return QemuIoErrno.EINVAL;
+            }
+
+            session.Reopen(before, new QemuIoOutput());
+            output.Error($"Read-only block node '{session.TopNodeName}' cannot support read-write users");
+            return QemuIoErrno.EINVAL;
+        }
+
         return session.Reopen(wanted, output) ? 0 : QemuIoErrno.EINVAL;
     }
 
