@@ -305,6 +305,12 @@ public sealed partial class ImageFormatRegistry
             throw new InvalidOptionException($"Block format '{format.Name}' does not support the option '{Options.BlockSpec.TrustExtentPathsKey}'");
         }
 
+        if (spec.LuksKeySecret is not null && format is not Luks.LuksFormat && spec.KeySecret == spec.LuksKeySecret)
+        {
+            // The luks key is no other format's: that format opens as if it were not given (then refuses it below).
+            opened = opened with { KeySecret = options.KeySecret };
+        }
+
         var image = format.Open(spec.Filename, opened with { FormatWasProbed = name is null });
         if (spec.LuksKeySecret is not null && format is not Luks.LuksFormat)
         {

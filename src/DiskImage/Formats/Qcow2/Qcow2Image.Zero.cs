@@ -61,7 +61,17 @@ public sealed partial class Qcow2Image
         var wholeEnd = end == Length ? end : end & ~clusterMask;
         if (wholeEnd > start)
         {
-            ZeroOrDiscard(start, wholeEnd - start, mayUnmap: true, discard: true);
+            try
+            {
+                ZeroOrDiscard(start, wholeEnd - start, mayUnmap: true, discard: true);
+            }
+            catch (Qcow2L2EntryException e)
+            {
+                // A bad L1 or L2 entry met on the way is QEMU's corruption event, as for writes.
+                SignalEntryCorruption(e.WriteEvent);
+                throw;
+            }
+
             ReleaseFreedClusters();
         }
     }
