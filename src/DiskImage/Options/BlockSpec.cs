@@ -208,6 +208,12 @@ internal sealed record BlockSpec
         }
 
         var driver = Take(options, "driver");
+        if (driver is not null && !Formats.QemuFormatNames.IsKnown(driver) && !Formats.ImageFormatRegistry.Default.TryGet(driver, out _))
+        {
+            // QEMU looks the driver up before anything else of the node.
+            throw new UnknownFormatException($"Unknown driver '{driver}'");
+        }
+
         if (driver == "blkdebug")
         {
             return TopBlkdebug(options, nesting);

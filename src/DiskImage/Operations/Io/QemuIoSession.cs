@@ -29,6 +29,9 @@ public sealed class QemuIoSession : IDisposable
     /// <summary>How many nodes QEMU would have named automatically so far (<c>#blockN..</c>): two per image of each chain opened.</summary>
     private long _nodesNamed;
 
+    /// <summary>A reopen of the <c>-s</c> overlay has gone through (QEMU then words a read-only reopen's failure differently).</summary>
+    private bool _overlayReopened;
+
     /// <summary>The number in the automatic name of the open image's own node.</summary>
     private long _topNodeNumber;
 
@@ -308,6 +311,7 @@ public sealed class QemuIoSession : IDisposable
     private void NameNodes()
     {
         HoldsWriter = !Settings!.ReadOnly;
+        _overlayReopened = false;
         var layers = 0;
         for (var image = Image; image is not null; image = image.Backing)
         {
@@ -503,6 +507,13 @@ public sealed class QemuIoSession : IDisposable
         {
             // QEMU unlinks its temporary overlay once open: a reopen that keeps the file's open flags reuses the
             // descriptor; one that changes them (read-only, O_DIRECT) opens the file by its name again, and fails.
+            // Once a reopen has gone through, the overlay's node refuses to turn read-only under its writer first.
+            if (settings.ReadOnly && !old.ReadOnly && _overlayReopened)
+            {
+                output.Error($"Read-only block node '{TopNodeName}' cannot support read-write users");
+                return false;
+            }
+
             if (settings.ReadOnly != old.ReadOnly || settings.DirectIo != old.DirectIo)
             {
                 output.Error($"Could not open '{_overlayPath}': No such file or directory");
@@ -511,6 +522,7 @@ public sealed class QemuIoSession : IDisposable
 
             CompletePending(output, QemuIoWait.Drain);
             Settings = settings;
+            _overlayReopened = true;
             return true;
         }
 
