@@ -163,7 +163,12 @@ public partial class QemuIoHuntInteropTests
         Assert.Equal(theirs.ExitCode, ours.ExitCode);
         var theirImage = Path.Combine(theirDir, "img");
         var ourImage = Path.Combine(ourDir, "img");
-        Assert.Equal(0, ExternalTool.Run("qemu-img", "compare", "-U", theirImage, ourImage).ExitCode);
+        if (!File.ReadAllBytes(theirImage).AsSpan().SequenceEqual(File.ReadAllBytes(ourImage)))
+        {
+            // Different bytes may still hold the same disk (an encrypted or corrupt image has to match byte for byte).
+            Assert.Equal(0, ExternalTool.Run("qemu-img", "compare", "-U", theirImage, ourImage).ExitCode);
+        }
+
         Assert.Equal(ExternalTool.Run("qemu-img", "check", "-U", theirImage).ExitCode, ExternalTool.Run("qemu-img", "check", "-U", ourImage).ExitCode);
     }
 
