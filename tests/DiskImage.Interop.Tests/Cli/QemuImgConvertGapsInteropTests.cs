@@ -21,6 +21,9 @@ public partial class QemuImgConvertGapsInteropTests
     [InlineData("convert -O vmdk -o subformat=monolithicFlat d.qcow2 t.vmdk")]
     [InlineData("convert -O vmdk -o subformat=twoGbMaxExtentFlat d.qcow2 t.vmdk")]
     [InlineData("convert -O vmdk -o subformat=twoGbMaxExtentSparse d.qcow2 t.vmdk")]
+    // streamOptimized: each compressed grain is stored where QEMU's whole-grain allocation puts it
+    [InlineData("convert -O vmdk -o subformat=streamOptimized d.qcow2 t.vmdk")]
+    [InlineData("convert -O vmdk -S 0 -o subformat=streamOptimized s.qcow2 t.vmdk")]
     // -o size: read as a size, then the sources' length is set over it
     [InlineData("convert -O qcow2 -o size=1M d.qcow2 t.qcow2")]
     [InlineData("convert -O qcow2 -o size=100M d.qcow2 t.qcow2")]
@@ -65,40 +68,61 @@ public partial class QemuImgConvertGapsInteropTests
         Assert.DoesNotContain("t-flat.vmdk", ours.Files, StringComparison.Ordinal);
     }
 
-    /// <summary>Random sources (data, zero-filled and sparse runs at random offsets): the VMDKs written are qemu-img's.</summary>
+    /// <summary>
+    /// Random sources (data, filled and sparse runs at random offsets): the VMDKs written with <c>-c</c> are
+    /// qemu-img's, whether the grains are stored plainly (sparse subformats) or compressed (streamOptimized: grain
+    /// markers, sizes, padding and the file's end).
+    /// </summary>
     [Theory]
     [InlineData(1, 3 << 20, "")]
     [InlineData(2, (5 << 20) + 4096, "")]
     [InlineData(3, 1 << 20, "-o subformat=twoGbMaxExtentSparse")]
     [InlineData(4, (2 << 20) + 512, "-S 0")]
+    [InlineData(5, 3 << 20, "-o subformat=streamOptimized")]
+    [InlineData(6, (1 << 20) + 1536, "-o subformat=streamOptimized")]
+    [InlineData(7, 4 << 20, "-o subformat=streamOptimized -S 0")]
     public void Compressed_sparse_vmdk_copies_are_qemu_img_bytes(int seed, long size, string extra)
     {
         using var dir = new TempDirectory();
         var source = RandomSource(dir, seed, size);
-        var commandLine = $"convert -c -O vmdk {extra} {source} {dir.File("X.vmdk")}".Replace("  ", " ", StringComparison.Ordinal);
+        var commandLine = $"convert -c -f raw -O vmdk {extra} {source} {dir.File("X.vmdk")}".Replace("  ", " ", StringComparison.Ordinal);
         ExternalTool.Run("qemu-img", [.. commandLine.Replace("X.vmdk", "q.vmdk", StringComparison.Ordinal).Split(' ')]).EnsureSuccess("qemu-img " + commandLine);
         Diskimg.Run([.. commandLine.Replace("X.vmdk", "d.vmdk", StringComparison.Ordinal).Split(' ')]).EnsureSuccess("diskimg " + commandLine);
 
         Assert.Equal(Hashes(dir, "q"), Hashes(dir, "d"));
     }
 
-    /// <summary>A qcow2 source of <paramref name="size"/> bytes with random runs of data, zero-filled data and holes.</summary>
+    /// <summary>
+    /// A raw source of <paramref name="size"/> bytes with random runs of incompressible data, of one repeated byte
+    /// (zero among them) and of holes, at random sector offsets.
+    /// </summary>
     internal static string RandomSource(TempDirectory dir, int seed, long size)
     {
         var random = new Random(seed);
-        var path = dir.File("src.qcow2");
-        ExternalTool.QemuImg("create", "-q", "-f", "qcow2", path, size.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        var commands = new List<string>();
-        for (var i = 0; i < 12; i++)
+        var path = dir.File("src.raw");
+        using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
+        file.SetLength(size);
+        for (var i = 0; i < 16; i++)
         {
             var offset = random.NextInt64(0, size / 512) * 512;
-            var length = Math.Min(size - offset, random.Next(1, 300) * 512L);
-            var pattern = random.Next(4) == 0 ? 0 : random.Next(1, 256);
-            commands.Add("-c");
-            commands.Add($"write -P {pattern} {offset} {length}");
+            var run = new byte[(int)Math.Min(size - offset, random.Next(1, 400) * 512L)];
+            switch (random.Next(3))
+            {
+                case 0:
+                    random.NextBytes(run);
+                    break;
+                case 1:
+                    Array.Fill(run, (byte)random.Next(256));
+                    break;
+                default:
+                    Array.Fill(run, (byte)0);
+                    break;
+            }
+
+            file.Position = offset;
+            file.Write(run);
         }
 
-        ExternalTool.QemuIo([.. new[] { "-f", "qcow2" }.Concat(commands), path]);
         return path;
     }
 

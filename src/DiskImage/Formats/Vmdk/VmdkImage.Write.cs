@@ -133,6 +133,15 @@ public sealed partial class VmdkImage : ICompressedClusterWriter
         }
 
         var host = extent.Allocate(marked.Length / VmdkConstants.SectorSize);
+
+        // QEMU allocates a whole grain of zeroes first and writes the compressed grain over its start; the next grain
+        // goes right after the compressed one, so the file ends one whole grain after the last grain's start.
+        var wholeGrainEnd = host + extent.ClusterBytes;
+        if (extent.File.Length < wholeGrainEnd)
+        {
+            extent.File.SetLength(wholeGrainEnd);
+        }
+
         extent.File.Write(host, marked);
         extent.SetEntry(inExtent, (uint)(host >> 9));
         _compressedWritten = true;
