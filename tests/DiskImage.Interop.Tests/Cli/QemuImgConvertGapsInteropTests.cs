@@ -93,6 +93,28 @@ public partial class QemuImgConvertGapsInteropTests
     }
 
     /// <summary>
+    /// Random sources compressed into qcow2 at several cluster sizes: the deflate bytes (QEMU's window and memory level,
+    /// through the zlib qemu-img uses), the packing of compressed clusters into host clusters and the file's end are
+    /// qemu-img's, byte for byte.
+    /// </summary>
+    [Theory]
+    [InlineData(11, 3 << 20, "-o cluster_size=4k")]
+    [InlineData(12, (2 << 20) + 4096, "-o cluster_size=16k")]
+    [InlineData(13, 3 << 20, "")]
+    [InlineData(14, 2 << 20, "-o cluster_size=4k,compression_type=zstd")]
+    [InlineData(15, (1 << 20) + 512, "-o cluster_size=2k")]
+    public void Compressed_qcow2_copies_are_qemu_img_bytes(int seed, long size, string extra)
+    {
+        using var dir = new TempDirectory();
+        var source = RandomSource(dir, seed, size);
+        var commandLine = $"convert -c -f raw -O qcow2 {extra} {source} {dir.File("X.qcow2")}".Replace("  ", " ", StringComparison.Ordinal);
+        ExternalTool.Run("qemu-img", [.. commandLine.Replace("X.qcow2", "q.qcow2", StringComparison.Ordinal).Split(' ')]).EnsureSuccess("qemu-img " + commandLine);
+        Diskimg.Run([.. commandLine.Replace("X.qcow2", "d.qcow2", StringComparison.Ordinal).Split(' ')]).EnsureSuccess("diskimg " + commandLine);
+
+        Assert.Equal(File.ReadAllBytes(dir.File("q.qcow2")), File.ReadAllBytes(dir.File("d.qcow2")));
+    }
+
+    /// <summary>
     /// A raw source of <paramref name="size"/> bytes with random runs of incompressible data, of one repeated byte
     /// (zero among them) and of holes, at random sector offsets.
     /// </summary>
