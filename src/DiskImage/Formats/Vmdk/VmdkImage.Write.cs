@@ -296,9 +296,12 @@ public sealed partial class VmdkImage : ICompressedClusterWriter
         var cid = (uint)Random.Shared.NextInt64(0, 1L << 32);
         var head = text[..(cidAt + 4)];
         var updated = head + cid.ToString("x", System.Globalization.CultureInfo.InvariantCulture) + "\n" + text[parentAt..];
-        var bytes = new byte[VmdkConstants.CidWindowBytes];
+        // The new text goes over the old window as QEMU's string functions put it there: ended by a NUL, the old
+        // bytes past it kept (one is left over when the new CID has fewer digits), the window's last byte zeroed.
+        var bytes = window;
+        bytes[^1] = 0;
         var count = Encoding.Latin1.GetBytes(updated.AsSpan(0, Math.Min(updated.Length, bytes.Length - 1)), bytes);
-        _ = count;
+        bytes[count] = 0;
 
         // QEMU writes the whole window back, but a separate descriptor file only grows to its next sector boundary.
         var sectorEnd = (file.Length + VmdkConstants.SectorSize - 1) / VmdkConstants.SectorSize * VmdkConstants.SectorSize;
