@@ -102,9 +102,11 @@ public static class ImageConverter
 
                     targetFormat.Create(targetPath, createOptions);
                 }
-                catch (DiskImageException e) when (e is ImageAccessException or InvalidImageException || (e is InvalidOptionException && !IsOptionSyntaxError(e.Message)))
+                catch (DiskImageException e) when (e is ImageAccessException or InvalidImageException || (e is InvalidOptionException && !IsOptionSyntaxError(e.Message))
+                                                   || (e is UnsupportedFeatureException && targetOnSsh))
                 {
-                    // qemu-img's words for a target it cannot create or lock (or, on a device, cannot read back).
+                    // qemu-img's words for a target it cannot create or lock (or, on a device, cannot read back), and
+                    // for what the ssh driver refuses while the format's creator writes (a descriptor file cut short).
                     e.PrependContext($"{options.Target}: error while converting {targetFormat.Name}: ");
                     throw;
                 }
