@@ -14,6 +14,11 @@ internal static class Qcow2Compression
     /// <summary>QEMU compresses with zlib's default level; 6 gives output of about the same size.</summary>
     private const int DeflateLevel = 6;
 
+    /// <summary>QEMU's deflate window (2^12 bytes) and memory level for compressed clusters.</summary>
+    private const int QemuWindowBits = 12;
+
+    private const int QemuMemoryLevel = 9;
+
     /// <summary>QEMU uses zstd's default level.</summary>
     private const int ZstdLevel = 3;
 
@@ -54,6 +59,12 @@ internal static class Qcow2Compression
         {
             var compressor = t_zstdCompressor ??= new Compressor(ZstdLevel);
             return compressor.TryWrap(cluster, output[..limit], out written);
+        }
+
+        // QEMU's parameters (a 4 KiB window, memory level 9) through the zlib qemu-img uses, so the bytes are its bytes.
+        if (SystemZlib.TryRawDeflate(cluster, output[..limit], QemuWindowBits, QemuMemoryLevel, out written) is { } native)
+        {
+            return native;
         }
 
         var buffer = ArrayPool<byte>.Shared.Rent(cluster.Length + 1024);

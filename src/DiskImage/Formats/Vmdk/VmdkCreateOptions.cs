@@ -20,4 +20,10 @@ public sealed record VmdkCreateOptions : ImageCreateOptions
 
     /// <summary><c>zeroed_grain</c>: grain tables may mark grains as zeroed (sparse subformats only).</summary>
     public bool ZeroedGrain { get; init; }
+
+    /// <summary>
+    /// The name the image will have when it is written under a temporary name and renamed into place: the descriptor
+    /// names its extents after it, as it would have named them after the final name. Null: the name created.
+    /// </summary>
+    internal string? NamedAs { get; init; }
 }

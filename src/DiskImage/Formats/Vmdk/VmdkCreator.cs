@@ -60,13 +60,8 @@ internal static class VmdkCreator
             parentCid = ReadParentCid(path, options);
         }
 
-        var slash = path.LastIndexOf('/');
-        var directory = slash < 0 ? "" : path[..(slash + 1)];
-        var name = path[(slash + 1)..];
-        var dot = name.LastIndexOf('.');
-        var prefix = dot < 0 ? name : name[..dot];
-        var postfix = dot < 0 ? "" : name[dot..];
-
+        var directory = DirectoryOf(path);
+        var name = FileNameOf(options.NamedAs ?? path);
         var created = new List<string>();
         try
         {
@@ -80,29 +75,17 @@ internal static class VmdkCreator
             }
             else
             {
-                var extentSize = split ? VmdkConstants.SplitExtentBytes : size;
-                var done = 0L;
-                for (var index = 1; done < size; index++)
+                foreach (var (extentName, current) in SeparateExtents(name, size, subformat))
                 {
-                    var current = Math.Min(size - done, extentSize);
-                    var extentName = split
-                        ? string.Create(CultureInfo.InvariantCulture, $"{prefix}-{(flat ? 'f' : 's')}{index:000}{postfix}")
-                        : $"{prefix}-flat{postfix}";
                     using (var file = NewImageFile.CreateFile(directory + extentName))
                     {
                         created.Add(directory + extentName);
                         InitExtent(file, current, flat, compress, options.ZeroedGrain);
                     }
 
-                    if (flat)
-                    {
-                        lines.Append(CultureInfo.InvariantCulture, $"RW {current / 512} FLAT \"{extentName}\" 0\n");
-                    }
-                    else
-                    {
-                        lines.Append(CultureInfo.InvariantCulture, $"RW {current / 512} SPARSE \"{extentName}\"\n");
-                    }
-                    done += current;
+                    var kind = flat ? "FLAT" : "SPARSE";
+                    var tail = flat ? " 0" : "";
+                    lines.Append(CultureInfo.InvariantCulture, $"RW {current / 512} {kind} \"{extentName}\"{tail}\n");
                 }
             }
 
@@ -143,6 +126,46 @@ internal static class VmdkCreator
             throw;
         }
     }
+
+    /// <summary>
+    /// The extent files beside the descriptor that <see cref="Create"/> makes for <paramref name="path"/> (none for the
+    /// single-file subformats), so a copy that fails after creating them can remove them too.
+    /// </summary>
+    public static IEnumerable<string> SeparateExtentPaths(string path, VmdkCreateOptions options)
+    {
+        if (options.Subformat is VmdkSubformat.MonolithicSparse or VmdkSubformat.StreamOptimized || options.Size is not { } size || size < 0)
+        {
+            return [];
+        }
+
+        var directory = DirectoryOf(path);
+        return SeparateExtents(FileNameOf(options.NamedAs ?? path), (size + 511) & ~511L, options.Subformat).Select(e => directory + e.Name);
+    }
+
+    /// <summary>QEMU's names and sizes of the extent files of the flat and split subformats, named after the descriptor.</summary>
+    private static IEnumerable<(string Name, long Bytes)> SeparateExtents(string name, long size, VmdkSubformat subformat)
+    {
+        var flat = subformat is VmdkSubformat.MonolithicFlat or VmdkSubformat.TwoGbMaxExtentFlat;
+        var split = subformat is VmdkSubformat.TwoGbMaxExtentFlat or VmdkSubformat.TwoGbMaxExtentSparse;
+        var dot = name.LastIndexOf('.');
+        var prefix = dot < 0 ? name : name[..dot];
+        var postfix = dot < 0 ? "" : name[dot..];
+        var extentSize = split ? VmdkConstants.SplitExtentBytes : size;
+        var done = 0L;
+        for (var index = 1; done < size; index++)
+        {
+            var current = Math.Min(size - done, extentSize);
+            var extentName = split
+                ? string.Create(CultureInfo.InvariantCulture, $"{prefix}-{(flat ? 'f' : 's')}{index:000}{postfix}")
+                : $"{prefix}-flat{postfix}";
+            yield return (extentName, current);
+            done += current;
+        }
+    }
+
+    private static string DirectoryOf(string path) => path[..(path.LastIndexOf('/') + 1)];
+
+    private static string FileNameOf(string path) => path[(path.LastIndexOf('/') + 1)..];
 
     private static uint ReadParentCid(string path, VmdkCreateOptions options)
     {

@@ -51,13 +51,19 @@ internal static class VmdkGrainCodec
     /// </summary>
     public static int CompressWithMarker(ReadOnlySpan<byte> grain, long lba, byte[] output)
     {
-        using var sink = new MemoryStream(output, VmdkConstants.GrainMarkerHeaderSize, output.Length - VmdkConstants.GrainMarkerHeaderSize, writable: true);
-        using (var deflate = new ZLibStream(sink, new ZLibCompressionOptions { CompressionLevel = Level }, leaveOpen: true))
+        // The zlib qemu-img uses makes qemu-img's bytes; the runtime's deflate is the fallback.
+        var body = output.AsSpan(VmdkConstants.GrainMarkerHeaderSize);
+        if (SystemZlib.TryCompress(grain, body, out var size) is not true)
         {
-            deflate.Write(grain);
+            using var sink = new MemoryStream(output, VmdkConstants.GrainMarkerHeaderSize, output.Length - VmdkConstants.GrainMarkerHeaderSize, writable: true);
+            using (var deflate = new ZLibStream(sink, new ZLibCompressionOptions { CompressionLevel = Level }, leaveOpen: true))
+            {
+                deflate.Write(grain);
+            }
+
+            size = (int)sink.Position;
         }
 
-        var size = (int)sink.Position;
         BinaryPrimitives.WriteInt64LittleEndian(output, lba);
         BinaryPrimitives.WriteInt32LittleEndian(output.AsSpan(8), size);
         var total = VmdkConstants.GrainMarkerHeaderSize + size;

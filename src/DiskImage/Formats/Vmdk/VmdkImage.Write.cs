@@ -133,6 +133,15 @@ public sealed partial class VmdkImage : ICompressedClusterWriter
         }
 
         var host = extent.Allocate(marked.Length / VmdkConstants.SectorSize);
+
+        // QEMU allocates a whole grain of zeroes first and writes the compressed grain over its start; the next grain
+        // goes right after the compressed one, so the file ends one whole grain after the last grain's start.
+        var wholeGrainEnd = host + extent.ClusterBytes;
+        if (extent.File.Length < wholeGrainEnd)
+        {
+            extent.File.SetLength(wholeGrainEnd);
+        }
+
         extent.File.Write(host, marked);
         extent.SetEntry(inExtent, (uint)(host >> 9));
         _compressedWritten = true;
@@ -193,12 +202,22 @@ public sealed partial class VmdkImage : ICompressedClusterWriter
     /// <summary>The grain size of the (first) extent: the unit of compressed writes.</summary>
     public int ClusterSize => (int)Math.Min(1 << 30, _extents[0].Flat ? 1 << 16 : _extents[0].ClusterBytes);
 
+    /// <summary>The first extent is flat: it has no grain, so QEMU reports no cluster size for it.</summary>
+    internal bool HasNoClusterSize => _extents[0].Flat;
+
     /// <summary>Whether every write must be a whole compressed grain (stream-optimized), so convert compresses on its workers.</summary>
     public bool RequiresCompressedWrites => _extents.All(e => e.Compressed);
 
     /// <inheritdoc/>
     public bool TryCompressCluster(ReadOnlySpan<byte> cluster, Span<byte> output, out int written)
     {
+        if (!RequiresCompressedWrites)
+        {
+            // QEMU's compressed write into an extent that is not stream-optimized is a plain write of the whole grain.
+            written = 0;
+            return false;
+        }
+
         // The marker and sector padding are added when the grain is stored; here only the zlib stream is made.
         var buffer = ArrayPool<byte>.Shared.Rent(VmdkGrainCodec.MaxMarkedSize(cluster.Length));
         try
@@ -277,10 +296,17 @@ public sealed partial class VmdkImage : ICompressedClusterWriter
         var cid = (uint)Random.Shared.NextInt64(0, 1L << 32);
         var head = text[..(cidAt + 4)];
         var updated = head + cid.ToString("x", System.Globalization.CultureInfo.InvariantCulture) + "\n" + text[parentAt..];
-        var bytes = new byte[VmdkConstants.CidWindowBytes];
+        // The new text goes over the old window as QEMU's string functions put it there: ended by a NUL, the old
+        // bytes past it kept (one is left over when the new CID has fewer digits), the window's last byte zeroed.
+        var bytes = window;
+        bytes[^1] = 0;
         var count = Encoding.Latin1.GetBytes(updated.AsSpan(0, Math.Min(updated.Length, bytes.Length - 1)), bytes);
-        _ = count;
-        file.Write(_layout.DescriptorOffset, bytes);
+        bytes[count] = 0;
+
+        // QEMU writes the whole window back, but a separate descriptor file only grows to its next sector boundary.
+        var sectorEnd = (file.Length + VmdkConstants.SectorSize - 1) / VmdkConstants.SectorSize * VmdkConstants.SectorSize;
+        var written = (int)Math.Clamp(sectorEnd - _layout.DescriptorOffset, 0, bytes.Length);
+        file.Write(_layout.DescriptorOffset, bytes.AsSpan(0, written));
         Cid = cid;
     }
 

@@ -160,7 +160,10 @@ public static class ImageCommitter
     {
         if (top.Backing is null)
         {
-            throw new InvalidOptionException("Image does not have a backing file");
+            // As QEMU: a named base is looked for in the chain first, so its absence is what is reported.
+            throw new InvalidOptionException(options.Base is null
+                ? "Image does not have a backing file"
+                : $"Did not find '{options.Base}' in the backing chain of '{options.Path}'");
         }
 
         var layers = new List<IDiskImage> { top };

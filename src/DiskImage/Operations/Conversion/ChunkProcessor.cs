@@ -408,7 +408,8 @@ internal sealed class ChunkProcessor
 
     /// <summary>
     /// Compresses each cluster of <c>[first, length)</c> (cluster-aligned in the buffer) into <paramref name="output"/> from
-    /// <paramref name="used"/> on; zero clusters are skipped, clusters that do not shrink are written plainly.
+    /// <paramref name="used"/> on; zero clusters are skipped, clusters that do not shrink are written plainly. A VMDK's
+    /// last grain, where the disk ends inside it, is compressed only up to the disk's end, as QEMU compresses it.
     /// Returns the bytes of <paramref name="output"/> now used.
     /// </summary>
     private int PlanCompressed(ICompressedClusterWriter compressor, long targetOffset, ReadOnlySpan<byte> data, int first, int length, byte[] output, int used, List<WriteOp> writes)
@@ -425,7 +426,7 @@ internal sealed class ChunkProcessor
                     writes.Add(new WriteOp(WriteOpKind.Zeroes, targetOffset + start, valid));
                 }
             }
-            else if (compressor.TryCompressCluster(clusterData, output.AsSpan(used, cluster), out var written))
+            else if (compressor.TryCompressCluster(compressor is Formats.Vmdk.VmdkImage ? clusterData[..valid] : clusterData, output.AsSpan(used, cluster), out var written))
             {
                 writes.Add(new WriteOp(WriteOpKind.Compressed, targetOffset + start, written, BufferOffset: used));
                 used += written;

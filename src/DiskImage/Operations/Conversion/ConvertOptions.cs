@@ -79,7 +79,7 @@ public sealed record ConvertOptions
     /// </summary>
     public string TargetCache { get; init; } = "unsafe";
 
-    /// <summary><c>-l</c>: read every source from this internal snapshot (<c>snapshot.name=N</c>, <c>snapshot.id=I</c> or a bare id or name).</summary>
+    /// <summary><c>-l</c>: read the first source from this internal snapshot (the others as they are, as qemu-img does) (<c>snapshot.name=N</c>, <c>snapshot.id=I</c> or a bare id or name).</summary>
     public string? Snapshot { get; init; }
 
     /// <summary>Open sources as untrusted uploads: refuse backing files, data files and unknown header extensions.</summary>

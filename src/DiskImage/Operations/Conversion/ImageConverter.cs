@@ -1,5 +1,6 @@
 using DiskImage.Formats;
 using DiskImage.IO;
+using DiskImage.Options;
 
 namespace DiskImage.Operations.Conversion;
 
@@ -85,23 +86,47 @@ public static class ImageConverter
             using var sshOutput = !options.NoCreate && targetOnSsh && !namedElsewhere ? IO.Ssh.SshStagedOutput.Begin(options.Target) : null;
             using var nfsOutput = !options.NoCreate && IO.Nfs.NfsUrl.IsNfs(options.Target) && !namedElsewhere ? IO.Nfs.NfsStagedOutput.Begin(options.Target) : null;
             var targetPath = output?.WritePath ?? options.Target;
+            ImageCreateOptions? createOptions = null;
             if (!options.NoCreate)
             {
+                var withSourceSize = SourceSizeOverGiven(targetFormat, targetOptions, layout.TotalLength);
                 try
                 {
                     Create.ImageCreator.RefuseFileProtocolKeysOverSsh(options.Target, targetFormat, targetOptions);
-                    var createOptions = targetFormat.ParseCreateOptions(layout.TotalLength, targetOptions) with { Registry = registry, SecretProvider = options.SecretProvider };
+                    createOptions = targetFormat.ParseCreateOptions(withSourceSize is null ? layout.TotalLength : null, withSourceSize ?? targetOptions) with { Registry = registry, SecretProvider = options.SecretProvider };
+                    if (createOptions is Formats.Vmdk.VmdkCreateOptions vmdkOptions && output is { InPlace: false })
+                    {
+                        // The descriptor names itself and its extents after the name it will have, not the temporary one.
+                        createOptions = vmdkOptions with { NamedAs = output.TargetPath };
+                    }
+
                     targetFormat.Create(targetPath, createOptions);
                 }
-                catch (DiskImageException e) when (e is ImageAccessException or InvalidImageException || (e is InvalidOptionException && !IsOptionSyntaxError(e.Message)))
+                catch (DiskImageException e) when (e is ImageAccessException or InvalidImageException || (e is InvalidOptionException && !IsOptionSyntaxError(e.Message))
+                                                   || (e is UnsupportedFeatureException && targetOnSsh))
                 {
-                    // qemu-img's words for a target it cannot create or lock (or, on a device, cannot read back).
+                    // qemu-img's words for a target it cannot create or lock (or, on a device, cannot read back), and
+                    // for what the ssh driver refuses while the format's creator writes (a descriptor file cut short).
                     e.PrependContext($"{options.Target}: error while converting {targetFormat.Name}: ");
                     throw;
                 }
             }
 
-            Copy(registry, targetFormat, targetPath, sources, layout, options, bitmap, progress, cancellationToken);
+            try
+            {
+                Copy(registry, targetFormat, targetPath, sources, layout, options, bitmap, progress, cancellationToken);
+            }
+            catch when (output is { InPlace: false } && createOptions is Formats.Vmdk.VmdkCreateOptions created)
+            {
+                // The temporary descriptor goes with the output; the extent files made beside it go too.
+                foreach (var extent in Formats.Vmdk.VmdkCreator.SeparateExtentPaths(targetPath, created))
+                {
+                    FailedCreate.Remove(extent);
+                }
+
+                throw;
+            }
+
             output?.Commit(flushToDisk: options.TargetCache != "unsafe");
             sshOutput?.Commit();
             nfsOutput?.Commit();
@@ -113,6 +138,43 @@ public static class ImageConverter
                 source.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// qemu-img reads a <c>size</c> among the <c>-o</c> keys as a size (its syntax and range refused in its words, in the
+    /// order the keys come) and then sets the sources' total length over it, so the given value never counts. Returns
+    /// the options with that total in its place, or null when no size was given.
+    /// </summary>
+    private static Dictionary<string, string>? SourceSizeOverGiven(IImageFormat format, IReadOnlyDictionary<string, string> options, long total)
+    {
+        if (!options.TryGetValue("size", out var given))
+        {
+            return null;
+        }
+
+        if (!SizeText.TryParse(given, out _) && !SizeText.TryParseUnsigned(given, out _))
+        {
+            try
+            {
+                // A key before it that the option reader refuses is reported first.
+                format.ParseCreateOptions(total, options.TakeWhile(p => p.Key != "size").ToDictionary(p => p.Key, p => p.Value));
+            }
+            catch (DiskImageException e) when (IsOptionSyntaxError(e.Message))
+            {
+                throw;
+            }
+            catch (DiskImageException)
+            {
+                // Checks made after the options are read; the size's refusal comes first.
+            }
+
+            throw new InvalidOptionException(SizeText.IsWellFormed(given)
+                ? $"Value '{given}' is out of range for parameter 'size'"
+                : "Parameter 'size' expects a non-negative number below 2^64\nOptional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.");
+        }
+
+        var sizeText = total.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return options.ToDictionary(p => p.Key, p => p.Key == "size" ? sizeText : p.Value);
     }
 
     /// <summary>
@@ -156,6 +218,12 @@ public static class ImageConverter
         BitmapCopy.CheckTarget(options, target);
 
         ICompressedClusterWriter? compressor = null;
+        if (options.Compress && target is Formats.Vmdk.VmdkImage { HasNoClusterSize: true })
+        {
+            // qemu-img's compressed copy goes cluster by cluster, and a flat VMDK has no cluster.
+            throw new InvalidOptionException("invalid cluster size");
+        }
+
         if (options.Compress)
         {
             compressor = target as ICompressedClusterWriter ?? throw new UnsupportedFeatureException("Compression not supported for this file format");
@@ -311,6 +379,7 @@ public static class ImageConverter
     private static List<IDiskImage> OpenSources(ImageFormatRegistry registry, ConvertOptions options)
     {
         var sources = new List<IDiskImage>(options.Sources.Count);
+        ImageOpenOptions? firstOpenOptions = null;
         try
         {
             for (var i = 0; i < options.Sources.Count; i++)
@@ -331,14 +400,25 @@ public static class ImageConverter
                         ? new Dictionary<string, string> { [OvaDiskKey] = disk }
                         : new Dictionary<string, string>(),
                 };
-                sources.Add(options.Snapshot is { } snapshot
-                    ? Snapshots.ImageSnapshots.OpenSnapshot(options.Sources[i], options.SourceFormat, Formats.Qcow2.Qcow2SnapshotSelector.Parse(snapshot), openOptions)
-                    : registry.Open(options.Sources[i], options.SourceFormat, openOptions));
+                sources.Add(registry.Open(options.Sources[i], options.SourceFormat, openOptions));
                 if (Formats.Raw.RawImage.LacksMedium(sources[^1]))
                 {
                     // A CD-ROM drive without a disc has no size for qemu-img's convert to copy.
                     throw new ImageAccessException($"Could not get size of {options.Sources[i]}: No medium found");
                 }
+
+                if (i == 0)
+                {
+                    firstOpenOptions = openOptions;
+                }
+            }
+
+            if (options.Snapshot is { } snapshot)
+            {
+                // As qemu-img: the snapshot is loaded once every source is open, and into the first source only.
+                sources[0].Dispose();
+                sources.RemoveAt(0);
+                sources.Insert(0, Snapshots.ImageSnapshots.OpenSnapshot(options.Sources[0], options.SourceFormat, Formats.Qcow2.Qcow2SnapshotSelector.Parse(snapshot), firstOpenOptions!));
             }
 
             return sources;
