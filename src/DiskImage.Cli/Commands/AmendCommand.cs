@@ -59,7 +59,7 @@ internal sealed class AmendCommand
                 KeySecret = source.KeySecret,
                 RepairReport = context.Error.WriteLine,
                 DirectIo = directIo,
-            }, progress, cancellationToken: context.Cancellation);
+            }, progress is null ? null : new AmendProgress(progress), cancellationToken: context.Cancellation);
             progress?.Complete();
             return 0;
         });

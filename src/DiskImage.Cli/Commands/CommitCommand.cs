@@ -45,7 +45,7 @@ internal sealed class CommitCommand
                 KeepOverlay = parse.GetValue(_keep),
                 RateLimit = rateLimit,
                 DirectIo = directIo,
-            }, progress, context.Cancellation);
+            }, progress is null ? null : new JobProgress(progress), context.Cancellation);
             progress?.Complete();
 
             if (!quiet)

@@ -49,7 +49,7 @@ internal sealed class RebaseCommand
                 ForceShare = parse.GetValue(_forceShare),
                 DirectIo = directIo,
                 BackingDirectIo = backingDirectIo,
-            }, progress, context.Cancellation);
+            }, progress is null ? null : new PieceProgress(progress), context.Cancellation);
             progress?.Complete();
 
             return 0;

@@ -5,7 +5,7 @@ namespace DiskImage.Cli.Rendering;
 
 /// <summary>
 /// qemu-img's plain <c>-p</c> output on stdout: <c>"    (x.xx/100%)\r"</c> at the start, whenever the figure has moved
-/// more than the verb's step (1 % for convert, commit and amend, 2 % for compare and rebase), and at 100 %; a newline
+/// more than the verb's step (1 % for convert, commit and amend, 2 % for compare and rebase), and at 0 and 100 %; a newline
 /// at the end. Unlike qemu-img's, the figure never goes backwards.
 /// </summary>
 internal sealed class QemuProgress : IProgress<OperationProgress>
@@ -32,17 +32,36 @@ internal sealed class QemuProgress : IProgress<OperationProgress>
     {
         lock (_lock)
         {
-            var current = (float)Math.Min(100, value);
-            if (current < _current || double.IsNaN(value))
+            if (!double.IsNaN(value))
             {
-                return;
+                Set((float)Math.Min(100, value));
             }
+        }
+    }
 
-            _current = current;
-            if (_current > _lastPrinted + _step || _current == 100)
-            {
-                Print();
-            }
+    /// <summary>
+    /// A step of <paramref name="delta"/> percent added to the figure in single precision, as qemu-img adds a verb's
+    /// fixed step (rebase's share of one piece), so the sums and their rounding are qemu-img's.
+    /// </summary>
+    public void Advance(float delta)
+    {
+        lock (_lock)
+        {
+            Set(Math.Min(100f, _current + (delta / 100f * 100f)));
+        }
+    }
+
+    private void Set(float current)
+    {
+        if (current < _current)
+        {
+            return;
+        }
+
+        _current = current;
+        if (_current > _lastPrinted + _step || _current == 100 || _current == 0)
+        {
+            Print();
         }
     }
 

@@ -36,10 +36,7 @@ public sealed partial class Qcow2Image
             cancellationToken.ThrowIfCancellationRequested();
             if (newOrder != _header.RefcountOrder)
             {
-                // QEMU reports figures from inside its rewrite passes; this one reports its start and end.
-                figures.Report(AmendOperation.RefcountOrder, 0, 1);
-                ChangeRefcountOrderLocked(newOrder, cancellationToken);
-                figures.Report(AmendOperation.RefcountOrder, 1, 1);
+                ChangeRefcountOrderLocked(newOrder, cancellationToken, figures);
             }
 
             cancellationToken.ThrowIfCancellationRequested();

@@ -311,6 +311,12 @@ public sealed partial class Qcow2Image
             {
                 refcounts.Add(i, -(long)(stored - counted));
                 res.LeaksFixed++;
+                if (counted == 0)
+                {
+                    // QEMU frees a leaked cluster with a discard that always passes through: its bytes go (a hole).
+                    DiscardLeakedClusterLocked(i);
+                }
+
                 continue;
             }
 
@@ -329,6 +335,17 @@ public sealed partial class Qcow2Image
             {
                 res.Leaks++;
             }
+        }
+    }
+
+    /// <summary>Punches out a freed leaked cluster that lies within the file (a discard never grows the file).</summary>
+    private void DiscardLeakedClusterLocked(long cluster)
+    {
+        var start = cluster << _clusterBits;
+        var end = Math.Min(start + _clusterSize, _file.Length);
+        if (end > start)
+        {
+            _file.WriteZeroes(start, end - start, mayUnmap: true);
         }
     }
 

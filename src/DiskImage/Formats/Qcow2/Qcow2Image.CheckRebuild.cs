@@ -36,7 +36,11 @@ public sealed partial class Qcow2Image
         _file.Write(tableOffset, raw);
         _file.Flush();
         _header = _header with { RefcountTableOffset = tableOffset, RefcountTableClusters = tableClusters };
-        WriteHeaderLocked();
+        // Only the two fields change, written alone as QEMU writes them (a whole header cluster would fill its holes).
+        Span<byte> fields = stackalloc byte[12];
+        BinaryPrimitives.WriteInt64BigEndian(fields, tableOffset);
+        BinaryPrimitives.WriteUInt32BigEndian(fields[8..], (uint)tableClusters);
+        _file.Write(Qcow2Header.FieldOffsets.RefcountTableOffset, fields);
         _file.Flush();
         _refcounts = new Qcow2Refcounts(_file, _header, DefaultRefcountCacheBytes, OnRefcountTableMovedForCheck);
     }

@@ -10,6 +10,19 @@ namespace DiskImage.Formats.Qcow2;
 /// </summary>
 public sealed partial class Qcow2Image
 {
+    /// <summary>
+    /// QEMU's figures for one of its three walks over the refcount table (allocating the new structure, confirming
+    /// it needs nothing more, writing it): one per table entry, empty or not, and one at the walk's end.
+    /// </summary>
+    private static void ReportRefcountWalk(AmendFigures? figures, long entries, int walk)
+    {
+        const int Walks = 3;
+        for (var index = 0L; index <= entries && figures is not null; index++)
+        {
+            figures.Report(AmendOperation.RefcountOrder, (walk * entries) + index, Walks * entries);
+        }
+    }
+
     /// <summary>Refuses a width too narrow for a refcount the image holds (before anything is written).</summary>
     private void ValidateRefcountOrderLocked(int newOrder)
     {
@@ -23,18 +36,22 @@ public sealed partial class Qcow2Image
         }
     }
 
-    private void ChangeRefcountOrderLocked(int newOrder, CancellationToken cancellationToken)
+    private void ChangeRefcountOrderLocked(int newOrder, CancellationToken cancellationToken, AmendFigures? figures = null)
     {
         FlushMetadataLocked();
         ValidateRefcountOrderLocked(newOrder);
         var old = _refcounts!;
+        var entries = (long)old.TableClusters << (_clusterBits - 3);
 
         var (blocks, tableCluster, tableClusters) = AllocateRefcountStructure(old, newOrder);
+        ReportRefcountWalk(figures, entries, 0);
+        ReportRefcountWalk(figures, entries, 1);
         old.WriteDirty();
         _file.Flush();
 
         // Everything the new blocks describe is final now: copy every refcount across at the new width.
         WriteConvertedRefcountBlocks(old, newOrder, blocks, cancellationToken);
+        ReportRefcountWalk(figures, entries, 2);
         cancellationToken.ThrowIfCancellationRequested();
         var table = new byte[(long)tableClusters << _clusterBits];
         foreach (var (index, blockCluster) in blocks)

@@ -14,7 +14,8 @@ public static class ImageCommitter
     private const long ChunkSize = 4L << 20;
 
     /// <summary>
-    /// Commits; <paramref name="progress"/> counts guest bytes of the image walked. A base that is the same file as a
+    /// Commits; <paramref name="progress"/> counts bytes as QEMU's commit job does (the ranges the layers above the base
+    /// allocate, grown to the job's granularity), one step per request that job would make. A base that is the same file as a
     /// layer above it is refused. Cancellation stops the copy between chunks, before the image is emptied: the
     /// image still reads as before, and the base holds some of its data.
     /// </summary>
@@ -83,17 +84,18 @@ public static class ImageCommitter
             throw;
         }
 
-        long guestLength;
+        long jobTotal;
         using (target)
         {
             // The chain reads the base through the write lock just taken; a second lock on it would contend with that one.
             var exempt = new HashSet<string>(StringComparer.Ordinal) { Path.GetFullPath(basePath) };
             using var top = registry.Open(options.Path, options.Format, TopOptions(options) with { LockExemptPaths = exempt });
             var (layers, _) = FindBase(top, options);
-            guestLength = top.Length;
+            var steps = progress is null ? null : CommitJobSteps.Plan(Segments(top, layers), JobGranularity(target), top.Length);
+            jobTotal = steps?.Total ?? 0;
             try
             {
-                CopyAllocated(top, layers, target, progress, new RateLimiter(options.RateLimit), cancellationToken);
+                CopyAllocated(top, layers, target, steps, progress, new RateLimiter(options.RateLimit), cancellationToken);
                 target.Flush();
             }
             catch (Exception e) when (e is IOException or ErrnoException)
@@ -134,7 +136,7 @@ public static class ImageCommitter
             }
         }
 
-        progress?.Report(new OperationProgress(guestLength, guestLength));
+        progress?.Report(new OperationProgress(jobTotal, jobTotal));
     }
 
     /// <summary>
@@ -224,7 +226,7 @@ public static class ImageCommitter
     /// allocating layer marks as zeroes becomes a zero write that may unmap, as QEMU's commit job issues one, so the
     /// base frees its clusters there instead of filling them with zero bytes.
     /// </summary>
-    private static void CopyAllocated(IDiskImage top, List<IDiskImage> layers, IDiskImage target, IProgress<OperationProgress>? progress, RateLimiter rate, CancellationToken cancellationToken)
+    private static void CopyAllocated(IDiskImage top, List<IDiskImage> layers, IDiskImage target, CommitJobSteps? steps, IProgress<OperationProgress>? progress, RateLimiter rate, CancellationToken cancellationToken)
     {
         var length = top.Length;
         var buffer = new byte[ChunkSize];
@@ -234,20 +236,7 @@ public static class ImageCommitter
         {
             cancellationToken.ThrowIfCancellationRequested();
             var chunkLength = Math.Min(ChunkSize, length - chunk);
-            pieces.Clear();
-            foreach (var layer in layers)
-            {
-                var visible = Math.Min(chunkLength, layer.Length - chunk);
-                if (visible <= 0)
-                {
-                    continue;
-                }
-
-                // Layers come top first: what a higher layer allocates hides the layers below it.
-                merged.Clear();
-                AddUncovered(pieces, layer.GetExtents(chunk, visible), merged);
-                (pieces, merged) = (merged, pieces);
-            }
+            ChunkPieces(layers, chunk, chunkLength, ref pieces, ref merged);
 
             if (CopyGranularity(target) is { } granularity)
             {
@@ -268,9 +257,60 @@ public static class ImageCommitter
                 rate.Account(span.Length, cancellationToken);
             }
 
-            progress?.Report(new OperationProgress(chunk + chunkLength, length));
+            steps?.ReportUpTo(chunk + chunkLength, progress);
+        }
+
+        steps?.ReportUpTo(long.MaxValue, progress);
+    }
+
+    /// <summary>What the layers allocate in one chunk, in order: each range from the highest layer allocating it.</summary>
+    private static void ChunkPieces(List<IDiskImage> layers, long chunk, long chunkLength, ref List<Piece> pieces, ref List<Piece> merged)
+    {
+        pieces.Clear();
+        for (var index = 0; index < layers.Count; index++)
+        {
+            var layer = layers[index];
+            var visible = Math.Min(chunkLength, layer.Length - chunk);
+            if (visible <= 0)
+            {
+                continue;
+            }
+
+            // Layers come top first: what a higher layer allocates hides the layers below it.
+            merged.Clear();
+            AddUncovered(pieces, layer.GetExtents(chunk, visible), merged, index);
+            (pieces, merged) = (merged, pieces);
         }
     }
+
+    /// <summary>Every range the layers allocate, over the whole image, as the job's plan takes them.</summary>
+    private static List<(long Start, long End, bool Zero, int Layer)> Segments(IDiskImage top, List<IDiskImage> layers)
+    {
+        var segments = new List<(long Start, long End, bool Zero, int Layer)>();
+        var pieces = new List<Piece>();
+        var merged = new List<Piece>();
+        for (long chunk = 0; chunk < top.Length; chunk += ChunkSize)
+        {
+            ChunkPieces(layers, chunk, Math.Min(ChunkSize, top.Length - chunk), ref pieces, ref merged);
+            foreach (var piece in pieces)
+            {
+                if (segments.Count > 0 && segments[^1].End == piece.Start && segments[^1].Zero == piece.Zero && segments[^1].Layer == piece.Layer)
+                {
+                    segments[^1] = segments[^1] with { End = piece.End };
+                }
+                else
+                {
+                    segments.Add((piece.Start, piece.End, piece.Zero, piece.Layer));
+                }
+            }
+        }
+
+        return segments;
+    }
+
+    /// <summary>QEMU's default dirty-bitmap granularity for the base: its cluster size within 4 KiB to 64 KiB, else 64 KiB.</summary>
+    private static long JobGranularity(IDiskImage target) =>
+        target.GetInfo().ClusterSize is int cluster and > 0 ? Math.Clamp(cluster, 4096, 65536) : 65536;
 
     /// <summary>
     /// The unit QEMU's commit job copies in, where it is wider than what the layers allocate: its dirty bitmap's
@@ -309,7 +349,7 @@ public static class ImageCommitter
     /// Writes to <paramref name="result"/>, in order, the pieces of <paramref name="above"/> (sorted, disjoint) and the
     /// allocated parts of <paramref name="extents"/> (sorted, disjoint) that no piece of <paramref name="above"/> covers.
     /// </summary>
-    private static void AddUncovered(List<Piece> above, IReadOnlyList<Extent> extents, List<Piece> result)
+    private static void AddUncovered(List<Piece> above, IReadOnlyList<Extent> extents, List<Piece> result, int layer)
     {
         var i = 0;
         foreach (var extent in extents)
@@ -335,7 +375,7 @@ public static class ImageCommitter
                 }
 
                 var stop = i < above.Count ? Math.Min(above[i].Start, end) : end;
-                result.Add(new Piece(start, stop, extent.Kind == ExtentKind.Zero));
+                result.Add(new Piece(start, stop, extent.Kind == ExtentKind.Zero, layer));
                 start = stop;
             }
         }
@@ -346,5 +386,5 @@ public static class ImageCommitter
         }
     }
 
-    private readonly record struct Piece(long Start, long End, bool Zero);
+    private readonly record struct Piece(long Start, long End, bool Zero, int Layer = 0);
 }

@@ -30,6 +30,12 @@ internal sealed class CopyPipeline(SourceLayout layout, ChunkProcessor processor
     private int _inFlight;
     private bool _stopping;
 
+    /// <summary>
+    /// When set (a compressed copy's cluster size), progress counts whole cells of this size that hold any data, as
+    /// qemu-img's compressed convert copies (and counts) one cluster at a time.
+    /// </summary>
+    public long ProgressCell { get; init; }
+
     public void Run(IProgress<CopyProgress>? progress, CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -37,7 +43,9 @@ internal sealed class CopyPipeline(SourceLayout layout, ChunkProcessor processor
         var total = layout.TotalLength;
 
         // The data total needs its own block-status pass, made only when someone watches the progress.
-        var dataTotal = progress is null ? 0 : layout.Walk(token).Where(s => s.IsData).Sum(s => s.Length);
+        var dataTotal = progress is null ? 0
+            : ProgressCell > 0 ? DataCellsLength(layout.Walk(token), ProgressCell, total)
+            : layout.Walk(token).Where(s => s.IsData).Sum(s => s.Length);
         progress?.Report(new CopyProgress(0, total) { DataTotal = dataTotal });
 
         _results = new ChunkResult?[_capacity];
@@ -243,8 +251,13 @@ internal sealed class CopyPipeline(SourceLayout layout, ChunkProcessor processor
         }
     }
 
-    private static long Report(IProgress<CopyProgress> progress, CopyWork work, long done, long total, long dataDone, long dataTotal)
+    private long Report(IProgress<CopyProgress> progress, CopyWork work, long done, long total, long dataDone, long dataTotal)
     {
+        if (ProgressCell > 0)
+        {
+            return ReportCells(progress, work, done, total, dataDone, dataTotal);
+        }
+
         // One report per data run, as qemu-img counts its progress per block-status extent.
         foreach (var piece in work.Pieces)
         {
@@ -257,6 +270,47 @@ internal sealed class CopyPipeline(SourceLayout layout, ChunkProcessor processor
 
         progress.Report(new CopyProgress(done, total) { DataDone = dataDone, DataTotal = dataTotal });
         return dataDone;
+    }
+
+    /// <summary>One report per cell of the work that holds data, each counting the whole cell.</summary>
+    private long ReportCells(IProgress<CopyProgress> progress, CopyWork work, long done, long total, long dataDone, long dataTotal)
+    {
+        var lastCell = -1L;
+        foreach (var piece in work.Pieces)
+        {
+            if (!piece.IsData)
+            {
+                continue;
+            }
+
+            for (var cell = Math.Max(lastCell + 1, piece.TargetOffset / ProgressCell); cell * ProgressCell < piece.TargetEnd; cell++)
+            {
+                var cellEnd = Math.Min((cell + 1) * ProgressCell, total);
+                dataDone += cellEnd - (cell * ProgressCell);
+                lastCell = cell;
+                progress.Report(new CopyProgress(done - work.Length + (Math.Min(cellEnd, work.TargetOffset + work.Length) - work.TargetOffset), total) { DataDone = dataDone, DataTotal = dataTotal });
+            }
+        }
+
+        progress.Report(new CopyProgress(done, total) { DataDone = dataDone, DataTotal = dataTotal });
+        return dataDone;
+    }
+
+    /// <summary>Bytes of the cells of <paramref name="cell"/> bytes (the last one cut at the end) that hold any data.</summary>
+    private static long DataCellsLength(IEnumerable<SourceSpan> spans, long cell, long total)
+    {
+        long sum = 0;
+        var lastCell = -1L;
+        foreach (var span in spans.Where(s => s.IsData && s.Length > 0))
+        {
+            for (var index = Math.Max(lastCell + 1, span.TargetOffset / cell); index * cell < span.TargetEnd; index++)
+            {
+                sum += Math.Min((index + 1) * cell, total) - (index * cell);
+                lastCell = index;
+            }
+        }
+
+        return sum;
     }
 
     private static long DataLength(CopyWork work)

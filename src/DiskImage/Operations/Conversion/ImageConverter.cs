@@ -279,7 +279,10 @@ public static class ImageConverter
             chunkSize,
             workers,
             WriteMode(options, copyTarget),
-            options.RateLimit);
+            options.RateLimit)
+        {
+            ProgressCell = options.Compress ? compressor!.ClusterSize : 0,
+        };
         pipeline.Run(progress is null ? null : new DataProgress(progress), cancellationToken);
         if (options.Compress && target is Formats.Qcow2.Qcow2Image compressedQcow2)
         {

@@ -17,11 +17,11 @@ public static class ImageRebaser
     /// <summary>Differences are found, and written, in whole sectors.</summary>
     private const int SectorSize = 512;
 
-    /// <summary>Progress is reported about every megabyte compared.</summary>
-    private const long ProgressStep = 1 << 20;
-
     /// <summary>
-    /// Rebases; <paramref name="progress"/> counts guest bytes of the image compared with the new backing file. A new backing file that is the
+    /// Rebases; <paramref name="progress"/> counts the pieces compared with the new backing file as qemu-img counts them:
+    /// one per piece of up to 2 MiB that the image does not allocate itself (and, when the new backing file is in the
+    /// chain, that a layer above it allocates), of a total of the length in whole 2 MiB pieces (one for an image no
+    /// larger), so it can pass 100 % and stop there, as qemu-img's does. A new backing file that is the
     /// image itself, or has it in its chain, is refused before the image is opened for writing. Cancellation stops
     /// the copy between chunks, before the header changes: the image still reads as before.
     /// </summary>
@@ -85,7 +85,7 @@ public static class ImageRebaser
 
             using (newBacking)
             {
-                CopyDifferences(image, inChain ?? newBacking, progress, cancellationToken);
+                CopyDifferences(image, inChain ?? newBacking, inChain is not null, progress, cancellationToken);
             }
         }
 
@@ -127,7 +127,7 @@ public static class ImageRebaser
     /// allocation status or either backing file's end changes, compared sector by sector, and each run of differing
     /// sectors written with one request.
     /// </summary>
-    private static void CopyDifferences(IDiskImage image, IDiskImage? newBacking, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
+    private static void CopyDifferences(IDiskImage image, IDiskImage? newBacking, bool newBackingInChain, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
     {
         var length = image.Length;
         // Past the old backing file's end the old content is known zeroes: those go in as zero clusters where the
@@ -137,29 +137,32 @@ public static class ImageRebaser
         var oldBackingEnd = image.Backing?.Length ?? 0;
         var bufferSize = (int)Math.Min(BufferSize, Math.Max(length, 1));
         var buffers = (Old: new byte[bufferSize], New: new byte[bufferSize]);
-        long reported = 0;
+        var pieces = length == 0 ? 0 : length / Math.Min(length, BufferSize);
+        long compared = 0;
         for (long offset = 0, n; offset < length; offset += n)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            n = CopyPiece(image, newBacking, offset, buffers, oldBackingEnd, zeroClusters);
-            if (offset + n - reported >= ProgressStep || offset + n == length)
+            n = CopyPiece(image, newBacking, newBackingInChain, offset, buffers, oldBackingEnd, zeroClusters, out var skipped);
+            if (!skipped)
             {
-                reported = offset + n;
-                progress?.Report(new OperationProgress(reported, length));
+                progress?.Report(new OperationProgress(++compared, pieces));
             }
         }
 
         image.Flush();
     }
 
-    /// <summary>Compares (and copies the differences of) the piece at <paramref name="offset"/>; returns its length.</summary>
-    private static long CopyPiece(IDiskImage image, IDiskImage? newBacking, long offset, (byte[] Old, byte[] New) buffers, long oldBackingEnd, bool zeroClusters)
+    /// <summary>
+    /// Compares (and copies the differences of) the piece at <paramref name="offset"/>; returns its length.
+    /// <paramref name="skipped"/> says it needed no comparison: the image allocates it, or (with the new backing file
+    /// in the chain) no layer between the image and the new backing file does.
+    /// </summary>
+    private static long CopyPiece(IDiskImage image, IDiskImage? newBacking, bool newBackingInChain, long offset, (byte[] Old, byte[] New) buffers, long oldBackingEnd, bool zeroClusters, out bool skipped)
     {
         var n = Math.Min(BufferSize, image.Length - offset);
-        var first = image.GetExtents(offset, n)[0];
-        var statusRun = first.Offset + first.Length - offset;
-        n = statusRun > 0 ? Math.Min(n, statusRun) : n;
-        if (first.Kind != ExtentKind.Unallocated)
+        skipped = IsAllocated(image, offset, ref n)
+            || (newBackingInChain && !IsAllocatedAbove(image.Backing, newBacking, offset, ref n));
+        if (skipped)
         {
             return n;
         }
@@ -201,6 +204,43 @@ public static class ImageRebaser
         }
 
         return n;
+    }
+
+    /// <summary>Whether <paramref name="layer"/> itself allocates <paramref name="offset"/>; shortens <paramref name="n"/> to the run of that status.</summary>
+    private static bool IsAllocated(IDiskImage layer, long offset, ref long n)
+    {
+        var first = layer.GetExtents(offset, n)[0];
+        var statusRun = first.Offset + first.Length - offset;
+        n = statusRun > 0 ? Math.Min(n, statusRun) : n;
+        return first.Kind != ExtentKind.Unallocated;
+    }
+
+    /// <summary>
+    /// Whether a layer from <paramref name="top"/> down to (not including) <paramref name="bottom"/> allocates
+    /// <paramref name="offset"/>, as QEMU's is-allocated-above: <paramref name="n"/> shrinks to the first allocating
+    /// layer's run, or to the shortest unallocated run on the way. Past the end of a layer below the top one the zeroes
+    /// it reads as count as that layer's, as in QEMU.
+    /// </summary>
+    private static bool IsAllocatedAbove(IDiskImage? top, IDiskImage? bottom, long offset, ref long n)
+    {
+        for (var layer = top; layer is not null && !ReferenceEquals(layer, bottom); layer = layer.Backing)
+        {
+            if (offset >= layer.Length)
+            {
+                return !ReferenceEquals(layer, top);
+            }
+
+            var run = Math.Min(n, layer.Length - offset);
+            if (IsAllocated(layer, offset, ref run))
+            {
+                n = run;
+                return true;
+            }
+
+            n = Math.Min(n, run);
+        }
+
+        return false;
     }
 
     /// <summary>Length of the leading run of sectors that all differ, or all match, between the two buffers.</summary>
