@@ -329,6 +329,13 @@ internal sealed record BlockSpec
             filterOptions[Formats.Filters.FilterDriverFormat.ThrottleGroupOption] = throttleGroup;
         }
 
+        if (driver is "copy-before-write" && options.Keys.Where(k => k == "target" || k.StartsWith("target.", StringComparison.Ordinal)).ToList() is { Count: > 0 } targetKeys)
+        {
+            // The target is recorded only so that the filter can refuse as QEMU's does (see FilterDriverFormat).
+            targetKeys.ForEach(k => options.Remove(k));
+            filterOptions[Formats.Filters.FilterDriverFormat.CbwTargetOption] = "on";
+        }
+
         var logWritesDisplay = driver is "blklogwrites" ? Formats.Filters.LogWrites.LogWritesNode.Take(options, filterOptions) : [];
         var parallelsOptions = driver is "parallels" ? TakeParallelsOptions(options) : NoOptions;
         var isNull = driver is "null-co" or "null-aio";
