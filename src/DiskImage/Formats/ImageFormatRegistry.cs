@@ -92,6 +92,18 @@ public sealed partial class ImageFormatRegistry
         }
     }
 
+    /// <summary>The refusal of a writable open by the read-only driver on top of a <c>json:</c> name, or null.</summary>
+    private static string? ReadOnlyDriverRefusal(string json)
+    {
+        var driver = Options.JsonFilename.Parse(json).LastOrDefault(o => o.Key == "driver").Value.Text;
+        return driver switch
+        {
+            "bochs" or "cloop" or "dmg" => "Image is read-only",
+            "http" or "https" or "ftp" or "ftps" => IO.Curl.CurlStorage.WriteRefusal,
+            _ => null,
+        };
+    }
+
     /// <summary>Reads the start of <paramref name="path"/> and probes it.</summary>
     public IImageFormat Probe(string path)
     {
@@ -138,7 +150,17 @@ public sealed partial class ImageFormatRegistry
         {
             if (Options.JsonFilename.IsJson(path))
             {
-                var spec = Options.BlockSpec.FromJson(path);
+                Options.BlockSpec spec;
+                try
+                {
+                    spec = Options.BlockSpec.FromJson(path);
+                }
+                catch (InvalidOptionException) when (!options.ReadOnly && ReadOnlyDriverRefusal(path) is { } refusal)
+                {
+                    // A read-only driver refuses a writable open before it reads any of its options or opens its file.
+                    throw new ImageAccessException(refusal);
+                }
+
                 using var curl = IO.Curl.CurlStorage.Given(spec.Curl);
                 using var ssh = Options.SshNode.Given(spec.Ssh);
                 return OpenSpec(spec, formatName, options);

@@ -173,6 +173,20 @@ internal sealed record BlockSpec
     /// <summary>Format names that QEMU would accept as a file node but that this library cannot yet stack.</summary>
     private static readonly HashSet<string> OtherFormats = new(StringComparer.Ordinal) { "luks", "parallels", "bochs", "cloop", "dmg" };
 
+    /// <summary>
+    /// The key under which an open by a string name with options (qemu-io's <c>-f FMT -o ... NAME</c>) passes that name:
+    /// QEMU opens the format's file child from it, reading its protocol prefix, unlike a <c>filename</c> option, which
+    /// a format never reads.
+    /// </summary>
+    internal const string StringFilenameKey = "x-string-filename";
+
+    /// <summary>QEMU 7.2's format and filter drivers that open a <c>file</c> child before anything else.</summary>
+    private static readonly HashSet<string> FileChildDrivers = new(StringComparer.Ordinal)
+    {
+        "raw", "qcow2", "vmdk", "vpc", "vdi", "vhdx", "qed", "qcow", "luks", "parallels", "bochs", "cloop", "dmg",
+        "throttle", "blklogwrites", "compress", "copy-on-read", "preallocate", "snapshot-access", "replication", "copy-before-write",
+    };
+
     /// <summary>Options every node takes from the block layer itself, before its driver reads the rest.</summary>
     private static readonly HashSet<string> GenericNodeKeys = new(StringComparer.Ordinal)
     {
@@ -212,6 +226,13 @@ internal sealed record BlockSpec
         {
             // QEMU looks the driver up before anything else of the node.
             throw new UnknownFormatException($"Unknown driver '{driver}'");
+        }
+
+        if (driver is not null && !FileChildDrivers.Contains(driver) && driver is not ("nbd" or "http" or "https" or "ftp" or "ftps" or "blkverify" or "quorum")
+            && options.Remove(StringFilenameKey, out var stringFilename))
+        {
+            // A protocol driver opened by a string name reads it as its own filename, as QEMU's drivers parse it.
+            options["filename"] = stringFilename;
         }
 
         if (driver == "blkdebug")
@@ -271,6 +292,12 @@ internal sealed record BlockSpec
         }
 
         var hasFile = options.Keys.Any(k => k.StartsWith(FilePrefix, StringComparison.Ordinal));
+        if (MissingFirstChild(driver, options) is { } missingChild)
+        {
+            // A format or filter opens its first child before anything else, and never from its own "filename" option.
+            throw new InvalidOptionException(missingChild);
+        }
+
         if (options.TryGetValue("file", out var fileReference))
         {
             // A string "file" names another node, which a single command line never defines.
@@ -309,6 +336,13 @@ internal sealed record BlockSpec
             filterOptions[Formats.Filters.FilterDriverFormat.ThrottleGroupOption] = throttleGroup;
         }
 
+        if (driver is "copy-before-write" && options.Keys.Where(k => k == "target" || k.StartsWith("target.", StringComparison.Ordinal)).ToList() is { Count: > 0 } targetKeys)
+        {
+            // The target is recorded only so that the filter can refuse as QEMU's does (see FilterDriverFormat).
+            targetKeys.ForEach(k => options.Remove(k));
+            filterOptions[Formats.Filters.FilterDriverFormat.CbwTargetOption] = "on";
+        }
+
         var logWritesDisplay = driver is "blklogwrites" ? Formats.Filters.LogWrites.LogWritesNode.Take(options, filterOptions) : [];
         var parallelsOptions = driver is "parallels" ? TakeParallelsOptions(options) : NoOptions;
         var isNull = driver is "null-co" or "null-aio";
@@ -338,6 +372,12 @@ internal sealed record BlockSpec
         SshTarget? ssh = null;
         var checkLiteral = false;
         var protocol = Take(options, "file.driver");
+        if (protocol is not null && !NestableFormats.Contains(protocol)
+            && MissingFirstChild(protocol, options.Where(o => o.Key.StartsWith(FilePrefix, StringComparison.Ordinal)).ToDictionary(o => o.Key[FilePrefix.Length..], o => o.Value, StringComparer.Ordinal)) is { } missingInner)
+        {
+            // A file node of a driver this library does not stack still fails first as QEMU's does, for want of its child.
+            throw new InvalidOptionException(missingInner);
+        }
         if (isNull)
         {
             // A null node reads no file (a "filename" option is refused below, as QEMU refuses it); QEMU names it by its options.
@@ -424,14 +464,17 @@ internal sealed record BlockSpec
         else if (protocol is null or "file" or "host_device" or "host_cdrom")
         {
             var fileFilename = Take(options, "file.filename");
-            filename = fileFilename ?? Take(options, "filename");
+            var stringName = Take(options, StringFilenameKey) is { } givenName ? IO.FileProtocolPrefix.Strip(givenName) : null;
+
+            // Beside a driver, a "filename" option is not the file (it is refused below as an option the format lacks).
+            filename = fileFilename ?? stringName ?? (driver is null ? Take(options, "filename") : null);
             if (filename is null && protocol is not null)
             {
                 throw new InvalidOptionException("The 'file' block driver requires a file name");
             }
 
-            // The file node's own option is literal; a "filename" beside the format stands for the string name a
-            // qemu-io open gives with its options (QemuIoOpenSettings), which QEMU reads for its prefix.
+            // The file node's own option is literal; the string name a qemu-io open gives with its options
+            // (QemuIoOpenSettings) is read for its prefix, as QEMU reads a name given as a string.
             checkLiteral = fileFilename is not null && !filenameIsString;
         }
         else
@@ -449,6 +492,12 @@ internal sealed record BlockSpec
         if (options.Keys.FirstOrDefault(k => k.StartsWith("backing.", StringComparison.Ordinal)) is { } backingKey)
         {
             throw new UnsupportedFeatureException($"Options for the backing file ('{backingKey}') are not supported; only \"backing\": null, backing.driver, backing.file.filename and backing.encrypt.key-secret are");
+        }
+
+        if (options.Count > 0 && driver == "compress" && fileNode is null)
+        {
+            // The filter checks the node it opened before options it does not have are refused.
+            throw new InvalidOptionException($"Compression is not supported for underlying format: {protocol ?? "file"}");
         }
 
         if (options.Count > 0)
@@ -558,12 +607,13 @@ internal sealed record BlockSpec
             options.Remove(prefix + generic);
         }
 
+        // The driver's own checks (its URL among them) come before the block layer's refusal of options left over.
+        var curl = IO.Curl.CurlOptions.Parse(protocol, given);
         if (options.Keys.FirstOrDefault(k => k.StartsWith(prefix, StringComparison.Ordinal)) is { } other)
         {
             throw new InvalidOptionException($"Block protocol '{protocol}' doesn't support the option '{other[prefix.Length..]}'");
         }
 
-        var curl = IO.Curl.CurlOptions.Parse(protocol, given);
         return (curl, curl.HasStrongOptions ? QemuJson.Object(display) : null);
     }
 
@@ -571,6 +621,12 @@ internal sealed record BlockSpec
     private static BlockSpec TopCurl(Dictionary<string, JsonScalar> options, string driver)
     {
         var forceShare = Take(options, "force-share") is { } share ? KeyValueOptions.ParseBool("force-share", share) : (bool?)null;
+        if (options.Remove(StringFilenameKey, out var stringName) && !options.ContainsKey("url"))
+        {
+            // A string name is the driver's URL, as its filename parser takes it.
+            options["url"] = stringName;
+        }
+
         var (curl, displayObject) = CurlNode(options, driver, "");
         var url = curl.Url;
         if (options.Count > 0)
@@ -1101,10 +1157,28 @@ internal sealed record BlockSpec
         return new QuorumSpec(children, (int)threshold, display);
     }
 
+    /// <summary>
+    /// QEMU's refusal when a format or filter driver has none of the child it opens first (its <c>file</c>, blkverify's
+    /// <c>raw</c>, quorum's <c>children</c>), or null.
+    /// </summary>
+    private static string? MissingFirstChild(string? driver, Dictionary<string, JsonScalar> options)
+    {
+        bool Has(string child) => options.ContainsKey(child) || options.Keys.Any(k => k.StartsWith(child + ".", StringComparison.Ordinal));
+        return driver switch
+        {
+            "blkverify" when !Has("raw") && !options.ContainsKey("x-raw") && !options.ContainsKey(StringFilenameKey) => "A block device must be specified for \"raw\"",
+            "quorum" when !Has("children") && !options.ContainsKey(StringFilenameKey) => "Number of provided children must be 1 or more",
+            "copy-before-write" when !Has("file") => "Parameter 'file' is missing",
+            not null when FileChildDrivers.Contains(driver) && !Has("file") && !options.ContainsKey(StringFilenameKey) => "A block device must be specified for \"file\"",
+            _ => null,
+        };
+    }
+
     /// <summary>qemu's nbd driver options (<c>server.type=unix|inet</c>, <c>server.path</c>, <c>server.host</c>, <c>server.port</c>, <c>export</c>, <c>open-timeout</c>, <c>reconnect-delay</c>) as a URI.</summary>
     private static string NbdFilename(Dictionary<string, JsonScalar> options, string prefix)
     {
-        if (Take(options, prefix + "filename") is { } uri)
+        // Only a string name is an nbd: URI; a "filename" option is not read (QEMU then misses the server's address).
+        if (prefix.Length == 0 && Take(options, StringFilenameKey) is { } uri)
         {
             return uri;
         }

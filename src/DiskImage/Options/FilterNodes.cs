@@ -55,18 +55,26 @@ internal static class FilterNodes
                 throw new InvalidOptionException($"Too many filter nodes (at most {MaxDepth})");
             }
 
-            if (current.FirstOrDefault(o => o.Key != "driver" && !o.Key.StartsWith(FilePrefix, StringComparison.Ordinal)) is { Key: not null } own)
-            {
-                throw new InvalidOptionException(own.Key == "file"
-                    ? $"Cannot find device='{text(own.Value)}' nor node-name='{text(own.Value)}'"
-                    : $"Block format '{driver}' does not support the option '{own.Key}'");
-            }
-
+            // The filter opens its file child first (a "filename" option is never it), checks what it got, and only
+            // then are options it does not have refused.
             var inner = current.Where(o => o.Key.StartsWith(FilePrefix, StringComparison.Ordinal))
                 .Select(o => new KeyValuePair<string, T>(o.Key[FilePrefix.Length..], o.Value)).ToList();
+            var reference = current.FirstOrDefault(o => o.Key == "file");
+            if (reference.Key is not null)
+            {
+                throw new InvalidOptionException($"Cannot find device='{text(reference.Value)}' nor node-name='{text(reference.Value)}'");
+            }
+
             if (inner.Count == 0)
             {
                 throw new InvalidOptionException("A block device must be specified for \"file\"");
+            }
+
+            if (current.FirstOrDefault(o => o.Key != "driver" && !o.Key.StartsWith(FilePrefix, StringComparison.Ordinal)) is { Key: not null } own)
+            {
+                throw new InvalidOptionException(driver == "compress" && !inner.Exists(o => o.Key == "driver" || o.Key.StartsWith(FilePrefix, StringComparison.Ordinal))
+                    ? "Compression is not supported for underlying format: file"
+                    : $"Block format '{driver}' does not support the option '{own.Key}'");
             }
 
             copyOnRead |= driver == "copy-on-read";

@@ -161,53 +161,25 @@ public sealed class SecretStore : IDisposable
 
     /// <summary>
     /// Base64 as QEMU decodes a secret: only the alphabet, '=' and newlines are allowed; then it is read as GLib reads
-    /// it, four characters at a time (a short group at the end is dropped), a trailing '=' dropping one byte.
+    /// it (<see cref="Codecs.GlibBase64"/>).
     /// </summary>
     private static byte[] DecodeBase64(byte[] text, string id)
     {
         try
         {
-            var output = new List<byte>(text.Length / 4 * 3);
-            int value = 0, count = 0;
             foreach (var c in text)
             {
-                var rank = Base64Rank(c);
-                if (rank == -2)
+                if (c != '\n' && Codecs.GlibBase64.Rank(c) < 0)
                 {
                     throw new InvalidOptionException("Base64 data contains invalid characters");
-                }
-
-                if (rank < 0)
-                {
-                    continue;
-                }
-
-                value = (value << 6) | rank;
-                if (++count == 4)
-                {
-                    output.Add((byte)(value >> 16));
-                    output.Add((byte)(value >> 8));
-                    output.Add((byte)value);
-                    value = count = 0;
-                }
-            }
-
-            // Up to two of the last characters that carry a value are looked at; each '=' among them drops a byte.
-            for (int i = text.Length - 1, seen = 0; i >= 0 && seen < 2; i--)
-            {
-                if (Base64Rank(text[i]) >= 0)
-                {
-                    seen++;
-                    if (text[i] == '=' && output.Count > 0)
-                    {
-                        output.RemoveAt(output.Count - 1);
-                    }
                 }
             }
 
             _ = id;
-            var result = output.ToArray();
-            System.Security.Cryptography.CryptographicOperations.ZeroMemory(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(output));
+            var output = new byte[(text.Length / 4 * 3) + 3];
+            var length = Codecs.GlibBase64.Decode(text, output);
+            var result = output.AsSpan(0, length).ToArray();
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(output);
             return result;
         }
         finally
@@ -216,17 +188,4 @@ public sealed class SecretStore : IDisposable
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(text);
         }
     }
-
-    /// <summary>A character's 6-bit value; -1 for a newline (skipped), -2 for anything QEMU refuses.</summary>
-    private static int Base64Rank(byte c) => c switch
-    {
-        >= (byte)'A' and <= (byte)'Z' => c - 'A',
-        >= (byte)'a' and <= (byte)'z' => c - 'a' + 26,
-        >= (byte)'0' and <= (byte)'9' => c - '0' + 52,
-        (byte)'+' => 62,
-        (byte)'/' => 63,
-        (byte)'=' => 0,
-        (byte)'\n' => -1,
-        _ => -2,
-    };
 }

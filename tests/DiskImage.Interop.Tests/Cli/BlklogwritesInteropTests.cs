@@ -28,6 +28,14 @@ public partial class BlklogwritesInteropTests : IClassFixture<BlklogwritesIntero
         ["io", "-c", "write 0 512", "-c", "discard 0 64k", "-c", "write 512 512", Json()],
         ["io", "-t", "writeback", "-c", "write 0 512", "-c", "write 512 512", "-c", "flush", "-c", "write 1k 512", Json()],
         ["io", "-c", "read -P 0x33 0 4k", "-c", "flush", Json()],
+
+        // A resize and a failed compressed write reach the node and count as changes: the next flush is logged.
+        ["io", "-c", "write 0 512", "-c", "truncate 2M", "-c", "write 0 512", Json()],
+        ["io", "-c", "truncate 2M", "-c", "write 0 512", "-c", "length", Json()],
+        ["io", "-c", "write 0 512", "-c", "truncate 512k", "-c", "flush", "-c", "length", Json()],
+        ["io", "-c", "write -c 0 64k", "-c", "flush", Json()],
+        ["io", "-c", "write -c 0 64k", Json()],
+        ["io", "-c", "write 0 512", "-c", "write -c 0 64k", "-c", "write 512 512", Json()],
         ["io", "-c", "write -P 1 0 4k", "-c", "write -P 2 100 100", "-c", "write -z 8k 4k", "-c", "discard 64k 64k", "-c", "write -P 3 12k 4k",
             Json(more: ", \"log-sector-size\": 4096, \"log-super-update-interval\": 2")],
         ["io", "-c", "write -P 9 4k 4k", "-c", "write -P 8 0 512", Json("good.log", ", \"log-append\": true")],

@@ -27,6 +27,11 @@ public partial class SnapshotAccessInteropTests(DriverNameFiles files) : IClassF
         ["io", "-f", "snapshot-access", "-c", "read 0 4k", "-c", "write 0 4k", "-c", "map", "-c", "info", "-c", "discard 0 4k", "-c", "flush", "-c", "length", "src.raw"],
         ["io", "-f", "snapshot-access", "-c", "write -z 0 4k", "-c", "alloc 0 4k", "-c", "truncate 1M", "src.raw"],
         ["io", "-r", "-f", "snapshot-access", "-c", "read -P 0x5a 0 4k", "src.raw"],
+
+        // copy-before-write with its target takes write permission on it: a read-only open is refused.
+        ["info", "json:{\"driver\": \"copy-before-write\", \"file\": {\"driver\": \"file\", \"filename\": \"src.raw\"}, \"target\": {\"driver\": \"file\", \"filename\": \"tgt.raw\"}}"],
+        ["map", "--image-opts", "driver=copy-before-write,file.filename=src.raw,target.driver=file,target.filename=tgt.raw"],
+        ["io", "-r", "-c", "read 0 4k", "json:{\"driver\": \"copy-before-write\", \"file\": {\"driver\": \"file\", \"filename\": \"src.raw\"}, \"target\": {\"driver\": \"file\", \"filename\": \"tgt.raw\"}}"],
     ];
 
     public static TheoryData<string[]> Cases()

@@ -8,7 +8,7 @@ namespace DiskImage.Interop.Tests.Cli;
 /// them, the node named in <c>json:</c>, <c>--image-opts</c>, <c>-f</c> and qemu-io's <c>open -o</c> forms, over a file
 /// and over a format node, and its missing or unknown group. Each line runs with qemu-img (or qemu-io) and diskimg in
 /// twin directories; stdout, stderr (program name, directory and timings normalised), exit code and the files' bytes
-/// must be equal. One more test checks that the limit delays requests as QEMU's does.
+/// must be equal. Two more tests check that the limit delays requests as QEMU's does.
 /// </summary>
 public partial class ThrottleInteropTests(DriverNameFiles files) : IClassFixture<DriverNameFiles>
 {
@@ -113,6 +113,32 @@ public partial class ThrottleInteropTests(DriverNameFiles files) : IClassFixture
             (expected.ExitCode, QemuToolOutput.Normalise(expected.StdOut, theirs.Path), QemuToolOutput.Normalise(expected.StdErr, theirs.Path)),
             (actual.ExitCode, QemuToolOutput.Normalise(actual.StdOut, ours.Path), QemuToolOutput.Normalise(actual.StdErr, ours.Path)));
         Assert.InRange(elapsed.TotalSeconds, 1.8, 8);
+    }
+
+    /// <summary>
+    /// dd in 256 KiB blocks at 512 KiB/s: the first block passes at once and each later one waits for the bucket to drain
+    /// to a tenth of a second's worth (0.4 s, then 0.5 s twice), so both tools take about 1.4 s beyond starting up (run
+    /// in-process here, this side has no start-up to add). The copies must be equal.
+    /// </summary>
+    [Fact]
+    public void Dd_in_blocks_waits_as_qemu_img_does()
+    {
+        using var theirs = new TempDirectory();
+        using var ours = new TempDirectory();
+        files.CopyTo(theirs);
+        files.CopyTo(ours);
+        string[] arguments = ["dd", "--object", "throttle-group,id=tg0,x-bps-read=524288", "bs=256k", "count=4", "if=" + Json, "of=x.img", "-O", "raw"];
+        var theirClock = Stopwatch.StartNew();
+        var expected = Run(theirs.Path, arguments, qemu: true);
+        var theirElapsed = theirClock.Elapsed.TotalSeconds;
+        var ourClock = Stopwatch.StartNew();
+        var actual = Run(ours.Path, arguments, qemu: false);
+        var ourElapsed = ourClock.Elapsed.TotalSeconds;
+        Assert.Equal((expected.ExitCode, expected.StdOut, QemuToolOutput.Normalise(expected.StdErr, theirs.Path)),
+            (actual.ExitCode, actual.StdOut, QemuToolOutput.Normalise(actual.StdErr, ours.Path)));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(theirs.Path, "x.img")), File.ReadAllBytes(Path.Combine(ours.Path, "x.img")));
+        Assert.InRange(theirElapsed, 1.35, 6);
+        Assert.InRange(ourElapsed, 1.35, Math.Max(theirElapsed + 0.6, 2.2));
     }
 
     private static ExternalTool.Result Run(string directory, string[] arguments, bool qemu)

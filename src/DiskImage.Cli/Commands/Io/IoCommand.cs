@@ -75,7 +75,8 @@ internal sealed class IoCommand
         catch (InvalidOptionException e) when (imageOpts && e.InnerException is DiskImageException inner)
         {
             // qemu-io reports an option list it cannot use as a failed open, naming no device.
-            context.Error.WriteLine($"{ProgramName.Value}: can't open: {inner.Message}");
+            var refusal = inner is InvalidOptionException && !parse.GetValue(_readOnly) ? ReadOnlyDriverRefusal.Of(file!) : null;
+            context.Error.WriteLine($"{ProgramName.Value}: can't open: {refusal ?? inner.Message}");
             return 1;
         }
 

@@ -43,7 +43,7 @@ internal static class DmgPropertyList
                 throw new DmgTableException();
             }
 
-            mish.Add(DmgBase64.Decode(text[..close]));
+            mish.Add(Codecs.GlibBase64.Decode(text[..close]));
 
             // The next search starts just past the closing tag's '<', as QEMU's.
             text = text[(close + 1)..];

@@ -21,6 +21,9 @@ internal sealed class FilterDriverFormat : IImageFormat
     /// <summary>The format option that carries a throttle node's <c>throttle-group</c> to its open.</summary>
     internal const string ThrottleGroupOption = "throttle-group";
 
+    /// <summary>Marks a copy-before-write node given its <c>target</c> child.</summary>
+    internal const string CbwTargetOption = "target";
+
     private FilterDriverFormat(string name) => Name = name;
 
     public string Name { get; }
@@ -73,6 +76,14 @@ internal sealed class FilterDriverFormat : IImageFormat
             if (Name == "blklogwrites" && options.FormatOptions.ContainsKey(LogWrites.LogWritesNode.LogKey))
             {
                 return OpenLogWrites(file, options);
+            }
+
+            if (Name == "copy-before-write" && options.FormatOptions.ContainsKey(CbwTargetOption))
+            {
+                // QEMU's filter takes write permission on its target, which a read-only open refuses; the copying
+                // itself is not implemented here.
+                throw options.ReadOnly ? new InvalidImageException("Block node is read-only")
+                    : new UnsupportedFeatureException("copy-before-write with a target is not supported");
             }
 
             if (Refusal(options.ReadOnly) is { } refusal)

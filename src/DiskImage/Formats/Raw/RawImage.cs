@@ -7,8 +7,14 @@ public sealed class RawImage : IDiskImage, IHostFileRuns, IFileCopyTarget
 {
     private readonly IStorage _file;
     private readonly ImageOpenOptions _options;
-    private readonly long _length;
+    private long _length;
     private readonly IImageFormat _format;
+
+    /// <summary>
+    /// The blkdebug node this raw node is over (through its window, if any): QEMU's raw driver raises <c>read_aio</c>
+    /// before each read and <c>write_aio</c> before each write there, which the node's rules can act on. Null otherwise.
+    /// </summary>
+    private readonly IO.Blkdebug.BlkdebugStorage? _debugNode;
 
     internal RawImage(IStorage file, ImageOpenOptions options, IImageFormat? format = null)
     {
@@ -19,9 +25,18 @@ public sealed class RawImage : IDiskImage, IHostFileRuns, IFileCopyTarget
         // up; the bytes past the end of the file read as zeros.
         // A window of fixed size (a multiple of 512, as QEMU requires) is seen at that size; a window with only an
         // offset is the rest of the file, rounded up as a plain file is (the tail reads as zeros).
-        var fileLength = file.Length;
-        _length = options.Window is { Size: not null } || fileLength > long.MaxValue - 511 ? fileLength : (fileLength + 511) & ~511L;
+        _debugNode = _format == RawFormat.Instance ? (file is WindowStorage window ? window.Inner : file) as IO.Blkdebug.BlkdebugStorage : null;
+        _length = LengthOf(file, options);
     }
+
+    private static long LengthOf(IStorage file, ImageOpenOptions options)
+    {
+        var fileLength = file.Length;
+        return options.Window is { Size: not null } || fileLength > long.MaxValue - 511 ? fileLength : (fileLength + 511) & ~511L;
+    }
+
+    /// <summary>Takes the file's length again after it was resized through this image's node, which stays open.</summary>
+    internal void RefreshLength() => _length = LengthOf(_file, _options);
 
     /// <summary>The format node under a filter node (throttle over qcow2): QEMU's driver information (cluster size,
     /// VM state offset) passes through the filter from it. Null when the filter is over a plain file.</summary>
@@ -83,6 +98,7 @@ public sealed class RawImage : IDiskImage, IHostFileRuns, IFileCopyTarget
     {
         RequireMedium();
         CheckRange(offset, buffer.Length);
+        _debugNode?.Event(IO.Blkdebug.BlkdebugEvent.ReadAio);
         if (_options.FormatWasProbed && _options.Window is null && ((offset | (long)buffer.Length) & (SectorSize - 1)) != 0)
         {
             ReadWholeSectors(offset, buffer);
@@ -122,6 +138,7 @@ public sealed class RawImage : IDiskImage, IHostFileRuns, IFileCopyTarget
         CheckWritable();
         CheckRange(offset, data.Length);
         GuessedRawGuard.Check(_options, offset, data, _file);
+        _debugNode?.Event(IO.Blkdebug.BlkdebugEvent.WriteAio);
         _file.Write(offset, data);
     }
 

@@ -50,6 +50,9 @@ internal sealed class WindowStorage : IStorage
     /// <summary>Whether the window was given a size: QEMU's raw driver then refuses every resize, even to the same size.</summary>
     public bool FixedSize => _size is not null;
 
+    /// <summary>The storage the window is onto.</summary>
+    public IStorage Inner => _inner;
+
     /// <summary>Where the window starts in the file.</summary>
     public long Start => _offset;
 

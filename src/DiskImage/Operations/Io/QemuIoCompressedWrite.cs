@@ -54,6 +54,8 @@ internal static class QemuIoCompressedWrite
     {
         if (image is not ICompressedClusterWriter writer)
         {
+            // The request still reached the node, which counts it among its changes (blklogwrites logs a later flush).
+            ((image as Formats.Raw.RawImage)?.File as Formats.Filters.LogWrites.LogWritesStorage)?.CountFailedWrite();
             throw new UnsupportedFeatureException("Compressed writes are not supported by this format");
         }
 

@@ -111,9 +111,9 @@ internal sealed record QemuIoOpenSettings(string Path)
                     members.Add(new("driver", Options.QemuJson.String(Format)));
                 }
 
-                // A name with a protocol prefix goes as the format's "filename", which keeps its prefix's meaning (as
-                // the string it is in QEMU); the file node's "file.filename" would be a literal host file name.
-                var key = Format is not null && IO.ProtocolName.Of(Path) is not null ? "filename" : "file.filename";
+                // A name with a protocol prefix goes as the string name, which keeps its prefix's meaning (as in
+                // QEMU); the file node's "file.filename" would be a literal host file name.
+                var key = Format is not null && IO.ProtocolName.Of(Path) is not null ? Options.BlockSpec.StringFilenameKey : "file.filename";
                 members.Add(new(key, Options.QemuJson.String(Path)));
             }
 

@@ -89,7 +89,7 @@ public class DmgUnitTests
     [InlineData("!!!", new byte[0])]
     [InlineData("=QUJ", new byte[] { 0x01, 0x05, 0x09 })]
     public void Base64_decodes_as_glib(string text, byte[] expected) =>
-        Assert.Equal(expected, DmgBase64.Decode(System.Text.Encoding.ASCII.GetBytes(text)));
+        Assert.Equal(expected, DiskImage.Codecs.GlibBase64.Decode(System.Text.Encoding.ASCII.GetBytes(text)));
 
     [Fact]
     public void Unsorted_tables_are_searched_as_stored()

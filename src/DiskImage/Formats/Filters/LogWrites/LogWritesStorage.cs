@@ -173,6 +173,19 @@ internal sealed class LogWritesStorage : IStorage
         Record(0, 0, LogWritesLog.FlushFlag, [], zeroBytes: 0);
     }
 
+    /// <summary>
+    /// A write request that failed in the node (a compressed write, which it cannot store): QEMU's block layer counts it
+    /// as a change all the same, so the next flush is logged, while no writethrough flush follows a failed write.
+    /// </summary>
+    public void CountFailedWrite()
+    {
+        lock (_gate)
+        {
+            _generation++;
+            _beforeLastWrite = null;
+        }
+    }
+
     private void Changed(bool isWrite)
     {
         _beforeLastWrite = isWrite ? _generation : null;

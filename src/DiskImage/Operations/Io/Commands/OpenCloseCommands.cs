@@ -225,10 +225,12 @@ internal static class OpenCloseCommands
             settings = settings with { Path = Options.JsonFilename.Prefix + Options.QemuJson.Object(blockOptions, ordered: true), Format = null };
         }
         else if (operands.Count == 0 && (settings.Path.Length == 0 || Options.BlockSpec.IsHostProtocol(settings.Format)
+            || OpenFilenameOption.IsRemote(settings.Format)
             || blockOptions.Exists(o => o.Key is not ("driver" or "file" or "file.filename" or "filename"))))
         {
             // Options beyond a format and a file name (stacked formats, a raw window), or without any file name, describe
-            // the image as a json: name does; it carries its own driver (and its complaint about what is missing).
+            // the image as a json: name does; it carries its own driver (and its complaint about what is missing). A
+            // remote driver reads only its own options (a "filename" option is not its address), so it is described so too.
             settings = settings with { Path = Options.JsonFilename.Prefix + Options.QemuJson.Object(blockOptions, ordered: true), Format = null };
         }
 

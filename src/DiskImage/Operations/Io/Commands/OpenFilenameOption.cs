@@ -17,6 +17,9 @@ internal static class OpenFilenameOption
 
     public static bool IsNull(string? driver) => driver is "null-co" or "null-aio";
 
+    /// <summary>The remote protocol drivers, which find their server in their own options only.</summary>
+    public static bool IsRemote(string? driver) => driver is "nbd" or "ssh" or "nfs" or "iscsi" or "iser" or "http" or "https" or "ftp" or "ftps";
+
     /// <summary>
     /// The refusal QEMU reports before opening anything (without qemu-io's <c>can't open</c> prefix), or null. A
     /// <c>filename</c> beside a path under a format is only refused once the image has opened (<see cref="LeftOver"/>).

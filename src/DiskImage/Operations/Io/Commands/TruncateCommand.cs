@@ -80,6 +80,12 @@ internal static class TruncateCommand
 
                 qcow2.Resize(size, preallocation);
                 break;
+            case RawImage { File: Formats.Filters.LogWrites.LogWritesStorage log } logged when preallocation == Preallocation.Off:
+                // blklogwrites has no resize of its own: the block layer passes it to the file and counts it among the
+                // node's changes (a later flush is logged), and the node stays open with its log.
+                log.SetLength(size);
+                logged.RefreshLength();
+                break;
             case RawImage raw:
                 Operations.Resize.ImageResizer.ResizeRaw(raw, raw.Length, size, preallocation);
 

@@ -1,15 +1,22 @@
-namespace DiskImage.Formats.Dmg;
+namespace DiskImage.Codecs;
 
 /// <summary>
-/// Base64 decoding as GLib's decoder does it, which QEMU uses for the property list: characters outside the
-/// alphabet are skipped, '=' counts as a zero digit that suppresses the bytes it pads, and a trailing partial group
-/// is dropped. It never fails.
+/// Base64 decoding as GLib's decoder does it, which QEMU uses (for a dmg's property list, and for a secret once its
+/// characters are checked): characters outside the alphabet are skipped, '=' counts as a zero digit that suppresses
+/// the bytes it pads within its group of four, and a trailing partial group is dropped. It never fails.
 /// </summary>
-internal static class DmgBase64
+internal static class GlibBase64
 {
     public static byte[] Decode(ReadOnlySpan<byte> text)
     {
         var output = new byte[(text.Length / 4 * 3) + 3];
+        var length = Decode(text, output);
+        return output.AsSpan(0, length).ToArray();
+    }
+
+    /// <summary>Decodes into <paramref name="output"/> (at least <c>text.Length / 4 * 3</c> bytes); returns how many were written.</summary>
+    public static int Decode(ReadOnlySpan<byte> text, Span<byte> output)
+    {
         var length = 0;
         uint value = 0;
         var digits = 0;
@@ -42,10 +49,11 @@ internal static class DmgBase64
             }
         }
 
-        return output.AsSpan(0, length).ToArray();
+        return length;
     }
 
-    private static int Rank(byte c) => c switch
+    /// <summary>A character's 6-bit value ('=' as zero), or -1 for a character outside the alphabet.</summary>
+    public static int Rank(byte c) => c switch
     {
         >= (byte)'A' and <= (byte)'Z' => c - 'A',
         >= (byte)'a' and <= (byte)'z' => c - 'a' + 26,
