@@ -25,41 +25,79 @@ public sealed record NbdTlsCredentials(string Id, string Directory, bool IsServe
         }
 
         var properties = KeyValueOptions.Parse([comma < 0 ? "" : definition[(comma + 1)..]]);
+        IReadOnlyList<string> allKeys = ["qom-type", .. properties.Keys];
         if (!properties.Remove("id", out var id) || id.Length == 0)
         {
             throw new InvalidOptionException("Parameter 'id' is missing");
         }
 
-        if (!properties.Remove("dir", out var dir) || dir.Length == 0)
-        {
-            throw new InvalidOptionException($"Parameter 'dir' is missing for {type} '{id}'");
-        }
-
+        // QEMU first reads the members its schema knows, in schema order, then complains about the rest.
+        var verifyPeer = !properties.Remove("verify-peer", out var verify) || KeyValueOptions.ParseBool("verify-peer", verify);
+        properties.Remove("dir", out var dir);
         properties.Remove("endpoint", out var endpoint);
-        properties.Remove("verify-peer", out var verify);
-        string? username = null;
-        if (type == "tls-creds-psk")
-        {
-            properties.Remove("username", out username);
-        }
-
-        if (properties.Count > 0)
-        {
-            throw new InvalidOptionException($"Property '{properties.Keys.First()}' not found for {type} '{id}'");
-        }
-
         var isServer = endpoint switch
         {
             null or "client" => false,
             "server" => true,
             _ => throw new InvalidOptionException($"Parameter 'endpoint' does not accept value '{endpoint}'"),
         };
-        var verifyPeer = verify switch
+        var unsupported = new List<string>();
+        if (properties.Remove("priority"))
         {
-            null or "on" or "yes" or "true" => true,
-            "off" or "no" or "false" => false,
-            _ => throw new InvalidOptionException($"Parameter 'verify-peer' expects 'on' or 'off'"),
-        };
+            unsupported.Add("priority");
+        }
+
+        var loaded = properties.Remove("loaded", out var loadedText);
+        if (loaded)
+        {
+            _ = KeyValueOptions.ParseBool("loaded", loadedText!);
+        }
+
+        string? username = null;
+        if (type == "tls-creds-psk")
+        {
+            properties.Remove("username", out username);
+        }
+        else
+        {
+            if (properties.Remove("sanity-check", out var sanity))
+            {
+                _ = KeyValueOptions.ParseBool("sanity-check", sanity);
+                unsupported.Add("sanity-check");
+            }
+
+            if (properties.Remove("passwordid"))
+            {
+                unsupported.Add("passwordid");
+            }
+        }
+
+        if (GlibKeyOrder.FirstLeft(allKeys, properties.Keys) is { } unexpected)
+        {
+            throw new InvalidOptionException($"Parameter '{unexpected}' is unexpected");
+        }
+
+        // Then the object is made: the id's form, each property set, and the credentials loaded.
+        if (!(char.IsAsciiLetter(id[0]) && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_')))
+        {
+            throw new InvalidOptionException("Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter.");
+        }
+
+        if (loaded)
+        {
+            throw new InvalidOptionException($"Property '{type}.loaded' is not writable");
+        }
+
+        if (dir is null || dir.Length == 0)
+        {
+            throw new InvalidOptionException("Missing 'dir' property value");
+        }
+
+        if (unsupported.Count > 0)
+        {
+            throw new InvalidOptionException($"Property '{unsupported[0]}' of {type} '{id}' is not supported");
+        }
+
         if (isServer && username is not null)
         {
             throw new InvalidOptionException("username should not be set when endpoint=server");

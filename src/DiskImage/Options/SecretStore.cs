@@ -75,6 +75,7 @@ public sealed class SecretStore : IDisposable
         var first = comma < 0 ? definition : definition[..comma];
         var properties = KeyValueOptions.Parse([first.Contains('=', StringComparison.Ordinal) ? definition : (comma < 0 ? "" : definition[(comma + 1)..])]);
         var type = first.Contains('=', StringComparison.Ordinal) ? properties.GetValueOrDefault("qom-type") : first;
+        IReadOnlyList<string> allKeys = first.Contains('=', StringComparison.Ordinal) ? [.. properties.Keys] : ["qom-type", .. properties.Keys];
         properties.Remove("qom-type");
         if (type is null)
         {
@@ -83,7 +84,7 @@ public sealed class SecretStore : IDisposable
 
         if (type == "throttle-group")
         {
-            _throttleGroups.Add(Formats.Filters.Throttle.ThrottleGroups.Define(properties));
+            _throttleGroups.Add(Formats.Filters.Throttle.ThrottleGroups.Define(properties, allKeys));
             return;
         }
 
@@ -99,18 +100,38 @@ public sealed class SecretStore : IDisposable
             throw new InvalidOptionException("Parameter 'id' is missing");
         }
 
+        // QEMU first reads the members its schema knows, in schema order, then complains about the rest.
+        var loaded = properties.Remove("loaded", out var loadedText) ? KeyValueOptions.ParseBool("loaded", loadedText) : (bool?)null;
+        var format = properties.Remove("format", out var formatText) ? formatText : null;
+        if (format is not (null or "raw" or "base64"))
+        {
+            throw new InvalidOptionException($"Parameter 'format' does not accept value '{format}'");
+        }
+
+        properties.Remove("keyid", out var keyId);
+        properties.Remove("iv", out var iv);
+        properties.Remove("data", out var data);
+        properties.Remove("file", out var file);
+        if (GlibKeyOrder.FirstLeft(allKeys, properties.Keys) is { } unexpected)
+        {
+            throw new InvalidOptionException($"Parameter '{unexpected}' is unexpected");
+        }
+
+        // Then it makes the object: the id's form, each property set, the id claimed, and the secret loaded.
+        if (!IsIdentifier(id))
+        {
+            throw new InvalidOptionException("Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter.");
+        }
+
+        if (loaded is not null)
+        {
+            throw new InvalidOptionException("Property 'secret.loaded' is not writable");
+        }
+
         if (_secrets.ContainsKey(id))
         {
             // QEMU keeps every object under its id in one container.
             throw new InvalidOptionException($"attempt to add duplicate property '{id}' to object (type 'container')");
-        }
-
-        properties.Remove("data", out var data);
-        properties.Remove("file", out var file);
-        properties.Remove("format", out var format);
-        if (properties.Count > 0)
-        {
-            throw new InvalidOptionException($"Property '{properties.Keys.First()}' not found for secret '{id}'");
         }
 
         if (data is not null && file is not null)
@@ -146,13 +167,26 @@ public sealed class SecretStore : IDisposable
             throw new InvalidOptionException("Either 'file' or 'data' must be provided");
         }
 
-        Add(id, (format ?? "raw") switch
+        if (keyId is not null)
         {
-            "raw" => raw,
-            "base64" => DecodeBase64(raw, id),
-            var other => throw new InvalidOptionException($"Parameter 'format' does not accept value '{other}'"),
-        });
+            // An encrypted secret: the text (or its base64 form) is AES-256-CBC under another secret.
+            var ciphertext = format == "base64" ? DecodeBase64(raw, id) : raw;
+            if (keyId == id)
+            {
+                // The new object already stands under its id, still without data.
+                throw new InvalidOptionException($"Secret with id '{id}' has no data");
+            }
+
+            Add(id, SecretDecryption.Decrypt(ciphertext, Get(keyId), keyId, iv));
+            return;
+        }
+
+        Add(id, format == "base64" ? DecodeBase64(raw, id) : raw);
     }
+
+    /// <summary>QEMU's identifier rule for object ids: a letter, then letters, digits, '-', '.' or '_'.</summary>
+    private static bool IsIdentifier(string id) =>
+        char.IsAsciiLetter(id[0]) && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_');
 
     /// <summary>The object types QEMU can create from <c>--object</c> (others are an unknown <c>qom-type</c>).</summary>
     private static bool IsQemuObjectType(string? type) => type is "authz-list" or "authz-list-file" or "authz-simple" or "main-loop"

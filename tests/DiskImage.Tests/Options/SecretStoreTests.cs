@@ -30,7 +30,10 @@ public class SecretStoreTests
     [InlineData("secret,id=a", "Either 'file' or 'data' must be provided")]
     [InlineData("secret,id=a,data=x,file=y", "mutually exclusive")]
     [InlineData("secret,id=a,data=x,format=hex", "'format'")]
-    [InlineData("secret,id=a,data=x,keyid=k", "'keyid'")]
+    [InlineData("secret,id=a,data=x,keyid=k", "No secret with id 'k'")]
+    [InlineData("secret,id=a,data=x,bogus=1", "Parameter 'bogus' is unexpected")]
+    [InlineData("secret,id=1a,data=x", "Parameter 'id' expects an identifier")]
+    [InlineData("secret,id=a,data=x,loaded=on", "Property 'secret.loaded' is not writable")]
     [InlineData("memory-backend-ram,id=a", "'memory-backend-ram'")]
     [InlineData("throttle-group,id=a,x-bps-read=-1", "Property values cannot be negative")]
     [InlineData("throttle-group,id=a,x-bps-read-max=5", "bps_max/iops_max require corresponding bps/iops values")]
@@ -40,6 +43,24 @@ public class SecretStoreTests
     {
         var e = Assert.Throws<InvalidOptionException>(() => SecretStore.FromObjects([definition]));
         Assert.Contains(reason, e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("pass")]
+    [InlineData("exactly sixteen!")]
+    [InlineData("")]
+    public void An_encrypted_secret_holds_its_plaintext(string plaintext)
+    {
+        var key = Enumerable.Range(0, 32).Select(i => (byte)(i * 7)).ToArray();
+        var iv = Enumerable.Range(0, 16).Select(i => (byte)(255 - i)).ToArray();
+        using var aes = System.Security.Cryptography.Aes.Create();
+        aes.Key = key;
+        var ciphertext = aes.EncryptCbc(System.Text.Encoding.UTF8.GetBytes(plaintext), iv, System.Security.Cryptography.PaddingMode.PKCS7);
+        using var store = SecretStore.FromObjects([
+            $"secret,id=k,format=base64,data={Convert.ToBase64String(key)}",
+            $"secret,id=s,format=base64,data={Convert.ToBase64String(ciphertext)},keyid=k,iv={Convert.ToBase64String(iv)}",
+        ]);
+        Assert.Equal(System.Text.Encoding.UTF8.GetBytes(plaintext), store.Get("s"));
     }
 
     [Fact]

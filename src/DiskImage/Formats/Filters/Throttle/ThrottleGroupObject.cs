@@ -52,16 +52,12 @@ internal static class ThrottleGroupObject
 
     /// <summary>The group's id and limits; the errors are QEMU's.</summary>
     /// <param name="properties">The definition's properties after its type (<c>id</c> included).</param>
-    public static (string Id, ThrottleConfig Config) Parse(Dictionary<string, string> properties)
+    /// <param name="allKeys">Every key of the definition as given, for naming an unexpected one as QEMU does.</param>
+    public static (string Id, ThrottleConfig Config) Parse(Dictionary<string, string> properties, IReadOnlyList<string> allKeys)
     {
         if (!properties.Remove("id", out var id))
         {
             throw new InvalidOptionException("Parameter 'id' is missing");
-        }
-
-        if (!IsIdentifier(id))
-        {
-            throw new InvalidOptionException("Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter.");
         }
 
         if (properties.ContainsKey("limits"))
@@ -71,16 +67,33 @@ internal static class ThrottleGroupObject
 
         // First every value's form, the limits object before the x- aliases, unknown keys after each.
         var viaLimits = Values(properties, LimitsPrefix);
-        if (properties.Keys.FirstOrDefault(k => k.StartsWith(LimitsPrefix, StringComparison.Ordinal)) is { } strayLimit)
+        // The limits object is a table of its own, holding the keys without their prefix.
+        var limitKeys = allKeys.Where(k => k.StartsWith(LimitsPrefix, StringComparison.Ordinal)).Select(k => k[LimitsPrefix.Length..]).ToList();
+        var strayLimits = properties.Keys.Where(k => k.StartsWith(LimitsPrefix, StringComparison.Ordinal)).Select(k => k[LimitsPrefix.Length..]).ToList();
+        if (GlibKeyOrder.FirstLeft(limitKeys, strayLimits) is { } strayLimit)
         {
-            throw new InvalidOptionException($"Parameter '{strayLimit}' is unexpected");
+            throw new InvalidOptionException($"Parameter '{LimitsPrefix}{strayLimit}' is unexpected");
         }
 
         var viaAliases = Values(properties, "x-");
-        if (properties.Count > 0)
+        var outerKeys = allKeys.Where(k => !k.StartsWith(LimitsPrefix, StringComparison.Ordinal)).ToList();
+        if (viaLimits.Count > 0)
         {
-            throw new InvalidOptionException($"Parameter '{properties.Keys.First()}' is unexpected");
+            // The nested keys stand in the outer table as one "limits" key, where the first of them stood.
+            outerKeys.Insert(allKeys.ToList().FindIndex(k => k.StartsWith(LimitsPrefix, StringComparison.Ordinal)), "limits");
         }
+
+        if (GlibKeyOrder.FirstLeft(outerKeys, properties.Keys) is { } unexpected)
+        {
+            throw new InvalidOptionException($"Parameter '{unexpected}' is unexpected");
+        }
+
+        // The id's form is checked when the object is made, after its members are read.
+        if (!IsIdentifier(id))
+        {
+            throw new InvalidOptionException("Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter.");
+        }
+
 
         // Then each property as QEMU sets them: in its option dictionary's order, "limits" as one property.
         var config = new ThrottleConfig();

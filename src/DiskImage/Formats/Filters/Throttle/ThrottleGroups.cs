@@ -14,9 +14,11 @@ internal static class ThrottleGroups
     /// QEMU's errors for bad limits; disposing the result forgets the group.
     /// </summary>
     /// <exception cref="InvalidOptionException">A missing or bad id, a malformed or invalid limit, or an id already taken.</exception>
-    public static IDisposable Define(Dictionary<string, string> properties)
+    /// <param name="properties">The properties after the type.</param>
+    /// <param name="allKeys">Every key of the definition as given (the type's included), for naming an unexpected one as QEMU does.</param>
+    public static IDisposable Define(Dictionary<string, string> properties, IReadOnlyList<string> allKeys)
     {
-        var (id, config) = ThrottleGroupObject.Parse(properties);
+        var (id, config) = ThrottleGroupObject.Parse(properties, allKeys);
         lock (Groups)
         {
             if (Groups.ContainsKey(id))
