@@ -143,6 +143,12 @@ public sealed class QemuIoSession : IDisposable
             return QemuIoErrno.EPERM;
         }
 
+        if (command.NeedsWrite)
+        {
+            // qemu-io's device takes write permission for the command (and keeps it), whatever the arguments.
+            HoldsWriter = true;
+        }
+
         var mark = output.Lines.Count;
         var deferred = DeferAioCompletions && Breakpoints is null && command.Name is "aio_read" or "aio_write";
         output.Polling = deferred ? null : CompletePending;
@@ -292,8 +298,9 @@ public sealed class QemuIoSession : IDisposable
     }
 
     /// <summary>
-    /// qemu-io's own device still asks for write access: it did since a read-write open, until a reopen without
-    /// <c>-w</c> left the image read-only (qemu-io drops the permission then and never takes it back).
+    /// qemu-io's own device asks for write access: from a read-write open, or from the first writing command (write,
+    /// writev, aio_write, discard, truncate) on a writable image, until a reopen that leaves the image read-only
+    /// (<c>-r</c>, or no <c>-w</c> on a read-only one) drops it.
     /// </summary>
     internal bool HoldsWriter { get; set; }
 
