@@ -286,9 +286,9 @@ public sealed partial class ImageFormatRegistry
             throw new UnsupportedFeatureException("Writing through a quorum node is not supported; open it read-only");
         }
 
-        if (spec.Protocol is not null)
+        if ((spec.Protocol ?? spec.FileDeviceProtocol) is { } protocol)
         {
-            CheckProtocolFile(spec.Protocol, spec.Filename, opened.ReadOnly);
+            CheckProtocolFile(protocol, spec.Filename, opened.ReadOnly);
         }
 
         var name = formatName ?? spec.Driver;

@@ -29,6 +29,12 @@ internal sealed record BlockSpec
     /// </summary>
     public string? Protocol { get; init; }
 
+    /// <summary>
+    /// The host device driver of the image's file node (<c>host_device</c>, <c>host_cdrom</c>), whose file must be a
+    /// character or block device; null for a plain file node or none.
+    /// </summary>
+    public string? FileDeviceProtocol { get; init; }
+
     /// <summary>The host file or NBD URI holding the image.</summary>
     public required string Filename { get; init; }
 
@@ -161,7 +167,7 @@ internal sealed record BlockSpec
 
     /// <summary>Whether only driver, file name and key secret were given, so the plain file name says everything (an ssh
     /// node given as options does not: its name reads back as the node only within the open of its spec).</summary>
-    public bool IsPlain => Protocol is null && !IO.Iscsi.IscsiNode.IsIscsi(Filename) && !CurlNamedByJson && LuksKeySecret is null && !NamesKeySecret && BackingKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && CacheDirect is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Quorum is null && TopBlkdebugLimits is null && TopBlkdebugRules is null && Qcow2Options.Count == 0 && VpcSizeCalc is null && ParallelsOptions.Count == 0 && BackingDriver is null && BackingFilename is null && NullOptions.Count == 0
+    public bool IsPlain => Protocol is null && FileDeviceProtocol is null && !IO.Iscsi.IscsiNode.IsIscsi(Filename) && !CurlNamedByJson && LuksKeySecret is null && !NamesKeySecret && BackingKeySecret is null && RawOffset is null && RawSize is null && ForceShare is null && CacheDirect is null && Locking is null && !NoBacking && !TrustExtentPaths && File is null && BlkdebugRules is null && Quorum is null && TopBlkdebugLimits is null && TopBlkdebugRules is null && Qcow2Options.Count == 0 && VpcSizeCalc is null && ParallelsOptions.Count == 0 && BackingDriver is null && BackingFilename is null && NullOptions.Count == 0
         && Ssh is null && FilterOptions.Count == 0;
 
     /// <summary>Deepest accepted stack of format nodes (each <c>file.driver</c> naming a format adds one).</summary>
@@ -549,6 +555,7 @@ internal sealed record BlockSpec
 
         return new BlockSpec
         {
+            FileDeviceProtocol = protocol is "host_device" or "host_cdrom" ? protocol : null,
             File = fileNode,
             BlkdebugRules = blkdebugRules,
             BlkdebugInline = blkdebugInline,
