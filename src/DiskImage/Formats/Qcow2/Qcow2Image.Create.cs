@@ -36,11 +36,18 @@ public sealed partial class Qcow2Image
             }
 
             _l1 = new ulong[l1Size];
-            _header = _header with { Size = size, L1Size = l1Size, L1TableOffset = l1Offset };
+            // QEMU creates the image at size 0 and grows it: a preallocating growth into a file lays out new refcount
+            // structures and the data run as a resize does, and the size goes into the header last.
+            var grows = preallocation is Preallocation.Full or Preallocation.Falloc && !HasDataFile && _file is HostFile;
+            _header = _header with { Size = grows ? 0 : size, L1Size = l1Size, L1TableOffset = l1Offset };
             _file.Flush();
             WriteHeaderLocked();
             _file.Flush();
-            if (preallocation != Preallocation.Off && size > 0)
+            if (grows)
+            {
+                GrowPreallocatedLocked(0, size, preallocation);
+            }
+            else if (preallocation != Preallocation.Off && size > 0)
             {
                 try
                 {

@@ -129,6 +129,8 @@ public sealed partial class Qcow2Image
         {
             if (preallocation == Preallocation.Full)
             {
+                // Sized first, as QEMU's file driver does: a length the file system cannot hold fails before any write.
+                _file.SetLength(dataEnd);
                 _file.WriteZeroBytes(current, dataEnd - current);
             }
             else if (!_file.TryAllocate(current, dataEnd - current))
@@ -161,7 +163,11 @@ public sealed partial class Qcow2Image
                 var old = ReadEntry(table, index);
                 var bitmap = !_extendedL2 ? 0 : hidesBacking ? Qcow2Constants.SubclusterAllocMask : ReadBitmap(table, index);
                 SetEntryLocked(table, l2Offset, index, (ulong)host | Qcow2Constants.FlagCopied, bitmap);
+                // The cluster the old end had is only counted down (QEMU does not discard what a relinked entry held),
+                // so its old bytes stay in the file.
+                var freesBefore = _pendingFrees.Count;
                 FreeEntryLocked(old);
+                _freesKeepingBytes.UnionWith(_pendingFrees.Skip(freesBefore));
             }
         }
 
